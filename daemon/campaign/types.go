@@ -1,0 +1,130 @@
+// Package campaign defines rtbd's data files (campaigns.json and model.json),
+// loads and validates them, embeds the demo data set and generates synthetic
+// data sets for benchmarks.
+//
+// Loading happens off the request path (start-up and reload), so it uses
+// encoding/json with DisallowUnknownFields and reports every error with the
+// campaign id and the field, for example:
+//
+//	campaigns.json: campaign "ctv-brand-1": targeting.deviceTypes[2]: unknown device type 12
+package campaign
+
+// File is the top-level object of campaigns.json.
+type File struct {
+	// Version of the format; must be 1.
+	Version int `json:"version"`
+	// Currency of every money amount in this file (ISO-4217); default "USD".
+	Currency  string     `json:"currency,omitempty"`
+	Campaigns []Campaign `json:"campaigns"`
+}
+
+// Campaign is one line item: what to buy, at what price, how fast.
+type Campaign struct {
+	// ID is unique in the file, 1-64 bytes of [A-Za-z0-9._-].
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Seat is the buyer seat id sent in seatbid.seat; optional.
+	Seat string `json:"seat,omitempty"`
+	// ADomain are the advertiser domains declared on every bid (required, >= 1).
+	ADomain []string `json:"adomain"`
+	// Cat are the IAB content categories of the advertiser (matched to bcat).
+	Cat []string `json:"cat,omitempty"`
+
+	// Value is the CPM the advertiser is worth at a model score of 1.
+	// The bid price is Value x score, capped at MaxCPM.
+	Value float64 `json:"value"`
+	// MaxCPM caps the bid price (CPM, file currency). Required, > 0.
+	MaxCPM float64 `json:"maxCpm"`
+
+	Budget  Budget  `json:"budget"`
+	FreqCap FreqCap `json:"freqCap,omitempty"`
+
+	// Deals are the deal ids this campaign may bid on. With DealsOnly it bids
+	// only when one of them is in imp.pmp.deals.
+	Deals     []string `json:"deals,omitempty"`
+	DealsOnly bool     `json:"dealsOnly,omitempty"`
+
+	Targeting Targeting  `json:"targeting"`
+	Creatives []Creative `json:"creatives"`
+}
+
+// Budget limits spend. Amounts are in the file currency; 0 means unlimited.
+type Budget struct {
+	Daily float64 `json:"daily,omitempty"`
+	Total float64 `json:"total,omitempty"`
+	// Pacing is "even" (spread the daily budget over the day, the default)
+	// or "asap".
+	Pacing string `json:"pacing,omitempty"`
+}
+
+// FreqCap limits impressions per user in a sliding window; Max 0 disables it.
+type FreqCap struct {
+	Max           int `json:"max,omitempty"`
+	WindowSeconds int `json:"windowSeconds,omitempty"`
+}
+
+// Targeting says which requests a campaign matches. An empty list matches
+// everything; a non-empty list must contain the request's value.
+type Targeting struct {
+	// Media are "banner", "video", "audio", "native"; empty means the media
+	// types of the campaign's creatives.
+	Media []string `json:"media,omitempty"`
+
+	// Video: the imp's duration range must overlap the creative's duration;
+	// these further restrict mimes, protocols and plcmt (2.6) / placement.
+	Mimes     []string `json:"mimes,omitempty"`
+	Protocols []int    `json:"protocols,omitempty"`
+	Plcmt     []int    `json:"plcmt,omitempty"`
+
+	DeviceTypes []int    `json:"deviceTypes,omitempty"` // OpenRTB device types; 3 and 7 are CTV
+	OS          []string `json:"os,omitempty"`          // case-insensitive, e.g. "iOS", "Roku"
+	Countries   []string `json:"countries,omitempty"`   // ISO-3166-1 alpha-3
+	Regions     []string `json:"regions,omitempty"`
+	Metros      []string `json:"metros,omitempty"`
+
+	SiteDomains      []string `json:"siteDomains,omitempty"`
+	BlockSiteDomains []string `json:"blockSiteDomains,omitempty"`
+	AppBundles       []string `json:"appBundles,omitempty"`
+	BlockAppBundles  []string `json:"blockAppBundles,omitempty"`
+	Publishers       []string `json:"publishers,omitempty"`
+	// Segments: the user must be in at least one (user.data[].segment[].id).
+	Segments []string `json:"segments,omitempty"`
+
+	// DayParting: UTC hours 0-23 and weekdays 0-6 (0 is Sunday) to bid in.
+	Hours    []int `json:"hours,omitempty"`
+	Weekdays []int `json:"weekdays,omitempty"`
+}
+
+// Creative is one ad. Banner creatives have W and H; video and audio have
+// Dur (seconds) and Mimes.
+type Creative struct {
+	ID   string `json:"id"`   // crid
+	AdID string `json:"adid"` // optional; defaults to ID
+	// Type is "banner", "video", "audio" or "native".
+	Type  string   `json:"type"`
+	W     int      `json:"w,omitempty"`
+	H     int      `json:"h,omitempty"`
+	Dur   int      `json:"dur,omitempty"`
+	Mimes []string `json:"mimes,omitempty"`
+	// Protocol is the VAST protocol of a video creative (OpenRTB list).
+	Protocol int    `json:"protocol,omitempty"`
+	Attr     []int  `json:"attr,omitempty"` // creative attributes (matched to battr)
+	Lang     string `json:"lang,omitempty"` // ISO-639-1 (matched to wlang)
+	Secure   bool   `json:"secure,omitempty"`
+	// Markup is the adm: HTML for banners, VAST XML for video and audio,
+	// native JSON for native. Macros such as ${AUCTION_PRICE} are passed through.
+	Markup string `json:"markup"`
+}
+
+// Model is model.json: a logistic model over hashed features.
+//
+// A request and campaign produce feature strings "name=value" for each name
+// in Features (see the decision package for the list); each string is hashed
+// with xxhash into one of Buckets weights. score = sigmoid(Bias + sum(w)).
+type Model struct {
+	Version  int       `json:"version"` // must be 1
+	Buckets  int       `json:"buckets"` // power of two, 1..2^24
+	Bias     float64   `json:"bias"`
+	Features []string  `json:"features"` // feature families, in order
+	Weights  []float64 `json:"weights"`  // len(Weights) == Buckets
+}

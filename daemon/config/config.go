@@ -1,0 +1,300 @@
+// Package config is rtbd's typed configuration: one JSON file (rendered by
+// the NixOS module from services.rtbd.settings) read into [Config], with
+// documented defaults and validation that names the offending field.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// Duration is a time.Duration written in JSON as a Go duration string
+// ("250ms", "30s").
+type Duration time.Duration
+
+// UnmarshalJSON accepts a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("cannot parse duration %s: want a string such as \"250ms\"", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("cannot parse duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Config is the whole daemon configuration. Start from [Default] and
+// override; [Load] does exactly that from a file.
+type Config struct {
+	HTTP     HTTP     `json:"http"`
+	Admin    Admin    `json:"admin"`
+	Data     Data     `json:"data"`
+	Bidding  Bidding  `json:"bidding"`
+	Shedding Shedding `json:"shedding"`
+	Drain    Drain    `json:"drain"`
+	EventLog EventLog `json:"eventLog"`
+	Runtime  Runtime  `json:"runtime"`
+	Log      Log      `json:"log"`
+}
+
+// HTTP configures the bid listener.
+type HTTP struct {
+	// ListenAddress is the bid listener, host:port. Ignored when systemd
+	// passes a socket (LISTEN_FDS). Default ":8080".
+	ListenAddress string `json:"listenAddress"`
+	// BidPath is the path of the OpenRTB endpoint. Default "/openrtb2/bid".
+	BidPath string `json:"bidPath"`
+	// MaxBodyBytes caps a request body after gzip inflation; larger bodies
+	// get 413. Default 262144 (Prebid Server's max_request_size).
+	MaxBodyBytes int `json:"maxBodyBytes"`
+	// GzipMinBytes: responses at least this long are gzipped when the client
+	// sends Accept-Encoding: gzip. 0 disables response gzip. Default 1024.
+	GzipMinBytes int `json:"gzipMinBytes"`
+	// ReadTimeout is the maximum duration for reading a full request,
+	// including the body. See also IdleTimeout. Default "2s".
+	ReadTimeout Duration `json:"readTimeout"`
+	// WriteTimeout is the maximum duration for writing a response. Default "2s".
+	WriteTimeout Duration `json:"writeTimeout"`
+	// IdleTimeout closes keep-alive connections idle for this long. Default "60s".
+	IdleTimeout Duration `json:"idleTimeout"`
+	// MaxConns limits concurrent connections. Default 65536.
+	MaxConns int `json:"maxConns"`
+	// ReusePort opens one SO_REUSEPORT listener per GOMAXPROCS. Default false.
+	ReusePort bool `json:"reusePort"`
+}
+
+// Admin configures the admin listener (/metrics, /healthz, /readyz, pprof).
+type Admin struct {
+	// ListenAddress for the admin listener. Keep it on loopback or a
+	// management network. Default "127.0.0.1:9090"; "" disables it.
+	ListenAddress string `json:"listenAddress"`
+}
+
+// Data names the campaign and model files. Empty paths select the
+// embedded demo data set.
+type Data struct {
+	CampaignsFile string `json:"campaignsFile"`
+	ModelFile     string `json:"modelFile"`
+}
+
+// Bidding configures the decision and the response.
+type Bidding struct {
+	// Currency of bid prices. Default "USD".
+	Currency string `json:"currency"`
+	// Rates converts currencies: units of the currency per 1 USD, e.g.
+	// {"EUR": 0.92}. USD is always 1.
+	Rates map[string]float64 `json:"rates"`
+	// NoticeBaseURL is the absolute URL prefix of nurl, burl and lurl,
+	// e.g. "https://bid.example.com/". Empty disables notice URLs.
+	NoticeBaseURL string `json:"noticeBaseURL"`
+	// DefaultTmax applies when a request has no tmax. Default "100ms".
+	DefaultTmax Duration `json:"defaultTmax"`
+	// MinTimeLeft: a request whose tmax leaves less than this after arrival
+	// gets a fast no-bid (nbr 15 when bodies are on). Default "5ms".
+	MinTimeLeft Duration `json:"minTimeLeft"`
+	// NoBidBody answers no-bids with 200 and {"id":..,"nbr":N} instead of 204.
+	NoBidBody bool `json:"noBidBody"`
+	// HostID is a short id unique per host, embedded in bid ids. Default
+	// derived from the hostname.
+	HostID string `json:"hostID"`
+	// FreqCapSlots is the size of the frequency-cap table (entries, rounded
+	// up to a power of two). Default 1048576.
+	FreqCapSlots int `json:"freqCapSlots"`
+}
+
+// Shedding configures admission control.
+type Shedding struct {
+	// MaxInFlight answers at once (see Status) when more requests than this
+	// are being handled. 0 means 4096.
+	MaxInFlight int `json:"maxInFlight"`
+	// MaxQueueAge answers at once when a request waited longer than this
+	// between being read and being handled. Default "20ms".
+	MaxQueueAge Duration `json:"maxQueueAge"`
+	// Status is 204 (no bid, default) or 503.
+	Status int `json:"status"`
+}
+
+// Drain configures SIGTERM handling.
+type Drain struct {
+	// Delay is how long the daemon keeps serving with /readyz false before it
+	// stops accepting, so VRRP or a load balancer moves traffic. Default "2s".
+	Delay Duration `json:"delay"`
+	// Timeout bounds waiting for in-flight requests after that. Default "5s".
+	Timeout Duration `json:"timeout"`
+}
+
+// EventLog configures the append-only event log.
+type EventLog struct {
+	// Dir holds the zstd segments. Empty disables the event log.
+	Dir string `json:"dir"`
+	// SegmentBytes rotates a segment at this compressed size. Default 64 MiB.
+	SegmentBytes int64 `json:"segmentBytes"`
+	// SegmentAge rotates a segment at this age. Default "10m".
+	SegmentAge Duration `json:"segmentAge"`
+	// RetainBytes deletes the oldest segments above this total. Default 4 GiB.
+	RetainBytes int64 `json:"retainBytes"`
+	// RingSize is the number of records buffered before drops. Default 65536.
+	RingSize int `json:"ringSize"`
+	// FlushInterval bounds how long a record waits before it is on disk.
+	// Default "1s".
+	FlushInterval Duration `json:"flushInterval"`
+}
+
+// Runtime configures the Go runtime and CPU placement.
+type Runtime struct {
+	// CPUs is a CPU list ("2-3,6") the daemon pins itself to at start; its
+	// size becomes GOMAXPROCS. Empty keeps the inherited affinity.
+	CPUs string `json:"cpus"`
+	// GOGC for the daemon. Default 200: the heap is small and mostly pooled,
+	// so fewer collections cost little memory. See https://tip.golang.org/doc/gc-guide
+	GOGC int `json:"gogc"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	// Level is "debug", "info", "warn" or "error". Default "info".
+	Level string `json:"level"`
+	// Format is "text" or "json". Default "text".
+	Format string `json:"format"`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() Config {
+	return Config{
+		HTTP: HTTP{
+			ListenAddress: ":8080",
+			BidPath:       "/openrtb2/bid",
+			MaxBodyBytes:  256 << 10,
+			GzipMinBytes:  1024,
+			ReadTimeout:   Duration(2 * time.Second),
+			WriteTimeout:  Duration(2 * time.Second),
+			IdleTimeout:   Duration(60 * time.Second),
+			MaxConns:      65536,
+		},
+		Admin: Admin{ListenAddress: "127.0.0.1:9090"},
+		Bidding: Bidding{
+			Currency:     "USD",
+			DefaultTmax:  Duration(100 * time.Millisecond),
+			MinTimeLeft:  Duration(5 * time.Millisecond),
+			FreqCapSlots: 1 << 20,
+		},
+		Shedding: Shedding{MaxInFlight: 4096, MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
+		Drain:    Drain{Delay: Duration(2 * time.Second), Timeout: Duration(5 * time.Second)},
+		EventLog: EventLog{
+			SegmentBytes:  64 << 20,
+			SegmentAge:    Duration(10 * time.Minute),
+			RetainBytes:   4 << 30,
+			RingSize:      65536,
+			FlushInterval: Duration(time.Second),
+		},
+		Runtime: Runtime{GOGC: 200},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads the JSON file at path over [Default] and validates it.
+// Unknown fields are errors, so a typo in a NixOS setting fails the build's
+// dry run instead of being ignored.
+func Load(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("cannot read config: %w", err)
+	}
+	return Parse(b)
+}
+
+// Parse decodes b over [Default] and validates the result.
+func Parse(b []byte) (Config, error) {
+	c := Default()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("cannot parse config: %w", err)
+	}
+	if dec.More() {
+		return Config{}, errors.New("cannot parse config: trailing data after the JSON object")
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks every field and returns the first problem, naming it.
+func (c *Config) Validate() error {
+	if err := checkAddr("http.listenAddress", c.HTTP.ListenAddress, false); err != nil {
+		return err
+	}
+	if err := checkAddr("admin.listenAddress", c.Admin.ListenAddress, true); err != nil {
+		return err
+	}
+	if len(c.HTTP.BidPath) == 0 || c.HTTP.BidPath[0] != '/' {
+		return fmt.Errorf("invalid config: http.bidPath %q must start with /", c.HTTP.BidPath)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
+		return fmt.Errorf("invalid config: http.maxBodyBytes %d must be in [1024, 67108864]", c.HTTP.MaxBodyBytes)
+	}
+	for name, d := range map[string]Duration{
+		"http.readTimeout": c.HTTP.ReadTimeout, "http.writeTimeout": c.HTTP.WriteTimeout,
+		"http.idleTimeout": c.HTTP.IdleTimeout, "bidding.defaultTmax": c.Bidding.DefaultTmax,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("invalid config: %s must be positive", name)
+		}
+	}
+	if len(c.Bidding.Currency) != 3 {
+		return fmt.Errorf("invalid config: bidding.currency %q must be an ISO-4217 code", c.Bidding.Currency)
+	}
+	for cur, r := range c.Bidding.Rates {
+		if len(cur) != 3 || !(r > 0) || r > 1e6 {
+			return fmt.Errorf("invalid config: bidding.rates[%q] = %v: want a 3-letter code and a rate in (0, 1e6]", cur, r)
+		}
+	}
+	if c.Bidding.Currency != "USD" && c.Bidding.Rates[c.Bidding.Currency] == 0 {
+		return fmt.Errorf("invalid config: bidding.currency %q has no entry in bidding.rates", c.Bidding.Currency)
+	}
+	if c.Shedding.Status != 204 && c.Shedding.Status != 503 {
+		return fmt.Errorf("invalid config: shedding.status %d must be 204 or 503", c.Shedding.Status)
+	}
+	if c.Shedding.MaxInFlight < 0 || c.Bidding.FreqCapSlots < 0 || c.EventLog.RingSize < 0 {
+		return errors.New("invalid config: shedding.maxInFlight, bidding.freqCapSlots and eventLog.ringSize must not be negative")
+	}
+	if c.Drain.Delay < 0 || c.Drain.Timeout < 0 {
+		return errors.New("invalid config: drain.delay and drain.timeout must not be negative")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("invalid config: log.level %q must be debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return fmt.Errorf("invalid config: log.format %q must be text or json", c.Log.Format)
+	}
+	return nil
+}
+
+func checkAddr(name, addr string, emptyOK bool) error {
+	if addr == "" && emptyOK {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("invalid config: %s %q: %w", name, addr, err)
+	}
+	return nil
+}

@@ -1,0 +1,220 @@
+// Package openrtb decodes OpenRTB 2.5 and 2.6 bid requests into a reusable,
+// allocation-free view and appends bid responses into caller-owned buffers.
+//
+// The decoder is lenient in the way real exchanges need: numbers may arrive as
+// strings, unknown fields are skipped, and fields that OpenRTB 2.5 carried in
+// "ext" (schain, gdpr, consent, us_privacy, eids) are read from both their 2.5
+// and their 2.6 locations. It is strict where a wrong answer would cost money:
+// a missing id or imp, a wrong type that cannot be coerced, a truncated body or
+// nesting deeper than [MaxDepth] are errors.
+package openrtb
+
+// Request is a decoded view of one OpenRTB BidRequest.
+//
+// Byte slices alias either the body passed to [Request.Parse] or the
+// request's own scratch buffer (for strings that needed unescaping). They are
+// valid until the next Parse or Reset of the same Request and until the body is
+// released. Do not retain them.
+//
+// The zero value is ready to use. A Request is not safe for concurrent use;
+// pool it (see [AcquireRequest]) and reuse it so that the slices below keep
+// their capacity and steady-state parsing does not allocate.
+type Request struct {
+	ID   []byte
+	Imps []Imp
+
+	Site   Site
+	App    App
+	DOOH   bool // a "dooh" object was present
+	Device Device
+	User   User
+	Regs   Regs
+	Source Source
+
+	// Test is true when "test" is 1: no spend, no frequency counting.
+	Test bool
+	// AT is the auction type: 1 first price, 2 second price plus; 0 when absent.
+	AT int
+	// TMax is the maximum time in milliseconds the exchange waits; 0 when absent.
+	TMax int
+	// AllImps is 1 when the exchange promises all impressions are offered.
+	AllImps int
+
+	Cur   [][]byte // allowed bid currencies; empty means USD
+	BCat  [][]byte // blocked advertiser categories
+	BAdv  [][]byte // blocked advertiser domains
+	BApp  [][]byte // blocked app bundles
+	WLang [][]byte // allowed creative languages (ISO-639-1)
+	WSeat [][]byte // allowed buyer seats
+	BSeat [][]byte // blocked buyer seats
+
+	scratch []byte // unescaped strings; see [Request.Parse]
+	depth   int
+}
+
+// Site is the "site" object; Present is false when the request had none.
+type Site struct {
+	Present     bool
+	ID          []byte
+	Domain      []byte
+	Page        []byte
+	PublisherID []byte
+	Cat         [][]byte
+}
+
+// App is the "app" object; Present is false when the request had none.
+type App struct {
+	Present     bool
+	ID          []byte
+	Bundle      []byte
+	Domain      []byte
+	PublisherID []byte
+	Cat         [][]byte
+}
+
+// Device is the "device" object with the fields rtbd targets on.
+type Device struct {
+	// Type is the OpenRTB device type (3 connected TV, 7 set-top box, ...);
+	// 0 when absent.
+	Type int
+	OS   []byte
+	IFA  []byte
+	UA   []byte
+	IP   []byte
+	Lmt  int
+	DNT  int
+	Geo  Geo
+}
+
+// Geo is device.geo (or user.geo when device.geo is absent).
+type Geo struct {
+	Country []byte // ISO-3166-1 alpha-3 as sent
+	Region  []byte
+	Metro   []byte
+	Zip     []byte
+}
+
+// User is the "user" object.
+type User struct {
+	ID       []byte
+	BuyerUID []byte
+	// Consent is the TCF consent string from user.consent or user.ext.consent.
+	Consent []byte
+	// Segments holds user.data[].segment[].id values.
+	Segments [][]byte
+	// EIDs holds user.eids (or user.ext.eids) with the first uid of each.
+	EIDs []EID
+}
+
+// EID is one extended identifier: its source and its first uid.
+type EID struct {
+	Source []byte
+	UID    []byte
+}
+
+// Regs holds regulatory signals from regs and regs.ext.
+type Regs struct {
+	COPPA int
+	// GDPR is -1 when absent, else 0 or 1 (regs.gdpr or regs.ext.gdpr).
+	GDPR      int
+	USPrivacy []byte // regs.us_privacy or regs.ext.us_privacy
+	GPP       []byte
+	GPPSID    []int
+}
+
+// Source is the "source" object.
+type Source struct {
+	TID []byte
+	// SChainPresent is true when source.schain or source.ext.schain was sent.
+	SChainPresent bool
+	// SChainComplete is schain.complete (0 or 1).
+	SChainComplete int
+	// SChainNodes is the number of nodes in the chain.
+	SChainNodes int
+}
+
+// MediaType is a bit set of the media types an imp offers.
+type MediaType uint8
+
+// Media types, matching the bits of [MediaType]. The values of [Bid.MType]
+// are the OpenRTB mtype codes instead (1 banner, 2 video, 3 audio, 4 native).
+const (
+	MediaBanner MediaType = 1 << iota
+	MediaVideo
+	MediaAudio
+	MediaNative
+)
+
+// Imp is one "imp" object.
+type Imp struct {
+	ID          []byte
+	TagID       []byte
+	BidFloor    float64 // 0 when absent
+	BidFloorCur []byte  // empty means USD
+	Secure      int
+	// Media is the set of media objects present in this imp.
+	Media  MediaType
+	Banner Banner
+	Video  Video
+	Audio  Audio
+	PMP    PMP
+}
+
+// Banner is imp.banner; sizes from banner.format[] and banner.w/h.
+type Banner struct {
+	W, H    int
+	Formats []Format
+	BAttr   []int
+}
+
+// Format is one banner size.
+type Format struct{ W, H int }
+
+// Video is imp.video including the OpenRTB 2.6 pod fields.
+type Video struct {
+	Mimes     [][]byte
+	MinDur    int
+	MaxDur    int
+	Protocols []int
+	// Plcmt is the 2.6 placement subtype; Placement the deprecated 2.5 one.
+	Plcmt      int
+	Placement  int
+	W, H       int
+	Linearity  int
+	StartDelay int
+	BAttr      []int
+
+	// Pod fields (OpenRTB 2.6, section 7.6).
+	PodID        []byte
+	PodSeq       int
+	SlotInPod    int
+	PodDur       int // dynamic pod: total seconds to fill
+	MaxSeq       int // dynamic pod: most ads in the pod
+	RqdDurs      []int
+	MinCPMPerSec float64
+	PodDedupe    []int
+}
+
+// Audio is imp.audio.
+type Audio struct {
+	Mimes     [][]byte
+	MinDur    int
+	MaxDur    int
+	Protocols []int
+}
+
+// PMP is imp.pmp.
+type PMP struct {
+	PrivateAuction int
+	Deals          []Deal
+}
+
+// Deal is one imp.pmp.deals[] entry.
+type Deal struct {
+	ID          []byte
+	BidFloor    float64
+	BidFloorCur []byte
+	AT          int
+	WSeat       [][]byte
+	WADomain    [][]byte
+}

@@ -1,0 +1,59 @@
+package openrtb
+
+// Response is a BidResponse to be encoded with [AppendResponse].
+//
+// Byte slices may alias the request, the decision snapshot or the caller's
+// scratch buffers; they must stay valid until AppendResponse returns.
+// The zero value is an empty response; [Response.Reset] keeps capacity.
+type Response struct {
+	ID    []byte // echoes Request.ID
+	BidID []byte // the response id chosen by the bidder
+	Cur   []byte // currency of every price in Bids; "USD" when empty
+	Seat  []byte // seatbid[0].seat; omitted when empty
+	Bids  []Bid
+
+	// NoticeBase is the absolute URL prefix (ending in "/") that nurl, burl
+	// and lurl are built on: NoticeBase+"win?...", "bill?...", "loss?...".
+	// No notice URLs are emitted when it is empty.
+	NoticeBase []byte
+
+	// NBR is the no-bid reason code; used only when Bids is empty and the
+	// server is configured to answer no-bids with a body. -1 omits it.
+	NBR int
+}
+
+// Reset clears r for reuse, keeping the capacity of its slices.
+func (r *Response) Reset() {
+	bids := r.Bids[:cap(r.Bids)]
+	for i := range bids {
+		bids[i].reset()
+	}
+	*r = Response{Bids: r.Bids[:0], NBR: -1}
+}
+
+// Bid is one seatbid[].bid[] entry.
+type Bid struct {
+	ID    []byte // unique per bid; the key of win, billing and loss notices
+	ImpID []byte // Imp.ID of the imp this bid is for
+	Price float64
+	AdID  []byte
+	CrID  []byte
+	// CampaignID is carried in the notice URLs (cid=) so that win and
+	// billing notices can be attributed without server-side bid state.
+	CampaignID []byte
+	ADomain    [][]byte
+	Cat        [][]byte
+	Attr       []int
+	MType      int // 1 banner, 2 video, 3 audio, 4 native
+	DealID     []byte
+	W, H       int
+	Dur        int // seconds, for video and audio
+	SlotInPod  int // 2.6 bid.slotinpod; 0 omits it
+	Lang       []byte
+	// AdM is the markup, emitted as a JSON string (escaped by the encoder).
+	AdM []byte
+}
+
+func (b *Bid) reset() {
+	*b = Bid{ADomain: b.ADomain[:0], Cat: b.Cat[:0], Attr: b.Attr[:0]}
+}
