@@ -1,0 +1,29 @@
+package corpus
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestRequestsAreBidRequests(t *testing.T) {
+	t.Parallel()
+	reqs := Requests()
+	if len(reqs) < 90 {
+		t.Fatalf("unexpected number of corpus requests; got %d; want at least 90", len(reqs))
+	}
+	for _, f := range reqs {
+		var v struct {
+			ID  string            `json:"id"`
+			Imp []json.RawMessage `json:"imp"`
+		}
+		if err := json.Unmarshal(f.Body, &v); err != nil {
+			t.Fatalf("%s: cannot decode: %v", f.Name, err)
+		}
+		if v.ID == "" || len(v.Imp) == 0 {
+			t.Fatalf("%s: want a string id and a non-empty imp array", f.Name)
+		}
+	}
+	if len(Invalid()) == 0 || len(Responses()) == 0 {
+		t.Fatalf("invalid and responses sets must not be empty")
+	}
+}
