@@ -13,8 +13,14 @@ type Response struct {
 	Bids  []Bid
 
 	// NoticeBase is the absolute URL prefix (ending in "/") that nurl, burl
-	// and lurl are built on: NoticeBase+"win?...", "bill?...", "loss?...".
-	// No notice URLs are emitted when it is empty.
+	// and lurl are built on. No notice URLs are emitted when it is empty.
+	// For each bid, with every value query-escaped:
+	//
+	//	nurl: NoticeBase + "win?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&price=${AUCTION_PRICE}"
+	//	burl: NoticeBase + "bill?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&price=${AUCTION_PRICE}"
+	//	lurl: NoticeBase + "loss?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&price=${AUCTION_PRICE}&loss=${AUCTION_LOSS}"
+	//
+	// where UK is Bid.UserKey as 16 lower-case hex digits and CUR is Cur.
 	NoticeBase []byte
 
 	// NBR is the no-bid reason code; used only when Bids is empty and the
@@ -41,15 +47,18 @@ type Bid struct {
 	// CampaignID is carried in the notice URLs (cid=) so that win and
 	// billing notices can be attributed without server-side bid state.
 	CampaignID []byte
-	ADomain    [][]byte
-	Cat        [][]byte
-	Attr       []int
-	MType      int // 1 banner, 2 video, 3 audio, 4 native
-	DealID     []byte
-	W, H       int
-	Dur        int // seconds, for video and audio
-	SlotInPod  int // 2.6 bid.slotinpod; 0 omits it
-	Lang       []byte
+	// UserKey is the frequency-cap key of the user (0 when unknown), carried
+	// in the notice URLs (uk=) so a billing notice counts the impression.
+	UserKey   uint64
+	ADomain   [][]byte
+	Cat       [][]byte
+	Attr      []int
+	MType     int // 1 banner, 2 video, 3 audio, 4 native
+	DealID    []byte
+	W, H      int
+	Dur       int // seconds, for video and audio
+	SlotInPod int // 2.6 bid.slotinpod; 0 omits it
+	Lang      []byte
 	// AdM is the markup, emitted as a JSON string (escaped by the encoder).
 	AdM []byte
 }
