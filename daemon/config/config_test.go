@@ -1,0 +1,87 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default() is invalid: %v", err)
+	}
+}
+
+func TestParseOverridesDefaults(t *testing.T) {
+	c, err := Parse([]byte(`{"http":{"listenAddress":"127.0.0.1:18080","readTimeout":"750ms"},
+		"bidding":{"currency":"EUR","rates":{"EUR":0.92}},"drain":{"delay":"0s"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.ListenAddress != "127.0.0.1:18080" || c.HTTP.ReadTimeout.D() != 750*time.Millisecond {
+		t.Fatalf("overrides not applied: %+v", c.HTTP)
+	}
+	if c.HTTP.BidPath != "/openrtb2/bid" || c.HTTP.MaxBodyBytes != 256<<10 {
+		t.Fatalf("defaults lost: %+v", c.HTTP)
+	}
+	if c.Drain.Delay != 0 || c.Drain.Timeout.D() != 5*time.Second {
+		t.Fatalf("drain: %+v", c.Drain)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	f := func(in, wantSubstr string) {
+		t.Helper()
+		_, err := Parse([]byte(in))
+		if err == nil {
+			t.Fatalf("Parse(%s): want an error containing %q", in, wantSubstr)
+		}
+		if !strings.Contains(err.Error(), wantSubstr) {
+			t.Fatalf("Parse(%s): error %q does not contain %q", in, err, wantSubstr)
+		}
+	}
+	f(`{"http":{"listenAdress":":1"}}`, `unknown field "listenAdress"`)
+	f(`{"http":{"listenAddress":"nope"}}`, "http.listenAddress")
+	f(`{"http":{"readTimeout":5}}`, "cannot parse duration 5")
+	f(`{"http":{"readTimeout":"5 parsecs"}}`, "cannot parse duration")
+	f(`{"http":{"bidPath":"bid"}}`, "http.bidPath")
+	f(`{"http":{"maxBodyBytes":10}}`, "http.maxBodyBytes")
+	f(`{"bidding":{"currency":"EURO"}}`, "bidding.currency")
+	f(`{"bidding":{"currency":"EUR"}}`, `"EUR" has no entry in bidding.rates`)
+	f(`{"bidding":{"rates":{"EUR":-1}}}`, `bidding.rates["EUR"]`)
+	f(`{"shedding":{"status":500}}`, "shedding.status")
+	f(`{"log":{"level":"loud"}}`, "log.level")
+	f(`{"log":{"format":"xml"}}`, "log.format")
+	f(`{} {}`, "trailing data")
+	f(`{`, "cannot parse config")
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "missing.json"))
+	if err == nil || !strings.Contains(err.Error(), "cannot read config") {
+		t.Fatalf("got %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "c.json")
+	if err := os.WriteFile(p, []byte(`{"admin":{"listenAddress":""}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil || c.Admin.ListenAddress != "" {
+		t.Fatalf("Load: %v %+v", err, c.Admin)
+	}
+}
+
+func TestDurationJSONRoundTrip(t *testing.T) {
+	d := Duration(1500 * time.Millisecond)
+	b, err := d.MarshalJSON()
+	if err != nil || string(b) != `"1.5s"` {
+		t.Fatalf("MarshalJSON = %s, %v", b, err)
+	}
+	var back Duration
+	if err := back.UnmarshalJSON(b); err != nil || back != d {
+		t.Fatalf("UnmarshalJSON = %v, %v", back, err)
+	}
+}
