@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The project's test command (README "Run the tests"; .ci/run calls it).
+# Installs what it needs on a fresh Debian machine, then runs: gofmt, go vet,
+# the Go tests with the race detector, short fuzz runs, the Nix checks
+# (parse, pure-Nix unit tests, vendorHash, flake.lock) and the system tests
+# in network namespaces (root only; they skip with a message otherwise).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-15s}
+
+need_apt=()
+command -v nix-instantiate >/dev/null || need_apt+=(nix-bin)
+command -v keepalived >/dev/null || need_apt+=(keepalived)
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v jq >/dev/null || need_apt+=(jq)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "== missing ${need_apt[*]} (not root: the checks that need them will skip)"
+  fi
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l daemon tests 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
+
+echo "== fuzz (${FUZZTIME} each)"
+while read -r pkg fuzz; do
+  echo "-- $pkg $fuzz"
+  go test -run='^$' -fuzz="^${fuzz}\$" -fuzztime="$FUZZTIME" "$pkg"
+done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./daemon/... | while read -r pkg dir; do
+  grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | while read -r f; do echo "$pkg $f"; done
+done)
+
+if [ -x .ci/nix-checks.sh ] || [ -f .ci/nix-checks.sh ]; then
+  echo "== nix checks"
+  bash .ci/nix-checks.sh
+fi
+echo "== all checks passed"
