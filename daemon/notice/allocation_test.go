@@ -1,0 +1,109 @@
+//go:build !race
+
+package notice
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// nopSpender accepts every bill.
+type nopSpender struct{}
+
+func (nopSpender) Bill([]byte, uint64, float64, []byte, time.Time) error { return nil }
+
+// nopSink drops every notice.
+type nopSink struct{}
+
+func (nopSink) Notice(Kind, []byte, []byte, []byte, float64, []byte, int) {}
+
+// billURIs returns n billing notice URIs with distinct bid ids.
+func billURIs(n int) [][]byte {
+	uris := make([][]byte, n)
+	for i := range uris {
+		uris[i] = fmt.Appendf(nil, "/bill?bid=%032x&cid=campaign-17&imp=1&uk=00000000deadbeef&cur=USD&price=%d.25", i, i%50)
+	}
+	return uris
+}
+
+func TestServeBillZeroAlloc(t *testing.T) {
+	h := New(Config{DedupeSlots: 1 << 14}, nopSpender{}, nopSink{})
+	const runs = 1000
+	uris := billURIs(2*runs + 2) // AllocsPerRun calls once more to warm up
+	var ctx fasthttp.RequestCtx
+	i := 0
+	serve := func() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURIBytes(uris[i])
+		i++
+		h.ServeBill(&ctx)
+	}
+	for range runs { // warm up the request buffers with ids not measured below
+		serve()
+	}
+	ok0 := noticesTotal[KindBill][resultOK].Get()
+	if n := testing.AllocsPerRun(runs, serve); n != 0 {
+		t.Fatalf("ServeBill allocates %v times per notice; want 0", n)
+	}
+	if got := noticesTotal[KindBill][resultOK].Get() - ok0; got != runs+1 {
+		t.Fatalf("measured %d fresh notices; want %d (ids must not repeat)", got, runs+1)
+	}
+}
+
+func TestServeBillPostFormZeroAlloc(t *testing.T) {
+	h := New(Config{DedupeSlots: 1 << 14}, nopSpender{}, nopSink{})
+	const runs = 500
+	bodies := make([][]byte, 2*runs+2)
+	for i := range bodies {
+		bodies[i] = fmt.Appendf(nil, "bid=p%031x&cid=campaign-17&uk=00000000deadbeef&price=1.5", i)
+	}
+	var ctx fasthttp.RequestCtx
+	i := 0
+	serve := func() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+		ctx.Request.SetRequestURI("/bill")
+		ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+		ctx.Request.SetBodyRaw(bodies[i])
+		i++
+		h.ServeBill(&ctx)
+		if ctx.Response.StatusCode() != fasthttp.StatusNoContent {
+			panic("BUG: form notice refused")
+		}
+	}
+	for range runs {
+		serve()
+	}
+	if n := testing.AllocsPerRun(runs, serve); n != 0 {
+		t.Fatalf("ServeBill with a form body allocates %v times per notice; want 0", n)
+	}
+}
+
+func TestServeInvalidZeroAlloc(t *testing.T) {
+	h := New(Config{DedupeSlots: 1 << 10}, nopSpender{}, nil)
+	uri := []byte("/bill?bid=x&cid=c&price=${AUCTION_PRICE}")
+	var ctx fasthttp.RequestCtx
+	serve := func() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURIBytes(uri)
+		h.ServeBill(&ctx)
+	}
+	serve()
+	if n := testing.AllocsPerRun(100, serve); n != 0 {
+		t.Fatalf("an unsubstituted notice allocates %v times; want 0", n)
+	}
+}
+
+func TestRouteZeroAlloc(t *testing.T) {
+	h := New(Config{DedupeSlots: 8}, nil, nil)
+	path := []byte("/rtb/loss")
+	if n := testing.AllocsPerRun(100, func() { _ = h.Route(path) }); n != 0 {
+		t.Fatalf("Route allocates %v times; want 0", n)
+	}
+}

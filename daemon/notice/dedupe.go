@@ -1,0 +1,99 @@
+package notice
+
+import (
+	"math/bits"
+	"sync"
+)
+
+// probeWindow is how many consecutive slots a fingerprint may occupy. It
+// bounds the work per notice; when all are live, the oldest is evicted.
+const probeWindow = 8
+
+// maxShards bounds the number of mutexes; 256 makes contention between the
+// (few) cores that take notices negligible.
+const maxShards = 256
+
+// dedupeSlot holds one processed (kind, bid id). fp == 0 means empty.
+type dedupeSlot struct {
+	fp  uint64 // xxhash fingerprint of kind and bid id, never 0 when used
+	exp int64  // expiry, unix nanoseconds
+}
+
+// dedupeShard is a mutex and the slots it guards, padded so that two shards'
+// mutexes never share a cache line.
+type dedupeShard struct {
+	mu    sync.Mutex
+	slots []dedupeSlot
+	_     [64 - 8 - 24]byte
+}
+
+// dedupeTable is a fixed-size set of fingerprints with expiry: a sharded,
+// open-addressed hash table with bounded linear probing. It never grows and
+// never allocates after newDedupeTable. It is safe for concurrent use.
+type dedupeTable struct {
+	shards    []dedupeShard
+	shardMask uint64
+	slotMask  uint64
+	probe     int
+	ttl       int64
+}
+
+// newDedupeTable returns a table of at least slots slots (rounded up to a
+// power of two, at least probeWindow) whose entries live for ttlNanos.
+func newDedupeTable(slots int, ttlNanos int64) *dedupeTable {
+	total := ceilPow2(max(slots, probeWindow))
+	nShards := min(maxShards, max(1, total/(8*probeWindow)))
+	perShard := total / nShards
+	t := &dedupeTable{
+		shards:    make([]dedupeShard, nShards),
+		shardMask: uint64(nShards - 1),
+		slotMask:  uint64(perShard - 1),
+		probe:     min(probeWindow, perShard),
+		ttl:       ttlNanos,
+	}
+	for i := range t.shards {
+		t.shards[i].slots = make([]dedupeSlot, perShard)
+	}
+	return t
+}
+
+// ceilPow2 returns the smallest power of two >= n, for n >= 1.
+func ceilPow2(n int) int {
+	return 1 << bits.Len(uint(n-1))
+}
+
+// seen records fp at time now (unix nanoseconds) and reports whether it was
+// already recorded and not yet expired. Exactly one of several concurrent
+// calls with the same fp returns false, unless the entry is evicted between them.
+func (t *dedupeTable) seen(fp uint64, now int64) bool {
+	if fp == 0 {
+		fp = 1 // 0 marks an empty slot
+	}
+	sh := &t.shards[fp&t.shardMask]
+	start := fp >> 32
+	sh.mu.Lock()
+	free, oldest := -1, -1
+	for i := 0; i < t.probe; i++ {
+		j := int((start + uint64(i)) & t.slotMask)
+		s := &sh.slots[j]
+		live := s.fp != 0 && s.exp > now
+		if live && s.fp == fp {
+			sh.mu.Unlock()
+			return true
+		}
+		if !live {
+			if free < 0 {
+				free = j
+			}
+		} else if oldest < 0 || s.exp < sh.slots[oldest].exp {
+			oldest = j
+		}
+	}
+	if free < 0 {
+		free = oldest
+		dedupeEvictions.Inc()
+	}
+	sh.slots[free] = dedupeSlot{fp: fp, exp: now + t.ttl}
+	sh.mu.Unlock()
+	return false
+}

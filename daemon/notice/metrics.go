@@ -1,0 +1,54 @@
+package notice
+
+import "github.com/VictoriaMetrics/metrics"
+
+// result is the outcome of one notice, the `result` label of rtbd_notices_total.
+type result uint8
+
+const (
+	resultOK            result = iota // processed for the first time
+	resultDuplicate                   // (kind, bid id) already processed within the TTL
+	resultUnknown                     // billing for a campaign the Spender does not know
+	resultInvalid                     // malformed or out-of-range parameters
+	resultUnsubstituted               // the exchange sent the literal ${AUCTION_PRICE} macro
+	numResults
+)
+
+// noticesTotal is indexed by [Kind][result]. Every combination is created at
+// init so the request path never calls GetOrCreateCounter.
+var noticesTotal = [numKinds][numResults]*metrics.Counter{
+	KindWin: {
+		resultOK:            metrics.NewCounter(`rtbd_notices_total{kind="win",result="ok"}`),
+		resultDuplicate:     metrics.NewCounter(`rtbd_notices_total{kind="win",result="duplicate"}`),
+		resultUnknown:       metrics.NewCounter(`rtbd_notices_total{kind="win",result="unknown"}`),
+		resultInvalid:       metrics.NewCounter(`rtbd_notices_total{kind="win",result="invalid"}`),
+		resultUnsubstituted: metrics.NewCounter(`rtbd_notices_total{kind="win",result="unsubstituted"}`),
+	},
+	KindBill: {
+		resultOK:            metrics.NewCounter(`rtbd_notices_total{kind="bill",result="ok"}`),
+		resultDuplicate:     metrics.NewCounter(`rtbd_notices_total{kind="bill",result="duplicate"}`),
+		resultUnknown:       metrics.NewCounter(`rtbd_notices_total{kind="bill",result="unknown"}`),
+		resultInvalid:       metrics.NewCounter(`rtbd_notices_total{kind="bill",result="invalid"}`),
+		resultUnsubstituted: metrics.NewCounter(`rtbd_notices_total{kind="bill",result="unsubstituted"}`),
+	},
+	KindLoss: {
+		resultOK:            metrics.NewCounter(`rtbd_notices_total{kind="loss",result="ok"}`),
+		resultDuplicate:     metrics.NewCounter(`rtbd_notices_total{kind="loss",result="duplicate"}`),
+		resultUnknown:       metrics.NewCounter(`rtbd_notices_total{kind="loss",result="unknown"}`),
+		resultInvalid:       metrics.NewCounter(`rtbd_notices_total{kind="loss",result="invalid"}`),
+		resultUnsubstituted: metrics.NewCounter(`rtbd_notices_total{kind="loss",result="unsubstituted"}`),
+	},
+}
+
+var (
+	// noticeSpendTotal is money billed: the sum of billing-notice CPM prices / 1000,
+	// in Config.Currency. Unknown campaigns are not added.
+	noticeSpendTotal = metrics.NewFloatCounter(`rtbd_notice_spend_total`)
+
+	// dedupeEvictions counts live dedupe entries overwritten because their
+	// probe window was full; each one is a bid id that could be processed twice.
+	dedupeEvictions = metrics.NewCounter(`rtbd_notice_dedupe_evictions_total`)
+
+	// methodNotAllowed counts notices with a method other than GET or POST.
+	methodNotAllowed = metrics.NewCounter(`rtbd_notice_method_not_allowed_total`)
+)

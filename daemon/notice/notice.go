@@ -1,0 +1,202 @@
+// Package notice serves the win (nurl), billing (burl) and loss (lurl)
+// notices of the bids rtbd makes, each processed at most once per bid id.
+//
+// The notice URLs are built by openrtb.AppendResponse from
+// [openrtb.Response.NoticeBase]; their query parameters are bid, cid, imp, uk
+// (16 hex digits), cur, price (the exchange's ${AUCTION_PRICE}) and, for loss
+// notices, loss (${AUCTION_LOSS}). Billing notices move spend through a
+// [Spender]; every accepted notice goes to a [Sink] for the event log.
+package notice
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// Kind is the kind of a notice.
+type Kind uint8
+
+// The notice kinds, one per endpoint.
+const (
+	KindWin  Kind = iota // nurl: the bid won the auction
+	KindBill             // burl: the impression is billable; moves spend
+	KindLoss             // lurl: the bid lost; loss carries the reason
+	numKinds
+)
+
+// String returns "win", "bill" or "loss".
+func (k Kind) String() string {
+	switch k {
+	case KindWin:
+		return "win"
+	case KindBill:
+		return "bill"
+	case KindLoss:
+		return "loss"
+	}
+	return "unknown"
+}
+
+// Spender moves spend for a billed impression. It is implemented by the
+// decision engine's state, which also counts the frequency cap of userKey
+// (0 when unknown). price is the CPM in cur. An error means the campaign is
+// unknown; the notice is then counted as result="unknown" and still answered
+// 204. Bill must be safe for concurrent use and must not retain its slices.
+type Spender interface {
+	Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) error
+}
+
+// Sink receives every notice processed for the first time, for the event log.
+// loss is the loss reason of a loss notice, -1 when unknown or not a loss.
+// Notice must not block and must not retain its slices, which alias the request.
+type Sink interface {
+	Notice(kind Kind, bidID, campaignID, impID []byte, price float64, cur []byte, loss int)
+}
+
+// Config configures a [Handler]. The zero value gives the defaults.
+type Config struct {
+	// Currency is the only accepted notice currency (cur=); default "USD".
+	Currency string
+	// MaxPrice is the highest accepted CPM price; default 1000.
+	MaxPrice float64
+	// DedupeSlots is the size of the dedupe table, rounded up to a power of
+	// two; default 1<<20 (16 MiB).
+	DedupeSlots int
+	// DedupeTTL is how long a bid id is remembered; default 48h because
+	// billing notices may arrive a day after the auction.
+	DedupeTTL time.Duration
+}
+
+// Handler serves notices. Create it with [New]; it is safe for concurrent use.
+type Handler struct {
+	sp       Spender
+	sink     Sink
+	currency []byte
+	maxPrice float64
+	dedupe   *dedupeTable
+	now      func() time.Time // time.Now; replaced by tests
+
+	// Handlers bound once, so that Route does not allocate method values.
+	win, bill, loss fasthttp.RequestHandler
+}
+
+// New returns a Handler billing through sp. sp may be nil only when billing
+// notices need not move spend (they are then all counted as ok); sink may be nil.
+func New(cfg Config, sp Spender, sink Sink) *Handler {
+	if cfg.Currency == "" {
+		cfg.Currency = "USD"
+	}
+	if cfg.MaxPrice <= 0 {
+		cfg.MaxPrice = 1000
+	}
+	if cfg.DedupeSlots <= 0 {
+		cfg.DedupeSlots = 1 << 20
+	}
+	if cfg.DedupeTTL <= 0 {
+		cfg.DedupeTTL = 48 * time.Hour
+	}
+	h := &Handler{
+		sp:       sp,
+		sink:     sink,
+		currency: []byte(cfg.Currency),
+		maxPrice: cfg.MaxPrice,
+		dedupe:   newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL)),
+		now:      time.Now,
+	}
+	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
+	return h
+}
+
+// Route returns the handler for a request path whose last segment is "win",
+// "bill" or "loss" ("/win", "/rtb/bill", ...), or nil for any other path, so
+// that NoticeBase may carry a path prefix. It does not allocate. A server
+// should match its bid path first and then fall back to Route:
+//
+//	if hf := notices.Route(ctx.Path()); hf != nil {
+//		hf(ctx)
+//		return
+//	}
+func (h *Handler) Route(path []byte) fasthttp.RequestHandler {
+	if i := bytes.LastIndexByte(path, '/'); i >= 0 {
+		path = path[i+1:]
+	}
+	switch string(path) { // no allocation: the compiler compares in place
+	case "win":
+		return h.win
+	case "bill":
+		return h.bill
+	case "loss":
+		return h.loss
+	}
+	return nil
+}
+
+// ServeWin serves a win notice (nurl). It only counts and logs the win.
+func (h *Handler) ServeWin(ctx *fasthttp.RequestCtx) { h.serve(ctx, KindWin) }
+
+// ServeBill serves a billing notice (burl): the first notice for a bid id
+// calls [Spender.Bill]; replays are counted and answered 204.
+func (h *Handler) ServeBill(ctx *fasthttp.RequestCtx) { h.serve(ctx, KindBill) }
+
+// ServeLoss serves a loss notice (lurl). It only counts and logs the loss.
+func (h *Handler) ServeLoss(ctx *fasthttp.RequestCtx) { h.serve(ctx, KindLoss) }
+
+// serve validates, deduplicates and processes one notice of kind k. It
+// answers 204 for every well-formed notice, 400 with a reason otherwise and
+// 405 for methods other than GET and POST.
+func (h *Handler) serve(ctx *fasthttp.RequestCtx, k Kind) {
+	a := args{query: ctx.QueryArgs()}
+	switch {
+	case ctx.IsGet():
+	case ctx.IsPost():
+		a.post = ctx.PostArgs()
+	default:
+		methodNotAllowed.Inc()
+		ctx.Error("method not allowed", fasthttp.StatusMethodNotAllowed) // resets headers
+		ctx.Response.Header.Set(fasthttp.HeaderAllow, "GET, POST")
+		return
+	}
+	var n notice
+	if r, reason := h.parse(a, k, &n); r != resultOK {
+		noticesTotal[k][r].Inc()
+		ctx.Error(reason, fasthttp.StatusBadRequest)
+		return
+	}
+	noticesTotal[k][h.process(k, &n)].Inc()
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// process applies a valid notice once per (kind, bid id) and returns its result.
+func (h *Handler) process(k Kind, n *notice) result {
+	now := h.now()
+	if h.dedupe.seen(fingerprint(k, n.bid), now.UnixNano()) {
+		return resultDuplicate
+	}
+	if len(n.cur) == 0 {
+		n.cur = h.currency // absent cur means Config.Currency
+	}
+	r := resultOK
+	if k == KindBill && h.sp != nil {
+		if err := h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now); err != nil {
+			r = resultUnknown
+		} else {
+			noticeSpendTotal.Add(n.price / 1000)
+		}
+	}
+	if h.sink != nil {
+		h.sink.Notice(k, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
+	}
+	return r
+}
+
+// fingerprint is the dedupe key of (k, bid): xxhash of the bid id seeded by
+// the kind, so that a win and a bill for one bid are distinct.
+func fingerprint(k Kind, bid []byte) uint64 {
+	var d xxhash.Digest
+	d.ResetWithSeed(uint64(k) + 1)
+	_, _ = d.Write(bid)
+	return d.Sum64()
+}

@@ -1,0 +1,284 @@
+package notice
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// billCall is one recorded Spender.Bill call, with its slices copied.
+type billCall struct {
+	cid   string
+	uk    uint64
+	price float64
+	cur   string
+	now   time.Time
+}
+
+// fakeSpender records Bill calls; campaigns in unknown return an error.
+type fakeSpender struct {
+	mu      sync.Mutex
+	calls   []billCall
+	unknown map[string]bool
+}
+
+func (s *fakeSpender) Bill(cid []byte, uk uint64, price float64, cur []byte, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, billCall{string(cid), uk, price, string(cur), now})
+	if s.unknown[string(cid)] {
+		return errors.New("unknown campaign")
+	}
+	return nil
+}
+
+func (s *fakeSpender) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+// sinkCall is one recorded Sink.Notice call.
+type sinkCall struct {
+	kind          Kind
+	bid, cid, imp string
+	price         float64
+	cur           string
+	loss          int
+}
+
+type fakeSink struct {
+	mu    sync.Mutex
+	calls []sinkCall
+}
+
+func (s *fakeSink) Notice(k Kind, bid, cid, imp []byte, price float64, cur []byte, loss int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, sinkCall{k, string(bid), string(cid), string(imp), price, string(cur), loss})
+}
+
+// serveDirect runs one request through h.Route on a fresh RequestCtx. A
+// non-empty form is sent as an application/x-www-form-urlencoded body.
+func serveDirect(t *testing.T, h *Handler, method, uri, form string) (int, string) {
+	t.Helper()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(method)
+	ctx.Request.SetRequestURI(uri)
+	if form != "" {
+		ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+		ctx.Request.SetBodyString(form)
+	}
+	hf := h.Route(ctx.Path())
+	if hf == nil {
+		t.Fatalf("no route for %q", uri)
+	}
+	hf(&ctx)
+	return ctx.Response.StatusCode(), string(ctx.Response.Body())
+}
+
+const goodQuery = "bid=b1&cid=c7&imp=1&uk=00000000000000ff&cur=USD&price=2.5"
+
+func TestBillOK(t *testing.T) {
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	h := New(Config{}, sp, sink)
+	at := time.Unix(1700000000, 0)
+	h.now = func() time.Time { return at }
+	ok0, spend0 := noticesTotal[KindBill][resultOK].Get(), noticeSpendTotal.Get()
+
+	if code, body := serveDirect(t, h, "GET", "/bill?"+goodQuery, ""); code != 204 {
+		t.Fatalf("unexpected status %d (%q); want 204", code, body)
+	}
+	want := billCall{cid: "c7", uk: 0xff, price: 2.5, cur: "USD", now: at}
+	if len(sp.calls) != 1 || sp.calls[0] != want {
+		t.Fatalf("unexpected Bill calls %+v; want [%+v]", sp.calls, want)
+	}
+	wantSink := sinkCall{KindBill, "b1", "c7", "1", 2.5, "USD", -1}
+	if len(sink.calls) != 1 || sink.calls[0] != wantSink {
+		t.Fatalf("unexpected Sink calls %+v; want [%+v]", sink.calls, wantSink)
+	}
+	if got := noticesTotal[KindBill][resultOK].Get() - ok0; got != 1 {
+		t.Fatalf("unexpected ok count %d; want 1", got)
+	}
+	if got := noticeSpendTotal.Get() - spend0; math.Abs(got-0.0025) > 1e-9 {
+		t.Fatalf("unexpected spend %v; want 0.0025", got)
+	}
+}
+
+func TestBillDefaultsCurrencyAndUserKey(t *testing.T) {
+	sp := &fakeSpender{}
+	h := New(Config{Currency: "EUR"}, sp, nil)
+	if code, body := serveDirect(t, h, "GET", "/bill?bid=b&cid=c&price=1&cur=eur", ""); code != 204 {
+		t.Fatalf("unexpected status %d (%q); want 204", code, body)
+	}
+	if code, body := serveDirect(t, h, "GET", "/bill?bid=b2&cid=c&price=1", ""); code != 204 {
+		t.Fatalf("unexpected status %d (%q); want 204", code, body)
+	}
+	if len(sp.calls) != 2 || sp.calls[0].cur != "eur" || sp.calls[1].cur != "EUR" || sp.calls[1].uk != 0 {
+		t.Fatalf("unexpected Bill calls %+v", sp.calls)
+	}
+}
+
+func TestBillUnknownCampaign(t *testing.T) {
+	sp := &fakeSpender{unknown: map[string]bool{"gone": true}}
+	h := New(Config{}, sp, nil)
+	unknown0, spend0 := noticesTotal[KindBill][resultUnknown].Get(), noticeSpendTotal.Get()
+	if code, _ := serveDirect(t, h, "GET", "/bill?bid=u1&cid=gone&price=3", ""); code != 204 {
+		t.Fatalf("unexpected status %d for an unknown campaign; want 204", code)
+	}
+	if got := noticesTotal[KindBill][resultUnknown].Get() - unknown0; got != 1 {
+		t.Fatalf("unexpected unknown count %d; want 1", got)
+	}
+	if got := noticeSpendTotal.Get() - spend0; got != 0 {
+		t.Fatalf("spend moved by %v for an unknown campaign", got)
+	}
+}
+
+func TestWinAndLossDoNotBill(t *testing.T) {
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	h := New(Config{}, sp, sink)
+	win0, loss0 := noticesTotal[KindWin][resultOK].Get(), noticesTotal[KindLoss][resultOK].Get()
+	if code, _ := serveDirect(t, h, "GET", "/win?"+goodQuery, ""); code != 204 {
+		t.Fatalf("unexpected win status %d; want 204", code)
+	}
+	if code, _ := serveDirect(t, h, "POST", "/x/loss?"+goodQuery+"&loss=102", ""); code != 204 {
+		t.Fatalf("unexpected loss status %d; want 204", code)
+	}
+	if sp.count() != 0 {
+		t.Fatalf("win or loss called Spender.Bill %d times", sp.count())
+	}
+	if len(sink.calls) != 2 || sink.calls[0].kind != KindWin || sink.calls[0].loss != -1 ||
+		sink.calls[1].kind != KindLoss || sink.calls[1].loss != 102 {
+		t.Fatalf("unexpected Sink calls %+v", sink.calls)
+	}
+	if noticesTotal[KindWin][resultOK].Get()-win0 != 1 || noticesTotal[KindLoss][resultOK].Get()-loss0 != 1 {
+		t.Fatalf("win or loss ok counters did not move by 1")
+	}
+}
+
+func TestKindsAreDedupedSeparately(t *testing.T) {
+	sink := &fakeSink{}
+	h := New(Config{}, &fakeSpender{}, sink)
+	for _, p := range []string{"/win", "/bill", "/loss", "/win"} {
+		serveDirect(t, h, "GET", p+"?"+goodQuery, "")
+	}
+	if len(sink.calls) != 3 {
+		t.Fatalf("unexpected Sink calls %+v; want win, bill and loss once each", sink.calls)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	sp := &fakeSpender{}
+	h := New(Config{MaxPrice: 100}, sp, nil)
+	f := func(path, query string, want result) {
+		t.Helper()
+		k := h.kindOf(t, path)
+		before := noticesTotal[k][want].Get()
+		code, body := serveDirect(t, h, "GET", path+"?"+query, "")
+		if code != 400 || body == "" {
+			t.Fatalf("unexpected answer for %s?%s; got %d %q; want 400 with a reason", path, query, code, body)
+		}
+		if got := noticesTotal[k][want].Get() - before; got != 1 {
+			t.Fatalf("counter %v of %s moved by %d for %q; want 1", want, k, got, query)
+		}
+		if sp.count() != 0 {
+			t.Fatalf("Spender.Bill was called for invalid %q", query)
+		}
+	}
+	f("/bill", "bid=a&cid=c&price=-1", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=NaN", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=1e999", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=abc", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=100.01", resultInvalid)
+	f("/bill", "bid=a&cid=c", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=${AUCTION_PRICE}", resultUnsubstituted)
+	f("/bill", "bid=a&cid=c&price=%24%7BAUCTION_PRICE%7D", resultUnsubstituted)
+	f("/win", "bid=a&cid=c&price=${AUCTION_PRICE}", resultUnsubstituted)
+	f("/loss", "bid=a&cid=c&price=${AUCTION_PRICE}&loss=${AUCTION_LOSS}", resultUnsubstituted)
+	f("/bill", "bid=a&cid=c&price=1&cur=EUR", resultInvalid)
+	f("/bill", "cid=c&price=1", resultInvalid)
+	f("/bill", "bid=&cid=c&price=1", resultInvalid)
+	f("/bill", "bid="+strings.Repeat("x", 129)+"&cid=c&price=1", resultInvalid)
+	f("/bill", "bid=a&price=1", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=1&imp="+strings.Repeat("x", 129), resultInvalid)
+	f("/bill", "bid=a&cid=c&price=1&uk=123", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=1&uk=zzzzzzzzzzzzzzzz", resultInvalid)
+	f("/bill", "bid=a&cid=c&price=1&uk=00000000000000001", resultInvalid)
+	f("/loss", "bid=a&cid=c&price=1&loss=abc", resultInvalid)
+	f("/win", "bid=a&cid=c&price=-0.5", resultInvalid)
+}
+
+func TestLongestValidBid(t *testing.T) {
+	sp := &fakeSpender{}
+	h := New(Config{}, sp, nil)
+	if code, body := serveDirect(t, h, "GET", "/bill?bid="+strings.Repeat("x", 128)+"&cid=c&price=1", ""); code != 204 {
+		t.Fatalf("unexpected status %d (%q) for a 128-byte bid; want 204", code, body)
+	}
+}
+
+// kindOf returns the kind that path routes to.
+func (h *Handler) kindOf(t *testing.T, path string) Kind {
+	switch path {
+	case "/win":
+		return KindWin
+	case "/bill":
+		return KindBill
+	case "/loss":
+		return KindLoss
+	}
+	t.Fatalf("BUG: no kind for %q", path)
+	return 0
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	h := New(Config{}, &fakeSpender{}, nil)
+	for _, m := range []string{"PUT", "DELETE", "HEAD"} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(m)
+		ctx.Request.SetRequestURI("/bill?" + goodQuery)
+		h.ServeBill(&ctx)
+		if got := ctx.Response.StatusCode(); got != 405 {
+			t.Fatalf("unexpected status %d for %s; want 405", got, m)
+		}
+		if got := string(ctx.Response.Header.Peek("Allow")); got != "GET, POST" {
+			t.Fatalf("unexpected Allow header %q", got)
+		}
+	}
+}
+
+func TestRoute(t *testing.T) {
+	h := New(Config{DedupeSlots: 8}, nil, nil)
+	f := func(path string, want Kind, wantOK bool) {
+		t.Helper()
+		hf := h.Route([]byte(path))
+		if (hf != nil) != wantOK {
+			t.Fatalf("unexpected Route(%q) != nil: %v; want %v", path, hf != nil, wantOK)
+		}
+		if !wantOK {
+			return
+		}
+		sink := &fakeSink{}
+		h.sink = sink
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(fmt.Sprintf("%s?bid=route%s&cid=c&price=1", path, path))
+		hf(&ctx)
+		if len(sink.calls) != 1 || sink.calls[0].kind != want {
+			t.Fatalf("Route(%q) served %+v; want kind %s", path, sink.calls, want)
+		}
+	}
+	f("/win", KindWin, true)
+	f("/bill", KindBill, true)
+	f("/loss", KindLoss, true)
+	f("/rtb/v1/bill", KindBill, true)
+	f("/winx", 0, false)
+	f("/win/", 0, false)
+	f("/openrtb2/bid", 0, false)
+	f("", 0, false)
+}

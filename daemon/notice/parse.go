@@ -1,0 +1,196 @@
+package notice
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+)
+
+// maxIDLen bounds bid, cid and imp values; ids we issue are far shorter.
+const maxIDLen = 128
+
+// maxLossCode bounds the loss reason: OpenRTB codes are 0-215 and
+// exchange-specific ones start at 1000.
+const maxLossCode = 99999
+
+// notice is one parsed notice. Its byte slices alias the request and are
+// valid only until the handler returns.
+type notice struct {
+	bid, cid, imp, cur []byte
+	price              float64
+	userKey            uint64
+	loss               int // -1 when absent
+}
+
+// Reasons sent as the body of a 400, short and constant.
+const (
+	reasonMissingBid    = "missing bid"
+	reasonLongBid       = "bid too long"
+	reasonMissingCid    = "missing cid"
+	reasonLongID        = "cid or imp too long"
+	reasonMissingPrice  = "missing price"
+	reasonUnsubstituted = "price macro not substituted"
+	reasonBadPrice      = "bad price"
+	reasonPriceRange    = "price out of range"
+	reasonCurrency      = "unsupported cur"
+	reasonBadUK         = "bad uk"
+	reasonBadLoss       = "bad loss"
+)
+
+// args looks up notice parameters in the query string and, for a POST, in an
+// application/x-www-form-urlencoded body; the query string wins.
+type args struct {
+	query *fasthttp.Args
+	post  *fasthttp.Args // nil unless POST
+}
+
+// peek returns the value of key, or nil when absent in both places.
+func (a args) peek(key string) []byte {
+	if v := a.query.Peek(key); v != nil {
+		return v
+	}
+	if a.post != nil {
+		return a.post.Peek(key)
+	}
+	return nil
+}
+
+// parse fills n from a. It returns resultOK, or the failing result and a reason.
+func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
+	n.bid, n.cid, n.imp, n.cur = a.peek("bid"), a.peek("cid"), a.peek("imp"), a.peek("cur")
+	if len(n.bid) == 0 {
+		return resultInvalid, reasonMissingBid
+	}
+	if len(n.bid) > maxIDLen {
+		return resultInvalid, reasonLongBid
+	}
+	if len(n.cid) == 0 {
+		return resultInvalid, reasonMissingCid
+	}
+	if len(n.cid) > maxIDLen || len(n.imp) > maxIDLen {
+		return resultInvalid, reasonLongID
+	}
+	if r, reason := h.parsePriceArg(a.peek("price"), n); r != resultOK {
+		return r, reason
+	}
+	if len(n.cur) > 0 && !bytes.EqualFold(n.cur, h.currency) {
+		return resultInvalid, reasonCurrency
+	}
+	var ok bool
+	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
+		return resultInvalid, reasonBadUK
+	}
+	n.loss = -1
+	if k == KindLoss {
+		if n.loss, ok = parseLoss(a.peek("loss")); !ok {
+			return resultInvalid, reasonBadLoss
+		}
+	}
+	return resultOK, ""
+}
+
+// parsePriceArg validates the price value v into n.price.
+func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
+	if len(v) == 0 {
+		return resultInvalid, reasonMissingPrice
+	}
+	if isMacro(v) {
+		return resultUnsubstituted, reasonUnsubstituted
+	}
+	p, ok := parsePrice(v)
+	if !ok {
+		return resultInvalid, reasonBadPrice
+	}
+	if p > h.maxPrice {
+		return resultInvalid, reasonPriceRange
+	}
+	n.price = p
+	return resultOK, ""
+}
+
+// isMacro reports whether v is an OpenRTB macro the exchange left in place,
+// such as ${AUCTION_PRICE} or ${AUCTION_PRICE:B64}.
+func isMacro(v []byte) bool {
+	return len(v) >= 3 && v[0] == '$' && v[1] == '{'
+}
+
+// parsePrice parses a plain decimal CPM price: finite and >= 0. Only digits,
+// '.', and an exponent are accepted, so "NaN", "Inf" and hex floats are not,
+// and most bad input is refused before strconv (whose errors allocate).
+func parsePrice(v []byte) (float64, bool) {
+	if len(v) == 0 || len(v) > 32 {
+		return 0, false
+	}
+	for _, c := range v {
+		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-' {
+			return 0, false
+		}
+	}
+	p, err := strconv.ParseFloat(b2s(v), 64)
+	if err != nil || math.IsInf(p, 0) || math.IsNaN(p) || p < 0 {
+		return 0, false
+	}
+	return p, true
+}
+
+// parseUserKey parses uk: exactly 16 hex digits (either case), or absent or
+// empty (0, unknown user).
+func parseUserKey(v []byte) (uint64, bool) {
+	if len(v) == 0 {
+		return 0, true
+	}
+	if len(v) != 16 {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range v {
+		d, ok := hexDigit(c)
+		if !ok {
+			return 0, false
+		}
+		u = u<<4 | uint64(d)
+	}
+	return u, true
+}
+
+// hexDigit returns the value of the hex digit c.
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// parseLoss parses the loss reason: a decimal integer in [0, maxLossCode].
+// An absent value or an unsubstituted ${AUCTION_LOSS} gives -1 (unknown):
+// the notice still says that we lost.
+func parseLoss(v []byte) (int, bool) {
+	if len(v) == 0 || isMacro(v) {
+		return -1, true
+	}
+	if len(v) > 5 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n <= maxLossCode
+}
+
+// b2s converts b to a string without copying. The string must not outlive b
+// and b must not change while it is used.
+func b2s(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
