@@ -1,0 +1,95 @@
+package host
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rtbd/rtbd/daemon/host/cpuset"
+)
+
+func TestCurrentAndPin(t *testing.T) {
+	cur, err := Current()
+	if err != nil {
+		t.Fatalf("cannot get current affinity: %s", err)
+	}
+	if cur.IsEmpty() {
+		t.Fatalf("current affinity is empty")
+	}
+	t.Logf("current affinity: %s", cur)
+	n, err := Pin(cur)
+	if err != nil {
+		t.Fatalf("cannot pin to the current set %s: %s", cur, err)
+	}
+	if n != cur.Len() {
+		t.Fatalf("unexpected GOMAXPROCS from Pin(%s); got %d; want %d", cur, n, cur.Len())
+	}
+	// Every thread, not only the caller's, must now carry the set.
+	tids, err := threadIDs()
+	if err != nil {
+		t.Fatalf("cannot list threads: %s", err)
+	}
+	if len(tids) < 2 {
+		t.Fatalf("a Go test binary has several threads; found %d", len(tids))
+	}
+	for _, tid := range tids {
+		var set unix.CPUSet
+		if err := unix.SchedGetaffinity(tid, &set); err != nil {
+			continue // the thread exited
+		}
+		for c := 0; c < maxAffinityCPUs; c++ {
+			if set.IsSet(c) != cur.Has(c) {
+				t.Fatalf("thread %d: cpu %d set=%v; want the set %s", tid, c, set.IsSet(c), cur)
+			}
+		}
+	}
+}
+
+func TestPinErrors(t *testing.T) {
+	f := func(cpus cpuset.CPUSet) {
+		t.Helper()
+		if _, err := Pin(cpus); err == nil {
+			t.Fatalf("expecting error for Pin(%q)", cpus)
+		}
+	}
+	f(cpuset.CPUSet{})
+	f(cpuset.Of(maxAffinityCPUs))
+	// A CPU far above the online ones: the kernel answers EINVAL, and the
+	// process keeps its affinity.
+	before, _ := Current()
+	f(cpuset.Of(maxAffinityCPUs - 1))
+	after, _ := Current()
+	if !after.Equal(before) {
+		t.Fatalf("a failed Pin changed the affinity from %s to %s", before, after)
+	}
+}
+
+func TestThreadIDsIncludesSelf(t *testing.T) {
+	tids, err := threadIDs()
+	if err != nil {
+		t.Fatalf("cannot list threads: %s", err)
+	}
+	pid := os.Getpid()
+	for _, tid := range tids {
+		if tid == pid {
+			return
+		}
+	}
+	t.Fatalf("main thread %d not in /proc/self/task (%v); pid dir %s", pid, tids, strconv.Itoa(pid))
+}
+
+func TestCommandsExitCodes(t *testing.T) {
+	var out, errb strings.Builder
+	if code := IRQMain([]string{"-bogus"}, &out, &errb); code != 2 {
+		t.Fatalf("IRQMain with a bad flag: exit %d; want 2", code)
+	}
+	if code := DoctorMain([]string{"-root", "testdata/mlx5", "-isolated", "2-15"}, &out, &errb); code != 0 {
+		t.Fatalf("DoctorMain on the tuned fixture: exit %d; want 0\n%s%s", code, out.String(), errb.String())
+	}
+	if code := DoctorMain([]string{"-root", "testdata/mlx5-drifted", "-isolated", "2-15"}, &out, &errb); code != 1 {
+		t.Fatalf("DoctorMain on the drifted fixture: exit %d; want 1", code)
+	}
+}

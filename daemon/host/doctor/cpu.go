@@ -1,0 +1,236 @@
+package doctor
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/rtbd/rtbd/daemon/host/cpuset"
+)
+
+func (h *host) cmdline() []string {
+	s, err := h.read("proc/cmdline")
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(s)
+}
+
+// param returns the value of the last key=value on the command line, as
+// the kernel honours the last one.
+func param(cmdline []string, key string) (string, bool) {
+	v, found := "", false
+	for _, f := range cmdline {
+		if s, ok := strings.CutPrefix(f, key+"="); ok {
+			v, found = s, true
+		}
+	}
+	return v, found
+}
+
+// checkCmdlineList checks that a CPU-list parameter covers the isolated set.
+func (h *host) checkCmdlineList(name string, cmdline []string, key string) Result {
+	v, ok := param(cmdline, key)
+	r := Result{Check: name, Got: v, Want: h.iso.String()}
+	if !ok {
+		r.Got = "absent"
+	}
+	if h.iso.IsEmpty() {
+		r.Want = ""
+		return r
+	}
+	if !ok {
+		return fail(r, key+"= is missing from /proc/cmdline")
+	}
+	set, err := cpuset.ParseCPUList(v)
+	switch {
+	case err != nil:
+		return fail(r, err.Error())
+	case !h.iso.IsSubsetOf(set):
+		return fail(r, fmt.Sprintf("CPUs %s are not covered", h.iso.Difference(set)))
+	case !set.Equal(h.iso):
+		return warn(r, fmt.Sprintf("also covers CPUs %s", set.Difference(h.iso)))
+	}
+	return r
+}
+
+// checkIRQAffinityParam checks that irqaffinity= keeps the default IRQ
+// affinity off the isolated CPUs.
+func (h *host) checkIRQAffinityParam(cmdline []string) Result {
+	v, ok := param(cmdline, "irqaffinity")
+	r := Result{Check: "cmdline_irqaffinity", Got: v}
+	if !ok {
+		r.Got = "absent"
+	}
+	if h.iso.IsEmpty() {
+		return r
+	}
+	r.Want = "no CPU of " + h.iso.String()
+	if !ok {
+		return fail(r, "irqaffinity= is missing: new IRQs may land on isolated CPUs")
+	}
+	set, err := cpuset.ParseCPUList(v)
+	switch {
+	case err != nil:
+		return fail(r, err.Error())
+	case set.IsEmpty():
+		return fail(r, "empty irqaffinity")
+	case set.Intersects(h.iso):
+		return fail(r, fmt.Sprintf("includes isolated CPUs %s", set.Intersect(h.iso)))
+	}
+	return r
+}
+
+// checkIsolcpus checks for isolcpus=managed_irq over the isolated set
+// without domain isolation, which would stop the kernel from balancing the
+// Go runtime's threads (reference/nixos.md, kernel semantics).
+func (h *host) checkIsolcpus(cmdline []string) Result {
+	v, ok := param(cmdline, "isolcpus")
+	r := Result{Check: "cmdline_isolcpus", Got: v}
+	if !ok {
+		r.Got = "absent"
+	}
+	if h.iso.IsEmpty() {
+		return r
+	}
+	r.Want = "managed_irq," + h.iso.String()
+	if !ok {
+		return warn(r, "managed IRQs may land on isolated CPUs")
+	}
+	flags, list := splitIsolcpus(v)
+	set, err := cpuset.ParseCPUList(list)
+	switch {
+	case err != nil:
+		return fail(r, err.Error())
+	case len(flags) == 0 || flags["domain"]:
+		return warn(r, "domain isolation: the kernel does not balance Go threads across isolated CPUs")
+	case !flags["managed_irq"]:
+		return warn(r, "no managed_irq flag")
+	case !h.iso.IsSubsetOf(set):
+		return warn(r, fmt.Sprintf("CPUs %s are not covered", h.iso.Difference(set)))
+	}
+	return r
+}
+
+// splitIsolcpus splits "managed_irq,domain,2-15" into its flags and list.
+func splitIsolcpus(v string) (map[string]bool, string) {
+	flags := make(map[string]bool)
+	parts := strings.Split(v, ",")
+	i := 0
+	for ; i < len(parts); i++ {
+		p := parts[i]
+		if p == "" || (p[0] >= '0' && p[0] <= '9') {
+			break
+		}
+		flags[p] = true
+	}
+	return flags, strings.Join(parts[i:], ",")
+}
+
+func (h *host) checkNohzFull() Result {
+	r := Result{Check: "nohz_full", Want: h.iso.String()}
+	set, err := h.readList("sys/devices/system/cpu/nohz_full")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		r.Got = "absent"
+		if h.iso.IsEmpty() {
+			return r
+		}
+		return fail(r, "the kernel has no NO_HZ_FULL")
+	case err != nil:
+		r.Got = "unreadable"
+		return fail(r, err.Error())
+	}
+	r.Got = listOrNone(set)
+	if h.iso.IsEmpty() {
+		r.Want = ""
+		return r
+	}
+	if !set.Equal(h.iso) {
+		return fail(r, "nohz_full differs from the isolated set")
+	}
+	return r
+}
+
+// checkIsolated compares /sys/devices/system/cpu/isolated. It lists only
+// domain-isolated CPUs, so the designed isolcpus=managed_irq leaves it
+// empty (pass); another list is only a warning.
+func (h *host) checkIsolated() Result {
+	r := Result{Check: "isolated", Want: h.iso.String()}
+	set, err := h.readList("sys/devices/system/cpu/isolated")
+	if err != nil {
+		r.Got = "unreadable"
+		return warn(r, err.Error())
+	}
+	r.Got = listOrNone(set)
+	switch {
+	case h.iso.IsEmpty():
+		r.Want = ""
+		return r
+	case set.IsEmpty():
+		r.Want += " or none"
+		r.Detail = "no domain isolation: isolcpus=managed_irq lists nothing here"
+		return r
+	case !set.Equal(h.iso):
+		return warn(r, "domain-isolated CPUs differ from the isolated set")
+	}
+	return r
+}
+
+// checkGovernor checks the cpufreq governor of the isolated CPUs (every
+// online CPU when none is isolated).
+func (h *host) checkGovernor() Result {
+	cpus := h.iso
+	if cpus.IsEmpty() {
+		cpus = h.online()
+	}
+	r := Result{Check: "governor", Want: h.want.Governor}
+	byGov := make(map[string][]int)
+	for _, c := range cpus.CPUs() {
+		g, err := h.read(fmt.Sprintf("sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor", c))
+		if err != nil {
+			g = "none"
+		}
+		byGov[g] = append(byGov[g], c)
+	}
+	r.Got = summarize(byGov)
+	if len(byGov["none"]) > 0 {
+		return warn(r, "no cpufreq (VM?)")
+	}
+	if h.want.Governor != "" && (len(byGov) != 1 || len(byGov[h.want.Governor]) == 0) {
+		return fail(r, "governor differs")
+	}
+	return r
+}
+
+// summarize renders {"performance": [2 3], "powersave": [5]} as
+// "performance 2-3; powersave 5", or just the name when there is one.
+func summarize(m map[string][]int) string {
+	if len(m) == 1 {
+		for k := range m {
+			return k
+		}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " " + cpuset.Of(m[k]...).String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func fail(r Result, detail string) Result {
+	r.Status, r.Detail = Fail, detail
+	return r
+}
+
+func warn(r Result, detail string) Result {
+	r.Status, r.Detail = Warn, detail
+	return r
+}

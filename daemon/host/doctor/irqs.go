@@ -1,0 +1,201 @@
+package doctor
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/rtbd/rtbd/daemon/host/cpuset"
+	"github.com/rtbd/rtbd/daemon/host/irq"
+)
+
+// managedNameRe matches the interrupts of blk-mq drivers that allocate
+// kernel-managed vectors (nvme I/O queues, virtio-blk request queues):
+// their affinity cannot be written, only kept off isolated CPUs by
+// isolcpus=managed_irq. debugfs, when mounted, says so exactly.
+var managedNameRe = regexp.MustCompile(`^(nvme\d+q[1-9]\d*|virtio\d+-req\.\d+)$`)
+
+// irqKind tells whether user space can move an interrupt.
+func (h *host) irqKind(it *irq.Interrupt) string {
+	b, err := os.ReadFile(h.path(fmt.Sprintf("sys/kernel/debug/irq/irqs/%d", it.IRQ)))
+	if err == nil {
+		switch {
+		case bytes.Contains(b, []byte("AFFINITY_MANAGED")):
+			return "managed"
+		case bytes.Contains(b, []byte("PER_CPU")):
+			return "per-cpu"
+		}
+	}
+	for _, a := range it.Actions {
+		if managedNameRe.MatchString(a) {
+			return "managed"
+		}
+	}
+	return ""
+}
+
+// affinity returns the configured and the effective affinity of an IRQ;
+// a missing effective_affinity_list (older kernels) is the configured one.
+func (h *host) affinity(n int) (smp, eff cpuset.CPUSet, err error) {
+	dir := filepath.Join("proc/irq", strconv.Itoa(n))
+	smp, err = h.readList(filepath.Join(dir, "smp_affinity_list"))
+	if err != nil {
+		return smp, eff, err
+	}
+	eff, err = h.readList(filepath.Join(dir, "effective_affinity_list"))
+	if err != nil {
+		eff = smp
+	}
+	return smp, eff, nil
+}
+
+// checkIRQs fails when a movable IRQ may land on an isolated CPU (its
+// configured or effective affinity intersects the set) and warns when a
+// managed or per-CPU one does (its effective affinity, since isolcpus=
+// managed_irq steers those within their fixed mask).
+func (h *host) checkIRQs() Result {
+	r := Result{Check: "irq_affinity"}
+	ints, err := irq.ReadInterrupts(h.root)
+	if err != nil {
+		r.Got = "unreadable"
+		return fail(r, err.Error())
+	}
+	if h.iso.IsEmpty() {
+		r.Got = fmt.Sprintf("%d IRQs", len(ints))
+		return r
+	}
+	r.Want = "none on " + h.iso.String()
+	var bad, managed []string
+	for i := range ints {
+		it := &ints[i]
+		if len(it.Actions) == 0 {
+			continue // no handler: never fires
+		}
+		smp, eff, err := h.affinity(it.IRQ)
+		if err != nil {
+			continue // freed since /proc/interrupts was read
+		}
+		desc := fmt.Sprintf("%d %s on %s", it.IRQ, it.Name(), eff)
+		if kind := h.irqKind(it); kind != "" {
+			if eff.Intersects(h.iso) {
+				managed = append(managed, desc+" ("+kind+")")
+			}
+			continue
+		}
+		if smp.Intersects(h.iso) || eff.Intersects(h.iso) {
+			bad = append(bad, fmt.Sprintf("%d %s on %s", it.IRQ, it.Name(), smp))
+		}
+	}
+	return irqVerdict(r, len(ints), bad, managed)
+}
+
+func irqVerdict(r Result, total int, bad, managed []string) Result {
+	switch {
+	case len(bad) > 0:
+		r.Got = fmt.Sprintf("%d of %d IRQs on isolated CPUs", len(bad), total)
+		return fail(r, first(bad, 5))
+	case len(managed) > 0:
+		r.Got = fmt.Sprintf("%d managed IRQs on isolated CPUs", len(managed))
+		return warn(r, "managed IRQs cannot be moved: "+first(managed, 5))
+	}
+	r.Got = fmt.Sprintf("none of %d IRQs", total)
+	return r
+}
+
+func first(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
+}
+
+// checkIrqbalance warns when irqbalance runs and may move IRQs onto the
+// isolated CPUs. It bans IRQBALANCE_BANNED_CPULIST when set, else the
+// kernel's isolated and nohz_full CPUs (irqbalance cputree.c,
+// setup_banned_cpus).
+func (h *host) checkIrqbalance() Result {
+	r := Result{Check: "irqbalance"}
+	pid := h.findProcess("irqbalance")
+	if pid == "" {
+		r.Got = "not running"
+		return r
+	}
+	banned, source := h.irqbalanceBanned(pid)
+	r.Got = fmt.Sprintf("running (pid %s), bans %s from %s", pid, listOrNone(banned), source)
+	if h.iso.IsEmpty() {
+		return r
+	}
+	r.Want = "off, or banned from " + h.iso.String()
+	if !h.iso.IsSubsetOf(banned) {
+		return warn(r, fmt.Sprintf("irqbalance may move IRQs onto CPUs %s", h.iso.Difference(banned)))
+	}
+	return r
+}
+
+func (h *host) irqbalanceBanned(pid string) (cpuset.CPUSet, string) {
+	env, _ := os.ReadFile(h.path(filepath.Join("proc", pid, "environ")))
+	for _, kv := range bytes.Split(env, []byte{0}) {
+		if v, ok := bytes.CutPrefix(kv, []byte("IRQBALANCE_BANNED_CPULIST=")); ok {
+			set, err := cpuset.ParseCPUList(string(v))
+			if err == nil {
+				return set, "IRQBALANCE_BANNED_CPULIST"
+			}
+		}
+	}
+	iso, _ := h.readList("sys/devices/system/cpu/isolated")
+	nohz, _ := h.readList("sys/devices/system/cpu/nohz_full")
+	return iso.Union(nohz), "isolated+nohz_full"
+}
+
+// findProcess returns the pid of a process whose comm is name, or "".
+func (h *host) findProcess(name string) string {
+	ents, err := os.ReadDir(h.path("proc"))
+	if err != nil {
+		return ""
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if comm, err := h.read(filepath.Join("proc", e.Name(), "comm")); err == nil && comm == name {
+			return e.Name()
+		}
+	}
+	return ""
+}
+
+// checkNIC checks that the interface's IRQs exist and stay off the
+// isolated CPUs.
+func (h *host) checkNIC(nic string) Result {
+	r := Result{Check: "nic:" + nic, Want: "IRQs off " + listOrNone(h.iso)}
+	irqs, err := irq.FindIRQs(h.root, nic)
+	if err != nil {
+		r.Got = "not found"
+		return fail(r, err.Error())
+	}
+	if len(irqs) == 0 {
+		r.Got = "no IRQs"
+		return warn(r, "no IRQs found for the interface")
+	}
+	var on cpuset.CPUSet
+	var bad []string
+	for _, q := range irqs {
+		smp, eff, err := h.affinity(q.IRQ)
+		if err != nil {
+			continue
+		}
+		on = on.Union(eff)
+		if smp.Intersects(h.iso) || eff.Intersects(h.iso) {
+			bad = append(bad, fmt.Sprintf("%d %s on %s", q.IRQ, q.Name, smp))
+		}
+	}
+	r.Got = fmt.Sprintf("%d IRQs on CPUs %s", len(irqs), listOrNone(on))
+	if len(bad) > 0 {
+		return fail(r, first(bad, 5))
+	}
+	return r
+}
