@@ -1,0 +1,239 @@
+package eventlog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+type jsonRecord struct {
+	TS         string   `json:"ts"`
+	Kind       string   `json:"kind"`
+	Reason     uint8    `json:"reason"`
+	ReasonName string   `json:"reason_name"`
+	Price      *float64 `json:"price"`
+	Cur        string   `json:"cur"`
+	RequestID  string   `json:"request_id"`
+	BidID      string   `json:"bid_id"`
+	CampaignID string   `json:"campaign_id"`
+	ImpID      string   `json:"imp_id"`
+}
+
+// wantString is what a JSON reader should get back for stored bytes.
+func wantString(b []byte) string { return strings.ToValidUTF8(string(b), "\ufffd") }
+
+func TestRoundTripCat(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	l, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	appendAll(t, l, 0, n/2)
+	l.sync() // two blocks at least
+	appendAll(t, l, n/2, n)
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close: %s", err)
+	}
+	if got := l.Flushed(); got != n {
+		t.Fatalf("Flushed() = %d; want %d", got, n)
+	}
+	var out, notes bytes.Buffer
+	rd := Reader{Notes: &notes, ReasonNames: func(c uint8) string {
+		if c == 3 {
+			return "three"
+		}
+		return ""
+	}}
+	skipped, err := rd.Cat(&out, cfg.Dir)
+	if err != nil || skipped != 0 || notes.Len() != 0 {
+		t.Fatalf("Cat: skipped %d, err %v, notes %q", skipped, err, notes.String())
+	}
+	sc := bufio.NewScanner(&out)
+	i := 0
+	for ; sc.Scan(); i++ {
+		var got jsonRecord
+		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
+			t.Fatalf("line %d %q: %s", i, sc.Text(), err)
+		}
+		want := testRecord(i)
+		checkJSONRecord(t, i, &got, &want)
+	}
+	if i != n {
+		t.Fatalf("Cat printed %d records; want %d", i, n)
+	}
+}
+
+func checkJSONRecord(t *testing.T, i int, got *jsonRecord, want *Record) {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339Nano, got.TS)
+	if err != nil || ts.UnixNano() != want.TimeUnixNano {
+		t.Fatalf("record %d: ts %q (%v); want %d", i, got.TS, err, want.TimeUnixNano)
+	}
+	wantName := ""
+	if want.Reason == 3 {
+		wantName = "three"
+	}
+	if got.Kind != want.Kind.String() || got.Reason != want.Reason || got.ReasonName != wantName {
+		t.Fatalf("record %d: kind %q reason %d %q; want %s %d %q", i, got.Kind, got.Reason, got.ReasonName, want.Kind, want.Reason, wantName)
+	}
+	if got.Price == nil || *got.Price != want.Price || got.Cur != want.CurString() {
+		t.Fatalf("record %d: price %v %q; want %v %q", i, got.Price, got.Cur, want.Price, want.CurString())
+	}
+	if got.RequestID != wantString(want.RequestID()) || got.BidID != wantString(want.BidID()) ||
+		got.CampaignID != wantString(want.CampaignID()) || got.ImpID != wantString(want.ImpID()) {
+		t.Fatalf("record %d: ids %q %q %q %q; want %q %q %q %q", i, got.RequestID, got.BidID, got.CampaignID, got.ImpID,
+			want.RequestID(), want.BidID(), want.CampaignID(), want.ImpID())
+	}
+}
+
+func TestNilAndDisabledLog(t *testing.T) {
+	t.Parallel()
+	var l *Log
+	r := testRecord(1)
+	if l.Append(&r) || l.Close() != nil || l.Flushed() != 0 || l.Dropped() != 0 {
+		t.Fatal("nil *Log must be a no-op")
+	}
+	l, err := Open(testConfigNoDir())
+	if l != nil || err != nil {
+		t.Fatalf("Open with empty Dir = %v, %v; want nil, nil", l, err)
+	}
+}
+
+func TestAppendAfterClose(t *testing.T) {
+	t.Parallel()
+	l, err := Open(testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("second Close: %s", err)
+	}
+	r := testRecord(0)
+	before := droppedTotal.Get()
+	if l.Append(&r) {
+		t.Fatal("Append after Close returned true")
+	}
+	if l.Dropped() != 1 || droppedTotal.Get() < before+1 {
+		t.Fatalf("Dropped() = %d, metric %d -> %d; want the drop counted", l.Dropped(), before, droppedTotal.Get())
+	}
+}
+
+func TestOpenBadDir(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.Dir = "/proc/self/rtbd-cannot-exist"
+	if l, err := Open(cfg); err == nil {
+		l.Close()
+		t.Fatal("Open on an impossible directory succeeded")
+	}
+}
+
+func TestKindString(t *testing.T) {
+	t.Parallel()
+	f := func(k Kind, want string) {
+		t.Helper()
+		if got := k.String(); got != want {
+			t.Fatalf("unexpected result for Kind(%d).String(); got %q; want %q", k, got, want)
+		}
+	}
+	f(KindBid, "bid")
+	f(KindNoBid, "nobid")
+	f(KindWin, "win")
+	f(KindBill, "bill")
+	f(KindLoss, "loss")
+	f(Kind(9), "kind(9)")
+}
+
+func TestSettersTruncate(t *testing.T) {
+	t.Parallel()
+	long := []byte(strings.Repeat("x", 200))
+	var r Record
+	r.SetRequestID(long)
+	r.SetBidID(long)
+	r.SetCampaignID(long)
+	r.SetImpID(long)
+	if len(r.RequestID()) != MaxRequestID || len(r.BidID()) != MaxBidID ||
+		len(r.CampaignID()) != MaxCampaignID || len(r.ImpID()) != MaxImpID {
+		t.Fatalf("lengths %d %d %d %d", len(r.RequestID()), len(r.BidID()), len(r.CampaignID()), len(r.ImpID()))
+	}
+	r.SetRequestID([]byte("ab"))
+	r.SetCur("EURO")
+	if string(r.RequestID()) != "ab" || r.CurString() != "" {
+		t.Fatalf("got %q cur %q; want \"ab\" and no currency", r.RequestID(), r.CurString())
+	}
+	r.SetBidIDString("")
+	r.SetCampaignIDString("c")
+	r.SetImpID(nil)
+	var fresh Record
+	fresh.SetRequestIDString("ab")
+	fresh.SetCampaignID([]byte("c"))
+	if r != fresh {
+		t.Fatalf("a reused record differs from a fresh one with the same content:\n%+v\n%+v", r, fresh)
+	}
+}
+
+func TestRecordFrame(t *testing.T) {
+	t.Parallel()
+	f := func(r Record) {
+		t.Helper()
+		frame := appendRecord([]byte("prefix"), &r)
+		var got Record
+		rest, err := decodeRecord(&got, frame[len("prefix"):])
+		if err != nil || len(rest) != 0 || got != r {
+			t.Fatalf("frame round trip: err %v, rest %d; got %+v; want %+v", err, len(rest), got, r)
+		}
+		for n := range len(frame) - len("prefix") {
+			if _, err := decodeRecord(&got, frame[len("prefix"):len("prefix")+n]); err == nil {
+				t.Fatalf("decodeRecord accepted a frame cut to %d bytes", n)
+			}
+		}
+	}
+	f(Record{})
+	f(testRecord(3))
+	f(testRecord(5))
+	r := testRecord(4)
+	r.Price = math.Inf(-1)
+	f(r)
+}
+
+func TestAppendJSONString(t *testing.T) {
+	t.Parallel()
+	f := func(in, want string) {
+		t.Helper()
+		got := appendJSONString(nil, []byte(in))
+		var s string
+		if err := json.Unmarshal(got, &s); err != nil || s != want || !utf8.Valid(got) {
+			t.Fatalf("appendJSONString(%q) = %s (%v); decodes to %q; want %q", in, got, err, s, want)
+		}
+	}
+	f("", "")
+	f("abc", "abc")
+	f(`a"b\c`, `a"b\c`)
+	f("\x00\x1f\n", "\x00\x1f\n")
+	f("é☃", "é☃")
+	f("a\xffb", "a\ufffdb")
+}
+
+func TestAppendFloat(t *testing.T) {
+	t.Parallel()
+	f := func(v float64, want string) {
+		t.Helper()
+		if got := string(appendFloat(nil, v)); got != want {
+			t.Fatalf("appendFloat(%v) = %s; want %s", v, got, want)
+		}
+	}
+	f(1.25, "1.25")
+	f(0, "0")
+	f(math.NaN(), "null")
+	f(math.Inf(1), "null")
+}

@@ -1,0 +1,213 @@
+package eventlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"strconv"
+)
+
+// Kind says what a [Record] describes.
+type Kind uint8
+
+// Record kinds. The numeric values are written to disk: append, never renumber.
+const (
+	// KindBid is a bid sent in a response.
+	KindBid Kind = iota
+	// KindNoBid is a request answered without a bid; Reason says why.
+	KindNoBid
+	// KindWin is a win notice (nurl).
+	KindWin
+	// KindBill is a billing notice (burl); its price moves spend.
+	KindBill
+	// KindLoss is a loss notice (lurl).
+	KindLoss
+
+	numKinds
+)
+
+var kindNames = [numKinds]string{"bid", "nobid", "win", "bill", "loss"}
+
+// String returns the kind's name as the reader prints it: "bid", "nobid",
+// "win", "bill" or "loss".
+func (k Kind) String() string {
+	if k < numKinds {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Maximum lengths of the inline byte fields of a [Record]. Longer values are
+// truncated by the setters.
+const (
+	MaxRequestID  = 64
+	MaxBidID      = 48
+	MaxCampaignID = 64
+	MaxImpID      = 32
+)
+
+// Record is one event. It has a fixed size and no pointers, so that
+// [Log.Append] copies it into the ring without allocating. The zero value is
+// an empty bid record; set the byte fields with the setters, which copy and
+// truncate. Records with the same content compare equal with ==.
+type Record struct {
+	// TimeUnixNano is the event time in nanoseconds since the Unix epoch.
+	TimeUnixNano int64
+	// Price is the bid or notice price in CPM, in currency Cur.
+	Price float64
+	// Kind is the record type.
+	Kind Kind
+	// Reason is a no-bid reason code; its names belong to the decision
+	// package (see [Reader.ReasonNames]).
+	Reason uint8
+	// Cur is the ISO-4217 currency of Price, e.g. {'U','S','D'}.
+	Cur [3]byte
+
+	requestIDLen  uint8
+	bidIDLen      uint8
+	campaignIDLen uint8
+	impIDLen      uint8
+	requestID     [MaxRequestID]byte
+	bidID         [MaxBidID]byte
+	campaignID    [MaxCampaignID]byte
+	impID         [MaxImpID]byte
+}
+
+// SetRequestID copies b (at most [MaxRequestID] bytes) into r.
+func (r *Record) SetRequestID(b []byte) { setField(r.requestID[:], &r.requestIDLen, b) }
+
+// SetBidID copies b (at most [MaxBidID] bytes) into r.
+func (r *Record) SetBidID(b []byte) { setField(r.bidID[:], &r.bidIDLen, b) }
+
+// SetCampaignID copies b (at most [MaxCampaignID] bytes) into r.
+func (r *Record) SetCampaignID(b []byte) { setField(r.campaignID[:], &r.campaignIDLen, b) }
+
+// SetImpID copies b (at most [MaxImpID] bytes) into r.
+func (r *Record) SetImpID(b []byte) { setField(r.impID[:], &r.impIDLen, b) }
+
+// SetRequestIDString is [Record.SetRequestID] for a string; it does not allocate.
+func (r *Record) SetRequestIDString(s string) { setFieldString(r.requestID[:], &r.requestIDLen, s) }
+
+// SetBidIDString is [Record.SetBidID] for a string; it does not allocate.
+func (r *Record) SetBidIDString(s string) { setFieldString(r.bidID[:], &r.bidIDLen, s) }
+
+// SetCampaignIDString is [Record.SetCampaignID] for a string; it does not allocate.
+func (r *Record) SetCampaignIDString(s string) { setFieldString(r.campaignID[:], &r.campaignIDLen, s) }
+
+// SetImpIDString is [Record.SetImpID] for a string; it does not allocate.
+func (r *Record) SetImpIDString(s string) { setFieldString(r.impID[:], &r.impIDLen, s) }
+
+// setField copies b into dst, truncating, and zeroes what remains of the
+// previous value, so that bytes past the length are always zero and records
+// with the same content compare equal with ==.
+func setField(dst []byte, n *uint8, b []byte) {
+	m := copy(dst, b)
+	if old := int(*n); old > m {
+		clear(dst[m:old])
+	}
+	*n = uint8(m)
+}
+
+func setFieldString(dst []byte, n *uint8, s string) {
+	m := copy(dst, s)
+	if old := int(*n); old > m {
+		clear(dst[m:old])
+	}
+	*n = uint8(m)
+}
+
+// SetCur sets Cur from a currency code; anything but 3 bytes clears it.
+func (r *Record) SetCur(s string) {
+	r.Cur = [3]byte{}
+	if len(s) == 3 {
+		copy(r.Cur[:], s)
+	}
+}
+
+// RequestID returns the stored request id. The slice aliases r: it is valid
+// until r changes. Do not retain it.
+func (r *Record) RequestID() []byte { return r.requestID[:r.requestIDLen] }
+
+// BidID returns the stored bid id, aliasing r like [Record.RequestID].
+func (r *Record) BidID() []byte { return r.bidID[:r.bidIDLen] }
+
+// CampaignID returns the stored campaign id, aliasing r like [Record.RequestID].
+func (r *Record) CampaignID() []byte { return r.campaignID[:r.campaignIDLen] }
+
+// ImpID returns the stored imp id, aliasing r like [Record.RequestID].
+func (r *Record) ImpID() []byte { return r.impID[:r.impIDLen] }
+
+// CurString returns Cur without trailing zero bytes ("" when unset).
+func (r *Record) CurString() string {
+	n := 0
+	for n < len(r.Cur) && r.Cur[n] != 0 {
+		n++
+	}
+	return string(r.Cur[:n])
+}
+
+// On-disk record frame, little endian, inside a decompressed block:
+//
+//	kind u8, reason u8, time i64, price f64 bits, cur [3]byte,
+//	then four (len u8, bytes) fields: request id, bid id, campaign id, imp id.
+const recordFixedLen = 1 + 1 + 8 + 8 + 3
+
+// appendRecord appends the frame of r to dst.
+func appendRecord(dst []byte, r *Record) []byte {
+	dst = append(dst, byte(r.Kind), r.Reason)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.TimeUnixNano))
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.Price))
+	dst = append(dst, r.Cur[:]...)
+	dst = appendField(dst, r.RequestID())
+	dst = appendField(dst, r.BidID())
+	dst = appendField(dst, r.CampaignID())
+	return appendField(dst, r.ImpID())
+}
+
+func appendField(dst, b []byte) []byte {
+	dst = append(dst, byte(len(b)))
+	return append(dst, b...)
+}
+
+var errBadFrame = errors.New("eventlog: malformed record frame")
+
+// decodeRecord decodes one frame from src into r and returns the rest.
+func decodeRecord(r *Record, src []byte) ([]byte, error) {
+	if len(src) < recordFixedLen {
+		return src, errBadFrame
+	}
+	if Kind(src[0]) >= numKinds {
+		return src, errBadFrame
+	}
+	r.Kind, r.Reason = Kind(src[0]), src[1]
+	r.TimeUnixNano = int64(binary.LittleEndian.Uint64(src[2:]))
+	r.Price = math.Float64frombits(binary.LittleEndian.Uint64(src[10:]))
+	copy(r.Cur[:], src[18:21])
+	src = src[recordFixedLen:]
+	var ok bool
+	if src, ok = decodeField(r.requestID[:], &r.requestIDLen, src); !ok {
+		return src, errBadFrame
+	}
+	if src, ok = decodeField(r.bidID[:], &r.bidIDLen, src); !ok {
+		return src, errBadFrame
+	}
+	if src, ok = decodeField(r.campaignID[:], &r.campaignIDLen, src); !ok {
+		return src, errBadFrame
+	}
+	if src, ok = decodeField(r.impID[:], &r.impIDLen, src); !ok {
+		return src, errBadFrame
+	}
+	return src, nil
+}
+
+func decodeField(dst []byte, n *uint8, src []byte) ([]byte, bool) {
+	if len(src) < 1 {
+		return src, false
+	}
+	l := int(src[0])
+	if l > len(dst) || len(src) < 1+l {
+		return src, false
+	}
+	setField(dst, n, src[1:1+l])
+	return src[1+l:], true
+}
