@@ -1,0 +1,318 @@
+package campaign
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Pacing modes of [Budget.Pacing].
+const (
+	PacingEven = "even"
+	PacingASAP = "asap"
+)
+
+// Media types of [Creative.Type] and [Targeting.Media].
+const (
+	MediaBanner = "banner"
+	MediaVideo  = "video"
+	MediaAudio  = "audio"
+	MediaNative = "native"
+)
+
+// Limits enforced by [File.Validate].
+const (
+	// MaxCPMLimit is the largest accepted maxCpm: a typo such as 4000 instead
+	// of 4.000 must not reach an exchange.
+	MaxCPMLimit = 1000
+	// MaxMarkupBytes bounds a creative's markup; larger ads belong on a CDN.
+	MaxMarkupBytes = 64 << 10
+	// MaxFreqCapWindow is the longest frequency-cap window, in seconds.
+	MaxFreqCapWindow = 30 * 24 * 3600
+	// maxIDLen is the longest campaign or creative id.
+	maxIDLen = 64
+)
+
+var mediaNames = []string{MediaBanner, MediaVideo, MediaAudio, MediaNative}
+
+// Validate checks the whole file and returns nil or a *[ValidationError]
+// listing the first problems, each naming the campaign id and the field. It
+// does not modify f.
+func (f *File) Validate() error {
+	var p problems
+	if f.Version != 1 {
+		p.addf("version: unsupported version %d; want 1", f.Version)
+	}
+	if f.Currency != "" && !isUpperAlpha(f.Currency, 3) {
+		p.addf("currency: %q is not an ISO-4217 code such as \"USD\"", f.Currency)
+	}
+	seen := make(map[string]int, len(f.Campaigns))
+	for i := range f.Campaigns {
+		c := &f.Campaigns[i]
+		if j, dup := seen[c.ID]; dup && c.ID != "" {
+			p.addf("campaigns[%d]: campaign %q: id: duplicate of campaigns[%d]", i, c.ID, j)
+		}
+		seen[c.ID] = i
+		v := campaignValidator{p: &p, c: c, idx: i}
+		v.validate()
+	}
+	return p.err()
+}
+
+// campaignValidator reports the problems of one campaign, prefixing each
+// with the campaign id (or its index when the id itself is bad).
+type campaignValidator struct {
+	p   *problems
+	c   *Campaign
+	idx int
+}
+
+func (v *campaignValidator) addf(field, format string, args ...any) {
+	who := fmt.Sprintf("campaign %q", v.c.ID)
+	if !isID(v.c.ID) {
+		who = fmt.Sprintf("campaigns[%d]", v.idx)
+	}
+	v.p.addf("%s: %s: %s", who, field, fmt.Sprintf(format, args...))
+}
+
+func (v *campaignValidator) validate() {
+	c := v.c
+	if !isID(c.ID) {
+		v.addf("id", "%q must be 1-64 bytes of [A-Za-z0-9._-]", c.ID)
+	}
+	v.validateAdvertiser()
+	v.validatePrice()
+	v.validateBudget()
+	v.validateDeals()
+	v.validateTargeting()
+	v.validateCreatives()
+	v.validateMediaMatch()
+}
+
+func (v *campaignValidator) validateAdvertiser() {
+	if len(v.c.ADomain) == 0 {
+		v.addf("adomain", "at least one advertiser domain is required")
+	}
+	v.nonEmpty("adomain", v.c.ADomain)
+	v.nonEmpty("cat", v.c.Cat)
+}
+
+func (v *campaignValidator) validatePrice() {
+	c := v.c
+	if !isFinite(c.Value) || c.Value < 0 {
+		v.addf("value", "%v must be a finite number >= 0", c.Value)
+	}
+	if !isFinite(c.MaxCPM) || c.MaxCPM <= 0 || c.MaxCPM > MaxCPMLimit {
+		v.addf("maxCpm", "%v must be > 0 and <= %d", c.MaxCPM, MaxCPMLimit)
+	}
+}
+
+func (v *campaignValidator) validateBudget() {
+	b := &v.c.Budget
+	if !isFinite(b.Daily) || b.Daily < 0 {
+		v.addf("budget.daily", "%v must be a finite number >= 0", b.Daily)
+	}
+	if !isFinite(b.Total) || b.Total < 0 {
+		v.addf("budget.total", "%v must be a finite number >= 0", b.Total)
+	}
+	switch b.Pacing {
+	case "", PacingEven, PacingASAP:
+	default:
+		v.addf("budget.pacing", "unknown pacing %q; want \"even\" or \"asap\"", b.Pacing)
+	}
+	fc := &v.c.FreqCap
+	if fc.Max < 0 {
+		v.addf("freqCap.max", "%d must be >= 0", fc.Max)
+	}
+	if fc.WindowSeconds < 0 || fc.WindowSeconds > MaxFreqCapWindow {
+		v.addf("freqCap.windowSeconds", "%d must be in [0, %d] (30 days)", fc.WindowSeconds, MaxFreqCapWindow)
+	} else if fc.Max > 0 && fc.WindowSeconds == 0 {
+		v.addf("freqCap.windowSeconds", "must be > 0 when freqCap.max is set")
+	}
+}
+
+func (v *campaignValidator) validateDeals() {
+	v.nonEmpty("deals", v.c.Deals)
+	if v.c.DealsOnly && len(v.c.Deals) == 0 {
+		v.addf("dealsOnly", "is true but deals is empty")
+	}
+}
+
+func (v *campaignValidator) validateTargeting() {
+	t := &v.c.Targeting
+	for i, m := range t.Media {
+		if !slices.Contains(mediaNames, m) {
+			v.addf(fmt.Sprintf("targeting.media[%d]", i), "unknown media type %q", m)
+		}
+	}
+	v.intRange("targeting.protocols", "protocol", t.Protocols, 1, 12)
+	v.intRange("targeting.plcmt", "plcmt", t.Plcmt, 1, 4)
+	v.intRange("targeting.deviceTypes", "device type", t.DeviceTypes, 1, 8)
+	v.intRange("targeting.hours", "hour", t.Hours, 0, 23)
+	v.intRange("targeting.weekdays", "weekday", t.Weekdays, 0, 6)
+	for i, c := range t.Countries {
+		if !isUpperAlpha(c, 3) {
+			v.addf(fmt.Sprintf("targeting.countries[%d]", i), "%q is not an ISO-3166-1 alpha-3 code such as \"USA\"", c)
+		}
+	}
+	v.nonEmpty("targeting.mimes", t.Mimes)
+	v.nonEmpty("targeting.os", t.OS)
+	v.nonEmpty("targeting.regions", t.Regions)
+	v.nonEmpty("targeting.metros", t.Metros)
+	v.nonEmpty("targeting.siteDomains", t.SiteDomains)
+	v.nonEmpty("targeting.blockSiteDomains", t.BlockSiteDomains)
+	v.nonEmpty("targeting.appBundles", t.AppBundles)
+	v.nonEmpty("targeting.blockAppBundles", t.BlockAppBundles)
+	v.nonEmpty("targeting.publishers", t.Publishers)
+	v.nonEmpty("targeting.segments", t.Segments)
+}
+
+func (v *campaignValidator) validateCreatives() {
+	if len(v.c.Creatives) == 0 {
+		v.addf("creatives", "at least one creative is required")
+	}
+	for i := range v.c.Creatives {
+		cr := &v.c.Creatives[i]
+		// Campaigns have a handful of creatives: a scan beats a map.
+		if j := slices.IndexFunc(v.c.Creatives[:i], func(o Creative) bool { return o.ID == cr.ID }); j >= 0 {
+			v.addf(crField(i, ".id"), "duplicate of creatives[%d] (%q)", j, cr.ID)
+		}
+		v.validateCreative(i, cr)
+	}
+}
+
+func (v *campaignValidator) validateCreative(i int, cr *Creative) {
+	if !isID(cr.ID) {
+		v.addf(crField(i, ".id"), "%q must be 1-64 bytes of [A-Za-z0-9._-]", cr.ID)
+	}
+	if cr.AdID != "" && !isID(cr.AdID) {
+		v.addf(crField(i, ".adid"), "%q must be 1-64 bytes of [A-Za-z0-9._-]", cr.AdID)
+	}
+	switch cr.Type {
+	case MediaBanner:
+		if cr.W <= 0 || cr.H <= 0 {
+			v.addf(crField(i, ".w"), "banner needs w and h > 0; got %dx%d", cr.W, cr.H)
+		}
+	case MediaVideo, MediaAudio:
+		if cr.Dur <= 0 {
+			v.addf(crField(i, ".dur"), "%s needs dur > 0 seconds; got %d", cr.Type, cr.Dur)
+		}
+		if len(cr.Mimes) == 0 {
+			v.addf(crField(i, ".mimes"), "%s needs at least one mime type", cr.Type)
+		}
+		if slices.Contains(cr.Mimes, "") {
+			v.addf(crField(i, ".mimes"), "has an empty mime type")
+		}
+	case MediaNative:
+		if cr.Markup != "" && !json.Valid([]byte(cr.Markup)) {
+			v.addf(crField(i, ".markup"), "native markup must be JSON")
+		}
+	default:
+		v.addf(crField(i, ".type"), "unknown creative type %q; want banner, video, audio or native", cr.Type)
+	}
+	v.validateCreativeMeta(i, cr)
+}
+
+func (v *campaignValidator) validateCreativeMeta(i int, cr *Creative) {
+	if cr.Protocol != 0 && (cr.Protocol < 1 || cr.Protocol > 12) {
+		v.addf(crField(i, ".protocol"), "unknown protocol %d", cr.Protocol)
+	}
+	if cr.W < 0 || cr.H < 0 || cr.Dur < 0 {
+		v.addf(crField(i, ""), "w, h and dur must be >= 0")
+	}
+	for j, a := range cr.Attr {
+		if a < 1 || a > 17 {
+			v.addf(crField(i, fmt.Sprintf(".attr[%d]", j)), "unknown creative attribute %d", a)
+		}
+	}
+	if cr.Lang != "" && !isLowerAlpha(cr.Lang, 2) {
+		v.addf(crField(i, ".lang"), "%q is not an ISO-639-1 code such as \"en\"", cr.Lang)
+	}
+	switch n := len(cr.Markup); {
+	case n == 0:
+		v.addf(crField(i, ".markup"), "is empty")
+	case n > MaxMarkupBytes:
+		v.addf(crField(i, ".markup"), "is %d bytes; the limit is %d", n, MaxMarkupBytes)
+	}
+}
+
+// validateMediaMatch rejects a targeting.media list that disagrees with the
+// creatives: a creative of an untargeted type could never serve, and a
+// targeted type without a creative could never bid.
+func (v *campaignValidator) validateMediaMatch() {
+	media := v.c.Targeting.Media
+	if len(media) == 0 {
+		return
+	}
+	for i := range v.c.Creatives {
+		cr := &v.c.Creatives[i]
+		if slices.Contains(mediaNames, cr.Type) && !slices.Contains(media, cr.Type) {
+			v.addf(fmt.Sprintf("creatives[%d].type", i), "%q is not in targeting.media %q", cr.Type, media)
+		}
+	}
+	for i, m := range media {
+		if !slices.ContainsFunc(v.c.Creatives, func(cr Creative) bool { return cr.Type == m }) {
+			v.addf(fmt.Sprintf("targeting.media[%d]", i), "no creative of type %q", m)
+		}
+	}
+}
+
+// crField names a field of creative i; it is only called on error paths.
+func crField(i int, sub string) string { return fmt.Sprintf("creatives[%d]%s", i, sub) }
+
+func (v *campaignValidator) intRange(field, what string, vals []int, lo, hi int) {
+	for i, x := range vals {
+		if x < lo || x > hi {
+			v.addf(fmt.Sprintf("%s[%d]", field, i), "unknown %s %d", what, x)
+		}
+	}
+}
+
+func (v *campaignValidator) nonEmpty(field string, vals []string) {
+	for i, s := range vals {
+		if s == "" {
+			v.addf(fmt.Sprintf("%s[%d]", field, i), "is empty")
+		}
+	}
+}
+
+func isID(s string) bool {
+	if len(s) == 0 || len(s) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func isUpperAlpha(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerAlpha(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -1,0 +1,213 @@
+package campaign
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// validFile returns a small valid file: a banner campaign and a CTV video
+// campaign.
+func validFile() *File {
+	return &File{Version: 1, Currency: "USD", Campaigns: []Campaign{
+		{
+			ID: "banner-1", ADomain: []string{"acme.com"}, Value: 2, MaxCPM: 3,
+			Targeting: Targeting{Media: []string{"banner"}},
+			Creatives: []Creative{{ID: "b1", Type: "banner", W: 300, H: 250, Markup: "<img>"}},
+		},
+		{
+			ID: "ctv-1", ADomain: []string{"tv.com"}, Value: 20, MaxCPM: 15,
+			Targeting: Targeting{Media: []string{"video"}, DeviceTypes: []int{3, 7}},
+			Creatives: []Creative{{ID: "v1", Type: "video", Dur: 30, Mimes: []string{"video/mp4"}, Markup: "<VAST/>"}},
+		},
+	}}
+}
+
+func TestValidateCampaigns(t *testing.T) {
+	t.Parallel()
+	f := func(mutate func(f *File), wants ...string) {
+		t.Helper()
+		file := validFile()
+		mutate(file)
+		b, err := json.Marshal(file)
+		if err != nil {
+			t.Fatalf("cannot marshal test file: %s", err)
+		}
+		_, err = ParseCampaigns(b)
+		if err == nil {
+			t.Fatalf("expecting an error containing %q", wants)
+		}
+		for _, want := range wants {
+			if !strings.Contains(err.Error(), want) {
+				t.Fatalf("unexpected error; got\n%s\nwant it to contain %q", err, want)
+			}
+		}
+	}
+	ctv := func(f *File) *Campaign { return &f.Campaigns[1] }
+	cr := func(f *File) *Creative { return &f.Campaigns[1].Creatives[0] }
+
+	// File level.
+	f(func(f *File) { f.Version = 2 }, "campaigns.json: version: unsupported version 2")
+	f(func(f *File) { f.Currency = "usd" }, "campaigns.json: currency: \"usd\"")
+	f(func(f *File) { f.Campaigns[1].ID = "banner-1" }, `campaigns[1]: campaign "banner-1": id: duplicate of campaigns[0]`)
+	f(func(f *File) { ctv(f).ID = "bad id" }, `campaigns[1]: id: "bad id" must be 1-64 bytes`)
+	f(func(f *File) { ctv(f).ID = strings.Repeat("x", 65) }, "campaigns[1]: id:")
+	f(func(f *File) { ctv(f).ID = "" }, `campaigns[1]: id: "" must be`)
+
+	// Advertiser and price.
+	f(func(f *File) { ctv(f).ADomain = nil }, `campaign "ctv-1": adomain: at least one`)
+	f(func(f *File) { ctv(f).ADomain = []string{"a.com", ""} }, `campaign "ctv-1": adomain[1]: is empty`)
+	f(func(f *File) { ctv(f).Cat = []string{""} }, `campaign "ctv-1": cat[0]: is empty`)
+	f(func(f *File) { ctv(f).Value = -1 }, `campaign "ctv-1": value: -1 must be`)
+	f(func(f *File) { ctv(f).MaxCPM = 0 }, `campaign "ctv-1": maxCpm: 0 must be > 0`)
+	f(func(f *File) { ctv(f).MaxCPM = 1001 }, `campaign "ctv-1": maxCpm: 1001 must be > 0 and <= 1000`)
+
+	// Budget, pacing, frequency caps, deals.
+	f(func(f *File) { ctv(f).Budget.Daily = -5 }, `campaign "ctv-1": budget.daily: -5`)
+	f(func(f *File) { ctv(f).Budget.Total = -1 }, `campaign "ctv-1": budget.total: -1`)
+	f(func(f *File) { ctv(f).Budget.Pacing = "fast" }, `campaign "ctv-1": budget.pacing: unknown pacing "fast"`)
+	f(func(f *File) { ctv(f).FreqCap.Max = -1 }, `campaign "ctv-1": freqCap.max: -1 must be >= 0`)
+	f(func(f *File) { ctv(f).FreqCap.Max = 3 }, `campaign "ctv-1": freqCap.windowSeconds: must be > 0 when freqCap.max is set`)
+	f(func(f *File) { ctv(f).FreqCap = FreqCap{Max: 3, WindowSeconds: 31 * 86400} }, `campaign "ctv-1": freqCap.windowSeconds: 2678400 must be in [0, 2592000]`)
+	f(func(f *File) { ctv(f).DealsOnly = true }, `campaign "ctv-1": dealsOnly: is true but deals is empty`)
+	f(func(f *File) { ctv(f).Deals = []string{""} }, `campaign "ctv-1": deals[0]: is empty`)
+
+	// Targeting.
+	f(func(f *File) { ctv(f).Targeting.Media = []string{"video", "tv"} }, `campaign "ctv-1": targeting.media[1]: unknown media type "tv"`)
+	f(func(f *File) { ctv(f).Targeting.DeviceTypes = []int{3, 7, 12} }, `campaigns.json: campaign "ctv-1": targeting.deviceTypes[2]: unknown device type 12`)
+	f(func(f *File) { ctv(f).Targeting.DeviceTypes = []int{0} }, `targeting.deviceTypes[0]: unknown device type 0`)
+	f(func(f *File) { ctv(f).Targeting.Hours = []int{23, 24} }, `campaign "ctv-1": targeting.hours[1]: unknown hour 24`)
+	f(func(f *File) { ctv(f).Targeting.Hours = []int{-1} }, `targeting.hours[0]: unknown hour -1`)
+	f(func(f *File) { ctv(f).Targeting.Weekdays = []int{7} }, `campaign "ctv-1": targeting.weekdays[0]: unknown weekday 7`)
+	f(func(f *File) { ctv(f).Targeting.Protocols = []int{13} }, `campaign "ctv-1": targeting.protocols[0]: unknown protocol 13`)
+	f(func(f *File) { ctv(f).Targeting.Plcmt = []int{1, 5} }, `campaign "ctv-1": targeting.plcmt[1]: unknown plcmt 5`)
+	f(func(f *File) { ctv(f).Targeting.Countries = []string{"US"} }, `campaign "ctv-1": targeting.countries[0]: "US" is not an ISO-3166-1 alpha-3`)
+	f(func(f *File) { ctv(f).Targeting.SiteDomains = []string{""} }, `campaign "ctv-1": targeting.siteDomains[0]: is empty`)
+	f(func(f *File) { ctv(f).Targeting.Segments = []string{"a", ""} }, `targeting.segments[1]: is empty`)
+
+	// Creatives.
+	f(func(f *File) { ctv(f).Creatives = nil }, `campaign "ctv-1": creatives: at least one creative is required`)
+	f(func(f *File) { ctv(f).Creatives = append(ctv(f).Creatives, *cr(f)) }, `campaign "ctv-1": creatives[1].id: duplicate of creatives[0] ("v1")`)
+	f(func(f *File) { cr(f).ID = "v 1" }, `campaign "ctv-1": creatives[0].id: "v 1" must be`)
+	f(func(f *File) { cr(f).AdID = "a/b" }, `campaign "ctv-1": creatives[0].adid: "a/b"`)
+	f(func(f *File) { cr(f).Type = "flash" }, `campaign "ctv-1": creatives[0].type: unknown creative type "flash"`)
+	f(func(f *File) { cr(f).Dur = 0 }, `campaign "ctv-1": creatives[0].dur: video needs dur > 0`)
+	f(func(f *File) { cr(f).Mimes = nil }, `campaign "ctv-1": creatives[0].mimes: video needs at least one mime type`)
+	f(func(f *File) { cr(f).Mimes = []string{"video/mp4", ""} }, `campaign "ctv-1": creatives[0].mimes: has an empty mime type`)
+	f(func(f *File) { cr(f).Protocol = 13 }, `campaign "ctv-1": creatives[0].protocol: unknown protocol 13`)
+	f(func(f *File) { cr(f).Attr = []int{18} }, `campaign "ctv-1": creatives[0].attr[0]: unknown creative attribute 18`)
+	f(func(f *File) { cr(f).Lang = "eng" }, `campaign "ctv-1": creatives[0].lang: "eng"`)
+	f(func(f *File) { cr(f).Markup = "" }, `campaign "ctv-1": creatives[0].markup: is empty`)
+	f(func(f *File) { cr(f).Markup = strings.Repeat("x", 64<<10+1) }, `campaign "ctv-1": creatives[0].markup: is 65537 bytes; the limit is 65536`)
+	f(func(f *File) { f.Campaigns[0].Creatives[0].W = 0 }, `campaign "banner-1": creatives[0].w: banner needs w and h > 0; got 0x250`)
+	f(func(f *File) { f.Campaigns[0].Creatives[0].H = -1 }, `campaign "banner-1": creatives[0].w: banner needs w and h > 0`)
+	f(func(f *File) {
+		c := &f.Campaigns[0].Creatives[0]
+		c.Type, c.Markup = "native", "{not json"
+		f.Campaigns[0].Targeting.Media = []string{"native"}
+	}, `campaign "banner-1": creatives[0].markup: native markup must be JSON`)
+	f(func(f *File) {
+		c := &f.Campaigns[0].Creatives[0]
+		c.Type, c.Dur, c.Mimes = "audio", 0, []string{"audio/mpeg"}
+		f.Campaigns[0].Targeting.Media = []string{"audio"}
+	}, `campaign "banner-1": creatives[0].dur: audio needs dur > 0`)
+
+	// Creatives that disagree with targeting.media.
+	f(func(f *File) { ctv(f).Targeting.Media = []string{"banner"} },
+		`campaign "ctv-1": creatives[0].type: "video" is not in targeting.media ["banner"]`,
+		`campaign "ctv-1": targeting.media[0]: no creative of type "banner"`)
+	f(func(f *File) { ctv(f).Targeting.Media = []string{"video", "audio"} }, `campaign "ctv-1": targeting.media[1]: no creative of type "audio"`)
+}
+
+func TestValidateNonFinite(t *testing.T) {
+	t.Parallel()
+	f := func(mutate func(c *Campaign), want string) {
+		t.Helper()
+		file := validFile()
+		mutate(&file.Campaigns[1])
+		err := file.Validate()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("unexpected error; got %v; want it to contain %q", err, want)
+		}
+	}
+	f(func(c *Campaign) { c.Value = math.NaN() }, `campaign "ctv-1": value: NaN`)
+	f(func(c *Campaign) { c.MaxCPM = math.Inf(1) }, `campaign "ctv-1": maxCpm: +Inf`)
+	f(func(c *Campaign) { c.Budget.Daily = math.Inf(1) }, `campaign "ctv-1": budget.daily: +Inf`)
+	f(func(c *Campaign) { c.Budget.Total = math.NaN() }, `campaign "ctv-1": budget.total: NaN`)
+}
+
+func TestValidateValid(t *testing.T) {
+	t.Parallel()
+	f := func(mutate func(f *File)) {
+		t.Helper()
+		file := validFile()
+		mutate(file)
+		if err := file.Validate(); err != nil {
+			t.Fatalf("unexpected error: %s", err)
+		}
+	}
+	f(func(f *File) {})
+	f(func(f *File) { f.Currency = "" })
+	f(func(f *File) { f.Campaigns = nil })
+	f(func(f *File) { f.Campaigns[1].Targeting.Media = nil })
+	f(func(f *File) { f.Campaigns[1].FreqCap = FreqCap{Max: 2, WindowSeconds: 30 * 86400} })
+	f(func(f *File) { f.Campaigns[1].Value = 0 })
+	f(func(f *File) { f.Campaigns[1].MaxCPM = 1000 })
+	f(func(f *File) { f.Campaigns[1].Budget.Pacing = "asap" })
+	f(func(f *File) { f.Campaigns[1].ID = strings.Repeat("a", 64) })
+	f(func(f *File) { f.Campaigns[1].Targeting.Hours = []int{0, 23} })
+}
+
+func TestValidateLimitsProblems(t *testing.T) {
+	t.Parallel()
+	file := validFile()
+	for range 20 {
+		file.Campaigns = append(file.Campaigns, file.Campaigns[1])
+	}
+	err := file.Validate()
+	ve, ok := err.(*ValidationError)
+	if !ok {
+		t.Fatalf("unexpected error type %T: %v", err, err)
+	}
+	if len(ve.Problems) != maxProblems || ve.More != 20-maxProblems {
+		t.Fatalf("unexpected problem count; got %d listed and %d more; want %d and %d", len(ve.Problems), ve.More, maxProblems, 20-maxProblems)
+	}
+	if !strings.HasSuffix(err.Error(), "and 10 more problems") {
+		t.Fatalf("unexpected error text: %s", err)
+	}
+}
+
+func TestValidateModel(t *testing.T) {
+	t.Parallel()
+	f := func(mutate func(m *Model), want string) {
+		t.Helper()
+		m := GenerateModel(16, 1)
+		mutate(m)
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("cannot marshal test model: %s", err)
+		}
+		_, err = ParseModel(b)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("unexpected error; got %v; want it to contain %q", err, want)
+		}
+	}
+	f(func(m *Model) { m.Version = 0 }, "model.json: version: unsupported version 0")
+	f(func(m *Model) { m.Buckets = 12; m.Weights = m.Weights[:12] }, "model.json: buckets: 12 must be a power of two")
+	f(func(m *Model) { m.Buckets = 0; m.Weights = nil }, "buckets: 0 must be a power of two")
+	f(func(m *Model) { m.Buckets = 1 << 25 }, "buckets: 33554432 must be a power of two in [1, 16777216]")
+	f(func(m *Model) { m.Weights = m.Weights[:15] }, "model.json: weights: has 15 values; want buckets = 16")
+	f(func(m *Model) { m.Features = append(m.Features, "age") }, `model.json: features[11]: unknown feature "age"`)
+	f(func(m *Model) { m.Features = []string{"os", "hour", "os"} }, `model.json: features[2]: "os" duplicates features[0]`)
+
+	// NaN cannot be written in JSON, so Validate sees it directly.
+	m := GenerateModel(16, 1)
+	m.Weights[3], m.Bias = math.NaN(), math.Inf(-1)
+	err := m.Validate()
+	for _, want := range []string{"weights[3]: NaN is not finite", "bias: -Inf is not finite"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("unexpected error; got %v; want it to contain %q", err, want)
+		}
+	}
+}
