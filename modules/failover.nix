@@ -1,0 +1,135 @@
+# Site failover: the bidders of a site share a virtual IP through keepalived
+# VRRP (v3, unicast, 100 ms adverts). The track script is rtbd's /readyz, so
+# a draining (SIGTERM) or unhealthy daemon gives the address away before it
+# stops serving. Options of services.keepalived verified against
+# nixos/modules/services/networking/keepalived/default.nix (nixpkgs, read
+# with the code search) and reference §2.9.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.rtbd.failover;
+  listen = import ../nix/lib/listen.nix;
+  inherit (lib) mkDefault mkOption types;
+
+  adminAddr = config.services.rtbd.settings.admin.listenAddress;
+  admin =
+    if adminAddr == "" then
+      throw "rtbd.failover: services.rtbd.settings.admin.listenAddress is empty; set rtbd.failover.readyURL"
+    else
+      listen.parse adminAddr;
+  adminHost =
+    if admin.host == "" || admin.host == "0.0.0.0" then
+      "127.0.0.1"
+    else if admin.host == "[::]" then
+      "[::1]"
+    else
+      admin.host;
+in
+{
+  # interface
+  options.rtbd.failover = {
+    enable = lib.mkEnableOption "VRRP failover of the bid VIP between the bidders of a site";
+    interface = mkOption {
+      type = types.str;
+      example = "enp65s0f0np0";
+      description = "Interface carrying the VIP and the VRRP adverts.";
+    };
+    virtualRouterId = mkOption {
+      type = types.ints.between 1 255;
+      example = 51;
+      description = "VRRP router id, unique per site network.";
+    };
+    priority = mkOption {
+      type = types.ints.between 1 254;
+      default = 100;
+      example = 150;
+      description = "VRRP priority; the ready host with the highest one holds the VIP.";
+    };
+    vip = mkOption {
+      type = types.str;
+      example = "10.10.0.10/24";
+      description = "Virtual address (with prefix length) the exchanges send bid requests to.";
+    };
+    unicastSrcIp = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "10.10.0.11";
+      description = "This host's address for unicast adverts.";
+    };
+    unicastPeers = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "10.10.0.12" ];
+      description = "Addresses of the other bidders of the site; empty means multicast.";
+    };
+    advertInterval = mkOption {
+      type = types.str;
+      default = "0.1";
+      example = "1";
+      description = ''
+        advert_int in seconds. Sub-second values need VRRP v3 (set here);
+        0.1 moved the VIP in 0.33 s on this project's test bench.
+      '';
+    };
+    readyURL = mkOption {
+      type = types.str;
+      default = "http://${adminHost}:${toString admin.port}/readyz";
+      defaultText = lib.literalMD "`/readyz` on `services.rtbd.settings.admin.listenAddress`";
+      description = "URL whose 2xx answer means this host may hold the VIP.";
+    };
+  };
+
+  # implementation
+  config = lib.mkIf cfg.enable {
+    services.keepalived = {
+      enable = true;
+      # iptables rules for protocols vrrp and ah (reference §2.9; add
+      # networking.firewall.extraInputRules yourself with nftables).
+      openFirewall = mkDefault true;
+      enableScriptSecurity = mkDefault true;
+      extraGlobalDefs = ''
+        vrrp_version 3
+      '';
+      vrrpScripts.rtbd_ready = {
+        script = "${pkgs.curl}/bin/curl -fsS --max-time 0.5 -o /dev/null ${cfg.readyURL}";
+        # Integer seconds only. weight 0: a failing check puts the instance
+        # in FAULT, which releases the VIP at once. Two failures (<= 2 s)
+        # stay inside rtbd's drain.delay, set >= 3 s on bidders.
+        interval = mkDefault 1;
+        timeout = mkDefault 1;
+        fall = mkDefault 2;
+        rise = mkDefault 2;
+        weight = 0;
+        user = "keepalived_script";
+      };
+      vrrpInstances.rtbd = {
+        inherit (cfg)
+          interface
+          virtualRouterId
+          priority
+          unicastSrcIp
+          unicastPeers
+          ;
+        # Every node starts BACKUP; priority decides, so a rebooted node
+        # does not grab the VIP before rtbd is ready.
+        state = "BACKUP";
+        virtualIps = [ { addr = cfg.vip; } ];
+        trackScripts = [ "rtbd_ready" ];
+        extraConfig = ''
+          advert_int ${cfg.advertInterval}
+        '';
+      };
+    };
+
+    # The track script's user; the nixpkgs module does not create it.
+    users.users.keepalived_script = {
+      isSystemUser = true;
+      group = "keepalived_script";
+    };
+    users.groups.keepalived_script = { };
+  };
+}

@@ -1,0 +1,302 @@
+# services.rtbd: the rtbd OpenRTB bid daemon. RFC 42 settings rendered to the
+# daemon's JSON config (schema: daemon/config/config.go), checked at build
+# time with `rtbd -dryRun`, socket-activated so restarts lose no connection
+# attempts, Type=notify with a watchdog. The unit shape follows nixpkgs'
+# victoriametrics/victorialogs modules. The daemon never tunes the host; see
+# ./tuning for that. It only runs on the isolated CPUs when
+# rtbd.tuning.cpus.isolated (./tuning/layout.nix) is set.
+{
+  config,
+  lib,
+  pkgs,
+  utils,
+  ...
+}:
+let
+  cfg = config.services.rtbd;
+  inherit (lib) mkIf mkOption types;
+
+  settingsFormat = pkgs.formats.json { };
+  cpulist = import ../nix/lib/cpulist.nix;
+  listen = import ../nix/lib/listen.nix;
+
+  httpAddr = cfg.settings.http.listenAddress;
+  adminAddr = cfg.settings.admin.listenAddress;
+  eventDir = cfg.settings.eventLog.dir;
+
+  configFile = settingsFormat.generate "rtbd.json" cfg.settings;
+  # Build-time validation, as nixpkgs does with `victoria-metrics -dryRun`.
+  checkedConfig =
+    if cfg.checkConfig then
+      pkgs.runCommand "rtbd-checked.json" { } ''
+        ${lib.getExe cfg.package} -dryRun -config ${configFile}
+        ln -s ${configFile} $out
+      ''
+    else
+      configFile;
+
+  # Ports the daemon binds itself; with socket activation systemd binds the
+  # bid port, so only the admin port counts (headscale computes caps the same way).
+  ownPorts =
+    lib.optional (adminAddr != "") (listen.port adminAddr)
+    ++ lib.optional (!cfg.socketActivation) (listen.port httpAddr);
+  capabilities = lib.optional (lib.any (p: p < 1024) ownPorts) "CAP_NET_BIND_SERVICE";
+
+  stateDirs = [ "rtbd" ] ++ lib.optional (lib.hasPrefix "/var/lib/rtbd/" eventDir) (lib.removePrefix "/var/lib/" eventDir);
+
+  pinned = cfg.cpus != "";
+in
+{
+  imports = [ ./tuning/layout.nix ];
+
+  # interface
+  options.services.rtbd = {
+    enable = lib.mkEnableOption "rtbd OpenRTB bid daemon";
+
+    package = lib.mkPackageOption pkgs "rtbd" { };
+
+    settings = mkOption {
+      description = ''
+        rtbd configuration, rendered to JSON and passed with -config. Any key
+        of daemon/config/config.go may be set; unknown keys fail the build's
+        dry run. Durations are Go strings ("250ms").
+      '';
+      default = { };
+      example = lib.literalExpression ''
+        {
+          http.listenAddress = ":8080";
+          bidding.noticeBaseURL = "https://bid.example.com/";
+          drain.delay = "3s";
+        }
+      '';
+      type = types.submodule {
+        freeformType = settingsFormat.type;
+        options = {
+          http = mkOption {
+            default = { };
+            description = "Bid listener settings (`http.*`).";
+            type = types.submodule {
+              freeformType = settingsFormat.type;
+              options.listenAddress = mkOption {
+                type = types.str;
+                default = ":8080";
+                example = "10.0.0.10:8080";
+                description = "host:port of the bid listener; with socket activation, the socket's address.";
+              };
+            };
+          };
+          admin = mkOption {
+            default = { };
+            description = "Admin listener settings (`admin.*`).";
+            type = types.submodule {
+              freeformType = settingsFormat.type;
+              options.listenAddress = mkOption {
+                type = types.str;
+                default = "127.0.0.1:9090";
+                example = "10.1.0.5:9090";
+                description = ''
+                  host:port of /metrics, /healthz, /readyz, pprof and /admin/*.
+                  Keep it on loopback or a management network; "" disables it.
+                '';
+              };
+            };
+          };
+          data = mkOption {
+            default = { };
+            description = "Campaign and model files (`data.*`); null selects the embedded demo data.";
+            type = types.submodule {
+              freeformType = settingsFormat.type;
+              options.campaignsFile = mkOption {
+                type = types.nullOr types.str;
+                default = null;
+                example = "/var/lib/rtbd/campaigns.json";
+                description = "campaigns.json; reloaded on SIGHUP (`systemctl reload rtbd`).";
+              };
+              options.modelFile = mkOption {
+                type = types.nullOr types.str;
+                default = null;
+                example = "/var/lib/rtbd/model.json";
+                description = "Pricing model file; reloaded on SIGHUP.";
+              };
+            };
+          };
+          eventLog = mkOption {
+            default = { };
+            description = "Event log settings (`eventLog.*`).";
+            type = types.submodule {
+              freeformType = settingsFormat.type;
+              options.dir = mkOption {
+                type = types.str;
+                default = "/var/lib/rtbd/events";
+                example = "";
+                description = "Segment directory, under /var/lib/rtbd (the StateDirectory); \"\" disables the log.";
+              };
+            };
+          };
+        };
+      };
+    };
+
+    checkConfig = mkOption {
+      type = types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Run `rtbd -dryRun -config FILE` at build time. Turn off if the check
+        needs files that exist only on the host.
+      '';
+    };
+
+    socketActivation = mkOption {
+      type = types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Let systemd own the bid socket (rtbd.socket, passed via LISTEN_FDS),
+        so connection attempts queue instead of failing while the daemon
+        restarts during `nixos-rebuild switch`.
+      '';
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      example = true;
+      description = "Open the bid port in the firewall (never the admin port).";
+    };
+
+    cpus = mkOption {
+      type = types.str;
+      default = config.rtbd.tuning.cpus.isolated;
+      defaultText = lib.literalExpression "config.rtbd.tuning.cpus.isolated";
+      example = "2-15";
+      description = ''
+        CPUs the daemon runs on (CPUAffinity and rtbd.slice AllowedCPUs);
+        GOMAXPROCS is set to their number. "" keeps the default affinity.
+      '';
+    };
+
+    watchdogSec = mkOption {
+      type = types.str;
+      default = "10s";
+      example = "2s";
+      description = "WatchdogSec=: systemd restarts the daemon when its WATCHDOG=1 pings stop.";
+    };
+
+    extraFlags = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "-log.level=debug" ];
+      description = "Extra command-line flags.";
+    };
+  };
+
+  # implementation
+  config = mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = eventDir == "" || lib.hasPrefix "/var/lib/rtbd/" eventDir;
+        message = "services.rtbd.settings.eventLog.dir must be under /var/lib/rtbd/ (the DynamicUser StateDirectory) or empty.";
+      }
+    ];
+
+    # `rtbd doctor`, `rtbd log`, and rtbload for deploy.sh's on-host SLO check.
+    environment.systemPackages = [ cfg.package ];
+
+    networking.firewall.allowedTCPPorts = lib.optional cfg.openFirewall (listen.port httpAddr);
+
+    systemd.sockets.rtbd = mkIf cfg.socketActivation {
+      description = "rtbd bid listener socket";
+      wantedBy = [ "sockets.target" ];
+      listenStreams = [ (listen.socketStream httpAddr) ];
+      socketConfig = {
+        Backlog = 4096;
+        # Bind even before a VIP or address is configured.
+        FreeBind = true;
+        NoDelay = true;
+      };
+    };
+
+    systemd.slices.rtbd = mkIf pinned {
+      description = "rtbd on the isolated CPUs";
+      # cgroup-v2 cpuset (reference §2.5: systemd.slices.<n>.sliceConfig).
+      sliceConfig.AllowedCPUs = cfg.cpus;
+    };
+
+    systemd.services.rtbd = {
+      description = "rtbd OpenRTB bid daemon";
+      documentation = [ "https://github.com/rtbd/rtbd/blob/main/docs/nixos.md" ];
+      wantedBy = [ "multi-user.target" ];
+      after = [ "network.target" ] ++ lib.optional cfg.socketActivation "rtbd.socket";
+      requires = lib.optional cfg.socketActivation "rtbd.socket";
+      # On `switch`, restart in place instead of stop + start: a stop would
+      # also stop rtbd.socket (switch-to-configuration does that for
+      # socket-activated units) and refuse connections; a restart keeps the
+      # socket open and new connections wait in its backlog.
+      stopIfChanged = false;
+      # Go sizes its scheduler from this; keep it equal to the pinned set.
+      environment = lib.optionalAttrs pinned { GOMAXPROCS = toString (cpulist.count cfg.cpus); };
+      serviceConfig =
+        {
+          Type = "notify";
+          NotifyAccess = "main";
+          ExecStart = "${lib.getExe cfg.package} ${
+            utils.escapeSystemdExecArgs ([ "-config" "${checkedConfig}" ] ++ cfg.extraFlags)
+          }";
+          ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
+          Restart = "on-failure";
+          RestartSec = "1s";
+          WatchdogSec = cfg.watchdogSec;
+          # SIGTERM drains (drain.delay + drain.timeout, 7 s by default).
+          TimeoutStopSec = "30s";
+          DynamicUser = true;
+          StateDirectory = stateDirs;
+          StateDirectoryMode = "0750";
+          LimitMEMLOCK = "infinity";
+          LimitNOFILE = 1048576;
+          AmbientCapabilities = capabilities;
+          # An empty list would render no line (all capabilities kept); "" drops them all.
+          CapabilityBoundingSet = if capabilities == [ ] then "" else capabilities;
+
+          # Hardening
+          DevicePolicy = "closed";
+          LockPersonality = true;
+          MemoryDenyWriteExecute = true;
+          NoNewPrivileges = true;
+          PrivateDevices = true;
+          PrivateTmp = true;
+          PrivateUsers = capabilities == [ ];
+          ProcSubset = "pid";
+          ProtectClock = true;
+          ProtectControlGroups = true;
+          ProtectHome = true;
+          ProtectHostname = true;
+          ProtectKernelLogs = true;
+          ProtectKernelModules = true;
+          ProtectKernelTunables = true;
+          ProtectProc = "invisible";
+          ProtectSystem = "strict";
+          RemoveIPC = true;
+          RestrictAddressFamilies = [
+            "AF_INET"
+            "AF_INET6"
+            "AF_UNIX"
+          ];
+          RestrictNamespaces = true;
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          SystemCallArchitectures = "native";
+          # Not ~@resources: the daemon may sched_setaffinity (runtime.cpus).
+          SystemCallFilter = [
+            "@system-service"
+            "~@privileged"
+          ];
+          UMask = "0027";
+        }
+        // lib.optionalAttrs pinned {
+          CPUAffinity = cfg.cpus;
+          Slice = "rtbd.slice";
+        };
+    };
+  };
+}
