@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Rolling deploy of one region, one bidder at a time:
+#   1. check that every other bidder of the region is ready (it takes the VIP);
+#   2. stop keepalived on the host, so VRRP moves the VIP to a peer, and wait
+#      until the VIP has left it;
+#   3. nixos-rebuild switch --flake FLAKE#HOST --target-host root@HOST;
+#   4. wait for /readyz, then run a live SLO check with rtbload (on the host,
+#      against loopback; --slo-from-here: from this machine to the bid URL);
+#   5. start keepalived again (the host may take the VIP back) and continue.
+# On any failure the host is rolled back to its previous generation and the
+# deploy stops. Hosts come from the inventory JSON (nixos/inventory.nix,
+# `deploy.<region>`: lowest VRRP priority first, so the VIP moves once).
+#
+# Usage: deploy.sh [--dry-run] [--inventory FILE] [--flake REF] [--rate N]
+#                  [--duration D] [--slo EXPR] [--slo-from-here]
+#                  [--ready-timeout SECONDS] REGION
+# `nix run .#deploy -- REGION` passes the flake's inventory. NIX_SSHOPTS is
+# honoured by nixos-rebuild; SSH_OPTS (space-separated) by the other ssh calls.
+set -euo pipefail
+
+dry_run=0
+inventory=${RTBD_INVENTORY:-}
+flake=.
+rate=2000
+duration=10s
+slo='p99<2ms,errors<=0'
+slo_from_here=0
+ready_timeout=120
+region=
+
+usage() {
+	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+}
+
+die() {
+	echo "deploy: $*" >&2
+	exit 2
+}
+
+while (($# > 0)); do
+	case $1 in
+	--dry-run) dry_run=1 ;;
+	--inventory) inventory=${2:?--inventory needs a file}; shift ;;
+	--flake) flake=${2:?--flake needs a flake reference}; shift ;;
+	--rate) rate=${2:?--rate needs a number}; shift ;;
+	--duration) duration=${2:?--duration needs a Go duration}; shift ;;
+	--slo-from-here) slo_from_here=1 ;;
+	--slo) slo=${2:?--slo needs an rtbload -assert expression}; shift ;;
+	--ready-timeout) ready_timeout=${2:?--ready-timeout needs seconds}; shift ;;
+	-h | --help) usage; exit 0 ;;
+	-*) die "unknown flag $1 (see --help)" ;;
+	*)
+		[[ -z $region ]] || die "one region at a time (got $region and $1)"
+		region=$1
+		;;
+	esac
+	shift
+done
+
+[[ -n $region ]] || die "missing REGION (see --help)"
+[[ -n $inventory ]] || die "missing --inventory FILE (nix-instantiate --eval --strict --json nixos/inventory.nix)"
+[[ -r $inventory ]] || die "cannot read inventory $inventory"
+[[ $rate =~ ^[0-9]+$ ]] || die "--rate must be a whole number, got $rate"
+[[ $ready_timeout =~ ^[0-9]+$ ]] || die "--ready-timeout must be whole seconds, got $ready_timeout"
+command -v jq >/dev/null || die "jq is required"
+
+if ! jq -e --arg r "$region" '.deploy[$r] | length > 0' "$inventory" >/dev/null; then
+	die "unknown region $region; known: $(jq -r '.deploy | keys | join(", ")' "$inventory")"
+fi
+vip=$(jq -r --arg r "$region" '.regions[$r].vip' "$inventory")
+mapfile -t hosts < <(jq -r --arg r "$region" '.deploy[$r][].name' "$inventory")
+read -r -a ssh_opts <<<"${SSH_OPTS:--o BatchMode=yes -o ConnectTimeout=10}"
+
+# field HOST KEY: one inventory field of a host.
+field() {
+	jq -r --arg h "$1" --arg k "$2" '.hosts[$h][$k]' "$inventory"
+}
+
+# run CMD...: run it, or print it under --dry-run.
+run() {
+	if ((dry_run)); then
+		printf '+'
+		printf ' %q' "$@"
+		printf '\n'
+	else
+		"$@"
+	fi
+}
+
+# remote HOST CMD: run a shell command on HOST over ssh.
+remote() {
+	local host=$1
+	shift
+	run ssh "${ssh_opts[@]}" "$(field "$host" ssh)" "$*"
+}
+
+# wait_for DESC TIMEOUT CMD...: retry CMD every second until it succeeds.
+wait_for() {
+	local desc=$1 timeout=$2 deadline
+	shift 2
+	if ((dry_run)); then
+		echo "+ wait up to ${timeout}s until $desc"
+		return 0
+	fi
+	deadline=$((SECONDS + timeout))
+	until "$@" >/dev/null 2>&1; do
+		if ((SECONDS >= deadline)); then
+			echo "deploy: timed out after ${timeout}s waiting until $desc" >&2
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+ready() {
+	remote "$1" "curl -fsS -o /dev/null --max-time 2 $(field "$1" readyURL)"
+}
+
+vip_gone() {
+	remote "$1" "! ip -o addr show | grep -qF ' $vip/'"
+}
+
+# slo_check HOST: a short open-loop run that must meet --slo. By default it
+# runs on the host against loopback (housekeeping CPUs, no WAN in the
+# numbers); --slo-from-here runs it from this machine against the bid URL.
+slo_check() {
+	local host=$1
+	if ((slo_from_here)); then
+		run rtbload -target "$(field "$host" bidURL)" -allow-remote -rate "$rate" -duration "$duration" \
+			-progress=false -assert "$slo"
+	else
+		remote "$host" "rtbload -target http://127.0.0.1:$(jq -r .bidPort "$inventory")/openrtb2/bid -rate $rate -duration $duration -progress=false -assert '$slo'"
+	fi
+}
+
+rollback() {
+	local host=$1
+	echo "deploy: $host failed; rolling back to its previous generation" >&2
+	if remote "$host" "nix-env -p /nix/var/nix/profiles/system --rollback && /nix/var/nix/profiles/system/bin/switch-to-configuration switch" &&
+		wait_for "/readyz answers on $host after the rollback" "$ready_timeout" ready "$host"; then
+		remote "$host" "systemctl start keepalived.service" || true
+	else
+		echo "deploy: rollback of $host did not come back ready; it stays out of VRRP" >&2
+	fi
+	echo "deploy: stopped; hosts after $host in $region were not touched" >&2
+	exit 1
+}
+
+deploy_host() {
+	local host=$1 peer
+	echo "==> $host ($(field "$host" address), VRRP priority $(field "$host" priority))"
+	for peer in "${hosts[@]}"; do
+		[[ $peer == "$host" ]] && continue
+		ready "$peer" || { echo "deploy: peer $peer is not ready; refusing to take $host out" >&2; exit 1; }
+	done
+
+	remote "$host" "systemctl stop keepalived.service"
+	wait_for "VIP $vip has left $host" 30 vip_gone "$host" || rollback "$host"
+
+	run nixos-rebuild switch --flake "$flake#$host" --target-host "$(field "$host" ssh)" || rollback "$host"
+
+	wait_for "/readyz answers on $host" "$ready_timeout" ready "$host" || rollback "$host"
+	slo_check "$host" || rollback "$host"
+
+	remote "$host" "systemctl start keepalived.service" || rollback "$host"
+	echo "==> $host done"
+}
+
+if ((dry_run)); then
+	echo "# dry run: deploy $flake to region $region (VIP $vip), in order: ${hosts[*]}"
+fi
+for host in "${hosts[@]}"; do
+	deploy_host "$host"
+done
+echo "deploy: region $region done (${#hosts[@]} hosts)"

@@ -1,0 +1,62 @@
+# The bidder role: rtbd, the full tuning set and VRRP failover, configured
+# from this host's inventory entry (`host`, passed by nixos/hosts/default.nix).
+{
+  self,
+  inventory,
+  host,
+  ...
+}:
+let
+  region = inventory.regions.${host.region};
+in
+{
+  imports = [
+    self.nixosModules.rtbd
+    self.nixosModules.tuning
+    self.nixosModules.failover
+    self.nixosModules.profile-server
+  ];
+
+  networking.hostName = host.name;
+  system.stateVersion = "26.05";
+
+  # Static addressing from the inventory; no DHCP on any interface.
+  networking.useDHCP = false;
+  systemd.network.networks."10-uplink" = {
+    matchConfig.Name = host.nic;
+    address = [ "${host.address}/${toString region.prefixLength}" ];
+    networkConfig.Gateway = region.gateway;
+  };
+
+  users.users.root.openssh.authorizedKeys.keys = inventory.sshKeys;
+
+  rtbd.tuning = {
+    cpus = { inherit (host.cpus) count isolated; };
+    irq.interfaces = [ host.nic ];
+    # 2 GiB of 2 MiB pages for future off-heap tables; harmless if unused.
+    hugepages.count2M = 1024;
+  };
+
+  services.rtbd = {
+    enable = true;
+    openFirewall = true;
+    settings = {
+      http.listenAddress = ":${toString inventory.bidPort}";
+      admin.listenAddress = "127.0.0.1:${toString inventory.adminPort}";
+      bidding.hostID = host.hostID;
+      # Longer than the VRRP check's fall time (2 x 1 s), so the VIP leaves
+      # before the daemon stops accepting.
+      drain.delay = "3s";
+    };
+  };
+
+  rtbd.failover = {
+    enable = true;
+    interface = host.nic;
+    inherit (region) virtualRouterId;
+    inherit (host) priority;
+    vip = "${region.vip}/${toString region.prefixLength}";
+    unicastSrcIp = host.address;
+    unicastPeers = host.peers;
+  };
+}
