@@ -1,0 +1,116 @@
+# Two bidders sharing a VIP through keepalived (modules/failover.nix) and a
+# client sending open-loop load to the VIP. Subtests: planned drain
+# (`systemctl stop rtbd` on the master) and a crash of the master (link
+# down). Bounds are generous for VMs; rtbload results are copied to $out.
+# Node addresses: 192.168.1.<n> in alphabetical order of node names
+# (bidder1 = .1, bidder2 = .2, client = .3; reference §3).
+{ self }:
+let
+  vip = "192.168.1.100";
+  bidPort = 8080;
+
+  bidder =
+    { priority, address, peer }:
+    { ... }:
+    {
+      imports = [
+        self.nixosModules.rtbd
+        self.nixosModules.failover
+      ];
+      virtualisation.cores = 2;
+      services.rtbd = {
+        enable = true;
+        openFirewall = true;
+        settings.http.listenAddress = ":${toString bidPort}";
+        settings.drain.delay = "3s";
+      };
+      rtbd.failover = {
+        enable = true;
+        interface = "eth1";
+        virtualRouterId = 51;
+        inherit priority;
+        vip = "${vip}/24";
+        unicastSrcIp = address;
+        unicastPeers = [ peer ];
+      };
+    };
+in
+{
+  name = "rtbd-failover";
+
+  nodes.bidder1 = bidder {
+    priority = 150;
+    address = "192.168.1.1";
+    peer = "192.168.1.2";
+  };
+  nodes.bidder2 = bidder {
+    priority = 100;
+    address = "192.168.1.2";
+    peer = "192.168.1.1";
+  };
+  nodes.client =
+    { pkgs, ... }:
+    {
+      environment.systemPackages = [ self.packages.${pkgs.stdenv.hostPlatform.system}.rtbd ];
+    };
+
+  testScript = ''
+    import json
+
+    has_vip = "ip -o addr show dev eth1 | grep -q 'inet ${vip}/'"
+    target = "http://${vip}:${toString bidPort}/openrtb2/bid"
+
+    def load(name, seconds):
+        # Background run; its result lands in /tmp/<name>.json.
+        client.succeed(
+            f"systemd-run --unit=load-{name} --service-type=exec"
+            " --setenv=PATH=/run/current-system/sw/bin /run/current-system/sw/bin/sh -c "
+            f"'rtbload -target {target} -allow-remote -rate 200 -duration {seconds}s"
+            f" -timeout 1s -progress=false -json > /tmp/{name}.json'"
+        )
+
+    def finish(name):
+        client.wait_until_fails(f"systemctl is-active --quiet load-{name}", timeout=120)
+        client.copy_from_machine(f"/tmp/{name}.json")
+        return json.loads(client.succeed(f"cat /tmp/{name}.json"))
+
+    start_all()
+    for b in (bidder1, bidder2):
+        b.wait_for_unit("rtbd.service")
+        b.wait_until_succeeds("curl -fsS http://127.0.0.1:9090/readyz", timeout=60)
+        # keepalived starts 5 s after boot (keepalived-boot-delay.timer).
+        b.wait_until_succeeds(
+            "test \"$(systemctl show keepalived-boot-delay.timer -p LastTriggerUSecMonotonic --value)\" != 0"
+        )
+        b.wait_for_unit("keepalived.service")
+
+    with subtest("the higher priority holds the VIP"):
+        bidder1.wait_until_succeeds(has_vip, timeout=60)
+        bidder2.fail(has_vip)
+        # Any HTTP answer (400 for an empty request) proves the VIP routes.
+        client.wait_until_succeeds(f"curl -sS -o /dev/null -m 2 -d '{{}}' {target}", timeout=30)
+
+    with subtest("planned drain moves the VIP"):
+        load("drain", 20)
+        client.sleep(5)
+        bidder1.succeed("systemctl stop rtbd.service")
+        bidder2.wait_until_succeeds(has_vip, timeout=30)
+        r = finish("drain")
+        # Keep-alive connections to the old holder are reset when the VIP
+        # moves; allow a handful of failures, never a long outage.
+        t.assertLess(r["longest_gap_ns"], 3_000_000_000)
+        t.assertLess((r["errors"] + r["timeouts"]) / max(r["scheduled"], 1), 0.05)
+        bidder1.succeed("systemctl start rtbd.service")
+        bidder1.wait_until_succeeds(has_vip, timeout=60)
+
+    with subtest("crash of the master"):
+        load("crash", 20)
+        client.sleep(5)
+        bidder1.block()
+        bidder2.wait_until_succeeds(has_vip, timeout=30)
+        r = finish("crash")
+        t.assertLess(r["longest_gap_ns"], 5_000_000_000)
+        t.assertGreater(r["bids"] + r["nobids"], 0.8 * r["scheduled"])
+        bidder1.unblock()
+  '';
+}
