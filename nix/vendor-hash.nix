@@ -1,0 +1,5 @@
+# vendorHash of the rtbd Go module: the NAR hash of a fresh `go mod vendor`
+# (see reference/nixos.md §4). The only place it is stored.
+# Refresh after changing go.mod/go.sum:   nix/update-vendor-hash.sh
+# Checked by .ci/nix-checks.sh (and by `nix build .#rtbd.goModules`).
+"sha256-2DH7N7zq5ueEpWhY32wX0I8CPLhiEtJWzpslWO6Hj+0="
