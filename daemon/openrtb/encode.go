@@ -1,0 +1,264 @@
+package openrtb
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+var usd = []byte("USD")
+
+// AppendResponse appends the BidResponse JSON for r to dst and returns the
+// extended buffer. It does not allocate when dst has enough capacity.
+//
+// With no bids it writes {"id":..,"cur":..} plus "nbr" when r.NBR >= 0;
+// see [AppendNoBid] for the minimal no-bid body. Strings are JSON-escaped
+// (control characters, quotes, invalid UTF-8 replaced by U+FFFD); the
+// notice URLs are built as documented on [Response.NoticeBase].
+func AppendResponse(dst []byte, r *Response) []byte {
+	cur := r.Cur
+	if len(cur) == 0 {
+		cur = usd
+	}
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, r.ID)
+	if len(r.BidID) != 0 {
+		dst = append(dst, `,"bidid":`...)
+		dst = appendString(dst, r.BidID)
+	}
+	dst = append(dst, `,"cur":`...)
+	dst = appendString(dst, cur)
+	if len(r.Bids) == 0 {
+		if r.NBR >= 0 {
+			dst = append(dst, `,"nbr":`...)
+			dst = strconv.AppendInt(dst, int64(r.NBR), 10)
+		}
+		return append(dst, '}')
+	}
+	dst = append(dst, `,"seatbid":[{`...)
+	if len(r.Seat) != 0 {
+		dst = append(dst, `"seat":`...)
+		dst = appendString(dst, r.Seat)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"bid":[`...)
+	for i := range r.Bids {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendBid(dst, r, &r.Bids[i], cur)
+	}
+	return append(dst, "]}]}"...)
+}
+
+// AppendNoBid appends the minimal no-bid body {"id":..,"nbr":nbr} to dst.
+func AppendNoBid(dst []byte, id []byte, nbr int) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, id)
+	dst = append(dst, `,"nbr":`...)
+	dst = strconv.AppendInt(dst, int64(nbr), 10)
+	return append(dst, '}')
+}
+
+func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, b.ID)
+	dst = append(dst, `,"impid":`...)
+	dst = appendString(dst, b.ImpID)
+	dst = append(dst, `,"price":`...)
+	dst = appendPrice(dst, b.Price)
+	dst = appendStringField(dst, `,"adid":`, b.AdID)
+	dst = appendStringField(dst, `,"crid":`, b.CrID)
+	dst = appendStringField(dst, `,"cid":`, b.CampaignID)
+	dst = appendStringList(dst, `,"adomain":`, b.ADomain)
+	dst = appendStringList(dst, `,"cat":`, b.Cat)
+	dst = appendIntList(dst, `,"attr":`, b.Attr)
+	dst = appendIntField(dst, `,"mtype":`, b.MType, b.MType > 0)
+	dst = appendStringField(dst, `,"dealid":`, b.DealID)
+	dst = appendIntField(dst, `,"w":`, b.W, b.W > 0)
+	dst = appendIntField(dst, `,"h":`, b.H, b.H > 0)
+	dst = appendIntField(dst, `,"dur":`, b.Dur, b.Dur > 0)
+	dst = appendIntField(dst, `,"slotinpod":`, b.SlotInPod, b.SlotInPod != 0)
+	dst = appendStringField(dst, `,"language":`, b.Lang)
+	dst = appendStringField(dst, `,"adm":`, b.AdM)
+	if len(r.NoticeBase) != 0 {
+		dst = appendNotice(dst, `,"nurl":`, "win", r, b, cur)
+		dst = appendNotice(dst, `,"burl":`, "bill", r, b, cur)
+		dst = appendNotice(dst, `,"lurl":`, "loss", r, b, cur)
+	}
+	return append(dst, '}')
+}
+
+// appendPrice writes the shortest decimal that parses back to price. NaN
+// and infinities, which JSON cannot carry, are written as 0.
+func appendPrice(dst []byte, price float64) []byte {
+	if math.IsNaN(price) || math.IsInf(price, 0) {
+		price = 0
+	}
+	return strconv.AppendFloat(dst, price, 'f', -1, 64)
+}
+
+func appendStringField(dst []byte, name string, s []byte) []byte {
+	if len(s) == 0 {
+		return dst
+	}
+	dst = append(dst, name...)
+	return appendString(dst, s)
+}
+
+func appendIntField(dst []byte, name string, v int, ok bool) []byte {
+	if !ok {
+		return dst
+	}
+	dst = append(dst, name...)
+	return strconv.AppendInt(dst, int64(v), 10)
+}
+
+func appendStringList(dst []byte, name string, list [][]byte) []byte {
+	if len(list) == 0 {
+		return dst
+	}
+	dst = append(dst, name...)
+	dst = append(dst, '[')
+	for i, s := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+func appendIntList(dst []byte, name string, list []int) []byte {
+	if len(list) == 0 {
+		return dst
+	}
+	dst = append(dst, name...)
+	dst = append(dst, '[')
+	for i, v := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, int64(v), 10)
+	}
+	return append(dst, ']')
+}
+
+// appendNotice writes one notice URL as a JSON string:
+// NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&price=${AUCTION_PRICE}".
+func appendNotice(dst []byte, name, kind string, r *Response, b *Bid, cur []byte) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, '"')
+	dst = appendStringContent(dst, r.NoticeBase)
+	dst = append(dst, kind...)
+	dst = append(dst, "?bid="...)
+	dst = appendQueryEscape(dst, b.ID)
+	dst = append(dst, "&cid="...)
+	dst = appendQueryEscape(dst, b.CampaignID)
+	dst = append(dst, "&imp="...)
+	dst = appendQueryEscape(dst, b.ImpID)
+	dst = append(dst, "&uk="...)
+	dst = appendHex16(dst, b.UserKey)
+	dst = append(dst, "&cur="...)
+	dst = appendQueryEscape(dst, cur)
+	dst = append(dst, "&price=${AUCTION_PRICE}"...)
+	if kind == "loss" {
+		dst = append(dst, "&loss=${AUCTION_LOSS}"...)
+	}
+	return append(dst, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex16(dst []byte, v uint64) []byte {
+	for shift := 60; shift >= 0; shift -= 4 {
+		dst = append(dst, hexDigits[(v>>uint(shift))&0xf])
+	}
+	return dst
+}
+
+// appendQueryEscape escapes s as net/url.QueryEscape does (space as '+'),
+// without allocating. Its output never needs JSON escaping.
+func appendQueryEscape(dst, s []byte) []byte {
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '-', c == '_', c == '.', c == '~':
+			dst = append(dst, c)
+		case c == ' ':
+			dst = append(dst, '+')
+		default:
+			dst = append(dst, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&0xf])
+		}
+	}
+	return dst
+}
+
+// appendString appends s as a quoted JSON string.
+func appendString(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	dst = appendStringContent(dst, s)
+	return append(dst, '"')
+}
+
+// jsonSafe marks the ASCII bytes that need no escaping in a JSON string.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendStringContent appends the JSON-escaped content of s: quotes,
+// backslashes and control characters are escaped, invalid UTF-8 becomes
+// U+FFFD, and U+2028/U+2029 are escaped so the output is also valid
+// JavaScript. Runs of safe bytes are copied at once.
+func appendStringContent(dst, s []byte) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if jsonSafe[c] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = appendASCIIEscape(dst, c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\u202`...)
+			dst = append(dst, hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
+}
+
+func appendASCIIEscape(dst []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}

@@ -1,0 +1,195 @@
+package openrtb
+
+import (
+	"encoding/json"
+	"math"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// decodedResponse is the encoding/json view of AppendResponse output.
+type decodedResponse struct {
+	ID      string `json:"id"`
+	BidID   string `json:"bidid"`
+	Cur     string `json:"cur"`
+	NBR     *int   `json:"nbr"`
+	SeatBid []struct {
+		Seat string `json:"seat"`
+		Bid  []struct {
+			ID        string   `json:"id"`
+			ImpID     string   `json:"impid"`
+			Price     float64  `json:"price"`
+			AdID      string   `json:"adid"`
+			CrID      string   `json:"crid"`
+			CID       string   `json:"cid"`
+			ADomain   []string `json:"adomain"`
+			Cat       []string `json:"cat"`
+			Attr      []int    `json:"attr"`
+			MType     int      `json:"mtype"`
+			DealID    string   `json:"dealid"`
+			W         int      `json:"w"`
+			H         int      `json:"h"`
+			Dur       int      `json:"dur"`
+			SlotInPod int      `json:"slotinpod"`
+			Language  string   `json:"language"`
+			AdM       string   `json:"adm"`
+			NURL      string   `json:"nurl"`
+			BURL      string   `json:"burl"`
+			LURL      string   `json:"lurl"`
+		} `json:"bid"`
+	} `json:"seatbid"`
+}
+
+func decodeResponse(t *testing.T, b []byte) *decodedResponse {
+	t.Helper()
+	if !json.Valid(b) {
+		t.Fatalf("invalid JSON: %s", b)
+	}
+	var d decodedResponse
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("cannot decode %s: %s", b, err)
+	}
+	return &d
+}
+
+func testResponse() *Response {
+	return &Response{
+		ID:         []byte("req-1"),
+		BidID:      []byte("resp 1"),
+		Seat:       []byte("rtbd"),
+		NoticeBase: []byte("https://n.example.com/rtb/"),
+		Bids: []Bid{{
+			ID: []byte("b&1"), ImpID: []byte("imp 1"), Price: 1.2345, AdID: []byte("ad"),
+			CrID: []byte("cr"), CampaignID: []byte("c/7"), UserKey: 0xabc,
+			ADomain: [][]byte{[]byte("a.com"), []byte("b.com")}, Cat: [][]byte{[]byte("IAB1")},
+			Attr: []int{1, 2}, MType: 2, DealID: []byte("deal"), W: 640, H: 480, Dur: 30,
+			SlotInPod: -1, Lang: []byte("en"), AdM: []byte("<VAST version=\"4.0\">\n</VAST>"),
+		}, {
+			ID: []byte("b2"), ImpID: []byte("i2"), Price: 0.1,
+		}},
+	}
+}
+
+func TestAppendResponse(t *testing.T) {
+	t.Parallel()
+	r := testResponse()
+	d := decodeResponse(t, AppendResponse(nil, r))
+	if d.ID != "req-1" || d.BidID != "resp 1" || d.Cur != "USD" || d.NBR != nil {
+		t.Fatalf("unexpected header fields: %+v", d)
+	}
+	if len(d.SeatBid) != 1 || d.SeatBid[0].Seat != "rtbd" || len(d.SeatBid[0].Bid) != 2 {
+		t.Fatalf("unexpected seatbid: %+v", d.SeatBid)
+	}
+	b := d.SeatBid[0].Bid[0]
+	if b.ID != "b&1" || b.ImpID != "imp 1" || b.Price != 1.2345 || b.AdID != "ad" || b.CrID != "cr" ||
+		b.CID != "c/7" || strings.Join(b.ADomain, ",") != "a.com,b.com" || strings.Join(b.Cat, ",") != "IAB1" ||
+		len(b.Attr) != 2 || b.Attr[1] != 2 || b.MType != 2 || b.DealID != "deal" || b.W != 640 || b.H != 480 ||
+		b.Dur != 30 || b.SlotInPod != -1 || b.Language != "en" || b.AdM != "<VAST version=\"4.0\">\n</VAST>" {
+		t.Fatalf("unexpected bid: %+v", b)
+	}
+	for kind, u := range map[string]string{"win": b.NURL, "bill": b.BURL, "loss": b.LURL} {
+		checkNotice(t, u, kind, "b&1", "c/7", "imp 1", "0000000000000abc", "USD")
+	}
+	b2 := d.SeatBid[0].Bid[1]
+	if b2.Price != 0.1 || b2.W != 0 || b2.MType != 0 || b2.AdM != "" || b2.DealID != "" {
+		t.Fatalf("unexpected second bid: %+v", b2)
+	}
+	// Omitted fields must be absent, not zero.
+	out := string(AppendResponse(nil, &Response{ID: []byte("x"), Cur: []byte("EUR"), NBR: -1, Bids: []Bid{{ID: []byte("b"), ImpID: []byte("i")}}}))
+	if want := `{"id":"x","cur":"EUR","seatbid":[{"bid":[{"id":"b","impid":"i","price":0}]}]}`; out != want {
+		t.Fatalf("unexpected minimal response\ngot  %s\nwant %s", out, want)
+	}
+}
+
+func checkNotice(t *testing.T, u, kind, bid, cid, imp, uk, cur string) {
+	t.Helper()
+	prefix := "https://n.example.com/rtb/" + kind + "?"
+	if !strings.HasPrefix(u, prefix) {
+		t.Fatalf("notice %q does not start with %q", u, prefix)
+	}
+	q, err := url.ParseQuery(u[len(prefix):])
+	if err != nil {
+		t.Fatalf("cannot parse notice query %q: %s", u, err)
+	}
+	want := url.Values{"bid": {bid}, "cid": {cid}, "imp": {imp}, "uk": {uk}, "cur": {cur}, "price": {"${AUCTION_PRICE}"}}
+	if kind == "loss" {
+		want["loss"] = []string{"${AUCTION_LOSS}"}
+	}
+	if q.Encode() != want.Encode() {
+		t.Fatalf("unexpected %s notice query\ngot  %v\nwant %v", kind, q, want)
+	}
+}
+
+func TestAppendResponseNoBid(t *testing.T) {
+	t.Parallel()
+	f := func(r *Response, want string) {
+		t.Helper()
+		if got := string(AppendResponse(nil, r)); got != want {
+			t.Fatalf("unexpected response; got %s; want %s", got, want)
+		}
+	}
+	f(&Response{ID: []byte("a"), NBR: -1}, `{"id":"a","cur":"USD"}`)
+	f(&Response{ID: []byte("a"), NBR: 2}, `{"id":"a","cur":"USD","nbr":2}`)
+	if got := string(AppendNoBid([]byte("x"), []byte(`a"b`), 15)); got != `x{"id":"a\"b","nbr":15}` {
+		t.Fatalf("unexpected AppendNoBid output %s", got)
+	}
+}
+
+func TestAppendStringEscaping(t *testing.T) {
+	t.Parallel()
+	f := func(in, wantJSON string) {
+		t.Helper()
+		got := string(appendString(nil, []byte(in)))
+		if got != wantJSON {
+			t.Fatalf("unexpected escaping of %q; got %s; want %s", in, got, wantJSON)
+		}
+		var s string
+		if err := json.Unmarshal([]byte(got), &s); err != nil {
+			t.Fatalf("escaped %q is not a JSON string: %s", in, err)
+		}
+		var ref string
+		refJSON, _ := json.Marshal(in)
+		_ = json.Unmarshal(refJSON, &ref)
+		if s != ref {
+			t.Fatalf("escaped %q decodes to %q; encoding/json round trip gives %q", in, s, ref)
+		}
+	}
+	f(``, `""`)
+	f(`plain <b>&</b>`, `"plain <b>&</b>"`)
+	f(`q"b\s/`, `"q\"b\\s/"`)
+	f("l1\nl2\r\t", `"l1\nl2\r\t"`)
+	f("\x00\x01\x1f\x7f", `"\u0000\u0001\u001f`+"\x7f"+`"`)
+	f("é€😀", `"é€😀"`)
+	f("a\xffb\xc3(", `"a\ufffdb\ufffd("`)
+	f("\xed\xa0\x80", `"\ufffd\ufffd\ufffd"`) // encoded surrogate
+	f("x\u2028y\u2029", `"x\u2028y\u2029"`)
+}
+
+func TestAppendPrice(t *testing.T) {
+	t.Parallel()
+	f := func(price float64, want string) {
+		t.Helper()
+		if got := string(appendPrice(nil, price)); got != want {
+			t.Fatalf("unexpected appendPrice(%v); got %s; want %s", price, got, want)
+		}
+	}
+	f(0, "0")
+	f(1.5, "1.5")
+	a, b := 0.1, 0.2
+	f(a+b, "0.30000000000000004")
+	f(1e-7, "0.0000001")
+	f(math.NaN(), "0")
+	f(math.Inf(1), "0")
+}
+
+func TestAppendQueryEscape(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "abc-_.~XYZ09", "a b&c=d/e?f#g%h+i", "é\x00\xff"} {
+		if got, want := string(appendQueryEscape(nil, []byte(s))), url.QueryEscape(s); got != want {
+			t.Fatalf("unexpected query escaping of %q; got %s; want %s", s, got, want)
+		}
+	}
+}

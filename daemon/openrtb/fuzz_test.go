@@ -1,0 +1,82 @@
+package openrtb
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/rtbd/rtbd/daemon/corpus"
+)
+
+// FuzzParse checks that Parse never panics, keeps its output bounded, only
+// accepts valid JSON, and upholds the documented guarantees on success.
+func FuzzParse(f *testing.F) {
+	for _, files := range [][]corpus.File{corpus.Requests(), corpus.Invalid()} {
+		for _, file := range files {
+			f.Add(file.Body)
+			for _, n := range []int{1, len(file.Body) / 3, len(file.Body) / 2, len(file.Body) - 1} {
+				if n > 0 && n < len(file.Body) {
+					f.Add(file.Body[:n])
+				}
+			}
+		}
+	}
+	f.Add([]byte(`{"id":"\ud83d\ude00","imp":[{"id":1,"banner":{"w":"1","h":1.5}}],"tmax":"1e2"}`))
+	f.Add(bytes.Repeat([]byte("["), 1000))
+	var r Request
+	f.Fuzz(func(t *testing.T, body []byte) {
+		err := r.Parse(body)
+		if len(r.scratch) > len(body) || len(r.Imps) > maxImps {
+			t.Fatalf("unbounded output: scratch %d bytes for a %d-byte body, %d imps", len(r.scratch), len(body), len(r.Imps))
+		}
+		if err != nil {
+			if len(err.Error()) > 120 {
+				t.Fatalf("error message too long: %q", err)
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("Parse accepted invalid JSON %q", body)
+		}
+		if len(r.ID) == 0 || len(r.Imps) == 0 {
+			t.Fatalf("Parse succeeded without id or imps: %q", body)
+		}
+		for i := range r.Imps {
+			if len(r.Imps[i].ID) == 0 {
+				t.Fatalf("Parse succeeded with an imp without id: %q", body)
+			}
+			if len(r.Imps[i].Banner.Formats) > maxFormats || len(r.Imps[i].PMP.Deals) > maxDeals {
+				t.Fatalf("unbounded lists in %q", body)
+			}
+		}
+		_ = r.Validate()
+	})
+}
+
+// FuzzAppendResponse checks that any field content yields valid JSON whose
+// strings decode to what encoding/json would produce for the same input.
+func FuzzAppendResponse(f *testing.F) {
+	f.Add([]byte("req"), []byte("<VAST>\n\"x\"</VAST>"), []byte("c 1"), 1.5)
+	f.Add([]byte("\xff\x00"), []byte("\u2028"), []byte("&=?"), -0.0)
+	var dst []byte
+	f.Fuzz(func(t *testing.T, id, adm, cid []byte, price float64) {
+		r := Response{
+			ID: id, Cur: cid, Seat: cid, BidID: adm, NoticeBase: id, NBR: -1,
+			Bids: []Bid{{ID: id, ImpID: cid, CampaignID: cid, Price: price, AdM: adm, ADomain: [][]byte{adm, id}}},
+		}
+		dst = AppendResponse(dst[:0], &r)
+		d := decodeResponse(t, dst)
+		wantString := func(got string, in []byte) {
+			t.Helper()
+			var want string
+			ref, _ := json.Marshal(string(in))
+			_ = json.Unmarshal(ref, &want)
+			if got != want {
+				t.Fatalf("field round trip: got %q; want %q", got, want)
+			}
+		}
+		wantString(d.ID, id)
+		wantString(d.SeatBid[0].Bid[0].AdM, adm)
+		wantString(d.SeatBid[0].Bid[0].CID, cid)
+	})
+}

@@ -1,0 +1,123 @@
+package openrtb
+
+// Helpers that read JSON arrays into reused slices. Each clears and truncates
+// dst first (so a repeated key replaces the earlier value), keeps its
+// capacity, and fails beyond maxList elements. A null reads as an empty list.
+
+// texts reads an array of strings. A lone string is accepted as a list of
+// one, as some exchanges send "cur":"USD".
+func (p *parser) texts(dst [][]byte, what string) ([][]byte, error) {
+	clear(dst)
+	dst = dst[:0]
+	switch p.ws() {
+	case 'n':
+		return dst, p.literal("null")
+	case '"':
+		s, err := p.str()
+		return append(dst, s), err
+	}
+	if err := p.enter('[', "expected array of strings"); err != nil {
+		return dst, err
+	}
+	for first := true; ; first = false {
+		more, err := p.nextElem(first)
+		if err != nil || !more {
+			return dst, err
+		}
+		if len(dst) >= maxList {
+			return dst, p.errorf("too many " + what)
+		}
+		s, err := p.text()
+		if err != nil {
+			return dst, err
+		}
+		if s != nil {
+			dst = append(dst, s)
+		}
+	}
+}
+
+// ints reads an array of integers (elements may be strings or floats).
+func (p *parser) ints(dst []int, what string) ([]int, error) {
+	dst = dst[:0]
+	if p.null() {
+		return dst, nil
+	}
+	if err := p.enter('[', "expected array of numbers"); err != nil {
+		return dst, err
+	}
+	for first := true; ; first = false {
+		more, err := p.nextElem(first)
+		if err != nil || !more {
+			return dst, err
+		}
+		if len(dst) >= maxList {
+			return dst, p.errorf("too many " + what)
+		}
+		v, err := p.int()
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, v)
+	}
+}
+
+// object iterates over the keys of an object, dispatching each to field
+// (which must consume the value); see dispatch.go. It returns present=false
+// for null, which is an absent object.
+func (p *parser) object(what string, field fieldKind) (bool, error) {
+	if p.null() {
+		return false, nil
+	}
+	if err := p.enter('{', what); err != nil {
+		return false, err
+	}
+	for first := true; ; first = false {
+		key, more, err := p.nextKey(first)
+		if err != nil || !more {
+			return true, err
+		}
+		if err := p.field(field, key); err != nil {
+			return true, err
+		}
+	}
+}
+
+// array iterates over the elements of an array, dispatching each to elem;
+// a null is an empty array.
+func (p *parser) array(what string, elem elemKind) error {
+	if p.null() {
+		return nil
+	}
+	if err := p.enter('[', what); err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		more, err := p.nextElem(i == 0)
+		if err != nil || !more {
+			return err
+		}
+		if err := p.elem(elem, i); err != nil {
+			return err
+		}
+	}
+}
+
+// ext reads an "ext" object with field, or skips the value when it is not an
+// object: ext is free-form and some exchanges send strings there.
+func (p *parser) ext(field fieldKind) error {
+	if p.ws() != '{' {
+		return p.skip()
+	}
+	_, err := p.object("", field)
+	return err
+}
+
+// lenientObject reads an optional object that some exchanges (or their
+// loggers) overwrite with another type: a non-object is skipped as absent.
+func (p *parser) lenientObject(field fieldKind) (bool, error) {
+	if p.ws() != '{' {
+		return false, p.skip()
+	}
+	return p.object("", field)
+}

@@ -1,0 +1,200 @@
+package openrtb
+
+import (
+	"math"
+	"strconv"
+)
+
+// number consumes a JSON number at p.i and returns its text.
+func (p *parser) number() ([]byte, error) {
+	start := p.i
+	n := numberLen(p.b[p.i:])
+	if n <= 0 {
+		if p.i-n >= len(p.b) {
+			return nil, p.eof()
+		}
+		return nil, p.errorf("invalid number")
+	}
+	p.i += n
+	return p.b[start:p.i:p.i], nil
+}
+
+// numberLen returns the length of the JSON number at the start of s, or a
+// non-positive value -k when the number is malformed at offset k.
+func numberLen(s []byte) int {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(s):
+		return -i
+	case s[i] == '0':
+		i++
+	case s[i] >= '1' && s[i] <= '9':
+		i = digits(s, i)
+	default:
+		return -i
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(s, i+1)
+		if j == i+1 {
+			return -j
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(s, i)
+		if j == i {
+			return -j
+		}
+		i = j
+	}
+	return i
+}
+
+func digits(s []byte, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// numText returns the text of a number sent either bare or as a JSON string
+// ("0.5", " 300 "). ok is false for null or an empty string (absent).
+func (p *parser) numText() (tok []byte, ok bool, err error) {
+	switch c := p.ws(); {
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, false, err
+		}
+		s = trimSpace(s)
+		if len(s) == 0 {
+			return nil, false, nil
+		}
+		if numberLen(s) != len(s) {
+			return nil, false, p.errorf("invalid number in string")
+		}
+		return s, true, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		tok, err := p.number()
+		return tok, err == nil, err
+	case c == 'n':
+		return nil, false, p.literal("null")
+	case c == 't':
+		return one, true, p.literal("true")
+	case c == 'f':
+		return zero, true, p.literal("false")
+	default:
+		return nil, false, p.unexpected("expected number")
+	}
+}
+
+var one, zero = []byte("1"), []byte("0")
+
+func trimSpace(s []byte) []byte {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// int reads an integer field. Floats are truncated (tmax 933.33 is 933);
+// numbers outside the int64 range are errors. Absent (null) reads as 0.
+func (p *parser) int() (int, error) {
+	tok, ok, err := p.numText()
+	if !ok || err != nil {
+		return 0, err
+	}
+	if v, ok := parseInt(tok); ok {
+		return v, nil
+	}
+	f, err := p.parseFloat(tok)
+	if err != nil {
+		return 0, err
+	}
+	if f >= math.MaxInt64 || f <= math.MinInt64 {
+		return 0, p.errorf("integer out of range")
+	}
+	return int(f), nil
+}
+
+// parseInt parses a plain decimal integer; ok is false when tok has a
+// fraction or exponent, or overflows int64.
+func parseInt(tok []byte) (int, bool) {
+	neg := len(tok) > 0 && tok[0] == '-'
+	if neg {
+		tok = tok[1:]
+	}
+	if len(tok) == 0 || len(tok) > 18 {
+		// 18 digits always fit; longer ones go through the float path,
+		// which rejects what does not fit in int64.
+		return 0, false
+	}
+	v := 0
+	for _, c := range tok {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// float reads a float field; absent (null) reads as 0.
+func (p *parser) float() (float64, error) {
+	tok, ok, err := p.numText()
+	if !ok || err != nil {
+		return 0, err
+	}
+	return p.parseFloat(tok)
+}
+
+// parseFloat parses a token already checked against the JSON grammar, so
+// strconv never sees "NaN" or "Inf". Converting to string for the call does
+// not allocate on success.
+func (p *parser) parseFloat(tok []byte) (float64, error) {
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, p.errorf("number out of range")
+	}
+	return f, nil
+}
+
+// text reads a string field. A number is accepted and kept as its text
+// (ids sent as numbers); null reads as nil.
+func (p *parser) text() ([]byte, error) {
+	switch c := p.ws(); {
+	case c == '"':
+		return p.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	case c == 'n':
+		return nil, p.literal("null")
+	default:
+		return nil, p.unexpected("expected string")
+	}
+}
+
+// strictText reads a string field that must be a JSON string or null.
+func (p *parser) strictText() ([]byte, error) {
+	switch c := p.ws(); c {
+	case '"':
+		return p.str()
+	case 'n':
+		return nil, p.literal("null")
+	default:
+		return nil, p.unexpected("expected string")
+	}
+}

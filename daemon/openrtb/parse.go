@@ -1,0 +1,253 @@
+package openrtb
+
+// Parse resets r and decodes the OpenRTB 2.5 or 2.6 BidRequest in body in a
+// single pass, without reflection and, once r's slices have grown to the
+// size of the traffic, without allocating.
+//
+// The byte slices of r alias body (or r's own scratch buffer for strings
+// with escapes): body must not be modified or released while r is in use.
+//
+// Parse is lenient where exchanges drift (numbers as strings, floats for
+// integers, ids as numbers, unknown fields, null for absent, 2.5 "ext"
+// locations) and returns a *[ParseError] for malformed JSON, wrong types
+// that cannot be coerced, out-of-range numbers, invalid UTF-8, nesting
+// deeper than [MaxDepth] and lists longer than the fixed limits. It returns
+// [ErrMissingID], [ErrNoImp] or [ErrImpID] for a request without id, imps or
+// imp ids. Three semantic errors that need fields the view does not keep
+// are reported here too: a negative device.w or device.h, an imp.metric
+// without type and a user consent that is not a string. Two shapes are
+// normalised instead of rejected: a banner.format entry without a positive
+// size (nor wratio/hratio) is dropped, and a native object without
+// "request" or "assets" does not count as media. The other semantic checks
+// are in [Request.Validate].
+func (r *Request) Parse(body []byte) error {
+	r.Reset()
+	p := parser{b: body, r: r}
+	if c := p.ws(); c != '{' {
+		return p.unexpected("bid request is not a JSON object")
+	}
+	if err := p.request(); err != nil {
+		return err
+	}
+	if p.ws(); p.i < len(p.b) {
+		return p.errorf("data after bid request")
+	}
+	return r.checkRequired()
+}
+
+func (r *Request) checkRequired() error {
+	if len(r.ID) == 0 {
+		return ErrMissingID
+	}
+	if len(r.Imps) == 0 {
+		return ErrNoImp
+	}
+	for i := range r.Imps {
+		if len(r.Imps[i].ID) == 0 {
+			return ErrImpID
+		}
+	}
+	return nil
+}
+
+// request reads the top-level object. It is an explicit loop (not
+// p.object) because it is the hottest dispatch.
+func (p *parser) request() error {
+	if err := p.enter('{', "bid request is not a JSON object"); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, more, err := p.nextKey(first)
+		if err != nil || !more {
+			return err
+		}
+		if err := requestField(p, key); err != nil {
+			return err
+		}
+	}
+}
+
+func requestField(p *parser, key []byte) (err error) {
+	r := p.r
+	switch string(key) {
+	case "id":
+		r.ID, err = p.text()
+	case "imp":
+		err = p.imps()
+	case "site":
+		r.Site.Present, err = p.object("site is not an object", kSiteField)
+	case "app":
+		r.App.Present, err = p.object("app is not an object", kAppField)
+	case "dooh":
+		r.DOOH, err = p.object("dooh is not an object", kSkipField)
+	case "device":
+		_, err = p.object("device is not an object", kDeviceField)
+	case "user":
+		_, err = p.object("user is not an object", kUserField)
+	case "regs":
+		_, err = p.object("regs is not an object", kRegsField)
+	case "source":
+		// rtb4free logs carry "source" as a string: ignore, not reject.
+		_, err = p.lenientObject(kSourceField)
+	default:
+		err = requestScalarField(p, key)
+	}
+	return err
+}
+
+func requestScalarField(p *parser, key []byte) (err error) {
+	r := p.r
+	switch string(key) {
+	case "test":
+		var v int
+		v, err = p.int()
+		r.Test = v == 1
+	case "at":
+		r.AT, err = p.int()
+	case "tmax":
+		r.TMax, err = p.int()
+	case "allimps":
+		r.AllImps, err = p.int()
+	case "cur":
+		r.Cur, err = p.texts(r.Cur, "currencies")
+	case "bcat":
+		r.BCat, err = p.texts(r.BCat, "bcat")
+	case "badv":
+		r.BAdv, err = p.texts(r.BAdv, "badv")
+	case "bapp":
+		r.BApp, err = p.texts(r.BApp, "bapp")
+	case "wlang":
+		r.WLang, err = p.texts(r.WLang, "wlang")
+	case "wseat":
+		r.WSeat, err = p.texts(r.WSeat, "wseat")
+	case "bseat":
+		r.BSeat, err = p.texts(r.BSeat, "bseat")
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func skipField(p *parser, _ []byte) error { return p.skip() }
+
+func siteField(p *parser, key []byte) (err error) {
+	s := &p.r.Site
+	switch string(key) {
+	case "id":
+		s.ID, err = p.text()
+	case "domain":
+		s.Domain, err = p.text()
+	case "page":
+		s.Page, err = p.text()
+	case "cat":
+		s.Cat, err = p.texts(s.Cat, "site.cat")
+	case "publisher":
+		_, err = p.object("site.publisher is not an object", kSitePublisherField)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func appField(p *parser, key []byte) (err error) {
+	a := &p.r.App
+	switch string(key) {
+	case "id":
+		a.ID, err = p.text()
+	case "bundle":
+		a.Bundle, err = p.text()
+	case "domain":
+		a.Domain, err = p.text()
+	case "cat":
+		a.Cat, err = p.texts(a.Cat, "app.cat")
+	case "publisher":
+		_, err = p.object("app.publisher is not an object", kAppPublisherField)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func sitePublisherField(p *parser, key []byte) (err error) {
+	if string(key) != "id" {
+		return p.skip()
+	}
+	p.r.Site.PublisherID, err = p.text()
+	return err
+}
+
+func appPublisherField(p *parser, key []byte) (err error) {
+	if string(key) != "id" {
+		return p.skip()
+	}
+	p.r.App.PublisherID, err = p.text()
+	return err
+}
+
+func deviceField(p *parser, key []byte) (err error) {
+	d := &p.r.Device
+	switch string(key) {
+	case "devicetype":
+		d.Type, err = p.int()
+	case "os":
+		d.OS, err = p.text()
+	case "ifa":
+		d.IFA, err = p.text()
+	case "ua":
+		d.UA, err = p.text()
+	case "ip":
+		d.IP, err = p.text()
+	case "ipv6":
+		// IP is the IPv4 address when both are sent.
+		var ip []byte
+		if ip, err = p.text(); len(d.IP) == 0 {
+			d.IP = ip
+		}
+	case "lmt":
+		d.Lmt, err = p.int()
+	case "dnt":
+		d.DNT, err = p.int()
+	case "w":
+		err = p.positiveOrZero("device.w")
+	case "h":
+		err = p.positiveOrZero("device.h")
+	case "geo":
+		// device.geo wins over user.geo whatever the key order.
+		if p.ws() == '{' {
+			d.Geo = Geo{}
+		}
+		p.deviceGeo, err = p.object("device.geo is not an object", kGeoField)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+// positiveOrZero reads an integer the view does not keep and rejects a
+// negative value, as a strict exchange does for device.w/h.
+func (p *parser) positiveOrZero(what string) error {
+	v, err := p.int()
+	if err == nil && v < 0 {
+		return p.errorf("negative " + what)
+	}
+	return err
+}
+
+// geoField fills r.Device.Geo; user.geo is read only when device.geo is
+// absent (see userField).
+func geoField(p *parser, key []byte) (err error) {
+	g := &p.r.Device.Geo
+	switch string(key) {
+	case "country":
+		g.Country, err = p.text()
+	case "region":
+		g.Region, err = p.text()
+	case "metro":
+		g.Metro, err = p.text()
+	case "zip":
+		g.Zip, err = p.text()
+	default:
+		err = p.skip()
+	}
+	return err
+}

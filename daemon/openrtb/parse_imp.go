@@ -1,0 +1,201 @@
+package openrtb
+
+// impState is per-imp bookkeeping for fields the view does not keep.
+type impState struct {
+	nativeRequest bool
+}
+
+func (p *parser) imps() error {
+	p.r.Imps = p.r.Imps[:0]
+	return p.array("imp is not an array", eImp)
+}
+
+func imp(p *parser, _ int) error {
+	r := p.r
+	n := len(r.Imps)
+	if n >= maxImps {
+		return p.errorf("too many imps")
+	}
+	if n < cap(r.Imps) {
+		r.Imps = r.Imps[:n+1]
+	} else {
+		r.Imps = append(r.Imps, Imp{})
+	}
+	im := &r.Imps[n]
+	im.reset()
+	p.st = impState{}
+	present, err := p.object("imp[] is not an object", kImpField)
+	if err != nil {
+		return err
+	}
+	if !present {
+		r.Imps = r.Imps[:n]
+		return nil
+	}
+	// A native object with neither "request" (1.1+) nor "assets" (1.0)
+	// offers nothing to bid on, so it does not count as media.
+	if !p.st.nativeRequest {
+		im.Media &^= MediaNative
+	}
+	return nil
+}
+
+func (im *Imp) reset() {
+	*im = Imp{
+		Banner: Banner{Formats: im.Banner.Formats[:0], BAttr: im.Banner.BAttr[:0]},
+		Video: Video{
+			Mimes:     resetTexts(im.Video.Mimes),
+			Protocols: im.Video.Protocols[:0],
+			BAttr:     im.Video.BAttr[:0],
+			RqdDurs:   im.Video.RqdDurs[:0],
+			PodDedupe: im.Video.PodDedupe[:0],
+		},
+		Audio: Audio{Mimes: resetTexts(im.Audio.Mimes), Protocols: im.Audio.Protocols[:0]},
+		PMP:   PMP{Deals: resetDeals(im.PMP.Deals)},
+	}
+}
+
+func resetTexts(s [][]byte) [][]byte {
+	clear(s)
+	return s[:0]
+}
+
+func resetDeals(d []Deal) []Deal {
+	for i := range d {
+		d[i].reset()
+	}
+	return d[:0]
+}
+
+func (d *Deal) reset() {
+	*d = Deal{WSeat: resetTexts(d.WSeat), WADomain: resetTexts(d.WADomain)}
+}
+
+func (p *parser) cur() *Imp { return &p.r.Imps[len(p.r.Imps)-1] }
+
+func impField(p *parser, key []byte) (err error) {
+	im := p.cur()
+	switch string(key) {
+	case "id":
+		im.ID, err = p.text()
+	case "tagid":
+		im.TagID, err = p.text()
+	case "bidfloor":
+		im.BidFloor, err = p.float()
+	case "bidfloorcur":
+		im.BidFloorCur, err = p.text()
+	case "secure":
+		im.Secure, err = p.int()
+	case "banner":
+		err = p.media(MediaBanner, "imp.banner is not an object", kBannerField)
+	case "video":
+		err = p.media(MediaVideo, "imp.video is not an object", kVideoField)
+	case "audio":
+		err = p.media(MediaAudio, "imp.audio is not an object", kAudioField)
+	case "native":
+		err = p.media(MediaNative, "imp.native is not an object", kNativeField)
+	case "pmp":
+		_, err = p.object("imp.pmp is not an object", kPmpField)
+	case "metric":
+		err = p.array("imp.metric is not an array", eMetric)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+// media reads a media object and records its presence in Imp.Media.
+func (p *parser) media(m MediaType, what string, field fieldKind) error {
+	present, err := p.object(what, field)
+	if present {
+		p.cur().Media |= m
+	}
+	return err
+}
+
+func bannerField(p *parser, key []byte) (err error) {
+	b := &p.cur().Banner
+	switch string(key) {
+	case "w":
+		b.W, err = p.int()
+	case "h":
+		b.H, err = p.int()
+	case "format":
+		b.Formats = b.Formats[:0]
+		err = p.array("banner.format is not an array", eFormat)
+	case "battr":
+		b.BAttr, err = p.ints(b.BAttr, "battr")
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+// formatState collects one banner.format entry; ratio formats (wratio,
+// hratio) are kept as a 0x0 Format.
+type formatState struct{ w, h, wratio, hratio int }
+
+func format(p *parser, _ int) error {
+	b := &p.cur().Banner
+	if len(b.Formats) >= maxFormats {
+		return p.errorf("too many formats")
+	}
+	p.fmt = formatState{}
+	present, err := p.object("banner.format[] is not an object", kFormatField)
+	if err != nil || !present {
+		return err
+	}
+	f := p.fmt
+	if (f.w <= 0 || f.h <= 0) && (f.wratio <= 0 || f.hratio <= 0) {
+		// A size nothing can match (and not a flexible ratio format):
+		// dropped, so that a banner left without sizes fails Validate.
+		return nil
+	}
+	b.Formats = append(b.Formats, Format{W: f.w, H: f.h})
+	return nil
+}
+
+func formatField(p *parser, key []byte) (err error) {
+	switch string(key) {
+	case "w":
+		p.fmt.w, err = p.int()
+	case "h":
+		p.fmt.h, err = p.int()
+	case "wratio":
+		p.fmt.wratio, err = p.int()
+	case "hratio":
+		p.fmt.hratio, err = p.int()
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func nativeField(p *parser, key []byte) error {
+	if string(key) != "request" && string(key) != "assets" {
+		return p.skip()
+	}
+	if p.null() {
+		return nil
+	}
+	p.st.nativeRequest = true
+	return p.skip()
+}
+
+func metric(p *parser, _ int) error {
+	p.metricType = false
+	present, err := p.object("imp.metric[] is not an object", kMetricField)
+	if err == nil && present && !p.metricType {
+		return p.errorf("imp.metric has no type")
+	}
+	return err
+}
+
+func metricField(p *parser, key []byte) error {
+	if string(key) != "type" {
+		return p.skip()
+	}
+	t, err := p.text()
+	p.metricType = len(t) != 0
+	return err
+}

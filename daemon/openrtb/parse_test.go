@@ -1,0 +1,385 @@
+package openrtb
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rtbd/rtbd/daemon/corpus"
+)
+
+func mustParse(t *testing.T, body string) *Request {
+	t.Helper()
+	var r Request
+	if err := r.Parse([]byte(body)); err != nil {
+		t.Fatalf("cannot parse %q: %s", body, err)
+	}
+	return &r
+}
+
+func corpusFile(t *testing.T, name string) []byte {
+	t.Helper()
+	for _, f := range corpus.Requests() {
+		if f.Name == name {
+			return f.Body
+		}
+	}
+	t.Fatalf("corpus file %q not found", name)
+	return nil
+}
+
+func TestParseCorpus(t *testing.T) {
+	t.Parallel()
+	var r Request
+	for _, f := range corpus.Requests() {
+		if err := r.Parse(f.Body); err != nil {
+			t.Errorf("cannot parse %s: %s", f.Name, err)
+		}
+	}
+}
+
+func TestParseCorpusFields(t *testing.T) {
+	t.Parallel()
+	parse := func(name string) *Request {
+		var r Request
+		if err := r.Parse(corpusFile(t, name)); err != nil {
+			t.Fatalf("cannot parse %s: %s", name, err)
+		}
+		return &r
+	}
+	eq := func(name, field string, got, want any) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %s = %v; want %v", name, field, got, want)
+		}
+	}
+	s := func(b []byte) string { return string(b) }
+
+	n := "iab__2.6-video.json"
+	r := parse(n)
+	v := &r.Imps[0].Video
+	eq(n, "id", s(r.ID), "1234567893")
+	eq(n, "tmax", r.TMax, 120)
+	eq(n, "bidfloor", r.Imps[0].BidFloor, 0.03)
+	eq(n, "media", r.Imps[0].Media, MediaVideo)
+	eq(n, "mimes", len(v.Mimes), 3)
+	eq(n, "mimes[1]", s(v.Mimes[1]), "video/mp4")
+	eq(n, "protocols", v.Protocols, []int{2, 3})
+	eq(n, "dur", [2]int{v.MinDur, v.MaxDur}, [2]int{5, 30})
+	eq(n, "site.domain", s(r.Site.Domain), "siteabcd.com")
+	eq(n, "segments", len(r.User.Segments), 2)
+	eq(n, "segment[1]", s(r.User.Segments[1]), "1234131839491234")
+	eq(n, "gdpr", r.Regs.GDPR, -1)
+
+	n = "pbs__adapter-out-ix-structured-pod.json"
+	r = parse(n)
+	eq(n, "imps", len(r.Imps), 2)
+	for i, slot := range []int{1, -1} {
+		v := &r.Imps[i].Video
+		eq(n, "podid", s(v.PodID), "1")
+		eq(n, "podseq", v.PodSeq, 1)
+		eq(n, "slotinpod", v.SlotInPod, slot)
+		eq(n, "w/h", [2]int{v.W, v.H}, [2]int{940, 560})
+		eq(n, "protocols", v.Protocols, []int{2, 3, 5, 6, 7, 8})
+	}
+
+	n = "pbs__adapter-out-rubicon-2.5-2.6-transition.json"
+	r = parse(n)
+	eq(n, "gdpr from regs.ext", r.Regs.GDPR, 1)
+	eq(n, "us_privacy from regs.ext", s(r.Regs.USPrivacy), "us_privacy")
+	eq(n, "consent from user.ext", s(r.User.Consent), "consent")
+	eq(n, "schain", [3]any{r.Source.SChainPresent, r.Source.SChainComplete, r.Source.SChainNodes}, [3]any{true, 0, 1})
+	eq(n, "segments", len(r.User.Segments), 5)
+	eq(n, "device.ip", s(r.Device.IP), "123.123.123.123")
+	eq(n, "device.ifa", s(r.Device.IFA), "zxcjbzxmc-zxcbmz-zxbcz-zxczx")
+
+	n = "pbs__adapter-out-eskimi-gdpr-usp-gpp-coppa.json"
+	r = parse(n)
+	eq(n, "coppa", r.Regs.COPPA, 1)
+	eq(n, "gdpr", r.Regs.GDPR, 1)
+	eq(n, "us_privacy", s(r.Regs.USPrivacy), "1YYY")
+	eq(n, "gpp", s(r.Regs.GPP), "DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA")
+	eq(n, "gpp_sid", r.Regs.GPPSID, []int{7, 8})
+	eq(n, "consent", s(r.User.Consent), "CO12345abcdefghijklmnopqrstuvwxyz")
+
+	n = "pbs__adapter-out-amx-video-schain-eids-gdpr-usp.json"
+	r = parse(n)
+	eq(n, "id", s(r.ID), "TL3JS6F43CKNDQFY")
+	eq(n, "schain", [3]any{r.Source.SChainPresent, r.Source.SChainComplete, r.Source.SChainNodes}, [3]any{true, 1, 1})
+	eq(n, "eids", len(r.User.EIDs), 1)
+	eq(n, "eid", s(r.User.EIDs[0].Source)+" "+s(r.User.EIDs[0].UID), "amxid 88de601e-3d98-48e7-81d7-00000000")
+	eq(n, "gdpr", r.Regs.GDPR, 0)
+	eq(n, "us_privacy", s(r.Regs.USPrivacy), "1---")
+	eq(n, "placement", r.Imps[0].Video.Placement, 1)
+	eq(n, "dur", [2]int{r.Imps[0].Video.MinDur, r.Imps[0].Video.MaxDur}, [2]int{6, 90})
+}
+
+func TestParseLenient(t *testing.T) {
+	t.Parallel()
+	const imp = `"imp":[{"id":"1","banner":{"w":300,"h":250}}]`
+	f := func(body string, check func(r *Request) string) {
+		t.Helper()
+		r := mustParse(t, body)
+		if msg := check(r); msg != "" {
+			t.Fatalf("unexpected result for %s: %s", body, msg)
+		}
+	}
+	want := func(got, want any) string {
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Sprintf("got %v; want %v", got, want)
+		}
+		return ""
+	}
+	// Numbers as strings, floats for ints, ids as numbers, booleans as ints.
+	f(`{"id":123,`+imp+`,"tmax":"120","at":2.0,"test":true}`, func(r *Request) string {
+		return want([]any{string(r.ID), r.TMax, r.AT, r.Test}, []any{"123", 120, 2, true})
+	})
+	f(`{"id":"a",`+imp+`,"tmax":933.33}`, func(r *Request) string { return want(r.TMax, 933) })
+	f(`{"id":"a","imp":[{"id":7,"bidfloor":"0.5","banner":{"w":"300","h":" 250 "}}]}`, func(r *Request) string {
+		im := &r.Imps[0]
+		return want([]any{string(im.ID), im.BidFloor, im.Banner.W, im.Banner.H}, []any{"7", 0.5, 300, 250})
+	})
+	// null is absent; unknown fields of any shape are skipped.
+	f(`{"id":"a",`+imp+`,"tmax":null,"site":null,"x":{"y":[1,{"z":null}],"w":"\u00e9"},"cur":null}`, func(r *Request) string {
+		return want([]any{r.TMax, r.Site.Present, len(r.Cur)}, []any{0, false, 0})
+	})
+	// 2.6 fields win over the 2.5 ext locations in either order.
+	for _, regs := range []string{
+		`{"gdpr":1,"us_privacy":"new","ext":{"gdpr":0,"us_privacy":"old"}}`,
+		`{"ext":{"gdpr":0,"us_privacy":"old"},"gdpr":1,"us_privacy":"new"}`,
+	} {
+		f(`{"id":"a",`+imp+`,"regs":`+regs+`}`, func(r *Request) string {
+			return want([]any{r.Regs.GDPR, string(r.Regs.USPrivacy)}, []any{1, "new"})
+		})
+	}
+	f(`{"id":"a",`+imp+`,"regs":{"ext":{"gpp":"old","gpp_sid":[1]},"gpp":"new","gpp_sid":[7,8]}}`, func(r *Request) string {
+		return want([]any{string(r.Regs.GPP), r.Regs.GPPSID}, []any{"new", []int{7, 8}})
+	})
+	f(`{"id":"a",`+imp+`,"regs":{"gpp":"new","gpp_sid":[7,8],"ext":{"gpp":"old","gpp_sid":[1]}}}`, func(r *Request) string {
+		return want([]any{string(r.Regs.GPP), r.Regs.GPPSID}, []any{"new", []int{7, 8}})
+	})
+	for _, user := range []string{
+		`{"consent":"new","eids":[{"source":"s","uids":[{"id":"u1"},{"id":"u2"}]}],"ext":{"consent":"old","eids":[{"source":"x"},{"source":"y"}]}}`,
+		`{"ext":{"consent":"old","eids":[{"source":"x"},{"source":"y"}]},"consent":"new","eids":[{"source":"s","uids":[{"id":"u1"}]}]}`,
+	} {
+		f(`{"id":"a",`+imp+`,"user":`+user+`}`, func(r *Request) string {
+			e := r.User.EIDs
+			return want([]any{string(r.User.Consent), len(e), string(e[0].Source), string(e[0].UID)}, []any{"new", 1, "s", "u1"})
+		})
+	}
+	for _, src := range []string{
+		`{"schain":{"complete":1,"nodes":[{},{}]},"ext":{"schain":{"complete":0,"nodes":[{}]}}}`,
+		`{"ext":{"schain":{"complete":0,"nodes":[{}]}},"schain":{"complete":1,"nodes":[{},{}]}}`,
+	} {
+		f(`{"id":"a",`+imp+`,"source":`+src+`}`, func(r *Request) string {
+			s := &r.Source
+			return want([]any{s.SChainPresent, s.SChainComplete, s.SChainNodes}, []any{true, 1, 2})
+		})
+	}
+	// device.geo wins over user.geo in either order; user.geo is the fallback.
+	f(`{"id":"a",`+imp+`,"user":{"geo":{"country":"FRA"}},"device":{"geo":{"country":"USA","metro":"501"}}}`,
+		func(r *Request) string {
+			return want(string(r.Device.Geo.Country)+string(r.Device.Geo.Metro), "USA501")
+		})
+	f(`{"id":"a",`+imp+`,"device":{"geo":{"country":"USA"}},"user":{"geo":{"country":"FRA","zip":"1"}}}`,
+		func(r *Request) string { return want(string(r.Device.Geo.Country)+string(r.Device.Geo.Zip), "USA") })
+	f(`{"id":"a",`+imp+`,"device":{"ua":"x"},"user":{"geo":{"country":"FRA","zip":12345}}}`,
+		func(r *Request) string {
+			return want(string(r.Device.Geo.Country)+string(r.Device.Geo.Zip), "FRA12345")
+		})
+	// Escapes, including a surrogate pair and a lone surrogate.
+	f(`{"id":"a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00\ud800x",`+imp+`}`, func(r *Request) string {
+		return want(string(r.ID), "a\"b\\c/d\b\f\n\r\t\u00e9\U0001F600\uFFFDx")
+	})
+	// Legacy video.protocol, pod fields and media bits.
+	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":"video/mp4","protocol":3,"podid":12,"rqddurs":[15,"30"],"mincpmpersec":"0.01"},"audio":{"mimes":[]},"native":{"request":"{}"}}]}`,
+		func(r *Request) string {
+			im := &r.Imps[0]
+			v := &im.Video
+			return want([]any{len(v.Mimes), v.Protocols, string(v.PodID), v.RqdDurs, v.MinCPMPerSec, im.Media},
+				[]any{1, []int{3}, "12", []int{15, 30}, 0.01, MediaVideo | MediaAudio | MediaNative})
+		})
+	f(`{"id":"a","imp":[{"id":"1","banner":{"format":[{"w":300,"h":250},{"w":1,"h":0},{"wratio":16,"hratio":9}]},"pmp":{"private_auction":1,"deals":[{"id":"d1","bidfloor":2.5,"at":1,"wseat":["s"],"wadomain":["a.com"]}]}}],"site":{"publisher":{"id":"p"}},"app":{"publisher":{"id":9}}}`,
+		func(r *Request) string {
+			im := &r.Imps[0]
+			d := &im.PMP.Deals[0]
+			return want([]any{im.Banner.Formats, im.PMP.PrivateAuction, string(d.ID), d.BidFloor, d.AT, len(d.WSeat), string(d.WADomain[0]), string(r.Site.PublisherID), string(r.App.PublisherID)},
+				[]any{[]Format{{300, 250}, {0, 0}}, 1, "d1", 2.5, 1, 1, "a.com", "p", "9"})
+		})
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	f := func(body string, want error) {
+		t.Helper()
+		var r Request
+		err := r.Parse([]byte(body))
+		if err == nil {
+			t.Fatalf("expected an error for %.80q", body)
+		}
+		if want != nil && !errors.Is(err, want) {
+			t.Fatalf("unexpected error for %.80q; got %v; want %v", body, err, want)
+		}
+		var pe *ParseError
+		if want == nil && !errors.As(err, &pe) {
+			t.Fatalf("expected a *ParseError for %.80q; got %T %v", body, err, err)
+		}
+		if len(err.Error()) > 120 {
+			t.Fatalf("error message too long for a 400 body: %q", err)
+		}
+	}
+	const imp = `"imp":[{"id":"1","banner":{"w":1,"h":1}}]`
+	f(``, nil)
+	f(`null`, nil)
+	f(`"malformed"`, nil)
+	f(`[]`, nil)
+	f(`{}`, ErrMissingID)
+	f(`{"id":""}`, ErrMissingID)
+	f(`{"id":"a"}`, ErrNoImp)
+	f(`{"id":"a","imp":[]}`, ErrNoImp)
+	f(`{"id":"a","imp":[{"banner":{}}]}`, ErrImpID)
+	f(`{"id":"a","imp":"x"}`, nil)
+	f(`{"id":"a",`+imp+`,"tmax":{}}`, nil)
+	f(`{"id":"a",`+imp+`,"tmax":"abc"}`, nil)
+	f(`{"id":"a",`+imp+`,"tmax":99999999999999999999}`, nil)
+	f(`{"id":"a",`+imp+`,"tmax":1e400}`, nil)
+	f(`{"id":"a","imp":[{"id":"1","bidfloor":1e400}]}`, nil)
+	f(`{"id":"a","imp":[{"id":"1","bidfloor":"NaN"}]}`, nil)
+	f(`{"id":"a",`+imp+`,"tmax":01}`, nil)
+	f(`{"id":"a",`+imp+`,"tmax":-}`, nil)
+	f(`{"id":"a",`+imp+`,"tmax":1.}`, nil)
+	f(`{"id":"a",`+imp+`,"tmax":1e}`, nil)
+	f(`{"id":"a",`+imp+`,"cur":"US`, nil)
+	f(`{"id":"a",`+imp+`,"cur":["US\x01D"]}`, nil)
+	f(`{"id":"a",`+imp+`,"cur":["\xff"]}`, nil)
+	f(`{"id":"a",`+imp+`,"x":"\xc3\x28"}`, nil)
+	f(`{"id":"a",`+imp+`,"x":"\q"}`, nil)
+	f(`{"id":"a",`+imp+`,"x":"\u12G4"}`, nil)
+	f(`{"id":"a",`+imp+`,"x":tru}`, nil)
+	f(`{"id":"a",`+imp+`,"x":[1,]}`, nil)
+	f(`{"id":"a",`+imp+`,"x":{"a":1,}}`, nil)
+	f(`{"id":"a",`+imp+`,}`, nil)
+	f(`{"id":"a",`+imp+`} x`, nil)
+	f(`{"id":"a",`+imp+`}`+"\x00", nil)
+	f(`{"id":"a",`+imp+`,"x":`+"\x00}", nil)
+	f(`{"id":"a",`+imp+`,"user":{"consent":2}}`, nil)
+	f(`{"id":"a",`+imp+`,"device":{"w":-1}}`, nil)
+	f(`{"id":"a","imp":[{"id":"1","metric":[{}]}]}`, nil)
+	f(`{"id":"a",`+imp+`,"x":`+strings.Repeat("[", 100000), nil)
+	f(`{"id":"a",`+imp+`,"x":`+strings.Repeat(`{"a":`, MaxDepth)+`1`+strings.Repeat(`}`, MaxDepth)+`}`, nil)
+	f(`{"id":"a","imp":[`+strings.Repeat(`{"id":"1","banner":{"w":1,"h":1}},`, maxImps)+`{"id":"2"}]}`, nil)
+	f(`{"id":"a",`+imp+`,"bcat":[`+strings.Repeat(`"x",`, maxList)+`"y"]}`, nil)
+	f(`{"id":"a","imp":[{"id":"1","banner":{"format":[`+strings.Repeat(`{"w":1,"h":1},`, maxFormats)+`{}]}}]}`, nil)
+}
+
+func TestParseDepthLimit(t *testing.T) {
+	t.Parallel()
+	nest := func(n int) string {
+		return `{"id":"a","imp":[{"id":"1","banner":{"w":1,"h":1}}],"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`
+	}
+	var r Request
+	// The top-level object is level 1.
+	if err := r.Parse([]byte(nest(MaxDepth - 1))); err != nil {
+		t.Fatalf("cannot parse nesting of depth %d: %s", MaxDepth, err)
+	}
+	if err := r.Parse([]byte(nest(MaxDepth))); err == nil {
+		t.Fatalf("expected an error for nesting deeper than %d", MaxDepth)
+	}
+}
+
+// leniencies lists the Prebid Server rejects that rtbd accepts on purpose;
+// see [Request.Validate].
+var leniencies = map[string]bool{
+	"pbs__no-site-or-app-or-dooh.json": true,
+	"pbs__banner-no-size.json":         true,
+	"pbs__format-empty-array.json":     true, // a banner with no usable size
+	"pbs__format-no-height.json":       true,
+}
+
+func TestParseInvalidCorpus(t *testing.T) {
+	t.Parallel()
+	var r Request
+	for _, f := range corpus.Invalid() {
+		err := r.Parse(f.Body)
+		if err == nil {
+			err = r.Validate()
+		}
+		if (err == nil) != leniencies[f.Name] {
+			t.Errorf("%s: Parse or Validate returned %v; lenient: %v", f.Name, err, leniencies[f.Name])
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	f := func(body string, wantErr bool) {
+		t.Helper()
+		r := mustParse(t, body)
+		if err := r.Validate(); (err != nil) != wantErr {
+			t.Fatalf("unexpected Validate result for %s: %v", body, err)
+		}
+	}
+	const site = `"site":{"id":"s"}`
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"w":1,"h":1}}]}`, false)
+	f(`{"id":"a","app":{},"imp":[{"id":"1","video":{"mimes":["video/mp4"]}}]}`, false)
+	f(`{"id":"a","dooh":{},"imp":[{"id":"1","audio":{"mimes":["audio/mp4"]}}]}`, false)
+	f(`{"id":"a","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`, false)
+	f(`{"id":"a","imp":[{"id":"1","banner":{}}]}`, false)
+	f(`{"id":"a",`+site+`,"app":{},"imp":[{"id":"1","banner":{"w":1,"h":1}}]}`, true)
+	f(`{"id":"a",`+site+`,"tmax":-1,"imp":[{"id":"1","banner":{"w":1,"h":1}}]}`, true)
+	f(`{"id":"a",`+site+`,"regs":{"gdpr":2},"imp":[{"id":"1","banner":{"w":1,"h":1}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"w":1,"h":1}},{"id":"1","banner":{"w":1,"h":1}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1"}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","native":{}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","bidfloor":-1,"banner":{"w":1,"h":1}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"w":-1,"h":1}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"format":[]}}]}`, false)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":[]}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":["m"],"w":-1}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":["m"],"minduration":30,"maxduration":15}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","audio":{}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"w":1,"h":1},"pmp":{"deals":[{"id":""}]}}]}`, true)
+}
+
+// TestParseReuse checks that a reused Request holds exactly what a fresh
+// one does: nothing of the previous request survives Reset.
+func TestParseReuse(t *testing.T) {
+	t.Parallel()
+	dump := func(r *Request) string {
+		c := *r
+		c.scratch = nil
+		return fmt.Sprintf("%+v", c)
+	}
+	files := corpus.Requests()
+	var reused Request
+	for i := range files {
+		prev, cur := files[(i+len(files)/2)%len(files)], files[i]
+		if err := reused.Parse(prev.Body); err != nil {
+			t.Fatalf("cannot parse %s: %s", prev.Name, err)
+		}
+		if err := reused.Parse(cur.Body); err != nil {
+			t.Fatalf("cannot parse %s: %s", cur.Name, err)
+		}
+		var fresh Request
+		if err := fresh.Parse(cur.Body); err != nil {
+			t.Fatalf("cannot parse %s: %s", cur.Name, err)
+		}
+		if got, want := dump(&reused), dump(&fresh); got != want {
+			t.Fatalf("%s parsed after %s differs from a fresh parse:\n%s\n%s", cur.Name, prev.Name, got, want)
+		}
+	}
+}
+
+func TestAcquireRelease(t *testing.T) {
+	r := AcquireRequest()
+	if err := r.Parse(corpusFile(t, "iab__2.6-video.json")); err != nil {
+		t.Fatalf("cannot parse: %s", err)
+	}
+	ReleaseRequest(r)
+	r = AcquireRequest()
+	if len(r.ID) != 0 || len(r.Imps) != 0 || r.Regs.GDPR != -1 {
+		t.Fatalf("acquired request is not reset: %+v", r)
+	}
+	ReleaseRequest(r)
+}

@@ -1,0 +1,237 @@
+package openrtb
+
+// The 2.6 location of a field always wins. A 2.5 "ext" location is read only
+// while the 2.6 field is still unset: when ext comes first the 2.6 field
+// overwrites it later, when it comes second it is skipped.
+
+func userField(p *parser, key []byte) (err error) {
+	u := &p.r.User
+	switch string(key) {
+	case "id":
+		u.ID, err = p.text()
+	case "buyeruid":
+		u.BuyerUID, err = p.text()
+	case "consent":
+		u.Consent, err = p.strictText()
+	case "data":
+		err = p.array("user.data is not an array", eUserData)
+	case "eids":
+		u.EIDs = resetEIDs(u.EIDs)
+		err = p.array("user.eids is not an array", eEid)
+	case "geo":
+		if p.deviceGeo {
+			return p.skip()
+		}
+		_, err = p.object("user.geo is not an object", kGeoField)
+	case "ext":
+		err = p.ext(kUserExtField)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func resetEIDs(e []EID) []EID {
+	clear(e)
+	return e[:0]
+}
+
+func userExtField(p *parser, key []byte) (err error) {
+	u := &p.r.User
+	switch string(key) {
+	case "consent":
+		var c []byte
+		if c, err = p.strictText(); u.Consent == nil {
+			u.Consent = c
+		}
+	case "eids":
+		if len(u.EIDs) != 0 {
+			return p.skip()
+		}
+		err = p.array("user.ext.eids is not an array", eEid)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func userData(p *parser, _ int) error {
+	_, err := p.object("user.data[] is not an object", kUserDataField)
+	return err
+}
+
+func userDataField(p *parser, key []byte) error {
+	if string(key) != "segment" {
+		return p.skip()
+	}
+	return p.array("user.data[].segment is not an array", eSegment)
+}
+
+func segment(p *parser, _ int) error {
+	_, err := p.object("segment is not an object", kSegmentField)
+	return err
+}
+
+func segmentField(p *parser, key []byte) error {
+	if string(key) != "id" {
+		return p.skip()
+	}
+	id, err := p.text()
+	if err != nil || id == nil {
+		return err
+	}
+	u := &p.r.User
+	if len(u.Segments) >= maxList {
+		return p.errorf("too many segments")
+	}
+	u.Segments = append(u.Segments, id)
+	return nil
+}
+
+func eid(p *parser, _ int) error {
+	u := &p.r.User
+	if len(u.EIDs) >= maxList {
+		return p.errorf("too many eids")
+	}
+	u.EIDs = append(u.EIDs, EID{})
+	_, err := p.object("eid is not an object", kEidField)
+	return err
+}
+
+func eidField(p *parser, key []byte) (err error) {
+	e := &p.r.User.EIDs[len(p.r.User.EIDs)-1]
+	switch string(key) {
+	case "source":
+		e.Source, err = p.text()
+	case "uids":
+		err = p.array("eid.uids is not an array", eUid)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func uid(p *parser, _ int) error {
+	_, err := p.object("uid is not an object", kUidField)
+	return err
+}
+
+func uidField(p *parser, key []byte) error {
+	if string(key) != "id" {
+		return p.skip()
+	}
+	id, err := p.text()
+	if e := &p.r.User.EIDs[len(p.r.User.EIDs)-1]; e.UID == nil {
+		e.UID = id
+	}
+	return err
+}
+
+func regsField(p *parser, key []byte) (err error) {
+	g := &p.r.Regs
+	switch string(key) {
+	case "coppa":
+		g.COPPA, err = p.int()
+	case "gdpr":
+		g.GDPR, err = p.optInt()
+	case "us_privacy":
+		g.USPrivacy, err = p.text()
+	case "gpp":
+		g.GPP, err = p.text()
+	case "gpp_sid":
+		g.GPPSID, err = p.ints(g.GPPSID, "gpp_sid")
+	case "ext":
+		err = p.ext(kRegsExtField)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func regsExtField(p *parser, key []byte) error {
+	g := &p.r.Regs
+	switch string(key) {
+	case "gdpr":
+		v, err := p.optInt()
+		if g.GDPR == -1 {
+			g.GDPR = v
+		}
+		return err
+	case "us_privacy":
+		v, err := p.text()
+		if g.USPrivacy == nil {
+			g.USPrivacy = v
+		}
+		return err
+	case "gpp":
+		v, err := p.text()
+		if g.GPP == nil {
+			g.GPP = v
+		}
+		return err
+	case "gpp_sid":
+		if len(g.GPPSID) != 0 {
+			return p.skip()
+		}
+		var err error
+		g.GPPSID, err = p.ints(g.GPPSID, "gpp_sid")
+		return err
+	}
+	return p.skip()
+}
+
+// optInt reads an integer whose absence is -1.
+func (p *parser) optInt() (int, error) {
+	if p.null() {
+		return -1, nil
+	}
+	return p.int()
+}
+
+func sourceField(p *parser, key []byte) (err error) {
+	s := &p.r.Source
+	switch string(key) {
+	case "tid":
+		s.TID, err = p.text()
+	case "schain":
+		err = p.schain()
+	case "ext":
+		err = p.ext(kSourceExtField)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func sourceExtField(p *parser, key []byte) error {
+	if string(key) != "schain" || p.r.Source.SChainPresent {
+		return p.skip()
+	}
+	return p.schain()
+}
+
+func (p *parser) schain() (err error) {
+	s := &p.r.Source
+	s.SChainComplete, s.SChainNodes = 0, 0
+	s.SChainPresent, err = p.object("schain is not an object", kSchainField)
+	return err
+}
+
+func schainField(p *parser, key []byte) (err error) {
+	s := &p.r.Source
+	switch string(key) {
+	case "complete":
+		s.SChainComplete, err = p.int()
+	case "nodes":
+		s.SChainNodes = 0
+		err = p.array("schain.nodes is not an array", eSchainNode)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func schainNode(p *parser, _ int) error {
+	p.r.Source.SChainNodes++
+	return p.skip()
+}
