@@ -1,0 +1,182 @@
+package load
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Assertion is one condition on a [Result], such as p99<2ms.
+type Assertion struct {
+	Metric string  // see [ParseAssert] for the names
+	Op     string  // <, <=, >, >=, ==
+	Value  float64 // nanoseconds for durations, a fraction for error_rate
+	Text   string  // as written
+}
+
+type metricKind uint8
+
+const (
+	kindDuration metricKind = iota
+	kindCount
+	kindFraction
+	kindRate
+)
+
+// assertMetrics lists the assertable figures and how to read them from a Result.
+var assertMetrics = map[string]struct {
+	kind metricKind
+	get  func(r *Result) float64
+}{
+	"p50":        {kindDuration, func(r *Result) float64 { return float64(r.Latency.P50) }},
+	"p90":        {kindDuration, func(r *Result) float64 { return float64(r.Latency.P90) }},
+	"p99":        {kindDuration, func(r *Result) float64 { return float64(r.Latency.P99) }},
+	"p999":       {kindDuration, func(r *Result) float64 { return float64(r.Latency.P999) }},
+	"max":        {kindDuration, func(r *Result) float64 { return float64(r.Latency.Max) }},
+	"gap":        {kindDuration, func(r *Result) float64 { return float64(r.LongestGap) }},
+	"errors":     {kindCount, func(r *Result) float64 { return float64(r.Errors) }},
+	"timeouts":   {kindCount, func(r *Result) float64 { return float64(r.Timeouts) }},
+	"bids":       {kindCount, func(r *Result) float64 { return float64(r.Bids) }},
+	"nobids":     {kindCount, func(r *Result) float64 { return float64(r.NoBids) }},
+	"sent":       {kindCount, func(r *Result) float64 { return float64(r.Sent) }},
+	"dropped":    {kindCount, func(r *Result) float64 { return float64(r.Saturation.Dropped) }},
+	"late":       {kindCount, func(r *Result) float64 { return float64(r.Saturation.Late) }},
+	"error_rate": {kindFraction, errorRate},
+	"rate":       {kindRate, func(r *Result) float64 { return r.Rate }},
+}
+
+// errorRate is (errors + timeouts + dropped) / scheduled.
+func errorRate(r *Result) float64 {
+	if r.Scheduled == 0 {
+		return 0
+	}
+	return float64(r.Errors+r.Timeouts+r.Saturation.Dropped) / float64(r.Scheduled)
+}
+
+// ParseAssert parses comma-separated conditions, the -assert flag, e.g.
+// "p99<2ms,errors<=0,timeouts<=0,rate>=19000". Metrics: p50, p90, p99,
+// p999, max and gap (durations such as 2ms); errors, timeouts, bids,
+// nobids, sent, dropped and late (counts); error_rate (a fraction such as
+// 0.001, or 0.1%: errors, timeouts and drops over scheduled requests); rate
+// (achieved requests per second). Operators: <, <=, >, >=, ==.
+func ParseAssert(s string) ([]Assertion, error) {
+	var out []Assertion
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		a, err := parseAssertion(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("cannot parse assertions %q: no condition", s)
+	}
+	return out, nil
+}
+
+func parseAssertion(s string) (Assertion, error) {
+	i := strings.IndexAny(s, "<>=")
+	if i <= 0 {
+		return Assertion{}, fmt.Errorf("cannot parse assertion %q: want METRIC OP VALUE, e.g. p99<2ms", s)
+	}
+	a := Assertion{Metric: strings.TrimSpace(s[:i]), Text: s}
+	rest := s[i:]
+	for _, op := range []string{"<=", ">=", "==", "<", ">"} {
+		if strings.HasPrefix(rest, op) {
+			a.Op = op
+			break
+		}
+	}
+	if a.Op == "" {
+		return Assertion{}, fmt.Errorf("cannot parse assertion %q: unknown operator; want <, <=, >, >= or ==", s)
+	}
+	m, ok := assertMetrics[a.Metric]
+	if !ok {
+		return Assertion{}, fmt.Errorf("cannot parse assertion %q: unknown metric %q", s, a.Metric)
+	}
+	v, err := parseValue(m.kind, strings.TrimSpace(rest[len(a.Op):]))
+	if err != nil {
+		return Assertion{}, fmt.Errorf("cannot parse assertion %q: %w", s, err)
+	}
+	a.Value = v
+	return a, nil
+}
+
+func parseValue(kind metricKind, s string) (float64, error) {
+	switch kind {
+	case kindDuration:
+		if s == "0" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("want a duration such as 2ms; got %q", s)
+		}
+		return float64(d), nil
+	case kindFraction:
+		if p, ok := strings.CutSuffix(s, "%"); ok {
+			v, err := parseNumber(p)
+			return v / 100, err
+		}
+	}
+	return parseNumber(s)
+}
+
+func parseNumber(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("want a number >= 0; got %q", s)
+	}
+	return v, nil
+}
+
+// Check returns one line per failed assertion, naming the measured value;
+// none when all hold.
+func (r *Result) Check(as []Assertion) []string {
+	var failed []string
+	for _, a := range as {
+		m, ok := assertMetrics[a.Metric]
+		if !ok {
+			failed = append(failed, fmt.Sprintf("%s: unknown metric %q", a.Text, a.Metric))
+			continue
+		}
+		got := m.get(r)
+		if !compare(got, a.Op, a.Value) {
+			failed = append(failed, fmt.Sprintf("%s failed: %s is %s", a.Text, a.Metric, formatValue(m.kind, got)))
+		}
+	}
+	return failed
+}
+
+func compare(got float64, op string, want float64) bool {
+	switch op {
+	case "<":
+		return got < want
+	case "<=":
+		return got <= want
+	case ">":
+		return got > want
+	case ">=":
+		return got >= want
+	case "==":
+		return got == want
+	}
+	panic("BUG: unknown assertion operator " + op)
+}
+
+func formatValue(kind metricKind, v float64) string {
+	switch kind {
+	case kindDuration:
+		return time.Duration(v).String()
+	case kindFraction:
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	case kindRate:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "/s"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}

@@ -1,0 +1,268 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fasthttp"
+)
+
+// startServer serves h on a fresh 127.0.0.1 port and returns its bid URL.
+func startServer(t *testing.T, h fasthttp.RequestHandler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("cannot listen: %v", err)
+	}
+	s := &fasthttp.Server{Handler: h}
+	go s.Serve(ln) //nolint:errcheck // ends with Shutdown
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.ShutdownWithContext(ctx) //nolint:errcheck
+	})
+	return "http://" + ln.Addr().String() + "/openrtb2/bid"
+}
+
+// runTest runs cfg with the test defaults (one body, no progress).
+func runTest(t *testing.T, cfg Config) *Result {
+	t.Helper()
+	if cfg.Bodies == nil {
+		cfg.Bodies = [][]byte{[]byte(`{"id":"r1","imp":[{"id":"1"}]}`)}
+	}
+	res, err := Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatalf("cannot run: %v", err)
+	}
+	return res
+}
+
+func TestRunStatusClassification(t *testing.T) {
+	var n atomic.Int64
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		switch n.Add(1) % 10 {
+		case 0, 1, 2, 3, 4, 5:
+			ctx.SetBodyString(`{"id":"r1"}`)
+		case 6, 7, 8:
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+		default:
+			ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+		}
+	})
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(5000), Count: 1000, Timeout: 5 * time.Second, Connections: 8})
+	if n.Load() != 1000 || res.Sent != 1000 || res.Scheduled != 1000 {
+		t.Fatalf("server saw %d, sent %d, scheduled %d; want 1000 each", n.Load(), res.Sent, res.Scheduled)
+	}
+	if res.Bids != 600 || res.NoBids != 300 || res.Errors != 100 || res.Timeouts != 0 {
+		t.Fatalf("got bid %d nobid %d error %d timeout %d; want 600/300/100/0", res.Bids, res.NoBids, res.Errors, res.Timeouts)
+	}
+	tr := res.Targets[0]
+	if tr.Sent != 1000 || tr.Bids != 600 || tr.NoBids != 300 || tr.Errors != 100 {
+		t.Fatalf("unexpected target counts %+v", tr)
+	}
+	var sum Second
+	for _, s := range res.Series {
+		sum.Sent += s.Sent
+		sum.Bids += s.Bids
+		sum.NoBids += s.NoBids
+		sum.Errors += s.Errors
+	}
+	if sum.Sent != 1000 || sum.Bids != 600 || sum.NoBids != 300 || sum.Errors != 100 {
+		t.Fatalf("per-second series does not add up to the totals: %+v", sum)
+	}
+	if res.Latency.Count != 1000 || res.Latency.P50 <= 0 || res.Latency.Max < res.Latency.P99 {
+		t.Fatalf("unexpected latency summary %+v", res.Latency)
+	}
+}
+
+func TestRunTimeouts(t *testing.T) {
+	release := make(chan struct{})
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) { <-release })
+	t.Cleanup(func() { close(release) }) // runs before the server's shutdown
+	timeout := 20 * time.Millisecond
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(1000), Count: 5, Timeout: timeout})
+	if res.Timeouts != 5 || res.Bids+res.NoBids+res.Errors != 0 {
+		t.Fatalf("got timeout %d, other %d; want 5 timeouts only", res.Timeouts, res.Bids+res.NoBids+res.Errors)
+	}
+	if res.Latency.Max < timeout || res.Latency.Count != 5 {
+		t.Fatalf("timeouts must count at their latency (>= %s); got %+v", timeout, res.Latency)
+	}
+	if res.LongestGap < timeout || res.ZeroSeconds != 1 {
+		t.Fatalf("a run without success is one long gap; got gap %s, zero seconds %d", res.LongestGap, res.ZeroSeconds)
+	}
+}
+
+// TestRunOpenLoopStall proves latency counts from the intended send time.
+// The server stalls every handler for a measured window while rtbload
+// sends 2000 req/s over 4 connections. A closed-loop generator would
+// record the stall only for the 4 requests in flight (0.4 % of 1000, below
+// p99) and then send the postponed requests late, measuring them as fast.
+// Open loop, every request scheduled during the stall waits for its end, so
+// p99 and max must both include it.
+func TestRunOpenLoopStall(t *testing.T) {
+	var n atomic.Int64
+	stallStarted, release := make(chan struct{}), make(chan struct{})
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		switch k := n.Add(1); {
+		case k == 200:
+			close(stallStarted)
+			<-release
+		case k > 200:
+			<-release
+		}
+	})
+	stall := make(chan time.Duration, 1)
+	go func() {
+		<-stallStarted
+		t0 := time.Now()
+		<-time.After(200 * time.Millisecond) // the controlled stall itself
+		stall <- time.Since(t0)
+		close(release)
+	}()
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(2000), Count: 1000, Connections: 4, Timeout: 10 * time.Second})
+	measured := <-stall
+	if res.Bids != 1000 {
+		t.Fatalf("got %d bids; want 1000 (errors %d, timeouts %d)", res.Bids, res.Errors, res.Timeouts)
+	}
+	if res.Latency.Max < measured {
+		t.Fatalf("max latency %s does not include the %s stall", res.Latency.Max, measured)
+	}
+	// Slots in the first 10 % of the stall (about 40 at 2000/s, 4 % of
+	// the run) wait at least 90 % of it.
+	if p99 := res.Latency.P99; p99 < measured*9/10 {
+		t.Fatalf("p99 %s hides the %s stall: coordinated omission", p99, measured)
+	}
+	if res.Saturation.Backlog == 0 || res.Saturation.MaxBehind < measured/2 {
+		t.Fatalf("rtbload must report its backlog during the stall; got %+v", res.Saturation)
+	}
+}
+
+func TestRunFailover(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/openrtb2/bid"
+	ln.Close() // connection refused from now on
+	var served atomic.Int64
+	live := startServer(t, func(ctx *fasthttp.RequestCtx) { served.Add(1); ctx.SetBodyString(`{"id":"r1"}`) })
+	const conns, threshold = 4, 3
+	res := runTest(t, Config{
+		Targets: []string{dead, live}, Steps: Constant(3000), Count: 300, Connections: conns,
+		Timeout: 5 * time.Second, BreakerThreshold: threshold, BreakerCooldown: time.Minute,
+	})
+	if res.Bids != 300 || res.Errors+res.Timeouts != 0 || served.Load() != 300 {
+		t.Fatalf("got bids %d errors %d timeouts %d served %d; want every request answered by the live target",
+			res.Bids, res.Errors, res.Timeouts, served.Load())
+	}
+	d, l := res.Targets[0], res.Targets[1]
+	// Up to one request per connection may be in flight when it opens.
+	if d.DialErrors < threshold || d.DialErrors > threshold+conns || d.BreakerOpens != 1 || d.Sent != d.DialErrors || d.Bids != 0 {
+		t.Fatalf("dead target: got %+v; want %d..%d dial errors, one breaker open", d, threshold, threshold+conns)
+	}
+	if l.Bids != 300 || l.Sent != 300 {
+		t.Fatalf("live target: got %+v; want all 300", l)
+	}
+}
+
+func TestRunBounded(t *testing.T) {
+	var n atomic.Int64
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) { n.Add(1); ctx.SetStatusCode(fasthttp.StatusNoContent) })
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(50000), Count: 777, Timeout: 5 * time.Second})
+	if res.Scheduled != 777 || res.Sent != 777 || res.NoBids != 777 || n.Load() != 777 {
+		t.Fatalf("count 777: scheduled %d sent %d nobids %d served %d", res.Scheduled, res.Sent, res.NoBids, n.Load())
+	}
+	n.Store(0)
+	res = runTest(t, Config{Targets: []string{url}, Steps: Constant(1000), Duration: 200 * time.Millisecond, Timeout: 5 * time.Second})
+	if res.Scheduled != 200 || n.Load() != 200 || res.Window != 200*time.Millisecond {
+		t.Fatalf("200ms at 1000/s: scheduled %d served %d window %s; want 200, 200, 200ms", res.Scheduled, n.Load(), res.Window)
+	}
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	first := make(chan struct{})
+	var n atomic.Int64
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		if n.Add(1) == 1 {
+			close(first)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-first; cancel() }()
+	cfg := Config{Targets: []string{url}, Steps: Constant(100), Duration: time.Hour, Bodies: DefaultBodies(0, 1)}
+	res, err := Run(ctx, cfg, nil)
+	if err != nil || res.Scheduled < 1 || res.Scheduled > 20 {
+		t.Fatalf("a cancelled run must stop early; got %v, scheduled %d", err, res.Scheduled)
+	}
+}
+
+func TestRunGzip(t *testing.T) {
+	body := []byte(`{"id":"gz","imp":[{"id":"1"}]}`)
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		zr, err := gzip.NewReader(bytes.NewReader(ctx.PostBody()))
+		var got bytes.Buffer
+		if err == nil {
+			_, err = got.ReadFrom(zr)
+		}
+		if err != nil || string(ctx.Request.Header.Peek("Content-Encoding")) != "gzip" || !bytes.Equal(got.Bytes(), body) {
+			ctx.SetStatusCode(fasthttp.StatusBadRequest)
+		}
+	})
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(1000), Count: 20, Gzip: true, Bodies: [][]byte{body}, Timeout: 5 * time.Second})
+	if res.Bids != 20 {
+		t.Fatalf("got %d bids, %d errors; want 20 gzip requests accepted", res.Bids, res.Errors)
+	}
+}
+
+func TestRunLongestGap(t *testing.T) {
+	var n atomic.Int64
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		if k := n.Add(1); k > 100 && k <= 200 {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		}
+	})
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(1000), Count: 300, Timeout: 5 * time.Second})
+	if res.Errors != 100 || res.Bids != 200 {
+		t.Fatalf("got %d errors, %d bids; want 100, 200", res.Errors, res.Bids)
+	}
+	// 100 failed requests at 1000/s: about 100 ms without a success.
+	if res.LongestGap < 50*time.Millisecond {
+		t.Fatalf("longest gap %s; want about 100ms", res.LongestGap)
+	}
+}
+
+func TestRunProgressAndOutput(t *testing.T) {
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) {})
+	var progress bytes.Buffer
+	cfg := Config{Targets: []string{url}, Steps: Constant(50), Duration: 1100 * time.Millisecond, Bodies: DefaultBodies(5, 1)}
+	res, err := Run(context.Background(), cfg, &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "rtbload:    1s sent ") {
+		t.Fatalf("want one progress line after 1s; got %q", progress.String())
+	}
+	var table bytes.Buffer
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"p99.9", url, "second  sent", "max behind"} {
+		if !strings.Contains(table.String(), want) {
+			t.Fatalf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	var back Result
+	if err := json.Unmarshal(res.JSON(), &back); err != nil {
+		t.Fatalf("cannot decode the JSON result: %v", err)
+	}
+	if back.Sent != 55 || back.Bids != 55 || len(back.Series) != 2 || back.Series[1].Sent != 5 || back.Latency.P99 != res.Latency.P99 {
+		t.Fatalf("unexpected JSON result: sent %d bids %d series %+v", back.Sent, back.Bids, back.Series)
+	}
+}

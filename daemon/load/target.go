@@ -1,0 +1,160 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ParseTargets splits comma-separated target URLs, the -target flag, and
+// appends them to dst.
+func ParseTargets(dst []string, s string) []string {
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			dst = append(dst, t)
+		}
+	}
+	return dst
+}
+
+// checkTarget validates a target URL and returns its host:port. Without
+// allowRemote only loopback hosts are accepted: a load generator aimed at a
+// production exchange by mistake is a costly typo.
+func checkTarget(raw string, allowRemote bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse target %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("target %q: want an http:// or https:// URL", raw)
+	}
+	if u.Port() == "" {
+		return nil, fmt.Errorf("target %q: want an explicit port, e.g. http://127.0.0.1:8080/openrtb2/bid", raw)
+	}
+	if !allowRemote && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("target %q is not on loopback (127.0.0.0/8, ::1, localhost); pass -allow-remote to load a remote host", raw)
+	}
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// doer sends one request; *fasthttp.HostClient is the real one and
+// benchmarks substitute a trivial one.
+type doer interface {
+	DoDeadline(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error
+}
+
+// target is one endpoint with its client, breaker and counters. The
+// counters are shared by the workers.
+type target struct {
+	url    string
+	client doer
+	br     breaker
+
+	sent, bids, nobids, errs, timeouts atomic.Int64
+	// dialErrs counts connection failures; the request then moves on to
+	// another target (it never left the client, so that is safe).
+	dialErrs atomic.Int64
+}
+
+func newHostClient(u *url.URL, cfg *Config) *fasthttp.HostClient {
+	dial := cfg.Dial
+	if dial == nil {
+		timeout := cfg.Timeout
+		dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, timeout) }
+	}
+	return &fasthttp.HostClient{
+		Addr:     u.Host,
+		IsTLS:    u.Scheme == "https",
+		MaxConns: cfg.Connections,
+		// Tag dial errors so that the worker knows the request was
+		// never sent and may fail over.
+		Dial: func(addr string) (net.Conn, error) {
+			c, err := dial(addr)
+			if err != nil {
+				return nil, &dialError{err: err}
+			}
+			return c, nil
+		},
+		MaxIdleConnDuration:           time.Minute,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+	}
+}
+
+// dialError marks a failure to connect: the request did not leave.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return "cannot connect: " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+func isDialError(err error) bool {
+	var de *dialError
+	return errors.As(err, &de) || errors.Is(err, fasthttp.ErrDialTimeout)
+}
+
+// breaker is a per-target circuit breaker: after threshold consecutive
+// failures it opens for cooldown, then lets one probe through (half-open);
+// the probe's success closes it, its failure reopens it. Times are
+// run-relative nanoseconds. A zero threshold disables it. Safe for
+// concurrent use; the closed state costs one atomic load per request.
+type breaker struct {
+	threshold int32
+	cooldown  int64
+	fails     atomic.Int32
+	openUntil atomic.Int64 // 0: closed
+	probing   atomic.Bool
+	opens     atomic.Int64
+}
+
+// allow reports whether a request may go to the target at now.
+func (b *breaker) allow(now int64) bool {
+	until := b.openUntil.Load()
+	if until == 0 {
+		return true
+	}
+	if now < until {
+		return false
+	}
+	return b.probing.CompareAndSwap(false, true)
+}
+
+func (b *breaker) success() {
+	if b.fails.Load() != 0 {
+		b.fails.Store(0)
+	}
+	if b.openUntil.Load() != 0 {
+		b.openUntil.Store(0)
+		b.probing.Store(false)
+	}
+}
+
+func (b *breaker) failure(now int64) {
+	if b.threshold <= 0 {
+		return
+	}
+	if b.openUntil.Load() != 0 {
+		// A failed probe, or a request sent before the breaker opened.
+		b.openUntil.Store(now + b.cooldown)
+		b.probing.Store(false)
+		return
+	}
+	if b.fails.Add(1) >= b.threshold && b.openUntil.CompareAndSwap(0, now+b.cooldown) {
+		b.fails.Store(0)
+		b.opens.Add(1)
+	}
+}

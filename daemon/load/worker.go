@@ -1,0 +1,219 @@
+package load
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// counts are outcome counters. Workers own theirs and update them
+// atomically only so that the progress line may read them.
+type counts struct {
+	sent, bids, nobids, errs, timeouts, late atomic.Int64
+}
+
+func (c *counts) add(o *counts) {
+	c.sent.Add(o.sent.Load())
+	c.bids.Add(o.bids.Load())
+	c.nobids.Add(o.nobids.Load())
+	c.errs.Add(o.errs.Load())
+	c.timeouts.Add(o.timeouts.Load())
+	c.late.Add(o.late.Load())
+}
+
+// outcome classifies one request.
+type outcome uint8
+
+const (
+	outBid outcome = iota
+	outNoBid
+	outError
+	outTimeout
+)
+
+// worker owns one connection's worth of sending: it takes slots from the
+// pacer and sends one request at a time, reusing its requests (one per
+// target, URI and headers set once) and its response.
+type worker struct {
+	rs        *runState
+	reqs      []*fasthttp.Request
+	resp      fasthttp.Response
+	next      int // next body
+	hist      *histShard
+	c         counts
+	maxBehind atomic.Int64
+}
+
+func newWorker(rs *runState, id int) *worker {
+	w := &worker{rs: rs, next: id % len(rs.bodies), hist: rs.hists[id%len(rs.hists)]}
+	for _, t := range rs.targets {
+		req := new(fasthttp.Request)
+		req.SetRequestURI(t.url)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.SetContentType("application/json")
+		req.Header.Set("X-Openrtb-Version", "2.6")
+		if rs.gzip {
+			req.Header.Set(fasthttp.HeaderContentEncoding, "gzip")
+		}
+		w.reqs = append(w.reqs, req)
+	}
+	return w
+}
+
+// maxHistShards bounds the latency histograms of a run (30 KiB each):
+// with more connections, workers share them.
+const maxHistShards = 64
+
+// histShard is a histogram shared by the workers i, i+64, ...; the lock
+// is uncontended up to 64 connections.
+type histShard struct {
+	mu sync.Mutex
+	h  Histogram
+}
+
+func (s *histShard) record(d time.Duration) {
+	s.mu.Lock()
+	s.h.Record(d)
+	s.mu.Unlock()
+}
+
+func (w *worker) run(slots <-chan int64) {
+	for slot := range slots {
+		w.do(slot)
+	}
+}
+
+// do sends the request of one slot and records its outcome. Latency counts
+// from the intended time, and so does the deadline.
+func (w *worker) do(slot int64) {
+	rs := w.rs
+	now := rs.clock.now()
+	w.noteBehind(now - slot)
+	body := rs.bodies[w.next]
+	w.next++
+	if w.next == len(rs.bodies) {
+		w.next = 0
+	}
+	sec := rs.series.at(slot)
+	sec.sent.Add(1)
+	w.c.sent.Add(1)
+	deadline := rs.clock.at(slot + rs.timeout)
+	var skip *target
+	for {
+		t := rs.pick(now, skip)
+		if t == nil {
+			rs.noTarget.Add(1)
+			w.count(sec, nil, outError)
+			return
+		}
+		req := w.reqs[w.targetIndex(t)]
+		req.SetBodyRaw(body)
+		t.sent.Add(1)
+		err := t.client.DoDeadline(req, &w.resp, deadline)
+		now = rs.clock.now()
+		if err != nil && isDialError(err) && len(rs.targets) > 1 && now < slot+rs.timeout {
+			// Never sent: try the next target within the same deadline.
+			t.dialErrs.Add(1)
+			t.br.failure(now)
+			skip = t
+			continue
+		}
+		w.finish(slot, now, sec, t, err)
+		return
+	}
+}
+
+func (w *worker) finish(slot, now int64, sec *second, t *target, err error) {
+	out := classify(err, w.resp.StatusCode())
+	switch {
+	case out == outBid || out == outNoBid:
+		t.br.success()
+		w.rs.gaps.success(now)
+	case out == outTimeout || err != nil || w.resp.StatusCode() >= 500:
+		t.br.failure(now)
+	default:
+		t.br.success() // a 4xx is an answer: the target is alive
+	}
+	if err == nil || out == outTimeout {
+		// Connection failures are not latencies: a dead target would
+		// look fast.
+		lat := now - slot
+		w.hist.record(time.Duration(lat))
+		sec.hist.record(lat)
+		sec.latencies.Add(1)
+	}
+	w.count(sec, t, out)
+}
+
+func (w *worker) count(sec *second, t *target, out outcome) {
+	switch out {
+	case outBid:
+		w.c.bids.Add(1)
+		sec.bids.Add(1)
+	case outNoBid:
+		w.c.nobids.Add(1)
+		sec.nobids.Add(1)
+	case outTimeout:
+		w.c.timeouts.Add(1)
+		sec.timeouts.Add(1)
+	default:
+		w.c.errs.Add(1)
+		sec.errs.Add(1)
+	}
+	if t != nil {
+		t.count(out)
+	}
+}
+
+func (t *target) count(out outcome) {
+	switch out {
+	case outBid:
+		t.bids.Add(1)
+	case outNoBid:
+		t.nobids.Add(1)
+	case outTimeout:
+		t.timeouts.Add(1)
+	default:
+		t.errs.Add(1)
+	}
+}
+
+func (w *worker) noteBehind(behind int64) {
+	if behind > lateThreshold {
+		w.c.late.Add(1)
+	}
+	if behind > w.maxBehind.Load() {
+		w.maxBehind.Store(behind)
+	}
+}
+
+func (w *worker) targetIndex(t *target) int {
+	for i, x := range w.rs.targets {
+		if x == t {
+			return i
+		}
+	}
+	panic("BUG: target not in the run")
+}
+
+// classify maps a transport error and status code to an outcome: 200 is a
+// bid, 204 a no-bid, a client deadline a timeout, anything else an error.
+func classify(err error, status int) outcome {
+	switch {
+	case err == nil && status == fasthttp.StatusOK:
+		return outBid
+	case err == nil && status == fasthttp.StatusNoContent:
+		return outNoBid
+	case err == nil:
+		return outError
+	case errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) ||
+		errors.Is(err, os.ErrDeadlineExceeded):
+		return outTimeout
+	default:
+		return outError
+	}
+}
