@@ -100,8 +100,8 @@ func (v *campaignValidator) validateAdvertiser() {
 
 func (v *campaignValidator) validatePrice() {
 	c := v.c
-	if !isFinite(c.Value) || c.Value < 0 {
-		v.addf("value", "%v must be a finite number >= 0", c.Value)
+	if !isFinite(c.Value) || c.Value <= 0 {
+		v.addf("value", "%v must be a finite number > 0", c.Value)
 	}
 	if !isFinite(c.MaxCPM) || c.MaxCPM <= 0 || c.MaxCPM > MaxCPMLimit {
 		v.addf("maxCpm", "%v must be > 0 and <= %d", c.MaxCPM, MaxCPMLimit)

@@ -60,6 +60,7 @@ func TestValidateCampaigns(t *testing.T) {
 	f(func(f *File) { ctv(f).ADomain = []string{"a.com", ""} }, `campaign "ctv-1": adomain[1]: is empty`)
 	f(func(f *File) { ctv(f).Cat = []string{""} }, `campaign "ctv-1": cat[0]: is empty`)
 	f(func(f *File) { ctv(f).Value = -1 }, `campaign "ctv-1": value: -1 must be`)
+	f(func(f *File) { ctv(f).Value = 0 }, `campaign "ctv-1": value: 0 must be a finite number > 0`)
 	f(func(f *File) { ctv(f).MaxCPM = 0 }, `campaign "ctv-1": maxCpm: 0 must be > 0`)
 	f(func(f *File) { ctv(f).MaxCPM = 1001 }, `campaign "ctv-1": maxCpm: 1001 must be > 0 and <= 1000`)
 
@@ -152,7 +153,6 @@ func TestValidateValid(t *testing.T) {
 	f(func(f *File) { f.Campaigns = nil })
 	f(func(f *File) { f.Campaigns[1].Targeting.Media = nil })
 	f(func(f *File) { f.Campaigns[1].FreqCap = FreqCap{Max: 2, WindowSeconds: 30 * 86400} })
-	f(func(f *File) { f.Campaigns[1].Value = 0 })
 	f(func(f *File) { f.Campaigns[1].MaxCPM = 1000 })
 	f(func(f *File) { f.Campaigns[1].Budget.Pacing = "asap" })
 	f(func(f *File) { f.Campaigns[1].ID = strings.Repeat("a", 64) })

@@ -1,0 +1,90 @@
+package decision
+
+import (
+	"strconv"
+	"sync/atomic"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// emit appends the bid of opt on imp to resp, reusing the capacity of a
+// previously reset Bid.
+func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Response) {
+	cc := &s.camps[opt.ord]
+	cr := &cc.creatives[opt.cr]
+	n := len(resp.Bids)
+	if n < cap(resp.Bids) {
+		resp.Bids = resp.Bids[:n+1]
+	} else {
+		resp.Bids = append(resp.Bids, openrtb.Bid{})
+	}
+	b := &resp.Bids[n]
+	b.ID = c.newBidID(s.hostID)
+	b.ImpID, b.Price = imp.ID, opt.price
+	b.AdID, b.CrID, b.CampaignID = cr.adid, cr.id, cc.id
+	b.UserKey = c.userKey
+	b.ADomain = append(b.ADomain[:0], cc.adomain...)
+	b.Cat = append(b.Cat[:0], cc.cat...)
+	b.Attr = append(b.Attr[:0], cr.attr...)
+	b.MType = cr.mtype
+	if opt.deal >= 0 {
+		b.DealID = imp.PMP.Deals[opt.deal].ID
+	}
+	switch cr.media {
+	case openrtb.MediaBanner:
+		b.W, b.H = bannerSize(cr, &imp.Banner)
+	case openrtb.MediaVideo, openrtb.MediaAudio:
+		b.Dur = cr.dur
+	}
+	if cr.media == openrtb.MediaVideo {
+		b.SlotInPod = imp.Video.SlotInPod
+	}
+	b.Lang, b.AdM = cr.lang, cr.adm
+	if n == 0 {
+		resp.Seat = cc.seat
+	}
+	if c.Trace != nil {
+		c.Trace.addBid(b, imp, cc, cr)
+	}
+}
+
+// bannerSize is the creative's size, or the imp's when it has none.
+func bannerSize(cr *ccreative, b *openrtb.Banner) (int, int) {
+	switch {
+	case cr.w > 0 && cr.h > 0:
+		return cr.w, cr.h
+	case b.W > 0 && b.H > 0:
+		return b.W, b.H
+	case len(b.Formats) > 0:
+		return b.Formats[0].W, b.Formats[0].H
+	}
+	return 0, 0
+}
+
+// bidSeq numbers bids; with the host id and the second it makes bid ids
+// unique across hosts and restarts.
+var bidSeq atomic.Uint64
+
+// newBidID returns "<host>-<unix seconds hex>-<sequence hex>", with a "t"
+// appended for test requests (see [IsTestBidID]). The id lives in c.idBuf;
+// a full buffer is replaced, never grown in place, so earlier ids stay valid.
+func (c *Ctx) newBidID(host []byte) []byte {
+	const maxTail = 1 + 16 + 1 + 16 + 1
+	if cap(c.idBuf)-len(c.idBuf) < len(host)+maxTail {
+		c.idBuf = make([]byte, 0, max(2*cap(c.idBuf), 16*(len(host)+maxTail)))
+	}
+	start := len(c.idBuf)
+	c.idBuf = append(c.idBuf, host...)
+	c.idBuf = append(c.idBuf, '-')
+	c.idBuf = strconv.AppendUint(c.idBuf, uint64(c.sec), 16)
+	c.idBuf = append(c.idBuf, '-')
+	c.idBuf = strconv.AppendUint(c.idBuf, bidSeq.Add(1), 16)
+	if c.req.Test {
+		c.idBuf = append(c.idBuf, 't')
+	}
+	return c.idBuf[start:len(c.idBuf):len(c.idBuf)]
+}
+
+// IsTestBidID reports whether a bid id was made for a test request
+// ("test": 1), whose notices must not move spend or frequency counts.
+func IsTestBidID(id []byte) bool { return len(id) > 0 && id[len(id)-1] == 't' }

@@ -1,0 +1,196 @@
+package decision
+
+import (
+	"slices"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// index is the targeting index: one dim per targeting dimension. Each
+// request value selects a posting list; the candidates of an imp are the
+// AND over dimensions of (campaigns without a constraint | the value's
+// posting), minus the postings of blocked values.
+type index struct {
+	n int
+
+	media     dim // key intKey(bit number): campaigns with a creative or target of the type
+	device    dim
+	os        dim // folded
+	country   dim // folded
+	region    dim // folded
+	metro     dim // folded
+	inventory dim // allow lists: site domain (folded) or app bundle (folded ^ appSalt)
+	blockInv  dim // block lists, same keys
+	publisher dim
+	segment   dim
+	hour      dim
+	weekday   dim
+	deal      dim // any: campaigns that may bid without a deal
+	seat      dim // any: campaigns without a seat
+	cat       dim // campaign categories, for bcat
+	adomain   dim // folded advertiser domains, for badv and bapp
+	size      dim // banner creative sizes, key intKey(w<<32|h)
+	vdur      dim // video creative durations
+	adur      dim // audio creative durations
+	mimes     dim // targeting.mimes, folded
+	protocol  dim
+	plcmt     dim
+
+	vdurs, adurs []int // distinct creative durations, ascending
+}
+
+// dimSet lists the builders of an index in build order.
+type indexBuilder struct {
+	media, device, os, country, region, metro, inventory, blockInv, publisher,
+	segment, hour, weekday, deal, seat, cat, adomain, size, vdur, adur, mimes,
+	protocol, plcmt *dimBuilder
+	vdurs, adurs map[int]bool
+}
+
+func buildIndex(f *campaign.File, order []int, camps []ccamp) index {
+	n := len(order)
+	b := &indexBuilder{vdurs: map[int]bool{}, adurs: map[int]bool{}}
+	for _, p := range b.all() {
+		*p = newDimBuilder(n)
+	}
+	for o, fi := range order {
+		b.addCampaign(o, &f.Campaigns[fi], &camps[o])
+	}
+	ix := index{n: n}
+	dims := ix.all()
+	for i, p := range b.all() {
+		*dims[i] = (*p).build()
+	}
+	ix.vdurs = sortedKeys(b.vdurs)
+	ix.adurs = sortedKeys(b.adurs)
+	return ix
+}
+
+func (b *indexBuilder) all() []**dimBuilder {
+	return []**dimBuilder{&b.media, &b.device, &b.os, &b.country, &b.region, &b.metro,
+		&b.inventory, &b.blockInv, &b.publisher, &b.segment, &b.hour, &b.weekday, &b.deal,
+		&b.seat, &b.cat, &b.adomain, &b.size, &b.vdur, &b.adur, &b.mimes, &b.protocol, &b.plcmt}
+}
+
+func (ix *index) all() []*dim {
+	return []*dim{&ix.media, &ix.device, &ix.os, &ix.country, &ix.region, &ix.metro,
+		&ix.inventory, &ix.blockInv, &ix.publisher, &ix.segment, &ix.hour, &ix.weekday, &ix.deal,
+		&ix.seat, &ix.cat, &ix.adomain, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt}
+}
+
+func sortedKeys(m map[int]bool) []int {
+	var s []int
+	for k := range m {
+		s = append(s, k)
+	}
+	slices.Sort(s)
+	return s
+}
+
+func addInts(b *dimBuilder, o int, vals []int) {
+	if len(vals) == 0 {
+		b.addAny(o)
+	}
+	for _, v := range vals {
+		b.add(o, intKey(uint64(v)))
+	}
+}
+
+func addFolded(b *dimBuilder, o int, vals []string, salt uint64) {
+	for _, v := range vals {
+		b.add(o, hashFoldString(v)^salt)
+	}
+}
+
+func addExact(b *dimBuilder, o int, vals []string) {
+	if len(vals) == 0 {
+		b.addAny(o)
+	}
+	for _, v := range vals {
+		b.add(o, xxhash.Sum64String(v))
+	}
+}
+
+func addFoldedOrAny(b *dimBuilder, o int, vals []string) {
+	if len(vals) == 0 {
+		b.addAny(o)
+	}
+	addFolded(b, o, vals, 0)
+}
+
+func (b *indexBuilder) addCampaign(o int, c *campaign.Campaign, cc *ccamp) {
+	t := &c.Targeting
+	b.addMedia(o, c, cc)
+	addInts(b.device, o, t.DeviceTypes)
+	addFoldedOrAny(b.os, o, t.OS)
+	addFoldedOrAny(b.country, o, t.Countries)
+	addFoldedOrAny(b.region, o, t.Regions)
+	addFoldedOrAny(b.metro, o, t.Metros)
+	if len(t.SiteDomains)+len(t.AppBundles) == 0 {
+		b.inventory.addAny(o)
+	}
+	addFolded(b.inventory, o, t.SiteDomains, 0)
+	addFolded(b.inventory, o, t.AppBundles, appSalt)
+	addFolded(b.blockInv, o, t.BlockSiteDomains, 0)
+	addFolded(b.blockInv, o, t.BlockAppBundles, appSalt)
+	addExact(b.publisher, o, t.Publishers)
+	addExact(b.segment, o, t.Segments)
+	addInts(b.hour, o, t.Hours)
+	addInts(b.weekday, o, t.Weekdays)
+	if !cc.dealsOnly {
+		b.deal.addAny(o)
+	}
+	for _, h := range cc.deals {
+		b.deal.add(o, h)
+	}
+	if c.Seat == "" {
+		b.seat.addAny(o)
+	} else {
+		b.seat.add(o, xxhash.Sum64String(c.Seat))
+	}
+	for _, h := range cc.catH {
+		b.cat.add(o, h)
+	}
+	for _, h := range cc.adomainH {
+		b.adomain.add(o, h)
+	}
+	addFoldedOrAny(b.mimes, o, t.Mimes)
+	addInts(b.protocol, o, t.Protocols)
+	addInts(b.plcmt, o, t.Plcmt)
+}
+
+// addMedia indexes the campaign's media types and its creatives' sizes
+// and durations.
+func (b *indexBuilder) addMedia(o int, c *campaign.Campaign, cc *ccamp) {
+	var media openrtb.MediaType
+	for _, m := range c.Targeting.Media {
+		media |= mediaByName[m]
+	}
+	for i := range cc.creatives {
+		cr := &cc.creatives[i]
+		if len(c.Targeting.Media) == 0 {
+			media |= cr.media
+		}
+		switch cr.media {
+		case openrtb.MediaBanner:
+			if cr.w <= 0 || cr.h <= 0 {
+				b.size.addAny(o)
+			} else {
+				b.size.add(o, intKey(uint64(cr.w)<<32|uint64(cr.h)))
+			}
+		case openrtb.MediaVideo:
+			b.vdur.add(o, intKey(uint64(cr.dur)))
+			b.vdurs[cr.dur] = true
+		case openrtb.MediaAudio:
+			b.adur.add(o, intKey(uint64(cr.dur)))
+			b.adurs[cr.dur] = true
+		}
+	}
+	for i := 0; i < 4; i++ {
+		if media&(1<<i) != 0 {
+			b.media.add(o, intKey(uint64(i)))
+		}
+	}
+}

@@ -1,0 +1,292 @@
+package decision
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// Options configures [Compile].
+type Options struct {
+	// Currency of bid prices (ISO-4217); default "USD". It needs a rate.
+	Currency string
+	// Rates are units of each currency per 1 USD; USD is always 1.
+	Rates map[string]float64
+	// HostID prefixes every bid id; default "rtbd".
+	HostID string
+	// NoticeBase is copied to [openrtb.Response.NoticeBase]; empty disables
+	// notice URLs.
+	NoticeBase string
+}
+
+// Snapshot is an immutable compiled campaign set: the targeting index, the
+// model and the prices. It is safe for concurrent use by any number of
+// [Snapshot.Decide] calls; a reload compiles a new Snapshot and swaps it in.
+type Snapshot struct {
+	camps []ccamp // by ordinal: sorted by Value, highest first
+	// sufCap[o] is the highest MaxCPM among ordinals >= o (file currency),
+	// so that min(sufCap[o], Value[o] x maxScore) bounds every later price.
+	sufCap []float64
+	hot    []hotCamp // by ordinal: what the price bound reads, packed
+	ids    []byte    // campaign ids back to back, in ordinal order
+	// devExpNegS[(dt-1)*n+o] (n campaigns) is hotCamp.expNegS with the
+	// campaign_x_devicetype weight of device type dt included, and
+	// devMaxS[dt-1] the highest such exponent: the device type cross
+	// feature costs nothing per candidate for the common device types.
+	// Device-type-major, so that a scan reads it sequentially.
+	devExpNegS []float64
+	devW       []float64 // the campaign_x_devicetype weights, same layout
+	devMaxS    [numDevTypes]float64
+	ix         index
+	model      model
+	money      money
+	state      *State
+
+	hostID     []byte
+	noticeBase []byte
+}
+
+// hotCamp holds the fields read for every candidate before the campaign
+// itself is touched: 24 bytes per campaign, read in ordinal order.
+type hotCamp struct {
+	value, maxCPM float64
+	// expNegS is exp(-(wCamp+maxCrW)): with E = exp(-(request logit +
+	// cross slack)), value/(1+E*expNegS) bounds the campaign's price.
+	expNegS float64
+	// The campaign id in Snapshot.ids, for the exact cross-feature bound.
+	idOff uint32
+	idLen uint32
+}
+
+// ccamp is a compiled campaign.
+type ccamp struct {
+	id        []byte
+	seat      []byte
+	adomain   [][]byte
+	adomainH  []uint64
+	cat       [][]byte
+	catH      []uint64
+	value     float64
+	maxCPM    float64
+	daily     int64 // micro-units of the file currency; 0 unlimited
+	total     int64
+	burst     int64
+	asap      bool
+	freqMax   int
+	freqWin   int64 // seconds
+	freqKey   uint64
+	deals     []uint64 // hashes of deal ids
+	dealsOnly bool
+	creatives []ccreative
+	st        *campaignState
+
+	// Model parts known at compile time.
+	wCamp  float64 // weight of "campaign=<id>"
+	maxCrW float64 // highest creative weight
+}
+
+// ccreative is a compiled creative.
+type ccreative struct {
+	id, adid []byte
+	media    openrtb.MediaType
+	mtype    int
+	w, h     int
+	dur      int
+	mimes    []uint64 // folded hashes
+	protocol int
+	attr     []int
+	lang     []byte
+	secure   bool
+	adm      []byte
+	weight   float64 // weight of "creative=<id>"
+}
+
+// Compile builds a Snapshot of f and m (m may be nil: every score is 1),
+// attaching each campaign to its spend and frequency state in st, which
+// survives reloads. f is expected to be validated (campaign.File.Validate);
+// Compile still rejects what it cannot compile.
+func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snapshot, error) {
+	if f == nil || st == nil {
+		return nil, fmt.Errorf("cannot compile campaigns: nil file or state")
+	}
+	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase)}
+	var err error
+	if s.money, err = newMoney(f.Currency, opt.Currency, opt.Rates); err != nil {
+		return nil, fmt.Errorf("cannot compile campaigns: %w", err)
+	}
+	if s.model, err = newModel(m); err != nil {
+		return nil, fmt.Errorf("cannot compile model: %w", err)
+	}
+	order, err := campaignOrder(f)
+	if err != nil {
+		return nil, fmt.Errorf("cannot compile campaigns: %w", err)
+	}
+	s.camps = make([]ccamp, len(order))
+	for o, fi := range order {
+		if err := s.compileCampaign(&s.camps[o], &f.Campaigns[fi]); err != nil {
+			return nil, fmt.Errorf("cannot compile campaign %q: %w", f.Campaigns[fi].ID, err)
+		}
+	}
+	s.sufCap = make([]float64, len(s.camps))
+	hi := 0.0
+	for o := len(s.camps) - 1; o >= 0; o-- {
+		hi = max(hi, s.camps[o].maxCPM)
+		s.sufCap[o] = hi
+	}
+	s.ix = buildIndex(f, order, s.camps)
+	s.model.finish(s.camps)
+	s.hot = make([]hotCamp, len(s.camps))
+	for o := range s.camps {
+		cc := &s.camps[o]
+		s.hot[o] = hotCamp{
+			value: cc.value, maxCPM: cc.maxCPM, expNegS: math.Exp(-(cc.wCamp + cc.maxCrW)),
+			idOff: uint32(len(s.ids)), idLen: uint32(len(cc.id)),
+		}
+		s.ids = append(s.ids, cc.id...)
+	}
+	s.precomputeDevType()
+	st.attach(s)
+	return s, nil
+}
+
+// campaignOrder returns file indexes sorted by Value, highest first (ties
+// by id, so ordinals are deterministic), and rejects duplicate ids.
+func campaignOrder(f *campaign.File) ([]int, error) {
+	order := make([]int, len(f.Campaigns))
+	seen := make(map[string]bool, len(order))
+	for i := range order {
+		c := &f.Campaigns[i]
+		if c.ID == "" || seen[c.ID] {
+			return nil, fmt.Errorf("campaign %d: empty or duplicate id %q", i, c.ID)
+		}
+		if !(c.Value > 0) || !(c.MaxCPM > 0) || math.IsInf(c.Value, 0) || math.IsInf(c.MaxCPM, 0) {
+			return nil, fmt.Errorf("campaign %q: value %v and maxCpm %v must be > 0", c.ID, c.Value, c.MaxCPM)
+		}
+		seen[c.ID] = true
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ca, cb := &f.Campaigns[a], &f.Campaigns[b]
+		return cmp.Or(cmp.Compare(cb.Value, ca.Value), strings.Compare(ca.ID, cb.ID))
+	})
+	return order, nil
+}
+
+func (s *Snapshot) compileCampaign(cc *ccamp, c *campaign.Campaign) error {
+	cc.id = []byte(c.ID)
+	cc.seat = []byte(c.Seat)
+	for _, d := range c.ADomain {
+		cc.adomain = append(cc.adomain, []byte(d))
+		cc.adomainH = append(cc.adomainH, hashFoldString(d))
+	}
+	for _, d := range c.Cat {
+		cc.cat = append(cc.cat, []byte(d))
+		cc.catH = append(cc.catH, xxhash.Sum64String(d))
+	}
+	cc.value, cc.maxCPM = c.Value, c.MaxCPM
+	cc.daily, cc.total = micros(c.Budget.Daily), micros(c.Budget.Total)
+	// Even pacing may run ahead of the day's schedule by 1 % of the daily
+	// budget, so that a campaign can bid from the first second of the day.
+	cc.burst = cc.daily / 100
+	cc.asap = c.Budget.Pacing == "asap"
+	cc.freqMax = c.FreqCap.Max
+	cc.freqWin = int64(c.FreqCap.WindowSeconds)
+	if cc.freqWin <= 0 {
+		cc.freqWin = 86400
+	}
+	cc.freqKey = xxhash.Sum64String(c.ID)
+	for _, d := range c.Deals {
+		cc.deals = append(cc.deals, xxhash.Sum64String(d))
+	}
+	cc.dealsOnly = c.DealsOnly && len(c.Deals) > 0
+	for i := range c.Creatives {
+		cr, err := compileCreative(&c.Creatives[i])
+		if err != nil {
+			return fmt.Errorf("creative %q: %w", c.Creatives[i].ID, err)
+		}
+		cc.creatives = append(cc.creatives, cr)
+	}
+	return nil
+}
+
+func micros(x float64) int64 {
+	if !(x > 0) {
+		return 0
+	}
+	return int64(math.Round(x * 1e6))
+}
+
+var mediaByName = map[string]openrtb.MediaType{
+	"banner": openrtb.MediaBanner, "video": openrtb.MediaVideo,
+	"audio": openrtb.MediaAudio, "native": openrtb.MediaNative,
+}
+
+// mediaNames and mtypes are indexed by the bit number of a MediaType.
+var (
+	mediaNames = [4]string{"banner", "video", "audio", "native"}
+	mtypes     = [4]int{1, 2, 3, 4}
+)
+
+func compileCreative(c *campaign.Creative) (ccreative, error) {
+	m, ok := mediaByName[c.Type]
+	if !ok {
+		return ccreative{}, fmt.Errorf("unknown creative type %q", c.Type)
+	}
+	cr := ccreative{
+		id: []byte(c.ID), adid: []byte(cmp.Or(c.AdID, c.ID)), media: m, mtype: mtypes[mediaBit(m)],
+		w: c.W, h: c.H, dur: c.Dur, protocol: c.Protocol, attr: slices.Clone(c.Attr),
+		lang: []byte(c.Lang), secure: c.Secure, adm: []byte(c.Markup),
+	}
+	for _, mi := range c.Mimes {
+		cr.mimes = append(cr.mimes, hashFoldString(mi))
+	}
+	return cr, nil
+}
+
+// mediaBit returns the bit number (0 banner .. 3 native) of a single media type.
+func mediaBit(m openrtb.MediaType) int {
+	for i := 0; i < 4; i++ {
+		if m == 1<<i {
+			return i
+		}
+	}
+	panic("BUG: mediaBit of a media set")
+}
+
+// Campaigns returns the number of compiled campaigns.
+func (s *Snapshot) Campaigns() int { return len(s.camps) }
+
+// numDevTypes is how many OpenRTB device types (1..numDevTypes) have their
+// campaign_x_devicetype weights precomputed.
+const numDevTypes = 8
+
+func (s *Snapshot) precomputeDevType() {
+	m := &s.model
+	if !m.on || !m.fam[famXDevType] {
+		return
+	}
+	s.devExpNegS = make([]float64, len(s.camps)*numDevTypes)
+	s.devW = make([]float64, len(s.camps)*numDevTypes)
+	s.devMaxS = [numDevTypes]float64{}
+	for dt := range s.devMaxS {
+		s.devMaxS[dt] = math.Inf(-1)
+	}
+	var buf []byte
+	for o := range s.camps {
+		cc := &s.camps[o]
+		for dt := 1; dt <= numDevTypes; dt++ {
+			buf = append(append(append(buf[:0], "campaign_x_devicetype="...), cc.id...), '|', byte('0'+dt))
+			w := m.weight(xxhash.Sum64(buf))
+			x := cc.wCamp + cc.maxCrW + w
+			s.devW[(dt-1)*len(s.camps)+o] = w
+			s.devExpNegS[(dt-1)*len(s.camps)+o] = math.Exp(-x)
+			s.devMaxS[dt-1] = max(s.devMaxS[dt-1], x)
+		}
+	}
+}

@@ -1,0 +1,267 @@
+package decision
+
+import (
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// Ctx is the per-request scratch of [Snapshot.Decide]. Get one with
+// [AcquireCtx] and give it back with [ReleaseCtx]; a Ctx is not safe for
+// concurrent use. Byte slices that Decide writes into the Response (bid ids)
+// live in the Ctx and are valid until the next Decide or ReleaseCtx.
+type Ctx struct {
+	// Trace, when non-nil, records why each campaign did or did not bid.
+	// It makes Decide slow and allocating; use it for /admin/explain only.
+	Trace *Trace
+	// Deadline, when non-zero, stops the decision between imps (and every
+	// few hundred candidates) once time.Now() is after it.
+	Deadline time.Time
+
+	terms   [maxTerms]term
+	nTerms  int
+	nReq    int     // terms [0, nReq) depend on the request only
+	perm    []*term // all terms, sorted
+	perm2   []*term
+	impPerm []*term  // the imp's terms, sorted
+	reqc    reqCache // the request's terms, sorted, and their AND
+	words   int
+
+	snap      *Snapshot
+	req       *openrtb.Request
+	sec       int64
+	respCur   int
+	conv      float64 // campaign currency -> response currency
+	userKey   uint64
+	worst     Reason
+	timedOut  bool
+	visits    int
+	rf        reqFeatures
+	domBuf    []byte
+	devBuf    []byte
+	impMimes  []uint64
+	impFloor  float64   // response currency
+	perSec    float64   // video.mincpmpersec, response currency
+	dealFloor []float64 // response currency; < 0 unusable
+	dealH     []uint64
+	opts      []option
+	podDom    []uint64
+	podCat    []uint64
+	done      []bool
+	idBuf     []byte
+	crossBuf  []byte
+	batch     []int32
+	batchH    [batchSize]uint64
+	batchW    [batchSize]float64
+}
+
+// option is one priced candidate of an imp.
+type option struct {
+	ord   int32
+	cr    int16
+	deal  int16 // index in imp.PMP.Deals, -1 for the open auction
+	dur   int32
+	price float64
+	score float64
+}
+
+// AcquireCtx returns an empty Ctx from a pool.
+func AcquireCtx() *Ctx {
+	if c, ok := ctxPool.Get().(*Ctx); ok {
+		return c
+	}
+	return &Ctx{}
+}
+
+// ReleaseCtx returns c to the pool. Do not use c, or slices Decide wrote
+// into a Response with it, afterwards.
+func ReleaseCtx(c *Ctx) {
+	c.reset()
+	c.Trace, c.Deadline = nil, time.Time{}
+	ctxPool.Put(c)
+}
+
+var ctxPool sync.Pool
+
+// reset drops references into the last request and snapshot, keeping
+// capacity.
+func (c *Ctx) reset() {
+	c.truncateTerms(0)
+	clear(c.perm)
+	clear(c.impPerm)
+	clear(c.reqc.terms)
+	c.perm, c.impPerm, c.reqc.terms = c.perm[:0], c.impPerm[:0], c.reqc.terms[:0]
+	c.snap, c.req = nil, nil
+	c.opts = c.opts[:0]
+}
+
+func (c *Ctx) begin(s *Snapshot, req *openrtb.Request, now time.Time) {
+	c.reset()
+	c.snap, c.req = s, req
+	c.words = words(len(s.camps))
+	c.sec = now.Unix()
+	c.worst, c.timedOut, c.visits = ReasonNoCandidates, false, 0
+	c.idBuf = c.idBuf[:0]
+	c.done = c.done[:0]
+	for range req.Imps {
+		c.done = append(c.done, false)
+	}
+}
+
+// note records how far a candidate got, for the no-bid reason.
+func (c *Ctx) note(r Reason) { c.worst = max(c.worst, r) }
+
+// expired reports whether the deadline has passed.
+func (c *Ctx) expired() bool {
+	if c.Deadline.IsZero() {
+		return false
+	}
+	if !c.timedOut && time.Now().After(c.Deadline) {
+		c.timedOut = true
+	}
+	return c.timedOut
+}
+
+// Decide chooses the bids for req at time now and writes them into resp
+// (which it resets first): id, bidid, cur, seat, the notice base and one
+// bid per imp, or several per dynamic CTV pod; on no bid only id is set. It returns ReasonBid when
+// resp has bids, else why not. Decide does not change spend or frequency
+// counters (see [State.Bill]) and does not allocate in steady state when
+// c.Trace is nil.
+func (s *Snapshot) Decide(c *Ctx, req *openrtb.Request, now time.Time, resp *openrtb.Response) Reason {
+	resp.Reset()
+	resp.ID = req.ID
+	c.begin(s, req, now)
+	defer c.reset()
+	if r := s.decide(c, req, now, resp); r != ReasonBid {
+		return r
+	}
+	if len(resp.Bids) == 0 {
+		if c.timedOut {
+			return ReasonDeadline
+		}
+		return c.worst
+	}
+	resp.BidID = resp.Bids[0].ID
+	resp.Cur = s.money.codes[c.respCur]
+	resp.NoticeBase = s.noticeBase
+	return ReasonBid
+}
+
+// decide runs the imps; it returns ReasonBid to mean "look at resp".
+func (s *Snapshot) decide(c *Ctx, req *openrtb.Request, now time.Time, resp *openrtb.Response) Reason {
+	if len(req.Imps) == 0 || len(req.ID) == 0 {
+		return ReasonInvalid
+	}
+	if c.expired() {
+		return ReasonDeadline
+	}
+	ri, ok := s.money.respCurrency(req.Cur)
+	if !ok {
+		return ReasonCurrency
+	}
+	c.respCur, c.conv = ri, s.money.factor(s.money.file, ri)
+	c.userKey = UserKey(req)
+	s.model.prepare(c, req, int(c.sec%86400/3600))
+	s.requestTerms(c, req, c.sec)
+	c.nReq = c.nTerms
+	c.sortRequestTerms()
+	for i := range req.Imps {
+		if c.done[i] {
+			continue
+		}
+		if c.expired() {
+			break
+		}
+		imp := &req.Imps[i]
+		if len(imp.Video.PodID) > 0 && imp.Media&openrtb.MediaVideo != 0 || isDynamicPod(imp) {
+			s.decidePod(c, i, resp)
+		} else {
+			s.decideImp(c, imp, resp)
+		}
+	}
+	return ReasonBid
+}
+
+func isDynamicPod(imp *openrtb.Imp) bool {
+	return imp.Media&openrtb.MediaVideo != 0 && (imp.Video.PodDur > 0 || imp.Video.MaxSeq > 0)
+}
+
+// decideImp bids at most once on a non-pod imp: the best option over the
+// imp's media types.
+func (s *Snapshot) decideImp(c *Ctx, imp *openrtb.Imp, resp *openrtb.Response) {
+	if !c.prepareImp(imp) {
+		return
+	}
+	c.opts = c.opts[:0]
+	best := option{ord: -1}
+	for mb := 0; mb < 4; mb++ {
+		if imp.Media&(1<<mb) == 0 {
+			continue
+		}
+		c.opts = c.opts[:0]
+		s.collect(c, imp, mb, 1, false)
+		if len(c.opts) > 0 && (best.ord < 0 || c.opts[0].price > best.price) {
+			best = c.opts[0]
+		}
+	}
+	if best.ord >= 0 {
+		s.emit(c, imp, &best, resp)
+	}
+}
+
+// prepareImp computes the imp's floors (response currency) and hashes; it
+// returns false when a floor currency has no rate.
+func (c *Ctx) prepareImp(imp *openrtb.Imp) bool {
+	m := &c.snap.money
+	fi, ok := m.lookup(imp.BidFloorCur)
+	if !ok {
+		c.note(ReasonCurrency)
+		return false
+	}
+	c.impFloor = imp.BidFloor * m.factor(fi, c.respCur)
+	c.perSec = imp.Video.MinCPMPerSec * m.factor(fi, c.respCur)
+	c.dealH, c.dealFloor = c.dealH[:0], c.dealFloor[:0]
+	for i := range imp.PMP.Deals {
+		d := &imp.PMP.Deals[i]
+		c.dealH = append(c.dealH, xxhash.Sum64(d.ID))
+		f := -1.0 // unusable deal: no rate for its floor currency
+		if di, ok := m.lookup(d.BidFloorCur); ok {
+			f = d.BidFloor * m.factor(di, c.respCur)
+		}
+		c.dealFloor = append(c.dealFloor, f)
+	}
+	c.impMimes = c.impMimes[:0]
+	mimes := imp.Video.Mimes
+	if imp.Media&openrtb.MediaVideo == 0 {
+		mimes = imp.Audio.Mimes
+	}
+	for _, mt := range mimes {
+		c.impMimes = append(c.impMimes, hashFold(mt))
+	}
+	return true
+}
+
+// UserKey returns the frequency-cap key of the request's user: the xxhash
+// of the first present of user.id, user.buyeruid, the first eid uid and
+// device.ifa, or 0 when none is present.
+func UserKey(req *openrtb.Request) uint64 {
+	u := &req.User
+	switch {
+	case len(u.ID) > 0:
+		return fixKey(xxhash.Sum64(u.ID))
+	case len(u.BuyerUID) > 0:
+		return fixKey(xxhash.Sum64(u.BuyerUID))
+	}
+	for i := range u.EIDs {
+		if len(u.EIDs[i].UID) > 0 {
+			return fixKey(xxhash.Sum64(u.EIDs[i].UID))
+		}
+	}
+	if len(req.Device.IFA) > 0 {
+		return fixKey(xxhash.Sum64(req.Device.IFA))
+	}
+	return 0
+}

@@ -1,0 +1,118 @@
+package decision
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// benchSet is a generated campaign book compiled once per size.
+type benchSet struct {
+	file   *campaign.File
+	snap   *Snapshot
+	ctv    []*openrtb.Request
+	banner []*openrtb.Request
+	bytes  int64 // mean CTV request size, for b.SetBytes
+}
+
+var benchSets = map[int]*benchSet{}
+
+func getBenchSet(b *testing.B, n int) *benchSet {
+	if bs := benchSets[n]; bs != nil {
+		return bs
+	}
+	f := campaign.Generate(n, 1)
+	s, err := Compile(f, campaign.GenerateModel(1<<20, 1), NewState(1<<16), testOptions)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bodies := campaign.GenerateCTVRequests(256, 7)
+	total := 0
+	for _, body := range bodies {
+		total += len(body)
+	}
+	bs := &benchSet{file: f, snap: s, ctv: parseRequests(b, bodies), banner: bannerRequests(f, 256), bytes: int64(total / len(bodies))}
+	benchSets[n] = bs
+	return bs
+}
+
+// bannerRequests builds display requests on the sites and sizes the
+// generated campaigns target.
+func bannerRequests(f *campaign.File, n int) []*openrtb.Request {
+	var domains []string
+	for i := range f.Campaigns {
+		domains = append(domains, f.Campaigns[i].Targeting.SiteDomains...)
+	}
+	if len(domains) == 0 {
+		domains = []string{"example.com"}
+	}
+	sizes := []openrtb.Format{{W: 300, H: 250}, {W: 728, H: 90}, {W: 320, H: 50}, {W: 300, H: 600}}
+	countries := []string{"USA", "USA", "GBR", "DEU", "CAN"}
+	out := make([]*openrtb.Request, n)
+	for i := range out {
+		r := bannerRequest()
+		r.ID = []byte(fmt.Sprintf("b-%d", i))
+		r.Site.Domain = []byte(domains[i*7%len(domains)])
+		r.Site.PublisherID = []byte(fmt.Sprintf("pub-%05d", i%50))
+		r.Device.Type = []int{2, 4, 1}[i%3]
+		r.Device.Geo.Country = []byte(countries[i%len(countries)])
+		r.Imps[0].Banner.Formats = sizes[i%4 : i%4+1]
+		r.Imps[0].Banner.W, r.Imps[0].Banner.H = sizes[i%4].W, sizes[i%4].H
+		r.Imps[0].BidFloor = float64(i%5) * 0.5
+		r.User.ID = []byte(fmt.Sprintf("u-%d", i))
+		out[i] = r
+	}
+	return out
+}
+
+var sinkReason Reason
+
+func BenchmarkDecide(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		bs := getBenchSet(b, n)
+		for _, kind := range []string{"ctv", "banner"} {
+			reqs := bs.ctv
+			if kind == "banner" {
+				reqs = bs.banner
+			}
+			b.Run(fmt.Sprintf("%s/campaigns=%d", kind, n), func(b *testing.B) {
+				c := AcquireCtx()
+				defer ReleaseCtx(c)
+				var resp openrtb.Response
+				b.ReportAllocs()
+				b.SetBytes(bs.bytes)
+				bids := 0
+				for i := 0; b.Loop(); i++ {
+					if sinkReason = bs.snap.Decide(c, reqs[i%len(reqs)], testNow, &resp); sinkReason == ReasonBid {
+						bids++
+					}
+				}
+				b.ReportMetric(float64(bids)/float64(b.N), "bidrate")
+			})
+		}
+	}
+}
+
+// BenchmarkNaiveScan is the baseline: a direct scan of every campaign with
+// the oracle's matcher (targeting only, no pricing).
+func BenchmarkNaiveScan(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		bs := getBenchSet(b, n)
+		b.Run(fmt.Sprintf("ctv/campaigns=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(bs.bytes)
+			for i := 0; b.Loop(); i++ {
+				r := bs.ctv[i%len(bs.ctv)]
+				matched := 0
+				for j := range bs.file.Campaigns {
+					if naiveMatch(&bs.file.Campaigns[j], r, &r.Imps[0], "video", testNow) {
+						matched++
+					}
+				}
+				sinkReason = Reason(matched)
+			}
+		})
+	}
+}

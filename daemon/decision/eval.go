@@ -1,0 +1,387 @@
+package decision
+
+import (
+	"math"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// deadlineEvery is how many candidates are evaluated between deadline checks.
+const deadlineEvery = 256
+
+// collect evaluates the candidates of imp for media bit mb and keeps the k
+// best options in c.opts, highest price first. With perCreative (dynamic
+// pods) every fitting creative is an option, else a campaign's best one.
+//
+// Campaign ordinals are sorted by Value, so once the bound on every later
+// price (see Snapshot.sufCap) is below the floor or the k-th best price,
+// the scan stops. A candidate is then bounded alone, first with its
+// unknown cross features at the largest weight (see hotCamp), then, in
+// batches, with their exact weights; only one that can still beat the cut
+// is evaluated. Tracing disables the cuts so every campaign is explained.
+func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool) {
+	var it candIter
+	s.startImp(c, imp, mb, &it)
+	if c.Trace != nil {
+		s.traceFiltered(c, imp, mb)
+	}
+	b := c.newBounds(s, imp, mb, k)
+	o := it.next()
+	if o < 0 && c.blockedOnly() {
+		c.note(ReasonBlocked)
+	}
+	c.batch = c.batch[:0]
+	for ; o >= 0; o = it.next() {
+		if c.Trace != nil {
+			s.evaluate(c, imp, mb, o, b.logit, k, perCreative, s.cross(c, o, s.crossDomainOf(c, o)))
+			continue
+		}
+		cut := b.cut(c)
+		if min(s.sufCap[o], s.hot[o].value*b.maxScore)*c.conv < cut {
+			break
+		}
+		if b.below(c, s.hot[o].value/(1+b.expRS*s.expNegS(c, o)), s.hot[o].maxCPM, cut) {
+			c.note(ReasonBelowFloor)
+			continue
+		}
+		if c.rf.slack == 0 {
+			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0)) {
+				return
+			}
+			continue
+		}
+		if c.batch = append(c.batch, int32(o)); len(c.batch) == batchSize && !s.flush(c, imp, mb, &b, perCreative) {
+			return
+		}
+	}
+	s.flush(c, imp, mb, &b, perCreative)
+}
+
+// batchSize is how many candidates have their cross weights loaded together.
+const batchSize = 16
+
+// bounds holds what collect needs to bound prices for one imp and media.
+type bounds struct {
+	logit    float64 // request logit including the media feature
+	maxScore float64 // bounds every campaign's score
+	expRS    float64 // exp(-(logit + cross slack))
+	expR0    float64 // exp(-logit)
+	minFloor float64
+	k        int
+}
+
+func (c *Ctx) newBounds(s *Snapshot, imp *openrtb.Imp, mb, k int) bounds {
+	b := bounds{logit: c.rf.base + s.model.media[mb], maxScore: 1, minFloor: c.minFloor(imp), k: k}
+	if s.model.on {
+		maxS := s.model.maxCamp
+		if c.rf.dt >= 0 {
+			maxS = s.devMaxS[c.rf.dt]
+		}
+		b.maxScore = sigmoid(b.logit + maxS + c.rf.slack)
+		b.expRS = math.Exp(-(b.logit + c.rf.slack))
+		b.expR0 = math.Exp(-b.logit)
+	}
+	return b
+}
+
+// cut is the price an option must beat: the floor, or the k-th best.
+func (b *bounds) cut(c *Ctx) float64 {
+	if len(c.opts) >= b.k {
+		return max(b.minFloor, c.opts[b.k-1].price)
+	}
+	return b.minFloor
+}
+
+// below reports whether a campaign priced at most min(v, maxCPM) (campaign
+// currency) cannot beat cut.
+func (b *bounds) below(c *Ctx, v, maxCPM, cut float64) bool {
+	ub := min(v, maxCPM) * c.conv
+	return ub < cut || ub == cut && len(c.opts) >= b.k
+}
+
+// expNegS is exp(-(campaign and creative weights, and the device type
+// cross weight when precomputed)) of campaign o.
+func (s *Snapshot) expNegS(c *Ctx, o int) float64 {
+	if c.rf.dt >= 0 {
+		return s.devExpNegS[c.rf.dt*len(s.camps)+o]
+	}
+	return s.hot[o].expNegS
+}
+
+// flush bounds the batched candidates with their exact cross weights and
+// evaluates the survivors. The hashes are computed first and the weights
+// loaded in a separate loop, so the CPU overlaps the cache misses of the
+// large weight table. It returns false when the deadline passed.
+func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreative bool) bool {
+	m := &s.model
+	dom := m.fam[famXDomain] && len(c.rf.domain) > 0
+	for i, o := range c.batch {
+		c.batchW[i] = 0
+		if dom {
+			h := &s.hot[o]
+			c.batchH[i] = c.crossHash("campaign_x_domain=", s.ids[h.idOff:h.idOff+h.idLen], c.rf.domain)
+		}
+	}
+	if dom {
+		for i := range c.batch {
+			c.batchW[i] = m.weight(c.batchH[i])
+		}
+	}
+	for i, o32 := range c.batch {
+		o := int(o32)
+		h := &s.hot[o]
+		w := c.batchW[i]
+		if c.rf.dt < 0 {
+			w += m.crossDevType(c, s.ids[h.idOff:h.idOff+h.idLen])
+		}
+		if b.below(c, h.value/(1+b.expR0*s.expNegS(c, o)*math.Exp(-w)), h.maxCPM, b.cut(c)) {
+			c.note(ReasonBelowFloor)
+			continue
+		}
+		if !s.evaluateTimed(c, imp, mb, o, b, perCreative, s.cross(c, o, c.batchW[i])) {
+			c.batch = c.batch[:0]
+			return false
+		}
+	}
+	c.batch = c.batch[:0]
+	return true
+}
+
+// evaluateTimed evaluates o, checking the deadline every deadlineEvery
+// candidates; it returns false when the deadline passed.
+func (s *Snapshot) evaluateTimed(c *Ctx, imp *openrtb.Imp, mb, o int, b *bounds, perCreative bool, cross float64) bool {
+	if c.visits++; c.visits%deadlineEvery == 0 && c.expired() {
+		return false
+	}
+	s.evaluate(c, imp, mb, o, b.logit, b.k, perCreative, cross)
+	return true
+}
+
+// crossDomainOf is campaign o's campaign_x_domain weight for the request.
+func (s *Snapshot) crossDomainOf(c *Ctx, o int) float64 {
+	h := &s.hot[o]
+	return s.model.crossDomain(c, s.ids[h.idOff:h.idOff+h.idLen])
+}
+
+// cross is campaign o's cross-feature weight given its domain part.
+func (s *Snapshot) cross(c *Ctx, o int, domain float64) float64 {
+	if !s.model.on {
+		return 0
+	}
+	if c.rf.dt >= 0 {
+		return domain + s.devW[c.rf.dt*len(s.camps)+o]
+	}
+	h := &s.hot[o]
+	return domain + s.model.crossDevType(c, s.ids[h.idOff:h.idOff+h.idLen])
+}
+
+// minFloor is the lowest floor any option of imp can face.
+func (c *Ctx) minFloor(imp *openrtb.Imp) float64 {
+	f := c.impFloor
+	if imp.PMP.PrivateAuction == 1 {
+		f = math.Inf(1)
+	}
+	for _, d := range c.dealFloor {
+		if d >= 0 {
+			f = min(f, d)
+		}
+	}
+	return f
+}
+
+// evaluate prices campaign o on imp and offers its options to c.opts.
+// Pacing and the frequency cap, which read shared counters, are checked
+// only for an option good enough to be kept.
+func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, k int, perCreative bool, cross float64) {
+	cc := &s.camps[o]
+	deal, floor := c.pickDeal(imp, cc)
+	if deal == -2 {
+		c.reject(o, ReasonBlocked, "deal_seat")
+		return
+	}
+	x := logit + cc.wCamp + cross
+	var best option
+	best.ord, best.cr = -1, -1
+	why, blocked, checked := "creative", false, false
+	for i := range cc.creatives {
+		cr := &cc.creatives[i]
+		if cr.media != 1<<mb {
+			continue
+		}
+		if r := c.fit(cr, imp, mb); r != "" {
+			why, blocked = r, blocked || r != "creative"
+			continue
+		}
+		opt := s.price(c, cc, cr, x, floor)
+		opt.ord, opt.cr, opt.deal = int32(o), int16(i), int16(deal)
+		if opt.price <= 0 {
+			why = "below_floor"
+			continue
+		}
+		if !c.keeps(opt.price, k) && c.Trace == nil {
+			continue
+		}
+		if !checked {
+			if why = s.eligible(c, cc); why != "" {
+				c.reject(o, reasonOf(why), why)
+				return
+			}
+			checked = true
+		}
+		if perCreative {
+			c.offer(opt, k)
+		}
+		if best.cr < 0 || opt.price > best.price {
+			best = opt
+		}
+	}
+	switch {
+	case best.cr >= 0 && !perCreative:
+		c.offer(best, k)
+	case best.cr < 0 && blocked:
+		c.note(ReasonBlocked)
+	}
+	if c.Trace != nil {
+		c.Trace.add(c, o, why, best.score, best.price)
+	}
+}
+
+// keeps reports whether an option at price would enter the k best.
+func (c *Ctx) keeps(price float64, k int) bool {
+	return len(c.opts) < k || price > c.opts[k-1].price
+}
+
+// eligible checks budget, pacing and the user's frequency cap; it returns
+// "" or the failed check.
+func (s *Snapshot) eligible(c *Ctx, cc *ccamp) string {
+	if p := cc.pacing(c.sec); p != PacingOK {
+		return p.String()
+	}
+	if cc.freqMax > 0 && c.userKey != 0 &&
+		s.state.freq.count(freqHash(c.userKey, cc.freqKey), c.sec, cc.freqWin) >= cc.freqMax {
+		return "freq_cap"
+	}
+	return ""
+}
+
+func reasonOf(why string) Reason {
+	if why == "freq_cap" {
+		return ReasonFreqCap
+	}
+	return ReasonBudget
+}
+
+// reject records a candidate removed after the index.
+func (c *Ctx) reject(o int, r Reason, why string) {
+	c.note(r)
+	if c.Trace != nil {
+		c.Trace.add(c, o, why, 0, 0)
+	}
+}
+
+// pickDeal returns the deal index cc bids on and the floor that applies:
+// -1 for the open auction, -2 when cc may not bid (a deals-only campaign
+// whose deals' wseat or wadomain exclude it, or a private auction).
+func (c *Ctx) pickDeal(imp *openrtb.Imp, cc *ccamp) (int, float64) {
+	for j, h := range c.dealH {
+		if c.dealFloor[j] < 0 || !containsU64(cc.deals, h) {
+			continue
+		}
+		if d := &imp.PMP.Deals[j]; dealAdmits(d, cc) {
+			return j, c.dealFloor[j]
+		}
+	}
+	if cc.dealsOnly || imp.PMP.PrivateAuction == 1 {
+		return -2, 0
+	}
+	return -1, c.impFloor
+}
+
+func containsU64(s []uint64, v uint64) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// dealAdmits checks a deal's wseat and wadomain against the campaign.
+func dealAdmits(d *openrtb.Deal, cc *ccamp) bool {
+	if len(d.WSeat) > 0 && !containsBytes(d.WSeat, cc.seat, false) {
+		return false
+	}
+	if len(d.WADomain) == 0 {
+		return true
+	}
+	for _, a := range cc.adomain {
+		if containsBytes(d.WADomain, a, true) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsBytes(list [][]byte, v []byte, fold bool) bool {
+	for _, x := range list {
+		if fold && equalFoldString(x, v) || !fold && string(x) == string(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFoldString(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// price computes a creative's option: Value x score capped at MaxCPM, in
+// the response currency, rounded, and >= floor (for video with
+// mincpmpersec, also >= that x duration). price <= 0 means below floor.
+func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64) option {
+	score := 1.0
+	if s.model.on {
+		score = sigmoid(x + cr.weight)
+	}
+	p := min(cc.value*score, cc.maxCPM) * c.conv
+	if cr.media == openrtb.MediaVideo && c.perSec > 0 {
+		floor = max(floor, c.perSec*float64(cr.dur))
+	}
+	opt := option{dur: int32(cr.dur), score: score}
+	if p < floor || p <= 0 {
+		c.note(ReasonBelowFloor)
+		return opt
+	}
+	opt.price = roundPrice(p, floor)
+	return opt
+}
+
+// offer inserts opt into c.opts, kept sorted by price (highest first) and
+// at most k long.
+func (c *Ctx) offer(opt option, k int) {
+	if len(c.opts) >= k {
+		if opt.price <= c.opts[k-1].price {
+			return
+		}
+		c.opts = c.opts[:k-1]
+	}
+	c.opts = append(c.opts, opt)
+	for i := len(c.opts) - 1; i > 0 && c.opts[i].price > c.opts[i-1].price; i-- {
+		c.opts[i], c.opts[i-1] = c.opts[i-1], c.opts[i]
+	}
+}

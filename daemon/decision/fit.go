@@ -1,0 +1,86 @@
+package decision
+
+import "github.com/rtbd/rtbd/daemon/openrtb"
+
+// fit checks a creative against the imp and the request; it returns "" when
+// the creative may serve, else the failed check: "creative" (size,
+// duration, mime or protocol), or a block: "battr", "wlang", "secure".
+func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
+	var battr []int
+	switch openrtb.MediaType(1 << mb) {
+	case openrtb.MediaBanner:
+		if !sizeFits(cr, &imp.Banner) {
+			return "creative"
+		}
+		battr = imp.Banner.BAttr
+	case openrtb.MediaVideo:
+		v := &imp.Video
+		if !durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(v), v.RqdDurs) ||
+			!c.mimesFit(cr) || !protocolFits(cr.protocol, v.Protocols) {
+			return "creative"
+		}
+		battr = v.BAttr
+	case openrtb.MediaAudio:
+		a := &imp.Audio
+		if !durFits(cr.dur, a.MinDur, a.MaxDur, 0, nil) || !c.mimesFit(cr) ||
+			!protocolFits(cr.protocol, a.Protocols) {
+			return "creative"
+		}
+	}
+	for _, a := range cr.attr {
+		if containsInt(battr, a) {
+			return "battr"
+		}
+	}
+	if imp.Secure == 1 && !cr.secure {
+		return "secure"
+	}
+	if len(c.req.WLang) > 0 && !containsBytes(c.req.WLang, cr.lang, true) {
+		return "wlang"
+	}
+	return ""
+}
+
+// sizeFits: a creative without a size fits any banner; else one of the
+// imp's formats (or banner.w/h) must match exactly. An imp with no size
+// at all takes any creative.
+func sizeFits(cr *ccreative, b *openrtb.Banner) bool {
+	if cr.w <= 0 || cr.h <= 0 || len(b.Formats) == 0 && (b.W <= 0 || b.H <= 0) {
+		return true
+	}
+	if cr.w == b.W && cr.h == b.H {
+		return true
+	}
+	for _, f := range b.Formats {
+		if f.W == cr.w && f.H == cr.h {
+			return true
+		}
+	}
+	return false
+}
+
+// mimesFit: a creative with mimes needs one of them among the imp's.
+func (c *Ctx) mimesFit(cr *ccreative) bool {
+	if len(cr.mimes) == 0 || len(c.impMimes) == 0 {
+		return true
+	}
+	for _, m := range cr.mimes {
+		if containsU64(c.impMimes, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func protocolFits(p int, allowed []int) bool {
+	return p == 0 || len(allowed) == 0 || containsInt(allowed, p)
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

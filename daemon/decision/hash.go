@@ -1,0 +1,65 @@
+package decision
+
+import "github.com/cespare/xxhash/v2"
+
+// appSalt separates app bundle keys from site domain keys in the shared
+// inventory dimensions.
+const appSalt = 0x5bd1e9955bd1e995
+
+// intKey is the key hash of an integer value (device type, hour, size...).
+func intKey(v uint64) uint64 {
+	v += 0x9e3779b97f4a7c15
+	v = (v ^ v>>30) * 0xbf58476d1ce4e5b9
+	v = (v ^ v>>27) * 0x94d049bb133111eb
+	return v ^ v>>31
+}
+
+func lowerASCII(b []byte) {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+}
+
+// hashFold returns the xxhash of b with ASCII letters lower-cased, without
+// allocating: short values are folded on the stack, long ones streamed.
+func hashFold(b []byte) uint64 {
+	var buf [64]byte
+	if len(b) <= len(buf) {
+		n := copy(buf[:], b)
+		lowerASCII(buf[:n])
+		return xxhash.Sum64(buf[:n])
+	}
+	var d xxhash.Digest
+	d.Reset()
+	for len(b) > 0 {
+		n := copy(buf[:], b)
+		lowerASCII(buf[:n])
+		d.Write(buf[:n])
+		b = b[n:]
+	}
+	return d.Sum64()
+}
+
+func hashFoldString(s string) uint64 { return hashFold([]byte(s)) }
+
+// equalFold reports whether a and b are equal up to ASCII case.
+func equalFold(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,371 @@
+package decision
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// table is an open-addressed hash table from a 64-bit key hash to a posting
+// index, built once at compile time. Keys are xxhash sums of the request's
+// bytes, so a lookup never converts bytes to a string. Two distinct values
+// with the same 64-bit hash would share a posting list; at 2^-64 per pair
+// this is ignored.
+type table struct {
+	keys []uint64 // 0 marks an empty slot
+	vals []int32
+	mask uint64
+}
+
+func fixKey(h uint64) uint64 {
+	if h == 0 {
+		return 1
+	}
+	return h
+}
+
+func newTable(n int) table {
+	size := 8
+	for size < 2*n {
+		size <<= 1
+	}
+	return table{keys: make([]uint64, size), vals: make([]int32, size), mask: uint64(size - 1)}
+}
+
+func (t *table) put(h uint64, v int32) {
+	h = fixKey(h)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		if t.keys[i] == 0 || t.keys[i] == h {
+			t.keys[i] = h
+			t.vals[i] = v
+			return
+		}
+	}
+}
+
+// get returns the value stored for h, or -1.
+func (t *table) get(h uint64) int32 {
+	if len(t.keys) == 0 {
+		return -1
+	}
+	h = fixKey(h)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case h:
+			return t.vals[i]
+		case 0:
+			return -1
+		}
+	}
+}
+
+// posting is the set of campaign ordinals having one value on one
+// dimension: a dense bitset when it is large, else a sorted ordinal list.
+type posting struct {
+	dense  []uint64
+	sparse []int32
+	cnt    int // number of campaigns
+	// lo and hi bound the words holding its bits: [lo, hi).
+	lo, hi int
+}
+
+// dim is one targeting dimension: a posting list per value and the set of
+// campaigns that do not constrain it.
+type dim struct {
+	any    []uint64 // nil when every campaign constrains the dimension
+	anyCnt int
+	anyLo  int // words [anyLo, anyHi) hold the bits of any
+	anyHi  int
+	tab    table
+	posts  []posting
+}
+
+// lookup returns the posting of key hash h, or nil.
+func (d *dim) lookup(h uint64) *posting {
+	if i := d.tab.get(h); i >= 0 {
+		return &d.posts[i]
+	}
+	return nil
+}
+
+// dimBuilder accumulates a dim at compile time.
+type dimBuilder struct {
+	n      int
+	any    []uint64
+	anyCnt int
+	anyLo  int
+	anyHi  int
+	keys   map[uint64][]int32
+}
+
+func newDimBuilder(n int) *dimBuilder {
+	return &dimBuilder{n: n, keys: map[uint64][]int32{}}
+}
+
+// addAny marks ordinal o as unconstrained.
+func (b *dimBuilder) addAny(o int) {
+	if b.any == nil {
+		b.any = make([]uint64, words(b.n))
+	}
+	if b.any[o>>6]&(1<<(o&63)) == 0 {
+		if b.anyCnt == 0 {
+			b.anyLo = o >> 6
+		}
+		b.anyCnt++
+		b.anyLo, b.anyHi = min(b.anyLo, o>>6), max(b.anyHi, o>>6+1)
+	}
+	b.any[o>>6] |= 1 << (o & 63)
+}
+
+// add puts ordinal o into the posting of key hash h. Ordinals must be added
+// in increasing order per key, or repeated (duplicates are dropped).
+func (b *dimBuilder) add(o int, h uint64) {
+	h = fixKey(h)
+	l := b.keys[h]
+	if len(l) > 0 && l[len(l)-1] == int32(o) {
+		return
+	}
+	b.keys[h] = append(l, int32(o))
+}
+
+func (b *dimBuilder) build() dim {
+	d := dim{any: b.any, anyCnt: b.anyCnt, anyLo: b.anyLo, anyHi: b.anyHi, tab: newTable(len(b.keys)), posts: make([]posting, 0, len(b.keys))}
+	keys := make([]uint64, 0, len(b.keys))
+	for k := range b.keys {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // deterministic layout
+	for _, k := range keys {
+		l := b.keys[k]
+		p := posting{cnt: len(l), lo: int(l[0] >> 6), hi: int(l[len(l)-1]>>6) + 1}
+		// A sorted list costs 4 bytes per campaign, a bitset n/8 bytes.
+		if len(l)*32 >= b.n {
+			p.dense = make([]uint64, words(b.n))
+			for _, o := range l {
+				p.dense[o>>6] |= 1 << (o & 63)
+			}
+		} else {
+			p.sparse = slices.Clip(l)
+		}
+		d.tab.put(k, int32(len(d.posts)))
+		d.posts = append(d.posts, p)
+	}
+	return d
+}
+
+func words(n int) int { return (n + 63) >> 6 }
+
+// term is one factor of the candidate AND: the OR of up to len(refs) dense
+// bitsets plus a scratch bitset collecting sparse postings and overflow.
+// A neg term removes its set instead (block lists).
+type term struct {
+	name string
+	est  int // estimated number of campaigns admitted, to order terms
+	// lo and hi bound the words that can hold its bits: [lo, hi); an
+	// empty term has lo >= hi.
+	lo, hi int
+	refs   [4][]uint64
+	n      int
+	neg    bool
+	// block marks the request's block and allow lists on campaigns (bcat,
+	// badv, bapp, bseat, wseat), for ReasonBlocked.
+	block bool
+	// scr is this term's scratch bitset (owned by the Ctx); scrUsed says it
+	// holds bits, scrFull that it was written densely and needs a full clear.
+	scr      []uint64
+	scrUsed  bool
+	scrFull  bool
+	sparseOn [][]int32 // sparse postings set into scr, to clear them after
+}
+
+// orDense adds a dense bitset with bits in words [lo, hi) to the term.
+func (t *term) orDense(b []uint64, lo, hi int) {
+	if b == nil {
+		return
+	}
+	t.lo, t.hi = min(t.lo, lo), max(t.hi, hi)
+	if t.n < len(t.refs) {
+		t.refs[t.n] = b
+		t.n++
+		return
+	}
+	t.scrFull = true // before the loop: a panic must not leave stale bits
+	for i, w := range b {
+		t.scr[i] |= w
+	}
+	t.scrUsed = true
+}
+
+// orPosting adds a posting list to the term.
+func (t *term) orPosting(p *posting) {
+	if p == nil {
+		return
+	}
+	t.est += p.cnt
+	if p.dense != nil {
+		t.orDense(p.dense, p.lo, p.hi)
+		return
+	}
+	t.lo, t.hi = min(t.lo, p.lo), max(t.hi, p.hi)
+	for _, o := range p.sparse {
+		t.scr[o>>6] |= 1 << (o & 63)
+	}
+	t.scrUsed = true
+	t.sparseOn = append(t.sparseOn, p.sparse)
+}
+
+// clear empties the term and its scratch bitset, keeping capacity.
+func (t *term) clear() {
+	if t.scrFull {
+		clear(t.scr)
+	} else if t.scrUsed {
+		for _, l := range t.sparseOn {
+			for _, o := range l {
+				t.scr[o>>6] = 0
+			}
+		}
+	}
+	clear(t.sparseOn)
+	t.sparseOn = t.sparseOn[:0]
+	t.refs = [4][]uint64{}
+	t.n, t.est, t.neg, t.block, t.scrUsed, t.scrFull, t.name = 0, 0, false, false, false, false, ""
+	t.lo, t.hi = math.MaxInt, 0
+}
+
+// word returns the term's word wi (before negation).
+func (t *term) word(wi int) uint64 {
+	var v uint64
+	for r := 0; r < t.n; r++ {
+		v |= t.refs[r][wi]
+	}
+	if t.scrUsed {
+		v |= t.scr[wi]
+	}
+	return v
+}
+
+// has reports whether the term admits ordinal o.
+func (t *term) has(o int) bool {
+	in := t.word(o>>6)&(1<<(o&63)) != 0
+	return in != t.neg
+}
+
+// andWord returns w AND all terms at word wi, stopping at zero.
+func andWord(w uint64, terms []*term, wi int) uint64 {
+	for _, t := range terms {
+		if t.neg {
+			w &^= t.word(wi)
+		} else {
+			w &= t.word(wi)
+		}
+		if w == 0 {
+			return 0
+		}
+	}
+	return w
+}
+
+// candIter walks the ordinals admitted by all terms in increasing order.
+// Terms are sorted so that the most selective positive ones come first
+// and a zero word is dropped after one or two loads. With a reqCache, the
+// request-level terms are ANDed once per request, word by word as the
+// imps' scans reach them, instead of once per imp.
+type candIter struct {
+	terms    []*term
+	req      *reqCache
+	impFirst bool
+	n, nw    int
+	wi       int
+	w        uint64
+}
+
+// reqCache holds the AND of the request-level terms: words[wi] is valid
+// when gen[wi] == cur, so a new request invalidates it without a clear.
+type reqCache struct {
+	terms  []*term
+	words  []uint64
+	gen    []uint32
+	cur    uint32
+	lo, hi int // words outside [lo, hi) are zero
+}
+
+// reset starts a new request over n words.
+func (rc *reqCache) reset(n int) {
+	if cap(rc.words) < n {
+		rc.words, rc.gen, rc.cur = make([]uint64, n), make([]uint32, n), 0
+	}
+	rc.words, rc.gen = rc.words[:n], rc.gen[:n]
+	if rc.cur++; rc.cur == 0 { // wrapped: old generations could match
+		clear(rc.gen)
+		rc.cur = 1
+	}
+	rc.lo, rc.hi = termsRange(rc.terms, n)
+}
+
+func (rc *reqCache) word(wi int) uint64 {
+	if rc.gen[wi] != rc.cur {
+		rc.words[wi] = andWord(^uint64(0), rc.terms, wi)
+		rc.gen[wi] = rc.cur
+	}
+	return rc.words[wi]
+}
+
+// termsRange intersects the word ranges of the positive terms.
+func termsRange(terms []*term, nw int) (int, int) {
+	lo, hi := 0, nw
+	for _, t := range terms {
+		if !t.neg {
+			lo, hi = max(lo, t.lo), min(hi, t.hi)
+		}
+	}
+	return lo, hi
+}
+
+// and returns the AND of all terms at word wi, starting with the imp's
+// terms when their most selective one is more selective than the
+// request's (the request's word is then computed only where needed).
+func (it *candIter) and(wi int) uint64 {
+	if it.req == nil {
+		return andWord(^uint64(0), it.terms, wi)
+	}
+	if it.impFirst {
+		if w := andWord(^uint64(0), it.terms, wi); w != 0 {
+			return w & it.req.word(wi)
+		}
+		return 0
+	}
+	if w := it.req.word(wi); w != 0 {
+		return andWord(w, it.terms, wi)
+	}
+	return 0
+}
+
+func (it *candIter) init(terms []*term, req *reqCache, n int) {
+	*it = candIter{terms: terms, req: req, n: n}
+	if req != nil && len(terms) > 0 && !terms[0].neg {
+		it.impFirst = len(req.terms) == 0 || req.terms[0].neg || terms[0].est < req.terms[0].est
+	}
+	lo, hi := termsRange(terms, words(n))
+	if req != nil {
+		lo, hi = max(lo, req.lo), min(hi, req.hi)
+	}
+	it.wi, it.nw = lo-1, max(hi, lo)
+}
+
+// next returns the next candidate ordinal, or -1.
+func (it *candIter) next() int {
+	for it.w == 0 {
+		it.wi++
+		if it.wi >= it.nw {
+			return -1
+		}
+		it.w = it.and(it.wi)
+	}
+	o := it.wi<<6 + bits.TrailingZeros64(it.w)
+	it.w &= it.w - 1
+	if o >= it.n {
+		it.w, it.wi = 0, it.nw
+		return -1
+	}
+	return o
+}

@@ -1,0 +1,224 @@
+package decision
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// Feature families, in the order of campaign.FeatureNames.
+const (
+	famCampaign = iota
+	famCreative
+	famPublisher
+	famDomain
+	famDevType
+	famOS
+	famCountry
+	famHour
+	famMedia
+	famXDomain
+	famXDevType
+	numFam
+)
+
+var famNames = [numFam]string{
+	"campaign", "creative", "publisher", "domain", "devicetype", "os",
+	"country", "hour", "media", "campaign_x_domain", "campaign_x_devicetype",
+}
+
+// model is a compiled hashed-feature logistic model.
+type model struct {
+	on    bool // false: no model, every score is 1
+	bias  float64
+	w     []float64
+	mask  uint64
+	fam   [numFam]bool
+	maxW  float64 // max(0, highest weight): bounds an unknown cross feature
+	pre   [numFam]xxhash.Digest
+	media [4]float64 // weight of "media=<name>" per media bit
+	// maxCamp bounds wCamp+maxCrW over all campaigns, for pruning.
+	maxCamp float64
+}
+
+func newModel(m *campaign.Model) (model, error) {
+	if m == nil {
+		return model{}, nil
+	}
+	if m.Buckets < 1 || m.Buckets&(m.Buckets-1) != 0 || len(m.Weights) != m.Buckets {
+		return model{}, fmt.Errorf("buckets %d must be a power of two equal to len(weights) %d", m.Buckets, len(m.Weights))
+	}
+	md := model{on: true, bias: m.Bias, w: m.Weights, mask: uint64(m.Buckets - 1)}
+	for _, f := range m.Features {
+		i := famIndex(f)
+		if i < 0 {
+			return model{}, fmt.Errorf("unknown feature family %q", f)
+		}
+		md.fam[i] = true
+	}
+	for i := range md.pre {
+		md.pre[i].Reset()
+		md.pre[i].WriteString(famNames[i] + "=")
+	}
+	for _, w := range m.Weights {
+		md.maxW = max(md.maxW, w)
+	}
+	for i, name := range mediaNames {
+		md.media[i] = md.feature(famMedia, []byte(name))
+	}
+	return md, nil
+}
+
+func famIndex(name string) int {
+	for i, n := range famNames {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// weight returns the weight of a feature hash.
+func (m *model) weight(h uint64) float64 { return m.w[h&m.mask] }
+
+// feature returns the weight of "<family>=<v>", or 0 when the family is
+// off or v is empty.
+func (m *model) feature(f int, v []byte) float64 {
+	if !m.fam[f] || len(v) == 0 {
+		return 0
+	}
+	d := m.pre[f]
+	d.Write(v)
+	return m.weight(d.Sum64())
+}
+
+// finish precomputes the campaign and creative weights and the prefix
+// digests of the cross features.
+func (m *model) finish(camps []ccamp) {
+	if !m.on {
+		return
+	}
+	m.maxCamp = math.Inf(-1)
+	for i := range camps {
+		cc := &camps[i]
+		cc.wCamp = m.feature(famCampaign, cc.id)
+		cc.maxCrW = math.Inf(-1)
+		for j := range cc.creatives {
+			cr := &cc.creatives[j]
+			cr.weight = m.feature(famCreative, cr.id)
+			cc.maxCrW = max(cc.maxCrW, cr.weight)
+		}
+		m.maxCamp = max(m.maxCamp, cc.wCamp+cc.maxCrW)
+	}
+}
+
+// reqFeatures holds the request's feature values and its request-only logit.
+type reqFeatures struct {
+	base    float64 // bias + request-only features
+	domain  []byte  // lower-cased site domain or app bundle (Ctx scratch)
+	devType []byte  // decimal device type (Ctx scratch); empty when 0
+	// dt is the device type's index in Snapshot.devExpNegS, or -1 when its
+	// cross weight is not precomputed.
+	dt int
+	// slack bounds the cross features not known before hashing: the
+	// largest weight for each present one (0 when none).
+	slack float64
+}
+
+// prepare computes the request-level part of the logit.
+func (m *model) prepare(c *Ctx, req *openrtb.Request, hour int) {
+	rf := &c.rf
+	c.domBuf = append(c.domBuf[:0], inventoryValue(req)...)
+	lowerASCII(c.domBuf)
+	rf.domain = c.domBuf
+	c.devBuf = c.devBuf[:0]
+	if req.Device.Type != 0 {
+		c.devBuf = strconv.AppendInt(c.devBuf, int64(req.Device.Type), 10)
+	}
+	rf.devType = c.devBuf
+	rf.dt, rf.slack = -1, 0
+	if !m.on {
+		return
+	}
+	if m.fam[famXDomain] && len(rf.domain) > 0 {
+		rf.slack += m.maxW
+	}
+	if dt := req.Device.Type; m.fam[famXDevType] && dt >= 1 && dt <= numDevTypes {
+		rf.dt = dt - 1
+	} else if m.fam[famXDevType] && dt != 0 {
+		rf.slack += m.maxW
+	}
+	x := m.bias
+	x += m.feature(famPublisher, publisherID(req))
+	x += m.feature(famDomain, rf.domain)
+	x += m.feature(famDevType, rf.devType)
+	var buf [32]byte
+	x += m.feature(famOS, foldInto(buf[:0], req.Device.OS, lowerASCII))
+	x += m.feature(famCountry, foldInto(buf[:0], req.Device.Geo.Country, upperASCII))
+	x += m.feature(famHour, strconv.AppendInt(buf[:0], int64(hour), 10))
+	rf.base = x
+}
+
+// foldInto copies v into dst (when it fits) and case-folds it.
+func foldInto(dst, v []byte, fold func([]byte)) []byte {
+	if len(v) > cap(dst) {
+		return v
+	}
+	dst = append(dst, v...)
+	fold(dst)
+	return dst
+}
+
+// crossDomain returns the campaign_x_domain weight of campaign id for the
+// request; crossDevType the campaign_x_devicetype one. The feature string is assembled in c.crossBuf: one short copy and one
+// xxhash.Sum64 are cheaper than streaming into a Digest.
+func (m *model) crossDomain(c *Ctx, id []byte) float64 {
+	if m.fam[famXDomain] && len(c.rf.domain) > 0 {
+		return m.weight(c.crossHash("campaign_x_domain=", id, c.rf.domain))
+	}
+	return 0
+}
+
+func (m *model) crossDevType(c *Ctx, id []byte) float64 {
+	rf := &c.rf
+	x := 0.0
+	if m.fam[famXDevType] && len(rf.devType) > 0 {
+		x += m.weight(c.crossHash("campaign_x_devicetype=", id, rf.devType))
+	}
+	return x
+}
+
+func (c *Ctx) crossHash(prefix string, id, v []byte) uint64 {
+	b := append(c.crossBuf[:0], prefix...)
+	b = append(b, id...)
+	b = append(b, '|')
+	b = append(b, v...)
+	c.crossBuf = b
+	return xxhash.Sum64(b)
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+func inventoryValue(req *openrtb.Request) []byte {
+	if req.Site.Present {
+		return req.Site.Domain
+	}
+	if req.App.Present {
+		return req.App.Bundle
+	}
+	return nil
+}
+
+func publisherID(req *openrtb.Request) []byte {
+	if req.Site.Present {
+		return req.Site.PublisherID
+	}
+	if req.App.Present {
+		return req.App.PublisherID
+	}
+	return nil
+}

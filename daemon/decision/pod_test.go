@@ -1,0 +1,146 @@
+package decision
+
+import (
+	"testing"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// checkPod verifies the pod rules on resp: no adomain, cat or campaign twice.
+func checkPod(t *testing.T, resp *openrtb.Response) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, b := range resp.Bids {
+		keys := []string{"cid:" + string(b.CampaignID)}
+		for _, d := range b.ADomain {
+			keys = append(keys, "adomain:"+string(d))
+		}
+		for _, c := range b.Cat {
+			keys = append(keys, "cat:"+string(c))
+		}
+		for _, k := range keys {
+			if seen[k] {
+				t.Fatalf("pod repeats %s: %+v", k, resp.Bids)
+			}
+			seen[k] = true
+		}
+	}
+}
+
+func TestStructuredPod(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(
+		videoCampaign("a", "a.com", "IAB1", 40, 15),
+		videoCampaign("b", "a.com", "IAB2", 30, 15), // same adomain as a
+		videoCampaign("c", "c.com", "IAB1", 20, 30), // same cat as a
+		videoCampaign("d", "d.com", "IAB3", 10, 30),
+		videoCampaign("e", "e.com", "IAB3", 5, 30), // same cat as d
+	), nil)
+	var imps []openrtb.Imp
+	for i, id := range []string{"s1", "s2", "s3"} {
+		imp := videoImp(id)
+		imp.Video.PodID, imp.Video.SlotInPod = []byte("pod-1"), []int{1, 0, -1}[i]
+		imps = append(imps, imp)
+	}
+	other := videoImp("solo") // not in the pod: may reuse an advertiser
+	imps = append(imps, other)
+	reason, resp, tr := decide(s, ctvRequest(imps...), testNow)
+	if reason != ReasonBid {
+		t.Fatalf("reason %s; want bid", reason)
+	}
+	got := map[string]string{}
+	for _, b := range resp.Bids {
+		if got[string(b.ImpID)] != "" {
+			t.Fatalf("two bids for imp %s", b.ImpID)
+		}
+		got[string(b.ImpID)] = string(b.CampaignID)
+	}
+	want := map[string]string{"s1": "a", "s2": "d", "solo": "a"}
+	if len(got) != len(want) {
+		t.Fatalf("bids %v; want %v (trace %+v)", got, want, tr.Bids)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("bids %v; want %v", got, want)
+		}
+	}
+	pod := &openrtb.Response{Bids: resp.Bids[:0]}
+	for _, b := range resp.Bids {
+		if string(b.ImpID) != "solo" {
+			pod.Bids = append(pod.Bids, b)
+		}
+	}
+	checkPod(t, pod)
+	if resp.Bids[0].SlotInPod != 1 {
+		t.Fatalf("slotinpod %d; want 1 as requested", resp.Bids[0].SlotInPod)
+	}
+}
+
+func TestDynamicPod(t *testing.T) {
+	t.Parallel()
+	var camps []campaign.Campaign
+	for i, c := range []struct {
+		id     string
+		value  float64
+		durs   []int
+		domain string
+		cat    string
+	}{
+		{"a", 40, []int{30, 15}, "a.com", "IAB1"},
+		{"b", 35, []int{15}, "b.com", "IAB2"},
+		{"c", 30, []int{20}, "c.com", "IAB3"}, // 20 s is not in rqddurs
+		{"d", 25, []int{15}, "a.com", "IAB4"}, // adomain of a
+		{"e", 20, []int{30}, "e.com", "IAB2"}, // cat of b
+		{"f", 10, []int{15}, "f.com", "IAB5"},
+		{"g", 9, []int{15}, "g.com", "IAB6"},
+	} {
+		_ = i
+		camps = append(camps, videoCampaign(c.id, c.domain, c.cat, c.value, c.durs...))
+	}
+	s := mustCompile(t, testFile(camps...), nil)
+	f := func(podDur, maxSeq int, rqd []int, wantCount int) {
+		t.Helper()
+		imp := videoImp("pod")
+		imp.Video.MaxDur = 60
+		imp.Video.PodDur, imp.Video.MaxSeq, imp.Video.RqdDurs = podDur, maxSeq, rqd
+		reason, resp, _ := decide(s, ctvRequest(imp), testNow)
+		if reason != ReasonBid || len(resp.Bids) != wantCount {
+			t.Fatalf("poddur %d maxseq %d: reason %s, %d bids %+v; want %d", podDur, maxSeq, reason, len(resp.Bids), resp.Bids, wantCount)
+		}
+		total := 0
+		for _, b := range resp.Bids {
+			total += b.Dur
+			if string(b.ImpID) != "pod" {
+				t.Fatalf("bid for imp %q", b.ImpID)
+			}
+			if len(rqd) > 0 && !containsInt(rqd, b.Dur) {
+				t.Fatalf("dur %d not in rqddurs %v", b.Dur, rqd)
+			}
+		}
+		if podDur > 0 && total > podDur || maxSeq > 0 && len(resp.Bids) > maxSeq {
+			t.Fatalf("pod of %d s in %d ads exceeds poddur %d / maxseq %d", total, len(resp.Bids), podDur, maxSeq)
+		}
+		checkPod(t, resp)
+	}
+	// 60 s of 15/30 s spots: a(15, best per second), b(15), f(15), g(15).
+	f(60, 0, []int{15, 30}, 4)
+	f(60, 2, []int{15, 30}, 2)
+	f(30, 0, []int{15, 30}, 2)
+	f(45, 5, nil, 3) // c's 20 s fits without rqddurs: a15, b15, then only c20 > 15 left... total <= 45
+}
+
+func TestPodMinCPMPerSecond(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(videoCampaign("a", "a.com", "IAB1", 20, 30, 15)), nil)
+	imp := videoImp("pod")
+	imp.Video.PodDur, imp.Video.MinCPMPerSec = 60, 1 // 30 s needs 30, 15 s needs 15
+	reason, resp, _ := decide(s, ctvRequest(imp), testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || resp.Bids[0].Dur != 15 || resp.Bids[0].Price != 20 {
+		t.Fatalf("reason %s, bids %+v; want the 15 s creative at 20", reason, resp.Bids)
+	}
+	imp.Video.MinCPMPerSec = 2 // 15 s needs 30 > 20
+	if reason, _, _ := decide(s, ctvRequest(imp), testNow); reason != ReasonBelowFloor {
+		t.Fatalf("reason %s; want below_floor", reason)
+	}
+}

@@ -1,0 +1,278 @@
+package decision
+
+import (
+	"math"
+	"testing"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+func TestRoundPrice(t *testing.T) {
+	t.Parallel()
+	f := func(p, floor, want float64) {
+		t.Helper()
+		if got := roundPrice(p, floor); got != want {
+			t.Fatalf("roundPrice(%v, %v) = %v; want %v", p, floor, got, want)
+		}
+	}
+	f(1.23456, 0, 1.2346)
+	f(1.23454, 0, 1.2345)
+	f(1.00004, 1.00004, 1.0001) // rounding down would break the floor
+	f(2, 1.5, 2)
+}
+
+// TestFloorsAndCurrency: USD campaigns (value 10, no model: score 1),
+// rates EUR 0.9 and GBP 0.8 per USD.
+func TestFloorsAndCurrency(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(bannerCampaign("c1", 10)), nil)
+	f := func(name string, cur []string, floor float64, floorCur string, wantReason Reason, wantCur string, wantPrice float64) {
+		t.Helper()
+		r := bannerRequest()
+		for _, c := range cur {
+			r.Cur = append(r.Cur, []byte(c))
+		}
+		r.Imps[0].BidFloor, r.Imps[0].BidFloorCur = floor, []byte(floorCur)
+		reason, resp, _ := decide(s, r, testNow)
+		if reason != wantReason {
+			t.Fatalf("%s: reason %s; want %s", name, reason, wantReason)
+		}
+		if reason != ReasonBid {
+			return
+		}
+		if string(resp.Cur) != wantCur || math.Abs(resp.Bids[0].Price-wantPrice) > 1e-9 {
+			t.Fatalf("%s: got %v %s; want %v %s", name, resp.Bids[0].Price, resp.Cur, wantPrice, wantCur)
+		}
+	}
+	f("no cur means USD", nil, 0, "", ReasonBid, "USD", 10)
+	f("our currency allowed", []string{"GBP", "USD"}, 0, "", ReasonBid, "USD", 10)
+	f("GBP only", []string{"GBP"}, 0, "", ReasonBid, "GBP", 8)
+	// 5 EUR = 5.5556 USD = 4.4444 GBP, below 8 GBP.
+	f("EUR floor, GBP response", []string{"GBP"}, 5, "EUR", ReasonBid, "GBP", 8)
+	// 9.5 EUR = 8.4444 GBP, above 8 GBP.
+	f("EUR floor above price", []string{"GBP"}, 9.5, "EUR", ReasonBelowFloor, "", 0)
+	f("USD floor equal to price", nil, 10, "USD", ReasonBid, "USD", 10)
+	f("USD floor above price", nil, 10.0001, "", ReasonBelowFloor, "", 0)
+	f("no rate for any cur", []string{"JPY"}, 0, "", ReasonCurrency, "", 0)
+	f("no rate for the floor", nil, 1, "JPY", ReasonCurrency, "", 0)
+}
+
+func TestMaxCPMAndModel(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.MaxCPM = 4
+	m := &campaign.Model{Version: 1, Buckets: 4, Bias: 0, Features: []string{"campaign"}, Weights: []float64{0, 0, 0, 0}}
+	s := mustCompile(t, testFile(c), m)
+	reason, resp, tr := decide(s, bannerRequest(), testNow)
+	// score sigmoid(0) = 0.5: 10 x 0.5 = 5, capped at 4.
+	if reason != ReasonBid || resp.Bids[0].Price != 4 {
+		t.Fatalf("reason %s, bids %+v; want a price of 4", reason, resp.Bids)
+	}
+	if tr.Campaigns[0].Score != 0.5 {
+		t.Fatalf("trace score %v; want 0.5", tr.Campaigns[0].Score)
+	}
+}
+
+// TestModelFeatureStrings checks the documented feature strings: a model
+// with one heavy bucket scores high only when that bucket is hit.
+func TestModelFeatureStrings(t *testing.T) {
+	t.Parallel()
+	const buckets = 1 << 16
+	f := func(family, feature string) {
+		t.Helper()
+		m := &campaign.Model{Version: 1, Buckets: buckets, Features: []string{family}, Weights: make([]float64, buckets)}
+		m.Weights[xxhashString(feature)&(buckets-1)] = 3
+		c := bannerCampaign("c1", 10)
+		s := mustCompile(t, testFile(c), m)
+		r := bannerRequest()
+		_, resp, _ := decide(s, r, testNow)
+		if len(resp.Bids) != 1 || resp.Bids[0].Price < 9 {
+			t.Fatalf("%s: bids %+v; want the weight of %q to raise the price above 9", family, resp.Bids, feature)
+		}
+	}
+	f("campaign", "campaign=c1")
+	f("creative", "creative=c1-cr")
+	f("publisher", "publisher=pub-1")
+	f("domain", "domain=example.com")
+	f("devicetype", "devicetype=2")
+	f("os", "os=windows")
+	f("country", "country=USA")
+	f("hour", "hour=6")
+	f("media", "media=banner")
+	f("campaign_x_domain", "campaign_x_domain=c1|example.com")
+	f("campaign_x_devicetype", "campaign_x_devicetype=c1|2")
+}
+
+func TestResponseFields(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.Seat = "seat-9"
+	c.Creatives[0].Attr = []int{1}
+	s := mustCompile(t, testFile(c), nil)
+	r := bannerRequest()
+	r.Test = true
+	reason, resp, _ := decide(s, r, testNow)
+	if reason != ReasonBid {
+		t.Fatalf("reason %s; want bid", reason)
+	}
+	b := &resp.Bids[0]
+	if string(resp.ID) != "req-1" || string(resp.Seat) != "seat-9" || string(resp.NoticeBase) != "https://n.example/" ||
+		string(resp.BidID) != string(b.ID) {
+		t.Fatalf("bad response header %+v", resp)
+	}
+	if string(b.ImpID) != "1" || string(b.CrID) != "c1-cr" || string(b.AdID) != "c1-cr" || string(b.CampaignID) != "c1" ||
+		b.MType != 1 || b.W != 300 || b.H != 250 || string(b.ADomain[0]) != "c1.example" || string(b.Cat[0]) != "IAB1" ||
+		b.Attr[0] != 1 || string(b.AdM) != "<b>c1</b>" || b.UserKey != UserKey(r) || b.UserKey == 0 {
+		t.Fatalf("bad bid %+v", b)
+	}
+	if !IsTestBidID(b.ID) || string(b.ID[:3]) != "h1-" {
+		t.Fatalf("bid id %q: want host prefix and a test marker", b.ID)
+	}
+	r.Test = false
+	_, resp2, _ := decide(s, r, testNow)
+	if IsTestBidID(resp2.Bids[0].ID) || string(resp2.Bids[0].ID) == string(b.ID) {
+		t.Fatalf("second bid id %q: want a new non-test id (first %q)", resp2.Bids[0].ID, b.ID)
+	}
+}
+
+func TestUserKey(t *testing.T) {
+	t.Parallel()
+	f := func(r *openrtb.Request, want string) {
+		t.Helper()
+		got := UserKey(r)
+		if want == "" && got != 0 || want != "" && got != xxhashString(want) {
+			t.Fatalf("UserKey = %x; want the hash of %q", got, want)
+		}
+	}
+	r := &openrtb.Request{}
+	f(r, "")
+	r.Device.IFA = []byte("ifa")
+	f(r, "ifa")
+	r.User.EIDs = []openrtb.EID{{Source: []byte("s")}, {Source: []byte("t"), UID: []byte("eid")}}
+	f(r, "eid")
+	r.User.BuyerUID = []byte("buyer")
+	f(r, "buyer")
+	r.User.ID = []byte("uid")
+	f(r, "uid")
+}
+
+func TestReasons(t *testing.T) {
+	t.Parallel()
+	f := func(r Reason, name string, nbr int) {
+		t.Helper()
+		if r.String() != name || r.NBR() != nbr {
+			t.Fatalf("%d: got %s/%d; want %s/%d", r, r.String(), r.NBR(), name, nbr)
+		}
+	}
+	f(ReasonBid, "bid", 0)
+	f(ReasonNoCandidates, "no_candidates", 0)
+	f(ReasonFreqCap, "freq_cap", 9)
+	f(ReasonDeadline, "deadline", 15)
+	f(ReasonInvalid, "invalid", 2)
+	f(Reason(200), "unknown", 0)
+}
+
+func TestDecideInvalidAndDeadline(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(bannerCampaign("c1", 10)), nil)
+	if r, _, _ := decide(s, &openrtb.Request{ID: []byte("x")}, testNow); r != ReasonInvalid {
+		t.Fatalf("no imps: reason %s; want invalid", r)
+	}
+	c := AcquireCtx()
+	defer ReleaseCtx(c)
+	c.Deadline = timeNow().Add(-1)
+	resp := &openrtb.Response{}
+	if r := s.Decide(c, bannerRequest(), testNow, resp); r != ReasonDeadline || len(resp.Bids) != 0 {
+		t.Fatalf("deadline passed: reason %s with %d bids; want deadline", r, len(resp.Bids))
+	}
+	c.Deadline = timeNow().Add(1e12)
+	if r := s.Decide(c, bannerRequest(), testNow, resp); r != ReasonBid {
+		t.Fatalf("deadline ahead: reason %s; want bid", r)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	t.Parallel()
+	f := func(name string, file *campaign.File, m *campaign.Model, opt Options) {
+		t.Helper()
+		if _, err := Compile(file, m, NewState(0), opt); err == nil {
+			t.Fatalf("%s: Compile succeeded; want an error", name)
+		}
+	}
+	ok := testFile(bannerCampaign("c1", 1))
+	f("unknown bid currency", ok, nil, Options{Currency: "JPY"})
+	f("bad rate", ok, nil, Options{Rates: map[string]float64{"EUR": -1}})
+	f("unknown file currency", &campaign.File{Currency: "JPY", Campaigns: ok.Campaigns}, nil, Options{})
+	f("duplicate id", testFile(bannerCampaign("c1", 1), bannerCampaign("c1", 2)), nil, Options{})
+	f("zero value", testFile(bannerCampaign("c1", 0)), nil, Options{})
+	f("bad buckets", ok, &campaign.Model{Buckets: 3, Weights: make([]float64, 3)}, Options{})
+	f("unknown family", ok, &campaign.Model{Buckets: 1, Weights: make([]float64, 1), Features: []string{"x"}}, Options{})
+	bad := bannerCampaign("c1", 1)
+	bad.Creatives[0].Type = "popup"
+	f("unknown creative type", testFile(bad), nil, Options{})
+}
+
+// TestDealFloors: a deal bid faces the deal's floor (in its currency), an
+// open bid the imp's.
+func TestDealFloors(t *testing.T) {
+	t.Parallel()
+	deal := bannerCampaign("deal", 10)
+	deal.Deals, deal.DealsOnly = []string{"d1"}, true
+	open := bannerCampaign("open", 12)
+	s := mustCompile(t, testFile(deal, open), nil)
+	r := bannerRequest()
+	r.Imps[0].BidFloor = 20                                                                             // above both campaigns
+	r.Imps[0].PMP.Deals = []openrtb.Deal{{ID: []byte("d1"), BidFloor: 8.1, BidFloorCur: []byte("EUR")}} // 9 USD
+	reason, resp, tr := decide(s, r, testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || string(resp.Bids[0].DealID) != "d1" || resp.Bids[0].Price != 10 {
+		t.Fatalf("reason %s, bids %+v; want the deal bid at 10", reason, resp.Bids)
+	}
+	if got := traceFilter(tr, "open"); got != "below_floor" {
+		t.Fatalf("open campaign filter %q; want below_floor", got)
+	}
+	r.Imps[0].PMP.Deals[0].BidFloor = 9.1 // 10.11 USD
+	if reason, _, _ := decide(s, r, testNow); reason != ReasonBelowFloor {
+		t.Fatalf("deal floor above price: reason %s; want below_floor", reason)
+	}
+}
+
+// TestMultiFormatImp: an imp offering banner and video gets the best bid
+// of either, with the matching mtype.
+func TestMultiFormatImp(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(bannerCampaign("b", 5), videoCampaign("v", "v.com", "IAB2", 9, 15)), nil)
+	r := bannerRequest()
+	v := videoImp("1").Video
+	r.Imps[0].Video, r.Imps[0].Media = v, openrtb.MediaBanner|openrtb.MediaVideo
+	reason, resp, _ := decide(s, r, testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || string(resp.Bids[0].CampaignID) != "v" || resp.Bids[0].MType != 2 || resp.Bids[0].Dur != 15 {
+		t.Fatalf("reason %s, bids %+v; want one video bid", reason, resp.Bids)
+	}
+}
+
+func TestEmptyBook(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(), nil)
+	if s.Campaigns() != 0 {
+		t.Fatalf("Campaigns() = %d", s.Campaigns())
+	}
+	if r, _, _ := decide(s, bannerRequest(), testNow); r != ReasonNoCandidates {
+		t.Fatalf("reason %s; want no_candidates", r)
+	}
+}
+
+func TestTraceJSON(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 5)
+	c.Targeting.Countries = []string{"GBR"}
+	s := mustCompile(t, testFile(c, bannerCampaign("c2", 4)), nil)
+	_, _, tr := decide(s, bannerRequest(), testNow)
+	got := string(tr.AppendJSON([]byte("x")))
+	want := `x{"campaigns":[{"imp":"1","media":"banner","campaign":"c1","filter":"country"},` +
+		`{"imp":"1","media":"banner","campaign":"c2","score":1,"price":4}],` +
+		`"bids":[{"imp":"1","campaign":"c2","creative":"c2-cr","price":4}]}`
+	if got != want {
+		t.Fatalf("trace JSON\n%s\nwant\n%s", got, want)
+	}
+}

@@ -1,0 +1,55 @@
+package decision
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// bidPrices summarises a response as sorted "imp:price" strings.
+func bidPrices(resp *openrtb.Response) []string {
+	var out []string
+	for _, b := range resp.Bids {
+		out = append(out, fmt.Sprintf("%s:%.4f", b.ImpID, b.Price))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestPruningIsExact: the price cut-offs (value order, per-candidate and
+// exact cross-feature bounds) never change the decision. Tracing turns
+// them off, so a traced Decide is the exhaustive reference.
+func TestPruningIsExact(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []int64{1, 2, 3} {
+		f := campaign.Generate(3000, seed)
+		s, err := Compile(f, campaign.GenerateModel(1<<12, seed), NewState(1<<12), testOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := parseRequests(t, campaign.GenerateCTVRequests(100, seed))
+		reqs = append(reqs, bannerRequests(f, 100)...)
+		fast := AcquireCtx()
+		bids := 0
+		for i, r := range reqs {
+			var got openrtb.Response
+			rg := s.Decide(fast, r, testNow, &got)
+			want := &openrtb.Response{}
+			slow := AcquireCtx()
+			slow.Trace = &Trace{}
+			rw := s.Decide(slow, r, testNow, want)
+			if rg != rw || !slices.Equal(bidPrices(&got), bidPrices(want)) {
+				t.Fatalf("seed %d request %d: pruned %s %v; exhaustive %s %v", seed, i, rg, bidPrices(&got), rw, bidPrices(want))
+			}
+			ReleaseCtx(slow)
+			bids += len(got.Bids)
+		}
+		ReleaseCtx(fast)
+		if bids < 100 {
+			t.Fatalf("seed %d: only %d bids; the comparison is too weak", seed, bids)
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package decision
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// State is the mutable side of the decision: spend counters per campaign
+// and the frequency-cap table. It survives reloads: [Compile] attaches each
+// campaign of a new Snapshot to its counters by campaign id.
+//
+// All methods are safe for concurrent use. The read path (Decide) uses only
+// atomic loads.
+type State struct {
+	mu    sync.Mutex // serialises attach (Compile)
+	camps atomic.Pointer[map[string]*campaignState]
+	snap  atomic.Pointer[Snapshot] // last compiled, for Bill's currency and caps
+	freq  freqTable
+}
+
+// campaignState holds one campaign's counters, in micro-units of the
+// campaign file currency.
+type campaignState struct {
+	day        atomic.Int64 // UTC day number that today belongs to
+	today      atomic.Int64
+	total      atomic.Int64
+	freqMax    atomic.Int64
+	freqWindow atomic.Int64
+	freqKey    uint64
+}
+
+// NewState returns a State whose frequency-cap table has freqSlots entries
+// rounded up to a power of two (at least 1024). The table never grows: when
+// it is full, the oldest entries in a probe window are evicted.
+func NewState(freqSlots int) *State {
+	s := &State{}
+	m := map[string]*campaignState{}
+	s.camps.Store(&m)
+	s.freq.init(freqSlots)
+	return s
+}
+
+// attach links the campaigns of snap to their counters, creating new ones.
+func (s *State) attach(snap *Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := *s.camps.Load()
+	m := make(map[string]*campaignState, len(old)+len(snap.camps))
+	for k, v := range old {
+		m[k] = v
+	}
+	for i := range snap.camps {
+		cc := &snap.camps[i]
+		cs := m[string(cc.id)]
+		if cs == nil {
+			cs = &campaignState{freqKey: cc.freqKey}
+			m[string(cc.id)] = cs
+		}
+		cs.freqMax.Store(int64(cc.freqMax))
+		cs.freqWindow.Store(cc.freqWin)
+		cc.st = cs
+	}
+	s.camps.Store(&m)
+	s.snap.Store(snap)
+}
+
+// ErrUnknownCampaign is returned by [State.Bill] for a campaign id that no
+// compiled Snapshot has had.
+var ErrUnknownCampaign = errors.New("decision: unknown campaign")
+
+// Bill records one billed impression of campaignID at CPM price in currency
+// cur (empty means USD) at time now: it adds price/1000, converted to the
+// campaign currency, to the campaign's spend of the day and in total, and
+// counts the impression against the frequency cap of userKey (0: unknown
+// user, not counted). The notice handler calls it once per billing notice;
+// it must not call it for bids of test requests (see [IsTestBidID]).
+func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) error {
+	cs := (*s.camps.Load())[string(campaignID)]
+	snap := s.snap.Load()
+	if cs == nil || snap == nil {
+		return fmt.Errorf("cannot bill campaign %q: %w", campaignID, ErrUnknownCampaign)
+	}
+	if !(price >= 0) || math.IsInf(price, 0) {
+		return fmt.Errorf("cannot bill campaign %q: bad price %v", campaignID, price)
+	}
+	ci, ok := snap.money.lookup(cur)
+	if !ok {
+		return fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
+	}
+	// CPM/1000 per impression, in micro-units: x 1e6 / 1e3.
+	spend := int64(math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3))
+	cs.addSpend(spend, dayNumber(now))
+	if max := cs.freqMax.Load(); max > 0 && userKey != 0 {
+		s.freq.incr(freqHash(userKey, cs.freqKey), now.Unix(), cs.freqWindow.Load())
+	}
+	return nil
+}
+
+// Win records a win notice. Spend moves on billing notices only, so it does
+// nothing today; it exists so that the notice handler does not change when
+// win-based pacing is added.
+func (s *State) Win(campaignID []byte, price float64, cur []byte, now time.Time) {}
+
+func dayNumber(t time.Time) int64 { return t.Unix() / 86400 }
+
+// addSpend adds micro-units to today's and the total spend, starting a new
+// day when day moved on. A bill racing the day change may land in either
+// day; budgets are approximate to one impression.
+func (cs *campaignState) addSpend(spend, day int64) {
+	if d := cs.day.Load(); d != day && d < day {
+		if cs.day.CompareAndSwap(d, day) {
+			cs.today.Store(0)
+		}
+	}
+	cs.today.Add(spend)
+	cs.total.Add(spend)
+}
+
+// spentToday returns today's spend as of day.
+func (cs *campaignState) spentToday(day int64) int64 {
+	if cs.day.Load() != day {
+		return 0
+	}
+	return cs.today.Load()
+}
+
+// PacingState is a campaign's budget state at a point in time.
+type PacingState uint8
+
+// Pacing states.
+const (
+	// PacingOK means the campaign may bid.
+	PacingOK PacingState = iota
+	// PacingAhead means even pacing holds the campaign back: it spent more
+	// than its share of the day so far.
+	PacingAhead
+	// PacingDailySpent means the daily budget is spent.
+	PacingDailySpent
+	// PacingTotalSpent means the total budget is spent.
+	PacingTotalSpent
+)
+
+var pacingNames = [...]string{"ok", "ahead", "daily_spent", "total_spent"}
+
+// String returns the snake_case name of p, used as a metric label.
+func (p PacingState) String() string {
+	if int(p) < len(pacingNames) {
+		return pacingNames[p]
+	}
+	return "unknown"
+}
+
+// pacing returns the campaign's pacing state at unix second sec.
+func (cc *ccamp) pacing(sec int64) PacingState {
+	cs := cc.st
+	if cc.total > 0 && cs.total.Load() >= cc.total {
+		return PacingTotalSpent
+	}
+	if cc.daily == 0 {
+		return PacingOK
+	}
+	today := cs.spentToday(sec / 86400)
+	if today >= cc.daily {
+		return PacingDailySpent
+	}
+	if cc.asap {
+		return PacingOK
+	}
+	// Even: allow while spend <= daily x elapsed fraction of the UTC day.
+	allowed := float64(cc.daily)*float64(sec%86400)/86400 + float64(cc.burst)
+	if float64(today) > allowed {
+		return PacingAhead
+	}
+	return PacingOK
+}
+
+// CampaignStatus is one campaign's spend and pacing, for metrics.
+type CampaignStatus struct {
+	ID         []byte // valid while the Snapshot is; do not modify
+	SpendToday float64
+	SpendTotal float64
+	Pacing     PacingState
+}
+
+// CampaignStatus returns the status of the campaign with ordinal i
+// (0 <= i < [Snapshot.Campaigns]) at time now; amounts are in the campaign
+// file currency.
+func (s *Snapshot) CampaignStatus(i int, now time.Time) CampaignStatus {
+	cc := &s.camps[i]
+	return CampaignStatus{
+		ID:         cc.id,
+		SpendToday: float64(cc.st.spentToday(dayNumber(now))) / 1e6,
+		SpendTotal: float64(cc.st.total.Load()) / 1e6,
+		Pacing:     cc.pacing(now.Unix()),
+	}
+}
+
+// FreqOccupancy returns how many frequency-cap slots hold an entry and the
+// table size.
+func (s *State) FreqOccupancy() (used, total int) { return s.freq.occupancy() }

@@ -1,0 +1,178 @@
+package decision
+
+import (
+	"testing"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// TestTargetingDimensions checks every dimension both ways: a campaign
+// constrained on it bids when the request has a listed value and does not
+// (with the trace naming the dimension) when it has another.
+func TestTargetingDimensions(t *testing.T) {
+	t.Parallel()
+	f := func(name string, camp func(c *campaign.Campaign), req func(r *openrtb.Request), wantFilter string) {
+		t.Helper()
+		c := bannerCampaign("c1", 5)
+		camp(&c)
+		s := mustCompile(t, testFile(c), nil)
+		r := bannerRequest()
+		req(r)
+		reason, resp, tr := decide(s, r, testNow)
+		if wantFilter == "" {
+			if reason != ReasonBid || len(resp.Bids) != 1 {
+				t.Fatalf("%s: got reason %s with %d bids; want one bid; trace %+v", name, reason, len(resp.Bids), tr.Campaigns)
+			}
+			return
+		}
+		if reason == ReasonBid {
+			t.Fatalf("%s: got a bid; want none (filter %s)", name, wantFilter)
+		}
+		if got := traceFilter(tr, "c1"); got != wantFilter {
+			t.Fatalf("%s: trace filter %q; want %q", name, got, wantFilter)
+		}
+	}
+	noop := func(*openrtb.Request) {}
+	f("no targeting", func(*campaign.Campaign) {}, noop, "")
+
+	f("device type match", func(c *campaign.Campaign) { c.Targeting.DeviceTypes = []int{2, 4} }, noop, "")
+	f("device type miss", func(c *campaign.Campaign) { c.Targeting.DeviceTypes = []int{3} }, noop, "device_type")
+	f("os match any case", func(c *campaign.Campaign) { c.Targeting.OS = []string{"windows"} }, noop, "")
+	f("os miss", func(c *campaign.Campaign) { c.Targeting.OS = []string{"iOS"} }, noop, "os")
+	f("country match", func(c *campaign.Campaign) { c.Targeting.Countries = []string{"GBR", "USA"} }, noop, "")
+	f("country miss", func(c *campaign.Campaign) { c.Targeting.Countries = []string{"GBR"} }, noop, "country")
+	f("country absent", func(c *campaign.Campaign) { c.Targeting.Countries = []string{"USA"} },
+		func(r *openrtb.Request) { r.Device.Geo.Country = nil }, "country")
+	f("region match", func(c *campaign.Campaign) { c.Targeting.Regions = []string{"CA"} }, noop, "")
+	f("region miss", func(c *campaign.Campaign) { c.Targeting.Regions = []string{"NY"} }, noop, "region")
+	f("metro match", func(c *campaign.Campaign) { c.Targeting.Metros = []string{"803"} }, noop, "")
+	f("metro miss", func(c *campaign.Campaign) { c.Targeting.Metros = []string{"501"} }, noop, "metro")
+	f("site domain match", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"Example.com"} }, noop, "")
+	f("site domain miss", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"other.com"} }, noop, "inventory")
+	f("site list excludes apps", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"example.com"} },
+		func(r *openrtb.Request) {
+			r.Site = openrtb.Site{}
+			r.App = openrtb.App{Present: true, Bundle: []byte("example.com")}
+		}, "inventory")
+	f("app bundle match", func(c *campaign.Campaign) { c.Targeting.AppBundles = []string{"com.tv"} },
+		func(r *openrtb.Request) {
+			r.Site = openrtb.Site{}
+			r.App = openrtb.App{Present: true, Bundle: []byte("com.tv")}
+		}, "")
+	f("app bundle miss", func(c *campaign.Campaign) { c.Targeting.AppBundles = []string{"com.tv"} }, noop, "inventory")
+	f("block site domain", func(c *campaign.Campaign) { c.Targeting.BlockSiteDomains = []string{"example.com"} }, noop, "block_inventory")
+	f("block other site", func(c *campaign.Campaign) { c.Targeting.BlockSiteDomains = []string{"other.com"} }, noop, "")
+	f("block app bundle", func(c *campaign.Campaign) { c.Targeting.BlockAppBundles = []string{"com.tv"} },
+		func(r *openrtb.Request) {
+			r.Site = openrtb.Site{}
+			r.App = openrtb.App{Present: true, Bundle: []byte("com.tv")}
+		}, "block_inventory")
+	f("publisher match", func(c *campaign.Campaign) { c.Targeting.Publishers = []string{"pub-1"} }, noop, "")
+	f("publisher miss", func(c *campaign.Campaign) { c.Targeting.Publishers = []string{"pub-9"} }, noop, "publisher")
+	f("segment match", func(c *campaign.Campaign) { c.Targeting.Segments = []string{"s2"} },
+		func(r *openrtb.Request) { r.User.Segments = [][]byte{[]byte("s1"), []byte("s2")} }, "")
+	f("segment miss", func(c *campaign.Campaign) { c.Targeting.Segments = []string{"s2"} },
+		func(r *openrtb.Request) { r.User.Segments = [][]byte{[]byte("s1")} }, "segment")
+	f("hour match", func(c *campaign.Campaign) { c.Targeting.Hours = []int{5, 6} }, noop, "")
+	f("hour miss", func(c *campaign.Campaign) { c.Targeting.Hours = []int{7} }, noop, "hour")
+	f("weekday match", func(c *campaign.Campaign) { c.Targeting.Weekdays = []int{3} }, noop, "") // Wednesday
+	f("weekday miss", func(c *campaign.Campaign) { c.Targeting.Weekdays = []int{0, 6} }, noop, "weekday")
+	f("media miss", func(c *campaign.Campaign) { *c = videoCampaign("c1", "a.com", "IAB1", 5, 15) }, noop, "media")
+	f("banner size miss", func(c *campaign.Campaign) { c.Creatives[0].W, c.Creatives[0].H = 728, 90 }, noop, "banner_size")
+	f("banner size in formats", func(c *campaign.Campaign) { c.Creatives[0].W, c.Creatives[0].H = 728, 90 },
+		func(r *openrtb.Request) {
+			r.Imps[0].Banner.Formats = append(r.Imps[0].Banner.Formats, openrtb.Format{W: 728, H: 90})
+		}, "")
+	f("deals only without deal", func(c *campaign.Campaign) { c.Deals, c.DealsOnly = []string{"d1"}, true }, noop, "deal")
+	f("deals only with deal", func(c *campaign.Campaign) { c.Deals, c.DealsOnly = []string{"d1"}, true },
+		func(r *openrtb.Request) { r.Imps[0].PMP.Deals = []openrtb.Deal{{ID: []byte("d1")}} }, "")
+	f("private auction without campaign deal", func(*campaign.Campaign) {},
+		func(r *openrtb.Request) {
+			r.Imps[0].PMP = openrtb.PMP{PrivateAuction: 1, Deals: []openrtb.Deal{{ID: []byte("d1")}}}
+		}, "deal")
+	f("deal wseat excludes", func(c *campaign.Campaign) { c.Deals, c.DealsOnly, c.Seat = []string{"d1"}, true, "s1" },
+		func(r *openrtb.Request) {
+			r.Imps[0].PMP.Deals = []openrtb.Deal{{ID: []byte("d1"), WSeat: [][]byte{[]byte("s2")}}}
+		}, "deal_seat")
+}
+
+// TestBlockLists checks the request's block lists against campaigns and
+// creatives.
+func TestBlockLists(t *testing.T) {
+	t.Parallel()
+	f := func(name string, camp func(c *campaign.Campaign), req func(r *openrtb.Request), wantFilter string, want Reason) {
+		t.Helper()
+		c := bannerCampaign("c1", 5)
+		camp(&c)
+		s := mustCompile(t, testFile(c), nil)
+		r := bannerRequest()
+		req(r)
+		reason, _, tr := decide(s, r, testNow)
+		if reason != want {
+			t.Fatalf("%s: reason %s; want %s", name, reason, want)
+		}
+		if got := traceFilter(tr, "c1"); got != wantFilter {
+			t.Fatalf("%s: trace filter %q; want %q", name, got, wantFilter)
+		}
+	}
+	none := func(*campaign.Campaign) {}
+	bs := func(v ...string) [][]byte {
+		var out [][]byte
+		for _, s := range v {
+			out = append(out, []byte(s))
+		}
+		return out
+	}
+	f("bcat", none, func(r *openrtb.Request) { r.BCat = bs("IAB9", "IAB1") }, "bcat", ReasonBlocked)
+	f("bcat other", none, func(r *openrtb.Request) { r.BCat = bs("IAB9") }, "", ReasonBid)
+	f("badv any case", none, func(r *openrtb.Request) { r.BAdv = bs("C1.example") }, "badv", ReasonBlocked)
+	f("bapp", none, func(r *openrtb.Request) { r.BApp = bs("c1.example") }, "bapp", ReasonBlocked)
+	f("bseat", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.BSeat = bs("s1") }, "bseat", ReasonBlocked)
+	f("wseat miss", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.WSeat = bs("s2") }, "wseat", ReasonBlocked)
+	f("wseat match", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.WSeat = bs("s2", "s1") }, "", ReasonBid)
+	f("battr", func(c *campaign.Campaign) { c.Creatives[0].Attr = []int{3} },
+		func(r *openrtb.Request) { r.Imps[0].Banner.BAttr = []int{1, 3} }, "battr", ReasonBlocked)
+	f("wlang miss", func(c *campaign.Campaign) { c.Creatives[0].Lang = "en" },
+		func(r *openrtb.Request) { r.WLang = bs("de") }, "wlang", ReasonBlocked)
+	f("wlang match", func(c *campaign.Campaign) { c.Creatives[0].Lang = "en" },
+		func(r *openrtb.Request) { r.WLang = bs("de", "EN") }, "", ReasonBid)
+	f("secure imp, plain creative", none, func(r *openrtb.Request) { r.Imps[0].Secure = 1 }, "secure", ReasonBlocked)
+	f("secure imp, secure creative", func(c *campaign.Campaign) { c.Creatives[0].Secure = true },
+		func(r *openrtb.Request) { r.Imps[0].Secure = 1 }, "", ReasonBid)
+}
+
+func TestVideoDimensions(t *testing.T) {
+	t.Parallel()
+	f := func(name string, camp func(c *campaign.Campaign), imp func(v *openrtb.Video), wantFilter string) {
+		t.Helper()
+		c := videoCampaign("v1", "v.example", "IAB2", 20, 15)
+		camp(&c)
+		s := mustCompile(t, testFile(c), nil)
+		im := videoImp("1")
+		imp(&im.Video)
+		reason, resp, tr := decide(s, ctvRequest(im), testNow)
+		if wantFilter == "" {
+			if reason != ReasonBid || resp.Bids[0].Dur != 15 || resp.Bids[0].MType != 2 {
+				t.Fatalf("%s: reason %s, bids %+v; want one 15 s video bid", name, reason, resp.Bids)
+			}
+			return
+		}
+		if got := traceFilter(tr, "v1"); reason == ReasonBid || got != wantFilter {
+			t.Fatalf("%s: reason %s, filter %q; want no bid by %q", name, reason, got, wantFilter)
+		}
+	}
+	none := func(*campaign.Campaign) {}
+	f("fits", none, func(*openrtb.Video) {}, "")
+	f("too long", none, func(v *openrtb.Video) { v.MaxDur = 10 }, "video_duration")
+	f("too short", none, func(v *openrtb.Video) { v.MinDur = 20 }, "video_duration")
+	f("rqddurs exact", none, func(v *openrtb.Video) { v.RqdDurs = []int{15, 30} }, "")
+	f("rqddurs miss", none, func(v *openrtb.Video) { v.RqdDurs = []int{10, 30} }, "video_duration")
+	f("targeted mime", func(c *campaign.Campaign) { c.Targeting.Mimes = []string{"video/webm"} }, func(*openrtb.Video) {}, "mimes")
+	f("creative mime", none, func(v *openrtb.Video) { v.Mimes = [][]byte{[]byte("video/webm")} }, "creative")
+	f("targeted protocol", func(c *campaign.Campaign) { c.Targeting.Protocols = []int{7} }, func(*openrtb.Video) {}, "protocols")
+	f("creative protocol", none, func(v *openrtb.Video) { v.Protocols = []int{7} }, "creative")
+	f("plcmt match", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{1} }, func(*openrtb.Video) {}, "")
+	f("plcmt miss", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{3} }, func(*openrtb.Video) {}, "plcmt")
+	f("battr", func(c *campaign.Campaign) { c.Creatives[0].Attr = []int{14} }, func(v *openrtb.Video) { v.BAttr = []int{14} }, "battr")
+}

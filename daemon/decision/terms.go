@@ -1,0 +1,281 @@
+package decision
+
+import (
+	"math"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// maxTerms bounds the terms of one imp: request-level ones plus imp ones.
+const maxTerms = 32
+
+// termBuf builds the terms of one request in a Ctx.
+func (c *Ctx) newTerm(name string, neg bool) *term {
+	if c.nTerms == maxTerms {
+		panic("BUG: too many targeting terms")
+	}
+	t := &c.terms[c.nTerms]
+	c.nTerms++
+	t.name, t.neg = name, neg
+	t.lo, t.hi = math.MaxInt, 0
+	if len(t.scr) < c.words {
+		t.scr = make([]uint64, c.words)
+	}
+	t.scr = t.scr[:c.words]
+	return t
+}
+
+// orAny adds the campaigns unconstrained on d to t.
+func (t *term) orAny(d *dim) {
+	t.orDense(d.any, d.anyLo, d.anyHi)
+	t.est += d.anyCnt
+}
+
+// truncateTerms drops the terms from index n on, clearing their scratch.
+func (c *Ctx) truncateTerms(n int) {
+	for i := n; i < c.nTerms; i++ {
+		c.terms[i].clear()
+	}
+	c.nTerms = n
+}
+
+// sortTerms orders the terms for the AND: positive terms by estimated
+// size, smallest (most selective) first, then negative terms. c.perm gets
+// all terms; c.impPerm the imp-level ones and, once per request,
+// c.reqc.terms the request-level ones.
+func (c *Ctx) sortTerms() {
+	c.perm = sortedTerms(c.perm[:0], c.terms[:c.nTerms])
+	c.impPerm = sortedTerms(c.impPerm[:0], c.terms[c.nReq:c.nTerms])
+}
+
+func (c *Ctx) sortRequestTerms() {
+	c.reqc.terms = sortedTerms(c.reqc.terms[:0], c.terms[:c.nReq])
+	c.reqc.reset(c.words)
+}
+
+func sortedTerms(p []*term, terms []term) []*term {
+	for i := range terms {
+		p = append(p, &terms[i])
+	}
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && termLess(p[j], p[j-1]); j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+	return p
+}
+
+// startImp builds the imp's terms for media bit mb and starts it on them.
+func (s *Snapshot) startImp(c *Ctx, imp *openrtb.Imp, mb int, it *candIter) {
+	c.truncateTerms(c.nReq)
+	s.impTerms(c, imp, mb)
+	c.sortTerms()
+	it.init(c.impPerm, &c.reqc, len(s.camps))
+}
+
+func termLess(a, b *term) bool {
+	if a.neg != b.neg {
+		return !a.neg
+	}
+	return a.est < b.est
+}
+
+// anyOrKey adds a positive term: unconstrained campaigns or those listing h
+// (when present).
+func (c *Ctx) anyOrKey(name string, d *dim, h uint64, present bool) {
+	t := c.newTerm(name, false)
+	t.orAny(d)
+	if present {
+		t.orPosting(d.lookup(h))
+	}
+}
+
+// requestTerms adds the terms that depend on the request only.
+func (s *Snapshot) requestTerms(c *Ctx, req *openrtb.Request, sec int64) {
+	ix := &s.ix
+	dt := req.Device.Type
+	c.anyOrKey("device_type", &ix.device, intKey(uint64(dt)), dt != 0)
+	g := &req.Device.Geo
+	c.anyOrKey("os", &ix.os, hashFold(req.Device.OS), len(req.Device.OS) > 0)
+	c.anyOrKey("country", &ix.country, hashFold(g.Country), len(g.Country) > 0)
+	c.anyOrKey("region", &ix.region, hashFold(g.Region), len(g.Region) > 0)
+	c.anyOrKey("metro", &ix.metro, hashFold(g.Metro), len(g.Metro) > 0)
+	inv, ok := inventoryKey(req)
+	c.anyOrKey("inventory", &ix.inventory, inv, ok)
+	if ok {
+		if p := ix.blockInv.lookup(inv); p != nil {
+			c.newTerm("block_inventory", true).orPosting(p)
+		}
+	}
+	pub := publisherID(req)
+	c.anyOrKey("publisher", &ix.publisher, xxhash.Sum64(pub), len(pub) > 0)
+	t := c.newTerm("segment", false)
+	t.orAny(&ix.segment)
+	for _, sg := range req.User.Segments {
+		t.orPosting(ix.segment.lookup(xxhash.Sum64(sg)))
+	}
+	day := sec / 86400
+	c.anyOrKey("hour", &ix.hour, intKey(uint64(sec%86400/3600)), true)
+	c.anyOrKey("weekday", &ix.weekday, intKey(uint64((day+4)%7)), true) // 1970-01-01 was a Thursday
+	s.blockTerms(c, req)
+}
+
+func inventoryKey(req *openrtb.Request) (uint64, bool) {
+	switch {
+	case req.Site.Present && len(req.Site.Domain) > 0:
+		return hashFold(req.Site.Domain), true
+	case req.App.Present && len(req.App.Bundle) > 0:
+		return hashFold(req.App.Bundle) ^ appSalt, true
+	}
+	return 0, false
+}
+
+// blockTerms adds the request's block and allow lists on campaigns.
+func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
+	ix := &s.ix
+	c.negList("bcat", &ix.cat, req.BCat, false)
+	c.negList("badv", &ix.adomain, req.BAdv, true)
+	// bapp lists app bundles of advertisers; campaigns declare app-install
+	// advertisers by their bundle id in adomain.
+	c.negList("bapp", &ix.adomain, req.BApp, true)
+	c.negList("bseat", &ix.seat, req.BSeat, false)
+	if len(req.WSeat) > 0 {
+		t := c.newTerm("wseat", false)
+		t.block = true
+		t.orAny(&ix.seat)
+		for _, v := range req.WSeat {
+			t.orPosting(ix.seat.lookup(xxhash.Sum64(v)))
+		}
+	}
+}
+
+// negList adds a negative term of the postings of vals, if any matched.
+func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool) {
+	var t *term
+	for _, v := range vals {
+		h := xxhash.Sum64(v)
+		if fold {
+			h = hashFold(v)
+		}
+		p := d.lookup(h)
+		if p == nil {
+			continue
+		}
+		if t == nil {
+			t = c.newTerm(name, true)
+			t.block = true
+		}
+		t.orPosting(p)
+	}
+}
+
+// impTerms adds the terms of imp for media type bit mb.
+func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
+	ix := &s.ix
+	c.newTerm("media", false).orPosting(ix.media.lookup(intKey(uint64(mb))))
+	s.dealTerm(c, imp)
+	switch openrtb.MediaType(1 << mb) {
+	case openrtb.MediaBanner:
+		s.sizeTerm(c, &imp.Banner)
+	case openrtb.MediaVideo:
+		v := &imp.Video
+		c.durTerm("video_duration", &ix.vdur, ix.vdurs, v.MinDur, v.MaxDur, podMaxDur(v), v.RqdDurs)
+		t := c.newTerm("mimes", false)
+		t.orAny(&ix.mimes)
+		for _, m := range v.Mimes {
+			t.orPosting(ix.mimes.lookup(hashFold(m)))
+		}
+		t = c.newTerm("protocols", false)
+		t.orAny(&ix.protocol)
+		for _, p := range v.Protocols {
+			t.orPosting(ix.protocol.lookup(intKey(uint64(p))))
+		}
+		c.anyOrKey("plcmt", &ix.plcmt, intKey(uint64(v.Plcmt)), v.Plcmt != 0)
+	case openrtb.MediaAudio:
+		a := &imp.Audio
+		c.durTerm("audio_duration", &ix.adur, ix.adurs, a.MinDur, a.MaxDur, 0, nil)
+	}
+}
+
+// podMaxDur is the longest ad a dynamic pod takes (0: no pod limit).
+func podMaxDur(v *openrtb.Video) int {
+	if v.PodDur > 0 {
+		return v.PodDur
+	}
+	return 0
+}
+
+func (s *Snapshot) dealTerm(c *Ctx, imp *openrtb.Imp) {
+	ix := &s.ix
+	t := c.newTerm("deal", false)
+	if imp.PMP.PrivateAuction != 1 {
+		t.orAny(&ix.deal)
+	}
+	for i := range imp.PMP.Deals {
+		t.orPosting(ix.deal.lookup(xxhash.Sum64(imp.PMP.Deals[i].ID)))
+	}
+}
+
+func (s *Snapshot) sizeTerm(c *Ctx, b *openrtb.Banner) {
+	if len(b.Formats) == 0 && (b.W <= 0 || b.H <= 0) {
+		return // no size constraint
+	}
+	ix := &s.ix
+	t := c.newTerm("banner_size", false)
+	t.orAny(&ix.size)
+	for _, f := range b.Formats {
+		t.orPosting(ix.size.lookup(intKey(uint64(f.W)<<32 | uint64(f.H))))
+	}
+	if b.W > 0 && b.H > 0 {
+		t.orPosting(ix.size.lookup(intKey(uint64(b.W)<<32 | uint64(b.H))))
+	}
+}
+
+// durTerm adds the campaigns with a creative duration the imp accepts.
+func (c *Ctx) durTerm(name string, d *dim, durs []int, minDur, maxDur, podDur int, rqd []int) {
+	t := c.newTerm(name, false)
+	for _, dur := range durs {
+		if durFits(dur, minDur, maxDur, podDur, rqd) {
+			t.orPosting(d.lookup(intKey(uint64(dur))))
+		}
+	}
+}
+
+// durFits reports whether a creative of dur seconds fits: one of rqd
+// exactly when given, else within [minDur, maxDur] (0: no bound), and
+// never longer than a dynamic pod.
+func durFits(dur, minDur, maxDur, podDur int, rqd []int) bool {
+	if podDur > 0 && dur > podDur {
+		return false
+	}
+	if len(rqd) > 0 {
+		for _, r := range rqd {
+			if r == dur {
+				return true
+			}
+		}
+		return false
+	}
+	return dur >= minDur && (maxDur <= 0 || dur <= maxDur)
+}
+
+// blockedOnly reports whether the request's block lists removed every
+// candidate: without them, some campaign would match.
+func (c *Ctx) blockedOnly() bool {
+	p := c.perm2[:0]
+	for _, t := range c.perm {
+		if !t.block {
+			p = append(p, t)
+		}
+	}
+	c.perm2 = p
+	if len(p) == len(c.perm) {
+		return false
+	}
+	var it candIter
+	it.init(p, nil, len(c.snap.camps))
+	found := it.next() >= 0
+	clear(c.perm2)
+	return found
+}
