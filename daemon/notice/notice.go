@@ -68,6 +68,10 @@ type Config struct {
 	// DedupeTTL is how long a bid id is remembered; default 48h because
 	// billing notices may arrive a day after the auction.
 	DedupeTTL time.Duration
+	// IsTest reports whether a bid id belongs to a test request ("test": 1);
+	// billing notices for such bids are counted but never call the
+	// Spender. Nil means no bid is a test bid.
+	IsTest func(bidID []byte) bool
 }
 
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
@@ -77,6 +81,7 @@ type Handler struct {
 	currency []byte
 	maxPrice float64
 	dedupe   *dedupeTable
+	isTest   func(bidID []byte) bool
 	now      func() time.Time // time.Now; replaced by tests
 
 	// Handlers bound once, so that Route does not allocate method values.
@@ -104,6 +109,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		currency: []byte(cfg.Currency),
 		maxPrice: cfg.MaxPrice,
 		dedupe:   newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL)),
+		isTest:   cfg.IsTest,
 		now:      time.Now,
 	}
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
@@ -179,7 +185,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 		n.cur = h.currency // absent cur means Config.Currency
 	}
 	r := resultOK
-	if k == KindBill && h.sp != nil {
+	if k == KindBill && h.sp != nil && (h.isTest == nil || !h.isTest(n.bid)) {
 		if err := h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now); err != nil {
 			r = resultUnknown
 		} else {

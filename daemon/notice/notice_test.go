@@ -282,3 +282,18 @@ func TestRoute(t *testing.T) {
 	f("/openrtb2/bid", 0, false)
 	f("", 0, false)
 }
+
+func TestTestBidsDoNotBill(t *testing.T) {
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	isTest := func(bid []byte) bool { return string(bid) == "b-test" }
+	h := New(Config{IsTest: isTest}, sp, sink)
+	if code, body := serveDirect(t, h, "GET", "/bill?bid=b-test&cid=c&price=1", ""); code != 204 {
+		t.Fatalf("unexpected status %d (%q); want 204", code, body)
+	}
+	if len(sp.calls) != 0 || len(sink.calls) != 1 {
+		t.Fatalf("a test bid billed: Bill calls %+v, sink calls %+v", sp.calls, sink.calls)
+	}
+	if code, _ := serveDirect(t, h, "GET", "/bill?bid=b-real&cid=c&price=1", ""); code != 204 || len(sp.calls) != 1 {
+		t.Fatalf("a real bid did not bill: %d %+v", code, sp.calls)
+	}
+}
