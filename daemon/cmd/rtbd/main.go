@@ -1,12 +1,276 @@
+// Command rtbd is the OpenRTB bid daemon and its host tools.
+//
+//	rtbd [-config FILE] [-listen ADDR] [-dryRun]   serve (embedded demo data without -config)
+//	rtbd log cat|stats [-dir DIR] [FILES...]       read the event log as JSON lines
+//	rtbd irq [flags]                               pin NIC queue IRQs, set RPS/XPS
+//	rtbd doctor [flags]                            compare the host with the expected tuning
+//	rtbd gen -campaigns N -out DIR                 write a synthetic data set
 package main
 
 import (
-	_ "github.com/VictoriaMetrics/metrics"
-	_ "github.com/cespare/xxhash/v2"
-	_ "github.com/coreos/go-systemd/v22/daemon"
-	_ "github.com/klauspost/compress/zstd"
-	_ "github.com/valyala/fasthttp"
-	_ "golang.org/x/sys/unix"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/buildinfo"
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/engine"
+	"github.com/rtbd/rtbd/daemon/eventlog"
+	"github.com/rtbd/rtbd/daemon/host"
+	"github.com/rtbd/rtbd/daemon/host/cpuset"
+	"github.com/rtbd/rtbd/daemon/notice"
+	"github.com/rtbd/rtbd/daemon/server"
+	"github.com/rtbd/rtbd/daemon/stats"
+	"github.com/rtbd/rtbd/daemon/systemd"
 )
 
-func main() {}
+var (
+	configFile  = flag.String("config", "", "Path to the JSON configuration file (see daemon/config). Without it rtbd serves the embedded demo data set with default settings.")
+	listenAddr  = flag.String("listen", "", "Overrides http.listenAddress, the bid listener's host:port.")
+	adminAddr   = flag.String("admin.listen", "", "Overrides admin.listenAddress, the admin listener's host:port.")
+	logLevel    = flag.String("log.level", "", "Overrides log.level: debug, info, warn or error.")
+	dryRun      = flag.Bool("dryRun", false, "Validate the configuration and data files, then exit 0 if they are valid. The NixOS module runs it at build time.")
+	showVersion = flag.Bool("version", false, "Print the version and exit.")
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		if run, ok := subcommands[os.Args[1]]; ok {
+			os.Exit(run(os.Args[2:], os.Stdout, os.Stderr))
+		}
+	}
+	flag.Parse()
+	if *showVersion {
+		fmt.Println("rtbd", buildinfo.Version, runtime.Version())
+		return
+	}
+	cfg := loadConfig()
+	setupLogging(&cfg)
+	if *dryRun {
+		if err := engine.DryRun(&cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "rtbd: invalid data:", err)
+			os.Exit(1)
+		}
+		fmt.Println("rtbd: configuration and data are valid")
+		return
+	}
+	setupRuntime(&cfg)
+	os.Exit(serve(&cfg))
+}
+
+// subcommands are the tools shipped in the same binary, so a host image
+// carries one executable.
+var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
+	"log":    eventlog.Main,
+	"irq":    host.IRQMain,
+	"doctor": host.DoctorMain,
+	"gen":    genMain,
+}
+
+func loadConfig() config.Config {
+	cfg := config.Default()
+	if *configFile != "" {
+		var err error
+		if cfg, err = config.Load(*configFile); err != nil {
+			fmt.Fprintf(os.Stderr, "rtbd: %s: %v\n", *configFile, err)
+			os.Exit(1)
+		}
+	}
+	if *listenAddr != "" {
+		cfg.HTTP.ListenAddress = *listenAddr
+	}
+	if *adminAddr != "" {
+		cfg.Admin.ListenAddress = *adminAddr
+	}
+	if *logLevel != "" {
+		cfg.Log.Level = *logLevel
+	}
+	if cfg.Bidding.HostID == "" {
+		cfg.Bidding.HostID = defaultHostID()
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "rtbd:", err)
+		os.Exit(1)
+	}
+	return cfg
+}
+
+func setupLogging(cfg *config.Config) {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if cfg.Log.Format == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	slog.SetDefault(slog.New(h))
+}
+
+// setupRuntime pins the process to runtime.cpus and sizes GOMAXPROCS to it:
+// on a tuned host those are the isolated cores, and a GOMAXPROCS larger than
+// the CPU set only adds scheduler contention.
+func setupRuntime(cfg *config.Config) {
+	debug.SetGCPercent(cfg.Runtime.GOGC)
+	if cfg.Runtime.CPUs == "" {
+		return
+	}
+	set, err := cpuset.ParseCPUList(cfg.Runtime.CPUs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rtbd: runtime.cpus:", err)
+		os.Exit(1)
+	}
+	procs, err := host.Pin(set)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rtbd: cannot pin to runtime.cpus:", err)
+		os.Exit(1)
+	}
+	runtime.GOMAXPROCS(procs)
+	slog.Info("pinned to CPUs", "cpus", set.String(), "gomaxprocs", procs)
+}
+
+func serve(cfg *config.Config) int {
+	start := time.Now()
+	eng, err := engine.New(cfg)
+	if err != nil {
+		slog.Error("cannot start", "err", err)
+		return 1
+	}
+	var events *eventlog.Log
+	if cfg.EventLog.Dir != "" {
+		if events, err = eventlog.Open(cfg.EventLog); err != nil {
+			slog.Error("cannot open event log", "err", err)
+			return 1
+		}
+	}
+	lag := stats.StartLagProbe()
+	srv := server.New(server.Options{
+		Config:  cfg,
+		Engine:  eng,
+		Notices: notice.New(notice.Config{Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID}, eng.State(), server.EventSink(events)),
+		Events:  events,
+		Lag:     lag,
+	})
+	reload := func() error {
+		systemd.Reloading()
+		defer systemd.Ready()
+		return eng.Reload()
+	}
+	admin := server.NewAdmin(srv, reload)
+	bidLns, adminLns, err := listeners(cfg)
+	if err != nil {
+		slog.Error("cannot listen", "err", err)
+		return 1
+	}
+	for _, ln := range bidLns {
+		go serveOn(ln, srv.Serve, "bid")
+	}
+	for _, ln := range adminLns {
+		go serveOn(ln, admin.HTTP().Serve, "admin")
+	}
+	srv.SetReady(true)
+	systemd.Ready()
+	stopWatchdog := make(chan struct{})
+	systemd.StartWatchdog(stopWatchdog, func() bool { return eng.Snapshot() != nil })
+	slog.Info("serving", "bid", addrs(bidLns), "admin", addrs(adminLns), "path", cfg.HTTP.BidPath,
+		"version", buildinfo.Version, "startSeconds", time.Since(start).Seconds())
+
+	waitForSignals(reload)
+
+	systemd.Stopping()
+	close(stopWatchdog)
+	stopAll(cfg, srv, admin, events, lag)
+	return 0
+}
+
+// waitForSignals reloads on SIGHUP and returns on SIGTERM or SIGINT.
+func waitForSignals(reload func() error) {
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	for s := range sig {
+		if s != syscall.SIGHUP {
+			slog.Info("received signal; draining", "signal", s.String())
+			return
+		}
+		if err := reload(); err != nil {
+			slog.Error("reload failed; still serving the previous snapshot", "err", err)
+		}
+	}
+}
+
+// stopAll drains and stops in reverse order of start: readiness goes false
+// at once, the bid listener keeps serving for drain.delay so VRRP or a load
+// balancer moves traffic, then stops accepting and finishes in-flight
+// requests; the event log is flushed last so it sees every request.
+func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events *eventlog.Log, lag *stats.LagProbe) {
+	srv.Drain()
+	time.Sleep(cfg.Drain.Delay.D())
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Drain.Timeout.D())
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		slog.Warn("bid listener did not drain in time", "err", err, "inFlight", srv.InFlight())
+	}
+	slog.Info(fmt.Sprintf("stopped http server in %.3f seconds", time.Since(start).Seconds()))
+	_ = admin.HTTP().ShutdownWithContext(ctx)
+	if events != nil {
+		if err := events.Close(); err != nil {
+			slog.Error("cannot flush event log", "err", err)
+		}
+	}
+	lag.Stop()
+}
+
+func listeners(cfg *config.Config) (bid, admin []net.Listener, err error) {
+	bid, admin, err = systemd.Listeners()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(bid) == 0 {
+		if bid, err = server.Listen(cfg.HTTP.ListenAddress, cfg.HTTP.ReusePort); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(admin) == 0 && cfg.Admin.ListenAddress != "" {
+		ln, err := net.Listen("tcp", cfg.Admin.ListenAddress)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot listen on admin address %s: %w", cfg.Admin.ListenAddress, err)
+		}
+		admin = []net.Listener{ln}
+	}
+	return bid, admin, nil
+}
+
+func serveOn(ln net.Listener, serve func(net.Listener) error, name string) {
+	if err := serve(ln); err != nil {
+		slog.Error("listener stopped", "listener", name, "addr", ln.Addr().String(), "err", err)
+	}
+}
+
+func addrs(lns []net.Listener) []string {
+	out := make([]string, len(lns))
+	for i, ln := range lns {
+		out[i] = ln.Addr().String()
+	}
+	return out
+}
+
+func defaultHostID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "rtbd"
+	}
+	if len(h) > 16 {
+		h = h[:16]
+	}
+	return h
+}

@@ -1,0 +1,121 @@
+// Package engine owns the decision snapshot: it loads campaigns and the model,
+// compiles them into an immutable [decision.Snapshot] and swaps it in with one
+// atomic store, so the request path never takes a lock and a failed reload
+// never interrupts serving.
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/decision"
+)
+
+var (
+	reloadsOK     = metrics.NewCounter(`rtbd_reloads_total{result="ok"}`)
+	reloadsFailed = metrics.NewCounter(`rtbd_reloads_total{result="error"}`)
+	reloadSeconds = metrics.NewFloatCounter(`rtbd_reload_duration_seconds_total`)
+	lastReloadOK  atomic.Int64 // unix seconds
+	campaignCount atomic.Int64
+)
+
+func init() {
+	metrics.NewGauge(`rtbd_last_successful_reload_timestamp_seconds`, func() float64 {
+		return float64(lastReloadOK.Load())
+	})
+	metrics.NewGauge(`rtbd_campaigns`, func() float64 { return float64(campaignCount.Load()) })
+}
+
+// Engine holds the current snapshot and the mutable state (spend, frequency
+// counts) that survives reloads. Its methods are safe for concurrent use.
+type Engine struct {
+	snap  atomic.Pointer[decision.Snapshot]
+	state *decision.State
+	data  config.Data
+	opts  decision.Options
+
+	mu sync.Mutex // serialises reloads; never taken on the request path
+}
+
+// New loads the data named by cfg and compiles the first snapshot.
+// An error here is fatal for the daemon: there is nothing to serve yet.
+func New(cfg *config.Config) (*Engine, error) {
+	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg)}
+	if err := e.Reload(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Snapshot returns the snapshot to decide with. It is immutable; hold it for
+// the duration of one request only.
+func (e *Engine) Snapshot() *decision.Snapshot { return e.snap.Load() }
+
+// State returns the mutable bidding state shared by every snapshot.
+func (e *Engine) State() *decision.State { return e.state }
+
+// Reload reads and compiles the data files and swaps the result in. On any
+// error the current snapshot keeps serving; the error names the file,
+// campaign and field that failed and is counted in rtbd_reloads_total.
+func (e *Engine) Reload() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	start := time.Now()
+	snap, err := e.compile()
+	reloadSeconds.Add(time.Since(start).Seconds())
+	if err != nil {
+		reloadsFailed.Inc()
+		return err
+	}
+	e.snap.Store(snap)
+	reloadsOK.Inc()
+	lastReloadOK.Store(time.Now().Unix())
+	campaignCount.Store(int64(snap.Campaigns()))
+	slog.Info("loaded snapshot", "campaigns", snap.Campaigns(),
+		"campaignsFile", nameOr(e.data.CampaignsFile), "modelFile", nameOr(e.data.ModelFile),
+		"seconds", time.Since(start).Seconds())
+	return nil
+}
+
+func (e *Engine) compile() (*decision.Snapshot, error) {
+	f, m, err := campaign.Load(e.data.CampaignsFile, e.data.ModelFile)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load data: %w", err)
+	}
+	snap, err := decision.Compile(f, m, e.state, e.opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot compile snapshot: %w", err)
+	}
+	return snap, nil
+}
+
+// DryRun loads and compiles the data named by cfg without serving it; the
+// daemon's -dryRun flag uses it to validate a configuration at build time.
+func DryRun(cfg *config.Config) error {
+	e := &Engine{state: decision.NewState(1), data: cfg.Data, opts: options(cfg)}
+	_, err := e.compile()
+	return err
+}
+
+func options(cfg *config.Config) decision.Options {
+	return decision.Options{
+		Currency:   cfg.Bidding.Currency,
+		Rates:      cfg.Bidding.Rates,
+		HostID:     cfg.Bidding.HostID,
+		NoticeBase: cfg.Bidding.NoticeBaseURL,
+	}
+}
+
+func nameOr(path string) string {
+	if path == "" {
+		return "(embedded demo)"
+	}
+	return path
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	// Registers rtbd_build_info on /metrics.
+	_ "github.com/rtbd/rtbd/daemon/buildinfo"
+	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// Reloader reloads the daemon's data; main passes a function that also tells
+// systemd (RELOADING=1, READY=1).
+type Reloader func() error
+
+// Admin serves the admin listener: /metrics, /healthz, /readyz,
+// /debug/pprof/, POST /admin/reload and GET|POST /admin/explain.
+// Keep it on loopback or a management network: it has no authentication.
+type Admin struct {
+	srv    *Server
+	reload Reloader
+	http   *fasthttp.Server
+}
+
+// NewAdmin returns the admin listener's server for srv.
+func NewAdmin(srv *Server, reload Reloader) *Admin {
+	a := &Admin{srv: srv, reload: reload}
+	a.http = &fasthttp.Server{
+		Handler:      a.Handler,
+		Name:         "rtbd-admin",
+		ReadTimeout:  10 * time.Second,
+		WriteTimeout: 60 * time.Second, // pprof profiles take 30 s by default
+		Logger:       fasthttpLogger{},
+	}
+	return a
+}
+
+// HTTP returns the underlying fasthttp server (for Serve and Shutdown).
+func (a *Admin) HTTP() *fasthttp.Server { return a.http }
+
+// Handler routes one admin request.
+func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	switch {
+	case path == "/metrics":
+		ctx.SetContentType("text/plain; version=0.0.4")
+		metrics.WritePrometheus(ctx, true)
+	case path == "/healthz":
+		ctx.SetBodyString("ok\n")
+	case path == "/readyz":
+		a.readyz(ctx)
+	case strings.HasPrefix(path, "/debug/pprof"):
+		pprofHandler(ctx)
+	case path == "/admin/reload":
+		a.handleReload(ctx)
+	case path == "/admin/explain":
+		a.explain(ctx)
+	default:
+		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/explain", fasthttp.StatusNotFound)
+	}
+}
+
+// pprofHandler serves net/http/pprof as registered on DefaultServeMux, so
+// the index at /debug/pprof/ and its relative links work as with net/http.
+var pprofHandler = fasthttpadaptor.NewFastHTTPHandler(http.DefaultServeMux)
+
+func (a *Admin) readyz(ctx *fasthttp.RequestCtx) {
+	if a.srv.Ready() {
+		ctx.SetBodyString("ready\n")
+		return
+	}
+	ctx.Error("not ready\n", fasthttp.StatusServiceUnavailable)
+}
+
+func (a *Admin) handleReload(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsPost() {
+		ctx.Error("use POST", fasthttp.StatusMethodNotAllowed)
+		return
+	}
+	if err := a.reload(); err != nil {
+		slog.Error("reload failed; still serving the previous snapshot", "err", err)
+		ctx.Error("reload failed; still serving the previous snapshot: "+err.Error()+"\n", fasthttp.StatusUnprocessableEntity)
+		return
+	}
+	ctx.SetBodyString("reloaded\n")
+}
+
+// explain decides a request with tracing on and returns the trace as JSON:
+// which campaigns were candidates, the filter that removed each, the score
+// and price, and the response that would have been sent. The request is the
+// POST body or the "request" query argument of a GET. Nothing is spent.
+func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
+	body := ctx.PostBody()
+	if ctx.IsGet() {
+		body = ctx.QueryArgs().Peek("request")
+	}
+	if len(body) == 0 {
+		ctx.Error("send a bid request as the POST body or the request= query argument\n", fasthttp.StatusBadRequest)
+		return
+	}
+	var req openrtb.Request
+	if err := req.Parse(body); err != nil {
+		ctx.Error(err.Error()+"\n", fasthttp.StatusBadRequest)
+		return
+	}
+	dctx := decision.AcquireCtx()
+	defer decision.ReleaseCtx(dctx)
+	dctx.Trace = &decision.Trace{}
+	dctx.Deadline = time.Now().Add(time.Second)
+	var resp openrtb.Response
+	resp.Reset()
+	reason := decision.ReasonInvalid
+	if err := req.Validate(); err == nil {
+		reason = a.srv.eng.Snapshot().Decide(dctx, &req, time.Now(), &resp)
+	}
+	out := append([]byte(`{"reason":"`), reason.String()...)
+	out = append(out, `","response":`...)
+	if reason == decision.ReasonBid {
+		out = openrtb.AppendResponse(out, &resp)
+	} else {
+		out = append(out, "null"...)
+	}
+	out = append(out, `,"trace":`...)
+	out = dctx.Trace.AppendJSON(out)
+	out = append(out, "}\n"...)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(out)
+}

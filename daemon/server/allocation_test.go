@@ -1,0 +1,77 @@
+//go:build !race
+
+package server
+
+import (
+	"bufio"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/engine"
+)
+
+// TestHandlerNoAlloc proves that the whole bid path allocates nothing in
+// steady state: fasthttp reading the request, gunzip, parse, decision,
+// encoding, gzip and writing the response. The client side writes raw bytes
+// and reads into a reused fasthttp.Response so it adds no allocation either.
+func TestHandlerNoAlloc(t *testing.T) {
+	cfg := config.Default()
+	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
+	cfg.Bidding.DefaultTmax = config.Duration(1 << 40)
+	cfg.HTTP.GzipMinBytes = 1
+	eng, err := engine.New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Options{Config: &cfg, Engine: eng})
+	ln := fasthttputil.NewInmemoryListener()
+	defer ln.Close()
+	go srv.Serve(ln) //nolint:errcheck
+	conn, err := ln.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	var resp fasthttp.Response
+
+	f := func(name string, body []byte, gz bool, wantStatus int) {
+		t.Helper()
+		raw := rawRequest(body, gz)
+		do := func() {
+			if _, err := conn.Write(raw); err != nil {
+				t.Fatal(err)
+			}
+			if err := resp.Read(br); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode() != wantStatus {
+				t.Fatalf("%s: status %d; want %d", name, resp.StatusCode(), wantStatus)
+			}
+		}
+		for i := 0; i < 50; i++ { // warm pools and grow buffers
+			do()
+		}
+		if n := testing.AllocsPerRun(200, do); n != 0 {
+			t.Fatalf("%s: %v allocations per request; want 0", name, n)
+		}
+	}
+	video := corpusFile(t, "iab__2.6-video.json")
+	f("video bid", video, false, 200)
+	f("gzip video bid", gzipBytes(t, video), true, 200)
+	f("pod bid", corpusFile(t, "pbs__adapter-out-freewheel-ssp-dynamic-pod.json"), false, 200)
+	f("no bid", []byte(`{"id":"x","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`), false, 204)
+}
+
+func rawRequest(body []byte, gz bool) []byte {
+	b := []byte("POST /openrtb2/bid HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\n")
+	if gz {
+		b = append(b, "Content-Encoding: gzip\r\nAccept-Encoding: gzip\r\n"...)
+	}
+	b = fasthttp.AppendUint(append(b, "Content-Length: "...), len(body))
+	b = append(b, "\r\n\r\n"...)
+	return append(b, body...)
+}

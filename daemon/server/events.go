@@ -1,0 +1,45 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/eventlog"
+	"github.com/rtbd/rtbd/daemon/notice"
+)
+
+// EventSink adapts the event log to [notice.Sink], so win, billing and loss
+// notices become event records. It returns nil for a nil log, which the
+// notice handler treats as "no sink".
+func EventSink(l *eventlog.Log) notice.Sink {
+	if l == nil {
+		return nil
+	}
+	return &eventSink{log: l}
+}
+
+type eventSink struct{ log *eventlog.Log }
+
+var noticeKinds = [...]eventlog.Kind{
+	notice.KindWin:  eventlog.KindWin,
+	notice.KindBill: eventlog.KindBill,
+	notice.KindLoss: eventlog.KindLoss,
+}
+
+// Notice records one notice. Loss reasons above 255 (exchange-specific
+// codes) are stored as 255.
+func (s *eventSink) Notice(kind notice.Kind, bidID, campaignID, impID []byte, price float64, cur []byte, loss int) {
+	r := recordPool.Get().(*eventlog.Record)
+	*r = eventlog.Record{TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[kind], Price: price}
+	if kind == notice.KindLoss && loss >= 0 {
+		r.Reason = uint8(min(loss, 255))
+	}
+	copy(r.Cur[:], cur)
+	r.SetBidID(bidID)
+	r.SetCampaignID(campaignID)
+	r.SetImpID(impID)
+	s.log.Append(r)
+	recordPool.Put(r)
+}
+
+var recordPool = sync.Pool{New: func() any { return new(eventlog.Record) }}

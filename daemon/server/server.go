@@ -1,0 +1,172 @@
+// Package server is rtbd's bid listener: it admits, inflates, parses, decides
+// and encodes OpenRTB bid requests on fasthttp, answers win, billing and loss
+// notices, and implements readiness and drain. The admin listener (metrics,
+// health, pprof, reload, explain) is in admin.go.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/engine"
+	"github.com/rtbd/rtbd/daemon/eventlog"
+	"github.com/rtbd/rtbd/daemon/notice"
+	"github.com/rtbd/rtbd/daemon/stats"
+)
+
+// Options are the parts a Server is built from. Config and Engine are
+// required; Notices, Events and Lag may be nil.
+type Options struct {
+	Config  *config.Config
+	Engine  *engine.Engine
+	Notices *notice.Handler
+	Events  *eventlog.Log
+	Lag     *stats.LagProbe
+}
+
+// Server serves the bid listener. Create it with [New]; its methods are safe
+// for concurrent use.
+type Server struct {
+	cfg     *config.Config
+	eng     *engine.Engine
+	notices *notice.Handler
+	events  *eventlog.Log
+	lag     *stats.LagProbe
+
+	bidPath     string
+	maxInFlight int64
+	inFlight    atomic.Int64
+	ready       atomic.Bool
+	draining    atomic.Bool
+
+	http *fasthttp.Server
+}
+
+// New returns a server that is not ready yet; call [Server.SetReady] once
+// it listens and the first snapshot is loaded.
+func New(o Options) *Server {
+	s := &Server{
+		cfg:         o.Config,
+		eng:         o.Engine,
+		notices:     o.Notices,
+		events:      o.Events,
+		lag:         o.Lag,
+		bidPath:     o.Config.HTTP.BidPath,
+		maxInFlight: int64(o.Config.Shedding.MaxInFlight),
+	}
+	if s.maxInFlight <= 0 {
+		s.maxInFlight = 4096
+	}
+	h := o.Config.HTTP
+	s.http = &fasthttp.Server{
+		Handler:                       s.Handler,
+		Name:                          "rtbd",
+		ReadTimeout:                   h.ReadTimeout.D(),
+		WriteTimeout:                  h.WriteTimeout.D(),
+		IdleTimeout:                   h.IdleTimeout.D(),
+		MaxConnsPerIP:                 0,
+		Concurrency:                   h.MaxConns,
+		MaxRequestBodySize:            h.MaxBodyBytes,
+		NoDefaultDate:                 true,
+		NoDefaultContentType:          true,
+		DisablePreParseMultipartForm:  true,
+		DisableHeaderNamesNormalizing: false,
+		CloseOnShutdown:               true,
+		Logger:                        fasthttpLogger{},
+		ErrorHandler:                  readError,
+	}
+	return s
+}
+
+// readError answers requests that fasthttp could not read: an oversized
+// body gets 413 like an oversized inflated body, a slow client 408, and
+// anything else a short 400.
+func readError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		requestsTooLarge.Inc()
+		ctx.Error("request body too large", fasthttp.StatusRequestEntityTooLarge)
+	case errors.As(err, &small):
+		requestsBad.Inc()
+		ctx.Error("request headers too large", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case isTimeout(err):
+		requestsBad.Inc()
+		ctx.Error("request read timeout", fasthttp.StatusRequestTimeout)
+	default:
+		requestsBad.Inc()
+		ctx.Error("cannot read HTTP request", fasthttp.StatusBadRequest)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Handler routes one request of the bid listener. It is exported for tests
+// that drive the server through fasthttputil.NewInmemoryListener.
+func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	if string(path) == s.bidPath {
+		s.serveBid(ctx)
+	} else if h := s.noticeHandler(path); h != nil {
+		h(ctx)
+	} else {
+		ctx.Error("not found", fasthttp.StatusNotFound)
+	}
+	if s.draining.Load() {
+		// Ask keep-alive clients to reconnect, so they move to whichever
+		// host holds the address after this one stops. See DESIGN.md 2.
+		ctx.SetConnectionClose()
+	}
+}
+
+// Serve accepts connections on ln until [Server.Shutdown].
+func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+
+// SetReady marks the server ready (or not) for /readyz.
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+// Ready reports whether the server takes traffic: data loaded, not draining.
+func (s *Server) Ready() bool { return s.ready.Load() && !s.draining.Load() }
+
+// Drain makes /readyz fail at once and asks every client to close its
+// connection after the current response, while requests keep being served.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// InFlight returns the number of bid requests being handled.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+// Shutdown stops accepting, waits for in-flight requests until ctx ends,
+// and closes every connection.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	return s.http.ShutdownWithContext(ctx)
+}
+
+func (s *Server) noticeHandler(path []byte) fasthttp.RequestHandler {
+	if s.notices == nil {
+		return nil
+	}
+	return s.notices.Route(path)
+}
+
+// fasthttpLogger routes fasthttp's own messages (connection errors, mostly
+// caused by clients) to slog at debug level, throttled.
+type fasthttpLogger struct{}
+
+var fasthttpThrottle = stats.NewThrottle(time.Second)
+
+func (fasthttpLogger) Printf(format string, args ...any) {
+	if n, ok := fasthttpThrottle.Allow(); ok {
+		slog.Debug("fasthttp", "msg", format, "args", args, "suppressed", n)
+	}
+}

@@ -1,0 +1,312 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/corpus"
+	"github.com/rtbd/rtbd/daemon/engine"
+)
+
+// testServer starts a Server on an in-memory listener with the embedded demo
+// data and returns a client bound to it.
+func testServer(t testing.TB, edit func(*config.Config)) (*Server, *fasthttp.Client) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
+	cfg.Bidding.HostID = "t1"
+	cfg.Bidding.MinTimeLeft = 0
+	cfg.Bidding.DefaultTmax = config.Duration(time.Hour) // deadlines are tested on their own
+	if edit != nil {
+		edit(&cfg)
+	}
+	eng, err := engine.New(&cfg)
+	if err != nil {
+		t.Fatalf("cannot start engine: %v", err)
+	}
+	srv := New(Options{Config: &cfg, Engine: eng})
+	ln := fasthttputil.NewInmemoryListener()
+	go srv.Serve(ln) //nolint:errcheck // ends when the listener closes
+	t.Cleanup(func() { ln.Close() })
+	srv.SetReady(true)
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	return srv, c
+}
+
+type reply struct {
+	status int
+	body   []byte
+	header *fasthttp.ResponseHeader
+}
+
+func post(t testing.TB, c *fasthttp.Client, path string, body []byte, headers ...string) reply {
+	t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://rtbd" + path)
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	req.SetBody(body)
+	if err := c.Do(req, resp); err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	r := reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...), header: new(fasthttp.ResponseHeader)}
+	resp.Header.CopyTo(r.header)
+	return r
+}
+
+// bidResponse is the subset of a BidResponse the tests check, decoded with
+// encoding/json as an independent oracle.
+type bidResponse struct {
+	ID      string `json:"id"`
+	Cur     string `json:"cur"`
+	SeatBid []struct {
+		Bid []struct {
+			ID      string   `json:"id"`
+			ImpID   string   `json:"impid"`
+			Price   float64  `json:"price"`
+			CrID    string   `json:"crid"`
+			ADomain []string `json:"adomain"`
+			MType   int      `json:"mtype"`
+			AdM     string   `json:"adm"`
+			NURL    string   `json:"nurl"`
+			BURL    string   `json:"burl"`
+			LURL    string   `json:"lurl"`
+		} `json:"bid"`
+	} `json:"seatbid"`
+}
+
+type corpusRequest struct {
+	ID  string `json:"id"`
+	Cur []string
+	Imp []struct {
+		ID       string  `json:"id"`
+		BidFloor float64 `json:"bidfloor"`
+	} `json:"imp"`
+}
+
+func TestBidOnCorpus(t *testing.T) {
+	_, c := testServer(t, nil)
+	bids := 0
+	for _, f := range corpus.Requests() {
+		r := post(t, c, "/openrtb2/bid", f.Body)
+		switch r.status {
+		case fasthttp.StatusNoContent:
+			if len(r.body) != 0 {
+				t.Fatalf("%s: 204 with a body", f.Name)
+			}
+			continue
+		case fasthttp.StatusOK:
+		default:
+			t.Fatalf("%s: status %d: %s", f.Name, r.status, r.body)
+		}
+		bids++
+		checkBidResponse(t, f.Name, f.Body, r)
+	}
+	// The demo data set is built to bid on the realistic part of the corpus.
+	if want := len(corpus.Requests()) * 2 / 3; bids < want {
+		t.Fatalf("demo data bid on %d of %d corpus requests; want at least %d", bids, len(corpus.Requests()), want)
+	}
+	t.Logf("demo data bid on %d of %d corpus requests", bids, len(corpus.Requests()))
+}
+
+func checkBidResponse(t *testing.T, name string, reqBody []byte, r reply) {
+	t.Helper()
+	var req corpusRequest
+	if err := json.Unmarshal(reqBody, &req); err != nil {
+		t.Fatalf("%s: oracle cannot decode request: %v", name, err)
+	}
+	var resp bidResponse
+	if err := json.Unmarshal(r.body, &resp); err != nil {
+		t.Fatalf("%s: response is not JSON: %v\n%s", name, err, r.body)
+	}
+	if string(r.header.Peek("X-Openrtb-Version")) != "2.6" || !bytes.HasPrefix(r.header.ContentType(), []byte("application/json")) {
+		t.Fatalf("%s: missing headers: %s", name, r.header.String())
+	}
+	if resp.ID != req.ID || len(resp.SeatBid) == 0 || len(resp.SeatBid[0].Bid) == 0 {
+		t.Fatalf("%s: bad response envelope: %s", name, r.body)
+	}
+	floors := map[string]float64{}
+	for _, imp := range req.Imp {
+		floors[imp.ID] = imp.BidFloor
+	}
+	for _, b := range resp.SeatBid[0].Bid {
+		floor, ok := floors[b.ImpID]
+		if !ok {
+			t.Fatalf("%s: bid for unknown impid %q", name, b.ImpID)
+		}
+		if b.ID == "" || b.CrID == "" || len(b.ADomain) == 0 || b.MType < 1 || b.MType > 4 || b.AdM == "" {
+			t.Fatalf("%s: bid misses required fields: %+v", name, b)
+		}
+		// Floors in the corpus are USD or converted; a USD response must meet
+		// the raw floor when the request's floor currency is USD too.
+		if !(b.Price > 0) || (resp.Cur == "USD" && !bytes.Contains(reqBody, []byte("bidfloorcur")) && b.Price < floor) {
+			t.Fatalf("%s: price %v for floor %v (%s)", name, b.Price, floor, resp.Cur)
+		}
+		for _, u := range []string{b.NURL, b.BURL, b.LURL} {
+			if !strings.HasPrefix(u, "http://rtbd.test/") || !strings.Contains(u, "${AUCTION_PRICE}") {
+				t.Fatalf("%s: notice URL %q", name, u)
+			}
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	_, c := testServer(t, func(c *config.Config) { c.HTTP.MaxBodyBytes = 64 << 10 })
+	f := func(name string, body []byte, wantStatus int, wantSubstr string, headers ...string) {
+		t.Helper()
+		r := post(t, c, "/openrtb2/bid", body, headers...)
+		if r.status != wantStatus || !strings.Contains(string(r.body), wantSubstr) {
+			t.Fatalf("%s: got %d %q; want %d containing %q", name, r.status, r.body, wantStatus, wantSubstr)
+		}
+	}
+	f("malformed", []byte(`{"id":"x","imp":[{"id":"1"`), 400, "cannot parse")
+	f("not an object", []byte(`"malformed"`), 400, "")
+	f("null", []byte(`null`), 400, "")
+	f("missing id", []byte(`{"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`), 400, "id")
+	f("empty imp", []byte(`{"id":"x","imp":[]}`), 400, "imp")
+	f("wrong type", []byte(`{"id":"x","imp":"nope"}`), 400, "")
+	f("deep nesting", append([]byte(`{"id":"x","ext":`), bytes.Repeat([]byte("["), 50000)...), 400, "")
+	f("huge number", []byte(`{"id":"x","tmax":1e999,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`), 400, "")
+	f("invalid utf-8", []byte("{\"id\":\"x\xff\",\"imp\":[{\"id\":\"1\",\"banner\":{\"w\":300,\"h\":250}}]}"), 400, "")
+	f("too large", bytes.Repeat([]byte(" "), 65<<10), 413, "")
+	f("bad gzip", []byte("not gzip"), 400, "gzip", "Content-Encoding", "gzip")
+	f("brotli", []byte("x"), 415, "Content-Encoding", "Content-Encoding", "br")
+	f("gzip bomb", gzipBytes(t, bytes.Repeat([]byte(" "), 10<<20)), 413, "after gzip inflation", "Content-Encoding", "gzip")
+	// Semantically invalid but well-formed: a clean no-bid, not an error.
+	f("site and app", []byte(`{"id":"x","site":{},"app":{},"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`), 204, "")
+}
+
+func TestMethodAndPath(t *testing.T) {
+	_, c := testServer(t, nil)
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	req.SetRequestURI("http://rtbd/openrtb2/bid")
+	if err := c.Do(req, resp); err != nil || resp.StatusCode() != 405 || string(resp.Header.Peek("Allow")) != "POST" {
+		t.Fatalf("GET bid: %v %d %q", err, resp.StatusCode(), resp.Header.Peek("Allow"))
+	}
+	if r := post(t, c, "/nope", []byte("{}")); r.status != 404 {
+		t.Fatalf("unknown path: %d", r.status)
+	}
+}
+
+func TestGzipRequestAndResponse(t *testing.T) {
+	_, c := testServer(t, func(c *config.Config) { c.HTTP.GzipMinBytes = 1 })
+	body := corpusFile(t, "iab__2.6-video.json")
+	plain := post(t, c, "/openrtb2/bid", body)
+	if plain.status != 200 || len(plain.header.Peek("Content-Encoding")) != 0 {
+		t.Fatalf("plain request: %d %q", plain.status, plain.header.Peek("Content-Encoding"))
+	}
+	r := post(t, c, "/openrtb2/bid", gzipBytes(t, body), "Content-Encoding", "gzip", "Accept-Encoding", "gzip")
+	if r.status != 200 || string(r.header.Peek("Content-Encoding")) != "gzip" {
+		t.Fatalf("gzip request: %d %q", r.status, r.header.Peek("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatalf("response is not gzip: %v", err)
+	}
+	var resp bidResponse
+	if err := json.NewDecoder(zr).Decode(&resp); err != nil || len(resp.SeatBid) == 0 {
+		t.Fatalf("cannot decode gzipped response: %v", err)
+	}
+}
+
+func TestNoBidBody(t *testing.T) {
+	_, c := testServer(t, func(c *config.Config) { c.Bidding.NoBidBody = true })
+	r := post(t, c, "/openrtb2/bid", []byte(`{"id":"nb-1","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`))
+	var v struct {
+		ID  string `json:"id"`
+		NBR *int   `json:"nbr"`
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &v) != nil || v.ID != "nb-1" || v.NBR == nil {
+		t.Fatalf("no-bid body: %d %s", r.status, r.body)
+	}
+}
+
+func TestDeadlineTooShort(t *testing.T) {
+	_, c := testServer(t, func(c *config.Config) { c.Bidding.MinTimeLeft = config.Duration(50 * time.Millisecond) })
+	body := bytes.Replace(corpusFile(t, "iab__2.6-video.json"), []byte(`"tmax": 120`), []byte(`"tmax": 20`), 1)
+	if !bytes.Contains(body, []byte(`"tmax": 20`)) {
+		t.Fatalf("fixture changed: no tmax 120 in iab__2.6-video.json")
+	}
+	before := requestsTimeout.Get()
+	if r := post(t, c, "/openrtb2/bid", body); r.status != 204 {
+		t.Fatalf("tmax 20ms with 50ms needed: status %d; want 204", r.status)
+	}
+	if requestsTimeout.Get() != before+1 {
+		t.Fatalf("timeout counter did not move")
+	}
+}
+
+func TestShedding(t *testing.T) {
+	for _, status := range []int{204, 503} {
+		srv, c := testServer(t, func(c *config.Config) { c.Shedding.MaxInFlight = 1; c.Shedding.Status = status })
+		srv.inFlight.Add(1) // one request is being handled
+		before := requestsShed.Get()
+		if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != status {
+			t.Fatalf("shed status %d; want %d", r.status, status)
+		}
+		if requestsShed.Get() != before+1 {
+			t.Fatalf("shed counter did not move")
+		}
+		srv.inFlight.Add(-1)
+		if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 200 {
+			t.Fatalf("after the load went away: status %d; want 200", r.status)
+		}
+	}
+}
+
+func TestDrainClosesConnections(t *testing.T) {
+	srv, c := testServer(t, nil)
+	if !srv.Ready() {
+		t.Fatalf("not ready after SetReady(true)")
+	}
+	r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json"))
+	if r.header.ConnectionClose() {
+		t.Fatalf("Connection: close before drain")
+	}
+	srv.Drain()
+	if srv.Ready() {
+		t.Fatalf("still ready while draining")
+	}
+	r = post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json"))
+	if r.status != 200 || !r.header.ConnectionClose() {
+		t.Fatalf("while draining: status %d, Connection: close %v; want 200 and true", r.status, r.header.ConnectionClose())
+	}
+}
+
+func corpusFile(t testing.TB, name string) []byte {
+	t.Helper()
+	for _, f := range corpus.Requests() {
+		if f.Name == name {
+			return f.Body
+		}
+	}
+	t.Fatalf("no corpus request %s", name)
+	return nil
+}
+
+func gzipBytes(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
