@@ -51,6 +51,7 @@ func New(cfg *config.Config) (*Engine, error) {
 	if err := e.Reload(); err != nil {
 		return nil, err
 	}
+	current.Store(e)
 	return e, nil
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/eventlog"
 	"github.com/rtbd/rtbd/daemon/host"
 	"github.com/rtbd/rtbd/daemon/host/cpuset"
+	"github.com/rtbd/rtbd/daemon/host/doctor"
 	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/server"
 	"github.com/rtbd/rtbd/daemon/stats"
@@ -98,6 +99,9 @@ func loadConfig() config.Config {
 	if cfg.Bidding.HostID == "" {
 		cfg.Bidding.HostID = defaultHostID()
 	}
+	if cfg.Bidding.NoticeBaseURL == "" {
+		cfg.Bidding.NoticeBaseURL = defaultNoticeBase(cfg.HTTP.ListenAddress)
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "rtbd:", err)
 		os.Exit(1)
@@ -122,6 +126,7 @@ func setupLogging(cfg *config.Config) {
 func setupRuntime(cfg *config.Config) {
 	debug.SetGCPercent(cfg.Runtime.GOGC)
 	if cfg.Runtime.CPUs == "" {
+		doctor.ExportMetrics("/", doctor.Expect{})
 		return
 	}
 	set, err := cpuset.ParseCPUList(cfg.Runtime.CPUs)
@@ -135,6 +140,9 @@ func setupRuntime(cfg *config.Config) {
 		os.Exit(1)
 	}
 	runtime.GOMAXPROCS(procs)
+	// Export the same host facts as `rtbd doctor`, judged against the
+	// isolated set the daemon was given.
+	doctor.ExportMetrics("/", doctor.Expect{IsolatedCPUs: set, THP: "never"})
 	slog.Info("pinned to CPUs", "cpus", set.String(), "gomaxprocs", procs)
 }
 
@@ -262,6 +270,22 @@ func addrs(lns []net.Listener) []string {
 		out[i] = ln.Addr().String()
 	}
 	return out
+}
+
+// defaultNoticeBase points notices at this daemon's own bid listener, so
+// that every bid carries nurl, burl and lurl even without configuration.
+// Production configurations set bidding.noticeBaseURL to the public name.
+func defaultNoticeBase(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if host, err = os.Hostname(); err != nil {
+			host = "localhost"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 func defaultHostID() string {
