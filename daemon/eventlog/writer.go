@@ -115,7 +115,6 @@ func (w *writer) flush() {
 	n := w.pending
 	w.out = w.enc.EncodeAll(w.raw, append(w.out[:0], zeroHeader[:]...))
 	w.raw, w.pending = w.raw[:0], 0
-	recordsTotal.Add(int(n))
 	frame := w.out[blockHeaderLen:]
 	putHeader(w.out, frame)
 	if err := w.ensureSegment(); err != nil {
@@ -132,6 +131,9 @@ func (w *writer) flush() {
 		return
 	}
 	w.flushed.Add(n)
+	// Counted only once written: after a crash of the process (not of the
+	// host) every counted record is readable.
+	recordsTotal.Add(int(n))
 }
 
 func putHeader(dst, frame []byte) {
