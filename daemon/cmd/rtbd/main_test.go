@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/corpus"
+)
+
+// These tests run the real rtbd binary on loopback: real sockets, real
+// signals, real files. They cover the lifecycle promises of DESIGN.md
+// section 2 that unit tests cannot: notices replayed across the wire count
+// once, SIGTERM flushes the event log, kill -9 loses at most the unflushed
+// tail, and -dryRun validates data at build time.
+
+var rtbdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rtbd-bin-")
+	if err != nil {
+		panic(err)
+	}
+	rtbdBin = filepath.Join(dir, "rtbd")
+	out, err := exec.Command("go", "build", "-o", rtbdBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cannot build rtbd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon is one running rtbd process.
+type daemon struct {
+	cmd       *exec.Cmd
+	bid       string // http://127.0.0.1:port
+	admin     string
+	stderr    *bytes.Buffer
+	waitOnce  sync.Once
+	waitErr   error
+	eventsDir string
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startDaemon writes cfg (with listen addresses filled in) and starts rtbd,
+// returning once /readyz answers 200.
+func startDaemon(t *testing.T, cfg map[string]any) *daemon {
+	t.Helper()
+	bidAddr, adminAddr := freePort(t), freePort(t)
+	cfg["http"] = map[string]any{"listenAddress": bidAddr}
+	cfg["admin"] = map[string]any{"listenAddress": adminAddr}
+	path := filepath.Join(t.TempDir(), "rtbd.json")
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{bid: "http://" + bidAddr, admin: "http://" + adminAddr, stderr: &bytes.Buffer{}}
+	d.cmd = exec.Command(rtbdBin, "-config", path)
+	d.cmd.Stderr = &lockedWriter{w: d.stderr}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		d.wait()
+		if t.Failed() {
+			t.Logf("rtbd stderr:\n%s", d.stderr)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(d.admin + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return d
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rtbd not ready after 10 s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+}
+
+func (d *daemon) wait() error {
+	d.waitOnce.Do(func() { d.waitErr = d.cmd.Wait() })
+	return d.waitErr
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (d *daemon) metric(t *testing.T, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(d.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, series+" ") {
+			v, err := strconv.ParseFloat(strings.TrimPrefix(line, series+" "), 64)
+			if err != nil {
+				t.Fatalf("bad metric line %q", line)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no series %s on /metrics", series)
+	return 0
+}
+
+type bid struct {
+	ID, NURL, BURL string
+}
+
+// postBid sends a corpus request and returns the bids of the answer.
+func (d *daemon) postBid(t *testing.T, body []byte) (int, []bid) {
+	t.Helper()
+	resp, err := http.Post(d.bid+"/openrtb2/bid", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		SeatBid []struct{ Bid []bid } `json:"seatbid"`
+	}
+	if resp.StatusCode == 200 {
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out []bid
+	for _, sb := range v.SeatBid {
+		out = append(out, sb.Bid...)
+	}
+	return resp.StatusCode, out
+}
+
+// notice fires a notice URL after substituting the clearing price, as an
+// exchange does, and rewriting its host to the daemon's listener.
+func (d *daemon) notice(t *testing.T, raw string, price string) {
+	t.Helper()
+	u, err := url.Parse(strings.Replace(raw, "${AUCTION_PRICE}", price, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(d.bid + u.Path + "?" + u.RawQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Fatalf("notice %s: status %d", raw, resp.StatusCode)
+	}
+}
+
+func logCat(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(rtbdBin, "log", "cat", "-dir", dir)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("rtbd log cat: %v\n%s", err, stderr.String())
+	}
+	var recs []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(stdout.Bytes()), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("rtbd log cat printed a line that is not JSON: %q", line)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+func countKinds(recs []map[string]any) map[string]int {
+	n := map[string]int{}
+	for _, r := range recs {
+		n[r["kind"].(string)]++
+	}
+	return n
+}
+
+// TestNoticesReplayedAndSIGTERMFlush bids, fires every win and billing
+// notice twice, then stops the daemon with SIGTERM: replays count once,
+// spend moves once, and the event log holds every bid and notice.
+func TestNoticesReplayedAndSIGTERMFlush(t *testing.T) {
+	events := t.TempDir()
+	d := startDaemon(t, map[string]any{
+		"eventLog": map[string]any{"dir": events},
+		"drain":    map[string]any{"delay": "0s"},
+	})
+	var bids []bid
+	for _, f := range corpus.Requests() {
+		if _, b := d.postBid(t, f.Body); len(b) > 0 {
+			bids = append(bids, b...)
+		}
+		if len(bids) >= 20 {
+			break
+		}
+	}
+	if len(bids) < 20 {
+		t.Fatalf("only %d bids from the corpus", len(bids))
+	}
+	for _, b := range bids {
+		for i := 0; i < 2; i++ {
+			d.notice(t, b.NURL, "1.5")
+			d.notice(t, b.BURL, "1.5")
+		}
+	}
+	if got := d.metric(t, `rtbd_notices_total{kind="bill",result="ok"}`); got != float64(len(bids)) {
+		t.Fatalf("bill ok = %v; want %d", got, len(bids))
+	}
+	if got := d.metric(t, `rtbd_notices_total{kind="bill",result="duplicate"}`); got != float64(len(bids)) {
+		t.Fatalf("bill duplicate = %v; want %d", got, len(bids))
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.wait(); err != nil {
+		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
+	}
+	kinds := countKinds(logCat(t, events))
+	if kinds["bid"] != len(bids) || kinds["win"] != len(bids) || kinds["bill"] != len(bids) {
+		t.Fatalf("event log kinds %v; want %d bids, wins and bills", kinds, len(bids))
+	}
+}
+
+// TestKillNineKeepsFlushedRecords kills rtbd with SIGKILL while it writes
+// the event log: every record it had counted as written is readable, and a
+// torn tail is skipped without an error.
+func TestKillNineKeepsFlushedRecords(t *testing.T) {
+	events := t.TempDir()
+	d := startDaemon(t, map[string]any{
+		"eventLog": map[string]any{"dir": events, "flushInterval": "20ms"},
+	})
+	body := corpusBody(t, "iab__2.6-video.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ { // keep the writer busy while we kill it
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-ctx.Done():
+					return
+				default:
+				}
+				resp, err := http.Post(d.bid+"/openrtb2/bid", "application/json", bytes.NewReader(body))
+				if err != nil {
+					return // the daemon is gone
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	var written float64
+	for written < 2000 && ctx.Err() == nil {
+		written = d.metric(t, "rtbd_eventlog_records_total")
+	}
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	d.wait()
+	close(stop)
+	wg.Wait()
+	recs := logCat(t, events)
+	if float64(len(recs)) < written {
+		t.Fatalf("read %d records after kill -9; %v had been written", len(recs), written)
+	}
+	t.Logf("kill -9: %v records counted as written before the kill, %d read back", written, len(recs))
+}
+
+func TestDryRun(t *testing.T) {
+	dir := t.TempDir()
+	f := func(campaigns string, wantCode int, wantSubstr string) {
+		t.Helper()
+		cp := filepath.Join(dir, "campaigns.json")
+		if err := os.WriteFile(cp, []byte(campaigns), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := filepath.Join(dir, "rtbd.json")
+		b, _ := json.Marshal(map[string]any{"data": map[string]any{"campaignsFile": cp}})
+		if err := os.WriteFile(cfg, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(rtbdBin, "-config", cfg, "-dryRun").CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != wantCode || !strings.Contains(string(out), wantSubstr) {
+			t.Fatalf("-dryRun: exit %d, output %q; want %d containing %q", code, out, wantCode, wantSubstr)
+		}
+	}
+	good := `{"version":1,"campaigns":[{"id":"c1","adomain":["a.com"],"value":2,"maxCpm":3,
+		"creatives":[{"id":"cr1","type":"banner","w":300,"h":250,"markup":"<div></div>"}]}]}`
+	f(good, 0, "valid")
+	f(strings.Replace(good, `"maxCpm":3`, `"maxCpm":-3`, 1), 1, `campaign "c1": maxCpm`)
+	f(`{"version":1,"campaigns":[}`, 1, "campaigns.json:1:")
+	out, err := exec.Command(rtbdBin, "-config", filepath.Join(dir, "missing.json")).CombinedOutput()
+	if err == nil || !regexp.MustCompile(`cannot read config`).Match(out) {
+		t.Fatalf("missing config: %v %q", err, out)
+	}
+}
+
+func corpusBody(t *testing.T, name string) []byte {
+	t.Helper()
+	for _, f := range corpus.Requests() {
+		if f.Name == name {
+			return f.Body
+		}
+	}
+	t.Fatalf("no corpus file %s", name)
+	return nil
+}
