@@ -14,6 +14,7 @@ command -v nix-instantiate >/dev/null || need_apt+=(nix-bin)
 command -v keepalived >/dev/null || need_apt+=(keepalived)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v jq >/dev/null || need_apt+=(jq)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing ${need_apt[*]}"
