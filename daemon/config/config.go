@@ -133,7 +133,10 @@ type Shedding struct {
 // Drain configures SIGTERM handling.
 type Drain struct {
 	// Delay is how long the daemon keeps serving with /readyz false before it
-	// stops accepting, so VRRP or a load balancer moves traffic. Default "2s".
+	// stops accepting, so VRRP or a load balancer moves traffic. Default "3s":
+	// keepalived runs vrrp_script checks at whole-second intervals, so a
+	// failing /readyz takes up to 1 s to release the address and the
+	// clients' ARP caches up to another second to follow.
 	Delay Duration `json:"delay"`
 	// Timeout bounds waiting for in-flight requests after that. Default "5s".
 	Timeout Duration `json:"timeout"`
@@ -195,7 +198,7 @@ func Default() Config {
 			FreqCapSlots: 1 << 20,
 		},
 		Shedding: Shedding{MaxInFlight: 4096, MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
-		Drain:    Drain{Delay: Duration(2 * time.Second), Timeout: Duration(5 * time.Second)},
+		Drain:    Drain{Delay: Duration(3 * time.Second), Timeout: Duration(5 * time.Second)},
 		EventLog: EventLog{
 			SegmentBytes:  64 << 20,
 			SegmentAge:    Duration(10 * time.Minute),

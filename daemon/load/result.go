@@ -87,6 +87,9 @@ type TargetResult struct {
 	Timeouts     int64  `json:"timeouts"`
 	DialErrors   int64  `json:"dial_errors"`
 	BreakerOpens int64  `json:"breaker_opens"`
+	// Retries counts requests re-sent once because the server closed or
+	// reset a kept-alive connection before answering.
+	Retries int64 `json:"retries"`
 }
 
 // Second holds the counts of the requests scheduled in one second.
@@ -130,7 +133,7 @@ func newResult(cfg *Config, rs *runState, p *pacer, workers []*worker) *Result {
 		r.Targets = append(r.Targets, TargetResult{
 			URL: t.url, Sent: t.sent.Load(), Bids: t.bids.Load(), NoBids: t.nobids.Load(),
 			Errors: t.errs.Load(), Timeouts: t.timeouts.Load(), DialErrors: t.dialErrs.Load(),
-			BreakerOpens: t.br.opens.Load(),
+			BreakerOpens: t.br.opens.Load(), Retries: t.retries.Load(),
 		})
 	}
 	r.addSeries(rs.series)

@@ -115,7 +115,7 @@ func newRunState(cfg *Config) (*runState, error) {
 		if cfg.newDoer != nil {
 			t.client = cfg.newDoer()
 		} else {
-			t.client = newHostClient(u, cfg)
+			t.client = newHostClient(u, cfg, &t.retries)
 		}
 		rs.targets = append(rs.targets, t)
 	}

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -264,5 +265,44 @@ func TestRunProgressAndOutput(t *testing.T) {
 	}
 	if back.Sent != 55 || back.Bids != 55 || len(back.Series) != 2 || back.Series[1].Sent != 5 || back.Latency.P99 != res.Latency.P99 {
 		t.Fatalf("unexpected JSON result: sent %d bids %d series %+v", back.Sent, back.Bids, back.Series)
+	}
+}
+
+// TestRunRetriesClosedConnection serves one request per connection and then
+// closes it without "Connection: close", as a draining server or a moved
+// VRRP address does: the next request on that kept-alive connection finds it
+// closed before any response byte and is sent again once, so nothing fails.
+func TestRunRetriesClosedConnection(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var served atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				var req fasthttp.Request
+				if err := req.Read(bufio.NewReader(c)); err != nil {
+					return
+				}
+				served.Add(1)
+				c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")) //nolint:errcheck
+			}(c)
+		}
+	}()
+	url := "http://" + ln.Addr().String() + "/openrtb2/bid"
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(100), Count: 5, Connections: 1, Timeout: 5 * time.Second})
+	tr := res.Targets[0]
+	if res.NoBids != 5 || res.Errors != 0 || served.Load() != 5 {
+		t.Fatalf("nobids %d errors %d served %d; want 5, 0, 5", res.NoBids, res.Errors, served.Load())
+	}
+	if tr.Retries < 1 || tr.Retries > 4 {
+		t.Fatalf("retries %d; want 1..4 (one per reused closed connection)", tr.Retries)
 	}
 }

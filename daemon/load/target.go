@@ -3,11 +3,13 @@ package load
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -69,9 +71,12 @@ type target struct {
 	// dialErrs counts connection failures; the request then moves on to
 	// another target (it never left the client, so that is safe).
 	dialErrs atomic.Int64
+	// retries counts requests re-sent because their kept-alive connection
+	// was closed or reset before any response byte (see retryClosed).
+	retries atomic.Int64
 }
 
-func newHostClient(u *url.URL, cfg *Config) *fasthttp.HostClient {
+func newHostClient(u *url.URL, cfg *Config, retries *atomic.Int64) *fasthttp.HostClient {
 	dial := cfg.Dial
 	if dial == nil {
 		timeout := cfg.Timeout
@@ -90,10 +95,35 @@ func newHostClient(u *url.URL, cfg *Config) *fasthttp.HostClient {
 			}
 			return c, nil
 		},
+		RetryIfErr:                    retryClosed(retries),
 		MaxIdleConnDuration:           time.Minute,
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true,
 	}
+}
+
+// retryClosed re-sends a bid request once when its kept-alive connection was
+// closed or reset before any response byte arrived, within the request's
+// original deadline. An exchange's HTTP client does the same: the server
+// never answered, and a bid request has no side effect until a win notice.
+// This is what happens when a draining bidder closes a connection, or a
+// VRRP address moves, between two requests on the same connection; without
+// it those requests count as errors although no server saw them fail.
+func retryClosed(retries *atomic.Int64) fasthttp.RetryIfErrFunc {
+	return func(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+		if attempts > 1 || !isConnClosed(err) {
+			return false, false
+		}
+		retries.Add(1)
+		return false, true
+	}
+}
+
+// isConnClosed reports a connection that the server closed or reset before
+// answering.
+func isConnClosed(err error) bool {
+	return errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // dialError marks a failure to connect: the request did not leave.
