@@ -27,6 +27,8 @@ var (
 	bidsTotal           = metrics.NewCounter(`rtbd_bids_total`)
 	gzipRequests        = metrics.NewCounter(`rtbd_gzip_requests_total`)
 	gzipResponses       = metrics.NewCounter(`rtbd_gzip_responses_total`)
+	privacyNoPersonal   = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_personal_data"}`)
+	privacyNoDeviceID   = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_device_id"}`)
 
 	requestDuration  = stats.NewHistogram(`rtbd_request_duration_seconds{path="bid"}`)
 	decisionDuration = stats.NewHistogram(`rtbd_decision_duration_seconds`)
@@ -142,6 +144,7 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx) ([]byte, bool) {
 func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time) {
 	reason := decision.ReasonInvalid
 	if err := c.req.Validate(); err == nil {
+		applyPrivacy(&c.req)
 		reason = s.runDecision(c, start)
 	}
 	if reason != decision.ReasonBid {
@@ -153,6 +156,22 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time) {
 	c.out = openrtb.AppendResponse(c.out[:0], &c.resp)
 	s.writeJSON(ctx, c)
 	s.logBids(c, start)
+}
+
+// applyPrivacy removes from the request view the personal data its
+// regulatory signals (coppa, gdpr and consent, us_privacy, lmt) forbid, so
+// that targeting, frequency caps and the event log never see it.
+func applyPrivacy(req *openrtb.Request) {
+	p := req.Privacy()
+	if p == 0 {
+		return
+	}
+	if p&openrtb.NoPersonalData != 0 {
+		privacyNoPersonal.Inc()
+	} else {
+		privacyNoDeviceID.Inc()
+	}
+	req.Scrub(p)
 }
 
 // runDecision applies the tmax deadline and calls the decision engine.

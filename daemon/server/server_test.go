@@ -310,3 +310,22 @@ func gzipBytes(t testing.TB, b []byte) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestPrivacyScrubsUserIDs sends a COPPA request with user and device ids:
+// it is counted as restricted, and a bid's notice URLs carry no user key.
+func TestPrivacyScrubsUserIDs(t *testing.T) {
+	_, c := testServer(t, nil)
+	body := []byte(`{"id":"p1","regs":{"coppa":1},"user":{"id":"kid-1"},"device":{"ifa":"ifa-1"},"site":{"domain":"news.example"},
+		"imp":[{"id":"1","video":{"mimes":["video/mp4"],"minduration":5,"maxduration":30,"protocols":[2,3,5,6],"w":640,"h":480}}]}`)
+	before := privacyNoPersonal.Get()
+	r := post(t, c, "/openrtb2/bid", body)
+	if r.status != 200 {
+		t.Fatalf("status %d; want a contextual bid", r.status)
+	}
+	if privacyNoPersonal.Get() != before+1 {
+		t.Fatalf("COPPA request not counted as restricted")
+	}
+	if !bytes.Contains(r.body, []byte("uk=0000000000000000")) {
+		t.Fatalf("a COPPA bid carries a user key: %s", r.body)
+	}
+}
