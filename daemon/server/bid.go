@@ -84,7 +84,10 @@ func putBidCtx(c *bidCtx) {
 var bidCtxPool sync.Pool
 
 func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
-	start := ctx.Time()
+	start := ctx.Time() // stamped by fasthttp just before the handler
+	if start.IsZero() {
+		start = time.Now() // a RequestCtx not served by fasthttp.Server
+	}
 	if !ctx.IsPost() {
 		requestsMethod.Inc()
 		ctx.Error("bid requests must be POSTed", fasthttp.StatusMethodNotAllowed)
