@@ -29,24 +29,25 @@ type Options struct {
 // model and the prices. It is safe for concurrent use by any number of
 // [Snapshot.Decide] calls; a reload compiles a new Snapshot and swaps it in.
 type Snapshot struct {
-	camps []ccamp // by ordinal: sorted by Value, highest first
-	// sufCap[o] is the highest MaxCPM among ordinals >= o (file currency),
-	// so that min(sufCap[o], Value[o] x maxScore) bounds every later price.
-	sufCap []float64
-	hot    []hotCamp // by ordinal: what the price bound reads, packed
-	ids    []byte    // campaign ids back to back, in ordinal order
+	camps []ccamp // by ordinal: sorted by static price bound (see sortByBound)
+	// sufB holds the price bounds of every suffix of words (see suffix.go).
+	sufB suffixBounds
+	hot  []hotCamp // by ordinal: what the price bound reads, packed
+	ids  []byte    // campaign ids back to back, in ordinal order
 	// devExpNegS[(dt-1)*n+o] (n campaigns) is hotCamp.expNegS with the
-	// campaign_x_devicetype weight of device type dt included, and
-	// devMaxS[dt-1] the highest such exponent: the device type cross
-	// feature costs nothing per candidate for the common device types.
-	// Device-type-major, so that a scan reads it sequentially.
+	// campaign_x_devicetype weight of device type dt included: the device
+	// type cross feature costs nothing per candidate for the common device
+	// types. Device-type-major, so that a scan reads it sequentially.
 	devExpNegS []float64
 	devW       []float64 // the campaign_x_devicetype weights, same layout
-	devMaxS    [numDevTypes]float64
-	ix         index
-	model      model
-	money      money
-	state      *State
+	// xpreB[xpreOff[o]:xpreOff[o+1]] is campaign o's campaign_x_domain
+	// prefix (see crosshash.go).
+	xpreB   []byte
+	xpreOff []uint32
+	ix      index
+	model   model
+	money   money
+	state   *State
 
 	hostID     []byte
 	noticeBase []byte
@@ -85,6 +86,10 @@ type ccamp struct {
 	dealsOnly bool
 	creatives []ccreative
 	st        *campaignState
+
+	// rank is the ordinal in (Value desc, id asc) order: among options of
+	// equal price, the lower rank wins, whatever order the scan visits.
+	rank int32
 
 	// Model parts known at compile time.
 	wCamp  float64 // weight of "campaign=<id>"
@@ -132,15 +137,11 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 		if err := s.compileCampaign(&s.camps[o], &f.Campaigns[fi]); err != nil {
 			return nil, fmt.Errorf("cannot compile campaign %q: %w", f.Campaigns[fi].ID, err)
 		}
+		s.camps[o].rank = int32(o)
 	}
-	s.sufCap = make([]float64, len(s.camps))
-	hi := 0.0
-	for o := len(s.camps) - 1; o >= 0; o-- {
-		hi = max(hi, s.camps[o].maxCPM)
-		s.sufCap[o] = hi
-	}
-	s.ix = buildIndex(f, order, s.camps)
 	s.model.finish(s.camps)
+	order = s.sortByBound(order)
+	s.ix = buildIndex(f, order, s.camps)
 	s.hot = make([]hotCamp, len(s.camps))
 	for o := range s.camps {
 		cc := &s.camps[o]
@@ -151,12 +152,15 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 		s.ids = append(s.ids, cc.id...)
 	}
 	s.precomputeDevType()
+	s.precomputeCrossPrefixes()
+	s.buildSuffixBounds()
 	st.attach(s)
 	return s, nil
 }
 
 // campaignOrder returns file indexes sorted by Value, highest first (ties
-// by id, so ordinals are deterministic), and rejects duplicate ids.
+// by id), and rejects duplicate ids. This order is the campaigns' rank,
+// which breaks price ties; ordinals are then assigned by sortByBound.
 func campaignOrder(f *campaign.File) ([]int, error) {
 	order := make([]int, len(f.Campaigns))
 	seen := make(map[string]bool, len(order))
@@ -273,10 +277,6 @@ func (s *Snapshot) precomputeDevType() {
 	}
 	s.devExpNegS = make([]float64, len(s.camps)*numDevTypes)
 	s.devW = make([]float64, len(s.camps)*numDevTypes)
-	s.devMaxS = [numDevTypes]float64{}
-	for dt := range s.devMaxS {
-		s.devMaxS[dt] = math.Inf(-1)
-	}
 	var buf []byte
 	for o := range s.camps {
 		cc := &s.camps[o]
@@ -286,7 +286,6 @@ func (s *Snapshot) precomputeDevType() {
 			x := cc.wCamp + cc.maxCrW + w
 			s.devW[(dt-1)*len(s.camps)+o] = w
 			s.devExpNegS[(dt-1)*len(s.camps)+o] = math.Exp(-x)
-			s.devMaxS[dt-1] = max(s.devMaxS[dt-1], x)
 		}
 	}
 }

@@ -52,9 +52,11 @@ type Ctx struct {
 	done      []bool
 	idBuf     []byte
 	crossBuf  []byte
+	xdom      [xdomCap]byte // see crosshash.go
+	xdomOK    bool
 	batch     []int32
 	batchH    [batchSize]uint64
-	batchW    [batchSize]float64
+	batchE    [batchSize]float64
 }
 
 // option is one priced candidate of an imp.
@@ -63,6 +65,7 @@ type option struct {
 	cr    int16
 	deal  int16 // index in imp.PMP.Deals, -1 for the open auction
 	dur   int32
+	rank  int32 // the campaign's rank, to break price ties
 	price float64
 	score float64
 }

@@ -11,7 +11,10 @@
 //
 // # Targeting index
 //
-// Campaigns get ordinals sorted by Value, highest first. Each targeting
+// Campaigns get ordinals sorted by a static bound on their price,
+// min(Value x sigmoid(bias + campaign and best creative weights), MaxCPM),
+// highest first; ties and equal bid prices go to the higher Value (then
+// the lower id), whatever order the scan meets campaigns in. Each targeting
 // dimension (media type, banner size, video and audio duration, mimes,
 // protocols, plcmt, device type, OS, country, region, metro, site domain
 // and app bundle allow and block lists, publisher, deal, segment, hour,
@@ -23,9 +26,13 @@
 // against adomain, bseat, blocked site domains and app bundles); the most
 // selective dimension goes first, so that most words end after one load.
 // Creative-level checks (exact size, duration, mimes, protocol, battr,
-// wlang, secure) run per candidate. Because ordinals are sorted by Value
-// and the score is bounded, the scan stops as soon as no later campaign can
-// beat the floor or the best prices found.
+// wlang, secure) run per candidate. Because ordinals follow the static
+// bound, a per-word table of suffix bounds (exact for the request's device
+// type, tangent-bounded in the request logit) stops the scan at the first
+// word after which no campaign can beat the floor or the best prices found.
+// A candidate's unknown campaign_x_domain weight is bounded first by the
+// largest weight, then by a one-byte-per-bucket upper bound table, and
+// only a survivor reads its exact weight.
 //
 // Case: OS, country, region, metro, domains, bundles, mimes and adomain
 // match ignoring ASCII case; ids (publisher, deal, segment, seat, cat) match

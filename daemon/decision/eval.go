@@ -13,12 +13,14 @@ const deadlineEvery = 256
 // best options in c.opts, highest price first. With perCreative (dynamic
 // pods) every fitting creative is an option, else a campaign's best one.
 //
-// Campaign ordinals are sorted by Value, so once the bound on every later
-// price (see Snapshot.sufCap) is below the floor or the k-th best price,
-// the scan stops. A candidate is then bounded alone, first with its
-// unknown cross features at the largest weight (see hotCamp), then, in
-// batches, with their exact weights; only one that can still beat the cut
-// is evaluated. Tracing disables the cuts so every campaign is explained.
+// Campaign ordinals are sorted by a static price bound, so the scan stops
+// at the first word where the bound on every later price (see
+// suffixBounds) is below the floor or the k-th best price; that word is
+// searched for again whenever the cut rises. A candidate is then bounded
+// alone, first with its unknown cross features at the largest weight (see
+// hotCamp), then, in batches, with bounds of their exact weights (see
+// weightBounds); only one that can still beat the cut is evaluated.
+// Tracing disables the cuts so every campaign is explained.
 func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool) {
 	var it candIter
 	s.startImp(c, imp, mb, &it)
@@ -31,28 +33,41 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 		c.note(ReasonBlocked)
 	}
 	c.batch = c.batch[:0]
+	// cut changes only when an option is offered: after evaluate or flush.
+	cut, lastCut := b.cut(c), math.Inf(-1)
+	below := false
 	for ; o >= 0; o = it.next() {
 		if c.Trace != nil {
 			s.evaluate(c, imp, mb, o, b.logit, k, perCreative, s.cross(c, o, s.crossDomainOf(c, o)))
 			continue
 		}
-		cut := b.cut(c)
-		if min(s.sufCap[o], s.hot[o].value*b.maxScore)*c.conv < cut {
-			break
+		if cut != lastCut {
+			// The scan ends at the first word whose suffix bound is below cut.
+			lastCut = cut
+			if it.nw = min(it.nw, s.stopWord(&b.suf, cut/c.conv)); o>>6 >= it.nw {
+				break
+			}
 		}
-		if b.below(c, s.hot[o].value/(1+b.expRS*s.expNegS(c, o)), s.hot[o].maxCPM, cut) {
-			c.note(ReasonBelowFloor)
+		if h := &s.hot[o]; b.belowOdds(c, h.value, h.maxCPM, b.expRS*s.expNegS(c, o), cut) {
+			below = true
 			continue
 		}
 		if c.rf.slack == 0 {
 			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0)) {
-				return
+				break
 			}
+			cut = b.cut(c)
 			continue
 		}
-		if c.batch = append(c.batch, int32(o)); len(c.batch) == batchSize && !s.flush(c, imp, mb, &b, perCreative) {
-			return
+		if c.batch = append(c.batch, int32(o)); len(c.batch) == batchSize {
+			if !s.flush(c, imp, mb, &b, perCreative) {
+				break
+			}
+			cut = b.cut(c)
 		}
+	}
+	if below {
+		c.note(ReasonBelowFloor)
 	}
 	s.flush(c, imp, mb, &b, perCreative)
 }
@@ -63,7 +78,7 @@ const batchSize = 16
 // bounds holds what collect needs to bound prices for one imp and media.
 type bounds struct {
 	logit    float64 // request logit including the media feature
-	maxScore float64 // bounds every campaign's score
+	suf      sufScan // the suffix bounds for this logit
 	expRS    float64 // exp(-(logit + cross slack))
 	expR0    float64 // exp(-logit)
 	minFloor float64
@@ -71,32 +86,37 @@ type bounds struct {
 }
 
 func (c *Ctx) newBounds(s *Snapshot, imp *openrtb.Imp, mb, k int) bounds {
-	b := bounds{logit: c.rf.base + s.model.media[mb], maxScore: 1, minFloor: c.minFloor(imp), k: k}
+	b := bounds{logit: c.rf.base + s.model.media[mb], minFloor: c.minFloor(imp), k: k}
+	b.suf.col, b.suf.delta = s.sufB.column(b.logit+c.rf.slack, c.rf.dt)
 	if s.model.on {
-		maxS := s.model.maxCamp
-		if c.rf.dt >= 0 {
-			maxS = s.devMaxS[c.rf.dt]
-		}
-		b.maxScore = sigmoid(b.logit + maxS + c.rf.slack)
 		b.expRS = math.Exp(-(b.logit + c.rf.slack))
 		b.expR0 = math.Exp(-b.logit)
 	}
 	return b
 }
 
-// cut is the price an option must beat: the floor, or the k-th best.
+// priceSlack covers the rounding of a price to 4 decimals (up to half a
+// step, or one step when raised to the floor) and float error: an option
+// whose unrounded bound is ub is priced at most ub + priceSlack.
+const priceSlack = 2e-4
+
+// cut is the price bound an option must reach: the floor, or the k-th
+// best price less priceSlack (an option rounded to the k-th price may
+// still win the tie on rank).
 func (b *bounds) cut(c *Ctx) float64 {
 	if len(c.opts) >= b.k {
-		return max(b.minFloor, c.opts[b.k-1].price)
+		return max(b.minFloor, c.opts[b.k-1].price-priceSlack)
 	}
 	return b.minFloor
 }
 
-// below reports whether a campaign priced at most min(v, maxCPM) (campaign
-// currency) cannot beat cut.
-func (b *bounds) below(c *Ctx, v, maxCPM, cut float64) bool {
-	ub := min(v, maxCPM) * c.conv
-	return ub < cut || ub == cut && len(c.opts) >= b.k
+// belowOdds reports whether a campaign priced at most min(v/(1+e), maxCPM)
+// (campaign currency; e >= 0 bounds its exp(-logit) from below) cannot
+// reach cut. It multiplies instead of dividing, and keeps a relative margin
+// of 1e-9 for the rounding of the two forms.
+func (b *bounds) belowOdds(c *Ctx, v, maxCPM, e, cut float64) bool {
+	cut *= 1 - 1e-9
+	return maxCPM*c.conv < cut || v*c.conv < cut*(1+e)
 }
 
 // expNegS is exp(-(campaign and creative weights, and the device type
@@ -108,37 +128,41 @@ func (s *Snapshot) expNegS(c *Ctx, o int) float64 {
 	return s.hot[o].expNegS
 }
 
-// flush bounds the batched candidates with their exact cross weights and
-// evaluates the survivors. The hashes are computed first and the weights
-// loaded in a separate loop, so the CPU overlaps the cache misses of the
-// large weight table. It returns false when the deadline passed.
+// flush bounds the batched candidates with their cross weights and
+// evaluates the survivors. The hashes are computed first and the weight
+// bounds (see weightBounds) loaded in a separate loop, so the CPU overlaps
+// their cache misses; only a survivor loads its exact weight. It returns
+// false when the deadline passed.
 func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreative bool) bool {
 	m := &s.model
 	dom := m.fam[famXDomain] && len(c.rf.domain) > 0
 	for i, o := range c.batch {
-		c.batchW[i] = 0
+		c.batchE[i] = 1
 		if dom {
-			h := &s.hot[o]
-			c.batchH[i] = c.crossHash("campaign_x_domain=", s.ids[h.idOff:h.idOff+h.idLen], c.rf.domain)
+			c.batchH[i] = s.domainHash(c, int(o))
 		}
 	}
 	if dom {
 		for i := range c.batch {
-			c.batchW[i] = m.weight(c.batchH[i])
+			c.batchE[i] = m.expNegLow(c.batchH[i])
 		}
 	}
 	for i, o32 := range c.batch {
 		o := int(o32)
 		h := &s.hot[o]
-		w := c.batchW[i]
+		e := c.batchE[i]
 		if c.rf.dt < 0 {
-			w += m.crossDevType(c, s.ids[h.idOff:h.idOff+h.idLen])
+			e *= math.Exp(-m.crossDevType(c, s.ids[h.idOff:h.idOff+h.idLen]))
 		}
-		if b.below(c, h.value/(1+b.expR0*s.expNegS(c, o)*math.Exp(-w)), h.maxCPM, b.cut(c)) {
+		if b.belowOdds(c, h.value, h.maxCPM, b.expR0*s.expNegS(c, o)*e, b.cut(c)) {
 			c.note(ReasonBelowFloor)
 			continue
 		}
-		if !s.evaluateTimed(c, imp, mb, o, b, perCreative, s.cross(c, o, c.batchW[i])) {
+		w := 0.0
+		if dom {
+			w = m.weight(c.batchH[i])
+		}
+		if !s.evaluateTimed(c, imp, mb, o, b, perCreative, s.cross(c, o, w)) {
 			c.batch = c.batch[:0]
 			return false
 		}
@@ -213,12 +237,12 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 			continue
 		}
 		opt := s.price(c, cc, cr, x, floor)
-		opt.ord, opt.cr, opt.deal = int32(o), int16(i), int16(deal)
+		opt.ord, opt.cr, opt.deal, opt.rank = int32(o), int16(i), int16(deal), cc.rank
 		if opt.price <= 0 {
 			why = "below_floor"
 			continue
 		}
-		if !c.keeps(opt.price, k) && c.Trace == nil {
+		if !c.keeps(&opt, k) && c.Trace == nil {
 			continue
 		}
 		if !checked {
@@ -246,9 +270,16 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 	}
 }
 
-// keeps reports whether an option at price would enter the k best.
-func (c *Ctx) keeps(price float64, k int) bool {
-	return len(c.opts) < k || price > c.opts[k-1].price
+// keeps reports whether opt would enter the k best.
+func (c *Ctx) keeps(opt *option, k int) bool {
+	return len(c.opts) < k || opt.beats(&c.opts[k-1])
+}
+
+// beats orders options: higher price first, then lower campaign rank (the
+// order of the campaigns by Value), so that the outcome does not depend on
+// the order in which the scan meets campaigns.
+func (o *option) beats(p *option) bool {
+	return o.price > p.price || o.price == p.price && o.rank < p.rank
 }
 
 // eligible checks budget, pacing and the user's frequency cap; it returns
@@ -371,17 +402,17 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64) opt
 	return opt
 }
 
-// offer inserts opt into c.opts, kept sorted by price (highest first) and
-// at most k long.
+// offer inserts opt into c.opts, kept sorted by [option.beats] and at most
+// k long.
 func (c *Ctx) offer(opt option, k int) {
 	if len(c.opts) >= k {
-		if opt.price <= c.opts[k-1].price {
+		if !opt.beats(&c.opts[k-1]) {
 			return
 		}
 		c.opts = c.opts[:k-1]
 	}
 	c.opts = append(c.opts, opt)
-	for i := len(c.opts) - 1; i > 0 && c.opts[i].price > c.opts[i-1].price; i-- {
+	for i := len(c.opts) - 1; i > 0 && c.opts[i].beats(&c.opts[i-1]); i-- {
 		c.opts[i], c.opts[i-1] = c.opts[i-1], c.opts[i]
 	}
 }

@@ -172,11 +172,21 @@ type term struct {
 	block bool
 	// scr is this term's scratch bitset (owned by the Ctx); scrUsed says it
 	// holds bits, scrFull that it was written densely and needs a full clear.
-	scr      []uint64
-	scrUsed  bool
-	scrFull  bool
-	sparseOn [][]int32 // sparse postings set into scr, to clear them after
+	scr     []uint64
+	scrUsed bool
+	scrFull bool
+	// sparseOn are the term's sparse postings. They are set into scr
+	// lazily, a few words ahead of the scan, because the scan usually
+	// stops early: sparseOn[j][:sparseAt[j]] are set, and so is every
+	// sparse bit of the words below sparseHW (MaxInt without postings).
+	sparseOn [][]int32
+	sparseAt []int
+	sparseHW int
 }
+
+// sparseAhead is how many words past the one asked for are filled from
+// the sparse postings at once.
+const sparseAhead = 8
 
 // orDense adds a dense bitset with bits in words [lo, hi) to the term.
 func (t *term) orDense(b []uint64, lo, hi int) {
@@ -207,11 +217,28 @@ func (t *term) orPosting(p *posting) {
 		return
 	}
 	t.lo, t.hi = min(t.lo, p.lo), max(t.hi, p.hi)
-	for _, o := range p.sparse {
-		t.scr[o>>6] |= 1 << (o & 63)
-	}
 	t.scrUsed = true
 	t.sparseOn = append(t.sparseOn, p.sparse)
+	t.sparseAt = append(t.sparseAt, 0)
+	t.sparseHW = 0
+}
+
+// fill sets into scr the sparse bits of the words below limit. It is kept
+// out of line so that term.word, called for every word scanned, inlines.
+//
+//go:noinline
+func (t *term) fill(limit int) {
+	for j, l := range t.sparseOn {
+		i := t.sparseAt[j]
+		for ; i < len(l) && int(l[i]>>6) < limit; i++ {
+			t.scr[l[i]>>6] |= 1 << (l[i] & 63)
+		}
+		t.sparseAt[j] = i
+	}
+	t.sparseHW = limit
+	if len(t.sparseOn) == 0 {
+		t.sparseHW = math.MaxInt
+	}
 }
 
 // clear empties the term and its scratch bitset, keeping capacity.
@@ -219,14 +246,14 @@ func (t *term) clear() {
 	if t.scrFull {
 		clear(t.scr)
 	} else if t.scrUsed {
-		for _, l := range t.sparseOn {
-			for _, o := range l {
+		for j, l := range t.sparseOn {
+			for _, o := range l[:t.sparseAt[j]] {
 				t.scr[o>>6] = 0
 			}
 		}
 	}
 	clear(t.sparseOn)
-	t.sparseOn = t.sparseOn[:0]
+	t.sparseOn, t.sparseAt, t.sparseHW = t.sparseOn[:0], t.sparseAt[:0], math.MaxInt
 	t.refs = [4][]uint64{}
 	t.n, t.est, t.neg, t.block, t.scrUsed, t.scrFull, t.name = 0, 0, false, false, false, false, ""
 	t.lo, t.hi = math.MaxInt, 0
@@ -234,6 +261,14 @@ func (t *term) clear() {
 
 // word returns the term's word wi (before negation).
 func (t *term) word(wi int) uint64 {
+	if wi >= t.sparseHW {
+		t.fill(wi + 1 + sparseAhead)
+	}
+	return t.bits(wi)
+}
+
+// bits returns the term's word wi, whose sparse bits must be filled.
+func (t *term) bits(wi int) uint64 {
 	var v uint64
 	for r := 0; r < t.n; r++ {
 		v |= t.refs[r][wi]
@@ -253,10 +288,13 @@ func (t *term) has(o int) bool {
 // andWord returns w AND all terms at word wi, stopping at zero.
 func andWord(w uint64, terms []*term, wi int) uint64 {
 	for _, t := range terms {
+		if wi >= t.sparseHW {
+			t.fill(wi + 1 + sparseAhead)
+		}
 		if t.neg {
-			w &^= t.word(wi)
+			w &^= t.bits(wi)
 		} else {
-			w &= t.word(wi)
+			w &= t.bits(wi)
 		}
 		if w == 0 {
 			return 0

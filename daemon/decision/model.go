@@ -39,10 +39,9 @@ type model struct {
 	mask  uint64
 	fam   [numFam]bool
 	maxW  float64 // max(0, highest weight): bounds an unknown cross feature
+	ub    weightBounds
 	pre   [numFam]xxhash.Digest
 	media [4]float64 // weight of "media=<name>" per media bit
-	// maxCamp bounds wCamp+maxCrW over all campaigns, for pruning.
-	maxCamp float64
 }
 
 func newModel(m *campaign.Model) (model, error) {
@@ -67,6 +66,7 @@ func newModel(m *campaign.Model) (model, error) {
 	for _, w := range m.Weights {
 		md.maxW = max(md.maxW, w)
 	}
+	md.ub = newWeightBounds(m.Weights)
 	for i, name := range mediaNames {
 		md.media[i] = md.feature(famMedia, []byte(name))
 	}
@@ -102,7 +102,6 @@ func (m *model) finish(camps []ccamp) {
 	if !m.on {
 		return
 	}
-	m.maxCamp = math.Inf(-1)
 	for i := range camps {
 		cc := &camps[i]
 		cc.wCamp = m.feature(famCampaign, cc.id)
@@ -112,7 +111,6 @@ func (m *model) finish(camps []ccamp) {
 			cr.weight = m.feature(famCreative, cr.id)
 			cc.maxCrW = max(cc.maxCrW, cr.weight)
 		}
-		m.maxCamp = max(m.maxCamp, cc.wCamp+cc.maxCrW)
 	}
 }
 
@@ -140,6 +138,7 @@ func (m *model) prepare(c *Ctx, req *openrtb.Request, hour int) {
 		c.devBuf = strconv.AppendInt(c.devBuf, int64(req.Device.Type), 10)
 	}
 	rf.devType = c.devBuf
+	c.setDomain()
 	rf.dt, rf.slack = -1, 0
 	if !m.on {
 		return
