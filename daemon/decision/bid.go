@@ -39,7 +39,7 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	if cr.media == openrtb.MediaVideo {
 		b.SlotInPod = imp.Video.SlotInPod
 	}
-	b.Lang, b.AdM = cr.lang, cr.adm
+	b.Lang, b.AdM, b.AdMEscaped = cr.lang, cr.adm, true
 	if n == 0 {
 		resp.Seat = cc.seat
 	}

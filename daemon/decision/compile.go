@@ -108,7 +108,7 @@ type ccreative struct {
 	attr     []int
 	lang     []byte
 	secure   bool
-	adm      []byte
+	adm      []byte // markup, already JSON-escaped (openrtb.AppendEscaped)
 	weight   float64 // weight of "creative=<id>"
 }
 
@@ -245,7 +245,7 @@ func compileCreative(c *campaign.Creative) (ccreative, error) {
 	cr := ccreative{
 		id: []byte(c.ID), adid: []byte(cmp.Or(c.AdID, c.ID)), media: m, mtype: mtypes[mediaBit(m)],
 		w: c.W, h: c.H, dur: c.Dur, protocol: c.Protocol, attr: slices.Clone(c.Attr),
-		lang: []byte(c.Lang), secure: c.Secure, adm: []byte(c.Markup),
+		lang: []byte(c.Lang), secure: c.Secure, adm: openrtb.AppendEscaped(nil, []byte(c.Markup)),
 	}
 	for _, mi := range c.Mimes {
 		cr.mimes = append(cr.mimes, hashFoldString(mi))

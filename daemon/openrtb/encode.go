@@ -80,7 +80,11 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = appendIntField(dst, `,"dur":`, b.Dur, b.Dur > 0)
 	dst = appendIntField(dst, `,"slotinpod":`, b.SlotInPod, b.SlotInPod != 0)
 	dst = appendStringField(dst, `,"language":`, b.Lang)
-	dst = appendStringField(dst, `,"adm":`, b.AdM)
+	if b.AdMEscaped {
+		dst = appendRawStringField(dst, `,"adm":`, b.AdM)
+	} else {
+		dst = appendStringField(dst, `,"adm":`, b.AdM)
+	}
 	if len(r.NoticeBase) != 0 {
 		dst = appendNotice(dst, `,"nurl":`, "win", r, b, cur)
 		dst = appendNotice(dst, `,"burl":`, "bill", r, b, cur)
@@ -105,6 +109,22 @@ func appendStringField(dst []byte, name string, s []byte) []byte {
 	dst = append(dst, name...)
 	return appendString(dst, s)
 }
+
+// appendRawStringField is appendStringField for content already escaped.
+func appendRawStringField(dst []byte, name string, s []byte) []byte {
+	if len(s) == 0 {
+		return dst
+	}
+	dst = append(dst, name...)
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// AppendEscaped appends s escaped as the content of a JSON string, without
+// the quotes: control characters, quotes and backslashes escaped, invalid
+// UTF-8 replaced by U+FFFD, and U+2028/U+2029 escaped for JavaScript.
+func AppendEscaped(dst, s []byte) []byte { return appendStringContent(dst, s) }
 
 func appendIntField(dst []byte, name string, v int, ok bool) []byte {
 	if !ok {

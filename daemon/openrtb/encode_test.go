@@ -193,3 +193,24 @@ func TestAppendQueryEscape(t *testing.T) {
 		}
 	}
 }
+
+// TestAdMEscapedMatchesEncoder checks that markup escaped once with
+// AppendEscaped and copied by the encoder gives the same bytes as markup
+// escaped by the encoder on every bid.
+func TestAdMEscapedMatchesEncoder(t *testing.T) {
+	t.Parallel()
+	f := func(adm string) {
+		t.Helper()
+		plain := Response{ID: []byte("r"), NBR: -1, Bids: []Bid{{ID: []byte("b"), ImpID: []byte("1"), Price: 1, AdM: []byte(adm)}}}
+		pre := plain
+		pre.Bids = []Bid{plain.Bids[0]}
+		pre.Bids[0].AdM, pre.Bids[0].AdMEscaped = AppendEscaped(nil, []byte(adm)), true
+		a, b := AppendResponse(nil, &plain), AppendResponse(nil, &pre)
+		if string(a) != string(b) {
+			t.Fatalf("pre-escaped adm differs:\n%s\n%s", a, b)
+		}
+	}
+	f(`<VAST version="4.0"><Ad id="a\b"></Ad></VAST>`)
+	f("line\nbreak\ttab \x01 \u2028 \xff")
+	f("")
+}
