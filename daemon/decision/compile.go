@@ -108,7 +108,7 @@ type ccreative struct {
 	attr     []int
 	lang     []byte
 	secure   bool
-	adm      []byte // markup, already JSON-escaped (openrtb.AppendEscaped)
+	adm      []byte  // markup, already JSON-escaped (openrtb.AppendEscaped)
 	weight   float64 // weight of "creative=<id>"
 }
 
