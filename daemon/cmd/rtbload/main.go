@@ -6,6 +6,9 @@
 //	rtbload -target http://127.0.0.1:8080/openrtb2/bid -rate 20000 -duration 30s \
 //	        -assert 'p99<2ms,errors<=0,timeouts<=0,rate>=19000'
 //
+// `rtbload bench` compares rtbd with a fixed-response server and writes
+// BENCHMARKS.md; see package daemon/bench.
+//
 // Exit codes: 0 success, 1 a failed assertion or run error, 2 bad flags.
 package main
 
@@ -19,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rtbd/rtbd/daemon/bench"
 	"github.com/rtbd/rtbd/daemon/load"
 )
 
@@ -43,6 +47,9 @@ var (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bench" {
+		os.Exit(bench.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	flag.Var(&targets, "target", "Target URL; repeat or comma-separate for client-side failover. Default http://127.0.0.1:8080/openrtb2/bid.")
 	flag.Parse()
 	cfg, asserts, err := buildConfig()

@@ -1,0 +1,203 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/load"
+)
+
+// server is one system under test.
+type server struct {
+	name    string
+	url     string // bid endpoint
+	metrics string // rtbd's /metrics, for shed and timeout counts; empty for the ceiling
+	proc    *child
+}
+
+// failedMetrics are rtbd's answers that look like a no-bid (204) but are
+// load shedding or a missed deadline: the search counts them as errors so
+// that a shedding server cannot pass for a fast one.
+var failedMetrics = []string{
+	`rtbd_bid_requests_total{result="shed"}`,
+	`rtbd_bid_requests_total{result="timeout"}`,
+}
+
+// phaser runs measurement phases against the servers.
+type phaser struct {
+	ctx      context.Context
+	opts     *Options
+	servers  []*server  // every server started, for the CPU accounting
+	gate     *quietGate // nil: no wait for a quiet machine
+	bodies   [][]byte
+	progress io.Writer
+}
+
+// measure holds srv at rate for d and returns the measured point.
+func (ph *phaser) measure(srv *server, rate float64, d time.Duration, label string) (Point, error) {
+	// Let the previous phase's connections close and any queue drain.
+	time.Sleep(ph.opts.Pause)
+	if ph.gate != nil {
+		if err := ph.gate.wait(ph.ctx); err != nil {
+			return Point{}, err
+		}
+	}
+	cfg := load.Config{
+		Targets: []string{srv.url}, Steps: load.Constant(rate), Duration: d,
+		Connections: ph.opts.Connections, Timeout: ph.opts.Timeout, Bodies: ph.bodies,
+	}
+	failed0 := ph.failed(srv)
+	before, err := ph.snapshot(srv)
+	if err != nil {
+		return Point{}, err
+	}
+	res, err := load.Run(ph.ctx, cfg, nil)
+	if err != nil {
+		return Point{}, err
+	}
+	after, err := ph.snapshot(srv)
+	if err != nil {
+		return Point{}, err
+	}
+	if err := ph.ctx.Err(); err != nil {
+		return Point{}, err
+	}
+	p := pointOf(res, srv.name, label, rate)
+	p.Shed = ph.failed(srv) - failed0
+	if res.Scheduled > 0 {
+		p.ErrorRate += float64(p.Shed) / float64(res.Scheduled)
+	}
+	after.sub(&before).apply(&p, res.Sent)
+	ph.report(&p)
+	return p, nil
+}
+
+// cpuSnapshot is the CPU time of the server under load, of rtbload, of
+// every server the bench started and of the whole machine.
+type cpuSnapshot struct {
+	wall               time.Time
+	server, self, ours time.Duration
+	machine            machineCPU
+}
+
+func (ph *phaser) snapshot(srv *server) (cpuSnapshot, error) {
+	s := cpuSnapshot{wall: time.Now(), self: selfCPUTime()}
+	s.ours = s.self
+	for _, o := range ph.servers {
+		t, err := o.proc.cpuTime()
+		if err != nil {
+			return s, err
+		}
+		s.ours += t
+		if o == srv {
+			s.server = t
+		}
+	}
+	var err error
+	s.machine, err = readMachineCPU()
+	return s, err
+}
+
+// cpuDelta is the CPU used between two snapshots, over wall time.
+type cpuDelta struct {
+	wall, server, self, ours time.Duration
+	machine                  machineCPU
+}
+
+func (s cpuSnapshot) sub(o *cpuSnapshot) cpuDelta {
+	return cpuDelta{
+		wall: s.wall.Sub(o.wall), server: s.server - o.server, self: s.self - o.self, ours: s.ours - o.ours,
+		machine: machineCPU{busy: s.machine.busy - o.machine.busy, steal: s.machine.steal - o.machine.steal},
+	}
+}
+
+// apply sets p's CPU figures from d over sent requests.
+func (d cpuDelta) apply(p *Point, sent int64) {
+	if sent > 0 {
+		p.ServerCPU = d.server / time.Duration(sent)
+		p.LoadCPU = d.self / time.Duration(sent)
+	}
+	if d.wall > 0 {
+		p.ServerBusy = float64(d.server) / float64(d.wall)
+		p.LoadBusy = float64(d.self) / float64(d.wall)
+		p.Foreign = max(float64(d.machine.busy-d.ours), 0) / float64(d.wall)
+		p.Steal = float64(d.machine.steal) / float64(d.wall)
+	}
+}
+
+// pointOf converts a load result into a Point.
+func pointOf(r *load.Result, name, label string, target float64) Point {
+	p := Point{
+		Server: name, Label: label, Target: target, Rate: r.Rate,
+		Answered: r.Bids + r.NoBids, Bids: r.Bids, NoBids: r.NoBids,
+		Errors: r.Errors, Timeouts: r.Timeouts, Dropped: r.Saturation.Dropped,
+		P50: r.Latency.P50, P90: r.Latency.P90, P99: r.Latency.P99, P999: r.Latency.P999, Max: r.Latency.Max,
+		MaxBehind: r.Saturation.MaxBehind, Late: r.Saturation.Late, Backlog: r.Saturation.Backlog,
+	}
+	if r.Scheduled > 0 {
+		p.ErrorRate = float64(r.Errors+r.Timeouts+r.Saturation.Dropped) / float64(r.Scheduled)
+	}
+	return p
+}
+
+func (ph *phaser) report(p *Point) {
+	fmt.Fprintf(ph.progress, "bench: %-7s %-8s target %7.0f/s achieved %7.0f/s p50 %7s p99 %7s p99.9 %7s errors %.3f%% | server %5.1fus/req busy %.2f | rtbload %5.1fus/req busy %.2f, behind max %s, late %d | other CPU %.2f, steal %.2f\n",
+		p.Server, p.Label, p.Target, p.Rate, fmtDur(p.P50), fmtDur(p.P99), fmtDur(p.P999), 100*p.ErrorRate,
+		us(p.ServerCPU), p.ServerBusy, us(p.LoadCPU), p.LoadBusy, fmtDur(p.MaxBehind), p.Late, p.Foreign, p.Steal)
+}
+
+// failed returns rtbd's count of shed and timed-out requests; 0 for a
+// server without metrics or when they cannot be read.
+func (ph *phaser) failed(srv *server) int64 {
+	if srv.metrics == "" {
+		return 0
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(srv.metrics)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	return sumMetrics(resp.Body, failedMetrics)
+}
+
+// sumMetrics adds up the values of the named series in Prometheus text
+// format; missing or malformed series count 0.
+func sumMetrics(r io.Reader, names []string) int64 {
+	var sum int64
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		for _, name := range names {
+			rest, ok := strings.CutPrefix(line, name+" ")
+			if !ok {
+				continue
+			}
+			if v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
+				sum += int64(v)
+			}
+		}
+	}
+	return sum
+}
+
+func us(d time.Duration) float64 { return float64(d) / 1e3 }
+
+// fmtDur formats a latency for humans: microseconds below 1 ms.
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fus", float64(d)/1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.3fs", d.Seconds())
+	}
+}

@@ -1,0 +1,161 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+func TestSumMetrics(t *testing.T) {
+	t.Parallel()
+	f := func(text string, want int64) {
+		t.Helper()
+		if got := sumMetrics(strings.NewReader(text), failedMetrics); got != want {
+			t.Fatalf("unexpected sum for %q; got %d; want %d", text, got, want)
+		}
+	}
+	f("", 0)
+	f(`rtbd_bid_requests_total{result="shed"} 7`, 7)
+	f("rtbd_bid_requests_total{result=\"shed\"} 7\nrtbd_bid_requests_total{result=\"bid\"} 100\nrtbd_bid_requests_total{result=\"timeout\"} 3\n", 10)
+	f(`rtbd_bid_requests_total{result="shed"} x`, 0)
+	f(`rtbd_bid_requests_total{result="shedding"} 7`, 0)
+}
+
+func TestParseProcStatCPU(t *testing.T) {
+	t.Parallel()
+	f := func(s string, want time.Duration, wantErr bool) {
+		t.Helper()
+		got, err := parseProcStatCPU(s)
+		if (err != nil) != wantErr || got != want {
+			t.Fatalf("unexpected result for %q; got %s, %v; want %s, error %v", s, got, err, want, wantErr)
+		}
+	}
+	// proc(5): pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime ...
+	f("42 (rtbd) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 5 0", 3*time.Second, false)
+	f("42 (a b) c) R 1 42 42 0 -1 0 0 0 0 0 7 3 0 0", 100*time.Millisecond, false)
+	f("42 rtbd S 1", 0, true)
+	f("42 (rtbd) S 1 2 3", 0, true)
+	f("42 (rtbd) S 1 42 42 0 -1 0 0 0 0 0 x 3 0 0", 0, true)
+}
+
+func TestLatencyRates(t *testing.T) {
+	t.Parallel()
+	f := func(fixed []float64, max float64, want string) {
+		t.Helper()
+		var parts []string
+		for _, r := range latencyRates(fixed, max) {
+			parts = append(parts, r.label+"="+rateLabel(r.rate))
+		}
+		if got := strings.Join(parts, " "); got != want {
+			t.Fatalf("unexpected latencyRates(%v, %g); got %q; want %q", fixed, max, got, want)
+		}
+	}
+	f([]float64{5000, 20000}, 0, "5k=5k 20k=20k")
+	f([]float64{5000, 20000}, 60000, "5k=5k 20k=20k 50% max=30k")
+	f([]float64{5000, 20000}, 21950, "5k=5k 50% max=10900 20k=20k")
+	f(nil, 150, "")
+}
+
+func TestCeilingHandler(t *testing.T) {
+	t.Parallel()
+	if !json.Valid([]byte(CeilingResponse)) || len(CeilingResponse) < 550 || len(CeilingResponse) > 700 {
+		t.Fatalf("CeilingResponse must be valid JSON of about 600 B; got %d B", len(CeilingResponse))
+	}
+	ln := fasthttputil.NewInmemoryListener()
+	defer ln.Close()
+	go newCeilingServer().Serve(ln) //nolint:errcheck // ends with Close
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	f := func(method, body string, wantStatus int, wantBody string) {
+		t.Helper()
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI("http://ceiling/openrtb2/bid")
+		req.Header.SetMethod(method)
+		req.SetBodyString(body)
+		if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatalf("cannot %s: %s", method, err)
+		}
+		if resp.StatusCode() != wantStatus || !bytes.Equal(resp.Body(), []byte(wantBody)) {
+			t.Fatalf("unexpected answer to %s %q; got %d %q; want %d %q", method, body, resp.StatusCode(), resp.Body(), wantStatus, wantBody)
+		}
+	}
+	f("POST", `{"id":"1","imp":[{"id":"1"}]}`, 200, CeilingResponse)
+	f("POST", "", 400, "")
+	f("GET", "", 405, "")
+}
+
+func TestCheckLoopback(t *testing.T) {
+	t.Parallel()
+	f := func(addr string, ok bool) {
+		t.Helper()
+		if err := checkLoopback(addr); (err == nil) != ok {
+			t.Fatalf("unexpected checkLoopback(%q): %v", addr, err)
+		}
+	}
+	f("127.0.0.1:0", true)
+	f("127.0.0.2:8080", true)
+	f("[::1]:80", true)
+	f("0.0.0.0:80", false)
+	f("10.0.0.1:80", false)
+	f(":80", false)
+	f("localhost", false)
+}
+
+func TestTailBuffer(t *testing.T) {
+	t.Parallel()
+	b := &tailBuffer{max: 8}
+	b.Write([]byte("hello "))
+	b.Write([]byte("world!"))
+	if got := b.String(); got != "o world!" {
+		t.Fatalf("unexpected tail; got %q; want %q", got, "o world!")
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Parallel()
+	f := func(args string, ok bool) {
+		t.Helper()
+		var stderr bytes.Buffer
+		_, err := parseFlags(strings.Fields(args), &stderr)
+		if (err == nil) != ok {
+			t.Fatalf("unexpected parseFlags(%q): %v; stderr %s", args, err, stderr.String())
+		}
+	}
+	f("", true)
+	f("-quick -repeat 3", true)
+	f("-repeat 0", false)
+	f("-repeat 21", false)
+	f("-connections 0", false)
+	f("-nice -10 -quiet.wait 2m", true)
+	f("-nice 20", false)
+	f("-quiet.wait 2h", false)
+	f("extra", false)
+	f("-nosuchflag", false)
+	var stderr bytes.Buffer
+	o, _ := parseFlags([]string{"-quick"}, &stderr)
+	if o.Step != time.Second || o.Search.Retries != 0 || len(o.Rates) != 2 {
+		t.Fatalf("unexpected quick options: %+v", o)
+	}
+}
+
+func TestParseMachineCPU(t *testing.T) {
+	t.Parallel()
+	f := func(line string, want machineCPU, wantErr bool) {
+		t.Helper()
+		got, err := parseMachineCPU(line)
+		if (err != nil) != wantErr || got != want {
+			t.Fatalf("unexpected result for %q; got %+v, %v; want %+v, error %v", line, got, err, want, wantErr)
+		}
+	}
+	f("cpu  100 10 50 9000 5 3 2 40 0 0", machineCPU{busy: 1650 * time.Millisecond, steal: 400 * time.Millisecond}, false)
+	f("cpu0 100 10 50 9000 5 3 2 40 0 0", machineCPU{}, true)
+	f("cpu  100 10 50", machineCPU{}, true)
+	f("cpu  100 10 50 9000 5 3 2 x 0 0", machineCPU{}, true)
+}
