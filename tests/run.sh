@@ -38,12 +38,21 @@ echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
 
 echo "== fuzz (${FUZZTIME} each)"
-while read -r pkg fuzz; do
+# Every FuzzXxx target of the daemon's packages, found in the test files.
+fuzz_targets=()
+while read -r pkg dir; do
+  for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' || true); do
+    fuzz_targets+=("$pkg $f")
+  done
+done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./daemon/...)
+if [ ${#fuzz_targets[@]} -eq 0 ]; then
+  echo "no fuzz targets found: the listing above is broken"; exit 1
+fi
+for t in "${fuzz_targets[@]}"; do
+  read -r pkg fuzz <<<"$t"
   echo "-- $pkg $fuzz"
-  go test -run='^$' -fuzz="^${fuzz}\$" -fuzztime="$FUZZTIME" "$pkg"
-done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./daemon/... | while read -r pkg dir; do
-  grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | while read -r f; do echo "$pkg $f"; done
-done)
+  go test -run='^$' -fuzz="^${fuzz}\$" -fuzztime="$FUZZTIME" "$pkg" </dev/null
+done
 
 if [ -x .ci/nix-checks.sh ] || [ -f .ci/nix-checks.sh ]; then
   echo "== nix checks"
