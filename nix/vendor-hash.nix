@@ -2,4 +2,4 @@
 # (see reference/nixos.md §4). The only place it is stored.
 # Refresh after changing go.mod/go.sum:   nix/update-vendor-hash.sh
 # Checked by .ci/nix-checks.sh (and by `nix build .#rtbd.goModules`).
-"sha256-2DH7N7zq5ueEpWhY32wX0I8CPLhiEtJWzpslWO6Hj+0="
+"sha256-yOmdN4/6vIcCiwXqXE84H9x5mPADPmc3NCmgeIBKTL8="
