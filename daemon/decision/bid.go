@@ -19,6 +19,7 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		resp.Bids = append(resp.Bids, openrtb.Bid{})
 	}
 	b := &resp.Bids[n]
+	resetBid(b) // the caller may have truncated Bids without a Reset
 	b.ID = c.newBidID(s.hostID)
 	b.ImpID, b.Price = imp.ID, opt.price
 	b.AdID, b.CrID, b.CampaignID = cr.adid, cr.id, cc.id

@@ -40,6 +40,42 @@ func (c *Ctx) setDomain() {
 	}
 }
 
+// domainHashes caches the campaign_x_domain hashes of one request by
+// ordinal, direct-mapped: the slots of a structured pod scan mostly the
+// same top campaigns, and rehashing each for every slot showed in
+// profiles. An entry is valid when its gen is the Ctx's current one.
+type domainHashes struct {
+	gen  uint32
+	ents [domainCacheSize]domainHashEnt
+}
+
+type domainHashEnt struct {
+	gen uint32
+	ord int32
+	h   uint64
+}
+
+const domainCacheSize = 256
+
+// reset invalidates every entry, for a new request.
+func (dc *domainHashes) reset() {
+	if dc.gen++; dc.gen == 0 { // wrapped: old entries could match
+		dc.ents = [domainCacheSize]domainHashEnt{}
+		dc.gen = 1
+	}
+}
+
+// cachedDomainHash is domainHash through c.dhc.
+func (s *Snapshot) cachedDomainHash(c *Ctx, o int) uint64 {
+	e := &c.dhc.ents[o&(domainCacheSize-1)]
+	if e.gen == c.dhc.gen && e.ord == int32(o) {
+		return e.h
+	}
+	h := s.domainHash(c, o)
+	*e = domainHashEnt{gen: c.dhc.gen, ord: int32(o), h: h}
+	return h
+}
+
 // domainHash returns the hash of campaign o's campaign_x_domain feature
 // for the request's domain (see precomputeCrossPrefixes, Ctx.setDomain).
 func (s *Snapshot) domainHash(c *Ctx, o int) uint64 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/corpus"
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
@@ -121,4 +122,41 @@ func BenchmarkNaiveScan(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDecideDemo runs what rtbd serves by default: the demo book
+// (campaign.Demo) over the parsed shared corpus.
+func BenchmarkDecideDemo(b *testing.B) {
+	f, m := campaign.Demo()
+	s, err := Compile(f, m, NewState(1<<12), testOptions)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var reqs []*openrtb.Request
+	total := 0
+	for _, file := range corpus.Requests() {
+		r := &openrtb.Request{}
+		if r.Parse(file.Body) == nil {
+			reqs = append(reqs, r)
+			total += len(file.Body)
+		}
+	}
+	if len(reqs) == 0 {
+		b.Fatal("no parsable corpus request")
+	}
+	c := AcquireCtx()
+	defer ReleaseCtx(c)
+	var resp openrtb.Response
+	for _, r := range reqs {
+		s.Decide(c, r, testNow, &resp)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(total / len(reqs)))
+	bids := 0
+	for i := 0; b.Loop(); i++ {
+		if sinkReason = s.Decide(c, reqs[i%len(reqs)], testNow, &resp); sinkReason == ReasonBid {
+			bids++
+		}
+	}
+	b.ReportMetric(float64(bids)/float64(b.N), "bidrate")
 }

@@ -139,7 +139,7 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 	for i, o := range c.batch {
 		c.batchE[i] = 1
 		if dom {
-			c.batchH[i] = s.domainHash(c, int(o))
+			c.batchH[i] = s.cachedDomainHash(c, int(o))
 		}
 	}
 	if dom {

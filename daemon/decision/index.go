@@ -76,8 +76,10 @@ type dim struct {
 	anyCnt int
 	anyLo  int // words [anyLo, anyHi) hold the bits of any
 	anyHi  int
-	tab    table
-	posts  []posting
+	// full says every campaign is unconstrained: the dimension admits all.
+	full  bool
+	tab   table
+	posts []posting
 }
 
 // lookup returns the posting of key hash h, or nil.
@@ -129,7 +131,7 @@ func (b *dimBuilder) add(o int, h uint64) {
 }
 
 func (b *dimBuilder) build() dim {
-	d := dim{any: b.any, anyCnt: b.anyCnt, anyLo: b.anyLo, anyHi: b.anyHi, tab: newTable(len(b.keys)), posts: make([]posting, 0, len(b.keys))}
+	d := dim{any: b.any, anyCnt: b.anyCnt, anyLo: b.anyLo, anyHi: b.anyHi, full: b.anyCnt == b.n, tab: newTable(len(b.keys)), posts: make([]posting, 0, len(b.keys))}
 	keys := make([]uint64, 0, len(b.keys))
 	for k := range b.keys {
 		keys = append(keys, k)
@@ -171,10 +173,13 @@ type term struct {
 	// badv, bapp, bseat, wseat), for ReasonBlocked.
 	block bool
 	// scr is this term's scratch bitset (owned by the Ctx); scrUsed says it
-	// holds bits, scrFull that it was written densely and needs a full clear.
+	// holds bits, scrFull that it was written densely and needs words
+	// [scrLo, scrHi) cleared.
 	scr     []uint64
 	scrUsed bool
 	scrFull bool
+	scrLo   int
+	scrHi   int
 	// sparseOn are the term's sparse postings. They are set into scr
 	// lazily, a few words ahead of the scan, because the scan usually
 	// stops early: sparseOn[j][:sparseAt[j]] are set, and so is every
@@ -199,9 +204,14 @@ func (t *term) orDense(b []uint64, lo, hi int) {
 		t.n++
 		return
 	}
+	// Only words [lo, hi) can hold bits: write, and later clear, just those.
+	if !t.scrFull {
+		t.scrLo, t.scrHi = lo, hi
+	}
 	t.scrFull = true // before the loop: a panic must not leave stale bits
-	for i, w := range b {
-		t.scr[i] |= w
+	t.scrLo, t.scrHi = min(t.scrLo, lo), max(t.scrHi, hi)
+	for i := lo; i < hi; i++ {
+		t.scr[i] |= b[i]
 	}
 	t.scrUsed = true
 }
@@ -244,8 +254,9 @@ func (t *term) fill(limit int) {
 // clear empties the term and its scratch bitset, keeping capacity.
 func (t *term) clear() {
 	if t.scrFull {
-		clear(t.scr)
-	} else if t.scrUsed {
+		clear(t.scr[t.scrLo:t.scrHi])
+	}
+	if t.scrUsed {
 		for j, l := range t.sparseOn {
 			for _, o := range l[:t.sparseAt[j]] {
 				t.scr[o>>6] = 0

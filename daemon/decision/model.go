@@ -40,9 +40,17 @@ type model struct {
 	fam   [numFam]bool
 	maxW  float64 // max(0, highest weight): bounds an unknown cross feature
 	ub    weightBounds
-	pre   [numFam]xxhash.Digest
-	media [4]float64 // weight of "media=<name>" per media bit
+	media [4]float64  // weight of "media=<name>" per media bit
+	hour  [24]float64 // weight of "hour=<h>" per UTC hour
 }
+
+// famPrefix is "<family>=" per family.
+var famPrefix = func() (p [numFam]string) {
+	for i, n := range famNames {
+		p[i] = n + "="
+	}
+	return p
+}()
 
 func newModel(m *campaign.Model) (model, error) {
 	if m == nil {
@@ -59,16 +67,15 @@ func newModel(m *campaign.Model) (model, error) {
 		}
 		md.fam[i] = true
 	}
-	for i := range md.pre {
-		md.pre[i].Reset()
-		md.pre[i].WriteString(famNames[i] + "=")
-	}
 	for _, w := range m.Weights {
 		md.maxW = max(md.maxW, w)
 	}
 	md.ub = newWeightBounds(m.Weights)
 	for i, name := range mediaNames {
 		md.media[i] = md.feature(famMedia, []byte(name))
+	}
+	for h := range md.hour {
+		md.hour[h] = md.feature(famHour, strconv.AppendInt(nil, int64(h), 10))
 	}
 	return md, nil
 }
@@ -86,14 +93,22 @@ func famIndex(name string) int {
 func (m *model) weight(h uint64) float64 { return m.w[h&m.mask] }
 
 // feature returns the weight of "<family>=<v>", or 0 when the family is
-// off or v is empty.
+// off or v is empty. The string is assembled on the stack when it fits:
+// one Sum64 costs less than copying and streaming a Digest.
 func (m *model) feature(f int, v []byte) float64 {
 	if !m.fam[f] || len(v) == 0 {
 		return 0
 	}
-	d := m.pre[f]
-	d.Write(v)
-	return m.weight(d.Sum64())
+	var buf [96]byte
+	if len(famPrefix[f])+len(v) > len(buf) {
+		var d xxhash.Digest
+		d.Reset()
+		d.WriteString(famPrefix[f])
+		d.Write(v)
+		return m.weight(d.Sum64())
+	}
+	b := append(append(buf[:0], famPrefix[f]...), v...)
+	return m.weight(xxhash.Sum64(b))
 }
 
 // finish precomputes the campaign and creative weights and the prefix
@@ -158,7 +173,11 @@ func (m *model) prepare(c *Ctx, req *openrtb.Request, hour int) {
 	var buf [32]byte
 	x += m.feature(famOS, foldInto(buf[:0], req.Device.OS, lowerASCII))
 	x += m.feature(famCountry, foldInto(buf[:0], req.Device.Geo.Country, upperASCII))
-	x += m.feature(famHour, strconv.AppendInt(buf[:0], int64(hour), 10))
+	if hour >= 0 && hour < len(m.hour) {
+		x += m.hour[hour]
+	} else { // before 1970
+		x += m.feature(famHour, strconv.AppendInt(buf[:0], int64(hour), 10))
+	}
 	rf.base = x
 }
 

@@ -258,6 +258,9 @@ func indexCandidates(c *Ctx, s *Snapshot, r *openrtb.Request, mb int, now time.T
 	s.requestTerms(c, r, c.sec)
 	c.nReq = c.nTerms
 	c.sortRequestTerms()
+	if !c.prepareImp(&r.Imps[0]) {
+		panic("BUG: an oracle request has a floor currency without a rate")
+	}
 	var it candIter
 	s.startImp(c, &r.Imps[0], mb, &it)
 	var ids []string

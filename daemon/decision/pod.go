@@ -46,7 +46,8 @@ func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 			continue
 		}
 		c.done[i] = true
-		if imp.Media&openrtb.MediaVideo == 0 || c.expired() || !c.prepareImp(imp) {
+		// The first slot's deadline check is decide's, just before.
+		if imp.Media&openrtb.MediaVideo == 0 || i != first && c.expired() || !c.prepareImp(imp) {
 			continue
 		}
 		if isDynamicPod(imp) {

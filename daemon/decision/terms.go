@@ -41,12 +41,18 @@ func (c *Ctx) truncateTerms(n int) {
 }
 
 // sortTerms orders the terms for the AND: positive terms by estimated
-// size, smallest (most selective) first, then negative terms. c.perm gets
-// all terms; c.impPerm the imp-level ones and, once per request,
-// c.reqc.terms the request-level ones.
+// size, smallest (most selective) first, then negative terms. c.impPerm
+// gets the imp-level ones and, once per request, c.reqc.terms the
+// request-level ones; allTerms sorts all of them, when needed.
 func (c *Ctx) sortTerms() {
-	c.perm = sortedTerms(c.perm[:0], c.terms[:c.nTerms])
 	c.impPerm = sortedTerms(c.impPerm[:0], c.terms[c.nReq:c.nTerms])
+}
+
+// allTerms returns all terms of the imp, sorted. Only the rare paths need
+// them (blockedOnly, tracing), so they are not sorted for every imp.
+func (c *Ctx) allTerms() []*term {
+	c.perm = sortedTerms(c.perm[:0], c.terms[:c.nTerms])
+	return c.perm
 }
 
 func (c *Ctx) sortRequestTerms() {
@@ -82,8 +88,13 @@ func termLess(a, b *term) bool {
 }
 
 // anyOrKey adds a positive term: unconstrained campaigns or those listing h
-// (when present).
+// (when present). A dimension no campaign constrains admits every campaign
+// and gets no term: it could neither remove a candidate nor be the one to
+// explain its removal.
 func (c *Ctx) anyOrKey(name string, d *dim, h uint64, present bool) {
+	if d.full {
+		return
+	}
 	t := c.newTerm(name, false)
 	t.orAny(d)
 	if present {
@@ -97,28 +108,42 @@ func (s *Snapshot) requestTerms(c *Ctx, req *openrtb.Request, sec int64) {
 	dt := req.Device.Type
 	c.anyOrKey("device_type", &ix.device, intKey(uint64(dt)), dt != 0)
 	g := &req.Device.Geo
-	c.anyOrKey("os", &ix.os, hashFold(req.Device.OS), len(req.Device.OS) > 0)
-	c.anyOrKey("country", &ix.country, hashFold(g.Country), len(g.Country) > 0)
-	c.anyOrKey("region", &ix.region, hashFold(g.Region), len(g.Region) > 0)
-	c.anyOrKey("metro", &ix.metro, hashFold(g.Metro), len(g.Metro) > 0)
-	inv, ok := inventoryKey(req)
-	c.anyOrKey("inventory", &ix.inventory, inv, ok)
-	if ok {
-		if p := ix.blockInv.lookup(inv); p != nil {
-			c.newTerm("block_inventory", true).orPosting(p)
+	c.foldKey("os", &ix.os, req.Device.OS)
+	c.foldKey("country", &ix.country, g.Country)
+	c.foldKey("region", &ix.region, g.Region)
+	c.foldKey("metro", &ix.metro, g.Metro)
+	if !ix.inventory.full || len(ix.blockInv.posts) > 0 {
+		inv, ok := inventoryKey(req)
+		c.anyOrKey("inventory", &ix.inventory, inv, ok)
+		if ok {
+			if p := ix.blockInv.lookup(inv); p != nil {
+				c.newTerm("block_inventory", true).orPosting(p)
+			}
 		}
 	}
-	pub := publisherID(req)
-	c.anyOrKey("publisher", &ix.publisher, xxhash.Sum64(pub), len(pub) > 0)
-	t := c.newTerm("segment", false)
-	t.orAny(&ix.segment)
-	for _, sg := range req.User.Segments {
-		t.orPosting(ix.segment.lookup(xxhash.Sum64(sg)))
+	if !ix.publisher.full {
+		pub := publisherID(req)
+		c.anyOrKey("publisher", &ix.publisher, xxhash.Sum64(pub), len(pub) > 0)
+	}
+	if !ix.segment.full {
+		t := c.newTerm("segment", false)
+		t.orAny(&ix.segment)
+		for _, sg := range req.User.Segments {
+			t.orPosting(ix.segment.lookup(xxhash.Sum64(sg)))
+		}
 	}
 	day := sec / 86400
 	c.anyOrKey("hour", &ix.hour, intKey(uint64(sec%86400/3600)), true)
 	c.anyOrKey("weekday", &ix.weekday, intKey(uint64((day+4)%7)), true) // 1970-01-01 was a Thursday
 	s.blockTerms(c, req)
+}
+
+// foldKey is anyOrKey of the case-folded value v; it hashes v only when
+// the dimension needs it.
+func (c *Ctx) foldKey(name string, d *dim, v []byte) {
+	if !d.full {
+		c.anyOrKey(name, d, hashFold(v), len(v) > 0)
+	}
 }
 
 func inventoryKey(req *openrtb.Request) (uint64, bool) {
@@ -140,7 +165,7 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 	// advertisers by their bundle id in adomain.
 	c.negList("bapp", &ix.adomain, req.BApp, true)
 	c.negList("bseat", &ix.seat, req.BSeat, false)
-	if len(req.WSeat) > 0 {
+	if len(req.WSeat) > 0 && !ix.seat.full {
 		t := c.newTerm("wseat", false)
 		t.block = true
 		t.orAny(&ix.seat)
@@ -152,6 +177,9 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 
 // negList adds a negative term of the postings of vals, if any matched.
 func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool) {
+	if len(d.posts) == 0 {
+		return // no campaign has a value to block
+	}
 	var t *term
 	for _, v := range vals {
 		h := xxhash.Sum64(v)
@@ -170,7 +198,8 @@ func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool) {
 	}
 }
 
-// impTerms adds the terms of imp for media type bit mb.
+// impTerms adds the terms of imp for media type bit mb; prepareImp must
+// have run on imp.
 func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
 	ix := &s.ix
 	c.newTerm("media", false).orPosting(ix.media.lookup(intKey(uint64(mb))))
@@ -181,15 +210,19 @@ func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
 	case openrtb.MediaVideo:
 		v := &imp.Video
 		c.durTerm("video_duration", &ix.vdur, ix.vdurs, v.MinDur, v.MaxDur, podMaxDur(v), v.RqdDurs)
-		t := c.newTerm("mimes", false)
-		t.orAny(&ix.mimes)
-		for _, m := range v.Mimes {
-			t.orPosting(ix.mimes.lookup(hashFold(m)))
+		if !ix.mimes.full {
+			t := c.newTerm("mimes", false)
+			t.orAny(&ix.mimes)
+			for _, h := range c.impMimes { // video.mimes, hashed by prepareImp
+				t.orPosting(ix.mimes.lookup(h))
+			}
 		}
-		t = c.newTerm("protocols", false)
-		t.orAny(&ix.protocol)
-		for _, p := range v.Protocols {
-			t.orPosting(ix.protocol.lookup(intKey(uint64(p))))
+		if !ix.protocol.full {
+			t := c.newTerm("protocols", false)
+			t.orAny(&ix.protocol)
+			for _, p := range v.Protocols {
+				t.orPosting(ix.protocol.lookup(intKey(uint64(p))))
+			}
 		}
 		c.anyOrKey("plcmt", &ix.plcmt, intKey(uint64(v.Plcmt)), v.Plcmt != 0)
 	case openrtb.MediaAudio:
@@ -208,12 +241,15 @@ func podMaxDur(v *openrtb.Video) int {
 
 func (s *Snapshot) dealTerm(c *Ctx, imp *openrtb.Imp) {
 	ix := &s.ix
+	if ix.deal.full && imp.PMP.PrivateAuction != 1 {
+		return
+	}
 	t := c.newTerm("deal", false)
 	if imp.PMP.PrivateAuction != 1 {
 		t.orAny(&ix.deal)
 	}
-	for i := range imp.PMP.Deals {
-		t.orPosting(ix.deal.lookup(xxhash.Sum64(imp.PMP.Deals[i].ID)))
+	for _, h := range c.dealH { // the deal ids, hashed by prepareImp
+		t.orPosting(ix.deal.lookup(h))
 	}
 }
 
@@ -222,6 +258,9 @@ func (s *Snapshot) sizeTerm(c *Ctx, b *openrtb.Banner) {
 		return // no size constraint
 	}
 	ix := &s.ix
+	if ix.size.full {
+		return
+	}
 	t := c.newTerm("banner_size", false)
 	t.orAny(&ix.size)
 	for _, f := range b.Formats {
@@ -263,14 +302,15 @@ func durFits(dur, minDur, maxDur, podDur int, rqd []int) bool {
 // blockedOnly reports whether the request's block lists removed every
 // candidate: without them, some campaign would match.
 func (c *Ctx) blockedOnly() bool {
+	all := c.allTerms()
 	p := c.perm2[:0]
-	for _, t := range c.perm {
+	for _, t := range all {
 		if !t.block {
 			p = append(p, t)
 		}
 	}
 	c.perm2 = p
-	if len(p) == len(c.perm) {
+	if len(p) == len(all) {
 		return false
 	}
 	var it candIter

@@ -75,8 +75,9 @@ func (t *Trace) addBid(b *openrtb.Bid, imp *openrtb.Imp, cc *ccamp, cr *ccreativ
 func (s *Snapshot) traceFiltered(c *Ctx, imp *openrtb.Imp, mb int) {
 	t := c.Trace
 	t.imp, t.media = string(imp.ID), mediaNames[mb]
+	all := c.allTerms()
 	for o := range s.camps {
-		for _, tm := range c.perm {
+		for _, tm := range all {
 			if !tm.has(o) {
 				t.add(c, o, tm.name, 0, 0)
 				break
