@@ -266,7 +266,9 @@ in
           PrivateDevices = true;
           PrivateTmp = true;
           PrivateUsers = capabilities == [ ];
-          ProcSubset = "pid";
+          # Not "pid": the daemon exports `rtbd doctor`'s host checks as
+          # metrics and reads /proc/cmdline, /proc/interrupts and /proc/irq.
+          ProcSubset = "all";
           ProtectClock = true;
           ProtectControlGroups = true;
           ProtectHome = true;
