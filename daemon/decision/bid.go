@@ -19,7 +19,9 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		resp.Bids = append(resp.Bids, openrtb.Bid{})
 	}
 	b := &resp.Bids[n]
-	resetBid(b) // the caller may have truncated Bids without a Reset
+	if n >= c.cleanBids {
+		resetBid(b) // the caller may have truncated Bids without a Reset
+	}
 	b.ID = c.newBidID(s.hostID)
 	b.ImpID, b.Price = imp.ID, opt.price
 	b.AdID, b.CrID, b.CampaignID = cr.adid, cr.id, cc.id
@@ -75,10 +77,13 @@ func (c *Ctx) newBidID(host []byte) []byte {
 		c.idBuf = make([]byte, 0, max(2*cap(c.idBuf), 16*(len(host)+maxTail)))
 	}
 	start := len(c.idBuf)
-	c.idBuf = append(c.idBuf, host...)
-	c.idBuf = append(c.idBuf, '-')
-	c.idBuf = strconv.AppendUint(c.idBuf, uint64(c.sec), 16)
-	c.idBuf = append(c.idBuf, '-')
+	if len(c.idPre) == 0 { // once per request: "<host>-<seconds hex>-"
+		c.idPre = append(c.idPre, host...)
+		c.idPre = append(c.idPre, '-')
+		c.idPre = strconv.AppendUint(c.idPre, uint64(c.sec), 16)
+		c.idPre = append(c.idPre, '-')
+	}
+	c.idBuf = append(c.idBuf, c.idPre...)
 	c.idBuf = strconv.AppendUint(c.idBuf, bidSeq.Add(1), 16)
 	if c.req.Test {
 		c.idBuf = append(c.idBuf, 't')

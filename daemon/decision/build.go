@@ -149,12 +149,15 @@ func (b *indexBuilder) addCampaign(o int, c *campaign.Campaign, cc *ccamp) {
 		b.seat.addAny(o)
 	} else {
 		b.seat.add(o, xxhash.Sum64String(c.Seat))
+		b.seat.filter.add(cc.seat)
 	}
-	for _, h := range cc.catH {
+	for i, h := range cc.catH {
 		b.cat.add(o, h)
+		b.cat.filter.add(cc.cat[i])
 	}
-	for _, h := range cc.adomainH {
+	for i, h := range cc.adomainH {
 		b.adomain.add(o, h)
+		b.adomain.filter.add(cc.adomain[i])
 	}
 	addFoldedOrAny(b.mimes, o, t.Mimes)
 	addInts(b.protocol, o, t.Protocols)

@@ -110,6 +110,9 @@ type ccreative struct {
 	secure   bool
 	adm      []byte  // markup, already JSON-escaped (openrtb.AppendEscaped)
 	weight   float64 // weight of "creative=<id>"
+	// expGap <= exp(maxCrW - weight) of its campaign: it turns a lower
+	// bound of the campaign's exp(-logit) into one of the creative's.
+	expGap float64
 }
 
 // Compile builds a Snapshot of f and m (m may be nil: every score is 1),

@@ -51,10 +51,15 @@ type Ctx struct {
 	podCat    []uint64
 	done      []bool
 	idBuf     []byte
+	idPre     []byte // the bid id prefix of the request (see newBidID)
+	cleanBids int    // resp.Bids[:cleanBids] were cleared by resetResponse
 	crossBuf  []byte
 	xdom      [xdomCap]byte // see crosshash.go
 	xdomOK    bool
 	dhc       domainHashes // see cachedDomainHash
+	lastB     bounds       // see newBounds
+	lastMB    int          // the media bit of lastB; -1 none
+	sig       sigmoidCache
 	batch     []int32
 	batchH    [batchSize]uint64
 	batchE    [batchSize]float64
@@ -99,6 +104,7 @@ func (c *Ctx) reset() {
 	c.perm, c.impPerm, c.reqc.terms = c.perm[:0], c.impPerm[:0], c.reqc.terms[:0]
 	c.snap, c.req = nil, nil
 	c.opts = c.opts[:0]
+	c.lastB, c.lastMB = bounds{}, -1
 }
 
 func (c *Ctx) begin(s *Snapshot, req *openrtb.Request, now time.Time) {
@@ -108,7 +114,7 @@ func (c *Ctx) begin(s *Snapshot, req *openrtb.Request, now time.Time) {
 	c.sec = now.Unix()
 	c.worst, c.timedOut, c.visits = ReasonNoCandidates, false, 0
 	c.dhc.reset()
-	c.idBuf = c.idBuf[:0]
+	c.idBuf, c.idPre = c.idBuf[:0], c.idPre[:0]
 	c.done = c.done[:0]
 	for range req.Imps {
 		c.done = append(c.done, false)
@@ -138,9 +144,10 @@ func (c *Ctx) expired() bool {
 // counters (see [State.Bill]) and does not allocate in steady state when
 // c.Trace is nil.
 func (s *Snapshot) Decide(c *Ctx, req *openrtb.Request, now time.Time, resp *openrtb.Response) Reason {
-	resetResponse(resp)
+	clean := resetResponse(resp)
 	resp.ID = req.ID
 	c.begin(s, req, now)
+	c.cleanBids = clean
 	defer c.reset()
 	if r := s.decide(c, req, now, resp); r != ReasonBid {
 		return r
@@ -159,15 +166,17 @@ func (s *Snapshot) Decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 
 // resetResponse is [openrtb.Response.Reset] for Decide: it clears only
 // the bids in use, which hold references, and leaves the rest of the
-// capacity to emit, which clears every Bid it reuses. Response.Reset
-// clears the whole capacity, which cost more than the rest of a decision
-// on the demo book after a long CTV pod.
-func resetResponse(resp *openrtb.Response) {
+// capacity to emit, which clears every other Bid it reuses (see
+// Ctx.cleanBids). Response.Reset clears the whole capacity, which cost
+// more than the rest of a decision on the demo book after a long CTV pod.
+// It returns how many bids it cleared.
+func resetResponse(resp *openrtb.Response) int {
 	bids := resp.Bids
 	for i := range bids {
 		resetBid(&bids[i])
 	}
 	*resp = openrtb.Response{Bids: bids[:0], NBR: -1}
+	return len(bids)
 }
 
 // resetBid clears b, keeping the capacity of its slices.

@@ -33,6 +33,10 @@
 // A candidate's unknown campaign_x_domain weight is bounded first by the
 // largest weight, then by a one-byte-per-bucket upper bound table, and
 // only a survivor reads its exact weight.
+// A creative whose price bound cannot reach the floor or the k-th best
+// option is not priced. Dimensions no campaign constrains get no term;
+// within a request, the campaign_x_domain hashes and the sigmoids are
+// memoised, so that the slots of a structured pod do not recompute them.
 //
 // Case: OS, country, region, metro, domains, bundles, mimes and adomain
 // match ignoring ASCII case; ids (publisher, deal, segment, seat, cat) match

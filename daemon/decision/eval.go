@@ -38,7 +38,7 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 	below := false
 	for ; o >= 0; o = it.next() {
 		if c.Trace != nil {
-			s.evaluate(c, imp, mb, o, b.logit, k, perCreative, s.cross(c, o, s.crossDomainOf(c, o)))
+			s.evaluate(c, imp, mb, o, b.logit, k, perCreative, s.cross(c, o, s.crossDomainOf(c, o)), 0)
 			continue
 		}
 		if cut != lastCut {
@@ -48,12 +48,13 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 				break
 			}
 		}
-		if h := &s.hot[o]; b.belowOdds(c, h.value, h.maxCPM, b.expRS*s.expNegS(c, o), cut) {
+		e := b.expRS * s.expNegS(c, o)
+		if h := &s.hot[o]; b.belowOdds(c, h.value, h.maxCPM, e, cut) {
 			below = true
 			continue
 		}
-		if c.rf.slack == 0 {
-			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0)) {
+		if c.rf.slack == 0 { // e is exact: no unknown cross feature
+			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0), e) {
 				break
 			}
 			cut = b.cut(c)
@@ -85,13 +86,22 @@ type bounds struct {
 	k        int
 }
 
+// newBounds returns the bounds of imp for media bit mb. All but the floor
+// and k depend on the request and mb only: the slots of a pod reuse them
+// from c.lastB.
 func (c *Ctx) newBounds(s *Snapshot, imp *openrtb.Imp, mb, k int) bounds {
-	b := bounds{logit: c.rf.base + s.model.media[mb], minFloor: c.minFloor(imp), k: k}
-	b.suf.col, b.suf.delta = s.sufB.column(b.logit+c.rf.slack, c.rf.dt)
-	if s.model.on {
-		b.expRS = math.Exp(-(b.logit + c.rf.slack))
-		b.expR0 = math.Exp(-b.logit)
+	if c.lastMB != mb {
+		b := &c.lastB
+		*b = bounds{logit: c.rf.base + s.model.media[mb]}
+		b.suf.col, b.suf.delta = s.sufB.column(b.logit+c.rf.slack, c.rf.dt)
+		if s.model.on {
+			b.expRS = math.Exp(-(b.logit + c.rf.slack))
+			b.expR0 = math.Exp(-b.logit)
+		}
+		c.lastMB = mb
 	}
+	b := c.lastB
+	b.minFloor, b.k = c.minFloor(imp), k
 	return b
 }
 
@@ -154,7 +164,8 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 		if c.rf.dt < 0 {
 			e *= math.Exp(-m.crossDevType(c, s.ids[h.idOff:h.idOff+h.idLen]))
 		}
-		if b.belowOdds(c, h.value, h.maxCPM, b.expR0*s.expNegS(c, o)*e, b.cut(c)) {
+		e *= b.expR0 * s.expNegS(c, o)
+		if b.belowOdds(c, h.value, h.maxCPM, e, b.cut(c)) {
 			c.note(ReasonBelowFloor)
 			continue
 		}
@@ -162,7 +173,7 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 		if dom {
 			w = m.weight(c.batchH[i])
 		}
-		if !s.evaluateTimed(c, imp, mb, o, b, perCreative, s.cross(c, o, w)) {
+		if !s.evaluateTimed(c, imp, mb, o, b, perCreative, s.cross(c, o, w), e) {
 			c.batch = c.batch[:0]
 			return false
 		}
@@ -173,11 +184,11 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 
 // evaluateTimed evaluates o, checking the deadline every deadlineEvery
 // candidates; it returns false when the deadline passed.
-func (s *Snapshot) evaluateTimed(c *Ctx, imp *openrtb.Imp, mb, o int, b *bounds, perCreative bool, cross float64) bool {
+func (s *Snapshot) evaluateTimed(c *Ctx, imp *openrtb.Imp, mb, o int, b *bounds, perCreative bool, cross, eLow float64) bool {
 	if c.visits++; c.visits%deadlineEvery == 0 && c.expired() {
 		return false
 	}
-	s.evaluate(c, imp, mb, o, b.logit, b.k, perCreative, cross)
+	s.evaluate(c, imp, mb, o, b.logit, b.k, perCreative, cross, eLow)
 	return true
 }
 
@@ -215,8 +226,11 @@ func (c *Ctx) minFloor(imp *openrtb.Imp) float64 {
 
 // evaluate prices campaign o on imp and offers its options to c.opts.
 // Pacing and the frequency cap, which read shared counters, are checked
-// only for an option good enough to be kept.
-func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, k int, perCreative bool, cross float64) {
+// only for an option good enough to be kept. eLow > 0 is a lower bound of
+// exp(-(logit + campaign weight + best creative weight + cross)), with
+// which a creative that cannot be kept is skipped before its exp (see
+// skipCreative); 0 prices every creative.
+func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, k int, perCreative bool, cross, eLow float64) {
 	cc := &s.camps[o]
 	deal, floor := c.pickDeal(imp, cc)
 	if deal == -2 {
@@ -235,6 +249,12 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 		if r := c.fit(cr, imp, mb); r != "" {
 			why, blocked = r, blocked || r != "creative"
 			continue
+		}
+		if eLow > 0 && c.Trace == nil {
+			if r := c.skipCreative(cc, cr, eLow*cr.expGap, floor, k); r != "" {
+				why = r
+				continue
+			}
 		}
 		opt := s.price(c, cc, cr, x, floor)
 		opt.ord, opt.cr, opt.deal, opt.rank = int32(o), int16(i), int16(deal), cc.rank
@@ -387,7 +407,7 @@ func equalFoldString(a, b []byte) bool {
 func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64) option {
 	score := 1.0
 	if s.model.on {
-		score = sigmoid(x + cr.weight)
+		score = c.sig.sigmoid(x + cr.weight)
 	}
 	p := min(cc.value*score, cc.maxCPM) * c.conv
 	if cr.media == openrtb.MediaVideo && c.perSec > 0 {
@@ -400,6 +420,28 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64) opt
 	}
 	opt.price = roundPrice(p, floor)
 	return opt
+}
+
+// skipCreative reports whether creative cr of cc, whose exp(-logit) is
+// at least eLow, may skip pricing, with the outcome price would have had:
+// "below_floor" when its price is surely below the floor (noted as
+// ReasonBelowFloor, as price does), "cut" when it surely cannot enter the
+// k best and price could at most note ReasonBelowFloor, already noted;
+// else "". The bounds keep the margins of belowOdds and priceSlack.
+func (c *Ctx) skipCreative(cc *ccamp, cr *ccreative, eLow, floor float64, k int) string {
+	if cr.media == openrtb.MediaVideo && c.perSec > 0 {
+		floor = max(floor, c.perSec*float64(cr.dur))
+	}
+	var b bounds
+	if floor > 0 && b.belowOdds(c, cc.value, cc.maxCPM, eLow, floor) {
+		c.note(ReasonBelowFloor)
+		return "below_floor"
+	}
+	if c.worst >= ReasonBelowFloor && len(c.opts) >= k &&
+		b.belowOdds(c, cc.value, cc.maxCPM, eLow, c.opts[k-1].price-priceSlack) {
+		return "cut"
+	}
+	return ""
 }
 
 // offer inserts opt into c.opts, kept sorted by [option.beats] and at most

@@ -80,6 +80,34 @@ type dim struct {
 	full  bool
 	tab   table
 	posts []posting
+	// filter holds the values of the dimensions that request block lists
+	// are looked up in (cat, adomain, seat); see negList.
+	filter valueFilter
+}
+
+// valueFilter is a 256-bit filter over a cheap key of a dimension's values
+// (length and three bytes, ASCII case folded): a request value whose key
+// is not set matches no campaign and need not be hashed. Requests carry
+// long bcat lists against books with a few categories.
+type valueFilter [4]uint64
+
+func filterKey(v []byte) uint8 {
+	n := len(v)
+	if n == 0 {
+		return 0
+	}
+	return uint8(n*131 + int(v[0]|0x20)*7 + int(v[n/2]|0x20)*31 + int(v[n-1]|0x20))
+}
+
+func (f *valueFilter) add(v []byte) {
+	k := filterKey(v)
+	f[k>>6] |= 1 << (k & 63)
+}
+
+// mayHave reports false when no value added equals v up to ASCII case.
+func (f *valueFilter) mayHave(v []byte) bool {
+	k := filterKey(v)
+	return f[k>>6]&(1<<(k&63)) != 0
 }
 
 // lookup returns the posting of key hash h, or nil.
@@ -98,6 +126,7 @@ type dimBuilder struct {
 	anyLo  int
 	anyHi  int
 	keys   map[uint64][]int32
+	filter valueFilter
 }
 
 func newDimBuilder(n int) *dimBuilder {
@@ -131,7 +160,7 @@ func (b *dimBuilder) add(o int, h uint64) {
 }
 
 func (b *dimBuilder) build() dim {
-	d := dim{any: b.any, anyCnt: b.anyCnt, anyLo: b.anyLo, anyHi: b.anyHi, full: b.anyCnt == b.n, tab: newTable(len(b.keys)), posts: make([]posting, 0, len(b.keys))}
+	d := dim{any: b.any, anyCnt: b.anyCnt, anyLo: b.anyLo, anyHi: b.anyHi, full: b.anyCnt == b.n, filter: b.filter, tab: newTable(len(b.keys)), posts: make([]posting, 0, len(b.keys))}
 	keys := make([]uint64, 0, len(b.keys))
 	for k := range b.keys {
 		keys = append(keys, k)
@@ -264,10 +293,7 @@ func (t *term) clear() {
 		}
 	}
 	clear(t.sparseOn)
-	t.sparseOn, t.sparseAt, t.sparseHW = t.sparseOn[:0], t.sparseAt[:0], math.MaxInt
-	t.refs = [4][]uint64{}
-	t.n, t.est, t.neg, t.block, t.scrUsed, t.scrFull, t.name = 0, 0, false, false, false, false, ""
-	t.lo, t.hi = math.MaxInt, 0
+	*t = term{lo: math.MaxInt, scr: t.scr, sparseOn: t.sparseOn[:0], sparseAt: t.sparseAt[:0], sparseHW: math.MaxInt}
 }
 
 // word returns the term's word wi (before negation).

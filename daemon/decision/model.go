@@ -126,6 +126,11 @@ func (m *model) finish(camps []ccamp) {
 			cr.weight = m.feature(famCreative, cr.id)
 			cc.maxCrW = max(cc.maxCrW, cr.weight)
 		}
+		for j := range cc.creatives {
+			cr := &cc.creatives[j]
+			// One part in 1e12 below exp: exp is accurate to an ulp.
+			cr.expGap = math.Exp(cc.maxCrW-cr.weight) * (1 - 1e-12)
+		}
 	}
 }
 
@@ -220,6 +225,28 @@ func (c *Ctx) crossHash(prefix string, id, v []byte) uint64 {
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// sigmoidCache memoises sigmoid, direct-mapped by the bits of its
+// argument: the slots of a structured pod price the same creatives of the
+// same campaigns at the same logit, and exp was the largest cost of
+// pricing. A pure function needs no invalidation; an entry is empty when
+// its value is 0.
+type sigmoidCache [sigmoidCacheSize]struct {
+	x uint64 // math.Float64bits of the argument
+	s float64
+}
+
+const sigmoidCacheSize = 256
+
+func (sc *sigmoidCache) sigmoid(x float64) float64 {
+	b := math.Float64bits(x)
+	e := &sc[(b*0x9e3779b97f4a7c15)>>56]
+	if e.x == b && e.s != 0 {
+		return e.s
+	}
+	e.x, e.s = b, sigmoid(x)
+	return e.s
+}
 
 func inventoryValue(req *openrtb.Request) []byte {
 	if req.Site.Present {

@@ -176,12 +176,16 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 }
 
 // negList adds a negative term of the postings of vals, if any matched.
+// d must have its filter (see valueFilter).
 func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool) {
 	if len(d.posts) == 0 {
 		return // no campaign has a value to block
 	}
 	var t *term
 	for _, v := range vals {
+		if !d.filter.mayHave(v) {
+			continue
+		}
 		h := xxhash.Sum64(v)
 		if fold {
 			h = hashFold(v)
