@@ -66,10 +66,7 @@ func (p *parser) ints(dst []int, what string) ([]int, error) {
 // (which must consume the value); see dispatch.go. It returns present=false
 // for null, which is an absent object.
 func (p *parser) object(what string, field fieldKind) (bool, error) {
-	if p.null() {
-		return false, nil
-	}
-	if err := p.enter('{', what); err != nil {
+	if present, err := p.open('{', what); !present {
 		return false, err
 	}
 	for first := true; ; first = false {
@@ -86,10 +83,7 @@ func (p *parser) object(what string, field fieldKind) (bool, error) {
 // array iterates over the elements of an array, dispatching each to elem;
 // a null is an empty array.
 func (p *parser) array(what string, elem elemKind) error {
-	if p.null() {
-		return nil
-	}
-	if err := p.enter('[', what); err != nil {
+	if present, err := p.open('[', what); !present {
 		return err
 	}
 	for i := 0; ; i++ {

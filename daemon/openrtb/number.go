@@ -22,6 +22,20 @@ func (p *parser) number() ([]byte, error) {
 // numberLen returns the length of the JSON number at the start of s, or a
 // non-positive value -k when the number is malformed at offset k.
 func numberLen(s []byte) int {
+	// Fast path: a plain positive integer, the common case.
+	if len(s) > 0 && s[0]-'1' < 9 {
+		i := 1
+		for i < len(s) && s[i]-'0' < 10 {
+			i++
+		}
+		if i == len(s) || (s[i] != '.' && s[i]|0x20 != 'e') {
+			return i
+		}
+	}
+	return numberLenSlow(s)
+}
+
+func numberLenSlow(s []byte) int {
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		i++
@@ -110,6 +124,46 @@ func trimSpace(s []byte) []byte {
 // int reads an integer field. Floats are truncated (tmax 933.33 is 933);
 // numbers outside the int64 range are errors. Absent (null) reads as 0.
 func (p *parser) int() (int, error) {
+	b, i := p.b, p.i
+	c := at(b, i)
+	if c <= ' ' {
+		i = skipWS(b, i)
+		c = at(b, i)
+	}
+	if c >= '0' && c <= '9' {
+		if v, n := uintPrefix(b[i:]); n > 0 {
+			p.i = i + n
+			return v, nil
+		}
+	}
+	p.i = i
+	return p.intSlow()
+}
+
+// uintPrefix returns the value and length of the plain unsigned integer at
+// the start of s, the common case of int. It returns n=0, leaving the
+// number to the slow path, when the number has a fraction, an exponent, a
+// leading zero or more than 18 digits, or when s ends right after it.
+func uintPrefix(s []byte) (v, n int) {
+	for n < len(s) && n < 18 {
+		d := s[n] - '0'
+		if d > 9 {
+			break
+		}
+		v = v*10 + int(d)
+		n++
+	}
+	if n == 0 || n == len(s) || (s[0] == '0' && n > 1) {
+		return 0, 0
+	}
+	switch s[n] {
+	case '.', 'e', 'E', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return 0, 0
+	}
+	return v, n
+}
+
+func (p *parser) intSlow() (int, error) {
 	tok, ok, err := p.numText()
 	if !ok || err != nil {
 		return 0, err
@@ -175,9 +229,23 @@ func (p *parser) parseFloat(tok []byte) (float64, error) {
 // text reads a string field. A number is accepted and kept as its text
 // (ids sent as numbers); null reads as nil.
 func (p *parser) text() ([]byte, error) {
-	switch c := p.ws(); {
+	b, i := p.b, p.i
+	c := at(b, i)
+	if c <= ' ' {
+		i = skipWS(b, i)
+		c = at(b, i)
+	}
+	if c == '"' {
+		// str, with its fast path inlined.
+		if j := quoteEnd(b, i+1); j >= 0 {
+			p.i = j + 1
+			return b[i+1 : j : j], nil
+		}
+	}
+	p.i = i
+	switch {
 	case c == '"':
-		return p.str()
+		return p.strSlow()
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 'n':
