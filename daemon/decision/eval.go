@@ -375,30 +375,11 @@ func dealAdmits(d *openrtb.Deal, cc *ccamp) bool {
 
 func containsBytes(list [][]byte, v []byte, fold bool) bool {
 	for _, x := range list {
-		if fold && equalFoldString(x, v) || !fold && string(x) == string(v) {
+		if fold && equalFold(x, v) || !fold && string(x) == string(v) {
 			return true
 		}
 	}
 	return false
-}
-
-func equalFoldString(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // price computes a creative's option: Value x score capped at MaxCPM, in

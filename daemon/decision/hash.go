@@ -45,7 +45,7 @@ func hashFold(b []byte) uint64 {
 func hashFoldString(s string) uint64 { return hashFold([]byte(s)) }
 
 // equalFold reports whether a and b are equal up to ASCII case.
-func equalFold(a []byte, b string) bool {
+func equalFold[S string | []byte](a []byte, b S) bool {
 	if len(a) != len(b) {
 		return false
 	}
