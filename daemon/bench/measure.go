@@ -190,14 +190,5 @@ func sumMetrics(r io.Reader, names []string) int64 {
 
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
 
-// fmtDur formats a latency for humans: microseconds below 1 ms.
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.0fus", float64(d)/1e3)
-	case d < time.Second:
-		return fmt.Sprintf("%.2fms", float64(d)/1e6)
-	default:
-		return fmt.Sprintf("%.3fs", d.Seconds())
-	}
-}
+// fmtDur formats a latency like rtbload's own tables.
+var fmtDur = load.FormatLatency

@@ -189,22 +189,22 @@ func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	l, s := &r.Latency, &r.Saturation
 	fmt.Fprintf(tw, "run\t%s (schedule %s), scheduled %d, sent %d, rate %.1f/s\n",
-		fmtDur(r.Elapsed), fmtDur(r.Window), r.Scheduled, r.Sent, r.Rate)
+		FormatLatency(r.Elapsed), FormatLatency(r.Window), r.Scheduled, r.Sent, r.Rate)
 	fmt.Fprintf(tw, "outcome\tbid %d (%s), nobid %d (%s), error %d (%s), timeout %d (%s)\n",
 		r.Bids, r.pct(r.Bids), r.NoBids, r.pct(r.NoBids), r.Errors, r.pct(r.Errors), r.Timeouts, r.pct(r.Timeouts))
 	fmt.Fprintf(tw, "latency\tp50 %s, p90 %s, p99 %s, p99.9 %s, max %s (min %s, mean %s, n %d)\n",
-		fmtDur(l.P50), fmtDur(l.P90), fmtDur(l.P99), fmtDur(l.P999), fmtDur(l.Max), fmtDur(l.Min), fmtDur(l.Mean), l.Count)
+		FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.P999), FormatLatency(l.Max), FormatLatency(l.Min), FormatLatency(l.Mean), l.Count)
 	fmt.Fprintf(tw, "generator\tmax behind %s (pacer %s), late(>1ms) %d, backlog %d (max queue %d), dropped %d\n",
-		fmtDur(s.MaxBehind), fmtDur(s.PacerMaxBehind), s.Late, s.Backlog, s.MaxQueue, s.Dropped)
+		FormatLatency(s.MaxBehind), FormatLatency(s.PacerMaxBehind), s.Late, s.Backlog, s.MaxQueue, s.Dropped)
 	fmt.Fprintf(tw, "gap\tlongest without success %s at %s, seconds without success %d\n",
-		fmtDur(r.LongestGap), fmtDur(r.LongestGapAt), r.ZeroSeconds)
+		FormatLatency(r.LongestGap), FormatLatency(r.LongestGapAt), r.ZeroSeconds)
 	fmt.Fprintf(tw, "\ntarget\tsent\tbid\tnobid\terror\ttimeout\tdial errors\tbreaker opens\n")
 	for _, t := range r.Targets {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", t.URL, t.Sent, t.Bids, t.NoBids, t.Errors, t.Timeouts, t.DialErrors, t.BreakerOpens)
 	}
 	fmt.Fprintf(tw, "\nsecond\tsent\tbid\tnobid\terror\ttimeout\tdropped\tp99\n")
 	for _, x := range r.Series {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", x.Second, x.Sent, x.Bids, x.NoBids, x.Errors, x.Timeouts, x.Dropped, fmtDur(x.P99))
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", x.Second, x.Sent, x.Bids, x.NoBids, x.Errors, x.Timeouts, x.Dropped, FormatLatency(x.P99))
 	}
 	return tw.Flush()
 }
@@ -216,8 +216,9 @@ func (r *Result) pct(n int64) string {
 	return fmt.Sprintf("%.2f%%", 100*float64(n)/float64(r.Sent))
 }
 
-// fmtDur formats a latency for humans: microseconds below 1 ms.
-func fmtDur(d time.Duration) string {
+// FormatLatency formats a latency for humans: whole microseconds below
+// 1 ms, milliseconds with two decimals below 1 s, else seconds.
+func FormatLatency(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
 		return fmt.Sprintf("%.0fus", float64(d)/1e3)

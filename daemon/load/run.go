@@ -180,5 +180,5 @@ func writeProgress(w io.Writer, rs *runState, p *pacer, workers []*worker) {
 	fmt.Fprintf(w, "rtbload: %4.0fs sent %d (%.0f/s) bid %d nobid %d error %d timeout %d | last s p99 %s | behind max %s (pacer %s) queue %d dropped %d\n",
 		float64(now)/1e9, c.sent.Load(), float64(c.sent.Load())*1e9/float64(max(now, 1)),
 		c.bids.Load(), c.nobids.Load(), c.errs.Load(), c.timeouts.Load(),
-		fmtDur(p99), fmtDur(time.Duration(behind)), fmtDur(time.Duration(p.maxLate.Load())), len(p.out), p.dropped.Load())
+		FormatLatency(p99), FormatLatency(time.Duration(behind)), FormatLatency(time.Duration(p.maxLate.Load())), len(p.out), p.dropped.Load())
 }
