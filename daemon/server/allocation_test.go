@@ -65,13 +65,3 @@ func TestHandlerNoAlloc(t *testing.T) {
 	f("pod bid", corpusFile(t, "pbs__adapter-out-freewheel-ssp-dynamic-pod.json"), false, 200)
 	f("no bid", []byte(`{"id":"x","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`), false, 204)
 }
-
-func rawRequest(body []byte, gz bool) []byte {
-	b := []byte("POST /openrtb2/bid HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\n")
-	if gz {
-		b = append(b, "Content-Encoding: gzip\r\nAccept-Encoding: gzip\r\n"...)
-	}
-	b = fasthttp.AppendUint(append(b, "Content-Length: "...), len(body))
-	b = append(b, "\r\n\r\n"...)
-	return append(b, body...)
-}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -182,12 +183,33 @@ func TestBadInput(t *testing.T) {
 	f("deep nesting", append([]byte(`{"id":"x","ext":`), bytes.Repeat([]byte("["), 50000)...), 400, "")
 	f("huge number", []byte(`{"id":"x","tmax":1e999,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`), 400, "")
 	f("invalid utf-8", []byte("{\"id\":\"x\xff\",\"imp\":[{\"id\":\"1\",\"banner\":{\"w\":300,\"h\":250}}]}"), 400, "")
-	f("too large", bytes.Repeat([]byte(" "), 65<<10), 413, "")
+	tooLarge(t, c, bytes.Repeat([]byte(" "), 65<<10))
 	f("bad gzip", []byte("not gzip"), 400, "gzip", "Content-Encoding", "gzip")
 	f("brotli", []byte("x"), 415, "Content-Encoding", "Content-Encoding", "br")
 	f("gzip bomb", gzipBytes(t, bytes.Repeat([]byte(" "), 10<<20)), 413, "after gzip inflation", "Content-Encoding", "gzip")
 	// Semantically invalid but well-formed: a clean no-bid, not an error.
 	f("site and app", []byte(`{"id":"x","site":{},"app":{},"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`), 204, "")
+}
+
+// tooLarge sends an oversized body over a raw connection while reading the
+// answer: fasthttp answers 413 after the headers and closes without reading
+// the body, so a client that first writes everything may see the
+// connection closed instead of the answer.
+func tooLarge(t *testing.T, c *fasthttp.Client, body []byte) {
+	t.Helper()
+	conn, err := c.Dial("rtbd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go conn.Write(rawRequest(body, false)) //nolint:errcheck // the server may close first
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(conn)); err != nil {
+		t.Fatalf("too large: cannot read the answer: %v", err)
+	}
+	if resp.StatusCode() != fasthttp.StatusRequestEntityTooLarge {
+		t.Fatalf("too large: status %d; want 413", resp.StatusCode())
+	}
 }
 
 func TestMethodAndPath(t *testing.T) {
@@ -328,4 +350,15 @@ func TestPrivacyScrubsUserIDs(t *testing.T) {
 	if !bytes.Contains(r.body, []byte("uk=0000000000000000")) {
 		t.Fatalf("a COPPA bid carries a user key: %s", r.body)
 	}
+}
+
+// rawRequest is a bid request as bytes on the wire.
+func rawRequest(body []byte, gz bool) []byte {
+	b := []byte("POST /openrtb2/bid HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\n")
+	if gz {
+		b = append(b, "Content-Encoding: gzip\r\nAccept-Encoding: gzip\r\n"...)
+	}
+	b = fasthttp.AppendUint(append(b, "Content-Length: "...), len(body))
+	b = append(b, "\r\n\r\n"...)
+	return append(b, body...)
 }
