@@ -16,6 +16,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/corpus"
 	"github.com/rtbd/rtbd/daemon/engine"
+	"github.com/rtbd/rtbd/daemon/stats"
 )
 
 // testServer starts a Server on an in-memory listener with the embedded demo
@@ -287,6 +288,23 @@ func TestShedding(t *testing.T) {
 		if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 200 {
 			t.Fatalf("after the load went away: status %d; want 200", r.status)
 		}
+	}
+}
+
+// TestShedOnSchedulerLag shows a lagging run queue (the probe woke late for
+// a while) makes requests answer at once instead of queueing.
+func TestShedOnSchedulerLag(t *testing.T) {
+	srv, c := testServer(t, func(c *config.Config) { c.Shedding.MaxQueueAge = config.Duration(5 * time.Millisecond) })
+	srv.lag = &stats.LagProbe{}
+	before := requestsShed.Get()
+	if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 200 {
+		t.Fatalf("no lag: status %d; want 200", r.status)
+	}
+	for i := 0; i < 40; i++ {
+		srv.lag.Observe(20 * time.Millisecond)
+	}
+	if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 204 || requestsShed.Get() != before+1 {
+		t.Fatalf("20ms lag over a 5ms limit: status %d, shed %d; want 204 and one shed", r.status, requestsShed.Get()-before)
 	}
 }
 

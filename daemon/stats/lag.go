@@ -48,14 +48,20 @@ func (p *LagProbe) run() {
 				late = 0
 			}
 			next = now.Add(probeInterval)
-			// Exponential smoothing with weight 1/4 reacts within a few
-			// intervals yet ignores a single stall of this noisy host.
-			old := p.lag.Load()
-			v := old + (int64(late)-old)/4
-			p.lag.Store(v)
-			schedLag.Set(time.Duration(v).Seconds())
+			p.Observe(late)
 		}
 	}
+}
+
+// Observe folds one measured wake-up lateness into the smoothed lag. The
+// probe goroutine calls it every interval; tests call it to simulate load.
+// Exponential smoothing with weight 1/4 reacts within a few intervals yet
+// ignores a single stall of a noisy host.
+func (p *LagProbe) Observe(late time.Duration) {
+	old := p.lag.Load()
+	v := old + (int64(late)-old)/4
+	p.lag.Store(v)
+	schedLag.Set(time.Duration(v).Seconds())
 }
 
 // Lag returns the smoothed scheduling delay. A nil probe reports 0.

@@ -93,3 +93,17 @@ func TestLagProbeNilAndStop(t *testing.T) {
 	}
 	p.Stop()
 }
+
+func TestLagProbeObserve(t *testing.T) {
+	var p LagProbe
+	for i := 0; i < 40; i++ {
+		p.Observe(8 * time.Millisecond)
+	}
+	if got := p.Lag(); got < 7*time.Millisecond || got > 8*time.Millisecond {
+		t.Fatalf("lag after a sustained 8ms lateness = %v; want about 8ms", got)
+	}
+	p.Observe(0)
+	if got := p.Lag(); got < 5*time.Millisecond {
+		t.Fatalf("one on-time wake-up dropped the lag to %v; smoothing should keep it high", got)
+	}
+}
