@@ -32,6 +32,7 @@ func (r *Request) Parse(body []byte) error {
 	if p.ws(); p.i < len(p.b) {
 		return p.errorf("data after bid request")
 	}
+	r.Device.Geo.Country = normalizeCountry(r.Device.Geo.Country)
 	return r.checkRequired()
 }
 

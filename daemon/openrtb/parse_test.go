@@ -383,3 +383,22 @@ func TestAcquireRelease(t *testing.T) {
 	}
 	ReleaseRequest(r)
 }
+
+func TestCountryAlpha2IsNormalised(t *testing.T) {
+	t.Parallel()
+	f := func(country, want string) {
+		t.Helper()
+		r := mustParse(t, `{"id":"a","device":{"geo":{"country":"`+country+`"}},"imp":[{"id":"1","banner":{"w":1,"h":1}}]}`)
+		if got := string(r.Device.Geo.Country); got != want {
+			t.Fatalf("geo.country %q parsed as %q; want %q", country, got, want)
+		}
+	}
+	f("US", "USA")
+	f("us", "USA")
+	f("GB", "GBR")
+	f("JP", "JPN")
+	f("USA", "USA")
+	f("ZZ", "ZZ")
+	f("", "")
+	f("U", "U")
+}
