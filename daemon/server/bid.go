@@ -88,6 +88,8 @@ func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
 	if start.IsZero() {
 		start = time.Now() // a RequestCtx not served by fasthttp.Server
 	}
+	// Every answer counts, fast ones (shed, 400) included.
+	defer requestDuration.UpdateSince(start)
 	if !ctx.IsPost() {
 		requestsMethod.Inc()
 		ctx.Error("bid requests must be POSTed", fasthttp.StatusMethodNotAllowed)
@@ -111,7 +113,6 @@ func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	s.decide(ctx, c, start)
-	requestDuration.UpdateSince(start)
 }
 
 // readBody returns the request body, inflated when it is gzip-encoded, or

@@ -380,3 +380,14 @@ func rawRequest(body []byte, gz bool) []byte {
 	b = append(b, "\r\n\r\n"...)
 	return append(b, body...)
 }
+
+func TestRequestDurationCountsEveryAnswer(t *testing.T) {
+	_, c := testServer(t, nil)
+	before := requestDuration.Count()
+	post(t, c, "/openrtb2/bid", []byte(`{`))                                                    // 400
+	post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json"))                           // 200
+	post(t, c, "/openrtb2/bid", []byte(`{"id":"x","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`)) // 204
+	if got := requestDuration.Count() - before; got != 3 {
+		t.Fatalf("request duration histogram counted %d of 3 answers", got)
+	}
+}
