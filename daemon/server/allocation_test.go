@@ -11,11 +11,12 @@ import (
 
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/engine"
+	"github.com/rtbd/rtbd/daemon/eventlog"
 )
 
 // TestHandlerNoAlloc proves that the whole bid path allocates nothing in
 // steady state: fasthttp reading the request, gunzip, parse, decision,
-// encoding, gzip and writing the response. The client side writes raw bytes
+// encoding, gzip, metrics, the event-log record and writing the response. The client side writes raw bytes
 // and reads into a reused fasthttp.Response so it adds no allocation either.
 func TestHandlerNoAlloc(t *testing.T) {
 	cfg := config.Default()
@@ -26,7 +27,15 @@ func TestHandlerNoAlloc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Options{Config: &cfg, Engine: eng})
+	// A real event log: bids and no-bids push records through its ring.
+	evCfg := cfg.EventLog
+	evCfg.Dir = t.TempDir()
+	events, err := eventlog.Open(evCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	srv := New(Options{Config: &cfg, Engine: eng, Events: events})
 	ln := fasthttputil.NewInmemoryListener()
 	defer ln.Close()
 	go srv.Serve(ln) //nolint:errcheck

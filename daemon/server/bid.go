@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"sync"
@@ -64,7 +65,6 @@ type bidCtx struct {
 	inf  inflater
 	def  deflater
 	out  []byte // encoded response
-	rec  eventlog.Record
 }
 
 func getBidCtx() *bidCtx {
@@ -121,9 +121,9 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx) ([]byte, bool) {
 	body := ctx.Request.Body()
 	enc := ctx.Request.Header.ContentEncoding()
 	switch {
-	case len(enc) == 0 || equalFold(enc, strIdentity):
+	case len(enc) == 0 || bytes.EqualFold(enc, strIdentity):
 		return body, true
-	case equalFold(enc, strGzip):
+	case bytes.EqualFold(enc, strGzip):
 		gzipRequests.Inc()
 		out, err := c.inf.inflate(body, s.cfg.HTTP.MaxBodyBytes)
 		if errors.Is(err, errTooLarge) {
@@ -247,16 +247,15 @@ func (s *Server) logBids(c *bidCtx, start time.Time) {
 	if s.events == nil {
 		return
 	}
-	r := &c.rec
 	for i := range c.resp.Bids {
 		b := &c.resp.Bids[i]
-		*r = eventlog.Record{TimeUnixNano: start.UnixNano(), Kind: eventlog.KindBid, Price: b.Price}
+		r := eventlog.Record{TimeUnixNano: start.UnixNano(), Kind: eventlog.KindBid, Price: b.Price}
 		copy(r.Cur[:], c.resp.Cur)
 		r.SetRequestID(c.req.ID)
 		r.SetBidID(b.ID)
 		r.SetCampaignID(b.CampaignID)
 		r.SetImpID(b.ImpID)
-		s.events.Append(r)
+		s.events.Append(&r) // copied; the record stays on the stack
 	}
 }
 
@@ -264,22 +263,7 @@ func (s *Server) logNoBid(c *bidCtx, reason decision.Reason, start time.Time) {
 	if s.events == nil {
 		return
 	}
-	r := &c.rec
-	*r = eventlog.Record{TimeUnixNano: start.UnixNano(), Kind: eventlog.KindNoBid, Reason: uint8(reason)}
+	r := eventlog.Record{TimeUnixNano: start.UnixNano(), Kind: eventlog.KindNoBid, Reason: uint8(reason)}
 	r.SetRequestID(c.req.ID)
-	s.events.Append(r)
-}
-
-// equalFold compares ASCII case-insensitively without allocating.
-func equalFold(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i]|0x20, b[i]|0x20
-		if x != y {
-			return false
-		}
-	}
-	return true
+	s.events.Append(&r)
 }

@@ -75,13 +75,13 @@ func growTo(b []byte, n int) []byte {
 // objects per call.
 type deflater struct {
 	zw  *gzip.Writer
-	out appendWriter
+	out bytes.Buffer
 }
 
 // deflate returns src gzipped at the fastest level; the result aliases the
 // deflater's buffer and is valid until the next call.
 func (d *deflater) deflate(src []byte) []byte {
-	d.out.b = d.out.b[:0]
+	d.out.Reset()
 	if d.zw == nil {
 		zw, err := gzip.NewWriterLevel(&d.out, gzip.BestSpeed)
 		if err != nil {
@@ -94,13 +94,5 @@ func (d *deflater) deflate(src []byte) []byte {
 	// Writes into memory cannot fail.
 	_, _ = d.zw.Write(src)
 	_ = d.zw.Close()
-	return d.out.b
-}
-
-// appendWriter is an io.Writer appending to a byte slice.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
+	return d.out.Bytes()
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync"
 	"time"
 
 	"github.com/rtbd/rtbd/daemon/eventlog"
@@ -29,8 +28,8 @@ var noticeKinds = [...]eventlog.Kind{
 // Notice records one notice. Loss reasons above 255 (exchange-specific
 // codes) are stored as 255.
 func (s *eventSink) Notice(kind notice.Kind, bidID, campaignID, impID []byte, price float64, cur []byte, loss int) {
-	r := recordPool.Get().(*eventlog.Record)
-	*r = eventlog.Record{TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[kind], Price: price}
+	// Append copies the record and does not retain it: a stack value is free.
+	r := eventlog.Record{TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[kind], Price: price}
 	if kind == notice.KindLoss && loss >= 0 {
 		r.Reason = uint8(min(loss, 255))
 	}
@@ -38,8 +37,5 @@ func (s *eventSink) Notice(kind notice.Kind, bidID, campaignID, impID []byte, pr
 	r.SetBidID(bidID)
 	r.SetCampaignID(campaignID)
 	r.SetImpID(impID)
-	s.log.Append(r)
-	recordPool.Put(r)
+	s.log.Append(&r)
 }
-
-var recordPool = sync.Pool{New: func() any { return new(eventlog.Record) }}
