@@ -88,8 +88,30 @@ type TargetResult struct {
 	DialErrors   int64  `json:"dial_errors"`
 	BreakerOpens int64  `json:"breaker_opens"`
 	// Retries counts requests re-sent once because the server closed or
-	// reset a kept-alive connection before answering.
+	// reset a kept-alive connection before answering, and, with a single
+	// target, connections tried once more after a failed connect.
 	Retries int64 `json:"retries"`
+	// ErrorKinds splits Errors by cause; LastError is the text of the
+	// latest one.
+	ErrorKinds ErrorKinds `json:"error_kinds"`
+	LastError  string     `json:"last_error,omitempty"`
+}
+
+// ErrorKinds counts a target's errors by cause.
+type ErrorKinds struct {
+	Status int64 `json:"status"`  // answered with a status other than 200 or 204
+	Dial   int64 `json:"dial"`    // could not connect
+	Closed int64 `json:"closed"`  // closed or reset before any answer, after the one retry
+	NoConn int64 `json:"no_conn"` // every connection busy
+	Other  int64 `json:"other"`
+}
+
+func (t *target) errorKinds() ErrorKinds {
+	k := &t.errKinds
+	return ErrorKinds{
+		Status: k[errStatus].Load(), Dial: k[errDial].Load(), Closed: k[errClosed].Load(),
+		NoConn: k[errNoConn].Load(), Other: k[errOther].Load(),
+	}
 }
 
 // Second holds the counts of the requests scheduled in one second.
@@ -133,8 +155,11 @@ func newResult(cfg *Config, rs *runState, p *pacer, workers []*worker) *Result {
 		r.Targets = append(r.Targets, TargetResult{
 			URL: t.url, Sent: t.sent.Load(), Bids: t.bids.Load(), NoBids: t.nobids.Load(),
 			Errors: t.errs.Load(), Timeouts: t.timeouts.Load(), DialErrors: t.dialErrs.Load(),
-			BreakerOpens: t.br.opens.Load(), Retries: t.retries.Load(),
+			BreakerOpens: t.br.opens.Load(), Retries: t.retries.Load(), ErrorKinds: t.errorKinds(),
 		})
+		if e := t.lastErr.Load(); e != nil {
+			r.Targets[len(r.Targets)-1].LastError = *e
+		}
 	}
 	r.addSeries(rs.series)
 	return r
@@ -201,6 +226,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "\ntarget\tsent\tbid\tnobid\terror\ttimeout\tdial errors\tbreaker opens\n")
 	for _, t := range r.Targets {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", t.URL, t.Sent, t.Bids, t.NoBids, t.Errors, t.Timeouts, t.DialErrors, t.BreakerOpens)
+	}
+	for _, t := range r.Targets {
+		if t.Errors == 0 {
+			continue
+		}
+		k := &t.ErrorKinds
+		fmt.Fprintf(tw, "errors	%s: status %d, dial %d, closed %d, no free connection %d, other %d; last: %s\n",
+			t.URL, k.Status, k.Dial, k.Closed, k.NoConn, k.Other, t.LastError)
 	}
 	fmt.Fprintf(tw, "\nsecond\tsent\tbid\tnobid\terror\ttimeout\tdropped\tp99\n")
 	for _, x := range r.Series {

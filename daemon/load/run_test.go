@@ -173,6 +173,31 @@ func TestRunFailover(t *testing.T) {
 	}
 }
 
+// TestRunErrorKinds aims at a closed port: every request is a dial error,
+// tried twice, and the result says so, with the kernel's reason.
+func TestRunErrorKinds(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/openrtb2/bid"
+	ln.Close()
+	res := runTest(t, Config{Targets: []string{dead}, Steps: Constant(1000), Count: 10, Connections: 2, Timeout: 5 * time.Second})
+	tr := res.Targets[0]
+	if res.Errors != 10 || tr.ErrorKinds != (ErrorKinds{Dial: 10}) || !strings.Contains(tr.LastError, "connection refused") {
+		t.Fatalf("errors %d, kinds %+v, last %q; want 10 dial errors, connection refused", res.Errors, tr.ErrorKinds, tr.LastError)
+	}
+	// With one target, a failed connection is tried once more: the
+	// request never left.
+	if tr.Sent != 10 || tr.DialErrors != 10 || tr.Retries != 10 {
+		t.Fatalf("sent %d, dial errors %d, retries %d; want 10 each", tr.Sent, tr.DialErrors, tr.Retries)
+	}
+	var table bytes.Buffer
+	if err := res.WriteTable(&table); err != nil || !strings.Contains(table.String(), "dial 10") {
+		t.Fatalf("table lacks the error kinds (%v):\n%s", err, table.String())
+	}
+}
+
 func TestRunBounded(t *testing.T) {
 	var n atomic.Int64
 	url := startServer(t, func(ctx *fasthttp.RequestCtx) { n.Add(1); ctx.SetStatusCode(fasthttp.StatusNoContent) })
@@ -232,6 +257,9 @@ func TestRunLongestGap(t *testing.T) {
 	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(1000), Count: 300, Timeout: 5 * time.Second})
 	if res.Errors != 100 || res.Bids != 200 {
 		t.Fatalf("got %d errors, %d bids; want 100, 200", res.Errors, res.Bids)
+	}
+	if k := res.Targets[0].ErrorKinds; k != (ErrorKinds{Status: 100}) || res.Targets[0].LastError != "status 503" {
+		t.Fatalf("error kinds %+v, last %q; want 100 status errors, last \"status 503\"", k, res.Targets[0].LastError)
 	}
 	// 100 failed requests at 1000/s: about 100 ms without a success.
 	if res.LongestGap < 50*time.Millisecond {

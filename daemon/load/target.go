@@ -74,6 +74,47 @@ type target struct {
 	// retries counts requests re-sent because their kept-alive connection
 	// was closed or reset before any response byte (see retryClosed).
 	retries atomic.Int64
+	// errKinds counts errors by cause; lastErr is the text of the latest
+	// transport error, so that a failed run says why.
+	errKinds [numErrKinds]atomic.Int64
+	lastErr  atomic.Pointer[string]
+}
+
+// errKind is the cause of a request counted as an error.
+type errKind int
+
+const (
+	errStatus errKind = iota // an answer other than 200 or 204
+	errDial                  // could not connect
+	errClosed                // connection closed or reset before an answer
+	errNoConn                // every connection to the target was busy
+	errOther
+	numErrKinds
+)
+
+// errKindOf tells why err (or status, when err is nil) is an error.
+func errKindOf(err error) errKind {
+	switch {
+	case err == nil:
+		return errStatus
+	case isDialError(err):
+		return errDial
+	case isConnClosed(err):
+		return errClosed
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return errNoConn
+	}
+	return errOther
+}
+
+// noteError counts an error of the target and keeps its text.
+func (t *target) noteError(err error, status int) {
+	t.errKinds[errKindOf(err)].Add(1)
+	msg := fmt.Sprintf("status %d", status)
+	if err != nil {
+		msg = err.Error()
+	}
+	t.lastErr.Store(&msg)
 }
 
 func newHostClient(u *url.URL, cfg *Config, retries *atomic.Int64) *fasthttp.HostClient {

@@ -115,12 +115,20 @@ func (w *worker) do(slot int64) {
 		t.sent.Add(1)
 		err := t.client.DoDeadline(req, &w.resp, deadline)
 		now = rs.clock.now()
-		if err != nil && isDialError(err) && len(rs.targets) > 1 && now < slot+rs.timeout {
-			// Never sent: try the next target within the same deadline.
+		if err != nil && isDialError(err) && now < slot+rs.timeout {
+			// Never sent: try the next target within the same deadline,
+			// or, with one target, connect once more. A handshake that
+			// straddles a VRRP address move is reset by the new master
+			// as soon as it completes; a second connection reaches it.
 			t.dialErrs.Add(1)
 			t.br.failure(now)
-			skip = t
-			continue
+			if len(rs.targets) > 1 {
+				skip = t
+				continue
+			}
+			t.retries.Add(1)
+			err = t.client.DoDeadline(req, &w.resp, deadline)
+			now = rs.clock.now()
 		}
 		w.finish(slot, now, sec, t, err)
 		return
@@ -145,6 +153,9 @@ func (w *worker) finish(slot, now int64, sec *second, t *target, err error) {
 		w.hist.record(time.Duration(lat))
 		sec.hist.record(lat)
 		sec.latencies.Add(1)
+	}
+	if out == outError {
+		t.noteError(err, w.resp.StatusCode())
 	}
 	w.count(sec, t, out)
 }
