@@ -92,7 +92,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	t.Logf("FIGURE scenario=reload rate=%d new_campaign_bids_after_ms=%s failed=%d errors=%d timeouts=%d sent=%d p99_ms=%s max_ms=%s",
 		rate, harness.Ms(took), failed, res.Errors, res.Timeouts, res.Sent, harness.Ms(res.Latency.P99), harness.Ms(res.Latency.Max))
 	if failed != 0 {
-		t.Errorf("%d requests failed across the reloads (errors %d, timeouts %d); want 0", failed, res.Errors, res.Timeouts)
+		t.Errorf("%d requests failed across the reloads (errors %d %s, timeouts %d); want 0", failed, res.Errors, errorKinds(res), res.Timeouts)
 	}
 	if ready, err := r.Ready(); !ready {
 		t.Errorf("rtbd not ready after a failed reload: %v", err)

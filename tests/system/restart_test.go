@@ -49,7 +49,7 @@ func TestRestartSocketActivation(t *testing.T) {
 	t.Logf("FIGURE scenario=restart rate=%d no_process_ms=%s failed=%d errors=%d timeouts=%d sent=%d new_served=%.0f p99_ms=%s max_ms=%s",
 		rate, harness.Ms(gap), failed, res.Errors, res.Timeouts, res.Sent, served, harness.Ms(res.Latency.P99), harness.Ms(res.Latency.Max))
 	if failed != 0 {
-		t.Errorf("%d requests failed across the restart (errors %d, timeouts %d); want 0", failed, res.Errors, res.Timeouts)
+		t.Errorf("%d requests failed across the restart (errors %d %s, timeouts %d); want 0", failed, res.Errors, errorKinds(res), res.Timeouts)
 	}
 	if served < rate {
 		t.Errorf("the new rtbd served %.0f requests; want at least %d", served, rate)
