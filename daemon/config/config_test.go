@@ -49,6 +49,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"http":{"readTimeout":"5 parsecs"}}`, "cannot parse duration")
 	f(`{"http":{"bidPath":"bid"}}`, "http.bidPath")
 	f(`{"http":{"maxBodyBytes":10}}`, "http.maxBodyBytes")
+	f(`{"http":{"writeBufferBytes":100}}`, "http.writeBufferBytes")
 	f(`{"bidding":{"currency":"EURO"}}`, "bidding.currency")
 	f(`{"bidding":{"currency":"EUR"}}`, `"EUR" has no entry in bidding.rates`)
 	f(`{"bidding":{"rates":{"EUR":-1}}}`, `bidding.rates["EUR"]`)

@@ -74,6 +74,7 @@ func New(o Options) *Server {
 		MaxConnsPerIP:                 0,
 		Concurrency:                   h.MaxConns,
 		MaxRequestBodySize:            h.MaxBodyBytes,
+		WriteBufferSize:               h.WriteBufferBytes,
 		NoDefaultDate:                 true,
 		NoDefaultContentType:          true,
 		DisablePreParseMultipartForm:  true,
