@@ -86,9 +86,7 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 		dst = appendStringField(dst, `,"adm":`, b.AdM)
 	}
 	if len(r.NoticeBase) != 0 {
-		dst = appendNotice(dst, `,"nurl":`, "win", r, b, cur)
-		dst = appendNotice(dst, `,"burl":`, "bill", r, b, cur)
-		dst = appendNotice(dst, `,"lurl":`, "loss", r, b, cur)
+		dst = appendNotices(dst, r, b, cur)
 	}
 	return append(dst, '}')
 }
@@ -164,13 +162,15 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 	return append(dst, ']')
 }
 
-// appendNotice writes one notice URL as a JSON string:
-// NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&price=${AUCTION_PRICE}".
-func appendNotice(dst []byte, name, kind string, r *Response, b *Bid, cur []byte) []byte {
-	dst = append(dst, name...)
-	dst = append(dst, '"')
+// appendNotices writes the win, billing and loss notice URLs as JSON
+// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&price=${AUCTION_PRICE}",
+// and "&loss=${AUCTION_LOSS}" on the loss notice. The three share their
+// query, which is escaped once and copied.
+func appendNotices(dst []byte, r *Response, b *Bid, cur []byte) []byte {
+	dst = append(dst, `,"nurl":"`...)
 	dst = appendStringContent(dst, r.NoticeBase)
-	dst = append(dst, kind...)
+	dst = append(dst, "win"...)
+	q := len(dst)
 	dst = append(dst, "?bid="...)
 	dst = appendQueryEscape(dst, b.ID)
 	dst = append(dst, "&cid="...)
@@ -182,10 +182,16 @@ func appendNotice(dst []byte, name, kind string, r *Response, b *Bid, cur []byte
 	dst = append(dst, "&cur="...)
 	dst = appendQueryEscape(dst, cur)
 	dst = append(dst, "&price=${AUCTION_PRICE}"...)
-	if kind == "loss" {
-		dst = append(dst, "&loss=${AUCTION_LOSS}"...)
-	}
-	return append(dst, '"')
+	query := dst[q:len(dst):len(dst)] // a later append never writes into it
+	dst = append(dst, `","burl":"`...)
+	dst = appendStringContent(dst, r.NoticeBase)
+	dst = append(dst, "bill"...)
+	dst = append(dst, query...)
+	dst = append(dst, `","lurl":"`...)
+	dst = appendStringContent(dst, r.NoticeBase)
+	dst = append(dst, "loss"...)
+	dst = append(dst, query...)
+	return append(dst, `&loss=${AUCTION_LOSS}"`...)
 }
 
 const hexDigits = "0123456789abcdef"
@@ -198,21 +204,35 @@ func appendHex16(dst []byte, v uint64) []byte {
 }
 
 // appendQueryEscape escapes s as net/url.QueryEscape does (space as '+'),
-// without allocating. Its output never needs JSON escaping.
+// without allocating. Its output never needs JSON escaping. Runs of
+// unreserved bytes are copied at once.
 func appendQueryEscape(dst, s []byte) []byte {
-	for _, c := range s {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
-			c == '-', c == '_', c == '.', c == '~':
-			dst = append(dst, c)
-		case c == ' ':
-			dst = append(dst, '+')
-		default:
-			dst = append(dst, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&0xf])
+	start := 0
+	for i, c := range s {
+		if queryUnreserved[c] {
+			continue
 		}
+		dst = append(dst, s[start:i]...)
+		if c == ' ' {
+			dst = append(dst, '+')
+		} else {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
+		}
+		start = i + 1
 	}
-	return dst
+	return append(dst, s[start:]...)
 }
+
+const upperHex = "0123456789ABCDEF"
+
+// queryUnreserved marks the bytes net/url.QueryEscape leaves as they are.
+var queryUnreserved = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	return t
+}()
 
 // appendString appends s as a quoted JSON string.
 func appendString(dst, s []byte) []byte {
