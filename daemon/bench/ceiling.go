@@ -36,6 +36,26 @@ func ceilingHandler(ctx *fasthttp.RequestCtx) {
 	ctx.Response.SetBodyRaw(ceilingBody)
 }
 
+// padAnswer returns CeilingResponse grown to n bytes with a "pad" string
+// in the response ext (unchanged when n is too small for the ext),
+// to measure what a larger answer costs the HTTP stack alone.
+func padAnswer(n int) []byte {
+	const head = `{"ext":{"pad":"`
+	const tail = `"},` // followed by CeilingResponse without its '{'
+	b := []byte(CeilingResponse)
+	extra := n - len(b) - len(head) - len(tail) + 1
+	if extra < 0 {
+		return b
+	}
+	out := make([]byte, 0, n)
+	out = append(out, head...)
+	for range extra {
+		out = append(out, 'x')
+	}
+	out = append(out, tail...)
+	return append(out, b[1:]...)
+}
+
 var (
 	ceilingBody         = []byte(CeilingResponse)
 	contentTypeJSON     = []byte("application/json")
@@ -65,9 +85,15 @@ func ceilingMain(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rtbload bench ceiling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "Loopback address to serve the fixed response on.")
+	answerBytes := fs.Int("answer-bytes", 0, "Pad the fixed answer to this many bytes (e.g. 7000, a CTV pod's size) to measure what answer size costs the HTTP stack; 0 keeps it as it is.")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *answerBytes < 0 || *answerBytes > 1<<20 {
+		fmt.Fprintln(stderr, "rtbload bench ceiling: -answer-bytes must be in [0, 1048576]")
+		return 2
+	}
+	ceilingBody = padAnswer(*answerBytes)
 	if err := checkLoopback(*listen); err != nil {
 		fmt.Fprintln(stderr, "rtbload bench ceiling:", err)
 		return 2

@@ -159,3 +159,28 @@ func TestParseMachineCPU(t *testing.T) {
 	f("cpu  100 10 50", machineCPU{}, true)
 	f("cpu  100 10 50 9000 5 3 2 x 0 0", machineCPU{}, true)
 }
+
+// TestPadAnswer checks that a padded ceiling answer is still one valid
+// BidResponse of exactly the asked size.
+func TestPadAnswer(t *testing.T) {
+	for _, n := range []int{0, 100, len(CeilingResponse) + 1, 7000} {
+		want := n // too small to pad: unchanged
+		if n < len(CeilingResponse)+len(`{"ext":{"pad":""},`)-1 {
+			want = len(CeilingResponse)
+		}
+		b := padAnswer(n)
+		var r struct {
+			ID  string `json:"id"`
+			Ext struct {
+				Pad string `json:"pad"`
+			} `json:"ext"`
+			SeatBid []json.RawMessage `json:"seatbid"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil || r.ID != "1234567890" || len(r.SeatBid) != 1 {
+			t.Fatalf("padAnswer(%d) is not the ceiling's BidResponse (%v): %.80s", n, err, b)
+		}
+		if len(b) != want {
+			t.Fatalf("padAnswer(%d) is %d bytes; want %d", n, len(b), want)
+		}
+	}
+}
