@@ -147,10 +147,36 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 
 // Shutdown stops accepting, waits for in-flight requests until ctx ends,
-// and closes every connection.
+// and closes every connection (see [Shutdown]).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
-	return s.http.ShutdownWithContext(ctx)
+	return Shutdown(ctx, s.http)
+}
+
+// Shutdown is srv.ShutdownWithContext that returns within a millisecond
+// of the last connection closing. fasthttp looks every 100 ms, and with
+// socket activation the next process starts only when this one has
+// exited: connections wait in the accept queue meanwhile. fasthttp counts
+// each running Serve loop as an open connection, so zero open means every
+// listener is closed, every accepted connection is done and no handler
+// runs; fasthttp's own call then returns at its next tick, unobserved.
+func Shutdown(ctx context.Context, srv *fasthttp.Server) error {
+	done := make(chan error, 1)
+	go func() { done <- srv.ShutdownWithContext(ctx) }()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if srv.GetOpenConnectionsCount() == 0 {
+				return nil
+			}
+		}
+	}
 }
 
 func (s *Server) noticeHandler(path []byte) fasthttp.RequestHandler {

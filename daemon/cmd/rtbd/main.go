@@ -229,7 +229,7 @@ func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events
 		slog.Warn("bid listener did not drain in time", "err", err, "inFlight", srv.InFlight())
 	}
 	slog.Info(fmt.Sprintf("stopped http server in %.3f seconds", time.Since(start).Seconds()))
-	_ = admin.HTTP().ShutdownWithContext(ctx)
+	_ = server.Shutdown(ctx, admin.HTTP())
 	if events != nil {
 		if err := events.Close(); err != nil {
 			slog.Error("cannot flush event log", "err", err)
