@@ -5,7 +5,9 @@
 // [openrtb.Response.NoticeBase]; their query parameters are bid, cid, imp, uk
 // (16 hex digits), cur, price (the exchange's ${AUCTION_PRICE}) and, for loss
 // notices, loss (${AUCTION_LOSS}). Billing notices move spend through a
-// [Spender]; every accepted notice goes to a [Sink] for the event log.
+// [Spender]; every accepted notice goes to a [Sink] for the event log. Win
+// and billing notices need a price; a loss notice without one (absent or an
+// unsubstituted macro) is accepted at [UnknownPrice].
 package notice
 
 import (
@@ -50,7 +52,8 @@ type Spender interface {
 }
 
 // Sink receives every notice processed for the first time, for the event log.
-// loss is the loss reason of a loss notice, -1 when unknown or not a loss.
+// loss is the loss reason of a loss notice, -1 when unknown or not a loss;
+// price is [UnknownPrice] on a loss notice that carried none.
 // Notice must not block and must not retain its slices, which alias the request.
 type Sink interface {
 	Notice(kind Kind, bidID, campaignID, impID []byte, price float64, cur []byte, loss int)

@@ -201,7 +201,6 @@ func TestValidation(t *testing.T) {
 	f("/bill", "bid=a&cid=c&price=${AUCTION_PRICE}", resultUnsubstituted)
 	f("/bill", "bid=a&cid=c&price=%24%7BAUCTION_PRICE%7D", resultUnsubstituted)
 	f("/win", "bid=a&cid=c&price=${AUCTION_PRICE}", resultUnsubstituted)
-	f("/loss", "bid=a&cid=c&price=${AUCTION_PRICE}&loss=${AUCTION_LOSS}", resultUnsubstituted)
 	f("/bill", "bid=a&cid=c&price=1&cur=EUR", resultInvalid)
 	f("/bill", "cid=c&price=1", resultInvalid)
 	f("/bill", "bid=&cid=c&price=1", resultInvalid)
@@ -213,6 +212,35 @@ func TestValidation(t *testing.T) {
 	f("/bill", "bid=a&cid=c&price=1&uk=00000000000000001", resultInvalid)
 	f("/loss", "bid=a&cid=c&price=1&loss=abc", resultInvalid)
 	f("/win", "bid=a&cid=c&price=-0.5", resultInvalid)
+}
+
+// TestLossWithoutPrice accepts loss notices whose price is absent or left
+// as a macro: they move no money, and the sink gets UnknownPrice.
+func TestLossWithoutPrice(t *testing.T) {
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	h := New(Config{}, sp, sink)
+	for i, q := range []string{
+		"bid=a1&cid=c&price=${AUCTION_PRICE}&loss=${AUCTION_LOSS}",
+		"bid=a2&cid=c&price=%24%7BAUCTION_PRICE%7D&loss=102",
+		"bid=a3&cid=c",
+	} {
+		if code, body := serveDirect(t, h, "GET", "/x/loss?"+q, ""); code != 204 {
+			t.Fatalf("loss %q: status %d %q; want 204", q, code, body)
+		}
+		if c := sink.calls[i]; c.kind != KindLoss || c.price != UnknownPrice {
+			t.Fatalf("loss %q: sink got %+v; want a loss at UnknownPrice", q, c)
+		}
+	}
+	if sink.calls[1].loss != 102 || sink.calls[0].loss != -1 {
+		t.Fatalf("loss codes %d, %d; want -1 (macro) and 102", sink.calls[0].loss, sink.calls[1].loss)
+	}
+	// A win or billing notice still needs its price.
+	if code, _ := serveDirect(t, h, "GET", "/x/win?bid=a4&cid=c&price=${AUCTION_PRICE}", ""); code == 204 {
+		t.Fatal("a win notice with an unsubstituted price was accepted")
+	}
+	if sp.count() != 0 {
+		t.Fatalf("loss notices called Spender.Bill %d times", sp.count())
+	}
 }
 
 func TestLongestValidBid(t *testing.T) {

@@ -73,7 +73,11 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if len(n.cid) > maxIDLen || len(n.imp) > maxIDLen {
 		return resultInvalid, reasonLongID
 	}
-	if r, reason := h.parsePriceArg(a.peek("price"), n); r != resultOK {
+	if price := a.peek("price"); k == KindLoss && (len(price) == 0 || isMacro(price)) {
+		// A loss notice moves no money, and an exchange often has no
+		// clearing price to put in it: the price is recorded as unknown.
+		n.price = UnknownPrice
+	} else if r, reason := h.parsePriceArg(price, n); r != resultOK {
 		return r, reason
 	}
 	if len(n.cur) > 0 && !bytes.EqualFold(n.cur, h.currency) {
@@ -91,6 +95,10 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	}
 	return resultOK, ""
 }
+
+// UnknownPrice is the price of a loss notice that carried none, or an
+// unsubstituted ${AUCTION_PRICE}.
+const UnknownPrice = -1.0
 
 // parsePriceArg validates the price value v into n.price.
 func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
