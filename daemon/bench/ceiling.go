@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/config"
 )
 
 // CeilingResponse is the ceiling server's fixed answer: a realistic 2.6
@@ -65,9 +67,11 @@ var (
 
 // newCeilingServer returns the fixed-response server, configured like
 // rtbd's bid listener (daemon/server) where it matters for cost: no Date
-// header, no default content type, no multipart pre-parsing.
+// header, no default content type, no multipart pre-parsing, and rtbd's
+// default response buffer (one write per answer up to 16 KiB).
 func newCeilingServer() *fasthttp.Server {
 	return &fasthttp.Server{
+		WriteBufferSize:              config.Default().HTTP.WriteBufferBytes,
 		Handler:                      ceilingHandler,
 		Name:                         "rtbd-ceiling",
 		ReadTimeout:                  5 * time.Second,
