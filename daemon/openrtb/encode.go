@@ -165,10 +165,12 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 // appendNotices writes the win, billing and loss notice URLs as JSON
 // strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&price=${AUCTION_PRICE}",
 // and "&loss=${AUCTION_LOSS}" on the loss notice. The three share their
-// query, which is escaped once and copied.
+// base and query, which are escaped once and copied.
 func appendNotices(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = append(dst, `,"nurl":"`...)
+	at := len(dst)
 	dst = appendStringContent(dst, r.NoticeBase)
+	base := dst[at:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, "win"...)
 	q := len(dst)
 	dst = append(dst, "?bid="...)
@@ -184,11 +186,11 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = append(dst, "&price=${AUCTION_PRICE}"...)
 	query := dst[q:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, `","burl":"`...)
-	dst = appendStringContent(dst, r.NoticeBase)
+	dst = append(dst, base...)
 	dst = append(dst, "bill"...)
 	dst = append(dst, query...)
 	dst = append(dst, `","lurl":"`...)
-	dst = appendStringContent(dst, r.NoticeBase)
+	dst = append(dst, base...)
 	dst = append(dst, "loss"...)
 	dst = append(dst, query...)
 	return append(dst, `&loss=${AUCTION_LOSS}"`...)
