@@ -23,6 +23,18 @@ import (
 // data and returns a client bound to it.
 func testServer(t testing.TB, edit func(*config.Config)) (*Server, *fasthttp.Client) {
 	t.Helper()
+	srv := newTestServer(t, edit)
+	ln := fasthttputil.NewInmemoryListener()
+	go srv.Serve(ln) //nolint:errcheck // ends when the listener closes
+	t.Cleanup(func() { ln.Close() })
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	return srv, c
+}
+
+// newTestServer returns a ready Server with the embedded demo data and the
+// tests' settings, edited by edit when non-nil.
+func newTestServer(t testing.TB, edit func(*config.Config)) *Server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
 	cfg.Bidding.HostID = "t1"
@@ -36,12 +48,8 @@ func testServer(t testing.TB, edit func(*config.Config)) (*Server, *fasthttp.Cli
 		t.Fatalf("cannot start engine: %v", err)
 	}
 	srv := New(Options{Config: &cfg, Engine: eng})
-	ln := fasthttputil.NewInmemoryListener()
-	go srv.Serve(ln) //nolint:errcheck // ends when the listener closes
-	t.Cleanup(func() { ln.Close() })
 	srv.SetReady(true)
-	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	return srv, c
+	return srv
 }
 
 type reply struct {

@@ -9,9 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
-	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/corpus"
-	"github.com/rtbd/rtbd/daemon/engine"
 )
 
 // countingConn counts the writes the server makes on a connection.
@@ -45,16 +43,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 // inline VAST, leaves in a single write: one syscall and, on loopback, one
 // TCP segment. fasthttp's default 4 KiB buffer splits the larger ones.
 func TestAnswerInOneWrite(t *testing.T) {
-	cfg := config.Default()
-	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
-	cfg.Bidding.MinTimeLeft = 0
-	cfg.Bidding.DefaultTmax = config.Duration(3600e9)
-	eng, err := engine.New(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(Options{Config: &cfg, Engine: eng})
-	srv.SetReady(true)
+	srv := newTestServer(t, nil)
 	mem := fasthttputil.NewInmemoryListener()
 	ln := &countingListener{Listener: mem, conns: make(chan *countingConn, 1)}
 	go srv.Serve(ln) //nolint:errcheck // ends when the listener closes
