@@ -28,11 +28,15 @@ type Response struct {
 	NBR int
 }
 
-// Reset clears r for reuse, keeping the capacity of its slices.
+// Reset clears r for reuse, keeping the capacity of its slices. It clears
+// the bids in use, not the whole capacity: a pod answer grows Bids to 32,
+// and clearing them all after every banner answer cost 4 % of the bid
+// handler. A bid past len(Bids) keeps stale fields, so code that reslices
+// Bids up into its capacity must clear each bid it reuses (append of a
+// Bid literal does).
 func (r *Response) Reset() {
-	bids := r.Bids[:cap(r.Bids)]
-	for i := range bids {
-		bids[i].reset()
+	for i := range r.Bids {
+		r.Bids[i].reset()
 	}
 	*r = Response{Bids: r.Bids[:0], NBR: -1}
 }
