@@ -30,7 +30,7 @@ func Generate(n int, seed int64) *File {
 func GenerateModel(buckets int, seed int64) *Model {
 	g := newGen(seed)
 	m := &Model{
-		Version:  1,
+		Version:  ModelVersion,
 		Buckets:  buckets,
 		Bias:     round4((g.r.Float64() - 0.5) * 0.2),
 		Features: append([]string(nil), FeatureNames...),

@@ -42,6 +42,22 @@ func TestParseModelSyntaxErrors(t *testing.T) {
 	f("{\"version\": 1,\n\"buckets\": 1,\n\"weights\": [0.1,]}", "model.json:3:17: cannot parse: invalid character ']'")
 	f("{\"version\": 1, \"buckets\": 1, \"weights\": [0], \"extra\": 1}", `model.json:1:46: cannot parse: unknown field "extra"`)
 	f("{\"version\": 1, \"buckets\": 1, \"weights\": [0], \"features\": [\"os\", \"colour\"]}", `model.json: features[1]: unknown feature "colour"`)
+	// Version 1 hashed cross features differently: refused, not misread.
+	f("{\"version\": 1, \"buckets\": 1, \"weights\": [0], \"features\": [\"os\", \"campaign_x_domain\"]}",
+		`model.json: features[1]: version 1 hashed "campaign_x_domain" as one string`)
+}
+
+// TestModelVersions: version 2, and version 1 without cross features, load.
+func TestModelVersions(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`{"version": 2, "buckets": 1, "weights": [0], "features": ["os", "campaign_x_domain", "campaign_x_devicetype"]}`,
+		`{"version": 1, "buckets": 1, "weights": [0], "features": ["os", "domain"]}`,
+	} {
+		if _, err := ParseModel([]byte(in)); err != nil {
+			t.Fatalf("ParseModel(%s): %v", in, err)
+		}
+	}
 }
 
 func TestLineCol(t *testing.T) {
@@ -116,7 +132,7 @@ func TestLoadErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
-	if err := os.WriteFile(bad, []byte("{\"version\": 2}"), 0o644); err != nil {
+	if err := os.WriteFile(bad, []byte("{\"version\": 3}"), 0o644); err != nil {
 		t.Fatalf("cannot write: %s", err)
 	}
 	f := func(campaigns, model, want string) {
@@ -128,6 +144,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 	f(filepath.Join(dir, "missing.json"), "", "cannot read campaigns: open "+filepath.Join(dir, "missing.json"))
 	f("", filepath.Join(dir, "missing.json"), "cannot read model: open ")
-	f(bad, "", bad+": version: unsupported version 2")
-	f("", bad, bad+": version: unsupported version 2")
+	f(bad, "", bad+": version: unsupported version 3")
+	f("", bad, bad+": version: unsupported version 3")
 }

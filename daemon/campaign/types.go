@@ -122,7 +122,7 @@ type Creative struct {
 // in Features (see the decision package for the list); each string is hashed
 // with xxhash into one of Buckets weights. score = sigmoid(Bias + sum(w)).
 type Model struct {
-	Version  int       `json:"version"` // must be 1
+	Version  int       `json:"version"` // 2; 1 only without cross features
 	Buckets  int       `json:"buckets"` // power of two, 1..2^24
 	Bias     float64   `json:"bias"`
 	Features []string  `json:"features"` // feature families, in order

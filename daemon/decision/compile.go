@@ -33,36 +33,30 @@ type Snapshot struct {
 	// sufB holds the price bounds of every suffix of words (see suffix.go).
 	sufB suffixBounds
 	hot  []hotCamp // by ordinal: what the price bound reads, packed
-	ids  []byte    // campaign ids back to back, in ordinal order
 	// devExpNegS[(dt-1)*n+o] (n campaigns) is hotCamp.expNegS with the
 	// campaign_x_devicetype weight of device type dt included: the device
 	// type cross feature costs nothing per candidate for the common device
 	// types. Device-type-major, so that a scan reads it sequentially.
 	devExpNegS []float64
 	devW       []float64 // the campaign_x_devicetype weights, same layout
-	// xpreB[xpreOff[o]:xpreOff[o+1]] is campaign o's campaign_x_domain
-	// prefix (see crosshash.go).
-	xpreB   []byte
-	xpreOff []uint32
-	ix      index
-	model   model
-	money   money
-	state   *State
+	ix         index
+	model      model
+	money      money
+	state      *State
 
 	hostID     []byte
 	noticeBase []byte
 }
 
 // hotCamp holds the fields read for every candidate before the campaign
-// itself is touched: 24 bytes per campaign, read in ordinal order.
+// itself is touched: 32 bytes per campaign, read in ordinal order.
 type hotCamp struct {
 	value, maxCPM float64
 	// expNegS is exp(-(wCamp+maxCrW)): with E = exp(-(request logit +
 	// cross slack)), value/(1+E*expNegS) bounds the campaign's price.
 	expNegS float64
-	// The campaign id in Snapshot.ids, for the exact cross-feature bound.
-	idOff uint32
-	idLen uint32
+	// xLeft is the campaign half of its cross features (see crosshash.go).
+	xLeft uint64
 }
 
 // ccamp is a compiled campaign.
@@ -93,6 +87,7 @@ type ccamp struct {
 
 	// Model parts known at compile time.
 	wCamp  float64 // weight of "campaign=<id>"
+	xLeft  uint64  // crossLeft of the hash of "campaign=<id>"
 	maxCrW float64 // highest creative weight
 }
 
@@ -150,12 +145,10 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 		cc := &s.camps[o]
 		s.hot[o] = hotCamp{
 			value: cc.value, maxCPM: cc.maxCPM, expNegS: math.Exp(-(cc.wCamp + cc.maxCrW)),
-			idOff: uint32(len(s.ids)), idLen: uint32(len(cc.id)),
+			xLeft: cc.xLeft,
 		}
-		s.ids = append(s.ids, cc.id...)
 	}
 	s.precomputeDevType()
-	s.precomputeCrossPrefixes()
 	s.buildSuffixBounds()
 	st.attach(s)
 	return s, nil
@@ -280,12 +273,14 @@ func (s *Snapshot) precomputeDevType() {
 	}
 	s.devExpNegS = make([]float64, len(s.camps)*numDevTypes)
 	s.devW = make([]float64, len(s.camps)*numDevTypes)
-	var buf []byte
+	var right [numDevTypes + 1]uint64
+	for dt := 1; dt <= numDevTypes; dt++ {
+		right[dt] = crossRight(featureHash(famDevType, []byte{byte('0' + dt)}))
+	}
 	for o := range s.camps {
 		cc := &s.camps[o]
 		for dt := 1; dt <= numDevTypes; dt++ {
-			buf = append(append(append(buf[:0], "campaign_x_devicetype="...), cc.id...), '|', byte('0'+dt))
-			w := m.weight(xxhash.Sum64(buf))
+			w := m.weight(crossHash(cc.xLeft, right[dt]))
 			x := cc.wCamp + cc.maxCrW + w
 			s.devW[(dt-1)*len(s.camps)+o] = w
 			s.devExpNegS[(dt-1)*len(s.camps)+o] = math.Exp(-x)

@@ -1,90 +1,49 @@
 package decision
 
-import "github.com/cespare/xxhash/v2"
+import "math/bits"
 
-// The campaign_x_domain feature string of a candidate is assembled in
-// Ctx.xdom with one copy: the request's domain sits at xdomAt once per
-// request, and a candidate's precomputed "campaign_x_domain=<id>|" is
-// copied just before it. Four appends per candidate cost more than the
-// hash itself.
+// Cross features (model version 2). The bucket of campaign_x_domain and
+// campaign_x_devicetype is the xxhash64 of 16 bytes: the little-endian
+// xxhash64 of "campaign=<id>", then that of "domain=<value>" or
+// "devicetype=<value>". Version 1 hashed the string
+// "campaign_x_domain=<id>|<value>", which cost a copy and a hash of some
+// 40 bytes for each candidate; with the two halves split into what the
+// campaign and the request know (crossLeft, crossRight), a candidate costs
+// two multiplies and the avalanche, and the version 1 per-request cache of
+// domain hashes is gone.
+//
+// The constants and steps are xxhash64's for an input of 16 bytes with
+// seed 0; TestCrossHash checks the split against xxhash.Sum64.
 const (
-	xdomAt  = 96
-	xdomCap = 512
+	xxPrime1 uint64 = 11400714785074694791
+	xxPrime2 uint64 = 14029467366897019727
+	xxPrime3 uint64 = 1609587929392839161
+	xxPrime4 uint64 = 9650029242287828579
+	xxPrime5 uint64 = 2870177450012600261
 )
 
-// crossPrefix appends "campaign_x_domain=" + id + "|", the campaign part
-// of the campaign_x_domain feature, to dst.
-func crossPrefix(dst, id []byte) []byte {
-	dst = append(dst, "campaign_x_domain="...)
-	dst = append(dst, id...)
-	return append(dst, '|')
+// xxRound is xxhash64's round of an 8-byte lane into a zero accumulator.
+func xxRound(v uint64) uint64 { return bits.RotateLeft64(v*xxPrime2, 31) * xxPrime1 }
+
+// crossLeft is the xxhash64 state of a 16-byte input after its first
+// lane, the campaign's feature hash.
+func crossLeft(campaign uint64) uint64 {
+	h := (xxPrime5 + 16) ^ xxRound(campaign)
+	return bits.RotateLeft64(h, 27)*xxPrime1 + xxPrime4
 }
 
-// precomputeCrossPrefixes fills s.xpreB and s.xpreOff.
-func (s *Snapshot) precomputeCrossPrefixes() {
-	if !s.model.on || !s.model.fam[famXDomain] {
-		return
-	}
-	s.xpreOff = make([]uint32, len(s.camps)+1)
-	for o := range s.camps {
-		s.xpreB = crossPrefix(s.xpreB, s.camps[o].id)
-		s.xpreOff[o+1] = uint32(len(s.xpreB))
-	}
-}
+// crossRight is the round of the second lane, the request value's feature
+// hash.
+func crossRight(value uint64) uint64 { return xxRound(value) }
 
-// setDomain places the request's domain in c.xdom.
-func (c *Ctx) setDomain() {
-	c.xdomOK = xdomAt+len(c.rf.domain) <= xdomCap
-	if c.xdomOK {
-		copy(c.xdom[xdomAt:], c.rf.domain)
-	}
-}
-
-// domainHashes caches the campaign_x_domain hashes of one request by
-// ordinal, direct-mapped: the slots of a structured pod scan mostly the
-// same top campaigns, and rehashing each for every slot showed in
-// profiles. An entry is valid when its gen is the Ctx's current one.
-type domainHashes struct {
-	gen  uint32
-	ents [domainCacheSize]domainHashEnt
-}
-
-type domainHashEnt struct {
-	gen uint32
-	ord int32
-	h   uint64
-}
-
-const domainCacheSize = 256
-
-// reset invalidates every entry, for a new request.
-func (dc *domainHashes) reset() {
-	if dc.gen++; dc.gen == 0 { // wrapped: old entries could match
-		dc.ents = [domainCacheSize]domainHashEnt{}
-		dc.gen = 1
-	}
-}
-
-// cachedDomainHash is domainHash through c.dhc.
-func (s *Snapshot) cachedDomainHash(c *Ctx, o int) uint64 {
-	e := &c.dhc.ents[o&(domainCacheSize-1)]
-	if e.gen == c.dhc.gen && e.ord == int32(o) {
-		return e.h
-	}
-	h := s.domainHash(c, o)
-	*e = domainHashEnt{gen: c.dhc.gen, ord: int32(o), h: h}
+// crossHash finishes the hash of a cross feature from its two halves.
+func crossHash(left, right uint64) uint64 {
+	h := left ^ right
+	h = bits.RotateLeft64(h, 27)*xxPrime1 + xxPrime4
+	h ^= h >> 33
+	h *= xxPrime2
+	h ^= h >> 29
+	h *= xxPrime3
+	h ^= h >> 32
 	return h
-}
-
-// domainHash returns the hash of campaign o's campaign_x_domain feature
-// for the request's domain (see precomputeCrossPrefixes, Ctx.setDomain).
-func (s *Snapshot) domainHash(c *Ctx, o int) uint64 {
-	pre := s.xpreB[s.xpreOff[o]:s.xpreOff[o+1]]
-	if start := xdomAt - len(pre); start >= 0 && c.xdomOK {
-		copy(c.xdom[start:xdomAt], pre)
-		return xxhash.Sum64(c.xdom[start : xdomAt+len(c.rf.domain)])
-	}
-	b := append(append(c.crossBuf[:0], pre...), c.rf.domain...)
-	c.crossBuf = b
-	return xxhash.Sum64(b)
 }

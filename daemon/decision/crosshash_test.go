@@ -1,34 +1,36 @@
 package decision
 
 import (
-	"strings"
+	"encoding/binary"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
 )
 
-// TestDomainHash: the one-copy assembly gives the hash of
-// "campaign_x_domain=<id>|<domain>" for short and long ids and domains,
-// including those that do not fit Ctx.xdom.
-func TestDomainHash(t *testing.T) {
+// TestCrossHash: the split computation is xxhash64 of the 16 bytes, for
+// edge and random lanes.
+func TestCrossHash(t *testing.T) {
 	t.Parallel()
-	s := &Snapshot{model: model{on: true}}
-	s.model.fam[famXDomain] = true
-	ids := []string{"c", "c000001", "a-rather-long-campaign-identifier-0123456789", strings.Repeat("x", xdomAt)}
-	for _, id := range ids {
-		s.camps = append(s.camps, ccamp{id: []byte(id)})
+	lanes := []uint64{0, 1, 1 << 63, ^uint64(0), xxPrime1, xxPrime2}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		lanes = append(lanes, rng.Uint64())
 	}
-	s.precomputeCrossPrefixes()
-	c := &Ctx{}
-	doms := []string{"", "a.tv", "com.example.someapp", strings.Repeat("d", xdomCap-xdomAt), strings.Repeat("e", xdomCap)}
-	for _, dom := range doms {
-		c.rf.domain = []byte(dom)
-		c.setDomain()
-		for o := range s.camps {
-			want := xxhash.Sum64String("campaign_x_domain=" + string(s.camps[o].id) + "|" + dom)
-			if got := s.domainHash(c, o); got != want {
-				t.Fatalf("id %q domain %q: got %x; want %x", s.camps[o].id, dom, got, want)
+	for _, a := range lanes {
+		for _, b := range lanes[:20] {
+			if got, want := crossHash(crossLeft(a), crossRight(b)), crossHashBytes(a, b); got != want {
+				t.Fatalf("lanes %x %x: got %x; want %x", a, b, got, want)
 			}
 		}
 	}
+}
+
+// crossHashBytes is the definition of a cross feature's hash (see
+// crosshash.go), computed the plain way.
+func crossHashBytes(campaign, value uint64) uint64 {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], campaign)
+	binary.LittleEndian.PutUint64(b[8:], value)
+	return xxhash.Sum64(b[:])
 }

@@ -53,12 +53,8 @@ type Ctx struct {
 	idBuf     []byte
 	idPre     []byte // the bid id prefix of the request (see newBidID)
 	cleanBids int    // resp.Bids[:cleanBids] were cleared by resetResponse
-	crossBuf  []byte
-	xdom      [xdomCap]byte // see crosshash.go
-	xdomOK    bool
-	dhc       domainHashes // see cachedDomainHash
-	lastB     bounds       // see newBounds
-	lastMB    int          // the media bit of lastB; -1 none
+	lastB     bounds // see newBounds
+	lastMB    int    // the media bit of lastB; -1 none
 	sig       sigmoidCache
 	batch     []int32
 	batchH    [batchSize]uint64
@@ -113,7 +109,6 @@ func (c *Ctx) begin(s *Snapshot, req *openrtb.Request, now time.Time) {
 	c.words = words(len(s.camps))
 	c.sec = now.Unix()
 	c.worst, c.timedOut, c.visits = ReasonNoCandidates, false, 0
-	c.dhc.reset()
 	c.idBuf, c.idPre = c.idBuf[:0], c.idPre[:0]
 	c.done = c.done[:0]
 	for range req.Imps {

@@ -32,11 +32,12 @@
 // word after which no campaign can beat the floor or the best prices found.
 // A candidate's unknown campaign_x_domain weight is bounded first by the
 // largest weight, then by a one-byte-per-bucket upper bound table, and
-// only a survivor reads its exact weight.
+// only a survivor reads its exact weight. Its hash costs two multiplies:
+// the campaign's half is precomputed and the request's computed once.
 // A creative whose price bound cannot reach the floor or the k-th best
 // option is not priced. Dimensions no campaign constrains get no term;
-// within a request, the campaign_x_domain hashes and the sigmoids are
-// memoised, so that the slots of a structured pod do not recompute them.
+// within a request, the sigmoids are memoised, so that the slots of a
+// structured pod do not recompute them.
 //
 // Case: OS, country, region, metro, domains, bundles, mimes and adomain
 // match ignoring ASCII case; ids (publisher, deal, segment, seat, cat) match
@@ -60,8 +61,11 @@
 //	country=<device.geo.country, upper-cased, e.g. USA>
 //	hour=<UTC hour of the decision, 0-23>
 //	media=<banner|video|audio|native>
-//	campaign_x_domain=<campaign id>|<domain value as above>
-//	campaign_x_devicetype=<campaign id>|<devicetype value as above>
+//	campaign_x_domain: the 16 bytes of the little-endian hashes of
+//	  "campaign=<campaign id>" and "domain=<value as above>"
+//	campaign_x_devicetype: the same with "devicetype=<value as above>"
+//
+// (model version 2; see crosshash.go and docs/data-format.md).
 //
 // # Price
 //

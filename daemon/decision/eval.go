@@ -149,7 +149,7 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 	for i, o := range c.batch {
 		c.batchE[i] = 1
 		if dom {
-			c.batchH[i] = s.cachedDomainHash(c, int(o))
+			c.batchH[i] = crossHash(s.hot[o].xLeft, c.rf.xDom)
 		}
 	}
 	if dom {
@@ -162,7 +162,7 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 		h := &s.hot[o]
 		e := c.batchE[i]
 		if c.rf.dt < 0 {
-			e *= math.Exp(-m.crossDevType(c, s.ids[h.idOff:h.idOff+h.idLen]))
+			e *= math.Exp(-m.crossDevType(c, h.xLeft))
 		}
 		e *= b.expR0 * s.expNegS(c, o)
 		if b.belowOdds(c, h.value, h.maxCPM, e, b.cut(c)) {
@@ -194,8 +194,7 @@ func (s *Snapshot) evaluateTimed(c *Ctx, imp *openrtb.Imp, mb, o int, b *bounds,
 
 // crossDomainOf is campaign o's campaign_x_domain weight for the request.
 func (s *Snapshot) crossDomainOf(c *Ctx, o int) float64 {
-	h := &s.hot[o]
-	return s.model.crossDomain(c, s.ids[h.idOff:h.idOff+h.idLen])
+	return s.model.crossDomain(c, s.hot[o].xLeft)
 }
 
 // cross is campaign o's cross-feature weight given its domain part.
@@ -206,8 +205,7 @@ func (s *Snapshot) cross(c *Ctx, o int, domain float64) float64 {
 	if c.rf.dt >= 0 {
 		return domain + s.devW[c.rf.dt*len(s.camps)+o]
 	}
-	h := &s.hot[o]
-	return domain + s.model.crossDevType(c, s.ids[h.idOff:h.idOff+h.idLen])
+	return domain + s.model.crossDevType(c, s.hot[o].xLeft)
 }
 
 // minFloor is the lowest floor any option of imp can face.

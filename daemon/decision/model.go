@@ -93,22 +93,28 @@ func famIndex(name string) int {
 func (m *model) weight(h uint64) float64 { return m.w[h&m.mask] }
 
 // feature returns the weight of "<family>=<v>", or 0 when the family is
-// off or v is empty. The string is assembled on the stack when it fits:
-// one Sum64 costs less than copying and streaming a Digest.
+// off or v is empty.
 func (m *model) feature(f int, v []byte) float64 {
 	if !m.fam[f] || len(v) == 0 {
 		return 0
 	}
+	return m.weight(featureHash(f, v))
+}
+
+// featureHash is the xxhash of "<family>=<v>". The string is assembled on
+// the stack when it fits: one Sum64 costs less than copying and streaming
+// a Digest.
+func featureHash(f int, v []byte) uint64 {
 	var buf [96]byte
 	if len(famPrefix[f])+len(v) > len(buf) {
 		var d xxhash.Digest
 		d.Reset()
 		d.WriteString(famPrefix[f])
 		d.Write(v)
-		return m.weight(d.Sum64())
+		return d.Sum64()
 	}
 	b := append(append(buf[:0], famPrefix[f]...), v...)
-	return m.weight(xxhash.Sum64(b))
+	return xxhash.Sum64(b)
 }
 
 // finish precomputes the campaign and creative weights and the prefix
@@ -120,6 +126,7 @@ func (m *model) finish(camps []ccamp) {
 	for i := range camps {
 		cc := &camps[i]
 		cc.wCamp = m.feature(famCampaign, cc.id)
+		cc.xLeft = crossLeft(featureHash(famCampaign, cc.id))
 		cc.maxCrW = math.Inf(-1)
 		for j := range cc.creatives {
 			cr := &cc.creatives[j]
@@ -145,6 +152,9 @@ type reqFeatures struct {
 	// slack bounds the cross features not known before hashing: the
 	// largest weight for each present one (0 when none).
 	slack float64
+	// xDom and xDev are the request halves of the cross features (see
+	// crossRight), valid when the family is on and the value present.
+	xDom, xDev uint64
 }
 
 // prepare computes the request-level part of the logit.
@@ -158,13 +168,16 @@ func (m *model) prepare(c *Ctx, req *openrtb.Request, hour int) {
 		c.devBuf = strconv.AppendInt(c.devBuf, int64(req.Device.Type), 10)
 	}
 	rf.devType = c.devBuf
-	c.setDomain()
 	rf.dt, rf.slack = -1, 0
 	if !m.on {
 		return
 	}
 	if m.fam[famXDomain] && len(rf.domain) > 0 {
 		rf.slack += m.maxW
+		rf.xDom = crossRight(featureHash(famDomain, rf.domain))
+	}
+	if m.fam[famXDevType] && len(rf.devType) > 0 {
+		rf.xDev = crossRight(featureHash(famDevType, rf.devType))
 	}
 	if dt := req.Device.Type; m.fam[famXDevType] && dt >= 1 && dt <= numDevTypes {
 		rf.dt = dt - 1
@@ -196,32 +209,21 @@ func foldInto(dst, v []byte, fold func([]byte)) []byte {
 	return dst
 }
 
-// crossDomain returns the campaign_x_domain weight of campaign id for the
-// request; crossDevType the campaign_x_devicetype one. The feature string is assembled in c.crossBuf: one short copy and one
-// xxhash.Sum64 are cheaper than streaming into a Digest.
-func (m *model) crossDomain(c *Ctx, id []byte) float64 {
+// crossDomain returns the campaign_x_domain weight, for the request, of
+// the campaign whose crossLeft is xLeft; crossDevType the
+// campaign_x_devicetype one.
+func (m *model) crossDomain(c *Ctx, xLeft uint64) float64 {
 	if m.fam[famXDomain] && len(c.rf.domain) > 0 {
-		return m.weight(c.crossHash("campaign_x_domain=", id, c.rf.domain))
+		return m.weight(crossHash(xLeft, c.rf.xDom))
 	}
 	return 0
 }
 
-func (m *model) crossDevType(c *Ctx, id []byte) float64 {
-	rf := &c.rf
-	x := 0.0
-	if m.fam[famXDevType] && len(rf.devType) > 0 {
-		x += m.weight(c.crossHash("campaign_x_devicetype=", id, rf.devType))
+func (m *model) crossDevType(c *Ctx, xLeft uint64) float64 {
+	if m.fam[famXDevType] && len(c.rf.devType) > 0 {
+		return m.weight(crossHash(xLeft, c.rf.xDev))
 	}
-	return x
-}
-
-func (c *Ctx) crossHash(prefix string, id, v []byte) uint64 {
-	b := append(c.crossBuf[:0], prefix...)
-	b = append(b, id...)
-	b = append(b, '|')
-	b = append(b, v...)
-	c.crossBuf = b
-	return xxhash.Sum64(b)
+	return 0
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }

@@ -2,6 +2,7 @@ package decision
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
@@ -62,7 +63,7 @@ func TestMaxCPMAndModel(t *testing.T) {
 	t.Parallel()
 	c := bannerCampaign("c1", 10)
 	c.MaxCPM = 4
-	m := &campaign.Model{Version: 1, Buckets: 4, Bias: 0, Features: []string{"campaign"}, Weights: []float64{0, 0, 0, 0}}
+	m := &campaign.Model{Version: campaign.ModelVersion, Buckets: 4, Bias: 0, Features: []string{"campaign"}, Weights: []float64{0, 0, 0, 0}}
 	s := mustCompile(t, testFile(c), m)
 	reason, resp, tr := decide(s, bannerRequest(), testNow)
 	// score sigmoid(0) = 0.5: 10 x 0.5 = 5, capped at 4.
@@ -81,8 +82,12 @@ func TestModelFeatureStrings(t *testing.T) {
 	const buckets = 1 << 16
 	f := func(family, feature string) {
 		t.Helper()
-		m := &campaign.Model{Version: 1, Buckets: buckets, Features: []string{family}, Weights: make([]float64, buckets)}
-		m.Weights[xxhashString(feature)&(buckets-1)] = 3
+		m := &campaign.Model{Version: campaign.ModelVersion, Buckets: buckets, Features: []string{family}, Weights: make([]float64, buckets)}
+		h := xxhashString(feature)
+		if left, right, cross := strings.Cut(feature, " x "); cross {
+			h = crossHashBytes(xxhashString(left), xxhashString(right))
+		}
+		m.Weights[h&(buckets-1)] = 3
 		c := bannerCampaign("c1", 10)
 		s := mustCompile(t, testFile(c), m)
 		r := bannerRequest()
@@ -100,8 +105,9 @@ func TestModelFeatureStrings(t *testing.T) {
 	f("country", "country=USA")
 	f("hour", "hour=6")
 	f("media", "media=banner")
-	f("campaign_x_domain", "campaign_x_domain=c1|example.com")
-	f("campaign_x_devicetype", "campaign_x_devicetype=c1|2")
+	// A cross feature hashes the 16 bytes of its halves' hashes.
+	f("campaign_x_domain", "campaign=c1 x domain=example.com")
+	f("campaign_x_devicetype", "campaign=c1 x devicetype=2")
 }
 
 func TestResponseFields(t *testing.T) {
