@@ -67,14 +67,15 @@ func benchServer(b *testing.B, dir string) *Server {
 	return New(Options{Config: &cfg, Engine: eng})
 }
 
-// dataSet writes a generated data set once per size into the user cache,
-// since generating and parsing 10^5 campaigns takes seconds.
+// dataSet writes a generated data set once per size and model format
+// version into the user cache, since generating and parsing 10^5
+// campaigns takes seconds.
 func dataSet(b *testing.B, n int) string {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		base = os.TempDir()
 	}
-	dir := filepath.Join(base, "rtbd-bench", fmt.Sprintf("campaigns-%d", n))
+	dir := filepath.Join(base, "rtbd-bench", fmt.Sprintf("campaigns-%d-model-v%d", n, campaign.ModelVersion))
 	if _, err := os.Stat(filepath.Join(dir, "model.json")); err == nil {
 		return dir
 	}
