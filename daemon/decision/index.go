@@ -379,10 +379,107 @@ func (rc *reqCache) reset(n int) {
 
 func (rc *reqCache) word(wi int) uint64 {
 	if rc.gen[wi] != rc.cur {
-		rc.words[wi] = andWord(^uint64(0), rc.terms, wi)
-		rc.gen[wi] = rc.cur
+		rc.fillChunk(wi)
 	}
 	return rc.words[wi]
+}
+
+// chunkWords is how many words of the request's AND are computed at once.
+const chunkWords = 16
+
+// fillChunk computes the aligned chunk of chunkWords words holding wi,
+// term by term: a tight loop over each term's words costs a few
+// instructions per word, where andWord's dispatch per term and word cost
+// about twenty (about 500 per word for a display request's ten request
+// terms). The scan may stop before the chunk's end; the words computed
+// past its stop are wasted, at most chunkWords-1 of them.
+func (rc *reqCache) fillChunk(wi int) {
+	lo := wi &^ (chunkWords - 1)
+	hi := min(lo+chunkWords, len(rc.words))
+	acc := rc.words[lo:hi]
+	for i := range acc {
+		acc[i] = ^uint64(0)
+	}
+	for _, t := range rc.terms {
+		if hi > t.sparseHW {
+			t.fill(hi + sparseAhead)
+		}
+		if !t.andInto(acc, lo) {
+			break // acc is all zero: later terms cannot change it
+		}
+	}
+	gen := rc.gen[lo:hi]
+	for i := range gen {
+		gen[i] = rc.cur
+	}
+}
+
+// andInto ANDs words [lo, lo+len(acc)) of the term (negated for a neg
+// term) into acc, whose length is at most chunkWords; the sparse bits of
+// those words must be filled. It returns false when acc became all zero.
+func (t *term) andInto(acc []uint64, lo int) bool {
+	if len(acc) == chunkWords {
+		return t.andChunk((*[chunkWords]uint64)(acc), lo)
+	}
+	var or [chunkWords]uint64
+	v := or[:len(acc)]
+	for r := 0; r < t.n; r++ {
+		ref := t.refs[r][lo : lo+len(v)]
+		for i := range v {
+			v[i] |= ref[i]
+		}
+	}
+	if t.scrUsed {
+		scr := t.scr[lo : lo+len(v)]
+		for i := range v {
+			v[i] |= scr[i]
+		}
+	}
+	var any uint64
+	for i := range acc {
+		if t.neg {
+			acc[i] &^= v[i]
+		} else {
+			acc[i] &= v[i]
+		}
+		any |= acc[i]
+	}
+	return any != 0
+}
+
+// andChunk is andInto of a whole chunk: array pointers drop the bounds
+// checks, and four words per step the loop overhead.
+func (t *term) andChunk(acc *[chunkWords]uint64, lo int) bool {
+	var v [chunkWords]uint64
+	for r := 0; r < t.n; r++ {
+		orChunk(&v, (*[chunkWords]uint64)(t.refs[r][lo:]))
+	}
+	if t.scrUsed {
+		orChunk(&v, (*[chunkWords]uint64)(t.scr[lo:]))
+	}
+	if t.neg {
+		for i := range v {
+			v[i] = ^v[i]
+		}
+	}
+	var any uint64
+	for i := 0; i < chunkWords; i += 4 {
+		acc[i] &= v[i]
+		acc[i+1] &= v[i+1]
+		acc[i+2] &= v[i+2]
+		acc[i+3] &= v[i+3]
+		any |= acc[i] | acc[i+1] | acc[i+2] | acc[i+3]
+	}
+	return any != 0
+}
+
+func orChunk(v, w *[chunkWords]uint64) {
+	for i := 0; i < chunkWords; i += 4 {
+		v[i] |= w[i]
+		v[i+1] |= w[i+1]
+		v[i+2] |= w[i+2]
+		v[i+3] |= w[i+3]
+	}
 }
 
 // termsRange intersects the word ranges of the positive terms.
