@@ -5,12 +5,9 @@ import "math/bits"
 // Cross features (model version 2). The bucket of campaign_x_domain and
 // campaign_x_devicetype is the xxhash64 of 16 bytes: the little-endian
 // xxhash64 of "campaign=<id>", then that of "domain=<value>" or
-// "devicetype=<value>". Version 1 hashed the string
-// "campaign_x_domain=<id>|<value>", which cost a copy and a hash of some
-// 40 bytes for each candidate; with the two halves split into what the
-// campaign and the request know (crossLeft, crossRight), a candidate costs
-// two multiplies and the avalanche, and the version 1 per-request cache of
-// domain hashes is gone.
+// "devicetype=<value>". Split into what the campaign knows at compile time
+// (crossLeft) and what the request knows (crossRight), a candidate's cross
+// feature costs two multiplies and the avalanche.
 //
 // The constants and steps are xxhash64's for an input of 16 bytes with
 // seed 0; TestCrossHash checks the split against xxhash.Sum64.

@@ -125,8 +125,11 @@ func (m *model) finish(camps []ccamp) {
 	}
 	for i := range camps {
 		cc := &camps[i]
-		cc.wCamp = m.feature(famCampaign, cc.id)
-		cc.xLeft = crossLeft(featureHash(famCampaign, cc.id))
+		h := featureHash(famCampaign, cc.id)
+		if m.fam[famCampaign] {
+			cc.wCamp = m.weight(h)
+		}
+		cc.xLeft = crossLeft(h)
 		cc.maxCrW = math.Inf(-1)
 		for j := range cc.creatives {
 			cr := &cc.creatives[j]
@@ -172,22 +175,24 @@ func (m *model) prepare(c *Ctx, req *openrtb.Request, hour int) {
 	if !m.on {
 		return
 	}
-	if m.fam[famXDomain] && len(rf.domain) > 0 {
-		rf.slack += m.maxW
-		rf.xDom = crossRight(featureHash(famDomain, rf.domain))
-	}
-	if m.fam[famXDevType] && len(rf.devType) > 0 {
-		rf.xDev = crossRight(featureHash(famDevType, rf.devType))
-	}
-	if dt := req.Device.Type; m.fam[famXDevType] && dt >= 1 && dt <= numDevTypes {
-		rf.dt = dt - 1
-	} else if m.fam[famXDevType] && dt != 0 {
-		rf.slack += m.maxW
-	}
 	x := m.bias
 	x += m.feature(famPublisher, publisherID(req))
-	x += m.feature(famDomain, rf.domain)
-	x += m.feature(famDevType, rf.devType)
+	w, right, cross := m.valueFeature(famDomain, famXDomain, rf.domain)
+	x += w
+	if cross {
+		rf.slack += m.maxW
+		rf.xDom = right
+	}
+	w, right, cross = m.valueFeature(famDevType, famXDevType, rf.devType)
+	x += w
+	if cross {
+		rf.xDev = right
+		if dt := req.Device.Type; dt >= 1 && dt <= numDevTypes {
+			rf.dt = dt - 1
+		} else {
+			rf.slack += m.maxW
+		}
+	}
 	var buf [32]byte
 	x += m.feature(famOS, foldInto(buf[:0], req.Device.OS, lowerASCII))
 	x += m.feature(famCountry, foldInto(buf[:0], req.Device.Geo.Country, upperASCII))
@@ -197,6 +202,20 @@ func (m *model) prepare(c *Ctx, req *openrtb.Request, hour int) {
 		x += m.feature(famHour, strconv.AppendInt(buf[:0], int64(hour), 10))
 	}
 	rf.base = x
+}
+
+// valueFeature hashes "<family f>=<v>" once for its weight (0 when f is
+// off) and for the request half of the cross family xf; cross says xf is
+// on and v present.
+func (m *model) valueFeature(f, xf int, v []byte) (w float64, right uint64, cross bool) {
+	if len(v) == 0 || !m.fam[f] && !m.fam[xf] {
+		return 0, 0, false
+	}
+	h := featureHash(f, v)
+	if m.fam[f] {
+		w = m.weight(h)
+	}
+	return w, crossRight(h), m.fam[xf]
 }
 
 // foldInto copies v into dst (when it fits) and case-folds it.
