@@ -58,21 +58,30 @@ type daemon struct {
 	eventsDir string
 }
 
-func freePort(t *testing.T) string {
+// freePorts returns two loopback addresses free a moment ago. Both
+// listeners stay open until both are chosen: closing the first before
+// opening the second could get the same port twice, and rtbd would fail
+// to bind its admin listener (a run here waited out the 10 s readiness
+// deadline once, under load; the cause was not caught).
+func freePorts(t *testing.T) (string, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs [2]string
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs[0], addrs[1]
 }
 
 // startDaemon writes cfg (with listen addresses filled in) and starts rtbd,
 // returning once /readyz answers 200.
 func startDaemon(t *testing.T, cfg map[string]any) *daemon {
 	t.Helper()
-	bidAddr, adminAddr := freePort(t), freePort(t)
+	bidAddr, adminAddr := freePorts(t)
 	cfg["http"] = map[string]any{"listenAddress": bidAddr}
 	cfg["admin"] = map[string]any{"listenAddress": adminAddr}
 	path := filepath.Join(t.TempDir(), "rtbd.json")
