@@ -91,11 +91,12 @@ func ctvRequest(imps ...openrtb.Imp) *openrtb.Request {
 	}
 }
 
-// decide runs s on req at now with a fresh Ctx and trace.
+// decide runs s on req at now with a fresh Ctx and trace. The Ctx is not
+// from the pool: the bid ids in the response live in it, and a pooled one
+// released here could be reused by a parallel test while the caller still
+// reads them (the race detector caught TestResponseFields doing so).
 func decide(s *Snapshot, req *openrtb.Request, now time.Time) (Reason, *openrtb.Response, *Trace) {
-	c := AcquireCtx()
-	defer ReleaseCtx(c)
-	c.Trace = &Trace{}
+	c := &Ctx{Trace: &Trace{}}
 	resp := &openrtb.Response{}
 	r := s.Decide(c, req, now, resp)
 	return r, resp, c.Trace
