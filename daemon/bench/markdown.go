@@ -175,8 +175,12 @@ func writeMax(w *errWriter, rep *Report) {
 	for _, name := range rep.servers() {
 		busy := rep.collect(bestFigure(name, func(p *Point) float64 { return p.LoadBusy }))
 		if s := spreadOf(busy); s.N > 0 && s.Max >= generatorBound {
-			w.printf("**rtbload's own core was saturated (busy %s) at the %s's maximum**: that maximum is partly the generator's, and the %s may be faster than measured.\n\n",
-				s.format(fmtCPUs), name, name)
+			who := name
+			if name == "ceiling" {
+				who = "the ceiling"
+			}
+			w.printf("**rtbload's own core was saturated (busy %s) at %s's maximum**: that maximum is partly the generator's, and %s may be faster than measured.\n\n",
+				s.format(fmtCPUs), who, who)
 		}
 	}
 }

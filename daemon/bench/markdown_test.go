@@ -106,7 +106,7 @@ func TestRatioTargetNotSaturated(t *testing.T) {
 	if want := "**rtbload's own core was saturated (busy 0.99) at the ceiling's maximum**"; !strings.Contains(buf.String(), want) {
 		t.Fatalf("Markdown lacks %q; got:\n%s", want, buf.String())
 	}
-	if strings.Contains(buf.String(), "at the rtbd's maximum") {
+	if strings.Contains(buf.String(), "at rtbd's maximum") {
 		t.Fatalf("Markdown flags rtbd's maximum, whose generator was half idle:\n%s", buf.String())
 	}
 	got := testReport(run).ratioTarget()
