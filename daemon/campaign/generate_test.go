@@ -184,3 +184,31 @@ func checkCTVRequest(t *testing.T, i int, req *ctvRequest) {
 		}
 	}
 }
+
+// TestGenerateBannerRequests: valid JSON within the request size bound,
+// on sites the campaigns list.
+func TestGenerateBannerRequests(t *testing.T) {
+	t.Parallel()
+	file := Generate(1000, 1)
+	sites := map[string]bool{}
+	for i := range file.Campaigns {
+		for _, d := range file.Campaigns[i].Targeting.SiteDomains {
+			sites[d] = true
+		}
+	}
+	if len(sites) == 0 {
+		t.Fatal("the generated book lists no sites; the test is too weak")
+	}
+	for i, b := range GenerateBannerRequests(file, 64) {
+		var r struct {
+			Site struct{ Domain string }
+			Imp  []struct{ Banner struct{ W, H int } }
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("request %d is not valid JSON: %s\n%s", i, err, b)
+		}
+		if len(b) > maxRequestSize || !sites[r.Site.Domain] || len(r.Imp) != 1 || r.Imp[0].Banner.W == 0 {
+			t.Fatalf("request %d: %d bytes, site %q, imps %+v", i, len(b), r.Site.Domain, r.Imp)
+		}
+	}
+}

@@ -34,38 +34,15 @@ func getBenchSet(b *testing.B, n int) *benchSet {
 	for _, body := range bodies {
 		total += len(body)
 	}
-	bs := &benchSet{file: f, snap: s, ctv: parseRequests(b, bodies), banner: bannerRequests(f, 256), bytes: int64(total / len(bodies))}
+	bs := &benchSet{file: f, snap: s, ctv: parseRequests(b, bodies), banner: bannerRequests(b, f, 256), bytes: int64(total / len(bodies))}
 	benchSets[n] = bs
 	return bs
 }
 
-// bannerRequests builds display requests on the sites and sizes the
-// generated campaigns target.
-func bannerRequests(f *campaign.File, n int) []*openrtb.Request {
-	var domains []string
-	for i := range f.Campaigns {
-		domains = append(domains, f.Campaigns[i].Targeting.SiteDomains...)
-	}
-	if len(domains) == 0 {
-		domains = []string{"example.com"}
-	}
-	sizes := []openrtb.Format{{W: 300, H: 250}, {W: 728, H: 90}, {W: 320, H: 50}, {W: 300, H: 600}}
-	countries := []string{"USA", "USA", "GBR", "DEU", "CAN"}
-	out := make([]*openrtb.Request, n)
-	for i := range out {
-		r := bannerRequest()
-		r.ID = []byte(fmt.Sprintf("b-%d", i))
-		r.Site.Domain = []byte(domains[i*7%len(domains)])
-		r.Site.PublisherID = []byte(fmt.Sprintf("pub-%05d", i%50))
-		r.Device.Type = []int{2, 4, 1}[i%3]
-		r.Device.Geo.Country = []byte(countries[i%len(countries)])
-		r.Imps[0].Banner.Formats = sizes[i%4 : i%4+1]
-		r.Imps[0].Banner.W, r.Imps[0].Banner.H = sizes[i%4].W, sizes[i%4].H
-		r.Imps[0].BidFloor = float64(i%5) * 0.5
-		r.User.ID = []byte(fmt.Sprintf("u-%d", i))
-		out[i] = r
-	}
-	return out
+// bannerRequests parses campaign.GenerateBannerRequests for f.
+func bannerRequests(t testing.TB, f *campaign.File, n int) []*openrtb.Request {
+	t.Helper()
+	return parseRequests(t, campaign.GenerateBannerRequests(f, n))
 }
 
 var sinkReason Reason

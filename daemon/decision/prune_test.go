@@ -31,7 +31,7 @@ func TestPruningIsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		reqs := parseRequests(t, campaign.GenerateCTVRequests(100, seed))
-		reqs = append(reqs, bannerRequests(f, 100)...)
+		reqs = append(reqs, bannerRequests(t, f, 100)...)
 		fast := AcquireCtx()
 		bids := 0
 		for i, r := range reqs {
