@@ -38,6 +38,9 @@ func BenchmarkHandler(b *testing.B) {
 	b.Run("demo/corpus", func(b *testing.B) {
 		benchBodies(b, corpusBodies(), benchServer(b, "").Handler)
 	})
+	b.Run("demo/ctv", func(b *testing.B) {
+		benchBodies(b, ctv, benchServer(b, "").Handler)
+	})
 	for _, n := range []int{1000, 100000} {
 		if n > 1000 && testing.Short() {
 			continue
