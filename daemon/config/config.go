@@ -122,6 +122,11 @@ type Bidding struct {
 	// FreqCapSlots is the size of the frequency-cap table (entries, rounded
 	// up to a power of two). Default 1048576.
 	FreqCapSlots int `json:"freqCapSlots"`
+	// GDPRVendorID is the operator's IAB Global Vendor List id (1 to
+	// 65535): with it, a TCF consent string must also grant this vendor
+	// consent (or legitimate interest, for purpose 2). 0, the default,
+	// checks the purposes only.
+	GDPRVendorID int `json:"gdprVendorID"`
 }
 
 // Shedding configures admission control.
@@ -282,6 +287,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Bidding.Currency != "USD" && c.Bidding.Rates[c.Bidding.Currency] == 0 {
 		return fmt.Errorf("invalid config: bidding.currency %q has no entry in bidding.rates", c.Bidding.Currency)
+	}
+	if c.Bidding.GDPRVendorID < 0 || c.Bidding.GDPRVendorID > 65535 {
+		return fmt.Errorf("invalid config: bidding.gdprVendorID %d must be a vendor id from 1 to 65535, or 0 for none", c.Bidding.GDPRVendorID)
 	}
 	if c.Shedding.Status != 204 && c.Shedding.Status != 503 {
 		return fmt.Errorf("invalid config: shedding.status %d must be 204 or 503", c.Shedding.Status)

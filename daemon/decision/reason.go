@@ -27,6 +27,9 @@ const (
 	ReasonDeadline
 	// ReasonInvalid means the request cannot be bid on (no imps).
 	ReasonInvalid
+	// ReasonNoConsent means the request's TCF consent string refuses what
+	// selecting an ad needs (see [openrtb.NoBid]).
+	ReasonNoConsent
 	numReasons
 )
 
@@ -35,7 +38,7 @@ const NumReasons = int(numReasons)
 
 var reasonNames = [numReasons]string{
 	"bid", "no_candidates", "blocked", "budget", "freq_cap", "below_floor",
-	"currency", "deadline", "invalid",
+	"currency", "deadline", "invalid", "no_consent",
 }
 
 // String returns the snake_case name of r, used as a metric label.

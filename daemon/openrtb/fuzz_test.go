@@ -50,6 +50,50 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		_ = r.Validate()
+		_ = r.Privacy(755)
+	})
+}
+
+// FuzzConsent feeds arbitrary text to the TCF, GPP and usnat decoders:
+// they never panic, and what they accept is consistent.
+func FuzzConsent(f *testing.F) {
+	for _, s := range []string{
+		"COwGVJOOwGVJOADACHENAOCAAO6as_-AAAhoAFNLAAoAAAA",
+		"COyfVVoOyfVVoADACHENAwCAAAAAAAAAAAAAE5QBgALgAqgD8AQACSwEygJyAnSAMABgAFkAgQCDASeAmYBOgAA",
+		"CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA.YAAAAAAAAAAA",
+		"DBACNYA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN",
+		"DBABjw~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN",
+		"DBABrGA~DSJgmkoZJSA.YA~BlgWEYCY.QA~BSFgmiU~bSFgmJQ.YA~BWJYJllA~bSFgmSZQ.YA",
+		"BaaVEiFKEJJo.YA", "BVVqAAEABCA.QA", "", "~", "D", "C",
+	} {
+		f.Add([]byte(s), uint16(755))
+	}
+	f.Fuzz(func(t *testing.T, s []byte, vendor uint16) {
+		t1, err1 := DecodeTCF(s, int(vendor))
+		t0, err0 := DecodeTCF(s, 0)
+		if err1 == nil && err0 != nil {
+			t.Fatalf("%q decodes for vendor %d but not without one: %v", s, vendor, err0)
+		}
+		if err1 == nil && (t1.Purposes != t0.Purposes || t1.PurposesLI != t0.PurposesLI) {
+			t.Fatalf("%q: purposes depend on the vendor asked: %+v %+v", s, t1, t0)
+		}
+		if err0 == nil && (t0.Vendor || t0.VendorLI || t0.Purposes >= 1<<24 || t0.PurposesLI >= 1<<24) {
+			t.Fatalf("%q: impossible result %+v", s, t0)
+		}
+		var g GPP
+		if err := DecodeGPP(s, &g); err == nil {
+			prev := 0
+			for i := range g.Len() {
+				id := g.ID(i)
+				text, ok := g.Section(id)
+				if id <= prev || id > gppMaxSID || !ok || bytes.IndexByte(text, '~') >= 0 {
+					t.Fatalf("%q: section %d (%d) after %d: %q", s, i, id, prev, text)
+				}
+				prev = id
+				_, _ = DecodeUSNat(text)
+			}
+		}
+		_, _ = DecodeUSNat(s)
 	})
 }
 

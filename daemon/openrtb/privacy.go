@@ -11,33 +11,163 @@ const (
 	NoPersonalData Privacy = 1 << iota
 	// NoDeviceID forbids device.ifa only (device.lmt or dnt is 1).
 	NoDeviceID
+	// NoBid forbids bidding at all: the user refused, in a TCF string,
+	// what selecting any ad needs (purpose 2, or this vendor).
+	NoBid
+	// BadConsent reports that a TCF, GPP or usnat string did not decode;
+	// it restricts nothing itself (NoPersonalData comes with it).
+	BadConsent
 )
 
-// Privacy returns the restrictions of the request's signals:
-//   - regs.coppa 1 (child-directed): no personal data;
-//   - regs.gdpr 1 without a consent string: no personal data. A present TCF
-//     string is taken as consent; its vendor and purpose bits are not
-//     decoded (a known limitation: decoding needs the GVL vendor id);
-//   - regs.us_privacy with the opt-out-of-sale flag ("1-Y-" pattern, third
-//     character 'Y'): no personal data;
+// TCF purposes rtbd's processing relies on (IAB TCF v2.2 policies,
+// appendix A).
+const (
+	purposeBasicAds   = 2 // use limited data to select advertising
+	purposeAdsProfile = 3 // create profiles for personalised advertising
+	purposeSelectAds  = 4 // use profiles to select personalised advertising
+)
+
+// Privacy returns the restrictions of the request's signals. vendor is
+// rtbd's operator's IAB Global Vendor List id, or 0 when it has none (the
+// vendor bits are then not checked).
+//   - regs.coppa 1 (child-directed): no personal data.
+//   - regs.gdpr 1: the TCF v2 string (user.consent, else a tcfeuv2 GPP
+//     section) decides. No string, or one that does not decode: no
+//     personal data. Purpose 2 neither consented (with the vendor's
+//     consent) nor established by legitimate interest (with the vendor's
+//     legitimate interest): no bid. Personal data (user ids, eids,
+//     segments, frequency caps) needs consent to purposes 3 and 4
+//     (personalised advertising) and the vendor's consent. Purpose 1
+//     (device storage) is the exchange's and the CMP's concern: rtbd
+//     reads nothing from the device.
+//   - regs.us_privacy, or a uspv1 GPP section, with the opt-out-of-sale
+//     flag ("1-Y-" pattern, third character 'Y'): no personal data.
+//   - regs.gpp: each applicable section (those in regs.gpp_sid, or every
+//     section when gpp_sid is absent) applies: tcfeuv2 as above, uspv1 as
+//     above, usnat when any of sale, sharing or targeted-advertising
+//     opt-out is 1 or a known child's consent is refused. Any other
+//     applicable section, an applicable section missing from the string,
+//     or a string that does not decode: no personal data (rtbd does not
+//     decode the state sections, so it assumes they restrict).
 //   - device.lmt or device.dnt 1: no advertising id.
-//
-// GPP strings are not decoded; their legacy us_privacy and gdpr
-// equivalents, when present, apply.
-func (r *Request) Privacy() Privacy {
+func (r *Request) Privacy(vendor int) Privacy {
 	var p Privacy
-	switch {
-	case r.Regs.COPPA == 1:
+	if r.Regs.COPPA == 1 {
 		p |= NoPersonalData
-	case r.Regs.GDPR == 1 && len(r.User.Consent) == 0:
-		p |= NoPersonalData
-	case len(r.Regs.USPrivacy) >= 3 && r.Regs.USPrivacy[0] == '1' && (r.Regs.USPrivacy[2] == 'Y' || r.Regs.USPrivacy[2] == 'y'):
+	}
+	if len(r.Regs.GPP) > 0 {
+		p |= r.gppPrivacy(vendor)
+	}
+	if r.Regs.GDPR == 1 {
+		switch _, inGPP := r.gppSection(GPPTCFEU); {
+		case len(r.User.Consent) > 0:
+			p |= tcfPrivacy(r.User.Consent, vendor)
+		case !inGPP:
+			p |= NoPersonalData
+		}
+	}
+	if uspOptOut(r.Regs.USPrivacy) {
 		p |= NoPersonalData
 	}
 	if r.Device.Lmt == 1 || r.Device.DNT == 1 {
 		p |= NoDeviceID
 	}
+	if p&(NoBid|BadConsent) != 0 {
+		p |= NoPersonalData
+	}
 	return p
+}
+
+// tcfPrivacy applies the TCF rules of [Request.Privacy] to a consent
+// string.
+func tcfPrivacy(s []byte, vendor int) Privacy {
+	t, err := DecodeTCF(s, vendor)
+	if err != nil {
+		return BadConsent
+	}
+	anyVendor := vendor <= 0
+	if !(t.Purpose(purposeBasicAds) && (anyVendor || t.Vendor)) &&
+		!(t.PurposeLI(purposeBasicAds) && (anyVendor || t.VendorLI)) {
+		return NoBid
+	}
+	if t.Purpose(purposeAdsProfile) && t.Purpose(purposeSelectAds) && (anyVendor || t.Vendor) {
+		return 0
+	}
+	return NoPersonalData
+}
+
+// uspOptOut reports whether a US Privacy string opts out of sale.
+func uspOptOut(s []byte) bool {
+	return len(s) >= 3 && s[0] == '1' && (s[2] == 'Y' || s[2] == 'y')
+}
+
+// gppSection returns the text of GPP section id when the request's GPP
+// string has it and it is applicable.
+func (r *Request) gppSection(id int) ([]byte, bool) {
+	if len(r.Regs.GPP) == 0 || len(r.Regs.GPPSID) > 0 && !containsInt(r.Regs.GPPSID, id) {
+		return nil, false
+	}
+	var g GPP
+	if DecodeGPP(r.Regs.GPP, &g) != nil {
+		return nil, false
+	}
+	return g.Section(id)
+}
+
+// gppPrivacy applies the GPP rules of [Request.Privacy].
+func (r *Request) gppPrivacy(vendor int) Privacy {
+	var g GPP
+	if DecodeGPP(r.Regs.GPP, &g) != nil {
+		return BadConsent
+	}
+	var p Privacy
+	if len(r.Regs.GPPSID) == 0 {
+		for i := range g.Len() {
+			text, _ := g.Section(g.ID(i))
+			p |= gppSectionPrivacy(g.ID(i), text, vendor)
+		}
+		return p
+	}
+	for _, id := range r.Regs.GPPSID {
+		text, ok := g.Section(id)
+		if !ok {
+			p |= NoPersonalData
+			continue
+		}
+		p |= gppSectionPrivacy(id, text, vendor)
+	}
+	return p
+}
+
+func gppSectionPrivacy(id int, text []byte, vendor int) Privacy {
+	switch id {
+	case GPPTCFEU:
+		return tcfPrivacy(text, vendor)
+	case GPPUSP:
+		if uspOptOut(text) {
+			return NoPersonalData
+		}
+		return 0
+	case GPPUSNat:
+		u, err := DecodeUSNat(text)
+		switch {
+		case err != nil:
+			return BadConsent
+		case u.OptedOut || u.ChildNoConsent:
+			return NoPersonalData
+		}
+		return 0
+	}
+	return NoPersonalData
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Scrub removes from the view what p forbids, so that nothing downstream

@@ -4,26 +4,78 @@ import "testing"
 
 func TestPrivacy(t *testing.T) {
 	t.Parallel()
-	f := func(body string, want Privacy) {
+	f := func(body string, vendor int, want Privacy) {
 		t.Helper()
 		r := mustParse(t, body)
-		if got := r.Privacy(); got != want {
-			t.Fatalf("Privacy() of %s = %b; want %b", body, got, want)
+		if got := r.Privacy(vendor); got != want {
+			t.Fatalf("Privacy(%d) of %s = %04b; want %04b", vendor, body, got, want)
 		}
 	}
 	const imp = `"imp":[{"id":"1","banner":{"w":300,"h":250}}]`
-	f(`{"id":"a",`+imp+`}`, 0)
-	f(`{"id":"a","regs":{"coppa":1},`+imp+`}`, NoPersonalData)
-	f(`{"id":"a","regs":{"gdpr":1},`+imp+`}`, NoPersonalData)
-	f(`{"id":"a","regs":{"gdpr":1},"user":{"consent":"CPx"},`+imp+`}`, 0)
-	f(`{"id":"a","regs":{"ext":{"gdpr":1}},"user":{"ext":{"consent":"CPx"}},`+imp+`}`, 0)
-	f(`{"id":"a","regs":{"gdpr":0},`+imp+`}`, 0)
-	f(`{"id":"a","regs":{"us_privacy":"1YYN"},`+imp+`}`, NoPersonalData)
-	f(`{"id":"a","regs":{"ext":{"us_privacy":"1YYN"}},`+imp+`}`, NoPersonalData)
-	f(`{"id":"a","regs":{"us_privacy":"1YNN"},`+imp+`}`, 0)
-	f(`{"id":"a","regs":{"us_privacy":"1---"},`+imp+`}`, 0)
-	f(`{"id":"a","device":{"lmt":1},`+imp+`}`, NoDeviceID)
-	f(`{"id":"a","regs":{"coppa":1},"device":{"dnt":1},`+imp+`}`, NoPersonalData|NoDeviceID)
+	f(`{"id":"a",`+imp+`}`, 0, 0)
+	f(`{"id":"a","regs":{"coppa":1},`+imp+`}`, 0, NoPersonalData)
+	f(`{"id":"a","regs":{"gdpr":0},`+imp+`}`, 0, 0)
+	f(`{"id":"a","regs":{"us_privacy":"1YYN"},`+imp+`}`, 0, NoPersonalData)
+	f(`{"id":"a","regs":{"ext":{"us_privacy":"1YYN"}},`+imp+`}`, 0, NoPersonalData)
+	f(`{"id":"a","regs":{"us_privacy":"1YNN"},`+imp+`}`, 0, 0)
+	f(`{"id":"a","regs":{"us_privacy":"1---"},`+imp+`}`, 0, 0)
+	f(`{"id":"a","device":{"lmt":1},`+imp+`}`, 0, NoDeviceID)
+	f(`{"id":"a","regs":{"coppa":1},"device":{"dnt":1},`+imp+`}`, 0, NoPersonalData|NoDeviceID)
+
+	// GDPR: the TCF string decides.
+	gdpr := func(consent string) string {
+		return `{"id":"a","regs":{"gdpr":1},"user":{"consent":"` + consent + `"},` + imp + `}`
+	}
+	all := purposeSet(1, 2, 3, 4, 7)
+	const us = 755
+	f(`{"id":"a","regs":{"gdpr":1},`+imp+`}`, 0, NoPersonalData)
+	f(gdpr("CPx"), 0, BadConsent|NoPersonalData)
+	f(gdpr("gdpr-consent-string"), 0, BadConsent|NoPersonalData)
+	f(gdpr(tcfString(tcfFields{purposes: all})), 0, 0)
+	f(`{"id":"a","regs":{"ext":{"gdpr":1}},"user":{"ext":{"consent":"`+tcfString(tcfFields{purposes: all})+`"}},`+imp+`}`, 0, 0)
+	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us}})), us, 0)
+	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us}, rangeVendors: true})), us, 0)
+	f(gdpr(tcfString(tcfFields{purposes: purposeSet(2, 3, 4), vendors: []int{us}})), us, 0)
+	// Purpose 3 or 4 refused: contextual only.
+	f(gdpr(tcfString(tcfFields{purposes: purposeSet(1, 2, 4), vendors: []int{us}})), us, NoPersonalData)
+	f(gdpr(tcfString(tcfFields{purposes: purposeSet(1, 2, 3), vendors: []int{us}})), us, NoPersonalData)
+	// Purpose 2 by legitimate interest: contextual only.
+	f(gdpr(tcfString(tcfFields{purposesLI: purposeSet(2)})), 0, NoPersonalData)
+	f(gdpr(tcfString(tcfFields{purposesLI: purposeSet(2), vendorsLI: []int{us}})), us, NoPersonalData)
+	// The vendor: without its consent, all purposes mean contextual via
+	// legitimate interest at best, and nothing without that either.
+	f(gdpr(tcfString(tcfFields{purposes: all, purposesLI: purposeSet(2), vendors: []int{us + 1}, vendorsLI: []int{us}})), us, NoPersonalData)
+	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us + 1}})), us, NoBid|NoPersonalData)
+	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us + 1}})), 0, 0)
+	// Purpose 2 refused: no bid.
+	f(gdpr(tcfString(tcfFields{purposes: purposeSet(1, 3, 4), vendors: []int{us}})), us, NoBid|NoPersonalData)
+	f(gdpr("CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"), 0, NoBid|NoPersonalData)
+
+	// GPP: the applicable sections decide.
+	gpp := func(s string, sids string) string {
+		return `{"id":"a","regs":{"gpp":"` + s + `","gpp_sid":[` + sids + `]},` + imp + `}`
+	}
+	tcfAll := tcfString(tcfFields{purposes: all})
+	tcfNone := tcfString(tcfFields{})
+	usnatOK := usnatString(1, 2, 2, 2, []int{0, 0})
+	usnatOut := usnatString(1, 1, 2, 2, []int{0, 0})
+	f(gpp(gppHeader([]int{2}, false)+"~"+tcfAll, "2"), 0, 0)
+	f(gpp(gppHeader([]int{2}, false)+"~"+tcfNone, "2"), 0, NoBid|NoPersonalData)
+	f(gpp(gppHeader([]int{2, 6}, false)+"~"+tcfNone+"~1YNN", "6"), 0, 0)
+	f(gpp(gppHeader([]int{2, 6}, false)+"~"+tcfAll+"~1YYN", "6"), 0, NoPersonalData)
+	f(gpp(gppHeader([]int{2, 6}, false)+"~"+tcfAll+"~1YYN", ""), 0, NoPersonalData)
+	f(gpp(gppHeader([]int{2, 6}, false)+"~"+tcfAll+"~1YNN", ""), 0, 0)
+	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK, "7"), 0, 0)
+	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOut, "7"), 0, NoPersonalData)
+	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK[:4], "7"), 0, BadConsent|NoPersonalData)
+	f(gpp(gppHeader([]int{6, 7}, false)+"~1YNN~"+usnatOK, "6,7"), 0, 0)
+	// A state section rtbd does not decode, or one that is missing.
+	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~BAAAAAA", "8"), 0, NoPersonalData)
+	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK, "7,8"), 0, NoPersonalData)
+	f(gpp("gppString", "7"), 0, BadConsent|NoPersonalData)
+	// gdpr 1 with the TCF string only in GPP.
+	f(`{"id":"a","regs":{"gdpr":1,"gpp":"`+gppHeader([]int{2}, false)+"~"+tcfAll+`","gpp_sid":[2]},`+imp+`}`, 0, 0)
+	f(`{"id":"a","regs":{"gdpr":1,"gpp":"`+gppHeader([]int{2}, false)+"~"+tcfAll+`","gpp_sid":[6]},`+imp+`}`, 0, NoPersonalData)
 }
 
 func TestScrub(t *testing.T) {

@@ -119,8 +119,10 @@ func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 	resp.Reset()
 	reason := decision.ReasonInvalid
 	if err := req.Validate(); err == nil {
-		applyPrivacy(&req)
-		reason = a.srv.eng.Snapshot().Decide(dctx, &req, time.Now(), &resp)
+		reason = decision.ReasonNoConsent
+		if applyPrivacy(&req, a.srv.cfg.Bidding.GDPRVendorID) {
+			reason = a.srv.eng.Snapshot().Decide(dctx, &req, time.Now(), &resp)
+		}
 	}
 	out := append([]byte(`{"reason":"`), reason.String()...)
 	out = append(out, `","response":`...)

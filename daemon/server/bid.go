@@ -30,6 +30,8 @@ var (
 	gzipResponses       = metrics.NewCounter(`rtbd_gzip_responses_total`)
 	privacyNoPersonal   = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_personal_data"}`)
 	privacyNoDeviceID   = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_device_id"}`)
+	privacyNoBid        = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_bid"}`)
+	privacyBadConsent   = metrics.NewCounter(`rtbd_privacy_bad_consent_total`)
 
 	requestDuration  = stats.NewHistogram(`rtbd_request_duration_seconds{path="bid"}`)
 	decisionDuration = stats.NewHistogram(`rtbd_decision_duration_seconds`)
@@ -148,8 +150,11 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx) ([]byte, bool) {
 func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time) {
 	reason := decision.ReasonInvalid
 	if err := c.req.Validate(); err == nil {
-		applyPrivacy(&c.req)
-		reason = s.runDecision(c, start)
+		if applyPrivacy(&c.req, s.cfg.Bidding.GDPRVendorID) {
+			reason = s.runDecision(c, start)
+		} else {
+			reason = decision.ReasonNoConsent
+		}
 	}
 	if reason != decision.ReasonBid {
 		s.noBid(ctx, c, reason, start)
@@ -163,19 +168,27 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time) {
 }
 
 // applyPrivacy removes from the request view the personal data its
-// regulatory signals (coppa, gdpr and consent, us_privacy, lmt) forbid, so
-// that targeting, frequency caps and the event log never see it.
-func applyPrivacy(req *openrtb.Request) {
-	p := req.Privacy()
+// regulatory signals (coppa, gdpr and its TCF consent, us_privacy, gpp,
+// lmt) forbid, so that targeting, frequency caps and the event log never
+// see it. It returns false when they forbid bidding at all.
+func applyPrivacy(req *openrtb.Request, vendor int) bool {
+	p := req.Privacy(vendor)
 	if p == 0 {
-		return
+		return true
 	}
-	if p&openrtb.NoPersonalData != 0 {
+	if p&openrtb.BadConsent != 0 {
+		privacyBadConsent.Inc()
+	}
+	switch {
+	case p&openrtb.NoBid != 0:
+		privacyNoBid.Inc()
+	case p&openrtb.NoPersonalData != 0:
 		privacyNoPersonal.Inc()
-	} else {
+	default:
 		privacyNoDeviceID.Inc()
 	}
 	req.Scrub(p)
+	return p&openrtb.NoBid == 0
 }
 
 // runDecision applies the tmax deadline and calls the decision engine.

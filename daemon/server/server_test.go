@@ -15,6 +15,7 @@ import (
 
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/corpus"
+	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/engine"
 	"github.com/rtbd/rtbd/daemon/stats"
 )
@@ -375,6 +376,46 @@ func TestPrivacyScrubsUserIDs(t *testing.T) {
 	}
 	if !bytes.Contains(r.body, []byte("uk=0000000000000000")) {
 		t.Fatalf("a COPPA bid carries a user key: %s", r.body)
+	}
+}
+
+// TestPrivacyTCFConsent sends one video request under GDPR with three
+// TCF strings: all purposes granted (a personalised bid, with the user
+// key), all refused (no bid, counted) and a grant that leaves out the
+// operator's vendor id (no bid when the id is configured).
+func TestPrivacyTCFConsent(t *testing.T) {
+	const (
+		// Prebid Server's AMP tests: all 24 purposes, vendors 1-32.
+		granted = "CPdiPIJPdiPIJACABBENAzCv_____3___wAAAQNd_X9cAAAAAAAA"
+		// The GPP specification's example: no purpose, no vendor.
+		refused = "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"
+	)
+	body := func(consent string) []byte {
+		return []byte(`{"id":"g1","regs":{"gdpr":1},"user":{"id":"eu-user-1","consent":"` + consent + `"},"site":{"domain":"news.example"},
+		"imp":[{"id":"1","video":{"mimes":["video/mp4"],"minduration":5,"maxduration":30,"protocols":[2,3,5,6],"w":640,"h":480}}]}`)
+	}
+	_, c := testServer(t, nil)
+	r := post(t, c, "/openrtb2/bid", body(granted))
+	if r.status != 200 || bytes.Contains(r.body, []byte("uk=0000000000000000")) {
+		t.Fatalf("granted consent: status %d, body %s; want a bid with the user's key", r.status, r.body)
+	}
+	noBids, reasons := privacyNoBid.Get(), noBidReasons[decision.ReasonNoConsent].Get()
+	if r = post(t, c, "/openrtb2/bid", body(refused)); r.status != 204 {
+		t.Fatalf("refused consent: status %d, body %s; want 204", r.status, r.body)
+	}
+	if privacyNoBid.Get() != noBids+1 || noBidReasons[decision.ReasonNoConsent].Get() != reasons+1 {
+		t.Fatalf("the refused consent's no-bid was not counted")
+	}
+	_, c = testServer(t, func(cfg *config.Config) { cfg.Bidding.GDPRVendorID = 755 })
+	if r = post(t, c, "/openrtb2/bid", body(granted)); r.status != 204 {
+		t.Fatalf("consent without vendor 755: status %d, body %s; want 204", r.status, r.body)
+	}
+	bad := privacyBadConsent.Get()
+	if r = post(t, c, "/openrtb2/bid", body("not-a-tcf-string")); r.status != 200 || !bytes.Contains(r.body, []byte("uk=0000000000000000")) {
+		t.Fatalf("undecodable consent: status %d, body %s; want a contextual bid", r.status, r.body)
+	}
+	if privacyBadConsent.Get() != bad+1 {
+		t.Fatalf("the undecodable consent string was not counted")
 	}
 }
 
