@@ -43,9 +43,7 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		b.SlotInPod = imp.Video.SlotInPod
 	}
 	b.Lang, b.AdM, b.AdMEscaped = cr.lang, cr.adm, true
-	if n == 0 {
-		resp.Seat = cc.seat
-	}
+	b.Seat = cc.seat
 	if c.Trace != nil {
 		c.Trace.addBid(b, imp, cc, cr)
 	}

@@ -123,7 +123,7 @@ func TestResponseFields(t *testing.T) {
 		t.Fatalf("reason %s; want bid", reason)
 	}
 	b := &resp.Bids[0]
-	if string(resp.ID) != "req-1" || string(resp.Seat) != "seat-9" || string(resp.NoticeBase) != "https://n.example/" ||
+	if string(resp.ID) != "req-1" || string(b.Seat) != "seat-9" || string(resp.NoticeBase) != "https://n.example/" ||
 		string(resp.BidID) != string(b.ID) {
 		t.Fatalf("bad response header %+v", resp)
 	}
@@ -139,6 +139,28 @@ func TestResponseFields(t *testing.T) {
 	_, resp2, _ := decide(s, r, testNow)
 	if IsTestBidID(resp2.Bids[0].ID) || string(resp2.Bids[0].ID) == string(b.ID) {
 		t.Fatalf("second bid id %q: want a new non-test id (first %q)", resp2.Bids[0].ID, b.ID)
+	}
+}
+
+// TestBidSeats: each bid carries its own campaign's seat, so that a
+// response with bids of two buyers bills each to the right one.
+func TestBidSeats(t *testing.T) {
+	t.Parallel()
+	a, b := bannerCampaign("a", 10), bannerCampaign("b", 5)
+	a.Seat, b.Seat = "seat-a", "seat-b"
+	b.Creatives[0].W, b.Creatives[0].H = 728, 90
+	s := mustCompile(t, testFile(a, b), nil)
+	r := bannerRequest()
+	r.Imps = append(r.Imps, openrtb.Imp{ID: []byte("2"), Media: openrtb.MediaBanner,
+		Banner: openrtb.Banner{W: 728, H: 90, Formats: []openrtb.Format{{W: 728, H: 90}}}})
+	reason, resp, _ := decide(s, r, testNow)
+	if reason != ReasonBid || len(resp.Bids) != 2 {
+		t.Fatalf("reason %s with %d bids; want a bid on each imp", reason, len(resp.Bids))
+	}
+	for _, bid := range resp.Bids {
+		if want := "seat-" + string(bid.CampaignID); string(bid.Seat) != want {
+			t.Fatalf("bid of campaign %s on seat %q, want %q", bid.CampaignID, bid.Seat, want)
+		}
 	}
 }
 

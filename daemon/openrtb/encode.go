@@ -35,20 +35,48 @@ func AppendResponse(dst []byte, r *Response) []byte {
 		}
 		return append(dst, '}')
 	}
-	dst = append(dst, `,"seatbid":[{`...)
-	if len(r.Seat) != 0 {
-		dst = append(dst, `"seat":`...)
-		dst = appendString(dst, r.Seat)
-		dst = append(dst, ',')
-	}
-	dst = append(dst, `"bid":[`...)
+	dst = append(dst, `,"seatbid":[`...)
+	groups := 0
 	for i := range r.Bids {
-		if i > 0 {
+		seat := r.Bids[i].Seat
+		if seatBefore(r.Bids[:i], seat) {
+			continue
+		}
+		if groups > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendBid(dst, r, &r.Bids[i], cur)
+		groups++
+		dst = append(dst, '{')
+		if len(seat) != 0 {
+			dst = append(dst, `"seat":`...)
+			dst = appendString(dst, seat)
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"bid":[`...)
+		n := 0
+		for j := i; j < len(r.Bids); j++ {
+			if string(r.Bids[j].Seat) != string(seat) {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = appendBid(dst, r, &r.Bids[j], cur)
+		}
+		dst = append(dst, "]}"...)
 	}
-	return append(dst, "]}]}"...)
+	return append(dst, "]}"...)
+}
+
+// seatBefore reports whether one of bids has seat.
+func seatBefore(bids []Bid, seat []byte) bool {
+	for i := range bids {
+		if string(bids[i].Seat) == string(seat) {
+			return true
+		}
+	}
+	return false
 }
 
 // AppendNoBid appends the minimal no-bid body {"id":..,"nbr":nbr} to dst.

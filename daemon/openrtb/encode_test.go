@@ -59,16 +59,16 @@ func testResponse() *Response {
 	return &Response{
 		ID:         []byte("req-1"),
 		BidID:      []byte("resp 1"),
-		Seat:       []byte("rtbd"),
 		NoticeBase: []byte("https://n.example.com/rtb/"),
 		Bids: []Bid{{
-			ID: []byte("b&1"), ImpID: []byte("imp 1"), Price: 1.2345, AdID: []byte("ad"),
+			Seat: []byte("rtbd"),
+			ID:   []byte("b&1"), ImpID: []byte("imp 1"), Price: 1.2345, AdID: []byte("ad"),
 			CrID: []byte("cr"), CampaignID: []byte("c/7"), UserKey: 0xabc,
 			ADomain: [][]byte{[]byte("a.com"), []byte("b.com")}, Cat: [][]byte{[]byte("IAB1")},
 			Attr: []int{1, 2}, MType: 2, DealID: []byte("deal"), W: 640, H: 480, Dur: 30,
 			SlotInPod: -1, Lang: []byte("en"), AdM: []byte("<VAST version=\"4.0\">\n</VAST>"),
 		}, {
-			ID: []byte("b2"), ImpID: []byte("i2"), Price: 0.1,
+			Seat: []byte("rtbd"), ID: []byte("b2"), ImpID: []byte("i2"), Price: 0.1,
 		}},
 	}
 }
@@ -96,6 +96,23 @@ func TestAppendResponse(t *testing.T) {
 	b2 := d.SeatBid[0].Bid[1]
 	if b2.Price != 0.1 || b2.W != 0 || b2.MType != 0 || b2.AdM != "" || b2.DealID != "" {
 		t.Fatalf("unexpected second bid: %+v", b2)
+	}
+	// One seatbid per seat, in the order seats first appear; a bid
+	// without a seat gets a seatbid without one.
+	seats := &Response{ID: []byte("s"), NBR: -1, Bids: []Bid{
+		{Seat: []byte("a"), ID: []byte("1")}, {Seat: []byte("b"), ID: []byte("2")},
+		{ID: []byte("3")}, {Seat: []byte("a"), ID: []byte("4")}, {Seat: []byte("b"), ID: []byte("5")},
+	}}
+	var got []string
+	for _, sb := range decodeResponse(t, AppendResponse(nil, seats)).SeatBid {
+		ids := sb.Seat + ":"
+		for _, b := range sb.Bid {
+			ids += b.ID
+		}
+		got = append(got, ids)
+	}
+	if want := "a:14 b:25 :3"; strings.Join(got, " ") != want {
+		t.Fatalf("seatbid groups %q, want %q", got, want)
 	}
 	// Omitted fields must be absent, not zero.
 	out := string(AppendResponse(nil, &Response{ID: []byte("x"), Cur: []byte("EUR"), NBR: -1, Bids: []Bid{{ID: []byte("b"), ImpID: []byte("i")}}}))

@@ -105,8 +105,8 @@ func FuzzAppendResponse(f *testing.F) {
 	var dst []byte
 	f.Fuzz(func(t *testing.T, id, adm, cid []byte, price float64) {
 		r := Response{
-			ID: id, Cur: cid, Seat: cid, BidID: adm, NoticeBase: id, NBR: -1,
-			Bids: []Bid{{ID: id, ImpID: cid, CampaignID: cid, Price: price, AdM: adm, ADomain: [][]byte{adm, id}}},
+			ID: id, Cur: cid, BidID: adm, NoticeBase: id, NBR: -1,
+			Bids: []Bid{{Seat: cid, ID: id, ImpID: cid, CampaignID: cid, Price: price, AdM: adm, ADomain: [][]byte{adm, id}}},
 		}
 		dst = AppendResponse(dst[:0], &r)
 		d := decodeResponse(t, dst)

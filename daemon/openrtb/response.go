@@ -9,8 +9,9 @@ type Response struct {
 	ID    []byte // echoes Request.ID
 	BidID []byte // the response id chosen by the bidder
 	Cur   []byte // currency of every price in Bids; "USD" when empty
-	Seat  []byte // seatbid[0].seat; omitted when empty
-	Bids  []Bid
+	// Bids are encoded in one seatbid per distinct Bid.Seat, in the order
+	// each seat first appears.
+	Bids []Bid
 
 	// NoticeBase is the absolute URL prefix (ending in "/") that nurl, burl
 	// and lurl are built on. No notice URLs are emitted when it is empty.
@@ -43,6 +44,10 @@ func (r *Response) Reset() {
 
 // Bid is one seatbid[].bid[] entry.
 type Bid struct {
+	// Seat is the buyer seat the bid is made on behalf of: its seatbid's
+	// seat, omitted when empty. The exchange bills and applies wseat and
+	// bseat by it.
+	Seat  []byte
 	ID    []byte // unique per bid; the key of win, billing and loss notices
 	ImpID []byte // Imp.ID of the imp this bid is for
 	Price float64

@@ -85,19 +85,22 @@ type bidResponse struct {
 	ID      string `json:"id"`
 	Cur     string `json:"cur"`
 	SeatBid []struct {
-		Bid []struct {
-			ID      string   `json:"id"`
-			ImpID   string   `json:"impid"`
-			Price   float64  `json:"price"`
-			CrID    string   `json:"crid"`
-			ADomain []string `json:"adomain"`
-			MType   int      `json:"mtype"`
-			AdM     string   `json:"adm"`
-			NURL    string   `json:"nurl"`
-			BURL    string   `json:"burl"`
-			LURL    string   `json:"lurl"`
-		} `json:"bid"`
+		Seat string    `json:"seat"`
+		Bid  []respBid `json:"bid"`
 	} `json:"seatbid"`
+}
+
+type respBid struct {
+	ID      string   `json:"id"`
+	ImpID   string   `json:"impid"`
+	Price   float64  `json:"price"`
+	CrID    string   `json:"crid"`
+	ADomain []string `json:"adomain"`
+	MType   int      `json:"mtype"`
+	AdM     string   `json:"adm"`
+	NURL    string   `json:"nurl"`
+	BURL    string   `json:"burl"`
+	LURL    string   `json:"lurl"`
 }
 
 type corpusRequest struct {
@@ -154,7 +157,14 @@ func checkBidResponse(t *testing.T, name string, reqBody []byte, r reply) {
 	for _, imp := range req.Imp {
 		floors[imp.ID] = imp.BidFloor
 	}
-	for _, b := range resp.SeatBid[0].Bid {
+	var bids []respBid
+	for _, sb := range resp.SeatBid {
+		if len(sb.Bid) == 0 {
+			t.Fatalf("%s: a seatbid without bids: %s", name, r.body)
+		}
+		bids = append(bids, sb.Bid...)
+	}
+	for _, b := range bids {
 		floor, ok := floors[b.ImpID]
 		if !ok {
 			t.Fatalf("%s: bid for unknown impid %q", name, b.ImpID)
