@@ -27,6 +27,10 @@ type Campaign struct {
 	Seat string `json:"seat,omitempty"`
 	// ADomain are the advertiser domains declared on every bid (required, >= 1).
 	ADomain []string `json:"adomain"`
+	// Bundle is the advertised app's store id (e.g. "com.example.game") for
+	// app-install campaigns: sent as bid.bundle and blocked by a request's
+	// bapp. Optional.
+	Bundle string `json:"bundle,omitempty"`
 	// Cat are the IAB content categories of the advertiser (matched to bcat).
 	Cat []string `json:"cat,omitempty"`
 

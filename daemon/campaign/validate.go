@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
+	"unicode"
 )
 
 // Pacing modes of [Budget.Pacing].
@@ -96,7 +98,13 @@ func (v *campaignValidator) validateAdvertiser() {
 	}
 	v.nonEmpty("adomain", v.c.ADomain)
 	v.nonEmpty("cat", v.c.Cat)
+	if b := v.c.Bundle; len(b) > maxBundleLen || strings.ContainsFunc(b, unicode.IsSpace) {
+		v.addf("bundle", "%q must be at most %d bytes without spaces (an app store id such as com.example.game)", b, maxBundleLen)
+	}
 }
+
+// maxBundleLen bounds an app bundle id; store ids are far shorter.
+const maxBundleLen = 255
 
 func (v *campaignValidator) validatePrice() {
 	c := v.c

@@ -58,6 +58,8 @@ func TestValidateCampaigns(t *testing.T) {
 	// Advertiser and price.
 	f(func(f *File) { ctv(f).ADomain = nil }, `campaign "ctv-1": adomain: at least one`)
 	f(func(f *File) { ctv(f).ADomain = []string{"a.com", ""} }, `campaign "ctv-1": adomain[1]: is empty`)
+	f(func(f *File) { ctv(f).Bundle = "com.example game" }, `campaign "ctv-1": bundle: "com.example game" must be at most 255 bytes without spaces`)
+	f(func(f *File) { ctv(f).Bundle = strings.Repeat("a", 256) }, `campaign "ctv-1": bundle:`)
 	f(func(f *File) { ctv(f).Cat = []string{""} }, `campaign "ctv-1": cat[0]: is empty`)
 	f(func(f *File) { ctv(f).Value = -1 }, `campaign "ctv-1": value: -1 must be`)
 	f(func(f *File) { ctv(f).Value = 0 }, `campaign "ctv-1": value: 0 must be a finite number > 0`)

@@ -44,6 +44,7 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	}
 	b.Lang, b.AdM, b.AdMEscaped = cr.lang, cr.adm, true
 	b.Seat = cc.seat
+	b.Bundle = cc.bundle
 	if c.Trace != nil {
 		c.Trace.addBid(b, imp, cc, cr)
 	}

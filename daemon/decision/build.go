@@ -31,6 +31,7 @@ type index struct {
 	seat      dim // any: campaigns without a seat
 	cat       dim // campaign categories, for bcat
 	adomain   dim // folded advertiser domains, for badv and bapp
+	bundle    dim // folded app-install bundle ids, for bapp
 	size      dim // banner creative sizes, key intKey(w<<32|h)
 	vdur      dim // video creative durations
 	adur      dim // audio creative durations
@@ -44,7 +45,7 @@ type index struct {
 // dimSet lists the builders of an index in build order.
 type indexBuilder struct {
 	media, device, os, country, region, metro, inventory, blockInv, publisher,
-	segment, hour, weekday, deal, seat, cat, adomain, size, vdur, adur, mimes,
+	segment, hour, weekday, deal, seat, cat, adomain, bundle, size, vdur, adur, mimes,
 	protocol, plcmt *dimBuilder
 	vdurs, adurs map[int]bool
 }
@@ -71,13 +72,13 @@ func buildIndex(f *campaign.File, order []int, camps []ccamp) index {
 func (b *indexBuilder) all() []**dimBuilder {
 	return []**dimBuilder{&b.media, &b.device, &b.os, &b.country, &b.region, &b.metro,
 		&b.inventory, &b.blockInv, &b.publisher, &b.segment, &b.hour, &b.weekday, &b.deal,
-		&b.seat, &b.cat, &b.adomain, &b.size, &b.vdur, &b.adur, &b.mimes, &b.protocol, &b.plcmt}
+		&b.seat, &b.cat, &b.adomain, &b.bundle, &b.size, &b.vdur, &b.adur, &b.mimes, &b.protocol, &b.plcmt}
 }
 
 func (ix *index) all() []*dim {
 	return []*dim{&ix.media, &ix.device, &ix.os, &ix.country, &ix.region, &ix.metro,
 		&ix.inventory, &ix.blockInv, &ix.publisher, &ix.segment, &ix.hour, &ix.weekday, &ix.deal,
-		&ix.seat, &ix.cat, &ix.adomain, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt}
+		&ix.seat, &ix.cat, &ix.adomain, &ix.bundle, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt}
 }
 
 func sortedKeys(m map[int]bool) []int {
@@ -158,6 +159,10 @@ func (b *indexBuilder) addCampaign(o int, c *campaign.Campaign, cc *ccamp) {
 	for i, h := range cc.adomainH {
 		b.adomain.add(o, h)
 		b.adomain.filter.add(cc.adomain[i])
+	}
+	if len(cc.bundle) > 0 {
+		b.bundle.add(o, hashFold(cc.bundle))
+		b.bundle.filter.add(cc.bundle)
 	}
 	addFoldedOrAny(b.mimes, o, t.Mimes)
 	addInts(b.protocol, o, t.Protocols)

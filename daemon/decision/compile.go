@@ -65,6 +65,7 @@ type ccamp struct {
 	seat      []byte
 	adomain   [][]byte
 	adomainH  []uint64
+	bundle    []byte // app-install bundle id; nil when none
 	cat       [][]byte
 	catH      []uint64
 	value     float64
@@ -181,6 +182,9 @@ func campaignOrder(f *campaign.File) ([]int, error) {
 func (s *Snapshot) compileCampaign(cc *ccamp, c *campaign.Campaign) error {
 	cc.id = []byte(c.ID)
 	cc.seat = []byte(c.Seat)
+	if c.Bundle != "" {
+		cc.bundle = []byte(c.Bundle)
+	}
 	for _, d := range c.ADomain {
 		cc.adomain = append(cc.adomain, []byte(d))
 		cc.adomainH = append(cc.adomainH, hashFoldString(d))

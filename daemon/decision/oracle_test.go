@@ -24,6 +24,7 @@ var (
 	oSeats     = []string{"", "seat1", "seat2"}
 	oCats      = []string{"IAB1", "IAB2", "IAB3"}
 	oADomains  = []string{"x.com", "y.com", "z.com", "w.com"}
+	oAppIDs    = []string{"", "com.a.game", "com.B.game"} // campaign bundles
 	oSizes     = [][2]int{{300, 250}, {728, 90}, {320, 50}}
 	oDurs      = []int{6, 15, 30, 60}
 	oMimes     = []string{"video/mp4", "video/webm"}
@@ -49,6 +50,7 @@ func (g *oracleGen) campaign(i int) campaign.Campaign {
 	c.ADomain = some(g, oADomains, 0)[:1]
 	c.Cat = some(g, oCats, 0.3)
 	c.Seat = oSeats[g.r.IntN(len(oSeats))]
+	c.Bundle = oAppIDs[g.r.IntN(len(oAppIDs))]
 	c.Deals = some(g, oDeals, 0.6)
 	c.DealsOnly = g.r.IntN(2) == 0
 	t := &c.Targeting
@@ -114,7 +116,7 @@ func (g *oracleGen) request() *openrtb.Request {
 	r.User.Segments = bss(some(g, oSegs, 0.3))
 	r.BCat = bss(some(g, oCats, 0.7))
 	r.BAdv = bss(some(g, oADomains, 0.8))
-	r.BApp = bss(some(g, oADomains, 0.9))
+	r.BApp = bss(some(g, []string{"x.com", "com.A.game", "com.b.game", "com.c.game"}, 0.7))
 	r.WSeat = bss(some(g, oSeats[1:], 0.8))
 	r.BSeat = bss(some(g, oSeats[1:], 0.8))
 	imp := openrtb.Imp{ID: []byte("1"), Media: openrtb.MediaType(1 + g.r.IntN(15))}
@@ -199,7 +201,8 @@ func naiveMatch(c *campaign.Campaign, r *openrtb.Request, imp *openrtb.Imp, m st
 		slices.ContainsFunc(r.BSeat, func(b []byte) bool { return string(b) == c.Seat })) {
 		return false
 	}
-	if anyIn(c.Cat, r.BCat, false) || anyIn(c.ADomain, r.BAdv, true) || anyIn(c.ADomain, r.BApp, true) {
+	if anyIn(c.Cat, r.BCat, false) || anyIn(c.ADomain, r.BAdv, true) || anyIn(c.ADomain, r.BApp, true) ||
+		c.Bundle != "" && anyIn([]string{c.Bundle}, r.BApp, true) {
 		return false
 	}
 	return naiveCreatives(c, imp, m)

@@ -114,6 +114,7 @@ func TestResponseFields(t *testing.T) {
 	t.Parallel()
 	c := bannerCampaign("c1", 10)
 	c.Seat = "seat-9"
+	c.Bundle = "com.c1.app"
 	c.Creatives[0].Attr = []int{1}
 	s := mustCompile(t, testFile(c), nil)
 	r := bannerRequest()
@@ -129,7 +130,7 @@ func TestResponseFields(t *testing.T) {
 	}
 	if string(b.ImpID) != "1" || string(b.CrID) != "c1-cr" || string(b.AdID) != "c1-cr" || string(b.CampaignID) != "c1" ||
 		b.MType != 1 || b.W != 300 || b.H != 250 || string(b.ADomain[0]) != "c1.example" || string(b.Cat[0]) != "IAB1" ||
-		b.Attr[0] != 1 || string(b.AdM) != "<b>c1</b>" || b.UserKey != UserKey(r) || b.UserKey == 0 {
+		b.Attr[0] != 1 || string(b.AdM) != "<b>c1</b>" || string(b.Bundle) != "com.c1.app" || b.UserKey != UserKey(r) || b.UserKey == 0 {
 		t.Fatalf("bad bid %+v", b)
 	}
 	if !IsTestBidID(b.ID) || string(b.ID[:3]) != "h1-" {

@@ -127,7 +127,10 @@ func TestBlockLists(t *testing.T) {
 	f("bcat", none, func(r *openrtb.Request) { r.BCat = bs("IAB9", "IAB1") }, "bcat", ReasonBlocked)
 	f("bcat other", none, func(r *openrtb.Request) { r.BCat = bs("IAB9") }, "", ReasonBid)
 	f("badv any case", none, func(r *openrtb.Request) { r.BAdv = bs("C1.example") }, "badv", ReasonBlocked)
-	f("bapp", none, func(r *openrtb.Request) { r.BApp = bs("c1.example") }, "bapp", ReasonBlocked)
+	f("bapp by adomain", none, func(r *openrtb.Request) { r.BApp = bs("c1.example") }, "bapp", ReasonBlocked)
+	app := func(c *campaign.Campaign) { c.Bundle = "com.example.Game" }
+	f("bapp by bundle", app, func(r *openrtb.Request) { r.BApp = bs("com.other", "COM.example.game") }, "bapp", ReasonBlocked)
+	f("bapp other", app, func(r *openrtb.Request) { r.BApp = bs("com.example.game2") }, "", ReasonBid)
 	f("bseat", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.BSeat = bs("s1") }, "bseat", ReasonBlocked)
 	f("wseat miss", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.WSeat = bs("s2") }, "wseat", ReasonBlocked)
 	f("wseat match", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.WSeat = bs("s2", "s1") }, "", ReasonBid)

@@ -161,8 +161,9 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 	ix := &s.ix
 	c.negList("bcat", &ix.cat, req.BCat, false)
 	c.negList("badv", &ix.adomain, req.BAdv, true)
-	// bapp lists app bundles of advertisers; campaigns declare app-install
-	// advertisers by their bundle id in adomain.
+	// bapp lists the bundle ids of advertised apps: a campaign's bundle,
+	// or, as before that field existed, a bundle id in its adomain.
+	c.negList("bapp", &ix.bundle, req.BApp, true)
 	c.negList("bapp", &ix.adomain, req.BApp, true)
 	c.negList("bseat", &ix.seat, req.BSeat, false)
 	if len(req.WSeat) > 0 && !ix.seat.full {

@@ -99,6 +99,7 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = appendStringField(dst, `,"crid":`, b.CrID)
 	dst = appendStringField(dst, `,"cid":`, b.CampaignID)
 	dst = appendStringList(dst, `,"adomain":`, b.ADomain)
+	dst = appendStringField(dst, `,"bundle":`, b.Bundle)
 	dst = appendStringList(dst, `,"cat":`, b.Cat)
 	dst = appendIntList(dst, `,"attr":`, b.Attr)
 	dst = appendIntField(dst, `,"mtype":`, b.MType, b.MType > 0)

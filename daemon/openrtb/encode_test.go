@@ -24,6 +24,7 @@ type decodedResponse struct {
 			CrID      string   `json:"crid"`
 			CID       string   `json:"cid"`
 			ADomain   []string `json:"adomain"`
+			Bundle    string   `json:"bundle"`
 			Cat       []string `json:"cat"`
 			Attr      []int    `json:"attr"`
 			MType     int      `json:"mtype"`
@@ -64,7 +65,7 @@ func testResponse() *Response {
 			Seat: []byte("rtbd"),
 			ID:   []byte("b&1"), ImpID: []byte("imp 1"), Price: 1.2345, AdID: []byte("ad"),
 			CrID: []byte("cr"), CampaignID: []byte("c/7"), UserKey: 0xabc,
-			ADomain: [][]byte{[]byte("a.com"), []byte("b.com")}, Cat: [][]byte{[]byte("IAB1")},
+			ADomain: [][]byte{[]byte("a.com"), []byte("b.com")}, Bundle: []byte("com.a.app"), Cat: [][]byte{[]byte("IAB1")},
 			Attr: []int{1, 2}, MType: 2, DealID: []byte("deal"), W: 640, H: 480, Dur: 30,
 			SlotInPod: -1, Lang: []byte("en"), AdM: []byte("<VAST version=\"4.0\">\n</VAST>"),
 		}, {
@@ -85,7 +86,7 @@ func TestAppendResponse(t *testing.T) {
 	}
 	b := d.SeatBid[0].Bid[0]
 	if b.ID != "b&1" || b.ImpID != "imp 1" || b.Price != 1.2345 || b.AdID != "ad" || b.CrID != "cr" ||
-		b.CID != "c/7" || strings.Join(b.ADomain, ",") != "a.com,b.com" || strings.Join(b.Cat, ",") != "IAB1" ||
+		b.CID != "c/7" || strings.Join(b.ADomain, ",") != "a.com,b.com" || b.Bundle != "com.a.app" || strings.Join(b.Cat, ",") != "IAB1" ||
 		len(b.Attr) != 2 || b.Attr[1] != 2 || b.MType != 2 || b.DealID != "deal" || b.W != 640 || b.H != 480 ||
 		b.Dur != 30 || b.SlotInPod != -1 || b.Language != "en" || b.AdM != "<VAST version=\"4.0\">\n</VAST>" {
 		t.Fatalf("unexpected bid: %+v", b)

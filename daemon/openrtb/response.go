@@ -60,6 +60,7 @@ type Bid struct {
 	// in the notice URLs (uk=) so a billing notice counts the impression.
 	UserKey   uint64
 	ADomain   [][]byte
+	Bundle    []byte // the advertised app's bundle id, for app-install ads
 	Cat       [][]byte
 	Attr      []int
 	MType     int // 1 banner, 2 video, 3 audio, 4 native
