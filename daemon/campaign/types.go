@@ -61,7 +61,9 @@ type Budget struct {
 	Pacing string `json:"pacing,omitempty"`
 }
 
-// FreqCap limits impressions per user in a sliding window; Max 0 disables it.
+// FreqCap limits billed impressions per user in a window that opens at the
+// user's first counted impression and lasts WindowSeconds (the next one
+// after it opens a new window); Max 0 disables it.
 type FreqCap struct {
 	Max           int `json:"max,omitempty"`
 	WindowSeconds int `json:"windowSeconds,omitempty"`
