@@ -54,7 +54,7 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzConsent feeds arbitrary text to the TCF, GPP and usnat decoders:
+// FuzzConsent feeds arbitrary text to the TCF, GPP, usnat and usca decoders:
 // they never panic, and what they accept is consistent.
 func FuzzConsent(f *testing.F) {
 	for _, s := range []string{
@@ -91,9 +91,11 @@ func FuzzConsent(f *testing.F) {
 				}
 				prev = id
 				_, _ = DecodeUSNat(text)
+				_, _ = DecodeUSCA(text)
 			}
 		}
 		_, _ = DecodeUSNat(s)
+		_, _ = DecodeUSCA(s)
 	})
 }
 

@@ -8,6 +8,7 @@ const (
 	GPPTCFCA  = 5 // tcfcav1
 	GPPUSP    = 6 // uspv1: the four-character US Privacy string
 	GPPUSNat  = 7 // usnat: US national
+	GPPUSCA   = 8 // usca: California
 	gppMaxSID = 63
 )
 
@@ -140,36 +141,81 @@ func (r *bitReader) fibonacci() int {
 	return 0
 }
 
-// USNat is what rtbd reads from a usnat section (versions 1 and 2).
-type USNat struct {
-	// Opted out of the sale or sharing of personal data, or of targeted
-	// advertising (fields equal to 1).
+// USSection is what rtbd reads from a US privacy section of a GPP string
+// (usnat or usca).
+type USSection struct {
+	// OptedOut is set when the user opted out of the sale or sharing of
+	// personal data, or of targeted advertising (a field equal to 1).
 	OptedOut bool
-	// ChildNoConsent is set when a known child's sensitive data
-	// consent field is 1 (no consent).
+	// ChildNoConsent is set when a known child's sensitive data consent
+	// field is 1 (no consent).
 	ChildNoConsent bool
 }
 
-// usnatV2Bits is the length of a version 2 usnat core segment; version 1
-// has 60 bits.
-const usnatV2Bits = 70
+// usLayout places the fields rtbd reads in a US section's core segment.
+// Every field is 2 bits: opt-outs are 0 not applicable, 1 opted out,
+// 2 did not opt out; consents are 0 not applicable, 1 no consent,
+// 2 consent.
+type usLayout struct {
+	optOuts  []int // bit offsets of the opt-out fields
+	childAt  int   // bit offset of the known-child consent fields
+	children int   // how many of them
+	bits     int   // length of the core segment
+}
 
 var (
-	errUSNatVersion   = errors.New("gpp: usnat section is not version 1 or 2")
-	errUSNatTruncated = errors.New("gpp: usnat section too short")
-	errUSNatChar      = errors.New("gpp: character outside base64url in the usnat section")
+	// usnat version 1 (IAB US National Privacy technical specification):
+	// version (6 bits), six notices, SaleOptOut, SharingOptOut,
+	// TargetedAdvertisingOptOut, 12 sensitive-data fields, 2 known-child
+	// fields, PersonalDataConsents and three MSPA fields.
+	usnatV1 = usLayout{optOuts: []int{18, 20, 22}, childAt: 48, children: 2, bits: 60}
+	// usnat version 2: 16 sensitive-data fields and 3 known-child fields.
+	usnatV2 = usLayout{optOuts: []int{18, 20, 22}, childAt: 56, children: 3, bits: 70}
+	// usca version 1 (IAB US California): version, SaleOptOutNotice,
+	// SharingOptOutNotice, SensitiveDataLimitUseNotice, SaleOptOut,
+	// SharingOptOut, 9 sensitive-data fields, 2 known-child fields,
+	// PersonalDataConsents and three MSPA fields.
+	uscaV1 = usLayout{optOuts: []int{12, 14}, childAt: 34, children: 2, bits: 46}
 )
 
-// DecodeUSNat decodes the core segment of a usnat section: version (6
-// bits), six notice fields and the SaleOptOut, SharingOptOut and
-// TargetedAdvertisingOptOut fields (2 bits each: 0 not applicable,
-// 1 opted out, 2 did not opt out), then 12 (version 1) or 16 (version 2,
-// or a version 1 label on a segment of version 2's length)
-// sensitive-data fields and 2 or 3 known-child consent fields (1 is no
-// consent), then PersonalDataConsents and three MSPA fields (2 bits
-// each). Sub-sections after a '.' (the GPC segment) are not read.
-func DecodeUSNat(s []byte) (USNat, error) {
-	var u USNat
+var (
+	errUSVersion   = errors.New("gpp: US section of an unknown version")
+	errUSTruncated = errors.New("gpp: US section too short")
+	errUSChar      = errors.New("gpp: character outside base64url in a US section")
+)
+
+// DecodeUSNat decodes the core segment of a usnat section, version 1 or 2.
+// Some encoders label the version 2 layout 1; its length tells it apart
+// (iabgpp-java does the same). Sub-sections after a '.' (the GPC segment)
+// are not read.
+func DecodeUSNat(s []byte) (USSection, error) {
+	s, ver, err := usCore(s)
+	switch {
+	case err != nil:
+		return USSection{}, err
+	case ver == 2 || ver == 1 && len(s)*6 >= usnatV2.bits:
+		return decodeUS(s, &usnatV2)
+	case ver == 1:
+		return decodeUS(s, &usnatV1)
+	}
+	return USSection{}, errUSVersion
+}
+
+// DecodeUSCA decodes the core segment of a usca section, version 1.
+func DecodeUSCA(s []byte) (USSection, error) {
+	s, ver, err := usCore(s)
+	switch {
+	case err != nil:
+		return USSection{}, err
+	case ver == 1:
+		return decodeUS(s, &uscaV1)
+	}
+	return USSection{}, errUSVersion
+}
+
+// usCore returns a section's core segment (up to the first '.'), checked
+// to be base64url, and its version field.
+func usCore(s []byte) ([]byte, uint64, error) {
 	for i, c := range s {
 		if c == '.' {
 			s = s[:i]
@@ -178,35 +224,26 @@ func DecodeUSNat(s []byte) (USNat, error) {
 	}
 	for _, c := range s {
 		if b64Bits[c] > 63 {
-			return u, errUSNatChar
+			return nil, 0, errUSChar
 		}
 	}
 	r := bitReader{s: s}
-	ver := r.read(6)
-	if ver != 1 && ver != 2 {
-		return u, errUSNatVersion
+	return s, r.read(6), nil
+}
+
+func decodeUS(s []byte, l *usLayout) (USSection, error) {
+	if len(s)*6 < l.bits {
+		return USSection{}, errUSTruncated
 	}
-	r.pos = 6 + 6*2
-	for range 3 {
-		if r.read(2) == 1 {
-			u.OptedOut = true
-		}
+	var u USSection
+	r := bitReader{s: s}
+	for _, at := range l.optOuts {
+		r.pos = at
+		u.OptedOut = u.OptedOut || r.read(2) == 1
 	}
-	sensitive, children := 12, 2
-	if ver == 2 || len(s)*6 >= usnatV2Bits {
-		// Some encoders send the version 2 layout labelled 1; its
-		// length tells it apart (iabgpp-java does the same).
-		sensitive, children = 16, 3
-	}
-	r.pos += 2 * sensitive
-	for range children {
-		if r.read(2) == 1 {
-			u.ChildNoConsent = true
-		}
-	}
-	// PersonalDataConsents and the three MSPA fields end the segment.
-	if r.read(8); r.short {
-		return USNat{}, errUSNatTruncated
+	r.pos = l.childAt
+	for range l.children {
+		u.ChildNoConsent = u.ChildNoConsent || r.read(2) == 1
 	}
 	return u, nil
 }

@@ -158,17 +158,17 @@ func TestDecodeUSNat(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		s    string
-		want USNat
+		want USSection
 	}{
-		{usnatString(1, 2, 2, 2, []int{0, 0}), USNat{}},
-		{usnatString(1, 0, 0, 0, []int{2, 2}), USNat{}},
-		{usnatString(1, 1, 2, 2, []int{0, 0}), USNat{OptedOut: true}},
-		{usnatString(1, 2, 1, 2, []int{0, 0}), USNat{OptedOut: true}},
-		{usnatString(1, 2, 2, 1, []int{0, 0}), USNat{OptedOut: true}},
-		{usnatString(1, 2, 2, 2, []int{0, 1}), USNat{ChildNoConsent: true}},
-		{usnatString(2, 2, 2, 2, []int{0, 0, 0}), USNat{}},
-		{usnatString(2, 2, 2, 2, []int{0, 0, 1}), USNat{ChildNoConsent: true}},
-		{usnatString(2, 2, 2, 1, []int{2, 2, 2}) + ".YA", USNat{OptedOut: true}},
+		{usnatString(1, 2, 2, 2, []int{0, 0}), USSection{}},
+		{usnatString(1, 0, 0, 0, []int{2, 2}), USSection{}},
+		{usnatString(1, 1, 2, 2, []int{0, 0}), USSection{OptedOut: true}},
+		{usnatString(1, 2, 1, 2, []int{0, 0}), USSection{OptedOut: true}},
+		{usnatString(1, 2, 2, 1, []int{0, 0}), USSection{OptedOut: true}},
+		{usnatString(1, 2, 2, 2, []int{0, 1}), USSection{ChildNoConsent: true}},
+		{usnatString(2, 2, 2, 2, []int{0, 0, 0}), USSection{}},
+		{usnatString(2, 2, 2, 2, []int{0, 0, 1}), USSection{ChildNoConsent: true}},
+		{usnatString(2, 2, 2, 1, []int{2, 2, 2}) + ".YA", USSection{OptedOut: true}},
 	} {
 		got, err := DecodeUSNat([]byte(c.s))
 		if err != nil || got != c.want {
@@ -180,13 +180,71 @@ func TestDecodeUSNat(t *testing.T) {
 		s    string
 		want error
 	}{
-		{valid[:5], errUSNatTruncated},
-		{"", errUSNatVersion},
-		{"D" + valid[1:], errUSNatVersion}, // version 3
-		{valid[:3] + "!" + valid[4:], errUSNatChar},
+		{valid[:5], errUSTruncated},
+		{"", errUSVersion},
+		{"D" + valid[1:], errUSVersion}, // version 3
+		{valid[:3] + "!" + valid[4:], errUSChar},
 	} {
 		if _, err := DecodeUSNat([]byte(c.s)); err != c.want {
 			t.Errorf("DecodeUSNat(%q) error %v, want %v", c.s, err, c.want)
+		}
+	}
+}
+
+// uscaString encodes a usca core segment with the given sale and sharing
+// opt-outs and child consents.
+func uscaString(sale, sharing int, child [2]int) string {
+	var w bitWriter
+	w.put(1, 6) // Version
+	for range 3 {
+		w.put(1, 2) // the notices: provided
+	}
+	w.put(uint64(sale), 2)
+	w.put(uint64(sharing), 2)
+	for range 9 {
+		w.put(2, 2) // SensitiveDataProcessing: did not opt out
+	}
+	w.put(uint64(child[0]), 2)
+	w.put(uint64(child[1]), 2)
+	w.put(2, 2) // PersonalDataConsents
+	w.put(1, 2) // MspaCoveredTransaction
+	w.put(2, 2) // MspaOptOutOptionMode
+	w.put(1, 2) // MspaServiceProviderMode
+	return w.b64()
+}
+
+func TestDecodeUSCA(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		s    string
+		want USSection
+	}{
+		{uscaString(2, 2, [2]int{0, 0}), USSection{}},
+		{uscaString(0, 0, [2]int{2, 2}), USSection{}},
+		{uscaString(1, 2, [2]int{0, 0}), USSection{OptedOut: true}},
+		{uscaString(2, 1, [2]int{0, 0}), USSection{OptedOut: true}},
+		{uscaString(2, 2, [2]int{1, 0}) + ".YA", USSection{ChildNoConsent: true}},
+		// LiveRamp/iabconsent: opt-outs 2/2, known-child consents [1, 2].
+		{"BVoYYZoI.YA", USSection{ChildNoConsent: true}},
+		{"BVoYYZoI", USSection{ChildNoConsent: true}},
+	} {
+		got, err := DecodeUSCA([]byte(c.s))
+		if err != nil || got != c.want {
+			t.Errorf("DecodeUSCA(%q) = %+v, %v; want %+v", c.s, got, err, c.want)
+		}
+	}
+	valid := uscaString(2, 2, [2]int{0, 0})
+	for _, c := range []struct {
+		s    string
+		want error
+	}{
+		{valid[:7], errUSTruncated},
+		{"C" + valid[1:], errUSVersion},
+		{"xlgWEYCZAA", errUSVersion}, // prebid/go-gpp's test value: version 49
+		{valid[:2] + "~" + valid[3:], errUSChar},
+	} {
+		if _, err := DecodeUSCA([]byte(c.s)); err != c.want {
+			t.Errorf("DecodeUSCA(%q) error %v, want %v", c.s, err, c.want)
 		}
 	}
 }
@@ -244,16 +302,16 @@ func TestDecodeUSNatPublicVectors(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		s    string
-		want USNat
+		want USSection
 	}{
 		// LiveRamp/iabconsent: opt-outs 2 (did not opt out), children 0.
-		{"BVVqAAEABCA.QA", USNat{}},
-		{"BVVqAAEABCA.YA", USNat{}},
+		{"BVVqAAEABCA.QA", USSection{}},
+		{"BVVqAAEABCA.YA", USSection{}},
 		// iabconsent: opt-outs 0, children 2 (consent).
-		{"BqqAqqqqqqA", USNat{}},
+		{"BqqAqqqqqqA", USSection{}},
 		// streamrail/go-gpp: labelled 1 in the version 2 layout, opt-outs
 		// 1/1/1, children [2, 1, 0].
-		{"BaaVEiFKEJJo.YA", USNat{OptedOut: true, ChildNoConsent: true}},
+		{"BaaVEiFKEJJo.YA", USSection{OptedOut: true, ChildNoConsent: true}},
 	} {
 		got, err := DecodeUSNat([]byte(c.s))
 		if err != nil || got != c.want {

@@ -14,7 +14,7 @@ const (
 	// NoBid forbids bidding at all: the user refused, in a TCF string,
 	// what selecting any ad needs (purpose 2, or this vendor).
 	NoBid
-	// BadConsent reports that a TCF, GPP or usnat string did not decode;
+	// BadConsent reports that a TCF, GPP, usnat or usca string did not decode;
 	// it restricts nothing itself (NoPersonalData comes with it).
 	BadConsent
 )
@@ -44,11 +44,12 @@ const (
 //     flag ("1-Y-" pattern, third character 'Y'): no personal data.
 //   - regs.gpp: each applicable section (those in regs.gpp_sid, or every
 //     section when gpp_sid is absent) applies: tcfeuv2 as above, uspv1 as
-//     above, usnat when any of sale, sharing or targeted-advertising
-//     opt-out is 1 or a known child's consent is refused. Any other
-//     applicable section, an applicable section missing from the string,
-//     or a string that does not decode: no personal data (rtbd does not
-//     decode the state sections, so it assumes they restrict).
+//     above, usnat and usca when any of their sale, sharing or
+//     targeted-advertising opt-outs is 1 or a known child's consent is
+//     refused. Any other applicable section (rtbd does not decode the
+//     other states' sections, so it assumes they restrict), an applicable
+//     section missing from the string, or a string that does not decode:
+//     no personal data.
 //   - device.lmt or device.dnt 1: no advertising id.
 func (r *Request) Privacy(vendor int) Privacy {
 	var p Privacy
@@ -148,8 +149,12 @@ func gppSectionPrivacy(id int, text []byte, vendor int) Privacy {
 			return NoPersonalData
 		}
 		return 0
-	case GPPUSNat:
-		u, err := DecodeUSNat(text)
+	case GPPUSNat, GPPUSCA:
+		decode := DecodeUSNat
+		if id == GPPUSCA {
+			decode = DecodeUSCA
+		}
+		u, err := decode(text)
 		switch {
 		case err != nil:
 			return BadConsent

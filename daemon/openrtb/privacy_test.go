@@ -69,8 +69,11 @@ func TestPrivacy(t *testing.T) {
 	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOut, "7"), 0, NoPersonalData)
 	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK[:4], "7"), 0, BadConsent|NoPersonalData)
 	f(gpp(gppHeader([]int{6, 7}, false)+"~1YNN~"+usnatOK, "6,7"), 0, 0)
-	// A state section rtbd does not decode, or one that is missing.
-	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~BAAAAAA", "8"), 0, NoPersonalData)
+	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~"+uscaString(2, 2, [2]int{0, 0}), "8"), 0, 0)
+	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~"+uscaString(2, 1, [2]int{0, 0}), "8"), 0, NoPersonalData)
+	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~"+uscaString(2, 1, [2]int{0, 0}), "7"), 0, 0)
+	// A state section rtbd does not decode (usva), or one that is missing.
+	f(gpp(gppHeader([]int{7, 9}, false)+"~"+usnatOK+"~BAAAAAA", "9"), 0, NoPersonalData)
 	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK, "7,8"), 0, NoPersonalData)
 	f(gpp("gppString", "7"), 0, BadConsent|NoPersonalData)
 	// gdpr 1 with the TCF string only in GPP.
