@@ -56,6 +56,7 @@ type Ctx struct {
 	lastB     bounds // see newBounds
 	lastMB    int    // the media bit of lastB; -1 none
 	sig       sigmoidCache
+	pod       podSearch
 	batch     []int32
 	batchH    [batchSize]uint64
 	batchE    [batchSize]float64

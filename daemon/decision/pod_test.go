@@ -1,6 +1,10 @@
 package decision
 
 import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
@@ -142,5 +146,80 @@ func TestPodMinCPMPerSecond(t *testing.T) {
 	imp.Video.MinCPMPerSec = 2 // 15 s needs 30 > 20
 	if reason, _, _ := decide(s, ctvRequest(imp), testNow); reason != ReasonBelowFloor {
 		t.Fatalf("reason %s; want below_floor", reason)
+	}
+}
+
+// TestDynamicPodBeatsGreedy: in a 30 s pod one 30 s spot at 20 is worth
+// more than one 15 s spot at 12, although the 15 s spot pays more per
+// second.
+func TestDynamicPodBeatsGreedy(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(
+		videoCampaign("long", "long.com", "IAB1", 20, 30),
+		videoCampaign("short", "short.com", "IAB2", 12, 15),
+		videoCampaign("mid", "mid.com", "IAB3", 13, 20),
+	), nil)
+	imp := videoImp("pod")
+	imp.Video.PodDur = 30
+	reason, resp, _ := decide(s, ctvRequest(imp), testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || string(resp.Bids[0].CampaignID) != "long" {
+		t.Fatalf("reason %s, bids %+v; want the 30 s spot alone", reason, resp.Bids)
+	}
+}
+
+// TestPodSearchOptimal compares the search with every subset of random
+// option sets: the same best total price, and a set that keeps the rules.
+func TestPodSearchOptimal(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 3000 {
+		var ps podSearch
+		ps.n = 1 + rng.IntN(12)
+		for i := range ps.n {
+			ps.price[i] = float64(1 + rng.IntN(40))
+			ps.dur[i] = []int{6, 15, 15, 20, 30, 30, 60}[rng.IntN(7)]
+			if rng.IntN(8) != 0 {
+				ps.usable |= 1 << i
+			}
+		}
+		slices.SortFunc(ps.price[:ps.n], func(a, b float64) int { return cmp.Compare(b, a) })
+		for i := range ps.n {
+			for j := range i {
+				if rng.IntN(4) == 0 {
+					ps.conflict[i] |= 1 << j
+					ps.conflict[j] |= 1 << i
+				}
+			}
+		}
+		ps.maxDur, ps.maxCnt = []int{30, 60, 90, 120, math.MaxInt}[rng.IntN(5)], ps.n
+		if rng.IntN(2) == 0 {
+			ps.maxCnt = 1 + rng.IntN(ps.n)
+		}
+		ps.greedy()
+		ps.search(0, 0, 0, 0, 0)
+		fits := func(set uint32) (float64, bool) {
+			sum, dur, cnt := 0.0, 0, 0
+			for i := range ps.n {
+				if set&(1<<i) == 0 {
+					continue
+				}
+				if ps.usable&(1<<i) == 0 || ps.conflict[i]&set != 0 {
+					return 0, false
+				}
+				sum, dur, cnt = sum+ps.price[i], dur+ps.dur[i], cnt+1
+			}
+			return sum, dur <= ps.maxDur && cnt <= ps.maxCnt
+		}
+		want := 0.0
+		for set := uint32(0); set < 1<<ps.n; set++ {
+			if sum, ok := fits(set); ok && sum > want {
+				want = sum
+			}
+		}
+		got, ok := fits(ps.best)
+		if !ok || got != want || ps.bestPrice != got {
+			t.Fatalf("round %d: search found %b worth %v (valid %v, says %v); the best subset is worth %v\n%+v",
+				round, ps.best, got, ok, ps.bestPrice, want, ps)
+		}
 	}
 }
