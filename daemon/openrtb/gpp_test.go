@@ -42,31 +42,6 @@ func gppIDs(g *GPP) []int {
 	return ids
 }
 
-func TestDecodeGPPCorpusStrings(t *testing.T) {
-	t.Parallel()
-	const tcf = "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"
-	for _, c := range []struct {
-		s   string
-		ids []int
-	}{
-		// From the shared corpus (Prebid Server's tests) and the GPP
-		// specification's examples.
-		{"DBABMA~" + tcf, []int{2}},
-		{"DBACNYA~" + tcf + "~1NYN", []int{2, 6}},
-	} {
-		var g GPP
-		if err := DecodeGPP([]byte(c.s), &g); err != nil {
-			t.Fatalf("%s: %v", c.s, err)
-		}
-		if !slices.Equal(gppIDs(&g), c.ids) {
-			t.Fatalf("%s: section ids %v, want %v", c.s, gppIDs(&g), c.ids)
-		}
-		if s, ok := g.Section(2); !ok || string(s) != tcf {
-			t.Fatalf("%s: tcfeuv2 section %q", c.s, s)
-		}
-	}
-}
-
 func TestDecodeGPPRoundTrip(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -147,11 +122,7 @@ func usnatString(ver, sale, sharing, targeted int, child []int) string {
 	for _, c := range child {
 		w.put(uint64(c), 2)
 	}
-	w.put(2, 2) // PersonalDataConsents
-	w.put(1, 2) // MspaCoveredTransaction
-	w.put(2, 2) // MspaOptOutOptionMode
-	w.put(1, 2) // MspaServiceProviderMode
-	return w.b64()
+	return w.usTail()
 }
 
 func TestDecodeUSNat(t *testing.T) {
@@ -191,6 +162,16 @@ func TestDecodeUSNat(t *testing.T) {
 	}
 }
 
+// usTail ends a US section's core segment: PersonalDataConsents and the
+// three MSPA fields.
+func (w *bitWriter) usTail() string {
+	w.put(2, 2) // PersonalDataConsents
+	w.put(1, 2) // MspaCoveredTransaction
+	w.put(2, 2) // MspaOptOutOptionMode
+	w.put(1, 2) // MspaServiceProviderMode
+	return w.b64()
+}
+
 // uscaString encodes a usca core segment with the given sale and sharing
 // opt-outs and child consents.
 func uscaString(sale, sharing int, child [2]int) string {
@@ -206,11 +187,7 @@ func uscaString(sale, sharing int, child [2]int) string {
 	}
 	w.put(uint64(child[0]), 2)
 	w.put(uint64(child[1]), 2)
-	w.put(2, 2) // PersonalDataConsents
-	w.put(1, 2) // MspaCoveredTransaction
-	w.put(2, 2) // MspaOptOutOptionMode
-	w.put(1, 2) // MspaServiceProviderMode
-	return w.b64()
+	return w.usTail()
 }
 
 func TestDecodeUSCA(t *testing.T) {
@@ -261,9 +238,10 @@ func TestDecodeGPPAllocs(t *testing.T) {
 	}
 }
 
-// TestDecodeGPPPublicVectors decodes GPP strings from the tests of
-// prebid/go-gpp, streamrail/go-gpp, iabgpp-es and LiveRamp/iabconsent and
-// the specification's header examples.
+// TestDecodeGPPPublicVectors decodes GPP strings from the shared corpus
+// (Prebid Server's tests), the tests of prebid/go-gpp, streamrail/go-gpp,
+// iabgpp-es and LiveRamp/iabconsent and the specification's header
+// examples.
 func TestDecodeGPPPublicVectors(t *testing.T) {
 	t.Parallel()
 	const tcf = "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"
@@ -274,6 +252,7 @@ func TestDecodeGPPPublicVectors(t *testing.T) {
 		{"DBABMA~" + tcf, []int{2}},
 		{"DBABM~" + tcf, []int{2}},
 		{"DBACNYA~" + tcf + "~1YNN", []int{2, 6}},
+		{"DBACNYA~" + tcf + "~1NYN", []int{2, 6}},
 		{"DBABjw~" + tcf + "~1YNN", []int{5, 6}}, // a range
 		{"DBABBgA~xlgWEYCZAA", []int{8}},
 		{"DBABRgA~bSFgmiU", []int{9}},
@@ -289,6 +268,9 @@ func TestDecodeGPPPublicVectors(t *testing.T) {
 		}
 		if !slices.Equal(gppIDs(&g), c.ids) {
 			t.Errorf("%s: section ids %v, want %v", c.s, gppIDs(&g), c.ids)
+		}
+		if text, ok := g.Section(GPPTCFEU); ok != slices.Contains(c.ids, GPPTCFEU) || ok && string(text) != tcf {
+			t.Errorf("%s: tcfeuv2 section %q, %v", c.s, text, ok)
 		}
 	}
 	// prebid/go-gpp: a header whose Fibonacci integer runs off its end.

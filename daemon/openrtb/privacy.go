@@ -1,5 +1,7 @@
 package openrtb
 
+import "slices"
+
 // Privacy is what a request's regulatory signals allow the bidder to do
 // with personal data. The zero value allows everything.
 type Privacy uint8
@@ -105,7 +107,7 @@ func uspOptOut(s []byte) bool {
 // gppSection returns the text of GPP section id when the request's GPP
 // string has it and it is applicable.
 func (r *Request) gppSection(id int) ([]byte, bool) {
-	if len(r.Regs.GPP) == 0 || len(r.Regs.GPPSID) > 0 && !containsInt(r.Regs.GPPSID, id) {
+	if len(r.Regs.GPP) == 0 || len(r.Regs.GPPSID) > 0 && !slices.Contains(r.Regs.GPPSID, id) {
 		return nil, false
 	}
 	var g GPP
@@ -164,15 +166,6 @@ func gppSectionPrivacy(id int, text []byte, vendor int) Privacy {
 		return 0
 	}
 	return NoPersonalData
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Scrub removes from the view what p forbids, so that nothing downstream
