@@ -52,11 +52,26 @@ fi
 # which that worker runs nothing else: FuzzReader spent whole 15 s runs at
 # 9-48 execs that way. One second each leaves the budget to fuzzing
 # (FuzzReader: about 300k execs and 30 new inputs in 15 s).
+#
+# Go 1.26's fuzz coordinator can end a clean run with a bare "context
+# deadline exceeded" when -fuzztime expires while a worker is mid-input
+# (go.dev/issue/75804, fixed in Go 1.27): no failing input is written.
+# That exact outcome is reported and passed over; anything else fails.
+fuzz_log=$(mktemp)
 for t in "${fuzz_targets[@]}"; do
   read -r pkg fuzz <<<"$t"
   echo "-- $pkg $fuzz"
-  go test -run='^$' -fuzz="^${fuzz}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=1s "$pkg" </dev/null
+  if go test -run='^$' -fuzz="^${fuzz}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=1s "$pkg" </dev/null 2>&1 | tee "$fuzz_log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+    continue
+  fi
+  if grep -q '^    context deadline exceeded$' "$fuzz_log" && ! grep -q 'Failing input written\|panic:' "$fuzz_log" &&
+    [ "$(grep -c '^--- FAIL' "$fuzz_log")" -eq 1 ]; then
+    echo "-- $fuzz: ended by the Go fuzz coordinator's deadline race (go.dev/issue/75804), no failing input: not counted as a failure"
+    continue
+  fi
+  exit 1
 done
+rm -f "$fuzz_log"
 
 if [ -x .ci/nix-checks.sh ] || [ -f .ci/nix-checks.sh ]; then
   echo "== nix checks"
