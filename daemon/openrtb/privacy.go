@@ -58,14 +58,22 @@ func (r *Request) Privacy(vendor int) Privacy {
 	if r.Regs.COPPA == 1 {
 		p |= NoPersonalData
 	}
+	var g GPP
+	gppTCF := false // an applicable tcfeuv2 section, applied below
 	if len(r.Regs.GPP) > 0 {
-		p |= r.gppPrivacy(vendor)
+		if DecodeGPP(r.Regs.GPP, &g) != nil {
+			p |= BadConsent
+		} else {
+			p |= r.gppPrivacy(&g, vendor)
+			_, in := g.Section(GPPTCFEU)
+			gppTCF = in && r.gppApplies(GPPTCFEU)
+		}
 	}
 	if r.Regs.GDPR == 1 {
-		switch _, inGPP := r.gppSection(GPPTCFEU); {
+		switch {
 		case len(r.User.Consent) > 0:
 			p |= tcfPrivacy(r.User.Consent, vendor)
-		case !inGPP:
+		case !gppTCF:
 			p |= NoPersonalData
 		}
 	}
@@ -104,25 +112,15 @@ func uspOptOut(s []byte) bool {
 	return len(s) >= 3 && s[0] == '1' && (s[2] == 'Y' || s[2] == 'y')
 }
 
-// gppSection returns the text of GPP section id when the request's GPP
-// string has it and it is applicable.
-func (r *Request) gppSection(id int) ([]byte, bool) {
-	if len(r.Regs.GPP) == 0 || len(r.Regs.GPPSID) > 0 && !slices.Contains(r.Regs.GPPSID, id) {
-		return nil, false
-	}
-	var g GPP
-	if DecodeGPP(r.Regs.GPP, &g) != nil {
-		return nil, false
-	}
-	return g.Section(id)
+// gppApplies reports whether GPP section id applies: it is listed in
+// regs.gpp_sid, or gpp_sid is absent.
+func (r *Request) gppApplies(id int) bool {
+	return len(r.Regs.GPPSID) == 0 || slices.Contains(r.Regs.GPPSID, id)
 }
 
-// gppPrivacy applies the GPP rules of [Request.Privacy].
-func (r *Request) gppPrivacy(vendor int) Privacy {
-	var g GPP
-	if DecodeGPP(r.Regs.GPP, &g) != nil {
-		return BadConsent
-	}
+// gppPrivacy applies the GPP rules of [Request.Privacy] to the request's
+// decoded GPP string.
+func (r *Request) gppPrivacy(g *GPP, vendor int) Privacy {
 	var p Privacy
 	if len(r.Regs.GPPSID) == 0 {
 		for i := range g.Len() {
