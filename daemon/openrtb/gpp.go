@@ -60,10 +60,8 @@ func DecodeGPP(s []byte, g *GPP) error {
 		}
 	}
 	head := s[:end]
-	for _, c := range head {
-		if b64Bits[c] > 63 {
-			return errGPPChar
-		}
+	if !validB64(head) {
+		return errGPPChar
 	}
 	r := bitReader{s: head}
 	if r.read(6) != 3 || r.read(6) != 1 {
@@ -150,6 +148,10 @@ type USSection struct {
 	// ChildNoConsent is set when a known child's sensitive data consent
 	// field is 1 (no consent).
 	ChildNoConsent bool
+	// GPC is the Global Privacy Control signal of the section's GPC
+	// sub-section (type 1): the browser asks to opt out of sale and
+	// sharing.
+	GPC bool
 }
 
 // usLayout places the fields rtbd reads in a US section's core segment.
@@ -184,31 +186,30 @@ var (
 	errUSChar      = errors.New("gpp: character outside base64url in a US section")
 )
 
-// DecodeUSNat decodes the core segment of a usnat section, version 1 or 2.
-// Some encoders label the version 2 layout 1; its length tells it apart
-// (iabgpp-java does the same). Sub-sections after a '.' (the GPC segment)
-// are not read.
+// DecodeUSNat decodes a usnat section, version 1 or 2: its core segment
+// and its GPC sub-section. Some encoders label the version 2 layout 1; its
+// length tells it apart (iabgpp-java does the same).
 func DecodeUSNat(s []byte) (USSection, error) {
-	s, ver, err := usCore(s)
+	core, ver, err := usCore(s)
 	switch {
 	case err != nil:
 		return USSection{}, err
-	case ver == 2 || ver == 1 && len(s)*6 >= usnatV2.bits:
-		return decodeUS(s, &usnatV2)
+	case ver == 2 || ver == 1 && len(core)*6 >= usnatV2.bits:
+		return decodeUS(s, core, &usnatV2)
 	case ver == 1:
-		return decodeUS(s, &usnatV1)
+		return decodeUS(s, core, &usnatV1)
 	}
 	return USSection{}, errUSVersion
 }
 
-// DecodeUSCA decodes the core segment of a usca section, version 1.
+// DecodeUSCA decodes a usca section, version 1, and its GPC sub-section.
 func DecodeUSCA(s []byte) (USSection, error) {
-	s, ver, err := usCore(s)
+	core, ver, err := usCore(s)
 	switch {
 	case err != nil:
 		return USSection{}, err
 	case ver == 1:
-		return decodeUS(s, &uscaV1)
+		return decodeUS(s, core, &uscaV1)
 	}
 	return USSection{}, errUSVersion
 }
@@ -222,21 +223,44 @@ func usCore(s []byte) ([]byte, uint64, error) {
 			break
 		}
 	}
-	for _, c := range s {
-		if b64Bits[c] > 63 {
-			return nil, 0, errUSChar
-		}
+	if !validB64(s) {
+		return nil, 0, errUSChar
 	}
 	r := bitReader{s: s}
 	return s, r.read(6), nil
 }
 
-func decodeUS(s []byte, l *usLayout) (USSection, error) {
-	if len(s)*6 < l.bits {
+// validB64 reports whether every character of s is base64url.
+func validB64(s []byte) bool {
+	for _, c := range s {
+		if b64Bits[c] > 63 {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeUS reads section s, whose core segment is core, by layout l. A
+// sub-section after a '.' starts with its type (2 bits); type 1 is GPC,
+// one bit. Sub-sections of other types, or not in base64url, are ignored.
+func decodeUS(s, core []byte, l *usLayout) (USSection, error) {
+	if len(core)*6 < l.bits {
 		return USSection{}, errUSTruncated
 	}
 	var u USSection
-	r := bitReader{s: s}
+	for rest := s[len(core):]; len(rest) > 1; {
+		rest = rest[1:] // the '.'
+		end := 0
+		for end < len(rest) && rest[end] != '.' {
+			end++
+		}
+		sub := bitReader{s: rest[:end]}
+		if validB64(rest[:end]) && sub.read(2) == 1 && sub.read(1) == 1 && !sub.short {
+			u.GPC = true
+		}
+		rest = rest[end:]
+	}
+	r := bitReader{s: core}
 	for _, at := range l.optOuts {
 		r.pos = at
 		u.OptedOut = u.OptedOut || r.read(2) == 1

@@ -139,7 +139,13 @@ func TestDecodeUSNat(t *testing.T) {
 		{usnatString(1, 2, 2, 2, []int{0, 1}), USSection{ChildNoConsent: true}},
 		{usnatString(2, 2, 2, 2, []int{0, 0, 0}), USSection{}},
 		{usnatString(2, 2, 2, 2, []int{0, 0, 1}), USSection{ChildNoConsent: true}},
-		{usnatString(2, 2, 2, 1, []int{2, 2, 2}) + ".YA", USSection{OptedOut: true}},
+		{usnatString(2, 2, 2, 1, []int{2, 2, 2}) + ".YA", USSection{OptedOut: true, GPC: true}},
+		// The GPC sub-section: type 1 then the signal; other types and
+		// undecodable sub-sections are ignored.
+		{usnatString(1, 2, 2, 2, []int{0, 0}) + ".QA", USSection{}},
+		{usnatString(1, 2, 2, 2, []int{0, 0}) + ".gA.YA", USSection{GPC: true}},
+		{usnatString(1, 2, 2, 2, []int{0, 0}) + ".Y!", USSection{}},
+		{usnatString(1, 2, 2, 2, []int{0, 0}) + ".", USSection{}},
 	} {
 		got, err := DecodeUSNat([]byte(c.s))
 		if err != nil || got != c.want {
@@ -200,9 +206,11 @@ func TestDecodeUSCA(t *testing.T) {
 		{uscaString(0, 0, [2]int{2, 2}), USSection{}},
 		{uscaString(1, 2, [2]int{0, 0}), USSection{OptedOut: true}},
 		{uscaString(2, 1, [2]int{0, 0}), USSection{OptedOut: true}},
-		{uscaString(2, 2, [2]int{1, 0}) + ".YA", USSection{ChildNoConsent: true}},
-		// LiveRamp/iabconsent: opt-outs 2/2, known-child consents [1, 2].
-		{"BVoYYZoI.YA", USSection{ChildNoConsent: true}},
+		{uscaString(2, 2, [2]int{1, 0}) + ".YA", USSection{ChildNoConsent: true, GPC: true}},
+		{uscaString(2, 2, [2]int{0, 0}) + ".YA", USSection{GPC: true}},
+		// LiveRamp/iabconsent: opt-outs 2/2, known-child consents [1, 2],
+		// GPC set by its .YA sub-section.
+		{"BVoYYZoI.YA", USSection{ChildNoConsent: true, GPC: true}},
 		{"BVoYYZoI", USSection{ChildNoConsent: true}},
 	} {
 		got, err := DecodeUSCA([]byte(c.s))
@@ -288,12 +296,12 @@ func TestDecodeUSNatPublicVectors(t *testing.T) {
 	}{
 		// LiveRamp/iabconsent: opt-outs 2 (did not opt out), children 0.
 		{"BVVqAAEABCA.QA", USSection{}},
-		{"BVVqAAEABCA.YA", USSection{}},
+		{"BVVqAAEABCA.YA", USSection{GPC: true}},
 		// iabconsent: opt-outs 0, children 2 (consent).
 		{"BqqAqqqqqqA", USSection{}},
 		// streamrail/go-gpp: labelled 1 in the version 2 layout, opt-outs
-		// 1/1/1, children [2, 1, 0].
-		{"BaaVEiFKEJJo.YA", USSection{OptedOut: true, ChildNoConsent: true}},
+		// 1/1/1, children [2, 1, 0], GPC set.
+		{"BaaVEiFKEJJo.YA", USSection{OptedOut: true, ChildNoConsent: true, GPC: true}},
 	} {
 		got, err := DecodeUSNat([]byte(c.s))
 		if err != nil || got != c.want {

@@ -47,8 +47,9 @@ const (
 //   - regs.gpp: each applicable section (those in regs.gpp_sid, or every
 //     section when gpp_sid is absent) applies: tcfeuv2 as above, uspv1 as
 //     above, usnat and usca when any of their sale, sharing or
-//     targeted-advertising opt-outs is 1 or a known child's consent is
-//     refused. Any other applicable section (rtbd does not decode the
+//     targeted-advertising opt-outs is 1, a known child's consent is
+//     refused, or their GPC sub-section carries the Global Privacy Control
+//     signal (an opt-out of sale and sharing under the state laws). Any other applicable section (rtbd does not decode the
 //     other states' sections, so it assumes they restrict), an applicable
 //     section missing from the string, or a string that does not decode:
 //     no personal data.
@@ -158,7 +159,7 @@ func gppSectionPrivacy(id int, text []byte, vendor int) Privacy {
 		switch {
 		case err != nil:
 			return BadConsent
-		case u.OptedOut || u.ChildNoConsent:
+		case u.OptedOut || u.ChildNoConsent || u.GPC:
 			return NoPersonalData
 		}
 		return 0

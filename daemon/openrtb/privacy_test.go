@@ -67,6 +67,8 @@ func TestPrivacy(t *testing.T) {
 	f(gpp(gppHeader([]int{2, 6}, false)+"~"+tcfAll+"~1YNN", ""), 0, 0)
 	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK, "7"), 0, 0)
 	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOut, "7"), 0, NoPersonalData)
+	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK+".YA", "7"), 0, NoPersonalData) // GPC
+	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK+".QA", "7"), 0, 0)
 	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK[:4], "7"), 0, BadConsent|NoPersonalData)
 	f(gpp(gppHeader([]int{6, 7}, false)+"~1YNN~"+usnatOK, "6,7"), 0, 0)
 	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~"+uscaString(2, 2, [2]int{0, 0}), "8"), 0, 0)

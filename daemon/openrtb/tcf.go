@@ -66,10 +66,8 @@ func DecodeTCF(s []byte, vendor int) (TCF, error) {
 	if len(s) == 0 {
 		return t, errTCFEmpty
 	}
-	for _, c := range s {
-		if b64Bits[c] > 63 {
-			return t, errTCFChar
-		}
+	if !validB64(s) {
+		return t, errTCFChar
 	}
 	r := bitReader{s: s}
 	if r.read(tcfVersionBits) != 2 {
