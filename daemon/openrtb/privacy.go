@@ -37,7 +37,8 @@ const (
 //     section) decides. No string, or one that does not decode: no
 //     personal data. Purpose 2 neither consented (with the vendor's
 //     consent) nor established by legitimate interest (with the vendor's
-//     legitimate interest): no bid. Personal data (user ids, eids,
+//     legitimate interest; the publisher's restrictions on the vendor
+//     remove either): no bid. Personal data (user ids, eids,
 //     segments, frequency caps) needs consent to purposes 3 and 4
 //     (personalised advertising) and the vendor's consent. Purpose 1
 //     (device storage) is the exchange's and the CMP's concern: rtbd
@@ -98,11 +99,15 @@ func tcfPrivacy(s []byte, vendor int) Privacy {
 		return BadConsent
 	}
 	anyVendor := vendor <= 0
-	if !(t.Purpose(purposeBasicAds) && (anyVendor || t.Vendor)) &&
-		!(t.PurposeLI(purposeBasicAds) && (anyVendor || t.VendorLI)) {
+	// The publisher's restrictions on the vendor take away a legal basis.
+	byConsent := t.Purposes &^ (t.NotAllowed | t.LIOnly)
+	byLI := t.PurposesLI &^ (t.NotAllowed | t.ConsentOnly)
+	basic := uint32(1) << (purposeBasicAds - 1)
+	if !(byConsent&basic != 0 && (anyVendor || t.Vendor)) && !(byLI&basic != 0 && (anyVendor || t.VendorLI)) {
 		return NoBid
 	}
-	if t.Purpose(purposeAdsProfile) && t.Purpose(purposeSelectAds) && (anyVendor || t.Vendor) {
+	personal := uint32(1)<<(purposeAdsProfile-1) | uint32(1)<<(purposeSelectAds-1)
+	if byConsent&personal == personal && (anyVendor || t.Vendor) {
 		return 0
 	}
 	return NoPersonalData

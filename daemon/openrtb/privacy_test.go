@@ -47,6 +47,17 @@ func TestPrivacy(t *testing.T) {
 	f(gdpr(tcfString(tcfFields{purposes: all, purposesLI: purposeSet(2), vendors: []int{us + 1}, vendorsLI: []int{us}})), us, NoPersonalData)
 	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us + 1}})), us, NoBid|NoPersonalData)
 	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us + 1}})), 0, 0)
+	// Publisher restrictions on the vendor: purpose 2 not allowed, or by
+	// consent only without consent; purpose 4 by legitimate interest only.
+	restrict := func(purpose, kind int, vendors ...int) []tcfRestriction {
+		return []tcfRestriction{{purpose: purpose, kind: kind, vendors: vendors}}
+	}
+	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us}, restrictions: restrict(2, 0, us)})), us, NoBid|NoPersonalData)
+	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us}, restrictions: restrict(2, 0, us+1)})), us, 0)
+	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us}, restrictions: restrict(2, 0, us)})), 0, 0) // no vendor: not read
+	f(gdpr(tcfString(tcfFields{purposesLI: purposeSet(2), vendorsLI: []int{us}, restrictions: restrict(2, 1, us)})), us, NoBid|NoPersonalData)
+	f(gdpr(tcfString(tcfFields{purposesLI: purposeSet(2), vendorsLI: []int{us}, restrictions: restrict(2, 2, us)})), us, NoPersonalData)
+	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us}, restrictions: restrict(4, 2, us)})), us, NoPersonalData)
 	// Purpose 2 refused: no bid.
 	f(gdpr(tcfString(tcfFields{purposes: purposeSet(1, 3, 4), vendors: []int{us}})), us, NoBid|NoPersonalData)
 	f(gdpr("CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"), 0, NoBid|NoPersonalData)

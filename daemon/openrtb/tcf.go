@@ -18,6 +18,10 @@ type TCF struct {
 	// Vendor and VendorLI are the consent and legitimate-interest bits of
 	// the vendor id asked for; false when that id is 0.
 	Vendor, VendorLI bool
+	// The publisher's restrictions on the vendor asked for, a bit per
+	// purpose as in Purposes: purposes it may not use at all, may use
+	// only by consent, and only by legitimate interest.
+	NotAllowed, ConsentOnly, LIOnly uint32
 }
 
 // Purpose reports whether the user consented to purpose n.
@@ -94,6 +98,33 @@ func DecodeTCF(s []byte, vendor int) (TCF, error) {
 	if t.VendorLI, err = r.vendorSection(vendor); err != nil {
 		return TCF{}, err
 	}
+	// Publisher restrictions: NumPubRestrictions (12 bits), then for each
+	// a PurposeId (6 bits), a RestrictionType (2 bits: 0 not allowed,
+	// 1 consent only, 2 legitimate interest only) and a range section of
+	// the vendors it applies to.
+	n := int(r.read(12))
+	for range n {
+		purpose, kind := int(r.read(6)), r.read(2)
+		has, err := r.rangeHas(vendor)
+		if err != nil {
+			return TCF{}, err
+		}
+		if !has || purpose < 1 || purpose > 24 {
+			continue
+		}
+		bit := uint32(1) << (purpose - 1)
+		switch kind {
+		case 0:
+			t.NotAllowed |= bit
+		case 1:
+			t.ConsentOnly |= bit
+		case 2:
+			t.LIOnly |= bit
+		}
+	}
+	if r.short {
+		return TCF{}, errTCFTruncated
+	}
 	return t, nil
 }
 
@@ -115,25 +146,37 @@ func (r *bitReader) vendorSection(vendor int) (bool, error) {
 			r.short = true
 		}
 	} else {
-		n := int(r.read(12))
-		for range n {
-			ranged := r.read(1) == 1
-			start := int(r.read(16))
-			end := start
-			if ranged {
-				end = int(r.read(16))
-			}
-			if r.short {
-				break
-			}
-			if start == 0 || end < start {
-				return false, errTCFVendors
-			}
-			found = found || start <= vendor && vendor <= end
+		var err error
+		if found, err = r.rangeHas(vendor); err != nil {
+			return false, err
 		}
 	}
 	if r.short {
 		return false, errTCFTruncated
+	}
+	return found, nil
+}
+
+// rangeHas reads a range section, NumEntries (12 bits) entries of
+// IsARange (1 bit), a start id and, for a range, an end id (16 bits
+// each), and reports whether it holds vendor.
+func (r *bitReader) rangeHas(vendor int) (bool, error) {
+	n := int(r.read(12))
+	found := false
+	for range n {
+		ranged := r.read(1) == 1
+		start := int(r.read(16))
+		end := start
+		if ranged {
+			end = int(r.read(16))
+		}
+		if r.short {
+			return false, errTCFTruncated
+		}
+		if start == 0 || end < start {
+			return false, errTCFVendors
+		}
+		found = found || start <= vendor && vendor <= end
 	}
 	return found, nil
 }

@@ -53,6 +53,14 @@ type tcfFields struct {
 	oneTreatment         bool
 	vendors, vendorsLI   []int // sorted vendor ids
 	rangeVendors         bool  // range encoding instead of bit fields
+	restrictions         []tcfRestriction
+}
+
+// tcfRestriction is a publisher restriction: kind 0 not allowed, 1
+// consent only, 2 legitimate interest only, on purpose for vendors.
+type tcfRestriction struct {
+	purpose, kind int
+	vendors       []int // sorted
 }
 
 func tcfString(f tcfFields) string {
@@ -86,18 +94,28 @@ func tcfString(f tcfFields) string {
 			}
 			continue
 		}
-		runs := vendorRuns(vs)
-		w.put(uint64(len(runs)), 12)
-		for _, r := range runs {
-			w.put(b2u(r[0] != r[1]), 1)
-			w.put(uint64(r[0]), 16)
-			if r[0] != r[1] {
-				w.put(uint64(r[1]), 16)
-			}
+		w.ranges(vs)
+	}
+	w.put(uint64(len(f.restrictions)), 12) // NumPubRestrictions
+	for _, r := range f.restrictions {
+		w.put(uint64(r.purpose), 6)
+		w.put(uint64(r.kind), 2)
+		w.ranges(r.vendors)
+	}
+	return w.b64()
+}
+
+// ranges writes a range section of the sorted vendor ids.
+func (w *bitWriter) ranges(vs []int) {
+	runs := vendorRuns(vs)
+	w.put(uint64(len(runs)), 12)
+	for _, r := range runs {
+		w.put(b2u(r[0] != r[1]), 1)
+		w.put(uint64(r[0]), 16)
+		if r[0] != r[1] {
+			w.put(uint64(r[1]), 16)
 		}
 	}
-	w.put(0, 12) // NumPubRestrictions
-	return w.b64()
 }
 
 // revBits turns "bit i-1 is purpose i" into the wire order, where purpose
@@ -156,8 +174,17 @@ func TestDecodeTCFRoundTrip(t *testing.T) {
 				*dst = append(*dst, id)
 			}
 		}
+		for range rng.IntN(4) {
+			r := tcfRestriction{purpose: 1 + rng.IntN(24), kind: rng.IntN(3)}
+			id := 0
+			for range 1 + rng.IntN(5) {
+				id += 1 + rng.IntN(800)
+				r.vendors = append(r.vendors, id)
+			}
+			f.restrictions = append(f.restrictions, r)
+		}
 		s := tcfString(f)
-		for _, vendor := range []int{0, 1, 2, 17, 755, 65535, pick(rng, f.vendors), pick(rng, f.vendorsLI)} {
+		for _, vendor := range []int{0, 1, 2, 17, 755, 65535, pick(rng, f.vendors), pick(rng, f.vendorsLI), pickRestricted(rng, f)} {
 			got, err := DecodeTCF([]byte(s), vendor)
 			if err != nil {
 				t.Fatalf("%+v (%s): %v", f, s, err)
@@ -166,6 +193,19 @@ func TestDecodeTCFRoundTrip(t *testing.T) {
 			if vendor > 0 {
 				want.Vendor = slices.Contains(f.vendors, vendor)
 				want.VendorLI = slices.Contains(f.vendorsLI, vendor)
+				for _, r := range f.restrictions {
+					if !slices.Contains(r.vendors, vendor) {
+						continue
+					}
+					switch r.kind {
+					case 0:
+						want.NotAllowed |= purposeSet(r.purpose)
+					case 1:
+						want.ConsentOnly |= purposeSet(r.purpose)
+					case 2:
+						want.LIOnly |= purposeSet(r.purpose)
+					}
+				}
 			}
 			if got != want {
 				t.Fatalf("vendor %d of %+v (%s): got %+v, want %+v", vendor, f, s, got, want)
@@ -176,6 +216,14 @@ func TestDecodeTCFRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pickRestricted returns a vendor named by one of f's restrictions.
+func pickRestricted(rng *rand.Rand, f tcfFields) int {
+	if len(f.restrictions) == 0 {
+		return 4
+	}
+	return pick(rng, f.restrictions[rng.IntN(len(f.restrictions))].vendors)
 }
 
 func pick(rng *rand.Rand, vs []int) int {
@@ -192,7 +240,8 @@ func TestDecodeTCFPrefixes(t *testing.T) {
 	t.Parallel()
 	for _, f := range []tcfFields{
 		{purposes: purposeSet(1, 2, 3, 4), vendors: []int{5, 9, 755}, vendorsLI: []int{755}},
-		{purposes: purposeSet(2), vendors: []int{5, 6, 7, 755, 900}, vendorsLI: []int{1}, rangeVendors: true},
+		{purposes: purposeSet(2), vendors: []int{5, 6, 7, 755, 900}, vendorsLI: []int{1}, rangeVendors: true,
+			restrictions: []tcfRestriction{{purpose: 2, kind: 1, vendors: []int{3, 755}}, {purpose: 4, kind: 0, vendors: []int{9}}}},
 	} {
 		s := tcfString(f)
 		for _, vendor := range []int{0, 755} {
