@@ -122,6 +122,15 @@ type Bidding struct {
 	// FreqCapSlots is the size of the frequency-cap table (entries, rounded
 	// up to a power of two). Default 1048576.
 	FreqCapSlots int `json:"freqCapSlots"`
+	// NoticeDedupeSlots sizes the table that makes win, billing and loss
+	// notices idempotent per bid id (entries, rounded up to a power of two,
+	// 16 bytes each). When it is full the oldest entry goes, and a replay
+	// of an evicted notice is processed again (a billing notice bills
+	// twice); rtbd_notice_dedupe_evictions_total counts evictions. Size it
+	// to at least (win + billing notices per second) x the longest replay
+	// delay of the exchanges. Default 4194304 (64 MiB): 7 minutes at 10k
+	// notices per second.
+	NoticeDedupeSlots int `json:"noticeDedupeSlots"`
 	// GDPRVendorID is the operator's IAB Global Vendor List id (1 to
 	// 65535): with it, a TCF consent string must also grant this vendor
 	// consent (or legitimate interest, for purpose 2). 0, the default,
@@ -205,10 +214,11 @@ func Default() Config {
 		},
 		Admin: Admin{ListenAddress: "127.0.0.1:9090"},
 		Bidding: Bidding{
-			Currency:     "USD",
-			DefaultTmax:  Duration(100 * time.Millisecond),
-			MinTimeLeft:  Duration(5 * time.Millisecond),
-			FreqCapSlots: 1 << 20,
+			Currency:          "USD",
+			DefaultTmax:       Duration(100 * time.Millisecond),
+			MinTimeLeft:       Duration(5 * time.Millisecond),
+			FreqCapSlots:      1 << 20,
+			NoticeDedupeSlots: 1 << 22,
 		},
 		Shedding: Shedding{MaxInFlight: 4096, MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
 		Drain:    Drain{Delay: Duration(3 * time.Second), Timeout: Duration(5 * time.Second)},
@@ -294,6 +304,9 @@ func (c *Config) Validate() error {
 	if c.Shedding.Status != 204 && c.Shedding.Status != 503 {
 		return fmt.Errorf("invalid config: shedding.status %d must be 204 or 503", c.Shedding.Status)
 	}
+	if c.Bidding.NoticeDedupeSlots < 0 || c.Bidding.NoticeDedupeSlots > maxDedupeSlots {
+		return fmt.Errorf("invalid config: bidding.noticeDedupeSlots %d must be from 0 (the default) to %d", c.Bidding.NoticeDedupeSlots, maxDedupeSlots)
+	}
 	if c.Shedding.MaxInFlight < 0 || c.Bidding.FreqCapSlots < 0 || c.EventLog.RingSize < 0 {
 		return errors.New("invalid config: shedding.maxInFlight, bidding.freqCapSlots and eventLog.ringSize must not be negative")
 	}
@@ -310,6 +323,9 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// maxDedupeSlots bounds the notice dedupe table at 16 GiB.
+const maxDedupeSlots = 1 << 30
 
 func checkAddr(name, addr string, emptyOK bool) error {
 	if addr == "" && emptyOK {

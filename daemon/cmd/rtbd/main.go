@@ -162,11 +162,13 @@ func serve(cfg *config.Config) int {
 	}
 	lag := stats.StartLagProbe()
 	srv := server.New(server.Options{
-		Config:  cfg,
-		Engine:  eng,
-		Notices: notice.New(notice.Config{Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID}, eng.State(), server.EventSink(events)),
-		Events:  events,
-		Lag:     lag,
+		Config: cfg,
+		Engine: eng,
+		Notices: notice.New(notice.Config{
+			Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
+		}, eng.State(), server.EventSink(events)),
+		Events: events,
+		Lag:    lag,
 	})
 	reload := func() error {
 		systemd.Reloading()
