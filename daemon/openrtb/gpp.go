@@ -1,6 +1,9 @@
 package openrtb
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+)
 
 // GPP section ids (IAB Global Privacy Platform, "Section Information").
 const (
@@ -52,14 +55,7 @@ func (g *GPP) ID(i int) int { return int(g.ids[i]) }
 // separated section per id. It does not allocate.
 func DecodeGPP(s []byte, g *GPP) error {
 	g.n = 0
-	end := len(s)
-	for i, c := range s {
-		if c == '~' {
-			end = i
-			break
-		}
-	}
-	head := s[:end]
+	head := upTo(s, '~')
 	if !validB64(head) {
 		return errGPPChar
 	}
@@ -94,19 +90,15 @@ func DecodeGPP(s []byte, g *GPP) error {
 		}
 		last = stop
 	}
-	rest := s[end:]
+	rest := s[len(head):]
 	for i := range g.n {
 		if len(rest) == 0 || rest[0] != '~' {
 			g.n = 0
 			return errGPPCount
 		}
-		rest = rest[1:]
-		j := 0
-		for j < len(rest) && rest[j] != '~' {
-			j++
-		}
-		g.texts[i] = rest[:j:j]
-		rest = rest[j:]
+		text := upTo(rest[1:], '~')
+		g.texts[i] = text[:len(text):len(text)]
+		rest = rest[1+len(text):]
 	}
 	if len(rest) != 0 {
 		g.n = 0
@@ -217,17 +209,20 @@ func DecodeUSCA(s []byte) (USSection, error) {
 // usCore returns a section's core segment (up to the first '.'), checked
 // to be base64url, and its version field.
 func usCore(s []byte) ([]byte, uint64, error) {
-	for i, c := range s {
-		if c == '.' {
-			s = s[:i]
-			break
-		}
-	}
+	s = upTo(s, '.')
 	if !validB64(s) {
 		return nil, 0, errUSChar
 	}
 	r := bitReader{s: s}
 	return s, r.read(6), nil
+}
+
+// upTo returns s up to its first sep, or all of s.
+func upTo(s []byte, sep byte) []byte {
+	if i := bytes.IndexByte(s, sep); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // validB64 reports whether every character of s is base64url.
@@ -249,16 +244,12 @@ func decodeUS(s, core []byte, l *usLayout) (USSection, error) {
 	}
 	var u USSection
 	for rest := s[len(core):]; len(rest) > 1; {
-		rest = rest[1:] // the '.'
-		end := 0
-		for end < len(rest) && rest[end] != '.' {
-			end++
-		}
-		sub := bitReader{s: rest[:end]}
-		if validB64(rest[:end]) && sub.read(2) == 1 && sub.read(1) == 1 && !sub.short {
+		seg := upTo(rest[1:], '.') // after the '.'
+		sub := bitReader{s: seg}
+		if validB64(seg) && sub.read(2) == 1 && sub.read(1) == 1 && !sub.short {
 			u.GPC = true
 		}
-		rest = rest[end:]
+		rest = rest[1+len(seg):]
 	}
 	r := bitReader{s: core}
 	for _, at := range l.optOuts {

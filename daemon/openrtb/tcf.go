@@ -58,12 +58,7 @@ const (
 // not allocate.
 func DecodeTCF(s []byte, vendor int) (TCF, error) {
 	var t TCF
-	for i, c := range s {
-		if c == '.' {
-			s = s[:i]
-			break
-		}
-	}
+	s = upTo(s, '.')
 	for len(s) > 0 && s[len(s)-1] == '=' {
 		s = s[:len(s)-1]
 	}
