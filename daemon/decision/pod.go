@@ -212,35 +212,29 @@ func (ps *podSearch) search(from int, set uint32, sum float64, dur, cnt int) {
 // optionsClash reports whether two options may not share a pod: the same
 // campaign, advertiser domain or category.
 func (s *Snapshot) optionsClash(a, b *option) bool {
-	if a.ord == b.ord {
-		return true
-	}
-	ca, cb := &s.camps[a.ord], &s.camps[b.ord]
-	for _, h := range ca.adomainH {
-		if containsU64(cb.adomainH, h) {
-			return true
-		}
-	}
-	for _, h := range ca.catH {
-		if containsU64(cb.catH, h) {
-			return true
-		}
-	}
-	return false
+	ca := &s.camps[a.ord]
+	return a.ord == b.ord || s.clashes(b, ca.adomainH, ca.catH)
 }
 
+// podConflict reports whether o clashes with an ad already in the pod.
 func (s *Snapshot) podConflict(c *Ctx, o *option) bool {
+	return s.clashes(o, c.podDom, c.podCat)
+}
+
+// clashes reports whether o's campaign (salted ordinal), advertiser
+// domains or categories are among dom and cat, as podTake records them.
+func (s *Snapshot) clashes(o *option, dom, cat []uint64) bool {
 	cc := &s.camps[o.ord]
-	if containsU64(c.podDom, uint64(o.ord)^podSalt) {
+	if containsU64(dom, uint64(o.ord)^podSalt) {
 		return true
 	}
 	for _, h := range cc.adomainH {
-		if containsU64(c.podDom, h) {
+		if containsU64(dom, h) {
 			return true
 		}
 	}
 	for _, h := range cc.catH {
-		if containsU64(c.podCat, h) {
+		if containsU64(cat, h) {
 			return true
 		}
 	}
