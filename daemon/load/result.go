@@ -18,8 +18,8 @@ type Result struct {
 	// Window is the span of the schedule that was run: from the start to
 	// the intended time of the slot after the last one.
 	Window time.Duration `json:"window_ns"`
-	// Scheduled counts the slots the pacer produced; Sent those a worker
-	// took (the rest were Dropped).
+	// Scheduled counts the slots the pacer produced; Sent those sent (the
+	// rest were Dropped or Expired).
 	Scheduled int64 `json:"scheduled"`
 	Sent      int64 `json:"sent"`
 	Bids      int64 `json:"bids"`
@@ -75,6 +75,9 @@ type Saturation struct {
 	MaxQueue int64 `json:"max_queue"`
 	// Dropped counts slots not sent because the queue was full.
 	Dropped int64 `json:"dropped"`
+	// Expired counts slots not sent because they had waited their whole
+	// Timeout for a free connection; they are counted as timeouts.
+	Expired int64 `json:"expired"`
 }
 
 // TargetResult holds the counts of one target.
@@ -150,6 +153,7 @@ func newResult(cfg *Config, rs *runState, p *pacer, workers []*worker) *Result {
 	r.Saturation.Backlog = p.backlog.Load()
 	r.Saturation.MaxQueue = p.maxQueue.Load()
 	r.Saturation.Dropped = p.dropped.Load()
+	r.Saturation.Expired = rs.expired.Load()
 	r.LongestGap, r.LongestGapAt = rs.gaps.finish(end)
 	for _, t := range rs.targets {
 		r.Targets = append(r.Targets, TargetResult{
@@ -189,7 +193,7 @@ func (r *Result) addSeries(s *series) {
 				P99: p.hist.quantile(0.99, uint64(p.latencies.Load())),
 			}
 		}
-		if sec.Sent+sec.Dropped > 0 && sec.Bids+sec.NoBids == 0 {
+		if sec.Sent+sec.Dropped+sec.Timeouts > 0 && sec.Bids+sec.NoBids == 0 { // expired slots are timeouts, not sent
 			r.ZeroSeconds++
 		}
 		r.Series = append(r.Series, sec)
@@ -219,8 +223,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 		r.Bids, r.pct(r.Bids), r.NoBids, r.pct(r.NoBids), r.Errors, r.pct(r.Errors), r.Timeouts, r.pct(r.Timeouts))
 	fmt.Fprintf(tw, "latency\tp50 %s, p90 %s, p99 %s, p99.9 %s, max %s (min %s, mean %s, n %d)\n",
 		FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.P999), FormatLatency(l.Max), FormatLatency(l.Min), FormatLatency(l.Mean), l.Count)
-	fmt.Fprintf(tw, "generator\tmax behind %s (pacer %s), late(>1ms) %d, backlog %d (max queue %d), dropped %d\n",
-		FormatLatency(s.MaxBehind), FormatLatency(s.PacerMaxBehind), s.Late, s.Backlog, s.MaxQueue, s.Dropped)
+	fmt.Fprintf(tw, "generator\tmax behind %s (pacer %s), late(>1ms) %d, backlog %d (max queue %d), dropped %d, expired %d\n",
+		FormatLatency(s.MaxBehind), FormatLatency(s.PacerMaxBehind), s.Late, s.Backlog, s.MaxQueue, s.Dropped, s.Expired)
 	fmt.Fprintf(tw, "gap\tlongest without success %s at %s, seconds without success %d\n",
 		FormatLatency(r.LongestGap), FormatLatency(r.LongestGapAt), r.ZeroSeconds)
 	fmt.Fprintf(tw, "\ntarget\tsent\tbid\tnobid\terror\ttimeout\tdial errors\tbreaker opens\n")
@@ -242,11 +246,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 	return tw.Flush()
 }
 
+// pct is n as a share of the slots with an outcome: the scheduled ones
+// less those dropped (expired slots are timeouts).
 func (r *Result) pct(n int64) string {
-	if r.Sent == 0 {
+	all := r.Scheduled - r.Saturation.Dropped
+	if all <= 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.2f%%", 100*float64(n)/float64(r.Sent))
+	return fmt.Sprintf("%.2f%%", 100*float64(n)/float64(all))
 }
 
 // FormatLatency formats a latency for humans: whole microseconds below

@@ -23,6 +23,7 @@ type runState struct {
 	series   *series
 	gaps     gapTracker
 	noTarget atomic.Int64 // slots with every breaker open
+	expired  atomic.Int64 // slots whose deadline passed in the queue
 	hists    []*histShard
 }
 

@@ -334,3 +334,70 @@ func TestRunRetriesClosedConnection(t *testing.T) {
 		t.Fatalf("retries %d; want 1..4 (one per reused closed connection)", tr.Retries)
 	}
 }
+
+// TestRunLateAnswerKeepsConnection: every tenth request is answered after
+// the deadline. Each counts as a timeout, and its connection stays open:
+// the server sees no more connections than rtbload has workers. A client
+// that closed the connection at the deadline would connect once more per
+// late answer.
+func TestRunLateAnswerKeepsConnection(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	var n, conns atomic.Int64
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fasthttp.Server{
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			if n.Add(1)%10 == 0 {
+				time.Sleep(timeout * 3 / 2) // the late answer under test
+			}
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+		},
+		ConnState: func(_ net.Conn, st fasthttp.ConnState) {
+			if st == fasthttp.StateNew {
+				conns.Add(1)
+			}
+		},
+	}
+	go s.Serve(ln)                     //nolint:errcheck // ends with Shutdown
+	t.Cleanup(func() { s.Shutdown() }) //nolint:errcheck
+	url := "http://" + ln.Addr().String() + "/openrtb2/bid"
+	const workers = 4
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(400), Count: 100, Connections: workers, Timeout: timeout})
+	if n.Load() != 100 || res.Sent != 100 {
+		t.Fatalf("server saw %d, sent %d; want 100 (expired %d)", n.Load(), res.Sent, res.Saturation.Expired)
+	}
+	if res.Timeouts < 10 || res.NoBids+res.Timeouts != 100 || res.Errors != 0 {
+		t.Fatalf("nobids %d timeouts %d errors %d; want >= 10 late answers counted as timeouts, no error", res.NoBids, res.Timeouts, res.Errors)
+	}
+	if c := conns.Load(); c > workers {
+		t.Fatalf("server accepted %d connections for %d workers: late answers closed connections", c, workers)
+	}
+	if res.Latency.Max < timeout {
+		t.Fatalf("max latency %s; late answers must count at their latency (>= %s)", res.Latency.Max, timeout)
+	}
+}
+
+// TestRunExpiresQueuedSlots: the only connection is held by a stalled
+// request while slots queue behind it. Those whose deadline passes in the
+// queue are timeouts and never reach the server.
+func TestRunExpiresQueuedSlots(t *testing.T) {
+	const timeout = 30 * time.Millisecond
+	var n atomic.Int64
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		if n.Add(1) == 1 {
+			time.Sleep(timeout * 3 / 2) // the stall under test
+		}
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	})
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(1000), Count: 100, Connections: 1, Timeout: timeout})
+	exp := res.Saturation.Expired
+	if exp < 5 || n.Load() != res.Sent || res.Sent+exp != res.Scheduled || res.Saturation.Dropped != 0 {
+		t.Fatalf("expired %d, served %d, sent %d, scheduled %d, dropped %d; want >= 5 expired, the rest sent and served",
+			exp, n.Load(), res.Sent, res.Scheduled, res.Saturation.Dropped)
+	}
+	if res.Timeouts < exp+1 || res.NoBids+res.Timeouts != 100 {
+		t.Fatalf("timeouts %d nobids %d; want the stalled request and the %d expired slots as timeouts", res.Timeouts, res.NoBids, exp)
+	}
+}
