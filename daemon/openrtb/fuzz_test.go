@@ -64,7 +64,7 @@ func FuzzConsent(f *testing.F) {
 		"DBACNYA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN",
 		"DBABjw~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN",
 		"DBABrGA~DSJgmkoZJSA.YA~BlgWEYCY.QA~BSFgmiU~bSFgmJQ.YA~BWJYJllA~bSFgmSZQ.YA",
-		"BaaVEiFKEJJo.YA", "BVVqAAEABCA.QA", "", "~", "D", "C",
+		"BaaVEiFKEJJo.YA", "BVVqAAEABCA.QA", "BVWSSZFg.YA", "BVWSSRklWA.YA", "", "~", "D", "C",
 	} {
 		f.Add([]byte(s), uint16(755))
 	}
@@ -92,10 +92,14 @@ func FuzzConsent(f *testing.F) {
 				prev = id
 				_, _ = DecodeUSNat(text)
 				_, _ = DecodeUSCA(text)
+				_, _ = DecodeUSState(id, text)
 			}
 		}
 		_, _ = DecodeUSNat(s)
 		_, _ = DecodeUSCA(s)
+		for id := GPPUSVA; id <= GPPUSMN; id++ {
+			_, _ = DecodeUSState(id, s)
+		}
 	})
 }
 

@@ -7,11 +7,15 @@ import (
 
 // GPP section ids (IAB Global Privacy Platform, "Section Information").
 const (
-	GPPTCFEU  = 2 // tcfeuv2: a TCF v2 core string
-	GPPTCFCA  = 5 // tcfcav1
-	GPPUSP    = 6 // uspv1: the four-character US Privacy string
-	GPPUSNat  = 7 // usnat: US national
-	GPPUSCA   = 8 // usca: California
+	GPPTCFEU = 2 // tcfeuv2: a TCF v2 core string
+	GPPTCFCA = 5 // tcfcav1
+	GPPUSP   = 6 // uspv1: the four-character US Privacy string
+	GPPUSNat = 7 // usnat: US national
+	GPPUSCA  = 8 // usca: California
+	// US state sections with the common layout, decoded by
+	// [DecodeUSState]: usva 9 (Virginia) to usmn 23 (Minnesota).
+	GPPUSVA   = 9
+	GPPUSMN   = 23
 	gppMaxSID = 63
 )
 
@@ -155,6 +159,7 @@ type usLayout struct {
 	childAt  int   // bit offset of the known-child consent fields
 	children int   // how many of them
 	bits     int   // length of the core segment
+	noGPC    bool  // the section defines no GPC sub-section
 }
 
 var (
@@ -172,10 +177,40 @@ var (
 	uscaV1 = usLayout{optOuts: []int{12, 14}, childAt: 34, children: 2, bits: 46}
 )
 
+// usStates are the version 1 layouts of the state sections usva (9) to
+// usmn (23), as the IAB state specifications and both reference libraries
+// (iabgpp-es, iabgpp-java) define them. Each starts with the version (6
+// bits) and two-bit notices, then SaleOptOut and
+// TargetedAdvertisingOptOut (none has a SharingOptOut), sensitive-data
+// fields, the known-child consent field(s), and MSPA fields. Utah and Iowa
+// carry one more notice before the opt-outs. Virginia, Utah and Florida
+// define no GPC sub-section. Sections 24 to 27 (Maryland, Indiana,
+// Kentucky, Rhode Island) are left out: the two libraries encode them
+// differently (iabgpp-java puts a header segment first), so a string of
+// theirs cannot be read with confidence.
+var usStates = [GPPUSMN - GPPUSVA + 1]usLayout{
+	{optOuts: []int{12, 14}, childAt: 32, children: 1, bits: 40, noGPC: true}, // 9 usva
+	{optOuts: []int{12, 14}, childAt: 30, children: 1, bits: 38},              // 10 usco: 7 sensitive fields
+	{optOuts: []int{14, 16}, childAt: 34, children: 1, bits: 42, noGPC: true}, // 11 usut
+	{optOuts: []int{12, 14}, childAt: 32, children: 3, bits: 44},              // 12 usct
+	{optOuts: []int{12, 14}, childAt: 32, children: 3, bits: 46, noGPC: true}, // 13 usfl
+	{optOuts: []int{12, 14}, childAt: 32, children: 3, bits: 46},              // 14 usmt
+	{optOuts: []int{12, 14}, childAt: 38, children: 3, bits: 52},              // 15 usor: 11 sensitive fields
+	{optOuts: []int{12, 14}, childAt: 32, children: 1, bits: 42},              // 16 ustx
+	{optOuts: []int{12, 14}, childAt: 34, children: 5, bits: 52},              // 17 usde: 9 sensitive fields
+	{optOuts: []int{14, 16}, childAt: 34, children: 1, bits: 42},              // 18 usia
+	{optOuts: []int{12, 14}, childAt: 32, children: 1, bits: 42},              // 19 usne
+	{optOuts: []int{12, 14}, childAt: 32, children: 3, bits: 46},              // 20 usnh
+	{optOuts: []int{12, 14}, childAt: 36, children: 5, bits: 54},              // 21 usnj: 10 sensitive fields
+	{optOuts: []int{12, 14}, childAt: 32, children: 1, bits: 42},              // 22 ustn
+	{optOuts: []int{12, 14}, childAt: 32, children: 1, bits: 42},              // 23 usmn
+}
+
 var (
 	errUSVersion   = errors.New("gpp: US section of an unknown version")
 	errUSTruncated = errors.New("gpp: US section too short")
 	errUSChar      = errors.New("gpp: character outside base64url in a US section")
+	errUSSection   = errors.New("gpp: not a US state section rtbd decodes")
 )
 
 // DecodeUSNat decodes a usnat section, version 1 or 2: its core segment
@@ -202,6 +237,22 @@ func DecodeUSCA(s []byte) (USSection, error) {
 		return USSection{}, err
 	case ver == 1:
 		return decodeUS(s, core, &uscaV1)
+	}
+	return USSection{}, errUSVersion
+}
+
+// DecodeUSState decodes the state section id, usva (9) to usmn (23),
+// version 1, and its GPC sub-section where the state defines one.
+func DecodeUSState(id int, s []byte) (USSection, error) {
+	if id < GPPUSVA || id > GPPUSMN {
+		return USSection{}, errUSSection
+	}
+	core, ver, err := usCore(s)
+	switch {
+	case err != nil:
+		return USSection{}, err
+	case ver == 1:
+		return decodeUS(s, core, &usStates[id-GPPUSVA])
 	}
 	return USSection{}, errUSVersion
 }
@@ -243,7 +294,7 @@ func decodeUS(s, core []byte, l *usLayout) (USSection, error) {
 		return USSection{}, errUSTruncated
 	}
 	var u USSection
-	for rest := s[len(core):]; len(rest) > 1; {
+	for rest := s[len(core):]; len(rest) > 1 && !l.noGPC; {
 		seg := upTo(rest[1:], '.') // after the '.'
 		sub := bitReader{s: seg}
 		if validB64(seg) && sub.read(2) == 1 && sub.read(1) == 1 && !sub.short {

@@ -236,11 +236,13 @@ func TestDecodeUSCA(t *testing.T) {
 
 func TestDecodeGPPAllocs(t *testing.T) {
 	s := []byte(gppHeader([]int{2, 6, 7}, false) + "~" + tcfString(tcfFields{purposes: 3}) + "~1YNN~" + usnatString(1, 2, 2, 2, []int{0, 0}))
+	usct := []byte("BVWSSZFg.YA")
 	var g GPP
 	if n := testing.AllocsPerRun(100, func() {
 		_ = DecodeGPP(s, &g)
 		text, _ := g.Section(GPPUSNat)
 		_, _ = DecodeUSNat(text)
+		_, _ = DecodeUSState(12, usct)
 	}); n != 0 {
 		t.Fatalf("decoding a GPP string allocates %v times", n)
 	}
@@ -306,6 +308,153 @@ func TestDecodeUSNatPublicVectors(t *testing.T) {
 		got, err := DecodeUSNat([]byte(c.s))
 		if err != nil || got != c.want {
 			t.Errorf("DecodeUSNat(%q) = %+v, %v; want %+v", c.s, got, err, c.want)
+		}
+	}
+}
+
+// usStateSpec is one state section's core segment as its IAB
+// specification lists it, field by field (every field after the version
+// is two bits): written out here independently of the decoder's offsets.
+type usStateSpec struct {
+	id        int
+	name      string
+	notices   int  // notice fields before SaleOptOut
+	sensitive int  // SensitiveDataProcessing fields
+	children  int  // KnownChildSensitiveDataConsents fields
+	adpc      bool // an AdditionalDataProcessingConsent field
+	gpc       bool // a GPC sub-section is defined
+}
+
+var usStateSpecs = []usStateSpec{
+	{9, "usva", 3, 8, 1, false, false},
+	{10, "usco", 3, 7, 1, false, true},
+	{11, "usut", 4, 8, 1, false, false},
+	{12, "usct", 3, 8, 3, false, true},
+	{13, "usfl", 3, 8, 3, true, false},
+	{14, "usmt", 3, 8, 3, true, true},
+	{15, "usor", 3, 11, 3, true, true},
+	{16, "ustx", 3, 8, 1, true, true},
+	{17, "usde", 3, 9, 5, true, true},
+	{18, "usia", 4, 8, 1, false, true},
+	{19, "usne", 3, 8, 1, true, true},
+	{20, "usnh", 3, 8, 3, true, true},
+	{21, "usnj", 3, 10, 5, true, true},
+	{22, "ustn", 3, 8, 1, true, true},
+	{23, "usmn", 3, 8, 1, true, true},
+}
+
+// encode writes the core segment with the given opt-outs and child
+// consents; every other field holds a value that restricts nothing.
+func (sp usStateSpec) encode(sale, targeted int, child []int) string {
+	var w bitWriter
+	w.put(1, 6) // Version
+	for range sp.notices {
+		w.put(1, 2) // provided
+	}
+	w.put(uint64(sale), 2)
+	w.put(uint64(targeted), 2)
+	for range sp.sensitive {
+		w.put(1, 2) // opted out of sensitive-data processing: not our concern
+	}
+	for _, c := range child {
+		w.put(uint64(c), 2)
+	}
+	if sp.adpc {
+		w.put(2, 2)
+	}
+	w.put(1, 2) // MspaCoveredTransaction
+	w.put(2, 2) // MspaOptOutOptionMode
+	w.put(1, 2) // MspaServiceProviderMode
+	return w.b64()
+}
+
+func TestDecodeUSState(t *testing.T) {
+	t.Parallel()
+	for _, sp := range usStateSpecs {
+		consent := make([]int, sp.children)
+		for i := range consent {
+			consent[i] = 2
+		}
+		type tc struct {
+			s    string
+			want USSection
+		}
+		cases := []tc{
+			{sp.encode(2, 2, consent), USSection{}},
+			{sp.encode(0, 0, make([]int, sp.children)), USSection{}},
+			{sp.encode(1, 2, consent), USSection{OptedOut: true}},
+			{sp.encode(2, 1, consent), USSection{OptedOut: true}},
+		}
+		for i := range sp.children {
+			refused := slices.Clone(consent)
+			refused[i] = 1
+			cases = append(cases, tc{sp.encode(2, 2, refused), USSection{ChildNoConsent: true}})
+		}
+		// GPC only where the state defines the sub-section.
+		cases = append(cases, tc{sp.encode(2, 2, consent) + ".YA", USSection{GPC: sp.gpc}})
+		cases = append(cases, tc{sp.encode(2, 2, consent) + ".QA", USSection{}})
+		for _, c := range cases {
+			got, err := DecodeUSState(sp.id, []byte(c.s))
+			if err != nil || got != c.want {
+				t.Errorf("%s: DecodeUSState(%d, %q) = %+v, %v; want %+v", sp.name, sp.id, c.s, got, err, c.want)
+			}
+		}
+		valid := sp.encode(2, 2, consent)
+		for _, c := range []struct {
+			s    string
+			want error
+		}{
+			{valid[:len(valid)-2], errUSTruncated},
+			{"C" + valid[1:], errUSVersion},
+			{valid[:2] + "~" + valid[3:], errUSChar},
+		} {
+			if _, err := DecodeUSState(sp.id, []byte(c.s)); err != c.want {
+				t.Errorf("%s: DecodeUSState(%q) error %v, want %v", sp.name, c.s, err, c.want)
+			}
+		}
+	}
+	for _, id := range []int{GPPUSNat, GPPUSCA, 24, 27} {
+		if _, err := DecodeUSState(id, []byte("BAAAAAQA")); err != errUSSection {
+			t.Errorf("DecodeUSState(%d) error %v; want %v", id, err, errUSSection)
+		}
+	}
+}
+
+// TestDecodeUSStatePublicVectors decodes the default and "all fields set"
+// strings of the reference libraries' unit tests (IABTechLab iabgpp-es
+// modules/cmpapi/test/encoder/section/Us*.test.ts and iabgpp-java
+// Us*Test.java), some in the older padding to 6 bits. In the all-set
+// strings both opt-outs are 1 and a child consent is 1 (no consent).
+func TestDecodeUSStatePublicVectors(t *testing.T) {
+	t.Parallel()
+	all := USSection{OptedOut: true, ChildNoConsent: true}
+	allGPC := USSection{OptedOut: true, ChildNoConsent: true, GPC: true}
+	for _, c := range []struct {
+		id   int
+		s    string
+		want USSection
+	}{
+		{9, "BAAAABA", USSection{}}, {9, "BVWSSVY", all},
+		{10, "BAAAAEA.QA", USSection{}}, {10, "BAAAAEA.Q", USSection{}}, {10, "BVWSSVg.YA", allGPC}, {10, "BVWSSVg.Y", allGPC}, {10, "BVWSSVg", all},
+		{11, "BAAAAAQA", USSection{}}, {11, "BAAAAAQ", USSection{}}, {11, "BVVkklWA", all}, {11, "BVVkklW", all},
+		{12, "BAAAAAEA.QA", USSection{}}, {12, "BVWSSZFg.YA", allGPC}, {12, "BVWSSZFg", all},
+		// iabgpp-es: SaleOptOut 1, TargetedAdvertisingOptOut 2, KnownChild [1, 2, 3].
+		{12, "BbYbG22w", all},
+		{13, "BAAAAABA", USSection{}}, {13, "BVWSSZlY", all},
+		{14, "BAAAAABA.QA", USSection{}}, {14, "BVWSSZFY.YA", allGPC}, {14, "BVWSSZFY", all},
+		{15, "BAAAAAABAA.QA", USSection{}}, {15, "BVWSSRpFYA.YA", allGPC}, {15, "BVWSSRpFYA", all},
+		{16, "BAAAAAQA.QA", USSection{}}, {16, "BAAAAAQ.Q", USSection{}}, {16, "BVWSSVWA.YA", allGPC}, {16, "BVWSSVW.Y", allGPC},
+		{17, "BAAAAAABAA.QA", USSection{}}, {17, "BAAAAAABA.Q", USSection{}}, {17, "BVWSSSSVYA.YA", allGPC}, {17, "BVWSSSSVY.Y", allGPC},
+		{18, "BAAAAAQA.QA", USSection{}}, {18, "BVVkklWA.YA", allGPC}, {18, "BVVkklW.Y", allGPC}, {18, "BVVkklWA", all},
+		{19, "BAAAAAQA.QA", USSection{}}, {19, "BVWSSVWA.YA", allGPC}, {19, "BVWSSVW.Y", allGPC},
+		{20, "BAAAAABA.QA", USSection{}}, {20, "BAAAAABA.Q", USSection{}}, {20, "BVWSSZFY.YA", allGPC}, {20, "BVWSSZFY.Y", allGPC},
+		{21, "BAAAAAAAQA.QA", USSection{}}, {21, "BVWSSRklWA.YA", allGPC}, {21, "BVWSSRklWA", all},
+		{22, "BAAAAAQA.QA", USSection{}}, {22, "BVWSSVWA.YA", allGPC}, {22, "BVWSSVWA", all},
+		{23, "BAAAAAQA.QA", USSection{}}, {23, "BAAAAAQ.Q", USSection{}}, {23, "BVWSSVWA.YA", allGPC}, {23, "BVWSSVW.Y", allGPC},
+	} {
+		got, err := DecodeUSState(c.id, []byte(c.s))
+		if err != nil || got != c.want {
+			t.Errorf("DecodeUSState(%d, %q) = %+v, %v; want %+v", c.id, c.s, got, err, c.want)
 		}
 	}
 }

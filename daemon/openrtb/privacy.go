@@ -16,7 +16,7 @@ const (
 	// NoBid forbids bidding at all: the user refused, in a TCF string,
 	// what selecting any ad needs (purpose 2, or this vendor).
 	NoBid
-	// BadConsent reports that a TCF, GPP, usnat or usca string did not decode;
+	// BadConsent reports that a TCF, GPP or US section string did not decode;
 	// it restricts nothing itself (NoPersonalData comes with it).
 	BadConsent
 )
@@ -47,13 +47,15 @@ const (
 //     flag ("1-Y-" pattern, third character 'Y'): no personal data.
 //   - regs.gpp: each applicable section (those in regs.gpp_sid, or every
 //     section when gpp_sid is absent) applies: tcfeuv2 as above, uspv1 as
-//     above, usnat and usca when any of their sale, sharing or
-//     targeted-advertising opt-outs is 1, a known child's consent is
-//     refused, or their GPC sub-section carries the Global Privacy Control
-//     signal (an opt-out of sale and sharing under the state laws). Any other applicable section (rtbd does not decode the
-//     other states' sections, so it assumes they restrict), an applicable
-//     section missing from the string, or a string that does not decode:
-//     no personal data.
+//     above; usnat, usca and the state sections usva (9) to usmn (23)
+//     when any of their sale, sharing or targeted-advertising opt-outs is
+//     1, a known child's consent is refused, or their GPC sub-section
+//     carries the Global Privacy Control signal (an opt-out of sale and
+//     sharing under the state laws). Any other applicable section (rtbd
+//     does not decode them, so it assumes they restrict; among them the
+//     state sections 24 to 27, which the reference libraries encode
+//     differently), an applicable section missing from the string, or a
+//     string that does not decode: no personal data.
 //   - device.lmt or device.dnt 1: no advertising id.
 func (r *Request) Privacy(vendor int) Privacy {
 	var p Privacy
@@ -160,16 +162,24 @@ func gppSectionPrivacy(id int, text []byte, vendor int) Privacy {
 		if id == GPPUSCA {
 			decode = DecodeUSCA
 		}
-		u, err := decode(text)
-		switch {
-		case err != nil:
-			return BadConsent
-		case u.OptedOut || u.ChildNoConsent || u.GPC:
-			return NoPersonalData
-		}
-		return 0
+		return usPrivacy(decode(text))
+	}
+	if id >= GPPUSVA && id <= GPPUSMN {
+		return usPrivacy(DecodeUSState(id, text))
 	}
 	return NoPersonalData
+}
+
+// usPrivacy is the policy of a decoded US section: an opt-out, a refused
+// known-child consent or a GPC signal means no personal data.
+func usPrivacy(u USSection, err error) Privacy {
+	switch {
+	case err != nil:
+		return BadConsent
+	case u.OptedOut || u.ChildNoConsent || u.GPC:
+		return NoPersonalData
+	}
+	return 0
 }
 
 // Scrub removes from the view what p forbids, so that nothing downstream

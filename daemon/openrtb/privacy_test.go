@@ -85,8 +85,15 @@ func TestPrivacy(t *testing.T) {
 	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~"+uscaString(2, 2, [2]int{0, 0}), "8"), 0, 0)
 	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~"+uscaString(2, 1, [2]int{0, 0}), "8"), 0, NoPersonalData)
 	f(gpp(gppHeader([]int{7, 8}, false)+"~"+usnatOK+"~"+uscaString(2, 1, [2]int{0, 0}), "7"), 0, 0)
-	// A state section rtbd does not decode (usva), or one that is missing.
-	f(gpp(gppHeader([]int{7, 9}, false)+"~"+usnatOK+"~BAAAAAA", "9"), 0, NoPersonalData)
+	// State sections: usva (9) and usct (12) decoded, ids 24-27 not.
+	f(gpp(gppHeader([]int{7, 9}, false)+"~"+usnatOK+"~BAAAABA", "9"), 0, 0)
+	f(gpp(gppHeader([]int{7, 9}, false)+"~"+usnatOK+"~BVWSSVY", "9"), 0, NoPersonalData)
+	f(gpp(gppHeader([]int{7, 9}, false)+"~"+usnatOK+"~BVWSSVY", "7"), 0, 0)
+	f(gpp(gppHeader([]int{12}, false)+"~BAAAAAEA.QA", "12"), 0, 0)
+	f(gpp(gppHeader([]int{12}, false)+"~BAAAAAEA.YA", "12"), 0, NoPersonalData) // GPC
+	f(gpp(gppHeader([]int{12}, false)+"~BAAAAA", "12"), 0, BadConsent|NoPersonalData)
+	f(gpp(gppHeader([]int{7, 25}, false)+"~"+usnatOK+"~BQAA.AAA", "25"), 0, NoPersonalData)
+	// An applicable section that is missing.
 	f(gpp(gppHeader([]int{7}, false)+"~"+usnatOK, "7,8"), 0, NoPersonalData)
 	f(gpp("gppString", "7"), 0, BadConsent|NoPersonalData)
 	// gdpr 1 with the TCF string only in GPP.
