@@ -300,7 +300,7 @@ func writeSetup(w *errWriter, rep *Report) {
 		w.printf("- Servers: both started as child processes with GOMAXPROCS=1, not pinned (`-cpu.server -1`); rtbload with GOMAXPROCS=1.\n")
 	}
 	w.printf("- rtbd: built from ./daemon/cmd/rtbd, embedded demo data, `-log.level warn`; its shed and timed-out answers (from /metrics) count as errors. Ceiling: `rtbload bench ceiling`, a fixed %d B BidResponse after reading the body.\n", len(CeilingResponse))
-	w.printf("- Requests: rtbload's default mix, %d bodies (the shared corpus plus %d synthetic CTV requests), %d keep-alive connections, %s client timeout.\n",
+	w.printf("- Requests: rtbload's default mix, %d bodies (the shared corpus, compacted as exchanges send it, plus %d synthetic CTV requests), %d keep-alive connections, %s client timeout.\n",
 		rep.Bodies, o.CTV, o.Connections, o.Timeout)
 	s := &o.Search
 	w.printf("- Search: from %s req/s, x%.2f per step until a step fails, then %d bisection steps; %s per step, a failed step retried %d time(s); %s warm-up at %s req/s first.\n",

@@ -16,13 +16,18 @@ import (
 )
 
 // DefaultBodies returns rtbload's default request mix: the embedded corpus
-// requests plus ctv synthetic CTV requests from
-// [campaign.GenerateCTVRequests], deterministic for a seed. The corpus
-// bodies are shared: do not modify them.
+// requests, compacted to the form exchanges send (the files are
+// pretty-printed for reading, 39 % of their bytes white space), plus ctv
+// synthetic CTV requests from [campaign.GenerateCTVRequests],
+// deterministic for a seed.
 func DefaultBodies(ctv int, seed int64) [][]byte {
 	var out [][]byte
 	for _, f := range corpus.Requests() {
-		out = append(out, f.Body)
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, f.Body); err != nil {
+			panic("BUG: embedded corpus request " + f.Name + " is not JSON: " + err.Error())
+		}
+		out = append(out, buf.Bytes())
 	}
 	if ctv > 0 {
 		out = append(out, campaign.GenerateCTVRequests(ctv, seed)...)

@@ -1,7 +1,9 @@
 package load
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,6 +124,11 @@ func TestDefaultBodiesAreRequests(t *testing.T) {
 	for i, b := range bodies {
 		if err := checkBody(b); err != nil {
 			t.Fatalf("default body %d: %v", i, err)
+		}
+		// On the wire as exchanges send it: compact.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, b); err != nil || !bytes.Equal(buf.Bytes(), b) {
+			t.Fatalf("default body %d is not compact JSON (%v): %.60s", i, err, b)
 		}
 	}
 }

@@ -39,23 +39,37 @@ func BenchmarkParse(b *testing.B) {
 		}
 		benchmarkParse(b, buf.Bytes())
 	})
-	b.Run("corpus", func(b *testing.B) {
-		files := corpus.Requests()
-		var size int64
-		for _, f := range files {
-			size += int64(len(f.Body))
+	b.Run("corpus", func(b *testing.B) { benchmarkParseCorpus(b, false) })
+	b.Run("corpus-compact", func(b *testing.B) { benchmarkParseCorpus(b, true) })
+}
+
+// benchmarkParseCorpus parses every corpus request per iteration, as
+// stored (pretty-printed) or compacted as exchanges send them.
+func benchmarkParseCorpus(b *testing.B, compact bool) {
+	var bodies [][]byte
+	var size int64
+	for _, f := range corpus.Requests() {
+		body := f.Body
+		if compact {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, body); err != nil {
+				b.Fatalf("cannot compact %s: %s", f.Name, err)
+			}
+			body = buf.Bytes()
 		}
-		b.ReportAllocs()
-		b.SetBytes(size)
-		var r Request
-		for b.Loop() {
-			for _, f := range files {
-				if err := r.Parse(f.Body); err != nil {
-					b.Fatalf("cannot parse %s: %s", f.Name, err)
-				}
+		bodies = append(bodies, body)
+		size += int64(len(body))
+	}
+	b.ReportAllocs()
+	b.SetBytes(size)
+	var r Request
+	for b.Loop() {
+		for _, body := range bodies {
+			if err := r.Parse(body); err != nil {
+				b.Fatalf("cannot parse: %s", err)
 			}
 		}
-	})
+	}
 }
 
 func benchmarkParse(b *testing.B, body []byte) {

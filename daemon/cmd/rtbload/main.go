@@ -35,7 +35,7 @@ var (
 	count       = flag.Int64("count", 0, "Number of requests to schedule; 0 means no count bound.")
 	connections = flag.Int("connections", 16, "Keep-alive connections per target, also the number of sending goroutines (1..10000).")
 	timeout     = flag.Duration("timeout", 100*time.Millisecond, "Client-side deadline per request, counted from its intended send time (at most 1m). A later answer counts as a timeout; rtbload waits one more -timeout for it on the same connection.")
-	dir         = flag.String("dir", "", "Directory of *.json bid requests to send in turn. Default: the embedded corpus plus -ctv synthetic CTV requests.")
+	dir         = flag.String("dir", "", "Directory of *.json bid requests to send in turn, as they are. Default: the embedded corpus, compacted as exchanges send it, plus -ctv synthetic CTV requests.")
 	ctv         = flag.Int("ctv", 100, "Number of synthetic CTV requests added to the default mix (ignored with -dir).")
 	gzipBodies  = flag.Bool("gzip", false, "Send gzip-compressed bodies (compressed once, before the run).")
 	allowRemote = flag.Bool("allow-remote", false, "Allow targets outside loopback (127.0.0.0/8, ::1, localhost).")
