@@ -145,6 +145,12 @@ func (r *Result) Check(as []Assertion) []string {
 			failed = append(failed, fmt.Sprintf("%s: unknown metric %q", a.Text, a.Metric))
 			continue
 		}
+		if m.kind == kindDuration && a.Metric != "gap" && r.Latency.Count == 0 {
+			// An empty histogram reads 0: p99<2ms would hold for a run
+			// whose every request failed to connect.
+			failed = append(failed, fmt.Sprintf("%s failed: no latency was measured (%d sent, %d errors)", a.Text, r.Sent, r.Errors))
+			continue
+		}
 		got := m.get(r)
 		if !compare(got, a.Op, a.Value) {
 			failed = append(failed, fmt.Sprintf("%s failed: %s is %s", a.Text, a.Metric, formatValue(m.kind, got)))

@@ -42,6 +42,7 @@ func TestParseAssert(t *testing.T) {
 func TestCheck(t *testing.T) {
 	t.Parallel()
 	r := &Result{Scheduled: 1000, Sent: 1000, Bids: 900, NoBids: 90, Errors: 6, Timeouts: 4, Rate: 19500}
+	r.Latency.Count = 994
 	r.Latency.P99 = 3 * time.Millisecond
 	r.Latency.Max = 10 * time.Millisecond
 	f := func(s string, wantFailed int) {
@@ -64,5 +65,21 @@ func TestCheck(t *testing.T) {
 	failed := r.Check([]Assertion{{Metric: "p99", Op: "<", Value: 1e6, Text: "p99<1ms"}})
 	if len(failed) != 1 || !strings.Contains(failed[0], "p99<1ms") || !strings.Contains(failed[0], "3ms") {
 		t.Fatalf("a failure must name the condition and the measured value; got %q", failed)
+	}
+}
+
+// TestCheckNoLatency: a run whose every request failed to connect has an
+// empty latency histogram, which reads 0; a latency bound must fail on it
+// instead of holding.
+func TestCheckNoLatency(t *testing.T) {
+	t.Parallel()
+	r := &Result{Scheduled: 1000, Sent: 1000, Errors: 1000, LongestGap: 3 * time.Second}
+	as, err := ParseAssert("p99<2ms,max<1s,errors<=1000,gap>1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := r.Check(as)
+	if len(failed) != 2 || !strings.Contains(failed[0], "no latency") || !strings.Contains(failed[1], "max<1s") {
+		t.Fatalf("got %q; want p99 and max to fail for want of any latency, the counts and gap to hold", failed)
 	}
 }
