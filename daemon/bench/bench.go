@@ -119,8 +119,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.LoadCPU, "cpu.load", o.LoadCPU, "CPU for rtbload itself.")
 	fs.IntVar(&o.Connections, "connections", o.Connections, "Keep-alive connections rtbload opens per phase.")
 	fs.IntVar(&o.Nice, "nice", 0, "Nice value for rtbload and the servers (-20..19), e.g. -10 to rank them above the neighbours' work on a shared machine; 0 leaves it.")
-	fs.DurationVar(&o.QuietWait, "quiet.wait", 0, "Before each phase, wait for the machine's other processes to use at most -quiet.max CPUs, for at most this long over the whole run; 0 does not wait.")
-	fs.Float64Var(&o.QuietMax, "quiet.max", o.QuietMax, "CPUs the other processes may use for the machine to count as quiet; see -quiet.wait.")
+	fs.DurationVar(&o.QuietWait, "quiet.wait", 0, "Before each phase, wait for the machine's other processes and the hypervisor's steal to take at most -quiet.max CPUs, for at most this long over the whole run; 0 does not wait.")
+	fs.Float64Var(&o.QuietMax, "quiet.max", o.QuietMax, "CPUs the other processes and the hypervisor's steal may take for the machine to count as quiet; see -quiet.wait.")
 	fs.DurationVar(&o.Search.MaxP99, "max.p99", o.Search.MaxP99, "p99 above which a search step fails: the server is queueing.")
 	if err := fs.Parse(args); err != nil {
 		return o, err

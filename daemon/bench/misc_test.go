@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -181,6 +182,28 @@ func TestPadAnswer(t *testing.T) {
 		}
 		if len(b) != want {
 			t.Fatalf("padAnswer(%d) is %d bytes; want %d", n, len(b), want)
+		}
+	}
+}
+
+// TestOthersCPUs: the quiet gate counts the hypervisor's steal like a
+// neighbour's work. A machine idle inside but with half a CPU stolen is
+// not quiet at the default -quiet.max.
+func TestOthersCPUs(t *testing.T) {
+	t.Parallel()
+	a := machineCPU{busy: 10 * time.Second, steal: 2 * time.Second}
+	idleStolen := machineCPU{busy: a.busy + 10*time.Millisecond, steal: a.steal + 250*time.Millisecond}
+	busy := machineCPU{busy: a.busy + 300*time.Millisecond, steal: a.steal}
+	quiet := machineCPU{busy: a.busy + 40*time.Millisecond, steal: a.steal + 10*time.Millisecond}
+	max := defaultOptions().QuietMax
+	for _, c := range []struct {
+		b     machineCPU
+		want  float64
+		quiet bool
+	}{{idleStolen, 0.52, false}, {busy, 0.6, false}, {quiet, 0.1, true}} {
+		got := othersCPUs(a, c.b, quietSample)
+		if math.Abs(got-c.want) > 1e-9 || (got <= max) != c.quiet {
+			t.Errorf("othersCPUs(%+v) = %.3f (quiet %v); want %.3f (quiet %v)", c.b, got, got <= max, c.want, c.quiet)
 		}
 	}
 }
