@@ -69,6 +69,7 @@ type quietGate struct {
 	maxCPUs  float64
 	budget   time.Duration
 	waited   time.Duration
+	repeats  int // phases measured again because they were noisy
 	progress io.Writer
 }
 
@@ -117,6 +118,7 @@ func (g *quietGate) wait(ctx context.Context) error {
 // summary describes the gate's work for the report.
 func (g *quietGate) summary() string {
 	s := fmt.Sprintf("waited %s in all (budget %s) for other processes and the hypervisor's steal to take <= %.2f CPUs before each phase", g.waited.Round(time.Second), g.budget, g.maxCPUs)
+	s += fmt.Sprintf("; %d phases were measured again because others took more during them (the quietest of up to %d measurements counts)", g.repeats, 1+noisyRepeats)
 	if g.waited >= g.budget {
 		s += "; **the budget ran out, so later phases ran on a busy machine**"
 	}

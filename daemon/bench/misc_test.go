@@ -207,3 +207,30 @@ func TestOthersCPUs(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietest: a noisy phase is measured again, at most repeats times,
+// and the quietest measurement counts; a quiet first one is kept at once.
+func TestQuietest(t *testing.T) {
+	t.Parallel()
+	run := func(noise ...float64) (Point, int, int) {
+		calls, noisy := 0, 0
+		p, err := quietest(func() (Point, error) {
+			p := Point{Steal: noise[calls], Target: float64(calls)}
+			calls++
+			return p, nil
+		}, 0.2, 2, func(*Point) { noisy++ })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, calls, noisy
+	}
+	if p, calls, noisy := run(0.1, 0.9, 0.9); calls != 1 || noisy != 0 || p.Target != 0 {
+		t.Errorf("quiet first phase: kept %v after %d measurements (%d noisy); want the first, once", p.Target, calls, noisy)
+	}
+	if p, calls, _ := run(0.9, 0.5, 0.7); calls != 3 || p.Target != 1 {
+		t.Errorf("noisy phases: kept measurement %v of %d; want the quietest (1) of 3", p.Target, calls)
+	}
+	if p, calls, _ := run(0.9, 0.05, 0.0); calls != 2 || p.Target != 1 {
+		t.Errorf("a quiet repeat: kept measurement %v of %d; want it (1) after 2", p.Target, calls)
+	}
+}
