@@ -136,6 +136,13 @@ type Bidding struct {
 	// consent (or legitimate interest, for purpose 2). 0, the default,
 	// checks the purposes only.
 	GDPRVendorID int `json:"gdprVendorID"`
+	// FirstPriceShading scales bids in first-price auctions (request or
+	// deal "at" 1), where the winner pays its own bid: a bid of value x
+	// score becomes that times the factor, never below the floor it
+	// cleared. In second-price auctions ("at" 2) the bid is the value, and
+	// a fixed-price deal ("at" 3) is bid at its floor, the agreed price.
+	// 0 < factor <= 1; default 1 (no shading).
+	FirstPriceShading float64 `json:"firstPriceShading"`
 }
 
 // Shedding configures admission control.
@@ -219,6 +226,7 @@ func Default() Config {
 			MinTimeLeft:       Duration(5 * time.Millisecond),
 			FreqCapSlots:      1 << 20,
 			NoticeDedupeSlots: 1 << 22,
+			FirstPriceShading: 1,
 		},
 		Shedding: Shedding{MaxInFlight: 4096, MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
 		Drain:    Drain{Delay: Duration(3 * time.Second), Timeout: Duration(5 * time.Second)},
@@ -297,6 +305,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Bidding.Currency != "USD" && c.Bidding.Rates[c.Bidding.Currency] == 0 {
 		return fmt.Errorf("invalid config: bidding.currency %q has no entry in bidding.rates", c.Bidding.Currency)
+	}
+	if !(c.Bidding.FirstPriceShading > 0 && c.Bidding.FirstPriceShading <= 1) {
+		return fmt.Errorf("invalid config: bidding.firstPriceShading %g must be in (0, 1]", c.Bidding.FirstPriceShading)
 	}
 	if c.Bidding.GDPRVendorID < 0 || c.Bidding.GDPRVendorID > 65535 {
 		return fmt.Errorf("invalid config: bidding.gdprVendorID %d must be a vendor id from 1 to 65535, or 0 for none", c.Bidding.GDPRVendorID)

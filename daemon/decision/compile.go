@@ -23,6 +23,10 @@ type Options struct {
 	// NoticeBase is copied to [openrtb.Response.NoticeBase]; empty disables
 	// notice URLs.
 	NoticeBase string
+	// FirstPriceShading scales bids in first-price auctions, never below
+	// the floor they cleared; 0 or 1 means no shading (see
+	// config.Bidding.FirstPriceShading).
+	FirstPriceShading float64
 }
 
 // Snapshot is an immutable compiled campaign set: the targeting index, the
@@ -46,6 +50,7 @@ type Snapshot struct {
 
 	hostID     []byte
 	noticeBase []byte
+	shade      float64 // first-price shading factor, 1 for none
 }
 
 // hotCamp holds the fields read for every candidate before the campaign
@@ -119,7 +124,10 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	if f == nil || st == nil {
 		return nil, fmt.Errorf("cannot compile campaigns: nil file or state")
 	}
-	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase)}
+	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), shade: 1}
+	if f := opt.FirstPriceShading; f > 0 && f < 1 {
+		s.shade = f
+	}
 	var err error
 	if s.money, err = newMoney(f.Currency, opt.Currency, opt.Rates); err != nil {
 		return nil, fmt.Errorf("cannot compile campaigns: %w", err)

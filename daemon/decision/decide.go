@@ -34,6 +34,7 @@ type Ctx struct {
 	sec       int64
 	respCur   int
 	conv      float64 // campaign currency -> response currency
+	shade     float64 // the request's auction: first-price shading, 1 for none
 	userKey   uint64
 	worst     Reason
 	timedOut  bool
@@ -193,6 +194,7 @@ func (s *Snapshot) decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 		return ReasonCurrency
 	}
 	c.respCur, c.conv = ri, s.money.factor(s.money.file, ri)
+	c.shade = s.auctionShade(req.AT)
 	c.userKey = UserKey(req)
 	s.model.prepare(c, req, int(c.sec%86400/3600))
 	s.requestTerms(c, req, c.sec)

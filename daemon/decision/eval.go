@@ -235,6 +235,7 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 		c.reject(o, ReasonBlocked, "deal_seat")
 		return
 	}
+	fixed, shade := s.auction(c, imp, deal)
 	x := logit + cc.wCamp + cross
 	var best option
 	best.ord, best.cr = -1, -1
@@ -254,7 +255,7 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 				continue
 			}
 		}
-		opt := s.price(c, cc, cr, x, floor)
+		opt := s.price(c, cc, cr, x, floor, fixed, shade)
 		opt.ord, opt.cr, opt.deal, opt.rank = int32(o), int16(i), int16(deal), cc.rank
 		if opt.price <= 0 {
 			why = "below_floor"
@@ -380,10 +381,47 @@ func containsBytes(list [][]byte, v []byte, fold bool) bool {
 	return false
 }
 
+// Auction types (OpenRTB "at", in the request and in a deal).
+const (
+	atFirstPrice  = 1
+	atSecondPrice = 2
+	atFixedPrice  = 3 // deals only: the deal's bidfloor is the agreed price
+)
+
+// auctionShade is the shading factor of a request or deal auction type:
+// the snapshot's in first-price auctions, none otherwise. A request
+// without "at" is a second-price auction (the OpenRTB default).
+func (s *Snapshot) auctionShade(at int) float64 {
+	if at == atFirstPrice {
+		return s.shade
+	}
+	return 1
+}
+
+// auction is how an option of imp through deal (-1 for none) is priced: a
+// fixed-price deal at its floor, else shaded by the deal's auction type
+// when it has one, or the request's.
+func (s *Snapshot) auction(c *Ctx, imp *openrtb.Imp, deal int) (fixed bool, shade float64) {
+	if deal < 0 {
+		return false, c.shade
+	}
+	switch at := imp.PMP.Deals[deal].AT; at {
+	case atFixedPrice:
+		return true, 1
+	case atFirstPrice, atSecondPrice:
+		return false, s.auctionShade(at)
+	}
+	return false, c.shade
+}
+
 // price computes a creative's option: Value x score capped at MaxCPM, in
 // the response currency, rounded, and >= floor (for video with
 // mincpmpersec, also >= that x duration). price <= 0 means below floor.
-func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64) option {
+// An option that clears the floor is then bid at the floor when fixed (a
+// fixed-price deal), else at its value times shade, but not below the
+// floor: shading lowers what a first-price auction charges, never whether
+// the bid clears.
+func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fixed bool, shade float64) option {
 	score := 1.0
 	if s.model.on {
 		score = c.sig.sigmoid(x + cr.weight)
@@ -396,6 +434,12 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64) opt
 	if p < floor || p <= 0 {
 		c.note(ReasonBelowFloor)
 		return opt
+	}
+	switch {
+	case fixed && floor > 0:
+		p = floor
+	case shade > 0 && shade < 1:
+		p = max(p*shade, floor)
 	}
 	opt.price = roundPrice(p, floor)
 	return opt

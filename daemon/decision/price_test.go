@@ -305,3 +305,48 @@ func TestTraceJSON(t *testing.T) {
 		t.Fatalf("trace JSON\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestAuctionTypes: a campaign of value 10 (no model: score 1) against a
+// floor of 2, with first-price shading 0.8. First price ("at" 1) shades,
+// never below the floor; second price ("at" 2, or none) bids the value; a
+// fixed-price deal ("at" 3) is bid at its floor, the agreed price; a
+// deal's own auction type overrides the request's.
+func TestAuctionTypes(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.Deals = []string{"d1"}
+	opts := testOptions
+	opts.FirstPriceShading = 0.8
+	s, err := Compile(testFile(c), nil, NewState(1024), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unshaded := mustCompile(t, testFile(c), nil)
+	f := func(name string, s *Snapshot, at int, floor float64, deal *openrtb.Deal, wantReason Reason, want float64) {
+		t.Helper()
+		r := bannerRequest()
+		r.AT = at
+		r.Imps[0].BidFloor = floor
+		if deal != nil {
+			r.Imps[0].PMP.Deals = []openrtb.Deal{*deal}
+		}
+		reason, resp, _ := decide(s, r, testNow)
+		if reason != wantReason {
+			t.Fatalf("%s: reason %s; want %s", name, reason, wantReason)
+		}
+		if reason == ReasonBid && math.Abs(resp.Bids[0].Price-want) > 1e-9 {
+			t.Fatalf("%s: price %v; want %v", name, resp.Bids[0].Price, want)
+		}
+	}
+	f("second price", s, 2, 2, nil, ReasonBid, 10)
+	f("no at: second price", s, 0, 2, nil, ReasonBid, 10)
+	f("first price, shaded", s, 1, 2, nil, ReasonBid, 8)
+	f("first price, shaded to the floor", s, 1, 9, nil, ReasonBid, 9)
+	f("first price, below floor unshaded too", s, 1, 10.5, nil, ReasonBelowFloor, 0)
+	f("first price, no shading configured", unshaded, 1, 2, nil, ReasonBid, 10)
+	f("fixed-price deal", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 4, AT: 3}, ReasonBid, 4)
+	f("fixed-price deal above the value", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 12, AT: 3}, ReasonBelowFloor, 0)
+	f("second-price deal in a first-price request", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 2}, ReasonBid, 10)
+	f("first-price deal in a second-price request", s, 2, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 1}, ReasonBid, 8)
+	f("deal without at: the request's", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3}, ReasonBid, 8)
+}

@@ -111,6 +111,8 @@ func options(cfg *config.Config) decision.Options {
 		Rates:      cfg.Bidding.Rates,
 		HostID:     cfg.Bidding.HostID,
 		NoticeBase: cfg.Bidding.NoticeBaseURL,
+
+		FirstPriceShading: cfg.Bidding.FirstPriceShading,
 	}
 }
 
