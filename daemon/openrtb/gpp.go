@@ -230,16 +230,7 @@ func DecodeUSNat(s []byte) (USSection, error) {
 }
 
 // DecodeUSCA decodes a usca section, version 1, and its GPC sub-section.
-func DecodeUSCA(s []byte) (USSection, error) {
-	core, ver, err := usCore(s)
-	switch {
-	case err != nil:
-		return USSection{}, err
-	case ver == 1:
-		return decodeUS(s, core, &uscaV1)
-	}
-	return USSection{}, errUSVersion
-}
+func DecodeUSCA(s []byte) (USSection, error) { return decodeUSv1(s, &uscaV1) }
 
 // DecodeUSState decodes the state section id, usva (9) to usmn (23),
 // version 1, and its GPC sub-section where the state defines one.
@@ -247,12 +238,17 @@ func DecodeUSState(id int, s []byte) (USSection, error) {
 	if id < GPPUSVA || id > GPPUSMN {
 		return USSection{}, errUSSection
 	}
+	return decodeUSv1(s, &usStates[id-GPPUSVA])
+}
+
+// decodeUSv1 decodes a section with one layout, l, for version 1.
+func decodeUSv1(s []byte, l *usLayout) (USSection, error) {
 	core, ver, err := usCore(s)
 	switch {
 	case err != nil:
 		return USSection{}, err
 	case ver == 1:
-		return decodeUS(s, core, &usStates[id-GPPUSVA])
+		return decodeUS(s, core, l)
 	}
 	return USSection{}, errUSVersion
 }

@@ -157,12 +157,10 @@ func gppSectionPrivacy(id int, text []byte, vendor int) Privacy {
 			return NoPersonalData
 		}
 		return 0
-	case GPPUSNat, GPPUSCA:
-		decode := DecodeUSNat
-		if id == GPPUSCA {
-			decode = DecodeUSCA
-		}
-		return usPrivacy(decode(text))
+	case GPPUSNat:
+		return usPrivacy(DecodeUSNat(text))
+	case GPPUSCA:
+		return usPrivacy(DecodeUSCA(text))
 	}
 	if id >= GPPUSVA && id <= GPPUSMN {
 		return usPrivacy(DecodeUSState(id, text))
