@@ -154,10 +154,15 @@ func (w *worker) do(slot int64) {
 // a timeout at its latency so far, against no target.
 func (w *worker) expire(slot, now int64, sec *second) {
 	w.rs.expired.Add(1)
-	w.hist.record(time.Duration(now - slot))
-	sec.hist.record(now - slot)
-	sec.latencies.Add(1)
+	w.recordLatency(sec, now-slot)
 	w.count(sec, nil, outTimeout)
+}
+
+// recordLatency records a latency in the run's and its second's histograms.
+func (w *worker) recordLatency(sec *second, lat int64) {
+	w.hist.record(time.Duration(lat))
+	sec.hist.record(lat)
+	sec.latencies.Add(1)
 }
 
 func (w *worker) finish(slot, now int64, sec *second, t *target, err error) {
@@ -177,10 +182,7 @@ func (w *worker) finish(slot, now int64, sec *second, t *target, err error) {
 	if err == nil || out == outTimeout {
 		// Connection failures are not latencies: a dead target would
 		// look fast.
-		lat := now - slot
-		w.hist.record(time.Duration(lat))
-		sec.hist.record(lat)
-		sec.latencies.Add(1)
+		w.recordLatency(sec, now-slot)
 	}
 	if out == outError {
 		t.noteError(err, w.resp.StatusCode())
