@@ -104,7 +104,7 @@ type TargetResult struct {
 type ErrorKinds struct {
 	Status int64 `json:"status"`  // answered with a status other than 200 or 204
 	Dial   int64 `json:"dial"`    // could not connect
-	Closed int64 `json:"closed"`  // closed or reset before any answer, after the one retry
+	Closed int64 `json:"closed"`  // closed or reset before the whole answer, after the one retry
 	NoConn int64 `json:"no_conn"` // every connection busy
 	Other  int64 `json:"other"`
 }

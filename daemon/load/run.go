@@ -114,9 +114,9 @@ func newRunState(cfg *Config) (*runState, error) {
 		t.br.threshold = threshold
 		t.br.cooldown = int64(cfg.BreakerCooldown)
 		if cfg.newDoer != nil {
-			t.client = cfg.newDoer()
+			t.newClient = cfg.newDoer
 		} else {
-			t.client = newHostClient(u, cfg, &t.retries)
+			t.newClient = clientFactory(u, cfg, rs.bodies, &t.retries)
 		}
 		rs.targets = append(rs.targets, t)
 	}

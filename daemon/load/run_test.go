@@ -335,6 +335,50 @@ func TestRunRetriesClosedConnection(t *testing.T) {
 	}
 }
 
+// TestRunRetriesHalfAnswered resets each connection in the middle of its
+// first answer, as a VRRP move does when the client's acknowledgements
+// reach the new master: no whole answer arrived, so the request is sent
+// once more on a new connection, where it is answered.
+func TestRunRetriesHalfAnswered(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			first := conns.Add(1) == 1
+			go func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					var req fasthttp.Request
+					if err := req.Read(br); err != nil {
+						return
+					}
+					if first {
+						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"id\"")) //nolint:errcheck
+						c.(*net.TCPConn).SetLinger(0)                                            //nolint:errcheck
+						return
+					}
+					c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")) //nolint:errcheck
+				}
+			}(c)
+		}
+	}()
+	url := "http://" + ln.Addr().String() + "/openrtb2/bid"
+	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(100), Count: 3, Connections: 1, Timeout: 5 * time.Second})
+	tr := res.Targets[0]
+	if res.NoBids != 3 || res.Errors != 0 || tr.Retries != 1 || conns.Load() != 2 {
+		t.Fatalf("nobids %d errors %d retries %d connections %d; want 3, 0, 1, 2 (last error %q)", res.NoBids, res.Errors, tr.Retries, conns.Load(), tr.LastError)
+	}
+}
+
 // TestRunLateAnswerKeepsConnection: every tenth request is answered after
 // the deadline. Each counts as a timeout, and its connection stays open:
 // the server sees no more connections than rtbload has workers. A client

@@ -39,8 +39,11 @@ const (
 // pacer and sends one request at a time, reusing its requests (one per
 // target, URI and headers set once) and its response.
 type worker struct {
-	rs        *runState
+	rs *runState
+	// reqs and clients are per target: requests with URI and headers
+	// set once, and the clients that send them.
 	reqs      []*fasthttp.Request
+	clients   []doer
 	resp      fasthttp.Response
 	next      int // next body
 	hist      *histShard
@@ -60,6 +63,7 @@ func newWorker(rs *runState, id int) *worker {
 			req.Header.Set(fasthttp.HeaderContentEncoding, "gzip")
 		}
 		w.reqs = append(w.reqs, req)
+		w.clients = append(w.clients, t.newClient())
 	}
 	return w
 }
@@ -84,6 +88,11 @@ func (s *histShard) record(d time.Duration) {
 func (w *worker) run(slots <-chan int64) {
 	for slot := range slots {
 		w.do(slot)
+	}
+	for _, c := range w.clients {
+		if cl, ok := c.(*connClient); ok {
+			cl.Close() //nolint:errcheck // the run is over
+		}
 	}
 }
 
@@ -125,10 +134,11 @@ func (w *worker) do(slot int64) {
 			w.count(sec, nil, outError)
 			return
 		}
-		req := w.reqs[w.targetIndex(t)]
+		ti := w.targetIndex(t)
+		req, client := w.reqs[ti], w.clients[ti]
 		req.SetBodyRaw(body)
 		t.sent.Add(1)
-		err := t.client.DoDeadline(req, &w.resp, deadline)
+		err := client.DoDeadline(req, &w.resp, deadline)
 		now = rs.clock.now()
 		if err != nil && isDialError(err) && now < slot+rs.timeout {
 			// Never sent: try the next target within the same deadline,
@@ -142,7 +152,7 @@ func (w *worker) do(slot int64) {
 				continue
 			}
 			t.retries.Add(1)
-			err = t.client.DoDeadline(req, &w.resp, deadline)
+			err = client.DoDeadline(req, &w.resp, deadline)
 			now = rs.clock.now()
 		}
 		w.finish(slot, now, sec, t, err)

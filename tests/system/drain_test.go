@@ -22,10 +22,10 @@ import (
 // new master's gratuitous ARP) are accepted there: no gap, no timeout.
 // What remains is a connection whose handshake or request straddles the
 // ARP switch: its next packet reaches the new master, which resets it
-// before any response byte (0-4 per move at 2000 req/s). A reset request
-// is sent once more (load: retryClosed), and a connect reset just after
-// the handshake (about one run in ten) is tried once more: in both cases
-// the request never reached a bidder. So the contract of DESIGN.md
+// before the whole answer arrived (0-16 per move at 2000 req/s). A reset
+// request is sent once more (load: retryClosed), and a connect reset just
+// after the handshake (about one run in ten) is tried once more: in both
+// cases no answer reached the client. So the contract of DESIGN.md
 // section 2 holds for a client that retries what it never delivered:
 // zero failed requests, no timeout, and a gap under 250 ms.
 //
