@@ -43,6 +43,7 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		b.SlotInPod = imp.Video.SlotInPod
 	}
 	b.Lang, b.AdM, b.AdMEscaped = cr.lang, cr.adm, true
+	b.Static = cr.static
 	b.Seat = cc.seat
 	b.Bundle = cc.bundle
 	if c.Trace != nil {

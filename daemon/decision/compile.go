@@ -109,8 +109,12 @@ type ccreative struct {
 	attr     []int
 	lang     []byte
 	secure   bool
-	adm      []byte  // markup, already JSON-escaped (openrtb.AppendEscaped)
-	weight   float64 // weight of "creative=<id>"
+	adm      []byte // markup, already JSON-escaped (openrtb.AppendEscaped)
+	// static is the bid's campaign- and creative-level fields encoded
+	// (openrtb.Bid.Static); nil for a banner without a size of its own,
+	// whose bid takes the imp's.
+	static []byte
+	weight float64 // weight of "creative=<id>"
 	// expGap <= exp(maxCrW - weight) of its campaign: it turns a lower
 	// bound of the campaign's exp(-logit) into one of the creative's.
 	expGap float64
@@ -224,7 +228,34 @@ func (s *Snapshot) compileCampaign(cc *ccamp, c *campaign.Campaign) error {
 		}
 		cc.creatives = append(cc.creatives, cr)
 	}
+	for i := range cc.creatives {
+		cc.creatives[i].encodeStatic(cc)
+	}
 	return nil
+}
+
+// encodeStatic encodes the creative's bid fields that do not depend on the
+// request, once, so that bids copy them instead of escaping each string
+// (openrtb.AppendBidStatic). The escaped markup then lives inside it.
+func (cr *ccreative) encodeStatic(cc *ccamp) {
+	if cr.media == openrtb.MediaBanner && (cr.w <= 0 || cr.h <= 0) {
+		return
+	}
+	b := openrtb.Bid{
+		AdID: cr.adid, CrID: cr.id, CampaignID: cc.id, ADomain: cc.adomain, Bundle: cc.bundle,
+		Cat: cc.cat, Attr: cr.attr, MType: cr.mtype, Lang: cr.lang, AdM: cr.adm, AdMEscaped: true,
+	}
+	switch cr.media {
+	case openrtb.MediaBanner:
+		b.W, b.H = cr.w, cr.h
+	case openrtb.MediaVideo, openrtb.MediaAudio:
+		b.Dur = cr.dur
+	}
+	cr.static = openrtb.AppendBidStatic(nil, &b)
+	if n := len(cr.adm); n > 0 {
+		// It ends with `,"adm":"<adm>"`.
+		cr.adm = cr.static[len(cr.static)-1-n : len(cr.static)-1 : len(cr.static)-1]
+	}
 }
 
 func micros(x float64) int64 {

@@ -95,6 +95,26 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = appendString(dst, b.ImpID)
 	dst = append(dst, `,"price":`...)
 	dst = appendPrice(dst, b.Price)
+	if len(b.Static) != 0 {
+		dst = append(dst, b.Static...)
+	} else {
+		dst = AppendBidStatic(dst, b)
+	}
+	dst = appendStringField(dst, `,"dealid":`, b.DealID)
+	dst = appendIntField(dst, `,"slotinpod":`, b.SlotInPod, b.SlotInPod != 0)
+	if len(r.NoticeBase) != 0 {
+		dst = appendNotices(dst, r, b, cur)
+	}
+	return append(dst, '}')
+}
+
+// AppendBidStatic appends the fields of b that depend only on its campaign
+// and creative, from `,"adid":` to `,"adm":`, as the encoder writes them
+// when b.Static is empty. A decision engine that encodes them once per
+// creative with it, and sets b.Static, saves escaping them on every bid:
+// AdID, CrID, CampaignID, ADomain, Bundle, Cat, Attr, MType, W, H, Dur,
+// Lang and AdM (copied when AdMEscaped).
+func AppendBidStatic(dst []byte, b *Bid) []byte {
 	dst = appendStringField(dst, `,"adid":`, b.AdID)
 	dst = appendStringField(dst, `,"crid":`, b.CrID)
 	dst = appendStringField(dst, `,"cid":`, b.CampaignID)
@@ -103,21 +123,14 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = appendStringList(dst, `,"cat":`, b.Cat)
 	dst = appendIntList(dst, `,"attr":`, b.Attr)
 	dst = appendIntField(dst, `,"mtype":`, b.MType, b.MType > 0)
-	dst = appendStringField(dst, `,"dealid":`, b.DealID)
 	dst = appendIntField(dst, `,"w":`, b.W, b.W > 0)
 	dst = appendIntField(dst, `,"h":`, b.H, b.H > 0)
 	dst = appendIntField(dst, `,"dur":`, b.Dur, b.Dur > 0)
-	dst = appendIntField(dst, `,"slotinpod":`, b.SlotInPod, b.SlotInPod != 0)
 	dst = appendStringField(dst, `,"language":`, b.Lang)
 	if b.AdMEscaped {
-		dst = appendRawStringField(dst, `,"adm":`, b.AdM)
-	} else {
-		dst = appendStringField(dst, `,"adm":`, b.AdM)
+		return appendRawStringField(dst, `,"adm":`, b.AdM)
 	}
-	if len(r.NoticeBase) != 0 {
-		dst = appendNotices(dst, r, b, cur)
-	}
-	return append(dst, '}')
+	return appendStringField(dst, `,"adm":`, b.AdM)
 }
 
 // appendPrice writes the shortest decimal that parses back to price. NaN
