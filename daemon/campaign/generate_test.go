@@ -185,8 +185,8 @@ func checkCTVRequest(t *testing.T, i int, req *ctvRequest) {
 	}
 }
 
-// TestGenerateBannerRequests: valid JSON within the request size bound,
-// on sites the campaigns list.
+// TestGenerateBannerRequests: valid JSON of 1-3 KB, the request size the
+// handler's targets are stated for, on sites the campaigns list.
 func TestGenerateBannerRequests(t *testing.T) {
 	t.Parallel()
 	file := Generate(1000, 1)
@@ -207,7 +207,7 @@ func TestGenerateBannerRequests(t *testing.T) {
 		if err := json.Unmarshal(b, &r); err != nil {
 			t.Fatalf("request %d is not valid JSON: %s\n%s", i, err, b)
 		}
-		if len(b) > maxRequestSize || !sites[r.Site.Domain] || len(r.Imp) != 1 || r.Imp[0].Banner.W == 0 {
+		if len(b) < 1000 || len(b) > maxRequestSize || !sites[r.Site.Domain] || len(r.Imp) != 1 || r.Imp[0].Banner.W == 0 {
 			t.Fatalf("request %d: %d bytes, site %q, imps %+v", i, len(b), r.Site.Domain, r.Imp)
 		}
 	}
