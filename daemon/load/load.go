@@ -49,8 +49,9 @@ type Config struct {
 	// Timeout is the client-side deadline, counted from each request's
 	// intended send time. Default 100ms. A slot still queued at its
 	// deadline is not sent; an answer after it counts as a timeout, and
-	// rtbload waits up to one more Timeout for it before it closes the
-	// connection (see worker.do).
+	// rtbload waits for it, half to one more Timeout (see
+	// connClient.setDeadline), before it closes the connection (see
+	// worker.do).
 	Timeout time.Duration
 	// MaxBacklog is the capacity of the queue of slots waiting for a free
 	// connection; beyond it slots are dropped and counted. Default 65536.

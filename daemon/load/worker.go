@@ -103,7 +103,7 @@ func (w *worker) run(slots <-chan int64) {
 // turning into a collapse of both. A slot that has already waited its
 // whole deadline in the queue is a timeout and is not sent: nobody would
 // wait for its answer. And an answer after the deadline counts as a
-// timeout but is still read, for up to one more Timeout, on the same
+// timeout but is still read, for half to one more Timeout, on the same
 // connection: closing it would make the next request connect again, and
 // measured here at 35-40k req/s, one stall of a few milliseconds was
 // enough for rtbload to spend its core on 14,000 connects a second and

@@ -34,7 +34,7 @@ var (
 	duration    = flag.Duration("duration", 0, "Length of the schedule, at most 1h. rtbload needs -duration or -count.")
 	count       = flag.Int64("count", 0, "Number of requests to schedule; 0 means no count bound.")
 	connections = flag.Int("connections", 16, "Keep-alive connections per target, also the number of sending goroutines (1..10000).")
-	timeout     = flag.Duration("timeout", 100*time.Millisecond, "Client-side deadline per request, counted from its intended send time (at most 1m). A later answer counts as a timeout; rtbload waits one more -timeout for it on the same connection.")
+	timeout     = flag.Duration("timeout", 100*time.Millisecond, "Client-side deadline per request, counted from its intended send time (at most 1m). A later answer counts as a timeout; rtbload waits half to one more -timeout for it on the same connection.")
 	dir         = flag.String("dir", "", "Directory of *.json bid requests to send in turn, as they are. Default: the embedded corpus, compacted as exchanges send it, plus -ctv synthetic CTV requests.")
 	ctv         = flag.Int("ctv", 100, "Number of synthetic CTV requests added to the default mix (ignored with -dir).")
 	gzipBodies  = flag.Bool("gzip", false, "Send gzip-compressed bodies (compressed once, before the run).")
