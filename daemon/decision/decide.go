@@ -58,9 +58,13 @@ type Ctx struct {
 	lastMB    int    // the media bit of lastB; -1 none
 	sig       sigmoidCache
 	pod       podSearch
-	batch     []int32
-	batchH    [batchSize]uint64
-	batchE    [batchSize]float64
+	// The structured slots of the pod being filled (see scanSlot).
+	slots      []slot
+	slotOpts   []option
+	slotSearch slotSearch
+	batch      []int32
+	batchH     [batchSize]uint64
+	batchE     [batchSize]float64
 }
 
 // option is one priced candidate of an imp.

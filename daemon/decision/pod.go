@@ -35,12 +35,14 @@ const podSalt = 0x2545f4914f6cdd1d
 // decidePod fills the CTV pod that starts at imp first: every later imp
 // with the same video.podid is a slot (at most one bid each); an imp with
 // poddur or maxseq is a dynamic pod taking several bids. No two ads of a
-// pod share an advertiser domain, a category or a campaign.
+// pod share an advertiser domain, a category or a campaign. Structured
+// slots are filled together (see fillSlots), dynamic pods in request order
+// after the slots before them.
 func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 	req := c.req
 	podID := req.Imps[first].Video.PodID
 	c.podDom, c.podCat = c.podDom[:0], c.podCat[:0]
-	prev := -1 // the structured slot whose options c.opts holds
+	c.slots, c.slotOpts = c.slots[:0], c.slotOpts[:0]
 	for i := first; i < len(req.Imps); i++ {
 		imp := &req.Imps[i]
 		if i != first && (len(podID) == 0 || string(imp.Video.PodID) != string(podID) || c.done[i]) {
@@ -52,27 +54,241 @@ func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 			continue
 		}
 		if isDynamicPod(imp) {
-			prev = -1
+			s.fillSlots(c, resp)
 			c.opts = c.opts[:0]
 			s.collect(c, imp, 1, s.dynamicOptions(&imp.Video), true)
 			s.fillDynamic(c, imp, resp)
 			continue
 		}
-		if prev < 0 || !sameSlot(&req.Imps[prev], imp) {
-			// Slots alike share one scan: their options are the same.
-			c.opts = c.opts[:0]
-			n := s.alikeSlots(c, i, podID)
-			s.collect(c, imp, 1, min(structuredOptions*n, maxDynamicOptions), false)
-			prev = i
+		s.scanSlot(c, i, podID, resp)
+	}
+	s.fillSlots(c, resp)
+}
+
+// Bounds of the structured slots filled together, and of their options.
+const (
+	maxSlots       = 16
+	maxSlotOptions = 64
+)
+
+// slot is a structured slot waiting in c.slots: its imp, and its options,
+// c.slotOpts[lo:hi], best first. Alike slots next to each other share
+// one scan and one range.
+type slot struct {
+	imp    int32
+	lo, hi int8
+}
+
+// scanSlot collects the options of structured slot i (imp prepared) into
+// c.slotOpts, or reuses those of the slot queued before when it is alike,
+// and queues the slot. A full queue is filled first.
+func (s *Snapshot) scanSlot(c *Ctx, i int, podID []byte, resp *openrtb.Response) {
+	req := c.req
+	if n := len(c.slots); n > 0 && n < maxSlots {
+		if prev := c.slots[n-1]; sameSlot(&req.Imps[prev.imp], &req.Imps[i]) {
+			c.slots = append(c.slots, slot{imp: int32(i), lo: prev.lo, hi: prev.hi})
+			return
 		}
-		for j := range c.opts {
-			if !s.podConflict(c, &c.opts[j]) {
-				s.podTake(c, &c.opts[j])
-				s.emit(c, imp, &c.opts[j], resp)
+	}
+	c.opts = c.opts[:0]
+	n := s.alikeSlots(c, i, podID)
+	s.collect(c, &req.Imps[i], 1, min(structuredOptions*n, maxDynamicOptions), false)
+	if len(c.slots) == maxSlots || len(c.slotOpts)+len(c.opts) > maxSlotOptions {
+		s.fillSlots(c, resp)
+	}
+	lo := len(c.slotOpts)
+	c.slotOpts = append(c.slotOpts, c.opts[:min(len(c.opts), maxSlotOptions)]...)
+	c.slots = append(c.slots, slot{imp: int32(i), lo: int8(lo), hi: int8(len(c.slotOpts))})
+}
+
+// fillSlots bids on the queued structured slots: at most one option each,
+// the assignment with the highest total price in which no two ads, nor an
+// ad and one already in the pod, share a campaign, advertiser domain or
+// category. Filling slot by slot can lose much of that: when the best ad
+// of the first slot and the only good one of the second come from one
+// advertiser (a 30 s and a 15 s spot, say), the second slot gets a poor
+// ad or none, where giving the first slot its second-best ad fills both.
+func (s *Snapshot) fillSlots(c *Ctx, resp *openrtb.Response) {
+	if len(c.slots) == 0 {
+		return
+	}
+	ss := &c.slotSearch
+	if !s.greedySlots(c, ss) {
+		if ss.init(s, c); !ss.greedyIsBest() {
+			ss.search(0, 0, 0)
+		}
+	}
+	for t, sl := range c.slots {
+		if j := ss.best[t]; j >= 0 {
+			s.podTake(c, &c.slotOpts[j])
+			s.emit(c, &c.req.Imps[sl.imp], &c.slotOpts[j], resp)
+		}
+	}
+	c.slots, c.slotOpts = c.slots[:0], c.slotOpts[:0]
+}
+
+// greedySlots fills the slots in order into ss.best, each with its best
+// option that clashes with no ad in the pod nor one taken before, as
+// decidePod did before slots were filled together. It reports whether
+// that is surely the best assignment: it reaches the bound of each run of
+// alike slots taking the run's best options that clash with no ad already
+// in the pod. It looks at few options, so that this, the common case,
+// costs about what filling slot by slot cost.
+func (s *Snapshot) greedySlots(c *Ctx, ss *slotSearch) bool {
+	ss.m, ss.bestPrice = len(c.slots), 0
+	bound := 0.0
+	for t := 0; t < ss.m; {
+		sl, r := c.slots[t], 1
+		for t+r < ss.m && c.slots[t+r].lo == sl.lo && c.slots[t+r].hi == sl.hi {
+			r++
+		}
+		for j, n := sl.lo, 0; j < sl.hi && n < r; j++ {
+			if o := &c.slotOpts[j]; !s.podConflict(c, o) {
+				bound += o.price
+				n++
+			}
+		}
+		t += r
+	}
+	for t, sl := range c.slots {
+		ss.best[t] = -1
+		for j := sl.lo; j < sl.hi; j++ {
+			o := &c.slotOpts[j]
+			if s.podConflict(c, o) {
+				continue
+			}
+			clash := false
+			for u := range t {
+				if k := ss.best[u]; k >= 0 && s.optionsClash(o, &c.slotOpts[k]) {
+					clash = true
+					break
+				}
+			}
+			if !clash {
+				ss.best[t], ss.bestPrice = j, ss.bestPrice+o.price
 				break
 			}
 		}
 	}
+	return ss.bestPrice+slotGain >= bound
+}
+
+// slotSearch assigns options to structured slots by depth-first search
+// with a price bound, from the slot-by-slot fill as the incumbent, within
+// searchBudget nodes.
+type slotSearch struct {
+	m      int
+	lo, hi [maxSlots]int8
+	price  [maxSlotOptions]float64
+	// conflict holds the options that cannot share the pod with this one,
+	// itself included: alike slots share options, and one ad fills one slot.
+	conflict     [maxSlotOptions]uint64
+	usable       uint64                // options that clash with no ad already in the pod
+	bound        [maxSlots + 1]float64 // at least the best total slots t.. could add
+	choice, best [maxSlots]int8        // option per slot, -1 for none
+	bestPrice    float64
+	nodes        int
+}
+
+// slotGain is how much more a set must be worth than the incumbent: equal
+// totals summed in another order must not displace the slot-by-slot fill.
+const slotGain = 1e-9
+
+func (ss *slotSearch) init(s *Snapshot, c *Ctx) {
+	opts := c.slotOpts
+	ss.m, ss.usable, ss.bestPrice, ss.nodes = len(c.slots), 0, 0, 0
+	var sig [maxSlotOptions]uint64
+	for i := range opts {
+		ss.price[i], ss.conflict[i] = opts[i].price, 1<<i
+		if s.podConflict(c, &opts[i]) {
+			continue
+		}
+		ss.usable |= 1 << i
+		cc := &s.camps[opts[i].ord]
+		sig[i] = 1 << (uint64(opts[i].ord) & 63)
+		for _, h := range cc.adomainH {
+			sig[i] |= 1 << (h >> 58)
+		}
+		for _, h := range cc.catH {
+			sig[i] |= 1 << (h >> 58)
+		}
+		for j := range i {
+			if sig[i]&sig[j] != 0 && s.optionsClash(&opts[i], &opts[j]) {
+				ss.conflict[i] |= 1 << j
+				ss.conflict[j] |= 1 << i
+			}
+		}
+	}
+	for t, sl := range c.slots {
+		ss.lo[t], ss.hi[t] = sl.lo, sl.hi
+	}
+	ss.setBounds()
+	ss.greedy()
+}
+
+// setBounds sets bound from the slots' usable options: slots t.. can add
+// at most, for the rest of t's run of alike slots (one range), the best
+// usable options of the range, one per slot, and the bound of the next
+// run.
+func (ss *slotSearch) setBounds() {
+	ss.bound[ss.m] = 0
+	for t := ss.m - 1; t >= 0; t-- {
+		end := t + 1
+		for end < ss.m && ss.lo[end] == ss.lo[t] && ss.hi[end] == ss.hi[t] {
+			end++
+		}
+		sum := 0.0
+		for j, n := ss.lo[t], 0; j < ss.hi[t] && n < end-t; j++ {
+			if ss.usable&(1<<j) != 0 { // options are sorted: best first
+				sum += ss.price[j]
+				n++
+			}
+		}
+		ss.bound[t] = ss.bound[end] + sum
+	}
+}
+
+// greedy fills the slots in order, each with its best option that clashes
+// with none taken: the incumbent.
+func (ss *slotSearch) greedy() {
+	var used uint64
+	for t := range ss.m {
+		ss.best[t] = -1
+		for j := ss.lo[t]; j < ss.hi[t]; j++ {
+			if ss.usable&(1<<j) != 0 && ss.conflict[j]&used == 0 {
+				ss.best[t], used, ss.bestPrice = j, used|1<<j, ss.bestPrice+ss.price[j]
+				break
+			}
+		}
+	}
+}
+
+// greedyIsBest reports whether the incumbent reaches the bound of every
+// slot taking its best usable option, so that no search can beat it.
+func (ss *slotSearch) greedyIsBest() bool { return ss.bestPrice+slotGain >= ss.bound[0] }
+
+// search assigns slots t.. given the options used and their price sum,
+// keeping the best assignment seen.
+func (ss *slotSearch) search(t int, used uint64, sum float64) {
+	if sum > ss.bestPrice+slotGain {
+		ss.bestPrice = sum
+		copy(ss.best[:t], ss.choice[:t])
+		for u := t; u < ss.m; u++ {
+			ss.best[u] = -1
+		}
+	}
+	if t == ss.m || ss.nodes >= searchBudget || sum+ss.bound[t] <= ss.bestPrice+slotGain {
+		return
+	}
+	ss.nodes++
+	for j := ss.lo[t]; j < ss.hi[t]; j++ {
+		if ss.usable&(1<<j) != 0 && ss.conflict[j]&used == 0 {
+			ss.choice[t] = j
+			ss.search(t+1, used|1<<j, sum+ss.price[j])
+		}
+	}
+	ss.choice[t] = -1
+	ss.search(t+1, used, sum)
 }
 
 // fillDynamic bids the set of options with the highest total price that

@@ -60,7 +60,10 @@ func TestStructuredPod(t *testing.T) {
 		}
 		got[string(b.ImpID)] = string(b.CampaignID)
 	}
-	want := map[string]string{"s1": "a", "s2": "d", "solo": "a"}
+	// Slot by slot would take a (40) and d (10): a excludes b (adomain)
+	// and c (cat), d excludes e (cat). Filled together the slots take b,
+	// c and d: 60.
+	want := map[string]string{"s1": "b", "s2": "c", "s3": "d", "solo": "a"}
 	if len(got) != len(want) {
 		t.Fatalf("bids %v; want %v (trace %+v)", got, want, tr.Bids)
 	}
@@ -220,6 +223,89 @@ func TestPodSearchOptimal(t *testing.T) {
 		if !ok || got != want || ps.bestPrice != got {
 			t.Fatalf("round %d: search found %b worth %v (valid %v, says %v); the best subset is worth %v\n%+v",
 				round, ps.best, got, ok, ps.bestPrice, want, ps)
+		}
+	}
+}
+
+// TestSlotSearchOptimal compares the structured slots' search with every
+// assignment of random slots and options: the same best total price, and
+// an assignment that keeps the rules (one option per slot, each option
+// once, no two that conflict, none that clashes with the pod).
+func TestSlotSearchOptimal(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 3000 {
+		var ss slotSearch
+		ss.m = 1 + rng.IntN(5)
+		n := 0
+		for u := range ss.m {
+			if u > 0 && rng.IntN(3) == 0 { // alike: the same options as the slot before
+				ss.lo[u], ss.hi[u] = ss.lo[u-1], ss.hi[u-1]
+				continue
+			}
+			k := 1 + rng.IntN(4)
+			ss.lo[u], ss.hi[u] = int8(n), int8(n+k)
+			for j := n; j < n+k; j++ {
+				ss.price[j] = float64(1 + rng.IntN(40))
+			}
+			slices.SortFunc(ss.price[n:n+k], func(a, b float64) int { return cmp.Compare(b, a) })
+			n += k
+		}
+		for i := range n {
+			ss.conflict[i] = 1 << i
+			if rng.IntN(8) != 0 {
+				ss.usable |= 1 << i
+			}
+			for j := range i {
+				if rng.IntN(4) == 0 {
+					ss.conflict[i] |= 1 << j
+					ss.conflict[j] |= 1 << i
+				}
+			}
+		}
+		ss.setBounds()
+		ss.greedy()
+		if !ss.greedyIsBest() {
+			ss.search(0, 0, 0)
+		}
+		value := func(choice []int8) (float64, bool) {
+			var used uint64
+			sum := 0.0
+			for u, j := range choice {
+				if j < 0 {
+					continue
+				}
+				if j < ss.lo[u] || j >= ss.hi[u] || ss.usable&(1<<j) == 0 || ss.conflict[j]&used != 0 {
+					return 0, false
+				}
+				used |= 1 << j
+				sum += ss.price[j]
+			}
+			return sum, true
+		}
+		want := 0.0
+		choice := make([]int8, ss.m)
+		var walk func(u int)
+		walk = func(u int) {
+			if u == ss.m {
+				if sum, ok := value(choice); ok && sum > want {
+					want = sum
+				}
+				return
+			}
+			for j := ss.lo[u] - 1; j < ss.hi[u]; j++ {
+				choice[u] = j
+				if j < ss.lo[u] {
+					choice[u] = -1
+				}
+				walk(u + 1)
+			}
+		}
+		walk(0)
+		got, ok := value(ss.best[:ss.m])
+		if !ok || got != want || ss.bestPrice != got {
+			t.Fatalf("round %d: search chose %v worth %v (valid %v, says %v); the best assignment is worth %v\n%+v",
+				round, ss.best[:ss.m], got, ok, ss.bestPrice, want, ss)
 		}
 	}
 }
