@@ -196,28 +196,11 @@ const slotGain = 1e-9
 
 func (ss *slotSearch) init(s *Snapshot, c *Ctx) {
 	opts := c.slotOpts
-	ss.m, ss.usable, ss.bestPrice, ss.nodes = len(c.slots), 0, 0, 0
-	var sig [maxSlotOptions]uint64
+	ss.m, ss.bestPrice, ss.nodes = len(c.slots), 0, 0
+	ss.usable = s.optionConflicts(c, opts, ss.conflict[:])
 	for i := range opts {
-		ss.price[i], ss.conflict[i] = opts[i].price, 1<<i
-		if s.podConflict(c, &opts[i]) {
-			continue
-		}
-		ss.usable |= 1 << i
-		cc := &s.camps[opts[i].ord]
-		sig[i] = 1 << (uint64(opts[i].ord) & 63)
-		for _, h := range cc.adomainH {
-			sig[i] |= 1 << (h >> 58)
-		}
-		for _, h := range cc.catH {
-			sig[i] |= 1 << (h >> 58)
-		}
-		for j := range i {
-			if sig[i]&sig[j] != 0 && s.optionsClash(&opts[i], &opts[j]) {
-				ss.conflict[i] |= 1 << j
-				ss.conflict[j] |= 1 << i
-			}
-		}
+		ss.price[i] = opts[i].price
+		ss.conflict[i] |= 1 << i
 	}
 	for t, sl := range c.slots {
 		ss.lo[t], ss.hi[t] = sl.lo, sl.hi
@@ -317,10 +300,10 @@ type podSearch struct {
 	n              int
 	price          [maxDynamicOptions]float64
 	dur            [maxDynamicOptions]int
-	conflict       [maxDynamicOptions]uint32 // options that cannot share the pod with this one
-	usable         uint32                    // options that clash with no ad already in the pod
+	conflict       [maxDynamicOptions]uint64 // options that cannot share the pod with this one
+	usable         uint64                    // options that clash with no ad already in the pod
 	maxDur, maxCnt int
-	best           uint32
+	best           uint64
 	bestPrice      float64
 	nodes          int
 }
@@ -337,15 +320,27 @@ func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Video) {
 	if v.MaxSeq > 0 {
 		ps.maxCnt = min(v.MaxSeq, len(opts))
 	}
+	for i := range opts {
+		ps.price[i], ps.dur[i] = opts[i].price, int(opts[i].dur)
+	}
+	ps.usable = s.optionConflicts(c, opts, ps.conflict[:])
+	ps.greedy()
+}
+
+// optionConflicts returns the options that clash with no ad already in
+// the pod (bit i for opts[i]) and sets conflict[i] to the usable options
+// other than opts[i] that cannot share the pod with it: the same
+// campaign, advertiser domain or category. len(opts) <= 64.
+func (s *Snapshot) optionConflicts(c *Ctx, opts []option, conflict []uint64) (usable uint64) {
 	// sig sets one bit per campaign, advertiser domain and category of an
 	// option: two options can clash only if their signatures meet.
-	var sig [maxDynamicOptions]uint64
+	var sig [64]uint64
 	for i := range opts {
-		ps.price[i], ps.dur[i], ps.conflict[i] = opts[i].price, int(opts[i].dur), 0
+		conflict[i] = 0
 		if s.podConflict(c, &opts[i]) {
 			continue // never taken: its clashes do not matter
 		}
-		ps.usable |= 1 << i
+		usable |= 1 << i
 		cc := &s.camps[opts[i].ord]
 		sig[i] = 1 << (uint64(opts[i].ord) & 63)
 		for _, h := range cc.adomainH {
@@ -356,12 +351,12 @@ func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Video) {
 		}
 		for j := range i {
 			if sig[i]&sig[j] != 0 && s.optionsClash(&opts[i], &opts[j]) {
-				ps.conflict[i] |= 1 << j
-				ps.conflict[j] |= 1 << i
+				conflict[i] |= 1 << j
+				conflict[j] |= 1 << i
 			}
 		}
 	}
-	ps.greedy()
+	return usable
 }
 
 // greedy fills the pod by price per second, the first incumbent.
@@ -373,7 +368,7 @@ func (ps *podSearch) greedy() {
 		perSec[i] = ps.price[i] / float64(max(ps.dur[i], 1))
 	}
 	slices.SortStableFunc(order[:ps.n], func(a, b int8) int { return cmp.Compare(perSec[b], perSec[a]) })
-	var set uint32
+	var set uint64
 	total, count, sum := 0, 0, 0.0
 	for _, i := range order[:ps.n] {
 		if count == ps.maxCnt || ps.usable&(1<<i) == 0 || ps.conflict[i]&set != 0 || total+ps.dur[i] > ps.maxDur {
@@ -400,7 +395,7 @@ func (ps *podSearch) greedyIsBest() bool {
 
 // search extends set (options below from, total duration dur, count cnt,
 // price sum) with options from from on, keeping the best set seen.
-func (ps *podSearch) search(from int, set uint32, sum float64, dur, cnt int) {
+func (ps *podSearch) search(from int, set uint64, sum float64, dur, cnt int) {
 	if sum > ps.bestPrice {
 		ps.best, ps.bestPrice = set, sum
 	}

@@ -200,7 +200,7 @@ func TestPodSearchOptimal(t *testing.T) {
 		}
 		ps.greedy()
 		ps.search(0, 0, 0, 0, 0)
-		fits := func(set uint32) (float64, bool) {
+		fits := func(set uint64) (float64, bool) {
 			sum, dur, cnt := 0.0, 0, 0
 			for i := range ps.n {
 				if set&(1<<i) == 0 {
@@ -214,7 +214,7 @@ func TestPodSearchOptimal(t *testing.T) {
 			return sum, dur <= ps.maxDur && cnt <= ps.maxCnt
 		}
 		want := 0.0
-		for set := uint32(0); set < 1<<ps.n; set++ {
+		for set := uint64(0); set < 1<<ps.n; set++ {
 			if sum, ok := fits(set); ok && sum > want {
 				want = sum
 			}
