@@ -299,6 +299,7 @@ func (s *Snapshot) fillDynamic(c *Ctx, imp *openrtb.Imp, resp *openrtb.Response)
 type podSearch struct {
 	n              int
 	price          [maxDynamicOptions]float64
+	prefix         [maxDynamicOptions + 1]float64 // prefix[i]: the sum of price[:i]
 	dur            [maxDynamicOptions]int
 	conflict       [maxDynamicOptions]uint64 // options that cannot share the pod with this one
 	usable         uint64                    // options that clash with no ad already in the pod
@@ -324,7 +325,15 @@ func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Video) {
 		ps.price[i], ps.dur[i] = opts[i].price, int(opts[i].dur)
 	}
 	ps.usable = s.optionConflicts(c, opts, ps.conflict[:])
+	ps.setPrefix()
 	ps.greedy()
+}
+
+// setPrefix sets prefix from price.
+func (ps *podSearch) setPrefix() {
+	for i := range ps.n {
+		ps.prefix[i+1] = ps.prefix[i] + ps.price[i]
+	}
 }
 
 // optionConflicts returns the options that clash with no ad already in
@@ -409,11 +418,7 @@ func (ps *podSearch) search(from int, set uint64, sum float64, dur, cnt int) {
 		}
 		// Prices are sorted: the best this branch can reach is j and the
 		// next options up to the count limit.
-		bound := sum
-		for k := j; k < min(ps.n, j+ps.maxCnt-cnt); k++ {
-			bound += ps.price[k]
-		}
-		if bound <= ps.bestPrice {
+		if sum+ps.prefix[min(ps.n, j+ps.maxCnt-cnt)]-ps.prefix[j] <= ps.bestPrice {
 			return
 		}
 		ps.search(j+1, set|1<<j, sum+ps.price[j], dur+ps.dur[j], cnt+1)

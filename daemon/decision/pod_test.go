@@ -198,6 +198,7 @@ func TestPodSearchOptimal(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			ps.maxCnt = 1 + rng.IntN(ps.n)
 		}
+		ps.setPrefix()
 		ps.greedy()
 		ps.search(0, 0, 0, 0, 0)
 		fits := func(set uint64) (float64, bool) {
