@@ -72,5 +72,7 @@ func TestHandlerNoAlloc(t *testing.T) {
 	f("video bid", video, false, 200)
 	f("gzip video bid", gzipBytes(t, video), true, 200)
 	f("pod bid", corpusFile(t, "pbs__adapter-out-freewheel-ssp-dynamic-pod.json"), false, 200)
+	f("structured pod bid", corpusFile(t, "iab__impl-pod-structured.json"), false, 200)
+	f("hybrid pod bid", corpusFile(t, "iab__impl-pod-hybrid.json"), false, 200)
 	f("no bid", []byte(`{"id":"x","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`), false, 204)
 }
