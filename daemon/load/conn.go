@@ -33,8 +33,8 @@ type connClient struct {
 	// slack is how much earlier than asked a deadline may end, so that
 	// it need not be set again for every request (see setDeadline).
 	slack time.Duration
-	// wsize is the write buffer's size: a request leaves in one write.
-	wsize int
+	// rsize and wsize are the buffers' sizes (see bufferSizes).
+	rsize, wsize int
 
 	conn     net.Conn
 	br       *bufio.Reader
@@ -42,8 +42,23 @@ type connClient struct {
 	deadline time.Time // in force on conn
 }
 
-// readBufferSize holds a CTV pod's answer (about 7 KB) in one read.
-const readBufferSize = 16 << 10
+// bufferSizes returns the read and write buffer sizes of each of conns
+// connections sending bodies: a request leaves in one write and a CTV
+// pod's answer (about 7 KB) comes in one read, with up to 16 KiB each;
+// beyond 1,024 connections in all, fasthttp's 4 KiB, as HostClient's, so
+// that 10,000 connections cannot take gigabytes. Larger messages take
+// more system calls, nothing else.
+func bufferSizes(conns int, bodies [][]byte) (rsize, wsize int) {
+	const small, large = 4 << 10, 16 << 10
+	if conns > 1024 {
+		return small, small
+	}
+	wsize = small
+	for _, b := range bodies {
+		wsize = max(wsize, min(len(b)+1<<10, large)) // headers and body
+	}
+	return large, wsize
+}
 
 // DoDeadline sends req and reads its answer into resp, giving up at
 // deadline (give or take slack: see setDeadline).
@@ -79,7 +94,7 @@ func (c *connClient) connect() error {
 	}
 	c.conn = conn
 	if c.br == nil {
-		c.br = bufio.NewReaderSize(conn, readBufferSize)
+		c.br = bufio.NewReaderSize(conn, c.rsize)
 		c.bw = bufio.NewWriterSize(conn, c.wsize)
 	} else {
 		c.br.Reset(conn)

@@ -165,3 +165,21 @@ func TestBreaker(t *testing.T) {
 	}
 	must(off.allow(11), "a zero threshold never opens")
 }
+
+// TestBufferSizes: a request fits one write up to 16 KiB, and many
+// connections or a huge body cannot make the buffers take gigabytes.
+func TestBufferSizes(t *testing.T) {
+	for _, c := range []struct {
+		conns, body, r, w int
+	}{
+		{16, 1500, 16 << 10, 4 << 10},
+		{16, 7000, 16 << 10, 7000 + 1<<10},
+		{16, 10 << 20, 16 << 10, 16 << 10},
+		{2048, 7000, 4 << 10, 4 << 10},
+	} {
+		r, w := bufferSizes(c.conns, [][]byte{make([]byte, 100), make([]byte, c.body)})
+		if r != c.r || w != c.w {
+			t.Errorf("%d connections, %d-byte body: buffers %d and %d; want %d and %d", c.conns, c.body, r, w, c.r, c.w)
+		}
+	}
+}

@@ -128,12 +128,9 @@ func clientFactory(u *url.URL, cfg *Config, bodies [][]byte, retries *atomic.Int
 		hc := newHostClient(u, cfg, dial, retries)
 		return func() doer { return hc }
 	}
-	wsize := 4 << 10
-	for _, b := range bodies {
-		wsize = max(wsize, len(b)+1<<10) // headers and body in one write
-	}
+	rsize, wsize := bufferSizes(cfg.Connections*len(cfg.Targets), bodies)
 	return func() doer {
-		return &connClient{addr: u.Host, dial: dial, retries: retries, slack: cfg.Timeout / 2, wsize: wsize}
+		return &connClient{addr: u.Host, dial: dial, retries: retries, slack: cfg.Timeout / 2, rsize: rsize, wsize: wsize}
 	}
 }
 
