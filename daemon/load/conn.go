@@ -64,8 +64,7 @@ func bufferSizes(conns int, bodies [][]byte) (rsize, wsize int) {
 // deadline (give or take slack: see setDeadline).
 func (c *connClient) DoDeadline(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
 	for attempt := 1; ; attempt++ {
-		fresh := c.conn == nil
-		if fresh {
+		if c.conn == nil {
 			if err := c.connect(); err != nil {
 				return err
 			}
