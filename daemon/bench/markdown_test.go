@@ -53,7 +53,7 @@ func TestWriteMarkdown(t *testing.T) {
 		"| rtbd max throughput >= 70 % of the ceiling | 0.70 [0.60-0.80] open-loop max; 0.62 [0.62-0.62] by CPU per request at equal rate | met (1 of 2 runs) (open-loop max) |",
 		"| rtbd p99 < 1 ms at 20k req/s | 900us [600us-1.20ms] | met (1 of 2 runs) |",
 		"| rtbd p99 < 1 ms at 50 % of its max (19000 [18000-20000] req/s) | 450us [300us-600us] | met (2 of 2 runs) |",
-		"| rtbload send capacity >= 100k req/s on one core (1 s / its CPU per request, best phase) | 125000 [125000-125000] req/s | met (2 of 2 runs) |",
+		"| rtbload send capacity >= 100k req/s on one core (1 s / its CPU per request, best phase that kept the schedule within 10 ms) | 125000 [125000-125000] req/s | met (2 of 2 runs) |",
 		"| ceiling | 55000 [50000-60000] | 0.95 [0.95-0.95] | 10.0 [10.0-10.0] | 100000 [100000-100000] | 8.0 [8.0-8.0] | 0.50 [0.50-0.50] |",
 		"| **rtbd / ceiling** | **0.70 [0.60-0.80]** | | | **0.62 [0.62-0.62]** | | |",
 		"| 20k | rtbd | 20000 [20000-20000] | 50us [50us-50us] |",
@@ -152,6 +152,8 @@ func TestGenCapacity(t *testing.T) {
 	// A phase of mostly timed-out sends is cheap per request and must not
 	// count; a faster clean phase must.
 	run.Ceiling.Search[1].LoadCPU, run.Ceiling.Search[1].ErrorRate = 2*time.Microsecond, 0.5
+	// Nor a phase in which rtbload fell far behind its schedule.
+	run.Ceiling.Search[0].LoadCPU, run.Ceiling.Search[0].MaxBehind = 3*time.Microsecond, 50*time.Millisecond
 	run.RTBD.Latency[0].LoadCPU = 5 * time.Microsecond
 	got, ok := genCapacity(&run)
 	if !ok || got != 200000 {

@@ -202,10 +202,17 @@ func capacityRatio(run *Run) (float64, bool) {
 	return float64(b.ServerCPU) / float64(a.ServerCPU), true
 }
 
+// keptSchedule is how late rtbload may send, at most, in a phase that
+// counts towards its capacity: the search's p99 bound.
+const keptSchedule = 10 * time.Millisecond
+
 // genCapacity is rtbload's send capacity on its core, from its CPU time
 // per request: the best over the run's phases that held no more errors
 // than the search allows (timed-out sends cost less and would flatter
-// it). At low rates the pacer spins for a quarter of each interval, so
+// it) and in which rtbload kept its schedule, no send more than
+// keptSchedule late. A phase in which it sent at the offered rate but fell
+// tens of milliseconds behind shows what it can push, not what it can
+// pace. At low rates the pacer spins for a quarter of each interval, so
 // the fastest phases give the truest figure.
 func genCapacity(run *Run) (float64, bool) {
 	best := 0.0
@@ -215,7 +222,7 @@ func genCapacity(run *Run) (float64, bool) {
 		}
 		for _, ps := range [][]Point{s.Search, s.Latency} {
 			for _, p := range ps {
-				if p.LoadCPU > 0 && p.ErrorRate <= 0.001 {
+				if p.LoadCPU > 0 && p.ErrorRate <= 0.001 && p.MaxBehind <= keptSchedule {
 					best = max(best, float64(time.Second)/float64(p.LoadCPU))
 				}
 			}
