@@ -114,9 +114,8 @@ func (s *Snapshot) fillSlots(c *Ctx, resp *openrtb.Response) {
 	}
 	ss := &c.slotSearch
 	if !s.greedySlots(c, ss) {
-		if ss.init(s, c); !ss.greedyIsBest() {
-			ss.search(0, 0, 0)
-		}
+		ss.init(s, c)
+		ss.search(0, 0, 0)
 	}
 	for t, sl := range c.slots {
 		if j := ss.best[t]; j >= 0 {
@@ -194,9 +193,11 @@ type slotSearch struct {
 // totals summed in another order must not displace the slot-by-slot fill.
 const slotGain = 1e-9
 
+// init prepares the search of c's queued slots from the incumbent that
+// greedySlots left in best and bestPrice.
 func (ss *slotSearch) init(s *Snapshot, c *Ctx) {
 	opts := c.slotOpts
-	ss.m, ss.bestPrice, ss.nodes = len(c.slots), 0, 0
+	ss.m, ss.nodes = len(c.slots), 0
 	ss.usable = s.optionConflicts(c, opts, ss.conflict[:])
 	for i := range opts {
 		ss.price[i] = opts[i].price
@@ -206,7 +207,6 @@ func (ss *slotSearch) init(s *Snapshot, c *Ctx) {
 		ss.lo[t], ss.hi[t] = sl.lo, sl.hi
 	}
 	ss.setBounds()
-	ss.greedy()
 }
 
 // setBounds sets bound from the slots' usable options: slots t.. can add
@@ -230,25 +230,6 @@ func (ss *slotSearch) setBounds() {
 		ss.bound[t] = ss.bound[end] + sum
 	}
 }
-
-// greedy fills the slots in order, each with its best option that clashes
-// with none taken: the incumbent.
-func (ss *slotSearch) greedy() {
-	var used uint64
-	for t := range ss.m {
-		ss.best[t] = -1
-		for j := ss.lo[t]; j < ss.hi[t]; j++ {
-			if ss.usable&(1<<j) != 0 && ss.conflict[j]&used == 0 {
-				ss.best[t], used, ss.bestPrice = j, used|1<<j, ss.bestPrice+ss.price[j]
-				break
-			}
-		}
-	}
-}
-
-// greedyIsBest reports whether the incumbent reaches the bound of every
-// slot taking its best usable option, so that no search can beat it.
-func (ss *slotSearch) greedyIsBest() bool { return ss.bestPrice+slotGain >= ss.bound[0] }
 
 // search assigns slots t.. given the options used and their price sum,
 // keeping the best assignment seen.
