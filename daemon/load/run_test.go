@@ -32,6 +32,32 @@ func startServer(t *testing.T, h fasthttp.RequestHandler) string {
 	return "http://" + ln.Addr().String() + "/openrtb2/bid"
 }
 
+// startRawServer accepts connections on a fresh 127.0.0.1 port and hands
+// each, numbered from 1, to serve on its own goroutine, which speaks HTTP
+// by hand; the connection is closed when serve returns. It returns the
+// bid URL.
+func startRawServer(t *testing.T, serve func(c net.Conn, nth int64)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("cannot listen: %v", err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for n := int64(1); ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c, n)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/openrtb2/bid"
+}
+
 // runTest runs cfg with the test defaults (one body, no progress).
 func runTest(t *testing.T, cfg Config) *Result {
 	t.Helper()
@@ -301,30 +327,15 @@ func TestRunProgressAndOutput(t *testing.T) {
 // VRRP address does: the next request on that kept-alive connection finds it
 // closed before any response byte and is sent again once, so nothing fails.
 func TestRunRetriesClosedConnection(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	var served atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				var req fasthttp.Request
-				if err := req.Read(bufio.NewReader(c)); err != nil {
-					return
-				}
-				served.Add(1)
-				c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")) //nolint:errcheck
-			}(c)
+	url := startRawServer(t, func(c net.Conn, _ int64) {
+		var req fasthttp.Request
+		if err := req.Read(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
-	url := "http://" + ln.Addr().String() + "/openrtb2/bid"
+		served.Add(1)
+		c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")) //nolint:errcheck
+	})
 	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(100), Count: 5, Connections: 1, Timeout: 5 * time.Second})
 	tr := res.Targets[0]
 	if res.NoBids != 5 || res.Errors != 0 || served.Load() != 5 {
@@ -340,38 +351,23 @@ func TestRunRetriesClosedConnection(t *testing.T) {
 // reach the new master: no whole answer arrived, so the request is sent
 // once more on a new connection, where it is answered.
 func TestRunRetriesHalfAnswered(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	var conns atomic.Int64
-	go func() {
+	url := startRawServer(t, func(c net.Conn, nth int64) {
+		conns.Add(1)
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			var req fasthttp.Request
+			if err := req.Read(br); err != nil {
 				return
 			}
-			first := conns.Add(1) == 1
-			go func(c net.Conn) {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					var req fasthttp.Request
-					if err := req.Read(br); err != nil {
-						return
-					}
-					if first {
-						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"id\"")) //nolint:errcheck
-						c.(*net.TCPConn).SetLinger(0)                                            //nolint:errcheck
-						return
-					}
-					c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")) //nolint:errcheck
-				}
-			}(c)
+			if nth == 1 {
+				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"id\"")) //nolint:errcheck
+				c.(*net.TCPConn).SetLinger(0)                                            //nolint:errcheck
+				return
+			}
+			c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")) //nolint:errcheck
 		}
-	}()
-	url := "http://" + ln.Addr().String() + "/openrtb2/bid"
+	})
 	res := runTest(t, Config{Targets: []string{url}, Steps: Constant(100), Count: 3, Connections: 1, Timeout: 5 * time.Second})
 	tr := res.Targets[0]
 	if res.NoBids != 3 || res.Errors != 0 || tr.Retries != 1 || conns.Load() != 2 {
