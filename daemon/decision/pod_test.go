@@ -181,19 +181,9 @@ func TestPodSearchOptimal(t *testing.T) {
 		for i := range ps.n {
 			ps.price[i] = float64(1 + rng.IntN(40))
 			ps.dur[i] = []int{6, 15, 15, 20, 30, 30, 60}[rng.IntN(7)]
-			if rng.IntN(8) != 0 {
-				ps.usable |= 1 << i
-			}
 		}
 		slices.SortFunc(ps.price[:ps.n], func(a, b float64) int { return cmp.Compare(b, a) })
-		for i := range ps.n {
-			for j := range i {
-				if rng.IntN(4) == 0 {
-					ps.conflict[i] |= 1 << j
-					ps.conflict[j] |= 1 << i
-				}
-			}
-		}
+		ps.usable = randomClashes(rng, ps.conflict[:ps.n])
 		ps.maxDur, ps.maxCnt = []int{30, 60, 90, 120, math.MaxInt}[rng.IntN(5)], ps.n
 		if rng.IntN(2) == 0 {
 			ps.maxCnt = 1 + rng.IntN(ps.n)
@@ -252,17 +242,9 @@ func TestSlotSearchOptimal(t *testing.T) {
 			slices.SortFunc(ss.price[n:n+k], func(a, b float64) int { return cmp.Compare(b, a) })
 			n += k
 		}
+		ss.usable = randomClashes(rng, ss.conflict[:n])
 		for i := range n {
-			ss.conflict[i] = 1 << i
-			if rng.IntN(8) != 0 {
-				ss.usable |= 1 << i
-			}
-			for j := range i {
-				if rng.IntN(4) == 0 {
-					ss.conflict[i] |= 1 << j
-					ss.conflict[j] |= 1 << i
-				}
-			}
+			ss.conflict[i] |= 1 << i // an option fills one slot
 		}
 		ss.setBounds()
 		ss.greedy()
@@ -323,4 +305,23 @@ func (ss *slotSearch) greedy() {
 			}
 		}
 	}
+}
+
+// randomClashes makes each of len(conflict) options usable with
+// probability 7/8 and each pair clash with probability 1/4, and returns
+// the usable set.
+func randomClashes(rng *rand.Rand, conflict []uint64) (usable uint64) {
+	for i := range conflict {
+		conflict[i] = 0
+		if rng.IntN(8) != 0 {
+			usable |= 1 << i
+		}
+		for j := range i {
+			if rng.IntN(4) == 0 {
+				conflict[i] |= 1 << j
+				conflict[j] |= 1 << i
+			}
+		}
+	}
+	return usable
 }
