@@ -3,7 +3,9 @@ package openrtb
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -201,6 +203,34 @@ func TestAppendPrice(t *testing.T) {
 	f(1e-7, "0.0000001")
 	f(math.NaN(), "0")
 	f(math.Inf(1), "0")
+	f(-0.0, "0")
+	f(-2.5, "-2.5")
+	f(12.0001, "12.0001")
+	f(3.1, "3.1")
+	f(99999999999.9999, "99999999999.9999")
+	f(1e11, "100000000000")
+	f(0.00005, "0.00005")
+}
+
+// TestAppendPriceMatchesStrconv compares appendPrice with strconv's
+// shortest form on prices rounded to 4 decimals as decide rounds them,
+// on their neighbouring doubles, and on arbitrary doubles.
+func TestAppendPriceMatchesStrconv(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 9))
+	check := func(p float64) {
+		if got, want := string(appendPrice(nil, p)), strconv.FormatFloat(p, 'f', -1, 64); got != want {
+			t.Fatalf("appendPrice(%b) = %s; strconv gives %s", p, got, want)
+		}
+	}
+	for i := 0; i < 200000; i++ {
+		scale := math.Pow(10, float64(rng.IntN(19)-3)) // up to 1e15: past maxFastPrice
+		p := math.Round(rng.Float64()*scale*1e4) / 1e4
+		check(p)
+		check(math.Nextafter(p, math.Inf(1)))
+		check(math.Nextafter(p, 0))
+		check(rng.Float64() * scale)
+	}
 }
 
 func TestAppendQueryEscape(t *testing.T) {
