@@ -16,6 +16,9 @@ type sleeper struct {
 	fd  int
 	f   *os.File
 	buf [8]byte
+	// period is the interval of the periodic timer in force (see tick),
+	// 0 when the timer is one-shot or disarmed.
+	period time.Duration
 }
 
 func newSleeper() *sleeper {
@@ -32,8 +35,35 @@ func (s *sleeper) sleep(d time.Duration) {
 		time.Sleep(d)
 		return
 	}
-	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	s.period = 0
+	s.arm(d, 0)
+}
+
+// tick waits for the next tick of a timer that expires every period: the
+// timer is armed once and left running, so a wait costs a read of the
+// timerfd and no system call to arm it. Ticks missed while the caller was
+// busy are consumed at once by the next read.
+func (s *sleeper) tick(period time.Duration) {
+	if s.f == nil {
+		time.Sleep(period)
+		return
+	}
+	if s.period == period {
+		if _, err := s.f.Read(s.buf[:]); err != nil {
+			time.Sleep(period)
+		}
+		return
+	}
+	s.period = period
+	s.arm(period, period)
+}
+
+// arm sets the timer to expire after d, then every interval (0: once), and
+// waits for the first expiry.
+func (s *sleeper) arm(d, interval time.Duration) {
+	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d)), Interval: unix.NsecToTimespec(int64(interval))}
 	if err := unix.TimerfdSettime(s.fd, 0, &its, nil); err != nil {
+		s.period = 0
 		time.Sleep(d)
 		return
 	}

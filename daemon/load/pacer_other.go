@@ -11,4 +11,6 @@ func newSleeper() *sleeper { return &sleeper{} }
 
 func (s *sleeper) sleep(d time.Duration) { time.Sleep(d) }
 
+func (s *sleeper) tick(period time.Duration) { time.Sleep(period) }
+
 func (s *sleeper) close() {}
