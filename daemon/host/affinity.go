@@ -1,7 +1,9 @@
 // Package host places the daemon on the host's CPUs and wires the host
 // tuning sub-commands: [Pin] and [Current] for the process CPU affinity,
-// [IRQMain] for `rtbd irq` (NIC IRQ affinity, package irq) and [DoctorMain]
-// for `rtbd doctor` (tuning drift report, package doctor). CPU lists are
+// [IRQMain] for `rtbd irq` (NIC IRQ affinity, package irq), [DoctorMain]
+// for `rtbd doctor` (tuning drift report, package doctor), and
+// [ExecQuietSysmon], the runtime setting a server on pinned cores starts
+// with. CPU lists are
 // package cpuset. See DESIGN.md section 3 for the host model: housekeeping
 // CPUs run the kernel and IRQs, isolated CPUs run only rtbd.
 package host

@@ -65,6 +65,11 @@ func main() {
 		fmt.Println("rtbd: configuration and data are valid")
 		return
 	}
+	if cfg.Runtime.QuietSysmon {
+		if err := host.ExecQuietSysmon(); err != nil {
+			slog.Warn("serving with the runtime's default sysmon", "err", err)
+		}
+	}
 	setupRuntime(&cfg)
 	os.Exit(serve(&cfg))
 }

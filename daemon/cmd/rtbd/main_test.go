@@ -370,3 +370,29 @@ func corpusBody(t *testing.T, name string) []byte {
 	t.Fatalf("no corpus file %s", name)
 	return nil
 }
+
+// TestQuietSysmon checks that rtbd serves with GODEBUG's schedtrace set
+// (runtime.quietSysmon, on by default), re-executed in place: the process
+// the test started, same pid, has it in its environment. Turned off, the
+// environment is left as it was.
+func TestQuietSysmon(t *testing.T) {
+	godebug := func(d *daemon) string {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", d.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for kv := range strings.SplitSeq(string(env), "\x00") {
+			if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	if got := godebug(startDaemon(t, map[string]any{})); got != "schedtrace=2147483647" {
+		t.Errorf("by default rtbd serves with GODEBUG=%q; want schedtrace=2147483647", got)
+	}
+	off := startDaemon(t, map[string]any{"runtime": map[string]any{"quietSysmon": false}})
+	if got := godebug(off); got != "" {
+		t.Errorf("with runtime.quietSysmon false rtbd serves with GODEBUG=%q; want none", got)
+	}
+}
