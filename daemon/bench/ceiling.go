@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/host"
 )
 
 // CeilingResponse is the ceiling server's fixed answer: a realistic 2.6
@@ -101,6 +102,11 @@ func ceilingMain(args []string, stderr io.Writer) int {
 	if err := checkLoopback(*listen); err != nil {
 		fmt.Fprintln(stderr, "rtbload bench ceiling:", err)
 		return 2
+	}
+	// The runtime setting rtbd starts with by default (runtime.quietSysmon).
+	if err := host.ExecQuietSysmon(); err != nil {
+		fmt.Fprintln(stderr, "rtbload bench ceiling:", err)
+		return 1
 	}
 	ln, err := net.Listen("tcp4", *listen)
 	if err != nil {
