@@ -10,7 +10,8 @@ import (
 // one-shot timers (10k/s) and at one that waits on the periodic tick
 // (200k/s): every slot of the schedule comes out once, in order, never
 // before its intended time, and the run lasts at least the schedule.
-// A tick that returned without waiting would hand slots out early.
+// That the tick itself waits is TestSleeperTickWaits's to check: the
+// pacer re-reads the clock after every wait.
 func TestPacerKeepsSlotTimes(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
