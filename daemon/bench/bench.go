@@ -39,7 +39,13 @@ type Options struct {
 	LoadCPU     int // core of rtbload
 	Connections int
 	Timeout     time.Duration
-	CTV         int
+	// CTV is the number of synthetic CTV requests in the default mix; Dir,
+	// when set, replaces the mix with its *.json requests.
+	CTV int
+	Dir string
+	// RTBDConfig is rtbd's -config (campaigns and model); empty serves
+	// the embedded demo data.
+	RTBDConfig string
 	// Step is the length of a search step, Hold of a fixed-rate phase.
 	Step, Hold time.Duration
 	// Pause separates phases, so one phase's backlog does not leak into the next.
@@ -122,6 +128,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&o.QuietWait, "quiet.wait", 0, "Before each phase, wait for the machine's other processes and the hypervisor's steal to take at most -quiet.max CPUs, for at most this long over the whole run; 0 does not wait.")
 	fs.Float64Var(&o.QuietMax, "quiet.max", o.QuietMax, "CPUs the other processes and the hypervisor's steal may take for the machine to count as quiet; see -quiet.wait.")
 	fs.DurationVar(&o.Search.MaxP99, "max.p99", o.Search.MaxP99, "p99 above which a search step fails: the server is queueing.")
+	fs.IntVar(&o.CTV, "ctv", o.CTV, "Synthetic CTV requests added to the default mix of the shared corpus (0..10000; ignored with -dir).")
+	fs.StringVar(&o.Dir, "dir", "", "Directory of *.json bid requests to bench with instead of the default mix, e.g. requests captured from your exchanges.")
+	fs.StringVar(&o.RTBDConfig, "rtbd.config", "", "rtbd configuration file (its -config: your campaigns and model); default: the embedded demo data.")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -129,14 +138,25 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		fmt.Fprintf(stderr, "rtbload bench: unexpected argument %q\n", fs.Arg(0))
 		return o, flag.ErrHelp
 	}
-	if o.Repeat < 1 || o.Repeat > 20 || o.Connections < 1 || o.Connections > load.MaxConnections || o.Nice < -20 || o.Nice > 19 || o.QuietWait < 0 || o.QuietWait > time.Hour {
-		fmt.Fprintf(stderr, "rtbload bench: want -repeat in 1..20, -connections in 1..%d, -nice in -20..19 and -quiet.wait in 0..1h\n", load.MaxConnections)
+	if o.Repeat < 1 || o.Repeat > 20 || o.Connections < 1 || o.Connections > load.MaxConnections || o.Nice < -20 || o.Nice > 19 || o.QuietWait < 0 || o.QuietWait > time.Hour || o.CTV < 0 || o.CTV > maxCTV {
+		fmt.Fprintf(stderr, "rtbload bench: want -repeat in 1..20, -connections in 1..%d, -nice in -20..19, -quiet.wait in 0..1h and -ctv in 0..%d\n", load.MaxConnections, maxCTV)
 		return o, flag.ErrHelp
 	}
 	if o.Quick {
 		o.quicken()
 	}
 	return o, nil
+}
+
+// maxCTV bounds -ctv: generated requests are held in memory.
+const maxCTV = 10000
+
+// bodies returns the request mix of o: Dir's requests, or the default mix.
+func bodies(o *Options) ([][]byte, error) {
+	if o.Dir != "" {
+		return load.LoadBodies(o.Dir)
+	}
+	return load.DefaultBodies(o.CTV, 1), nil
 }
 
 // commandLine is the command reported in BENCHMARKS.md: bench/run.sh
@@ -152,6 +172,10 @@ func commandLine(args []string) string {
 // report. Children are stopped before it returns, also on error or Ctrl-C.
 func run(ctx context.Context, o *Options, cmdline string, progress io.Writer) (*Report, error) {
 	rep := &Report{Command: cmdline, Date: time.Now().UTC(), Machine: readMachine(), Options: *o}
+	mix, err := bodies(o)
+	if err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp("", "rtbload-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a temporary directory: %w", err)
@@ -182,7 +206,7 @@ func run(ctx context.Context, o *Options, cmdline string, progress io.Writer) (*
 	if err != nil {
 		return nil, err
 	}
-	ph := &phaser{ctx: ctx, opts: o, servers: servers, bodies: load.DefaultBodies(o.CTV, 1), progress: progress}
+	ph := &phaser{ctx: ctx, opts: o, servers: servers, bodies: mix, progress: progress}
 	if o.QuietWait > 0 {
 		ph.gate = &quietGate{maxCPUs: o.QuietMax, budget: o.QuietWait, progress: progress}
 	}

@@ -299,9 +299,16 @@ func writeSetup(w *errWriter, rep *Report) {
 	} else {
 		w.printf("- Servers: both started as child processes with GOMAXPROCS=1, not pinned (`-cpu.server -1`); rtbload with GOMAXPROCS=1.\n")
 	}
-	w.printf("- rtbd: built from ./daemon/cmd/rtbd, embedded demo data, `-log.level warn`; its shed and timed-out answers (from /metrics) count as errors. Ceiling: `rtbload bench ceiling`, a fixed %d B BidResponse after reading the body.\n", len(CeilingResponse))
-	w.printf("- Requests: rtbload's default mix, %d bodies (the shared corpus, compacted as exchanges send it, plus %d synthetic CTV requests), %d keep-alive connections, %s client timeout.\n",
-		rep.Bodies, o.CTV, o.Connections, o.Timeout)
+	data := "embedded demo data"
+	if o.RTBDConfig != "" {
+		data = fmt.Sprintf("`-config %s`", o.RTBDConfig)
+	}
+	w.printf("- rtbd: built from ./daemon/cmd/rtbd, %s, `-log.level warn`; its shed and timed-out answers (from /metrics) count as errors. Ceiling: `rtbload bench ceiling`, a fixed %d B BidResponse after reading the body.\n", data, len(CeilingResponse))
+	mix := fmt.Sprintf("rtbload's default mix, %d bodies (the shared corpus, compacted as exchanges send it, plus %d synthetic CTV requests)", rep.Bodies, o.CTV)
+	if o.Dir != "" {
+		mix = fmt.Sprintf("the %d *.json files of `%s` (`-dir`), as they are", rep.Bodies, o.Dir)
+	}
+	w.printf("- Requests: %s, %d keep-alive connections, %s client timeout.\n", mix, o.Connections, o.Timeout)
 	s := &o.Search
 	w.printf("- Search: from %s req/s, x%.2f per step until a step fails, then %d bisection steps; %s per step, a failed step retried %d time(s); %s warm-up at %s req/s first.\n",
 		fmtRate(s.Start), s.Growth, s.Bisect, o.Step, s.Retries, warmupTime, fmtRate(warmupRate))

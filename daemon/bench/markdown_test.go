@@ -68,6 +68,30 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 }
 
+// TestWriteMarkdownOwnMix checks that a bench on the user's requests and
+// campaigns says so, instead of describing the default mix.
+func TestWriteMarkdownOwnMix(t *testing.T) {
+	t.Parallel()
+	rep := testReport(testRun(50000, 40000, 600*time.Microsecond))
+	rep.Options.Dir, rep.Options.RTBDConfig, rep.Bodies = "captured/requests", "/etc/rtbd.json", 12
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, rep, "docs/bench-latency.svg"); err != nil {
+		t.Fatalf("cannot write Markdown: %s", err)
+	}
+	md := buf.String()
+	for _, want := range []string{
+		"- rtbd: built from ./daemon/cmd/rtbd, `-config /etc/rtbd.json`, `-log.level warn`",
+		"- Requests: the 12 *.json files of `captured/requests` (`-dir`), as they are, 32 keep-alive connections",
+	} {
+		if !strings.Contains(md, want) {
+			t.Fatalf("Markdown lacks %q; got:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "default mix") || strings.Contains(md, "embedded demo data") {
+		t.Fatalf("Markdown describes the default mix or data for -dir and -rtbd.config:\n%s", md)
+	}
+}
+
 func TestWriteMarkdownCeilingOnly(t *testing.T) {
 	t.Parallel()
 	run := testRun(50000, 0, 0)

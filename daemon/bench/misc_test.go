@@ -137,6 +137,9 @@ func TestParseFlags(t *testing.T) {
 	f("-nice -10 -quiet.wait 2m", true)
 	f("-nice 20", false)
 	f("-quiet.wait 2h", false)
+	f("-ctv 0 -dir requests -rtbd.config rtbd.json", true)
+	f("-ctv -1", false)
+	f("-ctv 10001", false)
 	f("extra", false)
 	f("-nosuchflag", false)
 	var stderr bytes.Buffer

@@ -19,7 +19,7 @@ var execCommand = exec.CommandContext
 const readyTimeout = 30 * time.Second
 
 // startServers starts the ceiling and, unless o.CeilingOnly, rtbd with its
-// embedded demo data, both on o.ServerCPU, and waits until they answer.
+// embedded demo data or o.RTBDConfig, both on o.ServerCPU, and waits until they answer.
 // The returned servers must be stopped by the caller, also on error.
 func startServers(ctx context.Context, o *Options, rep *Report) ([]*server, error) {
 	ports, err := freePorts(3)
@@ -49,6 +49,9 @@ func startServers(ctx context.Context, o *Options, rep *Report) ([]*server, erro
 		metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[2]),
 	}
 	args := []string{"-listen", addr(ports[1]), "-admin.listen", addr(ports[2]), "-log.level", "warn"}
+	if o.RTBDConfig != "" {
+		args = append(args, "-config", o.RTBDConfig)
+	}
 	if rtbd.proc, err = startChild("rtbd", o.RTBD, args, o.ServerCPU); err != nil {
 		return out, err
 	}
