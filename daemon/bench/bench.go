@@ -138,8 +138,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		fmt.Fprintf(stderr, "rtbload bench: unexpected argument %q\n", fs.Arg(0))
 		return o, flag.ErrHelp
 	}
-	if o.Repeat < 1 || o.Repeat > 20 || o.Connections < 1 || o.Connections > load.MaxConnections || o.Nice < -20 || o.Nice > 19 || o.QuietWait < 0 || o.QuietWait > time.Hour || o.CTV < 0 || o.CTV > maxCTV {
-		fmt.Fprintf(stderr, "rtbload bench: want -repeat in 1..20, -connections in 1..%d, -nice in -20..19, -quiet.wait in 0..1h and -ctv in 0..%d\n", load.MaxConnections, maxCTV)
+	if o.Repeat < 1 || o.Repeat > 20 || o.Connections < 1 || o.Connections > load.MaxConnections || o.Nice < -20 || o.Nice > 19 || o.QuietWait < 0 || o.QuietWait > time.Hour || o.CTV < 0 || o.CTV > load.MaxCTV {
+		fmt.Fprintf(stderr, "rtbload bench: want -repeat in 1..20, -connections in 1..%d, -nice in -20..19, -quiet.wait in 0..1h and -ctv in 0..%d\n", load.MaxConnections, load.MaxCTV)
 		return o, flag.ErrHelp
 	}
 	if o.Quick {
@@ -147,9 +147,6 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	}
 	return o, nil
 }
-
-// maxCTV bounds -ctv: generated requests are held in memory.
-const maxCTV = 10000
 
 // bodies returns the request mix of o: Dir's requests, or the default mix.
 func bodies(o *Options) ([][]byte, error) {

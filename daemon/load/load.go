@@ -24,6 +24,9 @@ const (
 	MaxRate        = 1_000_000
 	MaxCount       = 1_000_000_000
 	MaxConnections = 10_000
+	// MaxCTV bounds the synthetic CTV requests of [DefaultBodies], which
+	// are generated and held in memory.
+	MaxCTV = 10_000
 )
 
 // Config describes one run. The zero value is not runnable: set Targets,

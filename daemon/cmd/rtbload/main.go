@@ -106,6 +106,9 @@ func buildConfig() (load.Config, []load.Assertion, error) {
 	if *connections < 1 || *connections > load.MaxConnections {
 		return cfg, nil, fmt.Errorf("-connections must be in 1..%d; got %d", load.MaxConnections, *connections)
 	}
+	if *ctv < 0 || *ctv > load.MaxCTV {
+		return cfg, nil, fmt.Errorf("-ctv must be in 0..%d; got %d", load.MaxCTV, *ctv)
+	}
 	if *timeout <= 0 {
 		return cfg, nil, fmt.Errorf("-timeout must be > 0; got %s", *timeout)
 	}
