@@ -41,18 +41,18 @@ func imp(p *parser, _ int) error {
 }
 
 func (im *Imp) reset() {
-	*im = Imp{
-		Banner: Banner{Formats: im.Banner.Formats[:0], BAttr: im.Banner.BAttr[:0]},
-		Video: Video{
-			Mimes:     resetTexts(im.Video.Mimes),
-			Protocols: im.Video.Protocols[:0],
-			BAttr:     im.Video.BAttr[:0],
-			RqdDurs:   im.Video.RqdDurs[:0],
-			PodDedupe: im.Video.PodDedupe[:0],
-		},
-		Audio: Audio{Mimes: resetTexts(im.Audio.Mimes), Protocols: im.Audio.Protocols[:0]},
-		PMP:   PMP{Deals: resetDeals(im.PMP.Deals)},
-	}
+	// Cleared in place, as Request.Reset explains.
+	formats, bannerBAttr := im.Banner.Formats[:0], im.Banner.BAttr[:0]
+	v := &im.Video
+	mimes, protocols, videoBAttr := resetTexts(v.Mimes), v.Protocols[:0], v.BAttr[:0]
+	rqdDurs, podDedupe := v.RqdDurs[:0], v.PodDedupe[:0]
+	audioMimes, audioProtocols := resetTexts(im.Audio.Mimes), im.Audio.Protocols[:0]
+	deals := resetDeals(im.PMP.Deals)
+	*im = Imp{}
+	im.Banner.Formats, im.Banner.BAttr = formats, bannerBAttr
+	v.Mimes, v.Protocols, v.BAttr, v.RqdDurs, v.PodDedupe = mimes, protocols, videoBAttr, rqdDurs, podDedupe
+	im.Audio.Mimes, im.Audio.Protocols = audioMimes, audioProtocols
+	im.PMP.Deals = deals
 }
 
 func resetTexts(s [][]byte) [][]byte {

@@ -10,21 +10,22 @@ func (r *Request) Reset() {
 	for i := range imps {
 		imps[i].reset()
 	}
-	*r = Request{
-		Imps:    imps[:0],
-		Site:    Site{Cat: resetTexts(r.Site.Cat)},
-		App:     App{Cat: resetTexts(r.App.Cat)},
-		User:    User{Segments: resetTexts(r.User.Segments), EIDs: resetEIDs(r.User.EIDs)},
-		Regs:    Regs{GDPR: -1, GPPSID: r.Regs.GPPSID[:0]},
-		Cur:     resetTexts(r.Cur),
-		BCat:    resetTexts(r.BCat),
-		BAdv:    resetTexts(r.BAdv),
-		BApp:    resetTexts(r.BApp),
-		WLang:   resetTexts(r.WLang),
-		WSeat:   resetTexts(r.WSeat),
-		BSeat:   resetTexts(r.BSeat),
-		scratch: r.scratch[:0],
-	}
+	// The kept slices are read out first so that *r is cleared in place: a
+	// composite literal that reads r's own fields is built in a temporary
+	// and copied, twice the 1 KB of writes.
+	siteCat, appCat := resetTexts(r.Site.Cat), resetTexts(r.App.Cat)
+	segments, eids := resetTexts(r.User.Segments), resetEIDs(r.User.EIDs)
+	gppSID, scratch := r.Regs.GPPSID[:0], r.scratch[:0]
+	cur, bcat, badv, bapp := resetTexts(r.Cur), resetTexts(r.BCat), resetTexts(r.BAdv), resetTexts(r.BApp)
+	wlang, wseat, bseat := resetTexts(r.WLang), resetTexts(r.WSeat), resetTexts(r.BSeat)
+	*r = Request{}
+	r.Imps = imps[:0]
+	r.Site.Cat, r.App.Cat = siteCat, appCat
+	r.User.Segments, r.User.EIDs = segments, eids
+	r.Regs.GDPR, r.Regs.GPPSID = -1, gppSID
+	r.Cur, r.BCat, r.BAdv, r.BApp = cur, bcat, badv, bapp
+	r.WLang, r.WSeat, r.BSeat = wlang, wseat, bseat
+	r.scratch = scratch
 }
 
 // AcquireRequest returns an empty Request from a pool. Return it with
