@@ -3,13 +3,15 @@ package openrtb
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/rtbd/rtbd/daemon/corpus"
 )
 
 // FuzzParse checks that Parse never panics, keeps its output bounded, only
-// accepts valid JSON, and upholds the documented guarantees on success.
+// accepts valid JSON, upholds the documented guarantees on success, and
+// parses into a reused Request what it parses into a fresh one.
 func FuzzParse(f *testing.F) {
 	for _, files := range [][]corpus.File{corpus.Requests(), corpus.Invalid()} {
 		for _, file := range files {
@@ -23,9 +25,21 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"id":"\ud83d\ude00","imp":[{"id":1,"banner":{"w":"1","h":1.5}}],"tmax":"1e2"}`))
 	f.Add(bytes.Repeat([]byte("["), 1000))
+	// r is reused across inputs, as the handler reuses its Request: what
+	// it parses must equal a fresh parse, or Reset left something behind.
 	var r Request
 	f.Fuzz(func(t *testing.T, body []byte) {
 		err := r.Parse(body)
+		var fresh Request
+		freshErr := fresh.Parse(body)
+		if fmt.Sprint(err) != fmt.Sprint(freshErr) {
+			t.Fatalf("reused Request: %v; fresh: %v; body %q", err, freshErr, body)
+		}
+		if err == nil {
+			if got, want := dumpRequest(&r), dumpRequest(&fresh); got != want {
+				t.Fatalf("reused Request differs from a fresh parse of %q:\n%s\n%s", body, got, want)
+			}
+		}
 		if len(r.scratch) > len(body) || len(r.Imps) > maxImps {
 			t.Fatalf("unbounded output: scratch %d bytes for a %d-byte body, %d imps", len(r.scratch), len(body), len(r.Imps))
 		}
