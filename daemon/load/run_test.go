@@ -380,8 +380,13 @@ func TestRunRetriesHalfAnswered(t *testing.T) {
 // the server sees no more connections than rtbload has workers. A client
 // that closed the connection at the deadline would connect once more per
 // late answer.
+//
+// A late answer comes 1.2 timeouts after it was sent, and rtbload reads
+// until 2 timeouts after the slot: a send delayed by up to 0.8 timeouts
+// (40 ms; the race detector and this VM's stalls reached 10 ms with a
+// 20 ms timeout) still leaves it inside the read.
 func TestRunLateAnswerKeepsConnection(t *testing.T) {
-	const timeout = 20 * time.Millisecond
+	const timeout = 50 * time.Millisecond
 	var n, conns atomic.Int64
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -390,7 +395,7 @@ func TestRunLateAnswerKeepsConnection(t *testing.T) {
 	s := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if n.Add(1)%10 == 0 {
-				time.Sleep(timeout * 3 / 2) // the late answer under test
+				time.Sleep(timeout * 6 / 5) // the late answer under test
 			}
 			ctx.SetStatusCode(fasthttp.StatusNoContent)
 		},
