@@ -43,20 +43,28 @@ import (
 func TestDrain(t *testing.T) {
 	bin := setup(t, true)
 	t.Run("vip-on-lo", func(t *testing.T) {
-		d := drainUnderLoad(t, bin, true)
-		if d.failed != 0 || d.res.Timeouts != 0 {
-			t.Errorf("%d requests failed (%d timeouts, %d client resets, %d retries, errors %s) during a planned drain; want 0",
-				d.failed, d.res.Timeouts, d.clientResets, retries(d.res), errorKinds(d.res))
-		}
-		if d.res.LongestGap > 250*time.Millisecond {
-			t.Errorf("longest gap without a successful response %s; want < 250ms", d.res.LongestGap)
-		}
+		measure(t, func(t *testing.T) failures {
+			var f failures
+			d := drainUnderLoad(t, bin, true, &f)
+			if d.failed != 0 || d.res.Timeouts != 0 {
+				f.add("%d requests failed (%d timeouts, %d client resets, %d retries, errors %s) during a planned drain; want 0",
+					d.failed, d.res.Timeouts, d.clientResets, retries(d.res), errorKinds(d.res))
+			}
+			if d.res.LongestGap > 250*time.Millisecond {
+				f.add("longest gap without a successful response %s; want < 250ms", d.res.LongestGap)
+			}
+			return f
+		})
 	})
 	t.Run("vip-on-eth0-only", func(t *testing.T) {
-		d := drainUnderLoad(t, bin, false)
-		if d.failed > 3*drainConns {
-			t.Errorf("%d requests failed during a planned drain; want at most %d (three per connection)", d.failed, 3*drainConns)
-		}
+		measure(t, func(t *testing.T) failures {
+			var f failures
+			d := drainUnderLoad(t, bin, false, &f)
+			if d.failed > 3*drainConns {
+				f.add("%d requests failed during a planned drain; want at most %d (three per connection)", d.failed, 3*drainConns)
+			}
+			return f
+		})
 	})
 }
 
@@ -69,8 +77,9 @@ type drained struct {
 	clientResets int64 // established connections the client saw reset
 }
 
-// drainUnderLoad SIGTERMs the master's rtbd under load and measures.
-func drainUnderLoad(t *testing.T, bin harness.Binaries, vipOnLo bool) drained {
+// drainUnderLoad SIGTERMs the master's rtbd under load and measures,
+// adding to f what timing may have spoiled besides the failed requests.
+func drainUnderLoad(t *testing.T, bin harness.Binaries, vipOnLo bool, f *failures) drained {
 	const drain = 3 * time.Second
 	p := newPair(t, bin, drain, vipOnLo)
 
@@ -88,7 +97,7 @@ func drainUnderLoad(t *testing.T, bin harness.Binaries, vipOnLo bool) drained {
 	took := p.waitMaster(t, p.b2, 3*time.Second)
 	code, err := p.r1.Wait(drain + 10*time.Second)
 	must(t, err)
-	if code != 0 {
+	if code != 0 { // a bug on any machine: not measured again
 		t.Errorf("rtbd exited %d after SIGTERM; want 0", code)
 	}
 
@@ -106,7 +115,7 @@ func drainUnderLoad(t *testing.T, bin harness.Binaries, vipOnLo bool) drained {
 		vipOnLo, rate, harness.Ms(drain), harness.Ms(took), harness.Ms(res.LongestGap), failed, res.Errors, res.Timeouts, res.Sent, after2-before2,
 		dClient["EstabResets"], dClient["AttemptFails"], dBackup["OutRsts"])
 	if after2-before2 < rate {
-		t.Errorf("bidder2 served %.0f requests after the drain; want at least %d", after2-before2, rate)
+		f.add("bidder2 served %.0f requests after the drain; want at least %d", after2-before2, rate)
 	}
 	return drained{res: res, failed: failed, clientResets: dClient["EstabResets"]}
 }

@@ -10,8 +10,16 @@ import (
 // TestLatency sends a fixed open-loop rate over the corpus from the client
 // namespace to rtbd in another namespace and checks that every request is
 // answered within a bound generous enough for a shared, noisy machine.
+// An attempt spoiled by the hypervisor's steal is measured again (see
+// measure).
 func TestLatency(t *testing.T) {
 	bin := setup(t, false)
+	measure(t, func(t *testing.T) failures { return latencyUnderLoad(t, bin) })
+}
+
+// latencyUnderLoad runs one attempt of TestLatency.
+func latencyUnderLoad(t *testing.T, bin harness.Binaries) failures {
+	var f failures
 	topo := harness.NewTopology(t, "bidder1", "client")
 	b1, client := topo.Hosts["bidder1"], topo.Hosts["client"]
 	rtbdCPU, loadCPU := pinning()
@@ -40,20 +48,21 @@ func TestLatency(t *testing.T) {
 		harness.Ms(lat.P50), harness.Ms(lat.P99), harness.Ms(lat.P999), harness.Ms(lat.Max), slow, len(res.Series))
 
 	if res.Errors != 0 || res.Timeouts != 0 || res.Saturation.Dropped != 0 {
-		t.Errorf("errors=%d timeouts=%d dropped=%d; want all 0", res.Errors, res.Timeouts, res.Saturation.Dropped)
+		f.add("errors=%d timeouts=%d dropped=%d; want all 0", res.Errors, res.Timeouts, res.Saturation.Dropped)
 	}
 	if res.Sent < rate*int64(dur/time.Second)*9/10 {
-		t.Errorf("sent %d requests; want at least 90%% of %d", res.Sent, rate*int64(dur/time.Second))
+		f.add("sent %d requests; want at least 90%% of %d", res.Sent, rate*int64(dur/time.Second))
 	}
 	if res.Bids == 0 {
-		t.Errorf("no bids: the demo data should bid on part of the corpus")
+		f.add("no bids: the demo data should bid on part of the corpus")
 	}
 	// The sub-millisecond targets are the bench script's job; this bounds
 	// what a shared, noisy machine allows.
 	if slow > 1 {
-		t.Errorf("%d of %d seconds had a p99 over %s; want at most 1", slow, len(res.Series), bound)
+		f.add("%d of %d seconds had a p99 over %s; want at most 1", slow, len(res.Series), bound)
 	}
 	if lat.P99 > 100*time.Millisecond {
-		t.Errorf("p99 %s over the run; want < 100ms", lat.P99)
+		f.add("p99 %s over the run; want < 100ms", lat.P99)
 	}
+	return f
 }
