@@ -39,14 +39,20 @@ func testReport(runs ...Run) *Report {
 	}
 }
 
+// markdown renders rep as BENCHMARKS.md with the plot at svg.
+func markdown(t *testing.T, rep *Report, svg string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, rep, svg); err != nil {
+		t.Fatalf("cannot write Markdown: %s", err)
+	}
+	return buf.String()
+}
+
 func TestWriteMarkdown(t *testing.T) {
 	t.Parallel()
 	rep := testReport(testRun(50000, 40000, 600*time.Microsecond), testRun(60000, 36000, 1200*time.Microsecond))
-	var buf bytes.Buffer
-	if err := WriteMarkdown(&buf, rep, "docs/bench-latency.svg"); err != nil {
-		t.Fatalf("cannot write Markdown: %s", err)
-	}
-	md := buf.String()
+	md := markdown(t, rep, "docs/bench-latency.svg")
 	for _, row := range []string{
 		"- Command: `rtbload bench -repeat 2` (from the repository root)",
 		"- Machine: 2 CPUs (nproc), Test CPU, unknown",
@@ -74,11 +80,7 @@ func TestWriteMarkdownOwnMix(t *testing.T) {
 	t.Parallel()
 	rep := testReport(testRun(50000, 40000, 600*time.Microsecond))
 	rep.Options.Dir, rep.Options.RTBDConfig, rep.Bodies = "captured/requests", "/etc/rtbd.json", 12
-	var buf bytes.Buffer
-	if err := WriteMarkdown(&buf, rep, "docs/bench-latency.svg"); err != nil {
-		t.Fatalf("cannot write Markdown: %s", err)
-	}
-	md := buf.String()
+	md := markdown(t, rep, "docs/bench-latency.svg")
 	for _, want := range []string{
 		"- rtbd: built from ./daemon/cmd/rtbd, `-config /etc/rtbd.json`, `-log.level warn`",
 		"- Requests: the 12 *.json files of `captured/requests` (`-dir`), as they are, 32 keep-alive connections",
@@ -96,11 +98,7 @@ func TestWriteMarkdownCeilingOnly(t *testing.T) {
 	t.Parallel()
 	run := testRun(50000, 0, 0)
 	run.RTBD = nil
-	var buf bytes.Buffer
-	if err := WriteMarkdown(&buf, testReport(run), "x.svg"); err != nil {
-		t.Fatalf("cannot write Markdown: %s", err)
-	}
-	md := buf.String()
+	md := markdown(t, testReport(run), "x.svg")
 	for _, row := range []string{
 		"**rtbd was not run**",
 		"| rtbd max throughput >= 70 % of the ceiling | n/a | not measured |",
@@ -123,15 +121,12 @@ func TestRatioTargetNotSaturated(t *testing.T) {
 	run := testRun(50000, 40000, 600*time.Microsecond)
 	run.Ceiling.Search[0].ServerBusy = 0.5
 	run.Ceiling.Search[0].LoadBusy = 0.99
-	var buf bytes.Buffer
-	if err := WriteMarkdown(&buf, testReport(run), "x.svg"); err != nil {
-		t.Fatalf("cannot write Markdown: %s", err)
+	md := markdown(t, testReport(run), "x.svg")
+	if want := "**rtbload's own core was saturated (busy 0.99) at the ceiling's maximum**"; !strings.Contains(md, want) {
+		t.Fatalf("Markdown lacks %q; got:\n%s", want, md)
 	}
-	if want := "**rtbload's own core was saturated (busy 0.99) at the ceiling's maximum**"; !strings.Contains(buf.String(), want) {
-		t.Fatalf("Markdown lacks %q; got:\n%s", want, buf.String())
-	}
-	if strings.Contains(buf.String(), "at rtbd's maximum") {
-		t.Fatalf("Markdown flags rtbd's maximum, whose generator was half idle:\n%s", buf.String())
+	if strings.Contains(md, "at rtbd's maximum") {
+		t.Fatalf("Markdown flags rtbd's maximum, whose generator was half idle:\n%s", md)
 	}
 	got := testReport(run).ratioTarget()
 	want := target{"rtbd max throughput >= 70 % of the ceiling", "0.80 open-loop max; 0.62 by CPU per request at equal rate", "**not met** (by CPU: a server was not saturated at its max)"}
