@@ -53,8 +53,8 @@ func latencyUnderLoad(t *testing.T, bin harness.Binaries) failures {
 	if res.Sent < rate*int64(dur/time.Second)*9/10 {
 		f.add("sent %d requests; want at least 90%% of %d", res.Sent, rate*int64(dur/time.Second))
 	}
-	if res.Bids == 0 {
-		f.add("no bids: the demo data should bid on part of the corpus")
+	if res.Bids == 0 { // a bug on any machine: not measured again
+		t.Errorf("no bids: the demo data should bid on part of the corpus")
 	}
 	// The sub-millisecond targets are the bench script's job; this bounds
 	// what a shared, noisy machine allows.
