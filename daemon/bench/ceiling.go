@@ -13,7 +13,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/config"
-	"github.com/rtbd/rtbd/daemon/host"
 )
 
 // CeilingResponse is the ceiling server's fixed answer: a realistic 2.6
@@ -86,6 +85,8 @@ func newCeilingServer() *fasthttp.Server {
 
 // ceilingMain serves the ceiling until SIGTERM or SIGINT: the hidden
 // `rtbload bench ceiling -listen ADDR` mode the bench starts as a child.
+// rtbload's main has already re-executed it with the runtime setting rtbd
+// starts with (host.ExecQuietSysmon), as it does for every mode.
 func ceilingMain(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rtbload bench ceiling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -102,11 +103,6 @@ func ceilingMain(args []string, stderr io.Writer) int {
 	if err := checkLoopback(*listen); err != nil {
 		fmt.Fprintln(stderr, "rtbload bench ceiling:", err)
 		return 2
-	}
-	// The runtime setting rtbd starts with by default (runtime.quietSysmon).
-	if err := host.ExecQuietSysmon(); err != nil {
-		fmt.Fprintln(stderr, "rtbload bench ceiling:", err)
-		return 1
 	}
 	ln, err := net.Listen("tcp4", *listen)
 	if err != nil {
