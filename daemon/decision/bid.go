@@ -3,6 +3,7 @@ package decision
 import (
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
@@ -65,8 +66,15 @@ func bannerSize(cr *ccreative, b *openrtb.Banner) (int, int) {
 }
 
 // bidSeq numbers bids; with the host id and the second it makes bid ids
-// unique across hosts and restarts.
+// unique across hosts and restarts. It starts at the process's start time
+// in nanoseconds, so that a process restarted within the same second (a
+// crash restarted by systemd at once) does not repeat an id of its
+// predecessor: that would take more bids than nanoseconds between the two
+// starts. A repeated id would make the restored notice dedupe table (see
+// package statefile) drop the new bid's billing notice.
 var bidSeq atomic.Uint64
+
+func init() { bidSeq.Store(uint64(time.Now().UnixNano())) }
 
 // newBidID returns "<host>-<unix seconds hex>-<sequence hex>", with a "t"
 // appended for test requests (see [IsTestBidID]). The id lives in c.idBuf;
