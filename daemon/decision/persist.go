@@ -1,0 +1,159 @@
+package decision
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// spendEntryLen is the fixed part of one campaign in AppendSpend's format:
+// id length u16, then day, today and total as int64.
+const spendEntryLen = 2 + 3*8
+
+// AppendSpend appends every campaign's spend counters to dst, for the
+// state file: count u32, then per campaign (sorted by id) id length u16,
+// id, UTC day number i64, spend of that day i64, total spend i64, in
+// micro-units of the campaign file currency, little endian. Campaigns
+// that were dropped by a reload are kept, so that their spend survives
+// their return. Safe while bills are counted: each counter is read
+// atomically.
+func (s *State) AppendSpend(dst []byte) []byte {
+	m := *s.camps.Load()
+	ids := make([]string, 0, len(m))
+	for id, cs := range m {
+		if cs.total.Load() != 0 || cs.today.Load() != 0 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(ids)))
+	for _, id := range ids {
+		cs := m[id]
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(id)))
+		dst = append(dst, id...)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(cs.day.Load()))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(cs.today.Load()))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(cs.total.Load()))
+	}
+	return dst
+}
+
+// RestoreSpend sets the spend counters from AppendSpend's output and
+// returns the number of campaigns read. Campaigns the current snapshot
+// does not have are kept for a later reload that brings them back. It
+// checks the whole input before it changes anything.
+func (s *State) RestoreSpend(b []byte) (int, error) {
+	type entry struct {
+		id                string
+		day, today, total int64
+	}
+	if len(b) < 4 {
+		return 0, errors.New("truncated campaign count")
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if uint64(n)*spendEntryLen > uint64(len(b)) {
+		return 0, fmt.Errorf("%d campaigns declared in %d bytes", n, len(b))
+	}
+	entries := make([]entry, 0, n)
+	for i := uint32(0); i < n; i++ {
+		if len(b) < spendEntryLen {
+			return 0, fmt.Errorf("campaign %d: truncated", i)
+		}
+		l := int(binary.LittleEndian.Uint16(b))
+		if len(b) < spendEntryLen+l {
+			return 0, fmt.Errorf("campaign %d: truncated id", i)
+		}
+		e := entry{id: string(b[2 : 2+l])}
+		b = b[2+l:]
+		e.day = int64(binary.LittleEndian.Uint64(b))
+		e.today = int64(binary.LittleEndian.Uint64(b[8:]))
+		e.total = int64(binary.LittleEndian.Uint64(b[16:]))
+		b = b[24:]
+		if e.id == "" || e.today < 0 || e.total < 0 || e.day < 0 {
+			return 0, fmt.Errorf("campaign %d (%q): bad counters", i, e.id)
+		}
+		entries = append(entries, e)
+	}
+	if len(b) != 0 {
+		return 0, fmt.Errorf("%d bytes after the last campaign", len(b))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := *s.camps.Load()
+	m := make(map[string]*campaignState, len(old)+len(entries))
+	for k, v := range old {
+		m[k] = v
+	}
+	for _, e := range entries {
+		cs := m[e.id]
+		if cs == nil {
+			// The same key Compile derives, so a reload attaches to it.
+			cs = &campaignState{freqKey: xxhash.Sum64String(e.id)}
+			m[e.id] = cs
+		}
+		cs.day.Store(e.day)
+		cs.today.Store(e.today)
+		cs.total.Store(e.total)
+	}
+	s.camps.Store(&m)
+	return len(entries), nil
+}
+
+// AppendFreq appends the frequency-cap table to dst, for the state file:
+// table size u64, count u64, then each occupied slot as index u64 and
+// slot u64, little endian. Safe while impressions are counted.
+func (s *State) AppendFreq(dst []byte) []byte {
+	t := &s.freq
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(t.slots)))
+	at := len(dst)
+	dst = binary.LittleEndian.AppendUint64(dst, 0)
+	for i := range t.slots {
+		if i&(1<<16-1) == 1<<16-1 {
+			runtime.Gosched() // a large table must not hold a serving core
+		}
+		if v := t.slots[i].Load(); v != 0 {
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(i))
+			dst = binary.LittleEndian.AppendUint64(dst, v)
+		}
+	}
+	binary.LittleEndian.PutUint64(dst[at:], uint64(len(dst)-at-8)/16)
+	return dst
+}
+
+// ErrFreqSize is returned by [State.RestoreFreq] for a table saved with
+// another size: a slot's place depends on the size, and its fingerprint
+// keeps too little of the key to move it.
+var ErrFreqSize = errors.New("frequency-cap table size differs")
+
+// RestoreFreq loads AppendFreq's output into the table and returns the
+// number of occupied slots read. It checks the whole input first.
+func (s *State) RestoreFreq(b []byte) (int, error) {
+	t := &s.freq
+	if len(b) < 16 {
+		return 0, errors.New("truncated frequency table header")
+	}
+	size, count := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+	b = b[16:]
+	if count > uint64(len(b))/16 || uint64(len(b)) != 16*count {
+		return 0, fmt.Errorf("%d frequency slots declared in %d bytes", count, len(b))
+	}
+	if size != uint64(len(t.slots)) {
+		return 0, fmt.Errorf("%w: saved with %d slots, configured with %d", ErrFreqSize, size, len(t.slots))
+	}
+	n := int(count)
+	for i := 0; i < n; i++ {
+		idx, v := binary.LittleEndian.Uint64(b[16*i:]), binary.LittleEndian.Uint64(b[16*i+8:])
+		if idx >= uint64(len(t.slots)) || v == 0 {
+			return 0, fmt.Errorf("frequency slot %d: bad entry", i)
+		}
+	}
+	for i := 0; i < n; i++ {
+		t.slots[binary.LittleEndian.Uint64(b[16*i:])].Store(binary.LittleEndian.Uint64(b[16*i+8:]))
+	}
+	return n, nil
+}

@@ -1,0 +1,123 @@
+package decision
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// restarted returns a fresh State, as a new process has, with spend and
+// caps restored from st's saved form, and c compiled against it.
+func restarted(t *testing.T, st *State, slots int, camps ...string) (*State, *Snapshot) {
+	t.Helper()
+	spend, freq := st.AppendSpend(nil), st.AppendFreq(nil)
+	st2 := NewState(slots)
+	var cs = testFile()
+	for _, id := range camps {
+		c := bannerCampaign(id, 10)
+		c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
+		cs.Campaigns = append(cs.Campaigns, c)
+	}
+	s, err := Compile(cs, nil, st2, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st2.RestoreSpend(spend); err != nil {
+		t.Fatalf("cannot restore spend: %v", err)
+	}
+	if _, err := st2.RestoreFreq(freq); err != nil {
+		t.Fatalf("cannot restore caps: %v", err)
+	}
+	return st2, s
+}
+
+// TestSpendAndCapsSurviveRestart bills two campaigns on one day and one of
+// them again on the next, saves, and restores into a new State: spend of
+// the day, total spend and each user's impressions are what was billed.
+func TestSpendAndCapsSurviveRestart(t *testing.T) {
+	t.Parallel()
+	st := NewState(1024)
+	c1, c2 := bannerCampaign("c1", 10), bannerCampaign("c2", 10)
+	c1.FreqCap.Max, c1.FreqCap.WindowSeconds = 3, 3600
+	if _, err := Compile(testFile(c1, c2), nil, st, testOptions); err != nil {
+		t.Fatal(err)
+	}
+	req := func(user string) *openrtb.Request {
+		r := bannerRequest()
+		r.User.ID = []byte(user)
+		return r
+	}
+	u1, u2 := UserKey(req("u1")), UserKey(req("u2"))
+	day2 := testNow.Add(24 * time.Hour)
+	bill(t, st, "c1", u1, 4, testNow) // 4 USD on day 1
+	bill(t, st, "c2", u2, 2, testNow)
+	bill(t, st, "c1", u1, 3, day2) // day 2: u1 capped again
+	bill(t, st, "c1", u2, 1, day2) // 4 USD on day 2, 8 in all
+
+	// c2 is not in the new process's campaigns: its spend waits for them.
+	st2, s := restarted(t, st, 1024, "c1")
+	if got := s.CampaignStatus(0, day2); got.SpendToday != 4 || got.SpendTotal != 8 {
+		t.Fatalf("c1 after restart: today %v, total %v; want 4 and 8", got.SpendToday, got.SpendTotal)
+	}
+	if r, _, tr := decide(s, req("u1"), day2); r == ReasonBid || traceFilter(tr, "c1") != "freq_cap" {
+		t.Fatalf("u1 with 3 of 3 impressions after restart: reason %s, c1 filter %q; want freq_cap", r, traceFilter(tr, "c1"))
+	}
+	if r, _, _ := decide(s, req("u2"), day2); r != ReasonBid {
+		t.Fatalf("u2 with 1 of 3 impressions after restart: reason %s; want a bid", r)
+	}
+	s3, err := Compile(testFile(c1, c2), nil, st2, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s3.CampaignStatus(1, day2); string(got.ID) != "c2" || got.SpendToday != 0 || got.SpendTotal != 2 {
+		t.Fatalf("c2 back after a reload: %+v; want 0 today (day 2) and 2 in total", got)
+	}
+	if got := s3.CampaignStatus(1, testNow); got.SpendToday != 2 {
+		t.Fatalf("c2's day-1 spend read on day 1: %v; want 2", got.SpendToday)
+	}
+}
+
+// TestRestoreRejectsDamage cuts and corrupts saved state: every cut is an
+// error, and a rejected input changes nothing.
+func TestRestoreRejectsDamage(t *testing.T) {
+	t.Parallel()
+	st := NewState(1024)
+	c := bannerCampaign("c1", 10)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
+	if _, err := Compile(testFile(c, bannerCampaign("c2", 1)), nil, st, testOptions); err != nil {
+		t.Fatal(err)
+	}
+	bill(t, st, "c1", 42, 2, testNow)
+	bill(t, st, "c2", 43, 1, testNow)
+	spend, freq := st.AppendSpend(nil), st.AppendFreq(nil)
+
+	fresh := NewState(1024)
+	s, err := Compile(testFile(c), nil, fresh, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < len(spend); n++ {
+		if _, err := fresh.RestoreSpend(spend[:n]); err == nil {
+			t.Fatalf("spend cut to %d of %d bytes: no error", n, len(spend))
+		}
+	}
+	if _, err := fresh.RestoreSpend(append(spend[:len(spend):len(spend)], 0)); err == nil {
+		t.Fatal("spend with a trailing byte: no error")
+	}
+	for n := 0; n < len(freq); n++ {
+		if _, err := fresh.RestoreFreq(freq[:n]); err == nil {
+			t.Fatalf("caps cut to %d of %d bytes: no error", n, len(freq))
+		}
+	}
+	if got := s.CampaignStatus(0, testNow); got.SpendTotal != 0 {
+		t.Fatalf("spend after rejected restores: %v; want 0", got.SpendTotal)
+	}
+	if _, err := NewState(4096).RestoreFreq(freq); !errors.Is(err, ErrFreqSize) {
+		t.Fatalf("caps into a table of another size: err %v; want ErrFreqSize", err)
+	}
+	if n, err := fresh.RestoreSpend(spend); err != nil || n != 2 {
+		t.Fatalf("whole spend: %d campaigns, err %v; want 2", n, err)
+	}
+}
