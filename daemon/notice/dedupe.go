@@ -1,7 +1,11 @@
 package notice
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"math/bits"
+	"runtime"
 	"sync"
 )
 
@@ -96,4 +100,80 @@ func (t *dedupeTable) seen(fp uint64, now int64) bool {
 	sh.slots[free] = dedupeSlot{fp: fp, exp: now + t.ttl}
 	sh.mu.Unlock()
 	return false
+}
+
+// appendLive appends every entry live at now to dst as fingerprint u64 and
+// expiry i64 (unix nanoseconds), little endian, after a count u64. Each
+// shard is locked while it is copied.
+func (t *dedupeTable) appendLive(dst []byte, now int64) []byte {
+	at := len(dst)
+	dst = binary.LittleEndian.AppendUint64(dst, 0)
+	n := uint64(0)
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		for _, s := range sh.slots {
+			if s.fp != 0 && s.exp > now {
+				dst = binary.LittleEndian.AppendUint64(dst, s.fp)
+				dst = binary.LittleEndian.AppendUint64(dst, uint64(s.exp))
+				n++
+			}
+		}
+		sh.mu.Unlock()
+		runtime.Gosched() // a large table must not hold a serving core
+	}
+	binary.LittleEndian.PutUint64(dst[at:], n)
+	return dst
+}
+
+// restore inserts appendLive's entries that are still live at now, keeping
+// their expiry, and returns how many it inserted. It checks the whole
+// input first. Entries are placed by fingerprint, so a table of another
+// size takes them too; when it is smaller, the soonest to expire go first.
+func (t *dedupeTable) restore(b []byte, now int64) (int, error) {
+	if len(b) < 8 {
+		return 0, errors.New("truncated entry count")
+	}
+	n := binary.LittleEndian.Uint64(b)
+	b = b[8:]
+	if n > uint64(len(b))/16 || uint64(len(b)) != 16*n {
+		return 0, fmt.Errorf("%d entries declared in %d bytes", n, len(b))
+	}
+	for i := uint64(0); i < n; i++ {
+		if binary.LittleEndian.Uint64(b[16*i:]) == 0 {
+			return 0, fmt.Errorf("entry %d: zero fingerprint", i)
+		}
+	}
+	restored := 0
+	for i := uint64(0); i < n; i++ {
+		fp, exp := binary.LittleEndian.Uint64(b[16*i:]), int64(binary.LittleEndian.Uint64(b[16*i+8:]))
+		if exp <= now {
+			continue
+		}
+		t.put(fp, exp, now)
+		restored++
+	}
+	return restored, nil
+}
+
+// put records fp with expiry exp, as seen does, evicting the soonest to
+// expire of a full probe window.
+func (t *dedupeTable) put(fp uint64, exp, now int64) {
+	sh := &t.shards[fp&t.shardMask]
+	start := fp >> 32
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	free := -1
+	for i := 0; i < t.probe; i++ {
+		j := int((start + uint64(i)) & t.slotMask)
+		s := &sh.slots[j]
+		if s.fp == fp || s.fp == 0 || s.exp <= now {
+			free = j
+			break
+		}
+		if free < 0 || s.exp < sh.slots[free].exp {
+			free = j
+		}
+	}
+	sh.slots[free] = dedupeSlot{fp: fp, exp: exp}
 }

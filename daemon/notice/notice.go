@@ -209,3 +209,17 @@ func fingerprint(k Kind, bid []byte) uint64 {
 	_, _ = d.Write(bid)
 	return d.Sum64()
 }
+
+// AppendDedupe appends the notices processed and not yet expired to dst,
+// for the state file, so that a restarted daemon still answers a replayed
+// billing notice as a duplicate instead of billing it again.
+func (h *Handler) AppendDedupe(dst []byte) []byte {
+	return h.dedupe.appendLive(dst, h.now().UnixNano())
+}
+
+// RestoreDedupe loads AppendDedupe's output, keeping each entry's expiry,
+// and returns the number of live entries restored. Call it before the
+// handler serves.
+func (h *Handler) RestoreDedupe(b []byte) (int, error) {
+	return h.dedupe.restore(b, h.now().UnixNano())
+}

@@ -166,3 +166,48 @@ func TestMetricsExported(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupeSurvivesRestart: a handler restored from another's saved
+// dedupe table answers the notices that one processed as duplicates and
+// bills only new ones; entries past their time are not restored, and a
+// damaged table is refused whole.
+func TestDedupeSurvivesRestart(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	first := New(Config{DedupeSlots: 1024, DedupeTTL: time.Hour}, &fakeSpender{}, nil)
+	first.now = func() time.Time { return now }
+	c := startServer(t, first)
+	for _, bid := range []string{"r1", "r2", "r3"} {
+		if code := doHTTP(t, c, "GET", "/bill?bid="+bid+"&cid=c9&price=4", ""); code != 204 {
+			t.Fatalf("bill %s: status %d", bid, code)
+		}
+	}
+	saved := first.AppendDedupe(nil)
+
+	// Another size: entries are placed by fingerprint, so it takes them.
+	sp := &fakeSpender{}
+	second := New(Config{DedupeSlots: 4096, DedupeTTL: time.Hour}, sp, nil)
+	second.now = func() time.Time { return now.Add(time.Minute) }
+	if n, err := second.RestoreDedupe(saved); err != nil || n != 3 {
+		t.Fatalf("restored %d entries, err %v; want 3", n, err)
+	}
+	c2 := startServer(t, second)
+	for _, bid := range []string{"r1", "r2", "r3", "r4"} {
+		if code := doHTTP(t, c2, "GET", "/bill?bid="+bid+"&cid=c9&price=4", ""); code != 204 {
+			t.Fatalf("bill %s: status %d", bid, code)
+		}
+	}
+	if n := sp.count(); n != 1 || sp.calls[0].cid != "c9" {
+		t.Fatalf("after restart %d bills (%+v); want only r4's", n, sp.calls)
+	}
+
+	late := New(Config{DedupeSlots: 1024, DedupeTTL: time.Hour}, &fakeSpender{}, nil)
+	late.now = func() time.Time { return now.Add(2 * time.Hour) }
+	if n, err := late.RestoreDedupe(saved); err != nil || n != 0 {
+		t.Fatalf("restored %d entries two hours later, err %v; want 0 (expired)", n, err)
+	}
+	for cut := 0; cut < len(saved); cut++ {
+		if _, err := late.RestoreDedupe(saved[:cut]); err == nil {
+			t.Fatalf("table cut to %d of %d bytes: no error", cut, len(saved))
+		}
+	}
+}
