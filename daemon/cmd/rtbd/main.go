@@ -165,15 +165,21 @@ func serve(cfg *config.Config) int {
 			return 1
 		}
 	}
+	notices := notice.New(notice.Config{
+		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
+	}, eng.State(), server.EventSink(events))
+	state, err := openState(cfg, eng.State(), notices)
+	if err != nil {
+		slog.Error("cannot start", "err", err)
+		return 1
+	}
 	lag := stats.StartLagProbe()
 	srv := server.New(server.Options{
-		Config: cfg,
-		Engine: eng,
-		Notices: notice.New(notice.Config{
-			Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
-		}, eng.State(), server.EventSink(events)),
-		Events: events,
-		Lag:    lag,
+		Config:  cfg,
+		Engine:  eng,
+		Notices: notices,
+		Events:  events,
+		Lag:     lag,
 	})
 	reload := func() error {
 		systemd.Reloading()
@@ -204,6 +210,10 @@ func serve(cfg *config.Config) int {
 	systemd.Stopping()
 	close(stopWatchdog)
 	stopAll(cfg, srv, admin, events, lag)
+	if err := state.close(); err != nil {
+		slog.Error("cannot save state at exit", "err", err)
+		return 1
+	}
 	return 0
 }
 

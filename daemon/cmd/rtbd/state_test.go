@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/corpus"
+)
+
+// spendTotal sums rtbd_campaign_spend_total over every campaign.
+func (d *daemon) spendTotal(t *testing.T) float64 {
+	t.Helper()
+	resp, err := http.Get(d.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "rtbd_campaign_spend_total{"); ok {
+			v, err := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64)
+			if err != nil {
+				t.Fatalf("bad metric line %q", sc.Text())
+			}
+			sum += v
+		}
+	}
+	return sum
+}
+
+// corpusBids returns at least n bids from the corpus.
+func (d *daemon) corpusBids(t *testing.T, n int) []bid {
+	t.Helper()
+	var bids []bid
+	for _, f := range corpus.Requests() {
+		if _, b := d.postBid(t, f.Body); len(b) > 0 {
+			bids = append(bids, b...)
+		}
+		if len(bids) >= n {
+			return bids
+		}
+	}
+	t.Fatalf("only %d bids from the corpus", len(bids))
+	return nil
+}
+
+// TestStateSurvivesRestart bills, stops rtbd with SIGTERM and starts it
+// again on the same state.dir: spend is what was billed, and billing
+// notices fired again are duplicates that move nothing. Then it bills
+// more, waits for a periodic save and kills rtbd with SIGKILL: the next
+// start has the saved spend too.
+func TestStateSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := func() map[string]any {
+		return map[string]any{
+			"state": map[string]any{"dir": dir, "saveInterval": "100ms"},
+			"drain": map[string]any{"delay": "0s"},
+		}
+	}
+	d := startDaemon(t, cfg())
+	bids := d.corpusBids(t, 10)
+	for _, b := range bids {
+		d.notice(t, b.BURL, "2")
+	}
+	spent := d.spendTotal(t)
+	if spent <= 0 {
+		t.Fatalf("spend %v after %d billing notices; want > 0", spent, len(bids))
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.wait(); err != nil {
+		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
+	}
+
+	d2 := startDaemon(t, cfg())
+	if got := d2.spendTotal(t); got != spent {
+		t.Fatalf("spend after a restart %v; want %v", got, spent)
+	}
+	for _, b := range bids {
+		d2.notice(t, b.BURL, "2")
+	}
+	if got := d2.metric(t, `rtbd_notices_total{kind="bill",result="duplicate"}`); got != float64(len(bids)) {
+		t.Fatalf("billing notices fired again after a restart: %v duplicates; want %d", got, len(bids))
+	}
+	if got := d2.spendTotal(t); got != spent {
+		t.Fatalf("spend after replayed notices %v; want %v", got, spent)
+	}
+
+	// A crash forgets at most state.saveInterval: wait for a save that
+	// began after the new bills, then kill.
+	more := d2.corpusBids(t, 5)
+	for _, b := range more {
+		d2.notice(t, b.BURL, "3")
+	}
+	want := d2.spendTotal(t)
+	saves := d2.metric(t, `rtbd_state_saves_total{file="spend"}`)
+	deadline := time.Now().Add(10 * time.Second)
+	for d2.metric(t, `rtbd_state_saves_total{file="spend"}`) < saves+2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no periodic save within 10 s at a 100 ms interval")
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+	if err := d2.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	d2.wait()
+	d3 := startDaemon(t, cfg())
+	if got := d3.spendTotal(t); got != want || got <= spent {
+		t.Fatalf("spend after kill -9 %v; want %v (more than %v)", got, want, spent)
+	}
+}
+
+// TestDamagedStateStopsStart: a state file rtbd cannot read whole stops
+// the start with exit code 1 and a message naming the file, instead of
+// serving with every budget reset.
+func TestDamagedStateStopsStart(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spend"), []byte("RTBDSTAT not really"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(t.TempDir(), "rtbd.json")
+	b, _ := json.Marshal(map[string]any{
+		"http":  map[string]any{"listenAddress": "127.0.0.1:0"},
+		"admin": map[string]any{"listenAddress": ""},
+		"state": map[string]any{"dir": dir},
+	})
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, rtbdBin, "-config", cfgPath).CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), filepath.Join(dir, "spend")) {
+		t.Fatalf("damaged state file: err %v, output %q; want exit 1 naming the file", err, out)
+	}
+}
