@@ -23,6 +23,7 @@ let
   httpAddr = cfg.settings.http.listenAddress;
   adminAddr = cfg.settings.admin.listenAddress;
   eventDir = cfg.settings.eventLog.dir;
+  stateDir = cfg.settings.state.dir;
 
   configFile = settingsFormat.generate "rtbd.json" cfg.settings;
   # Build-time validation, as nixpkgs does with `victoria-metrics -dryRun`.
@@ -42,7 +43,9 @@ let
     ++ lib.optional (!cfg.socketActivation) (listen.port httpAddr);
   capabilities = lib.optional (lib.any (p: p < 1024) ownPorts) "CAP_NET_BIND_SERVICE";
 
-  stateDirs = [ "rtbd" ] ++ lib.optional (lib.hasPrefix "/var/lib/rtbd/" eventDir) (lib.removePrefix "/var/lib/" eventDir);
+  stateDirs =
+    [ "rtbd" ]
+    ++ map (lib.removePrefix "/var/lib/") (lib.filter (lib.hasPrefix "/var/lib/rtbd/") [ eventDir stateDir ]);
 
   pinned = cfg.cpus != "";
 in
@@ -133,6 +136,19 @@ in
               };
             };
           };
+          state = mkOption {
+            default = { };
+            description = "State files (`state.*`): spend per campaign, frequency caps and processed notices, kept across restarts and redeploys.";
+            type = types.submodule {
+              freeformType = settingsFormat.type;
+              options.dir = mkOption {
+                type = types.str;
+                default = "/var/lib/rtbd/state";
+                example = "";
+                description = "State directory, under /var/lib/rtbd (the StateDirectory); \"\" keeps nothing, so every restart starts budgets and caps from zero.";
+              };
+            };
+          };
         };
       };
     };
@@ -197,6 +213,10 @@ in
       {
         assertion = eventDir == "" || lib.hasPrefix "/var/lib/rtbd/" eventDir;
         message = "services.rtbd.settings.eventLog.dir must be under /var/lib/rtbd/ (the DynamicUser StateDirectory) or empty.";
+      }
+      {
+        assertion = stateDir == "" || lib.hasPrefix "/var/lib/rtbd/" stateDir;
+        message = "services.rtbd.settings.state.dir must be under /var/lib/rtbd/ (the DynamicUser StateDirectory) or empty.";
       }
     ];
 

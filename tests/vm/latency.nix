@@ -82,6 +82,11 @@ in
         client.succeed("curl -sS -o /dev/null -m 10 -w '%{http_code}' -d '{}' http://bidder:${toString bidPort}/openrtb2/bid | grep -qx 400")
         bidder.wait_until_succeeds("curl -fsS http://127.0.0.1:9090/readyz", timeout=60)
 
+    with subtest("state is saved under the StateDirectory and restored after the restart"):
+        bidder.succeed("test -s /var/lib/rtbd/state/spend -a -s /var/lib/rtbd/state/tables")
+        bidder.succeed("journalctl -u rtbd.service -b --no-pager | grep -q 'restored state'")
+        bidder.succeed("curl -fsS http://127.0.0.1:9090/metrics | grep -q '^rtbd_state_save_errors_total{file=\"spend\"} 0$'")
+
     with subtest("open-loop latency from the client"):
         client.succeed(
             "rtbload -target http://bidder:${toString bidPort}/openrtb2/bid -allow-remote"
