@@ -34,6 +34,10 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// writeChunk bounds one write system call of WriteFile: about 100 us of
+// copying into the page cache.
+const writeChunk = 1 << 20
+
 // Encoder builds a state file in a buffer it keeps between saves, so a
 // periodic save does not allocate once the buffer has grown.
 type Encoder struct {
@@ -123,8 +127,15 @@ func WriteFile(path string, data []byte) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
-		return err
+	// In pieces: a Go thread in a system call keeps its P (its share of
+	// GOMAXPROCS) until the runtime's sysmon takes it back, up to 10 ms
+	// later, so one 50 MB write could hold a serving core that long.
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), writeChunk)
+		if _, err = f.Write(rest[:n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
 	}
 	if err = f.Sync(); err != nil {
 		return err
