@@ -17,6 +17,17 @@ let
   inherit (lib) mkIf mkOption types;
 
   settingsFormat = pkgs.formats.json { };
+  # A settings section: its declared options, and any other key as JSON.
+  section =
+    description: options:
+    mkOption {
+      default = { };
+      inherit description;
+      type = types.submodule {
+        freeformType = settingsFormat.type;
+        options = lib.mapAttrs (_: mkOption) options;
+      };
+    };
   cpulist = import ../nix/lib/cpulist.nix;
   listen = import ../nix/lib/listen.nix;
 
@@ -75,78 +86,53 @@ in
       type = types.submodule {
         freeformType = settingsFormat.type;
         options = {
-          http = mkOption {
-            default = { };
-            description = "Bid listener settings (`http.*`).";
-            type = types.submodule {
-              freeformType = settingsFormat.type;
-              options.listenAddress = mkOption {
-                type = types.str;
-                default = ":8080";
-                example = "10.0.0.10:8080";
-                description = "host:port of the bid listener; with socket activation, the socket's address.";
-              };
+          http = section "Bid listener settings (`http.*`)." {
+            listenAddress = {
+              type = types.str;
+              default = ":8080";
+              example = "10.0.0.10:8080";
+              description = "host:port of the bid listener; with socket activation, the socket's address.";
             };
           };
-          admin = mkOption {
-            default = { };
-            description = "Admin listener settings (`admin.*`).";
-            type = types.submodule {
-              freeformType = settingsFormat.type;
-              options.listenAddress = mkOption {
-                type = types.str;
-                default = "127.0.0.1:9090";
-                example = "10.1.0.5:9090";
-                description = ''
-                  host:port of /metrics, /healthz, /readyz, pprof and /admin/*.
-                  Keep it on loopback or a management network; "" disables it.
-                '';
-              };
+          admin = section "Admin listener settings (`admin.*`)." {
+            listenAddress = {
+              type = types.str;
+              default = "127.0.0.1:9090";
+              example = "10.1.0.5:9090";
+              description = ''
+                host:port of /metrics, /healthz, /readyz, pprof and /admin/*.
+                Keep it on loopback or a management network; "" disables it.
+              '';
             };
           };
-          data = mkOption {
-            default = { };
-            description = "Campaign and model files (`data.*`); null selects the embedded demo data.";
-            type = types.submodule {
-              freeformType = settingsFormat.type;
-              options.campaignsFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                example = "/var/lib/rtbd/campaigns.json";
-                description = "campaigns.json; reloaded on SIGHUP (`systemctl reload rtbd`).";
-              };
-              options.modelFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                example = "/var/lib/rtbd/model.json";
-                description = "Pricing model file; reloaded on SIGHUP.";
-              };
+          data = section "Campaign and model files (`data.*`); null selects the embedded demo data." {
+            campaignsFile = {
+              type = types.nullOr types.str;
+              default = null;
+              example = "/var/lib/rtbd/campaigns.json";
+              description = "campaigns.json; reloaded on SIGHUP (`systemctl reload rtbd`).";
+            };
+            modelFile = {
+              type = types.nullOr types.str;
+              default = null;
+              example = "/var/lib/rtbd/model.json";
+              description = "Pricing model file; reloaded on SIGHUP.";
             };
           };
-          eventLog = mkOption {
-            default = { };
-            description = "Event log settings (`eventLog.*`).";
-            type = types.submodule {
-              freeformType = settingsFormat.type;
-              options.dir = mkOption {
-                type = types.str;
-                default = "/var/lib/rtbd/events";
-                example = "";
-                description = "Segment directory, under /var/lib/rtbd (the StateDirectory); \"\" disables the log.";
-              };
+          eventLog = section "Event log settings (`eventLog.*`)." {
+            dir = {
+              type = types.str;
+              default = "/var/lib/rtbd/events";
+              example = "";
+              description = "Segment directory, under /var/lib/rtbd (the StateDirectory); \"\" disables the log.";
             };
           };
-          state = mkOption {
-            default = { };
-            description = "State files (`state.*`): spend per campaign, frequency caps and processed notices, kept across restarts and redeploys.";
-            type = types.submodule {
-              freeformType = settingsFormat.type;
-              options.dir = mkOption {
-                type = types.str;
-                default = "/var/lib/rtbd/state";
-                example = "";
-                description = "State directory, under /var/lib/rtbd (the StateDirectory); \"\" keeps nothing, so every restart starts budgets and caps from zero.";
-              };
+          state = section "State files (`state.*`): spend per campaign, frequency caps and processed notices, kept across restarts and redeploys." {
+            dir = {
+              type = types.str;
+              default = "/var/lib/rtbd/state";
+              example = "";
+              description = "State directory, under /var/lib/rtbd (the StateDirectory); \"\" keeps nothing, so every restart starts budgets and caps from zero.";
             };
           };
         };
