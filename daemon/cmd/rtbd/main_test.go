@@ -134,27 +134,42 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func (d *daemon) metric(t *testing.T, series string) float64 {
+// metrics scrapes /metrics and returns every series with its value.
+func (d *daemon) metrics(t *testing.T) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(d.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, series+" ") {
-			v, err := strconv.ParseFloat(strings.TrimPrefix(line, series+" "), 64)
-			if err != nil {
-				t.Fatalf("bad metric line %q", line)
-			}
-			return v
+		if line == "" || line[0] == '#' {
+			continue
 		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if i < 0 || err != nil {
+			t.Fatalf("bad metric line %q", line)
+		}
+		out[line[:i]] = v
 	}
-	t.Fatalf("no series %s on /metrics", series)
-	return 0
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (d *daemon) metric(t *testing.T, series string) float64 {
+	t.Helper()
+	v, ok := d.metrics(t)[series]
+	if !ok {
+		t.Fatalf("no series %s on /metrics", series)
+	}
+	return v
 }
 
 type bid struct {
@@ -241,18 +256,7 @@ func TestNoticesReplayedAndSIGTERMFlush(t *testing.T) {
 		"eventLog": map[string]any{"dir": events},
 		"drain":    map[string]any{"delay": "0s"},
 	})
-	var bids []bid
-	for _, f := range corpus.Requests() {
-		if _, b := d.postBid(t, f.Body); len(b) > 0 {
-			bids = append(bids, b...)
-		}
-		if len(bids) >= 20 {
-			break
-		}
-	}
-	if len(bids) < 20 {
-		t.Fatalf("only %d bids from the corpus", len(bids))
-	}
+	bids := d.corpusBids(t, 20)
 	for _, b := range bids {
 		for i := 0; i < 2; i++ {
 			d.notice(t, b.NURL, "1.5")

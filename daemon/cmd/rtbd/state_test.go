@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"net/http"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,24 +15,14 @@ import (
 	"github.com/rtbd/rtbd/daemon/corpus"
 )
 
-// spendTotal sums rtbd_campaign_spend_total over every campaign.
-func (d *daemon) spendTotal(t *testing.T) float64 {
+// spendTotal sums rtbd_campaign_spend_total over every campaign, in
+// micro-units (the daemon's own), so that the sum is exact in any order.
+func (d *daemon) spendTotal(t *testing.T) int64 {
 	t.Helper()
-	resp, err := http.Get(d.admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sum := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "rtbd_campaign_spend_total{"); ok {
-			v, err := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64)
-			if err != nil {
-				t.Fatalf("bad metric line %q", sc.Text())
-			}
-			sum += v
+	var sum int64
+	for series, v := range d.metrics(t) {
+		if strings.HasPrefix(series, "rtbd_campaign_spend_total{") {
+			sum += int64(math.Round(v * 1e6))
 		}
 	}
 	return sum
