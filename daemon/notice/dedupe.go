@@ -74,16 +74,27 @@ func (t *dedupeTable) seen(fp uint64, now int64) bool {
 		fp = 1 // 0 marks an empty slot
 	}
 	sh := &t.shards[fp&t.shardMask]
-	start := fp >> 32
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	j, dup := t.slot(sh, fp, now)
+	if !dup {
+		sh.slots[j] = dedupeSlot{fp: fp, exp: now + t.ttl}
+	}
+	return dup
+}
+
+// slot returns where fp lives in sh's probe window at now (dup true), or
+// else where to record it: the first slot not live, or the live one that
+// expires soonest, counted as an eviction. The caller holds sh.mu.
+func (t *dedupeTable) slot(sh *dedupeShard, fp uint64, now int64) (j int, dup bool) {
+	start := fp >> 32
 	free, oldest := -1, -1
 	for i := 0; i < t.probe; i++ {
 		j := int((start + uint64(i)) & t.slotMask)
 		s := &sh.slots[j]
 		live := s.fp != 0 && s.exp > now
 		if live && s.fp == fp {
-			sh.mu.Unlock()
-			return true
+			return j, true
 		}
 		if !live {
 			if free < 0 {
@@ -94,12 +105,10 @@ func (t *dedupeTable) seen(fp uint64, now int64) bool {
 		}
 	}
 	if free < 0 {
-		free = oldest
 		dedupeEvictions.Inc()
+		return oldest, false
 	}
-	sh.slots[free] = dedupeSlot{fp: fp, exp: now + t.ttl}
-	sh.mu.Unlock()
-	return false
+	return free, false
 }
 
 // appendLive appends every entry live at now to dst as fingerprint u64 and
@@ -156,24 +165,11 @@ func (t *dedupeTable) restore(b []byte, now int64) (int, error) {
 	return restored, nil
 }
 
-// put records fp with expiry exp, as seen does, evicting the soonest to
-// expire of a full probe window.
+// put records fp with expiry exp, as seen does with its own.
 func (t *dedupeTable) put(fp uint64, exp, now int64) {
 	sh := &t.shards[fp&t.shardMask]
-	start := fp >> 32
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	free := -1
-	for i := 0; i < t.probe; i++ {
-		j := int((start + uint64(i)) & t.slotMask)
-		s := &sh.slots[j]
-		if s.fp == fp || s.fp == 0 || s.exp <= now {
-			free = j
-			break
-		}
-		if free < 0 || s.exp < sh.slots[free].exp {
-			free = j
-		}
-	}
-	sh.slots[free] = dedupeSlot{fp: fp, exp: exp}
+	j, _ := t.slot(sh, fp, now)
+	sh.slots[j] = dedupeSlot{fp: fp, exp: exp}
 }
