@@ -2,7 +2,10 @@ package load
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -114,8 +117,122 @@ func (c *connClient) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, d
 	if err := c.bw.Flush(); err != nil {
 		return err
 	}
-	return resp.Read(c.br)
+	return c.readResponse(resp)
 }
+
+// readResponse reads one answer, keeping only what rtbload counts: the
+// status and whether the server closes the connection. A plain answer
+// (HTTP/1.1, a Content-Length or a status without a body, no
+// Transfer-Encoding) is parsed here and its body skipped; fasthttp's
+// Response.Read, which parses and keeps everything, took 6 % of
+// rtbload's CPU at 85k req/s. Anything else goes to Response.Read, which
+// starts from the same unread bytes.
+func (c *connClient) readResponse(resp *fasthttp.Response) error {
+	head, err := c.peekHead()
+	if err != nil {
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return resp.Read(c.br)
+		}
+		return err
+	}
+	status, bodyLen, closeConn, ok := parseHead(head)
+	if !ok {
+		return resp.Read(c.br)
+	}
+	if _, err := c.br.Discard(len(head) + bodyLen); err != nil {
+		return err
+	}
+	resp.Header.SetStatusCode(status)
+	if closeConn {
+		resp.Header.SetConnectionClose()
+	} else {
+		resp.Header.ResetConnectionClose()
+	}
+	return nil
+}
+
+// peekHead returns the status line and headers, through the blank line,
+// without consuming them; bufio.ErrBufferFull when they do not fit the
+// read buffer.
+func (c *connClient) peekHead() ([]byte, error) {
+	for n := 1; ; {
+		if _, err := c.br.Peek(n); err != nil {
+			return nil, err
+		}
+		b, _ := c.br.Peek(c.br.Buffered())
+		if i := bytes.Index(b, crlfCRLF); i >= 0 {
+			return b[:i+4], nil
+		}
+		n = len(b) + 1
+	}
+}
+
+var crlfCRLF = []byte("\r\n\r\n")
+
+// parseHead reads an HTTP/1.1 status line and headers ending in a blank
+// line. ok is false for what it leaves to fasthttp: another version, a
+// 1xx status, Transfer-Encoding, a missing, repeated or malformed
+// Content-Length on a status that has a body.
+func parseHead(head []byte) (status, bodyLen int, closeConn, ok bool) {
+	line, rest, _ := bytes.Cut(head, crlf)
+	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') {
+		return 0, 0, false, false
+	}
+	for _, d := range line[9:12] {
+		if d < '0' || d > '9' {
+			return 0, 0, false, false
+		}
+		status = 10*status + int(d-'0')
+	}
+	if status < 200 {
+		return 0, 0, false, false
+	}
+	bodyLen = -1
+	for len(rest) > 2 {
+		line, rest, _ = bytes.Cut(rest, crlf)
+		name, value, found := bytes.Cut(line, colon)
+		if !found {
+			return 0, 0, false, false
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, contentLength):
+			n, err := strconv.Atoi(string(value))
+			if err != nil || n < 0 || bodyLen >= 0 {
+				return 0, 0, false, false
+			}
+			bodyLen = n
+		case bytes.EqualFold(name, transferEncoding):
+			return 0, 0, false, false
+		case bytes.EqualFold(name, connection):
+			closeConn = closeConn || hasToken(value, closeToken)
+		}
+	}
+	if status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified {
+		return status, 0, closeConn, true
+	}
+	return status, bodyLen, closeConn, bodyLen >= 0
+}
+
+// hasToken reports whether the comma-separated list holds tok, in any case.
+func hasToken(list, tok []byte) bool {
+	for t := range bytes.SplitSeq(list, comma) {
+		if bytes.EqualFold(bytes.TrimSpace(t), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	comma            = []byte(",")
+	crlf             = []byte("\r\n")
+	colon            = []byte(":")
+	contentLength    = []byte("Content-Length")
+	transferEncoding = []byte("Transfer-Encoding")
+	connection       = []byte("Connection")
+	closeToken       = []byte("close")
+)
 
 // setDeadline keeps the connection's deadline within [deadline-slack,
 // deadline]. Setting a deadline takes a runtime timer lock and two clock
