@@ -3,8 +3,11 @@
 package load
 
 import (
+	"net"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestHistogramRecordAllocs(t *testing.T) {
@@ -35,5 +38,35 @@ func TestWorkerDoAllocs(t *testing.T) {
 	}
 	if w.c.bids.Load() != 1002 { // AllocsPerRun warms up once
 		t.Fatalf("got %d bids; want 1002", w.c.bids.Load())
+	}
+}
+
+// TestConnClientAllocs covers a plain-HTTP request on a real loopback
+// connection: writing the request and reading the answer, kept
+// connection and all.
+func TestConnClientAllocs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"id":"1"}`) }}
+	go s.Serve(ln) //nolint:errcheck // ends with Shutdown
+	defer s.Shutdown()
+	c := &connClient{addr: ln.Addr().String(), dial: func(a string) (net.Conn, error) { return net.Dial("tcp", a) }, rsize: 16 << 10, slack: time.Hour}
+	defer c.Close()
+	req := new(fasthttp.Request)
+	req.SetRequestURI("http://" + c.addr + "/openrtb2/bid")
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetBodyRaw(benchBody)
+	var resp fasthttp.Response
+	deadline := time.Now().Add(time.Hour)
+	do := func() {
+		if err := c.DoDeadline(req, &resp, deadline); err != nil || resp.StatusCode() != 200 {
+			t.Fatalf("answer %d, %v; want 200", resp.StatusCode(), err)
+		}
+	}
+	do() // connects
+	if n := testing.AllocsPerRun(200, do); n != 0 {
+		t.Fatalf("connClient allocates %.1f times per request; want 0", n)
 	}
 }

@@ -36,31 +36,34 @@ type connClient struct {
 	// slack is how much earlier than asked a deadline may end, so that
 	// it need not be set again for every request (see setDeadline).
 	slack time.Duration
-	// rsize and wsize are the buffers' sizes (see bufferSizes).
-	rsize, wsize int
+	// rsize is the read buffer's size (see readBufferSize).
+	rsize int
 
 	conn     net.Conn
 	br       *bufio.Reader
-	bw       *bufio.Writer
 	deadline time.Time // in force on conn
+
+	// The request line and headers of headOf, rendered once, before and
+	// after the Content-Length value (see writeRequest); head and out are
+	// per-request buffers kept between requests.
+	headOf        *fasthttp.RequestHeader
+	before, after []byte
+	head          []byte
+	outArr        [2][]byte
+	out           net.Buffers
 }
 
-// bufferSizes returns the read and write buffer sizes of each of conns
-// connections sending bodies: a request leaves in one write and a CTV
-// pod's answer (about 7 KB) comes in one read, with up to 16 KiB each;
-// beyond 1,024 connections in all, fasthttp's 4 KiB, as HostClient's, so
-// that 10,000 connections cannot take gigabytes. Larger messages take
-// more system calls, nothing else.
-func bufferSizes(conns int, bodies [][]byte) (rsize, wsize int) {
-	const small, large = 4 << 10, 16 << 10
+// readBufferSize returns the read buffer size of each of conns
+// connections: a CTV pod's answer (about 7 KB) comes in one read with
+// 16 KiB; beyond 1,024 connections in all, fasthttp's 4 KiB, as
+// HostClient's, so that 10,000 connections cannot take gigabytes. Larger
+// answers take more system calls, nothing else. Requests need no buffer:
+// they leave in one writev from where they lie (see writeRequest).
+func readBufferSize(conns int) int {
 	if conns > 1024 {
-		return small, small
+		return 4 << 10
 	}
-	wsize = small
-	for _, b := range bodies {
-		wsize = max(wsize, min(len(b)+1<<10, large)) // headers and body
-	}
-	return large, wsize
+	return 16 << 10
 }
 
 // DoDeadline sends req and reads its answer into resp, giving up at
@@ -97,10 +100,8 @@ func (c *connClient) connect() error {
 	c.conn = conn
 	if c.br == nil {
 		c.br = bufio.NewReaderSize(conn, c.rsize)
-		c.bw = bufio.NewWriterSize(conn, c.wsize)
 	} else {
 		c.br.Reset(conn)
-		c.bw.Reset(conn)
 	}
 	c.deadline = time.Time{}
 	return nil
@@ -111,14 +112,56 @@ func (c *connClient) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, d
 	if err := c.setDeadline(deadline); err != nil {
 		return err
 	}
-	if err := req.Write(c.bw); err != nil {
-		return err
-	}
-	if err := c.bw.Flush(); err != nil {
+	if err := c.writeRequest(req); err != nil {
 		return err
 	}
 	return c.readResponse(resp)
 }
+
+// writeRequest sends req in one writev: its headers, rendered once per
+// request object (a worker's never change, only their bodies), with the
+// body's Content-Length, then the body where it lies. Request.Write
+// rendered every header again and copied the body into a write buffer.
+func (c *connClient) writeRequest(req *fasthttp.Request) error {
+	if c.headOf != &req.Header {
+		c.before, c.after = renderHead(req)
+		c.headOf = &req.Header
+	}
+	body := req.Body()
+	c.head = append(c.head[:0], c.before...)
+	c.head = strconv.AppendInt(c.head, int64(len(body)), 10)
+	c.head = append(c.head, c.after...)
+	// WriteTo consumes the slice it is given, so it gets a new one over
+	// the same array each time.
+	c.outArr = [2][]byte{c.head, body}
+	c.out = c.outArr[:]
+	_, err := c.out.WriteTo(c.conn)
+	return err
+}
+
+// renderHead returns req's request line and headers as Request.Write
+// sends them, split around the Content-Length value.
+func renderHead(req *fasthttp.Request) (before, after []byte) {
+	var h fasthttp.RequestHeader
+	req.Header.CopyTo(&h)
+	uri := req.URI()
+	if len(h.Host()) == 0 {
+		h.SetHostBytes(uri.Host())
+	}
+	h.SetRequestURIBytes(uri.RequestURI())
+	h.SetContentLength(lengthMark)
+	full := h.Header()
+	mark := []byte("Content-Length: " + strconv.Itoa(lengthMark) + "\r\n")
+	i := bytes.Index(full, mark)
+	if i < 0 {
+		panic("BUG: fasthttp rendered no Content-Length")
+	}
+	n := i + len(mark) - len("\r\n") - len(strconv.Itoa(lengthMark))
+	return bytes.Clone(full[:n]), bytes.Clone(full[n+len(strconv.Itoa(lengthMark)):])
+}
+
+// lengthMark stands for the body's length while the headers are rendered.
+const lengthMark = 1234567890
 
 // readResponse reads one answer, keeping only what rtbload counts: the
 // status and whether the server closes the connection. A plain answer

@@ -2,7 +2,9 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -69,5 +71,52 @@ func TestReadResponseConsumesExactly(t *testing.T) {
 	c = &connClient{br: bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc"))}
 	if err := c.readResponse(&resp); !isConnClosed(err) {
 		t.Fatalf("answer cut in its body: %v; want a closed-connection error", err)
+	}
+}
+
+// recordConn is a net.Conn that keeps what is written to it.
+type recordConn struct {
+	net.Conn
+	sent bytes.Buffer
+}
+
+func (c *recordConn) Write(p []byte) (int, error) { return c.sent.Write(p) }
+
+// TestWriteRequestMatchesRequestWrite: what writeRequest sends is byte
+// for byte what fasthttp's Request.Write sends, for each body of a
+// worker's request and after the worker's request object changes.
+func TestWriteRequestMatchesRequestWrite(t *testing.T) {
+	newReq := func(uri string, gzip bool) *fasthttp.Request {
+		req := new(fasthttp.Request)
+		req.SetRequestURI(uri)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.SetContentType("application/json")
+		req.Header.Set("X-Openrtb-Version", "2.6")
+		if gzip {
+			req.Header.Set(fasthttp.HeaderContentEncoding, "gzip")
+		}
+		return req
+	}
+	conn := &recordConn{}
+	c := &connClient{conn: conn}
+	for _, req := range []*fasthttp.Request{
+		newReq("http://127.0.0.1:8080/openrtb2/bid", false),
+		newReq("http://10.0.0.1:9000/bid?src=x", true),
+	} {
+		for _, body := range [][]byte{benchBody, nil, bytes.Repeat([]byte("x"), 70000)} {
+			req.SetBodyRaw(body)
+			conn.sent.Reset()
+			if err := c.writeRequest(req); err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			bw := bufio.NewWriter(&want)
+			if err := req.Write(bw); err != nil || bw.Flush() != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(conn.sent.Bytes(), want.Bytes()) {
+				t.Fatalf("%s, %d-byte body: sent\n%q\nRequest.Write sends\n%q", req.URI(), len(body), conn.sent.Bytes(), want.Bytes())
+			}
+		}
 	}
 }

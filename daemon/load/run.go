@@ -116,7 +116,7 @@ func newRunState(cfg *Config) (*runState, error) {
 		if cfg.newDoer != nil {
 			t.newClient = cfg.newDoer
 		} else {
-			t.newClient = clientFactory(u, cfg, rs.bodies, &t.retries)
+			t.newClient = clientFactory(u, cfg, &t.retries)
 		}
 		rs.targets = append(rs.targets, t)
 	}

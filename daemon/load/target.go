@@ -122,15 +122,15 @@ func (t *target) noteError(err error, status int) {
 // clientFactory returns how workers get their client for the target u:
 // for http a connection of their own each (connClient), for https one
 // HostClient that they share, which brings TLS.
-func clientFactory(u *url.URL, cfg *Config, bodies [][]byte, retries *atomic.Int64) func() doer {
+func clientFactory(u *url.URL, cfg *Config, retries *atomic.Int64) func() doer {
 	dial := taggedDial(cfg)
 	if u.Scheme == "https" {
 		hc := newHostClient(u, cfg, dial, retries)
 		return func() doer { return hc }
 	}
-	rsize, wsize := bufferSizes(cfg.Connections*len(cfg.Targets), bodies)
+	rsize := readBufferSize(cfg.Connections * len(cfg.Targets))
 	return func() doer {
-		return &connClient{addr: u.Host, dial: dial, retries: retries, slack: cfg.Timeout / 2, rsize: rsize, wsize: wsize}
+		return &connClient{addr: u.Host, dial: dial, retries: retries, slack: cfg.Timeout / 2, rsize: rsize}
 	}
 }
 
