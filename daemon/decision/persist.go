@@ -42,45 +42,59 @@ func (s *State) AppendSpend(dst []byte) []byte {
 	return dst
 }
 
+// CampaignSpend is one campaign's saved spend counters, in micro-units
+// of the campaign file currency.
+type CampaignSpend struct {
+	ID    string
+	Day   int64 // UTC day number (unix seconds / 86400) that Today belongs to
+	Today int64
+	Total int64
+}
+
+// DecodeSpend reads AppendSpend's output whole.
+func DecodeSpend(b []byte) ([]CampaignSpend, error) {
+	if len(b) < 4 {
+		return nil, errors.New("truncated campaign count")
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if uint64(n)*spendEntryLen > uint64(len(b)) {
+		return nil, fmt.Errorf("%d campaigns declared in %d bytes", n, len(b))
+	}
+	entries := make([]CampaignSpend, 0, n)
+	for i := uint32(0); i < n; i++ {
+		if len(b) < spendEntryLen {
+			return nil, fmt.Errorf("campaign %d: truncated", i)
+		}
+		l := int(binary.LittleEndian.Uint16(b))
+		if len(b) < spendEntryLen+l {
+			return nil, fmt.Errorf("campaign %d: truncated id", i)
+		}
+		e := CampaignSpend{ID: string(b[2 : 2+l])}
+		b = b[2+l:]
+		e.Day = int64(binary.LittleEndian.Uint64(b))
+		e.Today = int64(binary.LittleEndian.Uint64(b[8:]))
+		e.Total = int64(binary.LittleEndian.Uint64(b[16:]))
+		b = b[24:]
+		if e.ID == "" || e.Today < 0 || e.Total < 0 || e.Day < 0 {
+			return nil, fmt.Errorf("campaign %d (%q): bad counters", i, e.ID)
+		}
+		entries = append(entries, e)
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last campaign", len(b))
+	}
+	return entries, nil
+}
+
 // RestoreSpend sets the spend counters from AppendSpend's output and
 // returns the number of campaigns read. Campaigns the current snapshot
 // does not have are kept for a later reload that brings them back. It
 // checks the whole input before it changes anything.
 func (s *State) RestoreSpend(b []byte) (int, error) {
-	type entry struct {
-		id                string
-		day, today, total int64
-	}
-	if len(b) < 4 {
-		return 0, errors.New("truncated campaign count")
-	}
-	n := binary.LittleEndian.Uint32(b)
-	b = b[4:]
-	if uint64(n)*spendEntryLen > uint64(len(b)) {
-		return 0, fmt.Errorf("%d campaigns declared in %d bytes", n, len(b))
-	}
-	entries := make([]entry, 0, n)
-	for i := uint32(0); i < n; i++ {
-		if len(b) < spendEntryLen {
-			return 0, fmt.Errorf("campaign %d: truncated", i)
-		}
-		l := int(binary.LittleEndian.Uint16(b))
-		if len(b) < spendEntryLen+l {
-			return 0, fmt.Errorf("campaign %d: truncated id", i)
-		}
-		e := entry{id: string(b[2 : 2+l])}
-		b = b[2+l:]
-		e.day = int64(binary.LittleEndian.Uint64(b))
-		e.today = int64(binary.LittleEndian.Uint64(b[8:]))
-		e.total = int64(binary.LittleEndian.Uint64(b[16:]))
-		b = b[24:]
-		if e.id == "" || e.today < 0 || e.total < 0 || e.day < 0 {
-			return 0, fmt.Errorf("campaign %d (%q): bad counters", i, e.id)
-		}
-		entries = append(entries, e)
-	}
-	if len(b) != 0 {
-		return 0, fmt.Errorf("%d bytes after the last campaign", len(b))
+	entries, err := DecodeSpend(b)
+	if err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -90,15 +104,15 @@ func (s *State) RestoreSpend(b []byte) (int, error) {
 		m[k] = v
 	}
 	for _, e := range entries {
-		cs := m[e.id]
+		cs := m[e.ID]
 		if cs == nil {
 			// The same key Compile derives, so a reload attaches to it.
-			cs = &campaignState{freqKey: xxhash.Sum64String(e.id)}
-			m[e.id] = cs
+			cs = &campaignState{freqKey: xxhash.Sum64String(e.ID)}
+			m[e.ID] = cs
 		}
-		cs.day.Store(e.day)
-		cs.today.Store(e.today)
-		cs.total.Store(e.total)
+		cs.day.Store(e.Day)
+		cs.today.Store(e.Today)
+		cs.total.Store(e.Total)
 	}
 	s.camps.Store(&m)
 	return len(entries), nil
