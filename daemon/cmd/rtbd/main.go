@@ -2,6 +2,7 @@
 //
 //	rtbd [-config FILE] [-listen ADDR] [-dryRun]   serve (embedded demo data without -config)
 //	rtbd log cat|stats [-dir DIR] [FILES...]       read the event log as JSON lines
+//	rtbd state -dir DIR                            print the saved spend per campaign
 //	rtbd irq [flags]                               pin NIC queue IRQs, set RPS/XPS
 //	rtbd doctor [flags]                            compare the host with the expected tuning
 //	rtbd gen -campaigns N -out DIR                 write a synthetic data set
@@ -81,6 +82,7 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"irq":    host.IRQMain,
 	"doctor": host.DoctorMain,
 	"gen":    genMain,
+	"state":  stateMain,
 }
 
 func loadConfig() config.Config {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
@@ -73,6 +74,10 @@ func TestStateSurvivesRestart(t *testing.T) {
 		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
 	}
 
+	if got := savedSpend(t, dir); got != spent {
+		t.Fatalf("rtbd state after SIGTERM: %d micro-units in all; the daemon had %d", got, spent)
+	}
+
 	d2 := startDaemon(t, cfg())
 	if got := d2.spendTotal(t); got != spent {
 		t.Fatalf("spend after a restart %v; want %v", got, spent)
@@ -110,6 +115,41 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if got := d3.spendTotal(t); got != want || got <= spent {
 		t.Fatalf("spend after kill -9 %v; want %v (more than %v)", got, want, spent)
 	}
+}
+
+// savedSpend runs `rtbd state -dir dir` and sums its campaigns' total
+// spend in micro-units.
+func savedSpend(t *testing.T, dir string) int64 {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(rtbdBin, "state", "-dir", dir)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("rtbd state: %v\n%s", err, stderr.String())
+	}
+	var sum int64
+	sections := 0
+	dec := json.NewDecoder(&stdout)
+	for dec.More() {
+		var line struct {
+			Campaign   string
+			SpendTotal float64
+			Section    string
+		}
+		if err := dec.Decode(&line); err != nil {
+			t.Fatalf("rtbd state printed a line that is not JSON: %v", err)
+		}
+		switch {
+		case line.Campaign != "":
+			sum += int64(math.Round(line.SpendTotal * 1e6))
+		case line.Section != "":
+			sections++
+		}
+	}
+	if sections != 2 {
+		t.Fatalf("rtbd state printed %d sections of the tables file; want freq and notices", sections)
+	}
+	return sum
 }
 
 // TestDamagedStateStopsStart: a state file rtbd cannot read whole stops
