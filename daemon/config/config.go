@@ -195,8 +195,9 @@ type State struct {
 	// missing. The daemon restores from them at start, saves them every
 	// SaveInterval and TablesInterval, and once more after draining on
 	// SIGTERM. Missing files are a first start; a damaged one stops the
-	// start with an error naming it. Empty, the default, keeps nothing: a
-	// restart starts every budget and cap from zero.
+	// start with an error naming it, and so does a Dir that another rtbd
+	// holds (a lock file). Empty, the default, keeps nothing: a restart
+	// starts every budget and cap from zero.
 	Dir string `json:"dir"`
 	// SaveInterval bounds the spend a crash (kill -9, power loss)
 	// forgets: at most this long's. A planned stop saves everything.

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
@@ -40,6 +42,9 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler) 
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create state.dir: %w", err)
+	}
+	if err := lockDir(dir); err != nil {
+		return nil, err
 	}
 	s := &stateFiles{
 		spend: statefile.New(dir, "spend",
@@ -70,6 +75,31 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler) 
 	go s.run(cfg.State.SaveInterval.D(), cfg.State.TablesInterval.D())
 	return s, nil
 }
+
+// lockDir takes an exclusive lock on dir's "lock" file for the life of
+// the process, so that a second rtbd on the same state.dir (a copied
+// configuration, a manual start beside the service) stops at start
+// instead of overwriting the first one's spend with its own. The kernel
+// drops the lock when the process ends, however it ends.
+func lockDir(dir string) error {
+	path := filepath.Join(dir, "lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("state.dir %s is in use by another rtbd", dir)
+		}
+		return fmt.Errorf("cannot lock %s: %w", path, err)
+	}
+	lockFile = f // kept open, and so locked, until the process exits
+	return nil
+}
+
+// lockFile holds state.dir's lock (see lockDir).
+var lockFile *os.File
 
 func (s *stateFiles) save() error {
 	return errors.Join(s.spend.Save(), s.tables.Save())

@@ -152,6 +152,47 @@ func savedSpend(t *testing.T, dir string) int64 {
 	return sum
 }
 
+// TestStateDirInUseStopsStart: a second rtbd on a state.dir that a
+// running one uses stops at start, naming the directory; the running one
+// keeps serving.
+func TestStateDirInUseStopsStart(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, map[string]any{"state": map[string]any{"dir": dir}})
+	code, out := runToExit(t, map[string]any{"state": map[string]any{"dir": dir}})
+	if code != 1 || !strings.Contains(out, dir+" is in use by another rtbd") {
+		t.Fatalf("second rtbd on one state.dir: exit %d, output %q; want 1 naming the directory", code, out)
+	}
+	if got := d.metric(t, `rtbd_state_save_errors_total{file="spend"}`); got != 0 {
+		t.Fatalf("the first rtbd counted %v failed saves", got)
+	}
+}
+
+// runToExit runs rtbd with cfg (no admin listener, any bid port) and
+// returns its exit code and output; it fails the test after 20 s.
+func runToExit(t *testing.T, cfg map[string]any) (int, string) {
+	t.Helper()
+	cfg["http"] = map[string]any{"listenAddress": "127.0.0.1:0"}
+	cfg["admin"] = map[string]any{"listenAddress": ""}
+	path := filepath.Join(t.TempDir(), "rtbd.json")
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, rtbdBin, "-config", path).CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("rtbd still running after 20 s:\n%s", out)
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, string(out)
+}
+
 // TestDamagedStateStopsStart: a state file rtbd cannot read whole stops
 // the start with exit code 1 and a message naming the file, instead of
 // serving with every budget reset.
@@ -160,20 +201,8 @@ func TestDamagedStateStopsStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "spend"), []byte("RTBDSTAT not really"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfgPath := filepath.Join(t.TempDir(), "rtbd.json")
-	b, _ := json.Marshal(map[string]any{
-		"http":  map[string]any{"listenAddress": "127.0.0.1:0"},
-		"admin": map[string]any{"listenAddress": ""},
-		"state": map[string]any{"dir": dir},
-	})
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, rtbdBin, "-config", cfgPath).CombinedOutput()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), filepath.Join(dir, "spend")) {
-		t.Fatalf("damaged state file: err %v, output %q; want exit 1 naming the file", err, out)
+	code, out := runToExit(t, map[string]any{"state": map[string]any{"dir": dir}})
+	if code != 1 || !strings.Contains(out, filepath.Join(dir, "spend")) {
+		t.Fatalf("damaged state file: exit %d, output %q; want 1 naming the file", code, out)
 	}
 }
