@@ -58,17 +58,13 @@ func New(dir, name string, parts ...Part) *Store {
 // build does not have is ignored, and a part without a section starts
 // empty.
 func (s *Store) Load() error {
-	b, err := os.ReadFile(s.path)
+	sections, err := ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		slog.Info("no state file; starting with zero spend, caps and notice history", "file", s.path)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot read state file: %w", err)
-	}
-	sections, err := Decode(b)
-	if err != nil {
-		return fmt.Errorf("state file %s: %w (move it away to start with zero spend)", s.path, err)
+		return fmt.Errorf("%w (move it away to start with zero spend)", err)
 	}
 	for _, p := range s.parts {
 		data, ok := sections[p.Name]
@@ -83,6 +79,21 @@ func (s *Store) Load() error {
 		slog.Info("restored state", "section", p.Name, "entries", n)
 	}
 	return nil
+}
+
+// ReadFile reads and checks the state file at path and returns its
+// sections by name. Its errors name the file; a missing file's wraps
+// fs.ErrNotExist.
+func ReadFile(path string) (map[string][]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read state file: %w", err)
+	}
+	sections, err := Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	return sections, nil
 }
 
 // Save writes every part's current state to the file, replacing it

@@ -171,18 +171,7 @@ func stateMain(args []string, stdout, stderr io.Writer) int {
 }
 
 func printState(w io.Writer, dir string) error {
-	read := func(name string) (map[string][]byte, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		sections, err := statefile.Decode(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
-		}
-		return sections, nil
-	}
-	spend, err := read("spend")
+	spend, err := statefile.ReadFile(filepath.Join(dir, "spend"))
 	if err != nil {
 		return err
 	}
@@ -199,7 +188,7 @@ func printState(w io.Writer, dir string) error {
 			return err
 		}
 	}
-	tables, err := read("tables")
+	tables, err := statefile.ReadFile(filepath.Join(dir, "tables"))
 	if err != nil {
 		return err
 	}
