@@ -26,6 +26,7 @@ import (
 // often (see config.State).
 type stateFiles struct {
 	spend, tables *statefile.Store
+	lock          *os.File // state.dir's lock, held until close (see lockDir)
 	stop          chan struct{}
 	done          chan struct{}
 }
@@ -43,10 +44,12 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create state.dir: %w", err)
 	}
-	if err := lockDir(dir); err != nil {
+	lock, err := lockDir(dir)
+	if err != nil {
 		return nil, err
 	}
 	s := &stateFiles{
+		lock: lock,
 		spend: statefile.New(dir, "spend",
 			statefile.Part{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend}),
 		tables: statefile.New(dir, "tables",
@@ -81,25 +84,21 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler) 
 // configuration, a manual start beside the service) stops at start
 // instead of overwriting the first one's spend with its own. The kernel
 // drops the lock when the process ends, however it ends.
-func lockDir(dir string) error {
+func lockDir(dir string) (*os.File, error) {
 	path := filepath.Join(dir, "lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("cannot open %s: %w", path, err)
+		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return fmt.Errorf("state.dir %s is in use by another rtbd", dir)
+			return nil, fmt.Errorf("state.dir %s is in use by another rtbd", dir)
 		}
-		return fmt.Errorf("cannot lock %s: %w", path, err)
+		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
 	}
-	lockFile = f // kept open, and so locked, until the process exits
-	return nil
+	return f, nil
 }
-
-// lockFile holds state.dir's lock (see lockDir).
-var lockFile *os.File
 
 func (s *stateFiles) save() error {
 	return errors.Join(s.spend.Save(), s.tables.Save())
@@ -135,7 +134,10 @@ func (s *stateFiles) close() error {
 	}
 	close(s.stop)
 	<-s.done
-	return s.save()
+	err := s.save()
+	// Released only now: while the files are written, the lock is
+	// referenced, so its finaliser cannot close it early.
+	return errors.Join(err, s.lock.Close())
 }
 
 const stateUsage = `usage: rtbd state -dir DIR
