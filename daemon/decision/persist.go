@@ -23,21 +23,27 @@ const spendEntryLen = 2 + 3*8
 // atomically.
 func (s *State) AppendSpend(dst []byte) []byte {
 	m := *s.camps.Load()
-	ids := make([]string, 0, len(m))
+	entries := make([]CampaignSpend, 0, len(m))
 	for id, cs := range m {
-		if cs.total.Load() != 0 || cs.today.Load() != 0 {
-			ids = append(ids, id)
+		e := CampaignSpend{ID: id, Day: cs.day.Load(), Today: cs.today.Load(), Total: cs.total.Load()}
+		if e.Total != 0 || e.Today != 0 {
+			entries = append(entries, e)
 		}
 	}
-	sort.Strings(ids)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(ids)))
-	for _, id := range ids {
-		cs := m[id]
-		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(id)))
-		dst = append(dst, id...)
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(cs.day.Load()))
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(cs.today.Load()))
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(cs.total.Load()))
+	return AppendSpendEntries(dst, entries)
+}
+
+// AppendSpendEntries appends entries in AppendSpend's format, sorted by
+// id (it sorts entries in place).
+func AppendSpendEntries(dst []byte, entries []CampaignSpend) []byte {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(entries)))
+	for _, e := range entries {
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(e.ID)))
+		dst = append(dst, e.ID...)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Day))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Today))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Total))
 	}
 	return dst
 }

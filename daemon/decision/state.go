@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // State is the mutable side of the decision: spend counters per campaign
@@ -20,6 +22,7 @@ type State struct {
 	camps atomic.Pointer[map[string]*campaignState]
 	snap  atomic.Pointer[Snapshot] // last compiled, for Bill's currency and caps
 	freq  freqTable
+	peers atomic.Bool // SetPeerSpend was called: peers share the budgets
 }
 
 // campaignState holds one campaign's counters, in micro-units of the
@@ -28,6 +31,9 @@ type campaignState struct {
 	day        atomic.Int64 // UTC day number that today belongs to
 	today      atomic.Int64
 	total      atomic.Int64
+	peerDay    atomic.Int64 // the same three for the peers' spend (SetPeerSpend)
+	peerToday  atomic.Int64
+	peerTotal  atomic.Int64
 	freqMax    atomic.Int64
 	freqWindow atomic.Int64
 	freqKey    uint64
@@ -128,6 +134,66 @@ func (cs *campaignState) spentToday(day int64) int64 {
 	return cs.today.Load()
 }
 
+// peerSpentToday returns the peers' spend of day.
+func (cs *campaignState) peerSpentToday(day int64) int64 {
+	if cs.peerDay.Load() != day {
+		return 0
+	}
+	return cs.peerToday.Load()
+}
+
+// SetPeerSpend replaces the spend that the other hosts sharing this one's
+// budgets (state.peers) reported, summed per campaign; Day is the latest
+// day a peer reported for the campaign and Today the sum of that day's
+// spends. Budgets and pacing count it with this host's own spend. A
+// campaign absent from entries has no peer spend. Own spend, which
+// AppendSpend saves and peers read, never includes it, so each host's
+// spend is counted once however many hosts read it.
+func (s *State) SetPeerSpend(entries []CampaignSpend) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := *s.camps.Load()
+	byID := make(map[string]*CampaignSpend, len(entries))
+	grow := false
+	for i := range entries {
+		byID[entries[i].ID] = &entries[i]
+		if m[entries[i].ID] == nil {
+			grow = true
+		}
+	}
+	if grow {
+		// A campaign this host has not compiled yet: keep its peer spend
+		// for the reload that brings it, as RestoreSpend does.
+		nm := make(map[string]*campaignState, len(m)+len(entries))
+		for k, v := range m {
+			nm[k] = v
+		}
+		for id := range byID {
+			if nm[id] == nil {
+				nm[id] = &campaignState{freqKey: xxhash.Sum64String(id)}
+			}
+		}
+		m = nm
+	}
+	for id, cs := range m {
+		var e CampaignSpend
+		if p := byID[id]; p != nil {
+			e = *p
+		}
+		// Day first: a reader that sees the new day with the old amount
+		// counts at most one exchange's worth too little.
+		cs.peerDay.Store(e.Day)
+		cs.peerToday.Store(e.Today)
+		cs.peerTotal.Store(e.Total)
+	}
+	s.camps.Store(&m)
+	s.peers.Store(true)
+}
+
+// PeerSpendSet reports whether SetPeerSpend was called: the budgets are
+// shared with peers.
+func (s *State) PeerSpendSet() bool { return s.peers.Load() }
+
 // PacingState is a campaign's budget state at a point in time.
 type PacingState uint8
 
@@ -157,13 +223,14 @@ func (p PacingState) String() string {
 // pacing returns the campaign's pacing state at unix second sec.
 func (cc *ccamp) pacing(sec int64) PacingState {
 	cs := cc.st
-	if cc.total > 0 && cs.total.Load() >= cc.total {
+	if cc.total > 0 && cs.total.Load()+cs.peerTotal.Load() >= cc.total {
 		return PacingTotalSpent
 	}
 	if cc.daily == 0 {
 		return PacingOK
 	}
-	today := cs.spentToday(sec / 86400)
+	day := sec / 86400
+	today := cs.spentToday(day) + cs.peerSpentToday(day)
 	if today >= cc.daily {
 		return PacingDailySpent
 	}
@@ -183,7 +250,11 @@ type CampaignStatus struct {
 	ID         []byte // valid while the Snapshot is; do not modify
 	SpendToday float64
 	SpendTotal float64
-	Pacing     PacingState
+	// PeerToday and PeerTotal are the peers' spend (see
+	// [State.SetPeerSpend]); Pacing counts it with this host's.
+	PeerToday float64
+	PeerTotal float64
+	Pacing    PacingState
 }
 
 // CampaignStatus returns the status of the campaign with ordinal i
@@ -195,6 +266,8 @@ func (s *Snapshot) CampaignStatus(i int, now time.Time) CampaignStatus {
 		ID:         cc.id,
 		SpendToday: float64(cc.st.spentToday(dayNumber(now))) / 1e6,
 		SpendTotal: float64(cc.st.total.Load()) / 1e6,
+		PeerToday:  float64(cc.st.peerSpentToday(dayNumber(now))) / 1e6,
+		PeerTotal:  float64(cc.st.peerTotal.Load()) / 1e6,
 		Pacing:     cc.pacing(now.Unix()),
 	}
 }

@@ -229,3 +229,72 @@ func TestConcurrentDecideBillReload(t *testing.T) {
 		t.Fatalf("spend %v after 200 bills of 0.001; want 0.2", got)
 	}
 }
+
+// TestPeerSpendSharesBudgets checks that the spend peers report counts
+// against the daily and total budgets with this host's own, only on its
+// day, and never in what this host saves (and peers read) as its own.
+func TestPeerSpendSharesBudgets(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.Budget = campaignBudget(5, 8, "asap")
+	st := NewState(0)
+	s, err := Compile(testFile(c), nil, st, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := dayNumber(testNow)
+	want := func(now time.Time, r Reason, p PacingState) {
+		t.Helper()
+		if got, _, _ := decide(s, bannerRequest(), now); got != r {
+			t.Fatalf("at %s: reason %s; want %s", now, got, r)
+		}
+		if got := s.CampaignStatus(0, now).Pacing; got != p {
+			t.Fatalf("at %s: pacing %s; want %s", now, got, p)
+		}
+	}
+	bill(t, st, "c1", 0, 2, testNow) // own: 2 of 5 today
+	st.SetPeerSpend([]CampaignSpend{{ID: "c1", Day: day, Today: 2e6, Total: 2e6}})
+	want(testNow, ReasonBid, PacingOK) // 4 of 5
+	st.SetPeerSpend([]CampaignSpend{{ID: "c1", Day: day, Today: 3e6, Total: 3e6}})
+	want(testNow, ReasonBudget, PacingDailySpent) // 5 of 5
+	if got := s.CampaignStatus(0, testNow); got.SpendToday != 2 || got.PeerToday != 3 || got.PeerTotal != 3 {
+		t.Fatalf("status %+v; want own 2 and peers 3 today", got)
+	}
+	// The next day the peers' spend of yesterday no longer counts against
+	// the daily budget, but still against the total: 2 + 3 of 8.
+	next := testNow.Add(24 * time.Hour)
+	want(next, ReasonBid, PacingOK)
+	st.SetPeerSpend([]CampaignSpend{{ID: "c1", Day: day + 1, Today: 1e6, Total: 6e6}})
+	want(next, ReasonBudget, PacingTotalSpent) // 2 + 6 of 8
+	// Own spend, what peers read, holds this host's bills only.
+	own, err := DecodeSpend(st.AppendSpend(nil))
+	if err != nil || len(own) != 1 || own[0].Total != 2e6 {
+		t.Fatalf("own spend %+v, %v; want c1 with 2e6 in total", own, err)
+	}
+	// Peers that report nothing leave the budgets to this host's spend.
+	st.SetPeerSpend(nil)
+	want(next, ReasonBid, PacingOK)
+	if !st.PeerSpendSet() {
+		t.Fatal("PeerSpendSet is false after SetPeerSpend")
+	}
+}
+
+// TestPeerSpendOfUnknownCampaign checks that peer spend reported for a
+// campaign this host has not loaded yet applies when a reload brings it.
+func TestPeerSpendOfUnknownCampaign(t *testing.T) {
+	t.Parallel()
+	st := NewState(0)
+	if _, err := Compile(testFile(bannerCampaign("c1", 10)), nil, st, testOptions); err != nil {
+		t.Fatal(err)
+	}
+	st.SetPeerSpend([]CampaignSpend{{ID: "c2", Day: dayNumber(testNow), Today: 5e6, Total: 5e6}})
+	c2 := bannerCampaign("c2", 10)
+	c2.Budget = campaignBudget(5, 0, "asap")
+	s, err := Compile(testFile(c2), nil, st, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CampaignStatus(0, testNow).Pacing; got != PacingDailySpent {
+		t.Fatalf("pacing of c2 after reload %s; want %s", got, PacingDailySpent)
+	}
+}
