@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"time"
 )
@@ -209,6 +210,24 @@ type State struct {
 	// bidding.freqCapSlots and bidding.noticeDedupeSlots (80 MiB with the
 	// defaults, when full). Default "1m"; at least "1s".
 	TablesInterval Duration `json:"tablesInterval"`
+	// Peers are the other hosts that share this one's budgets: a VRRP
+	// pair, or a fleet behind one exchange endpoint. Each is the base URL
+	// ("http://10.0.0.2:9091") of a peer's PeerListenAddress (or of its
+	// admin listener, which serves the same path). Every PeerInterval
+	// the daemon reads each peer's own spend (GET /state/spend) and counts
+	// it against the daily and total budgets with its own, so a failover
+	// does not start the backup's budgets from what it alone spent. A
+	// peer that cannot be read keeps its last reading, which state.dir
+	// keeps across restarts. Empty, the default: budgets are per host.
+	Peers []string `json:"peers"`
+	// PeerListenAddress serves GET /state/spend, this host's own spend,
+	// to its peers, and nothing else. Empty, the default, serves it on
+	// the admin listener only. Bind it to the network the peers reach
+	// this host on; the figures are read-only but commercial.
+	PeerListenAddress string `json:"peerListenAddress"`
+	// PeerInterval is how often the peers are read, and the timeout of
+	// each reading. Default "1s"; at least "100ms".
+	PeerInterval Duration `json:"peerInterval"`
 }
 
 // Runtime configures the Go runtime and CPU placement.
@@ -268,7 +287,7 @@ func Default() Config {
 			RingSize:      65536,
 			FlushInterval: Duration(time.Second),
 		},
-		State:   State{SaveInterval: Duration(5 * time.Second), TablesInterval: Duration(time.Minute)},
+		State:   State{SaveInterval: Duration(5 * time.Second), TablesInterval: Duration(time.Minute), PeerInterval: Duration(time.Second)},
 		Runtime: Runtime{GOGC: 200, QuietSysmon: true},
 		Log:     Log{Level: "info", Format: "text"},
 	}
@@ -359,6 +378,9 @@ func (c *Config) Validate() error {
 	if c.State.TablesInterval < Duration(time.Second) {
 		return fmt.Errorf("invalid config: state.tablesInterval %s must be at least 1s", c.State.TablesInterval.D())
 	}
+	if err := c.State.checkPeers(); err != nil {
+		return err
+	}
 	if c.Drain.Delay < 0 || c.Drain.Timeout < 0 {
 		return errors.New("invalid config: drain.delay and drain.timeout must not be negative")
 	}
@@ -375,6 +397,29 @@ func (c *Config) Validate() error {
 
 // maxDedupeSlots bounds the notice dedupe table at 16 GiB.
 const maxDedupeSlots = 1 << 30
+
+// checkPeers validates state.peers, state.peerListenAddress and
+// state.peerInterval.
+func (s *State) checkPeers() error {
+	if err := checkAddr("state.peerListenAddress", s.PeerListenAddress, true); err != nil {
+		return err
+	}
+	if s.PeerInterval < Duration(100*time.Millisecond) {
+		return fmt.Errorf("invalid config: state.peerInterval %s must be at least 100ms", s.PeerInterval.D())
+	}
+	seen := map[string]bool{}
+	for _, p := range s.Peers {
+		u, err := url.Parse(p)
+		if err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("invalid config: state.peers: %q must be http://HOST:PORT, a peer's state.peerListenAddress or admin.listenAddress", p)
+		}
+		if seen[u.Host] {
+			return fmt.Errorf("invalid config: state.peers: %s is listed twice, which would count its spend twice", u.Host)
+		}
+		seen[u.Host] = true
+	}
+	return nil
+}
 
 func checkAddr(name, addr string, emptyOK bool) error {
 	if addr == "" && emptyOK {

@@ -30,6 +30,13 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c.Drain.Delay != 0 || c.Drain.Timeout.D() != 5*time.Second {
 		t.Fatalf("drain: %+v", c.Drain)
 	}
+	c, err = Parse([]byte(`{"state":{"peers":["http://10.0.0.2:9091","http://[fd00::2]:9091/"],"peerListenAddress":"10.0.0.1:9091"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.State.Peers) != 2 || c.State.PeerInterval.D() != time.Second {
+		t.Fatalf("state: %+v", c.State)
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -60,6 +67,14 @@ func TestParseErrors(t *testing.T) {
 	f(`{"state":{"saveInterval":"10ms"}}`, "state.saveInterval 10ms must be at least 100ms")
 	f(`{"state":{"saveInterval":"0s"}}`, "state.saveInterval 0s must be at least 100ms")
 	f(`{"state":{"tablesInterval":"500ms"}}`, "state.tablesInterval 500ms must be at least 1s")
+	f(`{"state":{"peerInterval":"50ms"}}`, "state.peerInterval 50ms must be at least 100ms")
+	f(`{"state":{"peerListenAddress":"9091"}}`, "state.peerListenAddress")
+	f(`{"state":{"peers":["10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
+	f(`{"state":{"peers":["https://10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
+	f(`{"state":{"peers":["http://10.0.0.2"]}}`, "must be http://HOST:PORT")
+	f(`{"state":{"peers":["http://10.0.0.2:9091/state/spend"]}}`, "must be http://HOST:PORT")
+	f(`{"state":{"peers":["http://10.0.0.2:9091","http://10.0.0.2:9091/"]}}`, "10.0.0.2:9091 is listed twice")
+	f(`{"state":{"peers":[":%"]}}`, "state.peers")
 	f(`{"bidding":{"noticeDedupeSlots":-1}}`, "bidding.noticeDedupeSlots -1")
 	f(`{"bidding":{"noticeDedupeSlots":2147483648}}`, "bidding.noticeDedupeSlots 2147483648")
 	f(`{"shedding":{"status":500}}`, "shedding.status")
