@@ -1,22 +1,29 @@
 package statefile
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
+	"github.com/rtbd/rtbd/daemon/peers"
 )
 
-// fuzzParts returns the daemon's three parts over fresh state. Restores
+// fuzzPeer is the peer the fuzzed "peers" part is configured with.
+const fuzzPeer = "http://127.0.0.1:1"
+
+// fuzzParts returns the daemon's four parts over fresh state. Restores
 // need no compiled campaigns, so the fuzz loop compiles none: 3.6 ms each
 // would leave it a few hundred inputs a run.
 func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 	st := decision.NewState(1024)
 	h := notice.New(notice.Config{DedupeSlots: 1024, DedupeTTL: time.Hour}, st, nil)
+	ps := peers.New(st, []string{fuzzPeer}, time.Second, "fuzz")
 	return st, h, []Part{
 		{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend},
+		{Name: "peers", Append: ps.Append, Restore: ps.Restore},
 		{Name: "freq", Append: st.AppendFreq, Restore: st.RestoreFreq},
 		{Name: "notices", Append: h.AppendDedupe, Restore: h.RestoreDedupe},
 	}
@@ -40,6 +47,17 @@ func FuzzRestore(f *testing.F) {
 	var e Encoder
 	e.Reset()
 	for _, p := range parts {
+		if p.Name == "peers" { // a reading of fuzzPeer: this host's spend
+			e.Section(p.Name, func(dst []byte) []byte {
+				dst = binary.LittleEndian.AppendUint32(dst, 1)
+				dst = binary.LittleEndian.AppendUint16(dst, uint16(len(fuzzPeer)))
+				dst = append(dst, fuzzPeer...)
+				spend := st.AppendSpend(nil)
+				dst = binary.LittleEndian.AppendUint32(dst, uint32(len(spend)))
+				return append(dst, spend...)
+			})
+			continue
+		}
 		e.Section(p.Name, p.Append)
 	}
 	f.Add(append([]byte(nil), e.Bytes()...))
@@ -48,7 +66,7 @@ func FuzzRestore(f *testing.F) {
 		sections, err := Decode(b)
 		if err != nil {
 			// The sections alone, as if the checksum had matched.
-			sections = map[string][]byte{"spend": b, "freq": b, "notices": b}
+			sections = map[string][]byte{"spend": b, "peers": b, "freq": b, "notices": b}
 		}
 		_, _, parts := fuzzParts()
 		for _, p := range parts {

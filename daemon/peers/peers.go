@@ -1,0 +1,321 @@
+// Package peers shares budgets between rtbd hosts: each host serves its
+// own spend per campaign (GET /state/spend) and reads its peers' every
+// state.peerInterval, so that budgets and pacing count what the whole
+// group spent. Without it a VRRP backup that takes over at noon starts
+// from what it alone spent, and a campaign can spend its daily budget
+// once per host.
+//
+// Each host's spend is one component of a grow-only counter: a host
+// serves only its own, and a reader keeps, per peer and campaign, the
+// largest total and the largest spend of the latest day it has seen. A
+// peer that restarts, is partitioned or answers garbage therefore never
+// lowers what the others count; a peer that cannot be read keeps its
+// last reading, which the spend state file keeps across restarts.
+package peers
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/decision"
+)
+
+// Path is where a host serves its own spend.
+const Path = "/state/spend"
+
+// maxBody bounds a peer's answer: about 40 bytes per campaign that has
+// spent, so 64 MiB is over a million campaigns.
+const maxBody = 64 << 20
+
+// HostHeader carries the serving host's bidding.hostID, so that a host
+// listed among its own peers is refused instead of counting its spend
+// twice.
+const HostHeader = "Rtbd-Host-Id"
+
+// Handler serves GET [Path]: st's own spend in [decision.State.AppendSpend]'s
+// format, and 404 for anything else. It is the whole peer listener.
+func Handler(st *decision.State, hostID string) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) != Path {
+			ctx.Error("not found; peers read GET "+Path+"\n", fasthttp.StatusNotFound)
+			return
+		}
+		Serve(ctx, st, hostID)
+	}
+}
+
+// Serve answers a request for [Path] with st's own spend.
+func Serve(ctx *fasthttp.RequestCtx, st *decision.State, hostID string) {
+	if !ctx.IsGet() {
+		ctx.Error("use GET\n", fasthttp.StatusMethodNotAllowed)
+		return
+	}
+	ctx.Response.Header.Set(HostHeader, hostID)
+	ctx.SetContentType("application/octet-stream")
+	ctx.SetBody(st.AppendSpend(nil))
+}
+
+// Syncer reads the peers' spend into a [decision.State].
+type Syncer struct {
+	st       *decision.State
+	self     string // this host's bidding.hostID
+	client   *http.Client
+	interval time.Duration
+
+	mu    sync.Mutex // guards peers' spend maps (Run and Append)
+	peers []*peer
+}
+
+type peer struct {
+	url   string // base URL, as configured
+	spend map[string]decision.CampaignSpend
+	ok    bool // the last reading succeeded; logs only changes
+
+	syncs, errs *metrics.Counter
+	last        *metrics.Gauge
+	campaigns   *metrics.Gauge
+}
+
+// New returns a Syncer for the peers' base URLs (config.State.Peers) that
+// reads them every interval, each reading bounded by interval too. self
+// is this host's bidding.hostID: a peer that answers with it is refused.
+func New(st *decision.State, urls []string, interval time.Duration, self string) *Syncer {
+	s := &Syncer{st: st, self: self, interval: interval, client: &http.Client{Timeout: interval}}
+	for _, u := range urls {
+		l := `{peer="` + u + `"}`
+		s.peers = append(s.peers, &peer{
+			url:       strings.TrimSuffix(u, "/"),
+			spend:     map[string]decision.CampaignSpend{},
+			ok:        true,
+			syncs:     metrics.GetOrCreateCounter(`rtbd_peer_syncs_total` + l),
+			errs:      metrics.GetOrCreateCounter(`rtbd_peer_sync_errors_total` + l),
+			last:      metrics.GetOrCreateGauge(`rtbd_peer_last_sync_timestamp_seconds`+l, nil),
+			campaigns: metrics.GetOrCreateGauge(`rtbd_peer_campaigns`+l, nil),
+		})
+	}
+	return s
+}
+
+// Run reads every peer at once and then every interval until ctx ends.
+func (s *Syncer) Run(ctx context.Context) {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		s.SyncOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SyncOnce reads every peer once, merges what each answered and hands
+// the sum to the State. It returns the errors of the peers that could not
+// be read, joined.
+func (s *Syncer) SyncOnce(ctx context.Context) error {
+	var errs []error
+	for _, p := range s.peers {
+		got, err := s.fetch(ctx, p.url)
+		if err != nil {
+			p.errs.Inc()
+			if p.ok {
+				slog.Warn("cannot read a peer's spend; counting its last reading", "peer", p.url, "err", err)
+			}
+			p.ok = false
+			errs = append(errs, fmt.Errorf("peer %s: %w", p.url, err))
+			continue
+		}
+		if !p.ok {
+			slog.Info("reading the peer's spend again", "peer", p.url)
+		}
+		p.ok = true
+		s.mu.Lock()
+		merge(p.spend, got)
+		p.campaigns.Set(float64(len(p.spend)))
+		s.mu.Unlock()
+		p.syncs.Inc()
+		p.last.Set(float64(time.Now().UnixNano()) / 1e9)
+	}
+	s.publish()
+	return errors.Join(errs...)
+}
+
+func (s *Syncer) fetch(ctx context.Context, base string) ([]decision.CampaignSpend, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+Path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %s", resp.Status)
+	}
+	if resp.Header.Get(HostHeader) == s.self {
+		return nil, fmt.Errorf("it has this host's bidding.hostID %q: it is this host, which must not count its own spend twice, or another host with the same bid ids", s.self)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxBody {
+		return nil, fmt.Errorf("answer over %d bytes", maxBody)
+	}
+	entries, err := decision.DecodeSpend(b)
+	if err != nil {
+		return nil, fmt.Errorf("bad answer: %w", err)
+	}
+	return entries, nil
+}
+
+// merge folds a reading into a peer's known spend: per campaign the
+// largest total, and the largest spend of the latest day.
+func merge(known map[string]decision.CampaignSpend, got []decision.CampaignSpend) {
+	for _, e := range got {
+		k, ok := known[e.ID]
+		if !ok {
+			known[e.ID] = e
+			continue
+		}
+		k.Total = max(k.Total, e.Total)
+		switch {
+		case e.Day > k.Day:
+			k.Day, k.Today = e.Day, e.Today
+		case e.Day == k.Day:
+			k.Today = max(k.Today, e.Today)
+		}
+		known[e.ID] = k
+	}
+}
+
+// publish sums the peers' known spend per campaign into the State.
+func (s *Syncer) publish() {
+	s.mu.Lock()
+	sum := map[string]decision.CampaignSpend{}
+	for _, p := range s.peers {
+		for id, e := range p.spend {
+			t, ok := sum[id]
+			switch {
+			case !ok:
+				t = e
+			case e.Day > t.Day:
+				t.Day, t.Today, t.Total = e.Day, e.Today, t.Total+e.Total
+			case e.Day == t.Day:
+				t.Today, t.Total = t.Today+e.Today, t.Total+e.Total
+			default:
+				t.Total += e.Total
+			}
+			sum[id] = t
+		}
+	}
+	s.mu.Unlock()
+	entries := make([]decision.CampaignSpend, 0, len(sum))
+	for _, e := range sum {
+		entries = append(entries, e)
+	}
+	s.st.SetPeerSpend(entries)
+}
+
+// Append appends every peer's known spend to dst, for the spend state
+// file: peer count u32, then per peer its URL's length u16, the URL, the
+// length u32 of its spend and its spend in AppendSpend's format, sorted
+// by campaign id. Little endian.
+func (s *Syncer) Append(dst []byte) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s.peers)))
+	for _, p := range s.peers {
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(p.url)))
+		dst = append(dst, p.url...)
+		at := len(dst)
+		dst = binary.LittleEndian.AppendUint32(dst, 0)
+		dst = appendSpend(dst, p.spend)
+		binary.LittleEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+	}
+	return dst
+}
+
+func appendSpend(dst []byte, m map[string]decision.CampaignSpend) []byte {
+	entries := make([]decision.CampaignSpend, 0, len(m))
+	for _, e := range m {
+		entries = append(entries, e)
+	}
+	return decision.AppendSpendEntries(dst, entries)
+}
+
+// Decode reads Append's output whole: each saved peer's spend by URL.
+func Decode(b []byte) (map[string][]decision.CampaignSpend, error) {
+	saved := map[string][]decision.CampaignSpend{}
+	if len(b) < 4 {
+		return nil, errors.New("truncated peer count")
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	for i := uint32(0); i < n; i++ {
+		if len(b) < 2 {
+			return nil, fmt.Errorf("peer %d: truncated", i)
+		}
+		l := int(binary.LittleEndian.Uint16(b))
+		if len(b) < 2+l+4 {
+			return nil, fmt.Errorf("peer %d: truncated", i)
+		}
+		url := string(b[2 : 2+l])
+		b = b[2+l:]
+		dl := binary.LittleEndian.Uint32(b)
+		b = b[4:]
+		if uint64(dl) > uint64(len(b)) {
+			return nil, fmt.Errorf("peer %d (%s): %d bytes declared, %d left", i, url, dl, len(b))
+		}
+		entries, err := decision.DecodeSpend(b[:dl])
+		if err != nil {
+			return nil, fmt.Errorf("peer %d (%s): %w", i, url, err)
+		}
+		b = b[dl:]
+		saved[url] = entries
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last peer", len(b))
+	}
+	return saved, nil
+}
+
+// Restore merges Append's output into the known spend of the configured
+// peers and hands the sum to the State; a saved peer that is no longer
+// configured is dropped with a log line. It returns the number of peers
+// restored and checks the whole input before it changes anything.
+func (s *Syncer) Restore(b []byte) (int, error) {
+	saved, err := Decode(b)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	restored := 0
+	for _, p := range s.peers {
+		if entries, ok := saved[p.url]; ok {
+			merge(p.spend, entries)
+			p.campaigns.Set(float64(len(p.spend)))
+			delete(saved, p.url)
+			restored++
+		}
+	}
+	s.mu.Unlock()
+	for url := range saved {
+		slog.Warn("state file holds the spend of a peer no longer in state.peers; dropping it", "peer", url)
+	}
+	s.publish()
+	return restored, nil
+}

@@ -1,0 +1,222 @@
+package peers
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/decision"
+)
+
+// host is one rtbd's decision state on the demo book, serving its own
+// spend on a real loopback listener.
+type host struct {
+	id   string // bidding.hostID
+	st   *decision.State
+	snap *decision.Snapshot
+	url  string
+	srv  *fasthttp.Server
+	ln   net.Listener
+}
+
+func newHost(t *testing.T) *host {
+	t.Helper()
+	f, m := campaign.Demo()
+	st := decision.NewState(1024)
+	snap, err := decision.Compile(f, m, st, decision.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostSeq++
+	return &host{id: fmt.Sprintf("h%d", hostSeq), st: st, snap: snap}
+}
+
+var hostSeq int
+
+// serve starts h's peer listener with handler (Handler when nil).
+func (h *host) serve(t *testing.T, handler fasthttp.RequestHandler) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if handler == nil {
+		handler = Handler(h.st, h.id)
+	}
+	h.ln, h.srv = ln, &fasthttp.Server{Handler: handler}
+	h.url = "http://" + ln.Addr().String()
+	go h.srv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	t.Cleanup(h.stop)
+}
+
+func (h *host) stop() {
+	if h.srv != nil {
+		h.srv.Shutdown() //nolint:errcheck
+		h.srv = nil
+	}
+}
+
+// bill bills n impressions of the demo book's first campaign at CPM 1000
+// USD: 1 USD each.
+func (h *host) bill(t *testing.T, n int, now time.Time) {
+	t.Helper()
+	id := h.snap.CampaignStatus(0, now).ID
+	for range n {
+		if err := h.st.Bill(id, 0, 1000, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// peerSpend returns what h counts of its peers' spend for the first
+// campaign, today and in total, in USD.
+func (h *host) peerSpend(now time.Time) (today, total float64) {
+	s := h.snap.CampaignStatus(0, now)
+	return s.PeerToday, s.PeerTotal
+}
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func TestSyncCountsPeersSpend(t *testing.T) {
+	a, b, c := newHost(t), newHost(t), newHost(t)
+	a.serve(t, nil)
+	b.serve(t, nil)
+	a.bill(t, 3, now)
+	b.bill(t, 2, now.Add(-24*time.Hour)) // yesterday: total only
+	s := New(c.st, []string{a.url, b.url + "/"}, time.Second, c.id)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if today, total := c.peerSpend(now); today != 3 || total != 5 {
+		t.Fatalf("peer spend today %v, total %v; want 3 and 5", today, total)
+	}
+	// c's own spend, what its peers read, is still zero.
+	if own, _ := decision.DecodeSpend(c.st.AppendSpend(nil)); len(own) != 0 {
+		t.Fatalf("c's own spend %+v; want none", own)
+	}
+	a.bill(t, 1, now)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if today, total := c.peerSpend(now); today != 4 || total != 6 {
+		t.Fatalf("after a's bill: peer spend today %v, total %v; want 4 and 6", today, total)
+	}
+
+	// a stops: c keeps counting its last reading and says why.
+	a.stop()
+	err := s.SyncOnce(context.Background())
+	if err == nil || !strings.Contains(err.Error(), a.url) {
+		t.Fatalf("SyncOnce with a stopped: %v; want an error naming %s", err, a.url)
+	}
+	if today, total := c.peerSpend(now); today != 4 || total != 6 {
+		t.Fatalf("a stopped: peer spend today %v, total %v; want 4 and 6 still", today, total)
+	}
+
+	// a comes back without its state (a lost disk): it reports less than
+	// c has seen, which must not lower the count.
+	a2 := newHost(t)
+	a2.bill(t, 1, now)
+	a2.serve(t, nil)
+	s2 := New(c.st, []string{a2.url}, time.Second, c.id)
+	s2.peers[0].spend = s.peers[0].spend // the same peer at a new port
+	if err := s2.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if today, total := c.peerSpend(now); today != 4 || total != 4 {
+		t.Fatalf("after a2: peer spend today %v, total %v; want a's 4 kept (b is not in s2)", today, total)
+	}
+}
+
+func TestSyncRejectsBadAnswers(t *testing.T) {
+	a, c := newHost(t), newHost(t)
+	a.bill(t, 2, now)
+	answer := func(ctx *fasthttp.RequestCtx) { Serve(ctx, a.st, a.id) }
+	a.serve(t, func(ctx *fasthttp.RequestCtx) { answer(ctx) })
+	s := New(c.st, []string{a.url}, time.Second, c.id)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	good := a.st.AppendSpend(nil)
+	for name, h := range map[string]fasthttp.RequestHandler{
+		"truncated": func(ctx *fasthttp.RequestCtx) { ctx.SetBody(good[:len(good)-1]) },
+		"extra":     func(ctx *fasthttp.RequestCtx) { ctx.SetBody(append(good, 0)) },
+		"html":      func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("<html>proxy error</html>") },
+		"status":    func(ctx *fasthttp.RequestCtx) { ctx.Error("not found", fasthttp.StatusNotFound) },
+	} {
+		answer = h
+		if err := s.SyncOnce(context.Background()); err == nil {
+			t.Fatalf("%s answer: SyncOnce returned nil", name)
+		}
+		if today, total := c.peerSpend(now); today != 2 || total != 2 {
+			t.Fatalf("%s answer: peer spend %v, %v; want 2 and 2 kept", name, today, total)
+		}
+	}
+	// Only GET /state/spend is served.
+	// A peer with this host's id: listed by mistake, it would count this
+	// host's spend twice.
+	answer = Handler(a.st, c.id)
+	if err := s.SyncOnce(context.Background()); err == nil || !strings.Contains(err.Error(), "hostID") {
+		t.Fatalf("a peer answering with this host's id: %v; want an error naming hostID", err)
+	}
+	answer = Handler(a.st, a.id)
+	for _, tc := range []struct{ method, path string }{{"POST", Path}, {"GET", "/metrics"}} {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.Header.SetMethod(tc.method)
+		req.SetRequestURI(a.url + tc.path)
+		if err := fasthttp.Do(req, resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() == fasthttp.StatusOK {
+			t.Fatalf("%s %s: status 200; want an error", tc.method, tc.path)
+		}
+	}
+}
+
+func TestKnownSpendSurvivesRestart(t *testing.T) {
+	a, c := newHost(t), newHost(t)
+	a.serve(t, nil)
+	a.bill(t, 3, now)
+	s := New(c.st, []string{a.url, "http://127.0.0.1:1"}, time.Second, c.id)
+	s.SyncOnce(context.Background()) //nolint:errcheck // the second peer is down
+	saved := s.Append(nil)
+
+	// c restarts while a is down: the saved reading counts at once.
+	a.stop()
+	c2 := newHost(t)
+	s2 := New(c2.st, []string{a.url, "http://127.0.0.1:2"}, time.Second, c2.id)
+	if n, err := s2.Restore(saved); err != nil || n != 1 {
+		t.Fatalf("Restore: %d, %v; want 1 peer (the other is no longer configured)", n, err)
+	}
+	if today, total := c2.peerSpend(now); today != 3 || total != 3 {
+		t.Fatalf("restored peer spend %v, %v; want 3 and 3", today, total)
+	}
+	s3 := New(newHost(t).st, []string{a.url}, time.Second, "c3")
+	for i := range len(saved) {
+		if _, err := s3.Restore(saved[:i]); err == nil {
+			t.Fatalf("Restore of the first %d of %d bytes succeeded", i, len(saved))
+		}
+	}
+}
+
+func TestMerge(t *testing.T) {
+	known := map[string]decision.CampaignSpend{}
+	merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 5, Total: 50}})
+	merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 3, Total: 40}}) // older reading
+	if got := known["c"]; got.Day != 10 || got.Today != 5 || got.Total != 50 {
+		t.Fatalf("after an older reading: %+v", got)
+	}
+	merge(known, []decision.CampaignSpend{{ID: "c", Day: 11, Today: 1, Total: 51}}) // next day
+	if got := known["c"]; got.Day != 11 || got.Today != 1 || got.Total != 51 {
+		t.Fatalf("after the next day: %+v", got)
+	}
+	merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 9, Total: 60}}) // a late reading of yesterday
+	if got := known["c"]; got.Day != 11 || got.Today != 1 || got.Total != 60 {
+		t.Fatalf("after yesterday's late reading: %+v", got)
+	}
+}
