@@ -44,10 +44,15 @@ func writeCampaignMetrics(w io.Writer) {
 	now := time.Now()
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var line []byte
+	peers := e.state.PeerSpendSet()
 	for i, n := 0, snap.Campaigns(); i < n; i++ {
 		st := snap.CampaignStatus(i, now)
 		line = appendSeries(line[:0], "rtbd_campaign_spend_today", st.ID, "", st.SpendToday)
 		line = appendSeries(line, "rtbd_campaign_spend_total", st.ID, "", st.SpendTotal)
+		if peers { // state.peers: what the other hosts spent, which pacing counts too
+			line = appendSeries(line, "rtbd_campaign_peer_spend_today", st.ID, "", st.PeerToday)
+			line = appendSeries(line, "rtbd_campaign_peer_spend_total", st.ID, "", st.PeerTotal)
+		}
 		line = appendSeries(line, "rtbd_campaign_pacing", st.ID, st.Pacing.String(), 1)
 		bw.Write(line) //nolint:errcheck // the scrape's writer reports its own errors
 	}

@@ -15,6 +15,7 @@ import (
 	_ "github.com/rtbd/rtbd/daemon/buildinfo"
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/openrtb"
+	"github.com/rtbd/rtbd/daemon/peers"
 )
 
 // Reloader reloads the daemon's data; main passes a function that also tells
@@ -22,7 +23,8 @@ import (
 type Reloader func() error
 
 // Admin serves the admin listener: /metrics, /healthz, /readyz,
-// /debug/pprof/, POST /admin/reload and GET|POST /admin/explain.
+// /debug/pprof/, POST /admin/reload, GET|POST /admin/explain and GET
+// /state/spend (this host's own spend, for state.peers).
 // Keep it on loopback or a management network: it has no authentication.
 type Admin struct {
 	srv    *Server
@@ -63,8 +65,10 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		a.handleReload(ctx)
 	case path == "/admin/explain":
 		a.explain(ctx)
+	case path == peers.Path:
+		peers.Serve(ctx, a.srv.eng.State(), a.srv.cfg.Bidding.HostID)
 	default:
-		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/explain", fasthttp.StatusNotFound)
+		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/explain, "+peers.Path, fasthttp.StatusNotFound)
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/host/cpuset"
 	"github.com/rtbd/rtbd/daemon/host/doctor"
 	"github.com/rtbd/rtbd/daemon/notice"
+	"github.com/rtbd/rtbd/daemon/peers"
 	"github.com/rtbd/rtbd/daemon/server"
 	"github.com/rtbd/rtbd/daemon/stats"
 	"github.com/rtbd/rtbd/daemon/systemd"
@@ -170,11 +171,16 @@ func serve(cfg *config.Config) int {
 	notices := notice.New(notice.Config{
 		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
 	}, eng.State(), server.EventSink(events))
-	state, err := openState(cfg, eng.State(), notices)
+	var peerSync *peers.Syncer
+	if len(cfg.State.Peers) > 0 {
+		peerSync = peers.New(eng.State(), cfg.State.Peers, cfg.State.PeerInterval.D(), cfg.Bidding.HostID)
+	}
+	state, err := openState(cfg, eng.State(), notices, peerSync)
 	if err != nil {
 		slog.Error("cannot start", "err", err)
 		return 1
 	}
+	stopPeers := startPeers(cfg, peerSync)
 	lag := stats.StartLagProbe()
 	srv := server.New(server.Options{
 		Config:  cfg,
@@ -190,6 +196,11 @@ func serve(cfg *config.Config) int {
 	}
 	admin := server.NewAdmin(srv, reload)
 	bidLns, adminLns, err := listeners(cfg)
+	if err != nil {
+		slog.Error("cannot listen", "err", err)
+		return 1
+	}
+	peerSrv, err := peerListener(cfg, eng.State())
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
@@ -212,6 +223,8 @@ func serve(cfg *config.Config) int {
 	systemd.Stopping()
 	close(stopWatchdog)
 	stopAll(cfg, srv, admin, events, lag)
+	// After the bid listener: the peers read every bill up to here.
+	stopPeers(peerSrv)
 	if err := state.close(); err != nil {
 		slog.Error("cannot save state at exit", "err", err)
 		return 1

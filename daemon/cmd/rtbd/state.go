@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -8,16 +9,20 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"golang.org/x/sys/unix"
 
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
+	"github.com/rtbd/rtbd/daemon/peers"
+	"github.com/rtbd/rtbd/daemon/server"
 	"github.com/rtbd/rtbd/daemon/statefile"
 )
 
@@ -35,7 +40,7 @@ type stateFiles struct {
 // then saves both files once, so that a directory rtbd cannot write stops
 // the start instead of the first periodic save. It returns nil when
 // cfg.State.Dir is empty.
-func openState(cfg *config.Config, st *decision.State, notices *notice.Handler) (*stateFiles, error) {
+func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, sync *peers.Syncer) (*stateFiles, error) {
 	dir := cfg.State.Dir
 	if dir == "" {
 		slog.Warn("state.dir is empty: spend, frequency caps and notice history start from zero at every restart")
@@ -48,10 +53,15 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler) 
 	if err != nil {
 		return nil, err
 	}
+	spendParts := []statefile.Part{{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend}}
+	if sync != nil {
+		// The peers' last readings, so that a restart while a peer is
+		// down still counts what it had spent.
+		spendParts = append(spendParts, statefile.Part{Name: "peers", Append: sync.Append, Restore: sync.Restore})
+	}
 	s := &stateFiles{
-		lock: lock,
-		spend: statefile.New(dir, "spend",
-			statefile.Part{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend}),
+		lock:  lock,
+		spend: statefile.New(dir, "spend", spendParts...),
 		tables: statefile.New(dir, "tables",
 			statefile.Part{Name: "freq", Append: st.AppendFreq, Restore: func(b []byte) (int, error) {
 				n, err := st.RestoreFreq(b)
@@ -144,8 +154,9 @@ const stateUsage = `usage: rtbd state -dir DIR
 
 Prints what the state files in DIR (state.dir) hold: one JSON line per
 campaign that has spent, from DIR/spend, with its spend of the UTC day it
-last spent on and in total, in the campaign file currency; then one line
-per section of DIR/tables with its size. Works on a stopped daemon's
+last spent on and in total, in the campaign file currency; then the same
+for each peer's last reading (state.peers), with its URL as "peer"; then
+one line per section of DIR/tables with its size. Works on a stopped daemon's
 files too, and on a running one's last save.
 `
 
@@ -182,12 +193,18 @@ func printState(w io.Writer, dir string) error {
 		return fmt.Errorf("%s: section spend: %w", filepath.Join(dir, "spend"), err)
 	}
 	enc := json.NewEncoder(w)
-	for _, c := range camps {
-		if err := enc.Encode(map[string]any{
-			"campaign": c.ID, "day": time.Unix(c.Day*86400, 0).UTC().Format(time.DateOnly),
-			"spendOfDay": float64(c.Today) / 1e6, "spendTotal": float64(c.Total) / 1e6,
-		}); err != nil {
-			return err
+	if err := printSpend(enc, "", camps); err != nil {
+		return err
+	}
+	if b, ok := spend["peers"]; ok {
+		saved, err := peers.Decode(b)
+		if err != nil {
+			return fmt.Errorf("%s: section peers: %w", filepath.Join(dir, "spend"), err)
+		}
+		for _, url := range slices.Sorted(maps.Keys(saved)) {
+			if err := printSpend(enc, url, saved[url]); err != nil {
+				return err
+			}
 		}
 	}
 	tables, err := statefile.ReadFile(filepath.Join(dir, "tables"))
@@ -200,4 +217,67 @@ func printState(w io.Writer, dir string) error {
 		}
 	}
 	return nil
+}
+
+// printSpend prints one JSON line per campaign, with the peer's URL when
+// the spend is a peer's (state.peers) rather than this host's own.
+func printSpend(enc *json.Encoder, peer string, camps []decision.CampaignSpend) error {
+	for _, c := range camps {
+		line := map[string]any{
+			"campaign": c.ID, "day": time.Unix(c.Day*86400, 0).UTC().Format(time.DateOnly),
+			"spendOfDay": float64(c.Today) / 1e6, "spendTotal": float64(c.Total) / 1e6,
+		}
+		if peer != "" {
+			line["peer"] = peer
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startPeers reads the peers' spend in the background (state.peers) and
+// returns the function that stops it and the peer listener, if any.
+func startPeers(cfg *config.Config, sync *peers.Syncer) func(*fasthttp.Server) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	if sync != nil {
+		go func() {
+			defer close(done)
+			sync.Run(ctx)
+		}()
+		slog.Info("sharing budgets with peers", "peers", cfg.State.Peers, "interval", cfg.State.PeerInterval.D())
+	} else {
+		close(done)
+	}
+	return func(srv *fasthttp.Server) {
+		cancel()
+		<-done
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = server.Shutdown(ctx, srv)
+		}
+	}
+}
+
+// peerListener serves this host's own spend on state.peerListenAddress,
+// nil when it is empty.
+func peerListener(cfg *config.Config, st *decision.State) (*fasthttp.Server, error) {
+	addr := cfg.State.PeerListenAddress
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on state.peerListenAddress %s: %w", addr, err)
+	}
+	srv := &fasthttp.Server{
+		Handler: peers.Handler(st, cfg.Bidding.HostID), Name: "rtbd-peer",
+		ReadTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+	}
+	go serveOn(ln, srv.Serve, "peer")
+	slog.Info("serving own spend to peers", "addr", ln.Addr().String(), "path", peers.Path)
+	return srv, nil
 }

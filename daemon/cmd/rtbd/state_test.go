@@ -74,7 +74,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
 	}
 
-	if got := savedSpend(t, dir); got != spent {
+	if got, _ := savedSpend(t, dir); got != spent {
 		t.Fatalf("rtbd state after SIGTERM: %d micro-units in all; the daemon had %d", got, spent)
 	}
 
@@ -118,8 +118,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 }
 
 // savedSpend runs `rtbd state -dir dir` and sums its campaigns' total
-// spend in micro-units.
-func savedSpend(t *testing.T, dir string) int64 {
+// spend in micro-units: this host's own, and its peers' last readings.
+func savedSpend(t *testing.T, dir string) (own, peers int64) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(rtbdBin, "state", "-dir", dir)
@@ -127,7 +127,6 @@ func savedSpend(t *testing.T, dir string) int64 {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("rtbd state: %v\n%s", err, stderr.String())
 	}
-	var sum int64
 	sections := 0
 	dec := json.NewDecoder(&stdout)
 	for dec.More() {
@@ -135,13 +134,16 @@ func savedSpend(t *testing.T, dir string) int64 {
 			Campaign   string
 			SpendTotal float64
 			Section    string
+			Peer       string
 		}
 		if err := dec.Decode(&line); err != nil {
 			t.Fatalf("rtbd state printed a line that is not JSON: %v", err)
 		}
 		switch {
+		case line.Campaign != "" && line.Peer != "":
+			peers += int64(math.Round(line.SpendTotal * 1e6))
 		case line.Campaign != "":
-			sum += int64(math.Round(line.SpendTotal * 1e6))
+			own += int64(math.Round(line.SpendTotal * 1e6))
 		case line.Section != "":
 			sections++
 		}
@@ -149,7 +151,7 @@ func savedSpend(t *testing.T, dir string) int64 {
 	if sections != 2 {
 		t.Fatalf("rtbd state printed %d sections of the tables file; want freq and notices", sections)
 	}
-	return sum
+	return own, peers
 }
 
 // TestStateDirInUseStopsStart: a second rtbd on a state.dir that a

@@ -44,7 +44,7 @@ func BenchmarkSaveFullTables(b *testing.B) {
 	if _, err := notices.RestoreDedupe(dedupe); err != nil {
 		b.Fatal(err)
 	}
-	s, err := openState(&cfg, st, notices)
+	s, err := openState(&cfg, st, notices, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

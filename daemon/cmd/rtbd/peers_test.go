@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// peerSpendTotal sums rtbd_campaign_peer_spend_total over every campaign,
+// in micro-units; ok is false when the daemon has no such series.
+func (d *daemon) peerSpendTotal(t *testing.T) (sum int64, ok bool) {
+	t.Helper()
+	for series, v := range d.metrics(t) {
+		if strings.HasPrefix(series, "rtbd_campaign_peer_spend_total{") {
+			sum += int64(math.Round(v * 1e6))
+			ok = true
+		}
+	}
+	return sum, ok
+}
+
+// waitPeerSpend polls d until it counts want micro-units of peer spend.
+func (d *daemon) waitPeerSpend(t *testing.T, want int64, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, _ := d.peerSpendTotal(t)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: peer spend %d micro-units after 10 s; want %d", what, got, want)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+}
+
+func get(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
+	}
+	return b
+}
+
+// TestPeersShareSpend runs two daemons that list each other in
+// state.peers: what one bills, the other counts against the budgets
+// within a few state.peerInterval, and keeps counting when the first dies
+// and the second restarts meanwhile (the spend file holds the reading).
+func TestPeersShareSpend(t *testing.T) {
+	pa, pb := freePorts(t)
+	dirB := t.TempDir()
+	a := startDaemon(t, map[string]any{
+		"state":   map[string]any{"peers": []string{"http://" + pb}, "peerListenAddress": pa, "peerInterval": "100ms"},
+		"bidding": map[string]any{"hostID": "a"},
+	})
+	cfgB := func() map[string]any {
+		return map[string]any{
+			"state":   map[string]any{"dir": dirB, "peers": []string{"http://" + pa}, "peerListenAddress": pb, "peerInterval": "100ms"},
+			"drain":   map[string]any{"delay": "0s"},
+			"bidding": map[string]any{"hostID": "b"},
+		}
+	}
+	b := startDaemon(t, cfgB())
+
+	for _, bid := range a.corpusBids(t, 10) {
+		a.notice(t, bid.BURL, "2")
+	}
+	spent := a.spendTotal(t)
+	if spent <= 0 {
+		t.Fatalf("a's spend %d after 10 billing notices; want > 0", spent)
+	}
+	b.waitPeerSpend(t, spent, "b reading a")
+	if own := b.spendTotal(t); own != 0 {
+		t.Fatalf("b's own spend %d; want 0: peer spend is not b's own", own)
+	}
+	// a counts b's spend, none, and not its own through b.
+	a.waitPeerSpend(t, 0, "a reading b")
+	if got, ok := a.peerSpendTotal(t); !ok || got != 0 {
+		t.Fatalf("a's peer spend %d (series present: %v); want 0", got, ok)
+	}
+	// The admin listener serves the same own spend as the peer listener.
+	if x, y := get(t, a.admin+"/state/spend"), get(t, "http://"+pa+"/state/spend"); !bytes.Equal(x, y) || len(x) == 0 {
+		t.Fatalf("admin and peer listeners differ: %d and %d bytes", len(x), len(y))
+	}
+
+	// a dies; b restarts while a is down and still counts a's spend.
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	a.wait()
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.wait(); err != nil {
+		t.Fatalf("b did not exit 0 after SIGTERM: %v", err)
+	}
+	if own, peer := savedSpend(t, dirB); own != 0 || peer != spent {
+		t.Fatalf("rtbd state of b: own %d, peers %d; want 0 and a's %d", own, peer, spent)
+	}
+	b2 := startDaemon(t, cfgB())
+	if got, _ := b2.peerSpendTotal(t); got != spent {
+		t.Fatalf("b after a restart with a down: peer spend %d; want a's %d", got, spent)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b2.metric(t, `rtbd_peer_sync_errors_total{peer="http://`+pa+`"}`) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("rtbd_peer_sync_errors_total for the dead peer did not reach 2 in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+	if got, _ := b2.peerSpendTotal(t); got != spent {
+		t.Fatalf("b with a down for two readings: peer spend %d; want a's %d kept", got, spent)
+	}
+}
