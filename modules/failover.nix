@@ -28,6 +28,10 @@ let
       "[::1]"
     else
       admin.host;
+  # host:port of a bidder's peer listener; IPv6 addresses take brackets.
+  hostPort =
+    ip:
+    if lib.hasInfix ":" ip then "[${ip}]:${toString cfg.spendPort}" else "${ip}:${toString cfg.spendPort}";
 in
 {
   # interface
@@ -75,6 +79,23 @@ in
         0.1 moved the VIP in 0.33 s on this project's test bench.
       '';
     };
+    shareBudgets = mkOption {
+      type = types.bool;
+      default = cfg.unicastSrcIp != null && cfg.unicastPeers != [ ];
+      defaultText = lib.literalMD "true with `unicastSrcIp` and `unicastPeers` set";
+      description = ''
+        Count the other bidders' spend against every campaign's budgets
+        (rtbd `state.peers`), so that the host that takes the VIP over does
+        not start from what it alone spent. Each bidder serves its own
+        spend on `spendPort`, opened in the firewall on `interface` only,
+        and reads its peers' every second.
+      '';
+    };
+    spendPort = mkOption {
+      type = types.port;
+      default = 9091;
+      description = "TCP port of rtbd's peer listener (`state.peerListenAddress`) on every bidder of the site.";
+    };
     readyURL = mkOption {
       type = types.str;
       default = "http://${adminHost}:${toString admin.port}/readyz";
@@ -85,6 +106,20 @@ in
 
   # implementation
   config = lib.mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = !cfg.shareBudgets || cfg.unicastPeers != [ ];
+        message = "rtbd.failover.shareBudgets needs rtbd.failover.unicastPeers: the peers whose spend counts.";
+      }
+    ];
+    services.rtbd.settings.state = lib.mkIf cfg.shareBudgets {
+      # Every address: binding unicastSrcIp would fail while the interface
+      # is still coming up. The firewall opens the port on `interface` only.
+      peerListenAddress = mkDefault ":${toString cfg.spendPort}";
+      peers = mkDefault (map (p: "http://${hostPort p}") cfg.unicastPeers);
+    };
+    networking.firewall.interfaces.${cfg.interface}.allowedTCPPorts = lib.optional cfg.shareBudgets cfg.spendPort;
+
     services.keepalived = {
       enable = true;
       # iptables rules for protocols vrrp and ah (reference §2.9; add

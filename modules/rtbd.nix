@@ -134,6 +134,18 @@ in
               example = "";
               description = "State directory, under /var/lib/rtbd (the StateDirectory); \"\" keeps nothing, so every restart starts budgets and caps from zero.";
             };
+            peers = {
+              type = types.listOf types.str;
+              default = [ ];
+              example = [ "http://10.10.0.12:9091" ];
+              description = "Base URLs of the other hosts whose spend counts against this one's budgets (their `peerListenAddress`); `rtbd.failover.shareBudgets` sets it from the VRRP peers.";
+            };
+            peerListenAddress = {
+              type = types.str;
+              default = "";
+              example = "10.10.0.11:9091";
+              description = "Address serving this host's own spend (GET /state/spend) to its peers; \"\" serves it on the admin listener only.";
+            };
           };
         };
       };

@@ -90,6 +90,15 @@ in
         # Any HTTP answer (400 for an empty request) proves the VIP routes.
         client.wait_until_succeeds(f"curl -sS -o /dev/null -m 2 -d '{{}}' {target}", timeout=30)
 
+    with subtest("each bidder reads the other's spend"):
+        # rtbd.failover.shareBudgets: state.peers from unicastPeers.
+        for b, peer in ((bidder1, "192.168.1.2"), (bidder2, "192.168.1.1")):
+            b.wait_until_succeeds(
+                "curl -fsS http://127.0.0.1:9090/metrics | grep -E "
+                f"'^rtbd_peer_syncs_total\\{{peer=\"http://{peer}:9091\"\\}} [1-9]'",
+                timeout=30,
+            )
+
     with subtest("planned drain moves the VIP"):
         load("drain", 20)
         client.sleep(5)
