@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
@@ -19,15 +20,22 @@ func bill(t *testing.T, st *State, id string, user uint64, n int, now time.Time)
 	}
 }
 
+// compileState compiles campaigns over a fresh State.
+func compileState(t *testing.T, c ...campaign.Campaign) (*State, *Snapshot) {
+	t.Helper()
+	st := NewState(0)
+	s, err := Compile(testFile(c...), nil, st, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, s
+}
+
 func TestEvenPacing(t *testing.T) {
 	t.Parallel()
 	c := bannerCampaign("c1", 10)
 	c.Budget.Daily = 24 // 1 USD per hour; burst 0.24
-	st := NewState(0)
-	s, err := Compile(testFile(c), nil, st, testOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, s := compileState(t, c)
 	f := func(now time.Time, want Reason, wantPacing PacingState) {
 		t.Helper()
 		r, _, tr := decide(s, bannerRequest(), now)
@@ -237,11 +245,7 @@ func TestPeerSpendSharesBudgets(t *testing.T) {
 	t.Parallel()
 	c := bannerCampaign("c1", 10)
 	c.Budget = campaignBudget(5, 8, "asap")
-	st := NewState(0)
-	s, err := Compile(testFile(c), nil, st, testOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, s := compileState(t, c)
 	day := dayNumber(testNow)
 	want := func(now time.Time, r Reason, p PacingState) {
 		t.Helper()
@@ -283,10 +287,7 @@ func TestPeerSpendSharesBudgets(t *testing.T) {
 // campaign this host has not loaded yet applies when a reload brings it.
 func TestPeerSpendOfUnknownCampaign(t *testing.T) {
 	t.Parallel()
-	st := NewState(0)
-	if _, err := Compile(testFile(bannerCampaign("c1", 10)), nil, st, testOptions); err != nil {
-		t.Fatal(err)
-	}
+	st, _ := compileState(t, bannerCampaign("c1", 10))
 	st.SetPeerSpend([]CampaignSpend{{ID: "c2", Day: dayNumber(testNow), Today: 5e6, Total: 5e6}})
 	c2 := bannerCampaign("c2", 10)
 	c2.Budget = campaignBudget(5, 0, "asap")
