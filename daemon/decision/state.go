@@ -31,13 +31,17 @@ type campaignState struct {
 	day        atomic.Int64 // UTC day number that today belongs to
 	today      atomic.Int64
 	total      atomic.Int64
-	peerDay    atomic.Int64 // the same three for the peers' spend (SetPeerSpend)
-	peerToday  atomic.Int64
-	peerTotal  atomic.Int64
 	freqMax    atomic.Int64
 	freqWindow atomic.Int64
 	freqKey    uint64
+	// peer is the peers' spend (SetPeerSpend), nil without any. Behind a
+	// pointer, campaignState is 56 bytes, in the 64-byte size class: one
+	// cache line for the budget and cap checks of every candidate.
+	peer atomic.Pointer[peerSpend]
 }
+
+// peerSpend is the peers' spend of one campaign, replaced whole.
+type peerSpend struct{ day, today, total int64 }
 
 // NewState returns a State whose frequency-cap table has freqSlots entries
 // rounded up to a power of two (at least 1024). The table never grows: when
@@ -134,12 +138,16 @@ func (cs *campaignState) spentToday(day int64) int64 {
 	return cs.today.Load()
 }
 
-// peerSpentToday returns the peers' spend of day.
-func (cs *campaignState) peerSpentToday(day int64) int64 {
-	if cs.peerDay.Load() != day {
-		return 0
+// peerSpent returns the peers' spend of day and in total.
+func (cs *campaignState) peerSpent(day int64) (today, total int64) {
+	p := cs.peer.Load()
+	if p == nil {
+		return 0, 0
 	}
-	return cs.peerToday.Load()
+	if p.day == day {
+		today = p.today
+	}
+	return today, p.total
 }
 
 // SetPeerSpend replaces the spend that the other hosts sharing this one's
@@ -176,15 +184,16 @@ func (s *State) SetPeerSpend(entries []CampaignSpend) {
 		m = nm
 	}
 	for id, cs := range m {
-		var e CampaignSpend
-		if p := byID[id]; p != nil {
-			e = *p
+		e := byID[id]
+		cur := cs.peer.Load()
+		switch {
+		case e == nil:
+			if cur != nil {
+				cs.peer.Store(nil)
+			}
+		case cur == nil || *cur != peerSpend{e.Day, e.Today, e.Total}:
+			cs.peer.Store(&peerSpend{e.Day, e.Today, e.Total})
 		}
-		// Day first: a reader that sees the new day with the old amount
-		// counts at most one exchange's worth too little.
-		cs.peerDay.Store(e.Day)
-		cs.peerToday.Store(e.Today)
-		cs.peerTotal.Store(e.Total)
 	}
 	s.camps.Store(&m)
 	s.peers.Store(true)
@@ -223,14 +232,15 @@ func (p PacingState) String() string {
 // pacing returns the campaign's pacing state at unix second sec.
 func (cc *ccamp) pacing(sec int64) PacingState {
 	cs := cc.st
-	if cc.total > 0 && cs.total.Load()+cs.peerTotal.Load() >= cc.total {
+	day := sec / 86400
+	peerToday, peerTotal := cs.peerSpent(day)
+	if cc.total > 0 && cs.total.Load()+peerTotal >= cc.total {
 		return PacingTotalSpent
 	}
 	if cc.daily == 0 {
 		return PacingOK
 	}
-	day := sec / 86400
-	today := cs.spentToday(day) + cs.peerSpentToday(day)
+	today := cs.spentToday(day) + peerToday
 	if today >= cc.daily {
 		return PacingDailySpent
 	}
@@ -262,12 +272,13 @@ type CampaignStatus struct {
 // file currency.
 func (s *Snapshot) CampaignStatus(i int, now time.Time) CampaignStatus {
 	cc := &s.camps[i]
+	peerToday, peerTotal := cc.st.peerSpent(dayNumber(now))
 	return CampaignStatus{
 		ID:         cc.id,
 		SpendToday: float64(cc.st.spentToday(dayNumber(now))) / 1e6,
 		SpendTotal: float64(cc.st.total.Load()) / 1e6,
-		PeerToday:  float64(cc.st.peerSpentToday(dayNumber(now))) / 1e6,
-		PeerTotal:  float64(cc.st.peerTotal.Load()) / 1e6,
+		PeerToday:  float64(peerToday) / 1e6,
+		PeerTotal:  float64(peerTotal) / 1e6,
 		Pacing:     cc.pacing(now.Unix()),
 	}
 }

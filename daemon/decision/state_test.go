@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/openrtb"
@@ -297,5 +298,14 @@ func TestPeerSpendOfUnknownCampaign(t *testing.T) {
 	}
 	if got := s.CampaignStatus(0, testNow).Pacing; got != PacingDailySpent {
 		t.Fatalf("pacing of c2 after reload %s; want %s", got, PacingDailySpent)
+	}
+}
+
+// TestCampaignStateFitsALine guards the size of the counters every
+// candidate's budget check reads: up to 64 bytes they are allocated in
+// the 64-byte size class, one cache line each.
+func TestCampaignStateFitsALine(t *testing.T) {
+	if n := unsafe.Sizeof(campaignState{}); n > 64 {
+		t.Fatalf("campaignState is %d bytes; keep it within 64 (put rarely read fields behind a pointer)", n)
 	}
 }
