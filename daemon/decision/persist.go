@@ -104,24 +104,41 @@ func (s *State) RestoreSpend(b []byte) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := *s.camps.Load()
-	m := make(map[string]*campaignState, len(old)+len(entries))
-	for k, v := range old {
-		m[k] = v
-	}
+	m := s.campaignsWith(entries)
 	for _, e := range entries {
 		cs := m[e.ID]
-		if cs == nil {
-			// The same key Compile derives, so a reload attaches to it.
-			cs = &campaignState{freqKey: xxhash.Sum64String(e.ID)}
-			m[e.ID] = cs
-		}
 		cs.day.Store(e.Day)
 		cs.today.Store(e.Today)
 		cs.total.Store(e.Total)
 	}
-	s.camps.Store(&m)
 	return len(entries), nil
+}
+
+// campaignsWith returns the counters by campaign id with one for every
+// entry, creating those no Snapshot has had yet, so that a reload that
+// brings the campaign attaches to them. It publishes a new map only when
+// it adds one. Call it with s.mu held.
+func (s *State) campaignsWith(entries []CampaignSpend) map[string]*campaignState {
+	old := *s.camps.Load()
+	var m map[string]*campaignState
+	for _, e := range entries {
+		if old[e.ID] != nil || m[e.ID] != nil {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]*campaignState, len(old)+len(entries))
+			for k, v := range old {
+				m[k] = v
+			}
+		}
+		// The same key Compile derives.
+		m[e.ID] = &campaignState{freqKey: xxhash.Sum64String(e.ID)}
+	}
+	if m == nil {
+		return old
+	}
+	s.camps.Store(&m)
+	return m
 }
 
 // AppendFreq appends the frequency-cap table to dst, for the state file:

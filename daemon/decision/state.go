@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // State is the mutable side of the decision: spend counters per campaign
@@ -160,28 +158,10 @@ func (cs *campaignState) peerSpent(day int64) (today, total int64) {
 func (s *State) SetPeerSpend(entries []CampaignSpend) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := *s.camps.Load()
+	m := s.campaignsWith(entries)
 	byID := make(map[string]*CampaignSpend, len(entries))
-	grow := false
 	for i := range entries {
 		byID[entries[i].ID] = &entries[i]
-		if m[entries[i].ID] == nil {
-			grow = true
-		}
-	}
-	if grow {
-		// A campaign this host has not compiled yet: keep its peer spend
-		// for the reload that brings it, as RestoreSpend does.
-		nm := make(map[string]*campaignState, len(m)+len(entries))
-		for k, v := range m {
-			nm[k] = v
-		}
-		for id := range byID {
-			if nm[id] == nil {
-				nm[id] = &campaignState{freqKey: xxhash.Sum64String(id)}
-			}
-		}
-		m = nm
 	}
 	for id, cs := range m {
 		e := byID[id]
@@ -195,7 +175,6 @@ func (s *State) SetPeerSpend(entries []CampaignSpend) {
 			cs.peer.Store(&peerSpend{e.Day, e.Today, e.Total})
 		}
 	}
-	s.camps.Store(&m)
 	s.peers.Store(true)
 }
 
