@@ -73,8 +73,9 @@ type Syncer struct {
 	client   *http.Client
 	interval time.Duration
 
-	mu    sync.Mutex // guards peers' spend maps (Run and Append)
-	peers []*peer
+	mu        sync.Mutex // guards peers' spend maps (Run and Append)
+	peers     []*peer
+	published bool // publish ran: the State has the peers' spend
 }
 
 type peer struct {
@@ -126,6 +127,9 @@ func (s *Syncer) Run(ctx context.Context) {
 // be read, joined.
 func (s *Syncer) SyncOnce(ctx context.Context) error {
 	var errs []error
+	// Only a changed reading is handed on: SetPeerSpend visits every
+	// campaign, 10^5 of them each second otherwise.
+	changed := !s.published
 	for _, p := range s.peers {
 		got, err := s.fetch(ctx, p.url)
 		if err != nil {
@@ -142,13 +146,17 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 		}
 		p.ok = true
 		s.mu.Lock()
-		merge(p.spend, got)
+		if merge(p.spend, got) {
+			changed = true
+		}
 		p.campaigns.Set(float64(len(p.spend)))
 		s.mu.Unlock()
 		p.syncs.Inc()
 		p.last.Set(float64(time.Now().UnixNano()) / 1e9)
 	}
-	s.publish()
+	if changed {
+		s.publish()
+	}
 	return errors.Join(errs...)
 }
 
@@ -183,23 +191,31 @@ func (s *Syncer) fetch(ctx context.Context, base string) ([]decision.CampaignSpe
 }
 
 // merge folds a reading into a peer's known spend: per campaign the
-// largest total, and the largest spend of the latest day.
-func merge(known map[string]decision.CampaignSpend, got []decision.CampaignSpend) {
+// largest total, and the largest spend of the latest day. It reports
+// whether the known spend changed.
+func merge(known map[string]decision.CampaignSpend, got []decision.CampaignSpend) bool {
+	changed := false
 	for _, e := range got {
 		k, ok := known[e.ID]
 		if !ok {
 			known[e.ID] = e
+			changed = true
 			continue
 		}
-		k.Total = max(k.Total, e.Total)
+		n := k
+		n.Total = max(k.Total, e.Total)
 		switch {
 		case e.Day > k.Day:
-			k.Day, k.Today = e.Day, e.Today
+			n.Day, n.Today = e.Day, e.Today
 		case e.Day == k.Day:
-			k.Today = max(k.Today, e.Today)
+			n.Today = max(k.Today, e.Today)
 		}
-		known[e.ID] = k
+		if n != k {
+			known[e.ID] = n
+			changed = true
+		}
 	}
+	return changed
 }
 
 // publish sums the peers' known spend per campaign into the State.
@@ -222,6 +238,7 @@ func (s *Syncer) publish() {
 			sum[id] = t
 		}
 	}
+	s.published = true
 	s.mu.Unlock()
 	entries := make([]decision.CampaignSpend, 0, len(sum))
 	for _, e := range sum {

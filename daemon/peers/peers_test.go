@@ -206,12 +206,18 @@ func TestKnownSpendSurvivesRestart(t *testing.T) {
 
 func TestMerge(t *testing.T) {
 	known := map[string]decision.CampaignSpend{}
-	merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 5, Total: 50}})
-	merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 3, Total: 40}}) // older reading
+	if !merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 5, Total: 50}}) {
+		t.Fatal("a first reading reported no change")
+	}
+	if merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 3, Total: 40}}) { // older reading
+		t.Fatal("an older reading reported a change")
+	}
 	if got := known["c"]; got.Day != 10 || got.Today != 5 || got.Total != 50 {
 		t.Fatalf("after an older reading: %+v", got)
 	}
-	merge(known, []decision.CampaignSpend{{ID: "c", Day: 11, Today: 1, Total: 51}}) // next day
+	if !merge(known, []decision.CampaignSpend{{ID: "c", Day: 11, Today: 1, Total: 51}}) { // next day
+		t.Fatal("the next day's reading reported no change")
+	}
 	if got := known["c"]; got.Day != 11 || got.Today != 1 || got.Total != 51 {
 		t.Fatalf("after the next day: %+v", got)
 	}
