@@ -2,8 +2,9 @@
 // and run them as processes in network namespaces made for each test (a
 // bridge namespace plus one namespace per host, addresses in
 // 10.213.0.0/24, VIP 10.213.0.100), then measure latency, VRRP failover
-// with keepalived, planned drain, restart with socket activation, reload
-// under load and network partitions. They need root, ip(8), curl and
+// with keepalived, budgets shared across a failover, planned drain,
+// restart with socket activation, reload under load and network
+// partitions. They need root, ip(8), curl and
 // keepalived (Debian: iproute2 curl keepalived), and skip with a message
 // otherwise or under -short. Run them with
 //

@@ -21,7 +21,8 @@ type pair struct {
 	r1, r2         *harness.Rtbd
 	k1, k2         *harness.Proc
 	bin            harness.Binaries
-	drain          time.Duration
+	// config returns the config of the bidder on h (see newPairWith).
+	config func(p *pair, h *harness.Host) harness.RtbdConfig
 }
 
 func vrrpFor(priority int) harness.VRRP {
@@ -37,8 +38,17 @@ func vrrpFor(priority int) harness.VRRP {
 // [harness.Host.VIPOnLoopback]).
 func newPair(t *testing.T, bin harness.Binaries, drain time.Duration, vipOnLo bool) *pair {
 	t.Helper()
+	return newPairWith(t, bin, vipOnLo, func(_ *pair, h *harness.Host) harness.RtbdConfig {
+		return harness.NewRtbdConfig(h, drain)
+	})
+}
+
+// newPairWith is newPair with each bidder's config from config, called
+// again for every rtbd the test starts on a bidder.
+func newPairWith(t *testing.T, bin harness.Binaries, vipOnLo bool, config func(p *pair, h *harness.Host) harness.RtbdConfig) *pair {
+	t.Helper()
 	topo := harness.NewTopology(t, "bidder1", "bidder2", "client")
-	p := &pair{topo: topo, b1: topo.Hosts["bidder1"], b2: topo.Hosts["bidder2"], client: topo.Hosts["client"], bin: bin, drain: drain}
+	p := &pair{topo: topo, b1: topo.Hosts["bidder1"], b2: topo.Hosts["bidder2"], client: topo.Hosts["client"], bin: bin, config: config}
 	if vipOnLo {
 		must(t, p.b1.VIPOnLoopback())
 		must(t, p.b2.VIPOnLoopback())
@@ -54,7 +64,7 @@ func newPair(t *testing.T, bin harness.Binaries, drain time.Duration, vipOnLo bo
 }
 
 func (p *pair) startRtbd(t *testing.T, h *harness.Host, name string) *harness.Rtbd {
-	return harness.StartRtbd(t, p.bin, h, name, harness.NewRtbdConfig(h, p.drain), "")
+	return harness.StartRtbd(t, p.bin, h, name, p.config(p, h), "")
 }
 
 // other returns the bidder that is not h.

@@ -36,10 +36,13 @@ func Build(root, dir string) (Binaries, error) {
 	return b, nil
 }
 
-// AdminPort and BidPort are the ports rtbd listens on in the tests.
+// AdminPort, BidPort and PeerPort are the ports rtbd listens on in the
+// tests; PeerPort (state.peerListenAddress) only where a test shares
+// budgets.
 const (
 	AdminPort = 9090
 	BidPort   = 8080
+	PeerPort  = 9091
 )
 
 // RtbdConfig is the part of rtbd's config file the tests set.
@@ -51,6 +54,7 @@ type RtbdConfig struct {
 	Log      map[string]any `json:"log,omitempty"`
 	Bidding  map[string]any `json:"bidding,omitempty"`
 	Shedding map[string]any `json:"shedding,omitempty"`
+	State    map[string]any `json:"state,omitempty"`
 }
 
 // NewRtbdConfig returns a config for host h: bid listener on all
