@@ -86,26 +86,51 @@ var ErrUnknownCampaign = errors.New("decision: unknown campaign")
 // counts the impression against the frequency cap of userKey (0: unknown
 // user, not counted). The notice handler calls it once per billing notice;
 // it must not call it for bids of test requests (see [IsTestBidID]).
-func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) error {
+//
+// capKey and capWindow are the frequency-cap entry the impression counted
+// in, for [State.CountImpression] on the hosts that share this one's caps;
+// capKey is 0 when it counted in none (no cap, unknown user).
+func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (capKey uint64, capWindow int64, err error) {
 	cs := (*s.camps.Load())[string(campaignID)]
 	snap := s.snap.Load()
 	if cs == nil || snap == nil {
-		return fmt.Errorf("cannot bill campaign %q: %w", campaignID, ErrUnknownCampaign)
+		return 0, 0, fmt.Errorf("cannot bill campaign %q: %w", campaignID, ErrUnknownCampaign)
 	}
 	if !(price >= 0) || math.IsInf(price, 0) {
-		return fmt.Errorf("cannot bill campaign %q: bad price %v", campaignID, price)
+		return 0, 0, fmt.Errorf("cannot bill campaign %q: bad price %v", campaignID, price)
 	}
 	ci, ok := snap.money.lookup(cur)
 	if !ok {
-		return fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
+		return 0, 0, fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
 	}
 	// CPM/1000 per impression, in micro-units: x 1e6 / 1e3.
 	spend := int64(math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3))
 	cs.addSpend(spend, dayNumber(now))
 	if max := cs.freqMax.Load(); max > 0 && userKey != 0 {
-		s.freq.incr(freqHash(userKey, cs.freqKey), now.Unix(), cs.freqWindow.Load())
+		capKey, capWindow = freqHash(userKey, cs.freqKey), cs.freqWindow.Load()
+		s.freq.incr(capKey, now.Unix(), capWindow)
 	}
-	return nil
+	return capKey, capWindow, nil
+}
+
+// CountImpression counts one impression, billed by another host at unix
+// second sec, in the frequency-cap entry capKey with window capWindow, as
+// that host's [State.Bill] returned them. Campaign ids, and so the keys,
+// are the same on every host; the window is the billing host's.
+func (s *State) CountImpression(capKey uint64, capWindow, sec int64) {
+	if capKey != 0 && capWindow > 0 {
+		s.freq.incr(capKey, sec, capWindow)
+	}
+}
+
+// Impressions returns the impressions of userKey counted against
+// campaignID's frequency cap at now, 0 for a campaign without a cap.
+func (s *State) Impressions(campaignID string, userKey uint64, now time.Time) int {
+	cs := (*s.camps.Load())[campaignID]
+	if cs == nil || cs.freqMax.Load() == 0 || userKey == 0 {
+		return 0
+	}
+	return s.freq.count(freqHash(userKey, cs.freqKey), now.Unix(), cs.freqWindow.Load())
 }
 
 // Win records a win notice. Spend moves on billing notices only, so it does

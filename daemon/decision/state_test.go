@@ -15,7 +15,7 @@ import (
 func bill(t *testing.T, st *State, id string, user uint64, n int, now time.Time) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		if err := st.Bill([]byte(id), user, 1000, nil, now); err != nil {
+		if _, _, err := st.Bill([]byte(id), user, 1000, nil, now); err != nil {
 			t.Fatalf("cannot bill: %s", err)
 		}
 	}
@@ -95,17 +95,17 @@ func TestBillErrorsAndCurrency(t *testing.T) {
 	st := NewState(0)
 	c := bannerCampaign("c1", 10)
 	s, _ := Compile(testFile(c), nil, st, testOptions)
-	if err := st.Bill([]byte("nope"), 0, 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
+	if _, _, err := st.Bill([]byte("nope"), 0, 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
 		t.Fatalf("unknown campaign: err %v; want ErrUnknownCampaign", err)
 	}
-	if err := st.Bill([]byte("c1"), 0, 1, []byte("JPY"), testNow); err == nil {
+	if _, _, err := st.Bill([]byte("c1"), 0, 1, []byte("JPY"), testNow); err == nil {
 		t.Fatalf("unknown currency: no error")
 	}
-	if err := st.Bill([]byte("c1"), 0, -1, nil, testNow); err == nil {
+	if _, _, err := st.Bill([]byte("c1"), 0, -1, nil, testNow); err == nil {
 		t.Fatalf("negative price: no error")
 	}
 	// 900 EUR CPM = 1000 USD CPM = 1 USD per impression.
-	if err := st.Bill([]byte("c1"), 0, 900, []byte("EUR"), testNow); err != nil {
+	if _, _, err := st.Bill([]byte("c1"), 0, 900, []byte("EUR"), testNow); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.CampaignStatus(0, testNow).SpendToday; got != 1 {
@@ -146,6 +146,45 @@ func TestFreqCap(t *testing.T) {
 	}
 	if used, total := st.FreqOccupancy(); used != 1 || total != 1024 {
 		t.Fatalf("occupancy %d/%d; want 1/1024", used, total)
+	}
+}
+
+// TestCountImpressionCapsOnAnotherHost replays what one host's Bill
+// returns on a second host, as the peers' billing journal does: the user
+// is capped on both.
+func TestCountImpressionCapsOnAnotherHost(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 2, 3600
+	a, _ := compileState(t, c)
+	b, sb := compileState(t, c)
+	req := bannerRequest()
+	req.User.ID = []byte("u1")
+	u1 := UserKey(req)
+	for i := range 2 {
+		key, window, err := a.Bill([]byte("c1"), u1, 1000, nil, testNow)
+		if err != nil || key == 0 || window != 3600 {
+			t.Fatalf("Bill: cap key %x, window %d, %v; want an entry of the 3600 s window", key, window, err)
+		}
+		if r, _, _ := decide(sb, req, testNow); r != ReasonBid {
+			t.Fatalf("b after %d of a's impressions: %s; want bid", i, r)
+		}
+		b.CountImpression(key, window, testNow.Unix())
+	}
+	if got := b.Impressions("c1", u1, testNow); got != 2 {
+		t.Fatalf("b counts %d impressions; want a's 2", got)
+	}
+	if r, _, _ := decide(sb, req, testNow); r != ReasonFreqCap {
+		t.Fatalf("b after a's 2 impressions: %s; want freq_cap", r)
+	}
+	// An uncapped campaign or an unknown user counts in no entry.
+	d := bannerCampaign("d1", 10)
+	st, _ := compileState(t, d)
+	if key, _, err := st.Bill([]byte("d1"), u1, 1000, nil, testNow); err != nil || key != 0 {
+		t.Fatalf("uncapped campaign: cap key %x, %v; want 0", key, err)
+	}
+	if key, _, err := a.Bill([]byte("c1"), 0, 1000, nil, testNow); err != nil || key != 0 {
+		t.Fatalf("unknown user: cap key %x, %v; want 0", key, err)
 	}
 }
 
@@ -219,7 +258,7 @@ func TestConcurrentDecideBillReload(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < 200; i++ {
-			_ = st.Bill([]byte("c1"), uint64(i%7+1), 1, nil, testNow)
+			_, _, _ = st.Bill([]byte("c1"), uint64(i%7+1), 1, nil, testNow)
 		}
 	}()
 	go func() {

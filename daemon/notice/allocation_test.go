@@ -13,7 +13,9 @@ import (
 // nopSpender accepts every bill.
 type nopSpender struct{}
 
-func (nopSpender) Bill([]byte, uint64, float64, []byte, time.Time) error { return nil }
+func (nopSpender) Bill([]byte, uint64, float64, []byte, time.Time) (uint64, int64, error) {
+	return 0, 0, nil
+}
 
 // nopSink drops every notice.
 type nopSink struct{}

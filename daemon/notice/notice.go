@@ -47,8 +47,27 @@ func (k Kind) String() string {
 // (0 when unknown). price is the CPM in cur. An error means the campaign is
 // unknown; the notice is then counted as result="unknown" and still answered
 // 204. Bill must be safe for concurrent use and must not retain its slices.
+//
+// capKey and capWindow name the frequency-cap entry the impression counted
+// in (capKey 0 for none); the handler hands them to its [Journal].
 type Spender interface {
-	Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) error
+	Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (capKey uint64, capWindow int64, err error)
+}
+
+// Billed is a billing notice this host processed first, as the hosts that
+// share its budgets apply it: they remember the notice, so that a replay
+// sent to them after a failover is a duplicate there too, and count the
+// impression against the user's frequency cap.
+type Billed struct {
+	Notice    uint64 // the notice's dedupe fingerprint (see Handler.MarkBilled)
+	CapKey    uint64 // the frequency-cap entry; 0 for none
+	CapWindow int64  // its window, seconds
+	Time      int64  // when it was billed, unix seconds
+}
+
+// Journal receives every Billed of this host. Billed must not block.
+type Journal interface {
+	Billed(Billed)
 }
 
 // Sink receives every notice processed for the first time, for the event log.
@@ -75,6 +94,9 @@ type Config struct {
 	// billing notices for such bids are counted but never call the
 	// Spender. Nil means no bid is a test bid.
 	IsTest func(bidID []byte) bool
+	// Journal, when set, receives every billing notice that moved spend
+	// (state.peers: the peers read it).
+	Journal Journal
 }
 
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
@@ -85,6 +107,7 @@ type Handler struct {
 	maxPrice float64
 	dedupe   *dedupeTable
 	isTest   func(bidID []byte) bool
+	journal  Journal
 	now      func() time.Time // time.Now; replaced by tests
 
 	// Handlers bound once, so that Route does not allocate method values.
@@ -113,6 +136,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		maxPrice: cfg.MaxPrice,
 		dedupe:   newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL)),
 		isTest:   cfg.IsTest,
+		journal:  cfg.Journal,
 		now:      time.Now,
 	}
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
@@ -181,7 +205,8 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, k Kind) {
 // process applies a valid notice once per (kind, bid id) and returns its result.
 func (h *Handler) process(k Kind, n *notice) result {
 	now := h.now()
-	if h.dedupe.seen(fingerprint(k, n.bid), now.UnixNano()) {
+	fp := fingerprint(k, n.bid)
+	if h.dedupe.seen(fp, now.UnixNano()) {
 		return resultDuplicate
 	}
 	if len(n.cur) == 0 {
@@ -189,10 +214,13 @@ func (h *Handler) process(k Kind, n *notice) result {
 	}
 	r := resultOK
 	if k == KindBill && h.sp != nil && (h.isTest == nil || !h.isTest(n.bid)) {
-		if err := h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now); err != nil {
+		if key, window, err := h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now); err != nil {
 			r = resultUnknown
 		} else {
 			noticeSpendTotal.Add(n.price / 1000)
+			if h.journal != nil {
+				h.journal.Billed(Billed{Notice: fp, CapKey: key, CapWindow: window, Time: now.Unix()})
+			}
 		}
 	}
 	if h.sink != nil {
@@ -208,6 +236,13 @@ func fingerprint(k Kind, bid []byte) uint64 {
 	d.ResetWithSeed(uint64(k) + 1)
 	_, _ = d.Write(bid)
 	return d.Sum64()
+}
+
+// MarkBilled remembers a billing notice another host processed, by its
+// [Billed.Notice], as if this handler had: a replay of it here is a
+// duplicate, for the handler's dedupe TTL from now.
+func (h *Handler) MarkBilled(fp uint64) {
+	h.dedupe.seen(fp, h.now().UnixNano())
 }
 
 // AppendDedupe appends the notices processed and not yet expired to dst,

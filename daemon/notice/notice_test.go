@@ -28,14 +28,29 @@ type fakeSpender struct {
 	unknown map[string]bool
 }
 
-func (s *fakeSpender) Bill(cid []byte, uk uint64, price float64, cur []byte, now time.Time) error {
+func (s *fakeSpender) Bill(cid []byte, uk uint64, price float64, cur []byte, now time.Time) (uint64, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, billCall{string(cid), uk, price, string(cur), now})
 	if s.unknown[string(cid)] {
-		return errors.New("unknown campaign")
+		return 0, 0, errors.New("unknown campaign")
 	}
-	return nil
+	if uk == 0 {
+		return 0, 0, nil
+	}
+	return uk * 3, 60, nil // a cap entry the test can recognise
+}
+
+// journal records what a Handler hands its Journal.
+type journal struct {
+	mu     sync.Mutex
+	billed []Billed
+}
+
+func (j *journal) Billed(b Billed) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.billed = append(j.billed, b)
 }
 
 func (s *fakeSpender) count() int {
@@ -323,5 +338,37 @@ func TestTestBidsDoNotBill(t *testing.T) {
 	}
 	if code, _ := serveDirect(t, h, "GET", "/bill?bid=b-real&cid=c&price=1", ""); code != 204 || len(sp.calls) != 1 {
 		t.Fatalf("a real bid did not bill: %d %+v", code, sp.calls)
+	}
+}
+
+func TestJournalGetsBillsThatMovedSpend(t *testing.T) {
+	sp, j := &fakeSpender{unknown: map[string]bool{"gone": true}}, &journal{}
+	h := New(Config{Journal: j, IsTest: func(bid []byte) bool { return string(bid) == "b-test" }}, sp, nil)
+	at := time.Unix(1700000000, 0)
+	h.now = func() time.Time { return at }
+	for _, uri := range []string{
+		"/bill?" + goodQuery,
+		"/bill?" + goodQuery, // a replay
+		"/win?" + goodQuery,
+		"/bill?bid=b2&cid=gone&price=1",
+		"/bill?bid=b-test&cid=c7&price=1",
+	} {
+		if code, body := serveDirect(t, h, "GET", uri, ""); code != 204 {
+			t.Fatalf("%s: %d %q; want 204", uri, code, body)
+		}
+	}
+	want := Billed{Notice: fingerprint(KindBill, []byte("b1")), CapKey: 0xff * 3, CapWindow: 60, Time: at.Unix()}
+	if len(j.billed) != 1 || j.billed[0] != want {
+		t.Fatalf("journal %+v; want only the first bill of b1, %+v", j.billed, want)
+	}
+	// Another host that marked it billed answers its replay as a duplicate.
+	sp2 := &fakeSpender{}
+	h2 := New(Config{}, sp2, nil)
+	h2.MarkBilled(j.billed[0].Notice)
+	if code, _ := serveDirect(t, h2, "GET", "/bill?"+goodQuery, ""); code != 204 || len(sp2.calls) != 0 {
+		t.Fatalf("a notice marked billed was billed again: %d, %+v", code, sp2.calls)
+	}
+	if code, _ := serveDirect(t, h2, "GET", "/win?"+goodQuery, ""); code != 204 || sp2.count() != 0 {
+		t.Fatalf("win of a marked bill: %d", code)
 	}
 }

@@ -11,6 +11,12 @@
 // peer that restarts, is partitioned or answers garbage therefore never
 // lowers what the others count; a peer that cannot be read keeps its
 // last reading, which the spend state file keeps across restarts.
+//
+// With [Syncer.ShareBills], each reading also applies the billing notices
+// the peer processed since the previous one (GET /state/bills, a ring of
+// the last [JournalSize] read with a cursor): a replay of one of them to
+// this host is a duplicate here too, and its impression counts against
+// the user's frequency cap here too.
 package peers
 
 import (
@@ -29,6 +35,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/notice"
 )
 
 // Path is where a host serves its own spend.
@@ -43,27 +50,41 @@ const maxBody = 64 << 20
 // twice.
 const HostHeader = "Rtbd-Host-Id"
 
-// Handler serves GET [Path]: st's own spend in [decision.State.AppendSpend]'s
-// format, and 404 for anything else. It is the whole peer listener.
-func Handler(st *decision.State, hostID string) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		if string(ctx.Path()) != Path {
-			ctx.Error("not found; peers read GET "+Path+"\n", fasthttp.StatusNotFound)
-			return
-		}
-		Serve(ctx, st, hostID)
+// Source is what a host serves its peers: its own spend at [Path] and,
+// with a Journal, the billing notices it processed at [BillsPath].
+type Source struct {
+	State   *decision.State
+	Journal *Journal // nil: BillsPath is not served
+	HostID  string   // bidding.hostID, sent in [HostHeader]
+}
+
+// Handler serves s, and 404 for any other path: the whole peer listener.
+func (s *Source) Handler(ctx *fasthttp.RequestCtx) {
+	if !s.Serve(ctx) {
+		ctx.Error("not found; peers read GET "+Path+" and "+BillsPath+"\n", fasthttp.StatusNotFound)
 	}
 }
 
-// Serve answers a request for [Path] with st's own spend.
-func Serve(ctx *fasthttp.RequestCtx, st *decision.State, hostID string) {
+// Serve answers a request for [Path] or [BillsPath] and reports whether
+// the request was for one of them.
+func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
+	path := string(ctx.Path())
+	spend := path == Path
+	if !spend && (path != BillsPath || s.Journal == nil) {
+		return false
+	}
 	if !ctx.IsGet() {
 		ctx.Error("use GET\n", fasthttp.StatusMethodNotAllowed)
-		return
+		return true
 	}
-	ctx.Response.Header.Set(HostHeader, hostID)
+	ctx.Response.Header.Set(HostHeader, s.HostID)
+	if !spend {
+		serveBills(ctx, s.Journal)
+		return true
+	}
 	ctx.SetContentType("application/octet-stream")
-	ctx.SetBody(st.AppendSpend(nil))
+	ctx.SetBody(s.State.AppendSpend(nil))
+	return true
 }
 
 // Syncer reads the peers' spend into a [decision.State].
@@ -73,7 +94,11 @@ type Syncer struct {
 	client   *http.Client
 	interval time.Duration
 
-	mu        sync.Mutex // guards peers' spend maps (Run and Append)
+	// apply, when set, applies each billing notice a peer's journal
+	// holds (see ShareBills).
+	apply func(notice.Billed)
+
+	mu        sync.Mutex // guards peers' spend maps and cursors (Run and Append)
 	peers     []*peer
 	published bool // publish ran: the State has the peers' spend
 }
@@ -82,10 +107,14 @@ type peer struct {
 	url   string // base URL, as configured
 	spend map[string]decision.CampaignSpend
 	ok    bool // the last reading succeeded; logs only changes
+	// The cursor in the peer's journal: its epoch (0 before the first
+	// reading) and the sequence number of the next record to apply.
+	epoch, next uint64
 
-	syncs, errs *metrics.Counter
-	last        *metrics.Gauge
-	campaigns   *metrics.Gauge
+	syncs, errs     *metrics.Counter
+	applied, missed *metrics.Counter
+	last            *metrics.Gauge
+	campaigns       *metrics.Gauge
 }
 
 // New returns a Syncer for the peers' base URLs (config.State.Peers) that
@@ -103,10 +132,18 @@ func New(st *decision.State, urls []string, interval time.Duration, self string)
 			errs:      metrics.GetOrCreateCounter(`rtbd_peer_sync_errors_total` + l),
 			last:      metrics.GetOrCreateGauge(`rtbd_peer_last_sync_timestamp_seconds`+l, nil),
 			campaigns: metrics.GetOrCreateGauge(`rtbd_peer_campaigns`+l, nil),
+			applied:   metrics.GetOrCreateCounter(`rtbd_peer_bills_applied_total` + l),
+			missed:    metrics.GetOrCreateCounter(`rtbd_peer_bills_missed_total` + l),
 		})
 	}
 	return s
 }
+
+// ShareBills makes every reading also apply the billing notices the
+// peer processed since the last one (its [BillsPath]), through apply:
+// the daemon remembers each notice as billed and counts its impression
+// against the frequency cap. Call it before Run.
+func (s *Syncer) ShareBills(apply func(notice.Billed)) { s.apply = apply }
 
 // Run reads every peer at once and then every interval until ctx ends.
 func (s *Syncer) Run(ctx context.Context) {
@@ -141,10 +178,20 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("peer %s: %w", p.url, err))
 			continue
 		}
-		if !p.ok {
-			slog.Info("reading the peer's spend again", "peer", p.url)
+		if s.apply != nil {
+			if err = s.syncBills(ctx, p); err != nil {
+				p.errs.Inc()
+				if p.ok {
+					slog.Warn("cannot read a peer's billing notices; reading them again at the next interval", "peer", p.url, "err", err)
+				}
+				p.ok = false
+				errs = append(errs, fmt.Errorf("peer %s: billing notices: %w", p.url, err))
+			}
 		}
-		p.ok = true
+		if err == nil && !p.ok {
+			slog.Info("reading the peer's spend again", "peer", p.url)
+			p.ok = true
+		}
 		s.mu.Lock()
 		if merge(p.spend, got) {
 			changed = true
@@ -161,7 +208,49 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 }
 
 func (s *Syncer) fetch(ctx context.Context, base string) ([]decision.CampaignSpend, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+Path, nil)
+	b, err := s.get(ctx, base+Path)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := decision.DecodeSpend(b)
+	if err != nil {
+		return nil, fmt.Errorf("bad answer: %w", err)
+	}
+	return entries, nil
+}
+
+// syncBills applies the billing notices p processed since its cursor and
+// moves the cursor past them.
+func (s *Syncer) syncBills(ctx context.Context, p *peer) error {
+	s.mu.Lock()
+	url := fmt.Sprintf("%s%s?epoch=%d&since=%d", p.url, BillsPath, p.epoch, p.next)
+	s.mu.Unlock()
+	b, err := s.get(ctx, url)
+	if err != nil {
+		return err
+	}
+	got, err := decodeBills(b)
+	if err != nil {
+		return fmt.Errorf("bad answer: %w", err)
+	}
+	for _, r := range got.records {
+		s.apply(r)
+	}
+	p.applied.Add(len(got.records))
+	if got.missed > 0 {
+		p.missed.Add(int(got.missed))
+		slog.Warn("missed billing notices of a peer: its journal moved past them; their users' caps and replays are not shared",
+			"peer", p.url, "missed", got.missed)
+	}
+	s.mu.Lock()
+	p.epoch, p.next = got.epoch, got.next
+	s.mu.Unlock()
+	return nil
+}
+
+// get reads url whole from a peer, refusing this host's own answers.
+func (s *Syncer) get(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +272,7 @@ func (s *Syncer) fetch(ctx context.Context, base string) ([]decision.CampaignSpe
 	if len(b) > maxBody {
 		return nil, fmt.Errorf("answer over %d bytes", maxBody)
 	}
-	entries, err := decision.DecodeSpend(b)
-	if err != nil {
-		return nil, fmt.Errorf("bad answer: %w", err)
-	}
-	return entries, nil
+	return b, nil
 }
 
 // merge folds a reading into a peer's known spend: per campaign the

@@ -47,7 +47,7 @@ func (h *host) serve(t *testing.T, handler fasthttp.RequestHandler) {
 		t.Fatal(err)
 	}
 	if handler == nil {
-		handler = Handler(h.st, h.id)
+		handler = (&Source{State: h.st, HostID: h.id}).Handler
 	}
 	h.ln, h.srv = ln, &fasthttp.Server{Handler: handler}
 	h.url = "http://" + ln.Addr().String()
@@ -68,7 +68,7 @@ func (h *host) bill(t *testing.T, n int, now time.Time) {
 	t.Helper()
 	id := h.snap.CampaignStatus(0, now).ID
 	for range n {
-		if err := h.st.Bill(id, 0, 1000, nil, now); err != nil {
+		if _, _, err := h.st.Bill(id, 0, 1000, nil, now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -136,7 +136,7 @@ func TestSyncCountsPeersSpend(t *testing.T) {
 func TestSyncRejectsBadAnswers(t *testing.T) {
 	a, c := newHost(t), newHost(t)
 	a.bill(t, 2, now)
-	answer := func(ctx *fasthttp.RequestCtx) { Serve(ctx, a.st, a.id) }
+	answer := func(ctx *fasthttp.RequestCtx) { (&Source{State: a.st, HostID: a.id}).Serve(ctx) }
 	a.serve(t, func(ctx *fasthttp.RequestCtx) { answer(ctx) })
 	s := New(c.st, []string{a.url}, time.Second, c.id)
 	if err := s.SyncOnce(context.Background()); err != nil {
@@ -157,15 +157,15 @@ func TestSyncRejectsBadAnswers(t *testing.T) {
 			t.Fatalf("%s answer: peer spend %v, %v; want 2 and 2 kept", name, today, total)
 		}
 	}
-	// Only GET /state/spend is served.
+	// Only GET /state/spend is served (and /state/bills with a journal).
 	// A peer with this host's id: listed by mistake, it would count this
 	// host's spend twice.
-	answer = Handler(a.st, c.id)
+	answer = (&Source{State: a.st, HostID: c.id}).Handler
 	if err := s.SyncOnce(context.Background()); err == nil || !strings.Contains(err.Error(), "hostID") {
 		t.Fatalf("a peer answering with this host's id: %v; want an error naming hostID", err)
 	}
-	answer = Handler(a.st, a.id)
-	for _, tc := range []struct{ method, path string }{{"POST", Path}, {"GET", "/metrics"}} {
+	answer = (&Source{State: a.st, HostID: a.id}).Handler
+	for _, tc := range []struct{ method, path string }{{"POST", Path}, {"GET", "/metrics"}, {"GET", BillsPath}} {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		req.Header.SetMethod(tc.method)
 		req.SetRequestURI(a.url + tc.path)

@@ -23,18 +23,22 @@ import (
 type Reloader func() error
 
 // Admin serves the admin listener: /metrics, /healthz, /readyz,
-// /debug/pprof/, POST /admin/reload, GET|POST /admin/explain and GET
-// /state/spend (this host's own spend, for state.peers).
+// /debug/pprof/, POST /admin/reload, GET|POST /admin/explain, GET
+// /state/spend (this host's own spend, for state.peers) and GET
+// /state/bills (the billing notices it processed, for the same).
 // Keep it on loopback or a management network: it has no authentication.
 type Admin struct {
-	srv    *Server
-	reload Reloader
-	http   *fasthttp.Server
+	srv     *Server
+	reload  Reloader
+	http    *fasthttp.Server
+	peerSrc *peers.Source
 }
 
 // NewAdmin returns the admin listener's server for srv.
 func NewAdmin(srv *Server, reload Reloader) *Admin {
-	a := &Admin{srv: srv, reload: reload}
+	a := &Admin{srv: srv, reload: reload, peerSrc: &peers.Source{
+		State: srv.eng.State(), Journal: srv.journal, HostID: srv.cfg.Bidding.HostID,
+	}}
 	a.http = &fasthttp.Server{
 		Handler:      a.Handler,
 		Name:         "rtbd-admin",
@@ -65,10 +69,9 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		a.handleReload(ctx)
 	case path == "/admin/explain":
 		a.explain(ctx)
-	case path == peers.Path:
-		peers.Serve(ctx, a.srv.eng.State(), a.srv.cfg.Bidding.HostID)
+	case a.peerSrc.Serve(ctx):
 	default:
-		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/explain, "+peers.Path, fasthttp.StatusNotFound)
+		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/explain, "+peers.Path+", "+peers.BillsPath, fasthttp.StatusNotFound)
 	}
 }
 

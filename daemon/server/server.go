@@ -18,6 +18,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/engine"
 	"github.com/rtbd/rtbd/daemon/eventlog"
 	"github.com/rtbd/rtbd/daemon/notice"
+	"github.com/rtbd/rtbd/daemon/peers"
 	"github.com/rtbd/rtbd/daemon/stats"
 )
 
@@ -29,6 +30,9 @@ type Options struct {
 	Notices *notice.Handler
 	Events  *eventlog.Log
 	Lag     *stats.LagProbe
+	// Journal, when set, is served to peers on the admin listener too
+	// (see peers.BillsPath).
+	Journal *peers.Journal
 }
 
 // Server serves the bid listener. Create it with [New]; its methods are safe
@@ -39,6 +43,7 @@ type Server struct {
 	notices *notice.Handler
 	events  *eventlog.Log
 	lag     *stats.LagProbe
+	journal *peers.Journal
 
 	bidPath     string
 	maxInFlight int64
@@ -58,6 +63,7 @@ func New(o Options) *Server {
 		notices:     o.Notices,
 		events:      o.Events,
 		lag:         o.Lag,
+		journal:     o.Journal,
 		bidPath:     o.Config.HTTP.BidPath,
 		maxInFlight: int64(o.Config.Shedding.MaxInFlight),
 	}

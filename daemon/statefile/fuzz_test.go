@@ -14,7 +14,7 @@ import (
 // fuzzPeer is the peer the fuzzed "peers" part is configured with.
 const fuzzPeer = "http://127.0.0.1:1"
 
-// fuzzParts returns the daemon's four parts over fresh state. Restores
+// fuzzParts returns the daemon's five parts over fresh state. Restores
 // need no compiled campaigns, so the fuzz loop compiles none: 3.6 ms each
 // would leave it a few hundred inputs a run.
 func fuzzParts() (*decision.State, *notice.Handler, []Part) {
@@ -24,6 +24,7 @@ func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 	return st, h, []Part{
 		{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend},
 		{Name: "peers", Append: ps.Append, Restore: ps.Restore},
+		{Name: "peerbills", Append: ps.AppendCursors, Restore: ps.RestoreCursors},
 		{Name: "freq", Append: st.AppendFreq, Restore: st.RestoreFreq},
 		{Name: "notices", Append: h.AppendDedupe, Restore: h.RestoreDedupe},
 	}
@@ -40,7 +41,7 @@ func FuzzRestore(f *testing.F) {
 	now := time.Now()
 	demo, _ := campaign.Demo()
 	for _, c := range demo.Campaigns[:3] {
-		if err := st.Bill([]byte(c.ID), 42, 2.5, nil, now); err != nil {
+		if _, _, err := st.Bill([]byte(c.ID), 42, 2.5, nil, now); err != nil {
 			f.Fatal(err)
 		}
 	}
@@ -66,7 +67,7 @@ func FuzzRestore(f *testing.F) {
 		sections, err := Decode(b)
 		if err != nil {
 			// The sections alone, as if the checksum had matched.
-			sections = map[string][]byte{"spend": b, "peers": b, "freq": b, "notices": b}
+			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq": b, "notices": b}
 		}
 		_, _, parts := fuzzParts()
 		for _, p := range parts {

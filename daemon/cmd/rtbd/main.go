@@ -168,12 +168,25 @@ func serve(cfg *config.Config) int {
 			return 1
 		}
 	}
-	notices := notice.New(notice.Config{
-		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
-	}, eng.State(), server.EventSink(events))
+	// The journal of billing notices exists when peers may read this
+	// host: it is what they apply to their caps and notice dedupe.
+	var journal *peers.Journal
+	if len(cfg.State.Peers) > 0 || cfg.State.PeerListenAddress != "" {
+		journal = peers.NewJournal()
+	}
+	ncfg := notice.Config{Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots}
+	if journal != nil {
+		ncfg.Journal = journal
+	}
+	notices := notice.New(ncfg, eng.State(), server.EventSink(events))
 	var peerSync *peers.Syncer
 	if len(cfg.State.Peers) > 0 {
 		peerSync = peers.New(eng.State(), cfg.State.Peers, cfg.State.PeerInterval.D(), cfg.Bidding.HostID)
+		st := eng.State()
+		peerSync.ShareBills(func(b notice.Billed) {
+			notices.MarkBilled(b.Notice)
+			st.CountImpression(b.CapKey, b.CapWindow, b.Time)
+		})
 	}
 	state, err := openState(cfg, eng.State(), notices, peerSync)
 	if err != nil {
@@ -188,6 +201,7 @@ func serve(cfg *config.Config) int {
 		Notices: notices,
 		Events:  events,
 		Lag:     lag,
+		Journal: journal,
 	})
 	reload := func() error {
 		systemd.Reloading()
@@ -200,7 +214,7 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
-	peerSrv, err := peerListener(cfg, eng.State())
+	peerSrv, err := peerListener(cfg, &peers.Source{State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID})
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rtbd/rtbd/daemon/decision"
 )
 
 // peerSpendTotal sums rtbd_campaign_peer_spend_total over every campaign,
@@ -74,7 +76,8 @@ func TestPeersShareSpend(t *testing.T) {
 	}
 	b := startDaemon(t, cfgB())
 
-	for _, bid := range a.corpusBids(t, 10) {
+	bids := a.corpusBids(t, 10)
+	for _, bid := range bids {
 		a.notice(t, bid.BURL, "2")
 	}
 	spent := a.spendTotal(t)
@@ -84,6 +87,23 @@ func TestPeersShareSpend(t *testing.T) {
 	b.waitPeerSpend(t, spent, "b reading a")
 	if own := b.spendTotal(t); own != 0 {
 		t.Fatalf("b's own spend %d; want 0: peer spend is not b's own", own)
+	}
+	// b applied a's billing notices in the same reading: replayed to b,
+	// as an exchange retries them after a failover, they are duplicates.
+	for _, bid := range bids {
+		b.notice(t, bid.BURL, "2")
+	}
+	if own := b.spendTotal(t); own != 0 {
+		t.Fatalf("b's own spend %d after replays of a's billing notices; want 0", own)
+	}
+	billed := 0 // the bids of test requests move no spend and are not shared
+	for _, bid := range bids {
+		if !decision.IsTestBidID([]byte(bid.ID)) {
+			billed++
+		}
+	}
+	if got := b.metric(t, `rtbd_peer_bills_applied_total{peer="http://`+pa+`"}`); got != float64(billed) {
+		t.Fatalf("b applied %v of a's billing notices; want %d", got, billed)
 	}
 	// a counts b's spend, none, and not its own through b.
 	a.waitPeerSpend(t, 0, "a reading b")

@@ -59,10 +59,15 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 		// down still counts what it had spent.
 		spendParts = append(spendParts, statefile.Part{Name: "peers", Append: sync.Append, Restore: sync.Restore})
 	}
+	var tableParts []statefile.Part
+	if sync != nil {
+		// The cursors in the peers' journals, first: see AppendCursors.
+		tableParts = append(tableParts, statefile.Part{Name: "peerbills", Append: sync.AppendCursors, Restore: sync.RestoreCursors})
+	}
 	s := &stateFiles{
 		lock:  lock,
 		spend: statefile.New(dir, "spend", spendParts...),
-		tables: statefile.New(dir, "tables",
+		tables: statefile.New(dir, "tables", append(tableParts,
 			statefile.Part{Name: "freq", Append: st.AppendFreq, Restore: func(b []byte) (int, error) {
 				n, err := st.RestoreFreq(b)
 				if errors.Is(err, decision.ErrFreqSize) {
@@ -73,7 +78,7 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 				}
 				return n, err
 			}},
-			statefile.Part{Name: "notices", Append: notices.AppendDedupe, Restore: notices.RestoreDedupe}),
+			statefile.Part{Name: "notices", Append: notices.AppendDedupe, Restore: notices.RestoreDedupe})...),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -262,9 +267,9 @@ func startPeers(cfg *config.Config, sync *peers.Syncer) func(*fasthttp.Server) {
 	}
 }
 
-// peerListener serves this host's own spend on state.peerListenAddress,
-// nil when it is empty.
-func peerListener(cfg *config.Config, st *decision.State) (*fasthttp.Server, error) {
+// peerListener serves src (this host's own spend and billing notices) on
+// state.peerListenAddress, nil when it is empty.
+func peerListener(cfg *config.Config, src *peers.Source) (*fasthttp.Server, error) {
 	addr := cfg.State.PeerListenAddress
 	if addr == "" {
 		return nil, nil
@@ -274,10 +279,10 @@ func peerListener(cfg *config.Config, st *decision.State) (*fasthttp.Server, err
 		return nil, fmt.Errorf("cannot listen on state.peerListenAddress %s: %w", addr, err)
 	}
 	srv := &fasthttp.Server{
-		Handler: peers.Handler(st, cfg.Bidding.HostID), Name: "rtbd-peer",
+		Handler: src.Handler, Name: "rtbd-peer",
 		ReadTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 	}
 	go serveOn(ln, srv.Serve, "peer")
-	slog.Info("serving own spend to peers", "addr", ln.Addr().String(), "path", peers.Path)
+	slog.Info("serving own spend and billing notices to peers", "addr", ln.Addr().String(), "paths", []string{peers.Path, peers.BillsPath})
 	return srv, nil
 }

@@ -1,0 +1,292 @@
+package peers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/notice"
+)
+
+// record is the Billed the tests append for v: every field derived from
+// v, so that a record read half old and half new shows.
+func record(v uint64) notice.Billed {
+	return notice.Billed{Notice: v, CapKey: v ^ 0x5555, CapWindow: int64(v%1000) + 1, Time: int64(v) + 7}
+}
+
+func readJournal(t *testing.T, j *Journal, epoch, since uint64) bills {
+	t.Helper()
+	got, err := decodeBills(j.AppendFrom(nil, epoch, since))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got.records {
+		if r != record(r.Notice) {
+			t.Fatalf("torn record %+v", r)
+		}
+	}
+	return got
+}
+
+func TestJournalReadsFromCursor(t *testing.T) {
+	j := newJournal(8)
+	for v := range uint64(5) {
+		j.Billed(record(v + 100))
+	}
+	got := readJournal(t, j, 0, 0)
+	if got.epoch != j.epoch || got.next != 5 || got.missed != 0 || len(got.records) != 5 || got.records[0].Notice != 100 {
+		t.Fatalf("first reading: epoch %d next %d missed %d, %d records; want epoch %d, next 5, none missed, 100..104",
+			got.epoch, got.next, got.missed, len(got.records), j.epoch)
+	}
+	if got := readJournal(t, j, j.epoch, 3); got.next != 5 || len(got.records) != 2 || got.records[0].Notice != 103 {
+		t.Fatalf("from 3: next %d, %+v; want 103 and 104", got.next, got.records)
+	}
+	if got := readJournal(t, j, j.epoch, 5); got.next != 5 || len(got.records) != 0 {
+		t.Fatalf("at the head: next %d, %d records; want 5 and none", got.next, len(got.records))
+	}
+	// A cursor of another epoch (this host restarted) starts over.
+	if got := readJournal(t, j, j.epoch+2, 4); got.next != 5 || len(got.records) != 5 {
+		t.Fatalf("another epoch: next %d, %d records; want all 5", got.next, len(got.records))
+	}
+
+	// 20 more: the ring of 8 keeps 17..24; a reader at 10 missed 7.
+	for v := range uint64(20) {
+		j.Billed(record(v + 200))
+	}
+	got = readJournal(t, j, j.epoch, 10)
+	if got.next != 25 || got.missed != 7 || len(got.records) != 8 || got.records[0].Notice != 212 {
+		t.Fatalf("lapped reader: next %d missed %d, %d records from %d; want 25, 7, 8 from 212",
+			got.next, got.missed, len(got.records), got.records[0].Notice)
+	}
+}
+
+func TestJournalConcurrentAppends(t *testing.T) {
+	const writers, each = 4, 2000
+	j := newJournal(1 << 14)
+	var wg sync.WaitGroup
+	for w := range uint64(writers) {
+		wg.Go(func() {
+			for i := range uint64(each) {
+				j.Billed(record(w<<32 | i + 1))
+			}
+		})
+	}
+	seen := map[uint64]bool{}
+	var next uint64
+	read := func() {
+		got := readJournal(t, j, j.epoch, next)
+		if got.missed != 0 {
+			t.Fatalf("missed %d with a ring larger than all appends", got.missed)
+		}
+		for _, r := range got.records {
+			if seen[r.Notice] {
+				t.Fatalf("record %x read twice", r.Notice)
+			}
+			seen[r.Notice] = true
+		}
+		next = got.next
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		read()
+	}
+	read()
+	if len(seen) != writers*each {
+		t.Fatalf("read %d distinct records; want %d", len(seen), writers*each)
+	}
+}
+
+func TestDecodeBillsRefusesBadAnswers(t *testing.T) {
+	j := newJournal(8)
+	j.Billed(record(1))
+	j.Billed(record(2))
+	good := j.AppendFrom(nil, 0, 0)
+	for i := range len(good) {
+		if _, err := decodeBills(good[:i]); err == nil {
+			t.Fatalf("decoded the first %d of %d bytes", i, len(good))
+		}
+	}
+	if _, err := decodeBills(append(good, 0)); err == nil {
+		t.Fatal("decoded an answer with a byte too many")
+	}
+}
+
+// billingHost is a host with a notice handler whose billing notices go to
+// its journal, as rtbd wires them with state.peers.
+type billingHost struct {
+	*host
+	journal *Journal
+	notices *notice.Handler
+}
+
+func newBillingHost(t *testing.T) *billingHost {
+	h := &billingHost{host: newHost(t), journal: NewJournal()}
+	h.notices = notice.New(notice.Config{Journal: h.journal}, h.st, nil)
+	return h
+}
+
+// sync returns a Syncer of h over urls that applies billing notices as
+// rtbd does.
+func (h *billingHost) sync(urls ...string) *Syncer {
+	s := New(h.st, urls, time.Second, h.id)
+	s.ShareBills(func(b notice.Billed) {
+		h.notices.MarkBilled(b.Notice)
+		h.st.CountImpression(b.CapKey, b.CapWindow, b.Time)
+	})
+	return s
+}
+
+// bill sends h the billing notice of bid id for user uk of the demo
+// campaign display-shoes-ros (capped at 6 a day) at CPM 2 USD.
+func (h *billingHost) bill(t *testing.T, id string, uk uint64) {
+	t.Helper()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI(fmt.Sprintf("/bill?bid=%s&cid=%s&imp=1&uk=%016x&cur=USD&price=2", id, cappedCampaign, uk))
+	h.notices.ServeBill(&ctx)
+	if ctx.Response.StatusCode() != fasthttp.StatusNoContent {
+		t.Fatalf("billing notice %s: %d %s", id, ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}
+
+const cappedCampaign = "display-shoes-ros"
+
+// ownSpend returns h's own spend of the capped campaign in micro-USD.
+func (h *billingHost) ownSpend(t *testing.T) int64 {
+	t.Helper()
+	entries, err := decision.DecodeSpend(h.st.AppendSpend(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.ID == cappedCampaign {
+			return e.Total
+		}
+	}
+	return 0
+}
+
+func TestShareBillsCapsAndDedupes(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	a.serve(t, (&Source{State: a.st, Journal: a.journal, HostID: a.id}).Handler)
+	const user = 0xdeadbeef
+	for i := range 4 {
+		a.bill(t, fmt.Sprintf("a-%d", i), user)
+	}
+	s := c.sync(a.url)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.st.Impressions(cappedCampaign, user, time.Now()); got != 4 {
+		t.Fatalf("c counts %d impressions of the user billed on a; want 4", got)
+	}
+	// a's notices replayed to c (the exchange retries after a failover)
+	// are duplicates there: c's own spend does not move.
+	for i := range 4 {
+		c.bill(t, fmt.Sprintf("a-%d", i), user)
+	}
+	if got := c.ownSpend(t); got != 0 {
+		t.Fatalf("c's own spend %d after replays of a's notices; want 0", got)
+	}
+	// A new notice reaching c is c's: billed once, and a reads it back.
+	c.bill(t, "a-4", user)
+	if got := c.ownSpend(t); got != 2000 {
+		t.Fatalf("c's own spend %d after a's late notice; want 2000 micro-USD", got)
+	}
+	c.serve(t, (&Source{State: c.st, Journal: c.journal, HostID: c.id}).Handler)
+	if err := a.sync(c.url).SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.bill(t, "a-4", user) // a replay to a: a duplicate there
+	if got := a.ownSpend(t); got != 4*2000 {
+		t.Fatalf("a's own spend %d; want its 4 bills only", got)
+	}
+	if got := a.st.Impressions(cappedCampaign, user, time.Now()); got != 5 {
+		t.Fatalf("a counts %d impressions; want its 4 and c's 1", got)
+	}
+
+	// Readings apply each notice once: a second one, and one by a
+	// Syncer restored from the saved cursor, add nothing.
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s2 := c.sync(a.url)
+	if n, err := s2.RestoreCursors(s.AppendCursors(nil)); err != nil || n != 1 {
+		t.Fatalf("RestoreCursors: %d, %v; want 1", n, err)
+	}
+	if err := s2.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.st.Impressions(cappedCampaign, user, time.Now()); got != 5 {
+		t.Fatalf("after more readings c counts %d impressions; want 5 (a's 4, its own 1)", got)
+	}
+	saved := s.AppendCursors(nil)
+	for i := range len(saved) {
+		if _, err := s2.RestoreCursors(saved[:i]); err == nil {
+			t.Fatalf("RestoreCursors of the first %d of %d bytes succeeded", i, len(saved))
+		}
+	}
+}
+
+func TestShareBillsFromRestartedPeer(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	a.serve(t, (&Source{State: a.st, Journal: a.journal, HostID: a.id}).Handler)
+	const user = 0xfeed
+	a.bill(t, "a-0", user)
+	s := c.sync(a.url)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// a restarts: a new journal whose sequence starts over below c's
+	// cursor. c reads it from its start instead of waiting for it to
+	// pass the old cursor.
+	a.stop()
+	a2 := &billingHost{host: a.host, journal: NewJournal()}
+	a2.notices = notice.New(notice.Config{Journal: a2.journal}, a2.st, nil)
+	a2.bill(t, "a2-0", user)
+	a2.serve(t, (&Source{State: a2.st, Journal: a2.journal, HostID: a2.id}).Handler)
+	s.peers[0].url = a2.url
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.st.Impressions(cappedCampaign, user, time.Now()); got != 2 {
+		t.Fatalf("c counts %d impressions; want a's 1 before and 1 after its restart", got)
+	}
+}
+
+// FuzzDecodeBills feeds arbitrary answers to decodeBills: it must not
+// panic, and an answer it accepts holds exactly its declared records.
+func FuzzDecodeBills(f *testing.F) {
+	j := newJournal(8)
+	j.Billed(record(1))
+	f.Add(j.AppendFrom(nil, 0, 0))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeBills(b)
+		if err != nil {
+			return
+		}
+		if len(b) != billsHeader+len(got.records)*billRecord || got.epoch == 0 {
+			t.Fatalf("accepted %d bytes as %d records of epoch %d", len(b), len(got.records), got.epoch)
+		}
+	})
+}
+
+// TestJournalBilledDoesNotAllocate: Billed runs on every billing notice.
+func TestJournalBilledDoesNotAllocate(t *testing.T) {
+	j := newJournal(8)
+	var nj notice.Journal = j // as the notice handler calls it
+	if n := testing.AllocsPerRun(100, func() { nj.Billed(record(3)) }); n != 0 {
+		t.Fatalf("Billed allocates %v times per call; want 0", n)
+	}
+}
