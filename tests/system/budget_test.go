@@ -29,7 +29,8 @@ const budgetDaily = 0.02
 // time: it counts the dead master's spend as read before the crash. A
 // billing notice for one of the master's bids that reaches the backup
 // after the move (the exchange sends it to the VIP) is billed there once,
-// and its replay is not: the dollar is neither lost nor counted twice.
+// and its replay is not, nor is the replay of one the master billed: the
+// dollar is neither lost nor counted twice.
 //
 // The peers read each other every 100 ms here; the test waits for the
 // backup's reading of the master's last bill before the crash. What a
@@ -111,6 +112,15 @@ func TestBudgetSurvivesFailover(t *testing.T) {
 		if got := spendToday(t, p.r2, "rtbd_campaign_spend_today"); !near(got, want) {
 			t.Fatalf("after late notice %d the backup's own spend is %.6f; want %.6f", i+1, got, want)
 		}
+	}
+	// A notice the master billed, replayed to the backup (the exchange
+	// retries one it saw no answer to), is a duplicate there: the backup
+	// applied the master's billing notices with its spend.
+	if status := fireNotice(t, hc, vip, billed[0]); status != 204 {
+		t.Fatalf("replayed billing notice got %d; want 204", status)
+	}
+	if got := spendToday(t, p.r2, "rtbd_campaign_spend_today"); !near(got, held[0].price/1000) {
+		t.Fatalf("after a replay of the master's notice the backup's own spend is %.6f; want %.6f", got, held[0].price/1000)
 	}
 	t.Logf("FIGURE scenario=budget_failover billed=%d master_spend_usd=%.4f backup_peer_spend_usd=%.4f late_bill_usd=%.6f",
 		len(billed), spent, spendToday(t, p.r2, "rtbd_campaign_peer_spend_today"), held[0].price/1000)
