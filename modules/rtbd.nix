@@ -144,7 +144,7 @@ in
               type = types.str;
               default = "";
               example = "10.10.0.11:9091";
-              description = "Address serving this host's own spend (GET /state/spend) to its peers; \"\" serves it on the admin listener only.";
+              description = "Address serving this host's own spend and billing notices (GET /state/spend, /state/bills) to its peers; \"\" serves them on the admin listener only.";
             };
           };
         };

@@ -218,10 +218,14 @@ type State struct {
 	// it against the daily and total budgets with its own, so a failover
 	// does not start the backup's budgets from what it alone spent. A
 	// peer that cannot be read keeps its last reading, which state.dir
-	// keeps across restarts. Empty, the default: budgets are per host.
+	// keeps across restarts. Each reading also applies the billing
+	// notices the peer processed since the last one (GET /state/bills)
+	// to the notice dedupe table and the frequency caps. Empty, the
+	// default: budgets, caps and notice dedupe are per host.
 	Peers []string `json:"peers"`
 	// PeerListenAddress serves GET /state/spend, this host's own spend,
-	// to its peers, and nothing else. Empty, the default, serves it on
+	// and GET /state/bills, its billing notices, to its peers, and
+	// nothing else. Empty, the default, serves it on
 	// the admin listener only. Bind it to the network the peers reach
 	// this host on; the figures are read-only but commercial.
 	PeerListenAddress string `json:"peerListenAddress"`
