@@ -204,14 +204,10 @@ func serveBills(ctx *fasthttp.RequestCtx, j *Journal) {
 func (s *Syncer) AppendCursors(dst []byte) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s.peers)))
-	for _, p := range s.peers {
-		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(p.url)))
-		dst = append(dst, p.url...)
+	return s.appendPerPeer(dst, func(dst []byte, p *peer) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, p.epoch)
-		dst = binary.LittleEndian.AppendUint64(dst, p.next)
-	}
-	return dst
+		return binary.LittleEndian.AppendUint64(dst, p.next)
+	})
 }
 
 // RestoreCursors loads AppendCursors' output into the configured peers'
@@ -220,26 +216,15 @@ func (s *Syncer) AppendCursors(dst []byte) []byte {
 func (s *Syncer) RestoreCursors(b []byte) (int, error) {
 	type cursor struct{ epoch, next uint64 }
 	saved := map[string]cursor{}
-	if len(b) < 4 {
-		return 0, errors.New("truncated peer count")
-	}
-	n := binary.LittleEndian.Uint32(b)
-	b = b[4:]
-	for i := uint32(0); i < n; i++ {
-		if len(b) < 2 {
-			return 0, fmt.Errorf("peer %d: truncated", i)
+	err := decodePerPeer(b, func(url string, b []byte) (int, error) {
+		if len(b) < 16 {
+			return 0, errors.New("truncated")
 		}
-		l := int(binary.LittleEndian.Uint16(b))
-		if len(b) < 2+l+16 {
-			return 0, fmt.Errorf("peer %d: truncated", i)
-		}
-		url := string(b[2 : 2+l])
-		b = b[2+l:]
 		saved[url] = cursor{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}
-		b = b[16:]
-	}
-	if len(b) != 0 {
-		return 0, fmt.Errorf("%d bytes after the last peer", len(b))
+		return 16, nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -339,16 +339,52 @@ func (s *Syncer) publish() {
 func (s *Syncer) Append(dst []byte) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s.peers)))
-	for _, p := range s.peers {
-		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(p.url)))
-		dst = append(dst, p.url...)
+	return s.appendPerPeer(dst, func(dst []byte, p *peer) []byte {
 		at := len(dst)
 		dst = binary.LittleEndian.AppendUint32(dst, 0)
 		dst = appendSpend(dst, p.spend)
 		binary.LittleEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+		return dst
+	})
+}
+
+// appendPerPeer appends the peer count u32 and, per peer, its URL's
+// length u16, the URL and what body appends. Call it with s.mu held.
+func (s *Syncer) appendPerPeer(dst []byte, body func(dst []byte, p *peer) []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s.peers)))
+	for _, p := range s.peers {
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(p.url)))
+		dst = append(dst, p.url...)
+		dst = body(dst, p)
 	}
 	return dst
+}
+
+// decodePerPeer reads appendPerPeer's output whole: body gets each
+// peer's URL and the bytes after it, and returns how many of them are
+// that peer's.
+func decodePerPeer(b []byte, body func(url string, b []byte) (int, error)) error {
+	if len(b) < 4 {
+		return errors.New("truncated peer count")
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	for i := uint32(0); i < n; i++ {
+		if len(b) < 2 || len(b) < 2+int(binary.LittleEndian.Uint16(b)) {
+			return fmt.Errorf("peer %d: truncated", i)
+		}
+		l := int(binary.LittleEndian.Uint16(b))
+		url := string(b[2 : 2+l])
+		used, err := body(url, b[2+l:])
+		if err != nil {
+			return fmt.Errorf("peer %d (%s): %w", i, url, err)
+		}
+		b = b[2+l+used:]
+	}
+	if len(b) != 0 {
+		return fmt.Errorf("%d bytes after the last peer", len(b))
+	}
+	return nil
 }
 
 func appendSpend(dst []byte, m map[string]decision.CampaignSpend) []byte {
@@ -362,35 +398,23 @@ func appendSpend(dst []byte, m map[string]decision.CampaignSpend) []byte {
 // Decode reads Append's output whole: each saved peer's spend by URL.
 func Decode(b []byte) (map[string][]decision.CampaignSpend, error) {
 	saved := map[string][]decision.CampaignSpend{}
-	if len(b) < 4 {
-		return nil, errors.New("truncated peer count")
-	}
-	n := binary.LittleEndian.Uint32(b)
-	b = b[4:]
-	for i := uint32(0); i < n; i++ {
-		if len(b) < 2 {
-			return nil, fmt.Errorf("peer %d: truncated", i)
+	err := decodePerPeer(b, func(url string, b []byte) (int, error) {
+		if len(b) < 4 {
+			return 0, errors.New("truncated")
 		}
-		l := int(binary.LittleEndian.Uint16(b))
-		if len(b) < 2+l+4 {
-			return nil, fmt.Errorf("peer %d: truncated", i)
-		}
-		url := string(b[2 : 2+l])
-		b = b[2+l:]
 		dl := binary.LittleEndian.Uint32(b)
-		b = b[4:]
-		if uint64(dl) > uint64(len(b)) {
-			return nil, fmt.Errorf("peer %d (%s): %d bytes declared, %d left", i, url, dl, len(b))
+		if uint64(dl) > uint64(len(b)-4) {
+			return 0, fmt.Errorf("%d bytes declared, %d left", dl, len(b)-4)
 		}
-		entries, err := decision.DecodeSpend(b[:dl])
+		entries, err := decision.DecodeSpend(b[4 : 4+dl])
 		if err != nil {
-			return nil, fmt.Errorf("peer %d (%s): %w", i, url, err)
+			return 0, err
 		}
-		b = b[dl:]
 		saved[url] = entries
-	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("%d bytes after the last peer", len(b))
+		return 4 + int(dl), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return saved, nil
 }
