@@ -265,7 +265,9 @@ in
           Restart = "on-failure";
           RestartSec = "1s";
           WatchdogSec = cfg.watchdogSec;
-          # SIGTERM drains (drain.delay + drain.timeout, 7 s by default).
+          # SIGTERM drains (drain.delay + drain.timeout, 7 s by default),
+          # then waits up to 2 x state.peerInterval + 1 s (3 s) for the
+          # peers' last reading.
           TimeoutStopSec = "30s";
           DynamicUser = true;
           StateDirectory = stateDirs;

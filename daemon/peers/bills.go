@@ -174,8 +174,9 @@ func decodeBills(b []byte) (bills, error) {
 	return r, nil
 }
 
-// serveBills answers GET [BillsPath]?epoch=E&since=N from j.
-func serveBills(ctx *fasthttp.RequestCtx, j *Journal) {
+// serveBills answers GET [BillsPath]?epoch=E&since=N from j and reports
+// whether it answered 200.
+func serveBills(ctx *fasthttp.RequestCtx, j *Journal) bool {
 	args := ctx.QueryArgs()
 	var cur [2]uint64
 	for i, name := range [2]string{"epoch", "since"} {
@@ -186,12 +187,13 @@ func serveBills(ctx *fasthttp.RequestCtx, j *Journal) {
 		n, err := strconv.ParseUint(string(v), 10, 64)
 		if err != nil {
 			ctx.Error(name+" must be an unsigned 64-bit integer\n", fasthttp.StatusBadRequest)
-			return
+			return false
 		}
 		cur[i] = n
 	}
 	ctx.SetContentType("application/octet-stream")
 	ctx.SetBody(j.AppendFrom(nil, cur[0], cur[1]))
+	return true
 }
 
 // AppendCursors appends the cursor in each peer's journal to dst, for the

@@ -290,3 +290,40 @@ func TestJournalBilledDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Billed allocates %v times per call; want 0", n)
 	}
 }
+
+func TestFinalReadsWaitsForRecentPeers(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	src := &Source{State: a.st, Journal: a.journal, HostID: a.id}
+	a.serve(t, src.Handler)
+	if read, expected := src.FinalReads(time.Minute).Wait(context.Background()); read != 0 || expected != 0 {
+		t.Fatalf("no peer ever read a: %d of %d; want 0 of 0 at once", read, expected)
+	}
+	s := c.sync(a.url)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w := src.FinalReads(0); len(w.hosts) != 0 {
+		t.Fatalf("peers read within the last 0 s: %v; want none", w.hosts)
+	}
+
+	w := src.FinalReads(time.Minute)
+	// An operator's read, without a host id, is not c's.
+	if _, _, err := fasthttp.Get(nil, a.url+Path); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if read, expected := w.Wait(ctx); read != 0 || expected != 1 {
+		t.Fatalf("before c's next reading: %d of %d; want 0 of 1", read, expected)
+	}
+	a.bill(t, "a-last", 7)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if read, expected := w.Wait(context.Background()); read != 1 || expected != 1 {
+		t.Fatalf("after c's reading: %d of %d; want 1 of 1", read, expected)
+	}
+	if got := c.st.Impressions(cappedCampaign, 7, time.Now()); got != 1 {
+		t.Fatalf("c counts %d impressions of a's last bill; want 1", got)
+	}
+}

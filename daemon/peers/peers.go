@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -45,9 +46,10 @@ const Path = "/state/spend"
 // spent, so 64 MiB is over a million campaigns.
 const maxBody = 64 << 20
 
-// HostHeader carries the serving host's bidding.hostID, so that a host
-// listed among its own peers is refused instead of counting its spend
-// twice.
+// HostHeader carries the serving host's bidding.hostID in answers, so
+// that a host listed among its own peers is refused instead of counting
+// its spend twice, and the reading host's in requests (see
+// [Source.FinalReads]).
 const HostHeader = "Rtbd-Host-Id"
 
 // Source is what a host serves its peers: its own spend at [Path] and,
@@ -56,6 +58,105 @@ type Source struct {
 	State   *decision.State
 	Journal *Journal // nil: BillsPath is not served
 	HostID  string   // bidding.hostID, sent in [HostHeader]
+
+	final finalReads
+}
+
+// finalReads records which peers read this one: when each last
+// read the spend, and, once a stopping host has billed its last notice,
+// which have read its spend and billing notices since.
+type finalReads struct {
+	mu      sync.Mutex
+	last    map[string]time.Time // peer's host id: its last read of the spend
+	closing bool
+	seen    map[string]uint8 // since closing, peer's host id: readSpend | readBills
+	changed chan struct{}    // signalled on every change of seen
+}
+
+const (
+	readSpend uint8 = 1 << iota
+	readBills
+)
+
+// FinalReads is for a host that stops: call it once its bid listener,
+// which takes the billing notices, has stopped, and Wait on the result.
+// Every peer that read this one's spend within the last recent is
+// expected to read it, and its billing notices when there is a Journal,
+// once more. Without it the peers' last reading of a host that stops
+// misses up to one state.peerInterval of its bills, for good.
+func (s *Source) FinalReads(recent time.Duration) *FinalReads {
+	w := &FinalReads{src: s, want: readSpend}
+	if s.Journal != nil {
+		w.want |= readBills
+	}
+	f := &s.final
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closing, f.seen, f.changed = true, map[string]uint8{}, make(chan struct{}, 1)
+	for host, at := range f.last {
+		if time.Since(at) <= recent {
+			w.hosts = append(w.hosts, host)
+		}
+	}
+	return w
+}
+
+// FinalReads waits for the peers' last readings of a stopping host.
+type FinalReads struct {
+	src   *Source
+	want  uint8
+	hosts []string // host ids of the peers expected
+}
+
+// Wait returns when every expected peer has read, or when ctx ends: how
+// many did and how many were expected.
+func (w *FinalReads) Wait(ctx context.Context) (read, expected int) {
+	f := &w.src.final
+	for {
+		f.mu.Lock()
+		read = 0
+		for _, h := range w.hosts {
+			if f.seen[h]&w.want == w.want {
+				read++
+			}
+		}
+		f.mu.Unlock()
+		if read == len(w.hosts) {
+			return read, len(w.hosts)
+		}
+		select {
+		case <-ctx.Done():
+			return read, len(w.hosts)
+		case <-f.changed:
+		}
+	}
+}
+
+// noteRead records a read of what by the peer that sent the request,
+// known by the [HostHeader] its Syncer sends; other readers (an operator's
+// curl) are not waited for.
+func (s *Source) noteRead(ctx *fasthttp.RequestCtx, what uint8) {
+	host := string(ctx.Request.Header.Peek(HostHeader))
+	if host == "" {
+		return
+	}
+	f := &s.final
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if what == readSpend {
+		if f.last == nil {
+			f.last = map[string]time.Time{}
+		}
+		f.last[host] = time.Now()
+	}
+	if !f.closing {
+		return
+	}
+	f.seen[host] |= what
+	select {
+	case f.changed <- struct{}{}:
+	default:
+	}
 }
 
 // Handler serves s, and 404 for any other path: the whole peer listener.
@@ -79,11 +180,14 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	}
 	ctx.Response.Header.Set(HostHeader, s.HostID)
 	if !spend {
-		serveBills(ctx, s.Journal)
+		if serveBills(ctx, s.Journal) {
+			s.noteRead(ctx, readBills)
+		}
 		return true
 	}
 	ctx.SetContentType("application/octet-stream")
 	ctx.SetBody(s.State.AppendSpend(nil))
+	s.noteRead(ctx, readSpend)
 	return true
 }
 
@@ -106,7 +210,7 @@ type Syncer struct {
 type peer struct {
 	url   string // base URL, as configured
 	spend map[string]decision.CampaignSpend
-	ok    bool // the last reading succeeded; logs only changes
+	ok    atomic.Bool // the last reading succeeded; logs only changes
 	// The cursor in the peer's journal: its epoch (0 before the first
 	// reading) and the sequence number of the next record to apply.
 	epoch, next uint64
@@ -127,7 +231,6 @@ func New(st *decision.State, urls []string, interval time.Duration, self string)
 		s.peers = append(s.peers, &peer{
 			url:       strings.TrimSuffix(u, "/"),
 			spend:     map[string]decision.CampaignSpend{},
-			ok:        true,
 			syncs:     metrics.GetOrCreateCounter(`rtbd_peer_syncs_total` + l),
 			errs:      metrics.GetOrCreateCounter(`rtbd_peer_sync_errors_total` + l),
 			last:      metrics.GetOrCreateGauge(`rtbd_peer_last_sync_timestamp_seconds`+l, nil),
@@ -135,6 +238,7 @@ func New(st *decision.State, urls []string, interval time.Duration, self string)
 			applied:   metrics.GetOrCreateCounter(`rtbd_peer_bills_applied_total` + l),
 			missed:    metrics.GetOrCreateCounter(`rtbd_peer_bills_missed_total` + l),
 		})
+		s.peers[len(s.peers)-1].ok.Store(true) // until a reading fails
 	}
 	return s
 }
@@ -171,26 +275,23 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 		got, err := s.fetch(ctx, p.url)
 		if err != nil {
 			p.errs.Inc()
-			if p.ok {
+			if p.ok.Swap(false) {
 				slog.Warn("cannot read a peer's spend; counting its last reading", "peer", p.url, "err", err)
 			}
-			p.ok = false
 			errs = append(errs, fmt.Errorf("peer %s: %w", p.url, err))
 			continue
 		}
 		if s.apply != nil {
 			if err = s.syncBills(ctx, p); err != nil {
 				p.errs.Inc()
-				if p.ok {
+				if p.ok.Swap(false) {
 					slog.Warn("cannot read a peer's billing notices; reading them again at the next interval", "peer", p.url, "err", err)
 				}
-				p.ok = false
 				errs = append(errs, fmt.Errorf("peer %s: billing notices: %w", p.url, err))
 			}
 		}
-		if err == nil && !p.ok {
+		if err == nil && !p.ok.Swap(true) {
 			slog.Info("reading the peer's spend again", "peer", p.url)
-			p.ok = true
 		}
 		s.mu.Lock()
 		if merge(p.spend, got) {
@@ -254,6 +355,7 @@ func (s *Syncer) get(ctx context.Context, url string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set(HostHeader, s.self) // so that a stopping peer waits for this host's last reading
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, err

@@ -36,9 +36,10 @@ type Admin struct {
 
 // NewAdmin returns the admin listener's server for srv.
 func NewAdmin(srv *Server, reload Reloader) *Admin {
-	a := &Admin{srv: srv, reload: reload, peerSrc: &peers.Source{
-		State: srv.eng.State(), Journal: srv.journal, HostID: srv.cfg.Bidding.HostID,
-	}}
+	a := &Admin{srv: srv, reload: reload, peerSrc: srv.peers}
+	if a.peerSrc == nil {
+		a.peerSrc = &peers.Source{State: srv.eng.State(), HostID: srv.cfg.Bidding.HostID}
+	}
 	a.http = &fasthttp.Server{
 		Handler:      a.Handler,
 		Name:         "rtbd-admin",

@@ -30,9 +30,11 @@ type Options struct {
 	Notices *notice.Handler
 	Events  *eventlog.Log
 	Lag     *stats.LagProbe
-	// Journal, when set, is served to peers on the admin listener too
-	// (see peers.BillsPath).
-	Journal *peers.Journal
+	// Peers, when set, is what the admin listener serves the peers
+	// (state.peers): the same Source as the peer listener's, so that a
+	// stopping host sees final reads on either. Nil serves the engine's
+	// spend alone.
+	Peers *peers.Source
 }
 
 // Server serves the bid listener. Create it with [New]; its methods are safe
@@ -43,7 +45,7 @@ type Server struct {
 	notices *notice.Handler
 	events  *eventlog.Log
 	lag     *stats.LagProbe
-	journal *peers.Journal
+	peers   *peers.Source
 
 	bidPath     string
 	maxInFlight int64
@@ -63,7 +65,7 @@ func New(o Options) *Server {
 		notices:     o.Notices,
 		events:      o.Events,
 		lag:         o.Lag,
-		journal:     o.Journal,
+		peers:       o.Peers,
 		bidPath:     o.Config.HTTP.BidPath,
 		maxInFlight: int64(o.Config.Shedding.MaxInFlight),
 	}

@@ -194,6 +194,7 @@ func serve(cfg *config.Config) int {
 		return 1
 	}
 	stopPeers := startPeers(cfg, peerSync)
+	peerSrc := &peers.Source{State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID}
 	lag := stats.StartLagProbe()
 	srv := server.New(server.Options{
 		Config:  cfg,
@@ -201,7 +202,7 @@ func serve(cfg *config.Config) int {
 		Notices: notices,
 		Events:  events,
 		Lag:     lag,
-		Journal: journal,
+		Peers:   peerSrc,
 	})
 	reload := func() error {
 		systemd.Reloading()
@@ -214,7 +215,7 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
-	peerSrv, err := peerListener(cfg, &peers.Source{State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID})
+	peerSrv, err := peerListener(cfg, peerSrc)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
@@ -236,8 +237,7 @@ func serve(cfg *config.Config) int {
 
 	systemd.Stopping()
 	close(stopWatchdog)
-	stopAll(cfg, srv, admin, events, lag)
-	// After the bid listener: the peers read every bill up to here.
+	stopAll(cfg, srv, admin, events, lag, func() { awaitFinalReads(cfg, peerSrc) })
 	stopPeers(peerSrv)
 	if err := state.close(); err != nil {
 		slog.Error("cannot save state at exit", "err", err)
@@ -265,7 +265,11 @@ func waitForSignals(reload func() error) {
 // at once, the bid listener keeps serving for drain.delay so VRRP or a load
 // balancer moves traffic, then stops accepting and finishes in-flight
 // requests; the event log is flushed last so it sees every request.
-func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events *eventlog.Log, lag *stats.LagProbe) {
+//
+// Between the two listeners, finalReads waits for the peers' last reading
+// (state.peers): after the bid listener, so that it has every bill; before
+// the admin listener, which peers may read too.
+func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events *eventlog.Log, lag *stats.LagProbe, finalReads func()) {
 	srv.Drain()
 	time.Sleep(cfg.Drain.Delay.D())
 	start := time.Now()
@@ -275,6 +279,7 @@ func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events
 		slog.Warn("bid listener did not drain in time", "err", err, "inFlight", srv.InFlight())
 	}
 	slog.Info(fmt.Sprintf("stopped http server in %.3f seconds", time.Since(start).Seconds()))
+	finalReads()
 	_ = server.Shutdown(ctx, admin.HTTP())
 	if events != nil {
 		if err := events.Close(); err != nil {

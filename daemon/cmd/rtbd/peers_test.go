@@ -144,3 +144,47 @@ func TestPeersShareSpend(t *testing.T) {
 		t.Fatalf("b with a down for two readings: peer spend %d; want a's %d kept", got, spent)
 	}
 }
+
+// TestPeersReadFinalBillsAtStop stops a daemon by SIGTERM right after it
+// billed: it waits for its peer's next reading before it exits, so the
+// peer counts every bill and has every notice as billed, although it
+// reads only every second and the stopped daemon is gone afterwards.
+func TestPeersReadFinalBillsAtStop(t *testing.T) {
+	pa, pb := freePorts(t)
+	a := startDaemon(t, map[string]any{
+		"state":   map[string]any{"peers": []string{"http://" + pb}, "peerListenAddress": pa},
+		"drain":   map[string]any{"delay": "0s"},
+		"bidding": map[string]any{"hostID": "a"},
+	})
+	b := startDaemon(t, map[string]any{
+		"state":   map[string]any{"peers": []string{"http://" + pa}, "peerListenAddress": pb, "peerInterval": "1s"},
+		"bidding": map[string]any{"hostID": "b"},
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for b.metric(t, `rtbd_peer_syncs_total{peer="http://`+pa+`"}`) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("b did not read a within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+	bids := a.corpusBids(t, 10)
+	for _, bid := range bids {
+		a.notice(t, bid.BURL, "2")
+	}
+	spent := a.spendTotal(t)
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	if err := a.wait(); err != nil {
+		t.Fatalf("a did not exit 0 after SIGTERM: %v", err)
+	}
+	t.Logf("a exited %s after SIGTERM", time.Since(stopped).Round(time.Millisecond))
+	b.waitPeerSpend(t, spent, "b after a stopped")
+	for _, bid := range bids {
+		b.notice(t, bid.BURL, "2") // a's notices, replayed to b
+	}
+	if own := b.spendTotal(t); own != 0 {
+		t.Fatalf("b's own spend %d after replays of the notices a billed before it stopped; want 0", own)
+	}
+}

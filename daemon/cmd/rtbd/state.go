@@ -267,6 +267,27 @@ func startPeers(cfg *config.Config, sync *peers.Syncer) func(*fasthttp.Server) {
 	}
 }
 
+// awaitFinalReads waits, when the daemon stops, until every peer that
+// read it within the last three state.peerInterval has read its spend and
+// billing notices once more, for at most two state.peerInterval and a
+// second: the bid listener has stopped, so that reading has every bill,
+// which the peers keep after this host is gone.
+func awaitFinalReads(cfg *config.Config, src *peers.Source) {
+	interval := cfg.State.PeerInterval.D()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*interval+time.Second)
+	defer cancel()
+	read, expected := src.FinalReads(3 * interval).Wait(ctx)
+	switch {
+	case expected == 0:
+	case read < expected:
+		slog.Warn("not every peer read this host's last spend and bills before it stopped", "read", read, "expected", expected,
+			"seconds", time.Since(start).Seconds())
+	default:
+		slog.Info("the peers read this host's last spend and bills", "peers", read, "seconds", time.Since(start).Seconds())
+	}
+}
+
 // peerListener serves src (this host's own spend and billing notices) on
 // state.peerListenAddress, nil when it is empty.
 func peerListener(cfg *config.Config, src *peers.Source) (*fasthttp.Server, error) {
