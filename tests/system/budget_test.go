@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,22 +23,30 @@ import (
 // price of at most 5 USD CPM.
 const budgetDaily = 0.02
 
-// TestBudgetSurvivesFailover crashes the master of a pair that shares
+// TestBudgetSurvivesFailover stops the master of a pair that shares
 // budgets (state.peers, as the NixOS module's failover.shareBudgets sets
-// it) after it spent a campaign's daily budget, and checks that the
+// it) right after it spent a campaign's daily budget, and checks that the
 // backup, once it holds the VIP, does not spend that budget a second
-// time: it counts the dead master's spend as read before the crash. A
-// billing notice for one of the master's bids that reaches the backup
-// after the move (the exchange sends it to the VIP) is billed there once,
-// and its replay is not, nor is the replay of one the master billed: the
-// dollar is neither lost nor counted twice.
+// time: it counts the master's spend. A billing notice for one of the
+// master's bids that reaches the backup after the move (the exchange
+// sends it to the VIP) is billed there once, and its replay is not, nor
+// is the replay of one the master billed: the dollar is neither lost nor
+// counted twice.
 //
-// The peers read each other every 100 ms here; the test waits for the
-// backup's reading of the master's last bill before the crash. What a
-// crash loses is the bills of the last interval before it (see
-// docs/nixos.md), which this test does not claim to cover.
+// The master either crashes (SIGKILL, link down) once the backup has
+// read its last bill, peers reading every 100 ms: a crash loses the bills
+// of the last interval before it (see docs/nixos.md), which the test does
+// not claim to cover. Or it drains (SIGTERM) at once, peers reading only
+// every second: a stopping rtbd waits for its peers' last reading, so the
+// backup has every bill without the test waiting for it.
 func TestBudgetSurvivesFailover(t *testing.T) {
 	bin := setup(t, true)
+	for _, stop := range []string{"crash", "drain"} {
+		t.Run(stop, func(t *testing.T) { budgetFailover(t, bin, stop) })
+	}
+}
+
+func budgetFailover(t *testing.T, bin harness.Binaries, stop string) {
 	dir := t.TempDir()
 	camp := reloadCampaign
 	camp.Budget = campaign.Budget{Daily: budgetDaily, Pacing: "asap"}
@@ -46,6 +55,10 @@ func TestBudgetSurvivesFailover(t *testing.T) {
 	campaigns, model := filepath.Join(dir, "campaigns.json"), filepath.Join(dir, "model.json")
 	writeCampaigns(t, campaigns, data)
 	must(t, os.WriteFile(model, readFile(t, "../../daemon/campaign/demo/model.json"), 0o644))
+	interval := "100ms"
+	if stop == "drain" {
+		interval = "1s"
+	}
 
 	p := newPairWith(t, bin, false, func(p *pair, h *harness.Host) harness.RtbdConfig {
 		cfg := harness.NewRtbdConfig(h, 0)
@@ -54,12 +67,19 @@ func TestBudgetSurvivesFailover(t *testing.T) {
 			"dir":               t.TempDir(),
 			"peers":             []string{fmt.Sprintf("http://%s:%d", p.other(h).Addr, harness.PeerPort)},
 			"peerListenAddress": fmt.Sprintf("%s:%d", h.Addr, harness.PeerPort),
-			"peerInterval":      "100ms",
+			"peerInterval":      interval,
 		}
 		return cfg
 	})
 	vip := harness.VIP.String()
 	hc := p.client.NS.HTTPClient(2 * time.Second)
+	peerSpend := func() float64 { return spendToday(t, p.r2, "rtbd_campaign_peer_spend_today") }
+	// The backup has read the master once: it is one of the master's
+	// peers to wait for.
+	must(t, harness.Poll(5*time.Second, 20*time.Millisecond, func() (bool, error) {
+		m, err := p.r2.Metrics()
+		return err == nil && m[fmt.Sprintf(`rtbd_peer_syncs_total{peer="http://%s:%d"}`, p.b1.Addr, harness.PeerPort)] >= 1, err
+	}))
 
 	// The master bids until the budget is spent; the exchange bills every
 	// bid at once but the first, whose notice comes late.
@@ -83,15 +103,29 @@ func TestBudgetSurvivesFailover(t *testing.T) {
 	if len(billed) < 2 || spent < budgetDaily {
 		t.Fatalf("the master stopped bidding after %d billed bids with %.4f USD spent; want the %.2f USD budget spent first", len(billed), spent, budgetDaily)
 	}
-	must(t, harness.Poll(5*time.Second, 20*time.Millisecond, func() (bool, error) {
-		got := spendToday(t, p.r2, "rtbd_campaign_peer_spend_today")
-		return got == spent, fmt.Errorf("the backup reads %.4f USD of the master's spend; want %.4f", got, spent)
-	}))
 
-	p.k1.KillGroup()
-	p.r1.KillGroup()
-	must(t, p.b1.LinkDown())
-	must(t, harness.Poll(3*time.Second, 10*time.Millisecond, func() (bool, error) { return p.b2.HasVIP() }))
+	var stopped time.Duration
+	switch stop {
+	case "crash":
+		must(t, harness.Poll(5*time.Second, 20*time.Millisecond, func() (bool, error) {
+			got := peerSpend()
+			return got == spent, fmt.Errorf("the backup reads %.4f USD of the master's spend; want %.4f", got, spent)
+		}))
+		p.k1.KillGroup()
+		p.r1.KillGroup()
+		must(t, p.b1.LinkDown())
+	case "drain":
+		start := time.Now()
+		must(t, p.r1.Signal(syscall.SIGTERM))
+		if code, err := p.r1.Wait(10 * time.Second); err != nil || code != 0 {
+			t.Fatalf("the master did not exit 0 within 10 s of SIGTERM: %d, %v", code, err)
+		}
+		stopped = time.Since(start)
+	}
+	must(t, harness.Poll(5*time.Second, 10*time.Millisecond, func() (bool, error) { return p.b2.HasVIP() }))
+	if got := peerSpend(); got != spent {
+		t.Fatalf("with the master gone the backup counts %.4f USD of its spend; want %.4f", got, spent)
+	}
 
 	// The backup answers through the VIP and does not bid the budget again.
 	status, body, err := harness.PostBid(p.client.NS, vip, []byte(reloadRequest))
@@ -122,8 +156,8 @@ func TestBudgetSurvivesFailover(t *testing.T) {
 	if got := spendToday(t, p.r2, "rtbd_campaign_spend_today"); !near(got, held[0].price/1000) {
 		t.Fatalf("after a replay of the master's notice the backup's own spend is %.6f; want %.6f", got, held[0].price/1000)
 	}
-	t.Logf("FIGURE scenario=budget_failover billed=%d master_spend_usd=%.4f backup_peer_spend_usd=%.4f late_bill_usd=%.6f",
-		len(billed), spent, spendToday(t, p.r2, "rtbd_campaign_peer_spend_today"), held[0].price/1000)
+	t.Logf("FIGURE scenario=budget_%s billed=%d master_spend_usd=%.4f backup_peer_spend_usd=%.4f late_bill_usd=%.6f master_exit_ms=%s",
+		stop, len(billed), spent, peerSpend(), held[0].price/1000, harness.Ms(stopped))
 }
 
 // bid is what the test keeps of one of the campaign's bids.
