@@ -295,18 +295,18 @@ func TestFinalReadsWaitsForRecentPeers(t *testing.T) {
 	a, c := newBillingHost(t), newBillingHost(t)
 	src := &Source{State: a.st, Journal: a.journal, HostID: a.id}
 	a.serve(t, src.Handler)
-	if read, expected := src.FinalReads(time.Minute).Wait(context.Background()); read != 0 || expected != 0 {
+	if read, expected := src.FinalReads(time.Minute, nil).Wait(context.Background()); read != 0 || expected != 0 {
 		t.Fatalf("no peer ever read a: %d of %d; want 0 of 0 at once", read, expected)
 	}
 	s := c.sync(a.url)
 	if err := s.SyncOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if w := src.FinalReads(0); len(w.hosts) != 0 {
+	if w := src.FinalReads(0, nil); len(w.hosts) != 0 {
 		t.Fatalf("peers read within the last 0 s: %v; want none", w.hosts)
 	}
 
-	w := src.FinalReads(time.Minute)
+	w := src.FinalReads(time.Minute, nil)
 	// An operator's read, without a host id, is not c's.
 	if _, _, err := fasthttp.Get(nil, a.url+Path); err != nil {
 		t.Fatal(err)
@@ -325,5 +325,55 @@ func TestFinalReadsWaitsForRecentPeers(t *testing.T) {
 	}
 	if got := c.st.Impressions(cappedCampaign, 7, time.Now()); got != 1 {
 		t.Fatalf("c counts %d impressions of a's last bill; want 1", got)
+	}
+}
+
+func TestFinalReadsSkipsUnreachablePeers(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	src := &Source{State: a.st, Journal: a.journal, HostID: a.id}
+	a.serve(t, src.Handler)
+	c.serve(t, (&Source{State: c.st, Journal: c.journal, HostID: c.id}).Handler)
+	if err := c.sync(a.url).SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sa := a.sync(c.url)
+	if err := sa.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sa.Unreachable(c.id) {
+		t.Fatal("c is unreachable after a read it")
+	}
+	// c dies: a's next reading fails, and a stopping a does not wait for
+	// c's final reading, which will not come.
+	c.stop()
+	if err := sa.SyncOnce(context.Background()); err == nil {
+		t.Fatal("a read a stopped c")
+	}
+	if w := src.FinalReads(time.Minute, sa.Unreachable); len(w.hosts) != 0 {
+		t.Fatalf("a waits for %v; want no one: c is unreachable", w.hosts)
+	}
+	if w := src.FinalReads(time.Minute, nil); len(w.hosts) != 1 || w.hosts[0] != c.id {
+		t.Fatalf("without skip a waits for %v; want [%s]", w.hosts, c.id)
+	}
+}
+
+// TestShareBillsWithOlderPeer: a peer from before the journal answers 404
+// on BillsPath; its spend is still shared and the reading is no error.
+func TestShareBillsWithOlderPeer(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	a.serve(t, (&Source{State: a.st, HostID: a.id}).Handler) // no Journal: 404
+	a.bill(t, "a-0", 9)
+	a.host.bill(t, 1, time.Now()) // 1 USD on the demo book's first campaign
+	s := c.sync(a.url)
+	for range 2 {
+		if err := s.SyncOnce(context.Background()); err != nil {
+			t.Fatalf("reading a peer without billing notices: %v", err)
+		}
+	}
+	if today, _ := c.peerSpend(time.Now()); today != 1 {
+		t.Fatalf("c counts %v USD of the older peer's spend on the first campaign; want 1", today)
+	}
+	if got := c.st.Impressions(cappedCampaign, 9, time.Now()); got != 0 {
+		t.Fatalf("c counts %d impressions from a peer that serves no notices; want 0", got)
 	}
 }

@@ -84,7 +84,10 @@ const (
 // expected to read it, and its billing notices when there is a Journal,
 // once more. Without it the peers' last reading of a host that stops
 // misses up to one state.peerInterval of its bills, for good.
-func (s *Source) FinalReads(recent time.Duration) *FinalReads {
+//
+// skip, when not nil, leaves out the peers it reports true for: those this
+// host could not read itself, which have most likely died.
+func (s *Source) FinalReads(recent time.Duration, skip func(hostID string) bool) *FinalReads {
 	w := &FinalReads{src: s, want: readSpend}
 	if s.Journal != nil {
 		w.want |= readBills
@@ -94,7 +97,7 @@ func (s *Source) FinalReads(recent time.Duration) *FinalReads {
 	defer f.mu.Unlock()
 	f.closing, f.seen, f.changed = true, map[string]uint8{}, make(chan struct{}, 1)
 	for host, at := range f.last {
-		if time.Since(at) <= recent {
+		if time.Since(at) <= recent && (skip == nil || !skip(host)) {
 			w.hosts = append(w.hosts, host)
 		}
 	}
@@ -211,6 +214,12 @@ type peer struct {
 	url   string // base URL, as configured
 	spend map[string]decision.CampaignSpend
 	ok    atomic.Bool // the last reading succeeded; logs only changes
+	// hostID is the bidding.hostID the peer answers with (guarded by
+	// Syncer.mu), for Unreachable.
+	hostID string
+	// noBills: the peer answered 404 for BillsPath, an rtbd older than
+	// the billing journal (logged once).
+	noBills bool
 	// The cursor in the peer's journal: its epoch (0 before the first
 	// reading) and the sequence number of the next record to apply.
 	epoch, next uint64
@@ -243,6 +252,20 @@ func New(st *decision.State, urls []string, interval time.Duration, self string)
 	return s
 }
 
+// Unreachable reports whether the peer with bidding.hostID id could not
+// be read the last time: a stopping host does not wait for its final
+// reading (see [Source.FinalReads]).
+func (s *Syncer) Unreachable(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.peers {
+		if p.hostID == id && !p.ok.Load() {
+			return true
+		}
+	}
+	return false
+}
+
 // ShareBills makes every reading also apply the billing notices the
 // peer processed since the last one (its [BillsPath]), through apply:
 // the daemon remembers each notice as billed and counts its impression
@@ -272,7 +295,7 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 	// campaign, 10^5 of them each second otherwise.
 	changed := !s.published
 	for _, p := range s.peers {
-		got, err := s.fetch(ctx, p.url)
+		got, err := s.fetch(ctx, p)
 		if err != nil {
 			p.errs.Inc()
 			if p.ok.Swap(false) {
@@ -308,8 +331,8 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Syncer) fetch(ctx context.Context, base string) ([]decision.CampaignSpend, error) {
-	b, err := s.get(ctx, base+Path)
+func (s *Syncer) fetch(ctx context.Context, p *peer) ([]decision.CampaignSpend, error) {
+	b, err := s.get(ctx, p, p.url+Path)
 	if err != nil {
 		return nil, err
 	}
@@ -326,9 +349,23 @@ func (s *Syncer) syncBills(ctx context.Context, p *peer) error {
 	s.mu.Lock()
 	url := fmt.Sprintf("%s%s?epoch=%d&since=%d", p.url, BillsPath, p.epoch, p.next)
 	s.mu.Unlock()
-	b, err := s.get(ctx, url)
+	b, err := s.get(ctx, p, url)
+	var st statusError
+	if errors.As(err, &st) && st.code == http.StatusNotFound {
+		// An rtbd from before the journal: spend is shared, caps and
+		// notices are not, until it is upgraded.
+		if !p.noBills {
+			slog.Warn("the peer serves no billing notices (an older rtbd): frequency caps and notice dedupe are not shared with it", "peer", p.url)
+			p.noBills = true
+		}
+		return nil
+	}
 	if err != nil {
 		return err
+	}
+	if p.noBills {
+		slog.Info("the peer serves billing notices now", "peer", p.url)
+		p.noBills = false
 	}
 	got, err := decodeBills(b)
 	if err != nil {
@@ -349,8 +386,17 @@ func (s *Syncer) syncBills(ctx context.Context, p *peer) error {
 	return nil
 }
 
-// get reads url whole from a peer, refusing this host's own answers.
-func (s *Syncer) get(ctx context.Context, url string) ([]byte, error) {
+// statusError is a peer's answer other than 200.
+type statusError struct {
+	code   int
+	status string
+}
+
+func (e statusError) Error() string { return "status " + e.status }
+
+// get reads url whole from peer p, refusing this host's own answers, and
+// notes the host id p answers with.
+func (s *Syncer) get(ctx context.Context, p *peer, url string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -362,11 +408,15 @@ func (s *Syncer) get(ctx context.Context, url string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %s", resp.Status)
+		return nil, statusError{resp.StatusCode, resp.Status}
 	}
-	if resp.Header.Get(HostHeader) == s.self {
+	id := resp.Header.Get(HostHeader)
+	if id == s.self {
 		return nil, fmt.Errorf("it has this host's bidding.hostID %q: it is this host, which must not count its own spend twice, or another host with the same bid ids", s.self)
 	}
+	s.mu.Lock()
+	p.hostID = id
+	s.mu.Unlock()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, err

@@ -237,7 +237,7 @@ func serve(cfg *config.Config) int {
 
 	systemd.Stopping()
 	close(stopWatchdog)
-	stopAll(cfg, srv, admin, events, lag, func() { awaitFinalReads(cfg, peerSrc) })
+	stopAll(cfg, srv, admin, events, lag, func() { awaitFinalReads(cfg, peerSrc, peerSync) })
 	stopPeers(peerSrv)
 	if err := state.close(); err != nil {
 		slog.Error("cannot save state at exit", "err", err)
