@@ -185,7 +185,9 @@ func serve(cfg *config.Config) int {
 		st := eng.State()
 		peerSync.ShareBills(func(b notice.Billed) {
 			notices.MarkBilled(b.Notice)
-			st.CountImpression(b.CapKey, b.CapWindow, b.Time)
+			// Not after this host's now: a peer whose clock runs ahead
+			// would open a cap window that outlasts the user's.
+			st.CountImpression(b.CapKey, b.CapWindow, min(b.Time, time.Now().Unix()))
 		})
 	}
 	state, err := openState(cfg, eng.State(), notices, peerSync)
