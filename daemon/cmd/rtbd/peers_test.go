@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/decision"
 )
 
@@ -186,5 +190,66 @@ func TestPeersReadFinalBillsAtStop(t *testing.T) {
 	}
 	if own := b.spendTotal(t); own != 0 {
 		t.Fatalf("b's own spend %d after replays of the notices a billed before it stopped; want 0", own)
+	}
+}
+
+// capsRequest asks for a 300x250 banner on the one site the campaign of
+// TestPeersShareCaps buys, for user USER.
+const capsRequest = `{"id":"caps","at":1,"tmax":500,"cur":["USD"],
+"imp":[{"id":"1","banner":{"w":300,"h":250},"bidfloor":0.01,"bidfloorcur":"USD","secure":1}],
+"site":{"id":"caps","domain":"caps.rtbd.example","page":"https://caps.rtbd.example/"},
+"device":{"ua":"Mozilla/5.0","ip":"10.0.0.1","devicetype":2},"user":{"id":"USER"}}`
+
+// TestPeersShareCaps runs two daemons that list each other in
+// state.peers with a campaign capped at one impression per user: once a
+// bills a user's impression, b does not bid for that user either, and
+// still bids for another.
+func TestPeersShareCaps(t *testing.T) {
+	f := campaign.File{Version: 1, Currency: "USD", Campaigns: []campaign.Campaign{{
+		ID: "capped", ADomain: []string{"caps.rtbd.example"}, Value: 5, MaxCPM: 5,
+		Budget:    campaign.Budget{Pacing: "asap"},
+		FreqCap:   campaign.FreqCap{Max: 1, WindowSeconds: 3600},
+		Targeting: campaign.Targeting{Media: []string{"banner"}, SiteDomains: []string{"caps.rtbd.example"}},
+		Creatives: []campaign.Creative{{ID: "capped-300x250", Type: "banner", W: 300, H: 250, Secure: true, Markup: "<div>caps</div>"}},
+	}}}
+	cp := filepath.Join(t.TempDir(), "campaigns.json")
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := freePorts(t)
+	cfg := func(id, listen, peer string) map[string]any {
+		return map[string]any{
+			"data":    map[string]any{"campaignsFile": cp},
+			"state":   map[string]any{"peers": []string{"http://" + peer}, "peerListenAddress": listen, "peerInterval": "100ms"},
+			"bidding": map[string]any{"hostID": id},
+		}
+	}
+	a, bd := startDaemon(t, cfg("a", pa, pb)), startDaemon(t, cfg("b", pb, pa))
+	req := func(user string) []byte { return []byte(strings.Replace(capsRequest, "USER", user, 1)) }
+
+	code, bids := a.postBid(t, req("u1"))
+	if code != 200 || len(bids) != 1 {
+		t.Fatalf("a's first answer for u1: %d with %d bids; want a bid", code, len(bids))
+	}
+	a.notice(t, bids[0].BURL, "2")
+	if code, _ := a.postBid(t, req("u1")); code != 204 {
+		t.Fatalf("a after u1's impression: %d; want 204 (capped)", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for bd.metric(t, `rtbd_peer_bills_applied_total{peer="http://`+pa+`"}`) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("b did not apply a's billing notice within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+	if code, _ := bd.postBid(t, req("u1")); code != 204 {
+		t.Fatalf("b for u1, capped on a: %d; want 204", code)
+	}
+	if code, _ := bd.postBid(t, req("u2")); code != 200 {
+		t.Fatalf("b for u2: %d; want a bid", code)
 	}
 }
