@@ -78,6 +78,10 @@ const (
 	readBills
 )
 
+// maxReaders bounds the host ids a Source remembers, so that requests
+// with made-up ids cannot grow it without end; a fleet has far fewer.
+const maxReaders = 1024
+
 // FinalReads is for a host that stops: call it once its bid listener,
 // which takes the billing notices, has stopped, and Wait on the result.
 // Every peer that read this one's spend within the last recent is
@@ -150,7 +154,9 @@ func (s *Source) noteRead(ctx *fasthttp.RequestCtx, what uint8) {
 		if f.last == nil {
 			f.last = map[string]time.Time{}
 		}
-		f.last[host] = time.Now()
+		if _, ok := f.last[host]; ok || len(f.last) < maxReaders {
+			f.last[host] = time.Now()
+		}
 	}
 	if !f.closing {
 		return
