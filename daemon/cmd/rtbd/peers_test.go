@@ -80,14 +80,7 @@ func TestPeersShareSpend(t *testing.T) {
 	}
 	b := startDaemon(t, cfgB())
 
-	bids := a.corpusBids(t, 10)
-	for _, bid := range bids {
-		a.notice(t, bid.BURL, "2")
-	}
-	spent := a.spendTotal(t)
-	if spent <= 0 {
-		t.Fatalf("a's spend %d after 10 billing notices; want > 0", spent)
-	}
+	bids, spent := a.billCorpus(t, 10)
 	b.waitPeerSpend(t, spent, "b reading a")
 	if own := b.spendTotal(t); own != 0 {
 		t.Fatalf("b's own spend %d; want 0: peer spend is not b's own", own)
@@ -171,11 +164,7 @@ func TestPeersReadFinalBillsAtStop(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
 	}
-	bids := a.corpusBids(t, 10)
-	for _, bid := range bids {
-		a.notice(t, bid.BURL, "2")
-	}
-	spent := a.spendTotal(t)
+	bids, spent := a.billCorpus(t, 10)
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,21 @@ func (d *daemon) spendTotal(t *testing.T) int64 {
 	return sum
 }
 
+// billCorpus bills at least n corpus bids at CPM 2 and returns them and
+// the daemon's spend in micro-units, which must have moved.
+func (d *daemon) billCorpus(t *testing.T, n int) ([]bid, int64) {
+	t.Helper()
+	bids := d.corpusBids(t, n)
+	for _, b := range bids {
+		d.notice(t, b.BURL, "2")
+	}
+	spent := d.spendTotal(t)
+	if spent <= 0 {
+		t.Fatalf("spend %v after %d billing notices; want > 0", spent, len(bids))
+	}
+	return bids, spent
+}
+
 // corpusBids returns at least n bids from the corpus.
 func (d *daemon) corpusBids(t *testing.T, n int) []bid {
 	t.Helper()
@@ -59,14 +74,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 		}
 	}
 	d := startDaemon(t, cfg())
-	bids := d.corpusBids(t, 10)
-	for _, b := range bids {
-		d.notice(t, b.BURL, "2")
-	}
-	spent := d.spendTotal(t)
-	if spent <= 0 {
-		t.Fatalf("spend %v after %d billing notices; want > 0", spent, len(bids))
-	}
+	bids, spent := d.billCorpus(t, 10)
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
