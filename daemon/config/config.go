@@ -131,7 +131,8 @@ type Bidding struct {
 	// twice); rtbd_notice_dedupe_evictions_total counts evictions. Size it
 	// to at least (win + billing notices per second) x the longest replay
 	// delay of the exchanges. Default 4194304 (64 MiB): 7 minutes at 10k
-	// notices per second.
+	// notices per second. With state.peers the table also holds the
+	// peers' billing notices: count the whole group's.
 	NoticeDedupeSlots int `json:"noticeDedupeSlots"`
 	// GDPRVendorID is the operator's IAB Global Vendor List id (1 to
 	// 65535): with it, a TCF consent string must also grant this vendor

@@ -269,10 +269,10 @@ func startPeers(cfg *config.Config, sync *peers.Syncer) func(*fasthttp.Server) {
 
 // awaitFinalReads waits, when the daemon stops, until every peer that
 // read it within the last three state.peerInterval, and that it could
-// read itself the last time, has read its spend and
-// billing notices once more, for at most two state.peerInterval and a
-// second: the bid listener has stopped, so that reading has every bill,
-// which the peers keep after this host is gone.
+// read itself the last time, has read its spend and billing notices once
+// more, for at most two state.peerInterval and a second: the bid listener
+// has stopped, so that reading has every bill, which the peers keep after
+// this host is gone.
 func awaitFinalReads(cfg *config.Config, src *peers.Source, sync *peers.Syncer) {
 	interval := cfg.State.PeerInterval.D()
 	start := time.Now()
