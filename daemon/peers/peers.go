@@ -303,20 +303,12 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 	for _, p := range s.peers {
 		got, err := s.fetch(ctx, p)
 		if err != nil {
-			p.errs.Inc()
-			if p.ok.Swap(false) {
-				slog.Warn("cannot read a peer's spend; counting its last reading", "peer", p.url, "err", err)
-			}
-			errs = append(errs, fmt.Errorf("peer %s: %w", p.url, err))
+			errs = append(errs, p.failed("spend", "counting its last reading", err))
 			continue
 		}
 		if s.apply != nil {
 			if err = s.syncBills(ctx, p); err != nil {
-				p.errs.Inc()
-				if p.ok.Swap(false) {
-					slog.Warn("cannot read a peer's billing notices; reading them again at the next interval", "peer", p.url, "err", err)
-				}
-				errs = append(errs, fmt.Errorf("peer %s: billing notices: %w", p.url, err))
+				errs = append(errs, p.failed("billing notices", "reading them again at the next interval", err))
 			}
 		}
 		if err == nil && !p.ok.Swap(true) {
@@ -335,6 +327,16 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 		s.publish()
 	}
 	return errors.Join(errs...)
+}
+
+// failed counts a reading of what that failed, logs it with what follows
+// when the last reading succeeded, and returns the error naming the peer.
+func (p *peer) failed(what, follows string, err error) error {
+	p.errs.Inc()
+	if p.ok.Swap(false) {
+		slog.Warn("cannot read a peer's "+what+"; "+follows, "peer", p.url, "err", err)
+	}
+	return fmt.Errorf("peer %s: %s: %w", p.url, what, err)
 }
 
 func (s *Syncer) fetch(ctx context.Context, p *peer) ([]decision.CampaignSpend, error) {
