@@ -28,8 +28,8 @@ const BillsPath = "/state/bills"
 // (a 64-byte slot each).
 const JournalSize = 1 << 16
 
-// maxBillsAnswer bounds the records of one answer, which is the whole
-// journal: 2 MiB.
+// maxBillsAnswer bounds the records of an answer a reader accepts: the
+// whole journal, 2 MiB.
 const maxBillsAnswer = JournalSize
 
 // billsHeader is the answer's header: epoch, next sequence number and
@@ -110,7 +110,7 @@ func (j *Journal) AppendFrom(dst []byte, epoch, since uint64) []byte {
 	dst = append(dst, make([]byte, billsHeader)...)
 	count := uint32(0)
 	i := since
-	for ; i < head && count < maxBillsAnswer; i++ {
+	for ; i < head; i++ { // at most JournalSize: since >= oldest
 		s := &j.slots[i&j.mask]
 		seq := s.seq.Load()
 		if seq != i+1 {
