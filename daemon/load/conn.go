@@ -217,44 +217,73 @@ var crlfCRLF = []byte("\r\n\r\n")
 // 1xx status, Transfer-Encoding, a missing, repeated or malformed
 // Content-Length on a status that has a body.
 func parseHead(head []byte) (status, bodyLen int, closeConn, ok bool) {
-	line, rest, _ := bytes.Cut(head, crlf)
-	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') {
+	h, ok := parseRespHead(head)
+	if !ok || !h.http11 || h.status < 200 || h.chunked {
 		return 0, 0, false, false
 	}
+	if h.status == fasthttp.StatusNoContent || h.status == fasthttp.StatusNotModified {
+		return h.status, 0, h.closeConn, true
+	}
+	return h.status, h.bodyLen, h.closeConn, h.bodyLen >= 0
+}
+
+// respHead is what the framing of an answer depends on.
+type respHead struct {
+	status  int
+	bodyLen int // Content-Length; -1 when absent
+	chunked bool
+	// closeConn: the server closes the connection after this answer
+	// (Connection: close, or HTTP/1.0 without keep-alive).
+	closeConn bool
+	http11    bool
+}
+
+// parseRespHead reads an HTTP/1.0 or 1.1 status line and headers ending in
+// a blank line. ok is false for another version, a malformed status line
+// or header, a repeated or malformed Content-Length, and a
+// Transfer-Encoding other than chunked.
+func parseRespHead(head []byte) (h respHead, ok bool) {
+	line, rest, _ := bytes.Cut(head, crlf)
+	if len(line) < 12 || (string(line[:9]) != "HTTP/1.1 " && string(line[:9]) != "HTTP/1.0 ") || (len(line) > 12 && line[12] != ' ') {
+		return h, false
+	}
+	h.http11 = line[7] == '1'
 	for _, d := range line[9:12] {
 		if d < '0' || d > '9' {
-			return 0, 0, false, false
+			return h, false
 		}
-		status = 10*status + int(d-'0')
+		h.status = 10*h.status + int(d-'0')
 	}
-	if status < 200 {
-		return 0, 0, false, false
-	}
-	bodyLen = -1
+	h.bodyLen = -1
+	keepAlive := false
 	for len(rest) > 2 {
 		line, rest, _ = bytes.Cut(rest, crlf)
 		name, value, found := bytes.Cut(line, colon)
 		if !found {
-			return 0, 0, false, false
+			return h, false
 		}
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, contentLength):
 			n, err := strconv.Atoi(string(value))
-			if err != nil || n < 0 || bodyLen >= 0 {
-				return 0, 0, false, false
+			if err != nil || n < 0 || h.bodyLen >= 0 {
+				return h, false
 			}
-			bodyLen = n
+			h.bodyLen = n
 		case bytes.EqualFold(name, transferEncoding):
-			return 0, 0, false, false
+			if !bytes.EqualFold(value, chunkedToken) {
+				return h, false
+			}
+			h.chunked = true
 		case bytes.EqualFold(name, connection):
-			closeConn = closeConn || hasToken(value, closeToken)
+			h.closeConn = h.closeConn || hasToken(value, closeToken)
+			keepAlive = keepAlive || hasToken(value, keepAliveToken)
 		}
 	}
-	if status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified {
-		return status, 0, closeConn, true
+	if !h.http11 && !keepAlive {
+		h.closeConn = true
 	}
-	return status, bodyLen, closeConn, bodyLen >= 0
+	return h, true
 }
 
 // hasToken reports whether the comma-separated list holds tok, in any case.
@@ -275,6 +304,8 @@ var (
 	transferEncoding = []byte("Transfer-Encoding")
 	connection       = []byte("Connection")
 	closeToken       = []byte("close")
+	keepAliveToken   = []byte("keep-alive")
+	chunkedToken     = []byte("chunked")
 )
 
 // setDeadline keeps the connection's deadline within [deadline-slack,
