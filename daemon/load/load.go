@@ -1,8 +1,9 @@
 // Package load is rtbload's engine: an open-loop OpenRTB load generator.
 //
-// A pacer computes each request's intended send time from a rate schedule
-// (constant, ramp or steps) and hands slots to one worker goroutine per
-// keep-alive connection. Latency is measured from the intended time, so a
+// Each request's intended send time comes from a rate schedule (constant,
+// ramp or steps). The event loop (EngineLoop) sends it on a free
+// keep-alive connection of its own epoll set; the goroutine engine hands
+// it from a pacer to one worker goroutine per connection. Latency is measured from the intended time, so a
 // stalled server or a saturated generator shows up in the percentiles
 // instead of slowing the load down (no coordinated omission), and the
 // generator reports its own saturation. Results carry percentiles from a
@@ -15,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -73,12 +75,30 @@ type Config struct {
 	// probe through. Default 1s.
 	BreakerCooldown time.Duration
 
-	// Dial opens connections; nil dials TCP. Tests pass in-memory listeners.
+	// Dial opens connections; nil dials TCP. Tests pass in-memory
+	// listeners. A Dial makes the run use EngineGoroutines.
 	Dial func(addr string) (net.Conn, error)
+
+	// Engine is how requests are sent; see [Engine].
+	Engine Engine
 
 	// newDoer replaces the HTTP client of every target (benchmarks).
 	newDoer func() doer
 }
+
+// Engine is how rtbload drives its connections.
+type Engine string
+
+const (
+	// EngineAuto is EngineLoop where it can run, else EngineGoroutines.
+	EngineAuto Engine = ""
+	// EngineLoop is one goroutine with its own epoll set driving every
+	// connection (Linux, plain http targets): the cheapest per request.
+	EngineLoop Engine = "loop"
+	// EngineGoroutines is a goroutine per connection on the Go netpoller,
+	// with fasthttp's HostClient for https targets.
+	EngineGoroutines Engine = "goroutines"
+)
 
 // withDefaults returns a copy of c with the defaults filled in.
 func (c Config) withDefaults() Config {
@@ -137,7 +157,32 @@ func (c Config) Validate() error {
 	if c.Duration == 0 && c.Count == 0 {
 		return errors.New("refusing to run unbounded: pass -duration or -count")
 	}
+	if err := c.validateEngine(); err != nil {
+		return err
+	}
 	return c.validateLimits()
+}
+
+func (c Config) validateEngine() error {
+	switch c.Engine {
+	case EngineAuto, EngineGoroutines:
+		return nil
+	case EngineLoop:
+	default:
+		return fmt.Errorf("unknown engine %q: want %q or %q", c.Engine, EngineLoop, EngineGoroutines)
+	}
+	if !loopSupported {
+		return fmt.Errorf("engine %q runs on Linux only", EngineLoop)
+	}
+	if c.Dial != nil {
+		return fmt.Errorf("engine %q dials TCP itself: no custom Dial", EngineLoop)
+	}
+	for _, t := range c.Targets {
+		if !strings.HasPrefix(t, "http://") {
+			return fmt.Errorf("engine %q speaks plain http only; target %q", EngineLoop, t)
+		}
+	}
+	return nil
 }
 
 func validateSteps(steps []Step) error {

@@ -49,7 +49,13 @@ type pacer struct {
 	dropped   atomic.Int64 // slots dropped because the queue was full
 	maxQueue  atomic.Int64 // deepest queue seen
 	maxLate   atomic.Int64 // largest delay of a push after its slot
+	// queued is the event loop's queue length (the goroutine engine's is
+	// len(out)).
+	queued atomic.Int64
 }
+
+// queueLen is the number of slots waiting for a free connection.
+func (p *pacer) queueLen() int64 { return int64(len(p.out)) + p.queued.Load() }
 
 // run produces every slot of the schedule, then closes out. It returns
 // early when stop is set.

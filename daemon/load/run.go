@@ -48,19 +48,30 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	var stop atomic.Bool
 	p := &pacer{
 		sched:  newSchedule(cfg.Steps, cfg.Duration, countOrMax(cfg.Count)),
-		out:    make(chan int64, cfg.MaxBacklog),
 		stop:   &stop,
 		onDrop: func(slot int64) { rs.series.at(slot).dropped.Add(1) },
 	}
-	workers := make([]*worker, cfg.Connections)
-	for i := range workers {
-		workers[i] = newWorker(rs, i)
+	loop, loopWorker, err := startLoop(&cfg, rs, p)
+	if err != nil {
+		return nil, fmt.Errorf("cannot run load: %w", err)
+	}
+	var workers []*worker
+	if loop != nil {
+		workers = []*worker{loopWorker}
+	} else {
+		p.out = make(chan int64, cfg.MaxBacklog)
+		workers = make([]*worker, cfg.Connections)
+		for i := range workers {
+			workers[i] = newWorker(rs, i)
+		}
 	}
 	rs.clock = clock{start: time.Now()}
 	p.clock = rs.clock
 	var wg sync.WaitGroup
-	for _, w := range workers {
-		wg.Go(func() { w.run(p.out) })
+	if loop == nil {
+		for _, w := range workers {
+			wg.Go(func() { w.run(p.out) })
+		}
 	}
 	done := make(chan struct{})
 	go func() {
@@ -71,7 +82,11 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		}
 	}()
 	stopProgress := startProgress(progress, rs, p, workers)
-	p.run()
+	if loop != nil {
+		loop()
+	} else {
+		p.run()
+	}
 	wg.Wait()
 	close(done)
 	stopProgress()
@@ -181,5 +196,5 @@ func writeProgress(w io.Writer, rs *runState, p *pacer, workers []*worker) {
 	fmt.Fprintf(w, "rtbload: %4.0fs sent %d (%.0f/s) bid %d nobid %d error %d timeout %d | last s p99 %s | behind max %s (pacer %s) queue %d dropped %d expired %d\n",
 		float64(now)/1e9, c.sent.Load(), float64(c.sent.Load())*1e9/float64(max(now, 1)),
 		c.bids.Load(), c.nobids.Load(), c.errs.Load(), c.timeouts.Load(),
-		FormatLatency(p99), FormatLatency(time.Duration(behind)), FormatLatency(time.Duration(p.maxLate.Load())), len(p.out), p.dropped.Load(), rs.expired.Load())
+		FormatLatency(p99), FormatLatency(time.Duration(behind)), FormatLatency(time.Duration(p.maxLate.Load())), p.queueLen(), p.dropped.Load(), rs.expired.Load())
 }

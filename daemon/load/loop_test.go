@@ -1,0 +1,89 @@
+//go:build linux
+
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// TestRunAnswerFramings answers with every framing the event loop follows
+// itself (chunked, interim 100, HTTP/1.0 that closes, a body that ends
+// with the connection) and the goroutine engine leaves to fasthttp: each
+// is a bid, and nothing is lost.
+func TestRunAnswerFramings(t *testing.T) { eachEngine(t, testRunAnswerFramings) }
+
+func testRunAnswerFramings(t *testing.T, engine Engine) {
+	answers := []string{
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{}\n\r\n0\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+		"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+		"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"until\":\"close\"}",
+	}
+	var served atomic.Int64
+	url := startRawServer(t, func(c net.Conn, _ int64) {
+		br := bufio.NewReader(c)
+		for {
+			var req fasthttp.Request
+			if err := req.Read(br); err != nil {
+				return
+			}
+			a := answers[served.Add(1)%int64(len(answers))]
+			c.Write([]byte(a)) //nolint:errcheck
+			if strings.Contains(a, "close") || strings.HasPrefix(a, "HTTP/1.0") {
+				return
+			}
+		}
+	})
+	res := runTest(t, engine, Config{Targets: []string{url}, Steps: Constant(500), Count: 40, Connections: 2, Timeout: 5 * time.Second})
+	if res.Bids != 40 || res.Errors != 0 || served.Load() != 40 {
+		t.Fatalf("bids %d errors %d served %d; want 40, 0, 40 (last error %q)", res.Bids, res.Errors, served.Load(), res.Targets[0].LastError)
+	}
+}
+
+// TestRunLargeBodies sends bodies larger than the socket buffers to a
+// server that waits before it reads, so that writes stop half-way and
+// resume when the socket drains: each body arrives whole.
+func TestRunLargeBodies(t *testing.T) { eachEngine(t, testRunLargeBodies) }
+
+func testRunLargeBodies(t *testing.T, engine Engine) {
+	var pad bytes.Buffer
+	for pad.Len() < 8<<20 {
+		fmt.Fprintf(&pad, `{"id":"%d"},`, pad.Len())
+	}
+	body := []byte(`{"id":"big","imp":[` + strings.TrimSuffix(pad.String(), ",") + `]}`)
+	var whole atomic.Int64
+	url := startRawServer(t, func(c net.Conn, _ int64) {
+		br := bufio.NewReaderSize(c, 4096)
+		for {
+			var req fasthttp.Request
+			req.Header.DisableNormalizing()
+			if err := req.Header.Read(br); err != nil {
+				return
+			}
+			// The slow reader under test: the client's socket buffers fill.
+			time.Sleep(50 * time.Millisecond)
+			got, err := io.CopyN(io.Discard, br, int64(req.Header.ContentLength()))
+			if err != nil {
+				return
+			}
+			if got == int64(len(body)) {
+				whole.Add(1)
+			}
+			c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")) //nolint:errcheck
+		}
+	})
+	res := runTest(t, engine, Config{Targets: []string{url}, Steps: Constant(50), Count: 3, Connections: 1, Timeout: 20 * time.Second, Bodies: [][]byte{body}})
+	if res.NoBids != 3 || whole.Load() != 3 {
+		t.Fatalf("nobids %d, whole bodies %d; want 3, 3 (errors %d, last %q)", res.NoBids, whole.Load(), res.Errors, res.Targets[0].LastError)
+	}
+}
