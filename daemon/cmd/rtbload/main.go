@@ -34,7 +34,8 @@ var (
 	steps       = flag.String("steps", "", "Rate steps RATE:DURATION,..., e.g. 1000:5s,5000:10s. The run lasts their sum unless -duration or -count ends it first.")
 	duration    = flag.Duration("duration", 0, "Length of the schedule, at most 1h. rtbload needs -duration or -count.")
 	count       = flag.Int64("count", 0, "Number of requests to schedule; 0 means no count bound.")
-	connections = flag.Int("connections", 16, "Keep-alive connections per target, also the number of sending goroutines (1..10000).")
+	connections = flag.Int("connections", 16, "Keep-alive connections per target, also the most requests in flight (1..10000).")
+	engine      = flag.String("engine", "", "How to drive the connections: 'loop' (one goroutine with its own epoll set; Linux, http targets), 'goroutines' (one per connection; also https). Default: loop where it can run.")
 	timeout     = flag.Duration("timeout", 100*time.Millisecond, "Client-side deadline per request, counted from its intended send time (at most 1m). A later answer counts as a timeout; rtbload waits half to one more -timeout for it on the same connection.")
 	dir         = flag.String("dir", "", "Directory of *.json bid requests to send in turn, as they are. Default: the embedded corpus, compacted as exchanges send it, plus -ctv synthetic CTV requests.")
 	ctv         = flag.Int("ctv", 100, "Number of synthetic CTV requests added to the default mix (ignored with -dir).")
@@ -97,7 +98,7 @@ func buildConfig() (load.Config, []load.Assertion, error) {
 	cfg := load.Config{
 		Targets: targets, AllowRemote: *allowRemote, Duration: *duration, Count: *count,
 		Connections: *connections, Timeout: *timeout, Gzip: *gzipBodies,
-		BreakerThreshold: *threshold, BreakerCooldown: *cooldown,
+		BreakerThreshold: *threshold, BreakerCooldown: *cooldown, Engine: load.Engine(*engine),
 	}
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{"http://127.0.0.1:8080/openrtb2/bid"}
