@@ -618,6 +618,8 @@ func (l *evLoop) wait(now, slot, interval int64, more bool) {
 	if err != nil {
 		return // EINTR
 	}
+	// The batch's answers arrived by now: one clock read serves them all.
+	now = l.rs.clock.now()
 	for i := range n {
 		ev := &l.events[i]
 		if ev.Fd < 0 {
@@ -627,7 +629,6 @@ func (l *evLoop) wait(now, slot, interval int64, more bool) {
 		if c.fd < 0 || c.gen != ev.Pad {
 			continue // closed, or reopened, since the event
 		}
-		now := l.rs.clock.now()
 		switch c.st {
 		case stConnecting:
 			l.connected(c, now)
