@@ -40,8 +40,9 @@ type evLoop struct {
 	w  *worker // counters, histogram shard and body cursor of the loop
 
 	epfd  int
-	timer int  // periodic timerfd, registered edge-triggered; -1 without
-	tick  bool // the timer runs periodically (see wait)
+	timer int   // periodic timerfd; -1 without
+	tick  bool  // the timer runs periodically (see wait)
+	ticks int64 // expiries of the timer seen (tests)
 	// noPwait2: epoll_pwait2 is missing (Linux < 5.11); waits round up
 	// to milliseconds.
 	noPwait2 bool
@@ -173,7 +174,7 @@ func newLoop(cfg *Config, rs *runState, p *pacer, addrs []unix.Sockaddr) (*evLoo
 		queue: ring{buf: make([]int64, cfg.MaxBacklog)},
 	}
 	if fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err == nil {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: -1}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}
 		if unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev) == nil {
 			l.timer = fd
 		} else {
@@ -598,7 +599,9 @@ func (l *evLoop) checkDeadlines(now int64) {
 func (l *evLoop) wait(now, slot, interval int64, more bool) {
 	limit := max(min(l.nextCheck-now, int64(maxSleep)), 0)
 	timeout := limit
-	if more {
+	if !more {
+		l.setTick(false)
+	} else {
 		ahead := slot - now
 		periodic := interval < int64(tickBelow) && l.timer >= 0
 		switch {
@@ -623,7 +626,13 @@ func (l *evLoop) wait(now, slot, interval int64, more bool) {
 	for i := range n {
 		ev := &l.events[i]
 		if ev.Fd < 0 {
-			continue // a tick of the timer: the loop goes round
+			// A tick: the loop goes round. A periodic timerfd re-arms
+			// only when read; unread, it would stay ready, level-
+			// triggered, or tick once, edge-triggered.
+			var b [8]byte
+			rawRead(l.timer, b[:]) //nolint:errcheck // EAGAIN: read already
+			l.ticks++
+			continue
 		}
 		c := l.conns[ev.Fd]
 		if c.fd < 0 || c.gen != ev.Pad {

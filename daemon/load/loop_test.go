@@ -87,3 +87,45 @@ func testRunLargeBodies(t *testing.T, engine Engine) {
 		t.Fatalf("nobids %d, whole bodies %d; want 3, 3 (errors %d, last %q)", res.NoBids, whole.Load(), res.Errors, res.Targets[0].LastError)
 	}
 }
+
+// TestLoopTicks: above 50k slots a second the loop sleeps on a periodic
+// timer, which must wake it at every period, not once: a timerfd re-arms
+// only when read. With nothing else to wake it, every wait must end on a
+// tick.
+func TestLoopTicks(t *testing.T) {
+	cfg := Config{Targets: []string{"http://127.0.0.1:1/"}, Steps: Constant(10), Count: 1}.withDefaults()
+	rs, err := newRunState(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := loopAddrs(cfg.Targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := newLoop(&cfg, rs, &pacer{}, addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	if l.timer < 0 {
+		t.Skip("no timerfd here: the loop arms a timeout for each wait instead")
+	}
+	rs.clock = clock{start: time.Now()}
+	l.checkDeadlines(0)
+	const waits = 20
+	start := time.Now()
+	for range waits {
+		// The next slot is far ahead at a rate that calls for the tick.
+		now := rs.clock.now()
+		l.nextCheck = now + int64(time.Hour)
+		l.wait(now, now+int64(time.Hour), int64(tickBelow)/2, true)
+	}
+	if l.ticks < waits-2 { // a wait may end early once, on a signal
+		t.Fatalf("%d of %d waits ended on a tick; want all: the timer stopped ticking", l.ticks, waits)
+	}
+	// A timer never fires early, so the waits took at least their
+	// periods; a tick left unread would end every wait at once.
+	if d := time.Since(start); d < (waits-2)*tickPeriod {
+		t.Fatalf("%d waits took %s; want >= %s: the timer's ticks were not consumed", waits, d, (waits-2)*tickPeriod)
+	}
+}
