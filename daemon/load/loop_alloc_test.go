@@ -3,7 +3,6 @@
 package load
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,21 +14,8 @@ import (
 // framing and the counters.
 func TestLoopAllocs(t *testing.T) {
 	url := startServer(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"id":"1"}`) })
-	cfg := Config{Targets: []string{url}, Steps: Constant(10), Count: 1, Bodies: [][]byte{benchBody}, Timeout: time.Hour}.withDefaults()
-	rs, err := newRunState(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrs, err := loopAddrs(cfg.Targets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := newLoop(&cfg, rs, &pacer{stop: new(atomic.Bool)}, addrs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.close()
-	rs.clock = clock{start: time.Now()}
+	l := newTestLoop(t, Config{Targets: []string{url}, Bodies: [][]byte{benchBody}, Timeout: time.Hour})
+	rs := l.rs
 	do := func() {
 		now := rs.clock.now()
 		l.dispatch(now, now)

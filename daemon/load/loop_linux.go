@@ -268,21 +268,12 @@ func (l *evLoop) drain(now int64) {
 	l.draining = false
 }
 
-// dispatch starts slot on a free lane: worker.do's first half.
+// dispatch starts slot on a free lane (see worker.begin).
 func (l *evLoop) dispatch(slot, now int64) {
-	w, rs := l.w, l.rs
-	w.noteBehind(now - slot)
-	sec := rs.series.at(slot)
-	if now >= slot+rs.timeout {
-		w.expire(slot, now, sec)
+	sec, body, ok := l.w.begin(slot, now)
+	if !ok {
 		return
 	}
-	body := rs.bodies[w.next]
-	if w.next++; w.next == len(rs.bodies) {
-		w.next = 0
-	}
-	sec.sent.Add(1)
-	w.c.sent.Add(1)
 	lane := l.free[len(l.free)-1]
 	l.free = l.free[:len(l.free)-1]
 	l.busy++

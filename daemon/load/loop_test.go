@@ -93,24 +93,11 @@ func testRunLargeBodies(t *testing.T, engine Engine) {
 // only when read. With nothing else to wake it, every wait must end on a
 // tick.
 func TestLoopTicks(t *testing.T) {
-	cfg := Config{Targets: []string{"http://127.0.0.1:1/"}, Steps: Constant(10), Count: 1}.withDefaults()
-	rs, err := newRunState(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrs, err := loopAddrs(cfg.Targets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := newLoop(&cfg, rs, &pacer{}, addrs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.close()
+	l := newTestLoop(t, Config{Targets: []string{"http://127.0.0.1:1/"}})
+	rs := l.rs
 	if l.timer < 0 {
 		t.Skip("no timerfd here: the loop arms a timeout for each wait instead")
 	}
-	rs.clock = clock{start: time.Now()}
 	l.checkDeadlines(0)
 	const waits = 20
 	start := time.Now()
@@ -128,4 +115,29 @@ func TestLoopTicks(t *testing.T) {
 	if d := time.Since(start); d < (waits-2)*tickPeriod {
 		t.Fatalf("%d waits took %s; want >= %s: the timer's ticks were not consumed", waits, d, (waits-2)*tickPeriod)
 	}
+}
+
+// newTestLoop returns an event loop for cfg (one slot a second, one
+// request, unless set), closed with the test, with its clock started.
+func newTestLoop(t *testing.T, cfg Config) *evLoop {
+	t.Helper()
+	if cfg.Steps == nil {
+		cfg.Steps, cfg.Count = Constant(1), 1
+	}
+	cfg = cfg.withDefaults()
+	rs, err := newRunState(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := loopAddrs(cfg.Targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := newLoop(&cfg, rs, &pacer{stop: new(atomic.Bool)}, addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.close)
+	rs.clock = clock{start: time.Now()}
+	return l
 }

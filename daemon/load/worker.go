@@ -112,19 +112,10 @@ func (w *worker) run(slots <-chan int64) {
 func (w *worker) do(slot int64) {
 	rs := w.rs
 	now := rs.clock.now()
-	w.noteBehind(now - slot)
-	sec := rs.series.at(slot)
-	if now >= slot+rs.timeout {
-		w.expire(slot, now, sec)
+	sec, body, ok := w.begin(slot, now)
+	if !ok {
 		return
 	}
-	body := rs.bodies[w.next]
-	w.next++
-	if w.next == len(rs.bodies) {
-		w.next = 0
-	}
-	sec.sent.Add(1)
-	w.c.sent.Add(1)
 	deadline := rs.clock.at(slot + 2*rs.timeout)
 	var skip *target
 	for {
@@ -158,6 +149,27 @@ func (w *worker) do(slot int64) {
 		w.finish(slot, now, sec, t, err)
 		return
 	}
+}
+
+// begin starts the request of slot at now, or counts it as expired (ok
+// false) when its deadline passed while it waited for a connection: the
+// first half of do, which the event loop shares. It returns the slot's
+// second and the next body, and counts the request as sent.
+func (w *worker) begin(slot, now int64) (sec *second, body []byte, ok bool) {
+	rs := w.rs
+	w.noteBehind(now - slot)
+	sec = rs.series.at(slot)
+	if now >= slot+rs.timeout {
+		w.expire(slot, now, sec)
+		return nil, nil, false
+	}
+	body = rs.bodies[w.next]
+	if w.next++; w.next == len(rs.bodies) {
+		w.next = 0
+	}
+	sec.sent.Add(1)
+	w.c.sent.Add(1)
+	return sec, body, true
 }
 
 // expire counts a slot whose deadline passed before a worker was free:
