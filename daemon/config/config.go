@@ -219,9 +219,10 @@ type State struct {
 	// it against the daily and total budgets with its own, so a failover
 	// does not start the backup's budgets from what it alone spent. A
 	// peer that cannot be read keeps its last reading, which state.dir
-	// keeps across restarts. Each reading also applies the billing
-	// notices the peer processed since the last one (GET /state/bills)
-	// to the notice dedupe table and the frequency caps. Empty, the
+	// keeps across restarts. The billing notices each peer processes
+	// (GET /state/bills) are followed as they come, each within about a
+	// round trip, into the notice dedupe table and the frequency caps.
+	// Empty, the
 	// default: budgets, caps and notice dedupe are per host.
 	Peers []string `json:"peers"`
 	// PeerListenAddress serves GET /state/spend, this host's own spend,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -48,10 +49,11 @@ const billRecord = 4 * 8
 type Journal struct {
 	// epoch is drawn at start: a cursor a peer kept from an earlier run
 	// of this host names other records, so it starts over.
-	epoch uint64
-	next  atomic.Uint64
-	slots []journalSlot
-	mask  uint64
+	epoch   uint64
+	next    atomic.Uint64
+	waiting atomic.Int32 // answers in Journal.await (tests)
+	slots   []journalSlot
+	mask    uint64
 }
 
 // journalSlot holds record seq-1; seq 0 while it is written. One cache
@@ -175,12 +177,14 @@ func decodeBills(b []byte) (bills, error) {
 	return r, nil
 }
 
-// serveBills answers GET [BillsPath]?epoch=E&since=N from j and reports
-// whether it answered 200.
-func serveBills(ctx *fasthttp.RequestCtx, j *Journal) bool {
+// serveBills answers GET [BillsPath]?epoch=E&since=N&wait=MS from j and
+// reports whether it answered 200. With wait, an answer that would hold
+// no record waits up to wait milliseconds (at most maxBillsWait) for one
+// (see Journal.await); closing ends the wait at once.
+func serveBills(ctx *fasthttp.RequestCtx, j *Journal, closing func() bool) bool {
 	args := ctx.QueryArgs()
-	var cur [2]uint64
-	for i, name := range [2]string{"epoch", "since"} {
+	var cur [3]uint64
+	for i, name := range [3]string{"epoch", "since", "wait"} {
 		v := args.Peek(name)
 		if len(v) == 0 {
 			continue
@@ -192,9 +196,41 @@ func serveBills(ctx *fasthttp.RequestCtx, j *Journal) bool {
 		}
 		cur[i] = n
 	}
+	if cur[2] > 0 {
+		j.await(ctx, cur[0], cur[1], time.Duration(min(cur[2], uint64(maxBillsWait/time.Millisecond)))*time.Millisecond, closing)
+	}
 	ctx.SetContentType("application/octet-stream")
 	ctx.SetBody(j.AppendFrom(nil, cur[0], cur[1]))
 	return true
+}
+
+// maxBillsWait bounds the wait a reader may ask of serveBills.
+const maxBillsWait = time.Minute
+
+// billsPoll is how often a waiting answer looks at the journal's head.
+// Appending a billing notice wakes no one: the notice path takes no lock
+// and makes no system call, so the waiting answers poll instead.
+const billsPoll = 2 * time.Millisecond
+
+// await returns once the journal holds a record for the cursor (epoch,
+// since), or after wait, or when the server shuts down or closing reports
+// true. A cursor of another epoch (a new reader, or this host restarted)
+// has records to read at once.
+func (j *Journal) await(ctx *fasthttp.RequestCtx, epoch, since uint64, wait time.Duration, closing func() bool) {
+	if epoch != j.epoch {
+		return
+	}
+	j.waiting.Add(1)
+	defer j.waiting.Add(-1)
+	deadline := time.Now().Add(wait)
+	for j.next.Load() <= since && time.Now().Before(deadline) && !closing() {
+		select {
+		case <-ctx.Done():
+			return
+		default:
+		}
+		time.Sleep(billsPoll)
+	}
 }
 
 // AppendCursors appends the cursor in each peer's journal to dst, for the

@@ -12,11 +12,11 @@
 // lowers what the others count; a peer that cannot be read keeps its
 // last reading, which the spend state file keeps across restarts.
 //
-// With [Syncer.ShareBills], each reading also applies the billing notices
-// the peer processed since the previous one (GET /state/bills, a ring of
-// the last [JournalSize] read with a cursor): a replay of one of them to
-// this host is a duplicate here too, and its impression counts against
-// the user's frequency cap here too.
+// With [Syncer.ShareBills], the billing notices each peer processes (GET
+// /state/bills, a ring of the last [JournalSize] read with a cursor) are
+// followed as they come: a replay of one of them to this host is a
+// duplicate here too, and its impression counts against the user's
+// frequency cap here too.
 package peers
 
 import (
@@ -66,11 +66,12 @@ type Source struct {
 // read the spend, and, once a stopping host has billed its last notice,
 // which have read its spend and billing notices since.
 type finalReads struct {
-	mu      sync.Mutex
-	last    map[string]time.Time // peer's host id: its last read of the spend
-	closing bool
-	seen    map[string]uint8 // since closing, peer's host id: readSpend | readBills
-	changed chan struct{}    // signalled on every change of seen
+	closingNow atomic.Bool // closing, for answers waiting for bills
+	mu         sync.Mutex
+	last       map[string]time.Time // peer's host id: its last read of the spend
+	closing    bool
+	seen       map[string]uint8 // since closing, peer's host id: readSpend | readBills
+	changed    chan struct{}    // signalled on every change of seen
 }
 
 const (
@@ -100,6 +101,7 @@ func (s *Source) FinalReads(recent time.Duration, skip func(hostID string) bool)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closing, f.seen, f.changed = true, map[string]uint8{}, make(chan struct{}, 1)
+	f.closingNow.Store(true)
 	for host, at := range f.last {
 		if time.Since(at) <= recent && (skip == nil || !skip(host)) {
 			w.hosts = append(w.hosts, host)
@@ -107,6 +109,11 @@ func (s *Source) FinalReads(recent time.Duration, skip func(hostID string) bool)
 	}
 	return w
 }
+
+// isClosing reports whether FinalReads was called: the bid listener has
+// stopped, so an answer waiting for billing notices would wait for
+// nothing.
+func (f *finalReads) isClosing() bool { return f.closingNow.Load() }
 
 // FinalReads waits for the peers' last readings of a stopping host.
 type FinalReads struct {
@@ -189,7 +196,7 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	}
 	ctx.Response.Header.Set(HostHeader, s.HostID)
 	if !spend {
-		if serveBills(ctx, s.Journal) {
+		if serveBills(ctx, s.Journal, s.final.isClosing) {
 			s.noteRead(ctx, readBills)
 		}
 		return true
@@ -210,6 +217,10 @@ type Syncer struct {
 	// apply, when set, applies each billing notice a peer's journal
 	// holds (see ShareBills).
 	apply func(notice.Billed)
+
+	// following: Run follows the peers' billing notices (see follow),
+	// so its readings leave them out.
+	following atomic.Bool
 
 	mu        sync.Mutex // guards peers' spend maps and cursors (Run and Append)
 	peers     []*peer
@@ -279,7 +290,16 @@ func (s *Syncer) Unreachable(id string) bool {
 func (s *Syncer) ShareBills(apply func(notice.Billed)) { s.apply = apply }
 
 // Run reads every peer at once and then every interval until ctx ends.
+// With ShareBills, each peer's billing notices are followed instead (see
+// follow): they arrive within a round trip of being billed, not at the
+// next interval.
 func (s *Syncer) Run(ctx context.Context) {
+	if s.apply != nil {
+		s.following.Store(true)
+		for _, p := range s.peers {
+			go s.follow(ctx, p)
+		}
+	}
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	for {
@@ -306,8 +326,8 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 			errs = append(errs, p.failed("spend", "counting its last reading", err))
 			continue
 		}
-		if s.apply != nil {
-			if err = s.syncBills(ctx, p); err != nil {
+		if s.apply != nil && !s.following.Load() {
+			if _, err = s.syncBills(ctx, s.client, p, 0); err != nil {
 				errs = append(errs, p.failed("billing notices", "reading them again at the next interval", err))
 			}
 		}
@@ -351,13 +371,57 @@ func (s *Syncer) fetch(ctx context.Context, p *peer) ([]decision.CampaignSpend, 
 	return entries, nil
 }
 
-// syncBills applies the billing notices p processed since its cursor and
-// moves the cursor past them.
-func (s *Syncer) syncBills(ctx context.Context, p *peer) error {
+// followGap is the least time between two readings of a peer's billing
+// notices while it bills: at most 20 requests a second, each notice
+// shared within about 50 ms.
+const followGap = 50 * time.Millisecond
+
+// follow reads p's billing notices until ctx ends, each reading asking
+// the peer to wait up to the interval for one (serveBills' wait), so that
+// a notice billed there is applied here within a round trip, or followGap
+// under steady billing, where readings every interval left up to a whole
+// interval of them unshared when the peer died. An answer that came at
+// once and empty although the cursor was in the peer's epoch (an older
+// rtbd, which does not wait, or a stopping one) or a failed reading wait
+// for the rest of the interval. A new cursor (the first reading, or the
+// peer restarted) is followed at once.
+func (s *Syncer) follow(ctx context.Context, p *peer) {
+	wait := s.interval
+	client := &http.Client{Timeout: wait + s.interval}
+	for ctx.Err() == nil {
+		start := time.Now()
+		s.mu.Lock()
+		epoch := p.epoch
+		s.mu.Unlock()
+		n, err := s.syncBills(ctx, client, p, wait)
+		if err != nil && ctx.Err() == nil {
+			p.failed("billing notices", "reading them again at the next interval", err) //nolint:errcheck // counted and logged
+		}
+		s.mu.Lock()
+		waited := epoch != 0 && epoch == p.epoch // a cursor in this epoch: the peer could wait
+		s.mu.Unlock()
+		pause := followGap
+		if err != nil || waited && n == 0 && time.Since(start) < wait/2 {
+			pause = s.interval
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause - time.Since(start)):
+		}
+	}
+}
+
+// syncBills applies the billing notices p processed since its cursor,
+// moves the cursor past them and returns how many it applied. With wait
+// the peer may wait that long for one (see serveBills).
+func (s *Syncer) syncBills(ctx context.Context, client *http.Client, p *peer, wait time.Duration) (int, error) {
 	s.mu.Lock()
 	url := fmt.Sprintf("%s%s?epoch=%d&since=%d", p.url, BillsPath, p.epoch, p.next)
 	s.mu.Unlock()
-	b, err := s.get(ctx, p, url)
+	if wait > 0 {
+		url += fmt.Sprintf("&wait=%d", wait.Milliseconds())
+	}
+	b, err := s.getWith(ctx, client, p, url)
 	var st statusError
 	if errors.As(err, &st) && st.code == http.StatusNotFound {
 		// An rtbd from before the journal: spend is shared, caps and
@@ -366,10 +430,10 @@ func (s *Syncer) syncBills(ctx context.Context, p *peer) error {
 			slog.Warn("the peer serves no billing notices (an older rtbd): frequency caps and notice dedupe are not shared with it", "peer", p.url)
 			p.noBills = true
 		}
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if p.noBills {
 		slog.Info("the peer serves billing notices now", "peer", p.url)
@@ -377,7 +441,7 @@ func (s *Syncer) syncBills(ctx context.Context, p *peer) error {
 	}
 	got, err := decodeBills(b)
 	if err != nil {
-		return fmt.Errorf("bad answer: %w", err)
+		return 0, fmt.Errorf("bad answer: %w", err)
 	}
 	for _, r := range got.records {
 		s.apply(r)
@@ -391,7 +455,7 @@ func (s *Syncer) syncBills(ctx context.Context, p *peer) error {
 	s.mu.Lock()
 	p.epoch, p.next = got.epoch, got.next
 	s.mu.Unlock()
-	return nil
+	return len(got.records), nil
 }
 
 // statusError is a peer's answer other than 200.
@@ -405,12 +469,17 @@ func (e statusError) Error() string { return "status " + e.status }
 // get reads url whole from peer p, refusing this host's own answers, and
 // notes the host id p answers with.
 func (s *Syncer) get(ctx context.Context, p *peer, url string) ([]byte, error) {
+	return s.getWith(ctx, s.client, p, url)
+}
+
+// getWith is get through client.
+func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set(HostHeader, s.self) // so that a stopping peer waits for this host's last reading
-	resp, err := s.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

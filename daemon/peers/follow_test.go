@@ -1,0 +1,134 @@
+package peers
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/notice"
+)
+
+// waitFor polls cond every millisecond until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// getBills reads a's bills from cursor (epoch, since) asking it to wait.
+func getBills(t *testing.T, url string, epoch, since uint64, wait time.Duration) bills {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("%s%s?epoch=%d&since=%d&wait=%d", url, BillsPath, epoch, since, wait.Milliseconds()))
+	if err != nil {
+		t.Error(err)
+		return bills{}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Error(err)
+		return bills{}
+	}
+	got, err := decodeBills(b)
+	if err != nil {
+		t.Errorf("%v: %q", err, b)
+	}
+	return got
+}
+
+// TestBillsWaitForARecord: an answer with nothing to send waits for the
+// next billing notice and sends it; without one it ends at its wait; a
+// host that starts stopping ends every wait at once.
+func TestBillsWaitForARecord(t *testing.T) {
+	a := newBillingHost(t)
+	src := &Source{State: a.st, Journal: a.journal, HostID: a.id}
+	a.serve(t, src.Handler)
+	j := a.journal
+	done := make(chan bills, 1)
+	go func() { done <- getBills(t, a.url, j.epoch, 0, time.Minute) }()
+	waitFor(t, "the answer to wait", func() bool { return j.waiting.Load() == 1 })
+	a.bill(t, "a-0", 1)
+	if got := <-done; len(got.records) != 1 || got.next != 1 {
+		t.Fatalf("the waiting answer held %d records, next %d; want the new notice, next 1", len(got.records), got.next)
+	}
+
+	start := time.Now()
+	if got := getBills(t, a.url, j.epoch, 1, 50*time.Millisecond); len(got.records) != 0 {
+		t.Fatalf("%d records with nothing billed; want none", len(got.records))
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("an answer with nothing to send came after %s; want it to wait 50ms", d)
+	}
+
+	go func() { done <- getBills(t, a.url, j.epoch, 1, time.Minute) }()
+	waitFor(t, "the answer to wait", func() bool { return j.waiting.Load() == 1 })
+	src.FinalReads(time.Minute, nil)
+	if got := <-done; len(got.records) != 0 {
+		t.Fatalf("%d records from a stopping host with nothing more billed; want none", len(got.records))
+	}
+}
+
+// TestFollowSharesBillsAtOnce: with Run, a notice billed on a is applied
+// on c while c's readings of the spend are an hour apart.
+func TestFollowSharesBillsAtOnce(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	a.serve(t, (&Source{State: a.st, Journal: a.journal, HostID: a.id}).Handler)
+	var applied atomic.Int64
+	s := New(c.st, []string{a.url}, time.Hour, c.id)
+	s.ShareBills(func(b notice.Billed) {
+		c.notices.MarkBilled(b.Notice)
+		c.st.CountImpression(b.CapKey, b.CapWindow, b.Time)
+		applied.Add(1)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	waitFor(t, "c to wait on a's notices", func() bool { return a.journal.waiting.Load() == 1 })
+	for i := range 3 {
+		a.bill(t, fmt.Sprintf("a-%d", i), 7)
+		waitFor(t, fmt.Sprintf("notice %d on c", i), func() bool { return applied.Load() == int64(i+1) })
+	}
+	if got := c.st.Impressions(cappedCampaign, 7, time.Now()); got != 3 {
+		t.Fatalf("c counts %d impressions of a's user; want 3", got)
+	}
+}
+
+// TestFollowOlderPeerDoesNotSpin: a peer that answers at once, as an rtbd
+// from before the wait does, is read once an interval, not in a loop.
+func TestFollowOlderPeerDoesNotSpin(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	var reads atomic.Int64
+	a.serve(t, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == BillsPath {
+			reads.Add(1)
+			ctx.Request.URI().QueryArgs().Del("wait") // older: ignores it
+			serveBills(ctx, a.journal, func() bool { return false })
+			return
+		}
+		(&Source{State: a.st, HostID: a.id}).Handler(ctx)
+	})
+	const interval = 200 * time.Millisecond
+	s := New(c.st, []string{a.url}, interval, c.id)
+	s.ShareBills(func(notice.Billed) {})
+	ctx, cancel := context.WithCancel(context.Background())
+	go s.Run(ctx)
+	waitFor(t, "a first reading", func() bool { return reads.Load() >= 2 })
+	start, before := time.Now(), reads.Load()
+	time.Sleep(time.Second) // the span over which the readings are counted
+	cancel()
+	n, d := reads.Load()-before, time.Since(start)
+	if limit := int64(d/interval) + 2; n > limit { // followGap would make 20
+		t.Fatalf("%d readings of an older peer in %s; want at most %d (one an interval)", n, d, limit)
+	}
+}
