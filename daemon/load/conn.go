@@ -128,9 +128,7 @@ func (c *connClient) writeRequest(req *fasthttp.Request) error {
 		c.headOf = &req.Header
 	}
 	body := req.Body()
-	c.head = append(c.head[:0], c.before...)
-	c.head = strconv.AppendInt(c.head, int64(len(body)), 10)
-	c.head = append(c.head, c.after...)
+	c.head = appendHead(c.head[:0], c.before, c.after, len(body))
 	// WriteTo consumes the slice it is given, so it gets a new one over
 	// the same array each time.
 	c.outArr = [2][]byte{c.head, body}
@@ -158,6 +156,14 @@ func renderHead(req *fasthttp.Request) (before, after []byte) {
 	}
 	n := i + len(mark) - len("\r\n") - len(strconv.Itoa(lengthMark))
 	return bytes.Clone(full[:n]), bytes.Clone(full[n+len(strconv.Itoa(lengthMark)):])
+}
+
+// appendHead appends the request head that renderHead split, with the
+// Content-Length of a body of n bytes.
+func appendHead(dst, before, after []byte, n int) []byte {
+	dst = append(dst, before...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	return append(dst, after...)
 }
 
 // lengthMark stands for the body's length while the headers are rendered.

@@ -169,7 +169,7 @@ func newLoop(cfg *Config, rs *runState, p *pacer, addrs []unix.Sockaddr) (*evLoo
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
 	l := &evLoop{
-		rs: rs, p: p, w: newWorker(rs, 0), epfd: epfd, timer: -1, addrs: addrs,
+		rs: rs, p: p, w: newCounters(rs, 0), epfd: epfd, timer: -1, addrs: addrs,
 		rsize: readBufferSize(cfg.Connections * len(cfg.Targets)),
 		queue: ring{buf: make([]int64, cfg.MaxBacklog)},
 	}
@@ -181,8 +181,8 @@ func newLoop(cfg *Config, rs *runState, p *pacer, addrs []unix.Sockaddr) (*evLoo
 			unix.Close(fd)
 		}
 	}
-	for ti := range rs.targets {
-		before, after := renderHead(l.w.reqs[ti])
+	for _, t := range rs.targets {
+		before, after := renderHead(rs.newRequest(t))
 		l.heads = append(l.heads, [2][]byte{before, after})
 	}
 	n := cfg.Connections
@@ -307,9 +307,7 @@ func (l *evLoop) attempt(lane int32, slot int64, sec *second, body []byte, skip 
 func (l *evLoop) start(c *lconn, now int64) {
 	c.woff, c.n, c.ans = 0, 0, answerReader{}
 	h := &l.heads[c.ti]
-	c.head = append(c.head[:0], h[0]...)
-	c.head = appendInt(c.head, len(c.body))
-	c.head = append(c.head, h[1]...)
+	c.head = appendHead(c.head[:0], h[0], h[1], len(c.body))
 	if c.fd < 0 {
 		if err := l.connect(c, now); err != nil {
 			l.dialFailed(c, &dialError{err: err}, now)
@@ -321,19 +319,6 @@ func (l *evLoop) start(c *lconn, now int64) {
 	}
 	c.st = stSending
 	l.send(c, now)
-}
-
-func appendInt(b []byte, n int) []byte {
-	var d [20]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + n%10)
-		if n /= 10; n == 0 {
-			break
-		}
-	}
-	return append(b, d[i:]...)
 }
 
 // connect opens c's socket and starts a non-blocking connect.

@@ -52,20 +52,32 @@ type worker struct {
 }
 
 func newWorker(rs *runState, id int) *worker {
-	w := &worker{rs: rs, next: id % len(rs.bodies), hist: rs.hists[id%len(rs.hists)]}
+	w := newCounters(rs, id)
 	for _, t := range rs.targets {
-		req := new(fasthttp.Request)
-		req.SetRequestURI(t.url)
-		req.Header.SetMethod(fasthttp.MethodPost)
-		req.Header.SetContentType("application/json")
-		req.Header.Set("X-Openrtb-Version", "2.6")
-		if rs.gzip {
-			req.Header.Set(fasthttp.HeaderContentEncoding, "gzip")
-		}
-		w.reqs = append(w.reqs, req)
+		w.reqs = append(w.reqs, rs.newRequest(t))
 		w.clients = append(w.clients, t.newClient())
 	}
 	return w
+}
+
+// newCounters returns worker id without requests and clients: the
+// counters, histogram shard and body cursor of its requests.
+func newCounters(rs *runState, id int) *worker {
+	return &worker{rs: rs, next: id % len(rs.bodies), hist: rs.hists[id%len(rs.hists)]}
+}
+
+// newRequest returns a bid request to t with the run's headers, for its
+// body to be set before each send.
+func (rs *runState) newRequest(t *target) *fasthttp.Request {
+	req := new(fasthttp.Request)
+	req.SetRequestURI(t.url)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("X-Openrtb-Version", "2.6")
+	if rs.gzip {
+		req.Header.Set(fasthttp.HeaderContentEncoding, "gzip")
+	}
+	return req
 }
 
 // maxHistShards bounds the latency histograms of a run (30 KiB each):
