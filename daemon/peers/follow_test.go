@@ -105,13 +105,24 @@ func TestFollowSharesBillsAtOnce(t *testing.T) {
 }
 
 // TestFollowOlderPeerDoesNotSpin: a peer that answers at once, as an rtbd
-// from before the wait does, is read once an interval, not in a loop.
+// from before the wait does, or has no billing notices at all (404), is
+// read once an interval, not in a loop.
 func TestFollowOlderPeerDoesNotSpin(t *testing.T) {
+	for _, journal := range []bool{true, false} {
+		t.Run(fmt.Sprintf("journal=%v", journal), func(t *testing.T) { testFollowOlderPeer(t, journal) })
+	}
+}
+
+func testFollowOlderPeer(t *testing.T, journal bool) {
 	a, c := newBillingHost(t), newBillingHost(t)
 	var reads atomic.Int64
 	a.serve(t, func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Path()) == BillsPath {
 			reads.Add(1)
+			if !journal {
+				ctx.Error("not found", fasthttp.StatusNotFound)
+				return
+			}
 			ctx.Request.URI().QueryArgs().Del("wait") // older: ignores it
 			serveBills(ctx, a.journal, func() bool { return false })
 			return

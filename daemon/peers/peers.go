@@ -382,8 +382,9 @@ const followGap = 50 * time.Millisecond
 // under steady billing, where readings every interval left up to a whole
 // interval of them unshared when the peer died. An answer that came at
 // once and empty although the cursor was in the peer's epoch (an older
-// rtbd, which does not wait, or a stopping one) or a failed reading wait
-// for the rest of the interval. A new cursor (the first reading, or the
+// rtbd, which does not wait, or a stopping one), a peer without billing
+// notices (older still) and a failed reading wait for the rest of the
+// interval. A new cursor (the first reading, or the
 // peer restarted) is followed at once.
 func (s *Syncer) follow(ctx context.Context, p *peer) {
 	wait := s.interval
@@ -401,7 +402,7 @@ func (s *Syncer) follow(ctx context.Context, p *peer) {
 		waited := epoch != 0 && epoch == p.epoch // a cursor in this epoch: the peer could wait
 		s.mu.Unlock()
 		pause := followGap
-		if err != nil || waited && n == 0 && time.Since(start) < wait/2 {
+		if err != nil || p.noBills || waited && n == 0 && time.Since(start) < wait/2 {
 			pause = s.interval
 		}
 		select {
