@@ -88,33 +88,39 @@ func testRunLargeBodies(t *testing.T, engine Engine) {
 	}
 }
 
-// TestLoopTicks: above 50k slots a second the loop sleeps on a periodic
-// timer, which must wake it at every period, not once: a timerfd re-arms
-// only when read. With nothing else to wake it, every wait must end on a
-// tick.
-func TestLoopTicks(t *testing.T) {
+// TestLoopWaitFor: how long the loop may sleep. Above 50k slots a second
+// it sleeps until an answer wakes it, but only with answers to come: with
+// none in flight, the slot must end the sleep itself.
+func TestLoopWaitFor(t *testing.T) {
 	l := newTestLoop(t, Config{Targets: []string{"http://127.0.0.1:1/"}})
-	rs := l.rs
-	if l.timer < 0 {
-		t.Skip("no timerfd here: the loop arms a timeout for each wait instead")
+	const now, us = int64(time.Second), int64(time.Microsecond)
+	l.nextCheck = now + int64(time.Hour)
+	fast, slow := int64(tickBelow)/2, int64(time.Millisecond) // intervals
+	cases := []struct {
+		name     string
+		busy     int
+		ahead    int64
+		interval int64
+		more     bool
+		timeout  int64
+		spin     bool
+	}{
+		{"due now", 0, 0, slow, true, 0, true},
+		{"within the quiet spin", 0, int64(spinQuiet), slow, true, 0, true},
+		{"within the spin: poll", 0, 100 * us, slow, true, 0, false},
+		{"slow: until the spin", 3, 900 * us, slow, true, 900*us - int64(spinFor(slow)), false},
+		{"fast, idle: until the spin", 0, 8 * us, fast, true, 8*us - int64(spinFor(fast)), false},
+		{"fast, answers due: until one comes", 3, 8 * us, fast, true, -1, false},
+		{"schedule over", 3, 0, fast, false, int64(maxSleep), false},
 	}
-	l.checkDeadlines(0)
-	const waits = 20
-	start := time.Now()
-	for range waits {
-		// The next slot is far ahead at a rate that calls for the tick.
-		now := rs.clock.now()
-		l.nextCheck = now + int64(time.Hour)
-		l.wait(now, now+int64(time.Hour), int64(tickBelow)/2, true)
+	for _, tc := range cases {
+		l.busy = tc.busy
+		timeout, spin := l.waitFor(now, now+tc.ahead, tc.interval, tc.more)
+		if timeout != tc.timeout || spin != tc.spin {
+			t.Errorf("%s: timeout %d spin %v; want %d %v", tc.name, timeout, spin, tc.timeout, tc.spin)
+		}
 	}
-	if l.ticks < waits-2 { // a wait may end early once, on a signal
-		t.Fatalf("%d of %d waits ended on a tick; want all: the timer stopped ticking", l.ticks, waits)
-	}
-	// A timer never fires early, so the waits took at least their
-	// periods; a tick left unread would end every wait at once.
-	if d := time.Since(start); d < (waits-2)*tickPeriod {
-		t.Fatalf("%d waits took %s; want >= %s: the timer's ticks were not consumed", waits, d, (waits-2)*tickPeriod)
-	}
+	l.busy = 0
 }
 
 // newTestLoop returns an event loop for cfg (one slot a second, one
