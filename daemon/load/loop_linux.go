@@ -128,21 +128,17 @@ var (
 	errLoopTimeout     = os.ErrDeadlineExceeded
 )
 
-// loopAddrs resolves the targets for the loop, or says why it cannot
-// serve them.
-func loopAddrs(targets []string) ([]unix.Sockaddr, error) {
+// loopAddrs resolves the run's targets for the loop, or says why it
+// cannot serve them.
+func loopAddrs(targets []*target) ([]unix.Sockaddr, error) {
 	var out []unix.Sockaddr
-	for _, raw := range targets {
-		u, err := checkTarget(raw, true)
-		if err != nil {
-			return nil, err
+	for _, t := range targets {
+		if t.scheme != "http" {
+			return nil, fmt.Errorf("target %q: the loop engine speaks plain http only", t.url)
 		}
-		if u.Scheme != "http" {
-			return nil, fmt.Errorf("target %q: the loop engine speaks plain http only", raw)
-		}
-		a, err := net.ResolveTCPAddr("tcp", u.Host)
+		a, err := net.ResolveTCPAddr("tcp", t.host)
 		if err != nil {
-			return nil, fmt.Errorf("target %q: %w", raw, err)
+			return nil, fmt.Errorf("target %q: %w", t.url, err)
 		}
 		if ip4 := a.IP.To4(); ip4 != nil {
 			sa := &unix.SockaddrInet4{Port: a.Port}
@@ -155,7 +151,7 @@ func loopAddrs(targets []string) ([]unix.Sockaddr, error) {
 		if a.Zone != "" {
 			ifi, err := net.InterfaceByName(a.Zone)
 			if err != nil {
-				return nil, fmt.Errorf("target %q: %w", raw, err)
+				return nil, fmt.Errorf("target %q: %w", t.url, err)
 			}
 			sa.ZoneId = uint32(ifi.Index)
 		}
@@ -607,6 +603,7 @@ func (l *evLoop) wait(now, slot, interval int64, more bool) {
 				l.send(c, now)
 			}
 		}
+		// A failed send may have started a new connect on c: not readable yet.
 		if c.fd >= 0 && ev.Events&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP) != 0 && c.st != stConnecting {
 			l.readable(c, now)
 		}
@@ -734,7 +731,7 @@ func startLoop(cfg *Config, rs *runState, p *pacer) (func(), *worker, error) {
 	if cfg.Engine == EngineGoroutines || cfg.Dial != nil || cfg.newDoer != nil {
 		return nil, nil, nil
 	}
-	addrs, err := loopAddrs(cfg.Targets)
+	addrs, err := loopAddrs(rs.targets)
 	if err == nil {
 		var l *evLoop
 		if l, err = newLoop(cfg, rs, p, addrs); err == nil {

@@ -135,7 +135,7 @@ func newTestLoop(t *testing.T, cfg Config) *evLoop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs, err := loopAddrs(cfg.Targets)
+	addrs, err := loopAddrs(rs.targets)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func newRunState(cfg *Config) (*runState, error) {
 		if err != nil {
 			return nil, err
 		}
-		t := &target{url: raw}
+		t := &target{url: raw, scheme: u.Scheme, host: u.Host}
 		t.br.threshold = threshold
 		t.br.cooldown = int64(cfg.BreakerCooldown)
 		if cfg.newDoer != nil {

@@ -64,7 +64,8 @@ type doer interface {
 // target is one endpoint with its client, breaker and counters. The
 // counters are shared by the workers.
 type target struct {
-	url string
+	url          string
+	scheme, host string // of url, checked
 	// newClient returns a worker's client for the target.
 	newClient func() doer
 	br        breaker
