@@ -66,12 +66,13 @@ type Source struct {
 // read the spend, and, once a stopping host has billed its last notice,
 // which have read its spend and billing notices since.
 type finalReads struct {
-	closingNow atomic.Bool // closing, for answers waiting for bills
-	mu         sync.Mutex
-	last       map[string]time.Time // peer's host id: its last read of the spend
-	closing    bool
-	seen       map[string]uint8 // since closing, peer's host id: readSpend | readBills
-	changed    chan struct{}    // signalled on every change of seen
+	// closing: FinalReads was called. Set under mu, with seen; read
+	// without it by answers waiting for bills.
+	closing atomic.Bool
+	mu      sync.Mutex
+	last    map[string]time.Time // peer's host id: its last read of the spend
+	seen    map[string]uint8     // since closing, peer's host id: readSpend | readBills
+	changed chan struct{}        // signalled on every change of seen
 }
 
 const (
@@ -100,8 +101,8 @@ func (s *Source) FinalReads(recent time.Duration, skip func(hostID string) bool)
 	f := &s.final
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.closing, f.seen, f.changed = true, map[string]uint8{}, make(chan struct{}, 1)
-	f.closingNow.Store(true)
+	f.seen, f.changed = map[string]uint8{}, make(chan struct{}, 1)
+	f.closing.Store(true)
 	for host, at := range f.last {
 		if time.Since(at) <= recent && (skip == nil || !skip(host)) {
 			w.hosts = append(w.hosts, host)
@@ -113,7 +114,7 @@ func (s *Source) FinalReads(recent time.Duration, skip func(hostID string) bool)
 // isClosing reports whether FinalReads was called: the bid listener has
 // stopped, so an answer waiting for billing notices would wait for
 // nothing.
-func (f *finalReads) isClosing() bool { return f.closingNow.Load() }
+func (f *finalReads) isClosing() bool { return f.closing.Load() }
 
 // FinalReads waits for the peers' last readings of a stopping host.
 type FinalReads struct {
@@ -165,7 +166,7 @@ func (s *Source) noteRead(ctx *fasthttp.RequestCtx, what uint8) {
 			f.last[host] = time.Now()
 		}
 	}
-	if !f.closing {
+	if !f.closing.Load() {
 		return
 	}
 	f.seen[host] |= what
@@ -296,8 +297,10 @@ func (s *Syncer) ShareBills(apply func(notice.Billed)) { s.apply = apply }
 func (s *Syncer) Run(ctx context.Context) {
 	if s.apply != nil {
 		s.following.Store(true)
+		var wg sync.WaitGroup
+		defer wg.Wait() // no notice is applied after Run returns
 		for _, p := range s.peers {
-			go s.follow(ctx, p)
+			wg.Go(func() { s.follow(ctx, p) })
 		}
 	}
 	t := time.NewTicker(s.interval)
@@ -384,8 +387,8 @@ const followGap = 50 * time.Millisecond
 // once and empty although the cursor was in the peer's epoch (an older
 // rtbd, which does not wait, or a stopping one), a peer without billing
 // notices (older still) and a failed reading wait for the rest of the
-// interval. A new cursor (the first reading, or the
-// peer restarted) is followed at once.
+// interval. A new cursor (the first reading, or the peer restarted) is
+// followed at once.
 func (s *Syncer) follow(ctx context.Context, p *peer) {
 	wait := s.interval
 	client := &http.Client{Timeout: wait + s.interval}
