@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/sys/unix"
 )
 
 // TestRunAnswerFramings answers with every framing the event loop follows
@@ -107,8 +109,8 @@ func TestLoopWaitFor(t *testing.T) {
 	}{
 		{"due now", 0, 0, slow, true, 0, true},
 		{"within the quiet spin", 0, int64(spinQuiet), slow, true, 0, true},
-		{"within the spin: poll", 0, 100 * us, slow, true, 0, false},
-		{"slow: until the spin", 3, 900 * us, slow, true, 900*us - int64(spinFor(slow)), false},
+		{"within the spin: poll", 0, 9 * us, slow, true, 0, false},
+		{"slow: until the spin", 3, 900 * us, slow, true, 890 * us, false},
 		{"fast, idle: until the spin", 0, 8 * us, fast, true, 8*us - int64(spinFor(fast)), false},
 		{"fast, answers due: until one comes", 3, 8 * us, fast, true, -1, false},
 		{"schedule over", 3, 0, fast, false, int64(maxSleep), false},
@@ -121,6 +123,41 @@ func TestLoopWaitFor(t *testing.T) {
 		}
 	}
 	l.busy = 0
+}
+
+// TestLoopTimerSlack: the loop sleeps with 1 ns of timer slack, so that
+// a wait ends when asked (the default 50 us would send slots that late).
+func TestLoopTimerSlack(t *testing.T) {
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"id":"1"}`) })
+	l := newTestLoop(t, Config{Targets: []string{url}, Bodies: [][]byte{benchBody}, Timeout: 5 * time.Second})
+	l.p.sched = newSchedule(Constant(1000), time.Second, 2)
+	l.run()
+	if l.timerSlack != 1 {
+		t.Errorf("the loop ran with %d ns of timer slack; want 1", l.timerSlack)
+	}
+	if b := l.w.c.bids.Load(); b != 2 {
+		t.Errorf("got %d bids; want 2", b)
+	}
+}
+
+// TestPreciseTimersRestore: preciseTimers gives the thread back with the
+// slack it had.
+func TestPreciseTimersRestore(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const before = 12345
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, before, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) //nolint:errcheck // back to the default
+	slack, restore := preciseTimers()
+	restore()
+	if slack != 1 {
+		t.Errorf("preciseTimers set %d ns of timer slack; want 1", slack)
+	}
+	if after, _ := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0); after != before {
+		t.Errorf("after the loop the thread's timer slack is %d ns; want %d as before", after, before)
+	}
 }
 
 // newTestLoop returns an event loop for cfg (one slot a second, one
