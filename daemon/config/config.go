@@ -221,7 +221,8 @@ type State struct {
 	// peer that cannot be read keeps its last reading, which state.dir
 	// keeps across restarts. The billing notices each peer processes
 	// (GET /state/bills) are followed as they come, each within about a
-	// round trip, into the notice dedupe table and the frequency caps.
+	// round trip, into the notice dedupe table, the frequency caps and
+	// the budgets (each notice carries its campaign's spend there).
 	// Empty, the
 	// default: budgets, caps and notice dedupe are per host.
 	Peers []string `json:"peers"`

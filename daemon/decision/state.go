@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rtbd/rtbd/daemon/notice"
 )
 
 // State is the mutable side of the decision: spend counters per campaign
@@ -87,30 +89,34 @@ var ErrUnknownCampaign = errors.New("decision: unknown campaign")
 // user, not counted). The notice handler calls it once per billing notice;
 // it must not call it for bids of test requests (see [IsTestBidID]).
 //
-// capKey and capWindow are the frequency-cap entry the impression counted
-// in, for [State.CountImpression] on the hosts that share this one's caps;
-// capKey is 0 when it counted in none (no cap, unknown user).
-func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (capKey uint64, capWindow int64, err error) {
+// The charge names the frequency-cap entry the impression counted in, for
+// [State.CountImpression] on the hosts that share this one's caps (CapKey
+// 0 when it counted in none: no cap, unknown user), and the campaign's
+// own spend once it counted, for [State.UpdatePeerSpend] on the hosts
+// that share its budgets.
+func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (notice.Charge, error) {
+	var ch notice.Charge
 	cs := (*s.camps.Load())[string(campaignID)]
 	snap := s.snap.Load()
 	if cs == nil || snap == nil {
-		return 0, 0, fmt.Errorf("cannot bill campaign %q: %w", campaignID, ErrUnknownCampaign)
+		return ch, fmt.Errorf("cannot bill campaign %q: %w", campaignID, ErrUnknownCampaign)
 	}
 	if !(price >= 0) || math.IsInf(price, 0) {
-		return 0, 0, fmt.Errorf("cannot bill campaign %q: bad price %v", campaignID, price)
+		return ch, fmt.Errorf("cannot bill campaign %q: bad price %v", campaignID, price)
 	}
 	ci, ok := snap.money.lookup(cur)
 	if !ok {
-		return 0, 0, fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
+		return ch, fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
 	}
 	// CPM/1000 per impression, in micro-units: x 1e6 / 1e3.
 	spend := int64(math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3))
-	cs.addSpend(spend, dayNumber(now))
+	ch.Campaign = cs.freqKey
+	ch.Today, ch.Total = cs.addSpend(spend, dayNumber(now))
 	if max := cs.freqMax.Load(); max > 0 && userKey != 0 {
-		capKey, capWindow = freqHash(userKey, cs.freqKey), cs.freqWindow.Load()
-		s.freq.incr(capKey, now.Unix(), capWindow)
+		ch.CapKey, ch.CapWindow = freqHash(userKey, cs.freqKey), cs.freqWindow.Load()
+		s.freq.incr(ch.CapKey, now.Unix(), ch.CapWindow)
 	}
-	return capKey, capWindow, nil
+	return ch, nil
 }
 
 // CountImpression counts one impression, billed by another host at unix
@@ -141,16 +147,16 @@ func (s *State) Win(campaignID []byte, price float64, cur []byte, now time.Time)
 func dayNumber(t time.Time) int64 { return t.Unix() / 86400 }
 
 // addSpend adds micro-units to today's and the total spend, starting a new
-// day when day moved on. A bill racing the day change may land in either
-// day; budgets are approximate to one impression.
-func (cs *campaignState) addSpend(spend, day int64) {
+// day when day moved on, and returns both once added. A bill racing the
+// day change may land in either day; budgets are approximate to one
+// impression.
+func (cs *campaignState) addSpend(spend, day int64) (today, total int64) {
 	if d := cs.day.Load(); d != day && d < day {
 		if cs.day.CompareAndSwap(d, day) {
 			cs.today.Store(0)
 		}
 	}
-	cs.today.Add(spend)
-	cs.total.Add(spend)
+	return cs.today.Add(spend), cs.total.Add(spend)
 }
 
 // spentToday returns today's spend as of day.
@@ -189,19 +195,45 @@ func (s *State) SetPeerSpend(entries []CampaignSpend) {
 		byID[entries[i].ID] = &entries[i]
 	}
 	for id, cs := range m {
-		e := byID[id]
-		cur := cs.peer.Load()
-		switch {
-		case e == nil:
-			if cur != nil {
-				cs.peer.Store(nil)
-			}
-		case cur == nil || *cur != peerSpend{e.Day, e.Today, e.Total}:
-			cs.peer.Store(&peerSpend{e.Day, e.Today, e.Total})
+		if e := byID[id]; e != nil {
+			cs.setPeer(e)
+		} else if cs.peer.Load() != nil {
+			cs.peer.Store(nil)
 		}
 	}
 	s.peers.Store(true)
 }
+
+// UpdatePeerSpend replaces the peers' spend of the campaigns in entries,
+// as SetPeerSpend does, and leaves the others' as they are: a peer's
+// billing notices move only the campaigns they billed.
+func (s *State) UpdatePeerSpend(entries []CampaignSpend) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.campaignsWith(entries)
+	for i := range entries {
+		m[entries[i].ID].setPeer(&entries[i])
+	}
+	s.peers.Store(true)
+}
+
+func (cs *campaignState) setPeer(e *CampaignSpend) {
+	if cur := cs.peer.Load(); cur == nil || *cur != (peerSpend{e.Day, e.Today, e.Total}) {
+		cs.peer.Store(&peerSpend{e.Day, e.Today, e.Total})
+	}
+}
+
+// CampaignIDs appends the ids of the campaigns the State counts (those
+// of every compiled Snapshot and of peer spend) to dst.
+func (s *State) CampaignIDs(dst []string) []string {
+	for id := range *s.camps.Load() {
+		dst = append(dst, id)
+	}
+	return dst
+}
+
+// NumCampaigns returns how many campaigns the State counts.
+func (s *State) NumCampaigns() int { return len(*s.camps.Load()) }
 
 // PeerSpendSet reports whether SetPeerSpend was called: the budgets are
 // shared with peers.

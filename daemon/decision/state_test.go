@@ -7,6 +7,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
@@ -15,7 +17,7 @@ import (
 func bill(t *testing.T, st *State, id string, user uint64, n int, now time.Time) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		if _, _, err := st.Bill([]byte(id), user, 1000, nil, now); err != nil {
+		if _, err := st.Bill([]byte(id), user, 1000, nil, now); err != nil {
 			t.Fatalf("cannot bill: %s", err)
 		}
 	}
@@ -95,17 +97,17 @@ func TestBillErrorsAndCurrency(t *testing.T) {
 	st := NewState(0)
 	c := bannerCampaign("c1", 10)
 	s, _ := Compile(testFile(c), nil, st, testOptions)
-	if _, _, err := st.Bill([]byte("nope"), 0, 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
+	if _, err := st.Bill([]byte("nope"), 0, 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
 		t.Fatalf("unknown campaign: err %v; want ErrUnknownCampaign", err)
 	}
-	if _, _, err := st.Bill([]byte("c1"), 0, 1, []byte("JPY"), testNow); err == nil {
+	if _, err := st.Bill([]byte("c1"), 0, 1, []byte("JPY"), testNow); err == nil {
 		t.Fatalf("unknown currency: no error")
 	}
-	if _, _, err := st.Bill([]byte("c1"), 0, -1, nil, testNow); err == nil {
+	if _, err := st.Bill([]byte("c1"), 0, -1, nil, testNow); err == nil {
 		t.Fatalf("negative price: no error")
 	}
 	// 900 EUR CPM = 1000 USD CPM = 1 USD per impression.
-	if _, _, err := st.Bill([]byte("c1"), 0, 900, []byte("EUR"), testNow); err != nil {
+	if _, err := st.Bill([]byte("c1"), 0, 900, []byte("EUR"), testNow); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.CampaignStatus(0, testNow).SpendToday; got != 1 {
@@ -162,7 +164,8 @@ func TestCountImpressionCapsOnAnotherHost(t *testing.T) {
 	req.User.ID = []byte("u1")
 	u1 := UserKey(req)
 	for i := range 2 {
-		key, window, err := a.Bill([]byte("c1"), u1, 1000, nil, testNow)
+		ch, err := a.Bill([]byte("c1"), u1, 1000, nil, testNow)
+		key, window := ch.CapKey, ch.CapWindow
 		if err != nil || key == 0 || window != 3600 {
 			t.Fatalf("Bill: cap key %x, window %d, %v; want an entry of the 3600 s window", key, window, err)
 		}
@@ -180,11 +183,11 @@ func TestCountImpressionCapsOnAnotherHost(t *testing.T) {
 	// An uncapped campaign or an unknown user counts in no entry.
 	d := bannerCampaign("d1", 10)
 	st, _ := compileState(t, d)
-	if key, _, err := st.Bill([]byte("d1"), u1, 1000, nil, testNow); err != nil || key != 0 {
-		t.Fatalf("uncapped campaign: cap key %x, %v; want 0", key, err)
+	if ch, err := st.Bill([]byte("d1"), u1, 1000, nil, testNow); err != nil || ch.CapKey != 0 {
+		t.Fatalf("uncapped campaign: cap key %x, %v; want 0", ch.CapKey, err)
 	}
-	if key, _, err := a.Bill([]byte("c1"), 0, 1000, nil, testNow); err != nil || key != 0 {
-		t.Fatalf("unknown user: cap key %x, %v; want 0", key, err)
+	if ch, err := a.Bill([]byte("c1"), 0, 1000, nil, testNow); err != nil || ch.CapKey != 0 {
+		t.Fatalf("unknown user: cap key %x, %v; want 0", ch.CapKey, err)
 	}
 }
 
@@ -258,7 +261,7 @@ func TestConcurrentDecideBillReload(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < 200; i++ {
-			_, _, _ = st.Bill([]byte("c1"), uint64(i%7+1), 1, nil, testNow)
+			_, _ = st.Bill([]byte("c1"), uint64(i%7+1), 1, nil, testNow)
 		}
 	}()
 	go func() {
@@ -320,6 +323,31 @@ func TestPeerSpendSharesBudgets(t *testing.T) {
 	want(next, ReasonBid, PacingOK)
 	if !st.PeerSpendSet() {
 		t.Fatal("PeerSpendSet is false after SetPeerSpend")
+	}
+}
+
+// TestUpdatePeerSpendLeavesOthers: UpdatePeerSpend moves the campaigns it
+// names only, and Bill's charge carries the campaign's key and own spend
+// that a peer's UpdatePeerSpend counts.
+func TestUpdatePeerSpendLeavesOthers(t *testing.T) {
+	t.Parallel()
+	st, s := compileState(t, bannerCampaign("c1", 10), bannerCampaign("c2", 10))
+	day := dayNumber(testNow)
+	st.SetPeerSpend([]CampaignSpend{{ID: "c1", Day: day, Today: 1e6, Total: 1e6}, {ID: "c2", Day: day, Today: 2e6, Total: 2e6}})
+	st.UpdatePeerSpend([]CampaignSpend{{ID: "c1", Day: day, Today: 3e6, Total: 4e6}})
+	for i, want := range [][2]float64{{3, 4}, {2, 2}} {
+		if got := s.CampaignStatus(i, testNow); got.PeerToday != want[0] || got.PeerTotal != want[1] {
+			t.Fatalf("campaign %s: peers' spend %v today, %v in total; want %v", got.ID, got.PeerToday, got.PeerTotal, want)
+		}
+	}
+	for n := int64(1); n <= 2; n++ {
+		ch, err := st.Bill([]byte("c2"), 0, 1000, nil, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.Campaign != xxhash.Sum64String("c2") || ch.Today != n*1e6 || ch.Total != n*1e6 {
+			t.Fatalf("bill %d: charge %+v; want c2's key and %d micro-units today and in total", n, ch, n*1e6)
+		}
 	}
 }
 

@@ -15,7 +15,7 @@ func TestEngineMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.State().Bill([]byte("video-telco"), 42, 5000, []byte("USD"), time.Now()); err != nil {
+	if _, err := e.State().Bill([]byte("video-telco"), 42, 5000, []byte("USD"), time.Now()); err != nil {
 		t.Fatalf("cannot bill a demo campaign: %v", err)
 	}
 	var buf bytes.Buffer

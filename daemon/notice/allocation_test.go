@@ -13,8 +13,8 @@ import (
 // nopSpender accepts every bill.
 type nopSpender struct{}
 
-func (nopSpender) Bill([]byte, uint64, float64, []byte, time.Time) (uint64, int64, error) {
-	return 0, 0, nil
+func (nopSpender) Bill([]byte, uint64, float64, []byte, time.Time) (Charge, error) {
+	return Charge{}, nil
 }
 
 // nopSink drops every notice.

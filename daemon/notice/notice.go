@@ -47,22 +47,34 @@ func (k Kind) String() string {
 // (0 when unknown). price is the CPM in cur. An error means the campaign is
 // unknown; the notice is then counted as result="unknown" and still answered
 // 204. Bill must be safe for concurrent use and must not retain its slices.
-//
-// capKey and capWindow name the frequency-cap entry the impression counted
-// in (capKey 0 for none); the handler hands them to its [Journal].
+// The handler hands what Bill returns to its [Journal].
 type Spender interface {
-	Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (capKey uint64, capWindow int64, err error)
+	Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Charge, error)
+}
+
+// Charge is what a [Spender] moved for one billed impression.
+type Charge struct {
+	CapKey    uint64 // the frequency-cap entry the impression counted in; 0 for none
+	CapWindow int64  // its window, seconds
+	// Campaign is the campaign's key, xxhash of its id: the same on every
+	// host. Today and Total are the campaign's spend on this host, of the
+	// impression's UTC day and in total, once it counted, in micro-units
+	// of the campaign currency.
+	Campaign     uint64
+	Today, Total int64
 }
 
 // Billed is a billing notice this host processed first, as the hosts that
 // share its budgets apply it: they remember the notice, so that a replay
-// sent to them after a failover is a duplicate there too, and count the
-// impression against the user's frequency cap.
+// sent to them after a failover is a duplicate there too, count the
+// impression against the user's frequency cap, and count the campaign's
+// spend at once instead of at their next reading of this host's.
 type Billed struct {
-	Notice    uint64 // the notice's dedupe fingerprint (see Handler.MarkBilled)
-	CapKey    uint64 // the frequency-cap entry; 0 for none
-	CapWindow int64  // its window, seconds
-	Time      int64  // when it was billed, unix seconds
+	Notice uint64 // the notice's dedupe fingerprint (see Handler.MarkBilled)
+	Time   int64  // when it was billed, unix seconds; its UTC day is Time/86400
+	// Charge is what billing it moved. Its Campaign is 0 in a record from
+	// an rtbd that did not share spend with its notices.
+	Charge
 }
 
 // Journal receives every Billed of this host. Billed must not block.
@@ -214,12 +226,12 @@ func (h *Handler) process(k Kind, n *notice) result {
 	}
 	r := resultOK
 	if k == KindBill && h.sp != nil && (h.isTest == nil || !h.isTest(n.bid)) {
-		if key, window, err := h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now); err != nil {
+		if ch, err := h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now); err != nil {
 			r = resultUnknown
 		} else {
 			noticeSpendTotal.Add(n.price / 1000)
 			if h.journal != nil {
-				h.journal.Billed(Billed{Notice: fp, CapKey: key, CapWindow: window, Time: now.Unix()})
+				h.journal.Billed(Billed{Notice: fp, Time: now.Unix(), Charge: ch})
 			}
 		}
 	}

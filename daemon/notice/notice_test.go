@@ -28,17 +28,18 @@ type fakeSpender struct {
 	unknown map[string]bool
 }
 
-func (s *fakeSpender) Bill(cid []byte, uk uint64, price float64, cur []byte, now time.Time) (uint64, int64, error) {
+func (s *fakeSpender) Bill(cid []byte, uk uint64, price float64, cur []byte, now time.Time) (Charge, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, billCall{string(cid), uk, price, string(cur), now})
 	if s.unknown[string(cid)] {
-		return 0, 0, errors.New("unknown campaign")
+		return Charge{}, errors.New("unknown campaign")
 	}
 	if uk == 0 {
-		return 0, 0, nil
+		return Charge{}, nil
 	}
-	return uk * 3, 60, nil // a cap entry the test can recognise
+	// A charge the test can recognise.
+	return Charge{CapKey: uk * 3, CapWindow: 60, Campaign: uk + 1, Today: 2, Total: 5}, nil
 }
 
 // journal records what a Handler hands its Journal.
@@ -357,7 +358,7 @@ func TestJournalGetsBillsThatMovedSpend(t *testing.T) {
 			t.Fatalf("%s: %d %q; want 204", uri, code, body)
 		}
 	}
-	want := Billed{Notice: fingerprint(KindBill, []byte("b1")), CapKey: 0xff * 3, CapWindow: 60, Time: at.Unix()}
+	want := Billed{Notice: fingerprint(KindBill, []byte("b1")), Time: at.Unix(), Charge: Charge{CapKey: 0xff * 3, CapWindow: 60, Campaign: 0xff + 1, Today: 2, Total: 5}}
 	if len(j.billed) != 1 || j.billed[0] != want {
 		t.Fatalf("journal %+v; want only the first bill of b1, %+v", j.billed, want)
 	}

@@ -15,8 +15,8 @@ var benchSink atomic.Int64
 // benchSpender accepts every bill.
 type benchSpender struct{}
 
-func (benchSpender) Bill([]byte, uint64, float64, []byte, time.Time) (uint64, int64, error) {
-	return 0, 0, nil
+func (benchSpender) Bill([]byte, uint64, float64, []byte, time.Time) (Charge, error) {
+	return Charge{}, nil
 }
 
 var benchIDs atomic.Uint64

@@ -34,12 +34,21 @@ const JournalSize = 1 << 16
 const maxBillsAnswer = JournalSize
 
 // billsHeader is the answer's header: epoch, next sequence number and
-// missed count (u64 each), then the record count (u32); records follow.
+// missed count (u64 each), then the record count (u32, with the records'
+// version in its top byte: 0 for the first, 2 for the second); records
+// follow.
 const billsHeader = 8 + 8 + 8 + 4
 
 // billRecord is one record on the wire: notice fingerprint, cap key, cap
-// window and time, u64 each (the last two as two's complement).
-const billRecord = 4 * 8
+// window and time, u64 each (the last two as two's complement), and, in
+// an answer to a reader that asks for version 2 (v=2), the campaign key
+// and the campaign's spend of the day and in total (billRecord2). An
+// older host ignores v and answers records of the first version, as the
+// header says; an older reader, which does not ask, gets them.
+const (
+	billRecord  = 4 * 8
+	billRecord2 = billRecord + 3*8
+)
 
 // Journal is the ring of the billing notices this host processed first
 // ([notice.Journal]), read by the peers through [BillsPath] with a
@@ -61,7 +70,8 @@ type Journal struct {
 type journalSlot struct {
 	seq                                atomic.Uint64
 	notice, capKey, capWindow, seconds atomic.Uint64
-	_                                  [64 - 5*8]byte
+	campaign, today, total             atomic.Uint64
+	_                                  [64 - 8*8]byte
 }
 
 // NewJournal returns an empty journal of [JournalSize] records.
@@ -86,16 +96,20 @@ func (j *Journal) Billed(b notice.Billed) {
 	s.capKey.Store(b.CapKey)
 	s.capWindow.Store(uint64(b.CapWindow))
 	s.seconds.Store(uint64(b.Time))
+	s.campaign.Store(b.Campaign)
+	s.today.Store(uint64(b.Today))
+	s.total.Store(uint64(b.Total))
 	s.seq.Store(n + 1)
 }
 
 // AppendFrom appends the answer to a peer whose cursor is (epoch, since)
-// to dst: the records from since on, or from the oldest kept one when
+// to dst, with records of version 2 when v2 (see billRecord): the records
+// from since on, or from the oldest kept one when
 // since is older or the epoch is not this journal's. A record still
 // being written ends the answer; its writer is a notice in flight, read
 // at the next interval. Records overwritten before the peer read them are
 // counted as missed.
-func (j *Journal) AppendFrom(dst []byte, epoch, since uint64) []byte {
+func (j *Journal) AppendFrom(dst []byte, epoch, since uint64, v2 bool) []byte {
 	head := j.next.Load()
 	oldest := uint64(0)
 	if size := uint64(len(j.slots)); head > size {
@@ -122,21 +136,28 @@ func (j *Journal) AppendFrom(dst []byte, epoch, since uint64) []byte {
 			}
 			break // being written
 		}
-		n, k, w, t := s.notice.Load(), s.capKey.Load(), s.capWindow.Load(), s.seconds.Load()
+		r := [7]uint64{s.notice.Load(), s.capKey.Load(), s.capWindow.Load(), s.seconds.Load(),
+			s.campaign.Load(), s.today.Load(), s.total.Load()}
 		if s.seq.Load() != i+1 {
 			missed++ // rewritten while read
 			continue
 		}
-		dst = binary.LittleEndian.AppendUint64(dst, n)
-		dst = binary.LittleEndian.AppendUint64(dst, k)
-		dst = binary.LittleEndian.AppendUint64(dst, w)
-		dst = binary.LittleEndian.AppendUint64(dst, t)
+		fields := r[:billRecord/8]
+		if v2 {
+			fields = r[:]
+		}
+		for _, f := range fields {
+			dst = binary.LittleEndian.AppendUint64(dst, f)
+		}
 		count++
 	}
 	h := dst[at:]
 	binary.LittleEndian.PutUint64(h, j.epoch)
 	binary.LittleEndian.PutUint64(h[8:], i)
 	binary.LittleEndian.PutUint64(h[16:], missed)
+	if v2 {
+		count |= 2 << 24
+	}
 	binary.LittleEndian.PutUint32(h[24:], count)
 	return dst
 }
@@ -147,7 +168,7 @@ type bills struct {
 	records             []notice.Billed
 }
 
-// decodeBills reads an answer whole.
+// decodeBills reads an answer whole, with records of either version.
 func decodeBills(b []byte) (bills, error) {
 	var r bills
 	if len(b) < billsHeader {
@@ -158,33 +179,43 @@ func decodeBills(b []byte) (bills, error) {
 	r.missed = binary.LittleEndian.Uint64(b[16:])
 	n := binary.LittleEndian.Uint32(b[24:])
 	b = b[billsHeader:]
-	if n > maxBillsAnswer || uint64(len(b)) != uint64(n)*billRecord {
+	size := uint64(billRecord)
+	switch n >> 24 {
+	case 0:
+	case 2:
+		size = billRecord2
+	default:
+		return r, fmt.Errorf("records of version %d", n>>24)
+	}
+	if n &= 1<<24 - 1; n > maxBillsAnswer || uint64(len(b)) != uint64(n)*size {
 		return r, fmt.Errorf("%d records declared in %d bytes", n, len(b))
 	}
 	if r.epoch == 0 {
 		return r, errors.New("epoch 0")
 	}
 	r.records = make([]notice.Billed, n)
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(b[8*i:]) }
 	for i := range r.records {
-		r.records[i] = notice.Billed{
-			Notice:    binary.LittleEndian.Uint64(b),
-			CapKey:    binary.LittleEndian.Uint64(b[8:]),
-			CapWindow: int64(binary.LittleEndian.Uint64(b[16:])),
-			Time:      int64(binary.LittleEndian.Uint64(b[24:])),
+		rec := &r.records[i]
+		*rec = notice.Billed{Notice: u(0), Time: int64(u(3))}
+		rec.CapKey, rec.CapWindow = u(1), int64(u(2))
+		if size == billRecord2 {
+			rec.Campaign, rec.Today, rec.Total = u(4), int64(u(5)), int64(u(6))
 		}
-		b = b[billRecord:]
+		b = b[size:]
 	}
 	return r, nil
 }
 
-// serveBills answers GET [BillsPath]?epoch=E&since=N&wait=MS from j and
+// serveBills answers GET [BillsPath]?epoch=E&since=N&wait=MS&v=2 from j and
 // reports whether it answered 200. With wait, an answer that would hold
 // no record waits up to wait milliseconds (at most maxBillsWait) for one
-// (see Journal.await); closing ends the wait at once.
+// (see Journal.await); closing ends the wait at once. With v=2 the records
+// carry the campaign's spend (see billRecord).
 func serveBills(ctx *fasthttp.RequestCtx, j *Journal, closing func() bool) bool {
 	args := ctx.QueryArgs()
-	var cur [3]uint64
-	for i, name := range [3]string{"epoch", "since", "wait"} {
+	var cur [4]uint64
+	for i, name := range [4]string{"epoch", "since", "wait", "v"} {
 		v := args.Peek(name)
 		if len(v) == 0 {
 			continue
@@ -200,7 +231,7 @@ func serveBills(ctx *fasthttp.RequestCtx, j *Journal, closing func() bool) bool 
 		j.await(ctx, cur[0], cur[1], time.Duration(min(cur[2], uint64(maxBillsWait/time.Millisecond)))*time.Millisecond, closing)
 	}
 	ctx.SetContentType("application/octet-stream")
-	ctx.SetBody(j.AppendFrom(nil, cur[0], cur[1]))
+	ctx.SetBody(j.AppendFrom(nil, cur[0], cur[1], cur[3] >= 2))
 	return true
 }
 

@@ -16,12 +16,22 @@ import (
 // record is the Billed the tests append for v: every field derived from
 // v, so that a record read half old and half new shows.
 func record(v uint64) notice.Billed {
-	return notice.Billed{Notice: v, CapKey: v ^ 0x5555, CapWindow: int64(v%1000) + 1, Time: int64(v) + 7}
+	return notice.Billed{Notice: v, Time: int64(v) + 7, Charge: notice.Charge{
+		CapKey: v ^ 0x5555, CapWindow: int64(v%1000) + 1,
+		Campaign: v*3 + 1, Today: int64(v % 77), Total: int64(v) + 9,
+	}}
+}
+
+// recordV1 is record(v) as an answer of the first version carries it.
+func recordV1(v uint64) notice.Billed {
+	r := record(v)
+	r.Campaign, r.Today, r.Total = 0, 0, 0
+	return r
 }
 
 func readJournal(t *testing.T, j *Journal, epoch, since uint64) bills {
 	t.Helper()
-	got, err := decodeBills(j.AppendFrom(nil, epoch, since))
+	got, err := decodeBills(j.AppendFrom(nil, epoch, since, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,18 +117,52 @@ func TestJournalConcurrentAppends(t *testing.T) {
 	}
 }
 
+// TestJournalAnswersEitherVersion: a reader that does not ask for version
+// 2 (an older rtbd) gets the records it knows, without the spend.
+func TestJournalAnswersEitherVersion(t *testing.T) {
+	j := newJournal(8)
+	for v := range uint64(3) {
+		j.Billed(record(v + 10))
+	}
+	for _, v2 := range []bool{false, true} {
+		b := j.AppendFrom(nil, 0, 0, v2)
+		size := billRecord
+		if v2 {
+			size = billRecord2
+		}
+		if len(b) != billsHeader+3*size {
+			t.Fatalf("v2 %v: %d bytes; want %d records of %d", v2, len(b), 3, size)
+		}
+		got, err := decodeBills(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range got.records {
+			want := recordV1(uint64(i) + 10)
+			if v2 {
+				want = record(uint64(i) + 10)
+			}
+			if r != want {
+				t.Fatalf("v2 %v: record %d is %+v; want %+v", v2, i, r, want)
+			}
+		}
+	}
+}
+
 func TestDecodeBillsRefusesBadAnswers(t *testing.T) {
 	j := newJournal(8)
 	j.Billed(record(1))
 	j.Billed(record(2))
-	good := j.AppendFrom(nil, 0, 0)
-	for i := range len(good) {
-		if _, err := decodeBills(good[:i]); err == nil {
-			t.Fatalf("decoded the first %d of %d bytes", i, len(good))
+	for _, v2 := range []bool{false, true} {
+		good := j.AppendFrom(nil, 0, 0, v2)
+		for i := range len(good) {
+			if _, err := decodeBills(good[:i]); err == nil {
+				t.Fatalf("v2 %v: decoded the first %d of %d bytes", v2, i, len(good))
+			}
 		}
-	}
-	if _, err := decodeBills(append(good, 0)); err == nil {
-		t.Fatal("decoded an answer with a byte too many")
+		if _, err := decodeBills(append(good, 0)); err == nil {
+			t.Fatalf("v2 %v: decoded an answer with a byte too many", v2)
+		}
 	}
 }
 
@@ -269,14 +313,16 @@ func TestShareBillsFromRestartedPeer(t *testing.T) {
 func FuzzDecodeBills(f *testing.F) {
 	j := newJournal(8)
 	j.Billed(record(1))
-	f.Add(j.AppendFrom(nil, 0, 0))
+	f.Add(j.AppendFrom(nil, 0, 0, false))
+	f.Add(j.AppendFrom(nil, 0, 0, true))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeBills(b)
 		if err != nil {
 			return
 		}
-		if len(b) != billsHeader+len(got.records)*billRecord || got.epoch == 0 {
+		n := len(got.records)
+		if len(b) != billsHeader+n*billRecord && len(b) != billsHeader+n*billRecord2 || got.epoch == 0 {
 			t.Fatalf("accepted %d bytes as %d records of epoch %d", len(b), len(got.records), got.epoch)
 		}
 	})

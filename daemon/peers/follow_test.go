@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
 )
 
@@ -102,6 +104,40 @@ func TestFollowSharesBillsAtOnce(t *testing.T) {
 	if got := c.st.Impressions(cappedCampaign, 7, time.Now()); got != 3 {
 		t.Fatalf("c counts %d impressions of a's user; want 3", got)
 	}
+}
+
+// TestFollowSharesSpendAtOnce: with Run, the spend of a notice billed on
+// a counts in c's budgets at once, while c's readings of a's spend are an
+// hour apart, and the first of them held none of the campaign's spend:
+// a crash of a right after billing loses none of it.
+func TestFollowSharesSpendAtOnce(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	a.serve(t, (&Source{State: a.st, Journal: a.journal, HostID: a.id}).Handler)
+	s := c.sync(a.url)
+	s.interval = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	i := slices.IndexFunc(campaignIDs(c.snap), func(id string) bool { return id == cappedCampaign })
+	peerTotal := func() float64 { return c.snap.CampaignStatus(i, time.Now()).PeerTotal }
+	waitFor(t, "c to wait on a's notices", func() bool { return a.journal.waiting.Load() == 1 })
+	for n := range 3 {
+		a.bill(t, fmt.Sprintf("a-%d", n), 7)
+		want := float64(a.ownSpend(t)) / 1e6
+		waitFor(t, fmt.Sprintf("a's spend after notice %d on c", n), func() bool { return peerTotal() == want })
+		if today := c.snap.CampaignStatus(i, time.Now()).PeerToday; today != want {
+			t.Fatalf("c counts %v of a's spend today; want %v", today, want)
+		}
+	}
+}
+
+// campaignIDs returns the ids of snap's campaigns by ordinal.
+func campaignIDs(snap *decision.Snapshot) []string {
+	ids := make([]string, snap.Campaigns())
+	for i := range ids {
+		ids[i] = string(snap.CampaignStatus(i, time.Now()).ID)
+	}
+	return ids
 }
 
 // TestFollowOlderPeerDoesNotSpin: a peer that answers at once, as an rtbd

@@ -15,8 +15,9 @@
 // With [Syncer.ShareBills], the billing notices each peer processes (GET
 // /state/bills, a ring of the last [JournalSize] read with a cursor) are
 // followed as they come: a replay of one of them to this host is a
-// duplicate here too, and its impression counts against the user's
-// frequency cap here too.
+// duplicate here too, its impression counts against the user's frequency
+// cap here too, and the campaign's spend on the peer that it carries
+// counts here at once, as a reading of it would.
 package peers
 
 import (
@@ -33,6 +34,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/cespare/xxhash/v2"
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/decision"
@@ -223,9 +225,14 @@ type Syncer struct {
 	// so its readings leave them out.
 	following atomic.Bool
 
-	mu        sync.Mutex // guards peers' spend maps and cursors (Run and Append)
+	mu        sync.Mutex // guards peers' spend maps and cursors (Run and Append), and ids
 	peers     []*peer
 	published bool // publish ran: the State has the peers' spend
+	// ids names the campaigns of the peers' readings and of the State by
+	// key (xxhash of the id, as billing notices carry them); ownIDs is how
+	// many campaigns the State counted when ids last learned them.
+	ids    map[uint64]string
+	ownIDs int
 }
 
 type peer struct {
@@ -252,7 +259,7 @@ type peer struct {
 // reads them every interval, each reading bounded by interval too. self
 // is this host's bidding.hostID: a peer that answers with it is refused.
 func New(st *decision.State, urls []string, interval time.Duration, self string) *Syncer {
-	s := &Syncer{st: st, self: self, interval: interval, client: &http.Client{Timeout: interval}}
+	s := &Syncer{st: st, self: self, interval: interval, client: &http.Client{Timeout: interval}, ids: map[uint64]string{}}
 	for _, u := range urls {
 		l := `{peer="` + u + `"}`
 		s.peers = append(s.peers, &peer{
@@ -338,10 +345,9 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 			slog.Info("reading the peer's spend again", "peer", p.url)
 		}
 		s.mu.Lock()
-		if merge(p.spend, got) {
+		if s.merge(p, got) {
 			changed = true
 		}
-		p.campaigns.Set(float64(len(p.spend)))
 		s.mu.Unlock()
 		p.syncs.Inc()
 		p.last.Set(float64(time.Now().UnixNano()) / 1e9)
@@ -420,7 +426,7 @@ func (s *Syncer) follow(ctx context.Context, p *peer) {
 // the peer may wait that long for one (see serveBills).
 func (s *Syncer) syncBills(ctx context.Context, client *http.Client, p *peer, wait time.Duration) (int, error) {
 	s.mu.Lock()
-	url := fmt.Sprintf("%s%s?epoch=%d&since=%d", p.url, BillsPath, p.epoch, p.next)
+	url := fmt.Sprintf("%s%s?epoch=%d&since=%d&v=2", p.url, BillsPath, p.epoch, p.next)
 	s.mu.Unlock()
 	if wait > 0 {
 		url += fmt.Sprintf("&wait=%d", wait.Milliseconds())
@@ -450,6 +456,7 @@ func (s *Syncer) syncBills(ctx context.Context, client *http.Client, p *peer, wa
 	for _, r := range got.records {
 		s.apply(r)
 	}
+	s.billedSpend(p, got.records)
 	p.applied.Add(len(got.records))
 	if got.missed > 0 {
 		p.missed.Add(int(got.missed))
@@ -508,16 +515,65 @@ func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url 
 	return b, nil
 }
 
-// merge folds a reading into a peer's known spend: per campaign the
-// largest total, and the largest spend of the latest day. It reports
-// whether the known spend changed.
-func merge(known map[string]decision.CampaignSpend, got []decision.CampaignSpend) bool {
-	changed := false
+// merge folds a reading into p's known spend (see mergeSpend), learns the
+// keys of its campaigns and reports whether the known spend changed.
+// s.mu is held.
+func (s *Syncer) merge(p *peer, got []decision.CampaignSpend) bool {
+	for _, e := range got {
+		if _, ok := p.spend[e.ID]; !ok {
+			s.ids[xxhash.Sum64String(e.ID)] = e.ID
+		}
+	}
+	changed := len(mergeSpend(p.spend, got, nil)) > 0
+	p.campaigns.Set(float64(len(p.spend)))
+	return changed
+}
+
+// billedSpend folds the spend that p's billing notices carry (version 2
+// records: the campaign's spend on p once billed) into p's known spend as
+// a reading would, and hands the campaigns that changed to the State at
+// once. A notice of a campaign that neither a reading nor this host's
+// State named yet waits for the next reading of p's spend, which holds it.
+func (s *Syncer) billedSpend(p *peer, records []notice.Billed) {
+	var got []decision.CampaignSpend
+	s.mu.Lock()
+	for _, r := range records {
+		if r.Campaign == 0 {
+			continue // an older peer's record
+		}
+		id, ok := s.ids[r.Campaign]
+		if !ok {
+			if n := s.st.NumCampaigns(); n != s.ownIDs {
+				for _, id := range s.st.CampaignIDs(nil) {
+					s.ids[xxhash.Sum64String(id)] = id
+				}
+				s.ownIDs = n
+			}
+			id, ok = s.ids[r.Campaign]
+		}
+		if ok {
+			got = append(got, decision.CampaignSpend{ID: id, Day: r.Time / 86400, Today: r.Today, Total: r.Total})
+		}
+	}
+	var entries []decision.CampaignSpend
+	if changed := mergeSpend(p.spend, got, nil); len(changed) > 0 && s.published {
+		entries = s.sums(changed)
+	}
+	s.mu.Unlock()
+	if len(entries) > 0 {
+		s.st.UpdatePeerSpend(entries)
+	}
+}
+
+// mergeSpend folds a reading into a peer's known spend: per campaign the
+// largest total, and the largest spend of the latest day. It appends the
+// ids of the campaigns whose known spend changed to changed.
+func mergeSpend(known map[string]decision.CampaignSpend, got []decision.CampaignSpend, changed []string) []string {
 	for _, e := range got {
 		k, ok := known[e.ID]
 		if !ok {
 			known[e.ID] = e
-			changed = true
+			changed = append(changed, e.ID)
 			continue
 		}
 		n := k
@@ -530,7 +586,7 @@ func merge(known map[string]decision.CampaignSpend, got []decision.CampaignSpend
 		}
 		if n != k {
 			known[e.ID] = n
-			changed = true
+			changed = append(changed, e.ID)
 		}
 	}
 	return changed
@@ -542,18 +598,7 @@ func (s *Syncer) publish() {
 	sum := map[string]decision.CampaignSpend{}
 	for _, p := range s.peers {
 		for id, e := range p.spend {
-			t, ok := sum[id]
-			switch {
-			case !ok:
-				t = e
-			case e.Day > t.Day:
-				t.Day, t.Today, t.Total = e.Day, e.Today, t.Total+e.Total
-			case e.Day == t.Day:
-				t.Today, t.Total = t.Today+e.Today, t.Total+e.Total
-			default:
-				t.Total += e.Total
-			}
-			sum[id] = t
+			sum[id] = addSpend(sum[id], e)
 		}
 	}
 	s.published = true
@@ -563,6 +608,39 @@ func (s *Syncer) publish() {
 		entries = append(entries, e)
 	}
 	s.st.SetPeerSpend(entries)
+}
+
+// sums returns the peers' known spend of the campaigns ids, summed as
+// publish does. s.mu is held.
+func (s *Syncer) sums(ids []string) []decision.CampaignSpend {
+	entries := make([]decision.CampaignSpend, 0, len(ids))
+	for _, id := range ids {
+		var t decision.CampaignSpend
+		for _, p := range s.peers {
+			if e, ok := p.spend[id]; ok {
+				t = addSpend(t, e)
+			}
+		}
+		entries = append(entries, t)
+	}
+	return entries
+}
+
+// addSpend adds one peer's known spend of a campaign, e, to the sum t of
+// others' (zero for none): totals add up, and so does each peer's spend
+// of the latest day any of them reported.
+func addSpend(t, e decision.CampaignSpend) decision.CampaignSpend {
+	switch {
+	case t.ID == "":
+		t = e
+	case e.Day > t.Day:
+		t.Day, t.Today, t.Total = e.Day, e.Today, t.Total+e.Total
+	case e.Day == t.Day:
+		t.Today, t.Total = t.Today+e.Today, t.Total+e.Total
+	default:
+		t.Total += e.Total
+	}
+	return t
 }
 
 // Append appends every peer's known spend to dst, for the spend state
@@ -665,8 +743,7 @@ func (s *Syncer) Restore(b []byte) (int, error) {
 	restored := 0
 	for _, p := range s.peers {
 		if entries, ok := saved[p.url]; ok {
-			merge(p.spend, entries)
-			p.campaigns.Set(float64(len(p.spend)))
+			s.merge(p, entries)
 			delete(saved, p.url)
 			restored++
 		}

@@ -68,7 +68,7 @@ func (h *host) bill(t *testing.T, n int, now time.Time) {
 	t.Helper()
 	id := h.snap.CampaignStatus(0, now).ID
 	for range n {
-		if _, _, err := h.st.Bill(id, 0, 1000, nil, now); err != nil {
+		if _, err := h.st.Bill(id, 0, 1000, nil, now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -204,24 +204,27 @@ func TestKnownSpendSurvivesRestart(t *testing.T) {
 	}
 }
 
-func TestMerge(t *testing.T) {
+func TestMergeSpend(t *testing.T) {
 	known := map[string]decision.CampaignSpend{}
-	if !merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 5, Total: 50}}) {
-		t.Fatal("a first reading reported no change")
+	merge := func(e decision.CampaignSpend) []string {
+		return mergeSpend(known, []decision.CampaignSpend{e}, nil)
 	}
-	if merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 3, Total: 40}}) { // older reading
-		t.Fatal("an older reading reported a change")
+	if got := merge(decision.CampaignSpend{ID: "c", Day: 10, Today: 5, Total: 50}); len(got) != 1 || got[0] != "c" {
+		t.Fatalf("a first reading changed %q; want c", got)
+	}
+	if got := merge(decision.CampaignSpend{ID: "c", Day: 10, Today: 3, Total: 40}); len(got) != 0 { // older reading
+		t.Fatalf("an older reading changed %q", got)
 	}
 	if got := known["c"]; got.Day != 10 || got.Today != 5 || got.Total != 50 {
 		t.Fatalf("after an older reading: %+v", got)
 	}
-	if !merge(known, []decision.CampaignSpend{{ID: "c", Day: 11, Today: 1, Total: 51}}) { // next day
+	if got := merge(decision.CampaignSpend{ID: "c", Day: 11, Today: 1, Total: 51}); len(got) != 1 { // next day
 		t.Fatal("the next day's reading reported no change")
 	}
 	if got := known["c"]; got.Day != 11 || got.Today != 1 || got.Total != 51 {
 		t.Fatalf("after the next day: %+v", got)
 	}
-	merge(known, []decision.CampaignSpend{{ID: "c", Day: 10, Today: 9, Total: 60}}) // a late reading of yesterday
+	merge(decision.CampaignSpend{ID: "c", Day: 10, Today: 9, Total: 60}) // a late reading of yesterday
 	if got := known["c"]; got.Day != 11 || got.Today != 1 || got.Total != 60 {
 		t.Fatalf("after yesterday's late reading: %+v", got)
 	}

@@ -41,7 +41,7 @@ func FuzzRestore(f *testing.F) {
 	now := time.Now()
 	demo, _ := campaign.Demo()
 	for _, c := range demo.Campaigns[:3] {
-		if _, _, err := st.Bill([]byte(c.ID), 42, 2.5, nil, now); err != nil {
+		if _, err := st.Bill([]byte(c.ID), 42, 2.5, nil, now); err != nil {
 			f.Fatal(err)
 		}
 	}
