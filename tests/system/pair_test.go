@@ -53,9 +53,11 @@ func newPairWith(t *testing.T, bin harness.Binaries, vipOnLo bool, config func(p
 		must(t, p.b1.VIPOnLoopback())
 		must(t, p.b2.VIPOnLoopback())
 	}
+	// The master first, so that the backup's first reading of its peer
+	// (state.peers) finds it: a failed one is retried an interval later.
 	p.r1 = p.startRtbd(t, p.b1, "rtbd-b1")
-	p.r2 = p.startRtbd(t, p.b2, "rtbd-b2")
 	must(t, p.r1.WaitReady(10*time.Second))
+	p.r2 = p.startRtbd(t, p.b2, "rtbd-b2")
 	must(t, p.r2.WaitReady(10*time.Second))
 	p.k1 = harness.StartKeepalived(t, p.b1, "keepalived-b1", vrrpFor(150), []*harness.Host{p.b2})
 	p.k2 = harness.StartKeepalived(t, p.b2, "keepalived-b2", vrrpFor(100), []*harness.Host{p.b1})
