@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -524,7 +525,7 @@ func (s *Syncer) merge(p *peer, got []decision.CampaignSpend) bool {
 			s.ids[xxhash.Sum64String(e.ID)] = e.ID
 		}
 	}
-	changed := len(mergeSpend(p.spend, got, nil)) > 0
+	changed := len(mergeSpend(p.spend, got)) > 0
 	p.campaigns.Set(float64(len(p.spend)))
 	return changed
 }
@@ -555,20 +556,19 @@ func (s *Syncer) billedSpend(p *peer, records []notice.Billed) {
 			got = append(got, decision.CampaignSpend{ID: id, Day: r.Time / 86400, Today: r.Today, Total: r.Total})
 		}
 	}
-	var entries []decision.CampaignSpend
-	if changed := mergeSpend(p.spend, got, nil); len(changed) > 0 && s.published {
-		entries = s.sums(changed)
+	// Under s.mu, as publish hands its sums on: an older sum never
+	// replaces a newer one in the State.
+	if changed := mergeSpend(p.spend, got); len(changed) > 0 && s.published {
+		slices.Sort(changed)
+		s.st.UpdatePeerSpend(s.sums(slices.Compact(changed)))
 	}
 	s.mu.Unlock()
-	if len(entries) > 0 {
-		s.st.UpdatePeerSpend(entries)
-	}
 }
 
 // mergeSpend folds a reading into a peer's known spend: per campaign the
-// largest total, and the largest spend of the latest day. It appends the
-// ids of the campaigns whose known spend changed to changed.
-func mergeSpend(known map[string]decision.CampaignSpend, got []decision.CampaignSpend, changed []string) []string {
+// largest total, and the largest spend of the latest day. It returns the
+// ids of the campaigns whose known spend changed, once per change.
+func mergeSpend(known map[string]decision.CampaignSpend, got []decision.CampaignSpend) (changed []string) {
 	for _, e := range got {
 		k, ok := known[e.ID]
 		if !ok {
@@ -592,22 +592,24 @@ func mergeSpend(known map[string]decision.CampaignSpend, got []decision.Campaign
 	return changed
 }
 
-// publish sums the peers' known spend per campaign into the State.
+// publish sums the peers' known spend per campaign into the State. It
+// holds s.mu throughout, so that its sums and billedSpend's reach the
+// State in the order they were taken.
 func (s *Syncer) publish() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sum := map[string]decision.CampaignSpend{}
 	for _, p := range s.peers {
 		for id, e := range p.spend {
 			sum[id] = addSpend(sum[id], e)
 		}
 	}
-	s.published = true
-	s.mu.Unlock()
 	entries := make([]decision.CampaignSpend, 0, len(sum))
 	for _, e := range sum {
 		entries = append(entries, e)
 	}
 	s.st.SetPeerSpend(entries)
+	s.published = true
 }
 
 // sums returns the peers' known spend of the campaigns ids, summed as

@@ -207,7 +207,7 @@ func TestKnownSpendSurvivesRestart(t *testing.T) {
 func TestMergeSpend(t *testing.T) {
 	known := map[string]decision.CampaignSpend{}
 	merge := func(e decision.CampaignSpend) []string {
-		return mergeSpend(known, []decision.CampaignSpend{e}, nil)
+		return mergeSpend(known, []decision.CampaignSpend{e})
 	}
 	if got := merge(decision.CampaignSpend{ID: "c", Day: 10, Today: 5, Total: 50}); len(got) != 1 || got[0] != "c" {
 		t.Fatalf("a first reading changed %q; want c", got)
