@@ -229,9 +229,10 @@ type Syncer struct {
 	mu        sync.Mutex // guards peers' spend maps and cursors (Run and Append), and ids
 	peers     []*peer
 	published bool // publish ran: the State has the peers' spend
-	// ids names the campaigns of the peers' readings and of the State by
-	// key (xxhash of the id, as billing notices carry them); ownIDs is how
-	// many campaigns the State counted when ids last learned them.
+	// ids names the State's campaigns, which include those of the peers'
+	// readings (SetPeerSpend adds them), by key: xxhash of the id, as
+	// billing notices carry them. ownIDs is how many campaigns the State
+	// counted when ids last learned them.
 	ids    map[uint64]string
 	ownIDs int
 }
@@ -346,9 +347,10 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 			slog.Info("reading the peer's spend again", "peer", p.url)
 		}
 		s.mu.Lock()
-		if s.merge(p, got) {
+		if len(mergeSpend(p.spend, got)) > 0 {
 			changed = true
 		}
+		p.campaigns.Set(float64(len(p.spend)))
 		s.mu.Unlock()
 		p.syncs.Inc()
 		p.last.Set(float64(time.Now().UnixNano()) / 1e9)
@@ -516,25 +518,11 @@ func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url 
 	return b, nil
 }
 
-// merge folds a reading into p's known spend (see mergeSpend), learns the
-// keys of its campaigns and reports whether the known spend changed.
-// s.mu is held.
-func (s *Syncer) merge(p *peer, got []decision.CampaignSpend) bool {
-	for _, e := range got {
-		if _, ok := p.spend[e.ID]; !ok {
-			s.ids[xxhash.Sum64String(e.ID)] = e.ID
-		}
-	}
-	changed := len(mergeSpend(p.spend, got)) > 0
-	p.campaigns.Set(float64(len(p.spend)))
-	return changed
-}
-
 // billedSpend folds the spend that p's billing notices carry (version 2
 // records: the campaign's spend on p once billed) into p's known spend as
 // a reading would, and hands the campaigns that changed to the State at
-// once. A notice of a campaign that neither a reading nor this host's
-// State named yet waits for the next reading of p's spend, which holds it.
+// once. A notice of a campaign that this host's State does not count yet
+// waits for the next reading of p's spend, which holds it.
 func (s *Syncer) billedSpend(p *peer, records []notice.Billed) {
 	var got []decision.CampaignSpend
 	s.mu.Lock()
@@ -745,7 +733,8 @@ func (s *Syncer) Restore(b []byte) (int, error) {
 	restored := 0
 	for _, p := range s.peers {
 		if entries, ok := saved[p.url]; ok {
-			s.merge(p, entries)
+			mergeSpend(p.spend, entries)
+			p.campaigns.Set(float64(len(p.spend)))
 			delete(saved, p.url)
 			restored++
 		}
