@@ -304,6 +304,9 @@ func (s *Syncer) ShareBills(apply func(notice.Billed)) { s.apply = apply }
 // follow): they arrive within a round trip of being billed, not at the
 // next interval.
 func (s *Syncer) Run(ctx context.Context) {
+	// Leave no keep-alive connection to a peer behind: a stopping peer
+	// waits for the connections its listener accepted.
+	defer s.client.CloseIdleConnections()
 	if s.apply != nil {
 		s.following.Store(true)
 		var wg sync.WaitGroup
@@ -401,6 +404,7 @@ const followGap = 50 * time.Millisecond
 func (s *Syncer) follow(ctx context.Context, p *peer) {
 	wait := s.interval
 	client := &http.Client{Timeout: wait + s.interval}
+	defer client.CloseIdleConnections()
 	for ctx.Err() == nil {
 		start := time.Now()
 		s.mu.Lock()
