@@ -131,6 +131,31 @@ func TestFollowSharesSpendAtOnce(t *testing.T) {
 	}
 }
 
+// TestFollowRetriesSoon: a peer whose first readings of its billing
+// notices fail (it was still starting) is followed within followRetry of
+// answering, not at the next interval, an hour away here.
+func TestFollowRetriesSoon(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	var failing atomic.Int64
+	failing.Store(3)
+	src := &Source{State: a.st, Journal: a.journal, HostID: a.id}
+	a.serve(t, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == BillsPath && failing.Add(-1) >= 0 {
+			ctx.Error("starting", fasthttp.StatusServiceUnavailable)
+			return
+		}
+		src.Handler(ctx)
+	})
+	var applied atomic.Int64
+	s := New(c.st, []string{a.url}, time.Hour, c.id)
+	s.ShareBills(func(notice.Billed) { applied.Add(1) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	a.bill(t, "a-0", 7)
+	waitFor(t, "the notice on c after 3 failed readings", func() bool { return applied.Load() == 1 })
+}
+
 // campaignIDs returns the ids of snap's campaigns by ordinal.
 func campaignIDs(snap *decision.Snapshot) []string {
 	ids := make([]string, snap.Campaigns())

@@ -391,6 +391,12 @@ func (s *Syncer) fetch(ctx context.Context, p *peer) ([]decision.CampaignSpend, 
 // shared within about 50 ms.
 const followGap = 50 * time.Millisecond
 
+// followRetry is the longest pause after a failed reading of a peer's
+// billing notices (the interval when shorter): a peer that starts after
+// this host, or comes back, is followed within it, not a whole interval
+// later, and a dead one costs a refused connection a second.
+const followRetry = time.Second
+
 // follow reads p's billing notices until ctx ends, each reading asking
 // the peer to wait up to the interval for one (serveBills' wait), so that
 // a notice billed there is applied here within a round trip, or followGap
@@ -399,27 +405,35 @@ const followGap = 50 * time.Millisecond
 // once and empty although the cursor was in the peer's epoch (an older
 // rtbd, which does not wait, or a stopping one), a peer without billing
 // notices (older still) and a failed reading wait for the rest of the
-// interval. A new cursor (the first reading, or the peer restarted) is
-// followed at once.
+// interval. A failed reading is tried again after followGap, the pause
+// doubling up to followRetry or the interval, whichever is shorter. A new
+// cursor (the first reading, or the peer restarted) is followed at once.
 func (s *Syncer) follow(ctx context.Context, p *peer) {
 	wait := s.interval
 	client := &http.Client{Timeout: wait + s.interval}
 	defer client.CloseIdleConnections()
+	retry := followGap
 	for ctx.Err() == nil {
 		start := time.Now()
 		s.mu.Lock()
 		epoch := p.epoch
 		s.mu.Unlock()
 		n, err := s.syncBills(ctx, client, p, wait)
-		if err != nil && ctx.Err() == nil {
-			p.failed("billing notices", "reading them again at the next interval", err) //nolint:errcheck // counted and logged
-		}
 		s.mu.Lock()
 		waited := epoch != 0 && epoch == p.epoch // a cursor in this epoch: the peer could wait
 		s.mu.Unlock()
 		pause := followGap
-		if err != nil || p.noBills || waited && n == 0 && time.Since(start) < wait/2 {
+		switch {
+		case err != nil:
+			pause, retry = min(retry, s.interval), min(2*retry, followRetry)
+			if ctx.Err() == nil {
+				p.failed("billing notices", "trying again within "+followRetry.String(), err) //nolint:errcheck // counted and logged
+			}
+		case p.noBills || waited && n == 0 && time.Since(start) < wait/2:
 			pause = s.interval
+		}
+		if err == nil {
+			retry = followGap
 		}
 		select {
 		case <-ctx.Done():

@@ -53,8 +53,9 @@ func newPairWith(t *testing.T, bin harness.Binaries, vipOnLo bool, config func(p
 		must(t, p.b1.VIPOnLoopback())
 		must(t, p.b2.VIPOnLoopback())
 	}
-	// The master first, so that the backup's first reading of its peer
-	// (state.peers) finds it: a failed one is retried an interval later.
+	// The master first, so that the backup's first reading of its peer's
+	// spend (state.peers) finds it: a failed one is read again an
+	// interval later (its billing notices within a second).
 	p.r1 = p.startRtbd(t, p.b1, "rtbd-b1")
 	must(t, p.r1.WaitReady(10*time.Second))
 	p.r2 = p.startRtbd(t, p.b2, "rtbd-b2")
