@@ -1,0 +1,147 @@
+// Command rtbcount runs rtbd's bid handler over a request set in a loop of
+// one goroutine, for `bench/icount.sh`, which counts the instructions it
+// executes per request under valgrind's callgrind. On a shared machine
+// whose timings move by 2x from one hour to the next, an instruction count
+// is the stable measure of the handler's CPU work: it changes only when
+// the code or the data do.
+//
+//	rtbcount -set ctv -campaigns 1000 -rounds 20
+//
+// The handler is the one rtbd serves with (daemon/server), called as
+// fasthttp calls it once the body is read, like BenchmarkHandler: no
+// sockets. Every request is answered twice before the counted loop, so
+// that the loop runs in steady state (pools filled, scratch grown), and
+// callgrind counts only that loop, [measure].
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/corpus"
+	"github.com/rtbd/rtbd/daemon/engine"
+	"github.com/rtbd/rtbd/daemon/server"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rtbcount", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	set := fs.String("set", "ctv", "Requests and campaigns: 'corpus' (the shared corpus on the demo book), 'demo-ctv' (synthetic CTV requests on the demo book), 'ctv' or 'banner' (synthetic requests on -campaigns generated campaigns).")
+	n := fs.Int("campaigns", 1000, "Generated campaigns for -set ctv and banner (1 to 100000); cached in the user cache directory.")
+	requests := fs.Int("requests", 64, "Synthetic requests to cycle through (1 to 4096).")
+	rounds := fs.Int("rounds", 10, "Passes over the requests in the counted loop (1 to 100000).")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *n < 1 || *n > 100000 || *requests < 1 || *requests > 4096 || *rounds < 1 || *rounds > 100000 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "rtbcount: -campaigns must be in [1, 100000], -requests in [1, 4096], -rounds in [1, 100000], and no arguments")
+		return 2
+	}
+	dir, bodies := "", [][]byte(nil)
+	switch *set {
+	case "corpus":
+		for _, f := range corpus.Requests() {
+			bodies = append(bodies, f.Body)
+		}
+	case "demo-ctv":
+		bodies = campaign.GenerateCTVRequests(*requests, 1)
+	case "ctv", "banner":
+		var err error
+		if dir, err = dataSet(*n); err != nil {
+			fmt.Fprintln(stderr, "rtbcount:", err)
+			return 1
+		}
+		if *set == "ctv" {
+			bodies = campaign.GenerateCTVRequests(*requests, 1)
+		} else {
+			bodies = campaign.GenerateBannerRequests(campaign.Generate(*n, 1), *requests)
+		}
+	default:
+		fmt.Fprintf(stderr, "rtbcount: unknown -set %q: want corpus, demo-ctv, ctv or banner\n", *set)
+		return 2
+	}
+	h, err := handler(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "rtbcount:", err)
+		return 1
+	}
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("POST")
+	ctx.Request.SetRequestURI("/openrtb2/bid")
+	drive(h, &ctx, bodies, 2) // steady state first
+	bids := measure(h, &ctx, bodies, *rounds)
+	fmt.Fprintf(stdout, "requests %d bids %d\n", *rounds*len(bodies), bids)
+	return 0
+}
+
+// measure is drive, under a name of its own for callgrind to count
+// (--toggle-collect=main.measure): the passes before it are not counted.
+//
+//go:noinline
+func measure(h fasthttp.RequestHandler, ctx *fasthttp.RequestCtx, bodies [][]byte, rounds int) int {
+	return drive(h, ctx, bodies, rounds)
+}
+
+// drive answers each of bodies rounds times with h and returns how many
+// answers were bids (200).
+//
+//go:noinline
+func drive(h fasthttp.RequestHandler, ctx *fasthttp.RequestCtx, bodies [][]byte, rounds int) int {
+	bids := 0
+	for range rounds {
+		for _, b := range bodies {
+			ctx.Request.SetBody(b)
+			ctx.Response.Reset()
+			h(ctx)
+			if ctx.Response.StatusCode() == fasthttp.StatusOK {
+				bids++
+			}
+		}
+	}
+	return bids
+}
+
+// handler returns rtbd's bid handler on the data set in dir, or on the
+// demo book when dir is "", configured as the handler benchmarks are: no
+// deadline, so that the count does not depend on the machine's speed.
+func handler(dir string) (fasthttp.RequestHandler, error) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := config.Default()
+	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
+	cfg.Bidding.DefaultTmax = config.Duration(time.Hour)
+	cfg.Bidding.MinTimeLeft = 0
+	if dir != "" {
+		cfg.Data.CampaignsFile = filepath.Join(dir, "campaigns.json")
+		cfg.Data.ModelFile = filepath.Join(dir, "model.json")
+	}
+	eng, err := engine.New(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return server.New(server.Options{Config: &cfg, Engine: eng}).Handler, nil
+}
+
+// dataSet returns the directory of the generated data set of n campaigns,
+// writing it on first use (the handler benchmarks share it).
+func dataSet(n int) (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	dir := filepath.Join(base, "rtbd-bench", fmt.Sprintf("campaigns-%d-model-v%d", n, campaign.ModelVersion))
+	if _, err := os.Stat(filepath.Join(dir, "model.json")); err == nil {
+		return dir, nil
+	}
+	return dir, campaign.WriteDataSet(dir, n, 1)
+}
