@@ -281,6 +281,7 @@ type podSearch struct {
 	n              int
 	price          [maxDynamicOptions]float64
 	prefix         [maxDynamicOptions + 1]float64 // prefix[i]: the sum of price[:i]
+	density        [maxDynamicOptions + 1]float64 // density[i]: the most price per second of usable options i..
 	dur            [maxDynamicOptions]int
 	conflict       [maxDynamicOptions]uint64 // options that cannot share the pod with this one
 	usable         uint64                    // options that clash with no ad already in the pod
@@ -310,11 +311,36 @@ func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Video) {
 	ps.greedy()
 }
 
-// setPrefix sets prefix from price.
+// setPrefix sets prefix and density from price, dur and usable. An
+// option without a duration has an infinite density: it turns the
+// duration bound off for the options up to it.
 func (ps *podSearch) setPrefix() {
 	for i := range ps.n {
 		ps.prefix[i+1] = ps.prefix[i] + ps.price[i]
 	}
+	ps.density[ps.n] = 0
+	for i := ps.n - 1; i >= 0; i-- {
+		d := 0.0
+		if ps.usable&(1<<i) != 0 {
+			d = math.Inf(1)
+			if ps.dur[i] > 0 {
+				d = ps.price[i] / float64(ps.dur[i])
+			}
+		}
+		ps.density[i] = max(ps.density[i+1], d)
+	}
+}
+
+// bound is the most that options j.. can add to a set of cnt options
+// lasting dur: the next prices up to the count limit, and at most the
+// pod's remaining seconds at the best price per second among them.
+// Neither grows with j.
+func (ps *podSearch) bound(j, dur, cnt int) float64 {
+	b := ps.prefix[min(ps.n, j+ps.maxCnt-cnt)] - ps.prefix[j]
+	if ps.maxDur < math.MaxInt && !math.IsInf(ps.density[j], 1) {
+		b = min(b, float64(ps.maxDur-dur)*ps.density[j])
+	}
+	return b
 }
 
 // optionConflicts returns the options that clash with no ad already in
@@ -397,9 +423,8 @@ func (ps *podSearch) search(from int, set uint64, sum float64, dur, cnt int) {
 		if ps.usable&(1<<j) == 0 || ps.conflict[j]&set != 0 || dur+ps.dur[j] > ps.maxDur {
 			continue
 		}
-		// Prices are sorted: the best this branch can reach is j and the
-		// next options up to the count limit.
-		if sum+ps.prefix[min(ps.n, j+ps.maxCnt-cnt)]-ps.prefix[j] <= ps.bestPrice {
+		// The bound does not grow with j: no later branch can do better.
+		if sum+ps.bound(j, dur, cnt) <= ps.bestPrice {
 			return
 		}
 		ps.search(j+1, set|1<<j, sum+ps.price[j], dur+ps.dur[j], cnt+1)

@@ -218,6 +218,25 @@ func TestPodSearchOptimal(t *testing.T) {
 	}
 }
 
+// TestPodSearchBoundsByDuration: 14 usable 30 s options for a 30 s pod
+// fit one at a time, so the greedy fill (the best one) is the answer; the
+// duration bound ends the search at its first node, where the count bound
+// alone tries every option in turn.
+func TestPodSearchBoundsByDuration(t *testing.T) {
+	var ps podSearch
+	ps.n, ps.maxDur, ps.maxCnt = 14, 30, 14
+	for i := range ps.n {
+		ps.price[i], ps.dur[i] = float64(40-i), 30
+		ps.usable |= 1 << i
+	}
+	ps.setPrefix()
+	ps.greedy()
+	ps.search(0, 0, 0, 0, 0)
+	if ps.best != 1 || ps.bestPrice != 40 || ps.nodes > 1 {
+		t.Fatalf("search took %b worth %v in %d nodes; want the first option alone, in 1 node", ps.best, ps.bestPrice, ps.nodes)
+	}
+}
+
 // TestSlotSearchOptimal compares the structured slots' search with every
 // assignment of random slots and options: the same best total price, and
 // an assignment that keeps the rules (one option per slot, each option
