@@ -2,6 +2,7 @@ package openrtb
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/url"
@@ -235,9 +236,31 @@ func TestAppendPriceMatchesStrconv(t *testing.T) {
 
 func TestAppendQueryEscape(t *testing.T) {
 	t.Parallel()
-	for _, s := range []string{"", "abc-_.~XYZ09", "a b&c=d/e?f#g%h+i", "é\x00\xff"} {
-		if got, want := string(appendQueryEscape(nil, []byte(s))), url.QueryEscape(s); got != want {
+	cases := []string{"", "abc-_.~XYZ09", "a b&c=d/e?f#g%h+i", "é\x00\xff",
+		"rtbd-1-67a1b2c3-1f", "abcdefg hijklmnop", "abcdefgh ijklmnop", "abcdefghijklmno/", "/bcdefghijklmnop"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 { // mostly plain, with a byte to escape anywhere
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = "abcXYZ019-_.~"[rng.IntN(13)]
+			if rng.IntN(30) == 0 {
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := string(appendQueryEscape([]byte("x"), []byte(s))), "x"+url.QueryEscape(s); got != want {
 			t.Fatalf("unexpected query escaping of %q; got %s; want %s", s, got, want)
+		}
+	}
+}
+
+func TestAppendHex16(t *testing.T) {
+	t.Parallel()
+	for _, v := range []uint64{0, 1, 0xabcdef, 1<<63 | 5, math.MaxUint64, 0x0123456789abcdef} {
+		if got, want := string(appendHex16([]byte("uk="), v)), fmt.Sprintf("uk=%016x", v); got != want {
+			t.Fatalf("appendHex16(%#x) = %s; want %s", v, got, want)
 		}
 	}
 }
