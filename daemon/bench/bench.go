@@ -168,6 +168,10 @@ func commandLine(args []string) string {
 // run builds and starts the servers, runs the repetitions and returns the
 // report. Children are stopped before it returns, also on error or Ctrl-C.
 func run(ctx context.Context, o *Options, cmdline string, progress io.Writer) (*Report, error) {
+	if o.QuietWait > 0 {
+		// Each noisy retry waits at the quiet gate first, within its budget.
+		o.Search.Noisy, o.Search.NoisyRetries = noisyFailure(o.QuietMax), 3
+	}
 	rep := &Report{Command: cmdline, Date: time.Now().UTC(), Machine: readMachine(), Options: *o}
 	mix, err := bodies(o)
 	if err != nil {

@@ -310,8 +310,12 @@ func writeSetup(w *errWriter, rep *Report) {
 	}
 	w.printf("- Requests: %s, %d keep-alive connections, %s client timeout.\n", mix, o.Connections, o.Timeout)
 	s := &o.Search
-	w.printf("- Search: from %s req/s, x%.2f per step until a step fails, then %d bisection steps; %s per step, a failed step retried %d time(s); %s warm-up at %s req/s first.\n",
-		fmtRate(s.Start), s.Growth, s.Bisect, o.Step, s.Retries, warmupTime, fmtRate(warmupRate))
+	noisy := ""
+	if s.NoisyRetries > 0 {
+		noisy = fmt.Sprintf(" (and up to %d more times when it failed with the server's core less than half busy while others took more than the quiet gate allows)", s.NoisyRetries)
+	}
+	w.printf("- Search: from %s req/s, x%.2f per step until a step fails, then %d bisection steps; %s per step, a failed step retried %d time(s)%s; %s warm-up at %s req/s first.\n",
+		fmtRate(s.Start), s.Growth, s.Bisect, o.Step, s.Retries, noisy, warmupTime, fmtRate(warmupRate))
 	w.printf("- CPU per request: utime + stime from /proc/PID/stat (10 ms ticks) before and after each phase, over the requests sent; rtbload's from getrusage.\n\n")
 	w.printf("## Noise on this machine\n\n")
 	w.printf("This is a shared 2-vCPU VM (see /work/shared/reference/this-machine.md): it stalls about 450 times a second for >= 20 us and about once a second for >= 0.5 ms, up to ~6 ms, ")

@@ -99,6 +99,48 @@ func TestFindMaxRetries(t *testing.T) {
 	}
 }
 
+// TestFindMaxNoisyRetries: a spell of steal fails the first three
+// attempts of the start rate while the server idles. Those failures say
+// nothing of the server, so the search measures again and finds its
+// maximum; a noisy failure at a busy server, and a fourth noisy one,
+// count as failures.
+func TestFindMaxNoisyRetries(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	inner := fakeServer(37000)
+	spell := func(rate float64) (Point, error) {
+		calls++
+		p, err := inner(rate)
+		p.ServerBusy = rate / 40000
+		if calls <= 3 {
+			p.P99, p.Steal = time.Second, 0.7
+		}
+		return p, err
+	}
+	s := testSearch()
+	s.Retries = 1
+	s.Noisy, s.NoisyRetries = noisyFailure(0.2), 3
+	got, steps, err := FindMax(s, spell)
+	if err != nil {
+		t.Fatalf("unexpected error: %s", err)
+	}
+	if got < 36386 || got > 37000 || steps[0].Pass || !steps[3].Pass || steps[3].Target != s.Start {
+		t.Fatalf("max %g, steps %+v; want the start rate to pass on its fourth attempt and a max in [36386, 37000]", got, steps[:4])
+	}
+
+	busy := noisyFailure(0.2)
+	if p := (Point{ServerBusy: 0.9, Steal: 0.7}); busy(&p) {
+		t.Fatal("a failure with the server's core busy counted as noise")
+	}
+	if p := (Point{ServerBusy: 0.1, Steal: 0.1}); busy(&p) {
+		t.Fatal("a failure on a quiet machine counted as noise")
+	}
+	calls = -10 // every attempt noisy: 2 failures and 3 noisy retries, then a lower rate
+	if _, steps, _ = FindMax(s, spell); len(steps) < 5 || steps[4].Target != s.Start || steps[5].Target >= s.Start {
+		t.Fatalf("steps %+v; want 5 attempts of the start rate, then a lower one", steps)
+	}
+}
+
 func TestFindMaxErrors(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")
