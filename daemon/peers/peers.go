@@ -403,11 +403,11 @@ const followRetry = time.Second
 // under steady billing, where readings every interval left up to a whole
 // interval of them unshared when the peer died. An answer that came at
 // once and empty although the cursor was in the peer's epoch (an older
-// rtbd, which does not wait, or a stopping one), a peer without billing
-// notices (older still) and a failed reading wait for the rest of the
-// interval. A failed reading is tried again after followGap, the pause
-// doubling up to followRetry or the interval, whichever is shorter. A new
-// cursor (the first reading, or the peer restarted) is followed at once.
+// rtbd, which does not wait, or a stopping one) and a peer without
+// billing notices (older still) wait for the rest of the interval. A
+// failed reading is tried again after followGap, the pause doubling up to
+// followRetry, and never longer than the interval. A new cursor (the
+// first reading, or the peer restarted) is followed at once.
 func (s *Syncer) follow(ctx context.Context, p *peer) {
 	wait := s.interval
 	client := &http.Client{Timeout: wait + s.interval}
@@ -430,9 +430,8 @@ func (s *Syncer) follow(ctx context.Context, p *peer) {
 				p.failed("billing notices", "trying again within "+followRetry.String(), err) //nolint:errcheck // counted and logged
 			}
 		case p.noBills || waited && n == 0 && time.Since(start) < wait/2:
-			pause = s.interval
-		}
-		if err == nil {
+			pause, retry = s.interval, followGap
+		default:
 			retry = followGap
 		}
 		select {
