@@ -133,14 +133,16 @@ func TestFollowSharesSpendAtOnce(t *testing.T) {
 
 // TestFollowRetriesSoon: a peer whose first readings of its billing
 // notices fail (it was still starting) is followed within followRetry of
-// answering, not at the next interval, an hour away here.
+// answering, not at the next interval, an hour away here, and counts as
+// reachable again, so that c would wait for its final reading at stop.
+// Its spend cannot be read at all here: only the notices tell.
 func TestFollowRetriesSoon(t *testing.T) {
 	a, c := newBillingHost(t), newBillingHost(t)
 	var failing atomic.Int64
 	failing.Store(3)
 	src := &Source{State: a.st, Journal: a.journal, HostID: a.id}
 	a.serve(t, func(ctx *fasthttp.RequestCtx) {
-		if string(ctx.Path()) == BillsPath && failing.Add(-1) >= 0 {
+		if string(ctx.Path()) != BillsPath || failing.Add(-1) >= 0 {
 			ctx.Error("starting", fasthttp.StatusServiceUnavailable)
 			return
 		}
@@ -154,6 +156,7 @@ func TestFollowRetriesSoon(t *testing.T) {
 	go s.Run(ctx)
 	a.bill(t, "a-0", 7)
 	waitFor(t, "the notice on c after 3 failed readings", func() bool { return applied.Load() == 1 })
+	waitFor(t, "a to count as reachable", func() bool { return !s.Unreachable(a.id) })
 }
 
 // campaignIDs returns the ids of snap's campaigns by ordinal.

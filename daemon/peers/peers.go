@@ -346,8 +346,8 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 				errs = append(errs, p.failed("billing notices", "reading them again at the next interval", err))
 			}
 		}
-		if err == nil && !p.ok.Swap(true) {
-			slog.Info("reading the peer's spend again", "peer", p.url)
+		if err == nil {
+			p.succeeded("spend")
 		}
 		s.mu.Lock()
 		if len(mergeSpend(p.spend, got)) > 0 {
@@ -362,6 +362,15 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 		s.publish()
 	}
 	return errors.Join(errs...)
+}
+
+// succeeded marks the peer reachable again after a reading of what,
+// logged when the last reading had failed. A stopping host waits for the
+// final reading of a reachable peer only (see Unreachable).
+func (p *peer) succeeded(what string) {
+	if !p.ok.Swap(true) {
+		slog.Info("reading the peer's "+what+" again", "peer", p.url)
+	}
 }
 
 // failed counts a reading of what that failed, logs it with what follows
@@ -431,8 +440,10 @@ func (s *Syncer) follow(ctx context.Context, p *peer) {
 			}
 		case p.noBills || waited && n == 0 && time.Since(start) < wait/2:
 			pause, retry = s.interval, followGap
+			p.succeeded("billing notices")
 		default:
 			retry = followGap
+			p.succeeded("billing notices")
 		}
 		select {
 		case <-ctx.Done():
