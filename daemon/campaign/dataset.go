@@ -69,3 +69,18 @@ func writeCampaigns(path string, f *File) error {
 	}
 	return nil
 }
+
+// CachedDataSet returns the directory of the data set of n campaigns from
+// seed 1 (see [WriteDataSet]) in the user cache directory, writing it on
+// first use: the handler benchmarks and rtbcount share it.
+func CachedDataSet(n int) (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	dir := filepath.Join(base, "rtbd-bench", fmt.Sprintf("campaigns-%d-model-v%d", n, ModelVersion))
+	if _, err := os.Stat(filepath.Join(dir, modelName)); err == nil {
+		return dir, nil
+	}
+	return dir, WriteDataSet(dir, n, 1)
+}

@@ -3,10 +3,6 @@ package server
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -14,9 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
-	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/corpus"
-	"github.com/rtbd/rtbd/daemon/engine"
 )
 
 // handlerSink keeps results alive so the compiler cannot drop the work.
@@ -122,36 +116,17 @@ func benchCold(b *testing.B, bodies [][]byte, evict []byte, h fasthttp.RequestHa
 }
 
 func benchServer(b *testing.B, dir string) *Server {
-	// Loading logs a line that would split the benchmark's output line.
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	cfg := config.Default()
-	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
-	cfg.Bidding.DefaultTmax = config.Duration(time.Hour)
-	cfg.Bidding.MinTimeLeft = 0
-	if dir != "" {
-		cfg.Data.CampaignsFile = filepath.Join(dir, "campaigns.json")
-		cfg.Data.ModelFile = filepath.Join(dir, "model.json")
-	}
-	eng, err := engine.New(&cfg)
+	srv, err := NewBench(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return New(Options{Config: &cfg, Engine: eng})
+	return srv
 }
 
-// dataSet writes a generated data set once per size and model format
-// version into the user cache, since generating and parsing 10^5
-// campaigns takes seconds.
+// dataSet returns the cached generated data set of n campaigns.
 func dataSet(b *testing.B, n int) string {
-	base, err := os.UserCacheDir()
+	dir, err := campaign.CachedDataSet(n)
 	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "rtbd-bench", fmt.Sprintf("campaigns-%d-model-v%d", n, campaign.ModelVersion))
-	if _, err := os.Stat(filepath.Join(dir, "model.json")); err == nil {
-		return dir
-	}
-	if err := campaign.WriteDataSet(dir, n, 1); err != nil {
 		b.Fatal(err)
 	}
 	return dir

@@ -18,17 +18,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
-	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/corpus"
-	"github.com/rtbd/rtbd/daemon/engine"
 	"github.com/rtbd/rtbd/daemon/server"
 )
 
@@ -58,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		bodies = campaign.GenerateCTVRequests(*requests, 1)
 	case "ctv", "banner":
 		var err error
-		if dir, err = dataSet(*n); err != nil {
+		if dir, err = campaign.CachedDataSet(*n); err != nil {
 			fmt.Fprintln(stderr, "rtbcount:", err)
 			return 1
 		}
@@ -71,11 +66,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rtbcount: unknown -set %q: want corpus, demo-ctv, ctv or banner\n", *set)
 		return 2
 	}
-	h, err := handler(dir)
+	srv, err := server.NewBench(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "rtbcount:", err)
 		return 1
 	}
+	h := srv.Handler
 	var ctx fasthttp.RequestCtx
 	ctx.Request.Header.SetMethod("POST")
 	ctx.Request.SetRequestURI("/openrtb2/bid")
@@ -110,38 +106,4 @@ func drive(h fasthttp.RequestHandler, ctx *fasthttp.RequestCtx, bodies [][]byte,
 		}
 	}
 	return bids
-}
-
-// handler returns rtbd's bid handler on the data set in dir, or on the
-// demo book when dir is "", configured as the handler benchmarks are: no
-// deadline, so that the count does not depend on the machine's speed.
-func handler(dir string) (fasthttp.RequestHandler, error) {
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	cfg := config.Default()
-	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
-	cfg.Bidding.DefaultTmax = config.Duration(time.Hour)
-	cfg.Bidding.MinTimeLeft = 0
-	if dir != "" {
-		cfg.Data.CampaignsFile = filepath.Join(dir, "campaigns.json")
-		cfg.Data.ModelFile = filepath.Join(dir, "model.json")
-	}
-	eng, err := engine.New(&cfg)
-	if err != nil {
-		return nil, err
-	}
-	return server.New(server.Options{Config: &cfg, Engine: eng}).Handler, nil
-}
-
-// dataSet returns the directory of the generated data set of n campaigns,
-// writing it on first use (the handler benchmarks share it).
-func dataSet(n int) (string, error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "rtbd-bench", fmt.Sprintf("campaigns-%d-model-v%d", n, campaign.ModelVersion))
-	if _, err := os.Stat(filepath.Join(dir, "model.json")); err == nil {
-		return dir, nil
-	}
-	return dir, campaign.WriteDataSet(dir, n, 1)
 }

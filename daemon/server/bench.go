@@ -1,0 +1,33 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/engine"
+)
+
+// NewBench returns the Server that the handler benchmarks and rtbcount
+// measure: the default configuration on the data set in dir
+// (campaigns.json and model.json), or on the demo book when dir is "",
+// with no deadline, so that what is measured does not depend on the
+// machine's speed. It silences the default logger: loading logs a line.
+func NewBench(dir string) (*Server, error) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := config.Default()
+	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
+	cfg.Bidding.DefaultTmax = config.Duration(time.Hour)
+	cfg.Bidding.MinTimeLeft = 0
+	if dir != "" {
+		cfg.Data.CampaignsFile = filepath.Join(dir, "campaigns.json")
+		cfg.Data.ModelFile = filepath.Join(dir, "model.json")
+	}
+	eng, err := engine.New(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return New(Options{Config: &cfg, Engine: eng}), nil
+}
