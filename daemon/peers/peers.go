@@ -432,18 +432,17 @@ func (s *Syncer) follow(ctx context.Context, p *peer) {
 		waited := epoch != 0 && epoch == p.epoch // a cursor in this epoch: the peer could wait
 		s.mu.Unlock()
 		pause := followGap
-		switch {
-		case err != nil:
+		if err != nil {
 			pause, retry = min(retry, s.interval), min(2*retry, followRetry)
 			if ctx.Err() == nil {
 				p.failed("billing notices", "trying again within "+followRetry.String(), err) //nolint:errcheck // counted and logged
 			}
-		case p.noBills || waited && n == 0 && time.Since(start) < wait/2:
-			pause, retry = s.interval, followGap
-			p.succeeded("billing notices")
-		default:
+		} else {
 			retry = followGap
 			p.succeeded("billing notices")
+			if p.noBills || waited && n == 0 && time.Since(start) < wait/2 {
+				pause = s.interval
+			}
 		}
 		select {
 		case <-ctx.Done():
