@@ -170,7 +170,7 @@ func commandLine(args []string) string {
 func run(ctx context.Context, o *Options, cmdline string, progress io.Writer) (*Report, error) {
 	if o.QuietWait > 0 {
 		// Each noisy retry waits at the quiet gate first, within its budget.
-		o.Search.Noisy, o.Search.NoisyRetries = noisyFailure(o.QuietMax), 3
+		o.Search.NoisyCPUs, o.Search.NoisyRetries = o.QuietMax, 3
 	}
 	rep := &Report{Command: cmdline, Date: time.Now().UTC(), Machine: readMachine(), Options: *o}
 	mix, err := bodies(o)

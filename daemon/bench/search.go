@@ -80,20 +80,19 @@ type Search struct {
 	Bisect  int     // refining steps after the first failure
 	Retries int     // extra attempts of a failed step before it counts as failed
 	Criteria
-	// Noisy, when set, tells a failed step that says nothing of the
-	// server: its core was mostly idle while others took the machine. Such
-	// a step is measured again, up to NoisyRetries times beyond Retries,
-	// instead of ending the search there: a minute of the hypervisor's
-	// steal once stopped the ceiling's search at 4.8k req/s.
-	Noisy        func(*Point) bool
+	// NoisyCPUs, when > 0, marks a failed step that says nothing of the
+	// server: its core was less than half busy while other processes and
+	// the hypervisor took more than NoisyCPUs. Such a step is measured
+	// again, up to NoisyRetries times beyond Retries, instead of ending
+	// the search there: a minute of the hypervisor's steal once stopped
+	// the ceiling's search at 4.8k req/s.
+	NoisyCPUs    float64
 	NoisyRetries int
 }
 
-// noisyFailure is Search.Noisy for the bench: a step failed with the
-// server's core less than half busy, and other processes and the
-// hypervisor took more than maxCPUs during it.
-func noisyFailure(maxCPUs float64) func(*Point) bool {
-	return func(p *Point) bool { return p.ServerBusy < 0.5 && p.noise() > maxCPUs }
+// noisy reports whether failed step p is one that NoisyCPUs marks.
+func (s *Search) noisy(p *Point) bool {
+	return s.NoisyCPUs > 0 && p.ServerBusy < 0.5 && p.noise() > s.NoisyCPUs
 }
 
 // maxShrink bounds how often the search lowers the start rate when the
@@ -186,7 +185,7 @@ func (f *finder) try(rate float64) (bool, error) {
 			return false, err
 		}
 		p.Pass, p.Why = f.s.Check(&p)
-		if !p.Pass && f.s.Noisy != nil && noisy < f.s.NoisyRetries && f.s.Noisy(&p) {
+		if !p.Pass && noisy < f.s.NoisyRetries && f.s.noisy(&p) {
 			noisy++
 			p.Why += "; noisy, measured again"
 		} else {

@@ -119,7 +119,7 @@ func TestFindMaxNoisyRetries(t *testing.T) {
 	}
 	s := testSearch()
 	s.Retries = 1
-	s.Noisy, s.NoisyRetries = noisyFailure(0.2), 3
+	s.NoisyCPUs, s.NoisyRetries = 0.2, 3
 	got, steps, err := FindMax(s, spell)
 	if err != nil {
 		t.Fatalf("unexpected error: %s", err)
@@ -128,11 +128,10 @@ func TestFindMaxNoisyRetries(t *testing.T) {
 		t.Fatalf("max %g, steps %+v; want the start rate to pass on its fourth attempt and a max in [36386, 37000]", got, steps[:4])
 	}
 
-	busy := noisyFailure(0.2)
-	if p := (Point{ServerBusy: 0.9, Steal: 0.7}); busy(&p) {
+	if p := (Point{ServerBusy: 0.9, Steal: 0.7}); s.noisy(&p) {
 		t.Fatal("a failure with the server's core busy counted as noise")
 	}
-	if p := (Point{ServerBusy: 0.1, Steal: 0.1}); busy(&p) {
+	if p := (Point{ServerBusy: 0.1, Steal: 0.1}); s.noisy(&p) {
 		t.Fatal("a failure on a quiet machine counted as noise")
 	}
 	calls = -10 // every attempt noisy: 2 failures and 3 noisy retries, then a lower rate
