@@ -307,14 +307,14 @@ func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Video) {
 		ps.price[i], ps.dur[i] = opts[i].price, int(opts[i].dur)
 	}
 	ps.usable = s.optionConflicts(c, opts, ps.conflict[:])
-	ps.setPrefix()
+	ps.setSums()
 	ps.greedy()
 }
 
-// setPrefix sets prefix and density from price, dur and usable. An
+// setSums sets prefix and density from price, dur and usable. An
 // option without a duration has an infinite density: it turns the
 // duration bound off for the options up to it.
-func (ps *podSearch) setPrefix() {
+func (ps *podSearch) setSums() {
 	for i := range ps.n {
 		ps.prefix[i+1] = ps.prefix[i] + ps.price[i]
 	}

@@ -188,7 +188,7 @@ func TestPodSearchOptimal(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			ps.maxCnt = 1 + rng.IntN(ps.n)
 		}
-		ps.setPrefix()
+		ps.setSums()
 		ps.greedy()
 		ps.search(0, 0, 0, 0, 0)
 		fits := func(set uint64) (float64, bool) {
@@ -229,7 +229,7 @@ func TestPodSearchBoundsByDuration(t *testing.T) {
 		ps.price[i], ps.dur[i] = float64(40-i), 30
 		ps.usable |= 1 << i
 	}
-	ps.setPrefix()
+	ps.setSums()
 	ps.greedy()
 	ps.search(0, 0, 0, 0, 0)
 	if ps.best != 1 || ps.bestPrice != 40 || ps.nodes > 1 {
