@@ -6,8 +6,19 @@
 #   bench/icount.sh                          # corpus demo-ctv ctv:1000 banner:1000, 15 s
 #   bench/icount.sh ctv:100000 banner:100000 # 6 minutes each (loading 10^5 campaigns)
 #   ANNOTATE=1 bench/icount.sh ctv:1000      # and the functions by their own count
+#   COLD=1 bench/icount.sh                   # and the cache lines each request misses
 # Each set is answered twice first (pools, scratch), then ROUNDS times
 # (8 by default) counted; the figure is the count over those requests.
+#
+# COLD=1 evicts the caches before each counted request (rtbcount -evict,
+# 4 MiB written, twice the simulated L2) and has callgrind simulate this
+# machine's private caches: L1i 32 KiB 8-way, L1d 48 KiB 12-way and its
+# 2 MiB 16-way L2 as the last level. Under load a request finds its code
+# and data evicted by the kernel's and the other connections' work, so
+# the lines it misses cost it as much as its instructions do. Columns:
+# code lines (I1 misses), data lines (D1 misses, reads and writes), and
+# of those the ones from beyond L2 (LL misses), per request; ANNOTATE then
+# sorts functions by their code misses.
 # Needs valgrind (apt-get install valgrind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,21 +31,38 @@ trap 'rm -rf "$tmp"' EXIT
 # Built with rtbd's profile (bench/pgo.sh), as rtbd is.
 go build -pgo=daemon/cmd/rtbd/default.pgo -o "$tmp/rtbcount" ./daemon/cmd/rtbcount
 
-printf '%-16s %12s %10s %s\n' set instr/req bids requests
+cold=()
+if [ -n "${COLD:-}" ]; then
+	cold=(--cache-sim=yes --I1=32768,8,64 --D1=49152,12,64 --LL=2097152,16,64)
+	printf '%-16s %12s %8s %8s %8s %8s %10s %s\n' set instr/req I1miss D1miss ILmiss DLmiss bids requests
+else
+	printf '%-16s %12s %10s %s\n' set instr/req bids requests
+fi
 for s in "${sets[@]}"; do
 	name=${s%%:*} n=1000
 	[ "$name" = "$s" ] || n=${s#*:}
 	# One goroutine, no collection (the handler does not allocate) and no
 	# preemption signals: the counted loop runs alone on its thread.
-	GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind \
-		--toggle-collect=main.measure --callgrind-out-file="$tmp/cg" \
-		"$tmp/rtbcount" -set "$name" -campaigns "$n" -rounds "$rounds" >"$tmp/out" 2>"$tmp/err" ||
+	# Cold, only main.answer is counted: the eviction between requests is not.
+	toggle=main.measure evict=0
+	[ ${#cold[@]} -eq 0 ] || toggle=main.answer evict=4194304
+	GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind "${cold[@]}" \
+		--toggle-collect=$toggle --callgrind-out-file="$tmp/cg" \
+		"$tmp/rtbcount" -set "$name" -campaigns "$n" -rounds "$rounds" -evict $evict >"$tmp/out" 2>"$tmp/err" ||
 		{ cat "$tmp/err" >&2; exit 1; }
-	ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/err")
 	read -r _ reqs _ bids <"$tmp/out"
-	printf '%-16s %12d %10s %s\n' "$s" "$((ir / reqs))" "$bids" "$reqs"
+	# events: Ir, or Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw with the caches.
+	read -r -a ev < <(sed -n 's/^summary: //p' "$tmp/cg")
+	show=Ir
+	if [ ${#cold[@]} -eq 0 ]; then
+		printf '%-16s %12d %10s %s\n' "$s" "$((ev[0] / reqs))" "$bids" "$reqs"
+	else
+		show=I1mr
+		printf '%-16s %12d %8d %8d %8d %8d %10s %s\n' "$s" "$((ev[0] / reqs))" "$((ev[3] / reqs))" \
+			"$(((ev[4] + ev[5]) / reqs))" "$((ev[6] / reqs))" "$(((ev[7] + ev[8]) / reqs))" "$bids" "$reqs"
+	fi
 	if [ -n "${ANNOTATE:-}" ]; then
-		callgrind_annotate "$tmp/cg" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,32p' |
+		callgrind_annotate --show=$show --sort=$show "$tmp/cg" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,32p' |
 			sed 's|github.com/rtbd/rtbd/daemon/||g' | cut -c1-150
 	fi
 done
