@@ -43,10 +43,14 @@ type Snapshot struct {
 	// types. Device-type-major, so that a scan reads it sequentially.
 	devExpNegS []float64
 	devW       []float64 // the campaign_x_devicetype weights, same layout
-	ix         index
-	model      model
-	money      money
-	state      *State
+	// first[v*n+o] is what the first bound of candidate o reads (see
+	// collect) for device type variant v: the index rf.dt, or, for the
+	// other requests, numDevTypes (0 when no device type is precomputed).
+	first []firstBound
+	ix    index
+	model model
+	money money
+	state *State
 
 	hostID     []byte
 	noticeBase []byte
@@ -63,6 +67,14 @@ type hotCamp struct {
 	// xLeft is the campaign half of its cross features (see crosshash.go).
 	xLeft uint64
 }
+
+// firstBound is a candidate's first price bound: hotCamp's value and
+// maxCPM and its expNegS for one device type variant, in float32 rounded
+// outwards (value and maxCPM up, expNegS down), so that the bound only
+// ever admits more. A candidate reads one 12-byte entry where it read
+// hotCamp and devExpNegS, two cache lines apart; a variant is 1.2 MB at
+// 100,000 campaigns, where hotCamp is 3.2 MB, and stays in L2.
+type firstBound struct{ value, maxCPM, expNegS float32 }
 
 // ccamp is a compiled campaign.
 type ccamp struct {
@@ -162,6 +174,7 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 		}
 	}
 	s.precomputeDevType()
+	s.buildFirstBounds()
 	s.buildSuffixBounds()
 	st.attach(s)
 	return s, nil
@@ -329,4 +342,35 @@ func (s *Snapshot) precomputeDevType() {
 			s.devExpNegS[(dt-1)*len(s.camps)+o] = math.Exp(-x)
 		}
 	}
+}
+
+// buildFirstBounds fills s.first from s.hot and s.devExpNegS.
+func (s *Snapshot) buildFirstBounds() {
+	n, variants := len(s.camps), 1
+	if s.devExpNegS != nil {
+		variants = numDevTypes + 1
+	}
+	s.first = make([]firstBound, variants*n)
+	for v := range variants {
+		for o := range s.hot {
+			h := &s.hot[o]
+			e := h.expNegS
+			if v < numDevTypes && s.devExpNegS != nil {
+				e = s.devExpNegS[v*n+o]
+			}
+			s.first[v*n+o] = firstBound{value: up32(h.value), maxCPM: up32(h.maxCPM), expNegS: max(down32(e), 0)}
+		}
+	}
+}
+
+// firstBounds returns the first bounds of c's device type variant.
+func (s *Snapshot) firstBounds(c *Ctx) []firstBound {
+	n, v := len(s.camps), 0
+	if s.devExpNegS != nil {
+		v = numDevTypes
+		if c.rf.dt >= 0 {
+			v = c.rf.dt
+		}
+	}
+	return s.first[v*n : (v+1)*n]
 }

@@ -18,7 +18,7 @@ const deadlineEvery = 256
 // suffixBounds) is below the floor or the k-th best price; that word is
 // searched for again whenever the cut rises. A candidate is then bounded
 // alone, first with its unknown cross features at the largest weight (see
-// hotCamp), then, in batches, with bounds of their exact weights (see
+// firstBound), then, in batches, with bounds of their exact weights (see
 // weightBounds); only one that can still beat the cut is evaluated.
 // Tracing disables the cuts so every campaign is explained.
 func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool) {
@@ -28,6 +28,7 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 		s.traceFiltered(c, imp, mb)
 	}
 	b := c.newBounds(s, imp, mb, k)
+	first := s.firstBounds(c)
 	o := it.next()
 	if o < 0 && c.blockedOnly() {
 		c.note(ReasonBlocked)
@@ -48,12 +49,13 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 				break
 			}
 		}
-		e := b.expRS * s.expNegS(c, o)
-		if h := &s.hot[o]; b.belowOdds(c, h.value, h.maxCPM, e, cut) {
+		f := &first[o]
+		e := b.expRS * float64(f.expNegS)
+		if b.belowOdds(c, float64(f.value), float64(f.maxCPM), e, cut) {
 			below = true
 			continue
 		}
-		if c.rf.slack == 0 { // e is exact: no unknown cross feature
+		if c.rf.slack == 0 { // no unknown cross feature: e bounds exp(-logit) from below
 			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0), e) {
 				break
 			}

@@ -91,3 +91,41 @@ func TestOrdinalsFollowStaticBound(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstBoundsRoundOutwards: for every device type variant (and the
+// requests without one), a candidate's float32 first bound admits at least
+// what the exact one does, and hardly more: value and maxCPM rounded up,
+// exp(-s) down, from the variant its device type selects.
+func TestFirstBoundsRoundOutwards(t *testing.T) {
+	t.Parallel()
+	f := campaign.Generate(500, 5)
+	for i := range f.Campaigns { // values float32 cannot hold exactly
+		f.Campaigns[i].Value += 1e-9 * float64(i)
+		f.Campaigns[i].MaxCPM = f.Campaigns[i].Value * 1.5
+	}
+	for _, m := range []*campaign.Model{nil, campaign.GenerateModel(1<<12, 5)} {
+		s := mustCompile(t, f, m)
+		n := len(s.camps)
+		for dt := -1; dt < numDevTypes; dt++ {
+			c := &Ctx{}
+			c.rf.dt = dt
+			first := s.firstBounds(c)
+			if len(first) != n {
+				t.Fatalf("model %v dt %d: %d first bounds for %d campaigns", m != nil, dt, len(first), n)
+			}
+			for o := range n {
+				h, fb := &s.hot[o], first[o]
+				e := h.expNegS
+				if dt >= 0 && s.devExpNegS != nil {
+					e = s.devExpNegS[dt*n+o]
+				}
+				const tight = 1e-6 // float32 has 24 bits: a rounding is within 1.2e-7
+				if float64(fb.value) < h.value || float64(fb.maxCPM) < h.maxCPM || float64(fb.expNegS) > e || fb.expNegS < 0 ||
+					float64(fb.value) > h.value*(1+tight) || float64(fb.maxCPM) > h.maxCPM*(1+tight) || float64(fb.expNegS) < e*(1-tight) {
+					t.Fatalf("model %v dt %d campaign %d: first bound %+v; exact value %v maxCPM %v expNegS %v",
+						m != nil, dt, o, fb, h.value, h.maxCPM, e)
+				}
+			}
+		}
+	}
+}
