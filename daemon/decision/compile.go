@@ -36,7 +36,7 @@ type Snapshot struct {
 	camps []ccamp // by ordinal: sorted by static price bound (see sortByBound)
 	// sufB holds the price bounds of every suffix of words (see suffix.go).
 	sufB suffixBounds
-	hot  []hotCamp // by ordinal: what the price bound reads, packed
+	hot  []hotCamp // by ordinal: what the batch bound reads, packed
 	// devExpNegS[(dt-1)*n+o] (n campaigns) is hotCamp.expNegS with the
 	// campaign_x_devicetype weight of device type dt included: the device
 	// type cross feature costs nothing per candidate for the common device
@@ -57,8 +57,9 @@ type Snapshot struct {
 	shade      float64 // first-price shading factor, 1 for none
 }
 
-// hotCamp holds the fields read for every candidate before the campaign
-// itself is touched: 32 bytes per campaign, read in ordinal order.
+// hotCamp holds the fields read for every candidate that passed its first
+// bound (see firstBound) before the campaign itself is touched: 32 bytes
+// per campaign, read in ordinal order.
 type hotCamp struct {
 	value, maxCPM float64
 	// expNegS is exp(-(wCamp+maxCrW)): with E = exp(-(request logit +
