@@ -2,6 +2,7 @@ package decision
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
@@ -28,45 +29,64 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 		s.traceFiltered(c, imp, mb)
 	}
 	b := c.newBounds(s, imp, mb, k)
-	first := s.firstBounds(c)
 	o := it.next()
 	if o < 0 && c.blockedOnly() {
 		c.note(ReasonBlocked)
 	}
-	c.batch = c.batch[:0]
-	// cut changes only when an option is offered: after evaluate or flush.
-	cut, lastCut := b.cut(c), math.Inf(-1)
-	below := false
-	for ; o >= 0; o = it.next() {
-		if c.Trace != nil {
+	if c.Trace != nil {
+		for ; o >= 0; o = it.next() {
 			s.evaluate(c, imp, mb, o, b.logit, k, perCreative, s.cross(c, o, s.crossDomainOf(c, o)), 0)
-			continue
 		}
-		if cut != lastCut {
-			// The scan ends at the first word whose suffix bound is below cut.
-			lastCut = cut
-			if it.nw = min(it.nw, s.stopWord(&b.suf, cut/c.conv)); o>>6 >= it.nw {
-				break
-			}
+		return
+	}
+	if o < 0 {
+		return
+	}
+	// The scan goes word by word, and within a word bit by bit, with no
+	// call on the path of a candidate its first bound rejects: most
+	// candidates at 100,000 campaigns. cut changes only when an option is
+	// offered, after evaluate or flush; the stop word moves with it.
+	first := s.firstBounds(c)
+	conv, slack := c.conv, c.rf.slack != 0
+	cut := b.cut(c)
+	cutM := cut * (1 - 1e-9) // belowOdds' margin, hoisted
+	it.nw = min(it.nw, s.stopWord(&b.suf, cut/conv))
+	wi, w := it.wi, it.w|1<<(o&63)
+	if wi >= it.nw {
+		w = 0
+	}
+	c.batch = c.batch[:0]
+	below := false
+scan:
+	for w != 0 {
+		o := wi<<6 + bits.TrailingZeros64(w)
+		if w &= w - 1; w == 0 {
+			w, wi = it.nextWord(), it.wi
 		}
 		f := &first[o]
+		// belowOdds, inlined by hand with cutM.
 		e := b.expRS * float64(f.expNegS)
-		if b.belowOdds(c, float64(f.value), float64(f.maxCPM), e, cut) {
+		if float64(f.maxCPM)*conv < cutM || float64(f.value)*conv < cutM*(1+e) {
 			below = true
 			continue
 		}
-		if c.rf.slack == 0 { // no unknown cross feature: e bounds exp(-logit) from below
+		if !slack { // no unknown cross feature: e bounds exp(-logit) from below
 			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0), e) {
-				break
+				break scan
 			}
-			cut = b.cut(c)
+		} else if c.batch = append(c.batch, int32(o)); len(c.batch) == batchSize {
+			if !s.flush(c, imp, mb, &b, perCreative) {
+				break scan
+			}
+		} else {
 			continue
 		}
-		if c.batch = append(c.batch, int32(o)); len(c.batch) == batchSize {
-			if !s.flush(c, imp, mb, &b, perCreative) {
-				break
+		if nc := b.cut(c); nc != cut {
+			// The scan ends at the first word whose suffix bound is below cut.
+			cut, cutM = nc, nc*(1-1e-9)
+			if it.nw = min(it.nw, s.stopWord(&b.suf, cut/conv)); wi >= it.nw {
+				break scan
 			}
-			cut = b.cut(c)
 		}
 	}
 	if below {

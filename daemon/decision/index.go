@@ -360,6 +360,9 @@ type candIter struct {
 	n, nw    int
 	wi       int
 	w        uint64
+	// last is the last word of the n ordinals, lastMask its bits below n.
+	last     int
+	lastMask uint64
 }
 
 // reqCache holds the AND of the request-level terms: words[wi] is valid
@@ -521,7 +524,10 @@ func (it *candIter) and(wi int) uint64 {
 }
 
 func (it *candIter) init(terms []*term, req *reqCache, n int) {
-	*it = candIter{terms: terms, req: req, n: n}
+	*it = candIter{terms: terms, req: req, n: n, last: words(n) - 1, lastMask: ^uint64(0)}
+	if r := n & 63; r != 0 {
+		it.lastMask = 1<<r - 1
+	}
 	if req != nil && len(terms) > 0 && !terms[0].neg {
 		it.impFirst = len(req.terms) == 0 || req.terms[0].neg || terms[0].est < req.terms[0].est
 	}
@@ -534,18 +540,32 @@ func (it *candIter) init(terms []*term, req *reqCache, n int) {
 
 // next returns the next candidate ordinal, or -1.
 func (it *candIter) next() int {
-	for it.w == 0 {
-		it.wi++
-		if it.wi >= it.nw {
+	if it.w == 0 {
+		if it.w = it.nextWord(); it.w == 0 {
 			return -1
 		}
-		it.w = it.and(it.wi)
 	}
 	o := it.wi<<6 + bits.TrailingZeros64(it.w)
 	it.w &= it.w - 1
-	if o >= it.n {
-		it.w, it.wi = 0, it.nw
-		return -1
-	}
 	return o
+}
+
+// nextWord moves to the next word below nw with candidates and returns
+// them, or 0 (wi then at nw or beyond) at the end. next's it.w is left
+// alone: a caller walking words takes over the current one's bits.
+func (it *candIter) nextWord() uint64 {
+	for {
+		if it.wi++; it.wi >= it.nw {
+			return 0
+		}
+		if w := it.and(it.wi); w != 0 {
+			if it.wi == it.last {
+				// Negated terms set the bits past the last ordinal.
+				if w &= it.lastMask; w == 0 {
+					return 0
+				}
+			}
+			return w
+		}
+	}
 }

@@ -2,6 +2,7 @@ package decision
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -316,5 +317,25 @@ func TestIndexMatchesNaiveScan(t *testing.T) {
 	}
 	if nonEmpty < 500 {
 		t.Fatalf("only %d non-empty candidate sets: the generator does not exercise the index", nonEmpty)
+	}
+}
+
+// TestCandIterStopsAtLastOrdinal walks the candidates of a negated term
+// alone: the AND of its complement sets the bits past the last ordinal,
+// which must not come out as candidates.
+func TestCandIterStopsAtLastOrdinal(t *testing.T) {
+	for _, n := range []int{1, 63, 64, 70, 128, 130} {
+		blocked := &term{neg: true, n: 1, lo: 0, hi: words(n), sparseHW: math.MaxInt}
+		blocked.refs[0] = make([]uint64, words(n))
+		blocked.refs[0][0] = 1 << 0 // ordinal 0 is blocked
+		var it candIter
+		it.init([]*term{blocked}, nil, n)
+		var got []int
+		for o := it.next(); o >= 0; o = it.next() {
+			got = append(got, o)
+		}
+		if len(got) != n-1 || (n > 1 && (got[0] != 1 || got[len(got)-1] != n-1)) {
+			t.Errorf("n=%d: candidates %v, want 1..%d", n, got, n-1)
+		}
 	}
 }
