@@ -7,6 +7,7 @@
 #   bench/icount.sh ctv:100000 banner:100000 # 6 minutes each (loading 10^5 campaigns)
 #   ANNOTATE=1 bench/icount.sh ctv:1000      # and the functions by their own count
 #   COLD=1 bench/icount.sh                   # and the cache lines each request misses
+#   SPLIT=1 bench/icount.sh                  # and parse, decide, encode, rest per request
 # Each set is answered twice first (pools, scratch), then ROUNDS times
 # (8 by default) counted; the figure is the count over those requests.
 #
@@ -33,6 +34,7 @@ go build -pgo=daemon/cmd/rtbd/default.pgo -o "$tmp/rtbcount" ./daemon/cmd/rtbcou
 
 cold=()
 if [ -n "${COLD:-}" ]; then
+	# shellcheck disable=SC2054 # the commas are valgrind's cache geometry
 	cold=(--cache-sim=yes --I1=32768,8,64 --D1=49152,12,64 --LL=2097152,16,64)
 	printf '%-16s %12s %8s %8s %8s %8s %10s %s\n' set instr/req I1miss D1miss ILmiss DLmiss bids requests
 else
@@ -60,6 +62,19 @@ for s in "${sets[@]}"; do
 		show=I1mr
 		printf '%-16s %12d %8d %8d %8d %8d %10s %s\n' "$s" "$((ev[0] / reqs))" "$((ev[3] / reqs))" \
 			"$(((ev[4] + ev[5]) / reqs))" "$((ev[6] / reqs))" "$(((ev[7] + ev[8]) / reqs))" "$bids" "$reqs"
+	fi
+	if [ -n "${SPLIT:-}" ]; then
+		# Inclusive counts of the three stages (encode only on a bid);
+		# rest is the handler around them (headers, body, stats, response).
+		callgrind_annotate --inclusive=yes --show=Ir "$tmp/cg" 2>/dev/null | awk -v reqs="$reqs" -v total="${ev[0]}" '
+			function count(s) { gsub(",", "", s); return s + 0 }
+			/:github\.com\/rtbd\/rtbd\/daemon\/openrtb\.\(\*parser\)\.request / { p = count($1) }
+			/:github\.com\/rtbd\/rtbd\/daemon\/decision\.\(\*Snapshot\)\.Decide / { d = count($1) }
+			/:github\.com\/rtbd\/rtbd\/daemon\/openrtb\.AppendResponse / { e = count($1) }
+			END {
+				if (!p || !d) { print "icount.sh: SPLIT found no parse or Decide count" > "/dev/stderr"; exit 1 }
+				printf "  parse %d  decide %d  encode %d  rest %d\n", p / reqs, d / reqs, e / reqs, (total - p - d - e) / reqs
+			}'
 	fi
 	if [ -n "${ANNOTATE:-}" ]; then
 		callgrind_annotate --show=$show --sort=$show "$tmp/cg" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,32p' |
