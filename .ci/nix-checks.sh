@@ -113,7 +113,7 @@ echo ok
 
 step "shellcheck"
 if command -v shellcheck >/dev/null; then
-	shellcheck nixos/deploy.sh nix/update-vendor-hash.sh .ci/nix-checks.sh || fail shellcheck
+	shellcheck nixos/deploy.sh nix/update-vendor-hash.sh .ci/nix-checks.sh .ci/run tests/run.sh bench/*.sh || fail shellcheck
 else
 	echo "skipped: shellcheck not installed (apt-get install shellcheck)"
 fi

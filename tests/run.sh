@@ -39,6 +39,7 @@ echo "== go test -race"
 # so they run after the other packages, not beside them: go test runs
 # packages in parallel, and the race-instrumented unit tests starved the
 # load generator in one clean-clone run (87 ms behind schedule).
+# shellcheck disable=SC2046 # one package path per word
 go test -race -count=1 -timeout 15m $(go list ./... | grep -v '/tests/system$')
 go test -race -count=1 -timeout 15m ./tests/system/
 
