@@ -49,7 +49,7 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 	first := s.firstBounds(c)
 	conv, slack := c.conv, c.rf.slack != 0
 	cut := b.cut(c)
-	cutM := cut * (1 - 1e-9) // belowOdds' margin, hoisted
+	cutM := margined(cut)
 	it.nw = min(it.nw, s.stopWord(&b.suf, cut/conv))
 	wi, w := it.wi, it.w|1<<(o&63)
 	if wi >= it.nw {
@@ -64,9 +64,8 @@ scan:
 			w, wi = it.nextWord(), it.wi
 		}
 		f := &first[o]
-		// belowOdds, inlined by hand with cutM.
 		e := b.expRS * float64(f.expNegS)
-		if float64(f.maxCPM)*conv < cutM || float64(f.value)*conv < cutM*(1+e) {
+		if belowMargined(float64(f.value), float64(f.maxCPM), e, conv, cutM) {
 			below = true
 			continue
 		}
@@ -83,7 +82,7 @@ scan:
 		}
 		if nc := b.cut(c); nc != cut {
 			// The scan ends at the first word whose suffix bound is below cut.
-			cut, cutM = nc, nc*(1-1e-9)
+			cut, cutM = nc, margined(nc)
 			if it.nw = min(it.nw, s.stopWord(&b.suf, cut/conv)); wi >= it.nw {
 				break scan
 			}
@@ -147,8 +146,16 @@ func (b *bounds) cut(c *Ctx) float64 {
 // reach cut. It multiplies instead of dividing, and keeps a relative margin
 // of 1e-9 for the rounding of the two forms.
 func (b *bounds) belowOdds(c *Ctx, v, maxCPM, e, cut float64) bool {
-	cut *= 1 - 1e-9
-	return maxCPM*c.conv < cut || v*c.conv < cut*(1+e)
+	return belowMargined(v, maxCPM, e, c.conv, margined(cut))
+}
+
+// margined is cut with belowOdds' margin, for belowMargined.
+func margined(cut float64) float64 { return cut * (1 - 1e-9) }
+
+// belowMargined is belowOdds at exchange rate conv and margined cut cutM,
+// for a scan that keeps cutM while the cut does not change.
+func belowMargined(v, maxCPM, e, conv, cutM float64) bool {
+	return maxCPM*conv < cutM || v*conv < cutM*(1+e)
 }
 
 // expNegS is exp(-(campaign and creative weights, and the device type
