@@ -357,10 +357,10 @@ type candIter struct {
 	terms    []*term
 	req      *reqCache
 	impFirst bool
-	n, nw    int
+	nw       int
 	wi       int
 	w        uint64
-	// last is the last word of the n ordinals, lastMask its bits below n.
+	// last is the last word of the ordinals, lastMask its bits that hold one.
 	last     int
 	lastMask uint64
 }
@@ -524,7 +524,7 @@ func (it *candIter) and(wi int) uint64 {
 }
 
 func (it *candIter) init(terms []*term, req *reqCache, n int) {
-	*it = candIter{terms: terms, req: req, n: n, last: words(n) - 1, lastMask: ^uint64(0)}
+	*it = candIter{terms: terms, req: req, last: words(n) - 1, lastMask: ^uint64(0)}
 	if r := n & 63; r != 0 {
 		it.lastMask = 1<<r - 1
 	}
