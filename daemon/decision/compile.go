@@ -368,10 +368,17 @@ func (s *Snapshot) buildFirstBounds() {
 func (s *Snapshot) firstBounds(c *Ctx) []firstBound {
 	n, v := len(s.camps), 0
 	if s.devExpNegS != nil {
-		v = numDevTypes
-		if c.rf.dt >= 0 {
-			v = c.rf.dt
-		}
+		v = devVariant(c.rf.dt)
 	}
 	return s.first[v*n : (v+1)*n]
+}
+
+// devVariant is the device type variant of the tables kept per variant
+// (first bounds, suffix bounds) for device type index dt: dt itself, or
+// numDevTypes for the requests whose device type is not precomputed (-1).
+func devVariant(dt int) int {
+	if dt >= 0 {
+		return dt
+	}
+	return numDevTypes
 }

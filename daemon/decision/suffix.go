@@ -171,10 +171,7 @@ func (b *suffixBounds) column(l float64, dt int) ([]sufEntry, float64) {
 	}
 	v := 0
 	if b.variants > 1 {
-		v = numDevTypes
-		if dt >= 0 {
-			v = dt
-		}
+		v = devVariant(dt)
 	}
 	g := int(math.Round((l-b.center)/gridStep)) + gridN/2
 	if l != l { // NaN cannot happen with finite weights; stay safe
