@@ -1,6 +1,12 @@
 package openrtb
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestNumberLen(t *testing.T) {
 	t.Parallel()
@@ -74,4 +80,52 @@ func TestParseIntField(t *testing.T) {
 	f(`"Infinity"`, 0, true)
 	f(`[]`, 0, true)
 	f(`{}`, 0, true)
+}
+
+// TestShortDecimalMatchesStrconv checks the fast path of parseFloat against
+// strconv.ParseFloat, bit for bit (signed zeros included), on fixed cases
+// and on random decimals of 1 to 17 digits with the point anywhere.
+func TestShortDecimalMatchesStrconv(t *testing.T) {
+	t.Parallel()
+	check := func(s string) {
+		t.Helper()
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("strconv rejects %q: %v", s, err)
+		}
+		got, ok := shortDecimal([]byte(s))
+		digits := strings.Count(s, "") - 1 - strings.Count(s, ".") - strings.Count(s, "-")
+		if wantOK := digits <= 15 && !strings.ContainsAny(s, "eE"); ok != wantOK {
+			t.Fatalf("shortDecimal(%q) ok %v; want %v", s, ok, wantOK)
+		}
+		if ok && math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("shortDecimal(%q) = %v (%#x); strconv gives %v (%#x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+	}
+	for _, s := range []string{"0", "-0", "0.0", "-0.0", "0.5", "1.25", "12.34", "-3", "0.1", "0.3",
+		"9.999999999999999", "999999999999999", "0.000000000000001", "123456789012345",
+		"1234567890123456", "0.1234567890123456", "1e3", "1.5E-2", "-2.5e+1"} {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 0, 24)
+	for range 200000 {
+		n := 1 + rng.IntN(17)
+		buf = buf[:0]
+		if rng.IntN(4) == 0 {
+			buf = append(buf, '-')
+		}
+		point := rng.IntN(n + 1) // digits before the point; n: no point
+		for i := range n {
+			if i == point && i > 0 {
+				buf = append(buf, '.')
+			}
+			d := byte('0' + rng.IntN(10))
+			if i == 0 && point != 1 {
+				d = byte('1' + rng.IntN(9)) // no leading zero but "0.x"
+			}
+			buf = append(buf, d)
+		}
+		check(string(buf))
+	}
 }
