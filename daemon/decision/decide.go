@@ -20,14 +20,17 @@ type Ctx struct {
 	// few hundred candidates) once time.Now() is after it.
 	Deadline time.Time
 
-	terms   [maxTerms]term
-	nTerms  int
-	nReq    int     // terms [0, nReq) depend on the request only
-	perm    []*term // all terms, sorted
-	perm2   []*term
-	impPerm []*term  // the imp's terms, sorted
-	reqc    reqCache // the request's terms, sorted, and their AND
-	words   int
+	terms  [maxTerms]term
+	nTerms int
+	nReq   int     // terms [0, nReq) depend on the request only
+	perm   []*term // all terms, sorted
+	perm2  []*term
+	impc   andCache // the imp's terms, sorted, and their AND
+	reqc   andCache // the request's terms, sorted, and their AND
+	words  int
+	// chunkImp says the imp's terms are ANDed in chunks, into impc (see
+	// chunkedImpWords).
+	chunkImp bool
 
 	snap      *Snapshot
 	req       *openrtb.Request
@@ -101,9 +104,9 @@ var ctxPool sync.Pool
 func (c *Ctx) reset() {
 	c.truncateTerms(0)
 	clear(c.perm)
-	clear(c.impPerm)
+	clear(c.impc.terms)
 	clear(c.reqc.terms)
-	c.perm, c.impPerm, c.reqc.terms = c.perm[:0], c.impPerm[:0], c.reqc.terms[:0]
+	c.perm, c.impc.terms, c.reqc.terms = c.perm[:0], c.impc.terms[:0], c.reqc.terms[:0]
 	c.snap, c.req = nil, nil
 	c.opts = c.opts[:0]
 	c.lastB, c.lastMB = bounds{}, -1
@@ -113,6 +116,7 @@ func (c *Ctx) begin(s *Snapshot, req *openrtb.Request, now time.Time) {
 	c.reset()
 	c.snap, c.req = s, req
 	c.words = words(len(s.camps))
+	c.chunkImp = c.words >= chunkedImpWords
 	c.sec = now.Unix()
 	c.worst, c.timedOut, c.visits = ReasonNoCandidates, false, 0
 	c.idBuf, c.idPre = c.idBuf[:0], c.idPre[:0]

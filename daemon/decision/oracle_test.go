@@ -255,10 +255,12 @@ func naiveCreatives(c *campaign.Campaign, imp *openrtb.Imp, m string) bool {
 	return true
 }
 
-// indexCandidates returns the ids the index admits for imp 0 and media bit mb.
-func indexCandidates(c *Ctx, s *Snapshot, r *openrtb.Request, mb int, now time.Time) []string {
+// indexCandidates returns the ids the index admits for imp 0 and media bit
+// mb, ANDing the imp's terms in chunks or word by word as chunkImp says.
+func indexCandidates(c *Ctx, s *Snapshot, r *openrtb.Request, mb int, now time.Time, chunkImp bool) []string {
 	c.begin(s, r, now)
 	defer c.reset()
+	c.chunkImp = chunkImp
 	s.requestTerms(c, r, c.sec)
 	c.nReq = c.nTerms
 	c.sortRequestTerms()
@@ -298,7 +300,8 @@ func TestIndexMatchesNaiveScan(t *testing.T) {
 				if r.Imps[0].Media&(1<<mb) == 0 {
 					continue
 				}
-				got := indexCandidates(c, s, r, mb, now)
+				got := indexCandidates(c, s, r, mb, now, false)
+				chunked := indexCandidates(c, s, r, mb, now, true)
 				var want []string
 				for i := range f.Campaigns {
 					if naiveMatch(&f.Campaigns[i], r, &r.Imps[0], m, now) {
@@ -308,6 +311,9 @@ func TestIndexMatchesNaiveScan(t *testing.T) {
 				slices.Sort(want)
 				if !slices.Equal(got, want) {
 					t.Fatalf("round %d request %d media %s: index %v; naive %v\nrequest %+v", round, q, m, got, want, r)
+				}
+				if !slices.Equal(chunked, want) {
+					t.Fatalf("round %d request %d media %s: index with the imp's terms in chunks %v; naive %v\nrequest %+v", round, q, m, chunked, want, r)
 				}
 				if len(want) > 0 {
 					nonEmpty++
@@ -329,7 +335,7 @@ func TestCandIterStopsAtLastOrdinal(t *testing.T) {
 		blocked.refs[0] = make([]uint64, words(n))
 		blocked.refs[0][0] = 1 << 0 // ordinal 0 is blocked
 		var it candIter
-		it.init([]*term{blocked}, nil, n)
+		it.init([]*term{blocked}, nil, nil, n)
 		var got []int
 		for o := it.next(); o >= 0; o = it.next() {
 			got = append(got, o)

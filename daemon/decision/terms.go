@@ -41,11 +41,11 @@ func (c *Ctx) truncateTerms(n int) {
 }
 
 // sortTerms orders the terms for the AND: positive terms by estimated
-// size, smallest (most selective) first, then negative terms. c.impPerm
+// size, smallest (most selective) first, then negative terms. c.impc.terms
 // gets the imp-level ones and, once per request, c.reqc.terms the
 // request-level ones; allTerms sorts all of them, when needed.
 func (c *Ctx) sortTerms() {
-	c.impPerm = sortedTerms(c.impPerm[:0], c.terms[c.nReq:c.nTerms])
+	c.impc.terms = sortedTerms(c.impc.terms[:0], c.terms[c.nReq:c.nTerms])
 }
 
 // allTerms returns all terms of the imp, sorted. Only the rare paths need
@@ -77,7 +77,12 @@ func (s *Snapshot) startImp(c *Ctx, imp *openrtb.Imp, mb int, it *candIter) {
 	c.truncateTerms(c.nReq)
 	s.impTerms(c, imp, mb)
 	c.sortTerms()
-	it.init(c.impPerm, &c.reqc, len(s.camps))
+	var impc *andCache
+	if c.chunkImp {
+		impc = &c.impc
+		impc.reset(c.words)
+	}
+	it.init(c.impc.terms, impc, &c.reqc, len(s.camps))
 }
 
 func termLess(a, b *term) bool {
@@ -319,7 +324,7 @@ func (c *Ctx) blockedOnly() bool {
 		return false
 	}
 	var it candIter
-	it.init(p, nil, len(c.snap.camps))
+	it.init(p, nil, nil, len(c.snap.camps))
 	found := it.next() >= 0
 	clear(c.perm2)
 	return found
