@@ -50,11 +50,13 @@ type indexBuilder struct {
 	vdurs, adurs map[int]bool
 }
 
-func buildIndex(f *campaign.File, order []int, camps []ccamp) index {
+// buildIndex builds the index of the campaigns in order, keeping postings
+// of fewer than 1/dense of them as sorted lists (see denseBelow).
+func buildIndex(f *campaign.File, order []int, camps []ccamp, dense int) index {
 	n := len(order)
 	b := &indexBuilder{vdurs: map[int]bool{}, adurs: map[int]bool{}}
 	for _, p := range b.all() {
-		*p = newDimBuilder(n)
+		*p = newDimBuilder(n, dense)
 	}
 	for o, fi := range order {
 		b.addCampaign(o, &f.Campaigns[fi], &camps[o])

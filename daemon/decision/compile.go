@@ -27,6 +27,9 @@ type Options struct {
 	// the floor they cleared; 0 or 1 means no shading (see
 	// config.Bidding.FirstPriceShading).
 	FirstPriceShading float64
+
+	// denseBelow overrides the constant of that name when > 0 (tests).
+	denseBelow int
 }
 
 // Snapshot is an immutable compiled campaign set: the targeting index, the
@@ -165,7 +168,7 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	}
 	s.model.finish(s.camps)
 	order = s.sortByBound(order)
-	s.ix = buildIndex(f, order, s.camps)
+	s.ix = buildIndex(f, order, s.camps, cmp.Or(opt.denseBelow, denseBelow))
 	s.hot = make([]hotCamp, len(s.camps))
 	for o := range s.camps {
 		cc := &s.camps[o]

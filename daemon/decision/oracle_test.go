@@ -280,19 +280,37 @@ func indexCandidates(c *Ctx, s *Snapshot, r *openrtb.Request, mb int, now time.T
 // TestIndexMatchesNaiveScan compares the index's candidate sets with a
 // naive scan over random campaign sets (crossing bitset word boundaries,
 // dense and sparse postings) and random requests, reusing one Ctx so that
-// stale scratch bits would show.
+// stale scratch bits would show. The imp's terms are ANDed both ways.
 func TestIndexMatchesNaiveScan(t *testing.T) {
 	t.Parallel()
 	g := &oracleGen{r: rand.New(rand.NewPCG(1, 2))}
 	c := AcquireCtx()
 	defer ReleaseCtx(c)
-	nonEmpty := 0
+	nonEmpty, dense, sparse := 0, 0, 0
 	for round := 0; round < 60; round++ {
 		f := testFile()
 		for i := 0; i < 1+g.r.IntN(400); i++ {
 			f.Campaigns = append(f.Campaigns, g.campaign(i))
 		}
-		s := mustCompile(t, f, nil)
+		// Odd rounds keep postings of fewer than half the campaigns as
+		// lists: small sets have few postings sparse by the default rule.
+		opts := testOptions
+		if round%2 == 1 {
+			opts.denseBelow = 2
+		}
+		s, err := Compile(f, nil, NewState(1024), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range s.ix.all() {
+			for i := range d.posts {
+				if d.posts[i].dense != nil {
+					dense++
+				} else {
+					sparse++
+				}
+			}
+		}
 		now := testNow.Add(time.Duration(g.r.IntN(7*24)) * time.Hour)
 		for q := 0; q < 30; q++ {
 			r := g.request()
@@ -324,6 +342,10 @@ func TestIndexMatchesNaiveScan(t *testing.T) {
 	if nonEmpty < 500 {
 		t.Fatalf("only %d non-empty candidate sets: the generator does not exercise the index", nonEmpty)
 	}
+	if dense < 1000 || sparse < 1000 {
+		t.Fatalf("%d dense and %d sparse postings: the generator does not exercise both", dense, sparse)
+	}
+	t.Logf("%d non-empty candidate sets; %d dense and %d sparse postings", nonEmpty, dense, sparse)
 }
 
 // TestCandIterStopsAtLastOrdinal walks the candidates of a negated term
