@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -60,21 +62,58 @@ type daemon struct {
 
 // freePorts returns two loopback addresses free a moment ago. Both
 // listeners stay open until both are chosen: closing the first before
-// opening the second could get the same port twice, and rtbd would fail
-// to bind its admin listener (a run here waited out the 10 s readiness
-// deadline once, under load; the cause was not caught).
+// opening the second could get the same port twice.
+//
+// rtbd binds them only once it has started, so something else may take a
+// port in between. The ports come from below the kernel's ephemeral range,
+// where neither bind(0) nor an outgoing connection's source port lands:
+// TestPeersShareCaps failed when one daemon's peer port, drawn from that
+// range, was taken before the daemon bound it. Below it only an explicit
+// bind can collide, and ports are handed out in turn from a random start.
 func freePorts(t *testing.T) (string, string) {
 	t.Helper()
 	var addrs [2]string
 	for i := range addrs {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+		for try := 0; ; try++ {
+			if try == 1000 {
+				t.Fatal("no free loopback port below the ephemeral range in 1000 tries")
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(nextPort()))
+			if err != nil {
+				continue // in use
+			}
+			defer ln.Close()
+			addrs[i] = ln.Addr().String()
+			break
 		}
-		defer ln.Close()
-		addrs[i] = ln.Addr().String()
 	}
 	return addrs[0], addrs[1]
+}
+
+// portLow is the first port freePorts uses; the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range, 32768 by default) starts where its ports
+// end.
+const portLow = 10000
+
+var (
+	portSeq  atomic.Uint32
+	portHigh = sync.OnceValue(func() int {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+		if f := strings.Fields(string(b)); err == nil && len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo > portLow+1000 {
+				return lo
+			}
+		}
+		return 32768
+	})
+)
+
+func init() { portSeq.Store(rand.Uint32()) }
+
+// nextPort returns the next port of freePorts' sequence.
+func nextPort() int {
+	span := uint32(portHigh() - portLow)
+	return portLow + int(portSeq.Add(1)%span)
 }
 
 // startDaemon writes cfg (with listen addresses filled in) and starts rtbd,
