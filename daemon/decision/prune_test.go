@@ -20,7 +20,8 @@ func bidPrices(resp *openrtb.Response) []string {
 }
 
 // TestPruningIsExact: the price cut-offs (value order, per-candidate and
-// exact cross-feature bounds) never change the decision. Tracing turns
+// exact cross-feature bounds) never change the decision, in the campaigns'
+// currency or another. Tracing turns
 // them off, so a traced Decide is the exhaustive reference.
 func TestPruningIsExact(t *testing.T) {
 	t.Parallel()
@@ -33,8 +34,13 @@ func TestPruningIsExact(t *testing.T) {
 		reqs := parseRequests(t, campaign.GenerateCTVRequests(100, seed))
 		reqs = append(reqs, bannerRequests(t, f, 100)...)
 		fast := AcquireCtx()
-		bids := 0
+		bids, eurBids := 0, 0
 		for i, r := range reqs {
+			if i%2 == 1 {
+				// Bids in euros: the bounds convert the cut to the
+				// campaigns' currency.
+				r.Cur = [][]byte{[]byte("EUR")}
+			}
 			var got openrtb.Response
 			rg := s.Decide(fast, r, testNow, &got)
 			want := &openrtb.Response{}
@@ -46,10 +52,13 @@ func TestPruningIsExact(t *testing.T) {
 			}
 			ReleaseCtx(slow)
 			bids += len(got.Bids)
+			if string(got.Cur) == "EUR" {
+				eurBids += len(got.Bids)
+			}
 		}
 		ReleaseCtx(fast)
-		if bids < 100 {
-			t.Fatalf("seed %d: only %d bids; the comparison is too weak", seed, bids)
+		if bids < 100 || eurBids < 50 {
+			t.Fatalf("seed %d: only %d bids, %d in euros; the comparison is too weak", seed, bids, eurBids)
 		}
 	}
 }
