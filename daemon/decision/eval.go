@@ -189,6 +189,9 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 			c.batchE[i] = m.expNegLow(c.batchH[i])
 		}
 	}
+	// As in collect, the margined cut changes only when an option is offered.
+	cut := b.cut(c)
+	cutM := margined(cut, c.conv)
 	for i, o32 := range c.batch {
 		o := int(o32)
 		h := &s.hot[o]
@@ -197,7 +200,7 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 			e *= math.Exp(-m.crossDevType(c, h.xLeft))
 		}
 		e *= b.expR0 * s.expNegS(c, o)
-		if b.belowOdds(c, h.value, h.maxCPM, e, b.cut(c)) {
+		if belowMargined(h.value, h.maxCPM, e, cutM) {
 			c.note(ReasonBelowFloor)
 			continue
 		}
@@ -208,6 +211,9 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 		if !s.evaluateTimed(c, imp, mb, o, b, perCreative, s.cross(c, o, w), e) {
 			c.batch = c.batch[:0]
 			return false
+		}
+		if nc := b.cut(c); nc != cut {
+			cut, cutM = nc, margined(nc, c.conv)
 		}
 	}
 	c.batch = c.batch[:0]
