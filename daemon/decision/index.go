@@ -485,8 +485,18 @@ func (t *term) andInto(acc []uint64, lo int) bool {
 }
 
 // andChunk is andInto of a whole chunk: array pointers drop the bounds
-// checks, and four words per step the loop overhead.
+// checks, and four words per step the loop overhead. A positive term of
+// one or two bitsets (most terms: a value's posting, and the campaigns
+// that do not constrain the dimension) is ANDed without the OR buffer.
 func (t *term) andChunk(acc *[chunkWords]uint64, lo int) bool {
+	if !t.scrUsed && !t.neg {
+		switch t.n {
+		case 1:
+			return andChunk1(acc, (*[chunkWords]uint64)(t.refs[0][lo:]))
+		case 2:
+			return andChunk2(acc, (*[chunkWords]uint64)(t.refs[0][lo:]), (*[chunkWords]uint64)(t.refs[1][lo:]))
+		}
+	}
 	var v [chunkWords]uint64
 	for r := 0; r < t.n; r++ {
 		orChunk(&v, (*[chunkWords]uint64)(t.refs[r][lo:]))
@@ -505,6 +515,32 @@ func (t *term) andChunk(acc *[chunkWords]uint64, lo int) bool {
 		acc[i+1] &= v[i+1]
 		acc[i+2] &= v[i+2]
 		acc[i+3] &= v[i+3]
+		any |= acc[i] | acc[i+1] | acc[i+2] | acc[i+3]
+	}
+	return any != 0
+}
+
+// andChunk1 ANDs a into acc and reports whether acc has a bit left.
+func andChunk1(acc, a *[chunkWords]uint64) bool {
+	var any uint64
+	for i := 0; i < chunkWords; i += 4 {
+		acc[i] &= a[i]
+		acc[i+1] &= a[i+1]
+		acc[i+2] &= a[i+2]
+		acc[i+3] &= a[i+3]
+		any |= acc[i] | acc[i+1] | acc[i+2] | acc[i+3]
+	}
+	return any != 0
+}
+
+// andChunk2 ANDs a OR b into acc and reports whether acc has a bit left.
+func andChunk2(acc, a, b *[chunkWords]uint64) bool {
+	var any uint64
+	for i := 0; i < chunkWords; i += 4 {
+		acc[i] &= a[i] | b[i]
+		acc[i+1] &= a[i+1] | b[i+1]
+		acc[i+2] &= a[i+2] | b[i+2]
+		acc[i+3] &= a[i+3] | b[i+3]
 		any |= acc[i] | acc[i+1] | acc[i+2] | acc[i+3]
 	}
 	return any != 0
