@@ -509,15 +509,7 @@ func (t *term) andChunk(acc *[chunkWords]uint64, lo int) bool {
 			v[i] = ^v[i]
 		}
 	}
-	var any uint64
-	for i := 0; i < chunkWords; i += 4 {
-		acc[i] &= v[i]
-		acc[i+1] &= v[i+1]
-		acc[i+2] &= v[i+2]
-		acc[i+3] &= v[i+3]
-		any |= acc[i] | acc[i+1] | acc[i+2] | acc[i+3]
-	}
-	return any != 0
+	return andChunk1(acc, &v)
 }
 
 // andChunk1 ANDs a into acc and reports whether acc has a bit left.
