@@ -356,13 +356,13 @@ func (s *Snapshot) buildFirstBounds() {
 	}
 	s.first = make([]firstBound, variants*n)
 	for v := range variants {
+		dt := v // the inverse of devVariant
+		if v == numDevTypes || s.devExpNegS == nil {
+			dt = -1
+		}
 		for o := range s.hot {
 			h := &s.hot[o]
-			e := h.expNegS
-			if v < numDevTypes && s.devExpNegS != nil {
-				e = s.devExpNegS[v*n+o]
-			}
-			s.first[v*n+o] = firstBound{value: up32(h.value), maxCPM: up32(h.maxCPM), expNegS: max(down32(e), 0)}
+			s.first[v*n+o] = firstBound{value: up32(h.value), maxCPM: up32(h.maxCPM), expNegS: max(down32(s.expNegS(dt, o)), 0)}
 		}
 	}
 }

@@ -161,11 +161,11 @@ func belowMargined(v, maxCPM, e, cutM float64) bool {
 	return maxCPM < cutM || v < cutM*(1+e)
 }
 
-// expNegS is exp(-(campaign and creative weights, and the device type
-// cross weight when precomputed)) of campaign o.
-func (s *Snapshot) expNegS(c *Ctx, o int) float64 {
-	if c.rf.dt >= 0 {
-		return s.devExpNegS[c.rf.dt*len(s.camps)+o]
+// expNegS is exp(-(campaign and creative weights, and the cross weight of
+// device type index dt when it is precomputed, dt >= 0)) of campaign o.
+func (s *Snapshot) expNegS(dt, o int) float64 {
+	if dt >= 0 {
+		return s.devExpNegS[dt*len(s.camps)+o]
 	}
 	return s.hot[o].expNegS
 }
@@ -199,7 +199,7 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 		if c.rf.dt < 0 {
 			e *= math.Exp(-m.crossDevType(c, h.xLeft))
 		}
-		e *= b.expR0 * s.expNegS(c, o)
+		e *= b.expR0 * s.expNegS(c.rf.dt, o)
 		if belowMargined(h.value, h.maxCPM, e, cutM) {
 			c.note(ReasonBelowFloor)
 			continue
