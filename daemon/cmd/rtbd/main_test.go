@@ -90,9 +90,10 @@ func freePorts(t *testing.T) (string, string) {
 	return addrs[0], addrs[1]
 }
 
-// portLow is the first port freePorts uses; the kernel's ephemeral range
-// (net.ipv4.ip_local_port_range, 32768 by default) starts where its ports
-// end.
+// portLow is the first port freePorts uses; its ports end where the
+// kernel's ephemeral range (net.ipv4.ip_local_port_range) starts. Where that
+// cannot be read, or starts below portLow+1000, they end at 32768, Linux's
+// default start, and may then overlap the range.
 const portLow = 10000
 
 var (
