@@ -34,15 +34,24 @@ func TestPruningIsExact(t *testing.T) {
 		reqs := parseRequests(t, campaign.GenerateCTVRequests(100, seed))
 		reqs = append(reqs, bannerRequests(t, f, 100)...)
 		fast := AcquireCtx()
-		bids, eurBids := 0, 0
+		bids, eurBids, unbatched := 0, 0, 0
 		for i, r := range reqs {
 			if i%2 == 1 {
 				// Bids in euros: the bounds convert the cut to the
 				// campaigns' currency.
 				r.Cur = [][]byte{[]byte("EUR")}
 			}
+			if i%3 == 2 {
+				// No domain: with the device type known, no cross feature
+				// is unknown before hashing, and collect evaluates each
+				// candidate its first bound passes at once, unbatched.
+				r.Site.Domain, r.App.Bundle = nil, nil
+			}
 			var got openrtb.Response
 			rg := s.Decide(fast, r, testNow, &got)
+			if fast.rf.slack == 0 {
+				unbatched += len(got.Bids)
+			}
 			want := &openrtb.Response{}
 			slow := AcquireCtx()
 			slow.Trace = &Trace{}
@@ -57,8 +66,9 @@ func TestPruningIsExact(t *testing.T) {
 			}
 		}
 		ReleaseCtx(fast)
-		if bids < 100 || eurBids < 50 {
-			t.Fatalf("seed %d: only %d bids, %d in euros; the comparison is too weak", seed, bids, eurBids)
+		if bids < 100 || eurBids < 50 || unbatched < 30 {
+			t.Fatalf("seed %d: only %d bids, %d in euros, %d with no unknown cross feature; the comparison is too weak",
+				seed, bids, eurBids, unbatched)
 		}
 	}
 }
