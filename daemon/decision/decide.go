@@ -65,7 +65,8 @@ type Ctx struct {
 	slots      []slot
 	slotOpts   []option
 	slotSearch slotSearch
-	batch      []int32
+	batch      []int32 // batchBuf[:n], see collect
+	batchBuf   [batchSize]int32
 	batchH     [batchSize]uint64
 	batchE     [batchSize]float64
 }

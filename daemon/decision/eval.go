@@ -57,34 +57,38 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 	}
 	c.batch = c.batch[:0]
 	below := false
-scan:
+	// Without unknown cross features the first bound's e bounds
+	// exp(-logit) from below: each candidate that passes is evaluated at
+	// once. With them, the passing candidates are flushed in batches.
+	limit := 1
+	if slack {
+		limit = batchSize
+	}
 	for w != 0 {
-		o := wi<<6 + bits.TrailingZeros64(w)
-		if w &= w - 1; w == 0 {
+		n, rest, bl := passFirst(&c.batchBuf, len(c.batch), limit, w, wi<<6, first, b.expRS, cutM)
+		c.batch, below = c.batchBuf[:n], below || bl
+		if w = rest; w == 0 {
 			w, wi = it.nextWord(), it.wi
 		}
-		f := &first[o]
-		e := b.expRS * float64(f.expNegS)
-		if belowMargined(float64(f.value), float64(f.maxCPM), e, cutM) {
-			below = true
+		if n < limit {
 			continue
 		}
-		if !slack { // no unknown cross feature: e bounds exp(-logit) from below
-			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0), e) {
-				break scan
-			}
-		} else if c.batch = append(c.batch, int32(o)); len(c.batch) == batchSize {
+		if slack {
 			if !s.flush(c, imp, mb, &b, perCreative) {
-				break scan
+				break
 			}
 		} else {
-			continue
+			o := int(c.batch[0])
+			c.batch = c.batch[:0]
+			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0), b.expRS*float64(first[o].expNegS)) {
+				break
+			}
 		}
 		if nc := b.cut(c); nc != cut {
 			// The scan ends at the first word whose suffix bound is below cut.
 			cut, cutM = nc, margined(nc, conv)
 			if it.nw = min(it.nw, s.stopWord(&b.suf, cut/conv)); wi >= it.nw {
-				break scan
+				break
 			}
 		}
 	}
@@ -96,6 +100,27 @@ scan:
 
 // batchSize is how many candidates have their cross weights loaded together.
 const batchSize = 16
+
+// passFirst appends to batch[:n] the candidates of word w (ordinals base
+// + bit) whose first bound (see collect) can reach the margined cut cutM,
+// until the batch holds limit. It returns the batch's new length, the
+// candidates of w not yet looked at, and whether one was below the cut.
+// It makes no call, so the scan of a word keeps its state in registers:
+// most candidates at 100,000 campaigns end here.
+func passFirst(batch *[batchSize]int32, n, limit int, w uint64, base int, first []firstBound, expRS, cutM float64) (int, uint64, bool) {
+	below := false
+	for ; w != 0 && n < limit; w &= w - 1 {
+		o := base + bits.TrailingZeros64(w)
+		f := &first[o]
+		if belowMargined(float64(f.value), float64(f.maxCPM), expRS*float64(f.expNegS), cutM) {
+			below = true
+			continue
+		}
+		batch[n] = int32(o)
+		n++
+	}
+	return n, w, below
+}
 
 // bounds holds what collect needs to bound prices for one imp and media.
 type bounds struct {
