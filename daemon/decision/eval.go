@@ -196,22 +196,21 @@ func (s *Snapshot) expNegS(dt, o int) float64 {
 }
 
 // flush bounds the batched candidates with their cross weights and
-// evaluates the survivors. The hashes are computed first and the weight
-// bounds (see weightBounds) loaded in a separate loop, so the CPU overlaps
-// their cache misses; only a survivor loads its exact weight. It returns
-// false when the deadline passed.
+// evaluates the survivors. The weight bounds (see weightBounds) of the
+// whole batch are loaded before any candidate is evaluated, so the CPU
+// overlaps their cache misses; only a survivor loads its exact weight. It
+// returns false when the deadline passed.
 func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreative bool) bool {
 	m := &s.model
 	dom := m.fam[famXDomain] && len(c.rf.domain) > 0
-	for i, o := range c.batch {
-		c.batchE[i] = 1
-		if dom {
-			c.batchH[i] = crossHash(s.hot[o].xLeft, c.rf.xDom)
-		}
-	}
 	if dom {
+		for i, o := range c.batch {
+			h := crossHash(s.hot[o].xLeft, c.rf.xDom)
+			c.batchH[i], c.batchE[i] = h, m.expNegLow(h)
+		}
+	} else {
 		for i := range c.batch {
-			c.batchE[i] = m.expNegLow(c.batchH[i])
+			c.batchE[i] = 1
 		}
 	}
 	// As in collect, the margined cut changes only when an option is offered.
