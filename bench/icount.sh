@@ -12,9 +12,9 @@
 # (8 by default) counted; the figure is the count over those requests.
 #
 # COLD=1 evicts the caches before each counted request (rtbcount -evict,
-# 4 MiB written, twice the simulated L2) and has callgrind simulate this
-# machine's private caches: L1i 32 KiB 8-way, L1d 48 KiB 12-way and its
-# 2 MiB 16-way L2 as the last level. Under load a request finds its code
+# 2 MiB written, twice the simulated L2) and has callgrind simulate this
+# machine's private caches (an AMD EPYC VM): L1i and L1d 32 KiB 8-way and
+# its 1 MiB 8-way L2 as the last level. Under load a request finds its code
 # and data evicted by the kernel's and the other connections' work, so
 # the lines it misses cost it as much as its instructions do. Columns:
 # code lines (I1 misses), data lines (D1 misses, reads and writes), and
@@ -35,7 +35,7 @@ go build -pgo=daemon/cmd/rtbd/default.pgo -o "$tmp/rtbcount" ./daemon/cmd/rtbcou
 cold=()
 if [ -n "${COLD:-}" ]; then
 	# shellcheck disable=SC2054 # the commas are valgrind's cache geometry
-	cold=(--cache-sim=yes --I1=32768,8,64 --D1=49152,12,64 --LL=2097152,16,64)
+	cold=(--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=1048576,8,64)
 	printf '%-16s %12s %8s %8s %8s %8s %10s %s\n' set instr/req I1miss D1miss ILmiss DLmiss bids requests
 else
 	printf '%-16s %12s %10s %s\n' set instr/req bids requests
@@ -47,7 +47,7 @@ for s in "${sets[@]}"; do
 	# preemption signals: the counted loop runs alone on its thread.
 	# Cold, only main.answer is counted: the eviction between requests is not.
 	toggle=main.measure evict=0
-	[ ${#cold[@]} -eq 0 ] || toggle=main.answer evict=4194304
+	[ ${#cold[@]} -eq 0 ] || toggle=main.answer evict=2097152
 	GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind "${cold[@]}" \
 		--toggle-collect=$toggle --callgrind-out-file="$tmp/cg" \
 		"$tmp/rtbcount" -set "$name" -campaigns "$n" -rounds "$rounds" -evict $evict >"$tmp/out" 2>"$tmp/err" ||
