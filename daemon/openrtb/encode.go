@@ -331,27 +331,20 @@ func appendString(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
-// jsonSafe marks the ASCII bytes that need no escaping in a JSON string.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // appendStringContent appends the JSON-escaped content of s: quotes,
 // backslashes and control characters are escaped, invalid UTF-8 becomes
 // U+FFFD, and U+2028/U+2029 are escaped so the output is also valid
-// JavaScript. Runs of safe bytes are copied at once.
+// JavaScript. Runs of safe bytes are found eight at a time (skipPlain, the
+// parser's string scan: its stop bytes are these and the non-ASCII ones)
+// and copied at once.
 func appendStringContent(dst, s []byte) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		if i = skipPlain(s, i); i == len(s) {
+			break
+		}
 		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
+		if c < utf8.RuneSelf { // '"', '\\' or a control character
 			dst = append(dst, s[start:i]...)
 			dst = appendASCIIEscape(dst, c)
 			i++

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // decodedResponse is the encoding/json view of AppendResponse output.
@@ -187,6 +188,68 @@ func TestAppendStringEscaping(t *testing.T) {
 	f("a\xffb\xc3(", `"a\ufffdb\ufffd("`)
 	f("\xed\xa0\x80", `"\ufffd\ufffd\ufffd"`) // encoded surrogate
 	f("x\u2028y\u2029", `"x\u2028y\u2029"`)
+}
+
+// TestAppendStringMatchesByteLoop compares appendStringContent, which
+// skips plain runs eight bytes at a time, with a byte-at-a-time reference
+// on random strings of plain ASCII, quotes, backslashes, control bytes,
+// UTF-8 (U+2028 included) and invalid bytes, at every offset of an
+// 8-byte step.
+func TestAppendStringMatchesByteLoop(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"a", "Z", "0", " ", "/", "<", "~", "\x7f", `"`, `\`, "\n", "\x00", "\x1f",
+		"é", "€", "😀", "\u2028", "\u2029", "\xff", "\xc3", "\xed\xa0\x80", "abcdefgh"}
+	rng := rand.New(rand.NewPCG(3, 5))
+	var b []byte
+	for range 100000 {
+		b = b[:0]
+		for n := rng.IntN(12); n > 0; n-- {
+			b = append(b, pieces[rng.IntN(len(pieces))]...)
+		}
+		got, want := appendStringContent(nil, b), appendStringByteLoop(nil, b)
+		if string(got) != string(want) {
+			t.Fatalf("appendStringContent(%q) = %q; byte by byte %q", b, got, want)
+		}
+		if !json.Valid(appendString(nil, b)) {
+			t.Fatalf("appendString(%q) is not valid JSON", b)
+		}
+	}
+}
+
+// appendStringByteLoop is appendStringContent as it was written before
+// its plain runs were found eight bytes at a time: the reference.
+func appendStringByteLoop(dst, s []byte) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = appendASCIIEscape(dst, c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\u202`...)
+			dst = append(dst, hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(dst, s[start:]...)
 }
 
 func TestAppendPrice(t *testing.T) {
