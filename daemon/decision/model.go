@@ -194,8 +194,8 @@ func (m *model) prepare(c *Ctx, req *openrtb.Request, hour int) {
 		}
 	}
 	var buf [32]byte
-	x += m.feature(famOS, foldInto(buf[:0], req.Device.OS, lowerASCII))
-	x += m.feature(famCountry, foldInto(buf[:0], req.Device.Geo.Country, upperASCII))
+	x += m.feature(famOS, foldInto(buf[:0], req.Device.OS, false))
+	x += m.feature(famCountry, foldInto(buf[:0], req.Device.Geo.Country, true))
 	if hour >= 0 && hour < len(m.hour) {
 		x += m.hour[hour]
 	} else { // before 1970
@@ -218,13 +218,19 @@ func (m *model) valueFeature(f, xf int, v []byte) (w float64, right uint64, cros
 	return w, crossRight(h), m.fam[xf]
 }
 
-// foldInto copies v into dst (when it fits) and case-folds it.
-func foldInto(dst, v []byte, fold func([]byte)) []byte {
+// foldInto copies v into dst (when it fits) and folds it to upper or lower
+// case. The fold is not a function value: when the fold is not inlined,
+// an indirect call moves the caller's buffer to the heap.
+func foldInto(dst, v []byte, upper bool) []byte {
 	if len(v) > cap(dst) {
 		return v
 	}
 	dst = append(dst, v...)
-	fold(dst)
+	if upper {
+		upperASCII(dst)
+	} else {
+		lowerASCII(dst)
+	}
 	return dst
 }
 
