@@ -92,7 +92,7 @@ func (c *Ctx) newBidID(host []byte) []byte {
 		c.idPre = append(c.idPre, '-')
 	}
 	c.idBuf = append(c.idBuf, c.idPre...)
-	c.idBuf = strconv.AppendUint(c.idBuf, bidSeq.Add(1), 16)
+	c.idBuf = appendSeq(c.idBuf, bidSeq.Add(1))
 	if c.req.Test {
 		c.idBuf = append(c.idBuf, 't')
 	}
@@ -102,3 +102,13 @@ func (c *Ctx) newBidID(host []byte) []byte {
 // IsTestBidID reports whether a bid id was made for a test request
 // ("test": 1), whose notices must not move spend or frequency counts.
 func IsTestBidID(id []byte) bool { return len(id) > 0 && id[len(id)-1] == 't' }
+
+// appendSeq appends bid sequence number v in hex, as strconv.AppendUint
+// does. From 2^60 (bidSeq starts at the Unix time in nanoseconds, past
+// 2^60 until 2262) it has 16 digits, converted eight at a time.
+func appendSeq(dst []byte, v uint64) []byte {
+	if v >= 1<<60 {
+		return openrtb.AppendHex16(dst, v)
+	}
+	return strconv.AppendUint(dst, v, 16)
+}

@@ -1,6 +1,7 @@
 package openrtb
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -251,7 +252,7 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = append(dst, "&imp="...)
 	dst = appendQueryEscape(dst, b.ImpID)
 	dst = append(dst, "&uk="...)
-	dst = appendHex16(dst, b.UserKey)
+	dst = AppendHex16(dst, b.UserKey)
 	dst = append(dst, "&cur="...)
 	dst = appendQueryEscape(dst, cur)
 	dst = append(dst, "&price=${AUCTION_PRICE}"...)
@@ -269,15 +270,28 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendHex16 appends v as 16 lower-case hex digits, filled in a buffer
-// first: one append instead of sixteen capacity checks.
-func appendHex16(dst []byte, v uint64) []byte {
+// AppendHex16 appends v as 16 lower-case hex digits, leading zeros
+// included: the user key of notice URLs, and bid ids' sequence numbers.
+func AppendHex16(dst []byte, v uint64) []byte {
 	var b [16]byte
-	for i := 15; i >= 0; i-- {
-		b[i] = hexDigits[v&0xf]
-		v >>= 4
-	}
+	binary.BigEndian.PutUint64(b[:8], hex8(uint32(v>>32)))
+	binary.BigEndian.PutUint64(b[8:], hex8(uint32(v)))
 	return append(dst, b[:]...)
+}
+
+// hex8 returns the eight hex digits of v as the bytes of a uint64, the
+// first digit in the most significant byte, all eight at once.
+func hex8(v uint32) uint64 {
+	// Spread the nibbles one to a byte: halves, then quarters, then
+	// nibbles move up, each into the low half of the next wider field.
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	// A nibble of 10 or more carries into bit 4 when 6 is added (no byte
+	// overflows); its digit is a letter, 'a'-'0'-10 = 39 further on.
+	letters := (x + lsb*6) >> 4 & lsb
+	return x + lsb*'0' + letters*39
 }
 
 // appendQueryEscape escapes s as net/url.QueryEscape does (space as '+'),

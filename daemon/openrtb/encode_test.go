@@ -319,11 +319,23 @@ func TestAppendQueryEscape(t *testing.T) {
 	}
 }
 
+// TestAppendHex16 checks every digit value at every position, then random
+// values, against fmt's %016x.
 func TestAppendHex16(t *testing.T) {
 	t.Parallel()
-	for _, v := range []uint64{0, 1, 0xabcdef, 1<<63 | 5, math.MaxUint64, 0x0123456789abcdef} {
-		if got, want := string(appendHex16([]byte("uk="), v)), fmt.Sprintf("uk=%016x", v); got != want {
-			t.Fatalf("appendHex16(%#x) = %s; want %s", v, got, want)
+	values := []uint64{0, 1, 0xabcdef, 1<<63 | 5, math.MaxUint64, 0x0123456789abcdef}
+	for pos := range 16 {
+		for d := range uint64(16) {
+			values = append(values, d<<(4*pos), d<<(4*pos)|^(0xf<<(4*pos)))
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 10000 {
+		values = append(values, rng.Uint64())
+	}
+	for _, v := range values {
+		if got, want := string(AppendHex16([]byte("uk="), v)), fmt.Sprintf("uk=%016x", v); got != want {
+			t.Fatalf("AppendHex16(%#x) = %s; want %s", v, got, want)
 		}
 	}
 }
