@@ -190,12 +190,12 @@ func TestAppendStringEscaping(t *testing.T) {
 	f("x\u2028y\u2029", `"x\u2028y\u2029"`)
 }
 
-// TestAppendStringMatchesByteLoop compares appendStringContent, which
-// skips plain runs eight bytes at a time, with a byte-at-a-time reference
-// on random strings of plain ASCII, quotes, backslashes, control bytes,
+// TestAppendStringMatchesRuneLoop compares appendStringContent, which
+// skips plain runs eight bytes at a time, with a rune-by-rune reference on
+// random strings of plain ASCII, quotes, backslashes, control bytes,
 // UTF-8 (U+2028 included) and invalid bytes, at every offset of an
 // 8-byte step.
-func TestAppendStringMatchesByteLoop(t *testing.T) {
+func TestAppendStringMatchesRuneLoop(t *testing.T) {
 	t.Parallel()
 	pieces := []string{"a", "Z", "0", " ", "/", "<", "~", "\x7f", `"`, `\`, "\n", "\x00", "\x1f",
 		"é", "€", "😀", "\u2028", "\u2029", "\xff", "\xc3", "\xed\xa0\x80", "abcdefgh"}
@@ -206,9 +206,9 @@ func TestAppendStringMatchesByteLoop(t *testing.T) {
 		for n := rng.IntN(12); n > 0; n-- {
 			b = append(b, pieces[rng.IntN(len(pieces))]...)
 		}
-		got, want := appendStringContent(nil, b), appendStringByteLoop(nil, b)
+		got, want := appendStringContent(nil, b), appendStringRuneLoop(nil, b)
 		if string(got) != string(want) {
-			t.Fatalf("appendStringContent(%q) = %q; byte by byte %q", b, got, want)
+			t.Fatalf("appendStringContent(%q) = %q; rune by rune %q", b, got, want)
 		}
 		if !json.Valid(appendString(nil, b)) {
 			t.Fatalf("appendString(%q) is not valid JSON", b)
@@ -216,40 +216,26 @@ func TestAppendStringMatchesByteLoop(t *testing.T) {
 	}
 }
 
-// appendStringByteLoop is appendStringContent as it was written before
-// its plain runs were found eight bytes at a time: the reference.
-func appendStringByteLoop(dst, s []byte) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = appendASCIIEscape(dst, c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
+// appendStringRuneLoop is the reference: rune by rune, each escaped or
+// copied alone.
+func appendStringRuneLoop(dst, s []byte) []byte {
+	str := string(s)
+	for i, r := range str {
+		_, size := utf8.DecodeRuneInString(str[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
+		case r == '"' || r == '\\':
+			dst = append(dst, '\\', byte(r))
+		case r < 0x20:
+			dst = appendASCIIEscape(dst, byte(r))
 		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\u202`...)
-			dst = append(dst, hexDigits[r&0xf])
+			dst = fmt.Appendf(dst, `\u%04x`, r)
 		default:
-			i += size
-			continue
+			dst = append(dst, str[i:i+size]...)
 		}
-		i += size
-		start = i
 	}
-	return append(dst, s[start:]...)
+	return dst
 }
 
 func TestAppendPrice(t *testing.T) {
