@@ -3,6 +3,7 @@ package decision
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/rtbd/rtbd/daemon/openrtb"
@@ -231,9 +232,10 @@ func (ss *slotSearch) setBounds() {
 	}
 }
 
-// search assigns slots t.. given the options used and their price sum,
-// keeping the best assignment seen.
-func (ss *slotSearch) search(t int, used uint64, sum float64) {
+// search assigns slots t.. given the options that the ones used so far
+// rule out (their conflicts, themselves included) and the price sum of
+// those used, keeping the best assignment seen.
+func (ss *slotSearch) search(t int, blocked uint64, sum float64) {
 	if sum > ss.bestPrice+slotGain {
 		ss.bestPrice = sum
 		copy(ss.best[:t], ss.choice[:t])
@@ -245,14 +247,15 @@ func (ss *slotSearch) search(t int, used uint64, sum float64) {
 		return
 	}
 	ss.nodes++
-	for j := ss.lo[t]; j < ss.hi[t]; j++ {
-		if ss.usable&(1<<j) != 0 && ss.conflict[j]&used == 0 {
-			ss.choice[t] = j
-			ss.search(t+1, used|1<<j, sum+ss.price[j])
-		}
+	// The options of slot t: bits lo..hi-1 (a shift by 64 gives 0).
+	span := (uint64(1)<<ss.hi[t] - 1) &^ (uint64(1)<<ss.lo[t] - 1)
+	for m := ss.usable & span &^ blocked; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		ss.choice[t] = int8(j)
+		ss.search(t+1, blocked|ss.conflict[j], sum+ss.price[j])
 	}
 	ss.choice[t] = -1
-	ss.search(t+1, used, sum)
+	ss.search(t+1, blocked, sum)
 }
 
 // fillDynamic bids the set of options with the highest total price that
@@ -263,7 +266,7 @@ func (ss *slotSearch) search(t int, used uint64, sum float64) {
 func (s *Snapshot) fillDynamic(c *Ctx, imp *openrtb.Imp, resp *openrtb.Response) {
 	ps := &c.pod
 	if ps.init(s, c, &imp.Video); !ps.greedyIsBest() {
-		ps.search(0, 0, 0, 0, 0)
+		ps.search(0, 0, 0, 0, 0, 0)
 	}
 	for j := range ps.n {
 		if ps.best&(1<<j) != 0 {
@@ -348,9 +351,12 @@ func (ps *podSearch) bound(j, dur, cnt int) float64 {
 // other than opts[i] that cannot share the pod with it: the same
 // campaign, advertiser domain or category. len(opts) <= 64.
 func (s *Snapshot) optionConflicts(c *Ctx, opts []option, conflict []uint64) (usable uint64) {
-	// sig sets one bit per campaign, advertiser domain and category of an
-	// option: two options can clash only if their signatures meet.
-	var sig [64]uint64
+	// An option's signature sets one bit per campaign, advertiser domain
+	// and category: two options can clash only if their signatures meet.
+	// with[b] holds the usable options seen so far whose signature has bit
+	// b, so an option meets only the options it may clash with rather than
+	// every option before it.
+	var with [64]uint64
 	for i := range opts {
 		conflict[i] = 0
 		if s.podConflict(c, &opts[i]) {
@@ -358,15 +364,22 @@ func (s *Snapshot) optionConflicts(c *Ctx, opts []option, conflict []uint64) (us
 		}
 		usable |= 1 << i
 		cc := &s.camps[opts[i].ord]
-		sig[i] = 1 << (uint64(opts[i].ord) & 63)
+		sig := uint64(1) << (uint64(opts[i].ord) & 63)
 		for _, h := range cc.adomainH {
-			sig[i] |= 1 << (h >> 58)
+			sig |= 1 << (h >> 58)
 		}
 		for _, h := range cc.catH {
-			sig[i] |= 1 << (h >> 58)
+			sig |= 1 << (h >> 58)
 		}
-		for j := range i {
-			if sig[i]&sig[j] != 0 && s.optionsClash(&opts[i], &opts[j]) {
+		var meets uint64
+		for ; sig != 0; sig &= sig - 1 {
+			b := bits.TrailingZeros64(sig)
+			meets |= with[b]
+			with[b] |= 1 << i
+		}
+		for ; meets != 0; meets &= meets - 1 {
+			j := bits.TrailingZeros64(meets)
+			if s.optionsClash(&opts[i], &opts[j]) {
 				conflict[i] |= 1 << j
 				conflict[j] |= 1 << i
 			}
@@ -411,7 +424,8 @@ func (ps *podSearch) greedyIsBest() bool {
 
 // search extends set (options below from, total duration dur, count cnt,
 // price sum) with options from from on, keeping the best set seen.
-func (ps *podSearch) search(from int, set uint64, sum float64, dur, cnt int) {
+// blocked holds the options that those of set conflict with.
+func (ps *podSearch) search(from int, set, blocked uint64, sum float64, dur, cnt int) {
 	if sum > ps.bestPrice {
 		ps.best, ps.bestPrice = set, sum
 	}
@@ -419,15 +433,16 @@ func (ps *podSearch) search(from int, set uint64, sum float64, dur, cnt int) {
 		return
 	}
 	ps.nodes++
-	for j := from; j < ps.n; j++ {
-		if ps.usable&(1<<j) == 0 || ps.conflict[j]&set != 0 || dur+ps.dur[j] > ps.maxDur {
+	for m := ps.usable &^ blocked &^ (uint64(1)<<from - 1); m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		if dur+ps.dur[j] > ps.maxDur {
 			continue
 		}
 		// The bound does not grow with j: no later branch can do better.
 		if sum+ps.bound(j, dur, cnt) <= ps.bestPrice {
 			return
 		}
-		ps.search(j+1, set|1<<j, sum+ps.price[j], dur+ps.dur[j], cnt+1)
+		ps.search(j+1, set|1<<j, blocked|ps.conflict[j], sum+ps.price[j], dur+ps.dur[j], cnt+1)
 	}
 }
 

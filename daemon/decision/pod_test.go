@@ -190,7 +190,7 @@ func TestPodSearchOptimal(t *testing.T) {
 		}
 		ps.setSums()
 		ps.greedy()
-		ps.search(0, 0, 0, 0, 0)
+		ps.search(0, 0, 0, 0, 0, 0)
 		fits := func(set uint64) (float64, bool) {
 			sum, dur, cnt := 0.0, 0, 0
 			for i := range ps.n {
@@ -231,7 +231,7 @@ func TestPodSearchBoundsByDuration(t *testing.T) {
 	}
 	ps.setSums()
 	ps.greedy()
-	ps.search(0, 0, 0, 0, 0)
+	ps.search(0, 0, 0, 0, 0, 0)
 	if ps.best != 1 || ps.bestPrice != 40 || ps.nodes > 1 {
 		t.Fatalf("search took %b worth %v in %d nodes; want the first option alone, in 1 node", ps.best, ps.bestPrice, ps.nodes)
 	}
