@@ -1,8 +1,9 @@
 package openrtb
 
-// Parse resets r and decodes the OpenRTB 2.5 or 2.6 BidRequest in body in a
-// single pass, without reflection and, once r's slices have grown to the
-// size of the traffic, without allocating.
+// Parse resets r (unless [Request.Reset] ran since r was last parsed) and
+// decodes the OpenRTB 2.5 or 2.6 BidRequest in body in a single pass,
+// without reflection and, once r's slices have grown to the size of the
+// traffic, without allocating.
 //
 // The byte slices of r alias body (or r's own scratch buffer for strings
 // with escapes): body must not be modified or released while r is in use.
@@ -21,7 +22,10 @@ package openrtb
 // "request" or "assets" does not count as media. The other semantic checks
 // are in [Request.Validate].
 func (r *Request) Parse(body []byte) error {
-	r.Reset()
+	if !r.fresh {
+		r.Reset()
+	}
+	r.fresh = false
 	p := parser{b: body, r: r}
 	if c := p.ws(); c != '{' {
 		return p.unexpected("bid request is not a JSON object")

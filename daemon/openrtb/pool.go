@@ -26,6 +26,7 @@ func (r *Request) Reset() {
 	r.Cur, r.BCat, r.BAdv, r.BApp = cur, bcat, badv, bapp
 	r.WLang, r.WSeat, r.BSeat = wlang, wseat, bseat
 	r.scratch = scratch
+	r.fresh = true
 }
 
 // AcquireRequest returns an empty Request from a pool. Return it with

@@ -50,6 +50,9 @@ type Request struct {
 
 	scratch []byte // unescaped strings; see [Request.Parse]
 	depth   int
+	// fresh is set by Reset and cleared by Parse: a pooled Request is
+	// reset when it is put back, and Parse need not clear it again.
+	fresh bool
 }
 
 // Site is the "site" object; Present is false when the request had none.
