@@ -228,13 +228,15 @@ func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, c *bidCtx) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.SetCanonical(headerVersion, version26)
-	body := c.out
-	if min := s.cfg.HTTP.GzipMinBytes; min > 0 && len(body) >= min && ctx.Request.Header.HasAcceptEncodingBytes(strGzip) {
-		body = c.def.deflate(body)
+	if min := s.cfg.HTTP.GzipMinBytes; min > 0 && len(c.out) >= min && ctx.Request.Header.HasAcceptEncodingBytes(strGzip) {
+		ctx.SetBody(c.def.deflate(c.out))
 		ctx.Response.Header.SetContentEncodingBytes(strGzip)
 		gzipResponses.Inc()
+		return
 	}
-	ctx.SetBody(body)
+	// fasthttp takes the answer as it is and c.out takes the buffer it
+	// held, which it no longer uses: the answer is not copied once more.
+	c.out = ctx.Response.SwapBody(c.out)[:0]
 }
 
 func (s *Server) shed(ctx *fasthttp.RequestCtx) {
