@@ -308,14 +308,17 @@ func (t *term) clear() {
 	}
 	// Field by field: assigning a term literal wrote all 250 bytes with
 	// write-barrier checks, 40 instructions a term, 53 terms a CTV request.
-	clear(t.sparseOn)
+	if len(t.sparseOn) > 0 {
+		clear(t.sparseOn)
+		t.sparseOn, t.sparseAt = t.sparseOn[:0], t.sparseAt[:0]
+	}
 	for r := range t.n {
 		t.refs[r] = nil // no reference into the snapshot outlives a request
 	}
-	t.name, t.est, t.lo, t.hi, t.n = "", 0, math.MaxInt, 0, 0
+	t.est, t.lo, t.hi, t.n = 0, math.MaxInt, 0, 0
 	t.neg, t.block = false, false
 	t.scrUsed, t.scrFull, t.scrLo, t.scrHi = false, false, 0, 0
-	t.sparseOn, t.sparseAt, t.sparseHW = t.sparseOn[:0], t.sparseAt[:0], math.MaxInt
+	t.sparseHW = math.MaxInt
 }
 
 // word returns the term's word wi (before negation).
