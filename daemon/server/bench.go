@@ -14,7 +14,11 @@ import (
 // measure: the default configuration on the data set in dir
 // (campaigns.json and model.json), or on the demo book when dir is "",
 // with no deadline, so that what is measured does not depend on the
-// machine's speed. It silences the default logger: loading logs a line.
+// machine's speed, and with the decision's clock at benchInstant (its
+// date and hour: the clock runs on from there), so that it does not
+// depend on the hour either: day-parting and the model's hour feature
+// change which campaigns bid, and so the work a request takes. It
+// silences the default logger: loading logs a line.
 func NewBench(dir string) (*Server, error) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	cfg := config.Default()
@@ -29,5 +33,11 @@ func NewBench(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(Options{Config: &cfg, Engine: eng}), nil
+	s := New(Options{Config: &cfg, Engine: eng})
+	s.decideShift = benchInstant.Sub(time.Now())
+	return s, nil
 }
+
+// benchInstant is the decision's clock in NewBench's server: a weekday
+// afternoon, UTC.
+var benchInstant = time.Date(2026, time.November, 17, 14, 0, 0, 0, time.UTC)

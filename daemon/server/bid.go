@@ -205,7 +205,7 @@ func (s *Server) runDecision(c *bidCtx, start time.Time) decision.Reason {
 	}
 	c.dctx.Deadline = deadline
 	snap := s.eng.Snapshot()
-	reason := snap.Decide(c.dctx, &c.req, now, &c.resp)
+	reason := snap.Decide(c.dctx, &c.req, now.Add(s.decideShift), &c.resp)
 	decisionDuration.UpdateSince(now)
 	return reason
 }

@@ -54,6 +54,12 @@ type Server struct {
 	draining    atomic.Bool
 
 	http *fasthttp.Server
+
+	// decideShift moves the clock the decision sees (pacing, day-parting,
+	// the model's hour): 0 in service; NewBench pins that clock to
+	// benchInstant, so that what a benchmark measures does not change
+	// with the hour it runs at. Deadlines keep the real clock.
+	decideShift time.Duration
 }
 
 // New returns a server that is not ready yet; call [Server.SetReady] once
