@@ -2,8 +2,9 @@
 # The project's test command (README "Run the tests"; .ci/run calls it).
 # Installs what it needs on a fresh Debian machine, then runs: gofmt, go vet,
 # the Go tests with the race detector, short fuzz runs, the Nix checks
-# (parse, pure-Nix unit tests, vendorHash, flake.lock) and the system tests
-# in network namespaces (root only; they skip with a message otherwise).
+# (parse, pure-Nix unit tests, vendorHash, flake.lock, shellcheck of the
+# scripts) and the system tests in network namespaces (root only; they skip
+# with a message otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ command -v keepalived >/dev/null || need_apt+=(keepalived)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v jq >/dev/null || need_apt+=(jq)
 command -v curl >/dev/null || need_apt+=(curl)
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing ${need_apt[*]}"
