@@ -38,6 +38,6 @@ func NewBench(dir string) (*Server, error) {
 	return s, nil
 }
 
-// benchInstant is the decision's clock in NewBench's server: a weekday
-// afternoon, UTC.
+// benchInstant is the decision's clock in NewBench's server: a Tuesday
+// afternoon, 14 h UTC.
 var benchInstant = time.Date(2026, time.November, 17, 14, 0, 0, 0, time.UTC)

@@ -30,8 +30,8 @@ func TestBenchClockIsPinned(t *testing.T) {
 			f.Campaigns[i].Targeting.Hours = []int{tc.hour}
 			f.Campaigns[i].Targeting.Weekdays = []int{int(benchInstant.Weekday())}
 		}
-		writeJSON(t, filepath.Join(dir, "campaigns.json"), f)
-		writeJSON(t, filepath.Join(dir, "model.json"), m)
+		writeFileJSON(t, filepath.Join(dir, "campaigns.json"), f)
+		writeFileJSON(t, filepath.Join(dir, "model.json"), m)
 		srv, err := NewBench(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -55,7 +55,7 @@ func TestBenchClockIsPinned(t *testing.T) {
 	}
 }
 
-func writeJSON(t *testing.T, path string, v any) {
+func writeFileJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
