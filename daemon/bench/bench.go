@@ -52,6 +52,9 @@ type Options struct {
 	Pause time.Duration
 	// Nice is the nice value of rtbload and the servers; 0 leaves it.
 	Nice int
+	// Poll holds the bench's CPUs in polling idle for the run, as the
+	// hosts' tuning holds rtbd's (see holdPolling).
+	Poll bool
 	// QuietWait bounds the total wait, before phases, for the other
 	// processes on the machine to use at most QuietMax CPUs; 0 skips it.
 	QuietWait time.Duration
@@ -125,6 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.LoadCPU, "cpu.load", o.LoadCPU, "CPU for rtbload itself.")
 	fs.IntVar(&o.Connections, "connections", o.Connections, "Keep-alive connections rtbload opens per phase.")
 	fs.IntVar(&o.Nice, "nice", 0, "Nice value for rtbload and the servers (-20..19), e.g. -10 to rank them above the neighbours' work on a shared machine; 0 leaves it.")
+	fs.BoolVar(&o.Poll, "cpu.poll", false, "Hold the servers' and rtbload's CPUs in polling idle during the run (pm_qos_resume_latency_us = n/a, as modules/tuning/power.nix does for a host's isolated CPUs), then restore them; needs root.")
 	fs.DurationVar(&o.QuietWait, "quiet.wait", 0, "Before each phase, wait for the machine's other processes and the hypervisor's steal to take at most -quiet.max CPUs, for at most this long over the whole run; 0 does not wait.")
 	fs.Float64Var(&o.QuietMax, "quiet.max", o.QuietMax, "CPUs the other processes and the hypervisor's steal may take for the machine to count as quiet; see -quiet.wait.")
 	fs.DurationVar(&o.Search.MaxP99, "max.p99", o.Search.MaxP99, "p99 above which a search step fails: the server is queueing.")
@@ -195,6 +199,19 @@ func run(ctx context.Context, o *Options, cmdline string, progress io.Writer) (*
 		if err := pinProcess(loadCPU, o.Nice); err != nil {
 			return nil, err
 		}
+	}
+	if o.Poll {
+		cpus := pollCPUs(o, runtime.NumCPU())
+		restore, err := holdPolling(cpuSysfs, cpus)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := restore(); err != nil {
+				fmt.Fprintln(progress, "bench:", err)
+			}
+		}()
+		rep.Polled = describeCPUs(cpus)
 	}
 	// rtbload runs on one core: one P is what that core can serve.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))

@@ -135,6 +135,8 @@ func TestParseFlags(t *testing.T) {
 	f("-repeat 21", false)
 	f("-connections 0", false)
 	f("-nice -10 -quiet.wait 2m", true)
+	f("-cpu.poll", true)
+	f("-cpu.poll=maybe", false)
 	f("-nice 20", false)
 	f("-quiet.wait 2h", false)
 	f("-ctv 0 -dir requests -rtbd.config rtbd.json", true)

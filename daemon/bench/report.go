@@ -26,7 +26,10 @@ type Report struct {
 	LoadAvg, LoadAvgEnd string
 	// Quiet is the outcome of -quiet.wait; empty when it was not used.
 	Quiet string
-	Runs  []Run
+	// Polled names the CPUs -cpu.poll held in polling idle; empty
+	// without it.
+	Polled string
+	Runs   []Run
 }
 
 // Machine describes where the bench ran.
