@@ -28,7 +28,10 @@ const pollLatency = "n/a"
 // 15.7, 9.0 and 8.9 us with its CPU polling: a request that finds the
 // core halted runs cold. rtbload's CPU per request at 60k req/s against
 // the ceiling fell from 12.0 to 10.9 us (3 interleaved pairs of 4 s
-// runs).
+// runs). Whole bench runs do not show it: one with -cpu.poll and one
+// without, 20 minutes apart, moved further apart with the machine's
+// noise (the ceiling's max 78k against 52k) than any target did with the
+// policy, so the flag is off unless given.
 func holdPolling(root string, cpus []int) (restore func() error, err error) {
 	type saved struct{ path, value string }
 	var done []saved
