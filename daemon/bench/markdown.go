@@ -66,7 +66,7 @@ func writeHeader(w *errWriter, rep *Report) {
 	if rep.Polled != "" {
 		w.printf("- Idle CPUs: %s polled instead of halting (`-cpu.poll`: pm_qos_resume_latency_us = n/a, as modules/tuning/power.nix sets for a host's isolated CPUs), restored after the run.\n", rep.Polled)
 	} else {
-		w.printf("- Idle CPUs: the machine's own policy (this VM halts an idle vCPU, which the hosts' tuning does not allow; see `-cpu.poll`).\n")
+		w.printf("- Idle CPUs: the machine's own idle policy (`-cpu.poll` not given; the hosts' tuning allows rtbd's CPUs polling idle only).\n")
 	}
 	if len(rep.Runs) > 0 && rep.Runs[0].RTBD == nil {
 		w.printf("- **rtbd was not run** (`-ceiling-only`): only the ceiling's figures below.\n")
