@@ -1,6 +1,7 @@
 // Package doctor compares the running host with the tuning rtbd expects
 // (DESIGN.md section 3: nohz_full, rcu_nocbs and irqaffinity on the kernel
-// command line, hugepages, THP, the cpufreq governor, IRQs kept off the
+// command line, hugepages, THP, the cpufreq governor, the idle states the
+// isolated CPUs may enter, IRQs kept off the
 // isolated CPUs, irqbalance, swap, the clock source) and reports each check
 // as pass, warn or fail. It implements `rtbd doctor` and exports the same
 // facts as the rtbd_host_check gauges.
@@ -83,6 +84,10 @@ type Expect struct {
 	// Governor is the cpufreq governor of the isolated CPUs
 	// ("performance"); "" asks for nothing.
 	Governor string
+	// ResumeLatency is the PM QoS resume latency the isolated CPUs must
+	// keep to: "n/a" (polling idle only, rtbd.tuning.power's default), a
+	// number of microseconds, or "0" (no limit); "" asks for nothing.
+	ResumeLatency string
 	// NICs are interfaces whose IRQs must stay off the isolated CPUs.
 	NICs []string
 	// NoSwap turns active swap from a warning into a failure.
@@ -109,6 +114,7 @@ func Check(root string, want Expect) []Result {
 		h.checkHugepages("hugepages_1G", "hugepages-1048576kB", want.Hugepages1G),
 		h.checkTHP(),
 		h.checkGovernor(),
+		h.checkResumeLatency(),
 		h.checkIRQs(),
 		h.checkIrqbalance(),
 		h.checkSwap(),

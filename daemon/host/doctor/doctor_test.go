@@ -14,21 +14,22 @@ import (
 
 // tuned is what the mlx5 fixture host was tuned for.
 var tuned = Expect{
-	IsolatedCPUs: cpuset.MustParseCPUList("2-15"),
-	Hugepages2M:  1024,
-	Hugepages1G:  4,
-	THP:          "never",
-	Governor:     "performance",
-	NICs:         []string{"ens1f0np0"},
-	NoSwap:       true,
-	ClockSource:  "tsc",
+	IsolatedCPUs:  cpuset.MustParseCPUList("2-15"),
+	Hugepages2M:   1024,
+	Hugepages1G:   4,
+	THP:           "never",
+	Governor:      "performance",
+	ResumeLatency: "n/a",
+	NICs:          []string{"ens1f0np0"},
+	NoSwap:        true,
+	ClockSource:   "tsc",
 }
 
 var tunedArgs = []string{"-isolated", "2-15", "-hugepages-2m", "1024", "-hugepages-1g", "4", "-thp", "never",
-	"-governor", "performance", "-nic", "ens1f0np0", "-no-swap", "-clocksource", "tsc"}
+	"-governor", "performance", "-resume-latency", "n/a", "-nic", "ens1f0np0", "-no-swap", "-clocksource", "tsc"}
 
 var checkNames = []string{"cmdline_nohz_full", "cmdline_rcu_nocbs", "cmdline_irqaffinity", "cmdline_isolcpus",
-	"nohz_full", "isolated", "hugepages_2M", "hugepages_1G", "thp", "governor", "irq_affinity", "irqbalance",
+	"nohz_full", "isolated", "hugepages_2M", "hugepages_1G", "thp", "governor", "resume_latency", "irq_affinity", "irqbalance",
 	"swap", "clocksource"}
 
 func statuses(rs []Result) map[string]Status {
@@ -70,6 +71,7 @@ func TestCheckDriftedHost(t *testing.T) {
 		"hugepages_1G":        Pass,
 		"thp":                 Fail, // madvise
 		"governor":            Fail, // cpus 5-6 powersave
+		"resume_latency":      Fail, // 8-15 may halt
 		"irq_affinity":        Fail, // comp queues on 2-7
 		"irqbalance":          Warn, // auto-bans only 2-7
 		"swap":                Fail, // NoSwap and a partition
@@ -85,6 +87,7 @@ func TestCheckDriftedHost(t *testing.T) {
 	details := map[string]string{
 		"cmdline_nohz_full": "CPUs 8-15 are not covered",
 		"governor":          "powersave 5-6",
+		"resume_latency":    "CPUs 8-15 may enter idle states slower to leave than polling (n/a)",
 		"irqbalance":        "onto CPUs 8-15",
 		"nic:ens1f0np0":     "101 mlx5_comp2@pci:0000:3b:00.0 on 2",
 		"hugepages_2M":      "1024 pages missing",
@@ -267,6 +270,8 @@ func TestMainBadFlags(t *testing.T) {
 	}
 	f("invalid -isolated", "-isolated", "x")
 	f("invalid -thp", "-thp", "sometimes")
+	f("invalid -resume-latency", "-resume-latency", "fast")
+	f("invalid -resume-latency", "-resume-latency", "-2")
 	f("must not be negative", "-hugepages-2m", "-1")
 	f("flag provided but not defined", "-nope")
 	f("unexpected arguments", "extra")
@@ -335,4 +340,25 @@ func TestStatus(t *testing.T) {
 	f(Pass, "PASS", 1)
 	f(Warn, "WARN", 0.5)
 	f(Fail, "FAIL", 0)
+}
+
+func TestWithinLatency(t *testing.T) {
+	t.Parallel()
+	f := func(got, want string, ok bool) {
+		t.Helper()
+		if withinLatency(got, want) != ok {
+			t.Fatalf("unexpected withinLatency(%q, %q); want %v", got, want, ok)
+		}
+	}
+	f("n/a", "n/a", true)
+	f("0", "n/a", false) // no limit: the CPU may halt
+	f("2", "n/a", false)
+	f("n/a", "2", true)
+	f("1", "2", true)
+	f("2", "2", true)
+	f("3", "2", false)
+	f("0", "2", false)
+	f("0", "0", true)
+	f("100", "0", true)
+	f("none", "2", false)
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -91,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (Expect, options, error) {
 	fs.IntVar(&want.Hugepages1G, "hugepages-1g", 0, "Expected number of reserved 1 GiB hugepages; 0 checks nothing.")
 	fs.StringVar(&want.THP, "thp", "", "Expected transparent hugepage mode: never or madvise.")
 	fs.StringVar(&want.Governor, "governor", "", "Expected cpufreq governor of the isolated CPUs, e.g. performance.")
+	fs.StringVar(&want.ResumeLatency, "resume-latency", "", "Expected PM QoS resume latency of the isolated CPUs (pm_qos_resume_latency_us): n/a for polling idle only, as rtbd.tuning.power sets, or microseconds.")
 	fs.Var(&nics, "nic", "Interface whose IRQs must stay off the isolated CPUs; repeatable.")
 	fs.BoolVar(&want.NoSwap, "no-swap", false, "Fail, not warn, when swap is active.")
 	fs.StringVar(&want.ClockSource, "clocksource", "", "Expected clock source, e.g. tsc.")
@@ -115,6 +117,11 @@ func parseFlags(args []string, stderr io.Writer) (Expect, options, error) {
 func validate(want *Expect) error {
 	if want.THP != "" && want.THP != "never" && want.THP != "madvise" && want.THP != "always" {
 		return fmt.Errorf("invalid -thp %q: want never or madvise", want.THP)
+	}
+	if v := want.ResumeLatency; v != "" && v != "n/a" {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			return fmt.Errorf("invalid -resume-latency %q: want n/a or a number of microseconds", v)
+		}
 	}
 	if want.Hugepages2M < 0 || want.Hugepages1G < 0 {
 		return errors.New("invalid hugepage count: must not be negative")

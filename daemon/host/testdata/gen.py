@@ -71,7 +71,13 @@ class Host:
             w(self.root, d + "effective_affinity_list", eff + "\n")
             w(self.root, d + "node", "0\n")
             w(self.root, d + "spurious", "count 0\nunhandled 0\nlast_unhandled 0 ms\n")
-    def cpu(self, online, nohz_full, isolated, governor=None, governors=None):
+    def cpu(self, online, nohz_full, isolated, governor=None, governors=None, polling=""):
+        # polling: the CPUs whose PM QoS resume latency is n/a (polling
+        # idle only, as rtbd.tuning.power sets); the others have 0 (no
+        # limit), the kernel's default.
+        for c in range(self.ncpu):
+            lat = "n/a" if c in parse(polling) else "0"
+            w(self.root, f"sys/devices/system/cpu/cpu{c}/power/pm_qos_resume_latency_us", lat + "\n")
         w(self.root, "sys/devices/system/cpu/online", online + "\n")
         w(self.root, "sys/devices/system/cpu/possible", online + "\n")
         w(self.root, "sys/devices/system/cpu/present", online + "\n")
@@ -144,7 +150,7 @@ def mlx5(root, drifted):
         h.irq(98, "IR-PCI-MSIX-0000:3b:00.0", "0-edge", f"mlx5_async0@pci:{pci}", "0-1", "0")
         for i in range(8):
             h.irq(99 + i, "IR-PCI-MSIX-0000:3b:00.0", f"{i+1}-edge", f"mlx5_comp{i}@pci:{pci}", "0-1", "0")
-        h.cpu("0-15", "2-15", "", governor="performance")
+        h.cpu("0-15", "2-15", "", governor="performance", polling="2-15")
         h.mm("always madvise [never]", 1024, 1024, 4, 4)
         h.misc(NIXOS + " loglevel=4 nohz_full=2-15 rcu_nocbs=2-15 irqaffinity=0-1 isolcpus=managed_irq,2-15 skew_tick=1 "
                "tsc=reliable transparent_hugepage=never default_hugepagesz=2M hugepagesz=1G hugepages=4 nosoftlockup",
@@ -159,7 +165,7 @@ def mlx5(root, drifted):
         h.irq(98, "IR-PCI-MSIX-0000:3b:00.0", "0-edge", f"mlx5_async0@pci:{pci}", "0-15", "0")
         for i in range(8):
             h.irq(99 + i, "IR-PCI-MSIX-0000:3b:00.0", f"{i+1}-edge", f"mlx5_comp{i}@pci:{pci}", str(i), str(i))
-        h.cpu("0-15", "2-7", "", governor="performance", governors={5: "powersave", 6: "powersave"})
+        h.cpu("0-15", "2-7", "", governor="performance", governors={5: "powersave", 6: "powersave"}, polling="2-7")
         h.mm("always [madvise] never", 0, 0, 4, 4)
         h.misc(NIXOS + " loglevel=4 nohz_full=2-7 isolcpus=managed_irq,domain,2-15 transparent_hugepage=madvise",
                "hpet", ["/dev/nvme0n1p3                          partition\t8388604\t\t0\t\t-2"],
