@@ -149,8 +149,9 @@ func setupRuntime(cfg *config.Config) {
 	}
 	runtime.GOMAXPROCS(procs)
 	// Export the same host facts as `rtbd doctor`, judged against the
-	// isolated set the daemon was given.
-	doctor.ExportMetrics("/", doctor.Expect{IsolatedCPUs: set, THP: "never"})
+	// isolated set the daemon was given and rtbd.tuning's defaults (THP
+	// never, polling idle).
+	doctor.ExportMetrics("/", doctor.Expect{IsolatedCPUs: set, THP: "never", ResumeLatency: "n/a"})
 	slog.Info("pinned to CPUs", "cpus", set.String(), "gomaxprocs", procs)
 }
 
