@@ -33,8 +33,11 @@ in
   rtbd.tuning = {
     cpus = { inherit (host.cpus) count isolated; };
     irq.interfaces = [ host.nic ];
-    # 2 GiB of 2 MiB pages for future off-heap tables; harmless if unused.
-    hugepages.count2M = 1024;
+    # No hugepages reserved: rtbd maps none, and a reservation is memory
+    # no other allocation can use. Putting the snapshot's arrays in 2 MiB
+    # pages (MAP_HUGETLB) gave no gain beyond the noise at 100,000
+    # campaigns (BenchmarkHandler, 4 interleaved rounds); reserve them
+    # here (hugepages.count2M) when something uses them.
   };
 
   services.rtbd = {
