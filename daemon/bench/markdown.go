@@ -227,6 +227,36 @@ func writeLatency(w *errWriter, rep *Report, svgPath string) {
 	}
 	w.printf("\n")
 	writeRatios(w, rep)
+	writeHandler(w, rep)
+}
+
+// writeHandler splits rtbd's CPU per request at each rate into its bid
+// handler's time and the rest, next to the ceiling's CPU per request: the
+// ceiling pays the rest too, but has no handler to speak of.
+func writeHandler(w *errWriter, rep *Report) {
+	if len(rep.servers()) < 2 {
+		return
+	}
+	w.printf("Where rtbd's CPU per request goes: its bid handler (parse, decide, encode; the mean of its own `rtbd_request_duration_seconds{path=\"bid\"}` over the phase, from fasthttp's stamp to the handler's end) and the rest (HTTP stack, kernel, Go runtime), next to the ceiling's. ")
+	w.printf("The handler's warm figures, from the benchmark loop, are in the README: the difference is what cold caches cost under load.\n\n")
+	w.printf("| rate | rtbd CPU us/req | rtbd handler us/req | rtbd rest us/req | ceiling CPU us/req |\n|---|---|---|---|---|\n")
+	for _, label := range rep.labels() {
+		// A phase whose handler time is unknown (metrics unreadable) is left out.
+		handled := func(f func(*Point) time.Duration) string {
+			return spreadOf(rep.collect(func(run *Run) (float64, bool) {
+				p, ok := run.RTBD.at(label)
+				return us(f(&p)), ok && p.Handler > 0
+			})).format(fmtUs)
+		}
+		cpu := func(name string) string {
+			return rep.pointFigure(name, label, func(p *Point) float64 { return us(p.ServerCPU) }).format(fmtUs)
+		}
+		w.printf("| %s | %s | %s | %s | %s |\n", label, cpu("rtbd"),
+			handled(func(p *Point) time.Duration { return p.Handler }),
+			handled(func(p *Point) time.Duration { return p.ServerCPU - p.Handler }),
+			cpu("ceiling"))
+	}
+	w.printf("\n")
 }
 
 func durOf(f func(*Point) time.Duration) func(*Point) float64 {

@@ -11,9 +11,9 @@ import (
 // rtbdMax, and rtbd's p99 at 20k is p99.
 func testRun(ceilMax, rtbdMax float64, p99 time.Duration) Run {
 	mk := func(name string, max float64, p99 time.Duration) *ServerRun {
-		cpu := 10 * time.Microsecond
+		cpu, handler := 10*time.Microsecond, time.Duration(0)
 		if name == "rtbd" {
-			cpu = 16 * time.Microsecond
+			cpu, handler = 16*time.Microsecond, 7*time.Microsecond
 		}
 		return &ServerRun{
 			Max: max,
@@ -23,7 +23,7 @@ func testRun(ceilMax, rtbdMax float64, p99 time.Duration) Run {
 			},
 			Latency: []Point{
 				{Server: name, Label: "20k", Target: 20000, Rate: 20000, P50: 50 * time.Microsecond, P99: p99, Answered: 100, Bids: 80},
-				{Server: name, Label: halfMaxLabel, Target: rtbdMax / 2, Rate: rtbdMax / 2, P50: 40 * time.Microsecond, P99: p99 / 2, Answered: 100, Bids: 80, ServerCPU: cpu},
+				{Server: name, Label: halfMaxLabel, Target: rtbdMax / 2, Rate: rtbdMax / 2, P50: 40 * time.Microsecond, P99: p99 / 2, Answered: 100, Bids: 80, ServerCPU: cpu, Handler: handler},
 			},
 		}
 	}
@@ -59,6 +59,8 @@ func TestWriteMarkdown(t *testing.T) {
 		"- Idle CPUs: the machine's own idle policy (`-cpu.poll` not given; the hosts' tuning allows rtbd's CPUs polling idle only).",
 		"| rtbd max throughput >= 70 % of the ceiling | 0.70 [0.60-0.80] open-loop max; 0.62 [0.62-0.62] by CPU per request at equal rate | met (1 of 2 runs) (open-loop max) |",
 		"| rtbd p99 < 1 ms at 20k req/s | 900us [600us-1.20ms] | met (1 of 2 runs) |",
+		"| 50% max | 16.0 [16.0-16.0] | 7.0 [7.0-7.0] | 9.0 [9.0-9.0] | 10.0 [10.0-10.0] |",
+		"| 20k | 0.0 [0.0-0.0] | n/a | n/a | 0.0 [0.0-0.0] |",
 		"| rtbd p99 < 1 ms at 50 % of its max (19000 [18000-20000] req/s) | 450us [300us-600us] | met (2 of 2 runs) |",
 		"| rtbload send capacity >= 100k req/s on one core (1 s / its CPU per request, best phase that kept the schedule within 10 ms) | 125000 [125000-125000] req/s | met (2 of 2 runs) |",
 		"| ceiling | 55000 [50000-60000] | 0.95 [0.95-0.95] | 10.0 [10.0-10.0] | 100000 [100000-100000] | 8.0 [8.0-8.0] | 0.50 [0.50-0.50] |",

@@ -17,16 +17,45 @@ import (
 type server struct {
 	name    string
 	url     string // bid endpoint
-	metrics string // rtbd's /metrics, for shed and timeout counts; empty for the ceiling
+	metrics string // rtbd's /metrics (rtbdSeries); empty for the ceiling
 	proc    *child
 }
 
-// failedMetrics are rtbd's answers that look like a no-bid (204) but are
-// load shedding or a missed deadline: the search counts them as errors so
-// that a shedding server cannot pass for a fast one.
-var failedMetrics = []string{
+// rtbdSeries are the series the bench reads from rtbd's /metrics around
+// each phase:
+//   - its answers that look like a no-bid (204) but are load shedding or a
+//     missed deadline: the search counts them as errors, so that a
+//     shedding server cannot pass for a fast one;
+//   - the sum and count of its bid request durations, from fasthttp's
+//     stamp to the handler's end: the handler's time under load.
+var rtbdSeries = []string{
 	`rtbd_bid_requests_total{result="shed"}`,
 	`rtbd_bid_requests_total{result="timeout"}`,
+	`rtbd_request_duration_seconds_sum{path="bid"}`,
+	`rtbd_request_duration_seconds_count{path="bid"}`,
+}
+
+// rtbdCounters are rtbdSeries' values at one moment.
+type rtbdCounters struct {
+	failed     float64 // shed and timed-out answers
+	handlerSec float64 // seconds spent in the bid handler
+	handled    float64 // bid requests handled
+}
+
+func countersOf(v []float64) rtbdCounters {
+	return rtbdCounters{failed: v[0] + v[1], handlerSec: v[2], handled: v[3]}
+}
+
+// apply sets p's shed count and handler time from the counters c - o
+// of a phase with scheduled slots.
+func (c rtbdCounters) apply(o rtbdCounters, p *Point, scheduled int64) {
+	p.Shed = int64(c.failed - o.failed)
+	if scheduled > 0 {
+		p.ErrorRate += float64(p.Shed) / float64(scheduled)
+	}
+	if n := c.handled - o.handled; n > 0 {
+		p.Handler = time.Duration((c.handlerSec - o.handlerSec) / n * 1e9)
+	}
 }
 
 // phaser runs measurement phases against the servers.
@@ -95,7 +124,7 @@ func (ph *phaser) measureOnce(srv *server, rate float64, d time.Duration, label 
 		Targets: []string{srv.url}, Steps: load.Constant(rate), Duration: d,
 		Connections: ph.opts.Connections, Timeout: ph.opts.Timeout, Bodies: ph.bodies,
 	}
-	failed0 := ph.failed(srv)
+	counters0 := ph.counters(srv)
 	before, err := ph.snapshot(srv)
 	if err != nil {
 		return Point{}, err
@@ -112,10 +141,7 @@ func (ph *phaser) measureOnce(srv *server, rate float64, d time.Duration, label 
 		return Point{}, err
 	}
 	p := pointOf(res, srv.name, label, rate)
-	p.Shed = ph.failed(srv) - failed0
-	if res.Scheduled > 0 {
-		p.ErrorRate += float64(p.Shed) / float64(res.Scheduled)
-	}
+	ph.counters(srv).apply(counters0, &p, res.Scheduled)
 	after.sub(&before).apply(&p, res.Sent)
 	ph.report(&p)
 	return p, nil
@@ -195,40 +221,40 @@ func (ph *phaser) report(p *Point) {
 		us(p.ServerCPU), p.ServerBusy, us(p.LoadCPU), p.LoadBusy, fmtDur(p.MaxBehind), p.Late, p.Foreign, p.Steal)
 }
 
-// failed returns rtbd's count of shed and timed-out requests; 0 for a
-// server without metrics or when they cannot be read.
-func (ph *phaser) failed(srv *server) int64 {
+// counters reads rtbdSeries from rtbd's /metrics; zero for a server
+// without metrics or when they cannot be read.
+func (ph *phaser) counters(srv *server) rtbdCounters {
 	if srv.metrics == "" {
-		return 0
+		return rtbdCounters{}
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Get(srv.metrics)
 	if err != nil {
-		return 0
+		return rtbdCounters{}
 	}
 	defer resp.Body.Close()
-	return sumMetrics(resp.Body, failedMetrics)
+	return countersOf(readSeries(resp.Body, rtbdSeries))
 }
 
-// sumMetrics adds up the values of the named series in Prometheus text
-// format; missing or malformed series count 0.
-func sumMetrics(r io.Reader, names []string) int64 {
-	var sum int64
+// readSeries returns the values of the named series in Prometheus text
+// format, in the order of names; a missing or malformed series reads 0.
+func readSeries(r io.Reader, names []string) []float64 {
+	v := make([]float64, len(names))
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		for _, name := range names {
+		for i, name := range names {
 			rest, ok := strings.CutPrefix(line, name+" ")
 			if !ok {
 				continue
 			}
-			if v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
-				sum += int64(v)
+			if f, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
+				v[i] += f
 			}
 		}
 	}
-	return sum
+	return v
 }
 
 func us(d time.Duration) float64 { return float64(d) / 1e3 }

@@ -13,19 +13,43 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 )
 
-func TestSumMetrics(t *testing.T) {
+func TestReadSeries(t *testing.T) {
 	t.Parallel()
-	f := func(text string, want int64) {
+	f := func(text string, want rtbdCounters) {
 		t.Helper()
-		if got := sumMetrics(strings.NewReader(text), failedMetrics); got != want {
-			t.Fatalf("unexpected sum for %q; got %d; want %d", text, got, want)
+		if got := countersOf(readSeries(strings.NewReader(text), rtbdSeries)); got != want {
+			t.Fatalf("unexpected counters for %q; got %+v; want %+v", text, got, want)
 		}
 	}
-	f("", 0)
-	f(`rtbd_bid_requests_total{result="shed"} 7`, 7)
-	f("rtbd_bid_requests_total{result=\"shed\"} 7\nrtbd_bid_requests_total{result=\"bid\"} 100\nrtbd_bid_requests_total{result=\"timeout\"} 3\n", 10)
-	f(`rtbd_bid_requests_total{result="shed"} x`, 0)
-	f(`rtbd_bid_requests_total{result="shedding"} 7`, 0)
+	f("", rtbdCounters{})
+	f(`rtbd_bid_requests_total{result="shed"} 7`, rtbdCounters{failed: 7})
+	f("rtbd_bid_requests_total{result=\"shed\"} 7\nrtbd_bid_requests_total{result=\"bid\"} 100\nrtbd_bid_requests_total{result=\"timeout\"} 3\n", rtbdCounters{failed: 10})
+	f(`rtbd_bid_requests_total{result="shed"} x`, rtbdCounters{})
+	f(`rtbd_bid_requests_total{result="shedding"} 7`, rtbdCounters{})
+	// The handler's histogram, as stats.Histogram writes it; buckets and
+	// other paths are not its sum or count.
+	f("rtbd_request_duration_seconds_bucket{path=\"bid\",le=\"+Inf\"} 4000\n"+
+		"rtbd_request_duration_seconds_sum{path=\"bid\"} 0.0325\n"+
+		"rtbd_request_duration_seconds_count{path=\"bid\"} 4000\n"+
+		"rtbd_request_duration_seconds_sum{path=\"win\"} 9\n", rtbdCounters{handlerSec: 0.0325, handled: 4000})
+}
+
+// TestCountersApply checks a phase's shed count and mean handler time
+// from the counters around it.
+func TestCountersApply(t *testing.T) {
+	t.Parallel()
+	before := rtbdCounters{failed: 5, handlerSec: 1.5, handled: 100_000}
+	after := rtbdCounters{failed: 15, handlerSec: 1.5 + 0.09, handled: 110_000}
+	var p Point
+	after.apply(before, &p, 10_000)
+	if p.Shed != 10 || p.ErrorRate != 0.001 || p.Handler != 9*time.Microsecond {
+		t.Fatalf("unexpected point: shed %d, error rate %g, handler %s; want 10, 0.001, 9us", p.Shed, p.ErrorRate, p.Handler)
+	}
+	var none Point
+	before.apply(before, &none, 10_000)
+	if none.Handler != 0 || none.Shed != 0 {
+		t.Fatalf("a phase with no request handled: handler %s, shed %d; want 0, 0", none.Handler, none.Shed)
+	}
 }
 
 func TestParseProcStatCPU(t *testing.T) {

@@ -31,6 +31,9 @@ type Point struct {
 	// the phase, and Steal the time the hypervisor took, both in CPUs
 	// (1.0 is one core busy throughout): this machine's noise, measured.
 	Foreign, Steal float64
+	// Handler is rtbd's mean bid handler time per request during the
+	// phase, from its own request-duration histogram; 0 for the ceiling.
+	Handler time.Duration
 	// ServerBusy and LoadBusy are the server's and rtbload's CPU over the
 	// phase's wall time: 1.0 is their core saturated.
 	ServerBusy, LoadBusy float64
