@@ -202,7 +202,7 @@ func run(ctx context.Context, o *Options, cmdline string, progress io.Writer) (*
 	}
 	if o.Poll {
 		cpus := pollCPUs(o, runtime.NumCPU())
-		restore, err := holdPolling(cpuSysfs, cpus)
+		restore, err := holdPolling(cpuSysfs, cpus.CPUs())
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +211,7 @@ func run(ctx context.Context, o *Options, cmdline string, progress io.Writer) (*
 				fmt.Fprintln(progress, "bench:", err)
 			}
 		}()
-		rep.Polled = describeCPUs(cpus)
+		rep.Polled = cpus.String()
 	}
 	// rtbload runs on one core: one P is what that core can serve.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))

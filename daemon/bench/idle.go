@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/rtbd/rtbd/daemon/host/cpuset"
 )
 
 // cpuSysfs is where Linux exposes each CPU's PM QoS resume latency.
@@ -60,32 +62,9 @@ func holdPolling(root string, cpus []int) (restore func() error, err error) {
 
 // pollCPUs returns the CPUs -cpu.poll holds: the servers' and rtbload's
 // when they are pinned, else every CPU of the machine.
-func pollCPUs(o *Options, ncpu int) []int {
+func pollCPUs(o *Options, ncpu int) cpuset.CPUSet {
 	if o.ServerCPU >= 0 {
-		if o.LoadCPU == o.ServerCPU {
-			return []int{o.ServerCPU}
-		}
-		return []int{o.ServerCPU, o.LoadCPU}
+		return cpuset.Of(o.ServerCPU, o.LoadCPU)
 	}
-	cpus := make([]int, ncpu)
-	for i := range cpus {
-		cpus[i] = i
-	}
-	return cpus
-}
-
-// describeCPUs lists cpus for the report: "CPU 1", "CPUs 1 and 0",
-// "CPUs 0, 1 and 2".
-func describeCPUs(cpus []int) string {
-	s := make([]string, len(cpus))
-	for i, c := range cpus {
-		s[i] = strconv.Itoa(c)
-	}
-	switch len(s) {
-	case 0:
-		return "no CPU"
-	case 1:
-		return "CPU " + s[0]
-	}
-	return "CPUs " + strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+	return cpuset.Range(0, ncpu-1)
 }

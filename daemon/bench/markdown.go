@@ -64,7 +64,7 @@ func writeHeader(w *errWriter, rep *Report) {
 		w.printf("- rtbload and the servers ran at nice %d (`-nice`), ahead of the neighbours' work.\n", rep.Options.Nice)
 	}
 	if rep.Polled != "" {
-		w.printf("- Idle CPUs: %s polled instead of halting (`-cpu.poll`: pm_qos_resume_latency_us = n/a, as modules/tuning/power.nix sets for a host's isolated CPUs), restored after the run.\n", rep.Polled)
+		w.printf("- Idle CPUs: CPUs %s polled instead of halting (`-cpu.poll`: pm_qos_resume_latency_us = n/a, as modules/tuning/power.nix sets for a host's isolated CPUs), restored after the run.\n", rep.Polled)
 	} else {
 		w.printf("- Idle CPUs: the machine's own idle policy (`-cpu.poll` not given; the hosts' tuning allows rtbd's CPUs polling idle only).\n")
 	}

@@ -102,9 +102,9 @@ func TestWriteMarkdownOwnMix(t *testing.T) {
 func TestWriteMarkdownPolled(t *testing.T) {
 	t.Parallel()
 	rep := testReport(testRun(50000, 40000, 600*time.Microsecond))
-	rep.Polled = "CPUs 1 and 0"
+	rep.Polled = "0-1"
 	md := markdown(t, rep, "docs/bench-latency.svg")
-	want := "- Idle CPUs: CPUs 1 and 0 polled instead of halting (`-cpu.poll`: pm_qos_resume_latency_us = n/a"
+	want := "- Idle CPUs: CPUs 0-1 polled instead of halting (`-cpu.poll`: pm_qos_resume_latency_us = n/a"
 	if !strings.Contains(md, want) || strings.Contains(md, "machine's own idle policy") {
 		t.Fatalf("Markdown lacks %q or still claims the machine's policy; got:\n%s", want, md)
 	}

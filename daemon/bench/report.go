@@ -26,8 +26,8 @@ type Report struct {
 	LoadAvg, LoadAvgEnd string
 	// Quiet is the outcome of -quiet.wait; empty when it was not used.
 	Quiet string
-	// Polled names the CPUs -cpu.poll held in polling idle; empty
-	// without it.
+	// Polled lists the CPUs -cpu.poll held in polling idle ("0-1");
+	// empty without it.
 	Polled string
 	Runs   []Run
 }
