@@ -153,8 +153,9 @@ type Shedding struct {
 	// MaxInFlight answers at once (see Status) when more requests than this
 	// are being handled. 0 means 4096.
 	MaxInFlight int `json:"maxInFlight"`
-	// MaxQueueAge answers at once when a request waited longer than this
-	// between being read and being handled. Default "20ms".
+	// MaxQueueAge answers at once when requests wait longer than this
+	// between arriving and being handled, in the kernel's socket and in the
+	// Go run queue (see stats.QueueProbe). Default "20ms".
 	MaxQueueAge Duration `json:"maxQueueAge"`
 	// Status is 204 (no bid, default) or 503.
 	Status int `json:"status"`

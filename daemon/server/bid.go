@@ -100,7 +100,7 @@ func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
 	}
 	n := s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
-	if n > s.maxInFlight || s.lag.Lag() > s.cfg.Shedding.MaxQueueAge.D() {
+	if n > s.maxInFlight || s.queue.Age(start) > s.cfg.Shedding.MaxQueueAge.D() {
 		s.shed(ctx)
 		return
 	}

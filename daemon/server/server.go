@@ -23,13 +23,13 @@ import (
 )
 
 // Options are the parts a Server is built from. Config and Engine are
-// required; Notices, Events and Lag may be nil.
+// required; Notices, Events and Queue may be nil.
 type Options struct {
 	Config  *config.Config
 	Engine  *engine.Engine
 	Notices *notice.Handler
 	Events  *eventlog.Log
-	Lag     *stats.LagProbe
+	Queue   *stats.QueueProbe
 	// Peers, when set, is what the admin listener serves the peers
 	// (state.peers): the same Source as the peer listener's, so that a
 	// stopping host sees final reads on either. Nil serves the engine's
@@ -44,7 +44,7 @@ type Server struct {
 	eng     *engine.Engine
 	notices *notice.Handler
 	events  *eventlog.Log
-	lag     *stats.LagProbe
+	queue   *stats.QueueProbe
 	peers   *peers.Source
 
 	bidPath     string
@@ -70,7 +70,7 @@ func New(o Options) *Server {
 		eng:         o.Engine,
 		notices:     o.Notices,
 		events:      o.Events,
-		lag:         o.Lag,
+		queue:       o.Queue,
 		peers:       o.Peers,
 		bidPath:     o.Config.HTTP.BidPath,
 		maxInFlight: int64(o.Config.Shedding.MaxInFlight),

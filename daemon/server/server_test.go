@@ -314,20 +314,20 @@ func TestShedding(t *testing.T) {
 	}
 }
 
-// TestShedOnSchedulerLag shows a lagging run queue (the probe woke late for
-// a while) makes requests answer at once instead of queueing.
-func TestShedOnSchedulerLag(t *testing.T) {
+// TestShedOnQueueAge shows that requests answer at once, instead of
+// queueing further, while the probe's canaries come back late.
+func TestShedOnQueueAge(t *testing.T) {
 	srv, c := testServer(t, func(c *config.Config) { c.Shedding.MaxQueueAge = config.Duration(5 * time.Millisecond) })
-	srv.lag = &stats.LagProbe{}
+	srv.queue = &stats.QueueProbe{}
 	before := requestsShed.Get()
 	if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 200 {
-		t.Fatalf("no lag: status %d; want 200", r.status)
+		t.Fatalf("no queue: status %d; want 200", r.status)
 	}
 	for i := 0; i < 40; i++ {
-		srv.lag.Observe(20 * time.Millisecond)
+		srv.queue.Observe(20 * time.Millisecond)
 	}
 	if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 204 || requestsShed.Get() != before+1 {
-		t.Fatalf("20ms lag over a 5ms limit: status %d, shed %d; want 204 and one shed", r.status, requestsShed.Get()-before)
+		t.Fatalf("20ms queue age over a 5ms limit: status %d, shed %d; want 204 and one shed", r.status, requestsShed.Get()-before)
 	}
 }
 

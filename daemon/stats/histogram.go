@@ -1,5 +1,5 @@
 // Package stats has the request path's measuring tools: a lock-free latency
-// histogram exported in Prometheus format, a scheduler-lag probe used for load
+// histogram exported in Prometheus format, a queue-age probe used for load
 // shedding, and a log throttle so a flood of bad requests never becomes a
 // flood of log lines.
 package stats

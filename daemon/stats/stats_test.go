@@ -81,29 +81,3 @@ func TestThrottle(t *testing.T) {
 		t.Fatalf("Allow() after the interval = %d, %v; want 5 suppressed, true", n, ok)
 	}
 }
-
-func TestLagProbeNilAndStop(t *testing.T) {
-	var p *LagProbe
-	if p.Lag() != 0 {
-		t.Fatalf("nil probe must report 0")
-	}
-	p = StartLagProbe()
-	if p.Lag() < 0 {
-		t.Fatalf("negative lag")
-	}
-	p.Stop()
-}
-
-func TestLagProbeObserve(t *testing.T) {
-	var p LagProbe
-	for i := 0; i < 40; i++ {
-		p.Observe(8 * time.Millisecond)
-	}
-	if got := p.Lag(); got < 7*time.Millisecond || got > 8*time.Millisecond {
-		t.Fatalf("lag after a sustained 8ms lateness = %v; want about 8ms", got)
-	}
-	p.Observe(0)
-	if got := p.Lag(); got < 5*time.Millisecond {
-		t.Fatalf("one on-time wake-up dropped the lag to %v; smoothing should keep it high", got)
-	}
-}

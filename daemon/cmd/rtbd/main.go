@@ -198,13 +198,17 @@ func serve(cfg *config.Config) int {
 	}
 	stopPeers := startPeers(cfg, peerSync)
 	peerSrc := &peers.Source{State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID}
-	lag := stats.StartLagProbe()
+	queue, err := stats.StartQueueProbe()
+	if err != nil {
+		slog.Error("cannot start", "err", err)
+		return 1
+	}
 	srv := server.New(server.Options{
 		Config:  cfg,
 		Engine:  eng,
 		Notices: notices,
 		Events:  events,
-		Lag:     lag,
+		Queue:   queue,
 		Peers:   peerSrc,
 	})
 	reload := func() error {
@@ -240,7 +244,7 @@ func serve(cfg *config.Config) int {
 
 	systemd.Stopping()
 	close(stopWatchdog)
-	stopAll(cfg, srv, admin, events, lag, func() { awaitFinalReads(cfg, peerSrc, peerSync) })
+	stopAll(cfg, srv, admin, events, queue, func() { awaitFinalReads(cfg, peerSrc, peerSync) })
 	stopPeers(peerSrv)
 	if err := state.close(); err != nil {
 		slog.Error("cannot save state at exit", "err", err)
@@ -272,7 +276,7 @@ func waitForSignals(reload func() error) {
 // Between the two listeners, finalReads waits for the peers' last reading
 // (state.peers): after the bid listener, so that it has every bill; before
 // the admin listener, which peers may read too.
-func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events *eventlog.Log, lag *stats.LagProbe, finalReads func()) {
+func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events *eventlog.Log, queue *stats.QueueProbe, finalReads func()) {
 	srv.Drain()
 	time.Sleep(cfg.Drain.Delay.D())
 	start := time.Now()
@@ -289,7 +293,7 @@ func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events
 			slog.Error("cannot flush event log", "err", err)
 		}
 	}
-	lag.Stop()
+	queue.Stop()
 }
 
 func listeners(cfg *config.Config) (bid, admin []net.Listener, err error) {
