@@ -20,15 +20,11 @@ func TestLatency(t *testing.T) {
 // latencyUnderLoad runs one attempt of TestLatency.
 func latencyUnderLoad(t *testing.T, bin harness.Binaries) failures {
 	var f failures
-	topo := harness.NewTopology(t, "bidder1", "client")
-	b1, client := topo.Hosts["bidder1"], topo.Hosts["client"]
-	rtbdCPU, loadCPU := pinning()
-	r := harness.StartRtbd(t, bin, b1, "rtbd-b1", harness.NewRtbdConfig(b1, 0), rtbdCPU)
-	must(t, r.WaitReady(10*time.Second))
+	r, client, loadCPU := bidderAndClient(t, bin)
 
 	const rate, dur = 3000, 5 * time.Second
 	l := harness.StartLoad(t, bin, client.NS, harness.LoadSpec{
-		Target: b1.Addr.String(), Rate: rate, Duration: dur, Timeout: time.Second, CPUs: loadCPU,
+		Target: r.Host.Addr.String(), Rate: rate, Duration: dur, Timeout: time.Second, CPUs: loadCPU,
 	})
 	res, err := l.Result(dur + 10*time.Second)
 	must(t, err)

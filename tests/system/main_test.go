@@ -96,6 +96,19 @@ func pinning() (rtbd, load string) {
 	return "1", "0"
 }
 
+// bidderAndClient starts rtbd with its demo data on bidder1 of a new
+// topology, pinned as pinning says, and waits until it is ready. It
+// returns rtbd, the client host and the CPUs for rtbload there.
+func bidderAndClient(t *testing.T, bin harness.Binaries) (r *harness.Rtbd, client *harness.Host, loadCPU string) {
+	t.Helper()
+	topo := harness.NewTopology(t, "bidder1", "client")
+	b1 := topo.Hosts["bidder1"]
+	rtbdCPU, loadCPU := pinning()
+	r = harness.StartRtbd(t, bin, b1, "rtbd-b1", harness.NewRtbdConfig(b1, 0), rtbdCPU)
+	must(t, r.WaitReady(10*time.Second))
+	return r, topo.Hosts["client"], loadCPU
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

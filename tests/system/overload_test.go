@@ -23,15 +23,11 @@ func TestOverloadSheds(t *testing.T) {
 // overload runs one attempt of TestOverloadSheds.
 func overload(t *testing.T, bin harness.Binaries) failures {
 	var f failures
-	topo := harness.NewTopology(t, "bidder1", "client")
-	b1, client := topo.Hosts["bidder1"], topo.Hosts["client"]
-	rtbdCPU, loadCPU := pinning()
-	r := harness.StartRtbd(t, bin, b1, "rtbd-b1", harness.NewRtbdConfig(b1, 0), rtbdCPU)
-	must(t, r.WaitReady(10*time.Second))
+	r, client, loadCPU := bidderAndClient(t, bin)
 
 	const rate, dur, conns = 32000, 4 * time.Second, 1000
 	l := harness.StartLoad(t, bin, client.NS, harness.LoadSpec{
-		Target: b1.Addr.String(), Rate: rate, Duration: dur, Connections: conns,
+		Target: r.Host.Addr.String(), Rate: rate, Duration: dur, Connections: conns,
 		Timeout: 100 * time.Millisecond, CPUs: loadCPU,
 	})
 	res, err := l.Result(dur + 10*time.Second)
