@@ -197,6 +197,7 @@ func newLoop(cfg *Config, rs *runState, p *pacer, addrs []unix.Sockaddr) (*evLoo
 	for lane := n - 1; lane >= 0; lane-- {
 		l.free = append(l.free, int32(lane))
 	}
+	l.preconnect(cfg.Timeout)
 	return l, nil
 }
 
@@ -361,6 +362,58 @@ func (l *evLoop) connect(c *lconn, now int64) error {
 		c.buf = make([]byte, l.rsize)
 	}
 	return nil
+}
+
+// preconnect opens every lane's connection to the first target before
+// the schedule starts, as a bidder's pool of keep-alive connections is
+// open before its traffic. Dialing on demand, a burst of slots (the start
+// at a high rate, or a stall) opens that many connections at once. At
+// 45k req/s over 4,000 connections the dials put rtbload behind its
+// schedule, the late requests timed out and closed their connections,
+// the next slots dialed again, and it never recovered: every request
+// timed out, against the ceiling too. A connection that does not open
+// within timeout is closed, and dialed on demand as before.
+func (l *evLoop) preconnect(timeout time.Duration) {
+	pending := 0
+	for lane := range l.lanes {
+		c := l.conns[lane*len(l.rs.targets)]
+		if l.connect(c, 0) == nil && c.st == stConnecting {
+			pending++
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for pending > 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		n, err := l.epollWait(int64(left))
+		if err != nil {
+			continue // EINTR
+		}
+		for i := range n {
+			ev := &l.events[i]
+			if ev.Fd < 0 {
+				continue // the nudge: not armed yet
+			}
+			c := l.conns[ev.Fd]
+			if c.fd < 0 || c.gen != ev.Pad || c.st != stConnecting {
+				continue
+			}
+			pending--
+			if errno, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || errno != 0 {
+				l.closeConn(c)
+				continue
+			}
+			c.st = stIdle
+			l.want(c, false)
+		}
+	}
+	for _, c := range l.conns {
+		if c.st == stConnecting {
+			l.closeConn(c)
+		}
+	}
 }
 
 // connected finishes a non-blocking connect.
