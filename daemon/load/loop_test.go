@@ -216,3 +216,26 @@ func TestLoopPreconnects(t *testing.T) {
 	}
 }
 
+// TestLoopResendsAfterIdle408: a server that closed an idle connection
+// with 408 Request Timeout never read the request written meanwhile; the
+// loop sends it once more on a new connection, and it is answered.
+func TestLoopResendsAfterIdle408(t *testing.T) {
+	url := startRawServer(t, func(c net.Conn, nth int64) {
+		br := bufio.NewReader(c)
+		for {
+			var req fasthttp.Request
+			if err := req.Read(br); err != nil {
+				return
+			}
+			if nth%2 == 1 { // as if its idle timer fired before the request came
+				c.Write([]byte("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")) //nolint:errcheck
+				return
+			}
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")) //nolint:errcheck
+		}
+	})
+	res := runTest(t, EngineLoop, Config{Targets: []string{url}, Steps: Constant(100), Count: 4, Connections: 1, Timeout: 5 * time.Second})
+	if res.Bids != 4 || res.Errors != 0 || res.Targets[0].Retries == 0 {
+		t.Fatalf("bids %d errors %d retries %d; want 4, 0, > 0 (last error %q)", res.Bids, res.Errors, res.Targets[0].Retries, res.Targets[0].LastError)
+	}
+}
