@@ -100,7 +100,10 @@ func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
 	}
 	n := s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
-	if n > s.maxInFlight || s.queue.Age(start) > s.cfg.Shedding.MaxQueueAge.D() {
+	// How long requests wait before their handler: the deadline counts
+	// from arrival, before that wait.
+	age := s.queue.Age(start)
+	if n > s.maxInFlight || age > s.cfg.Shedding.MaxQueueAge.D() {
 		s.shed(ctx)
 		return
 	}
@@ -114,7 +117,7 @@ func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
 		s.badRequest(ctx, err)
 		return
 	}
-	s.decide(ctx, c, start)
+	s.decide(ctx, c, start, age)
 }
 
 // readBody returns the request body, inflated when it is gzip-encoded, or
@@ -147,11 +150,11 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx) ([]byte, bool) {
 }
 
 // decide runs the decision for a parsed request and writes the answer.
-func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time) {
+func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time, age time.Duration) {
 	reason := decision.ReasonInvalid
 	if err := c.req.Validate(); err == nil {
 		if applyPrivacy(&c.req, s.cfg.Bidding.GDPRVendorID) {
-			reason = s.runDecision(c, start)
+			reason = s.runDecision(c, start, age)
 		} else {
 			reason = decision.ReasonNoConsent
 		}
@@ -192,12 +195,14 @@ func applyPrivacy(req *openrtb.Request, vendor int) bool {
 }
 
 // runDecision applies the tmax deadline and calls the decision engine.
-func (s *Server) runDecision(c *bidCtx, start time.Time) decision.Reason {
+// tmax counts from the request's arrival: start, fasthttp's stamp, less
+// the queue age the probe estimates for it.
+func (s *Server) runDecision(c *bidCtx, start time.Time, age time.Duration) decision.Reason {
 	tmax := s.cfg.Bidding.DefaultTmax.D()
 	if c.req.TMax > 0 {
 		tmax = time.Duration(c.req.TMax) * time.Millisecond
 	}
-	deadline := start.Add(tmax - s.cfg.Bidding.MinTimeLeft.D())
+	deadline := start.Add(tmax - s.cfg.Bidding.MinTimeLeft.D() - age)
 	now := time.Now()
 	if !now.Before(deadline) {
 		requestsTimeout.Inc()

@@ -296,6 +296,25 @@ func TestDeadlineTooShort(t *testing.T) {
 	}
 }
 
+// TestDeadlineCountsQueueAge: tmax counts from arrival, so a request
+// that waited (the probe's estimate) too long for its tmax gets the fast
+// no-bid although its handler has the time.
+func TestDeadlineCountsQueueAge(t *testing.T) {
+	srv, c := testServer(t, func(c *config.Config) { c.Shedding.MaxQueueAge = config.Duration(time.Second) })
+	srv.queue = &stats.QueueProbe{}
+	body := bytes.Replace(corpusFile(t, "iab__2.6-video.json"), []byte(`"tmax": 120`), []byte(`"tmax": 40`), 1)
+	if r := post(t, c, "/openrtb2/bid", body); r.status != 200 {
+		t.Fatalf("tmax 40ms, no queue: status %d; want 200", r.status)
+	}
+	for i := 0; i < 40; i++ {
+		srv.queue.Observe(50 * time.Millisecond)
+	}
+	before := requestsTimeout.Get()
+	if r := post(t, c, "/openrtb2/bid", body); r.status != 204 || requestsTimeout.Get() != before+1 {
+		t.Fatalf("tmax 40ms after a 50ms wait: status %d, timeouts %d; want 204 and one timeout", r.status, requestsTimeout.Get()-before)
+	}
+}
+
 func TestShedding(t *testing.T) {
 	for _, status := range []int{204, 503} {
 		srv, c := testServer(t, func(c *config.Config) { c.Shedding.MaxInFlight = 1; c.Shedding.Status = status })
