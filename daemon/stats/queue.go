@@ -29,8 +29,8 @@ import (
 // A Go timer cannot measure this: the goroutine it wakes runs next, ahead
 // of every runnable one. The timer-lateness probe this replaced stayed
 // under a microsecond while hundreds of connections overloaded rtbd:
-// over 1,000 it never shed, and 99.7 % of the requests timed out at the
-// client.
+// over 1,000 it never shed, and 99.0-99.7 % of the requests timed out at
+// the client.
 //
 // The handler reads [QueueProbe.Age] with three atomic loads. The probe
 // costs a wake-up and two reads per interval (the second finds the timer
