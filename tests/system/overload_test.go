@@ -10,8 +10,8 @@ import (
 // TestOverloadSheds offers rtbd more than one core answers, over 1,000
 // connections with a 100 ms client deadline. Every connection with a
 // request waits its turn, so without shedding each request ages past the
-// deadline before its handler starts (98.6-99.2 % timed out here with the probe
-// that could not see the queue). rtbd must answer the requests that
+// deadline before its handler starts: 98.6-99.2 % timed out here with the
+// probe that could not see the queue. rtbd must answer the requests that
 // waited over shedding.maxQueueAge (20 ms) at once with a no-bid, and so
 // answer nearly all in time. An attempt spoiled by the hypervisor's steal
 // is measured again (see measure).
