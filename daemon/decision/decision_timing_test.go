@@ -137,3 +137,14 @@ func BenchmarkDecideDemo(b *testing.B) {
 	}
 	b.ReportMetric(float64(bids)/float64(b.N), "bidrate")
 }
+
+// BenchmarkAppendSpend100k: the spend state file's and the peers' reading
+// of 10^5 campaigns that all have spend.
+func BenchmarkAppendSpend100k(b *testing.B) {
+	st := spendState(100000)
+	buf := st.AppendSpend(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = st.AppendSpend(buf[:0])
+	}
+}

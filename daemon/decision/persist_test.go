@@ -2,6 +2,8 @@ package decision
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,4 +122,65 @@ func TestRestoreRejectsDamage(t *testing.T) {
 	if n, err := fresh.RestoreSpend(spend); err != nil || n != 2 {
 		t.Fatalf("whole spend: %d campaigns, err %v; want 2", n, err)
 	}
+}
+
+// TestAppendSpendFollowsTheCampaignSet: AppendSpend keeps its sorted
+// order between calls; a reload that adds a campaign, and a restore that
+// brings back a dropped one, must show in the next call, in id order.
+func TestAppendSpendFollowsTheCampaignSet(t *testing.T) {
+	t.Parallel()
+	st := NewState(1024)
+	if _, err := Compile(testFile(bannerCampaign("b", 10), bannerCampaign("d", 10)), nil, st, testOptions); err != nil {
+		t.Fatal(err)
+	}
+	bill(t, st, "d", 1, 2, testNow)
+	ids := func() []string {
+		t.Helper()
+		entries, err := DecodeSpend(st.AppendSpend(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	if got := strings.Join(ids(), ","); got != "d" {
+		t.Fatalf("campaigns with spend %q; want d (b has none)", got)
+	}
+	if _, err := Compile(testFile(bannerCampaign("b", 10), bannerCampaign("c", 10), bannerCampaign("d", 10)), nil, st, testOptions); err != nil {
+		t.Fatal(err)
+	}
+	bill(t, st, "c", 1, 1, testNow)
+	bill(t, st, "b", 1, 1, testNow)
+	if _, err := st.RestoreSpend(AppendSpendEntries(nil, []CampaignSpend{{ID: "a", Day: 1, Today: 5, Total: 5}})); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ids(), ","); got != "a,b,c,d" {
+		t.Fatalf("after a reload and a restore: %q; want a,b,c,d", got)
+	}
+}
+
+// TestAppendSpendNoAlloc: once its order is built, AppendSpend allocates
+// nothing into a buffer large enough.
+func TestAppendSpendNoAlloc(t *testing.T) {
+	st := spendState(1000)
+	buf := st.AppendSpend(nil)
+	if n := testing.AllocsPerRun(10, func() { buf = st.AppendSpend(buf[:0]) }); n != 0 {
+		t.Fatalf("AppendSpend allocated %.0f times; want 0", n)
+	}
+}
+
+// spendState returns a State that has n campaigns with spend.
+func spendState(n int) *State {
+	st := NewState(1024)
+	entries := make([]CampaignSpend, n)
+	for i := range entries {
+		entries[i] = CampaignSpend{ID: fmt.Sprintf("campaign-%06d", i), Day: 20000, Today: int64(i + 1), Total: int64(2*i + 1)}
+	}
+	if _, err := st.RestoreSpend(AppendSpendEntries(nil, entries)); err != nil {
+		panic(err)
+	}
+	return st
 }

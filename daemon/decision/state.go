@@ -20,7 +20,8 @@ import (
 type State struct {
 	mu    sync.Mutex // serialises attach (Compile)
 	camps atomic.Pointer[map[string]*campaignState]
-	snap  atomic.Pointer[Snapshot] // last compiled, for Bill's currency and caps
+	order atomic.Pointer[spendOrder] // camps sorted by id, for AppendSpend
+	snap  atomic.Pointer[Snapshot]   // last compiled, for Bill's currency and caps
 	freq  freqTable
 	peers atomic.Bool // SetPeerSpend was called: peers share the budgets
 }
