@@ -332,9 +332,6 @@ func (s *Syncer) Run(ctx context.Context) {
 // be read, joined.
 func (s *Syncer) SyncOnce(ctx context.Context) error {
 	var errs []error
-	// Only a changed reading is handed on: SetPeerSpend visits every
-	// campaign, 10^5 of them each second otherwise.
-	changed := !s.published
 	for _, p := range s.peers {
 		got, err := s.fetch(ctx, p)
 		if err != nil {
@@ -350,15 +347,13 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 			p.succeeded("spend")
 		}
 		s.mu.Lock()
-		if len(mergeSpend(p.spend, got)) > 0 {
-			changed = true
-		}
+		s.merge(p, got)
 		p.campaigns.Set(float64(len(p.spend)))
 		s.mu.Unlock()
 		p.syncs.Inc()
 		p.last.Set(float64(time.Now().UnixNano()) / 1e9)
 	}
-	if changed {
+	if !s.published {
 		s.publish()
 	}
 	return errors.Join(errs...)
@@ -571,13 +566,21 @@ func (s *Syncer) billedSpend(p *peer, records []notice.Billed) {
 			got = append(got, decision.CampaignSpend{ID: id, Day: r.Time / 86400, Today: r.Today, Total: r.Total})
 		}
 	}
-	// Under s.mu, as publish hands its sums on: an older sum never
-	// replaces a newer one in the State.
+	s.merge(p, got)
+	s.mu.Unlock()
+}
+
+// merge folds got, a reading of p's spend or its billing notices' spend,
+// into p's known spend, and hands the campaigns it changed to the State
+// once publish has run. Only those: publish visits every campaign, which
+// took 86-113 ms a second with 10^5 campaigns and a billing peer. Call it
+// with s.mu held, as publish hands its sums on: an older sum never
+// replaces a newer one in the State.
+func (s *Syncer) merge(p *peer, got []decision.CampaignSpend) {
 	if changed := mergeSpend(p.spend, got); len(changed) > 0 && s.published {
 		slices.Sort(changed)
 		s.st.UpdatePeerSpend(s.sums(slices.Compact(changed)))
 	}
-	s.mu.Unlock()
 }
 
 // mergeSpend folds a reading into a peer's known spend: per campaign the

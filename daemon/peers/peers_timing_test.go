@@ -1,0 +1,45 @@
+package peers
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/decision"
+)
+
+// BenchmarkReading100k is what SyncOnce does with one peer's reading of
+// 10^5 campaigns of which 300 moved since the last: decode, merge into
+// the peer's known spend, hand the changed campaigns to the State.
+func BenchmarkReading100k(b *testing.B) {
+	entries := make([]decision.CampaignSpend, 100000)
+	for i := range entries {
+		entries[i] = decision.CampaignSpend{ID: fmt.Sprintf("campaign-%06d", i), Day: 20000, Today: int64(i + 1), Total: int64(2*i + 1)}
+	}
+	s := New(decision.NewState(1024), []string{"http://peer"}, time.Second, "self")
+	p := s.peers[0]
+	readings := make([][]byte, 8)
+	for r := range readings {
+		for k := range 300 {
+			entries[(r*977+k*331)%len(entries)].Total++
+		}
+		readings[r] = decision.AppendSpendEntries(nil, slices.Clone(entries))
+	}
+	take := func(reading []byte) {
+		got, err := decision.DecodeSpend(reading)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.mu.Lock()
+		s.merge(p, got)
+		s.mu.Unlock()
+	}
+	take(readings[0])
+	s.publish()
+	r := 1
+	for b.Loop() {
+		take(readings[r])
+		r = r%(len(readings)-1) + 1
+	}
+}
