@@ -52,7 +52,8 @@ func (s *State) AppendSpend(dst []byte) []byte {
 	return dst
 }
 
-// spendYieldEvery is how many campaigns AppendSpend reads between yields.
+// spendYieldEvery is how many campaigns AppendSpend and DecodeSpend
+// handle between yields.
 const spendYieldEvery = 4096
 
 // spendOrder is the campaigns of one map of State.camps, sorted by id.
@@ -115,6 +116,9 @@ func DecodeSpend(b []byte) ([]CampaignSpend, error) {
 	}
 	entries := make([]CampaignSpend, 0, n)
 	for i := uint32(0); i < n; i++ {
+		if i%spendYieldEvery == spendYieldEvery-1 {
+			runtime.Gosched() // a peer's reading every second, on a serving core
+		}
 		if len(b) < spendEntryLen {
 			return nil, fmt.Errorf("campaign %d: truncated", i)
 		}

@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -583,11 +584,19 @@ func (s *Syncer) merge(p *peer, got []decision.CampaignSpend) {
 	}
 }
 
+// mergeYieldEvery is how many campaigns mergeSpend folds between yields.
+const mergeYieldEvery = 4096
+
 // mergeSpend folds a reading into a peer's known spend: per campaign the
 // largest total, and the largest spend of the latest day. It returns the
 // ids of the campaigns whose known spend changed, once per change.
 func mergeSpend(known map[string]decision.CampaignSpend, got []decision.CampaignSpend) (changed []string) {
-	for _, e := range got {
+	for i, e := range got {
+		if i%mergeYieldEvery == mergeYieldEvery-1 {
+			// 10-15 ms a reading with 10^5 campaigns, every interval, on
+			// a core that serves bids.
+			runtime.Gosched()
+		}
 		k, ok := known[e.ID]
 		if !ok {
 			known[e.ID] = e
