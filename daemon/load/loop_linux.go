@@ -403,7 +403,7 @@ func (l *evLoop) preconnect(timeout time.Duration) {
 				continue
 			}
 			pending--
-			if errno, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || errno != 0 {
+			if connectErr(c.fd) != nil {
 				l.closeConn(c)
 				continue
 			}
@@ -418,12 +418,19 @@ func (l *evLoop) preconnect(timeout time.Duration) {
 	}
 }
 
+// connectErr is the outcome of fd's non-blocking connect, once the
+// socket reported writable: nil when it connected.
+func connectErr(fd int) error {
+	errno, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && errno != 0 {
+		err = os.NewSyscallError("connect", unix.Errno(errno))
+	}
+	return err
+}
+
 // connected finishes a non-blocking connect.
 func (l *evLoop) connected(c *lconn, now int64) {
-	if errno, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || errno != 0 {
-		if err == nil {
-			err = os.NewSyscallError("connect", unix.Errno(errno))
-		}
+	if err := connectErr(c.fd); err != nil {
 		l.closeConn(c)
 		l.dialFailed(c, &dialError{err: err}, now)
 		return
