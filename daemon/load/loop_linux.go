@@ -213,8 +213,16 @@ func (l *evLoop) run() {
 	p, clock := l.p, l.rs.clock
 	slot, more := p.sched.nextSlot()
 	prev := int64(0)
+	// spunAt is when the last round decided to spin (-1: it did not);
+	// spun sums the rounds since, handed to p.spin when the spin ends.
+	spunAt, spun := int64(-1), int64(0)
+	defer func() { p.spin.Add(spun) }()
 	for {
 		now := clock.now()
+		if spunAt >= 0 {
+			spun += now - spunAt
+			spunAt = -1
+		}
 		for more && slot <= now {
 			l.push(slot, now)
 			prev = slot
@@ -230,7 +238,12 @@ func (l *evLoop) run() {
 		if !more && l.busy == 0 && l.queue.size == 0 {
 			return
 		}
-		l.wait(now, slot, slot-prev, more)
+		if l.wait(now, slot, slot-prev, more) {
+			spunAt = now
+		} else if spun > 0 {
+			p.spin.Add(spun)
+			spun = 0
+		}
 	}
 }
 
@@ -646,16 +659,17 @@ func (l *evLoop) checkDeadlines(now int64) {
 // as the pacer does: on the clock alone when the slot is due within
 // spinQuiet (an answer that arrives meanwhile waits that long at most),
 // else polling the connections. Above 50k slots a second, with answers
-// due, it sleeps until one comes (see nudgePeriod).
-func (l *evLoop) wait(now, slot, interval int64, more bool) {
+// due, it sleeps until one comes (see nudgePeriod). It reports whether
+// it spun: returned at once to read the clock again.
+func (l *evLoop) wait(now, slot, interval int64, more bool) (spun bool) {
 	timeout, spin := l.waitFor(now, slot, interval, more)
 	if spin {
-		return
+		return true
 	}
 	l.setNudge(timeout < 0)
 	n, err := l.epollWait(timeout)
 	if err != nil {
-		return // EINTR
+		return false // EINTR
 	}
 	// The batch's answers arrived by now: one clock read serves them all.
 	now = l.rs.clock.now()
@@ -686,6 +700,7 @@ func (l *evLoop) wait(now, slot, interval int64, more bool) {
 			l.readable(c, now)
 		}
 	}
+	return false
 }
 
 // waitFor returns how long wait may block in epoll (0: poll, -1: until

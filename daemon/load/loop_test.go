@@ -239,3 +239,19 @@ func TestLoopResendsAfterIdle408(t *testing.T) {
 		t.Fatalf("bids %d errors %d retries %d; want 4, 0, > 0 (last error %q)", res.Bids, res.Errors, res.Targets[0].Retries, res.Targets[0].LastError)
 	}
 }
+
+// TestLoopCountsSpin: at 10k slots a second the loop sleeps through most
+// of each 100 us interval and spins on the clock for the last few
+// microseconds (spinQuiet). The spin must be counted, and only the spin:
+// counting the sleeps too would come near the whole schedule.
+func TestLoopCountsSpin(t *testing.T) {
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("{}") })
+	res := runTest(t, EngineLoop, Config{Targets: []string{url}, Steps: Constant(10_000), Count: 500, Connections: 4, Timeout: 5 * time.Second})
+	if res.Bids != 500 {
+		t.Fatalf("bids %d errors %d; want 500, 0 (last error %q)", res.Bids, res.Errors, res.Targets[0].LastError)
+	}
+	t.Logf("spun %s over a %s schedule", res.Saturation.Spin, res.Window)
+	if s := res.Saturation.Spin; s <= 0 || s >= res.Window/2 {
+		t.Fatalf("spin %s over a %s schedule; want above 0 and below half of it", s, res.Window)
+	}
+}

@@ -49,6 +49,9 @@ type pacer struct {
 	dropped   atomic.Int64 // slots dropped because the queue was full
 	maxQueue  atomic.Int64 // deepest queue seen
 	maxLate   atomic.Int64 // largest delay of a push after its slot
+	// spin is the time the event loop spun on the clock before its slots,
+	// in nanoseconds (see Saturation.Spin).
+	spin atomic.Int64
 	// queued is the event loop's queue length (the goroutine engine's is
 	// len(out)).
 	queued atomic.Int64
