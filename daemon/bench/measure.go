@@ -209,6 +209,9 @@ func pointOf(r *load.Result, name, label string, target float64) Point {
 		P50: r.Latency.P50, P90: r.Latency.P90, P99: r.Latency.P99, P999: r.Latency.P999, Max: r.Latency.Max,
 		MaxBehind: r.Saturation.MaxBehind, Late: r.Saturation.Late, Backlog: r.Saturation.Backlog,
 	}
+	if r.Sent > 0 {
+		p.LoadSpin = r.Saturation.Spin / time.Duration(r.Sent)
+	}
 	if r.Scheduled > 0 {
 		p.ErrorRate = float64(r.Errors+r.Timeouts+r.Saturation.Dropped) / float64(r.Scheduled)
 	}

@@ -27,6 +27,11 @@ type Point struct {
 	// unknown.
 	ServerCPU time.Duration
 	LoadCPU   time.Duration
+	// LoadSpin is the part of LoadCPU that rtbload's event loop spent
+	// spinning on the clock just before a slot's time, per sent request
+	// (load.Saturation.Spin): idle time, which a saturated loop never
+	// spends.
+	LoadSpin time.Duration
 	// Foreign is the CPU that processes other than the bench's used during
 	// the phase, and Steal the time the hypervisor took, both in CPUs
 	// (1.0 is one core busy throughout): this machine's noise, measured.
