@@ -1,6 +1,7 @@
 package decision
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -106,41 +107,99 @@ type CampaignSpend struct {
 
 // DecodeSpend reads AppendSpend's output whole.
 func DecodeSpend(b []byte) ([]CampaignSpend, error) {
+	n, err := checkSpend(b)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]CampaignSpend, 0, n)
+	eachSpend(b, nil, func(id []byte, e CampaignSpend) {
+		e.ID = string(id)
+		entries = append(entries, e)
+	})
+	return entries, nil
+}
+
+// ScanSpend checks AppendSpend's output whole and then calls f with
+// each campaign's counters, in order, without allocating: e.ID is empty
+// and id, the campaign's id, is valid only during the call. With prev,
+// an earlier output that ScanSpend passed, it skips each campaign whose
+// entry is the same as the one at the same place in prev: a peer's
+// reading of 10^5 campaigns, every second, of which a few hundred moved,
+// had cost 100,001 allocations (5.6 MB) decoded into strings and 16-19
+// ms merged through a map, a cache miss or two a campaign.
+func ScanSpend(b, prev []byte, f func(id []byte, e CampaignSpend)) error {
+	if _, err := checkSpend(b); err != nil {
+		return err
+	}
+	eachSpend(b, prev, f)
+	return nil
+}
+
+// checkSpend checks AppendSpend's output and returns its campaign count.
+func checkSpend(b []byte) (int, error) {
 	if len(b) < 4 {
-		return nil, errors.New("truncated campaign count")
+		return 0, errors.New("truncated campaign count")
 	}
 	n := binary.LittleEndian.Uint32(b)
 	b = b[4:]
 	if uint64(n)*spendEntryLen > uint64(len(b)) {
-		return nil, fmt.Errorf("%d campaigns declared in %d bytes", n, len(b))
+		return 0, fmt.Errorf("%d campaigns declared in %d bytes", n, len(b))
 	}
-	entries := make([]CampaignSpend, 0, n)
 	for i := uint32(0); i < n; i++ {
-		if i%spendYieldEvery == spendYieldEvery-1 {
-			runtime.Gosched() // a peer's reading every second, on a serving core
-		}
 		if len(b) < spendEntryLen {
-			return nil, fmt.Errorf("campaign %d: truncated", i)
+			return 0, fmt.Errorf("campaign %d: truncated", i)
 		}
 		l := int(binary.LittleEndian.Uint16(b))
 		if len(b) < spendEntryLen+l {
-			return nil, fmt.Errorf("campaign %d: truncated id", i)
+			return 0, fmt.Errorf("campaign %d: truncated id", i)
 		}
-		e := CampaignSpend{ID: string(b[2 : 2+l])}
-		b = b[2+l:]
-		e.Day = int64(binary.LittleEndian.Uint64(b))
-		e.Today = int64(binary.LittleEndian.Uint64(b[8:]))
-		e.Total = int64(binary.LittleEndian.Uint64(b[16:]))
-		b = b[24:]
-		if e.ID == "" || e.Today < 0 || e.Total < 0 || e.Day < 0 {
-			return nil, fmt.Errorf("campaign %d (%q): bad counters", i, e.ID)
+		id := b[2 : 2+l]
+		day, today, total := spendCounters(b[2+l:])
+		if l == 0 || today < 0 || total < 0 || day < 0 {
+			return 0, fmt.Errorf("campaign %d (%q): bad counters", i, id)
 		}
-		entries = append(entries, e)
+		b = b[spendEntryLen+l:]
 	}
 	if len(b) != 0 {
-		return nil, fmt.Errorf("%d bytes after the last campaign", len(b))
+		return 0, fmt.Errorf("%d bytes after the last campaign", len(b))
 	}
-	return entries, nil
+	return int(n), nil
+}
+
+// eachSpend calls f with each campaign of output that checkSpend passed
+// but those the same as in prev (see ScanSpend), yielding every
+// spendYieldEvery campaigns: a peer's reading every second, on a serving
+// core.
+func eachSpend(b, prev []byte, f func(id []byte, e CampaignSpend)) {
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if len(prev) >= 4 {
+		prev = prev[4:]
+	}
+	for i := uint32(0); i < n; i++ {
+		if i%spendYieldEvery == spendYieldEvery-1 {
+			runtime.Gosched()
+		}
+		l := int(binary.LittleEndian.Uint16(b))
+		entry := b[:spendEntryLen+l]
+		b = b[len(entry):]
+		if len(prev) >= spendEntryLen {
+			pl := spendEntryLen + int(binary.LittleEndian.Uint16(prev))
+			same := pl == len(entry) && bytes.Equal(prev[:pl], entry)
+			prev = prev[pl:]
+			if same {
+				continue
+			}
+		}
+		var e CampaignSpend
+		e.Day, e.Today, e.Total = spendCounters(entry[2+l:])
+		f(entry[2:2+l], e)
+	}
+}
+
+// spendCounters reads an entry's counters, which follow its id.
+func spendCounters(b []byte) (day, today, total int64) {
+	return int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:])), int64(binary.LittleEndian.Uint64(b[16:]))
 }
 
 // RestoreSpend sets the spend counters from AppendSpend's output and

@@ -184,3 +184,40 @@ func spendState(n int) *State {
 	}
 	return st
 }
+
+// TestScanSpendPassesOverUnchanged: against the previous reading, only
+// the campaigns whose entry differs at the same place are scanned, also
+// when a campaign came or went between the two (every entry after it).
+func TestScanSpendPassesOverUnchanged(t *testing.T) {
+	reading := func(entries ...CampaignSpend) []byte { return AppendSpendEntries(nil, entries) }
+	a, b, c := CampaignSpend{ID: "a", Day: 9, Today: 1, Total: 5}, CampaignSpend{ID: "b", Day: 9, Today: 2, Total: 6}, CampaignSpend{ID: "cc", Day: 9, Today: 3, Total: 7}
+	b2 := b
+	b2.Total++
+	scanned := func(cur, prev []byte) string {
+		var got []string
+		err := ScanSpend(cur, prev, func(id []byte, e CampaignSpend) {
+			got = append(got, fmt.Sprintf("%s:%d/%d/%d", id, e.Day, e.Today, e.Total))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, ",")
+	}
+	for _, tc := range []struct {
+		name      string
+		cur, prev []byte
+		want      string
+	}{
+		{"first", reading(a, b, c), nil, "a:9/1/5,b:9/2/6,cc:9/3/7"},
+		{"same", reading(a, b, c), reading(a, b, c), ""},
+		{"one moved", reading(a, b2, c), reading(a, b, c), "b:9/2/7"},
+		{"one came", reading(a, b, c), reading(a, c), "b:9/2/6,cc:9/3/7"},
+		{"one went", reading(a, c), reading(a, b, c), "cc:9/3/7"},
+		{"longer id", reading(a, CampaignSpend{ID: "bb", Day: 9, Today: 2, Total: 6}), reading(a, b), "bb:9/2/6"},
+		{"empty before", reading(a), reading(), "a:9/1/5"},
+	} {
+		if got := scanned(tc.cur, tc.prev); got != tc.want {
+			t.Errorf("%s: scanned %q; want %q", tc.name, got, tc.want)
+		}
+	}
+}
