@@ -21,6 +21,7 @@
 package peers
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -227,6 +228,11 @@ type Syncer struct {
 	// so its readings leave them out.
 	following atomic.Bool
 
+	// reading serialises SyncOnce, the owner of body: the last reading's
+	// answer, whose buffer the next one reuses.
+	reading sync.Mutex
+	body    []byte
+
 	mu        sync.Mutex // guards peers' spend maps and cursors (Run and Append), and ids
 	peers     []*peer
 	published bool // publish ran: the State has the peers' spend
@@ -242,6 +248,9 @@ type peer struct {
 	url   string // base URL, as configured
 	spend map[string]decision.CampaignSpend
 	ok    atomic.Bool // the last reading succeeded; logs only changes
+	// lastReading is the peer's last reading merged (guarded by
+	// Syncer.reading), against which the next is compared.
+	lastReading []byte
 	// hostID is the bidding.hostID the peer answers with (guarded by
 	// Syncer.mu), for Unreachable.
 	hostID string
@@ -333,8 +342,10 @@ func (s *Syncer) Run(ctx context.Context) {
 // be read, joined.
 func (s *Syncer) SyncOnce(ctx context.Context) error {
 	var errs []error
+	s.reading.Lock()
+	defer s.reading.Unlock()
 	for _, p := range s.peers {
-		got, err := s.fetch(ctx, p)
+		err := s.fetch(ctx, p)
 		if err != nil {
 			errs = append(errs, p.failed("spend", "counting its last reading", err))
 			continue
@@ -347,10 +358,6 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 		if err == nil {
 			p.succeeded("spend")
 		}
-		s.mu.Lock()
-		s.merge(p, got)
-		p.campaigns.Set(float64(len(p.spend)))
-		s.mu.Unlock()
 		p.syncs.Inc()
 		p.last.Set(float64(time.Now().UnixNano()) / 1e9)
 	}
@@ -379,16 +386,35 @@ func (p *peer) failed(what, follows string, err error) error {
 	return fmt.Errorf("peer %s: %s: %w", p.url, what, err)
 }
 
-func (s *Syncer) fetch(ctx context.Context, p *peer) ([]decision.CampaignSpend, error) {
-	b, err := s.get(ctx, p, p.url+Path)
+// fetch reads p's spend and merges it into p's known spend. The answer
+// goes into s.body, reused from reading to reading, and is merged as it
+// is decoded, past the campaigns that did not move since p's last
+// reading (see take): with 10^5 campaigns a reading had cost every peer,
+// every interval, a growing buffer and 100,001 strings, 20 MB of garbage
+// in all, and 16-19 ms of CPU. Call it with s.reading held.
+func (s *Syncer) fetch(ctx context.Context, p *peer) error {
+	b, err := s.getWith(ctx, s.client, p, p.url+Path, s.body[:0])
+	s.body = b[:0]
 	if err != nil {
-		return nil, err
+		return err
 	}
-	entries, err := decision.DecodeSpend(b)
+	return s.take(p, b)
+}
+
+// take merges b, a reading of p's spend, into p's known spend and hands
+// the campaigns it changed on. It keeps b as p's last reading, and gives
+// s.body the buffer of the one before.
+func (s *Syncer) take(p *peer, b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed, err := mergeReading(p.spend, b, p.lastReading)
 	if err != nil {
-		return nil, fmt.Errorf("bad answer: %w", err)
+		return fmt.Errorf("bad answer: %w", err)
 	}
-	return entries, nil
+	s.handOn(changed)
+	p.campaigns.Set(float64(len(p.spend)))
+	p.lastReading, s.body = b, p.lastReading[:0]
+	return nil
 }
 
 // followGap is the least time between two readings of a peer's billing
@@ -457,7 +483,7 @@ func (s *Syncer) syncBills(ctx context.Context, client *http.Client, p *peer, wa
 	if wait > 0 {
 		url += fmt.Sprintf("&wait=%d", wait.Milliseconds())
 	}
-	b, err := s.getWith(ctx, client, p, url)
+	b, err := s.getWith(ctx, client, p, url, nil)
 	var st statusError
 	if errors.As(err, &st) && st.code == http.StatusNotFound {
 		// An rtbd from before the journal: spend is shared, caps and
@@ -506,37 +532,43 @@ func (e statusError) Error() string { return "status " + e.status }
 // get reads url whole from peer p, refusing this host's own answers, and
 // notes the host id p answers with.
 func (s *Syncer) get(ctx context.Context, p *peer, url string) ([]byte, error) {
-	return s.getWith(ctx, s.client, p, url)
+	return s.getWith(ctx, s.client, p, url, nil)
 }
 
-// getWith is get through client.
-func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url string) ([]byte, error) {
+// getWith is get through client, appending the answer to dst, which it
+// returns, grown, also with an error.
+func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url string, dst []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	req.Header.Set(HostHeader, s.self) // so that a stopping peer waits for this host's last reading
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError{resp.StatusCode, resp.Status}
+		return dst, statusError{resp.StatusCode, resp.Status}
 	}
 	id := resp.Header.Get(HostHeader)
 	if id == s.self {
-		return nil, fmt.Errorf("it has this host's bidding.hostID %q: it is this host, which must not count its own spend twice, or another host with the same bid ids", s.self)
+		return dst, fmt.Errorf("it has this host's bidding.hostID %q: it is this host, which must not count its own spend twice, or another host with the same bid ids", s.self)
 	}
 	s.mu.Lock()
 	p.hostID = id
 	s.mu.Unlock()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	buf := bytes.NewBuffer(dst)
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		buf.Grow(int(n) + bytes.MinRead) // the last read, of EOF, wants MinRead free
+	}
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
+	b := buf.Bytes()
 	if err != nil {
-		return nil, err
+		return b[:0], err
 	}
 	if len(b) > maxBody {
-		return nil, fmt.Errorf("answer over %d bytes", maxBody)
+		return b[:0], fmt.Errorf("answer over %d bytes", maxBody)
 	}
 	return b, nil
 }
@@ -578,7 +610,13 @@ func (s *Syncer) billedSpend(p *peer, records []notice.Billed) {
 // with s.mu held, as publish hands its sums on: an older sum never
 // replaces a newer one in the State.
 func (s *Syncer) merge(p *peer, got []decision.CampaignSpend) {
-	if changed := mergeSpend(p.spend, got); len(changed) > 0 && s.published {
+	s.handOn(mergeSpend(p.spend, got))
+}
+
+// handOn hands the peers' summed spend of the campaigns changed to the
+// State once publish has run. s.mu is held.
+func (s *Syncer) handOn(changed []string) {
+	if len(changed) > 0 && s.published {
 		slices.Sort(changed)
 		s.st.UpdatePeerSpend(s.sums(slices.Compact(changed)))
 	}
@@ -603,20 +641,51 @@ func mergeSpend(known map[string]decision.CampaignSpend, got []decision.Campaign
 			changed = append(changed, e.ID)
 			continue
 		}
-		n := k
-		n.Total = max(k.Total, e.Total)
-		switch {
-		case e.Day > k.Day:
-			n.Day, n.Today = e.Day, e.Today
-		case e.Day == k.Day:
-			n.Today = max(k.Today, e.Today)
-		}
-		if n != k {
+		if n, ok := folded(k, e); ok {
 			known[e.ID] = n
 			changed = append(changed, e.ID)
 		}
 	}
 	return changed
+}
+
+// mergeReading folds a reading, AppendSpend's output, into a peer's known
+// spend as mergeSpend does, as it decodes it: a campaign's id becomes a
+// string only the first time it is read. It passes over the campaigns
+// whose entry is the same as in last, the peer's last reading (nil for
+// none), at the same place: known already holds them folded, and folding
+// a reading in again changes nothing. When the peer's campaigns changed,
+// the entries after the first new or gone one are all folded. It checks
+// the whole reading before it changes anything.
+func mergeReading(known map[string]decision.CampaignSpend, b, last []byte) (changed []string, err error) {
+	err = decision.ScanSpend(b, last, func(id []byte, e decision.CampaignSpend) {
+		k, ok := known[string(id)]
+		if !ok {
+			e.ID = string(id)
+			known[e.ID] = e
+			changed = append(changed, e.ID)
+			return
+		}
+		if n, ok := folded(k, e); ok {
+			known[k.ID] = n
+			changed = append(changed, k.ID)
+		}
+	})
+	return changed, err
+}
+
+// folded is known spend k with a reading's e folded in: the largest
+// total, and the largest spend of the latest day; and whether k changed.
+func folded(k, e decision.CampaignSpend) (decision.CampaignSpend, bool) {
+	n := k
+	n.Total = max(k.Total, e.Total)
+	switch {
+	case e.Day > k.Day:
+		n.Day, n.Today = e.Day, e.Today
+	case e.Day == k.Day:
+		n.Today = max(k.Today, e.Today)
+	}
+	return n, n != k
 }
 
 // publish sums the peers' known spend per campaign into the State. It

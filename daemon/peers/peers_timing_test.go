@@ -27,13 +27,9 @@ func BenchmarkReading100k(b *testing.B) {
 		readings[r] = decision.AppendSpendEntries(nil, slices.Clone(entries))
 	}
 	take := func(reading []byte) {
-		got, err := decision.DecodeSpend(reading)
-		if err != nil {
+		if err := s.take(p, reading); err != nil {
 			b.Fatal(err)
 		}
-		s.mu.Lock()
-		s.merge(p, got)
-		s.mu.Unlock()
 	}
 	take(readings[0])
 	s.publish()
