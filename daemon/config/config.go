@@ -150,8 +150,14 @@ type Bidding struct {
 
 // Shedding configures admission control.
 type Shedding struct {
-	// MaxInFlight answers at once (see Status) when more requests than this
-	// are being handled. 0 means 4096.
+	// MaxInFlight is ignored, kept so that configuration files that set it
+	// still load (with a warning). It shed requests when more than this
+	// many were being handled at once, 4096 by default; but a handler
+	// never waits, so no more than about GOMAXPROCS ever are, and the
+	// bound never fired, even at 1.3x rtbd's capacity over 1,000
+	// connections. Requests that wait do so in the kernel's sockets and
+	// the Go run queue, which MaxQueueAge measures; http.maxConns bounds
+	// the connections, each with at most one request in flight.
 	MaxInFlight int `json:"maxInFlight"`
 	// MaxQueueAge answers at once when requests wait longer than this
 	// between arriving and being handled, in the kernel's socket and in the
@@ -286,7 +292,7 @@ func Default() Config {
 			NoticeDedupeSlots: 1 << 22,
 			FirstPriceShading: 1,
 		},
-		Shedding: Shedding{MaxInFlight: 4096, MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
+		Shedding: Shedding{MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
 		Drain:    Drain{Delay: Duration(3 * time.Second), Timeout: Duration(5 * time.Second)},
 		EventLog: EventLog{
 			SegmentBytes:  64 << 20,

@@ -37,6 +37,10 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if len(c.State.Peers) != 2 || c.State.PeerInterval.D() != time.Second {
 		t.Fatalf("state: %+v", c.State)
 	}
+	// shedding.maxInFlight is ignored now, but files that set it load.
+	if c, err = Parse([]byte(`{"shedding":{"maxInFlight":100}}`)); err != nil || c.Shedding.MaxQueueAge.D() != 20*time.Millisecond {
+		t.Fatalf("a file with shedding.maxInFlight: %v, %+v; want it loaded with the default queue age", err, c.Shedding)
+	}
 }
 
 func TestParseErrors(t *testing.T) {

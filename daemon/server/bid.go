@@ -98,12 +98,10 @@ func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Allow", "POST")
 		return
 	}
-	n := s.inFlight.Add(1)
-	defer s.inFlight.Add(-1)
 	// How long requests wait before their handler: the deadline counts
 	// from arrival, before that wait.
 	age := s.queue.Age(start)
-	if n > s.maxInFlight || age > s.cfg.Shedding.MaxQueueAge.D() {
+	if age > s.cfg.Shedding.MaxQueueAge.D() {
 		s.shed(ctx)
 		return
 	}

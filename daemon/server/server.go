@@ -47,11 +47,9 @@ type Server struct {
 	queue   *stats.QueueProbe
 	peers   *peers.Source
 
-	bidPath     string
-	maxInFlight int64
-	inFlight    atomic.Int64
-	ready       atomic.Bool
-	draining    atomic.Bool
+	bidPath  string
+	ready    atomic.Bool
+	draining atomic.Bool
 
 	http *fasthttp.Server
 
@@ -66,17 +64,13 @@ type Server struct {
 // it listens and the first snapshot is loaded.
 func New(o Options) *Server {
 	s := &Server{
-		cfg:         o.Config,
-		eng:         o.Engine,
-		notices:     o.Notices,
-		events:      o.Events,
-		queue:       o.Queue,
-		peers:       o.Peers,
-		bidPath:     o.Config.HTTP.BidPath,
-		maxInFlight: int64(o.Config.Shedding.MaxInFlight),
-	}
-	if s.maxInFlight <= 0 {
-		s.maxInFlight = 4096
+		cfg:     o.Config,
+		eng:     o.Engine,
+		notices: o.Notices,
+		events:  o.Events,
+		queue:   o.Queue,
+		peers:   o.Peers,
+		bidPath: o.Config.HTTP.BidPath,
 	}
 	h := o.Config.HTTP
 	s.http = &fasthttp.Server{
@@ -157,8 +151,9 @@ func (s *Server) Ready() bool { return s.ready.Load() && !s.draining.Load() }
 // connection after the current response, while requests keep being served.
 func (s *Server) Drain() { s.draining.Store(true) }
 
-// InFlight returns the number of bid requests being handled.
-func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+// OpenConnections returns the number of connections the bid listener
+// serves: each has at most one request in flight.
+func (s *Server) OpenConnections() int32 { return s.http.GetOpenConnectionsCount() }
 
 // Shutdown stops accepting, waits for in-flight requests until ctx ends,
 // and closes every connection (see [Shutdown]).

@@ -315,10 +315,19 @@ func TestDeadlineCountsQueueAge(t *testing.T) {
 	}
 }
 
+// TestShedding: a shed request gets shedding.status, and requests bid
+// again once the queue is gone.
 func TestShedding(t *testing.T) {
 	for _, status := range []int{204, 503} {
-		srv, c := testServer(t, func(c *config.Config) { c.Shedding.MaxInFlight = 1; c.Shedding.Status = status })
-		srv.inFlight.Add(1) // one request is being handled
+		srv, c := testServer(t, func(c *config.Config) {
+			c.Shedding.MaxQueueAge = config.Duration(5 * time.Millisecond)
+			c.Shedding.Status = status
+		})
+		probe := &stats.QueueProbe{}
+		srv.queue = probe
+		for range 40 {
+			probe.Observe(20 * time.Millisecond)
+		}
 		before := requestsShed.Get()
 		if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != status {
 			t.Fatalf("shed status %d; want %d", r.status, status)
@@ -326,7 +335,9 @@ func TestShedding(t *testing.T) {
 		if requestsShed.Get() != before+1 {
 			t.Fatalf("shed counter did not move")
 		}
-		srv.inFlight.Add(-1)
+		for range 40 {
+			probe.Observe(0)
+		}
 		if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 200 {
 			t.Fatalf("after the load went away: status %d; want 200", r.status)
 		}

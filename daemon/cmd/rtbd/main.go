@@ -59,6 +59,9 @@ func main() {
 	}
 	cfg := loadConfig()
 	setupLogging(&cfg)
+	if cfg.Shedding.MaxInFlight != 0 {
+		slog.Warn("shedding.maxInFlight is ignored: it never fired, since no more requests than cores are ever being handled; shedding.maxQueueAge sheds load, http.maxConns bounds the connections")
+	}
 	if *dryRun {
 		if err := engine.DryRun(&cfg); err != nil {
 			fmt.Fprintln(os.Stderr, "rtbd: invalid data:", err)
@@ -283,7 +286,7 @@ func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Drain.Timeout.D())
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
-		slog.Warn("bid listener did not drain in time", "err", err, "inFlight", srv.InFlight())
+		slog.Warn("bid listener did not drain in time", "err", err, "connections", srv.OpenConnections())
 	}
 	slog.Info(fmt.Sprintf("stopped http server in %.3f seconds", time.Since(start).Seconds()))
 	finalReads()
