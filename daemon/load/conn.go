@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -66,6 +67,14 @@ func readBufferSize(conns int) int {
 	return 16 << 10
 }
 
+// errIdleClosed: the server answered 408 and closed the connection. A
+// server closes a connection that stayed idle too long with a 408
+// (fasthttp after its ReadTimeout, on a connection opened before the
+// schedule and not used yet); a request written meanwhile was never
+// read. RFC 9110 lets a client repeat it: both engines send it once
+// more, on a new connection, as after a reset.
+var errIdleClosed = fmt.Errorf("%w: the server answered 408 Request Timeout and closed it", fasthttp.ErrConnectionClosed)
+
 // DoDeadline sends req and reads its answer into resp, giving up at
 // deadline (give or take slack: see setDeadline).
 func (c *connClient) DoDeadline(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
@@ -76,6 +85,9 @@ func (c *connClient) DoDeadline(req *fasthttp.Request, resp *fasthttp.Response, 
 			}
 		}
 		err := c.roundTrip(req, resp, deadline)
+		if err == nil && resp.StatusCode() == fasthttp.StatusRequestTimeout && resp.ConnectionClose() {
+			err = errIdleClosed
+		}
 		if err == nil {
 			if resp.ConnectionClose() {
 				c.Close()

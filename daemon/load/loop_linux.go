@@ -130,8 +130,6 @@ func (q *ring) pop() int64 {
 var (
 	errLoopDialTimeout = &dialError{err: fasthttp.ErrDialTimeout}
 	errLoopTimeout     = os.ErrDeadlineExceeded
-	// errIdleClosed: the server answered 408 and closed the connection.
-	errIdleClosed = fmt.Errorf("%w: the server answered 408 Request Timeout and closed it", fasthttp.ErrConnectionClosed)
 )
 
 // loopAddrs resolves the run's targets for the loop, or says why it
@@ -578,11 +576,7 @@ func (l *evLoop) readable(c *lconn, now int64) {
 // answered finishes c's request with its answer.
 func (l *evLoop) answered(c *lconn, now int64, closeConn bool) {
 	if c.ans.head.status == fasthttp.StatusRequestTimeout && (closeConn || c.ans.head.closeConn) {
-		// A server closes a connection that stayed idle too long with a
-		// 408 (fasthttp after its ReadTimeout, on a preconnected lane
-		// not used yet); a request written meanwhile was never read.
-		// RFC 9110 lets a client repeat it: failed sends it once more,
-		// on a new connection, as it does after a reset.
+		// See errIdleClosed: failed sends it once more.
 		l.failed(c, now, errIdleClosed)
 		return
 	}

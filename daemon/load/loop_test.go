@@ -185,61 +185,6 @@ func newTestLoop(t *testing.T, cfg Config) *evLoop {
 	return l
 }
 
-// TestLoopPreconnects: the loop opens every lane's connection before the
-// schedule starts. Four requests at 100 a second would reuse one
-// connection if the lanes dialed on demand.
-func TestLoopPreconnects(t *testing.T) {
-	accepted := make(chan struct{}, 64)
-	url := startRawServer(t, func(c net.Conn, _ int64) {
-		accepted <- struct{}{}
-		br := bufio.NewReader(c)
-		for {
-			var req fasthttp.Request
-			if err := req.Read(br); err != nil {
-				return
-			}
-			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")) //nolint:errcheck
-		}
-	})
-	res := runTest(t, EngineLoop, Config{Targets: []string{url}, Steps: Constant(100), Count: 4, Connections: 8, Timeout: 5 * time.Second})
-	if res.Bids != 4 || res.Errors != 0 {
-		t.Fatalf("bids %d errors %d; want 4, 0 (last error %q)", res.Bids, res.Errors, res.Targets[0].LastError)
-	}
-	// rtbload has closed them by now; the server accepts what is queued.
-	timeout := time.After(10 * time.Second)
-	for got := 0; got < 8; got++ {
-		select {
-		case <-accepted:
-		case <-timeout:
-			t.Fatalf("the server accepted %d connections; want 8, one per lane", got)
-		}
-	}
-}
-
-// TestLoopResendsAfterIdle408: a server that closed an idle connection
-// with 408 Request Timeout never read the request written meanwhile; the
-// loop sends it once more on a new connection, and it is answered.
-func TestLoopResendsAfterIdle408(t *testing.T) {
-	url := startRawServer(t, func(c net.Conn, nth int64) {
-		br := bufio.NewReader(c)
-		for {
-			var req fasthttp.Request
-			if err := req.Read(br); err != nil {
-				return
-			}
-			if nth%2 == 1 { // as if its idle timer fired before the request came
-				c.Write([]byte("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")) //nolint:errcheck
-				return
-			}
-			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")) //nolint:errcheck
-		}
-	})
-	res := runTest(t, EngineLoop, Config{Targets: []string{url}, Steps: Constant(100), Count: 4, Connections: 1, Timeout: 5 * time.Second})
-	if res.Bids != 4 || res.Errors != 0 || res.Targets[0].Retries == 0 {
-		t.Fatalf("bids %d errors %d retries %d; want 4, 0, > 0 (last error %q)", res.Bids, res.Errors, res.Targets[0].Retries, res.Targets[0].LastError)
-	}
-}
-
 // TestLoopCountsSpin: at 10k slots a second the loop sleeps through most
 // of each 100 us interval and spins on the clock for the last few
 // microseconds (spinQuiet). The spin must be counted, and only the spin:

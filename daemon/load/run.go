@@ -65,6 +65,9 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 			workers[i] = newWorker(rs, i)
 		}
 	}
+	if loop == nil {
+		preconnect(workers)
+	}
 	rs.clock = clock{start: time.Now()}
 	p.clock = rs.clock
 	var wg sync.WaitGroup
@@ -91,6 +94,20 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	close(done)
 	stopProgress()
 	return newResult(&cfg, rs, p, workers), nil
+}
+
+// preconnect opens every worker's connection to the first target, all at
+// once, before the schedule starts, as the event loop's preconnect does
+// for its lanes (see there why). A connection that does not open within
+// the run's timeout is dialed on demand, as before.
+func preconnect(workers []*worker) {
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		if c, ok := w.clients[0].(*connClient); ok {
+			wg.Go(func() { c.connect() }) //nolint:errcheck // dialed again on demand
+		}
+	}
+	wg.Wait()
 }
 
 func countOrMax(n int64) int64 {

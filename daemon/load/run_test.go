@@ -484,3 +484,62 @@ func testRunExpiresQueuedSlots(t *testing.T, engine Engine) {
 		t.Fatalf("timeouts %d nobids %d; want the stalled request and the %d expired slots as timeouts", res.Timeouts, res.NoBids, exp)
 	}
 }
+
+// TestRunPreconnects: both engines open every connection before the
+// schedule starts. Four requests at 100 a second would reuse one
+// connection if they dialed on demand.
+func TestRunPreconnects(t *testing.T) { eachEngine(t, testRunPreconnects) }
+
+func testRunPreconnects(t *testing.T, engine Engine) {
+	accepted := make(chan struct{}, 64)
+	url := startRawServer(t, func(c net.Conn, _ int64) {
+		accepted <- struct{}{}
+		br := bufio.NewReader(c)
+		for {
+			var req fasthttp.Request
+			if err := req.Read(br); err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")) //nolint:errcheck
+		}
+	})
+	res := runTest(t, engine, Config{Targets: []string{url}, Steps: Constant(100), Count: 4, Connections: 8, Timeout: 5 * time.Second})
+	if res.Bids != 4 || res.Errors != 0 {
+		t.Fatalf("bids %d errors %d; want 4, 0 (last error %q)", res.Bids, res.Errors, res.Targets[0].LastError)
+	}
+	// rtbload has closed them by now; the server accepts what is queued.
+	timeout := time.After(10 * time.Second)
+	for got := 0; got < 8; got++ {
+		select {
+		case <-accepted:
+		case <-timeout:
+			t.Fatalf("the server accepted %d connections; want 8, one per connection asked for", got)
+		}
+	}
+}
+
+// TestRunResendsAfterIdle408: a server that closed an idle connection
+// with 408 Request Timeout never read the request written meanwhile; both
+// engines send it once more on a new connection, and it is answered.
+func TestRunResendsAfterIdle408(t *testing.T) { eachEngine(t, testRunResendsAfterIdle408) }
+
+func testRunResendsAfterIdle408(t *testing.T, engine Engine) {
+	url := startRawServer(t, func(c net.Conn, nth int64) {
+		br := bufio.NewReader(c)
+		for {
+			var req fasthttp.Request
+			if err := req.Read(br); err != nil {
+				return
+			}
+			if nth%2 == 1 { // as if its idle timer fired before the request came
+				c.Write([]byte("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")) //nolint:errcheck
+				return
+			}
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")) //nolint:errcheck
+		}
+	})
+	res := runTest(t, engine, Config{Targets: []string{url}, Steps: Constant(100), Count: 4, Connections: 1, Timeout: 5 * time.Second})
+	if res.Bids != 4 || res.Errors != 0 || res.Targets[0].Retries == 0 {
+		t.Fatalf("bids %d errors %d retries %d; want 4, 0, > 0 (last error %q)", res.Bids, res.Errors, res.Targets[0].Retries, res.Targets[0].LastError)
+	}
+}
