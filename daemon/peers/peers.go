@@ -635,14 +635,7 @@ func mergeSpend(known map[string]decision.CampaignSpend, got []decision.Campaign
 			// a core that serves bids.
 			runtime.Gosched()
 		}
-		k, ok := known[e.ID]
-		if !ok {
-			known[e.ID] = e
-			changed = append(changed, e.ID)
-			continue
-		}
-		if n, ok := folded(k, e); ok {
-			known[e.ID] = n
+		if k, ok := known[e.ID]; fold(known, k, ok, e) {
 			changed = append(changed, e.ID)
 		}
 	}
@@ -660,18 +653,27 @@ func mergeSpend(known map[string]decision.CampaignSpend, got []decision.Campaign
 func mergeReading(known map[string]decision.CampaignSpend, b, last []byte) (changed []string, err error) {
 	err = decision.ScanSpend(b, last, func(id []byte, e decision.CampaignSpend) {
 		k, ok := known[string(id)]
-		if !ok {
+		if e.ID = k.ID; !ok {
 			e.ID = string(id)
-			known[e.ID] = e
-			changed = append(changed, e.ID)
-			return
 		}
-		if n, ok := folded(k, e); ok {
-			known[k.ID] = n
-			changed = append(changed, k.ID)
+		if fold(known, k, ok, e) {
+			changed = append(changed, e.ID)
 		}
 	})
 	return changed, err
+}
+
+// fold folds e into known, where k is known's entry of e.ID, if ok, and
+// reports whether known changed.
+func fold(known map[string]decision.CampaignSpend, k decision.CampaignSpend, ok bool, e decision.CampaignSpend) bool {
+	if ok {
+		var moved bool
+		if e, moved = folded(k, e); !moved {
+			return false
+		}
+	}
+	known[e.ID] = e
+	return true
 }
 
 // folded is known spend k with a reading's e folded in: the largest
