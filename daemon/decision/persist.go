@@ -184,7 +184,7 @@ func eachSpend(b, prev []byte, f func(id []byte, e CampaignSpend)) {
 		entry := b[:spendEntryLen+l]
 		b = b[len(entry):]
 		if len(prev) >= spendEntryLen {
-			pl := spendEntryLen + int(binary.LittleEndian.Uint16(prev))
+			pl := min(spendEntryLen+int(binary.LittleEndian.Uint16(prev)), len(prev))
 			same := pl == len(entry) && bytes.Equal(prev[:pl], entry)
 			prev = prev[pl:]
 			if same {

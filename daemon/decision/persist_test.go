@@ -215,6 +215,9 @@ func TestScanSpendPassesOverUnchanged(t *testing.T) {
 		{"one went", reading(a, c), reading(a, b, c), "cc:9/3/7"},
 		{"longer id", reading(a, CampaignSpend{ID: "bb", Day: 9, Today: 2, Total: 6}), reading(a, b), "bb:9/2/6"},
 		{"empty before", reading(a), reading(), "a:9/1/5"},
+		// Not an output ScanSpend passed: an id longer than the rest.
+		{"damaged before", reading(a), append([]byte{1, 0, 0, 0, 0x60, 0xea}, make([]byte, 24)...), "a:9/1/5"},
+		{"truncated before", reading(a, b), reading(a, b)[:40], "b:9/2/6"},
 	} {
 		if got := scanned(tc.cur, tc.prev); got != tc.want {
 			t.Errorf("%s: scanned %q; want %q", tc.name, got, tc.want)
