@@ -65,6 +65,8 @@ type Source struct {
 	HostID  string   // bidding.hostID, sent in [HostHeader]
 
 	final finalReads
+	// spendLen is the length of the last spend answer, to size the next.
+	spendLen atomic.Int64
 }
 
 // finalReads records which peers read this one: when each last
@@ -208,9 +210,24 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 		return true
 	}
 	ctx.SetContentType("application/octet-stream")
-	ctx.SetBody(s.State.AppendSpend(nil))
+	ctx.Response.SwapBody(s.appendSpend(ctx.Response.SwapBody(nil)))
 	s.noteRead(ctx, readSpend)
 	return true
+}
+
+// appendSpend appends the State's spend to buf[:0], the response's pooled
+// body buffer, which it replaces when it is smaller than the last answer
+// (fasthttp's pool keeps few buffers that large): one allocation of the
+// answer's size at most. AppendSpend(nil) grew its buffer by doubling,
+// and SetBody copied the result into the response's: 21 MB allocated and
+// 11.8 ms a reading of 10^5 campaigns, on the cores that serve bids.
+func (s *Source) appendSpend(buf []byte) []byte {
+	if n := int(s.spendLen.Load()); cap(buf) < n {
+		buf = make([]byte, 0, n+n/8)
+	}
+	buf = s.State.AppendSpend(buf[:0])
+	s.spendLen.Store(int64(len(buf)))
+	return buf
 }
 
 // Syncer reads the peers' spend into a [decision.State].

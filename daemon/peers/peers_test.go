@@ -324,3 +324,35 @@ func TestReadingReusesItsBuffer(t *testing.T) {
 		t.Fatalf("a reading of a %d-byte answer allocated %d bytes; want at most a quarter of the answer", len(reading), per)
 	}
 }
+
+// TestServeSpendSizesItsBuffer: answering a reading allocates at most one
+// buffer of about the answer's size, where growing one from nothing and
+// copying it into the response's took five times the answer.
+func TestServeSpendSizesItsBuffer(t *testing.T) {
+	st := decision.NewState(1024)
+	if _, err := st.RestoreSpend(spendReading(20000, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	src := &Source{State: st, HostID: "self"}
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("GET")
+	ctx.Request.SetRequestURI(Path)
+	serve := func() int {
+		ctx.Response.Reset()
+		src.Serve(&ctx)
+		return len(ctx.Response.Body())
+	}
+	n := serve() // sizes the next
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const rounds = 5
+	for range rounds {
+		if got := serve(); got != n {
+			t.Fatalf("answer of %d bytes; want %d, as the first", got, n)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / rounds; per > uint64(n)*3/2 {
+		t.Fatalf("an answer of %d bytes allocated %d bytes; want at most 1.5 times the answer", n, per)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/rtbd/rtbd/daemon/decision"
 )
 
@@ -38,4 +40,29 @@ func BenchmarkReading100k(b *testing.B) {
 		take(readings[r])
 		r = r%(len(readings)-1) + 1
 	}
+}
+
+// BenchmarkServeSpend100k is a peer's reading of this host's spend of
+// 10^5 campaigns, as the peer listener answers it.
+func BenchmarkServeSpend100k(b *testing.B) {
+	entries := make([]decision.CampaignSpend, 100000)
+	for i := range entries {
+		entries[i] = decision.CampaignSpend{ID: fmt.Sprintf("campaign-%06d", i), Day: 20000, Today: int64(i + 1), Total: int64(2*i + 1)}
+	}
+	st := decision.NewState(1024)
+	if _, err := st.RestoreSpend(decision.AppendSpendEntries(nil, entries)); err != nil {
+		b.Fatal(err)
+	}
+	src := &Source{State: st, HostID: "self"}
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("GET")
+	ctx.Request.SetRequestURI(Path)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		ctx.Response.Reset()
+		src.Serve(&ctx)
+		n = len(ctx.Response.Body())
+	}
+	b.SetBytes(int64(n))
 }
