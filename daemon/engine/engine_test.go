@@ -2,11 +2,15 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/decision"
 )
 
 func TestEngineMetrics(t *testing.T) {
@@ -30,6 +34,19 @@ func TestEngineMetrics(t *testing.T) {
 	}
 	if !strings.Contains(out, `rtbd_campaign_pacing{campaign="video-telco",state="`) {
 		t.Fatalf("pacing state missing")
+	}
+	// A campaign the book no longer has (restored from the state file)
+	// is counted by the State, not by the book.
+	if _, err := e.State().RestoreSpend(decision.AppendSpendEntries(nil, []decision.CampaignSpend{{ID: "gone", Day: 1, Today: 1, Total: 1}})); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	metrics.WritePrometheus(&buf, false)
+	book, counted := e.Snapshot().Campaigns(), e.State().NumCampaigns()
+	for _, want := range []string{fmt.Sprintf("rtbd_book_campaigns %d\n", book), fmt.Sprintf("rtbd_state_campaigns %d\n", book+1)} {
+		if !strings.Contains(buf.String(), want) {
+			t.Fatalf("/metrics lacks %q (book %d, counted %d)", want, book, counted)
+		}
 	}
 }
 
