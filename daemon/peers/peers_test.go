@@ -258,15 +258,36 @@ func testMergeSpend(t *testing.T, fold func(map[string]decision.CampaignSpend, d
 // spendReading is a reading of n campaigns, with the counters of the
 // first moved campaigns raised by round.
 func spendReading(n, moved, round int) []byte {
+	entries := spendEntries(n)
+	for i := range entries[:moved] {
+		entries[i].Today += int64(round)
+		entries[i].Total += int64(round)
+	}
+	return decision.AppendSpendEntries(nil, entries)
+}
+
+// spendEntries is the spend of n campaigns, campaign-000000 up, of
+// today (day 20000).
+func spendEntries(n int) []decision.CampaignSpend {
 	entries := make([]decision.CampaignSpend, n)
 	for i := range entries {
 		entries[i] = decision.CampaignSpend{ID: fmt.Sprintf("campaign-%06d", i), Day: 20000, Today: int64(i + 1), Total: int64(2*i + 1)}
-		if i < moved {
-			entries[i].Today += int64(round)
-			entries[i].Total += int64(round)
-		}
 	}
-	return decision.AppendSpendEntries(nil, entries)
+	return entries
+}
+
+// spendSource returns a Source whose State counts the spend of n
+// campaigns, and a GET of Path to serve with it.
+func spendSource(tb testing.TB, n int) (*Source, *fasthttp.RequestCtx) {
+	tb.Helper()
+	st := decision.NewState(1024)
+	if _, err := st.RestoreSpend(spendReading(n, 0, 0)); err != nil {
+		tb.Fatal(err)
+	}
+	ctx := new(fasthttp.RequestCtx)
+	ctx.Request.Header.SetMethod("GET")
+	ctx.Request.SetRequestURI(Path)
+	return &Source{State: st, HostID: "self"}, ctx
 }
 
 // TestReadingDoesNotAllocatePerCampaign: a reading of 2,000 campaigns of
@@ -329,17 +350,10 @@ func TestReadingReusesItsBuffer(t *testing.T) {
 // buffer of about the answer's size, where growing one from nothing and
 // copying it into the response's took five times the answer.
 func TestServeSpendSizesItsBuffer(t *testing.T) {
-	st := decision.NewState(1024)
-	if _, err := st.RestoreSpend(spendReading(20000, 0, 0)); err != nil {
-		t.Fatal(err)
-	}
-	src := &Source{State: st, HostID: "self"}
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod("GET")
-	ctx.Request.SetRequestURI(Path)
+	src, ctx := spendSource(t, 20000)
 	serve := func() int {
 		ctx.Response.Reset()
-		src.Serve(&ctx)
+		src.Serve(ctx)
 		return len(ctx.Response.Body())
 	}
 	n := serve() // sizes the next

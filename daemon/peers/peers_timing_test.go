@@ -1,12 +1,9 @@
 package peers
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/decision"
 )
@@ -15,10 +12,7 @@ import (
 // 10^5 campaigns of which 300 moved since the last: decode, merge into
 // the peer's known spend, hand the changed campaigns to the State.
 func BenchmarkReading100k(b *testing.B) {
-	entries := make([]decision.CampaignSpend, 100000)
-	for i := range entries {
-		entries[i] = decision.CampaignSpend{ID: fmt.Sprintf("campaign-%06d", i), Day: 20000, Today: int64(i + 1), Total: int64(2*i + 1)}
-	}
+	entries := spendEntries(100000)
 	s := New(decision.NewState(1024), []string{"http://peer"}, time.Second, "self")
 	p := s.peers[0]
 	readings := make([][]byte, 8)
@@ -45,23 +39,12 @@ func BenchmarkReading100k(b *testing.B) {
 // BenchmarkServeSpend100k is a peer's reading of this host's spend of
 // 10^5 campaigns, as the peer listener answers it.
 func BenchmarkServeSpend100k(b *testing.B) {
-	entries := make([]decision.CampaignSpend, 100000)
-	for i := range entries {
-		entries[i] = decision.CampaignSpend{ID: fmt.Sprintf("campaign-%06d", i), Day: 20000, Today: int64(i + 1), Total: int64(2*i + 1)}
-	}
-	st := decision.NewState(1024)
-	if _, err := st.RestoreSpend(decision.AppendSpendEntries(nil, entries)); err != nil {
-		b.Fatal(err)
-	}
-	src := &Source{State: st, HostID: "self"}
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod("GET")
-	ctx.Request.SetRequestURI(Path)
+	src, ctx := spendSource(b, 100000)
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
 		ctx.Response.Reset()
-		src.Serve(&ctx)
+		src.Serve(ctx)
 		n = len(ctx.Response.Body())
 	}
 	b.SetBytes(int64(n))
