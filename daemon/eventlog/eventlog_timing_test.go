@@ -4,7 +4,6 @@ import (
 	"io"
 	"sync/atomic"
 	"testing"
-	"time"
 	"unsafe"
 )
 
@@ -129,13 +128,7 @@ func BenchmarkChanSerialBaseline(b *testing.B) {
 // BenchmarkWriter measures the writer alone: record frames encoded,
 // compressed and written to a segment. Bytes are raw record frame bytes.
 func BenchmarkWriter(b *testing.B) {
-	cfg := testConfig(b)
-	w, err := newWriter(withDefaults(cfg), time.Now)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var flushed atomic.Uint64
-	w.flushed = &flushed
+	w, flushed := testWriter(b, testConfig(b))
 	r := testRecord(7)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(appendRecord(nil, &r))))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,18 @@ func testConfig(t testing.TB) config.EventLog {
 		RingSize:      1 << 14,
 		FlushInterval: config.Duration(time.Hour),
 	}
+}
+
+// testWriter returns a writer alone (no Log around it) in cfg.Dir, and
+// the count of the records it has flushed.
+func testWriter(tb testing.TB, cfg config.EventLog) (*writer, *atomic.Uint64) {
+	tb.Helper()
+	w, err := newWriter(withDefaults(cfg), time.Now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.flushed = new(atomic.Uint64)
+	return w, w.flushed
 }
 
 // fakeClock is a settable clock for rotation tests.

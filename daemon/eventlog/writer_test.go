@@ -3,7 +3,6 @@ package eventlog
 import (
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,12 +199,7 @@ func TestInvalidKindIsRefusedAlone(t *testing.T) {
 func TestFlushYieldsBetweenBlocks(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	w, err := newWriter(withDefaults(cfg), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var flushed atomic.Uint64
-	w.flushed = &flushed
+	w, flushed := testWriter(t, cfg)
 	yields := 0
 	w.yield = func() { yields++ }
 	n := 0
