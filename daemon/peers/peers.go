@@ -546,14 +546,9 @@ type statusError struct {
 
 func (e statusError) Error() string { return "status " + e.status }
 
-// get reads url whole from peer p, refusing this host's own answers, and
-// notes the host id p answers with.
-func (s *Syncer) get(ctx context.Context, p *peer, url string) ([]byte, error) {
-	return s.getWith(ctx, s.client, p, url, nil)
-}
-
-// getWith is get through client, appending the answer to dst, which it
-// returns, grown, also with an error.
+// getWith reads url whole from peer p through client, refusing this
+// host's own answers, and notes the host id p answers with. It appends
+// the answer to dst, which it returns, grown, also with an error.
 func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url string, dst []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
