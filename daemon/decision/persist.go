@@ -203,9 +203,10 @@ func spendCounters(b []byte) (day, today, total int64) {
 }
 
 // RestoreSpend sets the spend counters from AppendSpend's output and
-// returns the number of campaigns read. Campaigns the current snapshot
-// does not have are kept for a later reload that brings them back. It
-// checks the whole input before it changes anything.
+// returns the number of campaigns restored. Campaigns the current
+// snapshot does not have are kept for a later reload that brings them
+// back, but for those [State.Retire] would retire at once, which are
+// ignored. It checks the whole input before it changes anything.
 func (s *State) RestoreSpend(b []byte) (int, error) {
 	entries, err := DecodeSpend(b)
 	if err != nil {
@@ -214,24 +215,30 @@ func (s *State) RestoreSpend(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.campaignsWith(entries)
+	n := 0
 	for _, e := range entries {
-		cs := m[e.ID]
-		cs.day.Store(e.Day)
-		cs.today.Store(e.Today)
-		cs.total.Store(e.Total)
+		if cs := m[e.ID]; cs != nil { // else retired (see campaignsWith)
+			cs.day.Store(e.Day)
+			cs.today.Store(e.Today)
+			cs.total.Store(e.Total)
+			n++
+		}
 	}
-	return len(entries), nil
+	return n, nil
 }
 
 // campaignsWith returns the counters by campaign id with one for every
 // entry, creating those no Snapshot has had yet, so that a reload that
-// brings the campaign attaches to them. It publishes a new map only when
-// it adds one. Call it with s.mu held.
+// brings the campaign attaches to them; but none for an entry of a
+// campaign it does not count whose day is too old for it to count again
+// (see [State.Retirable]). It publishes a new map only when it adds one.
+// Call it with s.mu held.
 func (s *State) campaignsWith(entries []CampaignSpend) map[string]*campaignState {
 	old := *s.camps.Load()
+	today := dayNumber(s.now())
 	var m map[string]*campaignState
 	for _, e := range entries {
-		if old[e.ID] != nil || m[e.ID] != nil {
+		if old[e.ID] != nil || m[e.ID] != nil || s.stale(e.Day, today) {
 			continue
 		}
 		if m == nil {
@@ -247,6 +254,7 @@ func (s *State) campaignsWith(entries []CampaignSpend) map[string]*campaignState
 		return old
 	}
 	s.camps.Store(&m)
+	s.grown.Add(uint64(len(m) - len(old)))
 	return m
 }
 

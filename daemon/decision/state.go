@@ -24,6 +24,13 @@ type State struct {
 	snap  atomic.Pointer[Snapshot]   // last compiled, for Bill's currency and caps
 	freq  freqTable
 	peers atomic.Bool // SetPeerSpend was called: peers share the budgets
+
+	// retireAfter is state.retireAfterDays (SetRetireAfter), 0 to keep
+	// every campaign; grown counts the campaigns camps ever gained (see
+	// Grown). now is the clock, time.Now but in tests.
+	retireAfter atomic.Int64
+	grown       atomic.Uint64
+	now         func() time.Time
 }
 
 // campaignState holds one campaign's counters, in micro-units of the
@@ -39,6 +46,9 @@ type campaignState struct {
 	// pointer, campaignState is 56 bytes, in the 64-byte size class: one
 	// cache line for the budget and cap checks of every candidate.
 	peer atomic.Pointer[peerSpend]
+	// seen is the UTC day number a compiled Snapshot last had the
+	// campaign on (see Retire). It fills the 64-byte size class.
+	seen atomic.Int64
 }
 
 // peerSpend is the peers' spend of one campaign, replaced whole.
@@ -48,7 +58,7 @@ type peerSpend struct{ day, today, total int64 }
 // rounded up to a power of two (at least 1024). The table never grows: when
 // it is full, the oldest entries in a probe window are evicted.
 func NewState(freqSlots int) *State {
-	s := &State{}
+	s := &State{now: time.Now}
 	m := map[string]*campaignState{}
 	s.camps.Store(&m)
 	s.freq.init(freqSlots)
@@ -59,23 +69,35 @@ func NewState(freqSlots int) *State {
 func (s *State) attach(snap *Snapshot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	today := dayNumber(s.now())
 	old := *s.camps.Load()
 	m := make(map[string]*campaignState, len(old)+len(snap.camps))
 	for k, v := range old {
 		m[k] = v
 	}
+	added := 0
 	for i := range snap.camps {
 		cc := &snap.camps[i]
 		cs := m[string(cc.id)]
 		if cs == nil {
 			cs = &campaignState{freqKey: cc.freqKey}
 			m[string(cc.id)] = cs
+			added++
 		}
 		cs.freqMax.Store(int64(cc.freqMax))
 		cs.freqWindow.Store(cc.freqWin)
+		cs.seen.Store(today)
 		cc.st = cs
 	}
+	// The last book had its campaigns until now: those this one drops
+	// are retired from today on, not from the day it was compiled.
+	if prev := s.snap.Load(); prev != nil {
+		for i := range prev.camps {
+			prev.camps[i].st.seen.Store(today)
+		}
+	}
 	s.camps.Store(&m)
+	s.grown.Add(uint64(added))
 	s.snap.Store(snap)
 }
 
@@ -213,7 +235,9 @@ func (s *State) UpdatePeerSpend(entries []CampaignSpend) {
 	defer s.mu.Unlock()
 	m := s.campaignsWith(entries)
 	for i := range entries {
-		m[entries[i].ID].setPeer(&entries[i])
+		if cs := m[entries[i].ID]; cs != nil { // else retired
+			cs.setPeer(&entries[i])
+		}
 	}
 	s.peers.Store(true)
 }
