@@ -1,6 +1,9 @@
 package decision
 
-import "runtime"
+import (
+	"runtime"
+	"time"
+)
 
 // Retirement. The State keeps the spend of every campaign a book, a peer
 // or the state file has had, so that a campaign a reload drops and a
@@ -30,6 +33,11 @@ import "runtime"
 // campaign that no book has had and nobody has spent on for more than
 // days UTC days. 0, the State's default, keeps every campaign.
 func (s *State) SetRetireAfter(days int) { s.retireAfter.Store(int64(max(days, 0))) }
+
+// SetClock sets the clock the State retires by, time.Now by default:
+// for tests, which cannot wait 30 days. Call it before the State is
+// shared.
+func (s *State) SetClock(now func() time.Time) { s.now = now }
 
 // stale reports whether day is more than state.retireAfterDays before
 // today; never when retiring is off.

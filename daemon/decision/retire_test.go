@@ -11,7 +11,7 @@ import (
 // retireState returns a State retiring after 30 days whose clock is *at.
 func retireState(at *time.Time) *State {
 	st := NewState(0)
-	st.now = func() time.Time { return *at }
+	st.SetClock(func() time.Time { return *at })
 	st.SetRetireAfter(30)
 	return st
 }
