@@ -255,10 +255,10 @@ type Syncer struct {
 	published bool // publish ran: the State has the peers' spend
 	// ids names the State's campaigns, which include those of the peers'
 	// readings (SetPeerSpend adds them), by key: xxhash of the id, as
-	// billing notices carry them. ownIDs is how many campaigns the State
-	// counted when ids last learned them.
-	ids    map[uint64]string
-	ownIDs int
+	// billing notices carry them. grown is the State's Grown when ids
+	// last learned them.
+	ids   map[uint64]string
+	grown uint64
 }
 
 type peer struct {
@@ -266,8 +266,13 @@ type peer struct {
 	spend map[string]decision.CampaignSpend
 	ok    atomic.Bool // the last reading succeeded; logs only changes
 	// lastReading is the peer's last reading merged (guarded by
-	// Syncer.reading), against which the next is compared.
+	// Syncer.reading), against which the next is compared. partial:
+	// spend lacks some of its entries, those of campaigns the State
+	// retired (see Retire); grown is the State's Grown when it was
+	// merged. Both are guarded by Syncer.mu.
 	lastReading []byte
+	partial     bool
+	grown       uint64
 	// hostID is the bidding.hostID the peer answers with (guarded by
 	// Syncer.mu), for Unreachable.
 	hostID string
@@ -424,13 +429,21 @@ func (s *Syncer) fetch(ctx context.Context, p *peer) error {
 func (s *Syncer) take(p *peer, b []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	changed, err := mergeReading(p.spend, b, p.lastReading)
+	last, grown := p.lastReading, s.st.Grown()
+	if p.partial && grown != p.grown {
+		// The State counts a campaign it did not before: the entries of
+		// the last reading that were left out may be its.
+		last = nil
+	}
+	changed, partial, err := mergeReading(p.spend, b, last, s.st.Retirable)
 	if err != nil {
 		return fmt.Errorf("bad answer: %w", err)
 	}
 	s.handOn(changed)
 	p.campaigns.Set(float64(len(p.spend)))
 	p.lastReading, s.body = b, p.lastReading[:0]
+	p.partial = partial || (p.partial && last != nil)
+	p.grown = grown
 	return nil
 }
 
@@ -599,11 +612,11 @@ func (s *Syncer) billedSpend(p *peer, records []notice.Billed) {
 		}
 		id, ok := s.ids[r.Campaign]
 		if !ok {
-			if n := s.st.NumCampaigns(); n != s.ownIDs {
+			if g := s.st.Grown(); g != s.grown {
 				for _, id := range s.st.CampaignIDs(nil) {
 					s.ids[xxhash.Sum64String(id)] = id
 				}
-				s.ownIDs = n
+				s.grown = g
 			}
 			id, ok = s.ids[r.Campaign]
 		}
@@ -622,7 +635,7 @@ func (s *Syncer) billedSpend(p *peer, records []notice.Billed) {
 // with s.mu held, as publish hands its sums on: an older sum never
 // replaces a newer one in the State.
 func (s *Syncer) merge(p *peer, got []decision.CampaignSpend) {
-	s.handOn(mergeSpend(p.spend, got))
+	s.handOn(mergeSpend(p.spend, got, s.st.Retirable))
 }
 
 // handOn hands the peers' summed spend of the campaigns changed to the
@@ -639,20 +652,30 @@ const mergeYieldEvery = 4096
 
 // mergeSpend folds a reading into a peer's known spend: per campaign the
 // largest total, and the largest spend of the latest day. It returns the
-// ids of the campaigns whose known spend changed, once per change.
-func mergeSpend(known map[string]decision.CampaignSpend, got []decision.CampaignSpend) (changed []string) {
+// ids of the campaigns whose known spend changed, once per change. An
+// entry of a campaign known does not have and retired reports is left
+// out: the State retired it (see [decision.State.Retirable]).
+func mergeSpend(known map[string]decision.CampaignSpend, got []decision.CampaignSpend, retired retiredFunc) (changed []string) {
 	for i, e := range got {
 		if i%mergeYieldEvery == mergeYieldEvery-1 {
 			// 10-15 ms a reading with 10^5 campaigns, every interval, on
 			// a core that serves bids.
 			runtime.Gosched()
 		}
-		if k, ok := known[e.ID]; fold(known, k, ok, e) {
+		k, ok := known[e.ID]
+		if !ok && retired([]byte(e.ID), e.Day) {
+			continue
+		}
+		if fold(known, k, ok, e) {
 			changed = append(changed, e.ID)
 		}
 	}
 	return changed
 }
+
+// retiredFunc reports whether a spend entry of campaign id for UTC day
+// day is of a campaign the State retired: [decision.State.Retirable].
+type retiredFunc func(id []byte, day int64) bool
 
 // mergeReading folds a reading, AppendSpend's output, into a peer's known
 // spend as mergeSpend does, as it decodes it: a campaign's id becomes a
@@ -660,19 +683,25 @@ func mergeSpend(known map[string]decision.CampaignSpend, got []decision.Campaign
 // whose entry is the same as in last, the peer's last reading (nil for
 // none), at the same place: known already holds them folded, and folding
 // a reading in again changes nothing. When the peer's campaigns changed,
-// the entries after the first new or gone one are all folded. It checks
-// the whole reading before it changes anything.
-func mergeReading(known map[string]decision.CampaignSpend, b, last []byte) (changed []string, err error) {
+// the entries after the first new or gone one are all folded. An entry
+// of a campaign known does not have and retired reports is left out, and
+// partial reports that one was. It checks the whole reading before it
+// changes anything.
+func mergeReading(known map[string]decision.CampaignSpend, b, last []byte, retired retiredFunc) (changed []string, partial bool, err error) {
 	err = decision.ScanSpend(b, last, func(id []byte, e decision.CampaignSpend) {
 		k, ok := known[string(id)]
 		if e.ID = k.ID; !ok {
+			if retired(id, e.Day) {
+				partial = true
+				return
+			}
 			e.ID = string(id)
 		}
 		if fold(known, k, ok, e) {
 			changed = append(changed, e.ID)
 		}
 	})
-	return changed, err
+	return changed, partial, err
 }
 
 // fold folds e into known, where k is known's entry of e.ID, if ok, and
@@ -700,6 +729,31 @@ func folded(k, e decision.CampaignSpend) (decision.CampaignSpend, bool) {
 		n.Today = max(k.Today, e.Today)
 	}
 	return n, n != k
+}
+
+// Retire forgets the peers' spend of the campaigns the State retired
+// (see [decision.State.Retire]; the daemon calls it right after), and
+// returns how many entries it dropped, over all peers.
+func (s *Syncer) Retire() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.peers {
+		for id, e := range p.spend {
+			if s.st.Retirable([]byte(id), e.Day) {
+				delete(p.spend, id)
+				p.partial = true // the last reading may still hold it
+				n++
+			}
+		}
+		p.campaigns.Set(float64(len(p.spend)))
+	}
+	for k, id := range s.ids {
+		if !s.st.Counts(id) {
+			delete(s.ids, k)
+		}
+	}
+	return n
 }
 
 // publish sums the peers' known spend per campaign into the State. It
@@ -855,7 +909,7 @@ func (s *Syncer) Restore(b []byte) (int, error) {
 	restored := 0
 	for _, p := range s.peers {
 		if entries, ok := saved[p.url]; ok {
-			mergeSpend(p.spend, entries)
+			mergeSpend(p.spend, entries, s.st.Retirable)
 			p.campaigns.Set(float64(len(p.spend)))
 			delete(saved, p.url)
 			restored++

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -217,12 +218,12 @@ func TestKnownSpendSurvivesRestart(t *testing.T) {
 func TestMergeSpend(t *testing.T) {
 	t.Run("decoded", func(t *testing.T) {
 		testMergeSpend(t, func(known map[string]decision.CampaignSpend, e decision.CampaignSpend) []string {
-			return mergeSpend(known, []decision.CampaignSpend{e})
+			return mergeSpend(known, []decision.CampaignSpend{e}, never)
 		})
 	})
 	t.Run("reading", func(t *testing.T) {
 		testMergeSpend(t, func(known map[string]decision.CampaignSpend, e decision.CampaignSpend) []string {
-			changed, err := mergeReading(known, decision.AppendSpendEntries(nil, []decision.CampaignSpend{e}), nil)
+			changed, _, err := mergeReading(known, decision.AppendSpendEntries(nil, []decision.CampaignSpend{e}), nil, never)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -230,6 +231,9 @@ func TestMergeSpend(t *testing.T) {
 		})
 	})
 }
+
+// never retires a campaign.
+func never([]byte, int64) bool { return false }
 
 func testMergeSpend(t *testing.T, fold func(map[string]decision.CampaignSpend, decision.CampaignSpend) []string) {
 	known := map[string]decision.CampaignSpend{}
@@ -369,4 +373,85 @@ func TestServeSpendSizesItsBuffer(t *testing.T) {
 	if per := (after.TotalAlloc - before.TotalAlloc) / rounds; per > uint64(n)*3/2 {
 		t.Fatalf("an answer of %d bytes allocated %d bytes; want at most 1.5 times the answer", n, per)
 	}
+}
+
+// TestRetireForgetsPeersSpend: a peer that still serves the spend of a
+// campaign this host retired does not bring it back, the host forgets
+// what it knew of the peer's spend of it, and a book that brings it back
+// counts the peer's spend again although the peer's answer did not
+// change.
+func TestRetireForgetsPeersSpend(t *testing.T) {
+	a, c := newHost(t), newHost(t)
+	a.serve(t, nil)
+	today := time.Now().Unix() / 86400
+	// a has not retired "gone", last billed 40 days ago, and counts
+	// "fresh", billed today; neither is in either book.
+	if _, err := a.st.RestoreSpend(decision.AppendSpendEntries(nil, []decision.CampaignSpend{
+		{ID: "gone", Day: today - 40, Total: 5e6}, {ID: "fresh", Day: today, Today: 1e6, Total: 1e6},
+	})); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	c.st.SetClock(func() time.Time { return at })
+	c.st.SetRetireAfter(30)
+	s := New(c.st, []string{a.url}, time.Second, c.id)
+	sync := func() {
+		t.Helper()
+		if err := s.SyncOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	known := func() []string {
+		t.Helper()
+		saved, err := Decode(s.Append(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range saved[a.url] {
+			ids = append(ids, e.ID)
+		}
+		return ids
+	}
+	sync()
+	if c.st.Counts("gone") || !c.st.Counts("fresh") || fmt.Sprint(known()) != "[fresh]" {
+		t.Fatalf("counting gone %v, fresh %v, knowing %q of a; want fresh only", c.st.Counts("gone"), c.st.Counts("fresh"), known())
+	}
+	// c's book brings "gone" back: a's unchanged answer counts now.
+	f, m := campaign.Demo()
+	back := f.Campaigns[0]
+	back.ID = "gone"
+	withGone := *f
+	withGone.Campaigns = append(slices.Clone(f.Campaigns), back)
+	bringBack := func() {
+		t.Helper()
+		snap, err := decision.Compile(&withGone, m, c.st, decision.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sync()
+		i := slices.Index(campaignIDs(snap), "gone")
+		if st := snap.CampaignStatus(i, at); string(st.ID) != "gone" || st.PeerTotal != 5 {
+			t.Fatalf("gone back in the book: %+v; want a's total of 5", st)
+		}
+	}
+	bringBack()
+	// The book drops it again; 31 days on, c retires both, and forgets
+	// a's spend of them for good.
+	if _, err := decision.Compile(f, m, c.st, decision.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	at = at.Add(31 * 24 * time.Hour)
+	if n := c.st.Retire(); n != 2 {
+		t.Fatalf("retired %d; want gone and fresh", n)
+	}
+	if n := s.Retire(); n != 2 || len(known()) != 0 {
+		t.Fatalf("Syncer.Retire dropped %d, knows %q; want 2 dropped, none left", n, known())
+	}
+	sync()
+	if c.st.Counts("gone") || c.st.Counts("fresh") || len(known()) != 0 {
+		t.Fatalf("a reading brought back a retired campaign: knowing %q", known())
+	}
+	// Back once more, after c forgot what a had of it.
+	bringBack()
 }
