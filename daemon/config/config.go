@@ -242,6 +242,17 @@ type State struct {
 	// PeerInterval is how often the peers are read, and the timeout of
 	// each reading. Default "1s"; at least "100ms".
 	PeerInterval Duration `json:"peerInterval"`
+	// RetireAfterDays retires a campaign that no book has had, and that
+	// neither this host nor a peer billed, for more than this many UTC
+	// days: its spend is no longer kept, saved or served to peers, and
+	// what a peer or the state file still holds of it is ignored. A
+	// campaign a book brings back after that starts from zero spend, so
+	// set it longer than the longest pause of a campaign with a total
+	// budget, and the same on every host of state.peers. 0 keeps every
+	// campaign forever; each costs a few hundred bytes of memory and 41
+	// bytes of every save and every peer's reading, and peers refuse a
+	// reading of more than about 1.6 million. Default 30.
+	RetireAfterDays int `json:"retireAfterDays"`
 }
 
 // Runtime configures the Go runtime and CPU placement.
@@ -301,7 +312,10 @@ func Default() Config {
 			RingSize:      65536,
 			FlushInterval: Duration(time.Second),
 		},
-		State:   State{SaveInterval: Duration(5 * time.Second), TablesInterval: Duration(time.Minute), PeerInterval: Duration(time.Second)},
+		State: State{
+			SaveInterval: Duration(5 * time.Second), TablesInterval: Duration(time.Minute), PeerInterval: Duration(time.Second),
+			RetireAfterDays: 30,
+		},
 		Runtime: Runtime{GOGC: 200, QuietSysmon: true},
 		Log:     Log{Level: "info", Format: "text"},
 	}
@@ -395,6 +409,9 @@ func (c *Config) Validate() error {
 	if err := c.State.checkPeers(); err != nil {
 		return err
 	}
+	if c.State.RetireAfterDays < 0 || c.State.RetireAfterDays > maxRetireDays {
+		return fmt.Errorf("invalid config: state.retireAfterDays %d must be from 0 (never) to %d", c.State.RetireAfterDays, maxRetireDays)
+	}
 	if c.Drain.Delay < 0 || c.Drain.Timeout < 0 {
 		return errors.New("invalid config: drain.delay and drain.timeout must not be negative")
 	}
@@ -408,6 +425,9 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// maxRetireDays is a century: longer is a typo for 0.
+const maxRetireDays = 36500
 
 // maxDedupeSlots bounds the notice dedupe table at 16 GiB.
 const maxDedupeSlots = 1 << 30

@@ -34,8 +34,11 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.State.Peers) != 2 || c.State.PeerInterval.D() != time.Second {
+	if len(c.State.Peers) != 2 || c.State.PeerInterval.D() != time.Second || c.State.RetireAfterDays != 30 {
 		t.Fatalf("state: %+v", c.State)
+	}
+	if c, err = Parse([]byte(`{"state":{"retireAfterDays":0}}`)); err != nil || c.State.RetireAfterDays != 0 {
+		t.Fatalf("state.retireAfterDays 0: %v, %d; want retiring off", err, c.State.RetireAfterDays)
 	}
 	// shedding.maxInFlight is ignored now, but files that set it load.
 	if c, err = Parse([]byte(`{"shedding":{"maxInFlight":100}}`)); err != nil || c.Shedding.MaxQueueAge.D() != 20*time.Millisecond {
@@ -73,6 +76,8 @@ func TestParseErrors(t *testing.T) {
 	f(`{"state":{"tablesInterval":"500ms"}}`, "state.tablesInterval 500ms must be at least 1s")
 	f(`{"state":{"peerInterval":"50ms"}}`, "state.peerInterval 50ms must be at least 100ms")
 	f(`{"state":{"peerListenAddress":"9091"}}`, "state.peerListenAddress")
+	f(`{"state":{"retireAfterDays":-1}}`, "state.retireAfterDays -1 must be from 0 (never) to 36500")
+	f(`{"state":{"retireAfterDays":"30"}}`, "retireAfterDays")
 	f(`{"state":{"peers":["10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["https://10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["http://10.0.0.2"]}}`, "must be http://HOST:PORT")

@@ -48,6 +48,7 @@ type Engine struct {
 // An error here is fatal for the daemon: there is nothing to serve yet.
 func New(cfg *config.Config) (*Engine, error) {
 	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg)}
+	e.state.SetRetireAfter(cfg.State.RetireAfterDays)
 	if err := e.Reload(); err != nil {
 		return nil, err
 	}

@@ -36,8 +36,12 @@ func TestEngineMetrics(t *testing.T) {
 		t.Fatalf("pacing state missing")
 	}
 	// A campaign the book no longer has (restored from the state file)
-	// is counted by the State, not by the book.
-	if _, err := e.State().RestoreSpend(decision.AppendSpendEntries(nil, []decision.CampaignSpend{{ID: "gone", Day: 1, Today: 1, Total: 1}})); err != nil {
+	// is counted by the State, not by the book; but not one last billed
+	// more than state.retireAfterDays ago.
+	today := time.Now().Unix() / 86400
+	if _, err := e.State().RestoreSpend(decision.AppendSpendEntries(nil, []decision.CampaignSpend{
+		{ID: "gone", Day: today, Today: 1, Total: 1}, {ID: "long-gone", Day: today - 31, Total: 1},
+	})); err != nil {
 		t.Fatal(err)
 	}
 	buf.Reset()

@@ -31,9 +31,10 @@ func init() {
 	})
 	// Every campaign whose spend the State counts: the book's, and every
 	// one a book, a peer's reading or the state file has had since, which
-	// are kept for a reload that brings them back. It never shrinks; the
-	// spend file and each peer reading carry all of them (about 41 bytes
-	// each, and a peer refuses a reading over 64 MiB).
+	// are kept for a reload that brings them back until they are retired
+	// (state.retireAfterDays). The spend file and each peer reading carry
+	// all of them that spent (about 41 bytes each, and a peer refuses a
+	// reading over 64 MiB).
 	metrics.NewGauge(`rtbd_state_campaigns`, func() float64 {
 		if e := current.Load(); e != nil {
 			return float64(e.state.NumCampaigns())

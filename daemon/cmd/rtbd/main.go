@@ -200,6 +200,7 @@ func serve(cfg *config.Config) int {
 		return 1
 	}
 	stopPeers := startPeers(cfg, peerSync)
+	stopRetiring := startRetiring(eng.State(), peerSync, time.Hour)
 	peerSrc := &peers.Source{State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID}
 	queue, err := stats.StartQueueProbe()
 	if err != nil {
@@ -249,6 +250,7 @@ func serve(cfg *config.Config) int {
 	close(stopWatchdog)
 	stopAll(cfg, srv, admin, events, queue, func() { awaitFinalReads(cfg, peerSrc, peerSync) })
 	stopPeers(peerSrv)
+	stopRetiring()
 	if err := state.close(); err != nil {
 		slog.Error("cannot save state at exit", "err", err)
 		return 1

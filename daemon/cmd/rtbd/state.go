@@ -15,6 +15,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sys/unix"
 
@@ -264,6 +265,45 @@ func startPeers(cfg *config.Config, sync *peers.Syncer) func(*fasthttp.Server) {
 			defer cancel()
 			_ = server.Shutdown(ctx, srv)
 		}
+	}
+}
+
+var campaignsRetired = metrics.NewCounter(`rtbd_campaigns_retired_total`)
+
+// startRetiring retires the campaigns that no book has had and nobody
+// has spent on for state.retireAfterDays (see [decision.State.Retire]),
+// and the peers' spend of them, at once and then every interval, and
+// returns the function that stops it.
+func startRetiring(st *decision.State, sync *peers.Syncer, every time.Duration) func() {
+	retire := func() {
+		n, known := st.Retire(), 0
+		if sync != nil {
+			known = sync.Retire()
+		}
+		if n > 0 || known > 0 {
+			campaignsRetired.Add(n)
+			slog.Info("retired the campaigns no book has had and nobody has spent on for state.retireAfterDays",
+				"campaigns", n, "peerEntries", known, "counted", st.NumCampaigns())
+		}
+	}
+	retire()
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				retire()
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
 	}
 }
 

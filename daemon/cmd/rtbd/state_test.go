@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rtbd/rtbd/daemon/corpus"
+	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/statefile"
 )
 
 // spendTotal sums rtbd_campaign_spend_total over every campaign, in
@@ -214,5 +216,45 @@ func TestDamagedStateStopsStart(t *testing.T) {
 	code, out := runToExit(t, map[string]any{"state": map[string]any{"dir": dir}})
 	if code != 1 || !strings.Contains(out, filepath.Join(dir, "spend")) {
 		t.Fatalf("damaged state file: exit %d, output %q; want 1 naming the file", code, out)
+	}
+}
+
+// TestStateRetiresOldCampaigns starts rtbd on a spend file that holds two
+// campaigns its book lacks: one billed 5 days ago, kept for a reload that
+// brings it back, and one billed 31 days ago, past state.retireAfterDays
+// (30 by default), which is retired: not counted, and gone from the file
+// at the next save. With state.retireAfterDays 0 both are kept.
+func TestStateRetiresOldCampaigns(t *testing.T) {
+	today := time.Now().Unix() / 86400
+	for _, days := range []int{30, 0} {
+		dir := t.TempDir()
+		spend := decision.AppendSpendEntries(nil, []decision.CampaignSpend{
+			{ID: "paused", Day: today - 5, Total: 2e6}, {ID: "ended", Day: today - 31, Total: 3e6},
+		})
+		part := statefile.Part{Name: "spend", Append: func(dst []byte) []byte { return append(dst, spend...) }}
+		if err := statefile.New(dir, "spend", part).Save(); err != nil {
+			t.Fatal(err)
+		}
+		d := startDaemon(t, map[string]any{
+			"state": map[string]any{"dir": dir, "retireAfterDays": days},
+			"drain": map[string]any{"delay": "0s"},
+		})
+		book, counted := d.metric(t, "rtbd_book_campaigns"), d.metric(t, "rtbd_state_campaigns")
+		want, wantSpend := book+1, int64(2e6)
+		if days == 0 {
+			want, wantSpend = book+2, 5e6
+		}
+		if counted != want {
+			t.Fatalf("retireAfterDays %d: counting %v campaigns, the book %v; want %v", days, counted, book, want)
+		}
+		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.wait(); err != nil {
+			t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
+		}
+		if own, _ := savedSpend(t, dir); own != wantSpend {
+			t.Fatalf("retireAfterDays %d: %d micro-units saved; want %d", days, own, wantSpend)
+		}
 	}
 }
