@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,16 @@ type State struct {
 	retireAfter atomic.Int64
 	grown       atomic.Uint64
 	now         func() time.Time
+
+	// version counts the changes to own spend, and each campaign keeps
+	// the version of its last (see AppendSpendSince). Bill holds stamping
+	// shared while it changes a campaign's spend and stamps it;
+	// AppendSpendSince takes it to read version, so that every change
+	// stamped up to the version it answers with is in its answer. epoch
+	// names this State's versions, which mean nothing to another one.
+	version  atomic.Uint64
+	stamping sync.RWMutex
+	epoch    uint64
 }
 
 // campaignState holds one campaign's counters, in micro-units of the
@@ -39,8 +50,9 @@ type campaignState struct {
 	day        atomic.Int64 // UTC day number that today belongs to
 	today      atomic.Int64
 	total      atomic.Int64
-	freqMax    atomic.Int64
-	freqWindow atomic.Int64
+	ver        atomic.Uint64 // State.version of the last change to the three
+	freqMax    atomic.Int32  // > 0: the campaign has a cap
+	freqWindow atomic.Int32  // seconds, at most campaign.MaxFreqCapWindow
 	freqKey    uint64
 	// peer is the peers' spend (SetPeerSpend), nil without any. Behind a
 	// pointer, campaignState is 56 bytes, in the 64-byte size class: one
@@ -58,7 +70,7 @@ type peerSpend struct{ day, today, total int64 }
 // rounded up to a power of two (at least 1024). The table never grows: when
 // it is full, the oldest entries in a probe window are evicted.
 func NewState(freqSlots int) *State {
-	s := &State{now: time.Now}
+	s := &State{now: time.Now, epoch: rand.Uint64()>>1 | 1}
 	m := map[string]*campaignState{}
 	s.camps.Store(&m)
 	s.freq.init(freqSlots)
@@ -84,8 +96,8 @@ func (s *State) attach(snap *Snapshot) {
 			m[string(cc.id)] = cs
 			added++
 		}
-		cs.freqMax.Store(int64(cc.freqMax))
-		cs.freqWindow.Store(cc.freqWin)
+		cs.freqMax.Store(int32(min(cc.freqMax, math.MaxInt32)))
+		cs.freqWindow.Store(int32(cc.freqWin))
 		cs.seen.Store(today)
 		cc.st = cs
 	}
@@ -134,9 +146,12 @@ func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byt
 	// CPM/1000 per impression, in micro-units: x 1e6 / 1e3.
 	spend := int64(math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3))
 	ch.Campaign = cs.freqKey
+	s.stamping.RLock()
 	ch.Today, ch.Total = cs.addSpend(spend, dayNumber(now))
+	cs.ver.Store(s.version.Add(1))
+	s.stamping.RUnlock()
 	if max := cs.freqMax.Load(); max > 0 && userKey != 0 {
-		ch.CapKey, ch.CapWindow = freqHash(userKey, cs.freqKey), cs.freqWindow.Load()
+		ch.CapKey, ch.CapWindow = freqHash(userKey, cs.freqKey), int64(cs.freqWindow.Load())
 		s.freq.incr(ch.CapKey, now.Unix(), ch.CapWindow)
 	}
 	return ch, nil
@@ -159,7 +174,7 @@ func (s *State) Impressions(campaignID string, userKey uint64, now time.Time) in
 	if cs == nil || cs.freqMax.Load() == 0 || userKey == 0 {
 		return 0
 	}
-	return s.freq.count(freqHash(userKey, cs.freqKey), now.Unix(), cs.freqWindow.Load())
+	return s.freq.count(freqHash(userKey, cs.freqKey), now.Unix(), int64(cs.freqWindow.Load()))
 }
 
 // Win records a win notice. Spend moves on billing notices only, so it does
