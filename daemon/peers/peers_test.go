@@ -6,7 +6,10 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -300,7 +303,7 @@ func spendSource(tb testing.TB, n int) (*Source, *fasthttp.RequestCtx) {
 func TestReadingDoesNotAllocatePerCampaign(t *testing.T) {
 	s := New(decision.NewState(1024), []string{"http://peer"}, time.Second, "self")
 	p := s.peers[0]
-	if err := s.take(p, spendReading(2000, 10, 0)); err != nil {
+	if err := s.take(p, spendReading(2000, 10, 0), false, 0); err != nil {
 		t.Fatal(err)
 	}
 	s.publish()
@@ -308,7 +311,7 @@ func TestReadingDoesNotAllocatePerCampaign(t *testing.T) {
 	round := 0
 	allocs := testing.AllocsPerRun(20, func() {
 		round++
-		if err := s.take(p, readings[round%2]); err != nil {
+		if err := s.take(p, readings[round%2], false, 0); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -454,4 +457,86 @@ func TestRetireForgetsPeersSpend(t *testing.T) {
 	}
 	// Back once more, after c forgot what a had of it.
 	bringBack()
+}
+
+// TestReadingsAreDeltas: after a whole reading, each one holds only what
+// the peer billed since; a peer that restarted (new versions) or an
+// rtbd from before the versions answers the whole spend, which counts
+// the same.
+func TestReadingsAreDeltas(t *testing.T) {
+	a, c := newHost(t), newHost(t)
+	// 1,000 campaigns spent today besides the demo book's.
+	spent := spendEntries(1000)
+	for i := range spent {
+		spent[i].Day = now.Unix() / 86400
+	}
+	if _, err := a.st.RestoreSpend(decision.AppendSpendEntries(nil, spent)); err != nil {
+		t.Fatal(err)
+	}
+	var src atomic.Pointer[Source]
+	src.Store(&Source{State: a.st, HostID: a.id})
+	var sizes, sinces []string
+	var mu sync.Mutex
+	a.serve(t, func(ctx *fasthttp.RequestCtx) {
+		src.Load().Handler(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, strconv.Itoa(len(ctx.Response.Body())))
+		sinces = append(sinces, string(ctx.Response.Header.Peek(SinceHeader)))
+	})
+	s := New(c.st, []string{a.url}, time.Second, c.id)
+	read := func(wantToday, wantTotal float64) (size, since string) {
+		t.Helper()
+		if err := s.SyncOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if today, total := c.peerSpend(now); today != wantToday || total != wantTotal {
+			t.Fatalf("peer spend %v today, %v in total; want %v and %v", today, total, wantToday, wantTotal)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return sizes[len(sizes)-1], sinces[len(sinces)-1]
+	}
+	a.bill(t, 3, now)
+	if size, since := read(3, 3); since != "0" || len(size) < 5 {
+		t.Fatalf("first reading: %s bytes since %q; want the whole spend, since 0", size, since)
+	}
+	a.bill(t, 1, now)
+	entry := strconv.Itoa(4 + 26 + len(a.snap.CampaignStatus(0, now).ID))
+	if size, since := read(4, 4); since == "0" || size != entry {
+		t.Fatalf("after one bill: %s bytes since %q; want the one campaign billed (%s bytes) since the last version", size, since, entry)
+	}
+	if size, _ := read(4, 4); size != "4" {
+		t.Fatalf("with nothing billed: %s bytes; want 4, no campaign", size)
+	}
+
+	// a restarts: its spend comes back from its state file, under new
+	// versions, and it bills once more.
+	a2 := newHost(t)
+	if _, err := a2.st.RestoreSpend(a.st.AppendSpend(nil)); err != nil {
+		t.Fatal(err)
+	}
+	a2.bill(t, 2, now)
+	src.Store(&Source{State: a2.st, HostID: a.id})
+	if size, since := read(6, 6); since != "0" || len(size) < 5 {
+		t.Fatalf("after a restart: %s bytes since %q; want the whole spend", size, since)
+	}
+	a2.bill(t, 1, now)
+	if size, since := read(7, 7); since == "0" || size != entry {
+		t.Fatalf("after a restart and a bill: %s bytes since %q; want a delta of %s", size, since, entry)
+	}
+
+	// An rtbd from before the versions answers the whole spend, without
+	// their headers, whatever it is asked.
+	old := func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set(HostHeader, a.id)
+		ctx.SetBody(a2.st.AppendSpend(nil))
+	}
+	a.stop()
+	a.serve(t, old)
+	s.peers[0].url = a.url
+	a2.bill(t, 1, now)
+	read(8, 8)
+	a2.bill(t, 1, now)
+	read(9, 9)
 }

@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func BenchmarkReading100k(b *testing.B) {
 		readings[r] = decision.AppendSpendEntries(nil, slices.Clone(entries))
 	}
 	take := func(reading []byte) {
-		if err := s.take(p, reading); err != nil {
+		if err := s.take(p, reading, false, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -46,6 +47,35 @@ func BenchmarkServeSpend100k(b *testing.B) {
 		ctx.Response.Reset()
 		src.Serve(ctx)
 		n = len(ctx.Response.Body())
+	}
+	b.SetBytes(int64(n))
+}
+
+// BenchmarkServeSpendDelta100k is a peer's reading of what changed since
+// its last, 300 of this host's 10^5 campaigns, as the peer listener
+// answers it.
+func BenchmarkServeSpendDelta100k(b *testing.B) {
+	src, ctx := spendSource(b, 100000)
+	_, v := src.State.AppendSpendSince(nil, 0)
+	all := spendEntries(100000)
+	moved := make([]decision.CampaignSpend, 300)
+	for k := range moved {
+		moved[k] = all[(k*331)%len(all)]
+		moved[k].Total++
+	}
+	if _, err := src.State.RestoreSpend(decision.AppendSpendEntries(nil, moved)); err != nil {
+		b.Fatal(err)
+	}
+	ctx.Request.SetRequestURI(fmt.Sprintf("%s?epoch=%d&since=%d", Path, src.State.SpendEpoch(), v))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		ctx.Response.Reset()
+		src.Serve(ctx)
+		n = len(ctx.Response.Body())
+	}
+	if n != 4+300*(26+len(moved[0].ID)) {
+		b.Fatalf("answer of %d bytes; want the 300 campaigns moved", n)
 	}
 	b.SetBytes(int64(n))
 }
