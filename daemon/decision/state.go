@@ -55,11 +55,11 @@ type campaignState struct {
 	freqWindow atomic.Int32  // seconds, at most campaign.MaxFreqCapWindow
 	freqKey    uint64
 	// peer is the peers' spend (SetPeerSpend), nil without any. Behind a
-	// pointer, campaignState is 56 bytes, in the 64-byte size class: one
-	// cache line for the budget and cap checks of every candidate.
+	// pointer, campaignState fits the 64-byte size class: one cache line
+	// for the budget and cap checks of every candidate.
 	peer atomic.Pointer[peerSpend]
 	// seen is the UTC day number a compiled Snapshot last had the
-	// campaign on (see Retire). It fills the 64-byte size class.
+	// campaign on (see Retire).
 	seen atomic.Int64
 }
 
