@@ -36,7 +36,8 @@ func (s *State) AppendSpend(dst []byte) []byte {
 // AppendSpendSince appends, in AppendSpend's format, the campaigns whose
 // spend changed after version since, all of them for 0, and returns the
 // version the answer is complete up to: the since of the next call. A
-// peer that read the whole spend before asks for what changed since,
+// since above that, which this State did not give, gets the whole spend.
+// A peer that read the whole spend before asks for what changed since,
 // which with 10^5 campaigns of which a few hundred moved is a few KB
 // where the whole is 4 MB, every second to every peer. A version means
 // something only to the State that gave it: see [State.SpendEpoch].
@@ -46,6 +47,9 @@ func (s *State) AppendSpendSince(dst []byte, since uint64) ([]byte, uint64) {
 	s.stamping.Lock()
 	v := s.version.Load()
 	s.stamping.Unlock()
+	if since > v {
+		since = 0
+	}
 	m := s.camps.Load()
 	o := s.order.Load()
 	if o == nil || o.of != m {

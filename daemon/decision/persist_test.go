@@ -262,6 +262,9 @@ func TestAppendSpendSince(t *testing.T) {
 	if fmt.Sprint(got) != "[b c]" || v2 <= v1 {
 		t.Fatalf("since %d: %q at %d; want b and c, at a later version", v1, got, v2)
 	}
+	if got, _ := since(v2 + 1); fmt.Sprint(got) != "[a b c]" {
+		t.Fatalf("since a version not given yet: %q; want the whole spend", got)
+	}
 	if other := NewState(0); other.SpendEpoch() == st.SpendEpoch() || int64(st.SpendEpoch()) <= 0 {
 		t.Fatalf("epochs %d and %d; want distinct and positive", st.SpendEpoch(), other.SpendEpoch())
 	}

@@ -228,9 +228,7 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	}
 	body, version := s.appendSpend(ctx.Response.SwapBody(nil), since)
 	if since > version {
-		// Not a version this State gave: answer the whole spend.
-		since = 0
-		body, version = s.appendSpend(body, 0)
+		since = 0 // not a version of this State's: the whole spend
 	}
 	ctx.Response.SwapBody(body)
 	h := &ctx.Response.Header

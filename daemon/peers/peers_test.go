@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"runtime"
 	"slices"
 	"strconv"
@@ -500,6 +501,15 @@ func TestReadingsAreDeltas(t *testing.T) {
 	a.bill(t, 3, now)
 	if size, since := read(3, 3); since != "0" || len(size) < 5 {
 		t.Fatalf("first reading: %s bytes since %q; want the whole spend, since 0", size, since)
+	}
+	// A version a never gave gets the whole spend.
+	resp, err := http.Get(fmt.Sprintf("%s%s?epoch=%d&since=%d", a.url, Path, a.st.SpendEpoch(), uint64(1)<<40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get(SinceHeader); got != "0" || resp.ContentLength < 1000*26 {
+		t.Fatalf("since a version not given: %d bytes since %q; want the whole spend, since 0", resp.ContentLength, got)
 	}
 	a.bill(t, 1, now)
 	entry := strconv.Itoa(4 + 26 + len(a.snap.CampaignStatus(0, now).ID))
