@@ -69,11 +69,14 @@ for s in "${sets[@]}"; do
 	if [ -n "${SPLIT:-}" ]; then
 		# Inclusive counts of the three stages (encode only on a bid);
 		# rest is the handler around them (headers, body, stats, response).
+		# Parse and AppendResponse are inlined into the server's handler,
+		# where callgrind names them by their file and the caller.
 		callgrind_annotate --inclusive=yes --show=Ir "$tmp/cg" 2>/dev/null | awk -v reqs="$reqs" -v total="${ev[0]}" '
 			function count(s) { gsub(",", "", s); return s + 0 }
-			/:github\.com\/rtbd\/rtbd\/daemon\/openrtb\.\(\*parser\)\.request / { p = count($1) }
-			/:github\.com\/rtbd\/rtbd\/daemon\/decision\.\(\*Snapshot\)\.Decide / { d = count($1) }
-			/:github\.com\/rtbd\/rtbd\/daemon\/openrtb\.AppendResponse / { e = count($1) }
+			function keep(v, n) { return n > v ? n : v }
+			/openrtb\/parse\.go:github\.com\/rtbd\/rtbd\/daemon\/server\./ || /openrtb\.\(\*Request\)\.Parse / { p = keep(p, count($1)) }
+			/:github\.com\/rtbd\/rtbd\/daemon\/decision\.\(\*Snapshot\)\.Decide / { d = keep(d, count($1)) }
+			/openrtb\/encode\.go:github\.com\/rtbd\/rtbd\/daemon\/server\./ || /openrtb\.AppendResponse / { e = keep(e, count($1)) }
 			END {
 				if (!p || !d) { print "icount.sh: SPLIT found no parse or Decide count" > "/dev/stderr"; exit 1 }
 				printf "  parse %d  decide %d  encode %d  rest %d\n", p / reqs, d / reqs, e / reqs, (total - p - d - e) / reqs
