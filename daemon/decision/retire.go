@@ -34,6 +34,9 @@ import (
 // days UTC days. 0, the State's default, keeps every campaign.
 func (s *State) SetRetireAfter(days int) { s.retireAfter.Store(int64(max(days, 0))) }
 
+// RetireAfter returns state.retireAfterDays as SetRetireAfter set it.
+func (s *State) RetireAfter() int { return int(s.retireAfter.Load()) }
+
 // SetClock sets the clock the State retires by, time.Now by default:
 // for tests, which cannot wait 30 days. Call it before the State is
 // shared.

@@ -63,6 +63,11 @@ const (
 	SinceHeader   = "Rtbd-Spend-Since"
 )
 
+// RetireHeader carries the serving host's state.retireAfterDays in spend
+// answers: hosts that share budgets should retire campaigns alike, and a
+// reader warns when they do not.
+const RetireHeader = "Rtbd-Retire-After-Days"
+
 // HostHeader carries the serving host's bidding.hostID in answers, so
 // that a host listed among its own peers is refused instead of counting
 // its spend twice, and the reading host's in requests (see
@@ -236,6 +241,7 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	h.SetBytesV(EpochHeader, strconv.AppendUint(num[:0], epoch, 10))
 	h.SetBytesV(VersionHeader, strconv.AppendUint(num[:0], version, 10))
 	h.SetBytesV(SinceHeader, strconv.AppendUint(num[:0], since, 10))
+	h.SetBytesV(RetireHeader, strconv.AppendInt(num[:0], int64(s.State.RetireAfter()), 10))
 	s.noteRead(ctx, readSpend)
 	return true
 }
@@ -322,6 +328,9 @@ type peer struct {
 	readBytes       *metrics.Counter
 	last            *metrics.Gauge
 	campaigns       *metrics.Gauge
+	// retireDays is the peer's state.retireAfterDays, -1 until an answer
+	// gave it (guarded by Syncer.reading).
+	retireDays *metrics.Gauge
 }
 
 // New returns a Syncer for the peers' base URLs (config.State.Peers) that
@@ -341,7 +350,10 @@ func New(st *decision.State, urls []string, interval time.Duration, self string)
 			applied:   metrics.GetOrCreateCounter(`rtbd_peer_bills_applied_total` + l),
 			missed:    metrics.GetOrCreateCounter(`rtbd_peer_bills_missed_total` + l),
 			readBytes: metrics.GetOrCreateCounter(`rtbd_peer_spend_read_bytes_total` + l),
+			// Compare with the host's own, which the config sets.
+			retireDays: metrics.GetOrCreateGauge(`rtbd_peer_retire_after_days`+l, nil),
 		})
+		s.peers[len(s.peers)-1].retireDays.Set(-1)
 		s.peers[len(s.peers)-1].ok.Store(true) // until a reading fails
 	}
 	return s
@@ -471,6 +483,7 @@ func (s *Syncer) fetch(ctx context.Context, p *peer) error {
 		return err
 	}
 	p.readBytes.Add(len(b))
+	s.checkRetire(p, h.Get(RetireHeader))
 	got := cursorOf(h)
 	// A delta holds what changed since the version asked for; anything
 	// else (a peer that restarted, an older rtbd) is the whole spend.
@@ -481,6 +494,23 @@ func (s *Syncer) fetch(ctx context.Context, p *peer) error {
 	}
 	p.cursor = got
 	return nil
+}
+
+// checkRetire notes the peer's state.retireAfterDays, v as its answer
+// gave it, and warns when it changed to one that differs from this
+// host's: a campaign one host retired and the other did not is counted
+// by the second only, and a book that brings it back starts it from zero
+// on the first.
+func (s *Syncer) checkRetire(p *peer, v string) {
+	days, err := strconv.Atoi(v)
+	if err != nil || float64(days) == p.retireDays.Get() {
+		return
+	}
+	p.retireDays.Set(float64(days))
+	if own := s.st.RetireAfter(); days != own {
+		slog.Warn("the peer retires campaigns after another state.retireAfterDays than this host; set it the same on every host",
+			"peer", p.url, "peerDays", days, "days", own)
+	}
 }
 
 // spendCursor is where a reading leaves a peer's spend versions: the

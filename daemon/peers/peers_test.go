@@ -417,7 +417,14 @@ func TestRetireForgetsPeersSpend(t *testing.T) {
 		}
 		return ids
 	}
+	if got := s.peers[0].retireDays.Get(); got != -1 {
+		t.Fatalf("a's state.retireAfterDays before a reading: %v; want -1, unknown", got)
+	}
 	sync()
+	// a keeps every campaign (0), which c shows beside its own 30.
+	if got := s.peers[0].retireDays.Get(); got != 0 {
+		t.Fatalf("a's state.retireAfterDays as c shows it: %v; want 0", got)
+	}
 	if c.st.Counts("gone") || !c.st.Counts("fresh") || fmt.Sprint(known()) != "[fresh]" {
 		t.Fatalf("counting gone %v, fresh %v, knowing %q of a; want fresh only", c.st.Counts("gone"), c.st.Counts("fresh"), known())
 	}
