@@ -235,9 +235,9 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 }
 
 // appendNotices writes the win, billing and loss notice URLs as JSON
-// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&price=${AUCTION_PRICE}",
+// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..[&sig=..]&price=${AUCTION_PRICE}",
 // and "&loss=${AUCTION_LOSS}" on the loss notice. The three share their
-// base and query, which are escaped once and copied.
+// base and query, which are escaped (and signed) once and copied.
 func appendNotices(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = append(dst, `,"nurl":"`...)
 	at := len(dst)
@@ -245,16 +245,12 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	base := dst[at:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, "win"...)
 	q := len(dst)
-	dst = append(dst, "?bid="...)
-	dst = appendQueryEscape(dst, b.ID)
-	dst = append(dst, "&cid="...)
-	dst = appendQueryEscape(dst, b.CampaignID)
-	dst = append(dst, "&imp="...)
-	dst = appendQueryEscape(dst, b.ImpID)
-	dst = append(dst, "&uk="...)
-	dst = AppendHex16(dst, b.UserKey)
-	dst = append(dst, "&cur="...)
-	dst = appendQueryEscape(dst, cur)
+	dst = AppendNoticeQuery(dst, b.ID, b.CampaignID, b.ImpID, b.UserKey, cur)
+	if r.NoticeKey != nil {
+		sig := r.NoticeKey.Sign(dst[q:])
+		dst = append(dst, "&sig="...)
+		dst = AppendHex16(dst, sig)
+	}
 	dst = append(dst, "&price=${AUCTION_PRICE}"...)
 	query := dst[q:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, `","burl":"`...)

@@ -23,6 +23,10 @@ type Response struct {
 	//
 	// where UK is Bid.UserKey as 16 lower-case hex digits and CUR is Cur.
 	NoticeBase []byte
+	// NoticeKey, when set, signs the notice URLs: "&sig=SIG" follows CUR,
+	// SIG the key's signature of the query up to it as 16 lower-case hex
+	// digits (see [AppendNoticeQuery]).
+	NoticeKey *NoticeKey
 
 	// NBR is the no-bid reason code; used only when Bids is empty and the
 	// server is configured to answer no-bids with a body. -1 omits it.

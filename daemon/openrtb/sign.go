@@ -1,0 +1,68 @@
+package openrtb
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dchest/siphash"
+)
+
+// NoticeKey signs the notice URLs of bids (see [Response.NoticeKey]) with
+// SipHash-2-4, a keyed hash made for short messages: without the key, a
+// signature of other values cannot be made, so a notice for a bid never
+// made, or a made one's campaign, imp or user changed, is refused. The
+// hosts that bid and those that receive the notices share the key.
+type NoticeKey struct{ k0, k1 uint64 }
+
+// Sign returns the signature of a notice's canonical query (see
+// [AppendNoticeQuery]).
+func (k *NoticeKey) Sign(query []byte) uint64 { return siphash.Hash(k.k0, k.k1, query) }
+
+// ParseNoticeKeys reads notice keys, one per line as 32 hex digits (128
+// bits: `openssl rand -hex 16`); blank lines and lines that start with '#'
+// are skipped. The first key signs, and every one verifies: to rotate,
+// add the new key second on every host, then move it first, then drop
+// the old one.
+func ParseNoticeKeys(text string) ([]NoticeKey, error) {
+	var keys []NoticeKey
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		b, err := hex.DecodeString(line)
+		if err != nil || len(b) != 16 {
+			return nil, fmt.Errorf("line %d: a notice key is 32 hex digits", n+1)
+		}
+		var k NoticeKey
+		for i := range 8 {
+			k.k0 |= uint64(b[i]) << (8 * i)
+			k.k1 |= uint64(b[8+i]) << (8 * i)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no notice key")
+	}
+	return keys, nil
+}
+
+// AppendNoticeQuery appends the canonical query of a notice, the part of
+// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR", each
+// value query-escaped and UK as 16 lower-case hex digits. The bid's notice
+// URLs carry it as written; the notice handler writes it again from the
+// values it parsed, to verify the signature.
+func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur []byte) []byte {
+	dst = append(dst, "?bid="...)
+	dst = appendQueryEscape(dst, bid)
+	dst = append(dst, "&cid="...)
+	dst = appendQueryEscape(dst, cid)
+	dst = append(dst, "&imp="...)
+	dst = appendQueryEscape(dst, imp)
+	dst = append(dst, "&uk="...)
+	dst = AppendHex16(dst, uk)
+	dst = append(dst, "&cur="...)
+	return appendQueryEscape(dst, cur)
+}

@@ -1,0 +1,60 @@
+package openrtb
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestNoticeKeyIsSipHash checks the key's byte order against the
+// reference vector of the SipHash paper (Aumasson and Bernstein, appendix
+// A): key 00..0f, message 00..0e.
+func TestNoticeKeyIsSipHash(t *testing.T) {
+	keys, err := ParseNoticeKeys("# rotated 2026-11-23\n\n000102030405060708090a0b0c0d0e0f\n  0F0E0D0C0B0A09080706050403020100  \n")
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("ParseNoticeKeys: %d keys, %v; want 2", len(keys), err)
+	}
+	msg := []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}
+	if got := keys[0].Sign(msg); got != 0xa129ca6149be45e5 {
+		t.Fatalf("signature %#x; want the reference 0xa129ca6149be45e5", got)
+	}
+	if keys[1].Sign(msg) == keys[0].Sign(msg) {
+		t.Fatal("two keys sign alike")
+	}
+	for _, bad := range []string{"", "# none\n", "000102", "000102030405060708090a0b0c0d0e0g", "000102030405060708090a0b0c0d0e0f00"} {
+		if _, err := ParseNoticeKeys(bad); err == nil {
+			t.Errorf("ParseNoticeKeys(%q) succeeded", bad)
+		}
+	}
+}
+
+// TestAppendResponseSignsNotices: with a key, the three notice URLs of a
+// bid carry sig, the key's signature of the query before it, which is the
+// query AppendNoticeQuery writes from the bid's values.
+func TestAppendResponseSignsNotices(t *testing.T) {
+	keys, err := ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testResponse()
+	r.NoticeKey = &keys[0]
+	b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
+	want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"))), 16)
+	for _, u := range []string{b.NURL, b.BURL, b.LURL} {
+		q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sig := q.Get("sig"); strings.TrimLeft(sig, "0") != want || len(sig) != 16 {
+			t.Fatalf("notice %s: sig %q; want %016s", u, sig, want)
+		}
+		if !strings.Contains(u, "&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
+			t.Fatalf("notice %s: sig not between cur and price", u)
+		}
+	}
+	r.NoticeKey = nil
+	if b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]; strings.Contains(b.BURL, "sig=") {
+		t.Fatalf("unsigned notice %s carries sig", b.BURL)
+	}
+}
