@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 // nopSpender accepts every bill.
@@ -53,6 +55,41 @@ func TestServeBillZeroAlloc(t *testing.T) {
 	}
 	if got := noticesTotal[KindBill][resultOK].Get() - ok0; got != runs+1 {
 		t.Fatalf("measured %d fresh notices; want %d (ids must not repeat)", got, runs+1)
+	}
+}
+
+// TestServeSignedBillZeroAlloc: verifying the sig of a notice allocates
+// nothing either.
+func TestServeSignedBillZeroAlloc(t *testing.T) {
+	keys, err := openrtb.ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{DedupeSlots: 1 << 14, Keys: keys}, nopSpender{}, nopSink{})
+	const runs = 1000
+	uris := make([][]byte, 2*runs+2)
+	for i := range uris {
+		q := openrtb.AppendNoticeQuery(nil, fmt.Appendf(nil, "%032x", i), []byte("campaign-17"), []byte("1"), 0xdeadbeef, []byte("USD"))
+		uris[i] = fmt.Appendf(nil, "/bill%s&sig=%016x&price=%d.25", q, keys[0].Sign(q), i%50)
+	}
+	var ctx fasthttp.RequestCtx
+	i := 0
+	serve := func() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURIBytes(uris[i])
+		i++
+		h.ServeBill(&ctx)
+	}
+	for range runs {
+		serve()
+	}
+	ok0 := noticesTotal[KindBill][resultOK].Get()
+	if n := testing.AllocsPerRun(runs, serve); n != 0 {
+		t.Fatalf("ServeBill of a signed notice allocates %v times per notice; want 0", n)
+	}
+	if got := noticesTotal[KindBill][resultOK].Get() - ok0; got != runs+1 {
+		t.Fatalf("measured %d notices verified; want %d", got, runs+1)
 	}
 }
 

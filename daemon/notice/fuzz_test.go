@@ -4,32 +4,49 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 // FuzzServeBill checks that any query string or form body gets 204 or 400
-// and never a panic, and that only a 204 may bill.
+// and never a panic, and that only a 204 may bill, with notice keys (sig
+// verified) and without.
 func FuzzServeBill(f *testing.F) {
+	keys, err := openrtb.ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(goodQuery, "")
 	f.Add("bid=a&cid=c&price=${AUCTION_PRICE}", "")
 	f.Add("", "bid=a&cid=c&price=1e999&uk=zz")
 	f.Add("bid=%ff%00&cid=%&price=.&loss=9", "bid=b&cid=c&price=0")
 	f.Add("bid=a&bid=b&cid=c&price=1&price=-1", "cid=x")
+	f.Add(signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return q }), "sig=00")
 	sp := &fakeSpender{}
 	h := New(Config{DedupeSlots: 1 << 10}, sp, &fakeSink{})
+	signed := New(Config{DedupeSlots: 1 << 10, Keys: keys}, sp, &fakeSink{})
 	f.Fuzz(func(t *testing.T, query, form string) {
-		var ctx fasthttp.RequestCtx
-		ctx.Request.Header.SetMethod(fasthttp.MethodPost)
-		ctx.Request.SetRequestURI("/bill?" + query)
-		ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
-		ctx.Request.SetBodyString(form)
-		before := sp.count()
-		h.ServeBill(&ctx)
-		code := ctx.Response.StatusCode()
-		if code != 204 && code != 400 {
-			t.Fatalf("unexpected status %d for %q / %q", code, query, form)
-		}
-		if code == 400 && sp.count() != before {
-			t.Fatalf("a refused notice billed: %q / %q", query, form)
-		}
+		serveBill(t, h, sp, query, form)
+		serveBill(t, signed, sp, query, form)
 	})
+}
+
+// serveBill serves a billing notice of query and form with h, which
+// must answer 204 or 400, and bill only with a 204.
+func serveBill(t *testing.T, h *Handler, sp *fakeSpender, query, form string) {
+	t.Helper()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+	ctx.Request.SetRequestURI("/bill?" + query)
+	ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+	ctx.Request.SetBodyString(form)
+	before := sp.count()
+	h.ServeBill(&ctx)
+	code := ctx.Response.StatusCode()
+	if code != 204 && code != 400 {
+		t.Fatalf("unexpected status %d for %q / %q", code, query, form)
+	}
+	if code == 400 && sp.count() != before {
+		t.Fatalf("a refused notice billed: %q / %q", query, form)
+	}
 }

@@ -11,6 +11,7 @@ const (
 	resultUnknown                     // billing for a campaign the Spender does not know
 	resultInvalid                     // malformed or out-of-range parameters
 	resultUnsubstituted               // the exchange sent the literal ${AUCTION_PRICE} macro
+	resultForged                      // a sig no key made, or none when one is required
 	numResults
 )
 
@@ -23,6 +24,7 @@ var noticesTotal = [numKinds][numResults]*metrics.Counter{
 		resultUnknown:       metrics.NewCounter(`rtbd_notices_total{kind="win",result="unknown"}`),
 		resultInvalid:       metrics.NewCounter(`rtbd_notices_total{kind="win",result="invalid"}`),
 		resultUnsubstituted: metrics.NewCounter(`rtbd_notices_total{kind="win",result="unsubstituted"}`),
+		resultForged:        metrics.NewCounter(`rtbd_notices_total{kind="win",result="forged"}`),
 	},
 	KindBill: {
 		resultOK:            metrics.NewCounter(`rtbd_notices_total{kind="bill",result="ok"}`),
@@ -30,6 +32,7 @@ var noticesTotal = [numKinds][numResults]*metrics.Counter{
 		resultUnknown:       metrics.NewCounter(`rtbd_notices_total{kind="bill",result="unknown"}`),
 		resultInvalid:       metrics.NewCounter(`rtbd_notices_total{kind="bill",result="invalid"}`),
 		resultUnsubstituted: metrics.NewCounter(`rtbd_notices_total{kind="bill",result="unsubstituted"}`),
+		resultForged:        metrics.NewCounter(`rtbd_notices_total{kind="bill",result="forged"}`),
 	},
 	KindLoss: {
 		resultOK:            metrics.NewCounter(`rtbd_notices_total{kind="loss",result="ok"}`),
@@ -37,7 +40,16 @@ var noticesTotal = [numKinds][numResults]*metrics.Counter{
 		resultUnknown:       metrics.NewCounter(`rtbd_notices_total{kind="loss",result="unknown"}`),
 		resultInvalid:       metrics.NewCounter(`rtbd_notices_total{kind="loss",result="invalid"}`),
 		resultUnsubstituted: metrics.NewCounter(`rtbd_notices_total{kind="loss",result="unsubstituted"}`),
+		resultForged:        metrics.NewCounter(`rtbd_notices_total{kind="loss",result="forged"}`),
 	},
+}
+
+// noticesUnsigned counts the notices without sig accepted while notice
+// keys are set and not required (see Config.RequireSigned), per kind.
+var noticesUnsigned = [numKinds]*metrics.Counter{
+	KindWin:  metrics.NewCounter(`rtbd_notices_unsigned_total{kind="win"}`),
+	KindBill: metrics.NewCounter(`rtbd_notices_unsigned_total{kind="bill"}`),
+	KindLoss: metrics.NewCounter(`rtbd_notices_unsigned_total{kind="loss"}`),
 }
 
 var (

@@ -4,7 +4,8 @@
 // The notice URLs are built by openrtb.AppendResponse from
 // [openrtb.Response.NoticeBase]; their query parameters are bid, cid, imp, uk
 // (16 hex digits), cur, price (the exchange's ${AUCTION_PRICE}) and, for loss
-// notices, loss (${AUCTION_LOSS}). Billing notices move spend through a
+// notices, loss (${AUCTION_LOSS}), and sig when they are signed (see
+// [Config.Keys]). Billing notices move spend through a
 // [Spender]; every accepted notice goes to a [Sink] for the event log. Win
 // and billing notices need a price; a loss notice without one (absent or an
 // unsubstituted macro) is accepted at [UnknownPrice].
@@ -16,6 +17,8 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 // Kind is the kind of a notice.
@@ -109,6 +112,16 @@ type Config struct {
 	// Journal, when set, receives every billing notice that moved spend
 	// (state.peers: the peers read it).
 	Journal Journal
+	// Keys verify the sig of notices, which the bids' notice URLs carry
+	// when they are signed with the first (see [openrtb.NoticeKey]): a
+	// notice whose sig none of them made is refused (400, result
+	// "forged"). A notice without sig is processed and counted in
+	// rtbd_notices_unsigned_total, unless RequireSigned. Empty: sig is
+	// not checked.
+	Keys []openrtb.NoticeKey
+	// RequireSigned refuses notices without sig as forged too: set it
+	// once the bids of every host are signed and their notices are in.
+	RequireSigned bool
 }
 
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
@@ -121,6 +134,8 @@ type Handler struct {
 	isTest   func(bidID []byte) bool
 	journal  Journal
 	now      func() time.Time // time.Now; replaced by tests
+	keys     []openrtb.NoticeKey
+	signed   bool // RequireSigned
 
 	// Handlers bound once, so that Route does not allocate method values.
 	win, bill, loss fasthttp.RequestHandler
@@ -150,6 +165,8 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		isTest:   cfg.IsTest,
 		journal:  cfg.Journal,
 		now:      time.Now,
+		keys:     cfg.Keys,
+		signed:   cfg.RequireSigned && len(cfg.Keys) > 0,
 	}
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
 	return h

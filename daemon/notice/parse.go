@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 // maxIDLen bounds bid, cid and imp values; ids we issue are far shorter.
@@ -38,6 +40,8 @@ const (
 	reasonCurrency      = "unsupported cur"
 	reasonBadUK         = "bad uk"
 	reasonBadLoss       = "bad loss"
+	reasonBadSig        = "bad sig"
+	reasonMissingSig    = "missing sig"
 )
 
 // args looks up notice parameters in the query string and, for a POST, in an
@@ -93,7 +97,34 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 			return resultInvalid, reasonBadLoss
 		}
 	}
+	if len(h.keys) > 0 {
+		return h.verify(a.peek("sig"), k, n)
+	}
 	return resultOK, ""
+}
+
+// verify checks sig, the notice's signature, against the canonical query
+// of n's values (openrtb.AppendNoticeQuery) under each of the keys.
+func (h *Handler) verify(sig []byte, k Kind, n *notice) (result, string) {
+	if len(sig) == 0 {
+		if h.signed {
+			return resultForged, reasonMissingSig
+		}
+		noticesUnsigned[k].Inc()
+		return resultOK, ""
+	}
+	want, ok := parseUserKey(sig) // the same 16 hex digits
+	if !ok || len(sig) != 16 {
+		return resultForged, reasonBadSig
+	}
+	var buf [512]byte
+	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur)
+	for i := range h.keys {
+		if h.keys[i].Sign(q) == want {
+			return resultOK, ""
+		}
+	}
+	return resultForged, reasonBadSig
 }
 
 // UnknownPrice is the price of a loss notice that carried none, or an
@@ -144,8 +175,8 @@ func parsePrice(v []byte) (float64, bool) {
 	return p, true
 }
 
-// parseUserKey parses uk: exactly 16 hex digits (either case), or absent or
-// empty (0, unknown user).
+// parseUserKey parses uk, and sig: exactly 16 hex digits (either case),
+// or absent or empty (0, unknown user).
 func parseUserKey(v []byte) (uint64, bool) {
 	if len(v) == 0 {
 		return 0, true

@@ -1,0 +1,75 @@
+package notice
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
+
+// signedQuery is the query of a notice of bid (campaign "c/1", imp "i1",
+// user 0xbeef, USD) at price, signed with key as a bid's notice URLs are,
+// and with cid, imp, uk or bid then changed by edit.
+func signedQuery(key *openrtb.NoticeKey, bid, price string, edit func(string) string) string {
+	q := openrtb.AppendNoticeQuery(nil, []byte(bid), []byte("c/1"), []byte("i1"), 0xbeef, []byte("USD"))
+	return edit(fmt.Sprintf("%s&sig=%016x&price=%s", q[1:], key.Sign(q), price))
+}
+
+// TestSignedNotices: with keys, a notice is processed when one of them
+// signed it, refused as forged when its values changed after signing or
+// its sig is not one, and processed and counted as unsigned without sig,
+// unless signatures are required.
+func TestSignedNotices(t *testing.T) {
+	keys, err := openrtb.ParseNoticeKeys("000102030405060708090a0b0c0d0e0f\n" + strings.Repeat("ab", 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := openrtb.ParseNoticeKeys(strings.Repeat("cd", 16))
+	same := func(q string) string { return q }
+	serve := func(h *Handler, q string) (int, string) {
+		t.Helper()
+		return serveDirect(t, h, "GET", "/bill?"+q, "")
+	}
+	sp := &fakeSpender{}
+	h := New(Config{Keys: keys}, sp, nil)
+	for i, k := range keys { // the signing key, and the next one of a rotation
+		q := signedQuery(&k, fmt.Sprint("b ", i), "1.5", same)
+		if code, body := serve(h, q); code != 204 || sp.count() != i+1 {
+			t.Fatalf("notice signed with key %d: %d %q, %d bills; want 204 and billed", i, code, body, sp.count())
+		}
+	}
+	forged := noticesTotal[KindBill][resultForged].Get()
+	for _, q := range []string{
+		signedQuery(&other[0], "b 1", "1.5", same),
+		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return strings.Replace(q, "cid=c%2F1", "cid=c%2F2", 1) }),
+		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return strings.Replace(q, "imp=i1", "imp=i2", 1) }),
+		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return strings.Replace(q, "uk=000000000000beef", "uk=000000000000beee", 1) }),
+		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return strings.Replace(q, "bid=b+1", "bid=b+2", 1) }),
+		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return q[:strings.Index(q, "sig=")+4] + "zz" + q[strings.Index(q, "&price"):] }),
+	} {
+		if code, body := serve(h, q); code != 400 || body != reasonBadSig {
+			t.Fatalf("%s: %d %q; want 400 %q", q, code, body, reasonBadSig)
+		}
+	}
+	if got := noticesTotal[KindBill][resultForged].Get() - forged; got != 6 || sp.count() != 2 {
+		t.Fatalf("forged counted %d times, %d bills; want 6 and no bill", got, sp.count())
+	}
+	// The price is the exchange's: it is not signed.
+	if code, _ := serve(h, signedQuery(&keys[0], "b 3", "2.5", same)); code != 204 || sp.count() != 3 {
+		t.Fatalf("a signed notice at another price: %d; want 204", code)
+	}
+
+	unsigned := noticesUnsigned[KindBill].Get()
+	if code, _ := serve(h, "bid=u1&cid=c&price=1"); code != 204 || noticesUnsigned[KindBill].Get() != unsigned+1 {
+		t.Fatalf("unsigned notice: %d, counted %d; want 204, counted once", code, noticesUnsigned[KindBill].Get()-unsigned)
+	}
+	strict := New(Config{Keys: keys, RequireSigned: true}, sp, nil)
+	if code, body := serve(strict, "bid=u2&cid=c&price=1"); code != 400 || body != reasonMissingSig {
+		t.Fatalf("unsigned notice when required: %d %q; want 400 %q", code, body, reasonMissingSig)
+	}
+	// Without keys, sig is not looked at.
+	if code, _ := serve(New(Config{}, sp, nil), "bid=u3&cid=c&sig=zz&price=1"); code != 204 {
+		t.Fatalf("a notice with a bad sig and no keys: %d; want 204", code)
+	}
+}
