@@ -151,6 +151,20 @@ in
       };
     };
 
+    noticeKeyFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/secrets/rtbd-notice-keys";
+      description = ''
+        File of notice keys (one per line, 32 hex digits: `openssl rand -hex 16`;
+        the first signs, every one verifies), kept out of the Nix store by a
+        secrets tool. It is passed to the service as the systemd credential
+        `notice-keys` and sets `settings.bidding.noticeKeyFile`: the bids'
+        notice URLs are signed and notices no key signed are refused. Every
+        host that bids or receives notices needs the same file.
+      '';
+    };
+
     checkConfig = mkOption {
       type = types.bool;
       default = true;
@@ -216,7 +230,16 @@ in
         assertion = stateDir == "" || lib.hasPrefix "/var/lib/rtbd/" stateDir;
         message = "services.rtbd.settings.state.dir must be under /var/lib/rtbd/ (the DynamicUser StateDirectory) or empty.";
       }
+      {
+        assertion = cfg.noticeKeyFile == null || !lib.hasPrefix builtins.storeDir cfg.noticeKeyFile;
+        message = "services.rtbd.noticeKeyFile must not be in the Nix store, which every user can read.";
+      }
     ];
+
+    # The credential's path for the unit (systemd LoadCredential=).
+    services.rtbd.settings.bidding = mkIf (cfg.noticeKeyFile != null) {
+      noticeKeyFile = "/run/credentials/rtbd.service/notice-keys";
+    };
 
     # `rtbd doctor`, `rtbd log`, and rtbload for deploy.sh's on-host SLO check.
     environment.systemPackages = [ cfg.package ];
@@ -318,6 +341,10 @@ in
         // lib.optionalAttrs pinned {
           CPUAffinity = cfg.cpus;
           Slice = "rtbd.slice";
+        }
+        // lib.optionalAttrs (cfg.noticeKeyFile != null) {
+          # Readable by the DynamicUser only, at the path settings name.
+          LoadCredential = [ "notice-keys:${cfg.noticeKeyFile}" ];
         };
     };
   };

@@ -111,6 +111,22 @@ type Bidding struct {
 	// NoticeBaseURL is the absolute URL prefix of nurl, burl and lurl,
 	// e.g. "https://bid.example.com/". Empty disables notice URLs.
 	NoticeBaseURL string `json:"noticeBaseURL"`
+	// NoticeKeyFile names a file of notice keys, one per line as 32 hex
+	// digits (`openssl rand -hex 16`), read at start. The first signs the
+	// notice URLs of every bid ("&sig=", SipHash-2-4 of bid, cid, imp, uk
+	// and cur), and each verifies the notices that come back: a notice
+	// whose sig none of them made is refused (400, result "forged"), so
+	// a notice for a bid never made, or for another campaign or user, does
+	// not move spend or caps. Every host that bids or receives the
+	// notices needs the same keys. Keep the file out of the Nix store: the
+	// NixOS module's noticeKeyFile passes it as a systemd credential.
+	// Empty, the default: notices are neither signed nor checked.
+	NoticeKeyFile string `json:"noticeKeyFile"`
+	// RequireSignedNotices refuses notices without sig too. Without it
+	// they are processed and counted in rtbd_notices_unsigned_total: set
+	// it once that stays at zero after keys were rolled out (notices can
+	// come a day after their bid).
+	RequireSignedNotices bool `json:"requireSignedNotices"`
 	// DefaultTmax applies when a request has no tmax. Default "100ms".
 	DefaultTmax Duration `json:"defaultTmax"`
 	// MinTimeLeft: a request whose tmax leaves less than this after arrival
@@ -408,6 +424,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.State.checkPeers(); err != nil {
 		return err
+	}
+	if c.Bidding.RequireSignedNotices && c.Bidding.NoticeKeyFile == "" {
+		return errors.New("invalid config: bidding.requireSignedNotices needs bidding.noticeKeyFile")
 	}
 	if c.State.RetireAfterDays < 0 || c.State.RetireAfterDays > maxRetireDays {
 		return fmt.Errorf("invalid config: state.retireAfterDays %d must be from 0 (never) to %d", c.State.RetireAfterDays, maxRetireDays)

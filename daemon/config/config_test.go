@@ -76,6 +76,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"state":{"tablesInterval":"500ms"}}`, "state.tablesInterval 500ms must be at least 1s")
 	f(`{"state":{"peerInterval":"50ms"}}`, "state.peerInterval 50ms must be at least 100ms")
 	f(`{"state":{"peerListenAddress":"9091"}}`, "state.peerListenAddress")
+	f(`{"bidding":{"requireSignedNotices":true}}`, "bidding.requireSignedNotices needs bidding.noticeKeyFile")
 	f(`{"state":{"retireAfterDays":-1}}`, "state.retireAfterDays -1 must be from 0 (never) to 36500")
 	f(`{"state":{"retireAfterDays":"30"}}`, "retireAfterDays")
 	f(`{"state":{"peers":["10.0.0.2:9091"]}}`, "must be http://HOST:PORT")

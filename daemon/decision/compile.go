@@ -23,6 +23,9 @@ type Options struct {
 	// NoticeBase is copied to [openrtb.Response.NoticeBase]; empty disables
 	// notice URLs.
 	NoticeBase string
+	// NoticeKey is copied to [openrtb.Response.NoticeKey]: nil leaves the
+	// notice URLs unsigned.
+	NoticeKey *openrtb.NoticeKey
 	// FirstPriceShading scales bids in first-price auctions, never below
 	// the floor they cleared; 0 or 1 means no shading (see
 	// config.Bidding.FirstPriceShading).
@@ -57,6 +60,7 @@ type Snapshot struct {
 
 	hostID     []byte
 	noticeBase []byte
+	noticeKey  *openrtb.NoticeKey
 	shade      float64 // first-price shading factor, 1 for none
 }
 
@@ -144,7 +148,7 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	if f == nil || st == nil {
 		return nil, fmt.Errorf("cannot compile campaigns: nil file or state")
 	}
-	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), shade: 1}
+	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), noticeKey: opt.NoticeKey, shade: 1}
 	if f := opt.FirstPriceShading; f > 0 && f < 1 {
 		s.shade = f
 	}

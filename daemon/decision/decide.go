@@ -166,7 +166,7 @@ func (s *Snapshot) Decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 	}
 	resp.BidID = resp.Bids[0].ID
 	resp.Cur = s.money.codes[c.respCur]
-	resp.NoticeBase = s.noticeBase
+	resp.NoticeBase, resp.NoticeKey = s.noticeBase, s.noticeKey
 	return ReasonBid
 }
 

@@ -7,6 +7,7 @@ package engine
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 var (
@@ -40,6 +42,7 @@ type Engine struct {
 	state *decision.State
 	data  config.Data
 	opts  decision.Options
+	keys  []openrtb.NoticeKey // bidding.noticeKeyFile's
 
 	mu sync.Mutex // serialises reloads; never taken on the request path
 }
@@ -49,6 +52,13 @@ type Engine struct {
 func New(cfg *config.Config) (*Engine, error) {
 	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg)}
 	e.state.SetRetireAfter(cfg.State.RetireAfterDays)
+	if path := cfg.Bidding.NoticeKeyFile; path != "" {
+		keys, err := readNoticeKeys(path)
+		if err != nil {
+			return nil, err
+		}
+		e.keys, e.opts.NoticeKey = keys, &keys[0]
+	}
 	if err := e.Reload(); err != nil {
 		return nil, err
 	}
@@ -96,6 +106,27 @@ func (e *Engine) compile() (*decision.Snapshot, error) {
 		return nil, fmt.Errorf("cannot compile snapshot: %w", err)
 	}
 	return snap, nil
+}
+
+// NoticeKeys returns the keys of bidding.noticeKeyFile, the first of
+// which signs the bids' notice URLs; none when it is empty.
+func (e *Engine) NoticeKeys() []openrtb.NoticeKey { return e.keys }
+
+// readNoticeKeys reads bidding.noticeKeyFile. A dry run does not: at
+// build time the file, a secret, is not there.
+func readNoticeKeys(path string) ([]openrtb.NoticeKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read bidding.noticeKeyFile: %w", err)
+	}
+	keys, err := openrtb.ParseNoticeKeys(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("bidding.noticeKeyFile %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		slog.Warn("bidding.noticeKeyFile can be read by others than its owner: anyone who reads it can make notices", "file", path, "mode", fi.Mode().Perm())
+	}
+	return keys, nil
 }
 
 // DryRun loads and compiles the data named by cfg without serving it; the

@@ -146,7 +146,17 @@ func BenchmarkParseEncodingJSON(b *testing.B) {
 }
 
 func BenchmarkAppendResponse(b *testing.B) {
+	b.Run("unsigned", func(b *testing.B) { benchAppendResponse(b, testResponse()) })
+	keys, err := ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		b.Fatal(err)
+	}
 	r := testResponse()
+	r.NoticeKey = &keys[0]
+	b.Run("signed", func(b *testing.B) { benchAppendResponse(b, r) })
+}
+
+func benchAppendResponse(b *testing.B, r *Response) {
 	dst := AppendResponse(nil, r)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(dst)))

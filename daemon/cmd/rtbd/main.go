@@ -178,7 +178,10 @@ func serve(cfg *config.Config) int {
 	if len(cfg.State.Peers) > 0 || cfg.State.PeerListenAddress != "" {
 		journal = peers.NewJournal()
 	}
-	ncfg := notice.Config{Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots}
+	ncfg := notice.Config{
+		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
+		Keys: eng.NoticeKeys(), RequireSigned: cfg.Bidding.RequireSignedNotices,
+	}
 	if journal != nil {
 		ncfg.Journal = journal
 	}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fire sends a notice URL as notice does, with the clearing price, and
+// returns its status.
+func (d *daemon) fire(t *testing.T, raw, price string) int {
+	t.Helper()
+	u, err := url.Parse(strings.Replace(raw, "${AUCTION_PRICE}", price, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(d.bid + u.Path + "?" + u.RawQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestSignedNotices runs rtbd with bidding.noticeKeyFile: its bids'
+// notice URLs are signed, a billing notice as bid moves spend, one whose
+// campaign was changed is refused as forged and moves nothing, and one
+// without sig is processed and counted as unsigned. A key file rtbd
+// cannot use stops the start, naming it.
+func TestSignedNotices(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "notice-keys")
+	if err := os.WriteFile(keyFile, []byte("000102030405060708090a0b0c0d0e0f\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, map[string]any{"bidding": map[string]any{"noticeKeyFile": keyFile}})
+	var bids []bid // of requests that are not tests, which move no spend
+	for _, b := range d.corpusBids(t, 10) {
+		if !strings.Contains(b.BURL, "&sig=") {
+			t.Fatalf("burl %s is not signed", b.BURL)
+		}
+		if !strings.HasSuffix(b.ID, "t") {
+			bids = append(bids, b)
+		}
+	}
+	if len(bids) < 2 {
+		t.Fatalf("%d bids of requests that are not tests; want 2", len(bids))
+	}
+	if code := d.fire(t, bids[0].BURL, "2"); code != 204 {
+		t.Fatalf("signed billing notice: status %d; want 204", code)
+	}
+	spent := d.spendTotal(t)
+	if spent <= 0 {
+		t.Fatalf("spend %d micro-units after a signed notice; want more than 0", spent)
+	}
+	// Another campaign's id in a signed notice, as a competitor would put
+	// there to spend its budget.
+	u, _ := url.Parse(strings.Replace(bids[1].BURL, "${AUCTION_PRICE}", "2", 1))
+	q := u.Query()
+	q.Set("cid", q.Get("cid")+"x")
+	u.RawQuery = q.Encode()
+	if code := d.fire(t, u.String(), "2"); code != 400 {
+		t.Fatalf("notice with its cid changed: status %d; want 400", code)
+	}
+	if got := d.metric(t, `rtbd_notices_total{kind="bill",result="forged"}`); got != 1 || d.spendTotal(t) != spent {
+		t.Fatalf("forged notices %v, spend %d; want 1 and %d", got, d.spendTotal(t), spent)
+	}
+	q = u.Query()
+	q.Set("cid", strings.TrimSuffix(q.Get("cid"), "x"))
+	q.Del("sig")
+	u.RawQuery = q.Encode()
+	if code := d.fire(t, u.String(), "2"); code != 204 || d.metric(t, `rtbd_notices_unsigned_total{kind="bill"}`) != 1 {
+		t.Fatalf("unsigned notice: status %d, counted %v; want 204 and counted", code, d.metric(t, `rtbd_notices_unsigned_total{kind="bill"}`))
+	}
+
+	if err := os.WriteFile(keyFile, []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runToExit(t, map[string]any{"bidding": map[string]any{"noticeKeyFile": keyFile}}); code != 1 || !strings.Contains(out, keyFile) {
+		t.Fatalf("bad key file: exit %d\n%s\nwant 1 and the file named", code, out)
+	}
+}
