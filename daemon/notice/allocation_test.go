@@ -36,26 +36,7 @@ func billURIs(n int) [][]byte {
 func TestServeBillZeroAlloc(t *testing.T) {
 	h := New(Config{DedupeSlots: 1 << 14}, nopSpender{}, nopSink{})
 	const runs = 1000
-	uris := billURIs(2*runs + 2) // AllocsPerRun calls once more to warm up
-	var ctx fasthttp.RequestCtx
-	i := 0
-	serve := func() {
-		ctx.Request.Reset()
-		ctx.Response.Reset()
-		ctx.Request.SetRequestURIBytes(uris[i])
-		i++
-		h.ServeBill(&ctx)
-	}
-	for range runs { // warm up the request buffers with ids not measured below
-		serve()
-	}
-	ok0 := noticesTotal[KindBill][resultOK].Get()
-	if n := testing.AllocsPerRun(runs, serve); n != 0 {
-		t.Fatalf("ServeBill allocates %v times per notice; want 0", n)
-	}
-	if got := noticesTotal[KindBill][resultOK].Get() - ok0; got != runs+1 {
-		t.Fatalf("measured %d fresh notices; want %d (ids must not repeat)", got, runs+1)
-	}
+	serveBillsZeroAlloc(t, h, billURIs(2*runs+2), runs) // AllocsPerRun calls once more to warm up
 }
 
 // TestServeSignedBillZeroAlloc: verifying the sig of a notice allocates
@@ -72,6 +53,14 @@ func TestServeSignedBillZeroAlloc(t *testing.T) {
 		q := openrtb.AppendNoticeQuery(nil, fmt.Appendf(nil, "%032x", i), []byte("campaign-17"), []byte("1"), 0xdeadbeef, []byte("USD"))
 		uris[i] = fmt.Appendf(nil, "/bill%s&sig=%016x&price=%d.25", q, keys[0].Sign(q), i%50)
 	}
+	serveBillsZeroAlloc(t, h, uris, runs)
+}
+
+// serveBillsZeroAlloc serves runs of uris with h to warm up, then
+// measures the allocations of serving runs+1 more, each of which must be
+// a first notice of its bid.
+func serveBillsZeroAlloc(t *testing.T, h *Handler, uris [][]byte, runs int) {
+	t.Helper()
 	var ctx fasthttp.RequestCtx
 	i := 0
 	serve := func() {
@@ -81,15 +70,15 @@ func TestServeSignedBillZeroAlloc(t *testing.T) {
 		i++
 		h.ServeBill(&ctx)
 	}
-	for range runs {
+	for range runs { // warm up the request buffers with ids not measured below
 		serve()
 	}
 	ok0 := noticesTotal[KindBill][resultOK].Get()
 	if n := testing.AllocsPerRun(runs, serve); n != 0 {
-		t.Fatalf("ServeBill of a signed notice allocates %v times per notice; want 0", n)
+		t.Fatalf("ServeBill allocates %v times per notice; want 0", n)
 	}
-	if got := noticesTotal[KindBill][resultOK].Get() - ok0; got != runs+1 {
-		t.Fatalf("measured %d notices verified; want %d", got, runs+1)
+	if got := noticesTotal[KindBill][resultOK].Get() - ok0; got != uint64(runs+1) {
+		t.Fatalf("measured %d fresh notices; want %d (ids must not repeat)", got, runs+1)
 	}
 }
 

@@ -243,6 +243,14 @@ func (d *daemon) postBid(t *testing.T, body []byte) (int, []bid) {
 // exchange does, and rewriting its host to the daemon's listener.
 func (d *daemon) notice(t *testing.T, raw string, price string) {
 	t.Helper()
+	if code := d.fire(t, raw, price); code != 204 {
+		t.Fatalf("notice %s: status %d", raw, code)
+	}
+}
+
+// fire sends a notice URL as notice does and returns its status.
+func (d *daemon) fire(t *testing.T, raw, price string) int {
+	t.Helper()
 	u, err := url.Parse(strings.Replace(raw, "${AUCTION_PRICE}", price, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -252,9 +260,7 @@ func (d *daemon) notice(t *testing.T, raw string, price string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 204 {
-		t.Fatalf("notice %s: status %d", raw, resp.StatusCode)
-	}
+	return resp.StatusCode
 }
 
 func logCat(t *testing.T, dir string) []map[string]any {

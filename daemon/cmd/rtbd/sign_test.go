@@ -1,29 +1,12 @@
 package main
 
 import (
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// fire sends a notice URL as notice does, with the clearing price, and
-// returns its status.
-func (d *daemon) fire(t *testing.T, raw, price string) int {
-	t.Helper()
-	u, err := url.Parse(strings.Replace(raw, "${AUCTION_PRICE}", price, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(d.bid + u.Path + "?" + u.RawQuery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
 
 // TestSignedNotices runs rtbd with bidding.noticeKeyFile: its bids'
 // notice URLs are signed, a billing notice as bid moves spend, one whose
