@@ -488,7 +488,7 @@ func (s *Syncer) fetch(ctx context.Context, p *peer) error {
 	// A delta holds what changed since the version asked for; anything
 	// else (a peer that restarted, an older rtbd) is the whole spend.
 	delta := asked.epoch != 0 && got.epoch == asked.epoch && got.since == asked.version
-	if err := s.take(p, b, delta, grown); err != nil {
+	if err := s.take(p, b, delta, whole, grown); err != nil {
 		p.cursor = spendCursor{}
 		return err
 	}
@@ -533,13 +533,13 @@ func cursorOf(h http.Header) spendCursor {
 // the campaigns it changed on. A whole reading it merges past the
 // entries the same as in p's last whole reading, then keeps it as that,
 // giving s.body the buffer of the one before; delta, the changes since
-// the last reading, it merges whole. grown is the State's Grown when
-// the reading was asked for.
-func (s *Syncer) take(p *peer, b []byte, delta bool, grown uint64) error {
+// the last reading, and a reading asked for whole (see fetch), it merges
+// whole. grown is the State's Grown when the reading was asked for.
+func (s *Syncer) take(p *peer, b []byte, delta, whole bool, grown uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	last := p.lastReading
-	if delta || p.partial && grown != p.grown {
+	if delta || whole {
 		last = nil
 	}
 	changed, partial, err := mergeReading(p.spend, b, last, s.st.Retirable)

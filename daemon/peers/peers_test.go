@@ -304,7 +304,7 @@ func spendSource(tb testing.TB, n int) (*Source, *fasthttp.RequestCtx) {
 func TestReadingDoesNotAllocatePerCampaign(t *testing.T) {
 	s := New(decision.NewState(1024), []string{"http://peer"}, time.Second, "self")
 	p := s.peers[0]
-	if err := s.take(p, spendReading(2000, 10, 0), false, 0); err != nil {
+	if err := s.take(p, spendReading(2000, 10, 0), false, false, 0); err != nil {
 		t.Fatal(err)
 	}
 	s.publish()
@@ -312,7 +312,7 @@ func TestReadingDoesNotAllocatePerCampaign(t *testing.T) {
 	round := 0
 	allocs := testing.AllocsPerRun(20, func() {
 		round++
-		if err := s.take(p, readings[round%2], false, 0); err != nil {
+		if err := s.take(p, readings[round%2], false, false, 0); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -26,7 +26,7 @@ func BenchmarkReading100k(b *testing.B) {
 		readings[r] = decision.AppendSpendEntries(nil, slices.Clone(entries))
 	}
 	take := func(reading []byte) {
-		if err := s.take(p, reading, false, 0); err != nil {
+		if err := s.take(p, reading, false, false, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
