@@ -52,6 +52,13 @@ var noticesUnsigned = [numKinds]*metrics.Counter{
 	KindLoss: metrics.NewCounter(`rtbd_notices_unsigned_total{kind="loss"}`),
 }
 
+// noticesCapped counts the win and billing notices processed whose price
+// was above their bid's, per kind: each was charged at the bid's price.
+var noticesCapped = [numKinds]*metrics.Counter{
+	KindWin:  metrics.NewCounter(`rtbd_notices_capped_total{kind="win"}`),
+	KindBill: metrics.NewCounter(`rtbd_notices_capped_total{kind="bill"}`),
+}
+
 var (
 	// noticeSpendTotal is money billed: the sum of billing-notice CPM prices / 1000,
 	// in Config.Currency. Unknown campaigns are not added.

@@ -3,9 +3,12 @@
 //
 // The notice URLs are built by openrtb.AppendResponse from
 // [openrtb.Response.NoticeBase]; their query parameters are bid, cid, imp, uk
-// (16 hex digits), cur, price (the exchange's ${AUCTION_PRICE}) and, for loss
-// notices, loss (${AUCTION_LOSS}), and sig when they are signed (see
-// [Config.Keys]). Billing notices move spend through a
+// (16 hex digits), cur, bp (the bid's price), price (the exchange's
+// ${AUCTION_PRICE}) and, for loss notices, loss (${AUCTION_LOSS}), and sig
+// when they are signed (see [Config.Keys]). A win or billing notice is
+// charged and logged at most at bp: an auction does not clear above the
+// bid, and a higher price is counted in rtbd_notices_capped_total and
+// held to bp. Billing notices move spend through a
 // [Spender]; every accepted notice goes to a [Sink] for the event log. Win
 // and billing notices need a price; a loss notice without one (absent or an
 // unsubstituted macro) is accepted at [UnknownPrice].
@@ -240,6 +243,9 @@ func (h *Handler) process(k Kind, n *notice) result {
 	}
 	if len(n.cur) == 0 {
 		n.cur = h.currency // absent cur means Config.Currency
+	}
+	if n.capped {
+		noticesCapped[k].Inc()
 	}
 	r := resultOK
 	if k == KindBill && h.sp != nil && (h.isTest == nil || !h.isTest(n.bid)) {

@@ -127,6 +127,57 @@ func TestBillOK(t *testing.T) {
 	}
 }
 
+// TestPriceCappedAtBid: a win or billing notice whose price is above its
+// bid's (bp) is charged and logged at the bid's price and counted as
+// capped, once however often it is replayed; a price at or below it is
+// kept, as is a loss notice's (the winner's price), and a bad bp is
+// refused.
+func TestPriceCappedAtBid(t *testing.T) {
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	h := New(Config{}, sp, sink)
+	bills, wins := noticesCapped[KindBill].Get(), noticesCapped[KindWin].Get()
+	for _, c := range []struct {
+		path, query string
+		charged     float64
+	}{
+		{"/bill", "bid=b1&cid=c&bp=2&price=2.5", 2},
+		{"/bill", "bid=b1&cid=c&bp=2&price=2.5", 0}, // a replay: not billed
+		{"/bill", "bid=b2&cid=c&bp=2&price=2", 2},
+		{"/bill", "bid=b3&cid=c&bp=2.0001&price=1.5", 1.5},
+		{"/bill", "bid=b4&cid=c&price=900", 900}, // no bp: an older bid's URL
+		{"/win", "bid=b5&cid=c&bp=0.75&price=75", 0.75},
+		{"/loss", "bid=b6&cid=c&bp=2&price=3&loss=102", 3},
+	} {
+		calls := len(sink.calls)
+		if code, body := serveDirect(t, h, "GET", c.path+"?"+c.query, ""); code != 204 {
+			t.Fatalf("%s?%s: %d %q; want 204", c.path, c.query, code, body)
+		}
+		if c.charged == 0 {
+			if len(sink.calls) != calls {
+				t.Fatalf("%s?%s: the replay was processed", c.path, c.query)
+			}
+			continue
+		}
+		if got := sink.calls[len(sink.calls)-1].price; got != c.charged {
+			t.Fatalf("%s?%s: logged at %v; want %v", c.path, c.query, got, c.charged)
+		}
+		if c.path == "/bill" && sp.calls[len(sp.calls)-1].price != c.charged {
+			t.Fatalf("%s?%s: billed at %v; want %v", c.path, c.query, sp.calls[len(sp.calls)-1].price, c.charged)
+		}
+	}
+	if got := noticesCapped[KindBill].Get() - bills; got != 1 {
+		t.Fatalf("%d billing notices counted as capped; want 1", got)
+	}
+	if got := noticesCapped[KindWin].Get() - wins; got != 1 {
+		t.Fatalf("%d win notices counted as capped; want 1", got)
+	}
+	for _, bp := range []string{"x", "-1", "NaN", "1e999", "${AUCTION_BID_PRICE}"} {
+		if code, body := serveDirect(t, h, "GET", "/bill?bid=bad&cid=c&price=1&bp="+bp, ""); code != 400 || body != reasonBadBidPrice {
+			t.Fatalf("bp=%s: %d %q; want 400 %q", bp, code, body, reasonBadBidPrice)
+		}
+	}
+}
+
 func TestBillDefaultsCurrencyAndUserKey(t *testing.T) {
 	sp := &fakeSpender{}
 	h := New(Config{Currency: "EUR"}, sp, nil)

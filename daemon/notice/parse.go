@@ -22,9 +22,11 @@ const maxLossCode = 99999
 // valid only until the handler returns.
 type notice struct {
 	bid, cid, imp, cur []byte
-	price              float64
+	bp                 []byte  // the bid's price as its notice URL has it; nil when absent
+	price              float64 // the exchange's price, at most the bid's (see capped)
 	userKey            uint64
-	loss               int // -1 when absent
+	loss               int  // -1 when absent
+	capped             bool // the exchange's price was above the bid's, and price is the bid's
 }
 
 // Reasons sent as the body of a 400, short and constant.
@@ -40,6 +42,7 @@ const (
 	reasonCurrency      = "unsupported cur"
 	reasonBadUK         = "bad uk"
 	reasonBadLoss       = "bad loss"
+	reasonBadBidPrice   = "bad bp"
 	reasonBadSig        = "bad sig"
 	reasonMissingSig    = "missing sig"
 )
@@ -87,6 +90,9 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if len(n.cur) > 0 && !bytes.EqualFold(n.cur, h.currency) {
 		return resultInvalid, reasonCurrency
 	}
+	if r, reason := n.capPrice(k, a.peek("bp")); r != resultOK {
+		return r, reason
+	}
 	var ok bool
 	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
 		return resultInvalid, reasonBadUK
@@ -118,7 +124,7 @@ func (h *Handler) verify(sig []byte, k Kind, n *notice) (result, string) {
 		return resultForged, reasonBadSig
 	}
 	var buf [512]byte
-	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur)
+	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp)
 	for i := range h.keys {
 		if h.keys[i].Sign(q) == want {
 			return resultOK, ""
@@ -147,6 +153,28 @@ func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
 		return resultInvalid, reasonPriceRange
 	}
 	n.price = p
+	return resultOK, ""
+}
+
+// capPrice reads bp, the price of the bid the notice is for, and holds
+// the price of a win or billing notice to it: an auction never clears
+// above the bid, so a higher price is the exchange's error (a unit or
+// currency mix-up, a bad macro) or a forgery, and charging it would spend
+// the campaign's budget faster than its bids allow. Such a notice is
+// charged at the bid's price and marked capped. A loss notice's price is
+// the winner's, which may be higher: it is kept.
+func (n *notice) capPrice(k Kind, bp []byte) (result, string) {
+	if len(bp) == 0 {
+		return resultOK, ""
+	}
+	v, ok := parsePrice(bp)
+	if !ok {
+		return resultInvalid, reasonBadBidPrice
+	}
+	n.bp = bp
+	if k != KindLoss && n.price > v {
+		n.price, n.capped = v, true
+	}
 	return resultOK, ""
 }
 

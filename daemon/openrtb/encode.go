@@ -95,7 +95,11 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = append(dst, `,"impid":`...)
 	dst = appendString(dst, b.ImpID)
 	dst = append(dst, `,"price":`...)
+	p := len(dst)
 	dst = appendPrice(dst, b.Price)
+	// The notices' bp is the price as written here. A later append that
+	// grows dst leaves this array as it is.
+	price := dst[p:len(dst):len(dst)]
 	if len(b.Static) != 0 {
 		dst = append(dst, b.Static...)
 	} else {
@@ -104,7 +108,7 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = appendStringField(dst, `,"dealid":`, b.DealID)
 	dst = appendIntField(dst, `,"slotinpod":`, b.SlotInPod, b.SlotInPod != 0)
 	if len(r.NoticeBase) != 0 {
-		dst = appendNotices(dst, r, b, cur)
+		dst = appendNotices(dst, r, b, cur, price)
 	}
 	return append(dst, '}')
 }
@@ -235,17 +239,17 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 }
 
 // appendNotices writes the win, billing and loss notice URLs as JSON
-// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..[&sig=..]&price=${AUCTION_PRICE}",
+// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&bp=..[&sig=..]&price=${AUCTION_PRICE}",
 // and "&loss=${AUCTION_LOSS}" on the loss notice. The three share their
 // base and query, which are escaped (and signed) once and copied.
-func appendNotices(dst []byte, r *Response, b *Bid, cur []byte) []byte {
+func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 	dst = append(dst, `,"nurl":"`...)
 	at := len(dst)
 	dst = appendStringContent(dst, r.NoticeBase)
 	base := dst[at:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, "win"...)
 	q := len(dst)
-	dst = AppendNoticeQuery(dst, b.ID, b.CampaignID, b.ImpID, b.UserKey, cur)
+	dst = AppendNoticeQuery(dst, b.ID, b.CampaignID, b.ImpID, b.UserKey, cur, price)
 	if r.NoticeKey != nil {
 		sig := r.NoticeKey.Sign(dst[q:])
 		dst = append(dst, "&sig="...)

@@ -96,7 +96,7 @@ func TestAppendResponse(t *testing.T) {
 		t.Fatalf("unexpected bid: %+v", b)
 	}
 	for kind, u := range map[string]string{"win": b.NURL, "bill": b.BURL, "loss": b.LURL} {
-		checkNotice(t, u, kind, "b&1", "c/7", "imp 1", "0000000000000abc", "USD")
+		checkNotice(t, u, kind, "b&1", "c/7", "imp 1", "0000000000000abc", "USD", "1.2345")
 	}
 	b2 := d.SeatBid[0].Bid[1]
 	if b2.Price != 0.1 || b2.W != 0 || b2.MType != 0 || b2.AdM != "" || b2.DealID != "" {
@@ -126,7 +126,7 @@ func TestAppendResponse(t *testing.T) {
 	}
 }
 
-func checkNotice(t *testing.T, u, kind, bid, cid, imp, uk, cur string) {
+func checkNotice(t *testing.T, u, kind, bid, cid, imp, uk, cur, bp string) {
 	t.Helper()
 	prefix := "https://n.example.com/rtb/" + kind + "?"
 	if !strings.HasPrefix(u, prefix) {
@@ -136,7 +136,7 @@ func checkNotice(t *testing.T, u, kind, bid, cid, imp, uk, cur string) {
 	if err != nil {
 		t.Fatalf("cannot parse notice query %q: %s", u, err)
 	}
-	want := url.Values{"bid": {bid}, "cid": {cid}, "imp": {imp}, "uk": {uk}, "cur": {cur}, "price": {"${AUCTION_PRICE}"}}
+	want := url.Values{"bid": {bid}, "cid": {cid}, "imp": {imp}, "uk": {uk}, "cur": {cur}, "bp": {bp}, "price": {"${AUCTION_PRICE}"}}
 	if kind == "loss" {
 		want["loss"] = []string{"${AUCTION_LOSS}"}
 	}

@@ -17,13 +17,14 @@ type Response struct {
 	// and lurl are built on. No notice URLs are emitted when it is empty.
 	// For each bid, with every value query-escaped:
 	//
-	//	nurl: NoticeBase + "win?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&price=${AUCTION_PRICE}"
-	//	burl: NoticeBase + "bill?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&price=${AUCTION_PRICE}"
-	//	lurl: NoticeBase + "loss?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&price=${AUCTION_PRICE}&loss=${AUCTION_LOSS}"
+	//	nurl: NoticeBase + "win?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&price=${AUCTION_PRICE}"
+	//	burl: NoticeBase + "bill?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&price=${AUCTION_PRICE}"
+	//	lurl: NoticeBase + "loss?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&price=${AUCTION_PRICE}&loss=${AUCTION_LOSS}"
 	//
-	// where UK is Bid.UserKey as 16 lower-case hex digits and CUR is Cur.
+	// where UK is Bid.UserKey as 16 lower-case hex digits, CUR is Cur and
+	// BP is Bid.Price as "price" has it.
 	NoticeBase []byte
-	// NoticeKey, when set, signs the notice URLs: "&sig=SIG" follows CUR,
+	// NoticeKey, when set, signs the notice URLs: "&sig=SIG" follows BP,
 	// SIG the key's signature of the query up to it as 16 lower-case hex
 	// digits (see [AppendNoticeQuery]).
 	NoticeKey *NoticeKey

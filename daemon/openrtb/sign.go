@@ -50,11 +50,14 @@ func ParseNoticeKeys(text string) ([]NoticeKey, error) {
 }
 
 // AppendNoticeQuery appends the canonical query of a notice, the part of
-// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR", each
-// value query-escaped and UK as 16 lower-case hex digits. The bid's notice
-// URLs carry it as written; the notice handler writes it again from the
-// values it parsed, to verify the signature.
-func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur []byte) []byte {
+// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP",
+// each value query-escaped and UK as 16 lower-case hex digits; "&bp=BP"
+// only when bp is not empty. BP is the bid's price, as the response's
+// "price" writes it: the notice handler charges no more than it (see
+// package notice), and a signature covers it. The bid's notice URLs carry
+// the query as written; the notice handler writes it again from the values
+// it parsed, to verify the signature.
+func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte) []byte {
 	dst = append(dst, "?bid="...)
 	dst = appendQueryEscape(dst, bid)
 	dst = append(dst, "&cid="...)
@@ -64,5 +67,10 @@ func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur []byte) []byte 
 	dst = append(dst, "&uk="...)
 	dst = AppendHex16(dst, uk)
 	dst = append(dst, "&cur="...)
-	return appendQueryEscape(dst, cur)
+	dst = appendQueryEscape(dst, cur)
+	if len(bp) == 0 {
+		return dst
+	}
+	dst = append(dst, "&bp="...)
+	return appendQueryEscape(dst, bp)
 }

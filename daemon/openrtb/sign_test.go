@@ -31,7 +31,8 @@ func TestNoticeKeyIsSipHash(t *testing.T) {
 
 // TestAppendResponseSignsNotices: with a key, the three notice URLs of a
 // bid carry sig, the key's signature of the query before it, which is the
-// query AppendNoticeQuery writes from the bid's values.
+// query AppendNoticeQuery writes from the bid's values, its price as bp
+// included.
 func TestAppendResponseSignsNotices(t *testing.T) {
 	keys, err := ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
 	if err != nil {
@@ -40,7 +41,7 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	r := testResponse()
 	r.NoticeKey = &keys[0]
 	b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
-	want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"))), 16)
+	want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"), []byte("1.2345"))), 16)
 	for _, u := range []string{b.NURL, b.BURL, b.LURL} {
 		q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
 		if err != nil {
@@ -49,8 +50,8 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 		if sig := q.Get("sig"); strings.TrimLeft(sig, "0") != want || len(sig) != 16 {
 			t.Fatalf("notice %s: sig %q; want %016s", u, sig, want)
 		}
-		if !strings.Contains(u, "&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
-			t.Fatalf("notice %s: sig not between cur and price", u)
+		if !strings.Contains(u, "&cur=USD&bp=1.2345&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
+			t.Fatalf("notice %s: bp and sig not between cur and price", u)
 		}
 	}
 	r.NoticeKey = nil
