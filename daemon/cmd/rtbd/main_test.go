@@ -214,6 +214,7 @@ func (d *daemon) metric(t *testing.T, series string) float64 {
 
 type bid struct {
 	ID, NURL, BURL string
+	Price          float64
 }
 
 // postBid sends a corpus request and returns the bids of the answer.

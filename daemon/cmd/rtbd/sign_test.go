@@ -1,9 +1,11 @@
 package main
 
 import (
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -11,7 +13,8 @@ import (
 // TestSignedNotices runs rtbd with bidding.noticeKeyFile: its bids'
 // notice URLs are signed, a billing notice as bid moves spend, one whose
 // campaign was changed is refused as forged and moves nothing, and one
-// without sig is processed and counted as unsigned. A key file rtbd
+// without sig is processed and counted as unsigned. A notice priced above
+// its bid moves the bid's price (checkCapped). A key file rtbd
 // cannot use stops the start, naming it.
 func TestSignedNotices(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "notice-keys")
@@ -20,7 +23,7 @@ func TestSignedNotices(t *testing.T) {
 	}
 	d := startDaemon(t, map[string]any{"bidding": map[string]any{"noticeKeyFile": keyFile}})
 	var bids []bid // of requests that are not tests, which move no spend
-	for _, b := range d.corpusBids(t, 10) {
+	for _, b := range d.corpusBids(t, 12) {
 		if !strings.Contains(b.BURL, "&sig=") {
 			t.Fatalf("burl %s is not signed", b.BURL)
 		}
@@ -28,8 +31,8 @@ func TestSignedNotices(t *testing.T) {
 			bids = append(bids, b)
 		}
 	}
-	if len(bids) < 2 {
-		t.Fatalf("%d bids of requests that are not tests; want 2", len(bids))
+	if len(bids) < 4 {
+		t.Fatalf("%d bids of requests that are not tests; want 4", len(bids))
 	}
 	if code := d.fire(t, bids[0].BURL, "2"); code != 204 {
 		t.Fatalf("signed billing notice: status %d; want 204", code)
@@ -57,11 +60,36 @@ func TestSignedNotices(t *testing.T) {
 	if code := d.fire(t, u.String(), "2"); code != 204 || d.metric(t, `rtbd_notices_unsigned_total{kind="bill"}`) != 1 {
 		t.Fatalf("unsigned notice: status %d, counted %v; want 204 and counted", code, d.metric(t, `rtbd_notices_unsigned_total{kind="bill"}`))
 	}
+	checkCapped(t, d, bids[2:])
 
 	if err := os.WriteFile(keyFile, []byte("not a key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if code, out := runToExit(t, map[string]any{"bidding": map[string]any{"noticeKeyFile": keyFile}}); code != 1 || !strings.Contains(out, keyFile) {
 		t.Fatalf("bad key file: exit %d\n%s\nwant 1 and the file named", code, out)
+	}
+}
+
+// checkCapped fires the billing notices of bids[0] and bids[1] (signed,
+// of requests that are not tests), the first at four times its bid's
+// price and the second at half of it: the first moves its bid's price and
+// is counted as capped, the second moves its own.
+func checkCapped(t *testing.T, d *daemon, bids []bid) {
+	t.Helper()
+	capped, spent := d.metric(t, `rtbd_notices_capped_total{kind="bill"}`), d.spendTotal(t)
+	over, under := bids[0], bids[1]
+	if code := d.fire(t, over.BURL, strconv.FormatFloat(4*over.Price, 'f', -1, 64)); code != 204 {
+		t.Fatalf("billing notice above its bid: status %d; want 204", code)
+	}
+	if code := d.fire(t, under.BURL, strconv.FormatFloat(under.Price/2, 'f', -1, 64)); code != 204 {
+		t.Fatalf("billing notice below its bid: status %d; want 204", code)
+	}
+	// Spend counts micro-units of the currency: a CPM price p moves p*1000.
+	want := math.Round(over.Price*1000) + math.Round(under.Price/2*1000)
+	if got := d.spendTotal(t) - spent; math.Abs(float64(got)-want) > 2 {
+		t.Fatalf("the two notices moved %d micro-units; want %v (the first at its bid's %v, the second at %v)", got, want, over.Price, under.Price/2)
+	}
+	if got := d.metric(t, `rtbd_notices_capped_total{kind="bill"}`) - capped; got != 1 {
+		t.Fatalf("%v billing notices counted as capped; want 1", got)
 	}
 }
