@@ -66,7 +66,7 @@ func (s *State) AppendSpendSince(dst []byte, since uint64) ([]byte, uint64) {
 		if cs.ver.Load() <= since {
 			continue
 		}
-		e := CampaignSpend{Day: cs.day.Load(), Today: cs.today.Load(), Total: cs.total.Load()}
+		e := CampaignSpend{Day: int64(cs.day.Load()), Today: cs.today.Load(), Total: cs.total.Load()}
 		if e.Total != 0 || e.Today != 0 {
 			e.ID = o.ids[i]
 			dst = appendSpendEntry(dst, &e)
@@ -249,7 +249,7 @@ func (s *State) RestoreSpend(b []byte) (int, error) {
 	defer s.stamping.RUnlock()
 	for _, e := range entries {
 		if cs := m[e.ID]; cs != nil { // else retired (see campaignsWith)
-			cs.day.Store(e.Day)
+			cs.day.Store(dayOf(e.Day))
 			cs.today.Store(e.Today)
 			cs.total.Store(e.Total)
 			cs.ver.Store(s.version.Add(1))

@@ -76,7 +76,7 @@ func (s *State) Retire() int {
 	today := dayNumber(s.now())
 	if snap := s.snap.Load(); snap != nil {
 		for i := range snap.camps {
-			snap.camps[i].st.seen.Store(today)
+			snap.camps[i].st.seen.Store(dayOf(today))
 		}
 	}
 	old := *s.camps.Load()
@@ -86,11 +86,11 @@ func (s *State) Retire() int {
 		if n++; n%spendYieldEvery == 0 {
 			runtime.Gosched()
 		}
-		last := cs.day.Load()
+		last := int64(cs.day.Load())
 		if p := cs.peer.Load(); p != nil {
 			last = max(last, p.day)
 		}
-		if s.stale(cs.seen.Load(), today) && s.stale(last, today) {
+		if s.stale(int64(cs.seen.Load()), today) && s.stale(last, today) {
 			gone = append(gone, id)
 		}
 	}

@@ -2,7 +2,6 @@ package decision
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -42,26 +41,36 @@ type State struct {
 	version  atomic.Uint64
 	stamping sync.RWMutex
 	epoch    uint64
+
+	res reservations // won bids' spend until billed (see Reserve)
 }
 
 // campaignState holds one campaign's counters, in micro-units of the
 // campaign file currency.
 type campaignState struct {
-	day        atomic.Int64 // UTC day number that today belongs to
-	today      atomic.Int64
-	total      atomic.Int64
-	ver        atomic.Uint64 // State.version of the last change to the three
-	freqMax    atomic.Int32  // > 0: the campaign has a cap
-	freqWindow atomic.Int32  // seconds, at most campaign.MaxFreqCapWindow
+	day atomic.Int32 // UTC day number that today belongs to (see dayOf)
+	// seen is the UTC day number a compiled Snapshot last had the
+	// campaign on (see Retire).
+	seen  atomic.Int32
+	today atomic.Int64
+	total atomic.Int64
+	ver   atomic.Uint64 // State.version of the last change to the three
+	// reserved is the spend of won bids not yet billed (see Reserve),
+	// which budgets and pacing count with today and total.
+	reserved   atomic.Int64
+	freqMax    atomic.Int32 // > 0: the campaign has a cap
+	freqWindow atomic.Int32 // seconds, at most campaign.MaxFreqCapWindow
 	freqKey    uint64
 	// peer is the peers' spend (SetPeerSpend), nil without any. Behind a
 	// pointer, campaignState fits the 64-byte size class: one cache line
 	// for the budget and cap checks of every candidate.
 	peer atomic.Pointer[peerSpend]
-	// seen is the UTC day number a compiled Snapshot last had the
-	// campaign on (see Retire).
-	seen atomic.Int64
 }
+
+// dayOf is day number d as campaignState keeps it: UTC day numbers fit
+// 32 bits for millions of years, and one from a damaged file or a peer
+// is held to the range rather than wrapped.
+func dayOf(d int64) int32 { return int32(min(max(d, math.MinInt32), math.MaxInt32)) }
 
 // peerSpend is the peers' spend of one campaign, replaced whole.
 type peerSpend struct{ day, today, total int64 }
@@ -74,6 +83,7 @@ func NewState(freqSlots int) *State {
 	m := map[string]*campaignState{}
 	s.camps.Store(&m)
 	s.freq.init(freqSlots)
+	s.SetReservations(0, 0)
 	return s
 }
 
@@ -98,14 +108,14 @@ func (s *State) attach(snap *Snapshot) {
 		}
 		cs.freqMax.Store(int32(min(cc.freqMax, math.MaxInt32)))
 		cs.freqWindow.Store(int32(cc.freqWin))
-		cs.seen.Store(today)
+		cs.seen.Store(dayOf(today))
 		cc.st = cs
 	}
 	// The last book had its campaigns until now: those this one drops
 	// are retired from today on, not from the day it was compiled.
 	if prev := s.snap.Load(); prev != nil {
 		for i := range prev.camps {
-			prev.camps[i].st.seen.Store(today)
+			prev.camps[i].st.seen.Store(dayOf(today))
 		}
 	}
 	s.camps.Store(&m)
@@ -131,20 +141,10 @@ var ErrUnknownCampaign = errors.New("decision: unknown campaign")
 // that share its budgets.
 func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (notice.Charge, error) {
 	var ch notice.Charge
-	cs := (*s.camps.Load())[string(campaignID)]
-	snap := s.snap.Load()
-	if cs == nil || snap == nil {
-		return ch, fmt.Errorf("cannot bill campaign %q: %w", campaignID, ErrUnknownCampaign)
+	cs, spend, err := s.charge(campaignID, price, cur)
+	if err != nil {
+		return ch, err
 	}
-	if !(price >= 0) || math.IsInf(price, 0) {
-		return ch, fmt.Errorf("cannot bill campaign %q: bad price %v", campaignID, price)
-	}
-	ci, ok := snap.money.lookup(cur)
-	if !ok {
-		return ch, fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
-	}
-	// CPM/1000 per impression, in micro-units: x 1e6 / 1e3.
-	spend := int64(math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3))
 	ch.Campaign = cs.freqKey
 	s.stamping.RLock()
 	ch.Today, ch.Total = cs.addSpend(spend, dayNumber(now))
@@ -177,11 +177,6 @@ func (s *State) Impressions(campaignID string, userKey uint64, now time.Time) in
 	return s.freq.count(freqHash(userKey, cs.freqKey), now.Unix(), int64(cs.freqWindow.Load()))
 }
 
-// Win records a win notice. Spend moves on billing notices only, so it does
-// nothing today; it exists so that the notice handler does not change when
-// win-based pacing is added.
-func (s *State) Win(campaignID []byte, price float64, cur []byte, now time.Time) {}
-
 func dayNumber(t time.Time) int64 { return t.Unix() / 86400 }
 
 // addSpend adds micro-units to today's and the total spend, starting a new
@@ -189,8 +184,8 @@ func dayNumber(t time.Time) int64 { return t.Unix() / 86400 }
 // day change may land in either day; budgets are approximate to one
 // impression.
 func (cs *campaignState) addSpend(spend, day int64) (today, total int64) {
-	if d := cs.day.Load(); d != day && d < day {
-		if cs.day.CompareAndSwap(d, day) {
+	if d := cs.day.Load(); d != dayOf(day) && int64(d) < day {
+		if cs.day.CompareAndSwap(d, dayOf(day)) {
 			cs.today.Store(0)
 		}
 	}
@@ -199,7 +194,7 @@ func (cs *campaignState) addSpend(spend, day int64) (today, total int64) {
 
 // spentToday returns today's spend as of day.
 func (cs *campaignState) spentToday(day int64) int64 {
-	if cs.day.Load() != day {
+	if cs.day.Load() != dayOf(day) {
 		return 0
 	}
 	return cs.today.Load()
@@ -305,18 +300,20 @@ func (p PacingState) String() string {
 	return "unknown"
 }
 
-// pacing returns the campaign's pacing state at unix second sec.
+// pacing returns the campaign's pacing state at unix second sec. The
+// spend of won bids not yet billed (see State.Reserve) counts as spent.
 func (cc *ccamp) pacing(sec int64) PacingState {
 	cs := cc.st
 	day := sec / 86400
 	peerToday, peerTotal := cs.peerSpent(day)
-	if cc.total > 0 && cs.total.Load()+peerTotal >= cc.total {
+	reserved := cs.reserved.Load()
+	if cc.total > 0 && cs.total.Load()+peerTotal+reserved >= cc.total {
 		return PacingTotalSpent
 	}
 	if cc.daily == 0 {
 		return PacingOK
 	}
-	today := cs.spentToday(day) + peerToday
+	today := cs.spentToday(day) + peerToday + reserved
 	if today >= cc.daily {
 		return PacingDailySpent
 	}
@@ -340,7 +337,10 @@ type CampaignStatus struct {
 	// [State.SetPeerSpend]); Pacing counts it with this host's.
 	PeerToday float64
 	PeerTotal float64
-	Pacing    PacingState
+	// Reserved is the spend of won bids not yet billed (see
+	// [State.Reserve]); Pacing counts it too.
+	Reserved float64
+	Pacing   PacingState
 }
 
 // CampaignStatus returns the status of the campaign with ordinal i
@@ -355,6 +355,7 @@ func (s *Snapshot) CampaignStatus(i int, now time.Time) CampaignStatus {
 		SpendTotal: float64(cc.st.total.Load()) / 1e6,
 		PeerToday:  float64(peerToday) / 1e6,
 		PeerTotal:  float64(peerTotal) / 1e6,
+		Reserved:   float64(cc.st.reserved.Load()) / 1e6,
 		Pacing:     cc.pacing(now.Unix()),
 	}
 }

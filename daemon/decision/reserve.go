@@ -1,0 +1,188 @@
+package decision
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"time"
+)
+
+// Reservations. Spend moves when a bid is billed (burl), which for video
+// is when the ad plays: seconds to minutes after the auction was won
+// (nurl). A campaign at the end of its budget keeps bidding, and winning,
+// until its bills come in, and each of those wins spends past the budget.
+// So a win reserves its price: budgets and pacing count the campaign's
+// reserved spend with its billed spend until the bid's billing notice
+// releases it, or until the reservation expires (a won bid that is never
+// billed: the ad did not play). Reservations are this host's only: they
+// are not saved, and peers do not read them.
+
+// reservations is a FIFO of the live reservations, oldest first, with an
+// index by bid. Notices hold mu; the bid path reads only the campaigns'
+// reserved counters.
+type reservations struct {
+	mu   sync.Mutex
+	ttl  int64 // seconds a reservation lasts; 0: wins reserve nothing
+	ring []reservation
+	// Sequence numbers: the reservation with number q is ring[q&mask];
+	// head is the oldest still in the ring, tail the next to add.
+	head, tail uint64
+	mask       uint64
+	index      map[uint64]uint64 // bid key -> sequence number of its live reservation
+
+	// Counts for metrics: reservations released by a bill, expired, and
+	// released early because the ring was full.
+	billed, expired, evicted uint64
+}
+
+// reservation is one won bid's spend, in micro-units of its campaign's
+// currency. cs is nil once it was released.
+type reservation struct {
+	key    uint64
+	cs     *campaignState
+	amount int64
+	at     int64 // unix seconds
+}
+
+// SetReservations sets how long a win reserves its price (0: wins reserve
+// nothing) and how many reservations may be live (rounded up to a power
+// of two; when full, the oldest is released early). It gives the live
+// reservations back to their campaigns.
+func (s *State) SetReservations(ttl time.Duration, slots int) {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for q := r.head; q != r.tail; q++ {
+		r.release(&r.ring[q&r.mask])
+	}
+	r.ttl, r.ring, r.head, r.tail, r.mask, r.index = max(int64(ttl/time.Second), 0), nil, 0, 0, 0, nil
+	r.billed, r.expired, r.evicted = 0, 0, 0
+	if r.ttl == 0 {
+		return
+	}
+	n := 1024
+	for n < slots {
+		n <<= 1
+	}
+	r.ring, r.mask, r.index = make([]reservation, n), uint64(n-1), make(map[uint64]uint64)
+}
+
+// Reserve records that the bid with key bidKey (the same for its win and
+// its billing notice) won at CPM price in currency cur at now: its
+// campaign's reserved spend grows by price/1000 until [State.Release]
+// with the same key, or until the reservation expires. A second Reserve
+// of a key reserves nothing more. It is an error for a campaign no
+// Snapshot has had; the notice handler does not call it for test bids.
+func (s *State) Reserve(bidKey uint64, campaignID []byte, price float64, cur []byte, now time.Time) error {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ttl == 0 {
+		return nil
+	}
+	cs, spend, err := s.charge(campaignID, price, cur)
+	if err != nil {
+		return err
+	}
+	sec := now.Unix()
+	r.expire(sec)
+	if _, ok := r.index[bidKey]; ok {
+		return nil
+	}
+	if r.tail-r.head == uint64(len(r.ring)) {
+		e := &r.ring[r.head&r.mask]
+		if e.cs != nil {
+			r.evicted++
+			r.drop(e)
+		}
+		r.head++
+	}
+	r.ring[r.tail&r.mask] = reservation{key: bidKey, cs: cs, amount: spend, at: sec}
+	r.index[bidKey] = r.tail
+	r.tail++
+	cs.reserved.Add(spend)
+	return nil
+}
+
+// Release ends the reservation of bidKey, if it is live: its billing
+// notice was processed, after [State.Bill] moved the spend.
+func (s *State) Release(bidKey uint64) {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if q, ok := r.index[bidKey]; ok {
+		r.billed++
+		r.drop(&r.ring[q&r.mask])
+	}
+}
+
+// ExpireReservations releases the reservations older than their time to
+// live at now. The daemon calls it every second: the notices' own calls
+// stop when no notices come in.
+func (s *State) ExpireReservations(now time.Time) {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ttl != 0 {
+		r.expire(now.Unix())
+	}
+}
+
+// Reservations returns the number of live reservations and how many
+// reservations were released by their bills, expired, and released early
+// because the ring was full, since SetReservations.
+func (s *State) Reservations() (live int, billed, expired, evicted uint64) {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.index), r.billed, r.expired, r.evicted
+}
+
+// expire drops the reservations at the head that are released or older
+// than the time to live at unix second sec. Call it with mu held.
+func (r *reservations) expire(sec int64) {
+	for ; r.head != r.tail; r.head++ {
+		e := &r.ring[r.head&r.mask]
+		if e.cs != nil {
+			if e.at > sec-r.ttl {
+				return
+			}
+			r.expired++
+			r.drop(e)
+		}
+	}
+}
+
+// drop releases the live reservation e and forgets its key.
+func (r *reservations) drop(e *reservation) {
+	delete(r.index, e.key)
+	r.release(e)
+}
+
+// release gives e's amount back to its campaign, once.
+func (r *reservations) release(e *reservation) {
+	if e.cs != nil {
+		e.cs.reserved.Add(-e.amount)
+		e.cs = nil
+	}
+}
+
+// charge returns the counters of campaignID and the spend of one
+// impression at CPM price in currency cur, in micro-units of the campaign
+// file currency, as [State.Bill] and [State.Reserve] count it.
+func (s *State) charge(campaignID []byte, price float64, cur []byte) (*campaignState, int64, error) {
+	cs := (*s.camps.Load())[string(campaignID)]
+	snap := s.snap.Load()
+	if cs == nil || snap == nil {
+		return nil, 0, fmt.Errorf("cannot bill campaign %q: %w", campaignID, ErrUnknownCampaign)
+	}
+	if !(price >= 0) || math.IsInf(price, 0) {
+		return nil, 0, fmt.Errorf("cannot bill campaign %q: bad price %v", campaignID, price)
+	}
+	ci, ok := snap.money.lookup(cur)
+	if !ok {
+		return nil, 0, fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
+	}
+	// CPM/1000 per impression, in micro-units: x 1e6 / 1e3.
+	return cs, int64(math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3)), nil
+}
