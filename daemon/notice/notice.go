@@ -58,6 +58,18 @@ type Spender interface {
 	Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Charge, error)
 }
 
+// Reserver is implemented by a [Spender] that counts the price of a won
+// bid against its campaign's budget until the bid is billed: a campaign
+// at the end of its budget would otherwise keep winning until its bills
+// come in. The handler calls Reserve for the first win notice of a bid
+// (not a test bid), and Release after the first billing notice of it.
+// key is [BillKey] of the bid id, the same for both notices. An error
+// from Reserve means the campaign is unknown, as from [Spender.Bill].
+type Reserver interface {
+	Reserve(key uint64, campaignID []byte, price float64, cur []byte, now time.Time) error
+	Release(key uint64)
+}
+
 // Charge is what a [Spender] moved for one billed impression.
 type Charge struct {
 	CapKey    uint64 // the frequency-cap entry the impression counted in; 0 for none
@@ -130,6 +142,7 @@ type Config struct {
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
 type Handler struct {
 	sp       Spender
+	res      Reserver // sp, when it is one
 	sink     Sink
 	currency []byte
 	maxPrice float64
@@ -171,6 +184,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		keys:     cfg.Keys,
 		signed:   cfg.RequireSigned && len(cfg.Keys) > 0,
 	}
+	h.res, _ = sp.(Reserver)
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
 	return h
 }
@@ -199,7 +213,9 @@ func (h *Handler) Route(path []byte) fasthttp.RequestHandler {
 	return nil
 }
 
-// ServeWin serves a win notice (nurl). It only counts and logs the win.
+// ServeWin serves a win notice (nurl): the first for a bid id reserves
+// its price when the Spender is a [Reserver]; every one is counted and
+// logged.
 func (h *Handler) ServeWin(ctx *fasthttp.RequestCtx) { h.serve(ctx, KindWin) }
 
 // ServeBill serves a billing notice (burl): the first notice for a bid id
@@ -248,7 +264,13 @@ func (h *Handler) process(k Kind, n *notice) result {
 		noticesCapped[k].Inc()
 	}
 	r := resultOK
-	if k == KindBill && h.sp != nil && (h.isTest == nil || !h.isTest(n.bid)) {
+	moves := h.sp != nil && (h.isTest == nil || !h.isTest(n.bid))
+	switch {
+	case k == KindWin && moves && h.res != nil:
+		if h.res.Reserve(BillKey(n.bid), n.cid, n.price, n.cur, now) != nil {
+			r = resultUnknown
+		}
+	case k == KindBill && moves:
 		if ch, err := h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now); err != nil {
 			r = resultUnknown
 		} else {
@@ -257,12 +279,20 @@ func (h *Handler) process(k Kind, n *notice) result {
 				h.journal.Billed(Billed{Notice: fp, Time: now.Unix(), Charge: ch})
 			}
 		}
+		// After Bill: in between, the spend counts twice, never not at all.
+		if h.res != nil {
+			h.res.Release(fp)
+		}
 	}
 	if h.sink != nil {
 		h.sink.Notice(k, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
 	}
 	return r
 }
+
+// BillKey is the key of a bid's billing notice, from its bid id: the
+// notice dedupe's, [Billed.Notice]'s and [Reserver]'s.
+func BillKey(bid []byte) uint64 { return fingerprint(KindBill, bid) }
 
 // fingerprint is the dedupe key of (k, bid): xxhash of the bid id seeded by
 // the kind, so that a win and a bill for one bid are distinct.

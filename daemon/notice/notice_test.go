@@ -127,6 +127,62 @@ func TestBillOK(t *testing.T) {
 	}
 }
 
+// reservingSpender is a fakeSpender that is also a Reserver: it records
+// the keys it holds, and refuses the campaigns in unknown.
+type reservingSpender struct {
+	fakeSpender
+	held map[uint64]float64
+}
+
+func (s *reservingSpender) Reserve(key uint64, cid []byte, price float64, cur []byte, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unknown[string(cid)] {
+		return errors.New("unknown campaign")
+	}
+	s.held[key] += price
+	return nil
+}
+
+func (s *reservingSpender) Release(key uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.held, key)
+}
+
+// TestWinReserves: the first win notice of a bid reserves its price (at
+// most its bid's) under the bid's billing key, and its billing notice
+// releases it once billed; a replayed win, a test bid's win and a loss
+// reserve nothing, and a win of an unknown campaign is counted as such.
+func TestWinReserves(t *testing.T) {
+	sp := &reservingSpender{fakeSpender: fakeSpender{unknown: map[string]bool{"gone": true}}, held: map[uint64]float64{}}
+	h := New(Config{IsTest: func(bid []byte) bool { return strings.HasSuffix(string(bid), "t") }}, sp, nil)
+	serve := func(path, query string) {
+		t.Helper()
+		if code, body := serveDirect(t, h, "GET", path+"?"+query, ""); code != 204 {
+			t.Fatalf("%s?%s: %d %q; want 204", path, query, code, body)
+		}
+	}
+	serve("/win", "bid=b1&cid=c&bp=2&price=1.5")
+	serve("/win", "bid=b1&cid=c&bp=2&price=1.5")
+	serve("/win", "bid=b2&cid=c&bp=2&price=9") // held to bp
+	serve("/win", "bid=b3t&cid=c&price=1")
+	serve("/loss", "bid=b4&cid=c&price=1")
+	if len(sp.held) != 2 || sp.held[BillKey([]byte("b1"))] != 1.5 || sp.held[BillKey([]byte("b2"))] != 2 {
+		t.Fatalf("held %v; want b1 at 1.5 and b2 at 2", sp.held)
+	}
+	serve("/bill", "bid=b1&cid=c&bp=2&price=1.5")
+	if _, ok := sp.held[BillKey([]byte("b1"))]; ok || len(sp.held) != 1 || sp.count() != 1 {
+		t.Fatalf("after b1's bill: held %v, %d bills; want only b2 held, b1 billed", sp.held, sp.count())
+	}
+	unknown := noticesTotal[KindWin][resultUnknown].Get()
+	serve("/win", "bid=b5&cid=gone&price=1")
+	if noticesTotal[KindWin][resultUnknown].Get() != unknown+1 || len(sp.held) != 1 {
+		t.Fatalf("a win of an unknown campaign: counted %d, held %v; want counted unknown, nothing held",
+			noticesTotal[KindWin][resultUnknown].Get()-unknown, sp.held)
+	}
+}
+
 // TestPriceCappedAtBid: a win or billing notice whose price is above its
 // bid's (bp) is charged and logged at the bid's price and counted as
 // capped, once however often it is replayed; a price at or below it is
