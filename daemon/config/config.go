@@ -113,8 +113,8 @@ type Bidding struct {
 	NoticeBaseURL string `json:"noticeBaseURL"`
 	// NoticeKeyFile names a file of notice keys, one per line as 32 hex
 	// digits (`openssl rand -hex 16`), read at start. The first signs the
-	// notice URLs of every bid ("&sig=", SipHash-2-4 of bid, cid, imp, uk
-	// and cur), and each verifies the notices that come back: a notice
+	// notice URLs of every bid ("&sig=", SipHash-2-4 of bid, cid, imp, uk,
+	// cur and bp, the bid's price), and each verifies the notices that come back: a notice
 	// whose sig none of them made is refused (400, result "forged"), so
 	// a notice for a bid never made, or for another campaign or user, does
 	// not move spend or caps. Every host that bids or receives the
@@ -150,6 +150,25 @@ type Bidding struct {
 	// notices per second. With state.peers the table also holds the
 	// peers' billing notices: count the whole group's.
 	NoticeDedupeSlots int `json:"noticeDedupeSlots"`
+	// WinReservation is how long a won bid's price counts against its
+	// campaign's budgets and pacing before its billing notice comes in.
+	// Spend moves on billing notices, which for video come when the ad
+	// plays, seconds to minutes after the win notice: without a
+	// reservation, a campaign at the end of its budget keeps winning
+	// until its bills arrive, and spends past the budget. The billing
+	// notice releases the reservation (also one another host of
+	// state.peers processed); one never billed (the ad did not play)
+	// expires after this long. Reservations are this host's: not saved
+	// in state.dir and not read by peers. Whole seconds; "0s" turns
+	// reservations off. Default "5m".
+	WinReservation Duration `json:"winReservation"`
+	// WinReservationSlots bounds the live reservations (rounded up to a
+	// power of two, about 60 bytes each). When full, the oldest is
+	// released early and counted in
+	// rtbd_win_reservations_ended_total{how="evicted"}: size it to win
+	// notices per second x winReservation. Default 524288: 29 minutes
+	// at 300 wins per second, 5 minutes at 1,700.
+	WinReservationSlots int `json:"winReservationSlots"`
 	// GDPRVendorID is the operator's IAB Global Vendor List id (1 to
 	// 65535): with it, a TCF consent string must also grant this vendor
 	// consent (or legitimate interest, for purpose 2). 0, the default,
@@ -312,12 +331,14 @@ func Default() Config {
 		},
 		Admin: Admin{ListenAddress: "127.0.0.1:9090"},
 		Bidding: Bidding{
-			Currency:          "USD",
-			DefaultTmax:       Duration(100 * time.Millisecond),
-			MinTimeLeft:       Duration(5 * time.Millisecond),
-			FreqCapSlots:      1 << 20,
-			NoticeDedupeSlots: 1 << 22,
-			FirstPriceShading: 1,
+			Currency:            "USD",
+			DefaultTmax:         Duration(100 * time.Millisecond),
+			MinTimeLeft:         Duration(5 * time.Millisecond),
+			FreqCapSlots:        1 << 20,
+			NoticeDedupeSlots:   1 << 22,
+			WinReservation:      Duration(5 * time.Minute),
+			WinReservationSlots: 1 << 19,
+			FirstPriceShading:   1,
 		},
 		Shedding: Shedding{MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
 		Drain:    Drain{Delay: Duration(3 * time.Second), Timeout: Duration(5 * time.Second)},
@@ -413,6 +434,12 @@ func (c *Config) Validate() error {
 	if c.Bidding.NoticeDedupeSlots < 0 || c.Bidding.NoticeDedupeSlots > maxDedupeSlots {
 		return fmt.Errorf("invalid config: bidding.noticeDedupeSlots %d must be from 0 (the default) to %d", c.Bidding.NoticeDedupeSlots, maxDedupeSlots)
 	}
+	if r := c.Bidding.WinReservation; r < 0 || r > Duration(48*time.Hour) || r%Duration(time.Second) != 0 {
+		return fmt.Errorf("invalid config: bidding.winReservation %s must be whole seconds from 0s (off) to 48h", r.D())
+	}
+	if c.Bidding.WinReservationSlots < 1 || c.Bidding.WinReservationSlots > maxReservationSlots {
+		return fmt.Errorf("invalid config: bidding.winReservationSlots %d must be from 1 to %d", c.Bidding.WinReservationSlots, maxReservationSlots)
+	}
 	if c.Shedding.MaxInFlight < 0 || c.Bidding.FreqCapSlots < 0 || c.EventLog.RingSize < 0 {
 		return errors.New("invalid config: shedding.maxInFlight, bidding.freqCapSlots and eventLog.ringSize must not be negative")
 	}
@@ -450,6 +477,9 @@ const maxRetireDays = 36500
 
 // maxDedupeSlots bounds the notice dedupe table at 16 GiB.
 const maxDedupeSlots = 1 << 30
+
+// maxReservationSlots bounds the win reservations at about 4 GiB.
+const maxReservationSlots = 1 << 26
 
 // checkPeers validates state.peers, state.peerListenAddress and
 // state.peerInterval.

@@ -37,6 +37,9 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if len(c.State.Peers) != 2 || c.State.PeerInterval.D() != time.Second || c.State.RetireAfterDays != 30 {
 		t.Fatalf("state: %+v", c.State)
 	}
+	if c, err = Parse([]byte(`{"bidding":{"winReservation":"0s"}}`)); err != nil || c.Bidding.WinReservation != 0 {
+		t.Fatalf("bidding.winReservation 0s: %v, %s; want reservations off", err, c.Bidding.WinReservation.D())
+	}
 	if c, err = Parse([]byte(`{"state":{"retireAfterDays":0}}`)); err != nil || c.State.RetireAfterDays != 0 {
 		t.Fatalf("state.retireAfterDays 0: %v, %d; want retiring off", err, c.State.RetireAfterDays)
 	}
@@ -86,6 +89,10 @@ func TestParseErrors(t *testing.T) {
 	f(`{"state":{"peers":["http://10.0.0.2:9091","http://10.0.0.2:9091/"]}}`, "10.0.0.2:9091 is listed twice")
 	f(`{"state":{"peers":[":%"]}}`, "state.peers")
 	f(`{"bidding":{"noticeDedupeSlots":-1}}`, "bidding.noticeDedupeSlots -1")
+	f(`{"bidding":{"winReservation":"-1s"}}`, "bidding.winReservation -1s must be whole seconds")
+	f(`{"bidding":{"winReservation":"1500ms"}}`, "bidding.winReservation 1.5s must be whole seconds")
+	f(`{"bidding":{"winReservation":"49h"}}`, "to 48h")
+	f(`{"bidding":{"winReservationSlots":0}}`, "bidding.winReservationSlots 0 must be from 1")
 	f(`{"bidding":{"noticeDedupeSlots":2147483648}}`, "bidding.noticeDedupeSlots 2147483648")
 	f(`{"shedding":{"status":500}}`, "shedding.status")
 	f(`{"log":{"level":"loud"}}`, "log.level")

@@ -52,6 +52,7 @@ type Engine struct {
 func New(cfg *config.Config) (*Engine, error) {
 	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg)}
 	e.state.SetRetireAfter(cfg.State.RetireAfterDays)
+	e.state.SetReservations(cfg.Bidding.WinReservation.D(), cfg.Bidding.WinReservationSlots)
 	if path := cfg.Bidding.NoticeKeyFile; path != "" {
 		keys, err := readNoticeKeys(path)
 		if err != nil {

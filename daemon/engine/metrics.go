@@ -41,6 +41,21 @@ func init() {
 		}
 		return 0
 	})
+	// Win reservations (bidding.winReservation): live, and ended by
+	// their billing notice, by expiry, or early because the table was
+	// full.
+	reservations := func(f func(live int, billed, expired, evicted uint64) uint64) func() float64 {
+		return func() float64 {
+			if e := current.Load(); e != nil {
+				return float64(f(e.state.Reservations()))
+			}
+			return 0
+		}
+	}
+	metrics.NewGauge(`rtbd_win_reservations`, reservations(func(live int, _, _, _ uint64) uint64 { return uint64(live) }))
+	metrics.NewGauge(`rtbd_win_reservations_ended_total{how="billed"}`, reservations(func(_ int, b, _, _ uint64) uint64 { return b }))
+	metrics.NewGauge(`rtbd_win_reservations_ended_total{how="expired"}`, reservations(func(_ int, _, x, _ uint64) uint64 { return x }))
+	metrics.NewGauge(`rtbd_win_reservations_ended_total{how="evicted"}`, reservations(func(_ int, _, _, v uint64) uint64 { return v }))
 	metrics.NewGauge(`rtbd_book_campaigns`, func() float64 {
 		if e := current.Load(); e != nil {
 			return float64(e.Snapshot().Campaigns())
@@ -70,6 +85,9 @@ func writeCampaignMetrics(w io.Writer) {
 		if peers { // state.peers: what the other hosts spent, which pacing counts too
 			line = appendSeries(line, "rtbd_campaign_peer_spend_today", st.ID, "", st.PeerToday)
 			line = appendSeries(line, "rtbd_campaign_peer_spend_total", st.ID, "", st.PeerTotal)
+		}
+		if st.Reserved != 0 { // won, not yet billed; pacing counts it
+			line = appendSeries(line, "rtbd_campaign_reserved_spend", st.ID, "", st.Reserved)
 		}
 		line = appendSeries(line, "rtbd_campaign_pacing", st.ID, st.Pacing.String(), 1)
 		bw.Write(line) //nolint:errcheck // the scrape's writer reports its own errors

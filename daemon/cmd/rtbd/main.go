@@ -192,6 +192,7 @@ func serve(cfg *config.Config) int {
 		st := eng.State()
 		peerSync.ShareBills(func(b notice.Billed) {
 			notices.MarkBilled(b.Notice)
+			st.Release(b.Notice) // a win this host had that a peer billed
 			// Not after this host's now: a peer whose clock runs ahead
 			// would open a cap window that outlasts the user's.
 			st.CountImpression(b.CapKey, b.CapWindow, min(b.Time, time.Now().Unix()))
@@ -204,6 +205,7 @@ func serve(cfg *config.Config) int {
 	}
 	stopPeers := startPeers(cfg, peerSync)
 	stopRetiring := startRetiring(eng.State(), peerSync, time.Hour)
+	stopExpiring := startExpiring(eng.State())
 	peerSrc := &peers.Source{State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID}
 	queue, err := stats.StartQueueProbe()
 	if err != nil {
@@ -254,6 +256,7 @@ func serve(cfg *config.Config) int {
 	stopAll(cfg, srv, admin, events, queue, func() { awaitFinalReads(cfg, peerSrc, peerSync) })
 	stopPeers(peerSrv)
 	stopRetiring()
+	stopExpiring()
 	if err := state.close(); err != nil {
 		slog.Error("cannot save state at exit", "err", err)
 		return 1

@@ -287,6 +287,20 @@ func startRetiring(st *decision.State, sync *peers.Syncer, every time.Duration) 
 		}
 	}
 	retire()
+	return repeat(every, retire)
+}
+
+// startExpiring releases the win reservations that outlived
+// bidding.winReservation every second (see
+// [decision.State.ExpireReservations]), and returns the function that
+// stops it. Without it, a reservation would wait for the next notice.
+func startExpiring(st *decision.State) func() {
+	return repeat(time.Second, func() { st.ExpireReservations(time.Now()) })
+}
+
+// repeat calls f every interval on a goroutine of its own until the
+// function it returns is called, which waits for a call in progress.
+func repeat(every time.Duration, f func()) func() {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -297,7 +311,7 @@ func startRetiring(st *decision.State, sync *peers.Syncer, every time.Duration) 
 			case <-stop:
 				return
 			case <-t.C:
-				retire()
+				f()
 			}
 		}
 	}()

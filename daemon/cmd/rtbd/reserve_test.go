@@ -1,0 +1,72 @@
+package main
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/decision"
+)
+
+// reservedSpend sums rtbd_campaign_reserved_spend over every campaign, in
+// micro-units.
+func (d *daemon) reservedSpend(t *testing.T) int64 {
+	t.Helper()
+	var sum int64
+	for series, v := range d.metrics(t) {
+		if strings.HasPrefix(series, "rtbd_campaign_reserved_spend{") {
+			sum += int64(math.Round(v * 1e6))
+		}
+	}
+	return sum
+}
+
+// TestWinReservesUntilBilled runs two daemons that share their budgets:
+// a's win notices reserve their bids' prices on a, a billing notice a
+// processes releases its win there, and so does one that b processes,
+// once a reads b's billing notices.
+func TestWinReservesUntilBilled(t *testing.T) {
+	pa, pb := freePorts(t)
+	peers := func(self, other string) map[string]any {
+		return map[string]any{"peers": []string{"http://" + other}, "peerListenAddress": self, "peerInterval": "100ms"}
+	}
+	a := startDaemon(t, map[string]any{"state": peers(pa, pb), "bidding": map[string]any{"hostID": "a"}})
+	b := startDaemon(t, map[string]any{"state": peers(pb, pa), "bidding": map[string]any{"hostID": "b"}})
+	var bids []bid // of requests that are not tests, which move no spend
+	for _, x := range a.corpusBids(t, 8) {
+		if !decision.IsTestBidID([]byte(x.ID)) {
+			bids = append(bids, x)
+		}
+	}
+	if len(bids) < 2 {
+		t.Fatalf("%d bids of requests that are not tests; want 2", len(bids))
+	}
+	one, two := bids[0], bids[1]
+	price := func(x bid) string { return strconv.FormatFloat(x.Price, 'f', -1, 64) }
+	micro := func(x bid) int64 { return int64(math.Round(x.Price * 1000)) }
+	a.notice(t, one.NURL, price(one))
+	a.notice(t, two.NURL, price(two))
+	a.notice(t, two.NURL, price(two)) // a replay reserves nothing more
+	if got, want := a.reservedSpend(t), micro(one)+micro(two); math.Abs(float64(got-want)) > 2 || a.metric(t, "rtbd_win_reservations") != 2 {
+		t.Fatalf("after two wins: %d micro-units in %v reservations; want %d in 2", got, a.metric(t, "rtbd_win_reservations"), want)
+	}
+
+	a.notice(t, one.BURL, price(one))
+	if got := a.reservedSpend(t); math.Abs(float64(got-micro(two))) > 1 || a.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`) != 1 {
+		t.Fatalf("after a billed one: %d micro-units reserved, %v ended by a bill; want %d and 1",
+			got, a.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`), micro(two))
+	}
+	b.notice(t, two.BURL, price(two)) // after a failover, say
+	deadline := time.Now().Add(10 * time.Second)
+	for a.metric(t, "rtbd_win_reservations") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a still holds %v reservations 10 s after b billed the win", a.metric(t, "rtbd_win_reservations"))
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+	if got := a.reservedSpend(t); got != 0 {
+		t.Fatalf("a reserves %d micro-units after both wins were billed; want 0", got)
+	}
+}
