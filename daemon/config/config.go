@@ -162,12 +162,12 @@ type Bidding struct {
 	// in state.dir and not read by peers. Whole seconds; "0s" turns
 	// reservations off. Default "5m".
 	WinReservation Duration `json:"winReservation"`
-	// WinReservationSlots bounds the live reservations (rounded up to a
-	// power of two, about 60 bytes each). When full, the oldest is
-	// released early and counted in
-	// rtbd_win_reservations_ended_total{how="evicted"}: size it to win
-	// notices per second x winReservation. Default 524288: 29 minutes
-	// at 300 wins per second, 5 minutes at 1,700.
+	// WinReservationSlots bounds the reservations (rounded up to a power
+	// of two, 48 bytes each; a billed one keeps its slot until the older
+	// ones end). When they are all in use, the oldest is released early
+	// and counted in rtbd_win_reservations_ended_total{how="evicted"}:
+	// size it to win notices per second x winReservation. Default 524288
+	// (24 MiB): 29 minutes at 300 wins per second, 5 minutes at 1,700.
 	WinReservationSlots int `json:"winReservationSlots"`
 	// GDPRVendorID is the operator's IAB Global Vendor List id (1 to
 	// 65535): with it, a TCF consent string must also grant this vendor

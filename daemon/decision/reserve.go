@@ -3,6 +3,7 @@ package decision
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"sync"
 	"time"
 )
@@ -28,7 +29,13 @@ type reservations struct {
 	// head is the oldest still in the ring, tail the next to add.
 	head, tail uint64
 	mask       uint64
-	index      map[uint64]uint64 // bid key -> sequence number of its live reservation
+	// index finds a live reservation by its key: open addressing with
+	// linear probing, twice the ring's size, each slot 0 or 1 + the
+	// reservation's sequence number. A map would allocate as deletions
+	// make it rehash; this does not.
+	index []uint64
+	shift uint8 // 64 - log2(len(index))
+	live  int
 
 	// Counts for metrics: reservations released by a bill, expired, and
 	// released early because the ring was full.
@@ -45,8 +52,9 @@ type reservation struct {
 }
 
 // SetReservations sets how long a win reserves its price (0: wins reserve
-// nothing) and how many reservations may be live (rounded up to a power
-// of two; when full, the oldest is released early). It gives the live
+// nothing) and the slots of the ring (rounded up to a power of two; a
+// released reservation keeps its slot until the older ones end, and when
+// every slot is in use the oldest is released early). It gives the live
 // reservations back to their campaigns.
 func (s *State) SetReservations(ttl time.Duration, slots int) {
 	r := &s.res
@@ -55,7 +63,7 @@ func (s *State) SetReservations(ttl time.Duration, slots int) {
 	for q := r.head; q != r.tail; q++ {
 		r.release(&r.ring[q&r.mask])
 	}
-	r.ttl, r.ring, r.head, r.tail, r.mask, r.index = max(int64(ttl/time.Second), 0), nil, 0, 0, 0, nil
+	r.ttl, r.ring, r.head, r.tail, r.mask, r.index, r.live = max(int64(ttl/time.Second), 0), nil, 0, 0, 0, nil, 0
 	r.billed, r.expired, r.evicted = 0, 0, 0
 	if r.ttl == 0 {
 		return
@@ -64,7 +72,8 @@ func (s *State) SetReservations(ttl time.Duration, slots int) {
 	for n < slots {
 		n <<= 1
 	}
-	r.ring, r.mask, r.index = make([]reservation, n), uint64(n-1), make(map[uint64]uint64)
+	r.ring, r.mask = make([]reservation, n), uint64(n-1)
+	r.index, r.shift = make([]uint64, 2*n), uint8(64-bits.TrailingZeros(uint(2*n)))
 }
 
 // Reserve records that the bid with key bidKey (the same for its win and
@@ -86,7 +95,8 @@ func (s *State) Reserve(bidKey uint64, campaignID []byte, price float64, cur []b
 	}
 	sec := now.Unix()
 	r.expire(sec)
-	if _, ok := r.index[bidKey]; ok {
+	i, ok := r.find(bidKey)
+	if ok {
 		return nil
 	}
 	if r.tail-r.head == uint64(len(r.ring)) {
@@ -94,11 +104,13 @@ func (s *State) Reserve(bidKey uint64, campaignID []byte, price float64, cur []b
 		if e.cs != nil {
 			r.evicted++
 			r.drop(e)
+			i, _ = r.find(bidKey) // the drop may have moved the free slot
 		}
 		r.head++
 	}
 	r.ring[r.tail&r.mask] = reservation{key: bidKey, cs: cs, amount: spend, at: sec}
-	r.index[bidKey] = r.tail
+	r.index[i] = r.tail + 1
+	r.live++
 	r.tail++
 	cs.reserved.Add(spend)
 	return nil
@@ -110,9 +122,9 @@ func (s *State) Release(bidKey uint64) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if q, ok := r.index[bidKey]; ok {
+	if i, ok := r.find(bidKey); ok {
 		r.billed++
-		r.drop(&r.ring[q&r.mask])
+		r.drop(&r.ring[(r.index[i]-1)&r.mask])
 	}
 }
 
@@ -135,7 +147,7 @@ func (s *State) Reservations() (live int, billed, expired, evicted uint64) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.index), r.billed, r.expired, r.evicted
+	return r.live, r.billed, r.expired, r.evicted
 }
 
 // expire drops the reservations at the head that are released or older
@@ -155,8 +167,46 @@ func (r *reservations) expire(sec int64) {
 
 // drop releases the live reservation e and forgets its key.
 func (r *reservations) drop(e *reservation) {
-	delete(r.index, e.key)
+	i, _ := r.find(e.key)
+	r.unindex(i)
+	r.live--
 	r.release(e)
+}
+
+// find returns the index slot of key's live reservation and true, or
+// the free slot where it would go and false. The index is at most half
+// full, so a free slot is always found.
+func (r *reservations) find(key uint64) (uint64, bool) {
+	m := uint64(len(r.index) - 1)
+	for i := r.home(key); ; i = (i + 1) & m {
+		q := r.index[i]
+		if q == 0 {
+			return i, false
+		}
+		if r.ring[(q-1)&r.mask].key == key {
+			return i, true
+		}
+	}
+}
+
+// home is the first index slot probed for key (Fibonacci hashing: keys
+// are hashes already, but tests use small integers).
+func (r *reservations) home(key uint64) uint64 { return key * 0x9e3779b97f4a7c15 >> r.shift }
+
+// unindex empties index slot i, and moves back the entries after it that
+// could no longer be found past the gap (deletion without tombstones in
+// linear probing).
+func (r *reservations) unindex(i uint64) {
+	m := uint64(len(r.index) - 1)
+	for j := (i + 1) & m; r.index[j] != 0; j = (j + 1) & m {
+		h := r.home(r.ring[(r.index[j]-1)&r.mask].key)
+		// The entry at j stays unless its home is cyclically outside (i, j].
+		if (j-h)&m >= (j-i)&m {
+			r.index[i] = r.index[j]
+			i = j
+		}
+	}
+	r.index[i] = 0
 }
 
 // release gives e's amount back to its campaign, once.

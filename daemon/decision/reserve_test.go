@@ -2,6 +2,8 @@ package decision
 
 import (
 	"errors"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -98,4 +100,149 @@ func TestReservations(t *testing.T) {
 	}
 	win(1, next)
 	want(ReasonBid, 0, next.Add(24*time.Hour))
+}
+
+// TestReservationsModel runs random wins, bills and expiries, with keys
+// drawn from a small set so that they repeat and collide, against a
+// model of the ring (a slice, oldest first) and a map of what is live:
+// the campaign's reserved spend and the live count must match it after
+// every step, through the ring's wrapping, evictions and the index's
+// deletions. The time to live is long enough for the ring to fill, and
+// lulls expire much of it.
+func TestReservationsModel(t *testing.T) {
+	t.Parallel()
+	st, s := compileState(t, bannerCampaign("c1", 10))
+	const ttl, slots = 600, 1024
+	st.SetReservations(ttl*time.Second, slots)
+	type entry struct {
+		key, amount, at int64
+		live            bool
+	}
+	var ring []*entry // from the head
+	live := map[uint64]*entry{}
+	drop := func(e *entry) {
+		if e.live {
+			e.live = false
+			delete(live, uint64(e.key))
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := testNow
+	for step := 0; step < 200000; step++ {
+		key := rng.Uint64N(3000) * 0x10001 // small keys, spread and colliding
+		switch op := rng.IntN(10); {
+		case op < 6:
+			cents := 1 + rng.Int64N(500)
+			if err := st.Reserve(key, []byte("c1"), float64(cents)/100, nil, now); err != nil {
+				t.Fatal(err)
+			}
+			for len(ring) > 0 && (!ring[0].live || ring[0].at <= now.Unix()-ttl) { // expire
+				drop(ring[0])
+				ring = ring[1:]
+			}
+			if live[key] == nil {
+				if len(ring) == slots { // evict
+					drop(ring[0])
+					ring = ring[1:]
+				}
+				e := &entry{int64(key), cents * 10, now.Unix(), true}
+				ring, live[key] = append(ring, e), e
+			}
+		case op < 9:
+			st.Release(key)
+			if e := live[key]; e != nil {
+				drop(e)
+			}
+		default:
+			now = now.Add(time.Duration(rng.IntN(3)) * time.Second)
+			if rng.IntN(50) == 0 { // a lull: many expire at once
+				now = now.Add(400 * time.Second)
+			}
+			st.ExpireReservations(now)
+			for len(ring) > 0 && (!ring[0].live || ring[0].at <= now.Unix()-ttl) {
+				drop(ring[0])
+				ring = ring[1:]
+			}
+		}
+		want := int64(0)
+		for _, e := range live {
+			want += e.amount
+		}
+		got := int64(math.Round(s.CampaignStatus(0, now).Reserved * 1e6))
+		if n, _, _, _ := st.Reservations(); got != want || n != len(live) {
+			t.Fatalf("step %d: %d live reserving %d micro-units; want %d reserving %d", step, n, got, len(live), want)
+		}
+	}
+	if _, _, expired, evicted := st.Reservations(); expired == 0 || evicted == 0 {
+		t.Fatalf("%d expired, %d evicted: the run did not exercise both", expired, evicted)
+	}
+}
+
+// TestReservationsEvictInCluster: a win that evicts the oldest
+// reservation from the same run of index slots is still found by its
+// bill. The deletion moves entries back, which can leave a free slot
+// before the one found for the new key; the key must go there. Slots
+// (of 2048): A, B, C, D, E at 10-14 with homes 10, 10, 12, 11, 14; the
+// new key's home is 12, so before the eviction its free slot was 15,
+// and after it (B to 10, D to 11) it is 13.
+func TestReservationsEvictInCluster(t *testing.T) {
+	t.Parallel()
+	st, _ := compileState(t, bannerCampaign("c1", 10))
+	st.SetReservations(time.Hour, 1024)
+	r := &st.res
+	used := map[uint64]bool{}
+	keyAt := func(lo, hi uint64) uint64 { // a new key whose home is in [lo, hi]
+		for k := uint64(1); ; k++ {
+			if h := r.home(k); h >= lo && h <= hi && !used[k] {
+				used[k] = true
+				return k
+			}
+		}
+	}
+	reserve := func(k uint64) {
+		t.Helper()
+		if err := st.Reserve(k, []byte("c1"), 1, nil, testNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, home := range []uint64{10, 10, 12, 11, 14} {
+		reserve(keyAt(home, home))
+	}
+	for i := 5; i < 1024; i++ { // the rest of the ring, far from slot 10
+		reserve(keyAt(200, 1800))
+	}
+	key := keyAt(12, 12)
+	reserve(key) // evicts A, the oldest
+	st.Release(key)
+	if live, billed, _, evicted := st.Reservations(); live != 1023 || billed != 1 || evicted != 1 {
+		t.Fatalf("%d live, %d released by a bill, %d evicted; want 1023, 1, 1", live, billed, evicted)
+	}
+}
+
+// BenchmarkReserveRelease is a win notice's reservation and its billing
+// notice's release, with 100,000 others live, as at 333 wins per second
+// over the default 5 minutes.
+func BenchmarkReserveRelease(b *testing.B) {
+	c := bannerCampaign("c1", 10)
+	st := NewState(0)
+	if _, err := Compile(testFile(c), nil, st, testOptions); err != nil {
+		b.Fatal(err)
+	}
+	st.SetReservations(5*time.Minute, 1<<19)
+	const live = 100000
+	id := []byte("c1")
+	for k := uint64(0); k < live; k++ {
+		if err := st.Reserve(k, id, 1, nil, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := uint64(live + i)
+		if err := st.Reserve(k, id, 1, nil, testNow); err != nil {
+			b.Fatal(err)
+		}
+		st.Release(k - live)
+	}
 }
