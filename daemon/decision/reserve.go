@@ -122,6 +122,9 @@ func (s *State) Release(bidKey uint64) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.ttl == 0 {
+		return
+	}
 	if i, ok := r.find(bidKey); ok {
 		r.billed++
 		r.drop(&r.ring[(r.index[i]-1)&r.mask])

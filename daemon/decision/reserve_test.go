@@ -99,6 +99,8 @@ func TestReservations(t *testing.T) {
 		t.Fatalf("reserved %v USD after turning reservations off; want 0", got)
 	}
 	win(1, next)
+	st.Release(1)
+	st.ExpireReservations(next)
 	want(ReasonBid, 0, next.Add(24*time.Hour))
 }
 
