@@ -130,7 +130,7 @@ func TestReservationsModel(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := testNow
-	for step := 0; step < 200000; step++ {
+	for step := 0; step < 60000; step++ {
 		key := rng.Uint64N(3000) * 0x10001 // small keys, spread and colliding
 		switch op := rng.IntN(10); {
 		case op < 6:
