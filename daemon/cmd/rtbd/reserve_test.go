@@ -3,25 +3,11 @@ package main
 import (
 	"math"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/rtbd/rtbd/daemon/decision"
 )
-
-// reservedSpend sums rtbd_campaign_reserved_spend over every campaign, in
-// micro-units.
-func (d *daemon) reservedSpend(t *testing.T) int64 {
-	t.Helper()
-	var sum int64
-	for series, v := range d.metrics(t) {
-		if strings.HasPrefix(series, "rtbd_campaign_reserved_spend{") {
-			sum += int64(math.Round(v * 1e6))
-		}
-	}
-	return sum
-}
 
 // TestWinReservesUntilBilled runs two daemons that share their budgets:
 // a's win notices reserve their bids' prices on a, a billing notice a
@@ -49,12 +35,12 @@ func TestWinReservesUntilBilled(t *testing.T) {
 	a.notice(t, one.NURL, price(one))
 	a.notice(t, two.NURL, price(two))
 	a.notice(t, two.NURL, price(two)) // a replay reserves nothing more
-	if got, want := a.reservedSpend(t), micro(one)+micro(two); math.Abs(float64(got-want)) > 2 || a.metric(t, "rtbd_win_reservations") != 2 {
+	if got, want := a.campaignSum(t, "rtbd_campaign_reserved_spend"), micro(one)+micro(two); math.Abs(float64(got-want)) > 2 || a.metric(t, "rtbd_win_reservations") != 2 {
 		t.Fatalf("after two wins: %d micro-units in %v reservations; want %d in 2", got, a.metric(t, "rtbd_win_reservations"), want)
 	}
 
 	a.notice(t, one.BURL, price(one))
-	if got := a.reservedSpend(t); math.Abs(float64(got-micro(two))) > 1 || a.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`) != 1 {
+	if got := a.campaignSum(t, "rtbd_campaign_reserved_spend"); math.Abs(float64(got-micro(two))) > 1 || a.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`) != 1 {
 		t.Fatalf("after a billed one: %d micro-units reserved, %v ended by a bill; want %d and 1",
 			got, a.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`), micro(two))
 	}
@@ -66,7 +52,7 @@ func TestWinReservesUntilBilled(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
 	}
-	if got := a.reservedSpend(t); got != 0 {
+	if got := a.campaignSum(t, "rtbd_campaign_reserved_spend"); got != 0 {
 		t.Fatalf("a reserves %d micro-units after both wins were billed; want 0", got)
 	}
 }

@@ -19,12 +19,19 @@ import (
 )
 
 // spendTotal sums rtbd_campaign_spend_total over every campaign, in
-// micro-units (the daemon's own), so that the sum is exact in any order.
+// micro-units (the daemon's own).
 func (d *daemon) spendTotal(t *testing.T) int64 {
+	t.Helper()
+	return d.campaignSum(t, "rtbd_campaign_spend_total")
+}
+
+// campaignSum sums the per-campaign series name over every campaign, in
+// micro-units, so that the sum is exact in any order.
+func (d *daemon) campaignSum(t *testing.T, name string) int64 {
 	t.Helper()
 	var sum int64
 	for series, v := range d.metrics(t) {
-		if strings.HasPrefix(series, "rtbd_campaign_spend_total{") {
+		if strings.HasPrefix(series, name+"{") {
 			sum += int64(math.Round(v * 1e6))
 		}
 	}
