@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"sync"
 	"time"
+
+	"github.com/rtbd/rtbd/daemon/notice"
 )
 
 // Reservations. Spend moves when a bid is billed (burl), which for video
@@ -17,6 +19,12 @@ import (
 // releases it, or until the reservation expires (a won bid that is never
 // billed: the ad did not play). Reservations are this host's only: they
 // are not saved, and peers do not read them.
+//
+// Frequency caps have the same gap: a user capped at one impression could
+// see several before the first one bills. So the win also counts the
+// impression in the user's cap, and the bill that ends its reservation
+// does not count it again (see State.BillReserved); a won ad that never
+// plays stays counted, on the side of the user.
 
 // reservations is a FIFO of the live reservations, oldest first, with an
 // index by bid. Notices hold mu; the bid path reads only the campaigns'
@@ -45,10 +53,11 @@ type reservations struct {
 // reservation is one won bid's spend, in micro-units of its campaign's
 // currency. cs is nil once it was released.
 type reservation struct {
-	key    uint64
-	cs     *campaignState
-	amount int64
-	at     int64 // unix seconds
+	key     uint64
+	cs      *campaignState
+	amount  int64
+	at      int64 // unix seconds
+	counted bool  // the win counted the impression in the user's cap
 }
 
 // SetReservations sets how long a win reserves its price (0: wins reserve
@@ -78,11 +87,13 @@ func (s *State) SetReservations(ttl time.Duration, slots int) {
 
 // Reserve records that the bid with key bidKey (the same for its win and
 // its billing notice) won at CPM price in currency cur at now: its
-// campaign's reserved spend grows by price/1000 until [State.Release]
-// with the same key, or until the reservation expires. A second Reserve
-// of a key reserves nothing more. It is an error for a campaign no
-// Snapshot has had; the notice handler does not call it for test bids.
-func (s *State) Reserve(bidKey uint64, campaignID []byte, price float64, cur []byte, now time.Time) error {
+// campaign's reserved spend grows by price/1000 until [State.BillReserved]
+// or [State.Release] with the same key, or until the reservation expires,
+// and the impression counts in userKey's cap (0: unknown user) at once. A
+// second Reserve of a key reserves and counts nothing more. It is an
+// error for a campaign no Snapshot has had; the notice handler does not
+// call it for test bids.
+func (s *State) Reserve(bidKey uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) error {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -108,27 +119,60 @@ func (s *State) Reserve(bidKey uint64, campaignID []byte, price float64, cur []b
 		}
 		r.head++
 	}
-	r.ring[r.tail&r.mask] = reservation{key: bidKey, cs: cs, amount: spend, at: sec}
+	capKey, window := capOf(cs, userKey)
+	r.ring[r.tail&r.mask] = reservation{key: bidKey, cs: cs, amount: spend, at: sec, counted: capKey != 0}
 	r.index[i] = r.tail + 1
 	r.live++
 	r.tail++
 	cs.reserved.Add(spend)
+	if capKey != 0 {
+		s.freq.incr(capKey, sec, window)
+	}
 	return nil
 }
 
+// BillReserved is [State.Bill] for the bid with key bidKey, which ends
+// its reservation once the spend moved: the bid's win counted the
+// impression in the user's cap, if its reservation is live, and it is not
+// counted again. The charge names the cap entry either way, for the
+// hosts that share this one's caps.
+func (s *State) BillReserved(bidKey uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (notice.Charge, error) {
+	ch, err := s.bill(campaignID, userKey, price, cur, now, !s.res.counted(bidKey))
+	s.Release(bidKey)
+	return ch, err
+}
+
 // Release ends the reservation of bidKey, if it is live: its billing
-// notice was processed, after [State.Bill] moved the spend.
-func (s *State) Release(bidKey uint64) {
+// notice was processed, here by [State.BillReserved] or by a host that
+// shares this one's budgets. It reports whether the reservation's win
+// counted the impression in the user's cap, which a billing notice of
+// another host then must not count again here.
+func (s *State) Release(bidKey uint64) (counted bool) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ttl == 0 {
-		return
+		return false
 	}
 	if i, ok := r.find(bidKey); ok {
+		e := &r.ring[(r.index[i]-1)&r.mask]
+		counted = e.counted
 		r.billed++
-		r.drop(&r.ring[(r.index[i]-1)&r.mask])
+		r.drop(e)
 	}
+	return counted
+}
+
+// counted reports whether the live reservation of key counted its
+// impression in a cap.
+func (r *reservations) counted(key uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ttl == 0 {
+		return false
+	}
+	i, ok := r.find(key)
+	return ok && r.ring[(r.index[i]-1)&r.mask].counted
 }
 
 // ExpireReservations releases the reservations older than their time to

@@ -21,7 +21,7 @@ func TestReservations(t *testing.T) {
 	st.SetReservations(time.Minute, 4) // rounded up to 1024 slots
 	win := func(key uint64, at time.Time) {
 		t.Helper()
-		if err := st.Reserve(key, []byte("c1"), 1000, nil, at); err != nil {
+		if err := st.Reserve(key, []byte("c1"), 0, 1000, nil, at); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +90,7 @@ func TestReservations(t *testing.T) {
 		t.Fatalf("reserved %v USD; want 1024", got)
 	}
 
-	if err := st.Reserve(1, []byte("nope"), 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
+	if err := st.Reserve(1, []byte("nope"), 0, 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
 		t.Fatalf("a win of an unknown campaign: %v; want ErrUnknownCampaign", err)
 	}
 	// Setting them again, or off, gives every live reservation back.
@@ -102,6 +102,54 @@ func TestReservations(t *testing.T) {
 	st.Release(1)
 	st.ExpireReservations(next)
 	want(ReasonBid, 0, next.Add(24*time.Hour))
+}
+
+// TestReservationsCountCaps: a win counts its impression in the user's
+// cap (3 an hour) before any bill, the bill that ends its reservation
+// does not count it again but names the cap entry for the peers, and a
+// peer's bill of a win counted here reports it, so that it is not
+// counted twice either; a bill without a live reservation counts.
+func TestReservationsCountCaps(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
+	st, s := compileState(t, c)
+	st.SetReservations(time.Minute, 0)
+	req := bannerRequest()
+	req.User.ID = []byte("u1")
+	u1 := UserKey(req)
+	id := []byte("c1")
+	if err := st.Reserve(1, id, u1, 1, nil, testNow); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Reserve(1, id, u1, 1, nil, testNow); err != nil { // a replayed win
+		t.Fatal(err)
+	}
+	if got := st.Impressions("c1", u1, testNow); got != 1 {
+		t.Fatalf("%d impressions after a win; want 1", got)
+	}
+	ch, err := st.BillReserved(1, id, u1, 1, nil, testNow)
+	if err != nil || ch.CapKey == 0 || ch.CapWindow != 3600 {
+		t.Fatalf("bill: %+v, %v; want the cap entry named", ch, err)
+	}
+	if got := st.Impressions("c1", u1, testNow); got != 1 {
+		t.Fatalf("%d impressions after the win's bill; want 1", got)
+	}
+	if err := st.Reserve(2, id, u1, 1, nil, testNow); err != nil {
+		t.Fatal(err)
+	}
+	if !st.Release(2) || st.Release(2) {
+		t.Fatal("a peer's bill of a win counted here: Release did not report it once")
+	}
+	if _, err := st.BillReserved(3, id, u1, 1, nil, testNow); err != nil { // its win went elsewhere
+		t.Fatal(err)
+	}
+	if got := st.Impressions("c1", u1, testNow); got != 3 {
+		t.Fatalf("%d impressions; want 3", got)
+	}
+	if r, _, _ := decide(s, req, testNow); r != ReasonFreqCap {
+		t.Fatalf("3 of 3: reason %s; want freq_cap", r)
+	}
 }
 
 // TestReservationsModel runs random wins, bills and expiries, with keys
@@ -135,7 +183,7 @@ func TestReservationsModel(t *testing.T) {
 		switch op := rng.IntN(10); {
 		case op < 6:
 			cents := 1 + rng.Int64N(500)
-			if err := st.Reserve(key, []byte("c1"), float64(cents)/100, nil, now); err != nil {
+			if err := st.Reserve(key, []byte("c1"), 0, float64(cents)/100, nil, now); err != nil {
 				t.Fatal(err)
 			}
 			for len(ring) > 0 && (!ring[0].live || ring[0].at <= now.Unix()-ttl) { // expire
@@ -203,7 +251,7 @@ func TestReservationsEvictInCluster(t *testing.T) {
 	}
 	reserve := func(k uint64) {
 		t.Helper()
-		if err := st.Reserve(k, []byte("c1"), 1, nil, testNow); err != nil {
+		if err := st.Reserve(k, []byte("c1"), 0, 1, nil, testNow); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -234,7 +282,7 @@ func BenchmarkReserveRelease(b *testing.B) {
 	const live = 100000
 	id := []byte("c1")
 	for k := uint64(0); k < live; k++ {
-		if err := st.Reserve(k, id, 1, nil, testNow); err != nil {
+		if err := st.Reserve(k, id, 0, 1, nil, testNow); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -242,7 +290,7 @@ func BenchmarkReserveRelease(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := uint64(live + i)
-		if err := st.Reserve(k, id, 1, nil, testNow); err != nil {
+		if err := st.Reserve(k, id, 0, 1, nil, testNow); err != nil {
 			b.Fatal(err)
 		}
 		st.Release(k - live)

@@ -140,6 +140,12 @@ var ErrUnknownCampaign = errors.New("decision: unknown campaign")
 // own spend once it counted, for [State.UpdatePeerSpend] on the hosts
 // that share its budgets.
 func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (notice.Charge, error) {
+	return s.bill(campaignID, userKey, price, cur, now, true)
+}
+
+// bill is Bill, counting the impression in the cap only with countCap
+// (the charge names the cap entry either way).
+func (s *State) bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time, countCap bool) (notice.Charge, error) {
 	var ch notice.Charge
 	cs, spend, err := s.charge(campaignID, price, cur)
 	if err != nil {
@@ -150,11 +156,20 @@ func (s *State) Bill(campaignID []byte, userKey uint64, price float64, cur []byt
 	ch.Today, ch.Total = cs.addSpend(spend, dayNumber(now))
 	cs.ver.Store(s.version.Add(1))
 	s.stamping.RUnlock()
-	if max := cs.freqMax.Load(); max > 0 && userKey != 0 {
-		ch.CapKey, ch.CapWindow = freqHash(userKey, cs.freqKey), int64(cs.freqWindow.Load())
+	if ch.CapKey, ch.CapWindow = capOf(cs, userKey); ch.CapKey != 0 && countCap {
 		s.freq.incr(ch.CapKey, now.Unix(), ch.CapWindow)
 	}
 	return ch, nil
+}
+
+// capOf returns the frequency-cap entry and window of userKey's
+// impressions of the campaign, or 0, 0 when it has no cap or the user is
+// unknown.
+func capOf(cs *campaignState, userKey uint64) (key uint64, window int64) {
+	if cs.freqMax.Load() > 0 && userKey != 0 {
+		return freqHash(userKey, cs.freqKey), int64(cs.freqWindow.Load())
+	}
+	return 0, 0
 }
 
 // CountImpression counts one impression, billed by another host at unix

@@ -58,16 +58,18 @@ type Spender interface {
 	Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Charge, error)
 }
 
-// Reserver is implemented by a [Spender] that counts the price of a won
-// bid against its campaign's budget until the bid is billed: a campaign
-// at the end of its budget would otherwise keep winning until its bills
-// come in. The handler calls Reserve for the first win notice of a bid
-// (not a test bid), and Release after the first billing notice of it.
-// key is [BillKey] of the bid id, the same for both notices. An error
-// from Reserve means the campaign is unknown, as from [Spender.Bill].
+// Reserver is implemented by a [Spender] that counts a won bid against
+// its campaign's budget, and its user's frequency cap, before the bid is
+// billed: a campaign at the end of its budget, or a user at the cap,
+// would otherwise keep winning until the bills come in. The handler calls
+// Reserve for the first win notice of a bid (not a test bid), and
+// BillReserved instead of [Spender.Bill] for the first billing notice of
+// one, which ends the reservation and does not count the impression in
+// the cap again. key is [BillKey] of the bid id, the same for both
+// notices. An error means the campaign is unknown, as from Bill.
 type Reserver interface {
-	Reserve(key uint64, campaignID []byte, price float64, cur []byte, now time.Time) error
-	Release(key uint64)
+	Reserve(key uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) error
+	BillReserved(key uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Charge, error)
 }
 
 // Charge is what a [Spender] moved for one billed impression.
@@ -214,8 +216,8 @@ func (h *Handler) Route(path []byte) fasthttp.RequestHandler {
 }
 
 // ServeWin serves a win notice (nurl): the first for a bid id reserves
-// its price when the Spender is a [Reserver]; every one is counted and
-// logged.
+// its price and counts it in the user's cap when the Spender is a
+// [Reserver]; every one is counted and logged.
 func (h *Handler) ServeWin(ctx *fasthttp.RequestCtx) { h.serve(ctx, KindWin) }
 
 // ServeBill serves a billing notice (burl): the first notice for a bid id
@@ -267,21 +269,24 @@ func (h *Handler) process(k Kind, n *notice) result {
 	moves := h.sp != nil && (h.isTest == nil || !h.isTest(n.bid))
 	switch {
 	case k == KindWin && moves && h.res != nil:
-		if h.res.Reserve(BillKey(n.bid), n.cid, n.price, n.cur, now) != nil {
+		if h.res.Reserve(BillKey(n.bid), n.cid, n.userKey, n.price, n.cur, now) != nil {
 			r = resultUnknown
 		}
 	case k == KindBill && moves:
-		if ch, err := h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now); err != nil {
+		var ch Charge
+		var err error
+		if h.res != nil {
+			ch, err = h.res.BillReserved(fp, n.cid, n.userKey, n.price, n.cur, now)
+		} else {
+			ch, err = h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now)
+		}
+		if err != nil {
 			r = resultUnknown
 		} else {
 			noticeSpendTotal.Add(n.price / 1000)
 			if h.journal != nil {
 				h.journal.Billed(Billed{Notice: fp, Time: now.Unix(), Charge: ch})
 			}
-		}
-		// After Bill: in between, the spend counts twice, never not at all.
-		if h.res != nil {
-			h.res.Release(fp)
 		}
 	}
 	if h.sink != nil {

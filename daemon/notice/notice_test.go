@@ -134,7 +134,7 @@ type reservingSpender struct {
 	held map[uint64]float64
 }
 
-func (s *reservingSpender) Reserve(key uint64, cid []byte, price float64, cur []byte, now time.Time) error {
+func (s *reservingSpender) Reserve(key uint64, cid []byte, uk uint64, price float64, cur []byte, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.unknown[string(cid)] {
@@ -144,16 +144,19 @@ func (s *reservingSpender) Reserve(key uint64, cid []byte, price float64, cur []
 	return nil
 }
 
-func (s *reservingSpender) Release(key uint64) {
+func (s *reservingSpender) BillReserved(key uint64, cid []byte, uk uint64, price float64, cur []byte, now time.Time) (Charge, error) {
+	ch, err := s.Bill(cid, uk, price, cur, now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.held, key)
+	return ch, err
 }
 
 // TestWinReserves: the first win notice of a bid reserves its price (at
-// most its bid's) under the bid's billing key, and its billing notice
-// releases it once billed; a replayed win, a test bid's win and a loss
-// reserve nothing, and a win of an unknown campaign is counted as such.
+// most its bid's) under the bid's billing key, and its billing notice is
+// billed with that key, which releases it; a replayed win, a test bid's
+// win and a loss reserve nothing, and a win of an unknown campaign is
+// counted as such.
 func TestWinReserves(t *testing.T) {
 	sp := &reservingSpender{fakeSpender: fakeSpender{unknown: map[string]bool{"gone": true}}, held: map[uint64]float64{}}
 	h := New(Config{IsTest: func(bid []byte) bool { return strings.HasSuffix(string(bid), "t") }}, sp, nil)
