@@ -158,7 +158,9 @@ type Bidding struct {
 	// until its bills arrive, and spends past the budget. The billing
 	// notice releases the reservation (also one another host of
 	// state.peers processed); one never billed (the ad did not play)
-	// expires after this long. Reservations are this host's: not saved
+	// expires after this long. With reservations, a win also counts its
+	// impression in the user's frequency cap, and its bill does not count
+	// it again. Reservations are this host's: not saved
 	// in state.dir and not read by peers. Whole seconds; "0s" turns
 	// reservations off. Default "5m".
 	WinReservation Duration `json:"winReservation"`

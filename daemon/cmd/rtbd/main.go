@@ -192,7 +192,9 @@ func serve(cfg *config.Config) int {
 		st := eng.State()
 		peerSync.ShareBills(func(b notice.Billed) {
 			notices.MarkBilled(b.Notice)
-			st.Release(b.Notice) // a win this host had that a peer billed
+			if st.Release(b.Notice) {
+				return // this host's win counted the impression in the cap
+			}
 			// Not after this host's now: a peer whose clock runs ahead
 			// would open a cap window that outlasts the user's.
 			st.CountImpression(b.CapKey, b.CapWindow, min(b.Time, time.Now().Unix()))

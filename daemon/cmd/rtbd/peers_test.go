@@ -182,31 +182,24 @@ func TestPeersReadFinalBillsAtStop(t *testing.T) {
 	}
 }
 
-// capsRequest asks for a 300x250 banner on the one site the campaign of
-// TestPeersShareCaps buys, for user USER.
-const capsRequest = `{"id":"caps","at":1,"tmax":500,"cur":["USD"],
-"imp":[{"id":"1","banner":{"w":300,"h":250},"bidfloor":0.01,"bidfloorcur":"USD","secure":1}],
-"site":{"id":"caps","domain":"caps.rtbd.example","page":"https://caps.rtbd.example/"},
-"device":{"ua":"Mozilla/5.0","ip":"10.0.0.1","devicetype":2},"user":{"id":"USER"}}`
-
-// TestPeersShareCaps runs two daemons that list each other in
-// state.peers with a campaign capped at one impression per user: once a
-// bills a user's impression, b does not bid for that user either, and
-// still bids for another.
-func TestPeersShareCaps(t *testing.T) {
+// cappedPair starts two daemons, a and b, that share their budgets and
+// caps (state.peers, read every 100 ms) and whose one campaign, "capped",
+// buys capsRequest's site for at most max impressions a user an hour.
+func cappedPair(t *testing.T, max int) (a, b *daemon) {
+	t.Helper()
 	f := campaign.File{Version: 1, Currency: "USD", Campaigns: []campaign.Campaign{{
 		ID: "capped", ADomain: []string{"caps.rtbd.example"}, Value: 5, MaxCPM: 5,
 		Budget:    campaign.Budget{Pacing: "asap"},
-		FreqCap:   campaign.FreqCap{Max: 1, WindowSeconds: 3600},
+		FreqCap:   campaign.FreqCap{Max: max, WindowSeconds: 3600},
 		Targeting: campaign.Targeting{Media: []string{"banner"}, SiteDomains: []string{"caps.rtbd.example"}},
 		Creatives: []campaign.Creative{{ID: "capped-300x250", Type: "banner", W: 300, H: 250, Secure: true, Markup: "<div>caps</div>"}},
 	}}}
 	cp := filepath.Join(t.TempDir(), "campaigns.json")
-	b, err := json.Marshal(f)
+	js, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cp, b, 0o600); err != nil {
+	if err := os.WriteFile(cp, js, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pa, pb := freePorts(t)
@@ -217,9 +210,48 @@ func TestPeersShareCaps(t *testing.T) {
 			"bidding": map[string]any{"hostID": id},
 		}
 	}
-	a, bd := startDaemon(t, cfg("a", pa, pb)), startDaemon(t, cfg("b", pb, pa))
-	req := func(user string) []byte { return []byte(strings.Replace(capsRequest, "USER", user, 1)) }
+	return startDaemon(t, cfg("a", pa, pb)), startDaemon(t, cfg("b", pb, pa))
+}
 
+// waitBillsApplied polls d until it applied n of its peers' billing
+// notices, for at most 10 s.
+func (d *daemon) waitBillsApplied(t *testing.T, n float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		applied := 0.0
+		for series, v := range d.metrics(t) {
+			if strings.HasPrefix(series, "rtbd_peer_bills_applied_total{") {
+				applied += v
+			}
+		}
+		if applied >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v of the peers' billing notices applied after 10 s; want %v", applied, n)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+}
+
+// capsFor is capsRequest for user.
+func capsFor(user string) []byte { return []byte(strings.Replace(capsRequest, "USER", user, 1)) }
+
+// capsRequest asks for a 300x250 banner on the one site the campaign of
+// cappedPair buys, for user USER.
+const capsRequest = `{"id":"caps","at":1,"tmax":500,"cur":["USD"],
+"imp":[{"id":"1","banner":{"w":300,"h":250},"bidfloor":0.01,"bidfloorcur":"USD","secure":1}],
+"site":{"id":"caps","domain":"caps.rtbd.example","page":"https://caps.rtbd.example/"},
+"device":{"ua":"Mozilla/5.0","ip":"10.0.0.1","devicetype":2},"user":{"id":"USER"}}`
+
+// TestPeersShareCaps runs two daemons that list each other in
+// state.peers with a campaign capped at one impression per user: once a
+// bills a user's impression, b does not bid for that user either, and
+// still bids for another.
+func TestPeersShareCaps(t *testing.T) {
+	a, bd := cappedPair(t, 1)
+	req := capsFor
 	code, bids := a.postBid(t, req("u1"))
 	if code != 200 || len(bids) != 1 {
 		t.Fatalf("a's first answer for u1: %d with %d bids; want a bid", code, len(bids))
@@ -228,13 +260,7 @@ func TestPeersShareCaps(t *testing.T) {
 	if code, _ := a.postBid(t, req("u1")); code != 204 {
 		t.Fatalf("a after u1's impression: %d; want 204 (capped)", code)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for bd.metric(t, `rtbd_peer_bills_applied_total{peer="http://`+pa+`"}`) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("b did not apply a's billing notice within 10 s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
-	}
+	bd.waitBillsApplied(t, 1)
 	if code, _ := bd.postBid(t, req("u1")); code != 204 {
 		t.Fatalf("b for u1, capped on a: %d; want 204", code)
 	}

@@ -56,3 +56,27 @@ func TestWinReservesUntilBilled(t *testing.T) {
 		t.Fatalf("a reserves %d micro-units after both wins were billed; want 0", got)
 	}
 }
+
+// TestWinsCountCaps runs two daemons that share caps, with a campaign
+// capped at 3 impressions a user an hour: on a, each win counts at once,
+// so the third win caps the user before any bill; and neither a's own
+// bill of a win nor b's bill of a's second win counts it again on a.
+func TestWinsCountCaps(t *testing.T) {
+	a, b := cappedPair(t, 3)
+	win := func(n int) bid {
+		t.Helper()
+		code, bids := a.postBid(t, capsFor("u1"))
+		if code != 200 || len(bids) != 1 {
+			t.Fatalf("a's answer %d for u1: %d with %d bids; want a bid", n, code, len(bids))
+		}
+		a.notice(t, bids[0].NURL, "2")
+		return bids[0]
+	}
+	a.notice(t, win(1).BURL, "2")
+	b.notice(t, win(2).BURL, "2") // after a failover, say
+	a.waitBillsApplied(t, 1)
+	win(3)
+	if code, _ := a.postBid(t, capsFor("u1")); code != 204 {
+		t.Fatalf("a after u1's third win, none of it billed there: %d; want 204 (capped)", code)
+	}
+}
