@@ -1,6 +1,8 @@
 package decision
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -17,8 +19,8 @@ import (
 // So a win reserves its price: budgets and pacing count the campaign's
 // reserved spend with its billed spend until the bid's billing notice
 // releases it, or until the reservation expires (a won bid that is never
-// billed: the ad did not play). Reservations are this host's only: they
-// are not saved, and peers do not read them.
+// billed: the ad did not play). Reservations are this host's only: peers
+// do not read them. The state file keeps them (AppendReservations).
 //
 // Frequency caps have the same gap: a user capped at one impression could
 // see several before the first one bills. So the win also counts the
@@ -106,29 +108,114 @@ func (s *State) Reserve(bidKey uint64, campaignID []byte, userKey uint64, price 
 	}
 	sec := now.Unix()
 	r.expire(sec)
-	i, ok := r.find(bidKey)
-	if ok {
-		return nil
-	}
-	if r.tail-r.head == uint64(len(r.ring)) {
-		e := &r.ring[r.head&r.mask]
-		if e.cs != nil {
-			r.evicted++
-			r.drop(e)
-			i, _ = r.find(bidKey) // the drop may have moved the free slot
-		}
-		r.head++
-	}
 	capKey, window := capOf(cs, userKey)
-	r.ring[r.tail&r.mask] = reservation{key: bidKey, cs: cs, amount: spend, at: sec, counted: capKey != 0}
-	r.index[i] = r.tail + 1
-	r.live++
-	r.tail++
-	cs.reserved.Add(spend)
-	if capKey != 0 {
+	if r.add(reservation{key: bidKey, cs: cs, amount: spend, at: sec, counted: capKey != 0}) && capKey != 0 {
 		s.freq.incr(capKey, sec, window)
 	}
 	return nil
+}
+
+// add adds e, newest, unless its key has a live reservation, releasing
+// the oldest when every slot is in use, and reports whether it added it.
+// Call it with mu held and ttl > 0.
+func (r *reservations) add(e reservation) bool {
+	i, ok := r.find(e.key)
+	if ok {
+		return false
+	}
+	if r.tail-r.head == uint64(len(r.ring)) {
+		old := &r.ring[r.head&r.mask]
+		if old.cs != nil {
+			r.evicted++
+			r.drop(old)
+			i, _ = r.find(e.key) // the drop may have moved the free slot
+		}
+		r.head++
+	}
+	r.ring[r.tail&r.mask] = e
+	r.index[i] = r.tail + 1
+	r.live++
+	r.tail++
+	e.cs.reserved.Add(e.amount)
+	return true
+}
+
+// reservationBytes is the size of one reservation in the state file.
+const reservationBytes = 33
+
+// AppendReservations appends the live reservations, oldest first, for
+// the state file: a restart in a deploy keeps counting the wins not yet
+// billed. Each is its key, its campaign's key (xxhash of the id, which
+// the restoring State looks up), amount and time, and whether it counted
+// in a cap.
+func (s *State) AppendReservations(dst []byte) []byte {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(r.live))
+	for q := r.head; q != r.tail; q++ {
+		e := &r.ring[q&r.mask]
+		if e.cs == nil {
+			continue
+		}
+		dst = binary.LittleEndian.AppendUint64(dst, e.key)
+		dst = binary.LittleEndian.AppendUint64(dst, e.cs.freqKey)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.amount))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.at))
+		counted := byte(0)
+		if e.counted {
+			counted = 1
+		}
+		dst = append(dst, counted)
+	}
+	return dst
+}
+
+// RestoreReservations loads AppendReservations' output and returns the
+// number of reservations restored: those not yet expired, of campaigns
+// the State counts, as many as the slots hold (the newest). Their caps
+// were counted in the frequency table, restored on its own. It checks the
+// whole input first. Call it before notices are served.
+func (s *State) RestoreReservations(b []byte) (int, error) {
+	if len(b) < 4 {
+		return 0, errors.New("truncated reservations header")
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if uint64(len(b)) != uint64(n)*reservationBytes {
+		return 0, fmt.Errorf("%d reservations declared in %d bytes", n, len(b))
+	}
+	for i := 0; i < int(n); i++ {
+		e := b[i*reservationBytes:]
+		if amount, counted := int64(binary.LittleEndian.Uint64(e[16:])), e[32]; amount < 0 || counted > 1 {
+			return 0, fmt.Errorf("reservation %d: bad entry", i)
+		}
+	}
+	byKey := map[uint64]*campaignState{}
+	for _, cs := range *s.camps.Load() {
+		byKey[cs.freqKey] = cs
+	}
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ttl == 0 {
+		return 0, nil
+	}
+	now, restored := s.now().Unix(), 0
+	for i := 0; i < int(n); i++ {
+		e := b[i*reservationBytes:]
+		cs := byKey[binary.LittleEndian.Uint64(e[8:])]
+		// Not after now: one from a clock that ran ahead would hold the
+		// expiry of every later one back.
+		at := min(int64(binary.LittleEndian.Uint64(e[24:])), now)
+		if cs == nil || at <= now-r.ttl {
+			continue // its campaign is gone, or it expired meanwhile
+		}
+		if r.add(reservation{key: binary.LittleEndian.Uint64(e), cs: cs, amount: int64(binary.LittleEndian.Uint64(e[16:])), at: at, counted: e[32] == 1}) {
+			restored++
+		}
+	}
+	return restored, nil
 }
 
 // BillReserved is [State.Bill] for the bid with key bidKey, which ends

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
 )
 
 // TestReservations follows an ASAP campaign with a daily budget of 5 USD
@@ -149,6 +151,66 @@ func TestReservationsCountCaps(t *testing.T) {
 	}
 	if r, _, _ := decide(s, req, testNow); r != ReasonFreqCap {
 		t.Fatalf("3 of 3: reason %s; want freq_cap", r)
+	}
+}
+
+// TestReservationsPersist saves the reservations of one State and
+// restores them into another with the same campaigns, as a restart does:
+// the live ones come back with their amounts and cap marks, oldest first,
+// but not those that expired meanwhile or whose campaign is gone, and a
+// damaged section is refused whole.
+func TestReservationsPersist(t *testing.T) {
+	t.Parallel()
+	camps := []campaign.Campaign{bannerCampaign("c1", 10), bannerCampaign("c2", 10)}
+	camps[0].FreqCap.Max, camps[0].FreqCap.WindowSeconds = 3, 3600
+	st, _ := compileState(t, camps...)
+	st.SetReservations(time.Minute, 0)
+	reserve := func(st *State, key uint64, id string, user uint64, at time.Time) {
+		t.Helper()
+		if err := st.Reserve(key, []byte(id), user, 1000, nil, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reserve(st, 1, "c1", 0, testNow.Add(-50*time.Second)) // expired by the restart
+	reserve(st, 2, "c1", 7, testNow.Add(-5*time.Second))  // counted in u7's cap
+	reserve(st, 3, "c2", 7, testNow)                      // c2 has no cap
+	reserve(st, 4, "c2", 0, testNow)
+	st.Release(4)
+	saved := st.AppendReservations(nil)
+
+	now := testNow.Add(15 * time.Second)
+	st2 := NewState(0)
+	st2.SetClock(func() time.Time { return now })
+	s2, err := Compile(testFile(camps...), nil, st2, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2.SetReservations(time.Minute, 0)
+	if n, err := st2.RestoreReservations(saved); n != 2 || err != nil {
+		t.Fatalf("restored %d, %v; want 2", n, err)
+	}
+	if a, b := s2.CampaignStatus(0, now).Reserved, s2.CampaignStatus(1, now).Reserved; a != 1 || b != 1 {
+		t.Fatalf("reserved %v and %v USD; want 1 and 1", a, b)
+	}
+	if !st2.Release(2) || st2.Release(3) {
+		t.Fatal("the cap marks did not survive")
+	}
+	// Without c1, its reservation is not restored.
+	st3 := NewState(0)
+	st3.SetClock(func() time.Time { return now })
+	if _, err := Compile(testFile(camps[1]), nil, st3, testOptions); err != nil {
+		t.Fatal(err)
+	}
+	st3.SetReservations(time.Minute, 0)
+	if n, err := st3.RestoreReservations(saved); n != 1 || err != nil {
+		t.Fatalf("restored %d without c1, %v; want 1", n, err)
+	}
+	bad := append([]byte(nil), saved...)
+	bad[len(bad)-1] = 2 // a cap mark that is neither 0 nor 1
+	for _, b := range [][]byte{nil, saved[:3], saved[:len(saved)-1], append(saved, 0), bad} {
+		if n, err := st3.RestoreReservations(b); err == nil {
+			t.Fatalf("restored %d from %d damaged bytes; want an error", n, len(b))
+		}
 	}
 }
 
