@@ -160,8 +160,9 @@ type Bidding struct {
 	// state.peers processed); one never billed (the ad did not play)
 	// expires after this long. With reservations, a win also counts its
 	// impression in the user's frequency cap, and its bill does not count
-	// it again. Reservations are this host's: not saved
-	// in state.dir and not read by peers. Whole seconds; "0s" turns
+	// it again. Reservations are this host's: peers do not read them,
+	// and state.dir keeps them with the tables (saved every
+	// state.tablesInterval and at stop). Whole seconds; "0s" turns
 	// reservations off. Default "5m".
 	WinReservation Duration `json:"winReservation"`
 	// WinReservationSlots bounds the reservations (rounded up to a power

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,5 +79,44 @@ func TestWinsCountCaps(t *testing.T) {
 	win(3)
 	if code, _ := a.postBid(t, capsFor("u1")); code != 204 {
 		t.Fatalf("a after u1's third win, none of it billed there: %d; want 204 (capped)", code)
+	}
+}
+
+// TestReservationsSurviveRestart: a win not yet billed when rtbd stops
+// for a deploy (SIGTERM) is still reserved after the restart, from
+// state.dir, and its bill then releases it.
+func TestReservationsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := map[string]any{"state": map[string]any{"dir": dir}, "drain": map[string]any{"delay": "0s"}}
+	d := startDaemon(t, cfg)
+	var won bid
+	for _, x := range d.corpusBids(t, 4) {
+		if !decision.IsTestBidID([]byte(x.ID)) {
+			won = x
+			break
+		}
+	}
+	if won.ID == "" {
+		t.Fatal("no bid of a request that is not a test")
+	}
+	price := strconv.FormatFloat(won.Price, 'f', -1, 64)
+	d.notice(t, won.NURL, price)
+	reserved := d.campaignSum(t, "rtbd_campaign_reserved_spend")
+	if reserved == 0 {
+		t.Fatal("the win reserved nothing")
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.wait(); err != nil {
+		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
+	}
+	d2 := startDaemon(t, cfg)
+	if got := d2.campaignSum(t, "rtbd_campaign_reserved_spend"); got != reserved || d2.metric(t, "rtbd_win_reservations") != 1 {
+		t.Fatalf("after the restart: %d micro-units in %v reservations; want %d in 1", got, d2.metric(t, "rtbd_win_reservations"), reserved)
+	}
+	d2.notice(t, won.BURL, price)
+	if got := d2.campaignSum(t, "rtbd_campaign_reserved_spend"); got != 0 || d2.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`) != 1 {
+		t.Fatalf("after the bill: %d micro-units reserved; want 0, released by the bill", got)
 	}
 }
