@@ -14,11 +14,12 @@ import (
 // fuzzPeer is the peer the fuzzed "peers" part is configured with.
 const fuzzPeer = "http://127.0.0.1:1"
 
-// fuzzParts returns the daemon's five parts over fresh state. Restores
+// fuzzParts returns the daemon's six parts over fresh state. Restores
 // need no compiled campaigns, so the fuzz loop compiles none: 3.6 ms each
 // would leave it a few hundred inputs a run.
 func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 	st := decision.NewState(1024)
+	st.SetReservations(time.Hour, 1024)
 	h := notice.New(notice.Config{DedupeSlots: 1024, DedupeTTL: time.Hour}, st, nil)
 	ps := peers.New(st, []string{fuzzPeer}, time.Second, "fuzz")
 	return st, h, []Part{
@@ -27,6 +28,7 @@ func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 		{Name: "peerbills", Append: ps.AppendCursors, Restore: ps.RestoreCursors},
 		{Name: "freq", Append: st.AppendFreq, Restore: st.RestoreFreq},
 		{Name: "notices", Append: h.AppendDedupe, Restore: h.RestoreDedupe},
+		{Name: "reservations", Append: st.AppendReservations, Restore: st.RestoreReservations},
 	}
 }
 
@@ -42,6 +44,9 @@ func FuzzRestore(f *testing.F) {
 	demo, _ := campaign.Demo()
 	for _, c := range demo.Campaigns[:3] {
 		if _, err := st.Bill([]byte(c.ID), 42, 2.5, nil, now); err != nil {
+			f.Fatal(err)
+		}
+		if err := st.Reserve(uint64(len(c.ID)), []byte(c.ID), 42, 3, nil, now); err != nil {
 			f.Fatal(err)
 		}
 	}
@@ -67,7 +72,7 @@ func FuzzRestore(f *testing.F) {
 		sections, err := Decode(b)
 		if err != nil {
 			// The sections alone, as if the checksum had matched.
-			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq": b, "notices": b}
+			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq": b, "notices": b, "reservations": b}
 		}
 		_, _, parts := fuzzParts()
 		for _, p := range parts {
