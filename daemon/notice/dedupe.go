@@ -83,6 +83,23 @@ func (t *dedupeTable) seen(fp uint64, now int64) bool {
 	return dup
 }
 
+// has reports whether fp is live at now, without recording it.
+func (t *dedupeTable) has(fp uint64, now int64) bool {
+	if fp == 0 {
+		fp = 1 // as seen records it
+	}
+	sh := &t.shards[fp&t.shardMask]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	start := fp >> 32
+	for i := 0; i < t.probe; i++ {
+		if s := &sh.slots[int((start+uint64(i))&t.slotMask)]; s.fp == fp && s.exp > now {
+			return true
+		}
+	}
+	return false
+}
+
 // slot returns where fp lives in sh's probe window at now (dup true), or
 // else where to record it: the first slot not live, or the live one that
 // expires soonest, counted as an eviction. The caller holds sh.mu.

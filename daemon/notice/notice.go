@@ -269,7 +269,10 @@ func (h *Handler) process(k Kind, n *notice) result {
 	moves := h.sp != nil && (h.isTest == nil || !h.isTest(n.bid))
 	switch {
 	case k == KindWin && moves && h.res != nil:
-		if h.res.Reserve(BillKey(n.bid), n.cid, n.userKey, n.price, n.cur, now) != nil {
+		// Some exchanges fire both notices at the impression, in either
+		// order: a win whose bid was billed already, here or by a peer,
+		// has nothing left to reserve.
+		if bk := BillKey(n.bid); !h.dedupe.has(bk, now.UnixNano()) && h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now) != nil {
 			r = resultUnknown
 		}
 	case k == KindBill && moves:

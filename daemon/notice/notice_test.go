@@ -155,8 +155,8 @@ func (s *reservingSpender) BillReserved(key uint64, cid []byte, uk uint64, price
 // TestWinReserves: the first win notice of a bid reserves its price (at
 // most its bid's) under the bid's billing key, and its billing notice is
 // billed with that key, which releases it; a replayed win, a test bid's
-// win and a loss reserve nothing, and a win of an unknown campaign is
-// counted as such.
+// win, a win after its bid's bill and a loss reserve nothing, and a win
+// of an unknown campaign is counted as such.
 func TestWinReserves(t *testing.T) {
 	sp := &reservingSpender{fakeSpender: fakeSpender{unknown: map[string]bool{"gone": true}}, held: map[uint64]float64{}}
 	h := New(Config{IsTest: func(bid []byte) bool { return strings.HasSuffix(string(bid), "t") }}, sp, nil)
@@ -177,6 +177,11 @@ func TestWinReserves(t *testing.T) {
 	serve("/bill", "bid=b1&cid=c&bp=2&price=1.5")
 	if _, ok := sp.held[BillKey([]byte("b1"))]; ok || len(sp.held) != 1 || sp.count() != 1 {
 		t.Fatalf("after b1's bill: held %v, %d bills; want only b2 held, b1 billed", sp.held, sp.count())
+	}
+	serve("/bill", "bid=b6&cid=c&price=1") // the bill before the win
+	serve("/win", "bid=b6&cid=c&price=1")
+	if _, ok := sp.held[BillKey([]byte("b6"))]; ok {
+		t.Fatal("a win whose bid was billed already was reserved")
 	}
 	unknown := noticesTotal[KindWin][resultUnknown].Get()
 	serve("/win", "bid=b5&cid=gone&price=1")
