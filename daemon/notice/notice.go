@@ -139,21 +139,27 @@ type Config struct {
 	// RequireSigned refuses notices without sig as forged too: set it
 	// once the bids of every host are signed and their notices are in.
 	RequireSigned bool
+	// BillOnWin bills a bid at its win notice, for exchanges that send
+	// no billing notice: the win moves spend and caps, goes to the
+	// Journal and is logged as a win and a bill, under the billing
+	// notice's key, so that a burl that comes after all is a duplicate.
+	BillOnWin bool
 }
 
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
 type Handler struct {
-	sp       Spender
-	res      Reserver // sp, when it is one
-	sink     Sink
-	currency []byte
-	maxPrice float64
-	dedupe   *dedupeTable
-	isTest   func(bidID []byte) bool
-	journal  Journal
-	now      func() time.Time // time.Now; replaced by tests
-	keys     []openrtb.NoticeKey
-	signed   bool // RequireSigned
+	sp        Spender
+	res       Reserver // sp, when it is one
+	sink      Sink
+	currency  []byte
+	maxPrice  float64
+	dedupe    *dedupeTable
+	isTest    func(bidID []byte) bool
+	journal   Journal
+	now       func() time.Time // time.Now; replaced by tests
+	keys      []openrtb.NoticeKey
+	signed    bool // RequireSigned
+	billOnWin bool
 
 	// Handlers bound once, so that Route does not allocate method values.
 	win, bill, loss fasthttp.RequestHandler
@@ -175,16 +181,17 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		cfg.DedupeTTL = 48 * time.Hour
 	}
 	h := &Handler{
-		sp:       sp,
-		sink:     sink,
-		currency: []byte(cfg.Currency),
-		maxPrice: cfg.MaxPrice,
-		dedupe:   newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL)),
-		isTest:   cfg.IsTest,
-		journal:  cfg.Journal,
-		now:      time.Now,
-		keys:     cfg.Keys,
-		signed:   cfg.RequireSigned && len(cfg.Keys) > 0,
+		sp:        sp,
+		sink:      sink,
+		currency:  []byte(cfg.Currency),
+		maxPrice:  cfg.MaxPrice,
+		dedupe:    newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL)),
+		isTest:    cfg.IsTest,
+		journal:   cfg.Journal,
+		now:       time.Now,
+		keys:      cfg.Keys,
+		signed:    cfg.RequireSigned && len(cfg.Keys) > 0,
+		billOnWin: cfg.BillOnWin,
 	}
 	h.res, _ = sp.(Reserver)
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
@@ -268,6 +275,15 @@ func (h *Handler) process(k Kind, n *notice) result {
 	r := resultOK
 	moves := h.sp != nil && (h.isTest == nil || !h.isTest(n.bid))
 	switch {
+	case k == KindWin && moves && h.billOnWin:
+		// The win is the bid's billing notice, under the bill's key: a
+		// burl the exchange sends after all is a duplicate, and one it
+		// sent first leaves nothing to bill.
+		if bk := BillKey(n.bid); !h.dedupe.seen(bk, now.UnixNano()) {
+			if r = h.charge(bk, n, now); r == resultOK && h.sink != nil {
+				h.sink.Notice(KindBill, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
+			}
+		}
 	case k == KindWin && moves && h.res != nil:
 		// Some exchanges fire both notices at the impression, in either
 		// order: a win whose bid was billed already, here or by a peer,
@@ -276,26 +292,34 @@ func (h *Handler) process(k Kind, n *notice) result {
 			r = resultUnknown
 		}
 	case k == KindBill && moves:
-		var ch Charge
-		var err error
-		if h.res != nil {
-			ch, err = h.res.BillReserved(fp, n.cid, n.userKey, n.price, n.cur, now)
-		} else {
-			ch, err = h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now)
-		}
-		if err != nil {
-			r = resultUnknown
-		} else {
-			noticeSpendTotal.Add(n.price / 1000)
-			if h.journal != nil {
-				h.journal.Billed(Billed{Notice: fp, Time: now.Unix(), Charge: ch})
-			}
-		}
+		r = h.charge(fp, n, now)
 	}
 	if h.sink != nil {
 		h.sink.Notice(k, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
 	}
 	return r
+}
+
+// charge bills n, whose billing notice has the key bk, through the
+// Spender (ending its reservation when it is a [Reserver]), and hands
+// the charge to the Journal. It returns resultUnknown for a campaign the
+// Spender does not know.
+func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
+	var ch Charge
+	var err error
+	if h.res != nil {
+		ch, err = h.res.BillReserved(bk, n.cid, n.userKey, n.price, n.cur, now)
+	} else {
+		ch, err = h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now)
+	}
+	if err != nil {
+		return resultUnknown
+	}
+	noticeSpendTotal.Add(n.price / 1000)
+	if h.journal != nil {
+		h.journal.Billed(Billed{Notice: bk, Time: now.Unix(), Charge: ch})
+	}
+	return resultOK
 }
 
 // BillKey is the key of a bid's billing notice, from its bid id: the

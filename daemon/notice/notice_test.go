@@ -191,6 +191,41 @@ func TestWinReserves(t *testing.T) {
 	}
 }
 
+// TestBillOnWin: with BillOnWin, the first win notice of a bid bills it
+// (at most at bp), journals it under the billing notice's key and logs a
+// win and a bill; a burl that follows is a duplicate, a burl that came
+// first leaves the win nothing to bill, and a test bid's win bills
+// nothing.
+func TestBillOnWin(t *testing.T) {
+	sp, sink, j := &fakeSpender{}, &fakeSink{}, &journal{}
+	h := New(Config{BillOnWin: true, Journal: j, IsTest: func(bid []byte) bool { return strings.HasSuffix(string(bid), "t") }}, sp, sink)
+	serve := func(path, query string) {
+		t.Helper()
+		if code, body := serveDirect(t, h, "GET", path+"?"+query, ""); code != 204 {
+			t.Fatalf("%s?%s: %d %q; want 204", path, query, code, body)
+		}
+	}
+	dups := noticesTotal[KindBill][resultDuplicate].Get()
+	serve("/win", "bid=b1&cid=c&uk=00000000000000ff&bp=2&price=2.5")
+	if len(sp.calls) != 1 || sp.calls[0].price != 2 || sp.calls[0].uk != 0xff {
+		t.Fatalf("bills %+v; want b1's win billed once at its bid's 2", sp.calls)
+	}
+	if len(j.billed) != 1 || j.billed[0].Notice != BillKey([]byte("b1")) {
+		t.Fatalf("journal %+v; want b1 under its billing key", j.billed)
+	}
+	if len(sink.calls) != 2 || sink.calls[0].kind != KindBill || sink.calls[1].kind != KindWin {
+		t.Fatalf("logged %+v; want a bill and a win", sink.calls)
+	}
+	serve("/bill", "bid=b1&cid=c&bp=2&price=2")
+	serve("/bill", "bid=b2&cid=c&price=1") // the exchange's burl first
+	serve("/win", "bid=b2&cid=c&price=1")
+	serve("/win", "bid=b3t&cid=c&price=1")
+	if len(sp.calls) != 2 || noticesTotal[KindBill][resultDuplicate].Get() != dups+1 {
+		t.Fatalf("%d bills, %v duplicate bills; want 2 (b1 at its win, b2 at its burl) and b1's burl a duplicate",
+			len(sp.calls), noticesTotal[KindBill][resultDuplicate].Get()-dups)
+	}
+}
+
 // TestPriceCappedAtBid: a win or billing notice whose price is above its
 // bid's (bp) is charged and logged at the bid's price and counted as
 // capped, once however often it is replayed; a price at or below it is
