@@ -150,6 +150,13 @@ type Bidding struct {
 	// notices per second. With state.peers the table also holds the
 	// peers' billing notices: count the whole group's.
 	NoticeDedupeSlots int `json:"noticeDedupeSlots"`
+	// BillOn is the notice that moves spend: "bill" (the default), the
+	// billing notice (burl), or "win", the win notice (nurl), for an
+	// exchange that sends no billing notice (without it, such an
+	// exchange's spend would never be counted). With "win" a burl that
+	// comes after all is a duplicate. The setting is the host's: hosts
+	// that serve exchanges of both kinds need separate rtbd instances.
+	BillOn string `json:"billOn"`
 	// WinReservation is how long a won bid's price counts against its
 	// campaign's budgets and pacing before its billing notice comes in.
 	// Spend moves on billing notices, which for video come when the ad
@@ -339,6 +346,7 @@ func Default() Config {
 			MinTimeLeft:         Duration(5 * time.Millisecond),
 			FreqCapSlots:        1 << 20,
 			NoticeDedupeSlots:   1 << 22,
+			BillOn:              "bill",
 			WinReservation:      Duration(5 * time.Minute),
 			WinReservationSlots: 1 << 19,
 			FirstPriceShading:   1,
@@ -436,6 +444,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Bidding.NoticeDedupeSlots < 0 || c.Bidding.NoticeDedupeSlots > maxDedupeSlots {
 		return fmt.Errorf("invalid config: bidding.noticeDedupeSlots %d must be from 0 (the default) to %d", c.Bidding.NoticeDedupeSlots, maxDedupeSlots)
+	}
+	if c.Bidding.BillOn != "bill" && c.Bidding.BillOn != "win" {
+		return fmt.Errorf("invalid config: bidding.billOn %q must be \"bill\" or \"win\"", c.Bidding.BillOn)
 	}
 	if r := c.Bidding.WinReservation; r < 0 || r > Duration(48*time.Hour) || r%Duration(time.Second) != 0 {
 		return fmt.Errorf("invalid config: bidding.winReservation %s must be whole seconds from 0s (off) to 48h", r.D())

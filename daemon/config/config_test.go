@@ -89,6 +89,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"state":{"peers":["http://10.0.0.2:9091","http://10.0.0.2:9091/"]}}`, "10.0.0.2:9091 is listed twice")
 	f(`{"state":{"peers":[":%"]}}`, "state.peers")
 	f(`{"bidding":{"noticeDedupeSlots":-1}}`, "bidding.noticeDedupeSlots -1")
+	f(`{"bidding":{"billOn":"nurl"}}`, `bidding.billOn "nurl" must be "bill" or "win"`)
 	f(`{"bidding":{"winReservation":"-1s"}}`, "bidding.winReservation -1s must be whole seconds")
 	f(`{"bidding":{"winReservation":"1500ms"}}`, "bidding.winReservation 1.5s must be whole seconds")
 	f(`{"bidding":{"winReservation":"49h"}}`, "to 48h")

@@ -181,6 +181,7 @@ func serve(cfg *config.Config) int {
 	ncfg := notice.Config{
 		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
 		Keys: eng.NoticeKeys(), RequireSigned: cfg.Bidding.RequireSignedNotices,
+		BillOnWin: cfg.Bidding.BillOn == "win",
 	}
 	if journal != nil {
 		ncfg.Journal = journal

@@ -120,3 +120,30 @@ func TestReservationsSurviveRestart(t *testing.T) {
 		t.Fatalf("after the bill: %d micro-units reserved; want 0, released by the bill", got)
 	}
 }
+
+// TestBillOnWin runs rtbd with bidding.billOn "win", for an exchange that
+// sends no billing notice: a win notice moves its bid's spend, reserves
+// nothing, and a burl that comes after all is a duplicate.
+func TestBillOnWin(t *testing.T) {
+	d := startDaemon(t, map[string]any{"bidding": map[string]any{"billOn": "win"}})
+	var won bid
+	for _, x := range d.corpusBids(t, 4) {
+		if !decision.IsTestBidID([]byte(x.ID)) {
+			won = x
+			break
+		}
+	}
+	if won.ID == "" {
+		t.Fatal("no bid of a request that is not a test")
+	}
+	price := strconv.FormatFloat(won.Price, 'f', -1, 64)
+	d.notice(t, won.NURL, price)
+	want := int64(math.Round(won.Price * 1000))
+	if got := d.spendTotal(t); math.Abs(float64(got-want)) > 1 || d.metric(t, "rtbd_win_reservations") != 0 {
+		t.Fatalf("after the win: spend %d micro-units, %v reservations; want %d and none", got, d.metric(t, "rtbd_win_reservations"), want)
+	}
+	d.notice(t, won.BURL, price)
+	if got := d.spendTotal(t); math.Abs(float64(got-want)) > 1 || d.metric(t, `rtbd_notices_total{kind="bill",result="duplicate"}`) != 1 {
+		t.Fatalf("after the burl: spend %d micro-units; want %d, the burl a duplicate", got, want)
+	}
+}
