@@ -10,6 +10,22 @@ import (
 	"github.com/rtbd/rtbd/daemon/decision"
 )
 
+// billableBids returns the bids of requests that are not tests (which
+// move no spend) among d's answers to n corpus requests, at least min.
+func (d *daemon) billableBids(t *testing.T, n, min int) []bid {
+	t.Helper()
+	var bids []bid
+	for _, x := range d.corpusBids(t, n) {
+		if !decision.IsTestBidID([]byte(x.ID)) {
+			bids = append(bids, x)
+		}
+	}
+	if len(bids) < min {
+		t.Fatalf("%d bids of requests that are not tests; want %d", len(bids), min)
+	}
+	return bids
+}
+
 // TestWinReservesUntilBilled runs two daemons that share their budgets:
 // a's win notices reserve their bids' prices on a, a billing notice a
 // processes releases its win there, and so does one that b processes,
@@ -21,15 +37,7 @@ func TestWinReservesUntilBilled(t *testing.T) {
 	}
 	a := startDaemon(t, map[string]any{"state": peers(pa, pb), "bidding": map[string]any{"hostID": "a"}})
 	b := startDaemon(t, map[string]any{"state": peers(pb, pa), "bidding": map[string]any{"hostID": "b"}})
-	var bids []bid // of requests that are not tests, which move no spend
-	for _, x := range a.corpusBids(t, 8) {
-		if !decision.IsTestBidID([]byte(x.ID)) {
-			bids = append(bids, x)
-		}
-	}
-	if len(bids) < 2 {
-		t.Fatalf("%d bids of requests that are not tests; want 2", len(bids))
-	}
+	bids := a.billableBids(t, 8, 2)
 	one, two := bids[0], bids[1]
 	price := func(x bid) string { return strconv.FormatFloat(x.Price, 'f', -1, 64) }
 	micro := func(x bid) int64 { return int64(math.Round(x.Price * 1000)) }
@@ -89,16 +97,7 @@ func TestReservationsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	cfg := map[string]any{"state": map[string]any{"dir": dir}, "drain": map[string]any{"delay": "0s"}}
 	d := startDaemon(t, cfg)
-	var won bid
-	for _, x := range d.corpusBids(t, 4) {
-		if !decision.IsTestBidID([]byte(x.ID)) {
-			won = x
-			break
-		}
-	}
-	if won.ID == "" {
-		t.Fatal("no bid of a request that is not a test")
-	}
+	won := d.billableBids(t, 4, 1)[0]
 	price := strconv.FormatFloat(won.Price, 'f', -1, 64)
 	d.notice(t, won.NURL, price)
 	reserved := d.campaignSum(t, "rtbd_campaign_reserved_spend")
@@ -126,16 +125,7 @@ func TestReservationsSurviveRestart(t *testing.T) {
 // nothing, and a burl that comes after all is a duplicate.
 func TestBillOnWin(t *testing.T) {
 	d := startDaemon(t, map[string]any{"bidding": map[string]any{"billOn": "win"}})
-	var won bid
-	for _, x := range d.corpusBids(t, 4) {
-		if !decision.IsTestBidID([]byte(x.ID)) {
-			won = x
-			break
-		}
-	}
-	if won.ID == "" {
-		t.Fatal("no bid of a request that is not a test")
-	}
+	won := d.billableBids(t, 4, 1)[0]
 	price := strconv.FormatFloat(won.Price, 'f', -1, 64)
 	d.notice(t, won.NURL, price)
 	want := int64(math.Round(won.Price * 1000))
