@@ -224,8 +224,15 @@ func (s *State) RestoreReservations(b []byte) (int, error) {
 // counted again. The charge names the cap entry either way, for the
 // hosts that share this one's caps.
 func (s *State) BillReserved(bidKey uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (notice.Charge, error) {
-	ch, err := s.bill(campaignID, userKey, price, cur, now, !s.res.counted(bidKey))
-	s.Release(bidKey)
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.lookup(bidKey)
+	ch, err := s.bill(campaignID, userKey, price, cur, now, e == nil || !e.counted)
+	if e != nil {
+		r.billed++
+		r.drop(e)
+	}
 	return ch, err
 }
 
@@ -238,11 +245,7 @@ func (s *State) Release(bidKey uint64) (counted bool) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ttl == 0 {
-		return false
-	}
-	if i, ok := r.find(bidKey); ok {
-		e := &r.ring[(r.index[i]-1)&r.mask]
+	if e := r.lookup(bidKey); e != nil {
 		counted = e.counted
 		r.billed++
 		r.drop(e)
@@ -250,16 +253,15 @@ func (s *State) Release(bidKey uint64) (counted bool) {
 	return counted
 }
 
-// counted reports whether the live reservation of key counted its
-// impression in a cap.
-func (r *reservations) counted(key uint64) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// lookup returns the live reservation of key, or nil. Call it with mu held.
+func (r *reservations) lookup(key uint64) *reservation {
 	if r.ttl == 0 {
-		return false
+		return nil
 	}
-	i, ok := r.find(key)
-	return ok && r.ring[(r.index[i]-1)&r.mask].counted
+	if i, ok := r.find(key); ok {
+		return &r.ring[(r.index[i]-1)&r.mask]
+	}
+	return nil
 }
 
 // ExpireReservations releases the reservations older than their time to

@@ -80,7 +80,6 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 				return n, err
 			}},
 			statefile.Part{Name: "notices", Append: notices.AppendDedupe, Restore: notices.RestoreDedupe},
-			// After freq: the caps the wins counted are in it.
 			statefile.Part{Name: "reservations", Append: st.AppendReservations, Restore: st.RestoreReservations})...),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
