@@ -19,8 +19,10 @@ import (
 // So a win reserves its price: budgets and pacing count the campaign's
 // reserved spend with its billed spend until the bid's billing notice
 // releases it, or until the reservation expires (a won bid that is never
-// billed: the ad did not play). Reservations are this host's only: peers
-// do not read them. The state file keeps them (AppendReservations).
+// billed: the ad did not play). The notice handler journals each one for
+// the hosts that share this one's budgets, which reserve it too
+// (State.ReserveShared) until the bill, processed by any of them, ends
+// it. The state file keeps them (AppendReservations).
 //
 // Frequency caps have the same gap: a user capped at one impression could
 // see several before the first one bills. So the win also counts the
@@ -50,6 +52,12 @@ type reservations struct {
 	// Counts for metrics: reservations released by a bill, expired, and
 	// released early because the ring was full.
 	billed, expired, evicted uint64
+
+	// byKey finds a campaign by its key (freqKey), for ReserveShared and
+	// RestoreReservations; built from keysOf, the campaigns map it was
+	// built from, again when the State's map is another.
+	byKey  map[uint64]*campaignState
+	keysOf *map[string]*campaignState
 }
 
 // reservation is one won bid's spend, in micro-units of its campaign's
@@ -94,25 +102,76 @@ func (s *State) SetReservations(ttl time.Duration, slots int) {
 // and the impression counts in userKey's cap (0: unknown user) at once. A
 // second Reserve of a key reserves and counts nothing more. It is an
 // error for a campaign no Snapshot has had; the notice handler does not
-// call it for test bids.
-func (s *State) Reserve(bidKey uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) error {
+// call it for test bids. It returns what it reserved, for the peers.
+func (s *State) Reserve(bidKey uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (notice.Reserved, error) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ttl == 0 {
-		return nil
+		return notice.Reserved{}, nil
 	}
 	cs, spend, err := s.charge(campaignID, price, cur)
 	if err != nil {
-		return err
+		return notice.Reserved{}, err
 	}
-	sec := now.Unix()
-	r.expire(sec)
-	capKey, window := capOf(cs, userKey)
-	if r.add(reservation{key: bidKey, cs: cs, amount: spend, at: sec, counted: capKey != 0}) && capKey != 0 {
-		s.freq.incr(capKey, sec, window)
+	rv := notice.Reserved{Campaign: cs.freqKey, Amount: spend}
+	rv.CapKey, rv.CapWindow = capOf(cs, userKey)
+	rv.Added = s.reserve(reservation{key: bidKey, cs: cs, amount: spend, at: now.Unix()}, rv.CapKey, rv.CapWindow)
+	return rv, nil
+}
+
+// ReserveShared applies the reservation that another host's [State.Reserve]
+// returned for the bid with key bidKey, at unix second sec on that host,
+// and reports whether it added it. It adds nothing for a campaign this
+// State does not count, one that expired meanwhile, or a key with a live
+// reservation; the caller does not call it for a bid already billed. Its
+// impression counts in the cap entry capKey (0: none), as the win's did
+// on that host, and the bid's bill does not count it again here. It
+// joins the ring as the newest, so it expires no earlier than those added
+// before it: late by as much as it came late, on the side of the budget.
+func (s *State) ReserveShared(bidKey, campaign uint64, amount int64, capKey uint64, capWindow, sec int64) bool {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := s.now().Unix()
+	sec = min(sec, now) // as in RestoreReservations
+	cs := r.campaign(s, campaign)
+	if r.ttl == 0 || cs == nil || amount < 0 || sec <= now-r.ttl {
+		return false
 	}
-	return nil
+	if capWindow <= 0 {
+		capKey = 0
+	}
+	return s.reserve(reservation{key: bidKey, cs: cs, amount: amount, at: sec}, capKey, capWindow)
+}
+
+// reserve expires what is due at e's time, adds e and counts its
+// impression in the cap entry capKey (0: none), and reports whether it
+// added it. Call it with mu held and ttl > 0.
+func (s *State) reserve(e reservation, capKey uint64, window int64) bool {
+	r := &s.res
+	r.expire(e.at)
+	e.counted = capKey != 0
+	if !r.add(e) {
+		return false
+	}
+	if capKey != 0 {
+		s.freq.incr(capKey, e.at, window)
+	}
+	return true
+}
+
+// campaign returns the counters of the campaign with key k, or nil. Call
+// it with mu held.
+func (r *reservations) campaign(s *State, k uint64) *campaignState {
+	if m := s.camps.Load(); m != r.keysOf {
+		r.byKey = make(map[uint64]*campaignState, len(*m))
+		for _, cs := range *m {
+			r.byKey[cs.freqKey] = cs
+		}
+		r.keysOf = m
+	}
+	return r.byKey[k]
 }
 
 // add adds e, newest, unless its key has a live reservation, releasing
@@ -191,10 +250,6 @@ func (s *State) RestoreReservations(b []byte) (int, error) {
 			return 0, fmt.Errorf("reservation %d: bad entry", i)
 		}
 	}
-	byKey := map[uint64]*campaignState{}
-	for _, cs := range *s.camps.Load() {
-		byKey[cs.freqKey] = cs
-	}
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -204,7 +259,7 @@ func (s *State) RestoreReservations(b []byte) (int, error) {
 	now, restored := s.now().Unix(), 0
 	for i := 0; i < int(n); i++ {
 		e := b[i*reservationBytes:]
-		cs := byKey[binary.LittleEndian.Uint64(e[8:])]
+		cs := r.campaign(s, binary.LittleEndian.Uint64(e[8:]))
 		// Not after now: one from a clock that ran ahead would hold the
 		// expiry of every later one back.
 		at := min(int64(binary.LittleEndian.Uint64(e[24:])), now)

@@ -23,7 +23,7 @@ func TestReservations(t *testing.T) {
 	st.SetReservations(time.Minute, 4) // rounded up to 1024 slots
 	win := func(key uint64, at time.Time) {
 		t.Helper()
-		if err := st.Reserve(key, []byte("c1"), 0, 1000, nil, at); err != nil {
+		if _, err := st.Reserve(key, []byte("c1"), 0, 1000, nil, at); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,7 +92,7 @@ func TestReservations(t *testing.T) {
 		t.Fatalf("reserved %v USD; want 1024", got)
 	}
 
-	if err := st.Reserve(1, []byte("nope"), 0, 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
+	if _, err := st.Reserve(1, []byte("nope"), 0, 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
 		t.Fatalf("a win of an unknown campaign: %v; want ErrUnknownCampaign", err)
 	}
 	// Setting them again, or off, gives every live reservation back.
@@ -121,10 +121,10 @@ func TestReservationsCountCaps(t *testing.T) {
 	req.User.ID = []byte("u1")
 	u1 := UserKey(req)
 	id := []byte("c1")
-	if err := st.Reserve(1, id, u1, 1, nil, testNow); err != nil {
+	if _, err := st.Reserve(1, id, u1, 1, nil, testNow); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Reserve(1, id, u1, 1, nil, testNow); err != nil { // a replayed win
+	if _, err := st.Reserve(1, id, u1, 1, nil, testNow); err != nil { // a replayed win
 		t.Fatal(err)
 	}
 	if got := st.Impressions("c1", u1, testNow); got != 1 {
@@ -137,7 +137,7 @@ func TestReservationsCountCaps(t *testing.T) {
 	if got := st.Impressions("c1", u1, testNow); got != 1 {
 		t.Fatalf("%d impressions after the win's bill; want 1", got)
 	}
-	if err := st.Reserve(2, id, u1, 1, nil, testNow); err != nil {
+	if _, err := st.Reserve(2, id, u1, 1, nil, testNow); err != nil {
 		t.Fatal(err)
 	}
 	if !st.Release(2) || st.Release(2) {
@@ -154,6 +154,62 @@ func TestReservationsCountCaps(t *testing.T) {
 	}
 }
 
+// TestReserveShared: a peer's win, applied here with what the peer's
+// Reserve returned, reserves the same amount under the same key and
+// counts the user's cap once; this host's bill of it then ends it without
+// counting the cap again. A win that expired before it came, one of a
+// campaign this State does not count, and a replay add nothing; a win
+// stamped in the future is held to now.
+func TestReserveShared(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
+	peer, _ := compileState(t, c)
+	st, s := compileState(t, c)
+	st.SetClock(func() time.Time { return testNow })
+	peer.SetReservations(time.Minute, 0)
+	st.SetReservations(time.Minute, 0)
+	req := bannerRequest()
+	req.User.ID = []byte("u1")
+	u1 := UserKey(req)
+	won := testNow.Add(-10 * time.Second)
+	rv, err := peer.Reserve(1, []byte("c1"), u1, 1000, nil, won)
+	if err != nil || !rv.Added || rv.Amount != 1e6 || rv.CapKey == 0 {
+		t.Fatalf("the peer's Reserve: %+v, %v; want 1 USD added, with its cap entry", rv, err)
+	}
+	status := func(reserved float64, impressions, live int) {
+		t.Helper()
+		got, n := s.CampaignStatus(0, testNow).Reserved, st.Impressions("c1", u1, testNow)
+		if l, _, _, _ := st.Reservations(); got != reserved || n != impressions || l != live {
+			t.Fatalf("reserved %v USD, %d impressions, %d live; want %v, %d, %d", got, n, l, reserved, impressions, live)
+		}
+	}
+	share := func(key, campaign uint64, sec int64, want bool) {
+		t.Helper()
+		if got := st.ReserveShared(key, campaign, rv.Amount, rv.CapKey, rv.CapWindow, sec); got != want {
+			t.Fatalf("ReserveShared(%d, %d, %d): %v; want %v", key, campaign, sec, got, want)
+		}
+	}
+	share(1, rv.Campaign, won.Unix(), true)
+	status(1, 1, 1)
+	share(1, rv.Campaign, won.Unix(), false) // a replay
+	share(2, rv.Campaign, testNow.Add(-time.Minute).Unix(), false)
+	share(3, 12345, won.Unix(), false)
+	status(1, 1, 1)
+	if _, err := st.BillReserved(1, []byte("c1"), u1, 1000, nil, testNow); err != nil {
+		t.Fatal(err)
+	}
+	status(0, 1, 0)
+	if got := s.CampaignStatus(0, testNow).SpendToday; got != 1 {
+		t.Fatalf("spend %v USD after the bill; want 1", got)
+	}
+	if !st.ReserveShared(4, rv.Campaign, rv.Amount, 0, 0, testNow.Add(time.Hour).Unix()) {
+		t.Fatal("a win stamped in the future was not reserved")
+	}
+	st.ExpireReservations(testNow.Add(time.Minute))
+	status(0, 1, 0)
+}
+
 // TestReservationsPersist saves the reservations of one State and
 // restores them into another with the same campaigns, as a restart does:
 // the live ones come back with their amounts and cap marks, oldest first,
@@ -167,7 +223,7 @@ func TestReservationsPersist(t *testing.T) {
 	st.SetReservations(time.Minute, 0)
 	reserve := func(st *State, key uint64, id string, user uint64, at time.Time) {
 		t.Helper()
-		if err := st.Reserve(key, []byte(id), user, 1000, nil, at); err != nil {
+		if _, err := st.Reserve(key, []byte(id), user, 1000, nil, at); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -245,7 +301,7 @@ func TestReservationsModel(t *testing.T) {
 		switch op := rng.IntN(10); {
 		case op < 6:
 			cents := 1 + rng.Int64N(500)
-			if err := st.Reserve(key, []byte("c1"), 0, float64(cents)/100, nil, now); err != nil {
+			if _, err := st.Reserve(key, []byte("c1"), 0, float64(cents)/100, nil, now); err != nil {
 				t.Fatal(err)
 			}
 			for len(ring) > 0 && (!ring[0].live || ring[0].at <= now.Unix()-ttl) { // expire
@@ -313,7 +369,7 @@ func TestReservationsEvictInCluster(t *testing.T) {
 	}
 	reserve := func(k uint64) {
 		t.Helper()
-		if err := st.Reserve(k, []byte("c1"), 0, 1, nil, testNow); err != nil {
+		if _, err := st.Reserve(k, []byte("c1"), 0, 1, nil, testNow); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -344,7 +400,7 @@ func BenchmarkReserveRelease(b *testing.B) {
 	const live = 100000
 	id := []byte("c1")
 	for k := uint64(0); k < live; k++ {
-		if err := st.Reserve(k, id, 0, 1, nil, testNow); err != nil {
+		if _, err := st.Reserve(k, id, 0, 1, nil, testNow); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -352,7 +408,7 @@ func BenchmarkReserveRelease(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := uint64(live + i)
-		if err := st.Reserve(k, id, 0, 1, nil, testNow); err != nil {
+		if _, err := st.Reserve(k, id, 0, 1, nil, testNow); err != nil {
 			b.Fatal(err)
 		}
 		st.Release(k - live)

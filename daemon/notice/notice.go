@@ -66,9 +66,11 @@ type Spender interface {
 // BillReserved instead of [Spender.Bill] for the first billing notice of
 // one, which ends the reservation and does not count the impression in
 // the cap again. key is [BillKey] of the bid id, the same for both
-// notices. An error means the campaign is unknown, as from Bill.
+// notices. An error means the campaign is unknown, as from Bill. The
+// handler hands what a Reserve added to its [Journal], so that the hosts
+// that share this one's budgets reserve it too.
 type Reserver interface {
-	Reserve(key uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) error
+	Reserve(key uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Reserved, error)
 	BillReserved(key uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Charge, error)
 }
 
@@ -84,20 +86,43 @@ type Charge struct {
 	Today, Total int64
 }
 
+// Reserved is what a [Reserver] reserved for one won bid.
+type Reserved struct {
+	Campaign uint64 // the campaign's key, as in [Charge]
+	Amount   int64  // the price reserved, in micro-units of the campaign currency
+	// CapKey and CapWindow are the frequency-cap entry the win counted
+	// the impression in, and its window in seconds; 0 for none.
+	CapKey    uint64
+	CapWindow int64
+	// Added is false when nothing was reserved: the bid had a live
+	// reservation already (a replayed win), or wins reserve nothing.
+	Added bool
+}
+
 // Billed is a billing notice this host processed first, as the hosts that
 // share its budgets apply it: they remember the notice, so that a replay
 // sent to them after a failover is a duplicate there too, count the
 // impression against the user's frequency cap, and count the campaign's
 // spend at once instead of at their next reading of this host's.
+//
+// With Win, it is instead the reservation of a won bid that is not billed
+// yet (see [Reserver]): the hosts that share budgets reserve Amount for
+// the campaign under the same key until the bid's bill, processed by any
+// of them, ends it, and count the impression in the cap entry CapKey
+// (0: none). Then Today and Total are 0. A host that takes over a
+// failed one's address so goes on counting its wins in flight.
 type Billed struct {
-	Notice uint64 // the notice's dedupe fingerprint (see Handler.MarkBilled)
-	Time   int64  // when it was billed, unix seconds; its UTC day is Time/86400
+	Notice uint64 // the notice's dedupe fingerprint (see Handler.MarkBilled); the reservation's key with Win
+	Time   int64  // when it was billed (won, with Win), unix seconds; its UTC day is Time/86400
 	// Charge is what billing it moved. Its Campaign is 0 in a record from
 	// an rtbd that did not share spend with its notices.
 	Charge
+	Win    bool  // a win's reservation, not a bill
+	Amount int64 // with Win, the amount reserved, in micro-units of the campaign currency
 }
 
-// Journal receives every Billed of this host. Billed must not block.
+// Journal receives every Billed of this host, and with a [Reserver] the
+// reservations of its wins. Billed must not block.
 type Journal interface {
 	Billed(Billed)
 }
@@ -126,8 +151,8 @@ type Config struct {
 	// billing notices for such bids are counted but never call the
 	// Spender. Nil means no bid is a test bid.
 	IsTest func(bidID []byte) bool
-	// Journal, when set, receives every billing notice that moved spend
-	// (state.peers: the peers read it).
+	// Journal, when set, receives every billing notice that moved spend,
+	// and every reservation a win added (state.peers: the peers read it).
 	Journal Journal
 	// Keys verify the sig of notices, which the bids' notice URLs carry
 	// when they are signed with the first (see [openrtb.NoticeKey]): a
@@ -288,8 +313,8 @@ func (h *Handler) process(k Kind, n *notice) result {
 		// Some exchanges fire both notices at the impression, in either
 		// order: a win whose bid was billed already, here or by a peer,
 		// has nothing left to reserve.
-		if bk := BillKey(n.bid); !h.dedupe.has(bk, now.UnixNano()) && h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now) != nil {
-			r = resultUnknown
+		if bk := BillKey(n.bid); !h.dedupe.has(bk, now.UnixNano()) {
+			r = h.reserve(bk, n, now)
 		}
 	case k == KindBill && moves:
 		r = h.charge(fp, n, now)
@@ -320,6 +345,29 @@ func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
 		h.journal.Billed(Billed{Notice: bk, Time: now.Unix(), Charge: ch})
 	}
 	return resultOK
+}
+
+// reserve reserves n's price under bk, the key of its billing notice, and
+// hands what it added to the Journal. It returns resultUnknown for a
+// campaign the Reserver does not know.
+func (h *Handler) reserve(bk uint64, n *notice, now time.Time) result {
+	rv, err := h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now)
+	if err != nil {
+		return resultUnknown
+	}
+	if rv.Added && h.journal != nil {
+		h.journal.Billed(Billed{Notice: bk, Time: now.Unix(), Win: true, Amount: rv.Amount,
+			Charge: Charge{CapKey: rv.CapKey, CapWindow: rv.CapWindow, Campaign: rv.Campaign}})
+	}
+	return resultOK
+}
+
+// HasBilled reports whether the billing notice with [Billed.Notice] fp was
+// processed, here or, through MarkBilled, by another host: a win's
+// reservation that a peer shares after the bid was billed has nothing
+// left to reserve.
+func (h *Handler) HasBilled(fp uint64) bool {
+	return h.dedupe.has(fp, h.now().UnixNano())
 }
 
 // BillKey is the key of a bid's billing notice, from its bid id: the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -134,14 +135,17 @@ type reservingSpender struct {
 	held map[uint64]float64
 }
 
-func (s *reservingSpender) Reserve(key uint64, cid []byte, uk uint64, price float64, cur []byte, now time.Time) error {
+func (s *reservingSpender) Reserve(key uint64, cid []byte, uk uint64, price float64, cur []byte, now time.Time) (Reserved, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.unknown[string(cid)] {
-		return errors.New("unknown campaign")
+		return Reserved{}, errors.New("unknown campaign")
 	}
-	s.held[key] += price
-	return nil
+	if _, ok := s.held[key]; ok {
+		return Reserved{}, nil
+	}
+	s.held[key] = price
+	return Reserved{Campaign: 7, Amount: int64(price * 1000), CapKey: uk, CapWindow: 60, Added: true}, nil
 }
 
 func (s *reservingSpender) BillReserved(key uint64, cid []byte, uk uint64, price float64, cur []byte, now time.Time) (Charge, error) {
@@ -156,23 +160,34 @@ func (s *reservingSpender) BillReserved(key uint64, cid []byte, uk uint64, price
 // most its bid's) under the bid's billing key, and its billing notice is
 // billed with that key, which releases it; a replayed win, a test bid's
 // win, a win after its bid's bill and a loss reserve nothing, and a win
-// of an unknown campaign is counted as such.
+// of an unknown campaign is counted as such. What a win reserved is
+// journaled for the peers, once, as a win's record.
 func TestWinReserves(t *testing.T) {
 	sp := &reservingSpender{fakeSpender: fakeSpender{unknown: map[string]bool{"gone": true}}, held: map[uint64]float64{}}
-	h := New(Config{IsTest: func(bid []byte) bool { return strings.HasSuffix(string(bid), "t") }}, sp, nil)
+	j := &journal{}
+	h := New(Config{Journal: j, IsTest: func(bid []byte) bool { return strings.HasSuffix(string(bid), "t") }}, sp, nil)
+	at := time.Unix(1_800_000_000, 0)
+	h.now = func() time.Time { return at }
 	serve := func(path, query string) {
 		t.Helper()
 		if code, body := serveDirect(t, h, "GET", path+"?"+query, ""); code != 204 {
 			t.Fatalf("%s?%s: %d %q; want 204", path, query, code, body)
 		}
 	}
-	serve("/win", "bid=b1&cid=c&bp=2&price=1.5")
-	serve("/win", "bid=b1&cid=c&bp=2&price=1.5")
+	serve("/win", "bid=b1&cid=c&uk=00000000000000ff&bp=2&price=1.5")
+	serve("/win", "bid=b1&cid=c&uk=00000000000000ff&bp=2&price=1.5")
 	serve("/win", "bid=b2&cid=c&bp=2&price=9") // held to bp
 	serve("/win", "bid=b3t&cid=c&price=1")
 	serve("/loss", "bid=b4&cid=c&price=1")
 	if len(sp.held) != 2 || sp.held[BillKey([]byte("b1"))] != 1.5 || sp.held[BillKey([]byte("b2"))] != 2 {
 		t.Fatalf("held %v; want b1 at 1.5 and b2 at 2", sp.held)
+	}
+	want := []Billed{
+		{Notice: BillKey([]byte("b1")), Time: at.Unix(), Win: true, Amount: 1500, Charge: Charge{Campaign: 7, CapKey: 0xff, CapWindow: 60}},
+		{Notice: BillKey([]byte("b2")), Time: at.Unix(), Win: true, Amount: 2000, Charge: Charge{Campaign: 7, CapWindow: 60}},
+	}
+	if !slices.Equal(j.billed, want) {
+		t.Fatalf("journal %+v; want the two reservations, %+v", j.billed, want)
 	}
 	serve("/bill", "bid=b1&cid=c&bp=2&price=1.5")
 	if _, ok := sp.held[BillKey([]byte("b1"))]; ok || len(sp.held) != 1 || sp.count() != 1 {

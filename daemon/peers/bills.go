@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
 )
 
@@ -22,11 +23,11 @@ import (
 // user capped on one host is capped on the other.
 const BillsPath = "/state/bills"
 
-// JournalSize is how many billing notices a [Journal] keeps: a peer that
-// falls further behind, or stays away longer, misses the oldest and
-// counts them (rtbd_peer_bills_missed_total). At 6,000 billed impressions
-// a second it is 10 s, ten state.peerInterval defaults. It takes 4 MiB
-// (a 64-byte slot each).
+// JournalSize is how many billing notices, and wins' reservations, a
+// [Journal] keeps: a peer that falls further behind, or stays away
+// longer, misses the oldest and counts them (rtbd_peer_bills_missed_total).
+// At 3,000 billed impressions a second, each won first, it is 10 s, ten
+// state.peerInterval defaults. It takes 4 MiB (a 64-byte slot each).
 const JournalSize = 1 << 16
 
 // maxBillsAnswer bounds the records of an answer a reader accepts: the
@@ -42,13 +43,24 @@ const billsHeader = 8 + 8 + 8 + 4
 // billRecord is one record on the wire: notice fingerprint, cap key, cap
 // window and time, u64 each (the last two as two's complement), and, in
 // an answer to a reader that asks for version 2 (v=2), the campaign key
-// and the campaign's spend of the day and in total (billRecord2). An
-// older host ignores v and answers records of the first version, as the
-// header says; an older reader, which does not ask, gets them.
+// and the campaign's spend of the day and in total (billRecord2). Version
+// 3 (v=3) adds a kind (0 a bill, 1 a win's reservation: [notice.Billed]'s
+// Win) and the amount reserved (billRecord3), and holds the wins' records
+// too: an answer of an earlier version leaves them out, as a reader that
+// would take them for bills asked for it. An older host ignores v and
+// answers records of the version it has, as the header says.
 const (
 	billRecord  = 4 * 8
 	billRecord2 = billRecord + 3*8
+	billRecord3 = billRecord2 + 2*8
 )
+
+// journalVersion is the newest version of records a Journal answers.
+const journalVersion = 3
+
+// winFlag marks a win's record in its slot's capWindow, whose windows
+// take far fewer bits; its slot's today holds the amount reserved.
+const winFlag = 1 << 63
 
 // Journal is the ring of the billing notices this host processed first
 // ([notice.Journal]), read by the peers through [BillsPath] with a
@@ -91,25 +103,29 @@ func newJournal(size int) *Journal {
 func (j *Journal) Billed(b notice.Billed) {
 	n := j.next.Add(1) - 1
 	s := &j.slots[n&j.mask]
+	window, today := uint64(b.CapWindow)&^winFlag, uint64(b.Today)
+	if b.Win {
+		window, today = window|winFlag, uint64(b.Amount)
+	}
 	s.seq.Store(0)
 	s.notice.Store(b.Notice)
 	s.capKey.Store(b.CapKey)
-	s.capWindow.Store(uint64(b.CapWindow))
+	s.capWindow.Store(window)
 	s.seconds.Store(uint64(b.Time))
 	s.campaign.Store(b.Campaign)
-	s.today.Store(uint64(b.Today))
+	s.today.Store(today)
 	s.total.Store(uint64(b.Total))
 	s.seq.Store(n + 1)
 }
 
 // AppendFrom appends the answer to a peer whose cursor is (epoch, since)
-// to dst, with records of version 2 when v2 (see billRecord): the records
+// to dst, with records of version (1 to 3; see billRecord): the records
 // from since on, or from the oldest kept one when
 // since is older or the epoch is not this journal's. A record still
 // being written ends the answer; its writer is a notice in flight, read
 // at the next interval. Records overwritten before the peer read them are
 // counted as missed.
-func (j *Journal) AppendFrom(dst []byte, epoch, since uint64, v2 bool) []byte {
+func (j *Journal) AppendFrom(dst []byte, epoch, since uint64, version int) []byte {
 	head := j.next.Load()
 	oldest := uint64(0)
 	if size := uint64(len(j.slots)); head > size {
@@ -136,15 +152,24 @@ func (j *Journal) AppendFrom(dst []byte, epoch, since uint64, v2 bool) []byte {
 			}
 			break // being written
 		}
-		r := [7]uint64{s.notice.Load(), s.capKey.Load(), s.capWindow.Load(), s.seconds.Load(),
+		r := [9]uint64{s.notice.Load(), s.capKey.Load(), s.capWindow.Load(), s.seconds.Load(),
 			s.campaign.Load(), s.today.Load(), s.total.Load()}
 		if s.seq.Load() != i+1 {
 			missed++ // rewritten while read
 			continue
 		}
-		fields := r[:billRecord/8]
-		if v2 {
-			fields = r[:]
+		if r[2]&winFlag != 0 {
+			if version < 3 {
+				continue // a win, which this reader would take for a bill
+			}
+			r[2], r[5], r[7], r[8] = r[2]&^winFlag, 0, 1, r[5]
+		}
+		fields := r[:]
+		switch version {
+		case 1:
+			fields = r[:billRecord/8]
+		case 2:
+			fields = r[:billRecord2/8]
 		}
 		for _, f := range fields {
 			dst = binary.LittleEndian.AppendUint64(dst, f)
@@ -155,11 +180,36 @@ func (j *Journal) AppendFrom(dst []byte, epoch, since uint64, v2 bool) []byte {
 	binary.LittleEndian.PutUint64(h, j.epoch)
 	binary.LittleEndian.PutUint64(h[8:], i)
 	binary.LittleEndian.PutUint64(h[16:], missed)
-	if v2 {
-		count |= 2 << 24
+	if version > 1 {
+		count |= uint32(version) << 24
 	}
 	binary.LittleEndian.PutUint32(h[24:], count)
 	return dst
+}
+
+// Applier returns what rtbd hands [Syncer.ShareBills]. A peer's billing
+// notice is remembered as billed by notices (a replay here is a
+// duplicate), ends this host's reservation of its bid, and counts its
+// impression in the user's cap unless that reservation's win counted it
+// already. A peer's win reserves its amount here too, unless its bid was
+// billed already: a host that takes over the peer's address then goes on
+// counting the peer's wins in flight until their bills come to it.
+func Applier(st *decision.State, notices *notice.Handler) func(notice.Billed) {
+	return func(b notice.Billed) {
+		if b.Win {
+			if !notices.HasBilled(b.Notice) {
+				st.ReserveShared(b.Notice, b.Campaign, b.Amount, b.CapKey, b.CapWindow, b.Time)
+			}
+			return
+		}
+		notices.MarkBilled(b.Notice)
+		if st.Release(b.Notice) {
+			return // the win counted the impression in the cap
+		}
+		// Not after this host's now: a peer whose clock runs ahead
+		// would open a cap window that outlasts the user's.
+		st.CountImpression(b.CapKey, b.CapWindow, min(b.Time, time.Now().Unix()))
+	}
 }
 
 // bills is a decoded answer of [Journal.AppendFrom].
@@ -184,6 +234,8 @@ func decodeBills(b []byte) (bills, error) {
 	case 0:
 	case 2:
 		size = billRecord2
+	case 3:
+		size = billRecord3
 	default:
 		return r, fmt.Errorf("records of version %d", n>>24)
 	}
@@ -199,19 +251,29 @@ func decodeBills(b []byte) (bills, error) {
 		rec := &r.records[i]
 		*rec = notice.Billed{Notice: u(0), Time: int64(u(3))}
 		rec.CapKey, rec.CapWindow = u(1), int64(u(2))
-		if size == billRecord2 {
+		if size >= billRecord2 {
 			rec.Campaign, rec.Today, rec.Total = u(4), int64(u(5)), int64(u(6))
+		}
+		if size == billRecord3 {
+			switch u(7) {
+			case 0:
+			case 1:
+				rec.Win, rec.Amount = true, int64(u(8))
+			default:
+				return r, fmt.Errorf("record %d of kind %d", i, u(7))
+			}
 		}
 		b = b[size:]
 	}
 	return r, nil
 }
 
-// serveBills answers GET [BillsPath]?epoch=E&since=N&wait=MS&v=2 from j and
+// serveBills answers GET [BillsPath]?epoch=E&since=N&wait=MS&v=3 from j and
 // reports whether it answered 200. With wait, an answer that would hold
 // no record waits up to wait milliseconds (at most maxBillsWait) for one
 // (see Journal.await); closing ends the wait at once. With v=2 the records
-// carry the campaign's spend (see billRecord).
+// carry the campaign's spend, and with v=3 the wins' reservations come
+// too (see billRecord); a higher v gets version 3.
 func serveBills(ctx *fasthttp.RequestCtx, j *Journal, closing func() bool) bool {
 	args := ctx.QueryArgs()
 	var cur [4]uint64
@@ -231,7 +293,7 @@ func serveBills(ctx *fasthttp.RequestCtx, j *Journal, closing func() bool) bool 
 		j.await(ctx, cur[0], cur[1], time.Duration(min(cur[2], uint64(maxBillsWait/time.Millisecond)))*time.Millisecond, closing)
 	}
 	ctx.SetContentType("application/octet-stream")
-	ctx.SetBody(j.AppendFrom(nil, cur[0], cur[1], cur[3] >= 2))
+	ctx.SetBody(j.AppendFrom(nil, cur[0], cur[1], int(min(max(cur[3], 1), journalVersion))))
 	return true
 }
 

@@ -3,6 +3,7 @@ package peers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,9 +30,16 @@ func recordV1(v uint64) notice.Billed {
 	return r
 }
 
+// winRecord is the Billed of a win's reservation the tests append for v.
+func winRecord(v uint64) notice.Billed {
+	return notice.Billed{Notice: v, Time: int64(v) + 5, Win: true, Amount: int64(v)*11 + 3, Charge: notice.Charge{
+		CapKey: v ^ 0xaaaa, CapWindow: int64(v%500) + 2, Campaign: v*5 + 1,
+	}}
+}
+
 func readJournal(t *testing.T, j *Journal, epoch, since uint64) bills {
 	t.Helper()
-	got, err := decodeBills(j.AppendFrom(nil, epoch, since, true))
+	got, err := decodeBills(j.AppendFrom(nil, epoch, since, journalVersion))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,34 +125,32 @@ func TestJournalConcurrentAppends(t *testing.T) {
 	}
 }
 
-// TestJournalAnswersEitherVersion: a reader that does not ask for version
-// 2 (an older rtbd) gets the records it knows, without the spend.
+// TestJournalAnswersEitherVersion: a reader that asks for an earlier
+// version (an older rtbd) gets the records it knows: without the spend
+// before version 2, and without the wins before version 3, which it would
+// take for bills. Every answer moves its cursor past all of them.
 func TestJournalAnswersEitherVersion(t *testing.T) {
 	j := newJournal(8)
-	for v := range uint64(3) {
-		j.Billed(record(v + 10))
-	}
-	for _, v2 := range []bool{false, true} {
-		b := j.AppendFrom(nil, 0, 0, v2)
-		size := billRecord
-		if v2 {
-			size = billRecord2
-		}
-		if len(b) != billsHeader+3*size {
-			t.Fatalf("v2 %v: %d bytes; want %d records of %d", v2, len(b), 3, size)
+	j.Billed(record(10))
+	j.Billed(winRecord(20))
+	j.Billed(record(11))
+	j.Billed(winRecord(21))
+	for version, want := range map[int][]notice.Billed{
+		1: {recordV1(10), recordV1(11)},
+		2: {record(10), record(11)},
+		3: {record(10), winRecord(20), record(11), winRecord(21)},
+	} {
+		b := j.AppendFrom(nil, 0, 0, version)
+		size := map[int]int{1: billRecord, 2: billRecord2, 3: billRecord3}[version]
+		if len(b) != billsHeader+len(want)*size {
+			t.Fatalf("version %d: %d bytes; want %d records of %d", version, len(b), len(want), size)
 		}
 		got, err := decodeBills(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, r := range got.records {
-			want := recordV1(uint64(i) + 10)
-			if v2 {
-				want = record(uint64(i) + 10)
-			}
-			if r != want {
-				t.Fatalf("v2 %v: record %d is %+v; want %+v", v2, i, r, want)
-			}
+		if !slices.Equal(got.records, want) || got.next != 4 {
+			t.Fatalf("version %d: records %+v, next %d; want %+v, next 4", version, got.records, got.next, want)
 		}
 	}
 }
@@ -153,16 +159,22 @@ func TestDecodeBillsRefusesBadAnswers(t *testing.T) {
 	j := newJournal(8)
 	j.Billed(record(1))
 	j.Billed(record(2))
-	for _, v2 := range []bool{false, true} {
-		good := j.AppendFrom(nil, 0, 0, v2)
+	j.Billed(winRecord(3))
+	for version := 1; version <= journalVersion; version++ {
+		good := j.AppendFrom(nil, 0, 0, version)
 		for i := range len(good) {
 			if _, err := decodeBills(good[:i]); err == nil {
-				t.Fatalf("v2 %v: decoded the first %d of %d bytes", v2, i, len(good))
+				t.Fatalf("version %d: decoded the first %d of %d bytes", version, i, len(good))
 			}
 		}
 		if _, err := decodeBills(append(good, 0)); err == nil {
-			t.Fatalf("v2 %v: decoded an answer with a byte too many", v2)
+			t.Fatalf("version %d: decoded an answer with a byte too many", version)
 		}
+	}
+	kind := j.AppendFrom(nil, 0, 0, 3)
+	kind[len(kind)-16] = 2 // the last record's kind
+	if _, err := decodeBills(kind); err == nil {
+		t.Fatal("decoded a record of kind 2")
 	}
 }
 
@@ -184,10 +196,7 @@ func newBillingHost(t *testing.T) *billingHost {
 // rtbd does.
 func (h *billingHost) sync(urls ...string) *Syncer {
 	s := New(h.st, urls, time.Second, h.id)
-	s.ShareBills(func(b notice.Billed) {
-		h.notices.MarkBilled(b.Notice)
-		h.st.CountImpression(b.CapKey, b.CapWindow, b.Time)
-	})
+	s.ShareBills(Applier(h.st, h.notices))
 	return s
 }
 
@@ -195,12 +204,35 @@ func (h *billingHost) sync(urls ...string) *Syncer {
 // campaign display-shoes-ros (capped at 6 a day) at CPM 2 USD.
 func (h *billingHost) bill(t *testing.T, id string, uk uint64) {
 	t.Helper()
+	h.notify(t, h.notices.ServeBill, "bill", id, uk)
+}
+
+// win sends h the win notice of bid id, as bill does its billing notice.
+func (h *billingHost) win(t *testing.T, id string, uk uint64) {
+	t.Helper()
+	h.notify(t, h.notices.ServeWin, "win", id, uk)
+}
+
+func (h *billingHost) notify(t *testing.T, serve fasthttp.RequestHandler, kind, id string, uk uint64) {
+	t.Helper()
 	var ctx fasthttp.RequestCtx
-	ctx.Request.SetRequestURI(fmt.Sprintf("/bill?bid=%s&cid=%s&imp=1&uk=%016x&cur=USD&price=2", id, cappedCampaign, uk))
-	h.notices.ServeBill(&ctx)
+	ctx.Request.SetRequestURI(fmt.Sprintf("/%s?bid=%s&cid=%s&imp=1&uk=%016x&cur=USD&price=2", kind, id, cappedCampaign, uk))
+	serve(&ctx)
 	if ctx.Response.StatusCode() != fasthttp.StatusNoContent {
-		t.Fatalf("billing notice %s: %d %s", id, ctx.Response.StatusCode(), ctx.Response.Body())
+		t.Fatalf("%s notice %s: %d %s", kind, id, ctx.Response.StatusCode(), ctx.Response.Body())
 	}
+}
+
+// reserved returns h's reserved spend of the capped campaign in USD.
+func (h *billingHost) reserved(t *testing.T) float64 {
+	t.Helper()
+	for i := range h.snap.Campaigns() {
+		if st := h.snap.CampaignStatus(i, time.Now()); string(st.ID) == cappedCampaign {
+			return st.Reserved
+		}
+	}
+	t.Fatalf("no campaign %s", cappedCampaign)
+	return 0
 }
 
 const cappedCampaign = "display-shoes-ros"
@@ -282,6 +314,48 @@ func TestShareBillsCapsAndDedupes(t *testing.T) {
 	}
 }
 
+// TestShareWins: a win reserved on a is reserved on c too once c reads
+// a's journal, with its impression counted in the user's cap. When the
+// bid's bill comes to c (a failed over), c bills it, ends its reservation
+// without counting the cap again, and a, reading c, ends its own the same
+// way. A win whose bill c processed before it read the win reserves
+// nothing on c.
+func TestShareWins(t *testing.T) {
+	a, c := newBillingHost(t), newBillingHost(t)
+	for _, h := range []*billingHost{a, c} {
+		h.st.SetReservations(time.Hour, 0)
+		h.serve(t, (&Source{State: h.st, Journal: h.journal, HostID: h.id}).Handler)
+	}
+	sa, sc := a.sync(c.url), c.sync(a.url)
+	sync := func(s *Syncer) {
+		t.Helper()
+		if err := s.SyncOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(h *billingHost, reserved float64, impressions int, spend int64) {
+		t.Helper()
+		if r, n, sp := h.reserved(t), h.st.Impressions(cappedCampaign, 0xabc, time.Now()), h.ownSpend(t); r != reserved || n != impressions || sp != spend {
+			t.Fatalf("%s: reserved %v USD, %d impressions, own spend %d; want %v, %d, %d", h.id, r, n, sp, reserved, impressions, spend)
+		}
+	}
+	a.win(t, "w-1", 0xabc)
+	check(a, 0.002, 1, 0)
+	sync(sc)
+	check(c, 0.002, 1, 0)
+	c.bill(t, "w-1", 0xabc)
+	check(c, 0, 1, 2000)
+	sync(sa)
+	check(a, 0, 1, 0)
+
+	a.win(t, "w-2", 0xabc)
+	c.bill(t, "w-2", 0xabc) // before c reads a's win
+	sync(sc)
+	check(c, 0, 2, 4000)
+	sync(sa)
+	check(a, 0, 2, 0)
+}
+
 func TestShareBillsFromRestartedPeer(t *testing.T) {
 	a, c := newBillingHost(t), newBillingHost(t)
 	a.serve(t, (&Source{State: a.st, Journal: a.journal, HostID: a.id}).Handler)
@@ -313,8 +387,10 @@ func TestShareBillsFromRestartedPeer(t *testing.T) {
 func FuzzDecodeBills(f *testing.F) {
 	j := newJournal(8)
 	j.Billed(record(1))
-	f.Add(j.AppendFrom(nil, 0, 0, false))
-	f.Add(j.AppendFrom(nil, 0, 0, true))
+	f.Add(j.AppendFrom(nil, 0, 0, 1))
+	f.Add(j.AppendFrom(nil, 0, 0, 2))
+	j.Billed(winRecord(2))
+	f.Add(j.AppendFrom(nil, 0, 0, 3))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeBills(b)
@@ -322,7 +398,11 @@ func FuzzDecodeBills(f *testing.F) {
 			return
 		}
 		n := len(got.records)
-		if len(b) != billsHeader+n*billRecord && len(b) != billsHeader+n*billRecord2 || got.epoch == 0 {
+		rest, fits := len(b)-billsHeader, false
+		for _, size := range []int{billRecord, billRecord2, billRecord3} {
+			fits = fits || rest == n*size
+		}
+		if !fits || got.epoch == 0 {
 			t.Fatalf("accepted %d bytes as %d records of epoch %d", len(b), len(got.records), got.epoch)
 		}
 	})

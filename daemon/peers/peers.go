@@ -325,6 +325,7 @@ type peer struct {
 
 	syncs, errs     *metrics.Counter
 	applied, missed *metrics.Counter
+	wins            *metrics.Counter // wins' reservations applied
 	readBytes       *metrics.Counter
 	last            *metrics.Gauge
 	campaigns       *metrics.Gauge
@@ -349,6 +350,7 @@ func New(st *decision.State, urls []string, interval time.Duration, self string)
 			campaigns: metrics.GetOrCreateGauge(`rtbd_peer_campaigns`+l, nil),
 			applied:   metrics.GetOrCreateCounter(`rtbd_peer_bills_applied_total` + l),
 			missed:    metrics.GetOrCreateCounter(`rtbd_peer_bills_missed_total` + l),
+			wins:      metrics.GetOrCreateCounter(`rtbd_peer_wins_applied_total` + l),
 			readBytes: metrics.GetOrCreateCounter(`rtbd_peer_spend_read_bytes_total` + l),
 			// Compare with the host's own, which the config sets.
 			retireDays: metrics.GetOrCreateGauge(`rtbd_peer_retire_after_days`+l, nil),
@@ -376,7 +378,9 @@ func (s *Syncer) Unreachable(id string) bool {
 // ShareBills makes every reading also apply the billing notices the
 // peer processed since the last one (its [BillsPath]), through apply:
 // the daemon remembers each notice as billed and counts its impression
-// against the frequency cap. Call it before Run.
+// against the frequency cap. The peer's wins' reservations come the same
+// way, as records with Win (from an rtbd that journals them), which the
+// daemon reserves too. Call it before Run.
 func (s *Syncer) ShareBills(apply func(notice.Billed)) { s.apply = apply }
 
 // Run reads every peer at once and then every interval until ctx ends.
@@ -619,7 +623,7 @@ func (s *Syncer) follow(ctx context.Context, p *peer) {
 // the peer may wait that long for one (see serveBills).
 func (s *Syncer) syncBills(ctx context.Context, client *http.Client, p *peer, wait time.Duration) (int, error) {
 	s.mu.Lock()
-	url := fmt.Sprintf("%s%s?epoch=%d&since=%d&v=2", p.url, BillsPath, p.epoch, p.next)
+	url := fmt.Sprintf("%s%s?epoch=%d&since=%d&v=%d", p.url, BillsPath, p.epoch, p.next, journalVersion)
 	s.mu.Unlock()
 	if wait > 0 {
 		url += fmt.Sprintf("&wait=%d", wait.Milliseconds())
@@ -646,11 +650,16 @@ func (s *Syncer) syncBills(ctx context.Context, client *http.Client, p *peer, wa
 	if err != nil {
 		return 0, fmt.Errorf("bad answer: %w", err)
 	}
+	wins := 0
 	for _, r := range got.records {
 		s.apply(r)
+		if r.Win {
+			wins++
+		}
 	}
 	s.billedSpend(p, got.records)
-	p.applied.Add(len(got.records))
+	p.applied.Add(len(got.records) - wins)
+	p.wins.Add(wins)
 	if got.missed > 0 {
 		p.missed.Add(int(got.missed))
 		slog.Warn("missed billing notices of a peer: its journal moved past them; their users' caps and replays are not shared",
@@ -719,8 +728,8 @@ func (s *Syncer) billedSpend(p *peer, records []notice.Billed) {
 	var got []decision.CampaignSpend
 	s.mu.Lock()
 	for _, r := range records {
-		if r.Campaign == 0 {
-			continue // an older peer's record
+		if r.Campaign == 0 || r.Win {
+			continue // an older peer's record, or a win's, which moved no spend
 		}
 		id, ok := s.ids[r.Campaign]
 		if !ok {

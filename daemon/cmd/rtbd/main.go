@@ -190,16 +190,7 @@ func serve(cfg *config.Config) int {
 	var peerSync *peers.Syncer
 	if len(cfg.State.Peers) > 0 {
 		peerSync = peers.New(eng.State(), cfg.State.Peers, cfg.State.PeerInterval.D(), cfg.Bidding.HostID)
-		st := eng.State()
-		peerSync.ShareBills(func(b notice.Billed) {
-			notices.MarkBilled(b.Notice)
-			if st.Release(b.Notice) {
-				return // this host's win counted the impression in the cap
-			}
-			// Not after this host's now: a peer whose clock runs ahead
-			// would open a cap window that outlasts the user's.
-			st.CountImpression(b.CapKey, b.CapWindow, min(b.Time, time.Now().Unix()))
-		})
+		peerSync.ShareBills(peers.Applier(eng.State(), notices))
 	}
 	state, err := openState(cfg, eng.State(), notices, peerSync)
 	if err != nil {
