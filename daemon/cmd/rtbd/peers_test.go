@@ -213,15 +213,17 @@ func cappedPair(t *testing.T, max int) (a, b *daemon) {
 	return startDaemon(t, cfg("a", pa, pb)), startDaemon(t, cfg("b", pb, pa))
 }
 
-// waitBillsApplied polls d until it applied n of its peers' billing
-// notices, for at most 10 s.
-func (d *daemon) waitBillsApplied(t *testing.T, n float64) {
+// waitApplied polls d until it applied n of its peers' journal records
+// of kind what ("bills": billing notices, "wins": wins' reservations),
+// for at most 10 s.
+func (d *daemon) waitApplied(t *testing.T, what string, n float64) {
 	t.Helper()
+	prefix := "rtbd_peer_" + what + "_applied_total{"
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		applied := 0.0
 		for series, v := range d.metrics(t) {
-			if strings.HasPrefix(series, "rtbd_peer_bills_applied_total{") {
+			if strings.HasPrefix(series, prefix) {
 				applied += v
 			}
 		}
@@ -229,7 +231,7 @@ func (d *daemon) waitBillsApplied(t *testing.T, n float64) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%v of the peers' billing notices applied after 10 s; want %v", applied, n)
+			t.Fatalf("%v of the peers' %s applied after 10 s; want %v", applied, what, n)
 		}
 		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
 	}
@@ -260,7 +262,7 @@ func TestPeersShareCaps(t *testing.T) {
 	if code, _ := a.postBid(t, req("u1")); code != 204 {
 		t.Fatalf("a after u1's impression: %d; want 204 (capped)", code)
 	}
-	bd.waitBillsApplied(t, 1)
+	bd.waitApplied(t, "bills", 1)
 	if code, _ := bd.postBid(t, req("u1")); code != 204 {
 		t.Fatalf("b for u1, capped on a: %d; want 204", code)
 	}

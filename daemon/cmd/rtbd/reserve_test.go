@@ -27,9 +27,10 @@ func (d *daemon) billableBids(t *testing.T, n, min int) []bid {
 }
 
 // TestWinReservesUntilBilled runs two daemons that share their budgets:
-// a's win notices reserve their bids' prices on a, a billing notice a
-// processes releases its win there, and so does one that b processes,
-// once a reads b's billing notices.
+// a's win notices reserve their bids' prices on a, and on b once b reads
+// a's journal; a billing notice a processes releases its win on both, and
+// so does one that b processes (after a failover, say), on b at once and
+// on a once a reads b's billing notices.
 func TestWinReservesUntilBilled(t *testing.T) {
 	pa, pb := freePorts(t)
 	peers := func(self, other string) map[string]any {
@@ -47,13 +48,24 @@ func TestWinReservesUntilBilled(t *testing.T) {
 	if got, want := a.campaignSum(t, "rtbd_campaign_reserved_spend"), micro(one)+micro(two); math.Abs(float64(got-want)) > 2 || a.metric(t, "rtbd_win_reservations") != 2 {
 		t.Fatalf("after two wins: %d micro-units in %v reservations; want %d in 2", got, a.metric(t, "rtbd_win_reservations"), want)
 	}
+	b.waitApplied(t, "wins", 2)
+	if got, want := b.campaignSum(t, "rtbd_campaign_reserved_spend"), micro(one)+micro(two); math.Abs(float64(got-want)) > 2 || b.metric(t, "rtbd_win_reservations") != 2 {
+		t.Fatalf("b, after a's two wins: %d micro-units in %v reservations; want %d in 2", got, b.metric(t, "rtbd_win_reservations"), want)
+	}
 
 	a.notice(t, one.BURL, price(one))
 	if got := a.campaignSum(t, "rtbd_campaign_reserved_spend"); math.Abs(float64(got-micro(two))) > 1 || a.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`) != 1 {
 		t.Fatalf("after a billed one: %d micro-units reserved, %v ended by a bill; want %d and 1",
 			got, a.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`), micro(two))
 	}
+	b.waitApplied(t, "bills", 1)
+	if got := b.campaignSum(t, "rtbd_campaign_reserved_spend"); math.Abs(float64(got-micro(two))) > 1 || b.metric(t, "rtbd_win_reservations") != 1 {
+		t.Fatalf("b, after a billed one: %d micro-units in %v reservations; want %d in 1", got, b.metric(t, "rtbd_win_reservations"), micro(two))
+	}
 	b.notice(t, two.BURL, price(two)) // after a failover, say
+	if got := b.campaignSum(t, "rtbd_campaign_reserved_spend"); got != 0 || b.metric(t, "rtbd_win_reservations") != 0 {
+		t.Fatalf("b, after billing a's other win: %d micro-units in %v reservations; want none", got, b.metric(t, "rtbd_win_reservations"))
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for a.metric(t, "rtbd_win_reservations") != 0 {
 		if time.Now().After(deadline) {
@@ -83,7 +95,7 @@ func TestWinsCountCaps(t *testing.T) {
 	}
 	a.notice(t, win(1).BURL, "2")
 	b.notice(t, win(2).BURL, "2") // after a failover, say
-	a.waitBillsApplied(t, 1)
+	a.waitApplied(t, "bills", 1)
 	win(3)
 	if code, _ := a.postBid(t, capsFor("u1")); code != 204 {
 		t.Fatalf("a after u1's third win, none of it billed there: %d; want 204 (capped)", code)
