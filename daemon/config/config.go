@@ -167,10 +167,12 @@ type Bidding struct {
 	// state.peers processed); one never billed (the ad did not play)
 	// expires after this long. With reservations, a win also counts its
 	// impression in the user's frequency cap, and its bill does not count
-	// it again. Reservations are this host's: peers do not read them,
-	// and state.dir keeps them with the tables (saved every
-	// state.tablesInterval and at stop). Whole seconds; "0s" turns
-	// reservations off. Default "5m".
+	// it again. The peers of state.peers reserve each win too (it comes
+	// with the billing notices they read), so that one taking over this
+	// host's address goes on counting its wins in flight; state.dir keeps
+	// them with the tables (saved every state.tablesInterval and at
+	// stop). Hosts that share budgets should use the same value. Whole
+	// seconds; "0s" turns reservations off. Default "5m".
 	WinReservation Duration `json:"winReservation"`
 	// WinReservationSlots bounds the reservations (rounded up to a power
 	// of two, 56 bytes each; a billed one keeps its slot until the older
