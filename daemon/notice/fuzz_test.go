@@ -22,6 +22,7 @@ func FuzzServeBill(f *testing.F) {
 	f.Add("bid=%ff%00&cid=%&price=.&loss=9", "bid=b&cid=c&price=0")
 	f.Add("bid=a&bid=b&cid=c&price=1&price=-1", "cid=x")
 	f.Add("bid=a&cid=c&bp=2&price=3", "bp=x")
+	f.Add("bid=a&cid=c&bp=2&bo=w&price=3", "bo=x")
 	f.Add(signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return q }), "sig=00")
 	sp := &fakeSpender{}
 	h := New(Config{DedupeSlots: 1 << 10}, sp, &fakeSink{})

@@ -4,7 +4,8 @@
 // The notice URLs are built by openrtb.AppendResponse from
 // [openrtb.Response.NoticeBase]; their query parameters are bid, cid, imp, uk
 // (16 hex digits), cur, bp (the bid's price), price (the exchange's
-// ${AUCTION_PRICE}) and, for loss notices, loss (${AUCTION_LOSS}), and sig
+// ${AUCTION_PRICE}) and, for loss notices, loss (${AUCTION_LOSS}), bo=w
+// for a bid billed at its win notice (see [Config.BillOnWin]), and sig
 // when they are signed (see [Config.Keys]). A win or billing notice is
 // charged and logged at most at bp: an auction does not clear above the
 // bid, and a higher price is counted in rtbd_notices_capped_total and
@@ -168,6 +169,8 @@ type Config struct {
 	// no billing notice: the win moves spend and caps, goes to the
 	// Journal and is logged as a win and a bill, under the billing
 	// notice's key, so that a burl that comes after all is a duplicate.
+	// Without it, only the bids whose notice URLs carry bo=w are (see
+	// openrtb.Response.BillOnWin): those of exchanges that send none.
 	BillOnWin bool
 }
 
@@ -300,7 +303,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 	r := resultOK
 	moves := h.sp != nil && (h.isTest == nil || !h.isTest(n.bid))
 	switch {
-	case k == KindWin && moves && h.billOnWin:
+	case k == KindWin && moves && (h.billOnWin || n.billOnWin):
 		// The win is the bid's billing notice, under the bill's key: a
 		// burl the exchange sends after all is a duplicate, and one it
 		// sent first leaves nothing to bill.

@@ -241,6 +241,35 @@ func TestBillOnWin(t *testing.T) {
 	}
 }
 
+// TestBillOnWinPerBid: without Config.BillOnWin, a win notice with bo=w
+// (a bid of an exchange that sends no billing notice) bills its bid as
+// BillOnWin would, and journals it as a bill; one without bo reserves; a
+// bad bo is refused.
+func TestBillOnWinPerBid(t *testing.T) {
+	sp := &reservingSpender{held: map[uint64]float64{}}
+	j := &journal{}
+	h := New(Config{Journal: j}, sp, nil)
+	serve := func(query string, want int) {
+		t.Helper()
+		if code, body := serveDirect(t, h, "GET", "/win?"+query, ""); code != want {
+			t.Fatalf("/win?%s: %d %q; want %d", query, code, body, want)
+		}
+	}
+	serve("bid=b1&cid=c&bp=2&bo=w&price=2.5", 204)
+	serve("bid=b2&cid=c&bp=2&price=1.5", 204)
+	if len(sp.calls) != 1 || sp.calls[0].price != 2 || len(sp.held) != 1 || sp.held[BillKey([]byte("b2"))] != 1.5 {
+		t.Fatalf("bills %+v, held %v; want b1 billed at 2 and b2 reserved", sp.calls, sp.held)
+	}
+	if len(j.billed) != 2 || j.billed[0].Notice != BillKey([]byte("b1")) || j.billed[0].Win || !j.billed[1].Win {
+		t.Fatalf("journal %+v; want b1's bill, then b2's reservation", j.billed)
+	}
+	for _, bo := range []string{"W", "b", "1", "ww"} {
+		if code, body := serveDirect(t, h, "GET", "/win?bid=b3&cid=c&price=1&bo="+bo, ""); code != 400 || body != reasonBadBillOn {
+			t.Fatalf("bo=%s: %d %q; want 400 %q", bo, code, body, reasonBadBillOn)
+		}
+	}
+}
+
 // TestPriceCappedAtBid: a win or billing notice whose price is above its
 // bid's (bp) is charged and logged at the bid's price and counted as
 // capped, once however often it is replayed; a price at or below it is

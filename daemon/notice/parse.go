@@ -27,6 +27,7 @@ type notice struct {
 	userKey            uint64
 	loss               int  // -1 when absent
 	capped             bool // the exchange's price was above the bid's, and price is the bid's
+	billOnWin          bool // bo=w: the bid is billed at its win notice
 }
 
 // Reasons sent as the body of a 400, short and constant.
@@ -43,6 +44,7 @@ const (
 	reasonBadUK         = "bad uk"
 	reasonBadLoss       = "bad loss"
 	reasonBadBidPrice   = "bad bp"
+	reasonBadBillOn     = "bad bo"
 	reasonBadSig        = "bad sig"
 	reasonMissingSig    = "missing sig"
 )
@@ -93,6 +95,13 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if r, reason := n.capPrice(k, a.peek("bp")); r != resultOK {
 		return r, reason
 	}
+	switch bo := a.peek("bo"); string(bo) {
+	case "":
+	case "w":
+		n.billOnWin = true
+	default:
+		return resultInvalid, reasonBadBillOn
+	}
 	var ok bool
 	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
 		return resultInvalid, reasonBadUK
@@ -124,7 +133,7 @@ func (h *Handler) verify(sig []byte, k Kind, n *notice) (result, string) {
 		return resultForged, reasonBadSig
 	}
 	var buf [512]byte
-	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp)
+	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin)
 	for i := range h.keys {
 		if h.keys[i].Sign(q) == want {
 			return resultOK, ""

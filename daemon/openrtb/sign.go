@@ -50,14 +50,15 @@ func ParseNoticeKeys(text string) ([]NoticeKey, error) {
 }
 
 // AppendNoticeQuery appends the canonical query of a notice, the part of
-// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP",
+// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w",
 // each value query-escaped and UK as 16 lower-case hex digits; "&bp=BP"
-// only when bp is not empty. BP is the bid's price, as the response's
-// "price" writes it: the notice handler charges no more than it (see
-// package notice), and a signature covers it. The bid's notice URLs carry
-// the query as written; the notice handler writes it again from the values
-// it parsed, to verify the signature.
-func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte) []byte {
+// only when bp is not empty, "&bo=w" only with billOnWin. BP is the bid's
+// price, as the response's "price" writes it: the notice handler charges
+// no more than it (see package notice), and a signature covers it. "bo=w"
+// has the bid billed at its win notice (see [Response.BillOnWin]). The
+// bid's notice URLs carry the query as written; the notice handler writes
+// it again from the values it parsed, to verify the signature.
+func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, billOnWin bool) []byte {
 	dst = append(dst, "?bid="...)
 	dst = appendQueryEscape(dst, bid)
 	dst = append(dst, "&cid="...)
@@ -68,9 +69,12 @@ func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte) []b
 	dst = AppendHex16(dst, uk)
 	dst = append(dst, "&cur="...)
 	dst = appendQueryEscape(dst, cur)
-	if len(bp) == 0 {
-		return dst
+	if len(bp) != 0 {
+		dst = append(dst, "&bp="...)
+		dst = appendQueryEscape(dst, bp)
 	}
-	dst = append(dst, "&bp="...)
-	return appendQueryEscape(dst, bp)
+	if billOnWin {
+		dst = append(dst, "&bo=w"...)
+	}
+	return dst
 }

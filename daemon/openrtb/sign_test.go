@@ -40,21 +40,28 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	}
 	r := testResponse()
 	r.NoticeKey = &keys[0]
-	b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
-	want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"), []byte("1.2345"))), 16)
-	for _, u := range []string{b.NURL, b.BURL, b.LURL} {
-		q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
-		if err != nil {
-			t.Fatal(err)
+	for _, billOnWin := range []bool{false, true} {
+		r.BillOnWin = billOnWin
+		b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
+		want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"), []byte("1.2345"), billOnWin)), 16)
+		bo := ""
+		if billOnWin {
+			bo = "&bo=w"
 		}
-		if sig := q.Get("sig"); strings.TrimLeft(sig, "0") != want || len(sig) != 16 {
-			t.Fatalf("notice %s: sig %q; want %016s", u, sig, want)
-		}
-		if !strings.Contains(u, "&cur=USD&bp=1.2345&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
-			t.Fatalf("notice %s: bp and sig not between cur and price", u)
+		for _, u := range []string{b.NURL, b.BURL, b.LURL} {
+			q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sig := q.Get("sig"); strings.TrimLeft(sig, "0") != want || len(sig) != 16 {
+				t.Fatalf("notice %s: sig %q; want %016s", u, sig, want)
+			}
+			if !strings.Contains(u, "&cur=USD&bp=1.2345"+bo+"&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
+				t.Fatalf("notice %s: bp%s and sig not between cur and price", u, bo)
+			}
 		}
 	}
-	r.NoticeKey = nil
+	r.NoticeKey, r.BillOnWin = nil, false
 	if b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]; strings.Contains(b.BURL, "sig=") {
 		t.Fatalf("unsigned notice %s carries sig", b.BURL)
 	}
