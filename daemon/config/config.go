@@ -62,6 +62,13 @@ type HTTP struct {
 	ListenAddress string `json:"listenAddress"`
 	// BidPath is the path of the OpenRTB endpoint. Default "/openrtb2/bid".
 	BidPath string `json:"bidPath"`
+	// BillOnWinBidPaths are more OpenRTB endpoints, like BidPath, for
+	// exchanges that send no billing notice: a bid made on one of them
+	// is billed at its win notice (its notice URLs carry bo=w, signed),
+	// as every bid is with bidding.billOn "win", while the bids made on
+	// BidPath follow bidding.billOn. So one rtbd serves exchanges of both
+	// kinds, each sent to its path. At most 64. Default none.
+	BillOnWinBidPaths []string `json:"billOnWinBidPaths"`
 	// MaxBodyBytes caps a request body after gzip inflation; larger bodies
 	// get 413. Default 262144 (Prebid Server's max_request_size).
 	MaxBodyBytes int `json:"maxBodyBytes"`
@@ -154,8 +161,9 @@ type Bidding struct {
 	// billing notice (burl), or "win", the win notice (nurl), for an
 	// exchange that sends no billing notice (without it, such an
 	// exchange's spend would never be counted). With "win" a burl that
-	// comes after all is a duplicate. The setting is the host's: hosts
-	// that serve exchanges of both kinds need separate rtbd instances.
+	// comes after all is a duplicate. The setting is the host's; an
+	// exchange that sends no billing notice to a host that serves others
+	// that do gets an endpoint of http.billOnWinBidPaths instead.
 	BillOn string `json:"billOn"`
 	// WinReservation is how long a won bid's price counts against its
 	// campaign's budgets and pacing before its billing notice comes in.
@@ -410,6 +418,9 @@ func (c *Config) Validate() error {
 	if len(c.HTTP.BidPath) == 0 || c.HTTP.BidPath[0] != '/' {
 		return fmt.Errorf("invalid config: http.bidPath %q must start with /", c.HTTP.BidPath)
 	}
+	if err := checkBidPaths(c.HTTP.BidPath, c.HTTP.BillOnWinBidPaths); err != nil {
+		return err
+	}
 	if c.HTTP.WriteBufferBytes < 4096 || c.HTTP.WriteBufferBytes > 1<<20 {
 		return fmt.Errorf("invalid config: http.writeBufferBytes %d must be in [4096, 1048576]", c.HTTP.WriteBufferBytes)
 	}
@@ -526,6 +537,24 @@ func checkAddr(name, addr string, emptyOK bool) error {
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("invalid config: %s %q: %w", name, addr, err)
+	}
+	return nil
+}
+
+// checkBidPaths checks http.billOnWinBidPaths: each a path of its own.
+func checkBidPaths(bidPath string, paths []string) error {
+	if len(paths) > 64 {
+		return fmt.Errorf("invalid config: http.billOnWinBidPaths has %d paths; at most 64", len(paths))
+	}
+	seen := map[string]bool{bidPath: true}
+	for _, p := range paths {
+		if len(p) == 0 || p[0] != '/' {
+			return fmt.Errorf("invalid config: http.billOnWinBidPaths: %q must start with /", p)
+		}
+		if seen[p] {
+			return fmt.Errorf("invalid config: http.billOnWinBidPaths: %q is listed twice or is http.bidPath", p)
+		}
+		seen[p] = true
 	}
 	return nil
 }

@@ -85,7 +85,9 @@ func putBidCtx(c *bidCtx) {
 
 var bidCtxPool sync.Pool
 
-func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
+// serveBid answers a bid request; with billOnWin (an endpoint of
+// http.billOnWinBidPaths) its bids are billed at their win notice.
+func (s *Server) serveBid(ctx *fasthttp.RequestCtx, billOnWin bool) {
 	start := ctx.Time() // stamped by fasthttp just before the handler
 	if start.IsZero() {
 		start = time.Now() // a RequestCtx not served by fasthttp.Server
@@ -115,7 +117,7 @@ func (s *Server) serveBid(ctx *fasthttp.RequestCtx) {
 		s.badRequest(ctx, err)
 		return
 	}
-	s.decide(ctx, c, start, age)
+	s.decide(ctx, c, start, age, billOnWin)
 }
 
 // readBody returns the request body, inflated when it is gzip-encoded, or
@@ -148,7 +150,7 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx) ([]byte, bool) {
 }
 
 // decide runs the decision for a parsed request and writes the answer.
-func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time, age time.Duration) {
+func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time, age time.Duration, billOnWin bool) {
 	reason := decision.ReasonInvalid
 	if err := c.req.Validate(); err == nil {
 		if applyPrivacy(&c.req, s.cfg.Bidding.GDPRVendorID) {
@@ -163,6 +165,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time, ag
 	}
 	requestsBid.Inc()
 	bidsTotal.Add(len(c.resp.Bids))
+	c.resp.BillOnWin = billOnWin
 	c.out = openrtb.AppendResponse(c.out[:0], &c.resp)
 	s.writeJSON(ctx, c)
 	s.logBids(c, start)

@@ -48,6 +48,7 @@ type Server struct {
 	peers   *peers.Source
 
 	bidPath  string
+	winPaths []string // http.billOnWinBidPaths
 	ready    atomic.Bool
 	draining atomic.Bool
 
@@ -64,13 +65,14 @@ type Server struct {
 // it listens and the first snapshot is loaded.
 func New(o Options) *Server {
 	s := &Server{
-		cfg:     o.Config,
-		eng:     o.Engine,
-		notices: o.Notices,
-		events:  o.Events,
-		queue:   o.Queue,
-		peers:   o.Peers,
-		bidPath: o.Config.HTTP.BidPath,
+		cfg:      o.Config,
+		eng:      o.Engine,
+		notices:  o.Notices,
+		events:   o.Events,
+		queue:    o.Queue,
+		peers:    o.Peers,
+		bidPath:  o.Config.HTTP.BidPath,
+		winPaths: o.Config.HTTP.BillOnWinBidPaths,
 	}
 	h := o.Config.HTTP
 	s.http = &fasthttp.Server{
@@ -125,7 +127,9 @@ func isTimeout(err error) bool {
 func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	if string(path) == s.bidPath {
-		s.serveBid(ctx)
+		s.serveBid(ctx, false)
+	} else if s.billsOnWin(path) {
+		s.serveBid(ctx, true)
 	} else if h := s.noticeHandler(path); h != nil {
 		h(ctx)
 	} else {
@@ -186,6 +190,16 @@ func Shutdown(ctx context.Context, srv *fasthttp.Server) error {
 			}
 		}
 	}
+}
+
+// billsOnWin reports whether path is one of http.billOnWinBidPaths.
+func (s *Server) billsOnWin(path []byte) bool {
+	for _, p := range s.winPaths {
+		if string(path) == p {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) noticeHandler(path []byte) fasthttp.RequestHandler {

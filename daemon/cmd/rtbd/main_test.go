@@ -122,7 +122,12 @@ func nextPort() int {
 func startDaemon(t *testing.T, cfg map[string]any) *daemon {
 	t.Helper()
 	bidAddr, adminAddr := freePorts(t)
-	cfg["http"] = map[string]any{"listenAddress": bidAddr}
+	httpCfg, _ := cfg["http"].(map[string]any)
+	if httpCfg == nil {
+		httpCfg = map[string]any{}
+	}
+	httpCfg["listenAddress"] = bidAddr
+	cfg["http"] = httpCfg
 	cfg["admin"] = map[string]any{"listenAddress": adminAddr}
 	path := filepath.Join(t.TempDir(), "rtbd.json")
 	b, _ := json.Marshal(cfg)
@@ -220,7 +225,13 @@ type bid struct {
 // postBid sends a corpus request and returns the bids of the answer.
 func (d *daemon) postBid(t *testing.T, body []byte) (int, []bid) {
 	t.Helper()
-	resp, err := http.Post(d.bid+"/openrtb2/bid", "application/json", bytes.NewReader(body))
+	return d.postBidTo(t, "/openrtb2/bid", body)
+}
+
+// postBidTo is postBid on the bid endpoint path.
+func (d *daemon) postBidTo(t *testing.T, path string, body []byte) (int, []bid) {
+	t.Helper()
+	resp, err := http.Post(d.bid+path, "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

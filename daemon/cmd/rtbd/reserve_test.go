@@ -3,10 +3,12 @@ package main
 import (
 	"math"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rtbd/rtbd/daemon/corpus"
 	"github.com/rtbd/rtbd/daemon/decision"
 )
 
@@ -147,5 +149,44 @@ func TestBillOnWin(t *testing.T) {
 	d.notice(t, won.BURL, price)
 	if got := d.spendTotal(t); math.Abs(float64(got-want)) > 1 || d.metric(t, `rtbd_notices_total{kind="bill",result="duplicate"}`) != 1 {
 		t.Fatalf("after the burl: spend %d micro-units; want %d, the burl a duplicate", got, want)
+	}
+}
+
+// TestBillOnWinPath: with the default billOn "bill", a bid made on an
+// endpoint of http.billOnWinBidPaths (an exchange that sends no burl) is
+// billed at its win notice, whose URL says so (bo=w), and reserves
+// nothing; one made on http.bidPath reserves at its win and moves no
+// spend until its burl.
+func TestBillOnWinPath(t *testing.T) {
+	d := startDaemon(t, map[string]any{"http": map[string]any{"billOnWinBidPaths": []string{"/openrtb2/no-burl"}}})
+	var won *bid
+	for _, f := range corpus.Requests() {
+		_, bids := d.postBidTo(t, "/openrtb2/no-burl", f.Body)
+		if len(bids) > 0 && !decision.IsTestBidID([]byte(bids[0].ID)) {
+			won = &bids[0]
+			break
+		}
+	}
+	if won == nil {
+		t.Fatal("no bid on /openrtb2/no-burl for a corpus request that is not a test")
+	}
+	if !strings.Contains(won.NURL, "&bo=w") {
+		t.Fatalf("nurl %s of a bid on /openrtb2/no-burl has no bo=w", won.NURL)
+	}
+	price := strconv.FormatFloat(won.Price, 'f', -1, 64)
+	d.notice(t, won.NURL, price)
+	want := int64(math.Round(won.Price * 1000))
+	if got := d.spendTotal(t); math.Abs(float64(got-want)) > 1 || d.metric(t, "rtbd_win_reservations") != 0 {
+		t.Fatalf("after the win on /openrtb2/no-burl: spend %d micro-units, %v reservations; want %d and none",
+			got, d.metric(t, "rtbd_win_reservations"), want)
+	}
+	other := d.billableBids(t, 4, 1)[0]
+	if strings.Contains(other.NURL, "bo=") {
+		t.Fatalf("nurl %s of a bid on http.bidPath has bo", other.NURL)
+	}
+	d.notice(t, other.NURL, "1")
+	if got := d.spendTotal(t); math.Abs(float64(got-want)) > 1 || d.metric(t, "rtbd_win_reservations") != 1 {
+		t.Fatalf("after a win on http.bidPath: spend %d micro-units, %v reservations; want %d and 1",
+			got, d.metric(t, "rtbd_win_reservations"), want)
 	}
 }
