@@ -123,20 +123,26 @@ func (s *State) Reserve(bidKey uint64, campaignID []byte, userKey uint64, price 
 // ReserveShared applies the reservation that another host's [State.Reserve]
 // returned for the bid with key bidKey, at unix second sec on that host,
 // and reports whether it added it. It adds nothing for a campaign this
-// State does not count, one that expired meanwhile, or a key with a live
-// reservation; the caller does not call it for a bid already billed. Its
+// State does not count, one that expired meanwhile, a key with a live
+// reservation, or a bid already billed: billed (nil: none) reports
+// whether the bid's billing notice was processed, here or by a peer. Its
 // impression counts in the cap entry capKey (0: none), as the win's did
 // on that host, and the bid's bill does not count it again here. It
 // joins the ring as the newest, so it expires no earlier than those added
 // before it: late by as much as it came late, on the side of the budget.
-func (s *State) ReserveShared(bidKey, campaign uint64, amount int64, capKey uint64, capWindow, sec int64) bool {
+//
+// billed is asked with the reservations' lock held. A bill marks its bid
+// billed before it takes that lock to end the reservation
+// ([State.BillReserved], [State.Release]), so a bill processed at the
+// same time either is seen here, or comes after and ends what this adds.
+func (s *State) ReserveShared(bidKey, campaign uint64, amount int64, capKey uint64, capWindow, sec int64, billed func(bidKey uint64) bool) bool {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := s.now().Unix()
 	sec = min(sec, now) // as in RestoreReservations
 	cs := r.campaign(s, campaign)
-	if r.ttl == 0 || cs == nil || amount < 0 || sec <= now-r.ttl {
+	if r.ttl == 0 || cs == nil || amount < 0 || sec <= now-r.ttl || billed != nil && billed(bidKey) {
 		return false
 	}
 	if capWindow <= 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -186,7 +187,7 @@ func TestReserveShared(t *testing.T) {
 	}
 	share := func(key, campaign uint64, sec int64, want bool) {
 		t.Helper()
-		if got := st.ReserveShared(key, campaign, rv.Amount, rv.CapKey, rv.CapWindow, sec); got != want {
+		if got := st.ReserveShared(key, campaign, rv.Amount, rv.CapKey, rv.CapWindow, sec, nil); got != want {
 			t.Fatalf("ReserveShared(%d, %d, %d): %v; want %v", key, campaign, sec, got, want)
 		}
 	}
@@ -203,11 +204,56 @@ func TestReserveShared(t *testing.T) {
 	if got := s.CampaignStatus(0, testNow).SpendToday; got != 1 {
 		t.Fatalf("spend %v USD after the bill; want 1", got)
 	}
-	if !st.ReserveShared(4, rv.Campaign, rv.Amount, 0, 0, testNow.Add(time.Hour).Unix()) {
+	if !st.ReserveShared(4, rv.Campaign, rv.Amount, 0, 0, testNow.Add(time.Hour).Unix(), nil) {
 		t.Fatal("a win stamped in the future was not reserved")
 	}
 	st.ExpireReservations(testNow.Add(time.Minute))
 	status(0, 1, 0)
+}
+
+// TestReserveSharedBilled: a peer's win whose bid was billed reserves
+// nothing and counts no cap, and the billed check runs with the
+// reservations' lock held, the lock a bill takes to end a reservation
+// after marking its bid billed: a bill processed at the same time is
+// either seen by the check or ends the reservation the win adds.
+func TestReserveSharedBilled(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
+	peer, _ := compileState(t, c)
+	st, s := compileState(t, c)
+	st.SetClock(func() time.Time { return testNow })
+	peer.SetReservations(time.Minute, 0)
+	st.SetReservations(time.Minute, 0)
+	u1 := uint64(77)
+	rv, err := peer.Reserve(1, []byte("c1"), u1, 1000, nil, testNow)
+	if err != nil || !rv.Added {
+		t.Fatalf("the peer's Reserve: %+v, %v", rv, err)
+	}
+	var asked []uint64
+	billed := func(key uint64) bool {
+		if st.res.mu.TryLock() {
+			st.res.mu.Unlock()
+			t.Error("billed was asked without the reservations' lock held")
+		}
+		asked = append(asked, key)
+		return key == 1
+	}
+	if st.ReserveShared(1, rv.Campaign, rv.Amount, rv.CapKey, rv.CapWindow, testNow.Unix(), billed) {
+		t.Fatal("a billed bid's win was reserved")
+	}
+	if got, n := s.CampaignStatus(0, testNow).Reserved, st.Impressions("c1", u1, testNow); got != 0 || n != 0 {
+		t.Fatalf("billed bid: %v USD reserved, %d impressions; want 0, 0", got, n)
+	}
+	if !st.ReserveShared(2, rv.Campaign, rv.Amount, rv.CapKey, rv.CapWindow, testNow.Unix(), billed) {
+		t.Fatal("an unbilled bid's win was not reserved")
+	}
+	if got, n := s.CampaignStatus(0, testNow).Reserved, st.Impressions("c1", u1, testNow); got != 1 || n != 1 {
+		t.Fatalf("unbilled bid: %v USD reserved, %d impressions; want 1, 1", got, n)
+	}
+	if !slices.Equal(asked, []uint64{1, 2}) {
+		t.Fatalf("billed asked for %v; want [1 2]", asked)
+	}
 }
 
 // TestReservationsPersist saves the reservations of one State and

@@ -197,9 +197,7 @@ func (j *Journal) AppendFrom(dst []byte, epoch, since uint64, version int) []byt
 func Applier(st *decision.State, notices *notice.Handler) func(notice.Billed) {
 	return func(b notice.Billed) {
 		if b.Win {
-			if !notices.HasBilled(b.Notice) {
-				st.ReserveShared(b.Notice, b.Campaign, b.Amount, b.CapKey, b.CapWindow, b.Time)
-			}
+			st.ReserveShared(b.Notice, b.Campaign, b.Amount, b.CapKey, b.CapWindow, b.Time, notices.HasBilled)
 			return
 		}
 		notices.MarkBilled(b.Notice)
