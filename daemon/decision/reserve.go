@@ -50,8 +50,16 @@ type reservations struct {
 	live  int
 
 	// Counts for metrics: reservations released by a bill, expired, and
-	// released early because the ring was full.
-	billed, expired, evicted uint64
+	// released early because the ring was full; bills of reservations
+	// that had ended so (see ended).
+	billed, expired, evicted, late uint64
+
+	// ended remembers the keys of reservations that counted their cap and
+	// ended without a bill (expired or evicted), so that a bill that comes
+	// later does not count the cap a second time: direct-mapped by home
+	// (a key overwrites the one in its slot), as many slots as the ring.
+	ended      []uint64
+	endedShift uint8
 
 	// byKey finds a campaign by its key (freqKey), for ReserveShared and
 	// RestoreReservations; built from keysOf, the campaigns map it was
@@ -83,7 +91,7 @@ func (s *State) SetReservations(ttl time.Duration, slots int) {
 		r.release(&r.ring[q&r.mask])
 	}
 	r.ttl, r.ring, r.head, r.tail, r.mask, r.index, r.live = max(int64(ttl/time.Second), 0), nil, 0, 0, 0, nil, 0
-	r.billed, r.expired, r.evicted = 0, 0, 0
+	r.billed, r.expired, r.evicted, r.late, r.ended = 0, 0, 0, 0, nil
 	if r.ttl == 0 {
 		return
 	}
@@ -93,6 +101,7 @@ func (s *State) SetReservations(ttl time.Duration, slots int) {
 	}
 	r.ring, r.mask = make([]reservation, n), uint64(n-1)
 	r.index, r.shift = make([]uint64, 2*n), uint8(64-bits.TrailingZeros(uint(2*n)))
+	r.ended, r.endedShift = make([]uint64, n), uint8(64-bits.TrailingZeros(uint(n)))
 }
 
 // Reserve records that the bid with key bidKey (the same for its win and
@@ -192,6 +201,7 @@ func (r *reservations) add(e reservation) bool {
 		old := &r.ring[r.head&r.mask]
 		if old.cs != nil {
 			r.evicted++
+			r.end(old)
 			r.drop(old)
 			i, _ = r.find(e.key) // the drop may have moved the free slot
 		}
@@ -281,15 +291,20 @@ func (s *State) RestoreReservations(b []byte) (int, error) {
 
 // BillReserved is [State.Bill] for the bid with key bidKey, which ends
 // its reservation once the spend moved: the bid's win counted the
-// impression in the user's cap, if its reservation is live, and it is not
-// counted again. The charge names the cap entry either way, for the
-// hosts that share this one's caps.
+// impression in the user's cap, if its reservation is live or ended
+// unbilled not long ago (see LateBills), and it is not counted again. The
+// charge names the cap entry either way, for the hosts that share this
+// one's caps.
 func (s *State) BillReserved(bidKey uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (notice.Charge, error) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.lookup(bidKey)
-	ch, err := s.bill(campaignID, userKey, price, cur, now, e == nil || !e.counted)
+	counted := e != nil && e.counted
+	if e == nil {
+		counted = r.endedCounted(bidKey)
+	}
+	ch, err := s.bill(campaignID, userKey, price, cur, now, !counted)
 	if e != nil {
 		r.billed++
 		r.drop(e)
@@ -300,8 +315,9 @@ func (s *State) BillReserved(bidKey uint64, campaignID []byte, userKey uint64, p
 // Release ends the reservation of bidKey, if it is live: its billing
 // notice was processed, here by [State.BillReserved] or by a host that
 // shares this one's budgets. It reports whether the reservation's win
-// counted the impression in the user's cap, which a billing notice of
-// another host then must not count again here.
+// counted the impression in the user's cap (also when the reservation
+// ended unbilled not long ago, as in BillReserved), which a billing
+// notice of another host then must not count again here.
 func (s *State) Release(bidKey uint64) (counted bool) {
 	r := &s.res
 	r.mu.Lock()
@@ -310,8 +326,45 @@ func (s *State) Release(bidKey uint64) (counted bool) {
 		counted = e.counted
 		r.billed++
 		r.drop(e)
+		return counted
 	}
-	return counted
+	return r.endedCounted(bidKey)
+}
+
+// end remembers e's key in ended when its win counted the cap: e ends
+// without a bill. Call it with mu held.
+func (r *reservations) end(e *reservation) {
+	if e.counted && e.key != 0 {
+		r.ended[e.key*0x9e3779b97f4a7c15>>r.endedShift] = e.key
+	}
+}
+
+// endedCounted reports whether key's reservation counted its cap and
+// ended without a bill, as far as ended remembers, and forgets it: its
+// bill came late. Call it with mu held.
+func (r *reservations) endedCounted(key uint64) bool {
+	if len(r.ended) == 0 || key == 0 {
+		return false
+	}
+	i := key * 0x9e3779b97f4a7c15 >> r.endedShift
+	if r.ended[i] != key {
+		return false
+	}
+	r.ended[i] = 0
+	r.late++
+	return true
+}
+
+// LateBills returns how many bills, here or a peer's, came after their
+// win's reservation had ended (expired, or evicted from a full ring),
+// since SetReservations: as far as the State remembers those, which it
+// does for one ring's worth of keys. Many say bidding.winReservation is
+// shorter than the time the exchanges take to bill.
+func (s *State) LateBills() uint64 {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.late
 }
 
 // lookup returns the live reservation of key, or nil. Call it with mu held.
@@ -357,6 +410,7 @@ func (r *reservations) expire(sec int64) {
 				return
 			}
 			r.expired++
+			r.end(e)
 			r.drop(e)
 		}
 	}

@@ -256,6 +256,71 @@ func TestReserveSharedBilled(t *testing.T) {
 	}
 }
 
+// TestLateBillsCountCapOnce: a bill that comes after its win's
+// reservation ended unbilled (expired, or evicted from a full ring) moves
+// the spend but does not count the cap again, here (BillReserved) or for
+// a peer's bill (Release reports the win counted it), and is counted in
+// LateBills once. A bill of a win that counted no cap counts it.
+func TestLateBillsCountCapOnce(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 100)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 10, 3600
+	st, s := compileState(t, c)
+	st.SetReservations(time.Minute, 0)
+	const user = 77
+	at := testNow
+	reserve := func(key, user uint64) {
+		t.Helper()
+		if rv, err := st.Reserve(key, []byte("c1"), user, 1000, nil, at); err != nil || !rv.Added {
+			t.Fatalf("Reserve(%d): %+v, %v", key, rv, err)
+		}
+	}
+	bill := func(key, user uint64) {
+		t.Helper()
+		if _, err := st.BillReserved(key, []byte("c1"), user, 1000, nil, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(impressions int, spent float64, late uint64) {
+		t.Helper()
+		n, sp, l := st.Impressions("c1", user, at), s.CampaignStatus(0, at).SpendToday, st.LateBills()
+		if n != impressions || sp != spent || l != late {
+			t.Fatalf("%d impressions, spent %v USD, %d late bills; want %d, %v, %d", n, sp, l, impressions, spent, late)
+		}
+	}
+	reserve(1, user)
+	reserve(2, user)
+	reserve(3, 0) // no user: no cap counted
+	want(2, 0, 0)
+	at = at.Add(2 * time.Minute)
+	st.ExpireReservations(at)
+	bill(1, user)
+	want(2, 1, 1)
+	if !st.Release(2) { // a peer billed it
+		t.Fatal("Release of an expired reservation that counted its cap: false")
+	}
+	want(2, 1, 2)
+	bill(1, user) // remembered once: a second bill (the dedupe's to stop) counts
+	want(3, 2, 2)
+	bill(3, user)
+	want(4, 3, 2)
+
+	// Evicted from a full ring: the same.
+	for k := uint64(100); k < 100+1024; k++ {
+		reserve(k, 0)
+	}
+	reserve(10, user) // evicts 100
+	want(5, 3, 2)
+	for k := uint64(5000); k < 5000+1024; k++ {
+		reserve(k, 0) // evict 101 to 1123, then 10
+	}
+	if live, _, _, evicted := st.Reservations(); live != 1024 || evicted != 1025 {
+		t.Fatalf("%d live, %d evicted; want 1024, 1025", live, evicted)
+	}
+	bill(10, user)
+	want(5, 4, 3)
+}
+
 // TestReservationsPersist saves the reservations of one State and
 // restores them into another with the same campaigns, as a restart does:
 // the live ones come back with their amounts and cap marks, oldest first,
