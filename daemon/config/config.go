@@ -183,11 +183,13 @@ type Bidding struct {
 	// seconds; "0s" turns reservations off. Default "5m".
 	WinReservation Duration `json:"winReservation"`
 	// WinReservationSlots bounds the reservations (rounded up to a power
-	// of two, 56 bytes each; a billed one keeps its slot until the older
+	// of two, 64 bytes each; a billed one keeps its slot until the older
 	// ones end). When they are all in use, the oldest is released early
 	// and counted in rtbd_win_reservations_ended_total{how="evicted"}:
 	// size it to win notices per second x winReservation. Default 524288
-	// (28 MiB): 29 minutes at 300 wins per second, 5 minutes at 1,700.
+	// (32 MiB): 29 minutes at 300 wins per second, 5 minutes at 1,700.
+	// As many wins whose reservation ended unbilled are remembered, so
+	// that a late bill does not count the user's cap again.
 	WinReservationSlots int `json:"winReservationSlots"`
 	// GDPRVendorID is the operator's IAB Global Vendor List id (1 to
 	// 65535): with it, a TCF consent string must also grant this vendor

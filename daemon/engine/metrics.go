@@ -56,6 +56,14 @@ func init() {
 	metrics.NewGauge(`rtbd_win_reservations_ended_total{how="billed"}`, reservations(func(_ int, b, _, _ uint64) uint64 { return b }))
 	metrics.NewGauge(`rtbd_win_reservations_ended_total{how="expired"}`, reservations(func(_ int, _, x, _ uint64) uint64 { return x }))
 	metrics.NewGauge(`rtbd_win_reservations_ended_total{how="evicted"}`, reservations(func(_ int, _, _, v uint64) uint64 { return v }))
+	// Bills that came after their reservation ended: winReservation is
+	// shorter than the exchanges take to bill.
+	metrics.NewGauge(`rtbd_win_reservations_late_bills_total`, func() float64 {
+		if e := current.Load(); e != nil {
+			return float64(e.state.LateBills())
+		}
+		return 0
+	})
 	metrics.NewGauge(`rtbd_book_campaigns`, func() float64 {
 		if e := current.Load(); e != nil {
 			return float64(e.Snapshot().Campaigns())

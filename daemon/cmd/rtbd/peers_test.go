@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -187,6 +188,12 @@ func TestPeersReadFinalBillsAtStop(t *testing.T) {
 // buys capsRequest's site for at most max impressions a user an hour.
 func cappedPair(t *testing.T, max int) (a, b *daemon) {
 	t.Helper()
+	return cappedPairWith(t, max, nil)
+}
+
+// cappedPairWith is cappedPair with bidding settings added to both.
+func cappedPairWith(t *testing.T, max int, bidding map[string]any) (a, b *daemon) {
+	t.Helper()
 	f := campaign.File{Version: 1, Currency: "USD", Campaigns: []campaign.Campaign{{
 		ID: "capped", ADomain: []string{"caps.rtbd.example"}, Value: 5, MaxCPM: 5,
 		Budget:    campaign.Budget{Pacing: "asap"},
@@ -204,10 +211,12 @@ func cappedPair(t *testing.T, max int) (a, b *daemon) {
 	}
 	pa, pb := freePorts(t)
 	cfg := func(id, listen, peer string) map[string]any {
+		b := map[string]any{"hostID": id}
+		maps.Copy(b, bidding)
 		return map[string]any{
 			"data":    map[string]any{"campaignsFile": cp},
 			"state":   map[string]any{"peers": []string{"http://" + peer}, "peerListenAddress": listen, "peerInterval": "100ms"},
-			"bidding": map[string]any{"hostID": id},
+			"bidding": b,
 		}
 	}
 	return startDaemon(t, cfg("a", pa, pb)), startDaemon(t, cfg("b", pb, pa))

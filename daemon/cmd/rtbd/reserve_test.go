@@ -104,6 +104,41 @@ func TestWinsCountCaps(t *testing.T) {
 	}
 }
 
+// TestLateBillCountsCapOnce: with bidding.winReservation "2s", a's win
+// for u1 (capped at 2) counts u1's cap on a and on b, and its reservation
+// expires on both; the bill that comes after counts it again on neither,
+// so u1 still gets a second ad from each. The bill is counted as late.
+func TestLateBillCountsCapOnce(t *testing.T) {
+	// 2 s, not 1: b takes a's win only while it is not expired, in whole
+	// seconds, and reads it up to a peer interval later.
+	a, b := cappedPairWith(t, 2, map[string]any{"winReservation": "2s"})
+	code, bids := a.postBid(t, capsFor("u1"))
+	if code != 200 || len(bids) != 1 {
+		t.Fatalf("a's answer for u1: %d with %d bids; want a bid", code, len(bids))
+	}
+	a.notice(t, bids[0].NURL, "2")
+	b.waitApplied(t, "wins", 1)
+	for _, d := range []*daemon{a, b} {
+		deadline := time.Now().Add(10 * time.Second)
+		for d.metric(t, `rtbd_win_reservations_ended_total{how="expired"}`) != 1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the win's reservation did not expire within 10 s")
+			}
+			time.Sleep(50 * time.Millisecond) // polling with a deadline, not synchronisation
+		}
+	}
+	a.notice(t, bids[0].BURL, "2")
+	b.waitApplied(t, "bills", 1)
+	for name, d := range map[string]*daemon{"a": a, "b": b} {
+		if got := d.metric(t, "rtbd_win_reservations_late_bills_total"); got != 1 {
+			t.Fatalf("%s: %v late bills; want 1", name, got)
+		}
+		if code, _ := d.postBid(t, capsFor("u1")); code != 200 {
+			t.Fatalf("%s after u1's one ad, billed late: %d; want 200 (1 of 2)", name, code)
+		}
+	}
+}
+
 // TestReservationsSurviveRestart: a win not yet billed when rtbd stops
 // for a deploy (SIGTERM) is still reserved after the restart, from
 // state.dir, and its bill then releases it.
