@@ -155,6 +155,21 @@ func TestReservationsCountCaps(t *testing.T) {
 	}
 }
 
+// peerStates returns a peer's State and this host's (clock at testNow)
+// with its Snapshot, of one campaign c1 capped at 3 impressions an hour,
+// with one-minute reservations.
+func peerStates(t *testing.T) (peer, st *State, s *Snapshot) {
+	t.Helper()
+	c := bannerCampaign("c1", 10)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
+	peer, _ = compileState(t, c)
+	st, s = compileState(t, c)
+	st.SetClock(func() time.Time { return testNow })
+	peer.SetReservations(time.Minute, 0)
+	st.SetReservations(time.Minute, 0)
+	return peer, st, s
+}
+
 // TestReserveShared: a peer's win, applied here with what the peer's
 // Reserve returned, reserves the same amount under the same key and
 // counts the user's cap once; this host's bill of it then ends it without
@@ -163,13 +178,7 @@ func TestReservationsCountCaps(t *testing.T) {
 // stamped in the future is held to now.
 func TestReserveShared(t *testing.T) {
 	t.Parallel()
-	c := bannerCampaign("c1", 10)
-	c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
-	peer, _ := compileState(t, c)
-	st, s := compileState(t, c)
-	st.SetClock(func() time.Time { return testNow })
-	peer.SetReservations(time.Minute, 0)
-	st.SetReservations(time.Minute, 0)
+	peer, st, s := peerStates(t)
 	req := bannerRequest()
 	req.User.ID = []byte("u1")
 	u1 := UserKey(req)
@@ -218,13 +227,7 @@ func TestReserveShared(t *testing.T) {
 // either seen by the check or ends the reservation the win adds.
 func TestReserveSharedBilled(t *testing.T) {
 	t.Parallel()
-	c := bannerCampaign("c1", 10)
-	c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
-	peer, _ := compileState(t, c)
-	st, s := compileState(t, c)
-	st.SetClock(func() time.Time { return testNow })
-	peer.SetReservations(time.Minute, 0)
-	st.SetReservations(time.Minute, 0)
+	peer, st, s := peerStates(t)
 	u1 := uint64(77)
 	rv, err := peer.Reserve(1, []byte("c1"), u1, 1000, nil, testNow)
 	if err != nil || !rv.Added {
