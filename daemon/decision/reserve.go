@@ -335,7 +335,7 @@ func (s *State) Release(bidKey uint64) (counted bool) {
 // without a bill. Call it with mu held.
 func (r *reservations) end(e *reservation) {
 	if e.counted && e.key != 0 {
-		r.ended[e.key*0x9e3779b97f4a7c15>>r.endedShift] = e.key
+		r.ended[fibHash(e.key, r.endedShift)] = e.key
 	}
 }
 
@@ -346,7 +346,7 @@ func (r *reservations) endedCounted(key uint64) bool {
 	if len(r.ended) == 0 || key == 0 {
 		return false
 	}
-	i := key * 0x9e3779b97f4a7c15 >> r.endedShift
+	i := fibHash(key, r.endedShift)
 	if r.ended[i] != key {
 		return false
 	}
@@ -440,9 +440,12 @@ func (r *reservations) find(key uint64) (uint64, bool) {
 	}
 }
 
-// home is the first index slot probed for key (Fibonacci hashing: keys
-// are hashes already, but tests use small integers).
-func (r *reservations) home(key uint64) uint64 { return key * 0x9e3779b97f4a7c15 >> r.shift }
+// home is the first index slot probed for key.
+func (r *reservations) home(key uint64) uint64 { return fibHash(key, r.shift) }
+
+// fibHash is the slot of key in a table of 1<<(64-shift) slots (Fibonacci
+// hashing: keys are hashes already, but tests use small integers).
+func fibHash(key uint64, shift uint8) uint64 { return key * 0x9e3779b97f4a7c15 >> shift }
 
 // unindex empties index slot i, and moves back the entries after it that
 // could no longer be found past the gap (deletion without tombstones in
