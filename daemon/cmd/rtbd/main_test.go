@@ -217,6 +217,19 @@ func (d *daemon) metric(t *testing.T, series string) float64 {
 	return v
 }
 
+// waitMetric polls d's series until ok(value), for at most 10 s; what
+// says what was awaited, for the failure.
+func (d *daemon) waitMetric(t *testing.T, series string, ok func(v float64) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for v := d.metric(t, series); !ok(v); v = d.metric(t, series) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s within 10 s: %s is %v", what, series, v)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+}
+
 type bid struct {
 	ID, NURL, BURL string
 	Price          float64

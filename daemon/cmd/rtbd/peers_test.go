@@ -131,13 +131,8 @@ func TestPeersShareSpend(t *testing.T) {
 	if got, _ := b2.peerSpendTotal(t); got != spent {
 		t.Fatalf("b after a restart with a down: peer spend %d; want a's %d", got, spent)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for b2.metric(t, `rtbd_peer_sync_errors_total{peer="http://`+pa+`"}`) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("rtbd_peer_sync_errors_total for the dead peer did not reach 2 in 10 s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
-	}
+	b2.waitMetric(t, `rtbd_peer_sync_errors_total{peer="http://`+pa+`"}`, func(v float64) bool { return v >= 2 },
+		"two sync errors for the dead peer")
 	if got, _ := b2.peerSpendTotal(t); got != spent {
 		t.Fatalf("b with a down for two readings: peer spend %d; want a's %d kept", got, spent)
 	}
@@ -158,13 +153,7 @@ func TestPeersReadFinalBillsAtStop(t *testing.T) {
 		"state":   map[string]any{"peers": []string{"http://" + pa}, "peerListenAddress": pb, "peerInterval": "1s"},
 		"bidding": map[string]any{"hostID": "b"},
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for b.metric(t, `rtbd_peer_syncs_total{peer="http://`+pa+`"}`) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("b did not read a within 10 s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
-	}
+	b.waitMetric(t, `rtbd_peer_syncs_total{peer="http://`+pa+`"}`, func(v float64) bool { return v >= 1 }, "b reading a")
 	bids, spent := a.billCorpus(t, 10)
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

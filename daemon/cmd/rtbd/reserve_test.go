@@ -6,7 +6,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/rtbd/rtbd/daemon/corpus"
 	"github.com/rtbd/rtbd/daemon/decision"
@@ -68,13 +67,7 @@ func TestWinReservesUntilBilled(t *testing.T) {
 	if got := b.campaignSum(t, "rtbd_campaign_reserved_spend"); got != 0 || b.metric(t, "rtbd_win_reservations") != 0 {
 		t.Fatalf("b, after billing a's other win: %d micro-units in %v reservations; want none", got, b.metric(t, "rtbd_win_reservations"))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for a.metric(t, "rtbd_win_reservations") != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("a still holds %v reservations 10 s after b billed the win", a.metric(t, "rtbd_win_reservations"))
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
-	}
+	a.waitMetric(t, "rtbd_win_reservations", func(v float64) bool { return v == 0 }, "a ending its reservation after b billed the win")
 	if got := a.campaignSum(t, "rtbd_campaign_reserved_spend"); got != 0 {
 		t.Fatalf("a reserves %d micro-units after both wins were billed; want 0", got)
 	}
@@ -119,13 +112,8 @@ func TestLateBillCountsCapOnce(t *testing.T) {
 	a.notice(t, bids[0].NURL, "2")
 	b.waitApplied(t, "wins", 1)
 	for _, d := range []*daemon{a, b} {
-		deadline := time.Now().Add(10 * time.Second)
-		for d.metric(t, `rtbd_win_reservations_ended_total{how="expired"}`) != 1 {
-			if time.Now().After(deadline) {
-				t.Fatal("the win's reservation did not expire within 10 s")
-			}
-			time.Sleep(50 * time.Millisecond) // polling with a deadline, not synchronisation
-		}
+		d.waitMetric(t, `rtbd_win_reservations_ended_total{how="expired"}`, func(v float64) bool { return v == 1 },
+			"the win's reservation expiring")
 	}
 	a.notice(t, bids[0].BURL, "2")
 	b.waitApplied(t, "bills", 1)
