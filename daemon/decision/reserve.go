@@ -299,16 +299,11 @@ func (s *State) BillReserved(bidKey uint64, campaignID []byte, userKey uint64, p
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e := r.lookup(bidKey)
-	counted := e != nil && e.counted
-	if e == nil {
-		counted = r.endedCounted(bidKey)
-	}
+	// Spend moves before the reservation ends: the bid path never sees
+	// the campaign without either.
+	e, counted := r.settle(bidKey)
 	ch, err := s.bill(campaignID, userKey, price, cur, now, !counted)
-	if e != nil {
-		r.billed++
-		r.drop(e)
-	}
+	r.endBilled(e)
 	return ch, err
 }
 
@@ -322,13 +317,27 @@ func (s *State) Release(bidKey uint64) (counted bool) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e := r.lookup(bidKey); e != nil {
-		counted = e.counted
+	e, counted := r.settle(bidKey)
+	r.endBilled(e)
+	return counted
+}
+
+// settle returns the live reservation of key, or nil, and whether the
+// bid's win counted the cap: the live one's mark, or else whether its
+// reservation ended unbilled (see endedCounted). Call it with mu held.
+func (r *reservations) settle(key uint64) (*reservation, bool) {
+	if e := r.lookup(key); e != nil {
+		return e, e.counted
+	}
+	return nil, r.endedCounted(key)
+}
+
+// endBilled ends e (nil: none), released by its bill. Call it with mu held.
+func (r *reservations) endBilled(e *reservation) {
+	if e != nil {
 		r.billed++
 		r.drop(e)
-		return counted
 	}
-	return r.endedCounted(bidKey)
 }
 
 // end remembers e's key in ended when its win counted the cap: e ends
