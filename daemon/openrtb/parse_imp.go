@@ -46,12 +46,13 @@ func (im *Imp) reset() {
 	v := &im.Video
 	mimes, protocols, videoBAttr := resetTexts(v.Mimes), v.Protocols[:0], v.BAttr[:0]
 	rqdDurs, podDedupe := v.RqdDurs[:0], v.PodDedupe[:0]
-	audioMimes, audioProtocols := resetTexts(im.Audio.Mimes), im.Audio.Protocols[:0]
+	a := &im.Audio
+	audioMimes, audioProtocols, audioBAttr := resetTexts(a.Mimes), a.Protocols[:0], a.BAttr[:0]
 	deals := resetDeals(im.PMP.Deals)
 	*im = Imp{}
 	im.Banner.Formats, im.Banner.BAttr = formats, bannerBAttr
 	v.Mimes, v.Protocols, v.BAttr, v.RqdDurs, v.PodDedupe = mimes, protocols, videoBAttr, rqdDurs, podDedupe
-	im.Audio.Mimes, im.Audio.Protocols = audioMimes, audioProtocols
+	a.Mimes, a.Protocols, a.BAttr = audioMimes, audioProtocols, audioBAttr
 	im.PMP.Deals = deals
 }
 

@@ -69,6 +69,8 @@ func audioField(p *parser, key []byte) (err error) {
 		a.MaxDur, err = p.int()
 	case "protocols":
 		a.Protocols, err = p.ints(a.Protocols, "protocols")
+	case "battr":
+		a.BAttr, err = p.ints(a.BAttr, "battr")
 	default:
 		err = p.skip()
 	}

@@ -200,6 +200,13 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{len(v.Mimes), v.Protocols, string(v.PodID), v.RqdDurs, v.MinCPMPerSec, im.Media},
 				[]any{1, []int{3}, "12", []int{15, 30}, 0.01, MediaVideo | MediaAudio | MediaNative})
 		})
+	// audio keeps its own mimes, protocols and battr beside video's.
+	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["video/mp4"],"battr":[1]},"audio":{"mimes":["audio/mp4","audio/aac"],"minduration":5,"maxduration":"30","protocols":[2],"battr":[13,"14"]}}]}`,
+		func(r *Request) string {
+			a := &r.Imps[0].Audio
+			return want([]any{len(a.Mimes), string(a.Mimes[1]), a.MinDur, a.MaxDur, a.Protocols, a.BAttr, r.Imps[0].Video.BAttr},
+				[]any{2, "audio/aac", 5, 30, []int{2}, []int{13, 14}, []int{1}})
+		})
 	f(`{"id":"a","imp":[{"id":"1","banner":{"format":[{"w":300,"h":250},{"w":1,"h":0},{"wratio":16,"hratio":9}]},"pmp":{"private_auction":1,"deals":[{"id":"d1","bidfloor":2.5,"at":1,"wseat":["s"],"wadomain":["a.com"]}]}}],"site":{"publisher":{"id":"p"}},"app":{"publisher":{"id":9}}}`,
 		func(r *Request) string {
 			im := &r.Imps[0]

@@ -204,6 +204,7 @@ type Audio struct {
 	MinDur    int
 	MaxDur    int
 	Protocols []int
+	BAttr     []int
 }
 
 // PMP is imp.pmp.
