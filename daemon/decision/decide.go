@@ -45,7 +45,8 @@ type Ctx struct {
 	rf        reqFeatures
 	domBuf    []byte
 	devBuf    []byte
-	impMimes  []uint64
+	vMimes    []uint64  // imp.video.mimes, hashed by prepareImp
+	aMimes    []uint64  // imp.audio.mimes
 	impFloor  float64   // response currency
 	perSec    float64   // video.mincpmpersec, response currency
 	dealFloor []float64 // response currency; < 0 unusable
@@ -274,15 +275,17 @@ func (c *Ctx) prepareImp(imp *openrtb.Imp) bool {
 		}
 		c.dealFloor = append(c.dealFloor, f)
 	}
-	c.impMimes = c.impMimes[:0]
-	mimes := imp.Video.Mimes
-	if imp.Media&openrtb.MediaVideo == 0 {
-		mimes = imp.Audio.Mimes
-	}
-	for _, mt := range mimes {
-		c.impMimes = append(c.impMimes, hashFold(mt))
-	}
+	c.vMimes = hashMimes(c.vMimes[:0], imp.Video.Mimes)
+	c.aMimes = hashMimes(c.aMimes[:0], imp.Audio.Mimes)
 	return true
+}
+
+// hashMimes appends the folded hashes of mimes to dst.
+func hashMimes(dst []uint64, mimes [][]byte) []uint64 {
+	for _, mt := range mimes {
+		dst = append(dst, hashFold(mt))
+	}
+	return dst
 }
 
 // UserKey returns the frequency-cap key of the request's user: the xxhash

@@ -16,16 +16,17 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 	case openrtb.MediaVideo:
 		v := &imp.Video
 		if !durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(v), v.RqdDurs) ||
-			!c.mimesFit(cr) || !protocolFits(cr.protocol, v.Protocols) {
+			!mimesFit(cr, c.vMimes) || !protocolFits(cr.protocol, v.Protocols) {
 			return "creative"
 		}
 		battr = v.BAttr
 	case openrtb.MediaAudio:
 		a := &imp.Audio
-		if !durFits(cr.dur, a.MinDur, a.MaxDur, 0, nil) || !c.mimesFit(cr) ||
+		if !durFits(cr.dur, a.MinDur, a.MaxDur, 0, nil) || !mimesFit(cr, c.aMimes) ||
 			!protocolFits(cr.protocol, a.Protocols) {
 			return "creative"
 		}
+		battr = a.BAttr
 	}
 	for _, a := range cr.attr {
 		if containsInt(battr, a) {
@@ -59,13 +60,14 @@ func sizeFits(cr *ccreative, b *openrtb.Banner) bool {
 	return false
 }
 
-// mimesFit: a creative with mimes needs one of them among the imp's.
-func (c *Ctx) mimesFit(cr *ccreative) bool {
-	if len(cr.mimes) == 0 || len(c.impMimes) == 0 {
+// mimesFit: a creative with mimes needs one of them among the imp's
+// (hashed by prepareImp) for the creative's media.
+func mimesFit(cr *ccreative, imp []uint64) bool {
+	if len(cr.mimes) == 0 || len(imp) == 0 {
 		return true
 	}
 	for _, m := range cr.mimes {
-		if containsU64(c.impMimes, m) {
+		if containsU64(imp, m) {
 			return true
 		}
 	}

@@ -134,6 +134,7 @@ func (g *oracleGen) request() *openrtb.Request {
 		v.PodDur = 30
 	}
 	imp.Audio.MinDur, imp.Audio.MaxDur = v.MinDur, v.MaxDur
+	imp.Audio.Mimes = bss(some(g, oMimes, 0.2))
 	for _, d := range some(g, oDeals, 0.5) {
 		imp.PMP.Deals = append(imp.PMP.Deals, openrtb.Deal{ID: []byte(d)})
 	}
@@ -240,19 +241,25 @@ func naiveCreatives(c *campaign.Campaign, imp *openrtb.Imp, m string) bool {
 			}
 			return cr.Dur >= v.MinDur && (v.MaxDur == 0 || cr.Dur <= v.MaxDur)
 		})
-		mimeOK := len(t.Mimes) == 0 || slices.ContainsFunc(v.Mimes, func(b []byte) bool {
-			return slices.ContainsFunc(t.Mimes, func(s string) bool { return strings.EqualFold(s, string(b)) })
-		})
+		mimeOK := mimesOK(t.Mimes, v.Mimes)
 		protoOK := len(t.Protocols) == 0 || slices.ContainsFunc(v.Protocols, func(p int) bool { return slices.Contains(t.Protocols, p) })
 		plcmtOK := len(t.Plcmt) == 0 || slices.Contains(t.Plcmt, v.Plcmt)
 		return durOK && mimeOK && protoOK && plcmtOK
 	case "audio":
 		a := &imp.Audio
-		return hasCreative(func(cr *campaign.Creative) bool {
+		durOK := hasCreative(func(cr *campaign.Creative) bool {
 			return cr.Dur >= a.MinDur && (a.MaxDur == 0 || cr.Dur <= a.MaxDur)
 		})
+		return durOK && mimesOK(t.Mimes, a.Mimes)
 	}
 	return true
+}
+
+// mimesOK: targeting takes any mime when empty, else one of the imp's.
+func mimesOK(targeted []string, imp [][]byte) bool {
+	return len(targeted) == 0 || slices.ContainsFunc(imp, func(b []byte) bool {
+		return slices.ContainsFunc(targeted, func(s string) bool { return strings.EqualFold(s, string(b)) })
+	})
 }
 
 // indexCandidates returns the ids the index admits for imp 0 and media bit

@@ -179,3 +179,45 @@ func TestVideoDimensions(t *testing.T) {
 	f("plcmt miss", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{3} }, func(*openrtb.Video) {}, "plcmt")
 	f("battr", func(c *campaign.Campaign) { c.Creatives[0].Attr = []int{14} }, func(v *openrtb.Video) { v.BAttr = []int{14} }, "battr")
 }
+
+// TestAudioDimensions checks an audio creative against imp.audio, on an
+// imp that also offers video with other mimes and blocked attributes:
+// each media's own lists apply.
+func TestAudioDimensions(t *testing.T) {
+	t.Parallel()
+	f := func(name string, camp func(c *campaign.Campaign), imp func(a *openrtb.Audio), wantFilter string) {
+		t.Helper()
+		c := campaign.Campaign{ID: "a1", ADomain: []string{"a.example"}, Cat: []string{"IAB1"}, Value: 4, MaxCPM: 4,
+			Creatives: []campaign.Creative{{ID: "a1-15", Type: "audio", Dur: 15, Mimes: []string{"audio/mp4"}, Markup: "<VAST/>"}}}
+		camp(&c)
+		s := mustCompile(t, testFile(c), nil)
+		im := videoImp("1")
+		im.Media |= openrtb.MediaAudio
+		im.Video.BAttr = []int{6}
+		im.Audio = openrtb.Audio{Mimes: [][]byte{[]byte("audio/aac"), []byte("audio/mp4")}, MinDur: 5, MaxDur: 30, Protocols: []int{2, 3}}
+		imp(&im.Audio)
+		reason, resp, tr := decide(s, ctvRequest(im), testNow)
+		if wantFilter == "" {
+			if reason != ReasonBid || len(resp.Bids) != 1 || resp.Bids[0].MType != 3 {
+				t.Fatalf("%s: reason %s, bids %+v, trace %+v; want one audio bid", name, reason, resp.Bids, tr.Campaigns)
+			}
+			return
+		}
+		got := ""
+		for _, e := range tr.Campaigns {
+			if e.Campaign == "a1" && e.Media == "audio" {
+				got = e.Filter
+			}
+		}
+		if reason == ReasonBid || got != wantFilter {
+			t.Fatalf("%s: reason %s, audio filter %q; want no bid by %q", name, reason, got, wantFilter)
+		}
+	}
+	none := func(*campaign.Campaign) {}
+	f("fits", none, func(*openrtb.Audio) {}, "")
+	f("video's battr does not apply", func(c *campaign.Campaign) { c.Creatives[0].Attr = []int{6} }, func(*openrtb.Audio) {}, "")
+	f("battr", func(c *campaign.Campaign) { c.Creatives[0].Attr = []int{14} }, func(a *openrtb.Audio) { a.BAttr = []int{13, 14} }, "battr")
+	f("mime miss", none, func(a *openrtb.Audio) { a.Mimes = [][]byte{[]byte("audio/ogg")} }, "creative")
+	f("too long", none, func(a *openrtb.Audio) { a.MaxDur = 10 }, "audio_duration")
+	f("protocol miss", func(c *campaign.Campaign) { c.Creatives[0].Protocol = 7 }, func(*openrtb.Audio) {}, "creative")
+}

@@ -220,13 +220,7 @@ func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
 	case openrtb.MediaVideo:
 		v := &imp.Video
 		c.durTerm("video_duration", &ix.vdur, ix.vdurs, v.MinDur, v.MaxDur, podMaxDur(v), v.RqdDurs)
-		if !ix.mimes.full {
-			t := c.newTerm("mimes", false)
-			t.orAny(&ix.mimes)
-			for _, h := range c.impMimes { // video.mimes, hashed by prepareImp
-				t.orPosting(ix.mimes.lookup(h))
-			}
-		}
+		s.mimesTerm(c, c.vMimes)
 		if !ix.protocol.full {
 			t := c.newTerm("protocols", false)
 			t.orAny(&ix.protocol)
@@ -238,6 +232,21 @@ func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
 	case openrtb.MediaAudio:
 		a := &imp.Audio
 		c.durTerm("audio_duration", &ix.adur, ix.adurs, a.MinDur, a.MaxDur, 0, nil)
+		s.mimesTerm(c, c.aMimes)
+	}
+}
+
+// mimesTerm admits the campaigns whose targeting takes one of the imp's
+// mimes (hashed by prepareImp), or any.
+func (s *Snapshot) mimesTerm(c *Ctx, mimes []uint64) {
+	ix := &s.ix
+	if ix.mimes.full {
+		return
+	}
+	t := c.newTerm("mimes", false)
+	t.orAny(&ix.mimes)
+	for _, h := range mimes {
+		t.orPosting(ix.mimes.lookup(h))
 	}
 }
 
