@@ -93,6 +93,20 @@ func BenchmarkHandlerCold(b *testing.B) {
 	})
 }
 
+// resetResponse clears the response between two requests of a benchmark
+// as fasthttp's server does, keeping the body's buffer: a RequestCtx of
+// the server keeps it (unless Server.ReduceMemoryUsage), and the bid
+// handler swaps its encoded answer with it. Response.Reset would instead
+// hand it to fasthttp's body pool, which after 42,000 hand-backs keeps
+// only buffers up to the 95th percentile of their sizes: a benchmark whose
+// answers are larger than those before it then allocated and grew a
+// buffer on every request (ctv at 100,000 campaigns after the banner
+// cases: 4 allocations and 11.7 KB a request, 29 us against 19).
+func resetResponse(r *fasthttp.Response) {
+	r.Header.Reset()
+	r.SetBodyString("")
+}
+
 // evictBytes is larger than the private (L1 and L2) caches of current
 // server cores: 2 MiB of L2 here.
 const evictBytes = 8 << 20
@@ -107,7 +121,7 @@ func benchCold(b *testing.B, bodies [][]byte, evict []byte, h fasthttp.RequestHa
 			evict[j]++
 		}
 		ctx.Request.SetBody(bodies[i%len(bodies)])
-		ctx.Response.Reset()
+		resetResponse(&ctx.Response)
 		start := time.Now()
 		h(&ctx)
 		spent += time.Since(start)
@@ -158,7 +172,7 @@ func benchBodies(b *testing.B, bodies [][]byte, h fasthttp.RequestHandler, timed
 	bids := 0
 	for i := 0; i < b.N; i++ {
 		ctx.Request.SetBody(bodies[i%len(bodies)])
-		ctx.Response.Reset()
+		resetResponse(&ctx.Response)
 		if timed {
 			start := time.Now()
 			h(&ctx)
