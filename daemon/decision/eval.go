@@ -106,20 +106,28 @@ const batchSize = 16
 // until the batch holds limit. It returns the batch's new length, the
 // candidates of w not yet looked at, and whether one was below the cut.
 // It makes no call, so the scan of a word keeps its state in registers:
-// most candidates at 100,000 campaigns end here.
+// most candidates at 100,000 campaigns end here. Nor does it branch on
+// the bound (belowMargined, computed alike): every candidate is written
+// to batch[n], and n moves past it only when it passes. Which candidates
+// pass follows no pattern a branch predictor learns, and a mispredicted
+// branch per passing candidate cost more than the scan of one.
 func passFirst(batch *[batchSize]int32, n, limit int, w uint64, base int, first []firstBound, expRS, cutM float64) (int, uint64, bool) {
-	below := false
+	belowN := 0
 	for ; w != 0 && n < limit; w &= w - 1 {
 		o := base + bits.TrailingZeros64(w)
 		f := &first[o]
-		if belowMargined(float64(f.value), float64(f.maxCPM), expRS*float64(f.expNegS), cutM) {
-			below = true
-			continue
+		below := 0 // set by conditional moves
+		if float64(f.maxCPM) < cutM {
+			below = 1
+		}
+		if float64(f.value) < cutM*(1+expRS*float64(f.expNegS)) {
+			below = 1
 		}
 		batch[n] = int32(o)
-		n++
+		n += 1 - below
+		belowN += below
 	}
-	return n, w, below
+	return n, w, belowN > 0
 }
 
 // bounds holds what collect needs to bound prices for one imp and media.

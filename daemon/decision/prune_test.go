@@ -72,3 +72,23 @@ func TestPruningIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestPrunedNoBidReason checks that the scan's first bound notes a
+// candidate it drops as below the floor: the only other candidate is
+// blocked, and a price below the floor got further than a block.
+func TestPrunedNoBidReason(t *testing.T) {
+	t.Parallel()
+	blocked, cheap := bannerCampaign("blocked", 10), bannerCampaign("cheap", 1)
+	blocked.Creatives[0].Attr = []int{3}
+	s := mustCompile(t, testFile(blocked, cheap), nil)
+	r := bannerRequest()
+	r.Imps[0].BidFloor, r.Imps[0].Banner.BAttr = 5, []int{3}
+	c := AcquireCtx()
+	defer ReleaseCtx(c)
+	var resp openrtb.Response
+	pruned := s.Decide(c, r, testNow, &resp)
+	exhaustive, _, _ := decide(s, r, testNow)
+	if pruned != ReasonBelowFloor || exhaustive != ReasonBelowFloor {
+		t.Fatalf("reason pruned %s, exhaustive %s; want below_floor", pruned, exhaustive)
+	}
+}
