@@ -48,11 +48,13 @@ func (im *Imp) reset() {
 	rqdDurs, podDedupe := v.RqdDurs[:0], v.PodDedupe[:0]
 	a := &im.Audio
 	audioMimes, audioProtocols, audioBAttr := resetTexts(a.Mimes), a.Protocols[:0], a.BAttr[:0]
+	audioRqdDurs, audioPodDedupe := a.RqdDurs[:0], a.PodDedupe[:0]
 	deals := resetDeals(im.PMP.Deals)
 	*im = Imp{}
 	im.Banner.Formats, im.Banner.BAttr = formats, bannerBAttr
 	v.Mimes, v.Protocols, v.BAttr, v.RqdDurs, v.PodDedupe = mimes, protocols, videoBAttr, rqdDurs, podDedupe
 	a.Mimes, a.Protocols, a.BAttr = audioMimes, audioProtocols, audioBAttr
+	a.RqdDurs, a.PodDedupe = audioRqdDurs, audioPodDedupe
 	im.PMP.Deals = deals
 }
 

@@ -28,13 +28,13 @@ func videoField(p *parser, key []byte) (err error) {
 	case "battr":
 		v.BAttr, err = p.ints(v.BAttr, "battr")
 	default:
-		err = videoPodField(p, v, key)
+		err = podField(p, &v.Pod, key)
 	}
 	return err
 }
 
-// videoPodField reads the OpenRTB 2.6 pod fields of imp.video.
-func videoPodField(p *parser, v *Video, key []byte) (err error) {
+// podField reads the OpenRTB 2.6 pod fields of imp.video or imp.audio.
+func podField(p *parser, v *Pod, key []byte) (err error) {
 	switch string(key) {
 	case "podid":
 		v.PodID, err = p.text()
@@ -72,7 +72,7 @@ func audioField(p *parser, key []byte) (err error) {
 	case "battr":
 		a.BAttr, err = p.ints(a.BAttr, "battr")
 	default:
-		err = p.skip()
+		err = podField(p, &a.Pod, key)
 	}
 	return err
 }

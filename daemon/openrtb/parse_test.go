@@ -207,6 +207,13 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{len(a.Mimes), string(a.Mimes[1]), a.MinDur, a.MaxDur, a.Protocols, a.BAttr, r.Imps[0].Video.BAttr},
 				[]any{2, "audio/aac", 5, 30, []int{2}, []int{13, 14}, []int{1}})
 		})
+	// audio pods (2.6): the pod fields video has.
+	f(`{"id":"a","imp":[{"id":"1","audio":{"mimes":["audio/mp4"],"podid":"p1","podseq":1,"slotinpod":-1,"poddur":"60","maxseq":3,"rqddurs":[15,30],"mincpmpersec":0.02,"poddedupe":[1,"2"]}}]}`,
+		func(r *Request) string {
+			a := &r.Imps[0].Audio
+			return want([]any{string(a.PodID), a.PodSeq, a.SlotInPod, a.PodDur, a.MaxSeq, a.RqdDurs, a.MinCPMPerSec, a.PodDedupe, string(r.Imps[0].Video.PodID)},
+				[]any{"p1", 1, -1, 60, 3, []int{15, 30}, 0.02, []int{1, 2}, ""})
+		})
 	f(`{"id":"a","imp":[{"id":"1","banner":{"format":[{"w":300,"h":250},{"w":1,"h":0},{"wratio":16,"hratio":9}]},"pmp":{"private_auction":1,"deals":[{"id":"d1","bidfloor":2.5,"at":1,"wseat":["s"],"wadomain":["a.com"]}]}}],"site":{"publisher":{"id":"p"}},"app":{"publisher":{"id":9}}}`,
 		func(r *Request) string {
 			im := &r.Imps[0]
@@ -346,6 +353,9 @@ func TestValidate(t *testing.T) {
 	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":["m"],"w":-1}}]}`, true)
 	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":["m"],"minduration":30,"maxduration":15}}]}`, true)
 	f(`{"id":"a",`+site+`,"imp":[{"id":"1","audio":{}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":["m"],"poddur":-30}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","audio":{"mimes":["m"],"maxseq":-1}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","audio":{"mimes":["m"],"poddur":60,"maxseq":2}}]}`, false)
 	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"w":1,"h":1},"pmp":{"deals":[{"id":""}]}}]}`, true)
 }
 

@@ -186,8 +186,12 @@ type Video struct {
 	Linearity  int
 	StartDelay int
 	BAttr      []int
+	Pod
+}
 
-	// Pod fields (OpenRTB 2.6, section 7.6).
+// Pod is the OpenRTB 2.6 pod fields (section 7.6), which imp.video and
+// imp.audio share.
+type Pod struct {
 	PodID        []byte
 	PodSeq       int
 	SlotInPod    int
@@ -198,13 +202,14 @@ type Video struct {
 	PodDedupe    []int
 }
 
-// Audio is imp.audio.
+// Audio is imp.audio including the OpenRTB 2.6 pod fields.
 type Audio struct {
 	Mimes     [][]byte
 	MinDur    int
 	MaxDur    int
 	Protocols []int
 	BAttr     []int
+	Pod
 }
 
 // PMP is imp.pmp.

@@ -16,6 +16,7 @@ var (
 	errDealID        = &ValidationError{Msg: "imp.pmp.deals[] has no id"}
 	errDealBidFloor  = &ValidationError{Msg: "imp.pmp.deals[].bidfloor is negative"}
 	errPodDuration   = &ValidationError{Msg: "imp.video has a negative pod field"}
+	errAudioPod      = &ValidationError{Msg: "imp.audio has a negative pod field"}
 	errNegativeCount = &ValidationError{Msg: "imp.video has a negative duration"}
 )
 
@@ -111,6 +112,8 @@ func validateAudio(a *Audio) error {
 		return errNegativeCount
 	case a.MaxDur > 0 && a.MinDur > a.MaxDur:
 		return errDuration
+	case a.PodDur < 0 || a.MaxSeq < 0 || a.MinCPMPerSec < 0:
+		return errAudioPod
 	}
 	return nil
 }
