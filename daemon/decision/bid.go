@@ -37,11 +37,10 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	switch cr.media {
 	case openrtb.MediaBanner:
 		b.W, b.H = bannerSize(cr, &imp.Banner)
-	case openrtb.MediaVideo, openrtb.MediaAudio:
-		b.Dur = cr.dur
-	}
-	if cr.media == openrtb.MediaVideo {
-		b.SlotInPod = imp.Video.SlotInPod
+	case openrtb.MediaVideo:
+		b.Dur, b.SlotInPod = cr.dur, imp.Video.SlotInPod
+	case openrtb.MediaAudio:
+		b.Dur, b.SlotInPod = cr.dur, imp.Audio.SlotInPod
 	}
 	b.Lang, b.AdM, b.AdMEscaped = cr.lang, cr.adm, true
 	b.Static = cr.static

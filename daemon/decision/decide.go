@@ -48,7 +48,8 @@ type Ctx struct {
 	vMimes    []uint64  // imp.video.mimes, hashed by prepareImp
 	aMimes    []uint64  // imp.audio.mimes
 	impFloor  float64   // response currency
-	perSec    float64   // video.mincpmpersec, response currency
+	vPerSec   float64   // video.mincpmpersec, response currency
+	aPerSec   float64   // audio.mincpmpersec
 	dealFloor []float64 // response currency; < 0 unusable
 	dealH     []uint64
 	opts      []option
@@ -218,7 +219,7 @@ func (s *Snapshot) decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 			break
 		}
 		imp := &req.Imps[i]
-		if len(imp.Video.PodID) > 0 && imp.Media&openrtb.MediaVideo != 0 || isDynamicPod(imp) {
+		if _, pod := podOf(imp); pod != nil {
 			s.decidePod(c, i, resp)
 		} else {
 			s.decideImp(c, imp, resp)
@@ -227,9 +228,29 @@ func (s *Snapshot) decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 	return ReasonBid
 }
 
-func isDynamicPod(imp *openrtb.Imp) bool {
-	return imp.Media&openrtb.MediaVideo != 0 && (imp.Video.PodDur > 0 || imp.Video.MaxSeq > 0)
+// Media type bits of video and audio, as collect takes them.
+const (
+	mbVideo = 1
+	mbAudio = 2
+)
+
+// podOf returns the media type bit and the pod fields of imp when it is a
+// slot of a pod or a dynamic pod: video's when the imp offers video with
+// a podid, poddur or maxseq, else audio's alike; nil when it is in no pod.
+func podOf(imp *openrtb.Imp) (int, *openrtb.Pod) {
+	if imp.Media&openrtb.MediaVideo != 0 && inPod(&imp.Video.Pod) {
+		return mbVideo, &imp.Video.Pod
+	}
+	if imp.Media&openrtb.MediaAudio != 0 && inPod(&imp.Audio.Pod) {
+		return mbAudio, &imp.Audio.Pod
+	}
+	return 0, nil
 }
+
+func inPod(p *openrtb.Pod) bool { return len(p.PodID) > 0 || isDynamic(p) }
+
+// isDynamic reports whether the pod takes several ads (poddur or maxseq).
+func isDynamic(p *openrtb.Pod) bool { return p.PodDur > 0 || p.MaxSeq > 0 }
 
 // decideImp bids at most once on a non-pod imp: the best option over the
 // imp's media types.
@@ -264,7 +285,8 @@ func (c *Ctx) prepareImp(imp *openrtb.Imp) bool {
 		return false
 	}
 	c.impFloor = imp.BidFloor * m.factor(fi, c.respCur)
-	c.perSec = imp.Video.MinCPMPerSec * m.factor(fi, c.respCur)
+	c.vPerSec = imp.Video.MinCPMPerSec * m.factor(fi, c.respCur)
+	c.aPerSec = imp.Audio.MinCPMPerSec * m.factor(fi, c.respCur)
 	c.dealH, c.dealFloor = c.dealH[:0], c.dealFloor[:0]
 	for i := range imp.PMP.Deals {
 		d := &imp.PMP.Deals[i]

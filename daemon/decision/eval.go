@@ -497,8 +497,8 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 		score = c.sig.sigmoid(x + cr.weight)
 	}
 	p := min(cc.value*score, cc.maxCPM) * c.conv
-	if cr.media == openrtb.MediaVideo && c.perSec > 0 {
-		floor = max(floor, c.perSec*float64(cr.dur))
+	if ps := c.perSec(cr.media); ps > 0 {
+		floor = max(floor, ps*float64(cr.dur))
 	}
 	opt := option{dur: int32(cr.dur), score: score}
 	if p < floor || p <= 0 {
@@ -515,6 +515,18 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 	return opt
 }
 
+// perSec is the imp's mincpmpersec (response currency) for creatives of
+// media m: video's or audio's, 0 for the others.
+func (c *Ctx) perSec(m openrtb.MediaType) float64 {
+	switch m {
+	case openrtb.MediaVideo:
+		return c.vPerSec
+	case openrtb.MediaAudio:
+		return c.aPerSec
+	}
+	return 0
+}
+
 // skipCreative reports whether creative cr of cc, whose exp(-logit) is
 // at least eLow, may skip pricing, with the outcome price would have had:
 // "below_floor" when its price is surely below the floor (noted as
@@ -522,8 +534,8 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 // k best and price could at most note ReasonBelowFloor, already noted;
 // else "". The bounds keep the margins of belowOdds and priceSlack.
 func (c *Ctx) skipCreative(cc *ccamp, cr *ccreative, eLow, floor float64, k int) string {
-	if cr.media == openrtb.MediaVideo && c.perSec > 0 {
-		floor = max(floor, c.perSec*float64(cr.dur))
+	if ps := c.perSec(cr.media); ps > 0 {
+		floor = max(floor, ps*float64(cr.dur))
 	}
 	var b bounds
 	if floor > 0 && b.belowOdds(c, cc.value, cc.maxCPM, eLow, floor) {

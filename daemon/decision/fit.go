@@ -15,14 +15,14 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 		battr = imp.Banner.BAttr
 	case openrtb.MediaVideo:
 		v := &imp.Video
-		if !durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(v), v.RqdDurs) ||
+		if !durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(&v.Pod), v.RqdDurs) ||
 			!mimesFit(cr, c.vMimes) || !protocolFits(cr.protocol, v.Protocols) {
 			return "creative"
 		}
 		battr = v.BAttr
 	case openrtb.MediaAudio:
 		a := &imp.Audio
-		if !durFits(cr.dur, a.MinDur, a.MaxDur, 0, nil) || !mimesFit(cr, c.aMimes) ||
+		if !durFits(cr.dur, a.MinDur, a.MaxDur, podMaxDur(&a.Pod), a.RqdDurs) || !mimesFit(cr, c.aMimes) ||
 			!protocolFits(cr.protocol, a.Protocols) {
 			return "creative"
 		}

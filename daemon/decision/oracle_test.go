@@ -134,6 +134,10 @@ func (g *oracleGen) request() *openrtb.Request {
 		v.PodDur = 30
 	}
 	imp.Audio.MinDur, imp.Audio.MaxDur = v.MinDur, v.MaxDur
+	imp.Audio.RqdDurs = some(g, oDurs, 0.7)
+	if g.r.IntN(4) == 0 {
+		imp.Audio.PodDur = 30
+	}
 	imp.Audio.Mimes = bss(some(g, oMimes, 0.2))
 	for _, d := range some(g, oDeals, 0.5) {
 		imp.PMP.Deals = append(imp.PMP.Deals, openrtb.Deal{ID: []byte(d)})
@@ -232,27 +236,30 @@ func naiveCreatives(c *campaign.Campaign, imp *openrtb.Imp, m string) bool {
 		})
 	case "video":
 		v := &imp.Video
-		durOK := hasCreative(func(cr *campaign.Creative) bool {
-			if v.PodDur > 0 && cr.Dur > v.PodDur {
-				return false
-			}
-			if len(v.RqdDurs) > 0 {
-				return slices.Contains(v.RqdDurs, cr.Dur)
-			}
-			return cr.Dur >= v.MinDur && (v.MaxDur == 0 || cr.Dur <= v.MaxDur)
-		})
+		durOK := hasCreative(func(cr *campaign.Creative) bool { return durOK(cr.Dur, &v.Pod, v.MinDur, v.MaxDur) })
 		mimeOK := mimesOK(t.Mimes, v.Mimes)
 		protoOK := len(t.Protocols) == 0 || slices.ContainsFunc(v.Protocols, func(p int) bool { return slices.Contains(t.Protocols, p) })
 		plcmtOK := len(t.Plcmt) == 0 || slices.Contains(t.Plcmt, v.Plcmt)
 		return durOK && mimeOK && protoOK && plcmtOK
 	case "audio":
 		a := &imp.Audio
-		durOK := hasCreative(func(cr *campaign.Creative) bool {
-			return cr.Dur >= a.MinDur && (a.MaxDur == 0 || cr.Dur <= a.MaxDur)
-		})
+		durOK := hasCreative(func(cr *campaign.Creative) bool { return durOK(cr.Dur, &a.Pod, a.MinDur, a.MaxDur) })
 		return durOK && mimesOK(t.Mimes, a.Mimes)
 	}
 	return true
+}
+
+// durOK is the oracle's duration check of a video or audio creative: no
+// longer than a dynamic pod, one of rqddurs when there are, else within
+// minduration and maxduration.
+func durOK(dur int, p *openrtb.Pod, minDur, maxDur int) bool {
+	if p.PodDur > 0 && dur > p.PodDur {
+		return false
+	}
+	if len(p.RqdDurs) > 0 {
+		return slices.Contains(p.RqdDurs, dur)
+	}
+	return dur >= minDur && (maxDur == 0 || dur <= maxDur)
 }
 
 // mimesOK: targeting takes any mime when empty, else one of the imp's.

@@ -16,14 +16,18 @@ const (
 	maxDynamicOptions = 32
 )
 
-// dynamicOptions is how many options a dynamic pod keeps: twice the most
-// ads it can take, so that greedy assembly has room for dedupe.
-func (s *Snapshot) dynamicOptions(v *openrtb.Video) int {
+// dynamicOptions is how many options a dynamic pod of media bit mb keeps:
+// twice the most ads it can take, so that greedy assembly has room for
+// dedupe.
+func (s *Snapshot) dynamicOptions(v *openrtb.Pod, mb int) int {
 	slots := v.MaxSeq
 	if slots <= 0 {
-		shortest := 15
-		if len(s.ix.vdurs) > 0 && s.ix.vdurs[0] > 0 {
-			shortest = s.ix.vdurs[0]
+		durs, shortest := s.ix.vdurs, 15
+		if mb == mbAudio {
+			durs = s.ix.adurs
+		}
+		if len(durs) > 0 && durs[0] > 0 {
+			shortest = durs[0]
 		}
 		slots = v.PodDur/shortest + 1
 	}
@@ -33,35 +37,38 @@ func (s *Snapshot) dynamicOptions(v *openrtb.Video) int {
 // podSalt keeps campaign ordinals apart from adomain hashes in c.podDom.
 const podSalt = 0x2545f4914f6cdd1d
 
-// decidePod fills the CTV pod that starts at imp first: every later imp
-// with the same video.podid is a slot (at most one bid each); an imp with
-// poddur or maxseq is a dynamic pod taking several bids. No two ads of a
-// pod share an advertiser domain, a category or a campaign. Structured
-// slots are filled together (see fillSlots), dynamic pods in request order
-// after the slots before them.
+// decidePod fills the pod that starts at imp first (see podOf), a CTV
+// (video) or an audio pod: every later imp with the same podid in the
+// same media is a slot (at most one bid each); an imp with poddur or
+// maxseq is a dynamic pod taking several bids. No two ads of a pod share
+// an advertiser domain, a category or a campaign. Structured slots are
+// filled together (see fillSlots), dynamic pods in request order after
+// the slots before them.
 func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 	req := c.req
-	podID := req.Imps[first].Video.PodID
+	mb, pod := podOf(&req.Imps[first])
+	podID := pod.PodID
 	c.podDom, c.podCat = c.podDom[:0], c.podCat[:0]
 	c.slots, c.slotOpts = c.slots[:0], c.slotOpts[:0]
 	for i := first; i < len(req.Imps); i++ {
 		imp := &req.Imps[i]
-		if i != first && (len(podID) == 0 || string(imp.Video.PodID) != string(podID) || c.done[i]) {
+		m, p := podOf(imp)
+		if i != first && (len(podID) == 0 || m != mb || string(p.PodID) != string(podID) || c.done[i]) {
 			continue
 		}
 		c.done[i] = true
 		// The first slot's deadline check is decide's, just before.
-		if imp.Media&openrtb.MediaVideo == 0 || i != first && c.expired() || !c.prepareImp(imp) {
+		if i != first && c.expired() || !c.prepareImp(imp) {
 			continue
 		}
-		if isDynamicPod(imp) {
+		if isDynamic(p) {
 			s.fillSlots(c, resp)
 			c.opts = c.opts[:0]
-			s.collect(c, imp, 1, s.dynamicOptions(&imp.Video), true)
-			s.fillDynamic(c, imp, resp)
+			s.collect(c, imp, mb, s.dynamicOptions(p, mb), true)
+			s.fillDynamic(c, imp, p, resp)
 			continue
 		}
-		s.scanSlot(c, i, podID, resp)
+		s.scanSlot(c, i, mb, podID, resp)
 	}
 	s.fillSlots(c, resp)
 }
@@ -83,17 +90,17 @@ type slot struct {
 // scanSlot collects the options of structured slot i (imp prepared) into
 // c.slotOpts, or reuses those of the slot queued before when it is alike,
 // and queues the slot. A full queue is filled first.
-func (s *Snapshot) scanSlot(c *Ctx, i int, podID []byte, resp *openrtb.Response) {
+func (s *Snapshot) scanSlot(c *Ctx, i, mb int, podID []byte, resp *openrtb.Response) {
 	req := c.req
 	if n := len(c.slots); n > 0 && n < maxSlots {
-		if prev := c.slots[n-1]; sameSlot(&req.Imps[prev.imp], &req.Imps[i]) {
+		if prev := c.slots[n-1]; sameSlot(&req.Imps[prev.imp], &req.Imps[i], mb) {
 			c.slots = append(c.slots, slot{imp: int32(i), lo: prev.lo, hi: prev.hi})
 			return
 		}
 	}
 	c.opts = c.opts[:0]
-	n := s.alikeSlots(c, i, podID)
-	s.collect(c, &req.Imps[i], 1, min(structuredOptions*n, maxDynamicOptions), false)
+	n := s.alikeSlots(c, i, mb, podID)
+	s.collect(c, &req.Imps[i], mb, min(structuredOptions*n, maxDynamicOptions), false)
 	if len(c.slots) == maxSlots || len(c.slotOpts)+len(c.opts) > maxSlotOptions {
 		s.fillSlots(c, resp)
 	}
@@ -263,9 +270,9 @@ func (ss *slotSearch) search(t int, blocked uint64, sum float64) {
 // advertiser domain or category, nor one that clashes with ads already in
 // the pod. Greedy filling by price per second can lose much of that: in a
 // 30 s pod it takes a 15 s spot at 12 over a 30 s spot at 20.
-func (s *Snapshot) fillDynamic(c *Ctx, imp *openrtb.Imp, resp *openrtb.Response) {
+func (s *Snapshot) fillDynamic(c *Ctx, imp *openrtb.Imp, pod *openrtb.Pod, resp *openrtb.Response) {
 	ps := &c.pod
-	if ps.init(s, c, &imp.Video); !ps.greedyIsBest() {
+	if ps.init(s, c, pod); !ps.greedyIsBest() {
 		ps.search(0, 0, 0, 0, 0, 0)
 	}
 	for j := range ps.n {
@@ -296,7 +303,7 @@ type podSearch struct {
 
 const searchBudget = 4096
 
-func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Video) {
+func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Pod) {
 	opts := c.opts[:min(len(c.opts), maxDynamicOptions)]
 	ps.n, ps.usable, ps.best, ps.bestPrice, ps.nodes = len(opts), 0, 0, 0, 0
 	ps.maxDur, ps.maxCnt = math.MaxInt, len(opts)
@@ -485,29 +492,39 @@ func (s *Snapshot) podTake(c *Ctx, o *option) {
 	c.podCat = append(c.podCat, cc.catH...)
 }
 
-// alikeSlots counts the structured slots of the pod from imp i on that are
-// alike (see sameSlot) to it.
-func (s *Snapshot) alikeSlots(c *Ctx, i int, podID []byte) int {
+// alikeSlots counts the structured slots of the pod (media bit mb) from
+// imp i on that are alike (see sameSlot) to it.
+func (s *Snapshot) alikeSlots(c *Ctx, i, mb int, podID []byte) int {
 	n := 1
 	imps := c.req.Imps
 	for j := i + 1; j < len(imps) && len(podID) > 0; j++ {
-		if string(imps[j].Video.PodID) == string(podID) && !isDynamicPod(&imps[j]) && sameSlot(&imps[i], &imps[j]) {
+		if m, p := podOf(&imps[j]); m == mb && string(p.PodID) == string(podID) && !isDynamic(p) && sameSlot(&imps[i], &imps[j], mb) {
 			n++
 		}
 	}
 	return n
 }
 
-// sameSlot reports whether two video imps take the same ads at the same
-// floors, so that one scan serves both.
-func sameSlot(a, b *openrtb.Imp) bool {
-	va, vb := &a.Video, &b.Video
-	return a.BidFloor == b.BidFloor && string(a.BidFloorCur) == string(b.BidFloorCur) &&
-		a.Secure == b.Secure && a.Media == b.Media &&
-		va.MinDur == vb.MinDur && va.MaxDur == vb.MaxDur && va.Plcmt == vb.Plcmt &&
-		va.MinCPMPerSec == vb.MinCPMPerSec && va.PodDur == vb.PodDur && va.MaxSeq == vb.MaxSeq &&
-		slices.Equal(va.Protocols, vb.Protocols) && slices.Equal(va.BAttr, vb.BAttr) &&
-		slices.Equal(va.RqdDurs, vb.RqdDurs) && equalLists(va.Mimes, vb.Mimes) && samePMP(&a.PMP, &b.PMP)
+// sameSlot reports whether two imps take the same ads of media bit mb at
+// the same floors, so that one scan serves both.
+func sameSlot(a, b *openrtb.Imp, mb int) bool {
+	if a.BidFloor != b.BidFloor || string(a.BidFloorCur) != string(b.BidFloorCur) ||
+		a.Secure != b.Secure || a.Media != b.Media || !samePMP(&a.PMP, &b.PMP) {
+		return false
+	}
+	if mb == mbAudio {
+		x, y := &a.Audio, &b.Audio
+		return x.MinDur == y.MinDur && x.MaxDur == y.MaxDur && samePod(&x.Pod, &y.Pod) &&
+			slices.Equal(x.Protocols, y.Protocols) && slices.Equal(x.BAttr, y.BAttr) && equalLists(x.Mimes, y.Mimes)
+	}
+	x, y := &a.Video, &b.Video
+	return x.MinDur == y.MinDur && x.MaxDur == y.MaxDur && x.Plcmt == y.Plcmt && samePod(&x.Pod, &y.Pod) &&
+		slices.Equal(x.Protocols, y.Protocols) && slices.Equal(x.BAttr, y.BAttr) && equalLists(x.Mimes, y.Mimes)
+}
+
+// samePod compares what of the pod fields bounds a slot's ads.
+func samePod(a, b *openrtb.Pod) bool {
+	return a.MinCPMPerSec == b.MinCPMPerSec && a.PodDur == b.PodDur && a.MaxSeq == b.MaxSeq && slices.Equal(a.RqdDurs, b.RqdDurs)
 }
 
 func samePMP(a, b *openrtb.PMP) bool {

@@ -2,6 +2,7 @@ package decision
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -343,4 +344,121 @@ func randomClashes(rng *rand.Rand, conflict []uint64) (usable uint64) {
 		}
 	}
 	return usable
+}
+
+// audioCampaign is videoCampaign with audio creatives (audio/mpeg, VAST 3).
+func audioCampaign(id, adomain, cat string, value float64, durs ...int) campaign.Campaign {
+	c := videoCampaign(id, adomain, cat, value, durs...)
+	for i := range c.Creatives {
+		c.Creatives[i].Type, c.Creatives[i].Mimes = "audio", []string{"audio/mpeg"}
+	}
+	return c
+}
+
+// audioImp returns an audio imp accepting 5-30 s audio/mpeg over VAST 3.
+func audioImp(id string) openrtb.Imp {
+	return openrtb.Imp{ID: []byte(id), Media: openrtb.MediaAudio, Audio: openrtb.Audio{
+		Mimes: [][]byte{[]byte("audio/mpeg")}, MinDur: 5, MaxDur: 30, Protocols: []int{2, 3},
+	}}
+}
+
+// TestAudioPods: OpenRTB 2.6 gives imp.audio the pod fields of imp.video,
+// and audio pods (streaming radio, podcasts) follow the same rules.
+func TestAudioPods(t *testing.T) {
+	t.Parallel()
+	five := []campaign.Campaign{
+		audioCampaign("a", "a.com", "IAB1", 40, 15),
+		audioCampaign("b", "a.com", "IAB2", 30, 15), // same adomain as a
+		audioCampaign("c", "c.com", "IAB1", 20, 30), // same cat as a
+		audioCampaign("d", "d.com", "IAB3", 10, 30),
+		audioCampaign("e", "e.com", "IAB3", 5, 30),   // same cat as d
+		videoCampaign("v", "v.com", "IAB8", 100, 15), // video: never in an audio pod
+	}
+	bidsOf := func(resp *openrtb.Response) map[string]string {
+		got := map[string]string{}
+		for _, b := range resp.Bids {
+			got[string(b.ImpID)] += string(b.CampaignID)
+		}
+		return got
+	}
+
+	// Structured: as TestStructuredPod, the slots filled together take b,
+	// c and d (60), where slot by slot would take a and d; the audio imp
+	// outside the pod may take a.
+	s := mustCompile(t, testFile(five...), nil)
+	var imps []openrtb.Imp
+	for i, id := range []string{"s1", "s2", "s3"} {
+		imp := audioImp(id)
+		imp.Audio.PodID, imp.Audio.SlotInPod = []byte("pod-1"), []int{1, 0, -1}[i]
+		imps = append(imps, imp)
+	}
+	solo := videoImp("solo-video") // the same podid in video is another pod
+	solo.Video.PodID = []byte("pod-1")
+	imps = append(imps, audioImp("solo"), solo)
+	reason, resp, _ := decide(s, ctvRequest(imps...), testNow)
+	got := bidsOf(resp)
+	want := map[string]string{"s1": "b", "s2": "c", "s3": "d", "solo": "a", "solo-video": "v"}
+	if reason != ReasonBid || !maps.Equal(got, want) {
+		t.Fatalf("structured: reason %s, bids %v; want %v", reason, got, want)
+	}
+	checkPod(t, &openrtb.Response{Bids: resp.Bids[:3]})
+	if b := resp.Bids[0]; b.SlotInPod != 1 || b.MType != 3 || b.Dur != 15 {
+		t.Fatalf("structured: first bid %+v; want slotinpod 1 as requested, mtype 3 (audio), 15 s", b)
+	}
+
+	// Slots that differ in audio's fields only are scanned apart: s2
+	// takes no spot shorter than 20 s, so not x's.
+	unlike := mustCompile(t, testFile(five[0], five[3], audioCampaign("x", "x.com", "IAB9", 35, 15)), nil)
+	imps = []openrtb.Imp{audioImp("s1"), audioImp("s2")}
+	for i := range imps {
+		imps[i].Audio.PodID = []byte("pod-2")
+	}
+	imps[1].Audio.MinDur = 20
+	reason, resp, _ = decide(unlike, ctvRequest(imps...), testNow)
+	if got, want := bidsOf(resp), map[string]string{"s1": "a", "s2": "d"}; reason != ReasonBid || !maps.Equal(got, want) {
+		t.Fatalf("unlike slots: reason %s, bids %v; want %v", reason, got, want)
+	}
+
+	// Dynamic: 60 s of exactly 15 or 30 s spots, several bids on one imp;
+	// h's 20 s spot is not one of them, its 15 s one is.
+	s = mustCompile(t, testFile(append(five, audioCampaign("h", "h.com", "IAB7", 50, 20, 15))...), nil)
+	imp := audioImp("dyn")
+	imp.Audio.MaxDur = 60
+	imp.Audio.PodDur, imp.Audio.RqdDurs = 60, []int{15, 30}
+	reason, resp, _ = decide(s, ctvRequest(imp), testNow)
+	dur, price := 0, 0.0
+	for _, b := range resp.Bids {
+		dur, price = dur+b.Dur, price+b.Price
+		if !containsInt(imp.Audio.RqdDurs, b.Dur) || b.MType != 3 {
+			t.Fatalf("dynamic: bid %+v; want an audio spot (mtype 3) of 15 or 30 s", b)
+		}
+	}
+	// h 15 s (50) with a 15 s (40) and d 30 s (10), or with b and c: 100.
+	if reason != ReasonBid || len(resp.Bids) != 3 || dur > 60 || price != 100 {
+		t.Fatalf("dynamic: reason %s, %d bids %v, %d s, total %v; want 3 bids, 100 in 60 s", reason, len(resp.Bids), bidsOf(resp), dur, price)
+	}
+	checkPod(t, resp)
+
+	// A slot with rqddurs [15] gets h's 15 s spot, not its 20 s one,
+	// which comes first and pays the same.
+	slot := audioImp("s")
+	slot.Audio.PodID, slot.Audio.RqdDurs = []byte("pod-3"), []int{15}
+	reason, resp, _ = decide(s, ctvRequest(slot), testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || string(resp.Bids[0].CampaignID) != "h" || resp.Bids[0].Dur != 15 {
+		t.Fatalf("rqddurs: reason %s, bids %+v; want h's 15 s spot", reason, resp.Bids)
+	}
+
+	// mincpmpersec: 20 s spots need 20, 15 s ones 15.
+	imp.Audio.RqdDurs, imp.Audio.MinCPMPerSec, imp.Audio.MaxSeq = nil, 1, 1
+	reason, resp, _ = decide(s, ctvRequest(imp), testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || string(resp.Bids[0].CampaignID) != "h" || resp.Bids[0].Price != 50 {
+		t.Fatalf("mincpmpersec 1: reason %s, bids %+v; want h alone at 50", reason, resp.Bids)
+	}
+	// 2.5 EUR a second is 2.78 USD: a 15 s spot needs 41.67, so h's
+	// (50) clears and a's (40) does not; h's 20 s spot needs 55.56.
+	imp.Audio.MinCPMPerSec, imp.BidFloorCur, imp.Audio.MaxSeq = 2.5, []byte("EUR"), 2
+	reason, resp, _ = decide(s, ctvRequest(imp), testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || string(resp.Bids[0].CampaignID) != "h" || resp.Bids[0].Dur != 15 {
+		t.Fatalf("mincpmpersec 2.5 EUR: reason %s, bids %v %+v; want h's 15 s spot alone", reason, bidsOf(resp), resp.Bids)
+	}
 }

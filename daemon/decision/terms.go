@@ -219,7 +219,7 @@ func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
 		s.sizeTerm(c, &imp.Banner)
 	case openrtb.MediaVideo:
 		v := &imp.Video
-		c.durTerm("video_duration", &ix.vdur, ix.vdurs, v.MinDur, v.MaxDur, podMaxDur(v), v.RqdDurs)
+		c.durTerm("video_duration", &ix.vdur, ix.vdurs, v.MinDur, v.MaxDur, podMaxDur(&v.Pod), v.RqdDurs)
 		s.mimesTerm(c, c.vMimes)
 		if !ix.protocol.full {
 			t := c.newTerm("protocols", false)
@@ -231,7 +231,7 @@ func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
 		c.anyOrKey("plcmt", &ix.plcmt, intKey(uint64(v.Plcmt)), v.Plcmt != 0)
 	case openrtb.MediaAudio:
 		a := &imp.Audio
-		c.durTerm("audio_duration", &ix.adur, ix.adurs, a.MinDur, a.MaxDur, 0, nil)
+		c.durTerm("audio_duration", &ix.adur, ix.adurs, a.MinDur, a.MaxDur, podMaxDur(&a.Pod), a.RqdDurs)
 		s.mimesTerm(c, c.aMimes)
 	}
 }
@@ -251,7 +251,7 @@ func (s *Snapshot) mimesTerm(c *Ctx, mimes []uint64) {
 }
 
 // podMaxDur is the longest ad a dynamic pod takes (0: no pod limit).
-func podMaxDur(v *openrtb.Video) int {
+func podMaxDur(v *openrtb.Pod) int {
 	if v.PodDur > 0 {
 		return v.PodDur
 	}
