@@ -104,6 +104,15 @@ func (s *State) SetReservations(ttl time.Duration, slots int) {
 	r.ended, r.endedShift = make([]uint64, n), uint8(64-bits.TrailingZeros(uint(n)))
 }
 
+// WinReservation returns how long a win reserves its price, as
+// SetReservations set it (0: off).
+func (s *State) WinReservation() time.Duration {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return time.Duration(r.ttl) * time.Second
+}
+
 // Reserve records that the bid with key bidKey (the same for its win and
 // its billing notice) won at CPM price in currency cur at now: its
 // campaign's reserved spend grows by price/1000 until [State.BillReserved]

@@ -68,6 +68,12 @@ const (
 // reader warns when they do not.
 const RetireHeader = "Rtbd-Retire-After-Days"
 
+// WinReservationHeader carries the serving host's bidding.winReservation
+// in whole seconds in spend answers: a host reserves the wins it reads in
+// its peers' bills for its own winReservation, so hosts that share
+// budgets should use the same, and a reader warns when they do not.
+const WinReservationHeader = "Rtbd-Win-Reservation-Seconds"
+
 // HostHeader carries the serving host's bidding.hostID in answers, so
 // that a host listed among its own peers is refused instead of counting
 // its spend twice, and the reading host's in requests (see
@@ -242,6 +248,7 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	h.SetBytesV(VersionHeader, strconv.AppendUint(num[:0], version, 10))
 	h.SetBytesV(SinceHeader, strconv.AppendUint(num[:0], since, 10))
 	h.SetBytesV(RetireHeader, strconv.AppendInt(num[:0], int64(s.State.RetireAfter()), 10))
+	h.SetBytesV(WinReservationHeader, strconv.AppendInt(num[:0], int64(s.State.WinReservation()/time.Second), 10))
 	s.noteRead(ctx, readSpend)
 	return true
 }
@@ -329,9 +336,10 @@ type peer struct {
 	readBytes       *metrics.Counter
 	last            *metrics.Gauge
 	campaigns       *metrics.Gauge
-	// retireDays is the peer's state.retireAfterDays, -1 until an answer
-	// gave it (guarded by Syncer.reading).
-	retireDays *metrics.Gauge
+	// retireDays is the peer's state.retireAfterDays and winReservation
+	// its bidding.winReservation in seconds, -1 until an answer gave them
+	// (guarded by Syncer.reading).
+	retireDays, winReservation *metrics.Gauge
 }
 
 // New returns a Syncer for the peers' base URLs (config.State.Peers) that
@@ -353,9 +361,11 @@ func New(st *decision.State, urls []string, interval time.Duration, self string)
 			wins:      metrics.GetOrCreateCounter(`rtbd_peer_wins_applied_total` + l),
 			readBytes: metrics.GetOrCreateCounter(`rtbd_peer_spend_read_bytes_total` + l),
 			// Compare with the host's own, which the config sets.
-			retireDays: metrics.GetOrCreateGauge(`rtbd_peer_retire_after_days`+l, nil),
+			retireDays:     metrics.GetOrCreateGauge(`rtbd_peer_retire_after_days`+l, nil),
+			winReservation: metrics.GetOrCreateGauge(`rtbd_peer_win_reservation_seconds`+l, nil),
 		})
 		s.peers[len(s.peers)-1].retireDays.Set(-1)
+		s.peers[len(s.peers)-1].winReservation.Set(-1)
 		s.peers[len(s.peers)-1].ok.Store(true) // until a reading fails
 	}
 	return s
@@ -487,7 +497,12 @@ func (s *Syncer) fetch(ctx context.Context, p *peer) error {
 		return err
 	}
 	p.readBytes.Add(len(b))
-	s.checkRetire(p, h.Get(RetireHeader))
+	checkSetting(p, p.retireDays, h.Get(RetireHeader), int64(s.st.RetireAfter()),
+		"the peer retires campaigns after another state.retireAfterDays than this host: a campaign one host retired and the other did not is counted by the second only, and a book that brings it back starts it from zero on the first; set it the same on every host",
+		"days")
+	checkSetting(p, p.winReservation, h.Get(WinReservationHeader), int64(s.st.WinReservation()/time.Second),
+		"the peer reserves wins for another bidding.winReservation than this host: a win it reserves, and this host reads in its bills, ends at another time here, so the hosts count another spend for the campaign until its bill; set it the same on every host",
+		"seconds")
 	got := cursorOf(h)
 	// A delta holds what changed since the version asked for; anything
 	// else (a peer that restarted, an older rtbd) is the whole spend.
@@ -500,20 +515,18 @@ func (s *Syncer) fetch(ctx context.Context, p *peer) error {
 	return nil
 }
 
-// checkRetire notes the peer's state.retireAfterDays, v as its answer
-// gave it, and warns when it changed to one that differs from this
-// host's: a campaign one host retired and the other did not is counted
-// by the second only, and a book that brings it back starts it from zero
-// on the first.
-func (s *Syncer) checkRetire(p *peer, v string) {
-	days, err := strconv.Atoi(v)
-	if err != nil || float64(days) == p.retireDays.Get() {
+// checkSetting notes in g a setting of peer p that hosts sharing budgets
+// should share, v as its answer gave it (none from an rtbd from before
+// the header), and warns with msg when it changed to one that differs
+// from this host's own.
+func checkSetting(p *peer, g *metrics.Gauge, v string, own int64, msg, unit string) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || float64(n) == g.Get() {
 		return
 	}
-	p.retireDays.Set(float64(days))
-	if own := s.st.RetireAfter(); days != own {
-		slog.Warn("the peer retires campaigns after another state.retireAfterDays than this host; set it the same on every host",
-			"peer", p.url, "peerDays", days, "days", own)
+	g.Set(float64(n))
+	if n != own {
+		slog.Warn(msg, "peer", p.url, "peer_"+unit, n, unit, own)
 	}
 }
 

@@ -379,6 +379,33 @@ func TestServeSpendSizesItsBuffer(t *testing.T) {
 	}
 }
 
+// TestPeerWinReservationShown: a host shows each peer's
+// bidding.winReservation beside its own, from the peer's spend answers,
+// and follows a change of it.
+func TestPeerWinReservationShown(t *testing.T) {
+	a, c := newHost(t), newHost(t)
+	a.serve(t, nil)
+	a.st.SetReservations(2*time.Minute, 1024)
+	c.st.SetReservations(5*time.Minute, 1024)
+	s := New(c.st, []string{a.url}, time.Second, c.id)
+	shown := func() float64 { return s.peers[0].winReservation.Get() }
+	if got := shown(); got != -1 {
+		t.Fatalf("a's winReservation before a reading: %v; want -1, unknown", got)
+	}
+	for _, want := range []time.Duration{2 * time.Minute, 0} {
+		a.st.SetReservations(want, 1024)
+		if err := s.SyncOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := shown(); got != want.Seconds() {
+			t.Fatalf("a's winReservation as c shows it: %v s; want %v s", got, want.Seconds())
+		}
+	}
+	if own := c.st.WinReservation(); own != 5*time.Minute {
+		t.Fatalf("c's own winReservation %s; want 5m, as set", own)
+	}
+}
+
 // TestRetireForgetsPeersSpend: a peer that still serves the spend of a
 // campaign this host retired does not bring it back, the host forgets
 // what it knew of the peer's spend of it, and a book that brings it back
