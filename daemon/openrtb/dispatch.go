@@ -12,6 +12,7 @@ const (
 	kAudioField
 	kBannerField
 	kDealField
+	kDurFloorField
 	kDeviceField
 	kEidField
 	kFormatField
@@ -48,6 +49,7 @@ const (
 	eUserData
 	eSegment
 	eEid
+	eDurFloor
 )
 
 func (p *parser) field(k fieldKind, key []byte) error {
@@ -62,6 +64,8 @@ func (p *parser) field(k fieldKind, key []byte) error {
 		return bannerField(p, key)
 	case kDealField:
 		return dealField(p, key)
+	case kDurFloorField:
+		return durFloorField(p, key)
 	case kDeviceField:
 		return deviceField(p, key)
 	case kEidField:
@@ -130,6 +134,8 @@ func (p *parser) elem(k elemKind, i int) error {
 		return segment(p, i)
 	case eEid:
 		return eid(p, i)
+	case eDurFloor:
+		return durFloor(p, i)
 	}
 	panic("BUG: unknown openrtb element kind")
 }

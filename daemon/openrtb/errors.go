@@ -16,7 +16,9 @@ const (
 	maxImps    = 64
 	maxFormats = 64
 	maxDeals   = 64
-	maxList    = 256 // strings, ints, segments and eids per list
+	// maxDurFloors bounds each durfloors array.
+	maxDurFloors = 32
+	maxList      = 256 // strings, ints, segments and eids per list
 )
 
 // ErrMissingID is returned by [Request.Parse] when the request has no "id".

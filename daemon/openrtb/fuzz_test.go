@@ -59,7 +59,9 @@ func FuzzParse(f *testing.F) {
 			if len(r.Imps[i].ID) == 0 {
 				t.Fatalf("Parse succeeded with an imp without id: %q", body)
 			}
-			if len(r.Imps[i].Banner.Formats) > maxFormats || len(r.Imps[i].PMP.Deals) > maxDeals {
+			im := &r.Imps[i]
+			if len(im.Banner.Formats) > maxFormats || len(im.PMP.Deals) > maxDeals ||
+				len(im.Video.DurFloors) > maxDurFloors || len(im.Audio.DurFloors) > maxDurFloors {
 				t.Fatalf("unbounded lists in %q", body)
 			}
 		}

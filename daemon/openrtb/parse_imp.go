@@ -45,16 +45,17 @@ func (im *Imp) reset() {
 	formats, bannerBAttr := im.Banner.Formats[:0], im.Banner.BAttr[:0]
 	v := &im.Video
 	mimes, protocols, videoBAttr := resetTexts(v.Mimes), v.Protocols[:0], v.BAttr[:0]
-	rqdDurs, podDedupe := v.RqdDurs[:0], v.PodDedupe[:0]
+	rqdDurs, podDedupe, durFloors := v.RqdDurs[:0], v.PodDedupe[:0], v.DurFloors[:0]
 	a := &im.Audio
 	audioMimes, audioProtocols, audioBAttr := resetTexts(a.Mimes), a.Protocols[:0], a.BAttr[:0]
-	audioRqdDurs, audioPodDedupe := a.RqdDurs[:0], a.PodDedupe[:0]
+	audioRqdDurs, audioPodDedupe, audioDurFloors := a.RqdDurs[:0], a.PodDedupe[:0], a.DurFloors[:0]
 	deals := resetDeals(im.PMP.Deals)
 	*im = Imp{}
 	im.Banner.Formats, im.Banner.BAttr = formats, bannerBAttr
 	v.Mimes, v.Protocols, v.BAttr, v.RqdDurs, v.PodDedupe = mimes, protocols, videoBAttr, rqdDurs, podDedupe
 	a.Mimes, a.Protocols, a.BAttr = audioMimes, audioProtocols, audioBAttr
 	a.RqdDurs, a.PodDedupe = audioRqdDurs, audioPodDedupe
+	v.DurFloors, a.DurFloors = durFloors, audioDurFloors
 	im.PMP.Deals = deals
 }
 
@@ -71,7 +72,7 @@ func resetDeals(d []Deal) []Deal {
 }
 
 func (d *Deal) reset() {
-	*d = Deal{WSeat: resetTexts(d.WSeat), WADomain: resetTexts(d.WADomain)}
+	*d = Deal{WSeat: resetTexts(d.WSeat), WADomain: resetTexts(d.WADomain), DurFloors: d.DurFloors[:0]}
 }
 
 func (p *parser) cur() *Imp { return &p.r.Imps[len(p.r.Imps)-1] }

@@ -52,6 +52,8 @@ func podField(p *parser, v *Pod, key []byte) (err error) {
 		v.MinCPMPerSec, err = p.float()
 	case "poddedupe":
 		v.PodDedupe, err = p.ints(v.PodDedupe, "poddedupe")
+	case "durfloors":
+		v.DurFloors, err = p.durFloors(v.DurFloors)
 	default:
 		err = p.skip()
 	}
@@ -126,6 +128,44 @@ func dealField(p *parser, key []byte) (err error) {
 		d.WSeat, err = p.texts(d.WSeat, "wseat")
 	case "wadomain":
 		d.WADomain, err = p.texts(d.WADomain, "wadomain")
+	case "mincpmpersec":
+		d.MinCPMPerSec, err = p.float()
+	case "durfloors":
+		d.DurFloors, err = p.durFloors(d.DurFloors)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+// durFloors reads a durfloors array into dst[:0], keeping its capacity.
+func (p *parser) durFloors(dst []DurFloor) ([]DurFloor, error) {
+	p.df = dst[:0]
+	err := p.array("durfloors is not an array", eDurFloor)
+	dst, p.df = p.df, nil
+	return dst, err
+}
+
+func durFloor(p *parser, _ int) error {
+	if len(p.df) >= maxDurFloors {
+		return p.errorf("too many durfloors")
+	}
+	p.dfCur = DurFloor{}
+	present, err := p.object("durfloors[] is not an object", kDurFloorField)
+	if err == nil && present {
+		p.df = append(p.df, p.dfCur)
+	}
+	return err
+}
+
+func durFloorField(p *parser, key []byte) (err error) {
+	switch string(key) {
+	case "mindur":
+		p.dfCur.MinDur, err = p.int()
+	case "maxdur":
+		p.dfCur.MaxDur, err = p.int()
+	case "bidfloor":
+		p.dfCur.BidFloor, err = p.float()
 	default:
 		err = p.skip()
 	}

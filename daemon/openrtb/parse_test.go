@@ -214,6 +214,15 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{string(a.PodID), a.PodSeq, a.SlotInPod, a.PodDur, a.MaxSeq, a.RqdDurs, a.MinCPMPerSec, a.PodDedupe, string(r.Imps[0].Video.PodID)},
 				[]any{"p1", 1, -1, 60, 3, []int{15, 30}, 0.02, []int{1, 2}, ""})
 		})
+	// durfloors (2.6-202309) in video, audio and deals; an entry that is
+	// not an object is an error, an empty one is kept.
+	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["m"],"durfloors":[{"maxdur":15,"bidfloor":5},{"mindur":"16","maxdur":30,"bidfloor":"10.5","ext":{}},{}]},"audio":{"mimes":["m"],"durfloors":[{"mindur":31,"bidfloor":20}]},"pmp":{"deals":[{"id":"d","mincpmpersec":"0.5","durfloors":[{"mindur":1,"bidfloor":2}]}]}}]}`,
+		func(r *Request) string {
+			im := &r.Imps[0]
+			d := &im.PMP.Deals[0]
+			return want([]any{im.Video.DurFloors, im.Audio.DurFloors, d.MinCPMPerSec, d.DurFloors},
+				[]any{[]DurFloor{{0, 15, 5}, {16, 30, 10.5}, {}}, []DurFloor{{31, 0, 20}}, 0.5, []DurFloor{{1, 0, 2}}})
+		})
 	f(`{"id":"a","imp":[{"id":"1","banner":{"format":[{"w":300,"h":250},{"w":1,"h":0},{"wratio":16,"hratio":9}]},"pmp":{"private_auction":1,"deals":[{"id":"d1","bidfloor":2.5,"at":1,"wseat":["s"],"wadomain":["a.com"]}]}}],"site":{"publisher":{"id":"p"}},"app":{"publisher":{"id":9}}}`,
 		func(r *Request) string {
 			im := &r.Imps[0]
@@ -285,6 +294,10 @@ func TestParseErrors(t *testing.T) {
 	f(`{"id":"a","imp":[`+strings.Repeat(`{"id":"1","banner":{"w":1,"h":1}},`, maxImps)+`{"id":"2"}]}`, nil)
 	f(`{"id":"a",`+imp+`,"bcat":[`+strings.Repeat(`"x",`, maxList)+`"y"]}`, nil)
 	f(`{"id":"a","imp":[{"id":"1","banner":{"format":[`+strings.Repeat(`{"w":1,"h":1},`, maxFormats)+`{}]}}]}`, nil)
+	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["m"],"durfloors":{}}}]}`, nil)
+	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["m"],"durfloors":[1]}}]}`, nil)
+	f(`{"id":"a","imp":[{"id":"1","audio":{"mimes":["m"],"durfloors":[`+strings.Repeat(`{"bidfloor":1},`, maxDurFloors)+`{}]}}]}`, nil)
+	f(`{"id":"a","imp":[{"id":"1","banner":{},"pmp":{"deals":[{"id":"d","durfloors":[{"bidfloor":"x"}]}]}}]}`, nil)
 }
 
 func TestParseDepthLimit(t *testing.T) {
@@ -356,6 +369,11 @@ func TestValidate(t *testing.T) {
 	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":["m"],"poddur":-30}}]}`, true)
 	f(`{"id":"a",`+site+`,"imp":[{"id":"1","audio":{"mimes":["m"],"maxseq":-1}}]}`, true)
 	f(`{"id":"a",`+site+`,"imp":[{"id":"1","audio":{"mimes":["m"],"poddur":60,"maxseq":2}}]}`, false)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":["m"],"durfloors":[{"maxdur":15,"bidfloor":5},{"mindur":16,"bidfloor":9}]}}]}`, false)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","video":{"mimes":["m"],"durfloors":[{"maxdur":15,"bidfloor":-5}]}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","audio":{"mimes":["m"],"durfloors":[{"mindur":30,"maxdur":15,"bidfloor":5}]}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"w":1,"h":1},"pmp":{"deals":[{"id":"d","durfloors":[{"mindur":-1,"bidfloor":5}]}]}}]}`, true)
+	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"w":1,"h":1},"pmp":{"deals":[{"id":"d","mincpmpersec":-1}]}}]}`, true)
 	f(`{"id":"a",`+site+`,"imp":[{"id":"1","banner":{"w":1,"h":1},"pmp":{"deals":[{"id":""}]}}]}`, true)
 }
 

@@ -189,8 +189,8 @@ type Video struct {
 	Pod
 }
 
-// Pod is the OpenRTB 2.6 pod fields (section 7.6), which imp.video and
-// imp.audio share.
+// Pod is the OpenRTB 2.6 pod fields (section 7.6) and duration floors,
+// which imp.video and imp.audio share.
 type Pod struct {
 	PodID        []byte
 	PodSeq       int
@@ -200,6 +200,21 @@ type Pod struct {
 	RqdDurs      []int
 	MinCPMPerSec float64
 	PodDedupe    []int
+	DurFloors    []DurFloor
+}
+
+// DurFloor is one entry of durfloors (OpenRTB 2.6-202309, in imp.video,
+// imp.audio and deals): the floor of creatives whose duration is within
+// MinDur and MaxDur, both included (0: unbounded), in the currency of the
+// imp's or the deal's bidfloorcur.
+type DurFloor struct {
+	MinDur, MaxDur int
+	BidFloor       float64
+}
+
+// Applies reports whether f covers a creative of dur seconds.
+func (f *DurFloor) Applies(dur int) bool {
+	return dur >= f.MinDur && (f.MaxDur <= 0 || dur <= f.MaxDur)
 }
 
 // Audio is imp.audio including the OpenRTB 2.6 pod fields.
@@ -226,4 +241,8 @@ type Deal struct {
 	AT          int
 	WSeat       [][]byte
 	WADomain    [][]byte
+	// Floor guidance by duration (2.6-202309); a deal that has any of
+	// BidFloor, MinCPMPerSec and DurFloors sets its bids' floor alone.
+	MinCPMPerSec float64
+	DurFloors    []DurFloor
 }

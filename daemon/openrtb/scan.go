@@ -20,6 +20,9 @@ type parser struct {
 	st         impState
 	fmt        formatState
 	metricType bool
+	// durfloors being read (see durFloors) and its current entry.
+	df    []DurFloor
+	dfCur DurFloor
 }
 
 // errorf returns a *ParseError at the current offset. Error paths are rare,

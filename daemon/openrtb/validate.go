@@ -18,6 +18,8 @@ var (
 	errPodDuration   = &ValidationError{Msg: "imp.video has a negative pod field"}
 	errAudioPod      = &ValidationError{Msg: "imp.audio has a negative pod field"}
 	errNegativeCount = &ValidationError{Msg: "imp.video has a negative duration"}
+	errDealPerSec    = &ValidationError{Msg: "imp.pmp.deals[].mincpmpersec is negative"}
+	errDurFloors     = &ValidationError{Msg: "a durfloors entry has a negative bidfloor or duration, or its mindur is above its maxdur"}
 )
 
 // Validate applies the semantic checks of a strict exchange (Prebid Server)
@@ -100,6 +102,8 @@ func (v *Video) validate() error {
 		return errDuration
 	case v.PodDur < 0 || v.MaxSeq < 0 || v.MinCPMPerSec < 0:
 		return errPodDuration
+	case !validDurFloors(v.DurFloors):
+		return errDurFloors
 	}
 	return nil
 }
@@ -114,6 +118,8 @@ func validateAudio(a *Audio) error {
 		return errDuration
 	case a.PodDur < 0 || a.MaxSeq < 0 || a.MinCPMPerSec < 0:
 		return errAudioPod
+	case !validDurFloors(a.DurFloors):
+		return errDurFloors
 	}
 	return nil
 }
@@ -125,7 +131,21 @@ func validateDeals(deals []Deal) error {
 			return errDealID
 		case deals[i].BidFloor < 0:
 			return errDealBidFloor
+		case deals[i].MinCPMPerSec < 0:
+			return errDealPerSec
+		case !validDurFloors(deals[i].DurFloors):
+			return errDurFloors
 		}
 	}
 	return nil
+}
+
+func validDurFloors(fs []DurFloor) bool {
+	for i := range fs {
+		f := &fs[i]
+		if f.BidFloor < 0 || f.MinDur < 0 || f.MaxDur < 0 || f.MaxDur > 0 && f.MinDur > f.MaxDur {
+			return false
+		}
+	}
+	return true
 }
