@@ -45,12 +45,15 @@ type Ctx struct {
 	rf        reqFeatures
 	domBuf    []byte
 	devBuf    []byte
-	vMimes    []uint64  // imp.video.mimes, hashed by prepareImp
-	aMimes    []uint64  // imp.audio.mimes
-	impFloor  float64   // response currency
-	vPerSec   float64   // video.mincpmpersec, response currency
-	aPerSec   float64   // audio.mincpmpersec
-	dealFloor []float64 // response currency; < 0 unusable
+	vMimes    []uint64           // imp.video.mimes, hashed by prepareImp
+	aMimes    []uint64           // imp.audio.mimes
+	impFloor  float64            // response currency
+	vGuide    floorGuide         // video.mincpmpersec and durfloors
+	aGuide    floorGuide         // audio's
+	dealGuide []floorGuide       // each deal's (see pickDeal)
+	durFloors []openrtb.DurFloor // the guides' durfloors, response currency
+	byDur     bool               // a guide has mincpmpersec or durfloors
+	dealFloor []float64          // response currency; < 0 unusable
 	dealH     []uint64
 	opts      []option
 	podDom    []uint64
@@ -284,22 +287,83 @@ func (c *Ctx) prepareImp(imp *openrtb.Imp) bool {
 		c.note(ReasonCurrency)
 		return false
 	}
-	c.impFloor = imp.BidFloor * m.factor(fi, c.respCur)
-	c.vPerSec = imp.Video.MinCPMPerSec * m.factor(fi, c.respCur)
-	c.aPerSec = imp.Audio.MinCPMPerSec * m.factor(fi, c.respCur)
-	c.dealH, c.dealFloor = c.dealH[:0], c.dealFloor[:0]
+	rate := m.factor(fi, c.respCur)
+	c.impFloor = imp.BidFloor * rate
+	c.durFloors = c.durFloors[:0]
+	c.vGuide = c.guide(imp.Video.MinCPMPerSec, imp.Video.DurFloors, rate)
+	c.aGuide = c.guide(imp.Audio.MinCPMPerSec, imp.Audio.DurFloors, rate)
+	c.byDur = c.vGuide.perSec > 0 || c.aGuide.perSec > 0
+	c.dealH, c.dealFloor, c.dealGuide = c.dealH[:0], c.dealFloor[:0], c.dealGuide[:0]
 	for i := range imp.PMP.Deals {
 		d := &imp.PMP.Deals[i]
 		c.dealH = append(c.dealH, xxhash.Sum64(d.ID))
-		f := -1.0 // unusable deal: no rate for its floor currency
+		f, g := -1.0, floorGuide{} // unusable deal: no rate for its floor currency
 		if di, ok := m.lookup(d.BidFloorCur); ok {
-			f = d.BidFloor * m.factor(di, c.respCur)
+			r := m.factor(di, c.respCur)
+			f, g = d.BidFloor*r, c.guide(d.MinCPMPerSec, d.DurFloors, r)
+			g.own = g.own || d.BidFloor > 0
 		}
-		c.dealFloor = append(c.dealFloor, f)
+		c.dealFloor, c.dealGuide = append(c.dealFloor, f), append(c.dealGuide, g)
+		c.byDur = c.byDur || g.perSec > 0
 	}
+	c.byDur = c.byDur || len(c.durFloors) > 0
 	c.vMimes = hashMimes(c.vMimes[:0], imp.Video.Mimes)
 	c.aMimes = hashMimes(c.aMimes[:0], imp.Audio.Mimes)
 	return true
+}
+
+// floorGuide is the floor guidance by duration of an imp's video or
+// audio, or of a deal (OpenRTB 2.6 section 7.11): mincpmpersec, and
+// durfloors c.durFloors[lo:hi], in the response currency.
+type floorGuide struct {
+	perSec float64
+	lo, hi int32
+	// own: the guide has floors (for a deal, a bidfloor too), so that a
+	// deal's bids follow its guide alone (see creativeFloor).
+	own bool
+}
+
+// guide appends durfloors to c.durFloors at rate (their currency to the
+// response's) and returns their guide with mincpmpersec perSec.
+func (c *Ctx) guide(perSec float64, durFloors []openrtb.DurFloor, rate float64) floorGuide {
+	g := floorGuide{perSec: perSec * rate, lo: int32(len(c.durFloors))}
+	for _, f := range durFloors {
+		f.BidFloor *= rate
+		c.durFloors = append(c.durFloors, f)
+	}
+	g.hi = int32(len(c.durFloors))
+	g.own = perSec > 0 || g.hi > g.lo
+	return g
+}
+
+// creativeFloor is the floor of creative cr bid through deal (-1 for the
+// open auction), whose floor before durations is floor (see pickDeal):
+// raised to what the duration floors ask for a video or audio creative,
+// the deal's own when it has floor guidance, else the imp's video's or
+// audio's. OpenRTB 2.6 (section 7.11) has a deal's guidance replace the
+// imp's; an open bid keeps the imp's bidfloor beside its media's
+// guidance, since exchanges check both.
+func (c *Ctx) creativeFloor(cr *ccreative, deal int, floor float64) float64 {
+	var g *floorGuide
+	switch {
+	case cr.media != openrtb.MediaVideo && cr.media != openrtb.MediaAudio:
+		return floor
+	case deal >= 0 && c.dealGuide[deal].own:
+		g = &c.dealGuide[deal]
+	case cr.media == openrtb.MediaVideo:
+		g = &c.vGuide
+	default:
+		g = &c.aGuide
+	}
+	if g.perSec > 0 {
+		floor = max(floor, g.perSec*float64(cr.dur))
+	}
+	for _, f := range c.durFloors[g.lo:g.hi] {
+		if f.Applies(cr.dur) {
+			floor = max(floor, f.BidFloor)
+		}
+	}
+	return floor
 }
 
 // hashMimes appends the folded hashes of mimes to dst.

@@ -278,15 +278,20 @@ func (s *Snapshot) cross(c *Ctx, o int, domain float64) float64 {
 	return domain + s.model.crossDevType(c, s.hot[o].xLeft)
 }
 
-// minFloor is the lowest floor any option of imp can face.
+// minFloor is the lowest floor any option of imp can face: durations
+// only raise the floors of pickDeal, which are the imp's or the deals'.
 func (c *Ctx) minFloor(imp *openrtb.Imp) float64 {
 	f := c.impFloor
 	if imp.PMP.PrivateAuction == 1 {
 		f = math.Inf(1)
 	}
-	for _, d := range c.dealFloor {
-		if d >= 0 {
+	for j, d := range c.dealFloor {
+		switch {
+		case d < 0: // unusable
+		case c.dealGuide[j].own:
 			f = min(f, d)
+		default:
+			f = min(f, c.impFloor)
 		}
 	}
 	return f
@@ -319,13 +324,17 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 			why, blocked = r, blocked || r != "creative"
 			continue
 		}
+		crFloor := floor
+		if c.byDur {
+			crFloor = c.creativeFloor(cr, deal, floor)
+		}
 		if eLow > 0 && c.Trace == nil {
-			if r := c.skipCreative(cc, cr, eLow*cr.expGap, floor, k); r != "" {
+			if r := c.skipCreative(cc, cr, eLow*cr.expGap, crFloor, k); r != "" {
 				why = r
 				continue
 			}
 		}
-		opt := s.price(c, cc, cr, x, floor, fixed, shade)
+		opt := s.price(c, cc, cr, x, crFloor, fixed, shade)
 		opt.ord, opt.cr, opt.deal, opt.rank = int32(o), int16(i), int16(deal), cc.rank
 		if opt.price <= 0 {
 			why = "below_floor"
@@ -399,15 +408,20 @@ func (c *Ctx) reject(o int, r Reason, why string) {
 	}
 }
 
-// pickDeal returns the deal index cc bids on and the floor that applies:
-// -1 for the open auction, -2 when cc may not bid (a deals-only campaign
-// whose deals' wseat or wadomain exclude it, or a private auction).
+// pickDeal returns the deal index cc bids on and the floor that applies
+// before durations (see creativeFloor): -1 for the open auction, -2 when
+// cc may not bid (a deals-only campaign whose deals' wseat or wadomain
+// exclude it, or a private auction). A deal without floor guidance of its
+// own takes the imp's.
 func (c *Ctx) pickDeal(imp *openrtb.Imp, cc *ccamp) (int, float64) {
 	for j, h := range c.dealH {
 		if c.dealFloor[j] < 0 || !containsU64(cc.deals, h) {
 			continue
 		}
 		if d := &imp.PMP.Deals[j]; dealAdmits(d, cc) {
+			if !c.dealGuide[j].own {
+				return j, c.impFloor
+			}
 			return j, c.dealFloor[j]
 		}
 	}
@@ -477,7 +491,8 @@ func (s *Snapshot) auction(c *Ctx, imp *openrtb.Imp, deal int) (fixed bool, shad
 	}
 	switch at := imp.PMP.Deals[deal].AT; at {
 	case atFixedPrice:
-		return true, 1
+		// The agreed price is the deal's floor; without one, an auction.
+		return c.dealGuide[deal].own, 1
 	case atFirstPrice, atSecondPrice:
 		return false, s.auctionShade(at)
 	}
@@ -485,8 +500,8 @@ func (s *Snapshot) auction(c *Ctx, imp *openrtb.Imp, deal int) (fixed bool, shad
 }
 
 // price computes a creative's option: Value x score capped at MaxCPM, in
-// the response currency, rounded, and >= floor (for video with
-// mincpmpersec, also >= that x duration). price <= 0 means below floor.
+// the response currency, rounded, and >= floor (the creative's: see
+// creativeFloor). price <= 0 means below floor.
 // An option that clears the floor is then bid at the floor when fixed (a
 // fixed-price deal), else at its value times shade, but not below the
 // floor: shading lowers what a first-price auction charges, never whether
@@ -497,9 +512,6 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 		score = c.sig.sigmoid(x + cr.weight)
 	}
 	p := min(cc.value*score, cc.maxCPM) * c.conv
-	if ps := c.perSec(cr.media); ps > 0 {
-		floor = max(floor, ps*float64(cr.dur))
-	}
 	opt := option{dur: int32(cr.dur), score: score}
 	if p < floor || p <= 0 {
 		c.note(ReasonBelowFloor)
@@ -515,18 +527,6 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 	return opt
 }
 
-// perSec is the imp's mincpmpersec (response currency) for creatives of
-// media m: video's or audio's, 0 for the others.
-func (c *Ctx) perSec(m openrtb.MediaType) float64 {
-	switch m {
-	case openrtb.MediaVideo:
-		return c.vPerSec
-	case openrtb.MediaAudio:
-		return c.aPerSec
-	}
-	return 0
-}
-
 // skipCreative reports whether creative cr of cc, whose exp(-logit) is
 // at least eLow, may skip pricing, with the outcome price would have had:
 // "below_floor" when its price is surely below the floor (noted as
@@ -534,9 +534,6 @@ func (c *Ctx) perSec(m openrtb.MediaType) float64 {
 // k best and price could at most note ReasonBelowFloor, already noted;
 // else "". The bounds keep the margins of belowOdds and priceSlack.
 func (c *Ctx) skipCreative(cc *ccamp, cr *ccreative, eLow, floor float64, k int) string {
-	if ps := c.perSec(cr.media); ps > 0 {
-		floor = max(floor, ps*float64(cr.dur))
-	}
 	var b bounds
 	if floor > 0 && b.belowOdds(c, cc.value, cc.maxCPM, eLow, floor) {
 		c.note(ReasonBelowFloor)

@@ -524,7 +524,8 @@ func sameSlot(a, b *openrtb.Imp, mb int) bool {
 
 // samePod compares what of the pod fields bounds a slot's ads.
 func samePod(a, b *openrtb.Pod) bool {
-	return a.MinCPMPerSec == b.MinCPMPerSec && a.PodDur == b.PodDur && a.MaxSeq == b.MaxSeq && slices.Equal(a.RqdDurs, b.RqdDurs)
+	return a.MinCPMPerSec == b.MinCPMPerSec && a.PodDur == b.PodDur && a.MaxSeq == b.MaxSeq &&
+		slices.Equal(a.RqdDurs, b.RqdDurs) && slices.Equal(a.DurFloors, b.DurFloors)
 }
 
 func samePMP(a, b *openrtb.PMP) bool {
@@ -534,6 +535,7 @@ func samePMP(a, b *openrtb.PMP) bool {
 	for i := range a.Deals {
 		x, y := &a.Deals[i], &b.Deals[i]
 		if string(x.ID) != string(y.ID) || x.BidFloor != y.BidFloor || string(x.BidFloorCur) != string(y.BidFloorCur) ||
+			x.AT != y.AT || x.MinCPMPerSec != y.MinCPMPerSec || !slices.Equal(x.DurFloors, y.DurFloors) ||
 			!equalLists(x.WSeat, y.WSeat) || !equalLists(x.WADomain, y.WADomain) {
 			return false
 		}

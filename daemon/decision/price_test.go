@@ -1,6 +1,8 @@
 package decision
 
 import (
+	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"testing"
@@ -260,6 +262,14 @@ func TestDealFloors(t *testing.T) {
 	if got := traceFilter(tr, "open"); got != "below_floor" {
 		t.Fatalf("open campaign filter %q; want below_floor", got)
 	}
+	// Pruned (untraced), the scan's cut starts at the deal's floor, the
+	// lowest an option faces, not at the imp's.
+	c := AcquireCtx()
+	defer ReleaseCtx(c)
+	var pruned openrtb.Response
+	if reason := s.Decide(c, r, testNow, &pruned); reason != ReasonBid || len(pruned.Bids) != 1 || pruned.Bids[0].Price != 10 {
+		t.Fatalf("pruned: reason %s, bids %+v; want the deal bid at 10", reason, pruned.Bids)
+	}
 	r.Imps[0].PMP.Deals[0].BidFloor = 9.1 // 10.11 USD
 	if reason, _, _ := decide(s, r, testNow); reason != ReasonBelowFloor {
 		t.Fatalf("deal floor above price: reason %s; want below_floor", reason)
@@ -349,4 +359,77 @@ func TestAuctionTypes(t *testing.T) {
 	f("second-price deal in a first-price request", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 2}, ReasonBid, 10)
 	f("first-price deal in a second-price request", s, 2, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 1}, ReasonBid, 8)
 	f("deal without at: the request's", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3}, ReasonBid, 8)
+}
+
+// TestDurationFloors: OpenRTB 2.6 floor guidance by duration (section
+// 7.11). A campaign of value 20 (no model: score 1) with a 30 s and a
+// 15 s creative, the 30 s one first: of equal prices the first is kept,
+// so a bid of the 15 s one shows that the 30 s one's floor was higher.
+func TestDurationFloors(t *testing.T) {
+	t.Parallel()
+	v := videoCampaign("v", "v.com", "IAB1", 20, 30, 15)
+	v.Deals = []string{"d1"}
+	a := audioCampaign("a", "a.com", "IAB2", 20, 30, 15)
+	s := mustCompile(t, testFile(v, a), nil)
+	tiers := []openrtb.DurFloor{{MaxDur: 15, BidFloor: 5}, {MinDur: 16, BidFloor: 25}}
+	f := func(name string, imp openrtb.Imp, wantReason Reason, wantDur int, wantPrice float64) {
+		t.Helper()
+		reason, resp, _ := decide(s, ctvRequest(imp), testNow)
+		if reason != wantReason {
+			t.Fatalf("%s: reason %s, bids %+v; want %s", name, reason, resp.Bids, wantReason)
+		}
+		if reason == ReasonBid && (resp.Bids[0].Dur != wantDur || math.Abs(resp.Bids[0].Price-wantPrice) > 1e-9) {
+			t.Fatalf("%s: bid of %d s at %v; want %d s at %v", name, resp.Bids[0].Dur, resp.Bids[0].Price, wantDur, wantPrice)
+		}
+	}
+	video := videoImp("1")
+	f("no duration floors", video, ReasonBid, 30, 20)
+	video.Video.DurFloors = tiers
+	f("video durfloors", video, ReasonBid, 15, 20)
+	video.BidFloor = 21
+	f("the imp's bidfloor still holds", video, ReasonBelowFloor, 0, 0)
+	video.BidFloor, video.BidFloorCur = 0, []byte("EUR")
+	video.Video.DurFloors = []openrtb.DurFloor{{MinDur: 30, MaxDur: 30, BidFloor: 18.9}} // 21 USD
+	f("durfloors in the imp's currency, both ends included", video, ReasonBid, 15, 20)
+
+	audio := audioImp("1")
+	audio.Audio.DurFloors = tiers
+	f("audio durfloors", audio, ReasonBid, 15, 20)
+	audio.Audio.DurFloors = nil
+	audio.Audio.MinCPMPerSec = 1 // 30 s needs 30
+	f("audio mincpmpersec", audio, ReasonBid, 15, 20)
+
+	// A deal's own guidance replaces the imp's: a fixed-price deal priced
+	// by duration bids its tier's price, whatever video.mincpmpersec says.
+	deal := videoImp("1")
+	deal.Video.MinCPMPerSec = 1 // 30 s needs 30, 15 s 15
+	deal.PMP.Deals = []openrtb.Deal{{ID: []byte("d1"), AT: 3, DurFloors: []openrtb.DurFloor{{MaxDur: 20, BidFloor: 3}, {MinDur: 21, BidFloor: 4}}}}
+	f("fixed-price deal by duration", deal, ReasonBid, 30, 4)
+	deal.PMP.Deals[0].DurFloors = nil
+	deal.PMP.Deals[0].MinCPMPerSec = 0.5 // 30 s: 15
+	f("fixed-price deal per second", deal, ReasonBid, 30, 15)
+	deal.Video.MinCPMPerSec = 0
+	f("fixed-price deal per second, none in video", deal, ReasonBid, 30, 15)
+	// A deal without floor guidance takes the imp's.
+	deal.PMP.Deals[0] = openrtb.Deal{ID: []byte("d1")}
+	deal.Video.MinCPMPerSec = 1
+	f("deal without floors: video's", deal, ReasonBid, 15, 20)
+	deal.BidFloor, deal.Video.MinCPMPerSec = 20.5, 0
+	f("deal without floors: the imp's", deal, ReasonBelowFloor, 0, 0)
+
+	// Pod slots that differ in durfloors alone are scanned apart: s2 has
+	// no 30 s spot under 25, so w's goes to s1 and v's 15 s one to s2.
+	w := videoCampaign("w", "w.com", "IAB3", 19, 30)
+	pods := mustCompile(t, testFile(v, w), nil)
+	s1, s2 := videoImp("s1"), videoImp("s2")
+	s1.Video.PodID, s2.Video.PodID = []byte("p"), []byte("p")
+	s2.Video.DurFloors = tiers
+	reason, resp, _ := decide(pods, ctvRequest(s1, s2), testNow)
+	got := map[string]string{}
+	for _, b := range resp.Bids {
+		got[string(b.ImpID)] = fmt.Sprintf("%s %d s", b.CampaignID, b.Dur)
+	}
+	if want := map[string]string{"s1": "w 30 s", "s2": "v 15 s"}; reason != ReasonBid || !maps.Equal(got, want) {
+		t.Fatalf("pod: reason %s, bids %v; want %v", reason, got, want)
+	}
 }
