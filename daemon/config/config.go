@@ -203,6 +203,12 @@ type Bidding struct {
 	// a fixed-price deal ("at" 3) is bid at its floor, the agreed price.
 	// 0 < factor <= 1; default 1 (no shading).
 	FirstPriceShading float64 `json:"firstPriceShading"`
+	// OpenBesideDeal: on an imp with deals whose auction is not private
+	// (pmp.private_auction 0), bid the best open-auction ad beside the
+	// best deal ad, from another campaign (OpenRTB's "M+N" bidding), so
+	// that the open bid still competes when the exchange cannot take the
+	// deal bid. false bids the single best of either. Default true.
+	OpenBesideDeal bool `json:"openBesideDeal"`
 }
 
 // Shedding configures admission control.
@@ -362,6 +368,7 @@ func Default() Config {
 			WinReservation:      Duration(5 * time.Minute),
 			WinReservationSlots: 1 << 19,
 			FirstPriceShading:   1,
+			OpenBesideDeal:      true,
 		},
 		Shedding: Shedding{MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
 		Drain:    Drain{Delay: Duration(3 * time.Second), Timeout: Duration(5 * time.Second)},

@@ -40,6 +40,12 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c, err = Parse([]byte(`{"bidding":{"winReservation":"0s"}}`)); err != nil || c.Bidding.WinReservation != 0 {
 		t.Fatalf("bidding.winReservation 0s: %v, %s; want reservations off", err, c.Bidding.WinReservation.D())
 	}
+	if !Default().Bidding.OpenBesideDeal {
+		t.Fatal("bidding.openBesideDeal is off by default; want on")
+	}
+	if c, err = Parse([]byte(`{"bidding":{"openBesideDeal":false}}`)); err != nil || c.Bidding.OpenBesideDeal {
+		t.Fatalf("bidding.openBesideDeal false: %v, %v; want off", err, c.Bidding.OpenBesideDeal)
+	}
 	if c, err = Parse([]byte(`{"state":{"retireAfterDays":0}}`)); err != nil || c.State.RetireAfterDays != 0 {
 		t.Fatalf("state.retireAfterDays 0: %v, %d; want retiring off", err, c.State.RetireAfterDays)
 	}

@@ -30,6 +30,9 @@ type Options struct {
 	// the floor they cleared; 0 or 1 means no shading (see
 	// config.Bidding.FirstPriceShading).
 	FirstPriceShading float64
+	// OpenBesideDeal bids, on an imp whose auction is not private, the
+	// best open-auction option beside the best deal one (see decideImp).
+	OpenBesideDeal bool
 
 	// denseBelow overrides the constant of that name when > 0 (tests).
 	denseBelow int
@@ -62,6 +65,7 @@ type Snapshot struct {
 	noticeBase []byte
 	noticeKey  *openrtb.NoticeKey
 	shade      float64 // first-price shading factor, 1 for none
+	openBeside bool    // Options.OpenBesideDeal
 }
 
 // hotCamp holds the fields read for every candidate that passed its first
@@ -148,7 +152,7 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	if f == nil || st == nil {
 		return nil, fmt.Errorf("cannot compile campaigns: nil file or state")
 	}
-	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), noticeKey: opt.NoticeKey, shade: 1}
+	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), noticeKey: opt.NoticeKey, shade: 1, openBeside: opt.OpenBesideDeal}
 	if f := opt.FirstPriceShading; f > 0 && f < 1 {
 		s.shade = f
 	}

@@ -56,6 +56,10 @@ type Ctx struct {
 	dealFloor []float64          // response currency; < 0 unusable
 	dealH     []uint64
 	opts      []option
+	// mn: the imp's deal and open options are kept apart, the deal ones
+	// in opts and the best open one in open (see decideImp).
+	mn        bool
+	open      option
 	podDom    []uint64
 	podCat    []uint64
 	done      []bool
@@ -115,6 +119,7 @@ func (c *Ctx) reset() {
 	c.perm, c.impc.terms, c.reqc.terms = c.perm[:0], c.impc.terms[:0], c.reqc.terms[:0]
 	c.snap, c.req = nil, nil
 	c.opts = c.opts[:0]
+	c.mn, c.open = false, option{ord: -1}
 	c.lastB, c.lastMB = bounds{}, -1
 }
 
@@ -256,25 +261,37 @@ func inPod(p *openrtb.Pod) bool { return len(p.PodID) > 0 || isDynamic(p) }
 func isDynamic(p *openrtb.Pod) bool { return p.PodDur > 0 || p.MaxSeq > 0 }
 
 // decideImp bids at most once on a non-pod imp: the best option over the
-// imp's media types.
+// imp's media types. With Options.OpenBesideDeal, an imp that has deals
+// and an auction that is not private (OpenRTB's "M+N": deal bids and open
+// bids) gets the best deal option and the best open option apart, two
+// bids from two campaigns: when the exchange cannot take the deal bid (a
+// floor or rule of its own), the open bid still competes.
 func (s *Snapshot) decideImp(c *Ctx, imp *openrtb.Imp, resp *openrtb.Response) {
 	if !c.prepareImp(imp) {
 		return
 	}
 	c.opts = c.opts[:0]
-	best := option{ord: -1}
+	c.mn = s.openBeside && len(c.dealH) > 0 && imp.PMP.PrivateAuction != 1
+	best, open := option{ord: -1}, option{ord: -1}
 	for mb := 0; mb < 4; mb++ {
 		if imp.Media&(1<<mb) == 0 {
 			continue
 		}
-		c.opts = c.opts[:0]
+		c.opts, c.open = c.opts[:0], option{ord: -1}
 		s.collect(c, imp, mb, 1, false)
 		if len(c.opts) > 0 && (best.ord < 0 || c.opts[0].price > best.price) {
 			best = c.opts[0]
 		}
+		if c.open.ord >= 0 && (open.ord < 0 || c.open.price > open.price) {
+			open = c.open
+		}
 	}
+	c.mn, c.open = false, option{ord: -1}
 	if best.ord >= 0 {
 		s.emit(c, imp, &best, resp)
+	}
+	if open.ord >= 0 {
+		s.emit(c, imp, &open, resp)
 	}
 }
 

@@ -168,10 +168,19 @@ const priceSlack = 2e-4
 // best price less priceSlack (an option rounded to the k-th price may
 // still win the tie on rank).
 func (b *bounds) cut(c *Ctx) float64 {
+	cut := b.minFloor
 	if len(c.opts) >= b.k {
-		return max(b.minFloor, c.opts[b.k-1].price-priceSlack)
+		cut = max(cut, c.opts[b.k-1].price-priceSlack)
 	}
-	return b.minFloor
+	if c.mn {
+		// An open option need only beat the best open one.
+		open := b.minFloor
+		if c.open.ord >= 0 {
+			open = max(open, c.open.price-priceSlack)
+		}
+		cut = min(cut, open)
+	}
+	return cut
 }
 
 // belowOdds reports whether a campaign priced at most min(v/(1+e), maxCPM)
@@ -329,7 +338,7 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 			crFloor = c.creativeFloor(cr, deal, floor)
 		}
 		if eLow > 0 && c.Trace == nil {
-			if r := c.skipCreative(cc, cr, eLow*cr.expGap, crFloor, k); r != "" {
+			if r := c.skipCreative(cc, cr, eLow*cr.expGap, crFloor, deal, k); r != "" {
 				why = r
 				continue
 			}
@@ -368,9 +377,24 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 	}
 }
 
-// keeps reports whether opt would enter the k best.
+// keeps reports whether opt would enter the k best (with c.mn, be the
+// best open option when it is one).
 func (c *Ctx) keeps(opt *option, k int) bool {
-	return len(c.opts) < k || opt.beats(&c.opts[k-1])
+	kth, ok := c.kth(int(opt.deal), k)
+	return !ok || opt.beats(kth)
+}
+
+// kth returns the option that an option through deal (-1: open) must
+// beat to be kept: the k-th best, or with c.mn for an open option the
+// best open one; ok is false while there are fewer.
+func (c *Ctx) kth(deal, k int) (kth *option, ok bool) {
+	if c.mn && deal < 0 {
+		return &c.open, c.open.ord >= 0
+	}
+	if len(c.opts) >= k {
+		return &c.opts[k-1], true
+	}
+	return nil, false
 }
 
 // beats orders options: higher price first, then lower campaign rank (the
@@ -533,22 +557,28 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 // ReasonBelowFloor, as price does), "cut" when it surely cannot enter the
 // k best and price could at most note ReasonBelowFloor, already noted;
 // else "". The bounds keep the margins of belowOdds and priceSlack.
-func (c *Ctx) skipCreative(cc *ccamp, cr *ccreative, eLow, floor float64, k int) string {
+func (c *Ctx) skipCreative(cc *ccamp, cr *ccreative, eLow, floor float64, deal, k int) string {
 	var b bounds
 	if floor > 0 && b.belowOdds(c, cc.value, cc.maxCPM, eLow, floor) {
 		c.note(ReasonBelowFloor)
 		return "below_floor"
 	}
-	if c.worst >= ReasonBelowFloor && len(c.opts) >= k &&
-		b.belowOdds(c, cc.value, cc.maxCPM, eLow, c.opts[k-1].price-priceSlack) {
+	if kth, ok := c.kth(deal, k); ok && c.worst >= ReasonBelowFloor &&
+		b.belowOdds(c, cc.value, cc.maxCPM, eLow, kth.price-priceSlack) {
 		return "cut"
 	}
 	return ""
 }
 
 // offer inserts opt into c.opts, kept sorted by [option.beats] and at most
-// k long.
+// k long; with c.mn, an open option goes to c.open when it beats it.
 func (c *Ctx) offer(opt option, k int) {
+	if c.mn && opt.deal < 0 {
+		if c.open.ord < 0 || opt.beats(&c.open) {
+			c.open = opt
+		}
+		return
+	}
 	if len(c.opts) >= k {
 		if !opt.beats(&c.opts[k-1]) {
 			return

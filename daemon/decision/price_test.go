@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -432,4 +433,49 @@ func TestDurationFloors(t *testing.T) {
 	if want := map[string]string{"s1": "w 30 s", "s2": "v 15 s"}; reason != ReasonBid || !maps.Equal(got, want) {
 		t.Fatalf("pod: reason %s, bids %v; want %v", reason, got, want)
 	}
+}
+
+// TestOpenBesideDeal: with Options.OpenBesideDeal an imp with a deal and
+// an open auction gets the best deal bid and the best open bid (OpenRTB's
+// "M+N"), from two campaigns; a private auction gets the deal bid only.
+func TestOpenBesideDeal(t *testing.T) {
+	t.Parallel()
+	deal := bannerCampaign("deal", 10)
+	deal.Deals = []string{"d1"}
+	opts := testOptions
+	opts.OpenBesideDeal = true
+	s, err := Compile(testFile(deal, bannerCampaign("open", 12), bannerCampaign("second", 11)), nil, NewState(1024), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	single := mustCompile(t, testFile(deal, bannerCampaign("open", 12), bannerCampaign("second", 11)), nil)
+	f := func(name string, s *Snapshot, pa int, want ...string) {
+		t.Helper()
+		r := bannerRequest()
+		r.Imps[0].BidFloor = 5
+		r.Imps[0].PMP = openrtb.PMP{PrivateAuction: pa, Deals: []openrtb.Deal{{ID: []byte("d1"), BidFloor: 8}}}
+		c := AcquireCtx()
+		defer ReleaseCtx(c)
+		var pruned openrtb.Response
+		s.Decide(c, r, testNow, &pruned)
+		_, exhaustive, _ := decide(s, r, testNow)
+		for _, resp := range []*openrtb.Response{&pruned, exhaustive} {
+			var got []string
+			for _, b := range resp.Bids {
+				got = append(got, fmt.Sprintf("%s %s %g", b.CampaignID, b.DealID, b.Price))
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: bids %q; want %q", name, got, want)
+			}
+		}
+	}
+	f("deal and open", s, 0, "deal d1 10", "open  12")
+	f("private auction", s, 1, "deal d1 10")
+	f("one bid without the option", single, 0, "open  12")
+	deal.Value, deal.MaxCPM = 15, 15
+	s, err = Compile(testFile(deal, bannerCampaign("open", 12)), nil, NewState(1024), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f("the deal bid the best", s, 0, "deal d1 15", "open  12")
 }

@@ -27,14 +27,28 @@ func TestPruningIsExact(t *testing.T) {
 	t.Parallel()
 	for _, seed := range []int64{1, 2, 3} {
 		f := campaign.Generate(3000, seed)
-		s, err := Compile(f, campaign.GenerateModel(1<<12, seed), NewState(1<<12), testOptions)
+		opts := testOptions
+		// Seed 3 bids open beside deal (M+N): the scan then keeps two cuts.
+		opts.OpenBesideDeal = seed == 3
+		s, err := Compile(f, campaign.GenerateModel(1<<12, seed), NewState(1<<12), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		reqs := parseRequests(t, campaign.GenerateCTVRequests(100, seed))
-		reqs = append(reqs, bannerRequests(t, f, 100)...)
+		banner := bannerRequests(t, f, 100)
+		// Half the display imps offer a deal of the campaigns'.
+		var deals []string
+		for j := range f.Campaigns {
+			deals = append(deals, f.Campaigns[j].Deals...)
+		}
+		for i, r := range banner {
+			if i%2 == 0 && len(deals) > 0 {
+				r.Imps[0].PMP.Deals = []openrtb.Deal{{ID: []byte(deals[i*13%len(deals)]), BidFloor: 0.5}}
+			}
+		}
+		reqs = append(reqs, banner...)
 		fast := AcquireCtx()
-		bids, eurBids, unbatched := 0, 0, 0
+		bids, eurBids, unbatched, beside := 0, 0, 0, 0
 		for i, r := range reqs {
 			if i%2 == 1 {
 				// Bids in euros: the bounds convert the cut to the
@@ -60,15 +74,18 @@ func TestPruningIsExact(t *testing.T) {
 				t.Fatalf("seed %d request %d: pruned %s %v; exhaustive %s %v", seed, i, rg, bidPrices(&got), rw, bidPrices(want))
 			}
 			ReleaseCtx(slow)
+			if i >= len(reqs)-len(banner) && len(got.Bids) == 2 {
+				beside++
+			}
 			bids += len(got.Bids)
 			if string(got.Cur) == "EUR" {
 				eurBids += len(got.Bids)
 			}
 		}
 		ReleaseCtx(fast)
-		if bids < 100 || eurBids < 50 || unbatched < 30 {
-			t.Fatalf("seed %d: only %d bids, %d in euros, %d with no unknown cross feature; the comparison is too weak",
-				seed, bids, eurBids, unbatched)
+		if bids < 100 || eurBids < 50 || unbatched < 30 || opts.OpenBesideDeal != (beside >= 10) {
+			t.Fatalf("seed %d: only %d bids, %d in euros, %d with no unknown cross feature, %d display imps with a deal bid and an open one (open beside deal: %v); the comparison is too weak",
+				seed, bids, eurBids, unbatched, beside, opts.OpenBesideDeal)
 		}
 	}
 }

@@ -146,6 +146,7 @@ func options(cfg *config.Config) decision.Options {
 		NoticeBase: cfg.Bidding.NoticeBaseURL,
 
 		FirstPriceShading: cfg.Bidding.FirstPriceShading,
+		OpenBesideDeal:    cfg.Bidding.OpenBesideDeal,
 	}
 }
 

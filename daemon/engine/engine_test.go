@@ -70,3 +70,16 @@ func TestReloadFailureKeepsSnapshot(t *testing.T) {
 		t.Fatalf("failed reload replaced the snapshot or was not counted")
 	}
 }
+
+// TestOptions: the decision's options follow bidding's settings.
+func TestOptions(t *testing.T) {
+	cfg := config.Default()
+	cfg.Bidding.FirstPriceShading, cfg.Bidding.OpenBesideDeal = 0.8, false
+	if o := options(&cfg); o.FirstPriceShading != 0.8 || o.OpenBesideDeal {
+		t.Fatalf("options %+v; want shading 0.8, no open bid beside a deal's", o)
+	}
+	cfg.Bidding.OpenBesideDeal = true
+	if o := options(&cfg); !o.OpenBesideDeal {
+		t.Fatalf("options %+v; want an open bid beside a deal's", o)
+	}
+}
