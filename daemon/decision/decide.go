@@ -260,8 +260,8 @@ func inPod(p *openrtb.Pod) bool { return len(p.PodID) > 0 || isDynamic(p) }
 // isDynamic reports whether the pod takes several ads (poddur or maxseq).
 func isDynamic(p *openrtb.Pod) bool { return p.PodDur > 0 || p.MaxSeq > 0 }
 
-// decideImp bids at most once on a non-pod imp: the best option over the
-// imp's media types. With Options.OpenBesideDeal, an imp that has deals
+// decideImp bids on a non-pod imp: the best option over the imp's media
+// types. With Options.OpenBesideDeal, an imp that has deals
 // and an auction that is not private (OpenRTB's "M+N": deal bids and open
 // bids) gets the best deal option and the best open option apart, two
 // bids from two campaigns: when the exchange cannot take the deal bid (a
