@@ -117,6 +117,8 @@ func requestScalarField(p *parser, key []byte) (err error) {
 		r.Cur, err = p.texts(r.Cur, "currencies")
 	case "bcat":
 		r.BCat, err = p.texts(r.BCat, "bcat")
+	case "acat":
+		r.ACat, err = p.texts(r.ACat, "acat")
 	case "badv":
 		r.BAdv, err = p.texts(r.BAdv, "badv")
 	case "bapp":

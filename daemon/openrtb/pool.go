@@ -17,14 +17,14 @@ func (r *Request) Reset() {
 	segments, eids := resetTexts(r.User.Segments), resetEIDs(r.User.EIDs)
 	gppSID, scratch := r.Regs.GPPSID[:0], r.scratch[:0]
 	cur, bcat, badv, bapp := resetTexts(r.Cur), resetTexts(r.BCat), resetTexts(r.BAdv), resetTexts(r.BApp)
-	wlang, wseat, bseat := resetTexts(r.WLang), resetTexts(r.WSeat), resetTexts(r.BSeat)
+	wlang, wseat, bseat, acat := resetTexts(r.WLang), resetTexts(r.WSeat), resetTexts(r.BSeat), resetTexts(r.ACat)
 	*r = Request{}
 	r.Imps = imps[:0]
 	r.Site.Cat, r.App.Cat = siteCat, appCat
 	r.User.Segments, r.User.EIDs = segments, eids
 	r.Regs.GDPR, r.Regs.GPPSID = -1, gppSID
 	r.Cur, r.BCat, r.BAdv, r.BApp = cur, bcat, badv, bapp
-	r.WLang, r.WSeat, r.BSeat = wlang, wseat, bseat
+	r.WLang, r.WSeat, r.BSeat, r.ACat = wlang, wseat, bseat, acat
 	r.scratch = scratch
 	r.fresh = true
 }

@@ -42,6 +42,7 @@ type Request struct {
 
 	Cur   [][]byte // allowed bid currencies; empty means USD
 	BCat  [][]byte // blocked advertiser categories
+	ACat  [][]byte // allowed advertiser categories (2.6-202309); empty: any
 	BAdv  [][]byte // blocked advertiser domains
 	BApp  [][]byte // blocked app bundles
 	WLang [][]byte // allowed creative languages (ISO-639-1)
