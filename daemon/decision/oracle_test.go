@@ -116,6 +116,9 @@ func (g *oracleGen) request() *openrtb.Request {
 	}
 	r.User.Segments = bss(some(g, oSegs, 0.3))
 	r.BCat = bss(some(g, oCats, 0.7))
+	if g.r.IntN(4) == 0 {
+		r.ACat = bss(some(g, oCats, 0.5))
+	}
 	r.BAdv = bss(some(g, oADomains, 0.8))
 	r.BApp = bss(some(g, []string{"x.com", "com.A.game", "com.b.game", "com.c.game"}, 0.7))
 	r.WSeat = bss(some(g, oSeats[1:], 0.8))
@@ -207,7 +210,8 @@ func naiveMatch(c *campaign.Campaign, r *openrtb.Request, imp *openrtb.Imp, m st
 		slices.ContainsFunc(r.BSeat, func(b []byte) bool { return string(b) == c.Seat })) {
 		return false
 	}
-	if anyIn(c.Cat, r.BCat, false) || anyIn(c.ADomain, r.BAdv, true) || anyIn(c.ADomain, r.BApp, true) ||
+	if anyIn(c.Cat, r.BCat, false) || len(r.ACat) > 0 && !anyIn(c.Cat, r.ACat, false) ||
+		anyIn(c.ADomain, r.BAdv, true) || anyIn(c.ADomain, r.BApp, true) ||
 		c.Bundle != "" && anyIn([]string{c.Bundle}, r.BApp, true) {
 		return false
 	}

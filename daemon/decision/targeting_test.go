@@ -126,6 +126,9 @@ func TestBlockLists(t *testing.T) {
 	}
 	f("bcat", none, func(r *openrtb.Request) { r.BCat = bs("IAB9", "IAB1") }, "bcat", ReasonBlocked)
 	f("bcat other", none, func(r *openrtb.Request) { r.BCat = bs("IAB9") }, "", ReasonBid)
+	f("acat", none, func(r *openrtb.Request) { r.ACat = bs("IAB9", "IAB1") }, "", ReasonBid)
+	f("acat other", none, func(r *openrtb.Request) { r.ACat = bs("IAB9") }, "acat", ReasonBlocked)
+	f("acat, no category", func(c *campaign.Campaign) { c.Cat = nil }, func(r *openrtb.Request) { r.ACat = bs("IAB1") }, "acat", ReasonBlocked)
 	f("badv any case", none, func(r *openrtb.Request) { r.BAdv = bs("C1.example") }, "badv", ReasonBlocked)
 	f("bapp by adomain", none, func(r *openrtb.Request) { r.BApp = bs("c1.example") }, "bapp", ReasonBlocked)
 	app := func(c *campaign.Campaign) { c.Bundle = "com.example.Game" }

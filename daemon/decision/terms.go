@@ -165,6 +165,17 @@ func inventoryKey(req *openrtb.Request) (uint64, bool) {
 func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 	ix := &s.ix
 	c.negList("bcat", &ix.cat, req.BCat, false)
+	if len(req.ACat) > 0 {
+		// acat allows only bids with one of its advertiser categories: a
+		// campaign with none of them, or with no category, is blocked.
+		t := c.newTerm("acat", false)
+		t.block = true
+		for _, v := range req.ACat {
+			if d := &ix.cat; len(d.posts) > 0 && d.filter.mayHave(v) {
+				t.orPosting(d.lookup(xxhash.Sum64(v)))
+			}
+		}
+	}
 	c.negList("badv", &ix.adomain, req.BAdv, true)
 	// bapp lists the bundle ids of advertised apps: a campaign's bundle,
 	// or, as before that field existed, a bundle id in its adomain.
