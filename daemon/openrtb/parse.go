@@ -125,6 +125,8 @@ func requestScalarField(p *parser, key []byte) (err error) {
 		r.BApp, err = p.texts(r.BApp, "bapp")
 	case "wlang":
 		r.WLang, err = p.texts(r.WLang, "wlang")
+	case "wlangb":
+		r.WLangB, err = p.texts(r.WLangB, "wlangb")
 	case "wseat":
 		r.WSeat, err = p.texts(r.WSeat, "wseat")
 	case "bseat":

@@ -207,9 +207,9 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{len(a.Mimes), string(a.Mimes[1]), a.MinDur, a.MaxDur, a.Protocols, a.BAttr, r.Imps[0].Video.BAttr},
 				[]any{2, "audio/aac", 5, 30, []int{2}, []int{13, 14}, []int{1}})
 		})
-	// acat (2.6-202309), an allow list beside bcat.
-	f(`{"id":"a",`+imp+`,"acat":["IAB1","IAB2-3"],"bcat":["IAB9"]}`, func(r *Request) string {
-		return want([]any{len(r.ACat), string(r.ACat[1]), len(r.BCat)}, []any{2, "IAB2-3", 1})
+	// acat (2.6-202309), an allow list beside bcat, and wlangb (2.6).
+	f(`{"id":"a",`+imp+`,"acat":["IAB1","IAB2-3"],"bcat":["IAB9"],"wlangb":["en-US"]}`, func(r *Request) string {
+		return want([]any{len(r.ACat), string(r.ACat[1]), len(r.BCat), string(r.WLangB[0])}, []any{2, "IAB2-3", 1, "en-US"})
 	})
 	// audio pods (2.6): the pod fields video has.
 	f(`{"id":"a","imp":[{"id":"1","audio":{"mimes":["audio/mp4"],"podid":"p1","podseq":1,"slotinpod":-1,"poddur":"60","maxseq":3,"rqddurs":[15,30],"mincpmpersec":0.02,"poddedupe":[1,"2"]}}]}`,

@@ -18,13 +18,14 @@ func (r *Request) Reset() {
 	gppSID, scratch := r.Regs.GPPSID[:0], r.scratch[:0]
 	cur, bcat, badv, bapp := resetTexts(r.Cur), resetTexts(r.BCat), resetTexts(r.BAdv), resetTexts(r.BApp)
 	wlang, wseat, bseat, acat := resetTexts(r.WLang), resetTexts(r.WSeat), resetTexts(r.BSeat), resetTexts(r.ACat)
+	wlangb := resetTexts(r.WLangB)
 	*r = Request{}
 	r.Imps = imps[:0]
 	r.Site.Cat, r.App.Cat = siteCat, appCat
 	r.User.Segments, r.User.EIDs = segments, eids
 	r.Regs.GDPR, r.Regs.GPPSID = -1, gppSID
 	r.Cur, r.BCat, r.BAdv, r.BApp = cur, bcat, badv, bapp
-	r.WLang, r.WSeat, r.BSeat, r.ACat = wlang, wseat, bseat, acat
+	r.WLang, r.WSeat, r.BSeat, r.ACat, r.WLangB = wlang, wseat, bseat, acat, wlangb
 	r.scratch = scratch
 	r.fresh = true
 }

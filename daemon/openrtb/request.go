@@ -46,8 +46,12 @@ type Request struct {
 	BAdv  [][]byte // blocked advertiser domains
 	BApp  [][]byte // blocked app bundles
 	WLang [][]byte // allowed creative languages (ISO-639-1)
-	WSeat [][]byte // allowed buyer seats
-	BSeat [][]byte // blocked buyer seats
+	// WLangB is wlangb (2.6): allowed languages as IETF BCP 47 tags
+	// ("en-US"), of which a creative's ISO-639-1 lang is the primary
+	// subtag.
+	WLangB [][]byte
+	WSeat  [][]byte // allowed buyer seats
+	BSeat  [][]byte // blocked buyer seats
 
 	scratch []byte // unescaped strings; see [Request.Parse]
 	depth   int
