@@ -1,6 +1,10 @@
 package decision
 
-import "github.com/rtbd/rtbd/daemon/openrtb"
+import (
+	"bytes"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
+)
 
 // fit checks a creative against the imp and the request; it returns "" when
 // the creative may serve, else the failed check: "creative" (size,
@@ -36,10 +40,26 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 	if imp.Secure == 1 && !cr.secure {
 		return "secure"
 	}
-	if len(c.req.WLang) > 0 && !containsBytes(c.req.WLang, cr.lang, true) {
+	if len(c.req.WLang) > 0 && !containsBytes(c.req.WLang, cr.lang, true) ||
+		len(c.req.WLangB) > 0 && !primaryLangIn(c.req.WLangB, cr.lang) {
 		return "wlang"
 	}
 	return ""
+}
+
+// primaryLangIn reports whether one of the BCP 47 tags (wlangb: "en",
+// "en-US", "zh-Hant-TW") has lang, an ISO-639-1 code, as its primary
+// language subtag, in any case.
+func primaryLangIn(tags [][]byte, lang []byte) bool {
+	for _, t := range tags {
+		if i := bytes.IndexByte(t, '-'); i >= 0 {
+			t = t[:i]
+		}
+		if len(lang) > 0 && equalFold(t, lang) {
+			return true
+		}
+	}
+	return false
 }
 
 // sizeFits: a creative without a size fits any banner; else one of the

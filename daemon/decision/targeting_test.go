@@ -143,6 +143,11 @@ func TestBlockLists(t *testing.T) {
 		func(r *openrtb.Request) { r.WLang = bs("de") }, "wlang", ReasonBlocked)
 	f("wlang match", func(c *campaign.Campaign) { c.Creatives[0].Lang = "en" },
 		func(r *openrtb.Request) { r.WLang = bs("de", "EN") }, "", ReasonBid)
+	f("wlangb match", func(c *campaign.Campaign) { c.Creatives[0].Lang = "en" },
+		func(r *openrtb.Request) { r.WLangB = bs("de-DE", "EN-gb") }, "", ReasonBid)
+	f("wlangb miss", func(c *campaign.Campaign) { c.Creatives[0].Lang = "en" },
+		func(r *openrtb.Request) { r.WLangB = bs("de", "eng", "e") }, "wlang", ReasonBlocked)
+	f("wlangb, creative without lang", none, func(r *openrtb.Request) { r.WLangB = bs("en", "", "-US") }, "wlang", ReasonBlocked)
 	f("secure imp, plain creative", none, func(r *openrtb.Request) { r.Imps[0].Secure = 1 }, "secure", ReasonBlocked)
 	f("secure imp, secure creative", func(c *campaign.Campaign) { c.Creatives[0].Secure = true },
 		func(r *openrtb.Request) { r.Imps[0].Secure = 1 }, "", ReasonBid)
