@@ -21,6 +21,7 @@ const (
 	kMetricField
 	kNativeField
 	kPmpField
+	kRegsDSAField
 	kRegsExtField
 	kRegsField
 	kSchainField
@@ -82,6 +83,8 @@ func (p *parser) field(k fieldKind, key []byte) error {
 		return nativeField(p, key)
 	case kPmpField:
 		return pmpField(p, key)
+	case kRegsDSAField:
+		return regsDSAField(p, key)
 	case kRegsExtField:
 		return regsExtField(p, key)
 	case kRegsField:

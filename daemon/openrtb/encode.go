@@ -118,7 +118,7 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 // when b.Static is empty. A decision engine that encodes them once per
 // creative with it, and sets b.Static, saves escaping them on every bid:
 // AdID, CrID, CampaignID, ADomain, Bundle, Cat, Attr, MType, W, H, Dur,
-// Lang and AdM (copied when AdMEscaped).
+// Lang, Ext and AdM (copied when AdMEscaped).
 func AppendBidStatic(dst []byte, b *Bid) []byte {
 	dst = appendStringField(dst, `,"adid":`, b.AdID)
 	dst = appendStringField(dst, `,"crid":`, b.CrID)
@@ -132,6 +132,10 @@ func AppendBidStatic(dst []byte, b *Bid) []byte {
 	dst = appendIntField(dst, `,"h":`, b.H, b.H > 0)
 	dst = appendIntField(dst, `,"dur":`, b.Dur, b.Dur > 0)
 	dst = appendStringField(dst, `,"language":`, b.Lang)
+	if len(b.Ext) != 0 {
+		dst = append(dst, `,"ext":`...)
+		dst = append(dst, b.Ext...)
+	}
 	if b.AdMEscaped {
 		return appendRawStringField(dst, `,"adm":`, b.AdM)
 	}

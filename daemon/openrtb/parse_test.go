@@ -207,6 +207,15 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{len(a.Mimes), string(a.Mimes[1]), a.MinDur, a.MaxDur, a.Protocols, a.BAttr, r.Imps[0].Video.BAttr},
 				[]any{2, "audio/aac", 5, 30, []int{2}, []int{13, 14}, []int{1}})
 		})
+	// DSA signals: regs.ext.dsa (the extension's place) or regs.dsa;
+	// pubrender absent is -1, as it is after a Reset.
+	f(`{"id":"a",`+imp+`,"regs":{"ext":{"dsa":{"dsarequired":3,"pubrender":0,"datatopub":2,"transparency":[{"domain":"x","dsaparams":[1]}]}}}}`,
+		func(r *Request) string {
+			return want([]any{r.Regs.DSARequired, r.Regs.DSAPubRender}, []any{3, 0})
+		})
+	f(`{"id":"a",`+imp+`,"regs":{"dsa":{"dsarequired":"2"}}}`, func(r *Request) string {
+		return want([]any{r.Regs.DSARequired, r.Regs.DSAPubRender}, []any{2, -1})
+	})
 	// acat (2.6-202309), an allow list beside bcat, and wlangb (2.6).
 	f(`{"id":"a",`+imp+`,"acat":["IAB1","IAB2-3"],"bcat":["IAB9"],"wlangb":["en-US"]}`, func(r *Request) string {
 		return want([]any{len(r.ACat), string(r.ACat[1]), len(r.BCat), string(r.WLangB[0])}, []any{2, "IAB2-3", 1, "en-US"})

@@ -140,6 +140,8 @@ func regsField(p *parser, key []byte) (err error) {
 		g.GPP, err = p.text()
 	case "gpp_sid":
 		g.GPPSID, err = p.ints(g.GPPSID, "gpp_sid")
+	case "dsa":
+		err = p.ext(kRegsDSAField)
 	case "ext":
 		err = p.ext(kRegsExtField)
 	default:
@@ -176,8 +178,25 @@ func regsExtField(p *parser, key []byte) error {
 		var err error
 		g.GPPSID, err = p.ints(g.GPPSID, "gpp_sid")
 		return err
+	case "dsa":
+		return p.ext(kRegsDSAField)
 	}
 	return p.skip()
+}
+
+// regsDSAField reads regs.ext.dsa or regs.dsa; transparency, datatopub
+// and the rest are the publisher's, which a bid need not read.
+func regsDSAField(p *parser, key []byte) (err error) {
+	g := &p.r.Regs
+	switch string(key) {
+	case "dsarequired":
+		g.DSARequired, err = p.int()
+	case "pubrender":
+		g.DSAPubRender, err = p.optInt()
+	default:
+		err = p.skip()
+	}
+	return err
 }
 
 // optInt reads an integer whose absence is -1.

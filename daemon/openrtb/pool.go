@@ -23,7 +23,7 @@ func (r *Request) Reset() {
 	r.Imps = imps[:0]
 	r.Site.Cat, r.App.Cat = siteCat, appCat
 	r.User.Segments, r.User.EIDs = segments, eids
-	r.Regs.GDPR, r.Regs.GPPSID = -1, gppSID
+	r.Regs.GDPR, r.Regs.GPPSID, r.Regs.DSAPubRender = -1, gppSID, -1
 	r.Cur, r.BCat, r.BAdv, r.BApp = cur, bcat, badv, bapp
 	r.WLang, r.WSeat, r.BSeat, r.ACat, r.WLangB = wlang, wseat, bseat, acat, wlangb
 	r.scratch = scratch

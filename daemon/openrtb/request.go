@@ -128,6 +128,13 @@ type Regs struct {
 	USPrivacy []byte // regs.us_privacy or regs.ext.us_privacy
 	GPP       []byte
 	GPPSID    []int
+	// The EU Digital Services Act signals of IAB Tech Lab's DSA
+	// transparency extension (regs.ext.dsa, or regs.dsa): DSARequired is
+	// dsarequired (2 and 3: a bid without bid.ext.dsa is refused), and
+	// DSAPubRender pubrender, -1 when absent (0: the publisher cannot
+	// render the transparency, 2: it will).
+	DSARequired  int
+	DSAPubRender int
 }
 
 // Source is the "source" object.

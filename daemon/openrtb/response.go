@@ -86,6 +86,9 @@ type Bid struct {
 	// so the decision engine escapes it once at compile time instead of on
 	// every bid (escaping a 2 KB VAST document costs about 2 us).
 	AdMEscaped bool
+	// Ext is bid.ext, a JSON object written as it is (nil omits it): the
+	// campaign's DSA transparency, {"dsa":{...}}.
+	Ext []byte
 	// Static, when set, is what [AppendBidStatic] writes for this bid,
 	// encoded once per creative; the encoder copies it. The fields it
 	// covers must agree with it: they stay set for the event log and
