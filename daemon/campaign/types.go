@@ -48,8 +48,32 @@ type Campaign struct {
 	Deals     []string `json:"deals,omitempty"`
 	DealsOnly bool     `json:"dealsOnly,omitempty"`
 
+	// DSA is the campaign's EU Digital Services Act transparency (IAB
+	// Tech Lab's DSA extension of OpenRTB 2.6), sent as bid.ext.dsa. A
+	// campaign without it does not bid where a request requires it
+	// (regs.ext.dsa.dsarequired 2 or 3).
+	DSA *DSA `json:"dsa,omitempty"`
+
 	Targeting Targeting  `json:"targeting"`
 	Creatives []Creative `json:"creatives"`
+}
+
+// DSA is a campaign's DSA transparency: on whose behalf the ad shows and
+// who paid for it (each 1 to 100 characters), whether the ad renders the
+// transparency itself (AdRender 1) or the publisher must (0), and the
+// domains that handle transparency and their parameters (1 profiling,
+// 2 basic advertising, 3 precise geolocation).
+type DSA struct {
+	Behalf       string            `json:"behalf"`
+	Paid         string            `json:"paid"`
+	AdRender     int               `json:"adRender,omitempty"`
+	Transparency []DSATransparency `json:"transparency,omitempty"`
+}
+
+// DSATransparency is one entry of DSA.Transparency.
+type DSATransparency struct {
+	Domain string `json:"domain"`
+	Params []int  `json:"params,omitempty"`
 }
 
 // Budget limits spend. Amounts are in the file currency; 0 means unlimited.

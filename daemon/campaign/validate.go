@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Pacing modes of [Budget.Pacing].
@@ -87,6 +88,7 @@ func (v *campaignValidator) validate() {
 	v.validatePrice()
 	v.validateBudget()
 	v.validateDeals()
+	v.validateDSA()
 	v.validateTargeting()
 	v.validateCreatives()
 	v.validateMediaMatch()
@@ -144,6 +146,30 @@ func (v *campaignValidator) validateDeals() {
 	v.nonEmpty("deals", v.c.Deals)
 	if v.c.DealsOnly && len(v.c.Deals) == 0 {
 		v.addf("dealsOnly", "is true but deals is empty")
+	}
+}
+
+// maxDSAText bounds dsa.behalf and dsa.paid, as the DSA extension does.
+const maxDSAText = 100
+
+func (v *campaignValidator) validateDSA() {
+	d := v.c.DSA
+	if d == nil {
+		return
+	}
+	for _, f := range []struct{ name, s string }{{"dsa.behalf", d.Behalf}, {"dsa.paid", d.Paid}} {
+		if n := utf8.RuneCountInString(f.s); n == 0 || n > maxDSAText {
+			v.addf(f.name, "must have 1 to %d characters, has %d", maxDSAText, n)
+		}
+	}
+	if d.AdRender != 0 && d.AdRender != 1 {
+		v.addf("dsa.adRender", "%d must be 0 (the publisher renders the transparency) or 1 (the ad does)", d.AdRender)
+	}
+	for i, t := range d.Transparency {
+		if t.Domain == "" {
+			v.addf(fmt.Sprintf("dsa.transparency[%d].domain", i), "must not be empty")
+		}
+		v.intRange(fmt.Sprintf("dsa.transparency[%d].params", i), "parameter", t.Params, 1, 3)
 	}
 }
 

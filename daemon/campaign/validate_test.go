@@ -116,6 +116,14 @@ func TestValidateCampaigns(t *testing.T) {
 		f.Campaigns[0].Targeting.Media = []string{"audio"}
 	}, `campaign "banner-1": creatives[0].dur: audio needs dur > 0`)
 
+	// DSA transparency.
+	dsa := func(d DSA) func(*File) { return func(f *File) { f.Campaigns[0].DSA = &d } }
+	f(dsa(DSA{Paid: "p"}), `campaign "banner-1": dsa.behalf: must have 1 to 100 characters, has 0`)
+	f(dsa(DSA{Behalf: "b", Paid: strings.Repeat("é", 101)}), `campaign "banner-1": dsa.paid: must have 1 to 100 characters, has 101`)
+	f(dsa(DSA{Behalf: "b", Paid: "p", AdRender: 2}), `campaign "banner-1": dsa.adRender: 2 must be 0`)
+	f(dsa(DSA{Behalf: "b", Paid: "p", Transparency: []DSATransparency{{Params: []int{1, 4}}}}),
+		`campaign "banner-1": dsa.transparency[0].domain: must not be empty`, `campaign "banner-1": dsa.transparency[0].params[1]: unknown parameter 4`)
+
 	// Creatives that disagree with targeting.media.
 	f(func(f *File) { ctv(f).Targeting.Media = []string{"banner"} },
 		`campaign "ctv-1": creatives[0].type: "video" is not in targeting.media ["banner"]`,
