@@ -42,7 +42,7 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	case openrtb.MediaAudio:
 		b.Dur, b.SlotInPod = cr.dur, imp.Audio.SlotInPod
 	}
-	b.Lang, b.AdM, b.AdMEscaped = cr.lang, cr.adm, true
+	b.Lang, b.AdM, b.AdMEscaped, b.Ext = cr.lang, cr.adm, true, cc.ext
 	b.Static = cr.static
 	b.Seat = cc.seat
 	b.Bundle = cc.bundle

@@ -38,6 +38,7 @@ type index struct {
 	mimes     dim // targeting.mimes, folded
 	protocol  dim
 	plcmt     dim
+	dsa       dim // campaigns with DSA transparency, key intKey(adRender)
 
 	vdurs, adurs []int // distinct creative durations, ascending
 }
@@ -46,7 +47,7 @@ type index struct {
 type indexBuilder struct {
 	media, device, os, country, region, metro, inventory, blockInv, publisher,
 	segment, hour, weekday, deal, seat, cat, adomain, bundle, size, vdur, adur, mimes,
-	protocol, plcmt *dimBuilder
+	protocol, plcmt, dsa *dimBuilder
 	vdurs, adurs map[int]bool
 }
 
@@ -74,13 +75,13 @@ func buildIndex(f *campaign.File, order []int, camps []ccamp, dense int) index {
 func (b *indexBuilder) all() []**dimBuilder {
 	return []**dimBuilder{&b.media, &b.device, &b.os, &b.country, &b.region, &b.metro,
 		&b.inventory, &b.blockInv, &b.publisher, &b.segment, &b.hour, &b.weekday, &b.deal,
-		&b.seat, &b.cat, &b.adomain, &b.bundle, &b.size, &b.vdur, &b.adur, &b.mimes, &b.protocol, &b.plcmt}
+		&b.seat, &b.cat, &b.adomain, &b.bundle, &b.size, &b.vdur, &b.adur, &b.mimes, &b.protocol, &b.plcmt, &b.dsa}
 }
 
 func (ix *index) all() []*dim {
 	return []*dim{&ix.media, &ix.device, &ix.os, &ix.country, &ix.region, &ix.metro,
 		&ix.inventory, &ix.blockInv, &ix.publisher, &ix.segment, &ix.hour, &ix.weekday, &ix.deal,
-		&ix.seat, &ix.cat, &ix.adomain, &ix.bundle, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt}
+		&ix.seat, &ix.cat, &ix.adomain, &ix.bundle, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt, &ix.dsa}
 }
 
 func sortedKeys(m map[int]bool) []int {
@@ -147,6 +148,9 @@ func (b *indexBuilder) addCampaign(o int, c *campaign.Campaign, cc *ccamp) {
 	}
 	for _, h := range cc.deals {
 		b.deal.add(o, h)
+	}
+	if c.DSA != nil {
+		b.dsa.add(o, intKey(uint64(c.DSA.AdRender)))
 	}
 	if c.Seat == "" {
 		b.seat.addAny(o)

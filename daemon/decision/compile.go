@@ -2,6 +2,7 @@ package decision
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -110,6 +111,7 @@ type ccamp struct {
 	dealsOnly bool
 	creatives []ccreative
 	st        *campaignState
+	ext       []byte // bid.ext: the DSA transparency; nil for none
 
 	// rank is the ordinal in (Value desc, id asc) order: among options of
 	// equal price, the lower rank wins, whatever order the scan visits.
@@ -246,6 +248,7 @@ func (s *Snapshot) compileCampaign(cc *ccamp, c *campaign.Campaign) error {
 		cc.deals = append(cc.deals, xxhash.Sum64String(d))
 	}
 	cc.dealsOnly = c.DealsOnly && len(c.Deals) > 0
+	cc.ext = dsaExt(c.DSA)
 	for i := range c.Creatives {
 		cr, err := compileCreative(&c.Creatives[i])
 		if err != nil {
@@ -268,7 +271,7 @@ func (cr *ccreative) encodeStatic(cc *ccamp) {
 	}
 	b := openrtb.Bid{
 		AdID: cr.adid, CrID: cr.id, CampaignID: cc.id, ADomain: cc.adomain, Bundle: cc.bundle,
-		Cat: cc.cat, Attr: cr.attr, MType: cr.mtype, Lang: cr.lang, AdM: cr.adm, AdMEscaped: true,
+		Cat: cc.cat, Attr: cr.attr, MType: cr.mtype, Lang: cr.lang, AdM: cr.adm, AdMEscaped: true, Ext: cc.ext,
 	}
 	switch cr.media {
 	case openrtb.MediaBanner:
@@ -281,6 +284,36 @@ func (cr *ccreative) encodeStatic(cc *ccamp) {
 		// It ends with `,"adm":"<adm>"`.
 		cr.adm = cr.static[len(cr.static)-1-n : len(cr.static)-1 : len(cr.static)-1]
 	}
+}
+
+// dsaExt encodes d as bid.ext, {"dsa":{...}} as IAB Tech Lab's DSA
+// transparency extension names its fields; nil for no d.
+func dsaExt(d *campaign.DSA) []byte {
+	if d == nil {
+		return nil
+	}
+	type transparency struct {
+		Domain string `json:"domain"`
+		Params []int  `json:"dsaparams,omitempty"`
+	}
+	var ext struct {
+		DSA struct {
+			Behalf       string         `json:"behalf"`
+			Paid         string         `json:"paid"`
+			Transparency []transparency `json:"transparency,omitempty"`
+			AdRender     int            `json:"adrender"`
+		} `json:"dsa"`
+	}
+	e := &ext.DSA
+	e.Behalf, e.Paid, e.AdRender = d.Behalf, d.Paid, d.AdRender
+	for _, t := range d.Transparency {
+		e.Transparency = append(e.Transparency, transparency{t.Domain, t.Params})
+	}
+	b, err := json.Marshal(&ext)
+	if err != nil {
+		panic("BUG: cannot encode a DSA object: " + err.Error())
+	}
+	return b
 }
 
 func micros(x float64) int64 {

@@ -1,6 +1,8 @@
 package decision
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
@@ -228,4 +230,74 @@ func TestAudioDimensions(t *testing.T) {
 	f("mime miss", none, func(a *openrtb.Audio) { a.Mimes = [][]byte{[]byte("audio/ogg")} }, "creative")
 	f("too long", none, func(a *openrtb.Audio) { a.MaxDur = 10 }, "audio_duration")
 	f("protocol miss", func(c *campaign.Campaign) { c.Creatives[0].Protocol = 7 }, func(*openrtb.Audio) {}, "creative")
+}
+
+// TestDSA: a request's DSA signals (regs.ext.dsa) against campaigns with
+// and without DSA transparency. Where dsarequired is 2 or 3 only the
+// campaigns with it bid; pubrender rules out an adRender: 0 (the publisher
+// cannot render) the ads that do not, 2 (it will) the ads that do. A bid
+// carries its campaign's transparency as bid.ext.dsa.
+func TestDSA(t *testing.T) {
+	t.Parallel()
+	with1, without, with0 := bannerCampaign("with1", 30), bannerCampaign("without", 20), bannerCampaign("with0", 10)
+	with1.DSA = &campaign.DSA{Behalf: "Brand \"B\"", Paid: "Agency", AdRender: 1,
+		Transparency: []campaign.DSATransparency{{Domain: "dsa.example", Params: []int{1, 2}}}}
+	with0.DSA = &campaign.DSA{Behalf: "Brand 0", Paid: "Brand 0"}
+	// with1's creative has no size of its own, so its bids are encoded
+	// field by field; with0's from the creative's precompiled fields.
+	with1.Creatives[0].W, with1.Creatives[0].H = 0, 0
+	s := mustCompile(t, testFile(with1, without, with0), nil)
+	f := func(name string, required, pubRender int, want string, wantReason Reason) {
+		t.Helper()
+		r := bannerRequest()
+		r.Regs.DSARequired, r.Regs.DSAPubRender = required, pubRender
+		c := AcquireCtx()
+		defer ReleaseCtx(c)
+		var pruned openrtb.Response
+		reason := s.Decide(c, r, testNow, &pruned)
+		exhaustive, resp, _ := decide(s, r, testNow)
+		got := ""
+		if len(resp.Bids) > 0 {
+			got = string(resp.Bids[0].CampaignID)
+		}
+		if reason != wantReason || exhaustive != wantReason || got != want || len(pruned.Bids) != len(resp.Bids) {
+			t.Fatalf("%s: reason %s (exhaustive %s), bid %q; want %s, %q", name, reason, exhaustive, got, wantReason, want)
+		}
+	}
+	f("no signals", 0, -1, "with1", ReasonBid)
+	f("required", 3, -1, "with1", ReasonBid)
+	f("required, publisher cannot render", 2, 0, "with1", ReasonBid)
+	f("required, publisher will render", 2, 2, "with0", ReasonBid)
+	f("not required, publisher will render", 1, 2, "without", ReasonBid)
+	only := mustCompile(t, testFile(without), nil)
+	r := bannerRequest()
+	r.Regs.DSARequired, r.Regs.DSAPubRender = 3, -1
+	if reason, _, tr := decide(only, r, testNow); reason != ReasonBlocked || traceFilter(tr, "without") != "dsa" {
+		t.Fatalf("required, no campaign with DSA: reason %s, filter %q; want blocked by dsa", reason, traceFilter(tr, "without"))
+	}
+
+	_, resp, _ := decide(s, bannerRequest(), testNow)
+	body := string(openrtb.AppendResponse(nil, resp))
+	want := `"ext":{"dsa":{"behalf":"Brand \"B\"","paid":"Agency","transparency":[{"domain":"dsa.example","dsaparams":[1,2]}],"adrender":1}}`
+	if !strings.Contains(body, want) {
+		t.Fatalf("response %s; want the bid to carry %s", body, want)
+	}
+	r = bannerRequest()
+	r.Regs.DSARequired, r.Regs.DSAPubRender = 2, 2
+	_, resp0, _ := decide(s, r, testNow)
+	if body0, want0 := string(openrtb.AppendResponse(nil, resp0)), `"ext":{"dsa":{"behalf":"Brand 0","paid":"Brand 0","adrender":0}}`; !strings.Contains(body0, want0) {
+		t.Fatalf("response %s; want the bid to carry %s", body0, want0)
+	}
+	var parsed struct {
+		SeatBid []struct {
+			Bid []struct {
+				Ext struct {
+					DSA struct{ Behalf, Paid string } `json:"dsa"`
+				} `json:"ext"`
+			} `json:"bid"`
+		} `json:"seatbid"`
+	}
+	if err := json.Unmarshal([]byte(body), &parsed); err != nil || parsed.SeatBid[0].Bid[0].Ext.DSA.Behalf != `Brand "B"` {
+		t.Fatalf("response %s: %v; want valid JSON with the DSA behalf", body, err)
+	}
 }

@@ -182,6 +182,7 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 	c.negList("bapp", &ix.bundle, req.BApp, true)
 	c.negList("bapp", &ix.adomain, req.BApp, true)
 	c.negList("bseat", &ix.seat, req.BSeat, false)
+	s.dsaTerm(c, &req.Regs)
 	if len(req.WSeat) > 0 && !ix.seat.full {
 		t := c.newTerm("wseat", false)
 		t.block = true
@@ -189,6 +190,40 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 		for _, v := range req.WSeat {
 			t.orPosting(ix.seat.lookup(xxhash.Sum64(v)))
 		}
+	}
+}
+
+// dsaTerm keeps the campaigns whose bids the request's DSA signals admit:
+// where dsarequired is 2 or 3, only those with DSA transparency, and of
+// those with it none whose adRender pubrender rules out (0: the publisher
+// cannot render the transparency, so the ad must; 2: the publisher will,
+// so the ad must not), as Prebid Server checks bids.
+func (s *Snapshot) dsaTerm(c *Ctx, g *openrtb.Regs) {
+	ix := &s.ix
+	bad := -1 // the adRender that pubrender rules out
+	switch g.DSAPubRender {
+	case 0:
+		bad = 0
+	case 2:
+		bad = 1
+	}
+	if g.DSARequired == 2 || g.DSARequired == 3 {
+		t := c.newTerm("dsa", false)
+		t.block = true
+		for r := range 2 {
+			if r != bad {
+				t.orPosting(ix.dsa.lookup(intKey(uint64(r))))
+			}
+		}
+		return
+	}
+	if bad < 0 {
+		return
+	}
+	if p := ix.dsa.lookup(intKey(uint64(bad))); p != nil {
+		t := c.newTerm("dsa", true)
+		t.block = true
+		t.orPosting(p)
 	}
 }
 
