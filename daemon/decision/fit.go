@@ -51,11 +51,14 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 // "en-US", "zh-Hant-TW") has lang, an ISO-639-1 code, as its primary
 // language subtag, in any case.
 func primaryLangIn(tags [][]byte, lang []byte) bool {
+	if len(lang) == 0 {
+		return false
+	}
 	for _, t := range tags {
 		if i := bytes.IndexByte(t, '-'); i >= 0 {
 			t = t[:i]
 		}
-		if len(lang) > 0 && equalFold(t, lang) {
+		if equalFold(t, lang) {
 			return true
 		}
 	}

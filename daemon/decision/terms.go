@@ -171,9 +171,7 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 		t := c.newTerm("acat", false)
 		t.block = true
 		for _, v := range req.ACat {
-			if d := &ix.cat; len(d.posts) > 0 && d.filter.mayHave(v) {
-				t.orPosting(d.lookup(xxhash.Sum64(v)))
-			}
+			t.orPosting(ix.cat.find(v, false))
 		}
 	}
 	c.negList("badv", &ix.adomain, req.BAdv, true)
@@ -188,7 +186,7 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 		t.block = true
 		t.orAny(&ix.seat)
 		for _, v := range req.WSeat {
-			t.orPosting(ix.seat.lookup(xxhash.Sum64(v)))
+			t.orPosting(ix.seat.find(v, false))
 		}
 	}
 }
@@ -227,6 +225,19 @@ func (s *Snapshot) dsaTerm(c *Ctx, g *openrtb.Regs) {
 	}
 }
 
+// find returns the posting of value v of a dim with its filter (see
+// valueFilter), its xxhash or, with fold, its folded hash; nil when no
+// campaign has v.
+func (d *dim) find(v []byte, fold bool) *posting {
+	if len(d.posts) == 0 || !d.filter.mayHave(v) {
+		return nil
+	}
+	if fold {
+		return d.lookup(hashFold(v))
+	}
+	return d.lookup(xxhash.Sum64(v))
+}
+
 // negList adds a negative term of the postings of vals, if any matched.
 // d must have its filter (see valueFilter).
 func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool) {
@@ -235,14 +246,7 @@ func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool) {
 	}
 	var t *term
 	for _, v := range vals {
-		if !d.filter.mayHave(v) {
-			continue
-		}
-		h := xxhash.Sum64(v)
-		if fold {
-			h = hashFold(v)
-		}
-		p := d.lookup(h)
+		p := d.find(v, fold)
 		if p == nil {
 			continue
 		}
