@@ -7,6 +7,7 @@ package stats
 import (
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,26 @@ func NewHistogram(name string) *Histogram {
 		}
 	}
 	metrics.RegisterMetricsWriter(h.writePrometheus)
+	return h
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]*Histogram{}
+)
+
+// GetOrCreateHistogram returns the histogram registered under name by an
+// earlier call, or registers a new one as [NewHistogram] does: for
+// histograms made at run time (one per configured exchange), which a
+// second server in the same process must share rather than write twice.
+func GetOrCreateHistogram(name string) *Histogram {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	h := registry[name]
+	if h == nil {
+		h = NewHistogram(name)
+		registry[name] = h
+	}
 	return h
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 )
 
 func TestHistogramBuckets(t *testing.T) {
@@ -63,6 +65,22 @@ func TestNewHistogramSplitsLabels(t *testing.T) {
 	h := NewHistogram(`rtbd_test_split_seconds{a="b"}`)
 	if h.name != "rtbd_test_split_seconds" || h.labels != `a="b"` {
 		t.Fatalf("got name %q labels %q", h.name, h.labels)
+	}
+}
+
+// TestGetOrCreateHistogram: a second call with a name returns the first
+// histogram, and /metrics shows it once.
+func TestGetOrCreateHistogram(t *testing.T) {
+	a := GetOrCreateHistogram(`rtbd_test_once_seconds{x="1"}`)
+	b := GetOrCreateHistogram(`rtbd_test_once_seconds{x="1"}`)
+	c := GetOrCreateHistogram(`rtbd_test_once_seconds{x="2"}`)
+	if a != b || a == c {
+		t.Fatalf("same name gave %p and %p, other name %p; want the same and another", a, b, c)
+	}
+	var w bytes.Buffer
+	metrics.WritePrometheus(&w, false)
+	if n := strings.Count(w.String(), `rtbd_test_once_seconds_count{x="1"}`); n != 1 {
+		t.Fatalf("/metrics shows the histogram %d times; want once", n)
 	}
 }
 
