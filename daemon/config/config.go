@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -43,16 +44,17 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // Config is the whole daemon configuration. Start from [Default] and
 // override; [Load] does exactly that from a file.
 type Config struct {
-	HTTP     HTTP     `json:"http"`
-	Admin    Admin    `json:"admin"`
-	Data     Data     `json:"data"`
-	Bidding  Bidding  `json:"bidding"`
-	Shedding Shedding `json:"shedding"`
-	Drain    Drain    `json:"drain"`
-	EventLog EventLog `json:"eventLog"`
-	State    State    `json:"state"`
-	Runtime  Runtime  `json:"runtime"`
-	Log      Log      `json:"log"`
+	HTTP      HTTP       `json:"http"`
+	Exchanges []Exchange `json:"exchanges"`
+	Admin     Admin      `json:"admin"`
+	Data      Data       `json:"data"`
+	Bidding   Bidding    `json:"bidding"`
+	Shedding  Shedding   `json:"shedding"`
+	Drain     Drain      `json:"drain"`
+	EventLog  EventLog   `json:"eventLog"`
+	State     State      `json:"state"`
+	Runtime   Runtime    `json:"runtime"`
+	Log       Log        `json:"log"`
 }
 
 // HTTP configures the bid listener.
@@ -67,7 +69,9 @@ type HTTP struct {
 	// is billed at its win notice (its notice URLs carry bo=w, signed),
 	// as every bid is with bidding.billOn "win", while the bids made on
 	// BidPath follow bidding.billOn. So one rtbd serves exchanges of both
-	// kinds, each sent to its path. At most 64. Default none.
+	// kinds, each sent to its path. Each path is an exchange named after
+	// it in the metrics; [Exchange] with billOnWin does the same with a
+	// name. At most 64 with the exchanges. Default none.
 	BillOnWinBidPaths []string `json:"billOnWinBidPaths"`
 	// MaxBodyBytes caps a request body after gzip inflation; larger bodies
 	// get 413. Default 262144 (Prebid Server's max_request_size).
@@ -93,6 +97,32 @@ type HTTP struct {
 	// Default 16384; at least 4096.
 	WriteBufferBytes int `json:"writeBufferBytes"`
 }
+
+// Exchange is an OpenRTB endpoint of one exchange's own, beside
+// http.bidPath (whose answers are counted as exchange "default"). Its
+// requests, answers, no-bid reasons, latency and late answers are
+// counted under its name (label exchange="NAME" on
+// rtbd_bid_requests_total, rtbd_nobid_total, rtbd_bids_total,
+// rtbd_bid_requests_late_total and rtbd_request_duration_seconds), so
+// one exchange's timeouts or lost bids show apart from the others'.
+type Exchange struct {
+	// Name labels the metrics: 1 to 32 of a-z, 0-9, '_' and '-'; not
+	// "default".
+	Name string `json:"name"`
+	// BidPath is its endpoint, like http.bidPath; one path per exchange.
+	BidPath string `json:"bidPath"`
+	// BillOnWin bills the bids made here at their win notice, for an
+	// exchange that sends no billing notice, as http.billOnWinBidPaths
+	// does. Default false: bidding.billOn.
+	BillOnWin bool `json:"billOnWin"`
+	// NoBidBody overrides bidding.noBidBody for this exchange: true
+	// answers its no-bids with 200 and {"id":..,"nbr":N}, false with 204.
+	// Absent: bidding.noBidBody.
+	NoBidBody *bool `json:"noBidBody"`
+}
+
+// DefaultExchange names http.bidPath's answers in the metrics.
+const DefaultExchange = "default"
 
 // Admin configures the admin listener (/metrics, /healthz, /readyz, pprof).
 type Admin struct {
@@ -424,10 +454,7 @@ func (c *Config) Validate() error {
 	if err := checkAddr("admin.listenAddress", c.Admin.ListenAddress, true); err != nil {
 		return err
 	}
-	if len(c.HTTP.BidPath) == 0 || c.HTTP.BidPath[0] != '/' {
-		return fmt.Errorf("invalid config: http.bidPath %q must start with /", c.HTTP.BidPath)
-	}
-	if err := checkBidPaths(c.HTTP.BidPath, c.HTTP.BillOnWinBidPaths); err != nil {
+	if err := checkBidPaths(c.HTTP.BidPath, c.HTTP.BillOnWinBidPaths, c.Exchanges); err != nil {
 		return err
 	}
 	if c.HTTP.WriteBufferBytes < 4096 || c.HTTP.WriteBufferBytes > 1<<20 {
@@ -550,20 +577,85 @@ func checkAddr(name, addr string, emptyOK bool) error {
 	return nil
 }
 
-// checkBidPaths checks http.billOnWinBidPaths: each a path of its own.
-func checkBidPaths(bidPath string, paths []string) error {
-	if len(paths) > 64 {
-		return fmt.Errorf("invalid config: http.billOnWinBidPaths has %d paths; at most 64", len(paths))
+// checkBidPaths checks http.bidPath, http.billOnWinBidPaths and the
+// exchanges: each a path of its own that the notices do not take, each
+// exchange a name of its own.
+func checkBidPaths(bidPath string, paths []string, exchanges []Exchange) error {
+	if len(bidPath) == 0 || bidPath[0] != '/' {
+		return fmt.Errorf("invalid config: http.bidPath %q must start with /", bidPath)
+	}
+	if isNoticePath(bidPath) {
+		return fmt.Errorf("invalid config: http.bidPath %q ends in a notice endpoint (win, bill, loss)", bidPath)
+	}
+	if n := len(paths) + len(exchanges); n > 64 {
+		return fmt.Errorf("invalid config: http.billOnWinBidPaths and exchanges have %d paths; at most 64", n)
 	}
 	seen := map[string]bool{bidPath: true}
-	for _, p := range paths {
-		if len(p) == 0 || p[0] != '/' {
-			return fmt.Errorf("invalid config: http.billOnWinBidPaths: %q must start with /", p)
-		}
-		if seen[p] {
-			return fmt.Errorf("invalid config: http.billOnWinBidPaths: %q is listed twice or is http.bidPath", p)
+	check := func(field, p string) error {
+		switch {
+		case len(p) == 0 || p[0] != '/':
+			return fmt.Errorf("invalid config: %s: %q must start with /", field, p)
+		case seen[p]:
+			return fmt.Errorf("invalid config: %s: %q is listed twice or is http.bidPath", field, p)
+		case isNoticePath(p):
+			return fmt.Errorf("invalid config: %s: %q ends in a notice endpoint (win, bill, loss)", field, p)
+		case !plainPath(p):
+			return fmt.Errorf("invalid config: %s: %q must be a plain URL path: printable ASCII without space, quote, backslash, ? or #", field, p)
 		}
 		seen[p] = true
+		return nil
+	}
+	for _, p := range paths {
+		if err := check("http.billOnWinBidPaths", p); err != nil {
+			return err
+		}
+	}
+	names := map[string]bool{DefaultExchange: true}
+	for i, x := range exchanges {
+		if !validExchangeName(x.Name) {
+			return fmt.Errorf("invalid config: exchanges[%d].name %q must be 1 to 32 of a-z, 0-9, '_' and '-'", i, x.Name)
+		}
+		if names[x.Name] {
+			return fmt.Errorf("invalid config: exchanges[%d].name %q is taken (\"default\" names http.bidPath's)", i, x.Name)
+		}
+		names[x.Name] = true
+		if err := check(fmt.Sprintf("exchanges[%d].bidPath (%s)", i, x.Name), x.BidPath); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// isNoticePath reports whether the notice handler would take path: its
+// last element is win, bill or loss.
+func isNoticePath(p string) bool {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		p = p[i+1:]
+	}
+	return p == "win" || p == "bill" || p == "loss"
+}
+
+// plainPath reports whether p is a path a request can match as sent
+// (no query, fragment or space) and a metric label can carry as it is.
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c <= ' ' || c > '~', c == '"', c == '\\', c == '?', c == '#':
+			return false
+		}
+	}
+	return true
+}
+
+func validExchangeName(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -49,6 +49,14 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c, err = Parse([]byte(`{"state":{"retireAfterDays":0}}`)); err != nil || c.State.RetireAfterDays != 0 {
 		t.Fatalf("state.retireAfterDays 0: %v, %d; want retiring off", err, c.State.RetireAfterDays)
 	}
+	c, err = Parse([]byte(`{"http":{"billOnWinBidPaths":["/w"]},"exchanges":[{"name":"ssp-1","bidPath":"/openrtb2/ssp-1","billOnWin":true,"noBidBody":false},{"name":"ssp_2","bidPath":"/o/2"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := c.Exchanges; len(x) != 2 || x[0].Name != "ssp-1" || x[0].BidPath != "/openrtb2/ssp-1" || !x[0].BillOnWin || x[0].NoBidBody == nil || *x[0].NoBidBody ||
+		x[1].Name != "ssp_2" || x[1].BillOnWin || x[1].NoBidBody != nil {
+		t.Fatalf("exchanges: %+v", x)
+	}
 	// shedding.maxInFlight is ignored now, but files that set it load.
 	if c, err = Parse([]byte(`{"shedding":{"maxInFlight":100}}`)); err != nil || c.Shedding.MaxQueueAge.D() != 20*time.Millisecond {
 		t.Fatalf("a file with shedding.maxInFlight: %v, %+v; want it loaded with the default queue age", err, c.Shedding)
@@ -101,7 +109,26 @@ func TestParseErrors(t *testing.T) {
 	f(`{"http":{"billOnWinBidPaths":["/openrtb2/bid"]}}`, `"/openrtb2/bid" is listed twice or is http.bidPath`)
 	f(`{"http":{"billOnWinBidPaths":["/x","/y","/x"]}}`, `"/x" is listed twice`)
 	f(`{"http":{"billOnWinBidPaths":"/x"}}`, "billOnWinBidPaths")
-	f(`{"http":{"billOnWinBidPaths":[`+strings.Repeat(`"/p",`, 64)+`"/p"]}}`, "has 65 paths; at most 64")
+	f(`{"http":{"billOnWinBidPaths":[`+strings.Repeat(`"/p",`, 64)+`"/p"]}}`, "have 65 paths; at most 64")
+	f(`{"http":{"bidPath":"/openrtb2/win"}}`, `http.bidPath "/openrtb2/win" ends in a notice endpoint`)
+	f(`{"http":{"billOnWinBidPaths":["/loss"]}}`, `http.billOnWinBidPaths: "/loss" ends in a notice endpoint`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/x/bill"}]}`, `exchanges[0].bidPath (a): "/x/bill" ends in a notice endpoint`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a?b"}]}`, `exchanges[0].bidPath (a): "/a?b" must be a plain URL path`)
+	f(`{"http":{"billOnWinBidPaths":["/a\"b"]}}`, `http.billOnWinBidPaths: "/a\"b" must be a plain URL path`)
+	f(`{"http":{"billOnWinBidPaths":["/a b"]}}`, `must be a plain URL path`)
+	f(`{"exchanges":[{"name":"a","bidPath":"x"}]}`, `exchanges[0].bidPath (a): "x" must start with /`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/openrtb2/bid"}]}`, `exchanges[0].bidPath (a): "/openrtb2/bid" is listed twice or is http.bidPath`)
+	f(`{"http":{"billOnWinBidPaths":["/x"]},"exchanges":[{"name":"a","bidPath":"/x"}]}`, `exchanges[0].bidPath (a): "/x" is listed twice`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a"},{"name":"b","bidPath":"/a"}]}`, `exchanges[1].bidPath (b): "/a" is listed twice`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a"},{"name":"a","bidPath":"/b"}]}`, `exchanges[1].name "a" is taken`)
+	f(`{"exchanges":[{"name":"default","bidPath":"/a"}]}`, `exchanges[0].name "default" is taken`)
+	f(`{"exchanges":[{"name":"","bidPath":"/a"}]}`, `exchanges[0].name "" must be 1 to 32`)
+	f(`{"exchanges":[{"name":"Magnite","bidPath":"/a"}]}`, `exchanges[0].name "Magnite" must be 1 to 32`)
+	f(`{"exchanges":[{"name":"a\"b","bidPath":"/a"}]}`, `exchanges[0].name "a\"b" must be 1 to 32`)
+	f(`{"exchanges":[{"name":"`+strings.Repeat("x", 33)+`","bidPath":"/a"}]}`, `must be 1 to 32`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","noBidBody":"yes"}]}`, `noBidBody`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","billonwin":true,"nbr":1}]}`, `unknown field "nbr"`)
+	f(`{"http":{"billOnWinBidPaths":["/w"]},"exchanges":[`+strings.Repeat(`{"name":"a","bidPath":"/a"},`, 63)+`{"name":"b","bidPath":"/b"}]}`, "have 65 paths; at most 64")
 	f(`{"bidding":{"winReservation":"-1s"}}`, "bidding.winReservation -1s must be whole seconds")
 	f(`{"bidding":{"winReservation":"1500ms"}}`, "bidding.winReservation 1.5s must be whole seconds")
 	f(`{"bidding":{"winReservation":"49h"}}`, "to 48h")
