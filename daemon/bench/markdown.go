@@ -238,7 +238,7 @@ func writeHandler(w *errWriter, rep *Report) {
 	if len(rep.servers()) < 2 {
 		return
 	}
-	w.printf("Where rtbd's CPU per request goes: its bid handler (parse, decide, encode; the mean of its own `rtbd_request_duration_seconds{path=\"bid\"}` over the phase, from fasthttp's stamp to the handler's end) and the rest (HTTP stack, kernel, Go runtime), next to the ceiling's. ")
+	w.printf("Where rtbd's CPU per request goes: its bid handler (parse, decide, encode; the mean of its own `rtbd_request_duration_seconds{path=\"bid\",exchange=\"default\"}` over the phase, from fasthttp's stamp to the handler's end) and the rest (HTTP stack, kernel, Go runtime), next to the ceiling's. ")
 	w.printf("The handler's warm figures, from the benchmark loop, are in the README: the difference is what cold caches cost under load.\n\n")
 	w.printf("| rate | rtbd CPU us/req | rtbd handler us/req | rtbd rest us/req | ceiling CPU us/req |\n|---|---|---|---|---|\n")
 	for _, label := range rep.labels() {

@@ -29,10 +29,10 @@ type server struct {
 //   - the sum and count of its bid request durations, from fasthttp's
 //     stamp to the handler's end: the handler's time under load.
 var rtbdSeries = []string{
-	`rtbd_bid_requests_total{result="shed"}`,
-	`rtbd_bid_requests_total{result="timeout"}`,
-	`rtbd_request_duration_seconds_sum{path="bid"}`,
-	`rtbd_request_duration_seconds_count{path="bid"}`,
+	`rtbd_bid_requests_total{exchange="default",result="shed"}`,
+	`rtbd_bid_requests_total{exchange="default",result="timeout"}`,
+	`rtbd_request_duration_seconds_sum{path="bid",exchange="default"}`,
+	`rtbd_request_duration_seconds_count{path="bid",exchange="default"}`,
 }
 
 // rtbdCounters are rtbdSeries' values at one moment.

@@ -22,15 +22,16 @@ func TestReadSeries(t *testing.T) {
 		}
 	}
 	f("", rtbdCounters{})
-	f(`rtbd_bid_requests_total{result="shed"} 7`, rtbdCounters{failed: 7})
-	f("rtbd_bid_requests_total{result=\"shed\"} 7\nrtbd_bid_requests_total{result=\"bid\"} 100\nrtbd_bid_requests_total{result=\"timeout\"} 3\n", rtbdCounters{failed: 10})
-	f(`rtbd_bid_requests_total{result="shed"} x`, rtbdCounters{})
-	f(`rtbd_bid_requests_total{result="shedding"} 7`, rtbdCounters{})
+	f(`rtbd_bid_requests_total{exchange="default",result="shed"} 7`, rtbdCounters{failed: 7})
+	f("rtbd_bid_requests_total{exchange=\"default\",result=\"shed\"} 7\nrtbd_bid_requests_total{exchange=\"default\",result=\"bid\"} 100\nrtbd_bid_requests_total{exchange=\"default\",result=\"timeout\"} 3\n", rtbdCounters{failed: 10})
+	f(`rtbd_bid_requests_total{exchange="default",result="shed"} x`, rtbdCounters{})
+	f(`rtbd_bid_requests_total{exchange="default",result="shedding"} 7`, rtbdCounters{})
+	f(`rtbd_bid_requests_total{result="shed"} 7`, rtbdCounters{}) // before exchanges
 	// The handler's histogram, as stats.Histogram writes it; buckets and
 	// other paths are not its sum or count.
-	f("rtbd_request_duration_seconds_bucket{path=\"bid\",le=\"+Inf\"} 4000\n"+
-		"rtbd_request_duration_seconds_sum{path=\"bid\"} 0.0325\n"+
-		"rtbd_request_duration_seconds_count{path=\"bid\"} 4000\n"+
+	f("rtbd_request_duration_seconds_bucket{path=\"bid\",exchange=\"default\",le=\"+Inf\"} 4000\n"+
+		"rtbd_request_duration_seconds_sum{path=\"bid\",exchange=\"default\"} 0.0325\n"+
+		"rtbd_request_duration_seconds_count{path=\"bid\",exchange=\"default\"} 4000\n"+
 		"rtbd_request_duration_seconds_sum{path=\"win\"} 9\n", rtbdCounters{handlerSec: 0.0325, handled: 4000})
 }
 

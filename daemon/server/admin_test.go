@@ -42,8 +42,8 @@ func TestAdminHealthReadyMetrics(t *testing.T) {
 		t.Fatalf("/metrics: %d", code)
 	}
 	for _, want := range []string{
-		`rtbd_bid_requests_total{result="bid"}`, `rtbd_nobid_total{reason="no_candidates"}`,
-		`rtbd_request_duration_seconds_bucket{path="bid",le="0.001"}`, `rtbd_decision_duration_seconds_count`,
+		`rtbd_bid_requests_total{exchange="default",result="bid"}`, `rtbd_nobid_total{exchange="default",reason="no_candidates"}`,
+		`rtbd_request_duration_seconds_bucket{path="bid",exchange="default",le="0.001"}`, `rtbd_bid_requests_late_total{exchange="default"}`, `rtbd_decision_duration_seconds_count`,
 		`rtbd_reloads_total{result="ok"}`, `rtbd_campaigns`, `rtbd_build_info{`, `go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {

@@ -17,38 +17,17 @@ import (
 )
 
 var (
-	requestsBid         = metrics.NewCounter(`rtbd_bid_requests_total{result="bid"}`)
-	requestsNoBid       = metrics.NewCounter(`rtbd_bid_requests_total{result="nobid"}`)
-	requestsBad         = metrics.NewCounter(`rtbd_bid_requests_total{result="bad_request"}`)
-	requestsTooLarge    = metrics.NewCounter(`rtbd_bid_requests_total{result="too_large"}`)
-	requestsBadEncoding = metrics.NewCounter(`rtbd_bid_requests_total{result="unsupported_encoding"}`)
-	requestsMethod      = metrics.NewCounter(`rtbd_bid_requests_total{result="method_not_allowed"}`)
-	requestsShed        = metrics.NewCounter(`rtbd_bid_requests_total{result="shed"}`)
-	requestsTimeout     = metrics.NewCounter(`rtbd_bid_requests_total{result="timeout"}`)
-	bidsTotal           = metrics.NewCounter(`rtbd_bids_total`)
-	gzipRequests        = metrics.NewCounter(`rtbd_gzip_requests_total`)
-	gzipResponses       = metrics.NewCounter(`rtbd_gzip_responses_total`)
-	privacyNoPersonal   = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_personal_data"}`)
-	privacyNoDeviceID   = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_device_id"}`)
-	privacyNoBid        = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_bid"}`)
-	privacyBadConsent   = metrics.NewCounter(`rtbd_privacy_bad_consent_total`)
+	gzipRequests      = metrics.NewCounter(`rtbd_gzip_requests_total`)
+	gzipResponses     = metrics.NewCounter(`rtbd_gzip_responses_total`)
+	privacyNoPersonal = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_personal_data"}`)
+	privacyNoDeviceID = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_device_id"}`)
+	privacyNoBid      = metrics.NewCounter(`rtbd_privacy_restricted_total{restriction="no_bid"}`)
+	privacyBadConsent = metrics.NewCounter(`rtbd_privacy_bad_consent_total`)
 
-	requestDuration  = stats.NewHistogram(`rtbd_request_duration_seconds{path="bid"}`)
 	decisionDuration = stats.NewHistogram(`rtbd_decision_duration_seconds`)
-
-	// noBidReasons counts no-bids by reason; indexed by decision.Reason.
-	noBidReasons = newReasonCounters()
 
 	badRequestLog = stats.NewThrottle(5 * time.Second)
 )
-
-func newReasonCounters() []*metrics.Counter {
-	cs := make([]*metrics.Counter, decision.NumReasons)
-	for r := range cs {
-		cs[r] = metrics.NewCounter(`rtbd_nobid_total{reason="` + decision.Reason(r).String() + `"}`)
-	}
-	return cs
-}
 
 var (
 	contentTypeJSON = []byte("application/json")
@@ -85,44 +64,64 @@ func putBidCtx(c *bidCtx) {
 
 var bidCtxPool sync.Pool
 
-// serveBid answers a bid request; with billOnWin (an endpoint of
-// http.billOnWinBidPaths) its bids are billed at their win notice.
-func (s *Server) serveBid(ctx *fasthttp.RequestCtx, billOnWin bool) {
+// serveBid answers a bid request sent to exchange x's endpoint, and
+// counts its duration and whether it ended after the request's tmax.
+func (s *Server) serveBid(ctx *fasthttp.RequestCtx, x *exchange) {
 	start := ctx.Time() // stamped by fasthttp just before the handler
 	if start.IsZero() {
 		start = time.Now() // a RequestCtx not served by fasthttp.Server
 	}
+	budget := s.answerBid(ctx, x, start)
 	// Every answer counts, fast ones (shed, 400) included.
-	defer requestDuration.UpdateSince(start)
+	d := time.Since(start)
+	x.duration.Update(d)
+	if d > budget {
+		x.late.Inc()
+	}
+}
+
+// answerBid answers the request and returns how long after start its
+// answer was due: its tmax (bidding.defaultTmax when it has none or was
+// not read) less the time it waited before start.
+func (s *Server) answerBid(ctx *fasthttp.RequestCtx, x *exchange, start time.Time) time.Duration {
 	if !ctx.IsPost() {
-		requestsMethod.Inc()
+		x.count(resMethod)
 		ctx.Error("bid requests must be POSTed", fasthttp.StatusMethodNotAllowed)
 		ctx.Response.Header.Set("Allow", "POST")
-		return
+		return s.cfg.Bidding.DefaultTmax.D()
 	}
 	// How long requests wait before their handler: the deadline counts
 	// from arrival, before that wait.
 	age := s.queue.Age(start)
 	if age > s.cfg.Shedding.MaxQueueAge.D() {
-		s.shed(ctx)
-		return
+		s.shed(ctx, x)
+		return s.cfg.Bidding.DefaultTmax.D() - age
 	}
 	c := getBidCtx()
 	defer putBidCtx(c)
-	body, ok := s.readBody(ctx, c)
+	body, ok := s.readBody(ctx, c, x)
 	if !ok {
-		return
+		return s.cfg.Bidding.DefaultTmax.D() - age
 	}
 	if err := c.req.Parse(body); err != nil {
-		s.badRequest(ctx, err)
-		return
+		s.badRequest(ctx, x, err)
+		return s.cfg.Bidding.DefaultTmax.D() - age
 	}
-	s.decide(ctx, c, start, age, billOnWin)
+	s.decide(ctx, c, x, start, age)
+	return s.tmax(&c.req) - age
+}
+
+// tmax is the time the exchange gives req from its arrival.
+func (s *Server) tmax(req *openrtb.Request) time.Duration {
+	if req.TMax > 0 {
+		return time.Duration(req.TMax) * time.Millisecond
+	}
+	return s.cfg.Bidding.DefaultTmax.D()
 }
 
 // readBody returns the request body, inflated when it is gzip-encoded, or
 // answers the request with 413/415/400 and returns false.
-func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx) ([]byte, bool) {
+func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange) ([]byte, bool) {
 	body := ctx.Request.Body()
 	enc := ctx.Request.Header.ContentEncoding()
 	switch {
@@ -132,40 +131,40 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx) ([]byte, bool) {
 		gzipRequests.Inc()
 		out, err := c.inf.inflate(body, s.cfg.HTTP.MaxBodyBytes)
 		if errors.Is(err, errTooLarge) {
-			requestsTooLarge.Inc()
+			x.count(resTooLarge)
 			ctx.Error("request body too large after gzip inflation", fasthttp.StatusRequestEntityTooLarge)
 			return nil, false
 		}
 		if err != nil {
-			requestsBad.Inc()
+			x.count(resBad)
 			ctx.Error("cannot inflate gzip request body", fasthttp.StatusBadRequest)
 			return nil, false
 		}
 		return out, true
 	default:
-		requestsBadEncoding.Inc()
+		x.count(resBadEncoding)
 		ctx.Error("unsupported Content-Encoding: use gzip or none", fasthttp.StatusUnsupportedMediaType)
 		return nil, false
 	}
 }
 
 // decide runs the decision for a parsed request and writes the answer.
-func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, start time.Time, age time.Duration, billOnWin bool) {
+func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, start time.Time, age time.Duration) {
 	reason := decision.ReasonInvalid
 	if err := c.req.Validate(); err == nil {
 		if applyPrivacy(&c.req, s.cfg.Bidding.GDPRVendorID) {
-			reason = s.runDecision(c, start, age)
+			reason = s.runDecision(c, x, start, age)
 		} else {
 			reason = decision.ReasonNoConsent
 		}
 	}
 	if reason != decision.ReasonBid {
-		s.noBid(ctx, c, reason, start)
+		s.noBid(ctx, c, x, reason, start)
 		return
 	}
-	requestsBid.Inc()
-	bidsTotal.Add(len(c.resp.Bids))
-	c.resp.BillOnWin = billOnWin
+	x.count(resBid)
+	x.bids.Add(len(c.resp.Bids))
+	c.resp.BillOnWin = x.billOnWin
 	c.out = openrtb.AppendResponse(c.out[:0], &c.resp)
 	s.writeJSON(ctx, c)
 	s.logBids(c, start)
@@ -198,15 +197,11 @@ func applyPrivacy(req *openrtb.Request, vendor int) bool {
 // runDecision applies the tmax deadline and calls the decision engine.
 // tmax counts from the request's arrival: start, fasthttp's stamp, less
 // the queue age the probe estimates for it.
-func (s *Server) runDecision(c *bidCtx, start time.Time, age time.Duration) decision.Reason {
-	tmax := s.cfg.Bidding.DefaultTmax.D()
-	if c.req.TMax > 0 {
-		tmax = time.Duration(c.req.TMax) * time.Millisecond
-	}
-	deadline := start.Add(tmax - s.cfg.Bidding.MinTimeLeft.D() - age)
+func (s *Server) runDecision(c *bidCtx, x *exchange, start time.Time, age time.Duration) decision.Reason {
+	deadline := start.Add(s.tmax(&c.req) - s.cfg.Bidding.MinTimeLeft.D() - age)
 	now := time.Now()
 	if !now.Before(deadline) {
-		requestsTimeout.Inc()
+		x.count(resTimeout)
 		return decision.ReasonDeadline
 	}
 	c.dctx.Deadline = deadline
@@ -216,11 +211,11 @@ func (s *Server) runDecision(c *bidCtx, start time.Time, age time.Duration) deci
 	return reason
 }
 
-func (s *Server) noBid(ctx *fasthttp.RequestCtx, c *bidCtx, reason decision.Reason, start time.Time) {
-	requestsNoBid.Inc()
-	noBidReasons[reason].Inc()
+func (s *Server) noBid(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, reason decision.Reason, start time.Time) {
+	x.count(resNoBid)
+	x.reasons[reason].Inc()
 	s.logNoBid(c, reason, start)
-	if !s.cfg.Bidding.NoBidBody {
+	if !x.noBidBody {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 		return
 	}
@@ -245,8 +240,8 @@ func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, c *bidCtx) {
 	c.out = ctx.Response.SwapBody(c.out)[:0]
 }
 
-func (s *Server) shed(ctx *fasthttp.RequestCtx) {
-	requestsShed.Inc()
+func (s *Server) shed(ctx *fasthttp.RequestCtx, x *exchange) {
+	x.count(resShed)
 	if s.cfg.Shedding.Status == fasthttp.StatusServiceUnavailable {
 		ctx.Error("overloaded", fasthttp.StatusServiceUnavailable)
 		return
@@ -254,8 +249,8 @@ func (s *Server) shed(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
-func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
-	requestsBad.Inc()
+func (s *Server) badRequest(ctx *fasthttp.RequestCtx, x *exchange, err error) {
+	x.count(resBad)
 	msg := err.Error()
 	if n, ok := badRequestLog.Allow(); ok {
 		slog.Info("bad bid request", "remote", ctx.RemoteAddr().String(), "err", msg, "suppressed", n)

@@ -47,10 +47,9 @@ type Server struct {
 	queue   *stats.QueueProbe
 	peers   *peers.Source
 
-	bidPath  string
-	winPaths []string // http.billOnWinBidPaths
-	ready    atomic.Bool
-	draining atomic.Bool
+	exchanges []*exchange // the bid endpoints, http.bidPath's first
+	ready     atomic.Bool
+	draining  atomic.Bool
 
 	http *fasthttp.Server
 
@@ -65,14 +64,13 @@ type Server struct {
 // it listens and the first snapshot is loaded.
 func New(o Options) *Server {
 	s := &Server{
-		cfg:      o.Config,
-		eng:      o.Engine,
-		notices:  o.Notices,
-		events:   o.Events,
-		queue:    o.Queue,
-		peers:    o.Peers,
-		bidPath:  o.Config.HTTP.BidPath,
-		winPaths: o.Config.HTTP.BillOnWinBidPaths,
+		cfg:       o.Config,
+		eng:       o.Engine,
+		notices:   o.Notices,
+		events:    o.Events,
+		queue:     o.Queue,
+		peers:     o.Peers,
+		exchanges: exchangesOf(o.Config),
 	}
 	h := o.Config.HTTP
 	s.http = &fasthttp.Server{
@@ -91,28 +89,34 @@ func New(o Options) *Server {
 		DisableHeaderNamesNormalizing: false,
 		CloseOnShutdown:               true,
 		Logger:                        fasthttpLogger{},
-		ErrorHandler:                  readError,
+		ErrorHandler:                  s.readError,
 	}
 	return s
 }
 
 // readError answers requests that fasthttp could not read: an oversized
 // body gets 413 like an oversized inflated body, a slow client 408, and
-// anything else a short 400.
-func readError(ctx *fasthttp.RequestCtx, err error) {
+// anything else a short 400. They count as the exchange's whose path they
+// name, and as the default's when their path was not read or is no bid
+// endpoint's.
+func (s *Server) readError(ctx *fasthttp.RequestCtx, err error) {
+	x := s.exchangeAt(ctx.Path())
+	if x == nil {
+		x = s.exchanges[0]
+	}
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		requestsTooLarge.Inc()
+		x.count(resTooLarge)
 		ctx.Error("request body too large", fasthttp.StatusRequestEntityTooLarge)
 	case errors.As(err, &small):
-		requestsBad.Inc()
+		x.count(resBad)
 		ctx.Error("request headers too large", fasthttp.StatusRequestHeaderFieldsTooLarge)
 	case isTimeout(err):
-		requestsBad.Inc()
+		x.count(resBad)
 		ctx.Error("request read timeout", fasthttp.StatusRequestTimeout)
 	default:
-		requestsBad.Inc()
+		x.count(resBad)
 		ctx.Error("cannot read HTTP request", fasthttp.StatusBadRequest)
 	}
 }
@@ -126,10 +130,8 @@ func isTimeout(err error) bool {
 // that drive the server through fasthttputil.NewInmemoryListener.
 func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
-	if string(path) == s.bidPath {
-		s.serveBid(ctx, false)
-	} else if s.billsOnWin(path) {
-		s.serveBid(ctx, true)
+	if x := s.exchangeAt(path); x != nil {
+		s.serveBid(ctx, x)
 	} else if h := s.noticeHandler(path); h != nil {
 		h(ctx)
 	} else {
@@ -190,16 +192,6 @@ func Shutdown(ctx context.Context, srv *fasthttp.Server) error {
 			}
 		}
 	}
-}
-
-// billsOnWin reports whether path is one of http.billOnWinBidPaths.
-func (s *Server) billsOnWin(path []byte) bool {
-	for _, p := range s.winPaths {
-		if string(path) == p {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) noticeHandler(path []byte) fasthttp.RequestHandler {

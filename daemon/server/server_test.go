@@ -282,16 +282,16 @@ func TestNoBidBody(t *testing.T) {
 }
 
 func TestDeadlineTooShort(t *testing.T) {
-	_, c := testServer(t, func(c *config.Config) { c.Bidding.MinTimeLeft = config.Duration(50 * time.Millisecond) })
+	srv, c := testServer(t, func(c *config.Config) { c.Bidding.MinTimeLeft = config.Duration(50 * time.Millisecond) })
 	body := bytes.Replace(corpusFile(t, "iab__2.6-video.json"), []byte(`"tmax": 120`), []byte(`"tmax": 20`), 1)
 	if !bytes.Contains(body, []byte(`"tmax": 20`)) {
 		t.Fatalf("fixture changed: no tmax 120 in iab__2.6-video.json")
 	}
-	before := requestsTimeout.Get()
+	before := srv.exchanges[0].results[resTimeout].Get()
 	if r := post(t, c, "/openrtb2/bid", body); r.status != 204 {
 		t.Fatalf("tmax 20ms with 50ms needed: status %d; want 204", r.status)
 	}
-	if requestsTimeout.Get() != before+1 {
+	if srv.exchanges[0].results[resTimeout].Get() != before+1 {
 		t.Fatalf("timeout counter did not move")
 	}
 }
@@ -309,9 +309,9 @@ func TestDeadlineCountsQueueAge(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		srv.queue.Observe(50 * time.Millisecond)
 	}
-	before := requestsTimeout.Get()
-	if r := post(t, c, "/openrtb2/bid", body); r.status != 204 || requestsTimeout.Get() != before+1 {
-		t.Fatalf("tmax 40ms after a 50ms wait: status %d, timeouts %d; want 204 and one timeout", r.status, requestsTimeout.Get()-before)
+	before := srv.exchanges[0].results[resTimeout].Get()
+	if r := post(t, c, "/openrtb2/bid", body); r.status != 204 || srv.exchanges[0].results[resTimeout].Get() != before+1 {
+		t.Fatalf("tmax 40ms after a 50ms wait: status %d, timeouts %d; want 204 and one timeout", r.status, srv.exchanges[0].results[resTimeout].Get()-before)
 	}
 }
 
@@ -328,11 +328,11 @@ func TestShedding(t *testing.T) {
 		for range 40 {
 			probe.Observe(20 * time.Millisecond)
 		}
-		before := requestsShed.Get()
+		before := srv.exchanges[0].results[resShed].Get()
 		if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != status {
 			t.Fatalf("shed status %d; want %d", r.status, status)
 		}
-		if requestsShed.Get() != before+1 {
+		if srv.exchanges[0].results[resShed].Get() != before+1 {
 			t.Fatalf("shed counter did not move")
 		}
 		for range 40 {
@@ -349,15 +349,15 @@ func TestShedding(t *testing.T) {
 func TestShedOnQueueAge(t *testing.T) {
 	srv, c := testServer(t, func(c *config.Config) { c.Shedding.MaxQueueAge = config.Duration(5 * time.Millisecond) })
 	srv.queue = &stats.QueueProbe{}
-	before := requestsShed.Get()
+	before := srv.exchanges[0].results[resShed].Get()
 	if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 200 {
 		t.Fatalf("no queue: status %d; want 200", r.status)
 	}
 	for i := 0; i < 40; i++ {
 		srv.queue.Observe(20 * time.Millisecond)
 	}
-	if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 204 || requestsShed.Get() != before+1 {
-		t.Fatalf("20ms queue age over a 5ms limit: status %d, shed %d; want 204 and one shed", r.status, requestsShed.Get()-before)
+	if r := post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json")); r.status != 204 || srv.exchanges[0].results[resShed].Get() != before+1 {
+		t.Fatalf("20ms queue age over a 5ms limit: status %d, shed %d; want 204 and one shed", r.status, srv.exchanges[0].results[resShed].Get()-before)
 	}
 }
 
@@ -438,16 +438,16 @@ func TestPrivacyTCFConsent(t *testing.T) {
 		return []byte(`{"id":"g1","regs":{"gdpr":1},"user":{"id":"eu-user-1","consent":"` + consent + `"},"site":{"domain":"news.example"},
 		"imp":[{"id":"1","video":{"mimes":["video/mp4"],"minduration":5,"maxduration":30,"protocols":[2,3,5,6],"w":640,"h":480}}]}`)
 	}
-	_, c := testServer(t, nil)
+	srv, c := testServer(t, nil)
 	r := post(t, c, "/openrtb2/bid", body(granted))
 	if r.status != 200 || bytes.Contains(r.body, []byte("uk=0000000000000000")) {
 		t.Fatalf("granted consent: status %d, body %s; want a bid with the user's key", r.status, r.body)
 	}
-	noBids, reasons := privacyNoBid.Get(), noBidReasons[decision.ReasonNoConsent].Get()
+	noBids, reasons := privacyNoBid.Get(), srv.exchanges[0].reasons[decision.ReasonNoConsent].Get()
 	if r = post(t, c, "/openrtb2/bid", body(refused)); r.status != 204 {
 		t.Fatalf("refused consent: status %d, body %s; want 204", r.status, r.body)
 	}
-	if privacyNoBid.Get() != noBids+1 || noBidReasons[decision.ReasonNoConsent].Get() != reasons+1 {
+	if privacyNoBid.Get() != noBids+1 || srv.exchanges[0].reasons[decision.ReasonNoConsent].Get() != reasons+1 {
 		t.Fatalf("the refused consent's no-bid was not counted")
 	}
 	_, c = testServer(t, func(cfg *config.Config) { cfg.Bidding.GDPRVendorID = 755 })
@@ -475,12 +475,12 @@ func rawRequest(body []byte, gz bool) []byte {
 }
 
 func TestRequestDurationCountsEveryAnswer(t *testing.T) {
-	_, c := testServer(t, nil)
-	before := requestDuration.Count()
+	srv, c := testServer(t, nil)
+	before := srv.exchanges[0].duration.Count()
 	post(t, c, "/openrtb2/bid", []byte(`{`))                                                    // 400
 	post(t, c, "/openrtb2/bid", corpusFile(t, "iab__2.6-video.json"))                           // 200
 	post(t, c, "/openrtb2/bid", []byte(`{"id":"x","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`)) // 204
-	if got := requestDuration.Count() - before; got != 3 {
+	if got := srv.exchanges[0].duration.Count() - before; got != 3 {
 		t.Fatalf("request duration histogram counted %d of 3 answers", got)
 	}
 }

@@ -34,7 +34,7 @@ func overload(t *testing.T, bin harness.Binaries) failures {
 	must(t, err)
 	m, err := r.Metrics()
 	must(t, err)
-	shed := m[`rtbd_bid_requests_total{result="shed"}`]
+	shed := m[`rtbd_bid_requests_total{exchange="default",result="shed"}`]
 	lat := res.Latency
 	t.Logf("FIGURE scenario=overload rate=%d connections=%d achieved_rate=%.0f scheduled=%d sent=%d bids=%d nobids=%d shed=%.0f errors=%d timeouts=%d p50_ms=%s p99_ms=%s",
 		rate, conns, res.Rate, res.Scheduled, res.Sent, res.Bids, res.NoBids, shed, res.Errors, res.Timeouts,

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/stats"
+)
+
+// exchange is one bid endpoint: http.bidPath (exchange "default"), one of
+// the configured exchanges, or a path of http.billOnWinBidPaths (named
+// after its path). What it answers is counted under its name, so an
+// exchange whose requests time out or stop bidding shows apart from the
+// others, as operators of a bidder watch them.
+type exchange struct {
+	name      string
+	path      string
+	billOnWin bool // bids billed at their win notice (bo=w)
+	noBidBody bool // no-bids answered 200 {"id","nbr"}, not 204
+
+	results  [numResults]*metrics.Counter // rtbd_bid_requests_total{exchange,result}
+	reasons  []*metrics.Counter           // rtbd_nobid_total{exchange,reason}, by decision.Reason
+	bids     *metrics.Counter             // rtbd_bids_total{exchange}
+	late     *metrics.Counter             // rtbd_bid_requests_late_total{exchange}
+	duration *stats.Histogram             // rtbd_request_duration_seconds{path="bid",exchange}
+}
+
+// result is how a bid request was answered: the result label.
+type result uint8
+
+const (
+	resBid result = iota
+	resNoBid
+	resBad
+	resTooLarge
+	resBadEncoding
+	resMethod
+	resShed
+	resTimeout
+	numResults
+)
+
+var resultNames = [numResults]string{
+	resBid:         "bid",
+	resNoBid:       "nobid",
+	resBad:         "bad_request",
+	resTooLarge:    "too_large",
+	resBadEncoding: "unsupported_encoding",
+	resMethod:      "method_not_allowed",
+	resShed:        "shed",
+	resTimeout:     "timeout",
+}
+
+// newExchange returns the endpoint named name at path with its metrics,
+// registered once per name in the process (servers of one test binary
+// share them).
+func newExchange(name, path string, billOnWin, noBidBody bool) *exchange {
+	l := `exchange="` + name + `"`
+	x := &exchange{
+		name: name, path: path, billOnWin: billOnWin, noBidBody: noBidBody,
+		reasons:  make([]*metrics.Counter, decision.NumReasons),
+		bids:     metrics.GetOrCreateCounter(`rtbd_bids_total{` + l + `}`),
+		late:     metrics.GetOrCreateCounter(`rtbd_bid_requests_late_total{` + l + `}`),
+		duration: stats.GetOrCreateHistogram(`rtbd_request_duration_seconds{path="bid",` + l + `}`),
+	}
+	for r := range x.results {
+		x.results[r] = metrics.GetOrCreateCounter(`rtbd_bid_requests_total{` + l + `,result="` + resultNames[r] + `"}`)
+	}
+	for r := range x.reasons {
+		x.reasons[r] = metrics.GetOrCreateCounter(`rtbd_nobid_total{` + l + `,reason="` + decision.Reason(r).String() + `"}`)
+	}
+	return x
+}
+
+// exchangesOf returns the bid endpoints of c: http.bidPath first, then
+// the exchanges and http.billOnWinBidPaths (config.Validate made the paths
+// and names unique).
+func exchangesOf(c *config.Config) []*exchange {
+	body := c.Bidding.NoBidBody
+	xs := []*exchange{newExchange(config.DefaultExchange, c.HTTP.BidPath, false, body)}
+	for _, e := range c.Exchanges {
+		b := body
+		if e.NoBidBody != nil {
+			b = *e.NoBidBody
+		}
+		xs = append(xs, newExchange(e.Name, e.BidPath, e.BillOnWin, b))
+	}
+	for _, p := range c.HTTP.BillOnWinBidPaths {
+		xs = append(xs, newExchange(p, p, true, body))
+	}
+	return xs
+}
+
+// count records one answer of x.
+func (x *exchange) count(r result) { x.results[r].Inc() }
+
+// exchangeAt returns the endpoint served at path, or nil.
+func (s *Server) exchangeAt(path []byte) *exchange {
+	for _, x := range s.exchanges {
+		if string(path) == x.path {
+			return x
+		}
+	}
+	return nil
+}
