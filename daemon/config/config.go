@@ -107,7 +107,8 @@ type HTTP struct {
 // one exchange's timeouts or lost bids show apart from the others'.
 type Exchange struct {
 	// Name labels the metrics: 1 to 32 of a-z, 0-9, '_' and '-'; not
-	// "default".
+	// "default" or "unknown". The bids' notice URLs carry it as x, so
+	// that their notices are counted as the exchange's too.
 	Name string `json:"name"`
 	// BidPath is its endpoint, like http.bidPath; one path per exchange.
 	BidPath string `json:"bidPath"`
@@ -121,8 +122,23 @@ type Exchange struct {
 	NoBidBody *bool `json:"noBidBody"`
 }
 
-// DefaultExchange names http.bidPath's answers in the metrics.
-const DefaultExchange = "default"
+// DefaultExchange names http.bidPath's answers in the metrics, and
+// UnknownExchange the notices of bids made on an exchange since removed.
+const (
+	DefaultExchange = "default"
+	UnknownExchange = "unknown"
+)
+
+// ExchangeNames returns the names of the bid endpoints besides
+// http.bidPath's: the exchanges', then each path of
+// http.billOnWinBidPaths, which names itself.
+func (c *Config) ExchangeNames() []string {
+	var names []string
+	for _, x := range c.Exchanges {
+		names = append(names, x.Name)
+	}
+	return append(names, c.HTTP.BillOnWinBidPaths...)
+}
 
 // Admin configures the admin listener (/metrics, /healthz, /readyz, pprof).
 type Admin struct {
@@ -595,6 +611,8 @@ func checkBidPaths(bidPath string, paths []string, exchanges []Exchange) error {
 		switch {
 		case len(p) == 0 || p[0] != '/':
 			return fmt.Errorf("invalid config: %s: %q must start with /", field, p)
+		case len(p) > 128:
+			return fmt.Errorf("invalid config: %s: %q is longer than 128 bytes", field, p)
 		case seen[p]:
 			return fmt.Errorf("invalid config: %s: %q is listed twice or is http.bidPath", field, p)
 		case isNoticePath(p):
@@ -610,13 +628,13 @@ func checkBidPaths(bidPath string, paths []string, exchanges []Exchange) error {
 			return err
 		}
 	}
-	names := map[string]bool{DefaultExchange: true}
+	names := map[string]bool{DefaultExchange: true, UnknownExchange: true}
 	for i, x := range exchanges {
 		if !validExchangeName(x.Name) {
 			return fmt.Errorf("invalid config: exchanges[%d].name %q must be 1 to 32 of a-z, 0-9, '_' and '-'", i, x.Name)
 		}
 		if names[x.Name] {
-			return fmt.Errorf("invalid config: exchanges[%d].name %q is taken (\"default\" names http.bidPath's)", i, x.Name)
+			return fmt.Errorf("invalid config: exchanges[%d].name %q is taken (\"default\" names http.bidPath's, \"unknown\" the notices of removed exchanges)", i, x.Name)
 		}
 		names[x.Name] = true
 		if err := check(fmt.Sprintf("exchanges[%d].bidPath (%s)", i, x.Name), x.BidPath); err != nil {

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,9 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if x := c.Exchanges; len(x) != 2 || x[0].Name != "ssp-1" || x[0].BidPath != "/openrtb2/ssp-1" || !x[0].BillOnWin || x[0].NoBidBody == nil || *x[0].NoBidBody ||
 		x[1].Name != "ssp_2" || x[1].BillOnWin || x[1].NoBidBody != nil {
 		t.Fatalf("exchanges: %+v", x)
+	}
+	if n := c.ExchangeNames(); !slices.Equal(n, []string{"ssp-1", "ssp_2", "/w"}) {
+		t.Fatalf("ExchangeNames() = %q", n)
 	}
 	// shedding.maxInFlight is ignored now, but files that set it load.
 	if c, err = Parse([]byte(`{"shedding":{"maxInFlight":100}}`)); err != nil || c.Shedding.MaxQueueAge.D() != 20*time.Millisecond {
@@ -122,6 +126,8 @@ func TestParseErrors(t *testing.T) {
 	f(`{"exchanges":[{"name":"a","bidPath":"/a"},{"name":"b","bidPath":"/a"}]}`, `exchanges[1].bidPath (b): "/a" is listed twice`)
 	f(`{"exchanges":[{"name":"a","bidPath":"/a"},{"name":"a","bidPath":"/b"}]}`, `exchanges[1].name "a" is taken`)
 	f(`{"exchanges":[{"name":"default","bidPath":"/a"}]}`, `exchanges[0].name "default" is taken`)
+	f(`{"exchanges":[{"name":"unknown","bidPath":"/a"}]}`, `exchanges[0].name "unknown" is taken`)
+	f(`{"http":{"billOnWinBidPaths":["/`+strings.Repeat("p", 128)+`"]}}`, "is longer than 128 bytes")
 	f(`{"exchanges":[{"name":"","bidPath":"/a"}]}`, `exchanges[0].name "" must be 1 to 32`)
 	f(`{"exchanges":[{"name":"Magnite","bidPath":"/a"}]}`, `exchanges[0].name "Magnite" must be 1 to 32`)
 	f(`{"exchanges":[{"name":"a\"b","bidPath":"/a"}]}`, `exchanges[0].name "a\"b" must be 1 to 32`)

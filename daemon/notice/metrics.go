@@ -71,3 +71,43 @@ var (
 	// methodNotAllowed counts notices with a method other than GET or POST.
 	methodNotAllowed = metrics.NewCounter(`rtbd_notice_method_not_allowed_total`)
 )
+
+// exchangeStats are the notices of one exchange, processed for the first
+// time: with the bids per exchange (rtbd_bids_total{exchange}), its win
+// rate, and what it billed.
+type exchangeStats struct {
+	name    string
+	notices [numKinds]*metrics.Counter // rtbd_exchange_notices_total{exchange,kind}
+	spend   *metrics.FloatCounter      // rtbd_exchange_spend_total{exchange}
+}
+
+// newExchangeStats returns the stats of "default", of names and of
+// "unknown", in that order, registered once per name in the process.
+func newExchangeStats(names []string) []exchangeStats {
+	all := append(append([]string{"default"}, names...), "unknown")
+	xs := make([]exchangeStats, len(all))
+	for i, name := range all {
+		l := `exchange="` + name + `"`
+		xs[i].name = name
+		for k, kind := range [numKinds]string{KindWin: "win", KindBill: "bill", KindLoss: "loss"} {
+			xs[i].notices[k] = metrics.GetOrCreateCounter(`rtbd_exchange_notices_total{` + l + `,kind="` + kind + `"}`)
+		}
+		xs[i].spend = metrics.GetOrCreateFloatCounter(`rtbd_exchange_spend_total{` + l + `}`)
+	}
+	return xs
+}
+
+// exchange returns the stats of the exchange a notice's x names: the
+// default's without x, "unknown"'s for a name not configured.
+func (h *Handler) exchange(x []byte) *exchangeStats {
+	if len(x) == 0 {
+		return &h.exchanges[0]
+	}
+	last := len(h.exchanges) - 1
+	for i := 1; i < last; i++ {
+		if string(x) == h.exchanges[i].name {
+			return &h.exchanges[i]
+		}
+	}
+	return &h.exchanges[last]
+}

@@ -172,6 +172,15 @@ type Config struct {
 	// Without it, only the bids whose notice URLs carry bo=w are (see
 	// openrtb.Response.BillOnWin): those of exchanges that send none.
 	BillOnWin bool
+	// Exchanges are the names a notice's x may carry (see
+	// openrtb.Response.Exchange), besides "default", the name of the
+	// notices without x. Each notice processed for the first time is
+	// counted under its exchange in rtbd_exchange_notices_total{exchange,
+	// kind}, and what a billing notice charged in
+	// rtbd_exchange_spend_total{exchange}; a notice whose x is none of
+	// these (an exchange since removed from the configuration) under
+	// "unknown".
+	Exchanges []string
 }
 
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
@@ -188,6 +197,7 @@ type Handler struct {
 	keys      []openrtb.NoticeKey
 	signed    bool // RequireSigned
 	billOnWin bool
+	exchanges []exchangeStats // "default" first, "unknown" last
 
 	// Handlers bound once, so that Route does not allocate method values.
 	win, bill, loss fasthttp.RequestHandler
@@ -220,6 +230,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		keys:      cfg.Keys,
 		signed:    cfg.RequireSigned && len(cfg.Keys) > 0,
 		billOnWin: cfg.BillOnWin,
+		exchanges: newExchangeStats(cfg.Exchanges),
 	}
 	h.res, _ = sp.(Reserver)
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
@@ -283,7 +294,11 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, k Kind) {
 		ctx.Error(reason, fasthttp.StatusBadRequest)
 		return
 	}
-	noticesTotal[k][h.process(k, &n)].Inc()
+	r := h.process(k, &n)
+	noticesTotal[k][r].Inc()
+	if r == resultOK {
+		h.exchange(n.exchange).notices[k].Inc()
+	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
@@ -344,6 +359,7 @@ func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
 		return resultUnknown
 	}
 	noticeSpendTotal.Add(n.price / 1000)
+	h.exchange(n.exchange).spend.Add(n.price / 1000)
 	if h.journal != nil {
 		h.journal.Billed(Billed{Notice: bk, Time: now.Unix(), Charge: ch})
 	}

@@ -567,3 +567,52 @@ func TestJournalGetsBillsThatMovedSpend(t *testing.T) {
 		t.Fatalf("win of a marked bill: %d", code)
 	}
 }
+
+// TestExchangeNotices: each notice processed for the first time counts
+// under the exchange its x names, the default's without x and
+// "unknown"'s with a name not configured, and a billing notice's charge
+// adds to its exchange's spend; a duplicate or refused notice counts
+// nowhere.
+func TestExchangeNotices(t *testing.T) {
+	sp := &fakeSpender{unknown: map[string]bool{"gone": true}}
+	h := New(Config{Exchanges: []string{"tx-n1", "/tx/n2"}}, sp, nil)
+	if n := len(h.exchanges); n != 4 || h.exchanges[0].name != "default" || h.exchanges[3].name != "unknown" {
+		t.Fatalf("%d exchanges: %+v", n, h.exchanges)
+	}
+	counts := func() map[string]float64 {
+		m := map[string]float64{}
+		for _, x := range h.exchanges {
+			for k, kind := range []string{"win", "bill", "loss"} {
+				m[x.name+" "+kind] = float64(x.notices[k].Get())
+			}
+			m[x.name+" spend"] = x.spend.Get()
+		}
+		return m
+	}
+	f := func(uri string, wantCode int, moved ...string) {
+		t.Helper()
+		before := counts()
+		if code, body := serveDirect(t, h, "GET", uri, ""); code != wantCode {
+			t.Fatalf("%s: %d %q; want %d", uri, code, body, wantCode)
+		}
+		want := map[string]float64{}
+		for i := 0; i+1 < len(moved); i += 2 {
+			var v float64
+			fmt.Sscan(moved[i+1], &v)
+			want[moved[i]] = v
+		}
+		for k, v := range counts() {
+			if d := v - before[k]; math.Abs(d-want[k]) > 1e-12 {
+				t.Errorf("%s: %s moved by %g; want %g", uri, k, d, want[k])
+			}
+		}
+	}
+	f("/win?bid=e1&cid=c&price=2&x=tx-n1", 204, "tx-n1 win", "1")
+	f("/win?bid=e1&cid=c&price=2&x=tx-n1", 204) // a duplicate
+	f("/bill?bid=e1&cid=c&price=2&x=tx-n1", 204, "tx-n1 bill", "1", "tx-n1 spend", "0.002")
+	f("/loss?bid=e2&cid=c&price=3&loss=102&x=%2Ftx%2Fn2", 204, "/tx/n2 loss", "1")
+	f("/bill?bid=e3&cid=c&price=5", 204, "default bill", "1", "default spend", "0.005")
+	f("/win?bid=e4&cid=c&price=1&x=tx-removed", 204, "unknown win", "1")
+	f("/win?bid=e5&cid=c&price=1&x="+strings.Repeat("x", 129), 400)
+	f("/bill?bid=e6&cid=gone&price=1&x=tx-n1", 204) // a campaign the spender does not know
+}

@@ -25,9 +25,10 @@ type notice struct {
 	bp                 []byte  // the bid's price as its notice URL has it; nil when absent
 	price              float64 // the exchange's price, at most the bid's (see capped)
 	userKey            uint64
-	loss               int  // -1 when absent
-	capped             bool // the exchange's price was above the bid's, and price is the bid's
-	billOnWin          bool // bo=w: the bid is billed at its win notice
+	loss               int    // -1 when absent
+	capped             bool   // the exchange's price was above the bid's, and price is the bid's
+	billOnWin          bool   // bo=w: the bid is billed at its win notice
+	exchange           []byte // x: the exchange the bid was made on; nil for the default
 }
 
 // Reasons sent as the body of a 400, short and constant.
@@ -45,6 +46,7 @@ const (
 	reasonBadLoss       = "bad loss"
 	reasonBadBidPrice   = "bad bp"
 	reasonBadBillOn     = "bad bo"
+	reasonLongExchange  = "x too long"
 	reasonBadSig        = "bad sig"
 	reasonMissingSig    = "missing sig"
 )
@@ -102,6 +104,9 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	default:
 		return resultInvalid, reasonBadBillOn
 	}
+	if n.exchange = a.peek("x"); len(n.exchange) > maxIDLen {
+		return resultInvalid, reasonLongExchange
+	}
 	var ok bool
 	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
 		return resultInvalid, reasonBadUK
@@ -133,7 +138,7 @@ func (h *Handler) verify(sig []byte, k Kind, n *notice) (result, string) {
 		return resultForged, reasonBadSig
 	}
 	var buf [512]byte
-	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin)
+	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin, n.exchange)
 	for i := range h.keys {
 		if h.keys[i].Sign(q) == want {
 			return resultOK, ""

@@ -12,7 +12,7 @@ import (
 // user 0xbeef, USD, bid price 3) at price, signed with key as a bid's
 // notice URLs are, and then changed by edit.
 func signedQuery(key *openrtb.NoticeKey, bid, price string, edit func(string) string) string {
-	q := openrtb.AppendNoticeQuery(nil, []byte(bid), []byte("c/1"), []byte("i1"), 0xbeef, []byte("USD"), []byte("3"), false)
+	q := openrtb.AppendNoticeQuery(nil, []byte(bid), []byte("c/1"), []byte("i1"), 0xbeef, []byte("USD"), []byte("3"), false, nil)
 	return edit(fmt.Sprintf("%s&sig=%016x&price=%s", q[1:], key.Sign(q), price))
 }
 
@@ -49,14 +49,15 @@ func TestSignedNotices(t *testing.T) {
 		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return strings.Replace(q, "bp=3", "bp=30", 1) }),
 		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return strings.Replace(q, "&bp=3", "", 1) }),
 		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return strings.Replace(q, "&bp=3", "&bp=3&bo=w", 1) }),
+		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return strings.Replace(q, "&bp=3", "&bp=3&x=ssp-1", 1) }),
 		signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return q[:strings.Index(q, "sig=")+4] + "zz" + q[strings.Index(q, "&price"):] }),
 	} {
 		if code, body := serve(h, q); code != 400 || body != reasonBadSig {
 			t.Fatalf("%s: %d %q; want 400 %q", q, code, body, reasonBadSig)
 		}
 	}
-	if got := noticesTotal[KindBill][resultForged].Get() - forged; got != 9 || sp.count() != 2 {
-		t.Fatalf("forged counted %d times, %d bills; want 9 and no bill", got, sp.count())
+	if got := noticesTotal[KindBill][resultForged].Get() - forged; got != 10 || sp.count() != 2 {
+		t.Fatalf("forged counted %d times, %d bills; want 10 and no bill", got, sp.count())
 	}
 	// The price is the exchange's: it is not signed.
 	if code, _ := serve(h, signedQuery(&keys[0], "b 3", "2.5", same)); code != 204 || sp.count() != 3 {

@@ -25,13 +25,17 @@ type Response struct {
 	// BP is Bid.Price as "price" has it.
 	NoticeBase []byte
 	// NoticeKey, when set, signs the notice URLs: "&sig=SIG" follows BP
-	// (and "&bo=w"), SIG the key's signature of the query up to it as 16
+	// (and "&bo=w" and "&x=EXCHANGE"), SIG the key's signature of the query up to it as 16
 	// lower-case hex digits (see [AppendNoticeQuery]).
 	NoticeKey *NoticeKey
 	// BillOnWin adds "&bo=w" after BP: the notice handler bills these
 	// bids at their win notice, for an exchange that sends no billing
 	// notice (see package notice).
 	BillOnWin bool
+	// Exchange adds "&x=EXCHANGE" after that: the name of the exchange
+	// whose endpoint the request came to, so that its notices are counted
+	// as its own (see package notice). Empty for http.bidPath's.
+	Exchange []byte
 
 	// NBR is the no-bid reason code; used only when Bids is empty and the
 	// server is configured to answer no-bids with a body. -1 omits it.

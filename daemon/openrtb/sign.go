@@ -50,15 +50,17 @@ func ParseNoticeKeys(text string) ([]NoticeKey, error) {
 }
 
 // AppendNoticeQuery appends the canonical query of a notice, the part of
-// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w",
+// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&x=EXCHANGE",
 // each value query-escaped and UK as 16 lower-case hex digits; "&bp=BP"
-// only when bp is not empty, "&bo=w" only with billOnWin. BP is the bid's
-// price, as the response's "price" writes it: the notice handler charges
-// no more than it (see package notice), and a signature covers it. "bo=w"
-// has the bid billed at its win notice (see [Response.BillOnWin]). The
-// bid's notice URLs carry the query as written; the notice handler writes
-// it again from the values it parsed, to verify the signature.
-func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, billOnWin bool) []byte {
+// only when bp is not empty, "&bo=w" only with billOnWin, "&x=EXCHANGE"
+// only when exchange is not empty. BP is the bid's price, as the
+// response's "price" writes it: the notice handler charges no more than
+// it (see package notice), and a signature covers it. "bo=w" has the bid
+// billed at its win notice (see [Response.BillOnWin]), and x names the
+// exchange the bid was made on (see [Response.Exchange]). The bid's
+// notice URLs carry the query as written; the notice handler writes it
+// again from the values it parsed, to verify the signature.
+func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, billOnWin bool, exchange []byte) []byte {
 	dst = append(dst, "?bid="...)
 	dst = appendQueryEscape(dst, bid)
 	dst = append(dst, "&cid="...)
@@ -75,6 +77,10 @@ func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, bil
 	}
 	if billOnWin {
 		dst = append(dst, "&bo=w"...)
+	}
+	if len(exchange) != 0 {
+		dst = append(dst, "&x="...)
+		dst = appendQueryEscape(dst, exchange)
 	}
 	return dst
 }

@@ -40,14 +40,19 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	}
 	r := testResponse()
 	r.NoticeKey = &keys[0]
-	for _, billOnWin := range []bool{false, true} {
-		r.BillOnWin = billOnWin
+	for _, c := range []struct {
+		billOnWin bool
+		exchange  string
+		want      string // between bp and sig
+	}{
+		{false, "", ""},
+		{true, "", "&bo=w"},
+		{false, "ssp-1", "&x=ssp-1"},
+		{true, "/openrtb2/w", "&bo=w&x=%2Fopenrtb2%2Fw"},
+	} {
+		r.BillOnWin, r.Exchange = c.billOnWin, []byte(c.exchange)
 		b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
-		want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"), []byte("1.2345"), billOnWin)), 16)
-		bo := ""
-		if billOnWin {
-			bo = "&bo=w"
-		}
+		want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"), []byte("1.2345"), c.billOnWin, []byte(c.exchange))), 16)
 		for _, u := range []string{b.NURL, b.BURL, b.LURL} {
 			q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
 			if err != nil {
@@ -56,12 +61,19 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 			if sig := q.Get("sig"); strings.TrimLeft(sig, "0") != want || len(sig) != 16 {
 				t.Fatalf("notice %s: sig %q; want %016s", u, sig, want)
 			}
-			if !strings.Contains(u, "&cur=USD&bp=1.2345"+bo+"&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
-				t.Fatalf("notice %s: bp%s and sig not between cur and price", u, bo)
+			if !strings.Contains(u, "&cur=USD&bp=1.2345"+c.want+"&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
+				t.Fatalf("notice %s: bp%s and sig not between cur and price", u, c.want)
+			}
+			if q.Get("x") != c.exchange {
+				t.Fatalf("notice %s: x %q; want %q", u, q.Get("x"), c.exchange)
 			}
 		}
 	}
-	r.NoticeKey, r.BillOnWin = nil, false
+	if keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, []byte("a"))) ==
+		keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, []byte("c"))) {
+		t.Fatal("the signature does not cover x")
+	}
+	r.NoticeKey, r.BillOnWin, r.Exchange = nil, false, nil
 	if b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]; strings.Contains(b.BURL, "sig=") {
 		t.Fatalf("unsigned notice %s carries sig", b.BURL)
 	}

@@ -165,6 +165,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, start 
 	x.count(resBid)
 	x.bids.Add(len(c.resp.Bids))
 	c.resp.BillOnWin = x.billOnWin
+	c.resp.Exchange = x.query
 	c.out = openrtb.AppendResponse(c.out[:0], &c.resp)
 	s.writeJSON(ctx, c)
 	s.logBids(c, start)

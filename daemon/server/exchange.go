@@ -16,8 +16,9 @@ import (
 type exchange struct {
 	name      string
 	path      string
-	billOnWin bool // bids billed at their win notice (bo=w)
-	noBidBody bool // no-bids answered 200 {"id","nbr"}, not 204
+	billOnWin bool   // bids billed at their win notice (bo=w)
+	query     []byte // the notice URLs' x: the name; nil for the default
+	noBidBody bool   // no-bids answered 200 {"id","nbr"}, not 204
 
 	results  [numResults]*metrics.Counter // rtbd_bid_requests_total{exchange,result}
 	reasons  []*metrics.Counter           // rtbd_nobid_total{exchange,reason}, by decision.Reason
@@ -63,6 +64,9 @@ func newExchange(name, path string, billOnWin, noBidBody bool) *exchange {
 		bids:     metrics.GetOrCreateCounter(`rtbd_bids_total{` + l + `}`),
 		late:     metrics.GetOrCreateCounter(`rtbd_bid_requests_late_total{` + l + `}`),
 		duration: stats.GetOrCreateHistogram(`rtbd_request_duration_seconds{path="bid",` + l + `}`),
+	}
+	if name != config.DefaultExchange {
+		x.query = []byte(name)
 	}
 	for r := range x.results {
 		x.results[r] = metrics.GetOrCreateCounter(`rtbd_bid_requests_total{` + l + `,result="` + resultNames[r] + `"}`)

@@ -182,6 +182,7 @@ func serve(cfg *config.Config) int {
 		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
 		Keys: eng.NoticeKeys(), RequireSigned: cfg.Bidding.RequireSignedNotices,
 		BillOnWin: cfg.Bidding.BillOn == "win",
+		Exchanges: cfg.ExchangeNames(),
 	}
 	if journal != nil {
 		ncfg.Journal = journal

@@ -181,12 +181,14 @@ func TestBillOnWin(t *testing.T) {
 // nothing; one made on http.bidPath reserves at its win and moves no
 // spend until its burl.
 func TestBillOnWinPath(t *testing.T) {
-	d := startDaemon(t, map[string]any{"http": map[string]any{"billOnWinBidPaths": []string{"/openrtb2/no-burl"}}})
+	d := startDaemon(t, map[string]any{"http": map[string]any{"billOnWinBidPaths": []string{"/openrtb2/no-burl"}},
+		"exchanges": []map[string]any{{"name": "ssp-1", "bidPath": "/openrtb2/ssp-1"}}})
 	var won *bid
+	var body []byte
 	for _, f := range corpus.Requests() {
 		_, bids := d.postBidTo(t, "/openrtb2/no-burl", f.Body)
 		if len(bids) > 0 && !decision.IsTestBidID([]byte(bids[0].ID)) {
-			won = &bids[0]
+			won, body = &bids[0], f.Body
 			break
 		}
 	}
@@ -211,5 +213,23 @@ func TestBillOnWinPath(t *testing.T) {
 	if got := d.spendTotal(t); math.Abs(float64(got-want)) > 1 || d.metric(t, "rtbd_win_reservations") != 1 {
 		t.Fatalf("after a win on http.bidPath: spend %d micro-units, %v reservations; want %d and 1",
 			got, d.metric(t, "rtbd_win_reservations"), want)
+	}
+	// Each win counted as its exchange's, and the bill-on-win's spend.
+	_, bids := d.postBidTo(t, "/openrtb2/ssp-1", body)
+	if len(bids) == 0 || !strings.Contains(bids[0].NURL, "&x=ssp-1") {
+		t.Fatalf("bids on /openrtb2/ssp-1: %+v; want one whose nurl has x=ssp-1", bids)
+	}
+	d.notice(t, bids[0].NURL, "1")
+	for name, want := range map[string]float64{
+		`rtbd_exchange_notices_total{exchange="/openrtb2/no-burl",kind="win"}`: 1,
+		`rtbd_exchange_spend_total{exchange="/openrtb2/no-burl"}`:              won.Price / 1000,
+		`rtbd_exchange_notices_total{exchange="default",kind="win"}`:           1,
+		`rtbd_exchange_notices_total{exchange="ssp-1",kind="win"}`:             1,
+		`rtbd_exchange_notices_total{exchange="unknown",kind="win"}`:           0,
+		`rtbd_bids_total{exchange="ssp-1"}`:                                    float64(len(bids)),
+	} {
+		if got := d.metric(t, name); math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %v; want %v", name, got, want)
+		}
 	}
 }
