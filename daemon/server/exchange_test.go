@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,9 +63,12 @@ func TestExchanges(t *testing.T) {
 		t.Helper()
 		before := counts()
 		var r reply
-		if method == "POST" {
+		switch method {
+		case "POST":
 			r = post(t, c, path, body)
-		} else {
+		case "RAW":
+			r = rawPost(t, c, path, body)
+		default:
 			r = get(t, c, path)
 		}
 		if r.status != wantStatus {
@@ -107,7 +112,7 @@ func TestExchanges(t *testing.T) {
 	step("bad JSON on /openrtb2/w", "POST", "/openrtb2/w", []byte(`{"id":`), 400, "/openrtb2/w bad_request", "/openrtb2/w duration")
 	step("GET on tx-win", "GET", "/openrtb2/b", nil, 405, "tx-win method_not_allowed", "tx-win duration")
 	// fasthttp refuses the body before the handler: readError counts it.
-	step("too large on tx-body", "POST", "/openrtb2/a", bytes.Repeat([]byte(" "), 5000), 413, "tx-body too_large")
+	step("too large on tx-body", "RAW", "/openrtb2/a", bytes.Repeat([]byte(" "), 5000), 413, "tx-body too_large")
 	step("not a bid path", "POST", "/openrtb2/c", bid, 404)
 
 	// Waited 50 ms for a tmax of 40: a fast no-bid, and an answer later
@@ -137,6 +142,25 @@ func TestExchanges(t *testing.T) {
 
 // bidsIn counts the bids of an answer body.
 func bidsIn(body []byte) int { return bytes.Count(body, []byte(`"impid"`)) }
+
+// rawPost sends a POST of body to path over a raw connection while
+// reading the answer, which fasthttp may send and close the connection
+// on before it read the body (see tooLarge).
+func rawPost(t testing.TB, c *fasthttp.Client, path string, body []byte) reply {
+	t.Helper()
+	conn, err := c.Dial("rtbd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+	go conn.Write(req) //nolint:errcheck // the server may close first
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(conn)); err != nil {
+		t.Fatalf("POST %s: cannot read the answer: %v", path, err)
+	}
+	return reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...)}
+}
 
 func get(t testing.TB, c *fasthttp.Client, path string) reply {
 	t.Helper()
