@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -142,25 +140,6 @@ func TestExchanges(t *testing.T) {
 
 // bidsIn counts the bids of an answer body.
 func bidsIn(body []byte) int { return bytes.Count(body, []byte(`"impid"`)) }
-
-// rawPost sends a POST of body to path over a raw connection while
-// reading the answer, which fasthttp may send and close the connection
-// on before it read the body (see tooLarge).
-func rawPost(t testing.TB, c *fasthttp.Client, path string, body []byte) reply {
-	t.Helper()
-	conn, err := c.Dial("rtbd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
-	go conn.Write(req) //nolint:errcheck // the server may close first
-	var resp fasthttp.Response
-	if err := resp.Read(bufio.NewReader(conn)); err != nil {
-		t.Fatalf("POST %s: cannot read the answer: %v", path, err)
-	}
-	return reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...)}
-}
 
 func get(t testing.TB, c *fasthttp.Client, path string) reply {
 	t.Helper()

@@ -221,19 +221,28 @@ func TestBadInput(t *testing.T) {
 // connection closed instead of the answer.
 func tooLarge(t *testing.T, c *fasthttp.Client, body []byte) {
 	t.Helper()
+	if r := rawPost(t, c, "/openrtb2/bid", body); r.status != fasthttp.StatusRequestEntityTooLarge {
+		t.Fatalf("too large: status %d; want 413", r.status)
+	}
+}
+
+// rawPost sends a POST of body to path over a raw connection while
+// reading the answer, which fasthttp may send, and close the connection,
+// before it read the body (see tooLarge).
+func rawPost(t testing.TB, c *fasthttp.Client, path string, body []byte) reply {
+	t.Helper()
 	conn, err := c.Dial("rtbd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	go conn.Write(rawRequest(body, false)) //nolint:errcheck // the server may close first
+	req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+	go conn.Write(req) //nolint:errcheck // the server may close first
 	var resp fasthttp.Response
 	if err := resp.Read(bufio.NewReader(conn)); err != nil {
-		t.Fatalf("too large: cannot read the answer: %v", err)
+		t.Fatalf("POST %s: cannot read the answer: %v", path, err)
 	}
-	if resp.StatusCode() != fasthttp.StatusRequestEntityTooLarge {
-		t.Fatalf("too large: status %d; want 413", resp.StatusCode())
-	}
+	return reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...)}
 }
 
 func TestMethodAndPath(t *testing.T) {
