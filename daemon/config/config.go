@@ -129,15 +129,33 @@ const (
 	UnknownExchange = "unknown"
 )
 
+// Endpoints returns every bid endpoint as an exchange, in the order the
+// server matches them: http.bidPath's ("default"), the exchanges, then
+// each path of http.billOnWinBidPaths, which names itself and bills on
+// win. NoBidBody is always set: the exchange's, or bidding.noBidBody.
+func (c *Config) Endpoints() []Exchange {
+	body := c.Bidding.NoBidBody
+	xs := []Exchange{{Name: DefaultExchange, BidPath: c.HTTP.BidPath, NoBidBody: &body}}
+	for _, x := range c.Exchanges {
+		if x.NoBidBody == nil {
+			x.NoBidBody = &body
+		}
+		xs = append(xs, x)
+	}
+	for _, p := range c.HTTP.BillOnWinBidPaths {
+		xs = append(xs, Exchange{Name: p, BidPath: p, BillOnWin: true, NoBidBody: &body})
+	}
+	return xs
+}
+
 // ExchangeNames returns the names of the bid endpoints besides
-// http.bidPath's: the exchanges', then each path of
-// http.billOnWinBidPaths, which names itself.
+// http.bidPath's, in the order of [Config.Endpoints].
 func (c *Config) ExchangeNames() []string {
 	var names []string
-	for _, x := range c.Exchanges {
+	for _, x := range c.Endpoints()[1:] {
 		names = append(names, x.Name)
 	}
-	return append(names, c.HTTP.BillOnWinBidPaths...)
+	return names
 }
 
 // Admin configures the admin listener (/metrics, /healthz, /readyz, pprof).

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,6 +61,13 @@ func TestParseOverridesDefaults(t *testing.T) {
 	}
 	if n := c.ExchangeNames(); !slices.Equal(n, []string{"ssp-1", "ssp_2", "/w"}) {
 		t.Fatalf("ExchangeNames() = %q", n)
+	}
+	var got []string
+	for _, e := range c.Endpoints() {
+		got = append(got, fmt.Sprintf("%s %s %v %v", e.Name, e.BidPath, e.BillOnWin, *e.NoBidBody))
+	}
+	if want := []string{"default /openrtb2/bid false false", "ssp-1 /openrtb2/ssp-1 true false", "ssp_2 /o/2 false false", "/w /w true false"}; !slices.Equal(got, want) {
+		t.Fatalf("Endpoints() = %q; want %q", got, want)
 	}
 	// shedding.maxInFlight is ignored now, but files that set it load.
 	if c, err = Parse([]byte(`{"shedding":{"maxInFlight":100}}`)); err != nil || c.Shedding.MaxQueueAge.D() != 20*time.Millisecond {

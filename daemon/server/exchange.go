@@ -77,21 +77,11 @@ func newExchange(name, path string, billOnWin, noBidBody bool) *exchange {
 	return x
 }
 
-// exchangesOf returns the bid endpoints of c: http.bidPath first, then
-// the exchanges and http.billOnWinBidPaths (config.Validate made the paths
-// and names unique).
+// exchangesOf returns the bid endpoints of c (see config.Config.Endpoints).
 func exchangesOf(c *config.Config) []*exchange {
-	body := c.Bidding.NoBidBody
-	xs := []*exchange{newExchange(config.DefaultExchange, c.HTTP.BidPath, false, body)}
-	for _, e := range c.Exchanges {
-		b := body
-		if e.NoBidBody != nil {
-			b = *e.NoBidBody
-		}
-		xs = append(xs, newExchange(e.Name, e.BidPath, e.BillOnWin, b))
-	}
-	for _, p := range c.HTTP.BillOnWinBidPaths {
-		xs = append(xs, newExchange(p, p, true, body))
+	var xs []*exchange
+	for _, e := range c.Endpoints() {
+		xs = append(xs, newExchange(e.Name, e.BidPath, e.BillOnWin, *e.NoBidBody))
 	}
 	return xs
 }
