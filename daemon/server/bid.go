@@ -93,19 +93,20 @@ func (s *Server) answerBid(ctx *fasthttp.RequestCtx, x *exchange, start time.Tim
 	// How long requests wait before their handler: the deadline counts
 	// from arrival, before that wait.
 	age := s.queue.Age(start)
+	unread := s.cfg.Bidding.DefaultTmax.D() - age // due time of a request not parsed
 	if age > s.cfg.Shedding.MaxQueueAge.D() {
 		s.shed(ctx, x)
-		return s.cfg.Bidding.DefaultTmax.D() - age
+		return unread
 	}
 	c := getBidCtx()
 	defer putBidCtx(c)
 	body, ok := s.readBody(ctx, c, x)
 	if !ok {
-		return s.cfg.Bidding.DefaultTmax.D() - age
+		return unread
 	}
 	if err := c.req.Parse(body); err != nil {
 		s.badRequest(ctx, x, err)
-		return s.cfg.Bidding.DefaultTmax.D() - age
+		return unread
 	}
 	s.decide(ctx, c, x, start, age)
 	return s.tmax(&c.req) - age
