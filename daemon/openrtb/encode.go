@@ -117,8 +117,8 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 // and creative, from `,"adid":` to `,"adm":`, as the encoder writes them
 // when b.Static is empty. A decision engine that encodes them once per
 // creative with it, and sets b.Static, saves escaping them on every bid:
-// AdID, CrID, CampaignID, ADomain, Bundle, Cat, Attr, MType, W, H, Dur,
-// Lang, Ext and AdM (copied when AdMEscaped).
+// AdID, CrID, CampaignID, ADomain, Bundle, Cat, CatTax, Attr, MType, W, H,
+// Dur, Lang, Ext and AdM (copied when AdMEscaped).
 func AppendBidStatic(dst []byte, b *Bid) []byte {
 	dst = appendStringField(dst, `,"adid":`, b.AdID)
 	dst = appendStringField(dst, `,"crid":`, b.CrID)
@@ -126,6 +126,7 @@ func AppendBidStatic(dst []byte, b *Bid) []byte {
 	dst = appendStringList(dst, `,"adomain":`, b.ADomain)
 	dst = appendStringField(dst, `,"bundle":`, b.Bundle)
 	dst = appendStringList(dst, `,"cat":`, b.Cat)
+	dst = appendIntField(dst, `,"cattax":`, b.CatTax, b.CatTax > 1 && len(b.Cat) > 0)
 	dst = appendIntList(dst, `,"attr":`, b.Attr)
 	dst = appendIntField(dst, `,"mtype":`, b.MType, b.MType > 0)
 	dst = appendIntField(dst, `,"w":`, b.W, b.W > 0)

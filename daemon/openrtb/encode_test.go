@@ -30,6 +30,7 @@ type decodedResponse struct {
 			ADomain   []string `json:"adomain"`
 			Bundle    string   `json:"bundle"`
 			Cat       []string `json:"cat"`
+			CatTax    *int     `json:"cattax"`
 			Attr      []int    `json:"attr"`
 			MType     int      `json:"mtype"`
 			DealID    string   `json:"dealid"`
@@ -95,6 +96,9 @@ func TestAppendResponse(t *testing.T) {
 		b.Dur != 30 || b.SlotInPod != -1 || b.Language != "en" || b.AdM != "<VAST version=\"4.0\">\n</VAST>" {
 		t.Fatalf("unexpected bid: %+v", b)
 	}
+	if b.CatTax != nil {
+		t.Fatalf("bid.cattax %d for categories of the default taxonomy; want none", *b.CatTax)
+	}
 	for kind, u := range map[string]string{"win": b.NURL, "bill": b.BURL, "loss": b.LURL} {
 		checkNotice(t, u, kind, "b&1", "c/7", "imp 1", "0000000000000abc", "USD", "1.2345")
 	}
@@ -123,6 +127,26 @@ func TestAppendResponse(t *testing.T) {
 	out := string(AppendResponse(nil, &Response{ID: []byte("x"), Cur: []byte("EUR"), NBR: -1, Bids: []Bid{{ID: []byte("b"), ImpID: []byte("i")}}}))
 	if want := `{"id":"x","cur":"EUR","seatbid":[{"bid":[{"id":"b","impid":"i","price":0}]}]}`; out != want {
 		t.Fatalf("unexpected minimal response\ngot  %s\nwant %s", out, want)
+	}
+	// bid.cattax names the taxonomy of bid.cat when it is not OpenRTB's
+	// default, 1, and goes without categories.
+	for _, c := range []struct {
+		tax  int
+		cat  []string
+		want string
+	}{
+		{7, []string{"JLBCU7"}, `,"cat":["JLBCU7"],"cattax":7}`},
+		{1, []string{"IAB1"}, `,"cat":["IAB1"]}`},
+		{7, nil, `"price":0}`},
+	} {
+		b := Bid{ID: []byte("b"), ImpID: []byte("i"), CatTax: c.tax}
+		for _, v := range c.cat {
+			b.Cat = append(b.Cat, []byte(v))
+		}
+		out := string(AppendResponse(nil, &Response{ID: []byte("x"), NBR: -1, Bids: []Bid{b}}))
+		if !strings.HasSuffix(out, c.want+"]}]}") {
+			t.Fatalf("cattax %d, cat %q: got %s, want it to end in %s", c.tax, c.cat, out, c.want)
+		}
 	}
 }
 

@@ -119,6 +119,8 @@ func requestScalarField(p *parser, key []byte) (err error) {
 		r.BCat, err = p.texts(r.BCat, "bcat")
 	case "acat":
 		r.ACat, err = p.texts(r.ACat, "acat")
+	case "cattax":
+		r.CatTax, err = p.int()
 	case "badv":
 		r.BAdv, err = p.texts(r.BAdv, "badv")
 	case "bapp":

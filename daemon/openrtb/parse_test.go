@@ -220,6 +220,13 @@ func TestParseLenient(t *testing.T) {
 	f(`{"id":"a",`+imp+`,"acat":["IAB1","IAB2-3"],"bcat":["IAB9"],"wlangb":["en-US"]}`, func(r *Request) string {
 		return want([]any{len(r.ACat), string(r.ACat[1]), len(r.BCat), string(r.WLangB[0])}, []any{2, "IAB2-3", 1, "en-US"})
 	})
+	// cattax (2.6) names the taxonomy of bcat and acat; absent is 0.
+	f(`{"id":"a",`+imp+`,"bcat":["483"],"cattax":"6"}`, func(r *Request) string {
+		return want([]any{r.CatTax, string(r.BCat[0])}, []any{6, "483"})
+	})
+	f(`{"id":"a",`+imp+`,"bcat":["IAB9"]}`, func(r *Request) string {
+		return want([]any{r.CatTax}, []any{0})
+	})
 	// audio pods (2.6): the pod fields video has.
 	f(`{"id":"a","imp":[{"id":"1","audio":{"mimes":["audio/mp4"],"podid":"p1","podseq":1,"slotinpod":-1,"poddur":"60","maxseq":3,"rqddurs":[15,30],"mincpmpersec":0.02,"poddedupe":[1,"2"]}}]}`,
 		func(r *Request) string {

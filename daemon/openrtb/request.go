@@ -40,12 +40,17 @@ type Request struct {
 	// AllImps is 1 when the exchange promises all impressions are offered.
 	AllImps int
 
-	Cur   [][]byte // allowed bid currencies; empty means USD
-	BCat  [][]byte // blocked advertiser categories
-	ACat  [][]byte // allowed advertiser categories (2.6-202309); empty: any
-	BAdv  [][]byte // blocked advertiser domains
-	BApp  [][]byte // blocked app bundles
-	WLang [][]byte // allowed creative languages (ISO-639-1)
+	Cur  [][]byte // allowed bid currencies; empty means USD
+	BCat [][]byte // blocked advertiser categories, in taxonomy CatTax
+	ACat [][]byte // allowed advertiser categories (2.6-202309); empty: any
+	// CatTax is cattax (2.6), the taxonomy of BCat and ACat from AdCOM's
+	// List: Category Taxonomies (1 IAB Content Category Taxonomy 1.0, 6
+	// IAB Content Taxonomy 2.2, 7 Content Taxonomy 3.0, 500+ vendor
+	// specific, ...); 0 when absent, which OpenRTB reads as 1.
+	CatTax int
+	BAdv   [][]byte // blocked advertiser domains
+	BApp   [][]byte // blocked app bundles
+	WLang  [][]byte // allowed creative languages (ISO-639-1)
 	// WLangB is wlangb (2.6): allowed languages as IETF BCP 47 tags
 	// ("en-US"), of which a creative's ISO-639-1 lang is the primary
 	// subtag.

@@ -71,10 +71,13 @@ type Bid struct {
 	CampaignID []byte
 	// UserKey is the frequency-cap key of the user (0 when unknown), carried
 	// in the notice URLs (uk=) so a billing notice counts the impression.
-	UserKey   uint64
-	ADomain   [][]byte
-	Bundle    []byte // the advertised app's bundle id, for app-install ads
-	Cat       [][]byte
+	UserKey uint64
+	ADomain [][]byte
+	Bundle  []byte // the advertised app's bundle id, for app-install ads
+	Cat     [][]byte
+	// CatTax is the taxonomy of Cat (see [Request.CatTax]); 0 and 1,
+	// OpenRTB's default, omit bid.cattax.
+	CatTax    int
 	Attr      []int
 	MType     int // 1 banner, 2 video, 3 audio, 4 native
 	DealID    []byte
