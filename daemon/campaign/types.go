@@ -31,8 +31,12 @@ type Campaign struct {
 	// app-install campaigns: sent as bid.bundle and blocked by a request's
 	// bapp. Optional.
 	Bundle string `json:"bundle,omitempty"`
-	// Cat are the IAB content categories of the advertiser (matched to bcat).
+	// Cat are the advertiser's categories in IAB Content Category
+	// Taxonomy 1.0, OpenRTB's default taxonomy (matched to bcat and acat).
 	Cat []string `json:"cat,omitempty"`
+	// Categories are the advertiser's categories in other taxonomies, for
+	// the requests whose cattax names one of them.
+	Categories []Categories `json:"categories,omitempty"`
 
 	// Value is the CPM the advertiser is worth at a model score of 1.
 	// The bid price is Value x score, capped at MaxCPM.
@@ -57,6 +61,19 @@ type Campaign struct {
 	Targeting Targeting  `json:"targeting"`
 	Creatives []Creative `json:"creatives"`
 }
+
+// Categories lists a campaign's categories in one taxonomy: CatTax is its
+// id in AdCOM's List: Category Taxonomies (6 IAB Content Taxonomy 2.2, 7
+// Content Taxonomy 3.0, 500 and up vendor specific, ...), 2 to
+// MaxCatTax; taxonomy 1 is Campaign.Cat.
+type Categories struct {
+	CatTax int      `json:"cattax"`
+	Cat    []string `json:"cat"`
+}
+
+// MaxCatTax bounds a taxonomy id: AdCOM's list ends below 500, and vendor
+// ids start there.
+const MaxCatTax = 65535
 
 // DSA is a campaign's DSA transparency: on whose behalf the ad shows and
 // who paid for it (each 1 to 100 characters), whether the ad renders the

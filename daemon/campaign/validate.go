@@ -100,6 +100,21 @@ func (v *campaignValidator) validateAdvertiser() {
 	}
 	v.nonEmpty("adomain", v.c.ADomain)
 	v.nonEmpty("cat", v.c.Cat)
+	for i, g := range v.c.Categories {
+		field := fmt.Sprintf("categories[%d]", i)
+		switch {
+		case g.CatTax == 1:
+			v.addf(field+".cattax", "taxonomy 1 (IAB Content Category Taxonomy 1.0) goes in cat")
+		case g.CatTax < 2 || g.CatTax > MaxCatTax:
+			v.addf(field+".cattax", "%d must be a category taxonomy id in [2, %d]", g.CatTax, MaxCatTax)
+		case slices.ContainsFunc(v.c.Categories[:i], func(h Categories) bool { return h.CatTax == g.CatTax }):
+			v.addf(field+".cattax", "taxonomy %d is listed twice", g.CatTax)
+		}
+		if len(g.Cat) == 0 {
+			v.addf(field+".cat", "at least one category is required")
+		}
+		v.nonEmpty(field+".cat", g.Cat)
+	}
 	if b := v.c.Bundle; len(b) > maxBundleLen || strings.ContainsFunc(b, unicode.IsSpace) {
 		v.addf("bundle", "%q must be at most %d bytes without spaces (an app store id such as com.example.game)", b, maxBundleLen)
 	}

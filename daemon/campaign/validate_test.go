@@ -18,6 +18,7 @@ func validFile() *File {
 		},
 		{
 			ID: "ctv-1", ADomain: []string{"tv.com"}, Value: 20, MaxCPM: 15,
+			Cat: []string{"IAB1-5"}, Categories: []Categories{{CatTax: 6, Cat: []string{"640"}}, {CatTax: 500, Cat: []string{"tv"}}},
 			Targeting: Targeting{Media: []string{"video"}, DeviceTypes: []int{3, 7}},
 			Creatives: []Creative{{ID: "v1", Type: "video", Dur: 30, Mimes: []string{"video/mp4"}, Markup: "<VAST/>"}},
 		},
@@ -61,6 +62,17 @@ func TestValidateCampaigns(t *testing.T) {
 	f(func(f *File) { ctv(f).Bundle = "com.example game" }, `campaign "ctv-1": bundle: "com.example game" must be at most 255 bytes without spaces`)
 	f(func(f *File) { ctv(f).Bundle = strings.Repeat("a", 256) }, `campaign "ctv-1": bundle:`)
 	f(func(f *File) { ctv(f).Cat = []string{""} }, `campaign "ctv-1": cat[0]: is empty`)
+	f(func(f *File) { ctv(f).Categories = []Categories{{CatTax: 1, Cat: []string{"IAB1"}}} },
+		`campaign "ctv-1": categories[0].cattax: taxonomy 1 (IAB Content Category Taxonomy 1.0) goes in cat`)
+	f(func(f *File) { ctv(f).Categories = []Categories{{CatTax: 0, Cat: []string{"1"}}} },
+		`campaign "ctv-1": categories[0].cattax: 0 must be a category taxonomy id in [2, 65535]`)
+	f(func(f *File) { ctv(f).Categories = []Categories{{CatTax: 65536, Cat: []string{"1"}}} }, `categories[0].cattax: 65536 must be`)
+	f(func(f *File) {
+		ctv(f).Categories = []Categories{{CatTax: 6, Cat: []string{"1"}}, {CatTax: 7, Cat: []string{"2"}}, {CatTax: 6, Cat: []string{"3"}}}
+	},
+		`campaign "ctv-1": categories[2].cattax: taxonomy 6 is listed twice`)
+	f(func(f *File) { ctv(f).Categories = []Categories{{CatTax: 6}} }, `campaign "ctv-1": categories[0].cat: at least one category is required`)
+	f(func(f *File) { ctv(f).Categories = []Categories{{CatTax: 6, Cat: []string{"483", ""}}} }, `campaign "ctv-1": categories[0].cat[1]: is empty`)
 	f(func(f *File) { ctv(f).Value = -1 }, `campaign "ctv-1": value: -1 must be`)
 	f(func(f *File) { ctv(f).Value = 0 }, `campaign "ctv-1": value: 0 must be a finite number > 0`)
 	f(func(f *File) { ctv(f).MaxCPM = 0 }, `campaign "ctv-1": maxCpm: 0 must be > 0`)
