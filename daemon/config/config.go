@@ -273,6 +273,13 @@ type Bidding struct {
 	// that the open bid still competes when the exchange cannot take the
 	// deal bid. false bids the single best of either. Default true.
 	OpenBesideDeal bool `json:"openBesideDeal"`
+	// BlockUnknownCategories: where a request blocks categories (bcat),
+	// a campaign with none in the request's taxonomy (cattax, 1 when
+	// absent: the campaign's cat, else its categories of that cattax)
+	// does not bid, since its ad may be in a blocked category. false
+	// bids it, with its categories of another taxonomy and their
+	// bid.cattax, and leaves the check to the exchange. Default false.
+	BlockUnknownCategories bool `json:"blockUnknownCategories"`
 }
 
 // Shedding configures admission control.

@@ -48,6 +48,9 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c, err = Parse([]byte(`{"bidding":{"openBesideDeal":false}}`)); err != nil || c.Bidding.OpenBesideDeal {
 		t.Fatalf("bidding.openBesideDeal false: %v, %v; want off", err, c.Bidding.OpenBesideDeal)
 	}
+	if c, err = Parse([]byte(`{"bidding":{"blockUnknownCategories":true}}`)); err != nil || !c.Bidding.BlockUnknownCategories || Default().Bidding.BlockUnknownCategories {
+		t.Fatalf("bidding.blockUnknownCategories true: %v, %v; want on, and off by default", err, c.Bidding.BlockUnknownCategories)
+	}
 	if c, err = Parse([]byte(`{"state":{"retireAfterDays":0}}`)); err != nil || c.State.RetireAfterDays != 0 {
 		t.Fatalf("state.retireAfterDays 0: %v, %d; want retiring off", err, c.State.RetireAfterDays)
 	}

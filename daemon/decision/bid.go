@@ -28,7 +28,16 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	b.AdID, b.CrID, b.CampaignID = cr.adid, cr.id, cc.id
 	b.UserKey = c.userKey
 	b.ADomain = append(b.ADomain[:0], cc.adomain...)
-	b.Cat = append(b.Cat[:0], cc.cat...)
+	b.Cat, b.CatTax, b.Static = b.Cat[:0], 0, cr.static
+	if len(cc.cats) > 0 {
+		cl := &cc.cats[0]
+		if tax := c.req.CatTax; tax > 1 && tax != cl.tax {
+			if o := cc.catsOf(tax); o != nil {
+				cl, b.Static = o, nil // encoded with cats[0]
+			}
+		}
+		b.Cat, b.CatTax = append(b.Cat, cl.cat...), cl.tax
+	}
 	b.Attr = append(b.Attr[:0], cr.attr...)
 	b.MType = cr.mtype
 	if opt.deal >= 0 {
@@ -43,7 +52,6 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		b.Dur, b.SlotInPod = cr.dur, imp.Audio.SlotInPod
 	}
 	b.Lang, b.AdM, b.AdMEscaped, b.Ext = cr.lang, cr.adm, true, cc.ext
-	b.Static = cr.static
 	b.Seat = cc.seat
 	b.Bundle = cc.bundle
 	if c.Trace != nil {

@@ -29,7 +29,8 @@ type index struct {
 	weekday   dim
 	deal      dim // any: campaigns that may bid without a deal
 	seat      dim // any: campaigns without a seat
-	cat       dim // campaign categories, for bcat
+	cat       dim // campaign categories, key xxhash ^ taxSalt(taxonomy), for bcat and acat
+	catTax    dim // the taxonomies campaigns have categories in, key intKey(taxonomy)
 	adomain   dim // folded advertiser domains, for badv and bapp
 	bundle    dim // folded app-install bundle ids, for bapp
 	size      dim // banner creative sizes, key intKey(w<<32|h)
@@ -46,7 +47,7 @@ type index struct {
 // dimSet lists the builders of an index in build order.
 type indexBuilder struct {
 	media, device, os, country, region, metro, inventory, blockInv, publisher,
-	segment, hour, weekday, deal, seat, cat, adomain, bundle, size, vdur, adur, mimes,
+	segment, hour, weekday, deal, seat, cat, catTax, adomain, bundle, size, vdur, adur, mimes,
 	protocol, plcmt, dsa *dimBuilder
 	vdurs, adurs map[int]bool
 }
@@ -75,13 +76,13 @@ func buildIndex(f *campaign.File, order []int, camps []ccamp, dense int) index {
 func (b *indexBuilder) all() []**dimBuilder {
 	return []**dimBuilder{&b.media, &b.device, &b.os, &b.country, &b.region, &b.metro,
 		&b.inventory, &b.blockInv, &b.publisher, &b.segment, &b.hour, &b.weekday, &b.deal,
-		&b.seat, &b.cat, &b.adomain, &b.bundle, &b.size, &b.vdur, &b.adur, &b.mimes, &b.protocol, &b.plcmt, &b.dsa}
+		&b.seat, &b.cat, &b.catTax, &b.adomain, &b.bundle, &b.size, &b.vdur, &b.adur, &b.mimes, &b.protocol, &b.plcmt, &b.dsa}
 }
 
 func (ix *index) all() []*dim {
 	return []*dim{&ix.media, &ix.device, &ix.os, &ix.country, &ix.region, &ix.metro,
 		&ix.inventory, &ix.blockInv, &ix.publisher, &ix.segment, &ix.hour, &ix.weekday, &ix.deal,
-		&ix.seat, &ix.cat, &ix.adomain, &ix.bundle, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt, &ix.dsa}
+		&ix.seat, &ix.cat, &ix.catTax, &ix.adomain, &ix.bundle, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt, &ix.dsa}
 }
 
 func sortedKeys(m map[int]bool) []int {
@@ -158,9 +159,14 @@ func (b *indexBuilder) addCampaign(o int, c *campaign.Campaign, cc *ccamp) {
 		b.seat.add(o, xxhash.Sum64String(c.Seat))
 		b.seat.filter.add(cc.seat)
 	}
-	for i, h := range cc.catH {
+	for _, h := range cc.catH {
 		b.cat.add(o, h)
-		b.cat.filter.add(cc.cat[i])
+	}
+	for _, cl := range cc.cats {
+		b.catTax.add(o, intKey(uint64(cl.tax)))
+		for _, v := range cl.cat {
+			b.cat.filter.add(v)
+		}
 	}
 	for i, h := range cc.adomainH {
 		b.adomain.add(o, h)

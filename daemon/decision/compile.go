@@ -34,6 +34,10 @@ type Options struct {
 	// OpenBesideDeal bids, on an imp whose auction is not private, the
 	// best open-auction option beside the best deal one (see decideImp).
 	OpenBesideDeal bool
+	// BlockUnknownCategories: where a request blocks categories (bcat), a
+	// campaign with none in the request's taxonomy (cattax) does not bid
+	// (see config.Bidding.BlockUnknownCategories).
+	BlockUnknownCategories bool
 
 	// denseBelow overrides the constant of that name when > 0 (tests).
 	denseBelow int
@@ -67,6 +71,8 @@ type Snapshot struct {
 	noticeKey  *openrtb.NoticeKey
 	shade      float64 // first-price shading factor, 1 for none
 	openBeside bool    // Options.OpenBesideDeal
+	// blockUnknownCat is Options.BlockUnknownCategories.
+	blockUnknownCat bool
 }
 
 // hotCamp holds the fields read for every candidate that passed its first
@@ -89,14 +95,34 @@ type hotCamp struct {
 // 100,000 campaigns, where hotCamp is 3.2 MB, and stays in L2.
 type firstBound struct{ value, maxCPM, expNegS float32 }
 
+// catList is a campaign's categories in one taxonomy.
+type catList struct {
+	tax int
+	cat [][]byte
+}
+
+// catsOf returns cc's categories of taxonomy tax, or nil. A bid carries
+// those of the request's taxonomy (cattax), else cats[0].
+func (cc *ccamp) catsOf(tax int) *catList {
+	for i := range cc.cats {
+		if cc.cats[i].tax == tax {
+			return &cc.cats[i]
+		}
+	}
+	return nil
+}
+
 // ccamp is a compiled campaign.
 type ccamp struct {
-	id        []byte
-	seat      []byte
-	adomain   [][]byte
-	adomainH  []uint64
-	bundle    []byte // app-install bundle id; nil when none
-	cat       [][]byte
+	id       []byte
+	seat     []byte
+	adomain  [][]byte
+	adomainH []uint64
+	bundle   []byte // app-install bundle id; nil when none
+	// cats are the campaign's categories by taxonomy, the one its bids
+	// carry by default first (Campaign.Cat, taxonomy 1, when it has any);
+	// catH their keys (see taxSalt), for the index and pod de-duplication.
+	cats      []catList
 	catH      []uint64
 	value     float64
 	maxCPM    float64
@@ -154,7 +180,7 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	if f == nil || st == nil {
 		return nil, fmt.Errorf("cannot compile campaigns: nil file or state")
 	}
-	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), noticeKey: opt.NoticeKey, shade: 1, openBeside: opt.OpenBesideDeal}
+	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), noticeKey: opt.NoticeKey, shade: 1, openBeside: opt.OpenBesideDeal, blockUnknownCat: opt.BlockUnknownCategories}
 	if f := opt.FirstPriceShading; f > 0 && f < 1 {
 		s.shade = f
 	}
@@ -228,9 +254,17 @@ func (s *Snapshot) compileCampaign(cc *ccamp, c *campaign.Campaign) error {
 		cc.adomain = append(cc.adomain, []byte(d))
 		cc.adomainH = append(cc.adomainH, hashFoldString(d))
 	}
-	for _, d := range c.Cat {
-		cc.cat = append(cc.cat, []byte(d))
-		cc.catH = append(cc.catH, xxhash.Sum64String(d))
+	lists := c.Categories
+	if len(c.Cat) > 0 {
+		lists = append([]campaign.Categories{{CatTax: 1, Cat: c.Cat}}, lists...)
+	}
+	for _, l := range lists {
+		cl := catList{tax: l.CatTax}
+		for _, d := range l.Cat {
+			cl.cat = append(cl.cat, []byte(d))
+			cc.catH = append(cc.catH, xxhash.Sum64String(d)^taxSalt(l.CatTax))
+		}
+		cc.cats = append(cc.cats, cl)
 	}
 	cc.value, cc.maxCPM = c.Value, c.MaxCPM
 	cc.daily, cc.total = micros(c.Budget.Daily), micros(c.Budget.Total)
@@ -271,7 +305,12 @@ func (cr *ccreative) encodeStatic(cc *ccamp) {
 	}
 	b := openrtb.Bid{
 		AdID: cr.adid, CrID: cr.id, CampaignID: cc.id, ADomain: cc.adomain, Bundle: cc.bundle,
-		Cat: cc.cat, Attr: cr.attr, MType: cr.mtype, Lang: cr.lang, AdM: cr.adm, AdMEscaped: true, Ext: cc.ext,
+		Attr: cr.attr, MType: cr.mtype, Lang: cr.lang, AdM: cr.adm, AdMEscaped: true, Ext: cc.ext,
+	}
+	if len(cc.cats) > 0 {
+		// A bid with the categories of another taxonomy is encoded
+		// without static (see emit).
+		b.Cat, b.CatTax = cc.cats[0].cat, cc.cats[0].tax
 	}
 	switch cr.media {
 	case openrtb.MediaBanner:

@@ -91,7 +91,7 @@ func BenchmarkNaiveScan(b *testing.B) {
 				r := bs.ctv[i%len(bs.ctv)]
 				matched := 0
 				for j := range bs.file.Campaigns {
-					if naiveMatch(&bs.file.Campaigns[j], r, &r.Imps[0], "video", testNow) {
+					if naiveMatch(&bs.file.Campaigns[j], r, &r.Imps[0], "video", testNow, false) {
 						matched++
 					}
 				}

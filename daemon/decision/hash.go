@@ -6,6 +6,18 @@ import "github.com/cespare/xxhash/v2"
 // inventory dimensions.
 const appSalt = 0x5bd1e9955bd1e995
 
+// taxSalt separates the category keys of taxonomy tax (a request's
+// cattax, or a campaign's list) from those of the others in the shared
+// category dimension: 0 for taxonomy 1, OpenRTB's default (and for 0, a
+// request without cattax), so that those keys are the categories' plain
+// xxhash.
+func taxSalt(tax int) uint64 {
+	if tax <= 1 {
+		return 0
+	}
+	return uint64(tax) * 0x9e3779b97f4a7c15
+}
+
 // intKey is the key hash of an integer value (device type, hour, size...).
 func intKey(v uint64) uint64 {
 	v += 0x9e3779b97f4a7c15

@@ -50,6 +50,11 @@ func (g *oracleGen) campaign(i int) campaign.Campaign {
 	c := campaign.Campaign{ID: fmt.Sprintf("c%d", i), Value: 1 + float64(g.r.IntN(50)), MaxCPM: 100}
 	c.ADomain = some(g, oADomains, 0)[:1]
 	c.Cat = some(g, oCats, 0.3)
+	// Other taxonomies, with the same strings: the index must keep them
+	// apart.
+	for _, tax := range some(g, []int{6, 7}, 0.5) {
+		c.Categories = append(c.Categories, campaign.Categories{CatTax: tax, Cat: some(g, oCats, 0)})
+	}
 	c.Seat = oSeats[g.r.IntN(len(oSeats))]
 	c.Bundle = oAppIDs[g.r.IntN(len(oAppIDs))]
 	c.Deals = some(g, oDeals, 0.6)
@@ -116,6 +121,7 @@ func (g *oracleGen) request() *openrtb.Request {
 	}
 	r.User.Segments = bss(some(g, oSegs, 0.3))
 	r.BCat = bss(some(g, oCats, 0.7))
+	r.CatTax = []int{0, 1, 6, 7, 8}[g.r.IntN(5)]
 	if g.r.IntN(4) == 0 {
 		r.ACat = bss(some(g, oCats, 0.5))
 	}
@@ -150,9 +156,23 @@ func (g *oracleGen) request() *openrtb.Request {
 	return r
 }
 
+// naiveCats are the categories of campaign c in taxonomy tax (0 is 1).
+func naiveCats(c *campaign.Campaign, tax int) []string {
+	if tax <= 1 {
+		return c.Cat
+	}
+	for _, l := range c.Categories {
+		if l.CatTax == tax {
+			return l.Cat
+		}
+	}
+	return nil
+}
+
 // naiveMatch is the reference for the index: campaign c matches imp for
-// media type m (a name) by a direct reading of the documented rules.
-func naiveMatch(c *campaign.Campaign, r *openrtb.Request, imp *openrtb.Imp, m string, now time.Time) bool {
+// media type m (a name) by a direct reading of the documented rules;
+// blockUnknownCat is Options.BlockUnknownCategories.
+func naiveMatch(c *campaign.Campaign, r *openrtb.Request, imp *openrtb.Imp, m string, now time.Time, blockUnknownCat bool) bool {
 	t := &c.Targeting
 	media := t.Media
 	if len(media) == 0 {
@@ -210,7 +230,9 @@ func naiveMatch(c *campaign.Campaign, r *openrtb.Request, imp *openrtb.Imp, m st
 		slices.ContainsFunc(r.BSeat, func(b []byte) bool { return string(b) == c.Seat })) {
 		return false
 	}
-	if anyIn(c.Cat, r.BCat, false) || len(r.ACat) > 0 && !anyIn(c.Cat, r.ACat, false) ||
+	cats := naiveCats(c, r.CatTax)
+	if anyIn(cats, r.BCat, false) || len(r.ACat) > 0 && !anyIn(cats, r.ACat, false) ||
+		blockUnknownCat && len(r.BCat) > 0 && len(cats) == 0 ||
 		anyIn(c.ADomain, r.BAdv, true) || anyIn(c.ADomain, r.BApp, true) ||
 		c.Bundle != "" && anyIn([]string{c.Bundle}, r.BApp, true) {
 		return false
@@ -322,6 +344,7 @@ func TestIndexMatchesNaiveScan(t *testing.T) {
 		if round%2 == 1 {
 			opts.denseBelow = 2
 		}
+		opts.BlockUnknownCategories = round%3 == 1
 		s, err := Compile(f, nil, NewState(1024), opts)
 		if err != nil {
 			t.Fatal(err)
@@ -346,7 +369,7 @@ func TestIndexMatchesNaiveScan(t *testing.T) {
 				chunked := indexCandidates(c, s, r, mb, now, true)
 				var want []string
 				for i := range f.Campaigns {
-					if naiveMatch(&f.Campaigns[i], r, &r.Imps[0], m, now) {
+					if naiveMatch(&f.Campaigns[i], r, &r.Imps[0], m, now, opts.BlockUnknownCategories) {
 						want = append(want, f.Campaigns[i].ID)
 					}
 				}

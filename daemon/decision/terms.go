@@ -164,29 +164,40 @@ func inventoryKey(req *openrtb.Request) (uint64, bool) {
 // blockTerms adds the request's block and allow lists on campaigns.
 func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 	ix := &s.ix
-	c.negList("bcat", &ix.cat, req.BCat, false)
+	// bcat and acat are in the taxonomy of cattax: they match the
+	// campaigns' categories in it.
+	salt := taxSalt(req.CatTax)
+	c.negList("bcat", &ix.cat, req.BCat, false, salt)
+	if s.blockUnknownCat && len(req.BCat) > 0 {
+		// A campaign with no category in that taxonomy may be in a
+		// blocked one: with Options.BlockUnknownCategories it does not bid.
+		t := c.newTerm("bcat_taxonomy", false)
+		t.block = true
+		t.orPosting(ix.catTax.lookup(intKey(uint64(max(req.CatTax, 1)))))
+	}
 	if len(req.ACat) > 0 {
 		// acat allows only bids with one of its advertiser categories: a
-		// campaign with none of them, or with no category, is blocked.
+		// campaign with none of them, or with no category in the
+		// taxonomy, is blocked.
 		t := c.newTerm("acat", false)
 		t.block = true
 		for _, v := range req.ACat {
-			t.orPosting(ix.cat.find(v, false))
+			t.orPosting(ix.cat.find(v, false, salt))
 		}
 	}
-	c.negList("badv", &ix.adomain, req.BAdv, true)
+	c.negList("badv", &ix.adomain, req.BAdv, true, 0)
 	// bapp lists the bundle ids of advertised apps: a campaign's bundle,
 	// or, as before that field existed, a bundle id in its adomain.
-	c.negList("bapp", &ix.bundle, req.BApp, true)
-	c.negList("bapp", &ix.adomain, req.BApp, true)
-	c.negList("bseat", &ix.seat, req.BSeat, false)
+	c.negList("bapp", &ix.bundle, req.BApp, true, 0)
+	c.negList("bapp", &ix.adomain, req.BApp, true, 0)
+	c.negList("bseat", &ix.seat, req.BSeat, false, 0)
 	s.dsaTerm(c, &req.Regs)
 	if len(req.WSeat) > 0 && !ix.seat.full {
 		t := c.newTerm("wseat", false)
 		t.block = true
 		t.orAny(&ix.seat)
 		for _, v := range req.WSeat {
-			t.orPosting(ix.seat.find(v, false))
+			t.orPosting(ix.seat.find(v, false, 0))
 		}
 	}
 }
@@ -226,27 +237,27 @@ func (s *Snapshot) dsaTerm(c *Ctx, g *openrtb.Regs) {
 }
 
 // find returns the posting of value v of a dim with its filter (see
-// valueFilter), its xxhash or, with fold, its folded hash; nil when no
-// campaign has v.
-func (d *dim) find(v []byte, fold bool) *posting {
+// valueFilter), its xxhash or, with fold, its folded hash, xored with
+// salt; nil when no campaign has v.
+func (d *dim) find(v []byte, fold bool, salt uint64) *posting {
 	if len(d.posts) == 0 || !d.filter.mayHave(v) {
 		return nil
 	}
 	if fold {
-		return d.lookup(hashFold(v))
+		return d.lookup(hashFold(v) ^ salt)
 	}
-	return d.lookup(xxhash.Sum64(v))
+	return d.lookup(xxhash.Sum64(v) ^ salt)
 }
 
-// negList adds a negative term of the postings of vals, if any matched.
-// d must have its filter (see valueFilter).
-func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool) {
+// negList adds a negative term of the postings of vals (see find), if any
+// matched. d must have its filter (see valueFilter).
+func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool, salt uint64) {
 	if len(d.posts) == 0 {
 		return // no campaign has a value to block
 	}
 	var t *term
 	for _, v := range vals {
-		p := d.find(v, fold)
+		p := d.find(v, fold, salt)
 		if p == nil {
 			continue
 		}

@@ -147,6 +147,8 @@ func options(cfg *config.Config) decision.Options {
 
 		FirstPriceShading: cfg.Bidding.FirstPriceShading,
 		OpenBesideDeal:    cfg.Bidding.OpenBesideDeal,
+
+		BlockUnknownCategories: cfg.Bidding.BlockUnknownCategories,
 	}
 }
 

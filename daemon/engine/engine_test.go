@@ -79,7 +79,11 @@ func TestOptions(t *testing.T) {
 		t.Fatalf("options %+v; want shading 0.8, no open bid beside a deal's", o)
 	}
 	cfg.Bidding.OpenBesideDeal = true
-	if o := options(&cfg); !o.OpenBesideDeal {
-		t.Fatalf("options %+v; want an open bid beside a deal's", o)
+	if o := options(&cfg); !o.OpenBesideDeal || o.BlockUnknownCategories {
+		t.Fatalf("options %+v; want an open bid beside a deal's, campaigns without the request's categories bidding", o)
+	}
+	cfg.Bidding.BlockUnknownCategories = true
+	if o := options(&cfg); !o.BlockUnknownCategories {
+		t.Fatalf("options %+v; want campaigns without the request's categories blocked", o)
 	}
 }
