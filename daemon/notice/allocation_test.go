@@ -56,6 +56,22 @@ func TestServeSignedBillZeroAlloc(t *testing.T) {
 	serveBillsZeroAlloc(t, h, uris, runs)
 }
 
+// TestServeEncryptedBillZeroAlloc: decrypting an exchange's price
+// allocates nothing either.
+func TestServeEncryptedBillZeroAlloc(t *testing.T) {
+	keys, err := ParsePriceKeys(googleKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{DedupeSlots: 1 << 14, Exchanges: []string{"adx"}, PriceKeys: map[string]*PriceKeys{"adx": keys}}, nopSpender{}, nopSink{})
+	const runs = 1000
+	uris := make([][]byte, 2*runs+2)
+	for i := range uris {
+		uris[i] = fmt.Appendf(nil, "/bill?bid=%032x&cid=campaign-17&imp=1&cur=USD&x=adx&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemC32prpWWw", i)
+	}
+	serveBillsZeroAlloc(t, h, uris, runs)
+}
+
 // serveBillsZeroAlloc serves runs of uris with h to warm up, then
 // measures the allocations of serving runs+1 more, each of which must be
 // a first notice of its bid.

@@ -24,8 +24,11 @@ func FuzzServeBill(f *testing.F) {
 	f.Add("bid=a&cid=c&bp=2&price=3", "bp=x")
 	f.Add("bid=a&cid=c&bp=2&bo=w&price=3", "bo=x")
 	f.Add(signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return q }), "sig=00")
+	f.Add("bid=a&cid=c&x=adx&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw", "")
+	f.Add("bid=a&cid=c&bp=0.01&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msa=", "x=adx")
 	sp := &fakeSpender{}
-	h := New(Config{DedupeSlots: 1 << 10}, sp, &fakeSink{})
+	// Its "adx" exchange decrypts prices that are not decimals.
+	h := New(Config{DedupeSlots: 1 << 10, Exchanges: []string{"adx"}, PriceKeys: map[string]*PriceKeys{"adx": mustPriceKeys(f, googleKeys)}}, sp, &fakeSink{})
 	signed := New(Config{DedupeSlots: 1 << 10, Keys: keys}, sp, &fakeSink{})
 	f.Fuzz(func(t *testing.T, query, form string) {
 		serveBill(t, h, sp, query, form)

@@ -79,6 +79,8 @@ type exchangeStats struct {
 	name    string
 	notices [numKinds]*metrics.Counter // rtbd_exchange_notices_total{exchange,kind}
 	spend   *metrics.FloatCounter      // rtbd_exchange_spend_total{exchange}
+	// priceKeys decrypt its notices' prices; nil: they are decimals.
+	priceKeys *PriceKeys
 }
 
 // newExchangeStats returns the stats of "default", of names and of

@@ -181,6 +181,12 @@ type Config struct {
 	// these (an exchange since removed from the configuration) under
 	// "unknown".
 	Exchanges []string
+	// PriceKeys decrypt the prices of the exchanges that encrypt them
+	// (see [PriceKeys]), by the name of the exchange of Exchanges that
+	// the notices' x carries; a price that is not a decimal is decrypted
+	// with them, and one whose integrity signature fails is refused
+	// (400, result "forged"). Other exchanges' prices are decimals.
+	PriceKeys map[string]*PriceKeys
 }
 
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
@@ -231,6 +237,9 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		signed:    cfg.RequireSigned && len(cfg.Keys) > 0,
 		billOnWin: cfg.BillOnWin,
 		exchanges: newExchangeStats(cfg.Exchanges),
+	}
+	for i := range h.exchanges {
+		h.exchanges[i].priceKeys = cfg.PriceKeys[h.exchanges[i].name]
 	}
 	h.res, _ = sp.(Reserver)
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
@@ -297,7 +306,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, k Kind) {
 	r := h.process(k, &n)
 	noticesTotal[k][r].Inc()
 	if r == resultOK {
-		h.exchange(n.exchange).notices[k].Inc()
+		n.xs.notices[k].Inc()
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
@@ -359,7 +368,7 @@ func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
 		return resultUnknown
 	}
 	noticeSpendTotal.Add(n.price / 1000)
-	h.exchange(n.exchange).spend.Add(n.price / 1000)
+	n.xs.spend.Add(n.price / 1000)
 	if h.journal != nil {
 		h.journal.Billed(Billed{Notice: bk, Time: now.Unix(), Charge: ch})
 	}

@@ -94,3 +94,16 @@ func BenchmarkDedupeSeen(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDecryptPrice is the cost an encrypted price adds to a notice
+// (see PriceKeys).
+func BenchmarkDecryptPrice(b *testing.B) {
+	k := mustPriceKeys(b, googleKeys)
+	v := []byte("YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := k.Decrypt(v); !ok {
+			b.Fatal("cannot decrypt")
+		}
+	}
+}

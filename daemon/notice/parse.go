@@ -25,10 +25,11 @@ type notice struct {
 	bp                 []byte  // the bid's price as its notice URL has it; nil when absent
 	price              float64 // the exchange's price, at most the bid's (see capped)
 	userKey            uint64
-	loss               int    // -1 when absent
-	capped             bool   // the exchange's price was above the bid's, and price is the bid's
-	billOnWin          bool   // bo=w: the bid is billed at its win notice
-	exchange           []byte // x: the exchange the bid was made on; nil for the default
+	loss               int            // -1 when absent
+	capped             bool           // the exchange's price was above the bid's, and price is the bid's
+	billOnWin          bool           // bo=w: the bid is billed at its win notice
+	exchange           []byte         // x: the exchange the bid was made on; nil for the default
+	xs                 *exchangeStats // the exchange's, by x (see Handler.exchange)
 }
 
 // Reasons sent as the body of a 400, short and constant.
@@ -48,6 +49,7 @@ const (
 	reasonBadBillOn     = "bad bo"
 	reasonLongExchange  = "x too long"
 	reasonBadSig        = "bad sig"
+	reasonBadEncrypted  = "bad encrypted price"
 	reasonMissingSig    = "missing sig"
 )
 
@@ -84,6 +86,11 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if len(n.cid) > maxIDLen || len(n.imp) > maxIDLen {
 		return resultInvalid, reasonLongID
 	}
+	// x first: the exchange may encrypt its prices.
+	if n.exchange = a.peek("x"); len(n.exchange) > maxIDLen {
+		return resultInvalid, reasonLongExchange
+	}
+	n.xs = h.exchange(n.exchange)
 	if price := a.peek("price"); k == KindLoss && (len(price) == 0 || isMacro(price)) {
 		// A loss notice moves no money, and an exchange often has no
 		// clearing price to put in it: the price is recorded as unknown.
@@ -103,9 +110,6 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 		n.billOnWin = true
 	default:
 		return resultInvalid, reasonBadBillOn
-	}
-	if n.exchange = a.peek("x"); len(n.exchange) > maxIDLen {
-		return resultInvalid, reasonLongExchange
 	}
 	var ok bool
 	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
@@ -151,7 +155,8 @@ func (h *Handler) verify(sig []byte, k Kind, n *notice) (result, string) {
 // unsubstituted ${AUCTION_PRICE}.
 const UnknownPrice = -1.0
 
-// parsePriceArg validates the price value v into n.price.
+// parsePriceArg validates the price value v into n.price: a decimal CPM,
+// or, from an exchange with price keys, an encrypted price.
 func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
 	if len(v) == 0 {
 		return resultInvalid, reasonMissingPrice
@@ -160,7 +165,13 @@ func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
 		return resultUnsubstituted, reasonUnsubstituted
 	}
 	p, ok := parsePrice(v)
-	if !ok {
+	if keys := n.xs.priceKeys; !ok && keys != nil {
+		micros, ok := keys.Decrypt(v)
+		if !ok {
+			return resultForged, reasonBadEncrypted
+		}
+		p = float64(micros) / 1000 // per impression to CPM
+	} else if !ok {
 		return resultInvalid, reasonBadPrice
 	}
 	if p > h.maxPrice {

@@ -1,0 +1,180 @@
+package notice
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// googleKeys are the example keys of Google's "Decrypt price
+// confirmations" (Authorized Buyers), whose example prices decryptPrice
+// must read.
+const googleKeys = "# encryption key, then integrity key\n" +
+	"skU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o=\n\n" +
+	"arO23ykdNqUQ5LEoQ0FVmPkBd7xB5CO89PDZlSjpFxo=\n"
+
+func mustPriceKeys(t testing.TB, text string) *PriceKeys {
+	t.Helper()
+	k, err := ParsePriceKeys(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// encryptPrice is the exchange's side of the scheme, with crypto/hmac.
+func encryptPrice(eKey, iKey, iv []byte, micros uint64) string {
+	mac := func(key []byte, parts ...[]byte) []byte {
+		h := hmac.New(sha1.New, key)
+		for _, p := range parts {
+			h.Write(p)
+		}
+		return h.Sum(nil)
+	}
+	price := binary.BigEndian.AppendUint64(nil, micros)
+	pad := mac(eKey, iv)
+	enc := make([]byte, 8)
+	for i := range enc {
+		enc[i] = price[i] ^ pad[i]
+	}
+	sig := mac(iKey, price, iv)[:4]
+	return base64.RawURLEncoding.EncodeToString(append(append(append([]byte{}, iv...), enc...), sig...))
+}
+
+func TestDecryptPrice(t *testing.T) {
+	t.Parallel()
+	k := mustPriceKeys(t, googleKeys)
+	for _, c := range []struct {
+		v      string
+		micros uint64
+		ok     bool
+	}{
+		// Google's examples.
+		{"YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw", 100, true},
+		{"YWJjMTIzZGVmNDU2Z2hpN7fhCuPemC32prpWWw", 2700, true},
+		{"YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw==", 100, true}, // padded
+		// The price changed in one bit: its signature no longer holds.
+		{"YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw", 0, false},
+		// The iv changed.
+		{"YWJjMTIzZGVmNDU2Z2hpO7fhCuPemCce_6msaw", 0, false},
+		{"YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msa", 0, false},   // short
+		{"YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msawA", 0, false}, // long
+		{"YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce/6msaw", 0, false},  // not web-safe
+		{"1.25", 0, false},
+		{"", 0, false},
+	} {
+		micros, ok := k.Decrypt([]byte(c.v))
+		if micros != c.micros || ok != c.ok {
+			t.Errorf("%q: %d, %v; want %d, %v", c.v, micros, ok, c.micros, c.ok)
+		}
+	}
+	// Other keys (the integrity key first) refuse them.
+	swapped := mustPriceKeys(t, "arO23ykdNqUQ5LEoQ0FVmPkBd7xB5CO89PDZlSjpFxo\nskU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o\n")
+	if _, ok := swapped.Decrypt([]byte("YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw")); ok {
+		t.Fatal("swapped keys decrypted an example price")
+	}
+}
+
+// TestDecryptPriceRoundTrip decrypts what crypto/hmac encrypts, for keys
+// of every accepted length and random prices.
+func TestDecryptPriceRoundTrip(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	bytes := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}
+	for n := 16; n <= 64; n++ {
+		eKey, iKey, iv := bytes(n), bytes(80-n), bytes(16)
+		if len(iKey) > 64 {
+			iKey = iKey[:64]
+		}
+		k := mustPriceKeys(t, base64.URLEncoding.EncodeToString(eKey)+"\n"+base64.RawURLEncoding.EncodeToString(iKey))
+		micros := r.Uint64() >> uint(r.IntN(64))
+		if got, ok := k.Decrypt([]byte(encryptPrice(eKey, iKey, iv, micros))); !ok || got != micros {
+			t.Fatalf("key of %d bytes: %d, %v; want %d", n, got, ok, micros)
+		}
+	}
+}
+
+func TestParsePriceKeysErrors(t *testing.T) {
+	t.Parallel()
+	key := "skU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o="
+	for text, want := range map[string]string{
+		"":                                   "want two price keys",
+		key:                                  "want two price keys",
+		key + "\n" + key + "\n" + key:        "want two price keys",
+		key + "\nnot*base64":                 "line 2: a price key is 16 to 64 bytes",
+		"c2hvcnQ\n" + key:                    "line 1: a price key is 16 to 64 bytes", // 5 bytes
+		key + "\n" + strings.Repeat("A", 88): "line 2:",                               // 66 bytes
+	} {
+		if _, err := ParsePriceKeys(text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want an error with %q", text, err, want)
+		}
+	}
+}
+
+func TestDecryptPriceNoAlloc(t *testing.T) {
+	k := mustPriceKeys(t, googleKeys)
+	v := []byte("YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw")
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := k.Decrypt(v); !ok {
+			t.Fatal("cannot decrypt")
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per decryption; want 0", n)
+	}
+}
+
+// TestEncryptedPrices checks that the notices of an exchange with price
+// keys are charged their decrypted price, and the others refuse one.
+func TestEncryptedPrices(t *testing.T) {
+	eKey, _ := base64.URLEncoding.DecodeString("skU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o=")
+	iKey, _ := base64.URLEncoding.DecodeString("arO23ykdNqUQ5LEoQ0FVmPkBd7xB5CO89PDZlSjpFxo=")
+	iv := []byte("0123456789abcdef")
+	sp := &fakeSpender{}
+	h := New(Config{Exchanges: []string{"adx", "tx"}, PriceKeys: map[string]*PriceKeys{"adx": mustPriceKeys(t, googleKeys)}}, sp, nil)
+	adx := h.exchange([]byte("adx"))
+	f := func(uri string, wantCode int, wantBody string, wantPrice float64) {
+		t.Helper()
+		calls, spend := len(sp.calls), adx.spend.Get()
+		code, body := serveDirect(t, h, "GET", uri, "")
+		if code != wantCode || !strings.Contains(body, wantBody) {
+			t.Fatalf("%s: %d %q; want %d %q", uri, code, body, wantCode, wantBody)
+		}
+		charged := -1.0
+		if len(sp.calls) > calls {
+			charged = sp.calls[len(sp.calls)-1].price
+		}
+		if charged != wantPrice {
+			t.Fatalf("%s: charged %v; want %v", uri, charged, wantPrice)
+		}
+		if x := strings.Contains(uri, "x=adx") && wantPrice >= 0; x != (adx.spend.Get() != spend) {
+			t.Fatalf("%s: adx's spend moved %v", uri, adx.spend.Get()-spend)
+		}
+	}
+	enc := func(micros uint64) string { return encryptPrice(eKey, iKey, iv, micros) }
+	forged := noticesTotal[KindBill][resultForged].Get()
+	// 2,500 CPI micros is a CPM of 2.5.
+	f("/bill?bid=p1&cid=c&price="+enc(2500)+"&x=adx", 204, "", 2.5)
+	f("/bill?bid=p2&cid=c&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw&x=adx", 204, "", 0.1)
+	f("/bill?bid=p3&cid=c&price=1.75&x=adx", 204, "", 1.75) // a decimal still is one
+	// Above the bid's price, it is charged that price.
+	f("/bill?bid=p4&cid=c&price="+enc(5000)+"&bp=4&x=adx", 204, "", 4)
+	f("/bill?bid=p5&cid=c&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw&x=adx", 400, reasonBadEncrypted, -1)
+	if got := noticesTotal[KindBill][resultForged].Get() - forged; got != 1 {
+		t.Fatalf("%d forged billing notices counted; want 1", got)
+	}
+	// Exchanges without keys take decimals only.
+	f("/bill?bid=p6&cid=c&price="+enc(2500)+"&x=tx", 400, reasonBadPrice, -1)
+	f("/bill?bid=p7&cid=c&price="+enc(2500), 400, reasonBadPrice, -1)
+	// Above MaxPrice (1000 CPM, 10^6 CPI micros) once decrypted.
+	f("/bill?bid=p8&cid=c&price="+enc(1_000_001)+"&x=adx", 400, reasonPriceRange, -1)
+}
