@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -193,6 +195,18 @@ type Bidding struct {
 	// NixOS module's noticeKeyFile passes it as a systemd credential.
 	// Empty, the default: notices are neither signed nor checked.
 	NoticeKeyFile string `json:"noticeKeyFile"`
+	// PriceKeysFiles names, by exchange, the files of the price keys of
+	// the exchanges that put ${AUCTION_PRICE} in notices encrypted, by
+	// the scheme of Google's Authorized Buyers (see notice.PriceKeys):
+	// the encryption key, then the integrity key, one per line in
+	// web-safe base64, read at start. An exchange is named as in the
+	// metrics: an exchanges[].name, "default" for http.bidPath, or a path
+	// of http.billOnWinBidPaths. Its notices' prices that are not
+	// decimals are decrypted (micros per impression, 1,000 a CPM of 1),
+	// and refused (400, result "forged") when their integrity signature
+	// fails. Keep the files out of the Nix store: the NixOS module's
+	// priceKeyFiles passes them as systemd credentials.
+	PriceKeysFiles map[string]string `json:"priceKeysFiles"`
 	// RequireSignedNotices refuses notices without sig too. Without it
 	// they are processed and counted in rtbd_notices_unsigned_total: set
 	// it once that stays at zero after keys were rolled out (notices can
@@ -558,6 +572,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Bidding.RequireSignedNotices && c.Bidding.NoticeKeyFile == "" {
 		return errors.New("invalid config: bidding.requireSignedNotices needs bidding.noticeKeyFile")
+	}
+	names := append([]string{DefaultExchange}, c.ExchangeNames()...)
+	for _, name := range slices.Sorted(maps.Keys(c.Bidding.PriceKeysFiles)) {
+		if !slices.Contains(names, name) {
+			return fmt.Errorf("invalid config: bidding.priceKeysFiles: %q is not an exchange (%s)", name, strings.Join(names, ", "))
+		}
+		if c.Bidding.PriceKeysFiles[name] == "" {
+			return fmt.Errorf("invalid config: bidding.priceKeysFiles: %q has no file", name)
+		}
 	}
 	if c.State.RetireAfterDays < 0 || c.State.RetireAfterDays > maxRetireDays {
 		return fmt.Errorf("invalid config: state.retireAfterDays %d must be from 0 (never) to %d", c.State.RetireAfterDays, maxRetireDays)

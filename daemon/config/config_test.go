@@ -48,6 +48,10 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c, err = Parse([]byte(`{"bidding":{"openBesideDeal":false}}`)); err != nil || c.Bidding.OpenBesideDeal {
 		t.Fatalf("bidding.openBesideDeal false: %v, %v; want off", err, c.Bidding.OpenBesideDeal)
 	}
+	// Price keys by exchange: a configured one, the default, a bill-on-win path.
+	if _, err = Parse([]byte(`{"exchanges":[{"name":"adx","bidPath":"/adx"}],"http":{"billOnWinBidPaths":["/nb"]},"bidding":{"priceKeysFiles":{"adx":"/a","default":"/d","/nb":"/n"}}}`)); err != nil {
+		t.Fatalf("bidding.priceKeysFiles of adx, default and /nb: %v", err)
+	}
 	if c, err = Parse([]byte(`{"bidding":{"blockUnknownCategories":true}}`)); err != nil || !c.Bidding.BlockUnknownCategories || Default().Bidding.BlockUnknownCategories {
 		t.Fatalf("bidding.blockUnknownCategories true: %v, %v; want on, and off by default", err, c.Bidding.BlockUnknownCategories)
 	}
@@ -90,6 +94,8 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 	f(`{"http":{"listenAdress":":1"}}`, `unknown field "listenAdress"`)
+	f(`{"bidding":{"priceKeysFiles":{"adx":"/k"}}}`, `bidding.priceKeysFiles: "adx" is not an exchange (default)`)
+	f(`{"exchanges":[{"name":"adx","bidPath":"/adx"}],"bidding":{"priceKeysFiles":{"adx":""}}}`, `bidding.priceKeysFiles: "adx" has no file`)
 	f(`{"http":{"listenAddress":"nope"}}`, "http.listenAddress")
 	f(`{"http":{"readTimeout":5}}`, "cannot parse duration 5")
 	f(`{"http":{"readTimeout":"5 parsecs"}}`, "cannot parse duration")

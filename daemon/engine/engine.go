@@ -17,6 +17,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
@@ -116,18 +117,46 @@ func (e *Engine) NoticeKeys() []openrtb.NoticeKey { return e.keys }
 // readNoticeKeys reads bidding.noticeKeyFile. A dry run does not: at
 // build time the file, a secret, is not there.
 func readNoticeKeys(path string) ([]openrtb.NoticeKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSecret("bidding.noticeKeyFile", path, "anyone who reads it can make notices")
 	if err != nil {
-		return nil, fmt.Errorf("cannot read bidding.noticeKeyFile: %w", err)
+		return nil, err
 	}
 	keys, err := openrtb.ParseNoticeKeys(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("bidding.noticeKeyFile %s: %w", path, err)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		slog.Warn("bidding.noticeKeyFile can be read by others than its owner: anyone who reads it can make notices", "file", path, "mode", fi.Mode().Perm())
+	return keys, nil
+}
+
+// ReadPriceKeys reads the files of bidding.priceKeysFiles, by exchange
+// (see notice.Config.PriceKeys). rtbd reads them at start; a dry run
+// does not, as it does not read bidding.noticeKeyFile.
+func ReadPriceKeys(cfg *config.Config) (map[string]*notice.PriceKeys, error) {
+	keys := map[string]*notice.PriceKeys{}
+	for name, path := range cfg.Bidding.PriceKeysFiles {
+		option := fmt.Sprintf("bidding.priceKeysFiles[%q]", name)
+		b, err := readSecret(option, path, "anyone who reads it can read the exchange's prices")
+		if err != nil {
+			return nil, err
+		}
+		if keys[name], err = notice.ParsePriceKeys(string(b)); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", option, path, err)
+		}
 	}
 	return keys, nil
+}
+
+// readSecret reads the file path of the secret option, warning with what
+// is at risk when others than its owner may read it.
+func readSecret(option, path, risk string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", option, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		slog.Warn(option+" can be read by others than its owner: "+risk, "file", path, "mode", fi.Mode().Perm())
+	}
+	return b, nil
 }
 
 // DryRun loads and compiles the data named by cfg without serving it; the

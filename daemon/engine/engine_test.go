@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +87,37 @@ func TestOptions(t *testing.T) {
 	cfg.Bidding.BlockUnknownCategories = true
 	if o := options(&cfg); !o.BlockUnknownCategories {
 		t.Fatalf("options %+v; want campaigns without the request's categories blocked", o)
+	}
+}
+
+// TestReadPriceKeys: the files of bidding.priceKeysFiles, by exchange,
+// and errors that name the option and the file.
+func TestReadPriceKeys(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("good", "skU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o=\narO23ykdNqUQ5LEoQ0FVmPkBd7xB5CO89PDZlSjpFxo=\n")
+	cfg := config.Default()
+	cfg.Bidding.PriceKeysFiles = map[string]string{"adx": good, "default": good}
+	keys, err := ReadPriceKeys(&cfg)
+	if err != nil || len(keys) != 2 || keys["adx"] == nil || keys["default"] == nil {
+		t.Fatalf("keys %v, %v; want adx's and default's", keys, err)
+	}
+	if _, ok := keys["adx"].Decrypt([]byte("YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw")); !ok {
+		t.Fatal("adx's keys do not decrypt the example price")
+	}
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing"):                                  `cannot read bidding.priceKeysFiles["adx"]`,
+		write("one", "skU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o=\n"): `bidding.priceKeysFiles["adx"] ` + filepath.Join(dir, "one") + ": want two price keys",
+	} {
+		cfg.Bidding.PriceKeysFiles = map[string]string{"adx": path}
+		if _, err := ReadPriceKeys(&cfg); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want an error with %q", path, err, want)
+		}
 	}
 }

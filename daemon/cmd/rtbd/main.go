@@ -178,11 +178,16 @@ func serve(cfg *config.Config) int {
 	if len(cfg.State.Peers) > 0 || cfg.State.PeerListenAddress != "" {
 		journal = peers.NewJournal()
 	}
+	priceKeys, err := engine.ReadPriceKeys(cfg)
+	if err != nil {
+		slog.Error("cannot start", "err", err)
+		return 1
+	}
 	ncfg := notice.Config{
 		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
 		Keys: eng.NoticeKeys(), RequireSigned: cfg.Bidding.RequireSignedNotices,
 		BillOnWin: cfg.Bidding.BillOn == "win",
-		Exchanges: cfg.ExchangeNames(),
+		Exchanges: cfg.ExchangeNames(), PriceKeys: priceKeys,
 	}
 	if journal != nil {
 		ncfg.Journal = journal
