@@ -36,6 +36,12 @@ let
   eventDir = cfg.settings.eventLog.dir;
   stateDir = cfg.settings.state.dir;
 
+  # Secrets passed as systemd credentials (LoadCredential=), readable by
+  # the DynamicUser only, at the paths the settings name.
+  credentials =
+    lib.optional (cfg.noticeKeyFile != null) "notice-keys:${cfg.noticeKeyFile}"
+    ++ lib.mapAttrsToList (name: path: "price-keys-${name}:${path}") cfg.priceKeyFiles;
+
   configFile = settingsFormat.generate "rtbd.json" cfg.settings;
   # Build-time validation, as nixpkgs does with `victoria-metrics -dryRun`.
   checkedConfig =
@@ -165,6 +171,23 @@ in
       '';
     };
 
+    priceKeyFiles = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      example = {
+        adx = "/run/secrets/rtbd-adx-price-keys";
+      };
+      description = ''
+        Files of the price keys of the exchanges that encrypt the prices of
+        their notices (Google Authorized Buyers' scheme: the encryption key,
+        then the integrity key, one per line in web-safe base64), by the
+        exchange's name: a `settings.exchanges` name, or `default` for
+        `http.bidPath`. Kept out of the Nix store by a secrets tool, each is
+        passed to the service as the systemd credential `price-keys-NAME`
+        and sets `settings.bidding.priceKeysFiles`.
+      '';
+    };
+
     checkConfig = mkOption {
       type = types.bool;
       default = true;
@@ -234,12 +257,26 @@ in
         assertion = cfg.noticeKeyFile == null || !lib.hasPrefix builtins.storeDir cfg.noticeKeyFile;
         message = "services.rtbd.noticeKeyFile must not be in the Nix store, which every user can read.";
       }
+      {
+        assertion = lib.all (path: !lib.hasPrefix builtins.storeDir path) (lib.attrValues cfg.priceKeyFiles);
+        message = "services.rtbd.priceKeyFiles must not be in the Nix store, which every user can read.";
+      }
+      {
+        # Credential names; the paths of http.billOnWinBidPaths have '/'.
+        assertion = lib.all (name: builtins.match "[a-z0-9_-]+" name != null) (lib.attrNames cfg.priceKeyFiles);
+        message = "services.rtbd.priceKeyFiles: name the exchanges by settings.exchanges names or default.";
+      }
     ];
 
-    # The credential's path for the unit (systemd LoadCredential=).
-    services.rtbd.settings.bidding = mkIf (cfg.noticeKeyFile != null) {
-      noticeKeyFile = "/run/credentials/rtbd.service/notice-keys";
-    };
+    # The credentials' paths for the unit (systemd LoadCredential=).
+    services.rtbd.settings.bidding = lib.mkMerge [
+      (mkIf (cfg.noticeKeyFile != null) {
+        noticeKeyFile = "/run/credentials/rtbd.service/notice-keys";
+      })
+      (mkIf (cfg.priceKeyFiles != { }) {
+        priceKeysFiles = lib.mapAttrs (name: _: "/run/credentials/rtbd.service/price-keys-${name}") cfg.priceKeyFiles;
+      })
+    ];
 
     # `rtbd doctor`, `rtbd log`, and rtbload for deploy.sh's on-host SLO check.
     environment.systemPackages = [ cfg.package ];
@@ -342,9 +379,8 @@ in
           CPUAffinity = cfg.cpus;
           Slice = "rtbd.slice";
         }
-        // lib.optionalAttrs (cfg.noticeKeyFile != null) {
-          # Readable by the DynamicUser only, at the path settings name.
-          LoadCredential = [ "notice-keys:${cfg.noticeKeyFile}" ];
+        // lib.optionalAttrs (credentials != [ ]) {
+          LoadCredential = credentials;
         };
     };
   };
