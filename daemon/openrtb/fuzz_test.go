@@ -26,7 +26,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"id":"\ud83d\ude00","imp":[{"id":1,"banner":{"w":"1","h":1.5}}],"tmax":"1e2"}`))
 	f.Add(bytes.Repeat([]byte("["), 1000))
 	// The 2.6 fields kept in lists a reused Request keeps the capacity of.
-	f.Add([]byte(`{"id":"a","acat":["IAB1"],"wlangb":["en-US"],"imp":[{"id":"1",` +
+	f.Add([]byte(`{"id":"a","acat":["IAB1"],"cattax":"6","wlangb":["en-US"],"imp":[{"id":"1",` +
 		`"video":{"mimes":["v"],"podid":"p","rqddurs":[15],"durfloors":[{"maxdur":15,"bidfloor":5},{"mindur":16}]},` +
 		`"audio":{"mimes":["a"],"poddur":60,"poddedupe":[1],"durfloors":[{"bidfloor":1}]},` +
 		`"pmp":{"deals":[{"id":"d","mincpmpersec":0.5,"durfloors":[{"mindur":1,"maxdur":30,"bidfloor":2}]}]}}]}`))
