@@ -13,6 +13,7 @@
 package load
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -39,6 +40,9 @@ type Config struct {
 	Targets []string
 	// AllowRemote permits targets outside loopback.
 	AllowRemote bool
+	// RootCAs verify the certificates of https targets; nil: the
+	// system's roots.
+	RootCAs *x509.CertPool
 
 	// Steps is the rate schedule; see [Constant], [Ramp] and [ParseSteps].
 	Steps []Step

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -157,6 +158,7 @@ func newHostClient(u *url.URL, cfg *Config, dial fasthttp.DialFunc, retries *ato
 	return &fasthttp.HostClient{
 		Addr:                          u.Host,
 		IsTLS:                         true,
+		TLSConfig:                     &tls.Config{RootCAs: cfg.RootCAs},
 		MaxConns:                      cfg.Connections,
 		Dial:                          dial,
 		RetryIfErr:                    retryClosed(retries),

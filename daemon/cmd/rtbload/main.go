@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ var (
 	ctv         = flag.Int("ctv", 100, "Number of synthetic CTV requests added to the default mix (ignored with -dir).")
 	gzipBodies  = flag.Bool("gzip", false, "Send gzip-compressed bodies (compressed once, before the run).")
 	allowRemote = flag.Bool("allow-remote", false, "Allow targets outside loopback (127.0.0.0/8, ::1, localhost).")
+	caCert      = flag.String("cacert", "", "PEM file of the certificates that https targets must chain to, instead of the system's roots (a test or staging certificate).")
 	threshold   = flag.Int("breaker.threshold", 5, "Consecutive failures that open a target's circuit breaker (with several targets).")
 	cooldown    = flag.Duration("breaker.cooldown", 0, "How long an open breaker waits before a probe; 0 means 1s.")
 	jsonOut     = flag.Bool("json", false, "Print the result as one JSON object instead of a table.")
@@ -114,6 +116,16 @@ func buildConfig() (load.Config, []load.Assertion, error) {
 		return cfg, nil, fmt.Errorf("-timeout must be > 0; got %s", *timeout)
 	}
 	var err error
+	if *caCert != "" {
+		pem, err := os.ReadFile(*caCert)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("-cacert: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return cfg, nil, fmt.Errorf("-cacert %s: no PEM certificate", *caCert)
+		}
+	}
 	if cfg.Steps, err = rateSteps(); err != nil {
 		return cfg, nil, err
 	}
