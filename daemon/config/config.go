@@ -98,6 +98,25 @@ type HTTP struct {
 	// its buffer while idle, so memory grows by this much per connection.
 	// Default 16384; at least 4096.
 	WriteBufferBytes int `json:"writeBufferBytes"`
+	// TLS serves the bid listener's endpoints (bid paths and notices) over
+	// HTTPS too, for exchanges that only call https:// endpoints. Default
+	// off.
+	TLS TLS `json:"tls"`
+}
+
+// TLS is the HTTPS listener: the same endpoints as http.listenAddress's,
+// on an address of its own, with the certificate and key of the PEM
+// files, read at start and again on every reload (SIGHUP or POST
+// /admin/reload), so that a renewed certificate is served without a
+// restart; a reload that cannot read them keeps serving the previous one.
+// TLS 1.2 and 1.3, HTTP/1.1.
+type TLS struct {
+	// ListenAddress, host:port (e.g. ":8443"); "" disables HTTPS.
+	ListenAddress string `json:"listenAddress"`
+	// CertFile is the certificate chain, leaf first; KeyFile its private
+	// key. Both are required with ListenAddress.
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
 }
 
 // Exchange is an OpenRTB endpoint of one exchange's own, beside
@@ -508,6 +527,12 @@ func (c *Config) Validate() error {
 	}
 	if err := checkAddr("admin.listenAddress", c.Admin.ListenAddress, true); err != nil {
 		return err
+	}
+	if err := checkAddr("http.tls.listenAddress", c.HTTP.TLS.ListenAddress, true); err != nil {
+		return err
+	}
+	if t := c.HTTP.TLS; (t.ListenAddress != "") != (t.CertFile != "" && t.KeyFile != "") || (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("invalid config: http.tls.listenAddress, http.tls.certFile and http.tls.keyFile go together (HTTPS needs all three)")
 	}
 	if err := checkBidPaths(c.HTTP.BidPath, c.HTTP.BillOnWinBidPaths, c.Exchanges); err != nil {
 		return err

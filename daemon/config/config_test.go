@@ -94,6 +94,10 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 	f(`{"http":{"listenAdress":":1"}}`, `unknown field "listenAdress"`)
+	f(`{"http":{"tls":{"listenAddress":":8443","certFile":"/c"}}}`, "http.tls.listenAddress, http.tls.certFile and http.tls.keyFile go together")
+	f(`{"http":{"tls":{"certFile":"/c","keyFile":"/k"}}}`, "http.tls.listenAddress, http.tls.certFile and http.tls.keyFile go together")
+	f(`{"http":{"tls":{"keyFile":"/k"}}}`, "go together")
+	f(`{"http":{"tls":{"listenAddress":"8443","certFile":"/c","keyFile":"/k"}}}`, `http.tls.listenAddress "8443"`)
 	f(`{"bidding":{"priceKeysFiles":{"adx":"/k"}}}`, `bidding.priceKeysFiles: "adx" is not an exchange (default)`)
 	f(`{"exchanges":[{"name":"adx","bidPath":"/adx"}],"bidding":{"priceKeysFiles":{"adx":""}}}`, `bidding.priceKeysFiles: "adx" has no file`)
 	f(`{"http":{"listenAddress":"nope"}}`, "http.listenAddress")

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -220,17 +221,26 @@ func serve(cfg *config.Config) int {
 		Queue:   queue,
 		Peers:   peerSrc,
 	})
-	reload := func() error {
-		systemd.Reloading()
-		defer systemd.Ready()
-		return eng.Reload()
-	}
-	admin := server.NewAdmin(srv, reload)
 	bidLns, adminLns, err := listeners(cfg)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
+	tlsLn, cert, err := tlsListener(cfg)
+	if err != nil {
+		slog.Error("cannot listen", "err", err)
+		return 1
+	}
+	reload := func() error {
+		systemd.Reloading()
+		defer systemd.Ready()
+		err := eng.Reload()
+		if cert != nil {
+			err = errors.Join(err, cert.Reload())
+		}
+		return err
+	}
+	admin := server.NewAdmin(srv, reload)
 	peerSrv, err := peerListener(cfg, peerSrc)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
@@ -238,6 +248,10 @@ func serve(cfg *config.Config) int {
 	}
 	for _, ln := range bidLns {
 		go serveOn(ln, srv.Serve, "bid")
+	}
+	if tlsLn != nil {
+		go serveOn(tlsLn, srv.Serve, "bid (https)")
+		bidLns = append(bidLns, tlsLn)
 	}
 	for _, ln := range adminLns {
 		go serveOn(ln, admin.HTTP().Serve, "admin")
@@ -325,6 +339,24 @@ func listeners(cfg *config.Config) (bid, admin []net.Listener, err error) {
 		admin = []net.Listener{ln}
 	}
 	return bid, admin, nil
+}
+
+// tlsListener opens http.tls's HTTPS listener, if any, with its
+// certificate, which a reload reads again.
+func tlsListener(cfg *config.Config) (net.Listener, *server.Certificate, error) {
+	t := cfg.HTTP.TLS
+	if t.ListenAddress == "" {
+		return nil, nil, nil
+	}
+	cert, err := server.LoadCertificate(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", t.ListenAddress)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot listen on http.tls.listenAddress %s: %w", t.ListenAddress, err)
+	}
+	return server.ListenTLS(ln, cert), cert, nil
 }
 
 func serveOn(ln net.Listener, serve func(net.Listener) error, name string) {

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/corpus"
+	"github.com/rtbd/rtbd/daemon/load"
+)
+
+// writeCert writes a self-signed certificate for 127.0.0.1 with serial
+// number serial, and its key, to certFile and keyFile, and returns it.
+func writeCert(t *testing.T, certFile, keyFile string, serial int64, notAfter time.Time) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "rtbd test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// TestTLS runs the daemon with an HTTPS listener: it bids and takes
+// notices over HTTPS, serves a renewed certificate after a reload, and
+// keeps the previous one when a reload cannot read the files.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	first := writeCert(t, certFile, keyFile, 1, time.Now().Add(24*time.Hour).Truncate(time.Second))
+	tlsAddr, _ := freePorts(t)
+	d := startDaemon(t, map[string]any{"http": map[string]any{"tls": map[string]any{
+		"listenAddress": tlsAddr, "certFile": certFile, "keyFile": keyFile,
+	}}})
+	// served returns the serial of the certificate a new connection gets,
+	// and its client, which trusts only that certificate.
+	served := func() (int64, *http.Client) {
+		t.Helper()
+		conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		cert := conn.ConnectionState().PeerCertificates[0]
+		roots := x509.NewCertPool()
+		roots.AddCert(cert)
+		return cert.SerialNumber.Int64(), &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	}
+	serial, client := served()
+	if serial != 1 {
+		t.Fatalf("serial %d served; want 1", serial)
+	}
+	if got, want := d.metric(t, "rtbd_tls_certificate_expiry_timestamp_seconds"), float64(first.NotAfter.Unix()); got != want {
+		t.Fatalf("certificate expiry %v; want %v", got, want)
+	}
+	// A bid and its billing notice over HTTPS.
+	var burl string
+	for _, f := range corpus.Requests() {
+		resp, err := client.Post("https://"+tlsAddr+"/openrtb2/bid", "application/json", bytes.NewReader(f.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			i := strings.Index(body.String(), `"burl":"`)
+			if i < 0 {
+				t.Fatalf("bid without burl: %s", body.String())
+			}
+			burl = body.String()[i+len(`"burl":"`):]
+			burl = burl[:strings.IndexByte(burl, '"')]
+			break
+		}
+	}
+	if burl == "" {
+		t.Fatal("no bid over HTTPS for any corpus request")
+	}
+	path := burl[strings.Index(burl, "/bill?"):]
+	resp, err := client.Get("https://" + tlsAddr + strings.Replace(path, "${AUCTION_PRICE}", "0.5", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Fatalf("billing notice over HTTPS: status %d; want 204", resp.StatusCode)
+	}
+	reload := func() int {
+		t.Helper()
+		resp, err := http.Post(d.admin+"/admin/reload", "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// A renewed certificate is served once reloaded.
+	renewed := writeCert(t, certFile, keyFile, 2, time.Now().Add(48*time.Hour).Truncate(time.Second))
+	if code := reload(); code != 200 {
+		t.Fatalf("reload with a renewed certificate: status %d", code)
+	}
+	if serial, _ := served(); serial != 2 {
+		t.Fatalf("serial %d served after the reload; want 2", serial)
+	}
+	if got, want := d.metric(t, "rtbd_tls_certificate_expiry_timestamp_seconds"), float64(renewed.NotAfter.Unix()); got != want {
+		t.Fatalf("certificate expiry %v after the reload; want %v", got, want)
+	}
+	// A key that is not the certificate's: the reload fails, and the
+	// renewed certificate stays.
+	writeCert(t, filepath.Join(dir, "other.pem"), keyFile, 3, time.Now().Add(time.Hour))
+	if code := reload(); code != 422 {
+		t.Fatalf("reload with a mismatched key: status %d; want 422", code)
+	}
+	if serial, _ := served(); serial != 2 {
+		t.Fatalf("serial %d served after a failed reload; want 2", serial)
+	}
+	if code, _ := d.postBid(t, corpus.Requests()[0].Body); code != 200 && code != 204 {
+		t.Fatalf("plain HTTP after a failed reload: status %d", code)
+	}
+	// rtbload over HTTPS, trusting the certificate with RootCAs
+	// (-cacert): every request answered.
+	roots := x509.NewCertPool()
+	roots.AddCert(renewed)
+	res, err := load.Run(context.Background(), load.Config{
+		Targets: []string{"https://" + tlsAddr + "/openrtb2/bid"}, RootCAs: roots,
+		Steps: load.Constant(500), Count: 200, Connections: 4, Timeout: 5 * time.Second,
+		Bodies: load.DefaultBodies(10, 1),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 200 || res.Bids+res.NoBids != 200 || res.Bids == 0 {
+		t.Fatalf("rtbload over HTTPS: sent %d, %d bids, %d no-bids, %d errors; want 200 answered", res.Sent, res.Bids, res.NoBids, res.Errors)
+	}
+}

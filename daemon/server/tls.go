@@ -1,0 +1,61 @@
+package server
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"sync/atomic"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// Certificate is the HTTPS listener's certificate (config.TLS), read from
+// its PEM files at start and again by Reload: handshakes take the one
+// loaded last, without a lock.
+type Certificate struct {
+	certFile, keyFile string
+	cert              atomic.Pointer[tls.Certificate]
+}
+
+// certNotAfter is the expiry of the certificate served, in unix seconds.
+var certNotAfter atomic.Int64
+
+func init() {
+	metrics.NewGauge(`rtbd_tls_certificate_expiry_timestamp_seconds`, func() float64 {
+		return float64(certNotAfter.Load())
+	})
+}
+
+// LoadCertificate reads the certificate chain and key of the HTTPS
+// listener.
+func LoadCertificate(certFile, keyFile string) (*Certificate, error) {
+	c := &Certificate{certFile: certFile, keyFile: keyFile}
+	if err := c.Reload(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Reload reads the files again, so that a renewed certificate is served
+// to new connections; on error the previous one stays.
+func (c *Certificate) Reload() error {
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return fmt.Errorf("cannot load http.tls certificate %s and key %s: %w", c.certFile, c.keyFile, err)
+	}
+	c.cert.Store(&cert)
+	certNotAfter.Store(cert.Leaf.NotAfter.Unix())
+	return nil
+}
+
+// ListenTLS returns ln serving TLS 1.2 and 1.3 with c's certificate, for
+// HTTP/1.1 (the bid listener's fasthttp has no HTTP/2).
+func ListenTLS(ln net.Listener, c *Certificate) net.Listener {
+	return tls.NewListener(ln, &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"http/1.1"},
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return c.cert.Load(), nil
+		},
+	})
+}
