@@ -32,6 +32,7 @@ let
   listen = import ../nix/lib/listen.nix;
 
   httpAddr = cfg.settings.http.listenAddress;
+  tlsAddr = cfg.settings.http.tls.listenAddress or "";
   adminAddr = cfg.settings.admin.listenAddress;
   eventDir = cfg.settings.eventLog.dir;
   stateDir = cfg.settings.state.dir;
@@ -40,7 +41,11 @@ let
   # the DynamicUser only, at the paths the settings name.
   credentials =
     lib.optional (cfg.noticeKeyFile != null) "notice-keys:${cfg.noticeKeyFile}"
-    ++ lib.mapAttrsToList (name: path: "price-keys-${name}:${path}") cfg.priceKeyFiles;
+    ++ lib.mapAttrsToList (name: path: "price-keys-${name}:${path}") cfg.priceKeyFiles
+    ++ lib.optionals (cfg.tlsCertFile != null) [
+      "tls-cert:${cfg.tlsCertFile}"
+      "tls-key:${cfg.tlsKeyFile}"
+    ];
 
   configFile = settingsFormat.generate "rtbd.json" cfg.settings;
   # Build-time validation, as nixpkgs does with `victoria-metrics -dryRun`.
@@ -188,6 +193,27 @@ in
       '';
     };
 
+    tlsCertFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/var/lib/acme/bid.example.com/fullchain.pem";
+      description = ''
+        PEM certificate chain of the HTTPS bid listener
+        (`settings.http.tls.listenAddress`, e.g. ":8443"), with
+        `tlsKeyFile`. Both are passed as systemd credentials (`tls-cert`,
+        `tls-key`) and set `settings.http.tls.certFile` and `keyFile`.
+        Credentials are copied when the unit starts: a renewed certificate
+        is served after `systemctl restart rtbd`, which drains first.
+      '';
+    };
+
+    tlsKeyFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/var/lib/acme/bid.example.com/key.pem";
+      description = "Private key of `tlsCertFile`, kept out of the Nix store.";
+    };
+
     checkConfig = mkOption {
       type = types.bool;
       default = true;
@@ -262,6 +288,14 @@ in
         message = "services.rtbd.priceKeyFiles must not be in the Nix store, which every user can read.";
       }
       {
+        assertion = (cfg.tlsCertFile == null) == (cfg.tlsKeyFile == null);
+        message = "services.rtbd.tlsCertFile and tlsKeyFile go together.";
+      }
+      {
+        assertion = cfg.tlsKeyFile == null || !lib.hasPrefix builtins.storeDir cfg.tlsKeyFile;
+        message = "services.rtbd.tlsKeyFile must not be in the Nix store, which every user can read.";
+      }
+      {
         # Credential names; the paths of http.billOnWinBidPaths have '/'.
         assertion = lib.all (name: builtins.match "[a-z0-9_-]+" name != null) (lib.attrNames cfg.priceKeyFiles);
         message = "services.rtbd.priceKeyFiles: name the exchanges by settings.exchanges names or default.";
@@ -277,11 +311,17 @@ in
         priceKeysFiles = lib.mapAttrs (name: _: "/run/credentials/rtbd.service/price-keys-${name}") cfg.priceKeyFiles;
       })
     ];
+    services.rtbd.settings.http.tls = mkIf (cfg.tlsCertFile != null) {
+      certFile = "/run/credentials/rtbd.service/tls-cert";
+      keyFile = "/run/credentials/rtbd.service/tls-key";
+    };
 
     # `rtbd doctor`, `rtbd log`, and rtbload for deploy.sh's on-host SLO check.
     environment.systemPackages = [ cfg.package ];
 
-    networking.firewall.allowedTCPPorts = lib.optional cfg.openFirewall (listen.port httpAddr);
+    networking.firewall.allowedTCPPorts = lib.optionals cfg.openFirewall (
+      [ (listen.port httpAddr) ] ++ lib.optional (tlsAddr != "") (listen.port tlsAddr)
+    );
 
     systemd.sockets.rtbd = mkIf cfg.socketActivation {
       description = "rtbd bid listener socket";
