@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,7 +69,7 @@ func TestTLS(t *testing.T) {
 	tlsAddr, _ := freePorts(t)
 	d := startDaemon(t, map[string]any{"http": map[string]any{"tls": map[string]any{
 		"listenAddress": tlsAddr, "certFile": certFile, "keyFile": keyFile,
-	}}})
+	}}, "drain": map[string]any{"delay": "100ms"}})
 	// served returns the serial of the certificate a new connection gets,
 	// and its client, which trusts only that certificate.
 	served := func() (int64, *http.Client) {
@@ -168,5 +169,12 @@ func TestTLS(t *testing.T) {
 	}
 	if res.Sent != 200 || res.Bids+res.NoBids != 200 || res.Bids == 0 {
 		t.Fatalf("rtbload over HTTPS: sent %d, %d bids, %d no-bids, %d errors; want 200 answered", res.Sent, res.Bids, res.NoBids, res.Errors)
+	}
+	// SIGTERM with HTTPS connections open: rtbd drains and exits 0.
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.wait(); err != nil {
+		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
 	}
 }
