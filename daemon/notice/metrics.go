@@ -1,6 +1,10 @@
 package notice
 
-import "github.com/VictoriaMetrics/metrics"
+import (
+	"sync/atomic"
+
+	"github.com/VictoriaMetrics/metrics"
+)
 
 // result is the outcome of one notice, the `result` label of rtbd_notices_total.
 type result uint8
@@ -80,7 +84,7 @@ type exchangeStats struct {
 	notices [numKinds]*metrics.Counter // rtbd_exchange_notices_total{exchange,kind}
 	spend   *metrics.FloatCounter      // rtbd_exchange_spend_total{exchange}
 	// priceKeys decrypt its notices' prices; nil: they are decimals.
-	priceKeys *PriceKeys
+	priceKeys atomic.Pointer[PriceKeys]
 }
 
 // newExchangeStats returns the stats of "default", of names and of

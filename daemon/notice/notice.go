@@ -17,6 +17,8 @@ package notice
 
 import (
 	"bytes"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -199,9 +201,9 @@ type Handler struct {
 	dedupe    *dedupeTable
 	isTest    func(bidID []byte) bool
 	journal   Journal
-	now       func() time.Time // time.Now; replaced by tests
-	keys      []openrtb.NoticeKey
-	signed    bool // RequireSigned
+	now       func() time.Time                    // time.Now; replaced by tests
+	keys      atomic.Pointer[[]openrtb.NoticeKey] // Config.Keys, or SetKeys'
+	signed    bool                                // RequireSigned
 	billOnWin bool
 	exchanges []exchangeStats // "default" first, "unknown" last
 
@@ -233,17 +235,30 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		isTest:    cfg.IsTest,
 		journal:   cfg.Journal,
 		now:       time.Now,
-		keys:      cfg.Keys,
 		signed:    cfg.RequireSigned && len(cfg.Keys) > 0,
 		billOnWin: cfg.BillOnWin,
 		exchanges: newExchangeStats(cfg.Exchanges),
 	}
-	for i := range h.exchanges {
-		h.exchanges[i].priceKeys = cfg.PriceKeys[h.exchanges[i].name]
-	}
+	h.SetKeys(cfg.Keys)
+	h.SetPriceKeys(cfg.PriceKeys)
 	h.res, _ = sp.(Reserver)
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
 	return h
+}
+
+// SetKeys replaces the keys that verify the notices' sig (Config.Keys),
+// for a reload that read bidding.noticeKeyFile again. Notices being
+// parsed finish with the keys they started with.
+func (h *Handler) SetKeys(keys []openrtb.NoticeKey) {
+	keys = slices.Clone(keys)
+	h.keys.Store(&keys)
+}
+
+// SetPriceKeys replaces the exchanges' price keys (Config.PriceKeys).
+func (h *Handler) SetPriceKeys(keys map[string]*PriceKeys) {
+	for i := range h.exchanges {
+		h.exchanges[i].priceKeys.Store(keys[h.exchanges[i].name])
+	}
 }
 
 // Route returns the handler for a request path whose last segment is "win",

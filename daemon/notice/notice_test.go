@@ -581,7 +581,8 @@ func TestExchangeNotices(t *testing.T) {
 	}
 	counts := func() map[string]float64 {
 		m := map[string]float64{}
-		for _, x := range h.exchanges {
+		for i := range h.exchanges {
+			x := &h.exchanges[i]
 			for k, kind := range []string{"win", "bill", "loss"} {
 				m[x.name+" "+kind] = float64(x.notices[k].Get())
 			}

@@ -121,15 +121,15 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 			return resultInvalid, reasonBadLoss
 		}
 	}
-	if len(h.keys) > 0 {
-		return h.verify(a.peek("sig"), k, n)
+	if keys := *h.keys.Load(); len(keys) > 0 {
+		return h.verify(keys, a.peek("sig"), k, n)
 	}
 	return resultOK, ""
 }
 
 // verify checks sig, the notice's signature, against the canonical query
 // of n's values (openrtb.AppendNoticeQuery) under each of the keys.
-func (h *Handler) verify(sig []byte, k Kind, n *notice) (result, string) {
+func (h *Handler) verify(keys []openrtb.NoticeKey, sig []byte, k Kind, n *notice) (result, string) {
 	if len(sig) == 0 {
 		if h.signed {
 			return resultForged, reasonMissingSig
@@ -143,8 +143,8 @@ func (h *Handler) verify(sig []byte, k Kind, n *notice) (result, string) {
 	}
 	var buf [512]byte
 	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin, n.exchange)
-	for i := range h.keys {
-		if h.keys[i].Sign(q) == want {
+	for i := range keys {
+		if keys[i].Sign(q) == want {
 			return resultOK, ""
 		}
 	}
@@ -165,7 +165,7 @@ func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
 		return resultUnsubstituted, reasonUnsubstituted
 	}
 	p, ok := parsePrice(v)
-	if keys := n.xs.priceKeys; !ok && keys != nil {
+	if keys := n.xs.priceKeys.Load(); !ok && keys != nil {
 		micros, ok := keys.Decrypt(v)
 		if !ok {
 			return resultForged, reasonBadEncrypted

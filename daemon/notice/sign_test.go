@@ -77,3 +77,42 @@ func TestSignedNotices(t *testing.T) {
 		t.Fatalf("a notice with a bad sig and no keys: %d; want 204", code)
 	}
 }
+
+// TestSetKeys: the keys a reload sets verify the notices that come after,
+// and the keys it drops no longer do; SetPriceKeys does the same with
+// the exchanges' price keys.
+func TestSetKeys(t *testing.T) {
+	a, _ := openrtb.ParseNoticeKeys(strings.Repeat("0a", 16))
+	b, _ := openrtb.ParseNoticeKeys(strings.Repeat("0b", 16))
+	keys := append(b, a...)
+	h := New(Config{Keys: a, Exchanges: []string{"adx"}}, &fakeSpender{}, nil)
+	f := func(key *openrtb.NoticeKey, bid string, want int) {
+		t.Helper()
+		if code, body := serveDirect(t, h, "GET", "/bill?"+signedQuery(key, bid, "1", func(q string) string { return q }), ""); code != want {
+			t.Fatalf("notice %s: %d %q; want %d", bid, code, body, want)
+		}
+	}
+	f(&a[0], "k1", 204)
+	f(&b[0], "k2", 400)
+	h.SetKeys(keys) // b added first, to sign; a still verifies
+	keys[0] = a[0]  // SetKeys keeps a copy
+	f(&b[0], "k3", 204)
+	f(&a[0], "k4", 204)
+	h.SetKeys(b) // a dropped
+	f(&a[0], "k5", 400)
+	f(&b[0], "k6", 204)
+
+	price := "/bill?bid=p1&cid=c&x=adx&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw"
+	if code, _ := serveDirect(t, New(Config{Exchanges: []string{"adx"}}, &fakeSpender{}, nil), "GET", price, ""); code != 400 {
+		t.Fatalf("encrypted price without keys: %d; want 400", code)
+	}
+	h = New(Config{Exchanges: []string{"adx"}}, &fakeSpender{}, nil)
+	h.SetPriceKeys(map[string]*PriceKeys{"adx": mustPriceKeys(t, googleKeys)})
+	if code, body := serveDirect(t, h, "GET", price, ""); code != 204 {
+		t.Fatalf("encrypted price after SetPriceKeys: %d %q; want 204", code, body)
+	}
+	h.SetPriceKeys(nil)
+	if code, _ := serveDirect(t, h, "GET", strings.Replace(price, "p1", "p2", 1), ""); code != 400 {
+		t.Fatalf("encrypted price after its keys were removed: %d; want 400", code)
+	}
+}
