@@ -204,7 +204,8 @@ type Bidding struct {
 	// e.g. "https://bid.example.com/". Empty disables notice URLs.
 	NoticeBaseURL string `json:"noticeBaseURL"`
 	// NoticeKeyFile names a file of notice keys, one per line as 32 hex
-	// digits (`openssl rand -hex 16`), read at start. The first signs the
+	// digits (`openssl rand -hex 16`), read at start and again on every
+	// reload (SIGHUP or POST /admin/reload). The first signs the
 	// notice URLs of every bid ("&sig=", SipHash-2-4 of bid, cid, imp, uk,
 	// cur and bp, the bid's price), and each verifies the notices that come back: a notice
 	// whose sig none of them made is refused (400, result "forged"), so
@@ -218,9 +219,10 @@ type Bidding struct {
 	// the exchanges that put ${AUCTION_PRICE} in notices encrypted, by
 	// the scheme of Google's Authorized Buyers (see notice.PriceKeys):
 	// the encryption key, then the integrity key, one per line in
-	// web-safe base64, read at start. An exchange is named as in the
-	// metrics: an exchanges[].name, "default" for http.bidPath, or a path
-	// of http.billOnWinBidPaths. Its notices' prices that are not
+	// web-safe base64, read at start and on every reload. An exchange is
+	// named as in the metrics: an exchanges[].name, "default" for
+	// http.bidPath, or a path of http.billOnWinBidPaths. Its notices'
+	// prices that are not
 	// decimals are decrypted (micros per impression, 1,000 a CPM of 1),
 	// and refused (400, result "forged") when their integrity signature
 	// fails. Keep the files out of the Nix store: the NixOS module's

@@ -43,7 +43,12 @@ type Engine struct {
 	state *decision.State
 	data  config.Data
 	opts  decision.Options
-	keys  []openrtb.NoticeKey // bidding.noticeKeyFile's
+	// keyFile is bidding.noticeKeyFile, read again by every reload; keys
+	// its keys and onKeys what hands them to the notice handler (guarded
+	// by mu).
+	keyFile string
+	keys    []openrtb.NoticeKey
+	onKeys  func([]openrtb.NoticeKey)
 
 	mu sync.Mutex // serialises reloads; never taken on the request path
 }
@@ -51,16 +56,9 @@ type Engine struct {
 // New loads the data named by cfg and compiles the first snapshot.
 // An error here is fatal for the daemon: there is nothing to serve yet.
 func New(cfg *config.Config) (*Engine, error) {
-	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg)}
+	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg), keyFile: cfg.Bidding.NoticeKeyFile}
 	e.state.SetRetireAfter(cfg.State.RetireAfterDays)
 	e.state.SetReservations(cfg.Bidding.WinReservation.D(), cfg.Bidding.WinReservationSlots)
-	if path := cfg.Bidding.NoticeKeyFile; path != "" {
-		keys, err := readNoticeKeys(path)
-		if err != nil {
-			return nil, err
-		}
-		e.keys, e.opts.NoticeKey = keys, &keys[0]
-	}
 	if err := e.Reload(); err != nil {
 		return nil, err
 	}
@@ -75,18 +73,24 @@ func (e *Engine) Snapshot() *decision.Snapshot { return e.snap.Load() }
 // State returns the mutable bidding state shared by every snapshot.
 func (e *Engine) State() *decision.State { return e.state }
 
-// Reload reads and compiles the data files and swaps the result in. On any
-// error the current snapshot keeps serving; the error names the file,
+// Reload reads and compiles the data files, and reads bidding.noticeKeyFile
+// again, and swaps the result in: bids are signed with the file's first
+// key from then on, and the notice handler (see OnNoticeKeys) verifies
+// with its keys before the first of them goes out. On any error the
+// current snapshot and keys keep serving; the error names the file,
 // campaign and field that failed and is counted in rtbd_reloads_total.
 func (e *Engine) Reload() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	start := time.Now()
-	snap, err := e.compile()
+	keys, snap, err := e.load()
 	reloadSeconds.Add(time.Since(start).Seconds())
 	if err != nil {
 		reloadsFailed.Inc()
 		return err
+	}
+	if e.keys = keys; keys != nil && e.onKeys != nil {
+		e.onKeys(keys)
 	}
 	e.snap.Store(snap)
 	reloadsOK.Inc()
@@ -98,21 +102,49 @@ func (e *Engine) Reload() error {
 	return nil
 }
 
-func (e *Engine) compile() (*decision.Snapshot, error) {
+// load reads the notice keys, if any, and compiles a snapshot that signs
+// with the first.
+func (e *Engine) load() ([]openrtb.NoticeKey, *decision.Snapshot, error) {
+	var keys []openrtb.NoticeKey
+	opts := e.opts
+	if e.keyFile != "" {
+		var err error
+		if keys, err = readNoticeKeys(e.keyFile); err != nil {
+			return nil, nil, err
+		}
+		opts.NoticeKey = &keys[0]
+	}
+	snap, err := e.compile(opts)
+	return keys, snap, err
+}
+
+func (e *Engine) compile(opts decision.Options) (*decision.Snapshot, error) {
 	f, m, err := campaign.Load(e.data.CampaignsFile, e.data.ModelFile)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load data: %w", err)
 	}
-	snap, err := decision.Compile(f, m, e.state, e.opts)
+	snap, err := decision.Compile(f, m, e.state, opts)
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile snapshot: %w", err)
 	}
 	return snap, nil
 }
 
-// NoticeKeys returns the keys of bidding.noticeKeyFile, the first of
-// which signs the bids' notice URLs; none when it is empty.
-func (e *Engine) NoticeKeys() []openrtb.NoticeKey { return e.keys }
+// NoticeKeys returns the keys of bidding.noticeKeyFile as last read, the
+// first of which signs the bids' notice URLs; none when it is empty.
+func (e *Engine) NoticeKeys() []openrtb.NoticeKey {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.keys
+}
+
+// OnNoticeKeys has every later reload hand the keys it read to f (the
+// notice handler's SetKeys) before its snapshot signs with them.
+func (e *Engine) OnNoticeKeys(f func([]openrtb.NoticeKey)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onKeys = f
+}
 
 // readNoticeKeys reads bidding.noticeKeyFile. A dry run does not: at
 // build time the file, a secret, is not there.
@@ -129,8 +161,8 @@ func readNoticeKeys(path string) ([]openrtb.NoticeKey, error) {
 }
 
 // ReadPriceKeys reads the files of bidding.priceKeysFiles, by exchange
-// (see notice.Config.PriceKeys). rtbd reads them at start; a dry run
-// does not, as it does not read bidding.noticeKeyFile.
+// (see notice.Config.PriceKeys). rtbd reads them at start and on every
+// reload; a dry run does not, as it does not read bidding.noticeKeyFile.
 func ReadPriceKeys(cfg *config.Config) (map[string]*notice.PriceKeys, error) {
 	keys := map[string]*notice.PriceKeys{}
 	for name, path := range cfg.Bidding.PriceKeysFiles {
@@ -163,7 +195,7 @@ func readSecret(option, path, risk string) ([]byte, error) {
 // daemon's -dryRun flag uses it to validate a configuration at build time.
 func DryRun(cfg *config.Config) error {
 	e := &Engine{state: decision.NewState(1), data: cfg.Data, opts: options(cfg)}
-	_, err := e.compile()
+	_, err := e.compile(e.opts)
 	return err
 }
 

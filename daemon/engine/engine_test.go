@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,9 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/corpus"
 	"github.com/rtbd/rtbd/daemon/decision"
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 func TestEngineMetrics(t *testing.T) {
@@ -119,5 +122,73 @@ func TestReadPriceKeys(t *testing.T) {
 		if _, err := ReadPriceKeys(&cfg); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v; want an error with %q", path, err, want)
 		}
+	}
+}
+
+// TestReloadNoticeKeys: a reload reads bidding.noticeKeyFile again, hands
+// the keys to OnNoticeKeys' function before its snapshot signs with the
+// first, and a key file it cannot use changes nothing.
+func TestReloadNoticeKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notice-keys")
+	a, b := strings.Repeat("0a", 16), strings.Repeat("0b", 16)
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a + "\n")
+	cfg := config.Default()
+	cfg.Bidding.NoticeKeyFile = path
+	e, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := func(text string) []openrtb.NoticeKey {
+		k, err := openrtb.ParseNoticeKeys(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	// signer is the key the current snapshot signs with.
+	signer := func() openrtb.NoticeKey {
+		t.Helper()
+		var req openrtb.Request
+		if err := req.Parse(corpus.Requests()[0].Body); err != nil {
+			t.Fatal(err)
+		}
+		resp := &openrtb.Response{}
+		e.Snapshot().Decide(&decision.Ctx{}, &req, time.Now(), resp)
+		if resp.NoticeKey == nil {
+			t.Fatal("the snapshot signs nothing")
+		}
+		return *resp.NoticeKey
+	}
+	if got := e.NoticeKeys(); len(got) != 1 || got[0] != parse(a)[0] || signer() != parse(a)[0] {
+		t.Fatalf("keys at start %v; want a's, signing", got)
+	}
+	var handed [][]openrtb.NoticeKey
+	e.OnNoticeKeys(func(k []openrtb.NoticeKey) {
+		handed = append(handed, k)
+		if signer() != parse(a)[0] {
+			t.Error("the snapshot signed with the new keys before they were handed over")
+		}
+	})
+	write(b + "\n" + a + "\n")
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	want := parse(b + "\n" + a)
+	if len(handed) != 1 || !slices.Equal(handed[0], want) || !slices.Equal(e.NoticeKeys(), want) || signer() != want[0] {
+		t.Fatalf("after the reload: handed %v, keys %v; want %v, b signing", handed, e.NoticeKeys(), want)
+	}
+	snap := e.Snapshot()
+	write("not a key\n")
+	if err := e.Reload(); err == nil || !strings.Contains(err.Error(), "bidding.noticeKeyFile") {
+		t.Fatalf("reload with a bad key file: %v; want an error naming it", err)
+	}
+	if len(handed) != 1 || !slices.Equal(e.NoticeKeys(), want) || e.Snapshot() != snap {
+		t.Fatalf("a failed reload changed the keys (%d handed, %v) or the snapshot", len(handed), e.NoticeKeys())
 	}
 }

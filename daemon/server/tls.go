@@ -39,13 +39,28 @@ func LoadCertificate(certFile, keyFile string) (*Certificate, error) {
 // Reload reads the files again, so that a renewed certificate is served
 // to new connections; on error the previous one stays.
 func (c *Certificate) Reload() error {
+	cert, err := c.Read()
+	if err != nil {
+		return err
+	}
+	c.Set(cert)
+	return nil
+}
+
+// Read reads the files, for Set: a reload reads every file before it
+// changes anything.
+func (c *Certificate) Read() (*tls.Certificate, error) {
 	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
 	if err != nil {
-		return fmt.Errorf("cannot load http.tls certificate %s and key %s: %w", c.certFile, c.keyFile, err)
+		return nil, fmt.Errorf("cannot load http.tls certificate %s and key %s: %w", c.certFile, c.keyFile, err)
 	}
-	c.cert.Store(&cert)
+	return &cert, nil
+}
+
+// Set has new connections served cert.
+func (c *Certificate) Set(cert *tls.Certificate) {
+	c.cert.Store(cert)
 	certNotAfter.Store(cert.Leaf.NotAfter.Unix())
-	return nil
 }
 
 // ListenTLS returns ln serving TLS 1.2 and 1.3 with c's certificate, for

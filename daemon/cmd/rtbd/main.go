@@ -10,7 +10,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -231,14 +231,31 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
+	eng.OnNoticeKeys(notices.SetKeys)
+	// A reload reads every file before it changes anything: the data and
+	// bidding.noticeKeyFile (the engine), bidding.priceKeysFiles and
+	// http.tls's certificate. One that fails changes nothing.
 	reload := func() error {
 		systemd.Reloading()
 		defer systemd.Ready()
-		err := eng.Reload()
-		if cert != nil {
-			err = errors.Join(err, cert.Reload())
+		priceKeys, err := engine.ReadPriceKeys(cfg)
+		if err != nil {
+			return err
 		}
-		return err
+		var next *tls.Certificate
+		if cert != nil {
+			if next, err = cert.Read(); err != nil {
+				return err
+			}
+		}
+		if err := eng.Reload(); err != nil {
+			return err
+		}
+		notices.SetPriceKeys(priceKeys)
+		if next != nil {
+			cert.Set(next)
+		}
+		return nil
 	}
 	admin := server.NewAdmin(srv, reload)
 	peerSrv, err := peerListener(cfg, peerSrc)

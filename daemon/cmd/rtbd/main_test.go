@@ -264,6 +264,18 @@ func (d *daemon) postBidTo(t *testing.T, path string, body []byte) (int, []bid) 
 	return resp.StatusCode, out
 }
 
+// reload asks the daemon to reload (POST /admin/reload) and returns the
+// status: 200, or 422 when the reload failed and changed nothing.
+func (d *daemon) reload(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Post(d.admin+"/admin/reload", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // notice fires a notice URL after substituting the clearing price, as an
 // exchange does, and rewriting its host to the daemon's listener.
 func (d *daemon) notice(t *testing.T, raw string, price string) {

@@ -60,4 +60,15 @@ func TestEncryptedPriceNotices(t *testing.T) {
 	if code := d.fire(t, other.BURL, price); code != 400 {
 		t.Fatalf("encrypted price on http.bidPath, which has no keys: status %d; want 400", code)
 	}
+	// A reload reads the keys again: with the two swapped, Google's
+	// example no longer decrypts.
+	if err := os.WriteFile(keys, []byte("arO23ykdNqUQ5LEoQ0FVmPkBd7xB5CO89PDZlSjpFxo=\nskU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := d.reload(t); code != 200 {
+		t.Fatalf("reload with new price keys: status %d", code)
+	}
+	if code := d.fire(t, bids[0].BURL, price); code != 400 {
+		t.Fatalf("the example price after its keys were replaced: status %d; want 400", code)
+	}
 }

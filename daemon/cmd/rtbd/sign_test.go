@@ -93,3 +93,51 @@ func checkCapped(t *testing.T, d *daemon, bids []bid) {
 		t.Fatalf("%v billing notices counted as capped; want 1", got)
 	}
 }
+
+// TestNoticeKeyRotation rotates bidding.noticeKeyFile's keys with reloads
+// and no restart, as the README says: the new key added first (it signs,
+// the old one still verifies), then the old one dropped (its notices are
+// refused), and a key file a reload cannot use changes nothing.
+func TestNoticeKeyRotation(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "notice-keys")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(keyFile, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := strings.Repeat("0a", 16), strings.Repeat("0b", 16)
+	write(a + "\n")
+	d := startDaemon(t, map[string]any{"bidding": map[string]any{"noticeKeyFile": keyFile}})
+	billable := func() []bid {
+		t.Helper()
+		bids := d.billableBids(t, 8, 2)
+		return bids[:2]
+	}
+	byA := billable()
+	write(b + "\n" + a + "\n")
+	if code := d.reload(t); code != 200 {
+		t.Fatalf("reload with b added: status %d", code)
+	}
+	byB := billable() // signed with b: with a dropped, only b verifies them
+	if code := d.fire(t, byA[0].BURL, "1"); code != 204 {
+		t.Fatalf("a's notice with a still listed: status %d; want 204", code)
+	}
+	write(b + "\n")
+	if code := d.reload(t); code != 200 {
+		t.Fatalf("reload with a dropped: status %d", code)
+	}
+	if code := d.fire(t, byA[1].BURL, "1"); code != 400 {
+		t.Fatalf("a's notice after a was dropped: status %d; want 400 (forged)", code)
+	}
+	if code := d.fire(t, byB[0].BURL, "1"); code != 204 {
+		t.Fatalf("b's notice: status %d; want 204", code)
+	}
+	write("not a key\n")
+	if code := d.reload(t); code != 422 {
+		t.Fatalf("reload with a bad key file: status %d; want 422", code)
+	}
+	if code := d.fire(t, byB[1].BURL, "1"); code != 204 {
+		t.Fatalf("b's notice after a failed reload: status %d; want 204", code)
+	}
+}

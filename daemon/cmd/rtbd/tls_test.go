@@ -123,18 +123,9 @@ func TestTLS(t *testing.T) {
 	if resp.StatusCode != 204 {
 		t.Fatalf("billing notice over HTTPS: status %d; want 204", resp.StatusCode)
 	}
-	reload := func() int {
-		t.Helper()
-		resp, err := http.Post(d.admin+"/admin/reload", "text/plain", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
 	// A renewed certificate is served once reloaded.
 	renewed := writeCert(t, certFile, keyFile, 2, time.Now().Add(48*time.Hour).Truncate(time.Second))
-	if code := reload(); code != 200 {
+	if code := d.reload(t); code != 200 {
 		t.Fatalf("reload with a renewed certificate: status %d", code)
 	}
 	if serial, _ := served(); serial != 2 {
@@ -146,7 +137,7 @@ func TestTLS(t *testing.T) {
 	// A key that is not the certificate's: the reload fails, and the
 	// renewed certificate stays.
 	writeCert(t, filepath.Join(dir, "other.pem"), keyFile, 3, time.Now().Add(time.Hour))
-	if code := reload(); code != 422 {
+	if code := d.reload(t); code != 422 {
 		t.Fatalf("reload with a mismatched key: status %d; want 422", code)
 	}
 	if serial, _ := served(); serial != 2 {
