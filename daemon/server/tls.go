@@ -10,8 +10,8 @@ import (
 )
 
 // Certificate is the HTTPS listener's certificate (config.TLS), read from
-// its PEM files at start and again by Reload: handshakes take the one
-// loaded last, without a lock.
+// its PEM files at start and again by each reload (Read, then Set):
+// handshakes take the one set last, without a lock.
 type Certificate struct {
 	certFile, keyFile string
 	cert              atomic.Pointer[tls.Certificate]
@@ -30,25 +30,17 @@ func init() {
 // listener.
 func LoadCertificate(certFile, keyFile string) (*Certificate, error) {
 	c := &Certificate{certFile: certFile, keyFile: keyFile}
-	if err := c.Reload(); err != nil {
+	cert, err := c.Read()
+	if err != nil {
 		return nil, err
 	}
+	c.Set(cert)
 	return c, nil
 }
 
-// Reload reads the files again, so that a renewed certificate is served
-// to new connections; on error the previous one stays.
-func (c *Certificate) Reload() error {
-	cert, err := c.Read()
-	if err != nil {
-		return err
-	}
-	c.Set(cert)
-	return nil
-}
-
-// Read reads the files, for Set: a reload reads every file before it
-// changes anything.
+// Read reads the files again, for Set, so that a renewed certificate is
+// served to new connections: a reload reads every file before it changes
+// anything.
 func (c *Certificate) Read() (*tls.Certificate, error) {
 	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
 	if err != nil {
