@@ -76,10 +76,11 @@ var (
 	methodNotAllowed = metrics.NewCounter(`rtbd_notice_method_not_allowed_total`)
 )
 
-// exchangeStats are the notices of one exchange, processed for the first
-// time: with the bids per exchange (rtbd_bids_total{exchange}), its win
-// rate, and what it billed.
-type exchangeStats struct {
+// exchangeState is what the notice handler keeps of one exchange: its
+// notices processed for the first time (with the bids per exchange,
+// rtbd_bids_total{exchange}, its win rate), what it billed, and the keys
+// of its encrypted prices.
+type exchangeState struct {
 	name    string
 	notices [numKinds]*metrics.Counter // rtbd_exchange_notices_total{exchange,kind}
 	spend   *metrics.FloatCounter      // rtbd_exchange_spend_total{exchange}
@@ -87,11 +88,11 @@ type exchangeStats struct {
 	priceKeys atomic.Pointer[PriceKeys]
 }
 
-// newExchangeStats returns the stats of "default", of names and of
+// newExchangeStates returns the states of "default", of names and of
 // "unknown", in that order, registered once per name in the process.
-func newExchangeStats(names []string) []exchangeStats {
+func newExchangeStates(names []string) []exchangeState {
 	all := append(append([]string{"default"}, names...), "unknown")
-	xs := make([]exchangeStats, len(all))
+	xs := make([]exchangeState, len(all))
 	for i, name := range all {
 		l := `exchange="` + name + `"`
 		xs[i].name = name
@@ -105,7 +106,7 @@ func newExchangeStats(names []string) []exchangeStats {
 
 // exchange returns the stats of the exchange a notice's x names: the
 // default's without x, "unknown"'s for a name not configured.
-func (h *Handler) exchange(x []byte) *exchangeStats {
+func (h *Handler) exchange(x []byte) *exchangeState {
 	if len(x) == 0 {
 		return &h.exchanges[0]
 	}

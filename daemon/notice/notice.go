@@ -205,7 +205,7 @@ type Handler struct {
 	keys      atomic.Pointer[[]openrtb.NoticeKey] // Config.Keys, or SetKeys'
 	signed    bool                                // RequireSigned
 	billOnWin bool
-	exchanges []exchangeStats // "default" first, "unknown" last
+	exchanges []exchangeState // "default" first, "unknown" last
 
 	// Handlers bound once, so that Route does not allocate method values.
 	win, bill, loss fasthttp.RequestHandler
@@ -237,7 +237,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		now:       time.Now,
 		signed:    cfg.RequireSigned && len(cfg.Keys) > 0,
 		billOnWin: cfg.BillOnWin,
-		exchanges: newExchangeStats(cfg.Exchanges),
+		exchanges: newExchangeStates(cfg.Exchanges),
 	}
 	h.SetKeys(cfg.Keys)
 	h.SetPriceKeys(cfg.PriceKeys)

@@ -29,7 +29,7 @@ type notice struct {
 	capped             bool           // the exchange's price was above the bid's, and price is the bid's
 	billOnWin          bool           // bo=w: the bid is billed at its win notice
 	exchange           []byte         // x: the exchange the bid was made on; nil for the default
-	xs                 *exchangeStats // the exchange's, by x (see Handler.exchange)
+	xs                 *exchangeState // the exchange's, by x (see Handler.exchange)
 }
 
 // Reasons sent as the body of a 400, short and constant.
