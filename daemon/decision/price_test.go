@@ -202,6 +202,13 @@ func TestReasons(t *testing.T) {
 	f(ReasonFreqCap, "freq_cap", 9)
 	f(ReasonDeadline, "deadline", 15)
 	f(ReasonInvalid, "invalid", 2)
+	f(ReasonNoConsent, "no_consent", 0)
+	f(ReasonDeadman, "deadman", 1)
+	// Event logs store the numbers: the ones written before must keep
+	// their meaning.
+	if ReasonNoConsent != 9 || ReasonDeadman != 10 {
+		t.Fatalf("reason numbers moved: no_consent %d, deadman %d", ReasonNoConsent, ReasonDeadman)
+	}
 	f(Reason(200), "unknown", 0)
 }
 

@@ -30,6 +30,10 @@ const (
 	// ReasonNoConsent means the request's TCF consent string refuses what
 	// selecting an ad needs (see [openrtb.NoBid]).
 	ReasonNoConsent
+	// ReasonDeadman means the daemon did not try: its control plane has
+	// been silent for longer than data.deadman (see engine.Engine.Halted).
+	// Last, out of the order above, since event logs store the numbers.
+	ReasonDeadman
 	numReasons
 )
 
@@ -38,7 +42,7 @@ const NumReasons = int(numReasons)
 
 var reasonNames = [numReasons]string{
 	"bid", "no_candidates", "blocked", "budget", "freq_cap", "below_floor",
-	"currency", "deadline", "invalid", "no_consent",
+	"currency", "deadline", "invalid", "no_consent", "deadman",
 }
 
 // String returns the snake_case name of r, used as a metric label.
@@ -49,11 +53,14 @@ func (r Reason) String() string {
 	return "unknown"
 }
 
-// NBR returns the OpenRTB no-bid reason code for r: 2 invalid request,
-// 9 user cap met (frequency cap), 15 insufficient auction time, else 0
-// (unknown error), which is also what ReasonBid returns.
+// NBR returns the OpenRTB no-bid reason code for r: 1 technical error
+// (the deadman switch), 2 invalid request, 9 user cap met (frequency
+// cap), 15 insufficient auction time, else 0 (unknown error), which is
+// also what ReasonBid returns.
 func (r Reason) NBR() int {
 	switch r {
+	case ReasonDeadman:
+		return 1
 	case ReasonInvalid:
 		return 2
 	case ReasonFreqCap:
