@@ -191,6 +191,18 @@ type Admin struct {
 type Data struct {
 	CampaignsFile string `json:"campaignsFile"`
 	ModelFile     string `json:"modelFile"`
+	// Deadman is the deadman switch: the longest the daemon bids without
+	// a sign of life from its control plane, the system that writes the
+	// data files and reloads them. A sign of life is a successful reload
+	// (SIGHUP, POST /admin/reload) or POST /admin/heartbeat, which costs
+	// nothing. After this long without one, every bid request gets a
+	// no-bid (reason "deadman", nbr 1), so that a stale book (a campaign
+	// paused or cut since, a budget lowered) stops spending; notices are
+	// still counted, and the next sign of life resumes bidding at once.
+	// GET /admin/heartbeat answers 503 meanwhile. The control plane must
+	// reload or heartbeat more often than this, on every host. A failed
+	// reload is no sign of life. Default 0: off. From 1s to 720h.
+	Deadman Duration `json:"deadman"`
 }
 
 // Bidding configures the decision and the response.
@@ -608,6 +620,9 @@ func (c *Config) Validate() error {
 		if c.Bidding.PriceKeysFiles[name] == "" {
 			return fmt.Errorf("invalid config: bidding.priceKeysFiles: %q has no file", name)
 		}
+	}
+	if d := c.Data.Deadman; d != 0 && (d < Duration(time.Second) || d > Duration(720*time.Hour)) {
+		return fmt.Errorf("invalid config: data.deadman %s must be from 1s to 720h, or 0 (off)", d.D())
 	}
 	if c.State.RetireAfterDays < 0 || c.State.RetireAfterDays > maxRetireDays {
 		return fmt.Errorf("invalid config: state.retireAfterDays %d must be from 0 (never) to %d", c.State.RetireAfterDays, maxRetireDays)

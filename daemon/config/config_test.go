@@ -55,6 +55,9 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c, err = Parse([]byte(`{"bidding":{"blockUnknownCategories":true}}`)); err != nil || !c.Bidding.BlockUnknownCategories || Default().Bidding.BlockUnknownCategories {
 		t.Fatalf("bidding.blockUnknownCategories true: %v, %v; want on, and off by default", err, c.Bidding.BlockUnknownCategories)
 	}
+	if c, err = Parse([]byte(`{"data":{"deadman":"10m"}}`)); err != nil || c.Data.Deadman.D() != 10*time.Minute || Default().Data.Deadman != 0 {
+		t.Fatalf("data.deadman 10m: %v, %s; want 10m, and off by default", err, c.Data.Deadman.D())
+	}
 	if c, err = Parse([]byte(`{"state":{"retireAfterDays":0}}`)); err != nil || c.State.RetireAfterDays != 0 {
 		t.Fatalf("state.retireAfterDays 0: %v, %d; want retiring off", err, c.State.RetireAfterDays)
 	}
@@ -121,6 +124,9 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"requireSignedNotices":true}}`, "bidding.requireSignedNotices needs bidding.noticeKeyFile")
 	f(`{"state":{"retireAfterDays":-1}}`, "state.retireAfterDays -1 must be from 0 (never) to 36500")
 	f(`{"state":{"retireAfterDays":"30"}}`, "retireAfterDays")
+	f(`{"data":{"deadman":"500ms"}}`, "data.deadman 500ms must be from 1s to 720h, or 0 (off)")
+	f(`{"data":{"deadman":"721h"}}`, "data.deadman 721h0m0s must be from 1s to 720h")
+	f(`{"data":{"deadman":"-1m"}}`, "data.deadman -1m0s")
 	f(`{"state":{"peers":["10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["https://10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["http://10.0.0.2"]}}`, "must be http://HOST:PORT")
