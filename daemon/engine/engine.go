@@ -49,6 +49,8 @@ type Engine struct {
 	keyFile string
 	keys    []openrtb.NoticeKey
 	onKeys  func([]openrtb.NoticeKey)
+	// dead is the deadman switch (data.deadman; see Halted).
+	dead deadman
 
 	mu sync.Mutex // serialises reloads; never taken on the request path
 }
@@ -59,7 +61,9 @@ func New(cfg *config.Config) (*Engine, error) {
 	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg), keyFile: cfg.Bidding.NoticeKeyFile}
 	e.state.SetRetireAfter(cfg.State.RetireAfterDays)
 	e.state.SetReservations(cfg.Bidding.WinReservation.D(), cfg.Bidding.WinReservationSlots)
+	e.armDeadman(cfg.Data.Deadman.D())
 	if err := e.Reload(); err != nil {
+		e.dead.stop()
 		return nil, err
 	}
 	current.Store(e)
@@ -76,7 +80,8 @@ func (e *Engine) State() *decision.State { return e.state }
 // Reload reads and compiles the data files, and reads bidding.noticeKeyFile
 // again, and swaps the result in: bids are signed with the file's first
 // key from then on, and the notice handler (see OnNoticeKeys) verifies
-// with its keys before the first of them goes out. On any error the
+// with its keys before the first of them goes out. A successful reload is
+// a sign of life for the deadman switch (see Beat). On any error the
 // current snapshot and keys keep serving; the error names the file,
 // campaign and field that failed and is counted in rtbd_reloads_total.
 func (e *Engine) Reload() error {
@@ -93,6 +98,7 @@ func (e *Engine) Reload() error {
 		e.onKeys(keys)
 	}
 	e.snap.Store(snap)
+	e.Beat(time.Now())
 	reloadsOK.Inc()
 	lastReloadOK.Store(time.Now().Unix())
 	campaignCount.Store(int64(snap.Campaigns()))

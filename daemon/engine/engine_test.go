@@ -3,9 +3,11 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +192,66 @@ func TestReloadNoticeKeys(t *testing.T) {
 	}
 	if len(handed) != 1 || !slices.Equal(e.NoticeKeys(), want) || e.Snapshot() != snap {
 		t.Fatalf("a failed reload changed the keys (%d handed, %v) or the snapshot", len(handed), e.NoticeKeys())
+	}
+}
+
+// TestDeadmanSignsOfLife: data.deadman counts from the last successful
+// reload or Beat; a failed reload is no sign of life; off, it never
+// trips; /metrics reports the trip and the last sign of life.
+func TestDeadmanSignsOfLife(t *testing.T) {
+	const timeout = time.Minute
+	cfg := config.Default()
+	cfg.Data.Deadman = config.Duration(timeout)
+	e, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.dead.stop)
+	now := time.Now()
+	if e.Halted(now) || !e.Halted(now.Add(timeout+time.Second)) {
+		t.Fatalf("halted now %v, a deadman later %v; want false, true", e.Halted(now), e.Halted(now.Add(timeout+time.Second)))
+	}
+	metric := func(name string) string {
+		t.Helper()
+		var buf bytes.Buffer
+		metrics.WritePrometheus(&buf, false)
+		for line := range strings.Lines(buf.String()) {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+		t.Fatalf("/metrics lacks %s", name)
+		return ""
+	}
+	if got := metric("rtbd_deadman_tripped"); got != "0" {
+		t.Fatalf("rtbd_deadman_tripped %s right after start", got)
+	}
+
+	past := now.Add(-timeout - time.Second)
+	e.Beat(past)
+	if !e.Halted(now) || metric("rtbd_deadman_tripped") != "1" {
+		t.Fatalf("not tripped (gauge %s) a deadman after the last sign of life", metric("rtbd_deadman_tripped"))
+	}
+	got, err := strconv.ParseFloat(metric("rtbd_control_plane_last_seen_timestamp_seconds"), 64)
+	if want := float64(past.UnixNano()) / 1e9; err != nil || math.Abs(got-want) > 0.001 {
+		t.Fatalf("rtbd_control_plane_last_seen_timestamp_seconds %v (%v); want %.3f", got, err, want)
+	}
+	e.data.CampaignsFile = "/nonexistent/campaigns.json"
+	if e.Reload() == nil || !e.Halted(time.Now()) {
+		t.Fatalf("a failed reload counted as a sign of life")
+	}
+	e.data.CampaignsFile = ""
+	if err := e.Reload(); err != nil || e.Halted(time.Now()) {
+		t.Fatalf("a reload (%v) did not count as a sign of life", err)
+	}
+
+	off := config.Default()
+	e, err = New(&off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Beat(past)
+	if e.Halted(now.Add(100 * 365 * 24 * time.Hour)) {
+		t.Fatal("halted with data.deadman off")
 	}
 }
