@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux
@@ -23,7 +24,8 @@ import (
 type Reloader func() error
 
 // Admin serves the admin listener: /metrics, /healthz, /readyz,
-// /debug/pprof/, POST /admin/reload, GET|POST /admin/explain, GET
+// /debug/pprof/, POST /admin/reload, GET|POST /admin/heartbeat, GET|POST
+// /admin/explain, GET
 // /state/spend (this host's own spend, for state.peers) and GET
 // /state/bills (the billing notices it processed, for the same).
 // Keep it on loopback or a management network: it has no authentication.
@@ -70,9 +72,11 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		a.handleReload(ctx)
 	case path == "/admin/explain":
 		a.explain(ctx)
+	case path == "/admin/heartbeat":
+		a.heartbeat(ctx)
 	case a.peerSrc.Serve(ctx):
 	default:
-		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/explain, "+peers.Path+", "+peers.BillsPath, fasthttp.StatusNotFound)
+		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/heartbeat, /admin/explain, "+peers.Path+", "+peers.BillsPath, fasthttp.StatusNotFound)
 	}
 }
 
@@ -99,6 +103,32 @@ func (a *Admin) handleReload(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ctx.SetBodyString("reloaded\n")
+}
+
+// heartbeat serves the deadman switch (data.deadman): POST is a sign of
+// life from the control plane, and GET answers 503 while the switch has
+// tripped (a keepalived check can lower the host's priority with it).
+// Both answer 200 when the switch is off.
+func (a *Admin) heartbeat(ctx *fasthttp.RequestCtx) {
+	now := time.Now()
+	switch {
+	case ctx.IsPost():
+		a.srv.eng.Beat(now)
+	case !ctx.IsGet() && !ctx.IsHead():
+		ctx.Error("use POST (a sign of life) or GET (the switch's state)", fasthttp.StatusMethodNotAllowed)
+		return
+	}
+	timeout, last := a.srv.eng.Deadman()
+	switch {
+	case timeout == 0:
+		ctx.SetBodyString("bidding; data.deadman is off\n")
+	case a.srv.eng.Halted(now):
+		ctx.Error(fmt.Sprintf("not bidding: no reload or heartbeat for %s (data.deadman %s)\n",
+			now.Sub(last).Round(time.Millisecond), timeout), fasthttp.StatusServiceUnavailable)
+	default:
+		ctx.SetBodyString(fmt.Sprintf("bidding until %s unless a reload or heartbeat comes first (data.deadman %s)\n",
+			last.Add(timeout).UTC().Format(time.RFC3339Nano), timeout))
+	}
 }
 
 // explain decides a request with tracing on and returns the trace as JSON:
@@ -129,7 +159,10 @@ func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 	if err := req.Validate(); err == nil {
 		reason = decision.ReasonNoConsent
 		if applyPrivacy(&req, a.srv.cfg.Bidding.GDPRVendorID) {
-			reason = a.srv.eng.Snapshot().Decide(dctx, &req, time.Now(), &resp)
+			reason = decision.ReasonDeadman
+			if now := time.Now(); !a.srv.eng.Halted(now) {
+				reason = a.srv.eng.Snapshot().Decide(dctx, &req, now, &resp)
+			}
 		}
 	}
 	out := append([]byte(`{"reason":"`), reason.String()...)

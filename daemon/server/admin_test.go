@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/engine"
 )
 
@@ -127,5 +129,79 @@ func TestDryRun(t *testing.T) {
 	cfg.Data.CampaignsFile = filepath.Join(t.TempDir(), "missing.json")
 	if err := engine.DryRun(&cfg); err == nil || !strings.Contains(err.Error(), "missing.json") {
 		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// TestDeadman: with data.deadman set, a control plane silent for longer
+// gets every bid request a no-bid (nbr 1, reason deadman), /admin/explain
+// and GET /admin/heartbeat say so, and a heartbeat or a reload resumes
+// bidding (a failed reload does not: TestDeadmanDaemon, with notices). The silence is made by a sign of life
+// dated in the past, not by waiting.
+func TestDeadman(t *testing.T) {
+	const timeout = time.Minute
+	srv, c := testServer(t, func(c *config.Config) {
+		c.Data.Deadman = config.Duration(timeout)
+		c.Bidding.NoBidBody = true
+	})
+	a := NewAdmin(srv, srv.eng.Reload)
+	body := corpusFile(t, "iab__2.6-video.json")
+	bids := func() bool {
+		t.Helper()
+		r := post(t, c, "/openrtb2/bid", body)
+		var v struct {
+			NBR     *int              `json:"nbr"`
+			SeatBid []json.RawMessage `json:"seatbid"`
+		}
+		if r.status != 200 || json.Unmarshal(r.body, &v) != nil {
+			t.Fatalf("bid request: %d %s", r.status, r.body)
+		}
+		if len(v.SeatBid) == 0 && (v.NBR == nil || *v.NBR != 1) {
+			t.Fatalf("no-bid without nbr 1 (technical error): %s", r.body)
+		}
+		return len(v.SeatBid) > 0
+	}
+	explained := func() string {
+		t.Helper()
+		_, out := adminDo(t, a, "POST", "/admin/explain", body)
+		var v struct{ Reason string }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("explain: %v: %s", err, out)
+		}
+		return v.Reason
+	}
+	state := func() int {
+		t.Helper()
+		code, _ := adminDo(t, a, "GET", "/admin/heartbeat", nil)
+		return code
+	}
+	if !bids() || state() != 200 || explained() != "bid" {
+		t.Fatalf("not bidding right after start, with data.deadman %s", timeout)
+	}
+
+	halted := srv.exchanges[0].reasons[decision.ReasonDeadman]
+	before := halted.Get()
+	srv.eng.Beat(time.Now().Add(-timeout - time.Second))
+	if bids() || halted.Get() != before+1 {
+		t.Fatalf("bid with the control plane silent for longer than data.deadman (deadman no-bids %d)", halted.Get()-before)
+	}
+	if code, out := adminDo(t, a, "GET", "/admin/heartbeat", nil); code != 503 || !strings.Contains(out, "not bidding") {
+		t.Fatalf("GET /admin/heartbeat after the trip: %d %q; want 503", code, out)
+	}
+	if got := explained(); got != "deadman" {
+		t.Fatalf("explain after the trip: %q; want deadman", got)
+	}
+	if code, out := adminDo(t, a, "POST", "/admin/heartbeat", nil); code != 200 || !strings.Contains(out, "bidding until") {
+		t.Fatalf("POST /admin/heartbeat: %d %q", code, out)
+	}
+	if !bids() || state() != 200 {
+		t.Fatal("not bidding after a heartbeat")
+	}
+	// A reload is a sign of life; a failed one is not.
+	srv.eng.Beat(time.Now().Add(-timeout - time.Second))
+	if code, _ := adminDo(t, a, "POST", "/admin/reload", nil); code != 200 || !bids() {
+		t.Fatalf("not bidding after a reload (reload %d)", code)
+	}
+	if code, _ := adminDo(t, a, "PUT", "/admin/heartbeat", nil); code != 405 {
+		t.Fatalf("PUT /admin/heartbeat: %d; want 405", code)
 	}
 }

@@ -196,7 +196,8 @@ func applyPrivacy(req *openrtb.Request, vendor int) bool {
 	return p&openrtb.NoBid == 0
 }
 
-// runDecision applies the tmax deadline and calls the decision engine.
+// runDecision applies the tmax deadline and the deadman switch
+// (data.deadman) and calls the decision engine.
 // tmax counts from the request's arrival: start, fasthttp's stamp, less
 // the queue age the probe estimates for it.
 func (s *Server) runDecision(c *bidCtx, x *exchange, start time.Time, age time.Duration) decision.Reason {
@@ -205,6 +206,9 @@ func (s *Server) runDecision(c *bidCtx, x *exchange, start time.Time, age time.D
 	if !now.Before(deadline) {
 		x.count(resTimeout)
 		return decision.ReasonDeadline
+	}
+	if s.eng.Halted(now) {
+		return decision.ReasonDeadman
 	}
 	c.dctx.Deadline = deadline
 	snap := s.eng.Snapshot()
