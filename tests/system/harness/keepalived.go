@@ -26,6 +26,11 @@ type VRRP struct {
 	// NoPreempt keeps a recovered higher-priority node from taking the VIP
 	// back (state BACKUP is implied).
 	NoPreempt bool
+	// DeadmanWeight, when set, also tracks rtbd's deadman switch (GET
+	// /admin/heartbeat): while it has tripped the priority drops by this
+	// much, so that a host whose control plane is silent gives the VIP
+	// to one that still hears it (modules/failover.nix does the same).
+	DeadmanWeight int
 }
 
 // Config renders keepalived.conf for h with unicast peers.
@@ -39,6 +44,12 @@ func (v VRRP) Config(h *Host, peers []*Host) string {
 	b.WriteString("  vrrp_garp_master_delay 1\n  vrrp_garp_master_repeat 7\n  vrrp_garp_interval 0.2\n}\n")
 	fmt.Fprintf(&b, "vrrp_script chk_rtbd {\n  script \"/usr/bin/curl -sf -o /dev/null -m 0.2 http://%s:%d/readyz\"\n", h.Addr, AdminPort)
 	fmt.Fprintf(&b, "  interval %d\n  timeout 1\n  fall %d\n  rise %d\n}\n", wholeSeconds(v.CheckInterval), v.Fall, v.Rise)
+	track := "chk_rtbd"
+	if v.DeadmanWeight > 0 {
+		fmt.Fprintf(&b, "vrrp_script chk_deadman {\n  script \"/usr/bin/curl -sf -o /dev/null -m 0.2 http://%s:%d/admin/heartbeat\"\n", h.Addr, AdminPort)
+		fmt.Fprintf(&b, "  interval %d\n  timeout 1\n  fall %d\n  rise %d\n  weight -%d\n}\n", wholeSeconds(v.CheckInterval), v.Fall, v.Rise, v.DeadmanWeight)
+		track += "\n    chk_deadman"
+	}
 	fmt.Fprintf(&b, "vrrp_instance VI_1 {\n  state BACKUP\n  interface %s\n  virtual_router_id 51\n  priority %d\n  advert_int %s\n", Dev, v.Priority, secs(v.AdvertInt))
 	if v.NoPreempt {
 		b.WriteString("  nopreempt\n")
@@ -47,7 +58,7 @@ func (v VRRP) Config(h *Host, peers []*Host) string {
 	for _, p := range peers {
 		fmt.Fprintf(&b, "    %s\n", p.Addr)
 	}
-	fmt.Fprintf(&b, "  }\n  virtual_ipaddress {\n    %s/32 dev %s\n  }\n  track_script {\n    chk_rtbd\n  }\n}\n", VIP, Dev)
+	fmt.Fprintf(&b, "  }\n  virtual_ipaddress {\n    %s/32 dev %s\n  }\n  track_script {\n    %s\n  }\n}\n", VIP, Dev, track)
 	return b.String()
 }
 

@@ -179,6 +179,20 @@ func Sum(m map[string]float64, name string) float64 {
 	return s
 }
 
+// Heartbeat posts a sign of life to the deadman switch (data.deadman).
+func (r *Rtbd) Heartbeat() error {
+	resp, err := r.client.Post(r.AdminURL("/admin/heartbeat"), "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: POST /admin/heartbeat: %s", r.Name, resp.Status)
+	}
+	return nil
+}
+
 // BidRequests returns the sum of rtbd_bid_requests_total over results.
 func (r *Rtbd) BidRequests() (float64, error) {
 	m, err := r.Metrics()
