@@ -1,7 +1,8 @@
 # Site failover: the bidders of a site share a virtual IP through keepalived
 # VRRP (v3, unicast, 100 ms adverts). The track script is rtbd's /readyz, so
 # a draining (SIGTERM) or unhealthy daemon gives the address away before it
-# stops serving. Options of services.keepalived verified against
+# stops serving; with rtbd's deadman switch set, a second one lowers the
+# priority of a bidder whose control plane went silent. Options of services.keepalived verified against
 # nixos/modules/services/networking/keepalived/default.nix (nixpkgs, read
 # with the code search) and reference §2.9.
 {
@@ -28,6 +29,9 @@ let
       "[::1]"
     else
       admin.host;
+  # The deadman switch (rtbd data.deadman), tracked when it is set.
+  deadman = config.services.rtbd.settings.data.deadman or null;
+  trackDeadman = deadman != null && deadman != "0s" && deadman != "0";
   # host:port of a bidder's peer listener; IPv6 addresses take brackets.
   hostPort =
     ip:
@@ -102,6 +106,27 @@ in
       defaultText = lib.literalMD "`/readyz` on `services.rtbd.settings.admin.listenAddress`";
       description = "URL whose 2xx answer means this host may hold the VIP.";
     };
+    deadmanURL = mkOption {
+      type = types.str;
+      default = "http://${adminHost}:${toString admin.port}/admin/heartbeat";
+      defaultText = lib.literalMD "`/admin/heartbeat` on `services.rtbd.settings.admin.listenAddress`";
+      description = ''
+        URL that fails while rtbd's deadman switch has tripped; tracked
+        when `services.rtbd.settings.data.deadman` is set.
+      '';
+    };
+    deadmanWeight = mkOption {
+      type = types.ints.between 1 253;
+      default = 100;
+      description = ''
+        Priority a bidder loses while its deadman switch has tripped (no
+        reload or heartbeat from the control plane for
+        `services.rtbd.settings.data.deadman`): more than the spread of the
+        site's priorities, so that a bidder whose control plane went silent
+        gives the VIP to one that still hears it, and keeps it when none
+        does (a no-bid answer beats no answer).
+      '';
+    };
   };
 
   # implementation
@@ -141,6 +166,16 @@ in
         weight = 0;
         user = "keepalived_script";
       };
+      vrrpScripts.rtbd_deadman = lib.mkIf trackDeadman {
+        script = "${pkgs.curl}/bin/curl -fsS --max-time 0.5 -o /dev/null ${cfg.deadmanURL}";
+        interval = mkDefault 1;
+        timeout = mkDefault 1;
+        fall = mkDefault 2;
+        rise = mkDefault 2;
+        # Negative: a failing check lowers the priority, no FAULT.
+        weight = -cfg.deadmanWeight;
+        user = "keepalived_script";
+      };
       vrrpInstances.rtbd = {
         inherit (cfg)
           interface
@@ -153,7 +188,7 @@ in
         # does not grab the VIP before rtbd is ready.
         state = "BACKUP";
         virtualIps = [ { addr = cfg.vip; } ];
-        trackScripts = [ "rtbd_ready" ];
+        trackScripts = [ "rtbd_ready" ] ++ lib.optional trackDeadman "rtbd_deadman";
         extraConfig = ''
           advert_int ${cfg.advertInterval}
         '';
