@@ -163,6 +163,17 @@ func startDaemon(t *testing.T, cfg map[string]any) *daemon {
 	}
 }
 
+// stop sends SIGTERM and fails the test unless rtbd drains and exits 0.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.wait(); err != nil {
+		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
+	}
+}
+
 func (d *daemon) wait() error {
 	d.waitOnce.Do(func() { d.waitErr = d.cmd.Wait() })
 	return d.waitErr
@@ -352,12 +363,7 @@ func TestNoticesReplayedAndSIGTERMFlush(t *testing.T) {
 	if got := d.metric(t, `rtbd_notices_total{kind="bill",result="duplicate"}`); got != float64(len(bids)) {
 		t.Fatalf("bill duplicate = %v; want %d", got, len(bids))
 	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.wait(); err != nil {
-		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
-	}
+	d.stop(t)
 	kinds := countKinds(logCat(t, events))
 	if kinds["bid"] != len(bids) || kinds["win"] != len(bids) || kinds["bill"] != len(bids) {
 		t.Fatalf("event log kinds %v; want %d bids, wins and bills", kinds, len(bids))

@@ -118,12 +118,7 @@ func TestPeersShareSpend(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.wait()
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.wait(); err != nil {
-		t.Fatalf("b did not exit 0 after SIGTERM: %v", err)
-	}
+	b.stop(t)
 	if own, peer := savedSpend(t, dirB); own != 0 || peer != spent {
 		t.Fatalf("rtbd state of b: own %d, peers %d; want 0 and a's %d", own, peer, spent)
 	}

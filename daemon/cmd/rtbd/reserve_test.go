@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/rtbd/rtbd/daemon/corpus"
@@ -141,12 +140,7 @@ func TestReservationsSurviveRestart(t *testing.T) {
 	if reserved == 0 {
 		t.Fatal("the win reserved nothing")
 	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.wait(); err != nil {
-		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
-	}
+	d.stop(t)
 	d2 := startDaemon(t, cfg)
 	if got := d2.campaignSum(t, "rtbd_campaign_reserved_spend"); got != reserved || d2.metric(t, "rtbd_win_reservations") != 1 {
 		t.Fatalf("after the restart: %d micro-units in %v reservations; want %d in 1", got, d2.metric(t, "rtbd_win_reservations"), reserved)

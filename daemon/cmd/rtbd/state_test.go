@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,12 +83,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 	d := startDaemon(t, cfg())
 	bids, spent := d.billCorpus(t, 10)
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.wait(); err != nil {
-		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
-	}
+	d.stop(t)
 
 	if got, _ := savedSpend(t, dir); got != spent {
 		t.Fatalf("rtbd state after SIGTERM: %d micro-units in all; the daemon had %d", got, spent)
@@ -249,12 +243,7 @@ func TestStateRetiresOldCampaigns(t *testing.T) {
 		if counted != want {
 			t.Fatalf("retireAfterDays %d: counting %v campaigns, the book %v; want %v", days, counted, book, want)
 		}
-		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.wait(); err != nil {
-			t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
-		}
+		d.stop(t)
 		if own, _ := savedSpend(t, dir); own != wantSpend {
 			t.Fatalf("retireAfterDays %d: %d micro-units saved; want %d", days, own, wantSpend)
 		}

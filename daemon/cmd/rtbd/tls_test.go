@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,10 +161,5 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("rtbload over HTTPS: sent %d, %d bids, %d no-bids, %d errors; want 200 answered", res.Sent, res.Bids, res.NoBids, res.Errors)
 	}
 	// SIGTERM with HTTPS connections open: rtbd drains and exits 0.
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.wait(); err != nil {
-		t.Fatalf("rtbd did not exit 0 after SIGTERM: %v", err)
-	}
+	d.stop(t)
 }
