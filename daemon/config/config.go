@@ -201,7 +201,9 @@ type Data struct {
 	// still counted, and the next sign of life resumes bidding at once.
 	// GET /admin/heartbeat answers 503 meanwhile. The control plane must
 	// reload or heartbeat more often than this, on every host. A failed
-	// reload is no sign of life. Default 0: off. From 1s to 720h.
+	// reload is no sign of life, nor is the load at start when state.dir
+	// holds an earlier one (saved with the spend), so that a restart does
+	// not renew the credit. Default 0: off. From 1s to 720h.
 	Deadman Duration `json:"deadman"`
 }
 

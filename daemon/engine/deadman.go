@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -106,4 +108,30 @@ func (e *Engine) logTrip() {
 	_, last := e.Deadman()
 	slog.Error("deadman: no reload or heartbeat from the control plane; answering every bid request with a no-bid until the next",
 		"silentFor", now.Sub(last).Round(time.Second).String(), "deadman", e.dead.timeout.String())
+}
+
+// AppendLastSeen appends the last sign of life (unix nanoseconds, 8 bytes
+// little endian), for the state file: a restart must not renew the
+// deadman switch's credit.
+func (e *Engine) AppendLastSeen(dst []byte) []byte {
+	return binary.LittleEndian.AppendUint64(dst, uint64(e.dead.last.Load()))
+}
+
+// RestoreLastSeen restores what AppendLastSeen wrote, before the daemon
+// serves. The start's own load of the data files is no sign of life when
+// an earlier one is known: those files are as stale as the control plane
+// left them, and a daemon that restarts (a deploy, a crash loop) would
+// otherwise bid on them for data.deadman after every start. The saved
+// time counts instead, when it is older; a later one (the clock went
+// back) is ignored.
+func (e *Engine) RestoreLastSeen(b []byte) (int, error) {
+	if len(b) != 8 {
+		return 0, fmt.Errorf("last sign of life: %d bytes; want 8", len(b))
+	}
+	t := int64(binary.LittleEndian.Uint64(b))
+	if t <= 0 || t >= e.dead.last.Load() {
+		return 0, nil
+	}
+	e.Beat(time.Unix(0, t))
+	return 1, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -253,5 +254,49 @@ func TestDeadmanSignsOfLife(t *testing.T) {
 	e.Beat(past)
 	if e.Halted(now.Add(100 * 365 * 24 * time.Hour)) {
 		t.Fatal("halted with data.deadman off")
+	}
+}
+
+// TestDeadmanRestoresLastSeen: the saved sign of life replaces the start's
+// own load when it is older, and only then.
+func TestDeadmanRestoresLastSeen(t *testing.T) {
+	const timeout = time.Minute
+	cfg := config.Default()
+	cfg.Data.Deadman = config.Duration(timeout)
+	e, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.dead.stop)
+	past := time.Now().Add(-timeout - time.Second)
+	e.Beat(past)
+	saved := e.AppendLastSeen(nil)
+
+	restarted, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(restarted.dead.stop)
+	if restarted.Halted(time.Now()) {
+		t.Fatal("halted right after the start, before the restore")
+	}
+	if n, err := restarted.RestoreLastSeen(saved); n != 1 || err != nil || !restarted.Halted(time.Now()) {
+		t.Fatalf("RestoreLastSeen = %d, %v; halted %v; want the saved sign of life %s old to trip the switch", n, err, restarted.Halted(time.Now()), time.Since(past))
+	}
+	if _, last := restarted.Deadman(); !last.Equal(time.Unix(0, past.UnixNano())) {
+		t.Fatalf("last sign of life %v; want %v", last, past)
+	}
+	// A saved time later than the start's (a clock that went back) is
+	// not taken.
+	later := time.Now().Add(time.Hour)
+	restarted.Beat(time.Now())
+	if n, err := restarted.RestoreLastSeen(binary.LittleEndian.AppendUint64(nil, uint64(later.UnixNano()))); n != 0 || err != nil {
+		t.Fatalf("RestoreLastSeen of a later time = %d, %v; want 0, nil", n, err)
+	}
+	if _, last := restarted.Deadman(); !last.Before(later) {
+		t.Fatal("a saved time later than the start's was taken")
+	}
+	if _, err := restarted.RestoreLastSeen(saved[:7]); err == nil {
+		t.Fatal("RestoreLastSeen of 7 bytes: no error")
 	}
 }

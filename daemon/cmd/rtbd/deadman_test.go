@@ -11,10 +11,19 @@ import (
 
 // TestDeadmanDaemon runs rtbd with data.deadman and no control plane: once
 // the switch trips, bid requests get a no-bid while the billing notice of
-// a bid made before still moves spend; a heartbeat resumes bidding.
+// a bid made before still moves spend; a restart on the same state.dir
+// does not renew the switch's credit; a heartbeat resumes bidding.
 func TestDeadmanDaemon(t *testing.T) {
 	const deadman = 3 * time.Second
-	d := startDaemon(t, map[string]any{"data": map[string]any{"deadman": deadman.String()}})
+	dir := t.TempDir()
+	cfg := func() map[string]any {
+		return map[string]any{
+			"data":  map[string]any{"deadman": deadman.String()},
+			"state": map[string]any{"dir": dir},
+			"drain": map[string]any{"delay": "0s"},
+		}
+	}
+	d := startDaemon(t, cfg())
 	before := d.billableBids(t, 4, 1)[0] // made within data.deadman of the start
 	heartbeat := func(method string) int {
 		t.Helper()
@@ -51,6 +60,17 @@ func TestDeadmanDaemon(t *testing.T) {
 	if got := d.spendTotal(t); got <= 0 {
 		t.Fatalf("spend %d after billing a bid made before the trip; want it counted", got)
 	}
+	// Restarted on the files the control plane left, rtbd does not bid
+	// on them for another data.deadman: the last sign of life is saved.
+	d.stop(t)
+	d = startDaemon(t, cfg())
+	if code := heartbeat("GET"); code != 503 {
+		t.Fatalf("GET /admin/heartbeat right after a restart %s after the last sign of life: %d; want 503", deadman, code)
+	}
+	if code, _ := d.postBid(t, body); code != 204 {
+		t.Fatalf("a bid request right after the restart: status %d; want 204", code)
+	}
+
 	// A heartbeat resumes bidding for data.deadman: a request sent right
 	// after it bids (tried three times, in case this machine stalls for
 	// longer than data.deadman in between).

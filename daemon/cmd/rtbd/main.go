@@ -34,6 +34,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/peers"
 	"github.com/rtbd/rtbd/daemon/server"
+	"github.com/rtbd/rtbd/daemon/statefile"
 	"github.com/rtbd/rtbd/daemon/stats"
 	"github.com/rtbd/rtbd/daemon/systemd"
 )
@@ -199,7 +200,10 @@ func serve(cfg *config.Config) int {
 		peerSync = peers.New(eng.State(), cfg.State.Peers, cfg.State.PeerInterval.D(), cfg.Bidding.HostID)
 		peerSync.ShareBills(peers.Applier(eng.State(), notices))
 	}
-	state, err := openState(cfg, eng.State(), notices, peerSync)
+	// The last sign of life of the control plane, for the deadman switch
+	// (data.deadman): a restart does not renew its credit.
+	lastSeen := statefile.Part{Name: "controlplane", Append: eng.AppendLastSeen, Restore: eng.RestoreLastSeen}
+	state, err := openState(cfg, eng.State(), notices, peerSync, lastSeen)
 	if err != nil {
 		slog.Error("cannot start", "err", err)
 		return 1

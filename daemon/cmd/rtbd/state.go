@@ -40,8 +40,8 @@ type stateFiles struct {
 // openState restores spend, caps and notice history from cfg.State.Dir,
 // then saves both files once, so that a directory rtbd cannot write stops
 // the start instead of the first periodic save. It returns nil when
-// cfg.State.Dir is empty.
-func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, sync *peers.Syncer) (*stateFiles, error) {
+// cfg.State.Dir is empty. more are further parts of the spend file.
+func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, sync *peers.Syncer, more ...statefile.Part) (*stateFiles, error) {
 	dir := cfg.State.Dir
 	if dir == "" {
 		slog.Warn("state.dir is empty: spend, frequency caps and notice history start from zero at every restart")
@@ -60,6 +60,7 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 		// down still counts what it had spent.
 		spendParts = append(spendParts, statefile.Part{Name: "peers", Append: sync.Append, Restore: sync.Restore})
 	}
+	spendParts = append(spendParts, more...)
 	var tableParts []statefile.Part
 	if sync != nil {
 		// The cursors in the peers' journals, first: see AppendCursors.
