@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,10 @@ func TestDeadmanDaemon(t *testing.T) {
 	// Restarted on the files the control plane left, rtbd does not bid
 	// on them for another data.deadman: the last sign of life is saved.
 	d.stop(t)
+	var state strings.Builder
+	if err := printState(&state, dir); err != nil || !strings.Contains(state.String(), `"controlPlaneLastSeen":"`) {
+		t.Fatalf("rtbd state: %v; no controlPlaneLastSeen in\n%s", err, state.String())
+	}
 	d = startDaemon(t, cfg())
 	if code := heartbeat("GET"); code != 503 {
 		t.Fatalf("GET /admin/heartbeat right after a restart %s after the last sign of life: %d; want 503", deadman, code)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -164,7 +165,9 @@ Prints what the state files in DIR (state.dir) hold: one JSON line per
 campaign that has spent, from DIR/spend, with its spend of the UTC day it
 last spent on and in total, in the campaign file currency; then the same
 for each peer's last reading (state.peers), with its URL as "peer"; then
-one line per section of DIR/tables with its size. Works on a stopped daemon's
+the control plane's last sign of life (data.deadman) as
+"controlPlaneLastSeen"; then one line per section of DIR/tables with its
+size. Works on a stopped daemon's
 files too, and on a running one's last save.
 `
 
@@ -213,6 +216,12 @@ func printState(w io.Writer, dir string) error {
 			if err := printSpend(enc, url, saved[url]); err != nil {
 				return err
 			}
+		}
+	}
+	if b, ok := spend["controlplane"]; ok && len(b) == 8 {
+		last := time.Unix(0, int64(binary.LittleEndian.Uint64(b))).UTC()
+		if err := enc.Encode(map[string]any{"controlPlaneLastSeen": last.Format(time.RFC3339Nano)}); err != nil {
+			return err
 		}
 	}
 	tables, err := statefile.ReadFile(filepath.Join(dir, "tables"))
