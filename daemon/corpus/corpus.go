@@ -24,6 +24,13 @@ type File struct {
 // bodies are shared: do not modify them.
 func Requests() []File { return load("requests") }
 
+// Request returns the body of the valid bid request named name (e.g.
+// "iab__2.6-video.json"), and false when there is none.
+func Request(name string) ([]byte, bool) {
+	b, err := files.ReadFile(path.Join("requests", path.Base(name)))
+	return b, err == nil
+}
+
 // Responses returns the bid responses, sorted by name.
 func Responses() []File { return load("responses") }
 

@@ -27,3 +27,22 @@ func TestRequestsAreBidRequests(t *testing.T) {
 		t.Fatalf("invalid and responses sets must not be empty")
 	}
 }
+
+func TestRequestByName(t *testing.T) {
+	all := Requests()
+	for _, f := range []File{all[0], all[len(all)-1]} {
+		if b, ok := Request(f.Name); !ok || string(b) != string(f.Body) {
+			t.Fatalf("Request(%q) = %d bytes, %v; want the %d bytes of Requests()", f.Name, len(b), ok, len(f.Body))
+		}
+	}
+	for _, name := range []string{"no-such.json", ""} {
+		if _, ok := Request(name); ok {
+			t.Fatalf("Request(%q) found something", name)
+		}
+	}
+	// Only requests: a path does not reach the responses.
+	resp := Responses()[0]
+	if b, ok := Request("../responses/" + resp.Name); ok && string(b) == string(resp.Body) {
+		t.Fatalf("Request reached responses/%s", resp.Name)
+	}
+}
