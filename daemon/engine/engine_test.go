@@ -201,13 +201,7 @@ func TestReloadNoticeKeys(t *testing.T) {
 // trips; /metrics reports the trip and the last sign of life.
 func TestDeadmanSignsOfLife(t *testing.T) {
 	const timeout = time.Minute
-	cfg := config.Default()
-	cfg.Data.Deadman = config.Duration(timeout)
-	e, err := New(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.dead.stop)
+	e := deadmanEngine(t, timeout)
 	now := time.Now()
 	if e.Halted(now) || !e.Halted(now.Add(timeout+time.Second)) {
 		t.Fatalf("halted now %v, a deadman later %v; want false, true", e.Halted(now), e.Halted(now.Add(timeout+time.Second)))
@@ -261,22 +255,12 @@ func TestDeadmanSignsOfLife(t *testing.T) {
 // own load when it is older, and only then.
 func TestDeadmanRestoresLastSeen(t *testing.T) {
 	const timeout = time.Minute
-	cfg := config.Default()
-	cfg.Data.Deadman = config.Duration(timeout)
-	e, err := New(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.dead.stop)
+	e := deadmanEngine(t, timeout)
 	past := time.Now().Add(-timeout - time.Second)
 	e.Beat(past)
 	saved := e.AppendLastSeen(nil)
 
-	restarted, err := New(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(restarted.dead.stop)
+	restarted := deadmanEngine(t, timeout)
 	if restarted.Halted(time.Now()) {
 		t.Fatal("halted right after the start, before the restore")
 	}
@@ -299,4 +283,18 @@ func TestDeadmanRestoresLastSeen(t *testing.T) {
 	if _, err := restarted.RestoreLastSeen(saved[:7]); err == nil {
 		t.Fatal("RestoreLastSeen of 7 bytes: no error")
 	}
+}
+
+// deadmanEngine returns an engine on the demo data with data.deadman
+// timeout.
+func deadmanEngine(t *testing.T, timeout time.Duration) *Engine {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Data.Deadman = config.Duration(timeout)
+	e, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.dead.stop)
+	return e
 }

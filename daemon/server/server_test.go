@@ -391,13 +391,11 @@ func TestDrainClosesConnections(t *testing.T) {
 
 func corpusFile(t testing.TB, name string) []byte {
 	t.Helper()
-	for _, f := range corpus.Requests() {
-		if f.Name == name {
-			return f.Body
-		}
+	b, ok := corpus.Request(name)
+	if !ok {
+		t.Fatalf("no corpus request %s", name)
 	}
-	t.Fatalf("no corpus request %s", name)
-	return nil
+	return b
 }
 
 func gzipBytes(t testing.TB, b []byte) []byte {

@@ -10,18 +10,6 @@ import (
 	"github.com/rtbd/rtbd/tests/system/harness"
 )
 
-// corpusRequest returns the body of the shared corpus request name.
-func corpusRequest(t *testing.T, name string) []byte {
-	t.Helper()
-	for _, f := range corpus.Requests() {
-		if f.Name == name {
-			return f.Body
-		}
-	}
-	t.Fatalf("no corpus request %s", name)
-	return nil
-}
-
 // TestDeadmanMovesVIP runs the pair with data.deadman and keepalived
 // tracking the switch (GET /admin/heartbeat, weight -100 against the
 // priorities 150 and 100): when the master's control plane goes silent
@@ -86,7 +74,10 @@ func TestDeadmanMovesVIP(t *testing.T) {
 	p := &pair{b1: b1, b2: b2}
 	p.waitMaster(t, b1, 10*time.Second)
 
-	body := corpusRequest(t, "iab__2.6-video.json") // the demo data bids on it
+	body, ok := corpus.Request("iab__2.6-video.json") // the demo data bids on it
+	if !ok {
+		t.Fatal("no corpus request iab__2.6-video.json")
+	}
 	code, _, err := harness.PostBid(client.NS, harness.VIP.String(), body)
 	must(t, err)
 	if n, err := r1.BidRequests(); code != 200 || err != nil || n != 1 {

@@ -455,13 +455,11 @@ func TestDryRun(t *testing.T) {
 
 func corpusBody(t *testing.T, name string) []byte {
 	t.Helper()
-	for _, f := range corpus.Requests() {
-		if f.Name == name {
-			return f.Body
-		}
+	b, ok := corpus.Request(name)
+	if !ok {
+		t.Fatalf("no corpus file %s", name)
 	}
-	t.Fatalf("no corpus file %s", name)
-	return nil
+	return b
 }
 
 // TestQuietSysmon checks that rtbd serves with GODEBUG's schedtrace set
