@@ -2,7 +2,8 @@
 # VRRP (v3, unicast, 100 ms adverts). The track script is rtbd's /readyz, so
 # a draining (SIGTERM) or unhealthy daemon gives the address away before it
 # stops serving; with rtbd's deadman switch set, a second one lowers the
-# priority of a bidder whose control plane went silent. Options of services.keepalived verified against
+# priority of a bidder whose control plane went silent. Options of
+# services.keepalived verified against
 # nixos/modules/services/networking/keepalived/default.nix (nixpkgs, read
 # with the code search) and reference §2.9.
 {
@@ -29,9 +30,9 @@ let
       "[::1]"
     else
       admin.host;
-  # The deadman switch (rtbd data.deadman), tracked when it is set.
-  deadman = config.services.rtbd.settings.data.deadman or null;
-  trackDeadman = deadman != null && deadman != "0s" && deadman != "0";
+  # The deadman switch (rtbd data.deadman), tracked when it is set; set to
+  # a zero duration, /admin/heartbeat answers 200 and the check never fails.
+  trackDeadman = (config.services.rtbd.settings.data.deadman or null) != null;
   # host:port of a bidder's peer listener; IPv6 addresses take brackets.
   hostPort =
     ip:
