@@ -177,6 +177,12 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{s.SChainPresent, s.SChainComplete, s.SChainNodes}, []any{true, 1, 2})
 		})
 	}
+	// source.ext.tidt, a number or a string like every integer.
+	for _, src := range []string{`{"tid":"t-1","ext":{"tidt":2}}`, `{"ext":{"schain":{"nodes":[]},"tidt":"2"},"tid":"t-1"}`} {
+		f(`{"id":"a",`+imp+`,"source":`+src+`}`, func(r *Request) string {
+			return want([]any{string(r.Source.TID), r.Source.TIDType}, []any{"t-1", 2})
+		})
+	}
 	// device.geo wins over user.geo in either order; user.geo is the fallback.
 	f(`{"id":"a",`+imp+`,"user":{"geo":{"country":"FRA"}},"device":{"geo":{"country":"USA","metro":"501"}}}`,
 		func(r *Request) string {

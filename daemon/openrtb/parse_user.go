@@ -222,11 +222,16 @@ func sourceField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func sourceExtField(p *parser, key []byte) error {
-	if string(key) != "schain" || p.r.Source.SChainPresent {
-		return p.skip()
+func sourceExtField(p *parser, key []byte) (err error) {
+	switch {
+	case string(key) == "schain" && !p.r.Source.SChainPresent:
+		err = p.schain()
+	case string(key) == "tidt":
+		p.r.Source.TIDType, err = p.int()
+	default:
+		err = p.skip()
 	}
-	return p.schain()
+	return err
 }
 
 func (p *parser) schain() (err error) {

@@ -144,7 +144,15 @@ type Regs struct {
 
 // Source is the "source" object.
 type Source struct {
+	// TID is source.tid, the transaction id common to every path an
+	// opportunity (one ad break, for long-form video) takes through the
+	// supply chain.
 	TID []byte
+	// TIDType is source.ext.tidt, 0 when absent: 1 says TID is unique to
+	// the opportunity across the supply chain, 2 that it is not (it may
+	// be unique per demand source only), so it must not be used to find
+	// the same opportunity arriving by another path.
+	TIDType int
 	// SChainPresent is true when source.schain or source.ext.schain was sent.
 	SChainPresent bool
 	// SChainComplete is schain.complete (0 or 1).
