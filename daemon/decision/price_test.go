@@ -204,10 +204,11 @@ func TestReasons(t *testing.T) {
 	f(ReasonInvalid, "invalid", 2)
 	f(ReasonNoConsent, "no_consent", 0)
 	f(ReasonDeadman, "deadman", 1)
+	f(ReasonDuplicate, "duplicate", 0)
 	// Event logs store the numbers: the ones written before must keep
 	// their meaning.
-	if ReasonNoConsent != 9 || ReasonDeadman != 10 {
-		t.Fatalf("reason numbers moved: no_consent %d, deadman %d", ReasonNoConsent, ReasonDeadman)
+	if ReasonNoConsent != 9 || ReasonDeadman != 10 || ReasonDuplicate != 11 {
+		t.Fatalf("reason numbers moved: no_consent %d, deadman %d, duplicate %d", ReasonNoConsent, ReasonDeadman, ReasonDuplicate)
 	}
 	f(Reason(200), "unknown", 0)
 }

@@ -34,6 +34,10 @@ const (
 	// been silent for longer than data.deadman (see engine.Engine.Halted).
 	// Last, out of the order above, since event logs store the numbers.
 	ReasonDeadman
+	// ReasonDuplicate means this host bid on the same opportunity (the
+	// request's source.tid) arriving by another path, within
+	// bidding.transactionWindow, and does not bid against itself.
+	ReasonDuplicate
 	numReasons
 )
 
@@ -43,6 +47,7 @@ const NumReasons = int(numReasons)
 var reasonNames = [numReasons]string{
 	"bid", "no_candidates", "blocked", "budget", "freq_cap", "below_floor",
 	"currency", "deadline", "invalid", "no_consent", "deadman",
+	"duplicate",
 }
 
 // String returns the snake_case name of r, used as a metric label.
