@@ -329,6 +329,31 @@ type Bidding struct {
 	// bids it, with its categories of another taxonomy and their
 	// bid.cattax, and leaves the check to the exchange. Default false.
 	BlockUnknownCategories bool `json:"blockUnknownCategories"`
+	// TransactionWindow deduplicates opportunities that arrive by
+	// several paths: the same ad break, say, resold by two exchanges or
+	// through a reseller, each request with the supply chain's common
+	// transaction id (source.tid). After this host bids on a transaction
+	// id, a request with the same one within this window gets a no-bid
+	// (reason "duplicate"), so that the host does not compete against
+	// itself, pay twice for one break or count a user's cap twice. The
+	// first path to get a bid keeps the opportunity; one that got no bid
+	// (a higher floor, a blocked category) takes nothing from the others.
+	// Requests whose source.ext.tidt is 2 (an id not unique across the
+	// supply chain) and requests without source.tid are never
+	// deduplicated. The memory is this host's own: hosts sharing an
+	// address (keepalived) see every path, hosts behind a load balancer
+	// each see some. Between 10ms and 1h, or 0 (off, the default: load
+	// generators and tests often repeat transaction ids).
+	TransactionWindow Duration `json:"transactionWindow"`
+	// TransactionSlots sizes the table of recent transaction ids
+	// (entries, rounded up to a power of two, 8 bytes each). An id has
+	// one bucket of four entries, where a new id pushes out the oldest,
+	// and an id pushed out within its window can be bid on again
+	// (rtbd_transaction_evictions_total counts those). With eight times
+	// bids per second x transactionWindow entries, 0.2 % of ids are
+	// pushed out early; with four times, 2 %; with sixteen, 0.006 %.
+	// Default 262144 (2 MiB): 2 s at 16k bids per second.
+	TransactionSlots int `json:"transactionSlots"`
 }
 
 // Shedding configures admission control.
@@ -489,6 +514,7 @@ func Default() Config {
 			WinReservationSlots: 1 << 19,
 			FirstPriceShading:   1,
 			OpenBesideDeal:      true,
+			TransactionSlots:    1 << 18,
 		},
 		Shedding: Shedding{MaxQueueAge: Duration(20 * time.Millisecond), Status: 204},
 		Drain:    Drain{Delay: Duration(3 * time.Second), Timeout: Duration(5 * time.Second)},
@@ -599,6 +625,12 @@ func (c *Config) Validate() error {
 	if c.Bidding.WinReservationSlots < 1 || c.Bidding.WinReservationSlots > maxReservationSlots {
 		return fmt.Errorf("invalid config: bidding.winReservationSlots %d must be from 1 to %d", c.Bidding.WinReservationSlots, maxReservationSlots)
 	}
+	if w := c.Bidding.TransactionWindow; w != 0 && (w < Duration(10*time.Millisecond) || w > Duration(time.Hour)) {
+		return fmt.Errorf("invalid config: bidding.transactionWindow %s must be from 10ms to 1h, or 0 (off)", w.D())
+	}
+	if n := c.Bidding.TransactionSlots; n < 1 || n > maxTransactionSlots {
+		return fmt.Errorf("invalid config: bidding.transactionSlots %d must be from 1 to %d", n, maxTransactionSlots)
+	}
 	if c.Shedding.MaxInFlight < 0 || c.Bidding.FreqCapSlots < 0 || c.EventLog.RingSize < 0 {
 		return errors.New("invalid config: shedding.maxInFlight, bidding.freqCapSlots and eventLog.ringSize must not be negative")
 	}
@@ -651,6 +683,9 @@ const maxDedupeSlots = 1 << 30
 
 // maxReservationSlots bounds the win reservations at about 4 GiB.
 const maxReservationSlots = 1 << 26
+
+// maxTransactionSlots bounds the transaction id table at 1 GiB.
+const maxTransactionSlots = 1 << 27
 
 // checkPeers validates state.peers, state.peerListenAddress and
 // state.peerInterval.

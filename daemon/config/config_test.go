@@ -58,6 +58,10 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c, err = Parse([]byte(`{"data":{"deadman":"10m"}}`)); err != nil || c.Data.Deadman.D() != 10*time.Minute || Default().Data.Deadman != 0 {
 		t.Fatalf("data.deadman 10m: %v, %s; want 10m, and off by default", err, c.Data.Deadman.D())
 	}
+	if c, err = Parse([]byte(`{"bidding":{"transactionWindow":"2s","transactionSlots":1000}}`)); err != nil ||
+		c.Bidding.TransactionWindow.D() != 2*time.Second || c.Bidding.TransactionSlots != 1000 || Default().Bidding.TransactionWindow != 0 {
+		t.Fatalf("bidding.transactionWindow 2s: %v, %s, %d; want 2s and 1000 slots, and off by default", err, c.Bidding.TransactionWindow.D(), c.Bidding.TransactionSlots)
+	}
 	if c, err = Parse([]byte(`{"state":{"retireAfterDays":0}}`)); err != nil || c.State.RetireAfterDays != 0 {
 		t.Fatalf("state.retireAfterDays 0: %v, %d; want retiring off", err, c.State.RetireAfterDays)
 	}
@@ -127,6 +131,9 @@ func TestParseErrors(t *testing.T) {
 	f(`{"data":{"deadman":"500ms"}}`, "data.deadman 500ms must be from 1s to 720h, or 0 (off)")
 	f(`{"data":{"deadman":"721h"}}`, "data.deadman 721h0m0s must be from 1s to 720h")
 	f(`{"data":{"deadman":"-1m"}}`, "data.deadman -1m0s")
+	f(`{"bidding":{"transactionWindow":"5ms"}}`, "bidding.transactionWindow 5ms must be from 10ms to 1h, or 0 (off)")
+	f(`{"bidding":{"transactionWindow":"61m"}}`, "bidding.transactionWindow 1h1m0s")
+	f(`{"bidding":{"transactionSlots":0}}`, "bidding.transactionSlots 0 must be from 1 to 134217728")
 	f(`{"state":{"peers":["10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["https://10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["http://10.0.0.2"]}}`, "must be http://HOST:PORT")
