@@ -134,7 +134,8 @@ func (a *Admin) heartbeat(ctx *fasthttp.RequestCtx) {
 // explain decides a request with tracing on and returns the trace as JSON:
 // which campaigns were candidates, the filter that removed each, the score
 // and price, and the response that would have been sent. The request is the
-// POST body or the "request" query argument of a GET. Nothing is spent.
+// POST body or the "request" query argument of a GET. Nothing is spent,
+// and no transaction (bidding.transactionWindow) is claimed.
 func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 	body := ctx.PostBody()
 	if ctx.IsGet() {
@@ -160,8 +161,12 @@ func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 		reason = decision.ReasonNoConsent
 		if applyPrivacy(&req, a.srv.cfg.Bidding.GDPRVendorID) {
 			reason = decision.ReasonDeadman
-			if now := time.Now(); !a.srv.eng.Halted(now) {
-				reason = a.srv.eng.Snapshot().Decide(dctx, &req, now, &resp)
+			now := time.Now()
+			if !a.srv.eng.Halted(now) {
+				reason = decision.ReasonDuplicate
+				if tid, dedupe := a.srv.transaction(&req); !dedupe || !a.srv.tx.seen(tid, now) {
+					reason = a.srv.eng.Snapshot().Decide(dctx, &req, now, &resp)
+				}
 			}
 		}
 	}

@@ -4,7 +4,9 @@ package server
 
 import (
 	"bufio"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -23,6 +25,7 @@ func TestHandlerNoAlloc(t *testing.T) {
 	cfg.Bidding.NoticeBaseURL = "http://rtbd.test/"
 	cfg.Bidding.DefaultTmax = config.Duration(1 << 40)
 	cfg.HTTP.GzipMinBytes = 1
+	cfg.Bidding.TransactionWindow = config.Duration(time.Hour)
 	eng, err := engine.New(&cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -75,4 +78,33 @@ func TestHandlerNoAlloc(t *testing.T) {
 	f("structured pod bid", corpusFile(t, "iab__impl-pod-structured.json"), false, 200)
 	f("hybrid pod bid", corpusFile(t, "iab__impl-pod-hybrid.json"), false, 200)
 	f("no bid", []byte(`{"id":"x","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`), false, 204)
+
+	// Transactions (bidding.transactionWindow): each request a new
+	// source.tid that its bid claims, then a request of one already bid on.
+	var raws [][]byte
+	for i := range 300 {
+		raws = append(raws, rawRequest(withSource(t, video, fmt.Sprintf("break-%d", i), 0, 0), false))
+	}
+	next := 0
+	send := func(raw []byte, want int) {
+		if _, err := conn.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := resp.Read(br); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != want {
+			t.Fatalf("transaction %d: status %d; want %d", next, resp.StatusCode(), want)
+		}
+	}
+	claim := func() { send(raws[next], 200); next++ }
+	for range 50 {
+		claim()
+	}
+	if n := testing.AllocsPerRun(200, claim); n != 0 {
+		t.Fatalf("bids claiming their transaction: %v allocations per request; want 0", n)
+	}
+	if n := testing.AllocsPerRun(200, func() { send(raws[0], 204) }); n != 0 {
+		t.Fatalf("duplicate transaction: %v allocations per request; want 0", n)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/cespare/xxhash/v2"
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/decision"
@@ -196,8 +197,9 @@ func applyPrivacy(req *openrtb.Request, vendor int) bool {
 	return p&openrtb.NoBid == 0
 }
 
-// runDecision applies the tmax deadline and the deadman switch
-// (data.deadman) and calls the decision engine.
+// runDecision applies the tmax deadline, the deadman switch
+// (data.deadman) and the deduplication of transactions
+// (bidding.transactionWindow), and calls the decision engine.
 // tmax counts from the request's arrival: start, fasthttp's stamp, less
 // the queue age the probe estimates for it.
 func (s *Server) runDecision(c *bidCtx, x *exchange, start time.Time, age time.Duration) decision.Reason {
@@ -210,11 +212,34 @@ func (s *Server) runDecision(c *bidCtx, x *exchange, start time.Time, age time.D
 	if s.eng.Halted(now) {
 		return decision.ReasonDeadman
 	}
+	var tid uint64
+	dedupe := false
+	if s.tx != nil { // off by default: keep the check inline
+		if tid, dedupe = s.transaction(&c.req); dedupe && s.tx.seen(tid, now) {
+			return decision.ReasonDuplicate
+		}
+	}
 	c.dctx.Deadline = deadline
 	snap := s.eng.Snapshot()
 	reason := snap.Decide(c.dctx, &c.req, now.Add(s.decideShift), &c.resp)
 	decisionDuration.UpdateSince(now)
+	// Only a bid claims the transaction: a path that got none leaves the
+	// opportunity to the others. Another path may have claimed it while
+	// this one decided; then this bid is not sent.
+	if reason == decision.ReasonBid && dedupe && !s.tx.claim(tid, now) {
+		return decision.ReasonDuplicate
+	}
 	return reason
+}
+
+// transaction returns the hash of req's transaction id and whether req is
+// deduplicated by it: bidding.transactionWindow is on, and req has a
+// source.tid that its source.ext.tidt does not call non-unique.
+func (s *Server) transaction(req *openrtb.Request) (uint64, bool) {
+	if s.tx == nil || len(req.Source.TID) == 0 || req.Source.TIDType == 2 {
+		return 0, false
+	}
+	return xxhash.Sum64(req.Source.TID), true
 }
 
 func (s *Server) noBid(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, reason decision.Reason, start time.Time) {

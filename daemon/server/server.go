@@ -47,7 +47,8 @@ type Server struct {
 	queue   *stats.QueueProbe
 	peers   *peers.Source
 
-	exchanges []*exchange // the bid endpoints, http.bidPath's first
+	exchanges []*exchange   // the bid endpoints, http.bidPath's first
+	tx        *transactions // bidding.transactionWindow; nil when off
 	ready     atomic.Bool
 	draining  atomic.Bool
 
@@ -71,6 +72,9 @@ func New(o Options) *Server {
 		queue:     o.Queue,
 		peers:     o.Peers,
 		exchanges: exchangesOf(o.Config),
+	}
+	if b := o.Config.Bidding; b.TransactionWindow > 0 {
+		s.tx = newTransactions(b.TransactionWindow.D(), b.TransactionSlots)
 	}
 	h := o.Config.HTTP
 	s.http = &fasthttp.Server{

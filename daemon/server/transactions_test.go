@@ -1,0 +1,243 @@
+package server
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/decision"
+)
+
+// txHash returns a hash whose bucket is bucket and whose fingerprint is fp,
+// in a table of 1024 slots.
+func txHash(bucket, fp uint64) uint64 { return fp<<txTickBits | bucket*txBucket }
+
+func TestTransactionsWindow(t *testing.T) {
+	t.Parallel()
+	const window = 2 * time.Second
+	tx := newTransactions(window, 1000)
+	if len(tx.slots) != 1024 {
+		t.Fatalf("1000 slots rounded to %d; want 1024", len(tx.slots))
+	}
+	t0 := time.Unix(1_800_000_000, 0)
+	a, b := txHash(3, 7), txHash(3, 8)
+	if tx.seen(a, t0) {
+		t.Fatal("seen in an empty table")
+	}
+	if !tx.claim(a, t0) {
+		t.Fatal("first claim refused")
+	}
+	for _, d := range []time.Duration{0, time.Millisecond, window - time.Millisecond} {
+		if !tx.seen(a, t0.Add(d)) || tx.claim(a, t0.Add(d)) {
+			t.Fatalf("%s after its bid: not seen, or claimed again", d)
+		}
+	}
+	if tx.seen(b, t0) || !tx.claim(b, t0) {
+		t.Fatal("another id of the same bucket: seen, or refused")
+	}
+	// The window ends: the id can be bid on again, in its own word.
+	if tx.seen(a, t0.Add(window)) || !tx.claim(a, t0.Add(window)) {
+		t.Fatal("still refused once the window passed")
+	}
+	if n := used(tx, 3); n != 2 {
+		t.Fatalf("bucket holds %d words after two ids; want 2 (a re-claim reuses its word)", n)
+	}
+	// A hash below 2^24 has fingerprint 0; at a tick of 0 its word would
+	// be 0, which marks an empty one.
+	if t1 := time.UnixMilli(1 << 36); !tx.claim(5, t1) || !tx.seen(5, t1) {
+		t.Fatal("hash 5 (fingerprint 0) claimed at tick 0 not remembered")
+	}
+}
+
+func used(tx *transactions, bucket uint64) (n int) {
+	for i := range uint64(txBucket) {
+		if tx.slots[bucket*txBucket+i].Load() != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// A fifth id in a full bucket evicts the oldest, which can then be bid on
+// again; the eviction of an id still in its window is counted.
+func TestTransactionsEvictOldest(t *testing.T) {
+	t.Parallel()
+	tx := newTransactions(time.Hour, 1024)
+	t0 := time.Unix(1_800_000_000, 0)
+	// Claimed out of time order: the oldest is the third.
+	at := []time.Duration{3, 2, 0, 4, 1}
+	for i, d := range at[:4] {
+		if !tx.claim(txHash(9, uint64(10+i)), t0.Add(d*time.Second)) {
+			t.Fatalf("claim %d refused", i)
+		}
+	}
+	before := transactionEvictions.Get()
+	if !tx.claim(txHash(9, 14), t0.Add(5*time.Second)) {
+		t.Fatal("fifth id refused")
+	}
+	if got := transactionEvictions.Get() - before; got != 1 {
+		t.Fatalf("evictions counted %d; want 1", got)
+	}
+	for i := range 5 {
+		want := i != 2
+		if got := tx.seen(txHash(9, uint64(10+i)), t0.Add(6*time.Second)); got != want {
+			t.Fatalf("id %d (bid at +%ds) seen %v; want %v", i, at[i], got, want)
+		}
+	}
+	// Other buckets are untouched.
+	if used(tx, 8) != 0 || used(tx, 10) != 0 {
+		t.Fatal("a neighbouring bucket was written")
+	}
+}
+
+// The word keeps the low 24 bits of the millisecond: a window across their
+// wrap still holds.
+func TestTransactionsTickWrap(t *testing.T) {
+	t.Parallel()
+	tx := newTransactions(100*time.Millisecond, 1024)
+	t0 := time.UnixMilli(1<<40 - 3) // the tick is 2^24-3
+	h := txHash(1, 99)
+	tx.claim(h, t0)
+	if !tx.seen(h, t0.Add(50*time.Millisecond)) {
+		t.Fatal("not seen 50ms later, across the tick's wrap")
+	}
+	if tx.seen(h, t0.Add(100*time.Millisecond)) {
+		t.Fatal("seen after the window, across the tick's wrap")
+	}
+}
+
+// Requests of one transaction racing through claim get one bid.
+func TestTransactionsRace(t *testing.T) {
+	t.Parallel()
+	tx := newTransactions(time.Minute, 1024)
+	now := time.Now()
+	for round := range 200 {
+		h := txHash(uint64(round%256), uint64(1000+round))
+		var wins sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		for range 4 {
+			wins.Go(func() {
+				if tx.claim(h, now) {
+					mu.Lock()
+					won++
+					mu.Unlock()
+				}
+			})
+		}
+		wins.Wait()
+		if won != 1 {
+			t.Fatalf("round %d: %d claims of one id succeeded; want 1", round, won)
+		}
+	}
+}
+
+// withSource returns body with its source object replaced by one with tid
+// and, when tidt is not 0, source.ext.tidt; floor, when not 0, replaces
+// every imp's bidfloor.
+func withSource(t *testing.T, body []byte, tid string, tidt int, floor float64) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	src := map[string]any{"tid": tid}
+	if tidt != 0 {
+		src["ext"] = map[string]any{"tidt": tidt}
+	}
+	req["source"] = src
+	if floor != 0 {
+		for _, imp := range req["imp"].([]any) {
+			imp.(map[string]any)["bidfloor"] = floor
+		}
+	}
+	out, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestTransactionDedupe sends the same opportunity by two exchanges'
+// paths, as resold inventory arrives.
+func TestTransactionDedupe(t *testing.T) {
+	srv, c := testServer(t, func(c *config.Config) {
+		c.Bidding.TransactionWindow = config.Duration(time.Hour)
+		c.Exchanges = []config.Exchange{{Name: "tx-a", BidPath: "/tx-a"}, {Name: "tx-b", BidPath: "/tx-b"}}
+	})
+	a := NewAdmin(srv, srv.eng.Reload)
+	video := corpusFile(t, "iab__2.6-video.json")
+	dupes := srv.exchangeAt([]byte("/tx-b")).reasons[decision.ReasonDuplicate]
+	bid := func(path string, body []byte) bool {
+		t.Helper()
+		r := post(t, c, path, body)
+		if r.status != 200 && r.status != 204 {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		return r.status == 200
+	}
+	explained := func(body []byte) string {
+		t.Helper()
+		_, out := adminDo(t, a, "POST", "/admin/explain", body)
+		var v struct{ Reason string }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("explain: %v: %s", err, out)
+		}
+		return v.Reason
+	}
+
+	one := withSource(t, video, "break-1", 0, 0)
+	before := dupes.Get()
+	if !bid("/tx-a", one) {
+		t.Fatal("no bid on the first path")
+	}
+	if bid("/tx-b", one) || dupes.Get() != before+1 {
+		t.Fatalf("bid on the same transaction by a second path (duplicate no-bids %d)", dupes.Get()-before)
+	}
+	if got := explained(one); got != "duplicate" {
+		t.Fatalf("explain of a transaction already bid on: %q; want duplicate", got)
+	}
+	// tidt 2: the id is not unique across the supply chain.
+	if !bid("/tx-b", withSource(t, video, "break-1", 2, 0)) {
+		t.Fatal("no bid on a transaction whose tidt 2 says its id is not unique")
+	}
+	// A path that gets no bid (its floor is above every price) leaves the
+	// opportunity to the next one.
+	if bid("/tx-a", withSource(t, video, "break-2", 1, 1e4)) {
+		t.Fatal("bid above a floor of 10,000")
+	}
+	two := withSource(t, video, "break-2", 1, 0)
+	if !bid("/tx-b", two) {
+		t.Fatal("no bid on the second path of a transaction the first got no bid on")
+	}
+	if bid("/tx-a", two) {
+		t.Fatal("bid again on a transaction the second path got")
+	}
+	// Explain does not claim.
+	three := withSource(t, video, "break-3", 0, 0)
+	if got := explained(three); got != "bid" {
+		t.Fatalf("explain of a new transaction: %q; want bid", got)
+	}
+	if !bid("/tx-b", three) {
+		t.Fatal("no bid on a transaction only explained before")
+	}
+	// Without source.tid nothing is deduplicated.
+	for i := range 3 {
+		if !bid("/tx-a", video) {
+			t.Fatalf("no bid on request %d without source.tid", i)
+		}
+	}
+}
+
+// Off, the default, repeats bid.
+func TestTransactionDedupeOff(t *testing.T) {
+	_, c := testServer(t, nil)
+	one := withSource(t, corpusFile(t, "iab__2.6-video.json"), "break-1", 1, 0)
+	for i := range 3 {
+		if r := post(t, c, "/openrtb2/bid", one); r.status != 200 {
+			t.Fatalf("request %d of one transaction with bidding.transactionWindow off: %d", i, r.status)
+		}
+	}
+}
