@@ -137,6 +137,17 @@ func TestDryRun(t *testing.T) {
 // and GET /admin/heartbeat say so, and a heartbeat or a reload resumes
 // bidding (a failed reload does not: TestDeadmanDaemon, with notices). The silence is made by a sign of life
 // dated in the past, not by waiting.
+// explainReason returns the reason /admin/explain gives for body.
+func explainReason(t *testing.T, a *Admin, body []byte) string {
+	t.Helper()
+	_, out := adminDo(t, a, "POST", "/admin/explain", body)
+	var v struct{ Reason string }
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("explain: %v: %s", err, out)
+	}
+	return v.Reason
+}
+
 func TestDeadman(t *testing.T) {
 	const timeout = time.Minute
 	srv, c := testServer(t, func(c *config.Config) {
@@ -160,21 +171,12 @@ func TestDeadman(t *testing.T) {
 		}
 		return len(v.SeatBid) > 0
 	}
-	explained := func() string {
-		t.Helper()
-		_, out := adminDo(t, a, "POST", "/admin/explain", body)
-		var v struct{ Reason string }
-		if err := json.Unmarshal([]byte(out), &v); err != nil {
-			t.Fatalf("explain: %v: %s", err, out)
-		}
-		return v.Reason
-	}
 	state := func() int {
 		t.Helper()
 		code, _ := adminDo(t, a, "GET", "/admin/heartbeat", nil)
 		return code
 	}
-	if !bids() || state() != 200 || explained() != "bid" {
+	if !bids() || state() != 200 || explainReason(t, a, body) != "bid" {
 		t.Fatalf("not bidding right after start, with data.deadman %s", timeout)
 	}
 
@@ -187,7 +189,7 @@ func TestDeadman(t *testing.T) {
 	if code, out := adminDo(t, a, "GET", "/admin/heartbeat", nil); code != 503 || !strings.Contains(out, "not bidding") {
 		t.Fatalf("GET /admin/heartbeat after the trip: %d %q; want 503", code, out)
 	}
-	if got := explained(); got != "deadman" {
+	if got := explainReason(t, a, body); got != "deadman" {
 		t.Fatalf("explain after the trip: %q; want deadman", got)
 	}
 	if code, out := adminDo(t, a, "POST", "/admin/heartbeat", nil); code != 200 || !strings.Contains(out, "bidding until") {

@@ -50,20 +50,21 @@ func TestHandlerNoAlloc(t *testing.T) {
 	br := bufio.NewReader(conn)
 	var resp fasthttp.Response
 
+	send := func(name string, raw []byte, wantStatus int) {
+		if _, err := conn.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := resp.Read(br); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != wantStatus {
+			t.Fatalf("%s: status %d; want %d", name, resp.StatusCode(), wantStatus)
+		}
+	}
 	f := func(name string, body []byte, gz bool, wantStatus int) {
 		t.Helper()
 		raw := rawRequest(body, gz)
-		do := func() {
-			if _, err := conn.Write(raw); err != nil {
-				t.Fatal(err)
-			}
-			if err := resp.Read(br); err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode() != wantStatus {
-				t.Fatalf("%s: status %d; want %d", name, resp.StatusCode(), wantStatus)
-			}
-		}
+		do := func() { send(name, raw, wantStatus) }
 		for i := 0; i < 50; i++ { // warm pools and grow buffers
 			do()
 		}
@@ -86,25 +87,14 @@ func TestHandlerNoAlloc(t *testing.T) {
 		raws = append(raws, rawRequest(withSource(t, video, fmt.Sprintf("break-%d", i), 0, 0), false))
 	}
 	next := 0
-	send := func(raw []byte, want int) {
-		if _, err := conn.Write(raw); err != nil {
-			t.Fatal(err)
-		}
-		if err := resp.Read(br); err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode() != want {
-			t.Fatalf("transaction %d: status %d; want %d", next, resp.StatusCode(), want)
-		}
-	}
-	claim := func() { send(raws[next], 200); next++ }
+	claim := func() { send("new transaction", raws[next], 200); next++ }
 	for range 50 {
 		claim()
 	}
 	if n := testing.AllocsPerRun(200, claim); n != 0 {
 		t.Fatalf("bids claiming their transaction: %v allocations per request; want 0", n)
 	}
-	if n := testing.AllocsPerRun(200, func() { send(raws[0], 204) }); n != 0 {
+	if n := testing.AllocsPerRun(200, func() { send("duplicate transaction", raws[0], 204) }); n != 0 {
 		t.Fatalf("duplicate transaction: %v allocations per request; want 0", n)
 	}
 }

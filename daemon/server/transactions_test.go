@@ -178,15 +178,6 @@ func TestTransactionDedupe(t *testing.T) {
 		}
 		return r.status == 200
 	}
-	explained := func(body []byte) string {
-		t.Helper()
-		_, out := adminDo(t, a, "POST", "/admin/explain", body)
-		var v struct{ Reason string }
-		if err := json.Unmarshal([]byte(out), &v); err != nil {
-			t.Fatalf("explain: %v: %s", err, out)
-		}
-		return v.Reason
-	}
 
 	one := withSource(t, video, "break-1", 0, 0)
 	before := dupes.Get()
@@ -196,7 +187,7 @@ func TestTransactionDedupe(t *testing.T) {
 	if bid("/tx-b", one) || dupes.Get() != before+1 {
 		t.Fatalf("bid on the same transaction by a second path (duplicate no-bids %d)", dupes.Get()-before)
 	}
-	if got := explained(one); got != "duplicate" {
+	if got := explainReason(t, a, one); got != "duplicate" {
 		t.Fatalf("explain of a transaction already bid on: %q; want duplicate", got)
 	}
 	// tidt 2: the id is not unique across the supply chain.
@@ -217,7 +208,7 @@ func TestTransactionDedupe(t *testing.T) {
 	}
 	// Explain does not claim.
 	three := withSource(t, video, "break-3", 0, 0)
-	if got := explained(three); got != "bid" {
+	if got := explainReason(t, a, three); got != "bid" {
 		t.Fatalf("explain of a new transaction: %q; want bid", got)
 	}
 	if !bid("/tx-b", three) {
