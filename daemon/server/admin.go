@@ -164,7 +164,7 @@ func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 			now := time.Now()
 			if !a.srv.eng.Halted(now) {
 				reason = decision.ReasonDuplicate
-				if tid, dedupe := a.srv.transaction(&req); !dedupe || !a.srv.tx.seen(tid, now) {
+				if tid, dedupe := a.srv.transaction(&req); !dedupe || !a.srv.tx.seen(tid, txAnyPath, now) {
 					reason = a.srv.eng.Snapshot().Decide(dctx, &req, now, &resp)
 				}
 			}

@@ -215,7 +215,7 @@ func (s *Server) runDecision(c *bidCtx, x *exchange, start time.Time, age time.D
 	var tid uint64
 	dedupe := false
 	if s.tx != nil { // off by default: keep the check inline
-		if tid, dedupe = s.transaction(&c.req); dedupe && s.tx.seen(tid, now) {
+		if tid, dedupe = s.transaction(&c.req); dedupe && s.tx.seen(tid, x.txPath, now) {
 			return decision.ReasonDuplicate
 		}
 	}
@@ -226,7 +226,7 @@ func (s *Server) runDecision(c *bidCtx, x *exchange, start time.Time, age time.D
 	// Only a bid claims the transaction: a path that got none leaves the
 	// opportunity to the others. Another path may have claimed it while
 	// this one decided; then this bid is not sent.
-	if reason == decision.ReasonBid && dedupe && !s.tx.claim(tid, now) {
+	if reason == decision.ReasonBid && dedupe && !s.tx.claim(tid, x.txPath, now) {
 		return decision.ReasonDuplicate
 	}
 	return reason

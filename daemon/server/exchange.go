@@ -19,6 +19,7 @@ type exchange struct {
 	billOnWin bool   // bids billed at their win notice (bo=w)
 	query     []byte // the notice URLs' x: the name; nil for the default
 	noBidBody bool   // no-bids answered 200 {"id","nbr"}, not 204
+	txPath    uint64 // its number as a path of transactions (see transactions)
 
 	results  [numResults]*metrics.Counter // rtbd_bid_requests_total{exchange,result}
 	reasons  []*metrics.Counter           // rtbd_nobid_total{exchange,reason}, by decision.Reason
@@ -80,8 +81,10 @@ func newExchange(name, path string, billOnWin, noBidBody bool) *exchange {
 // exchangesOf returns the bid endpoints of c (see config.Config.Endpoints).
 func exchangesOf(c *config.Config) []*exchange {
 	var xs []*exchange
-	for _, e := range c.Endpoints() {
-		xs = append(xs, newExchange(e.Name, e.BidPath, e.BillOnWin, *e.NoBidBody))
+	for i, e := range c.Endpoints() {
+		x := newExchange(e.Name, e.BidPath, e.BillOnWin, *e.NoBidBody)
+		x.txPath = uint64(i) & txPathMask
+		xs = append(xs, x)
 	}
 	return xs
 }

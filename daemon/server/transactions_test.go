@@ -12,42 +12,51 @@ import (
 
 // txHash returns a hash whose bucket is bucket and whose fingerprint is fp,
 // in a table of 1024 slots.
-func txHash(bucket, fp uint64) uint64 { return fp<<txTickBits | bucket*txBucket }
+func txHash(bucket, fp uint64) uint64 { return fp<<32 | bucket*txBucket }
 
 func TestTransactionsWindow(t *testing.T) {
 	t.Parallel()
 	const window = 2 * time.Second
+	const p, q = 1, 2 // two paths
 	tx := newTransactions(window, 1000)
 	if len(tx.slots) != 1024 {
 		t.Fatalf("1000 slots rounded to %d; want 1024", len(tx.slots))
 	}
 	t0 := time.Unix(1_800_000_000, 0)
 	a, b := txHash(3, 7), txHash(3, 8)
-	if tx.seen(a, t0) {
+	if tx.seen(a, q, t0) || tx.seen(a, txAnyPath, t0) {
 		t.Fatal("seen in an empty table")
 	}
-	if !tx.claim(a, t0) {
+	if !tx.claim(a, p, t0) {
 		t.Fatal("first claim refused")
 	}
 	for _, d := range []time.Duration{0, time.Millisecond, window - time.Millisecond} {
-		if !tx.seen(a, t0.Add(d)) || tx.claim(a, t0.Add(d)) {
-			t.Fatalf("%s after its bid: not seen, or claimed again", d)
+		if !tx.seen(a, q, t0.Add(d)) || !tx.seen(a, txAnyPath, t0.Add(d)) || tx.claim(a, q, t0.Add(d)) {
+			t.Fatalf("%s after its bid: not seen by another path, or claimed by it", d)
+		}
+		// The path that bid may bid again.
+		if tx.seen(a, p, t0.Add(d)) || !tx.claim(a, p, t0.Add(d)) {
+			t.Fatalf("%s after its bid: refused to the path that bid", d)
 		}
 	}
-	if tx.seen(b, t0) || !tx.claim(b, t0) {
+	if tx.seen(b, q, t0) || !tx.claim(b, q, t0) {
 		t.Fatal("another id of the same bucket: seen, or refused")
 	}
-	// The window ends: the id can be bid on again, in its own word.
-	if tx.seen(a, t0.Add(window)) || !tx.claim(a, t0.Add(window)) {
+	// The window counts from the first bid, not from the path's repeats,
+	// and once it passed the id can be bid on by any path.
+	if tx.seen(a, q, t0.Add(window)) || !tx.claim(a, q, t0.Add(window)) {
 		t.Fatal("still refused once the window passed")
+	}
+	if !tx.seen(a, p, t0.Add(window)) || tx.claim(a, p, t0.Add(window)) {
+		t.Fatal("the new claim of another path does not hold against the first")
 	}
 	if n := used(tx, 3); n != 2 {
 		t.Fatalf("bucket holds %d words after two ids; want 2 (a re-claim reuses its word)", n)
 	}
-	// A hash below 2^24 has fingerprint 0; at a tick of 0 its word would
-	// be 0, which marks an empty one.
-	if t1 := time.UnixMilli(1 << 36); !tx.claim(5, t1) || !tx.seen(5, t1) {
-		t.Fatal("hash 5 (fingerprint 0) claimed at tick 0 not remembered")
+	// A hash below 2^32 has fingerprint 0; for path 0 at a tick of 0 its
+	// word would be 0, which marks an empty one.
+	if t1 := time.UnixMilli(1 << 36); !tx.claim(5, 0, t1) || !tx.seen(5, p, t1) {
+		t.Fatal("hash 5 (fingerprint 0) of path 0 claimed at tick 0 not remembered")
 	}
 }
 
@@ -69,12 +78,12 @@ func TestTransactionsEvictOldest(t *testing.T) {
 	// Claimed out of time order: the oldest is the third.
 	at := []time.Duration{3, 2, 0, 4, 1}
 	for i, d := range at[:4] {
-		if !tx.claim(txHash(9, uint64(10+i)), t0.Add(d*time.Second)) {
+		if !tx.claim(txHash(9, uint64(10+i)), 1, t0.Add(d*time.Second)) {
 			t.Fatalf("claim %d refused", i)
 		}
 	}
 	before := transactionEvictions.Get()
-	if !tx.claim(txHash(9, 14), t0.Add(5*time.Second)) {
+	if !tx.claim(txHash(9, 14), 1, t0.Add(5*time.Second)) {
 		t.Fatal("fifth id refused")
 	}
 	if got := transactionEvictions.Get() - before; got != 1 {
@@ -82,7 +91,7 @@ func TestTransactionsEvictOldest(t *testing.T) {
 	}
 	for i := range 5 {
 		want := i != 2
-		if got := tx.seen(txHash(9, uint64(10+i)), t0.Add(6*time.Second)); got != want {
+		if got := tx.seen(txHash(9, uint64(10+i)), 2, t0.Add(6*time.Second)); got != want {
 			t.Fatalf("id %d (bid at +%ds) seen %v; want %v", i, at[i], got, want)
 		}
 	}
@@ -92,23 +101,24 @@ func TestTransactionsEvictOldest(t *testing.T) {
 	}
 }
 
-// The word keeps the low 24 bits of the millisecond: a window across their
+// The word keeps the low 22 bits of the millisecond: a window across their
 // wrap still holds.
 func TestTransactionsTickWrap(t *testing.T) {
 	t.Parallel()
 	tx := newTransactions(100*time.Millisecond, 1024)
-	t0 := time.UnixMilli(1<<40 - 3) // the tick is 2^24-3
+	t0 := time.UnixMilli(1<<40 - 3) // the tick is 2^22-3
 	h := txHash(1, 99)
-	tx.claim(h, t0)
-	if !tx.seen(h, t0.Add(50*time.Millisecond)) {
+	tx.claim(h, 1, t0)
+	if !tx.seen(h, 2, t0.Add(50*time.Millisecond)) {
 		t.Fatal("not seen 50ms later, across the tick's wrap")
 	}
-	if tx.seen(h, t0.Add(100*time.Millisecond)) {
+	if tx.seen(h, 2, t0.Add(100*time.Millisecond)) {
 		t.Fatal("seen after the window, across the tick's wrap")
 	}
 }
 
-// Requests of one transaction racing through claim get one bid.
+// Requests of one transaction by four paths racing through claim get one
+// bid.
 func TestTransactionsRace(t *testing.T) {
 	t.Parallel()
 	tx := newTransactions(time.Minute, 1024)
@@ -118,9 +128,9 @@ func TestTransactionsRace(t *testing.T) {
 		var wins sync.WaitGroup
 		var mu sync.Mutex
 		won := 0
-		for range 4 {
+		for p := range uint64(4) {
 			wins.Go(func() {
-				if tx.claim(h, now) {
+				if tx.claim(h, p, now) {
 					mu.Lock()
 					won++
 					mu.Unlock()
@@ -187,6 +197,10 @@ func TestTransactionDedupe(t *testing.T) {
 	if bid("/tx-b", one) || dupes.Get() != before+1 {
 		t.Fatalf("bid on the same transaction by a second path (duplicate no-bids %d)", dupes.Get()-before)
 	}
+	// The path that bid is no other path: an exchange may reuse ids.
+	if !bid("/tx-a", one) {
+		t.Fatal("no bid on a transaction id repeated by the exchange that got the bid")
+	}
 	if got := explainReason(t, a, one); got != "duplicate" {
 		t.Fatalf("explain of a transaction already bid on: %q; want duplicate", got)
 	}
@@ -213,6 +227,11 @@ func TestTransactionDedupe(t *testing.T) {
 	}
 	if !bid("/tx-b", three) {
 		t.Fatal("no bid on a transaction only explained before")
+	}
+	// Explain reports the bid of any path, the default endpoint's too.
+	four := withSource(t, video, "break-4", 0, 0)
+	if !bid("/openrtb2/bid", four) || explainReason(t, a, four) != "duplicate" {
+		t.Fatal("explain does not report a transaction bid on at the default endpoint")
 	}
 	// Without source.tid nothing is deduplicated.
 	for i := range 3 {

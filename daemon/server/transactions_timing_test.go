@@ -25,26 +25,26 @@ func BenchmarkTransactions(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			h := xxhash.Sum64(tids[i&(len(tids)-1)])
-			if !tx.seen(h, now) {
-				tx.claim(h, now)
+			if !tx.seen(h, 1, now) {
+				tx.claim(h, 1, now)
 			}
 		}
 	})
 	b.Run("duplicate", func(b *testing.B) {
 		tx := newTransactions(time.Hour, 1<<18)
 		for _, tid := range tids[:1<<16] {
-			tx.claim(xxhash.Sum64(tid), now)
+			tx.claim(xxhash.Sum64(tid), 1, now)
 		}
 		// The few pushed out of a full bucket are left out.
 		var ids [][]byte
 		for _, tid := range tids[:1<<16] {
-			if tx.seen(xxhash.Sum64(tid), now) && len(ids) < 1<<15 {
+			if tx.seen(xxhash.Sum64(tid), 2, now) && len(ids) < 1<<15 {
 				ids = append(ids, tid)
 			}
 		}
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if !tx.seen(xxhash.Sum64(ids[i%len(ids)]), now) {
+			if !tx.seen(xxhash.Sum64(ids[i%len(ids)]), 2, now) {
 				b.Fatal("an id bid on is not seen")
 			}
 		}
