@@ -330,20 +330,24 @@ type Bidding struct {
 	// bid.cattax, and leaves the check to the exchange. Default false.
 	BlockUnknownCategories bool `json:"blockUnknownCategories"`
 	// TransactionWindow deduplicates opportunities that arrive by
-	// several paths: the same ad break, say, resold by two exchanges or
-	// through a reseller, each request with the supply chain's common
-	// transaction id (source.tid). After this host bids on a transaction
-	// id, a request with the same one within this window gets a no-bid
+	// several paths: the same ad break, say, resold by two exchanges,
+	// each request with the supply chain's common transaction id
+	// (source.tid). After this host bids on a transaction id at one bid
+	// endpoint (http.bidPath, an exchanges[] bidPath or a
+	// http.billOnWinBidPaths path: one path each), a request with the
+	// same id at another endpoint within this window gets a no-bid
 	// (reason "duplicate"), so that the host does not compete against
 	// itself, pay twice for one break or count a user's cap twice. The
-	// first path to get a bid keeps the opportunity; one that got no bid
-	// (a higher floor, a blocked category) takes nothing from the others.
-	// Requests whose source.ext.tidt is 2 (an id not unique across the
-	// supply chain) and requests without source.tid are never
-	// deduplicated. The memory is this host's own: hosts sharing an
-	// address (keepalived) see every path, hosts behind a load balancer
-	// each see some. Between 10ms and 1h, or 0 (off, the default: load
-	// generators and tests often repeat transaction ids).
+	// endpoint that bid may bid on the id again: an exchange repeating
+	// an id is no other path, and some reuse ids (a constant, one id for
+	// the slots of a pod sent as several requests). The first path to
+	// get a bid keeps the opportunity; one that got no bid (a higher
+	// floor, a blocked category) takes nothing from the others. Requests
+	// whose source.ext.tidt is 2 (an id not unique across the supply
+	// chain) and requests without source.tid are never deduplicated. The
+	// memory is this host's own: hosts sharing an address (keepalived)
+	// see every path, hosts behind a load balancer each see some.
+	// Between 10ms and 1h, or 0 (off, the default).
 	TransactionWindow Duration `json:"transactionWindow"`
 	// TransactionSlots sizes the table of recent transaction ids
 	// (entries, rounded up to a power of two, 8 bytes each). An id has
