@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -114,6 +115,43 @@ func TestTransactionsTickWrap(t *testing.T) {
 	}
 	if tx.seen(h, 2, t0.Add(100*time.Millisecond)) {
 		t.Fatal("seen after the window, across the tick's wrap")
+	}
+}
+
+// TestTransactionsSizing checks the sizing bidding.transactionSlots
+// documents: ids arrive at a steady rate, each is looked for as its window
+// ends, and the share pushed out early by newer ids of its bucket is 2 %
+// with four slots per id live in a window, 0.2 % with eight (Poisson: 1.9
+// and 0.18 %).
+func TestTransactionsSizing(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct {
+		perID   int
+		maxLost float64
+	}{{4, 0.025}, {8, 0.0025}} {
+		const slots = 1 << 16
+		live := slots / c.perID // ids within one window, one a millisecond
+		tx := newTransactions(time.Duration(live)*time.Millisecond, slots)
+		t0 := time.UnixMilli(1 << 30)
+		hs := make([]uint64, 0, 20*live)
+		lost, checked := 0, 0
+		for i := range 20 * live {
+			now := t0.Add(time.Duration(i) * time.Millisecond)
+			hs = append(hs, rng.Uint64())
+			tx.claim(hs[i], 1, now)
+			if j := i - live + 1; j >= 2*live { // its window ends now; the table is in its steady state
+				checked++
+				if !tx.seen(hs[j], 2, now) {
+					lost++
+				}
+			}
+		}
+		share := float64(lost) / float64(checked)
+		t.Logf("%d slots per id live: %.3f %% pushed out early", c.perID, 100*share)
+		if share > c.maxLost {
+			t.Errorf("%d slots per id live: %.3f %% pushed out early; want at most %.2f %%", c.perID, 100*share, 100*c.maxLost)
+		}
 	}
 }
 
