@@ -9,6 +9,12 @@
 //	campaigns.json: campaign "ctv-brand-1": targeting.deviceTypes[2]: unknown device type 12
 package campaign
 
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
 // File is the top-level object of campaigns.json.
 type File struct {
 	// Version of the format; must be 1.
@@ -46,6 +52,8 @@ type Campaign struct {
 
 	Budget  Budget  `json:"budget"`
 	FreqCap FreqCap `json:"freqCap,omitempty"`
+	// Flight is when the campaign may bid; nil means always.
+	Flight *Flight `json:"flight,omitempty"`
 
 	// Deals are the deal ids this campaign may bid on. With DealsOnly it bids
 	// only when one of them is in imp.pmp.deals.
@@ -100,6 +108,60 @@ type Budget struct {
 	// Pacing is "even" (spread the daily budget over the day, the default)
 	// or "asap".
 	Pacing string `json:"pacing,omitempty"`
+}
+
+// Flight bounds the time a campaign bids in: from Start, inclusive, to
+// End, exclusive, both RFC 3339 times ("2026-12-01T00:00:00Z" or with an
+// offset, "2026-12-01T00:00:00-05:00"); either may be empty for no bound.
+// Even pacing spreads the daily budget over the part of each day inside
+// the flight, and the total budget over the flight when it has both
+// bounds.
+type Flight struct {
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+}
+
+// NoEnd is what [Flight.Bounds] returns for a flight without an end.
+const NoEnd = math.MaxInt64
+
+// Bounds returns the flight's start and end in unix seconds: 0 for no
+// start and [NoEnd] for no end, also for a nil f. Fractions of a second
+// round up, so that the start is never before the time written.
+func (f *Flight) Bounds() (start, end int64, err error) {
+	start, end = 0, NoEnd
+	if f == nil {
+		return start, end, nil
+	}
+	if f.Start != "" {
+		if start, err = flightTime(f.Start); err != nil {
+			return 0, NoEnd, fmt.Errorf("flight.start: %w", err)
+		}
+	}
+	if f.End != "" {
+		if end, err = flightTime(f.End); err != nil {
+			return 0, NoEnd, fmt.Errorf("flight.end: %w", err)
+		}
+	}
+	if end <= start {
+		return 0, NoEnd, fmt.Errorf("flight.end: %s is not after flight.start %s", f.End, f.Start)
+	}
+	return start, end, nil
+}
+
+// flightTime parses an RFC 3339 time of Flight into unix seconds.
+func flightTime(s string) (int64, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an RFC 3339 time such as \"2026-12-01T00:00:00Z\"", s)
+	}
+	sec := t.Unix()
+	if t.Nanosecond() > 0 {
+		sec++
+	}
+	if sec <= 0 {
+		return 0, fmt.Errorf("%q is not after 1970", s)
+	}
+	return sec, nil
 }
 
 // FreqCap limits billed impressions per user in a window that opens at the

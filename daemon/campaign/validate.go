@@ -87,6 +87,7 @@ func (v *campaignValidator) validate() {
 	v.validateAdvertiser()
 	v.validatePrice()
 	v.validateBudget()
+	v.validateFlight()
 	v.validateDeals()
 	v.validateDSA()
 	v.validateTargeting()
@@ -154,6 +155,13 @@ func (v *campaignValidator) validateBudget() {
 		v.addf("freqCap.windowSeconds", "%d must be in [0, %d] (30 days)", fc.WindowSeconds, MaxFreqCapWindow)
 	} else if fc.Max > 0 && fc.WindowSeconds == 0 {
 		v.addf("freqCap.windowSeconds", "must be > 0 when freqCap.max is set")
+	}
+}
+
+func (v *campaignValidator) validateFlight() {
+	if _, _, err := v.c.Flight.Bounds(); err != nil {
+		field, msg, _ := strings.Cut(err.Error(), ": ")
+		v.addf(field, "%s", msg)
 	}
 }
 

@@ -82,6 +82,14 @@ func TestValidateCampaigns(t *testing.T) {
 	f(func(f *File) { ctv(f).Budget.Daily = -5 }, `campaign "ctv-1": budget.daily: -5`)
 	f(func(f *File) { ctv(f).Budget.Total = -1 }, `campaign "ctv-1": budget.total: -1`)
 	f(func(f *File) { ctv(f).Budget.Pacing = "fast" }, `campaign "ctv-1": budget.pacing: unknown pacing "fast"`)
+	f(func(f *File) { ctv(f).Flight = &Flight{Start: "2026-12-01"} },
+		`campaign "ctv-1": flight.start: "2026-12-01" is not an RFC 3339 time such as "2026-12-01T00:00:00Z"`)
+	f(func(f *File) { ctv(f).Flight = &Flight{End: "tomorrow"} }, `campaign "ctv-1": flight.end: "tomorrow" is not an RFC 3339 time`)
+	f(func(f *File) { ctv(f).Flight = &Flight{Start: "1970-01-01T00:00:00Z"} }, `campaign "ctv-1": flight.start: "1970-01-01T00:00:00Z" is not after 1970`)
+	f(func(f *File) {
+		ctv(f).Flight = &Flight{Start: "2026-12-01T00:00:00Z", End: "2026-11-30T23:00:00-01:00"}
+	},
+		`campaign "ctv-1": flight.end: 2026-11-30T23:00:00-01:00 is not after flight.start 2026-12-01T00:00:00Z`)
 	f(func(f *File) { ctv(f).FreqCap.Max = -1 }, `campaign "ctv-1": freqCap.max: -1 must be >= 0`)
 	f(func(f *File) { ctv(f).FreqCap.Max = 3 }, `campaign "ctv-1": freqCap.windowSeconds: must be > 0 when freqCap.max is set`)
 	f(func(f *File) { ctv(f).FreqCap = FreqCap{Max: 3, WindowSeconds: 31 * 86400} }, `campaign "ctv-1": freqCap.windowSeconds: 2678400 must be in [0, 2592000]`)
@@ -179,6 +187,47 @@ func TestValidateValid(t *testing.T) {
 	f(func(f *File) { f.Campaigns[1].Budget.Pacing = "asap" })
 	f(func(f *File) { f.Campaigns[1].ID = strings.Repeat("a", 64) })
 	f(func(f *File) { f.Campaigns[1].Targeting.Hours = []int{0, 23} })
+	f(func(f *File) { f.Campaigns[1].Flight = &Flight{} })
+	f(func(f *File) { f.Campaigns[1].Flight = &Flight{End: "2026-12-01T00:00:00Z"} })
+	f(func(f *File) {
+		f.Campaigns[1].Flight = &Flight{Start: "2026-12-01T00:00:00Z", End: "2026-12-01T00:00:01Z"}
+	})
+}
+
+// TestFlightBounds checks the unix seconds a flight's times become.
+func TestFlightBounds(t *testing.T) {
+	t.Parallel()
+	f := func(fl *Flight, start, end int64) {
+		t.Helper()
+		s, e, err := fl.Bounds()
+		if err != nil || s != start || e != end {
+			t.Fatalf("%+v: bounds %d, %d, %v; want %d, %d", fl, s, e, err, start, end)
+		}
+	}
+	const dec1 = 1796083200 // 2026-12-01T00:00:00Z
+	f(nil, 0, NoEnd)
+	f(&Flight{}, 0, NoEnd)
+	f(&Flight{Start: "2026-12-01T00:00:00Z"}, dec1, NoEnd)
+	f(&Flight{End: "2026-12-01T00:00:00Z"}, 0, dec1)
+	// An offset is the time zone's; a fraction of a second rounds up.
+	f(&Flight{Start: "2026-11-30T19:00:00-05:00", End: "2026-12-01T00:00:00.5+00:00"}, dec1, dec1+1)
+	f(&Flight{Start: "2026-12-01T00:00:00.000000001Z"}, dec1+1, NoEnd)
+	// The campaign loads with its flight.
+	file := validFile()
+	file.Campaigns[1].Flight = &Flight{Start: "2026-12-01T00:00:00Z", End: "2026-12-31T00:00:00Z"}
+	b, err := json.Marshal(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"flight":{"start":"2026-12-01T00:00:00Z","end":"2026-12-31T00:00:00Z"}`) {
+		t.Fatalf("marshalled file lacks the flight: %s", b)
+	}
+	got, err := ParseCampaigns(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f(got.Campaigns[1].Flight, dec1, dec1+30*86400)
+	f(got.Campaigns[0].Flight, 0, NoEnd)
 }
 
 func TestValidateLimitsProblems(t *testing.T) {
