@@ -122,26 +122,41 @@ type ccamp struct {
 	// cats are the campaign's categories by taxonomy, the one its bids
 	// carry by default first (Campaign.Cat, taxonomy 1, when it has any);
 	// catH their keys (see taxSalt), for the index and pod de-duplication.
-	cats      []catList
-	catH      []uint64
-	value     float64
-	maxCPM    float64
-	daily     int64 // micro-units of the file currency; 0 unlimited
-	total     int64
-	burst     int64
-	asap      bool
-	freqMax   int
-	freqWin   int64 // seconds
-	freqKey   uint64
-	deals     []uint64 // hashes of deal ids
-	dealsOnly bool
-	creatives []ccreative
-	st        *campaignState
-	ext       []byte // bid.ext: the DSA transparency; nil for none
+	cats   []catList
+	catH   []uint64
+	value  float64
+	maxCPM float64
+	daily  int64 // micro-units of the file currency; 0 unlimited
+	total  int64
+	burst  int64
+	asap   bool
+	// flighted says the campaign has a flight (start to end, below);
+	// spread that even pacing spreads total over it, which has both
+	// bounds; totalBurst is its allowance, as burst is the day's.
+	flighted   bool
+	spread     bool
+	totalBurst int64
+	end        int64
+	freqMax    int
+	freqWin    int64 // seconds
+	freqKey    uint64
+	deals      []uint64 // hashes of deal ids
+	dealsOnly  bool
+	creatives  []ccreative
+	st         *campaignState
+	ext        []byte // bid.ext: the DSA transparency; nil for none
 
 	// rank is the ordinal in (Value desc, id asc) order: among options of
 	// equal price, the lower rank wins, whatever order the scan visits.
 	rank int32
+
+	// start and end bound the flight in unix seconds (campaign.Flight
+	// Bounds: 0 and campaign.NoEnd without one); span is end - start,
+	// for a check in one comparison. Every evaluation reads start and
+	// span, so they share the cache line of wCamp; end is with the
+	// budget.
+	start int64
+	span  uint64
 
 	// Model parts known at compile time.
 	wCamp  float64 // weight of "campaign=<id>"
@@ -272,6 +287,17 @@ func (s *Snapshot) compileCampaign(cc *ccamp, c *campaign.Campaign) error {
 	// budget, so that a campaign can bid from the first second of the day.
 	cc.burst = cc.daily / 100
 	cc.asap = c.Budget.Pacing == "asap"
+	start, end, err := c.Flight.Bounds()
+	if err != nil {
+		return err
+	}
+	cc.start, cc.end, cc.span = start, end, uint64(end-start)
+	cc.flighted = start > 0 || end != campaign.NoEnd
+	cc.spread = !cc.asap && cc.total > 0 && start > 0 && end != campaign.NoEnd
+	if cc.spread {
+		// 1 % of a day's share of the total, as burst is of the daily.
+		cc.totalBurst = int64(float64(cc.total) * float64(min(end-start, 86400)) / float64(end-start) / 100)
+	}
 	cc.freqMax = c.FreqCap.Max
 	cc.freqWin = int64(c.FreqCap.WindowSeconds)
 	if cc.freqWin <= 0 {

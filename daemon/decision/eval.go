@@ -315,8 +315,8 @@ func (c *Ctx) minFloor(imp *openrtb.Imp) float64 {
 func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, k int, perCreative bool, cross, eLow float64) {
 	cc := &s.camps[o]
 	deal, floor := c.pickDeal(imp, cc)
-	if deal == -2 {
-		c.reject(o, ReasonBlocked, "deal_seat")
+	if deal == -2 || uint64(c.sec-cc.start) >= cc.span { // or outside the flight
+		c.rejectPick(o, cc, deal)
 		return
 	}
 	fixed, shade := s.auction(c, imp, deal)
@@ -422,6 +422,20 @@ func reasonOf(why string) Reason {
 		return ReasonFreqCap
 	}
 	return ReasonBudget
+}
+
+// rejectPick rejects campaign o, cc, that pickDeal refused (deal -2) or
+// that is outside its flight. It is out of line, as a call on one line:
+// evaluate keeps its inlining budget for the checks every candidate runs,
+// and its lines the offsets the PGO profile names its hot calls by.
+//
+//go:noinline
+func (c *Ctx) rejectPick(o int, cc *ccamp, deal int) {
+	if deal == -2 {
+		c.reject(o, ReasonBlocked, "deal_seat")
+		return
+	}
+	c.reject(o, ReasonBudget, cc.flight(c.sec).String())
 }
 
 // reject records a candidate removed after the index.

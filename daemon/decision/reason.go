@@ -12,8 +12,8 @@ const (
 	// ReasonBlocked means the only matches were removed by the request's
 	// block lists (bcat, badv, bapp, battr, wlang, secure, seats, deals).
 	ReasonBlocked
-	// ReasonBudget means the matching campaigns had spent their budget or
-	// were ahead of their pacing schedule.
+	// ReasonBudget means the matching campaigns had spent their budget,
+	// were ahead of their pacing schedule or were outside their flight.
 	ReasonBudget
 	// ReasonFreqCap means the user had reached the frequency cap of every
 	// matching campaign.

@@ -292,20 +292,25 @@ func (s *State) PeerSpendSet() bool { return s.peers.Load() }
 // PacingState is a campaign's budget state at a point in time.
 type PacingState uint8
 
-// Pacing states.
+// Pacing states. The numbers are not stored anywhere; the names are
+// metric labels.
 const (
 	// PacingOK means the campaign may bid.
 	PacingOK PacingState = iota
 	// PacingAhead means even pacing holds the campaign back: it spent more
-	// than its share of the day so far.
+	// than its share of the day, or of its flight, so far.
 	PacingAhead
 	// PacingDailySpent means the daily budget is spent.
 	PacingDailySpent
 	// PacingTotalSpent means the total budget is spent.
 	PacingTotalSpent
+	// PacingNotStarted means the campaign's flight has not started.
+	PacingNotStarted
+	// PacingEnded means the campaign's flight has ended.
+	PacingEnded
 )
 
-var pacingNames = [...]string{"ok", "ahead", "daily_spent", "total_spent"}
+var pacingNames = [...]string{"ok", "ahead", "daily_spent", "total_spent", "not_started", "ended"}
 
 // String returns the snake_case name of p, used as a metric label.
 func (p PacingState) String() string {
@@ -315,15 +320,46 @@ func (p PacingState) String() string {
 	return "unknown"
 }
 
-// pacing returns the campaign's pacing state at unix second sec. The
-// spend of won bids not yet billed (see State.Reserve) counts as spent.
+// flight returns PacingNotStarted or PacingEnded when unix second sec is
+// outside the campaign's flight, else PacingOK. The decision checks
+// the flight in one comparison (ccamp.span) before pricing anything, and
+// calls flight only to name the state.
+func (cc *ccamp) flight(sec int64) PacingState {
+	switch {
+	case sec < cc.start:
+		return PacingNotStarted
+	case sec >= cc.end:
+		return PacingEnded
+	}
+	return PacingOK
+}
+
+// status is the campaign's state at unix second sec: flight, then pacing.
+func (cc *ccamp) status(sec int64) PacingState {
+	if p := cc.flight(sec); p != PacingOK {
+		return p
+	}
+	return cc.pacing(sec)
+}
+
+// pacing returns the campaign's pacing state at unix second sec, inside
+// its flight (see flight). The spend of won bids not yet billed (see
+// State.Reserve) counts as spent.
 func (cc *ccamp) pacing(sec int64) PacingState {
 	cs := cc.st
 	day := sec / 86400
 	peerToday, peerTotal := cs.peerSpent(day)
 	reserved := cs.reserved.Load()
-	if cc.total > 0 && cs.total.Load()+peerTotal+reserved >= cc.total {
-		return PacingTotalSpent
+	if cc.total > 0 {
+		spent := cs.total.Load() + peerTotal + reserved
+		if spent >= cc.total {
+			return PacingTotalSpent
+		}
+		// Even over the flight: allow while spend <= total x elapsed
+		// fraction of the flight.
+		if cc.spread && float64(spent) > float64(cc.total)*float64(sec-cc.start)/float64(cc.end-cc.start)+float64(cc.totalBurst) {
+			return PacingAhead
+		}
 	}
 	if cc.daily == 0 {
 		return PacingOK
@@ -335,8 +371,15 @@ func (cc *ccamp) pacing(sec int64) PacingState {
 	if cc.asap {
 		return PacingOK
 	}
-	// Even: allow while spend <= daily x elapsed fraction of the UTC day.
-	allowed := float64(cc.daily)*float64(sec%86400)/86400 + float64(cc.burst)
+	// Even: allow while spend <= daily x elapsed fraction of the UTC day,
+	// or of its part inside the flight.
+	elapsed, length := sec%86400, int64(86400)
+	if cc.flighted {
+		lo := sec - elapsed
+		lo, hi := max(lo, cc.start), min(lo+86400, cc.end)
+		elapsed, length = sec-lo, hi-lo
+	}
+	allowed := float64(cc.daily)*float64(elapsed)/float64(length) + float64(cc.burst)
 	if float64(today) > allowed {
 		return PacingAhead
 	}
@@ -371,7 +414,7 @@ func (s *Snapshot) CampaignStatus(i int, now time.Time) CampaignStatus {
 		PeerToday:  float64(peerToday) / 1e6,
 		PeerTotal:  float64(peerTotal) / 1e6,
 		Reserved:   float64(cc.st.reserved.Load()) / 1e6,
-		Pacing:     cc.pacing(now.Unix()),
+		Pacing:     cc.status(now.Unix()),
 	}
 }
 
