@@ -60,10 +60,9 @@ func TestAdminHealthReadyMetrics(t *testing.T) {
 // TestAdminReloadKeepsServingOnError swaps a valid data file for a broken
 // one: the reload fails, names the campaign and field, and the old snapshot
 // keeps bidding.
-func TestAdminReloadKeepsServingOnError(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "campaigns.json")
-	f, _ := campaign.Demo()
+// writeCampaigns writes f as the campaigns file at path.
+func writeCampaigns(t *testing.T, path string, f *campaign.File) {
+	t.Helper()
 	b, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)
@@ -71,16 +70,19 @@ func TestAdminReloadKeepsServingOnError(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestAdminReloadKeepsServingOnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "campaigns.json")
+	f, _ := campaign.Demo()
+	writeCampaigns(t, path, f)
 	srv, c := testServer(t, func(c *config.Config) { c.Data.CampaignsFile = path })
 	a := NewAdmin(srv, srv.eng.Reload)
 	if code, body := adminDo(t, a, "POST", "/admin/reload", nil); code != 200 {
 		t.Fatalf("good reload: %d %s", code, body)
 	}
 	f.Campaigns[0].MaxCPM = -1
-	b, _ = json.Marshal(f)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeCampaigns(t, path, f)
 	old := srv.eng.Snapshot()
 	code, body := adminDo(t, a, "POST", "/admin/reload", nil)
 	if code != 422 || !strings.Contains(body, f.Campaigns[0].ID) || !strings.Contains(body, "maxCpm") {
@@ -94,6 +96,44 @@ func TestAdminReloadKeepsServingOnError(t *testing.T) {
 	}
 	if code, _ := adminDo(t, a, "GET", "/admin/reload", nil); code != 405 {
 		t.Fatalf("GET /admin/reload: %d; want 405", code)
+	}
+}
+
+// TestFlightsFromFile runs campaign flights from the campaigns file to
+// the bid endpoint: a book whose flights have all ended answers no bid
+// (explain: reason budget, filter ended), one whose flights are on bids,
+// and a flight that does not parse fails the reload, naming the field.
+func TestFlightsFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "campaigns.json")
+	f, _ := campaign.Demo()
+	setFlights := func(start, end time.Time) {
+		for i := range f.Campaigns {
+			f.Campaigns[i].Flight = &campaign.Flight{Start: start.Format(time.RFC3339), End: end.Format(time.RFC3339)}
+		}
+		writeCampaigns(t, path, f)
+	}
+	now := time.Now()
+	setFlights(now.Add(-48*time.Hour), now.Add(-time.Hour))
+	srv, c := testServer(t, func(c *config.Config) { c.Data.CampaignsFile = path })
+	a := NewAdmin(srv, srv.eng.Reload)
+	video := corpusFile(t, "iab__2.6-video.json")
+	if r := post(t, c, "/openrtb2/bid", video); r.status != 204 {
+		t.Fatalf("flights ended: status %d; want 204", r.status)
+	}
+	if _, body := adminDo(t, a, "POST", "/admin/explain", video); !strings.Contains(body, `"reason":"budget"`) || !strings.Contains(body, `"filter":"ended"`) {
+		t.Fatalf("explain with flights ended: %s", body)
+	}
+	setFlights(now.Add(-time.Hour), now.Add(48*time.Hour))
+	if code, body := adminDo(t, a, "POST", "/admin/reload", nil); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	if r := post(t, c, "/openrtb2/bid", video); r.status != 200 {
+		t.Fatalf("flights on: status %d; want 200", r.status)
+	}
+	f.Campaigns[1].Flight.End = "2026-13-01T00:00:00Z"
+	writeCampaigns(t, path, f)
+	if code, body := adminDo(t, a, "POST", "/admin/reload", nil); code != 422 || !strings.Contains(body, f.Campaigns[1].ID) || !strings.Contains(body, "flight.end") {
+		t.Fatalf("reload of a bad flight: %d %q; want 422 naming campaign %q and flight.end", code, body, f.Campaigns[1].ID)
 	}
 }
 
