@@ -1,6 +1,7 @@
 package notice
 
 import (
+	"strconv"
 	"sync/atomic"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -86,6 +87,52 @@ type exchangeState struct {
 	spend   *metrics.FloatCounter      // rtbd_exchange_spend_total{exchange}
 	// priceKeys decrypt its notices' prices; nil: they are decimals.
 	priceKeys atomic.Pointer[PriceKeys]
+	// losses are rtbd_exchange_losses_total{exchange,reason} by loss
+	// reason (see lossIndex), each created by its first loss notice.
+	losses [numLossLabels]atomic.Pointer[metrics.Counter]
+}
+
+// Loss reasons as labels: OpenRTB's codes 0 to 215 each by their number,
+// the exchange-specific ones (from 1000) as "other" and a loss notice
+// without a reason as "unknown".
+const (
+	maxOpenRTBLoss = 215
+	lossOther      = maxOpenRTBLoss + 1
+	lossUnknown    = maxOpenRTBLoss + 2
+	numLossLabels  = maxOpenRTBLoss + 3
+)
+
+// lossIndex returns the losses index of loss reason code, -1 for none.
+func lossIndex(code int) int {
+	switch {
+	case code < 0:
+		return lossUnknown
+	case code > maxOpenRTBLoss:
+		return lossOther
+	}
+	return code
+}
+
+// loss returns the counter of x's loss notices with reason code (-1 for
+// none), creating it at the first: only the reasons an exchange sends
+// become series. The creation allocates once per exchange and reason.
+func (x *exchangeState) loss(code int) *metrics.Counter {
+	i := lossIndex(code)
+	if c := x.losses[i].Load(); c != nil {
+		return c
+	}
+	label := strconv.Itoa(i)
+	switch i {
+	case lossOther:
+		label = "other"
+	case lossUnknown:
+		label = "unknown"
+	}
+	// GetOrCreateCounter returns the one counter of a name, so two
+	// notices racing here count on the same one.
+	c := metrics.GetOrCreateCounter(`rtbd_exchange_losses_total{exchange="` + x.name + `",reason="` + label + `"}`)
+	x.losses[i].Store(c)
+	return c
 }
 
 // newExchangeStates returns the states of "default", of names and of

@@ -178,8 +178,9 @@ type Config struct {
 	// openrtb.Response.Exchange), besides "default", the name of the
 	// notices without x. Each notice processed for the first time is
 	// counted under its exchange in rtbd_exchange_notices_total{exchange,
-	// kind}, and what a billing notice charged in
-	// rtbd_exchange_spend_total{exchange}; a notice whose x is none of
+	// kind}, what a billing notice charged in
+	// rtbd_exchange_spend_total{exchange} and a loss notice's reason in
+	// rtbd_exchange_losses_total{exchange,reason}; a notice whose x is none of
 	// these (an exchange since removed from the configuration) under
 	// "unknown".
 	Exchanges []string
@@ -322,6 +323,9 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, k Kind) {
 	noticesTotal[k][r].Inc()
 	if r == resultOK {
 		n.xs.notices[k].Inc()
+		if k == KindLoss {
+			n.xs.loss(n.loss).Inc()
+		}
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 )
 
@@ -587,6 +588,11 @@ func TestExchangeNotices(t *testing.T) {
 				m[x.name+" "+kind] = float64(x.notices[k].Get())
 			}
 			m[x.name+" spend"] = x.spend.Get()
+			// The loss series by name, as a scrape reads them.
+			for _, reason := range []string{"0", "102", "215", "other", "unknown"} {
+				series := `rtbd_exchange_losses_total{exchange="` + x.name + `",reason="` + reason + `"}`
+				m[x.name+" loss "+reason] = float64(metrics.GetOrCreateCounter(series).Get())
+			}
 		}
 		return m
 	}
@@ -611,8 +617,17 @@ func TestExchangeNotices(t *testing.T) {
 	f("/win?bid=e1&cid=c&price=2&x=tx-n1", 204, "tx-n1 win", "1")
 	f("/win?bid=e1&cid=c&price=2&x=tx-n1", 204) // a duplicate
 	f("/bill?bid=e1&cid=c&price=2&x=tx-n1", 204, "tx-n1 bill", "1", "tx-n1 spend", "0.002")
-	f("/loss?bid=e2&cid=c&price=3&loss=102&x=%2Ftx%2Fn2", 204, "/tx/n2 loss", "1")
-	f("/bill?bid=e3&cid=c&price=5", 204, "default bill", "1", "default spend", "0.005")
+	f("/loss?bid=e2&cid=c&price=3&loss=102&x=%2Ftx%2Fn2", 204, "/tx/n2 loss", "1", "/tx/n2 loss 102", "1")
+	f("/loss?bid=e2&cid=c&price=3&loss=102&x=%2Ftx%2Fn2", 204) // a duplicate
+	// Loss reasons: OpenRTB's by number, an exchange's own codes as
+	// other, none as unknown.
+	f("/loss?bid=e7&cid=c&loss=215&x=tx-n1", 204, "tx-n1 loss", "1", "tx-n1 loss 215", "1")
+	f("/loss?bid=e8&cid=c&loss=216&x=tx-n1", 204, "tx-n1 loss", "1", "tx-n1 loss other", "1")
+	f("/loss?bid=e9&cid=c&loss=1002&x=tx-n1", 204, "tx-n1 loss", "1", "tx-n1 loss other", "1")
+	f("/loss?bid=e10&cid=c&loss=$%7BAUCTION_LOSS%7D&x=tx-n1", 204, "tx-n1 loss", "1", "tx-n1 loss unknown", "1")
+	f("/loss?bid=e11&cid=c&price=1", 204, "default loss", "1", "default loss unknown", "1")
+	f("/loss?bid=e12&cid=c&loss=0&x=tx-n1", 204, "tx-n1 loss", "1", "tx-n1 loss 0", "1")
+	f("/loss?bid=e13&cid=c&loss=x&x=tx-n1", 400)
 	f("/win?bid=e4&cid=c&price=1&x=tx-removed", 204, "unknown win", "1")
 	f("/win?bid=e5&cid=c&price=1&x="+strings.Repeat("x", 129), 400)
 	f("/bill?bid=e6&cid=gone&price=1&x=tx-n1", 204) // a campaign the spender does not know
