@@ -244,7 +244,7 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 }
 
 // appendNotices writes the win, billing and loss notice URLs as JSON
-// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&bp=..[&bo=w][&x=..][&sig=..]&price=${AUCTION_PRICE}",
+// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&bp=..[&bo=w][&x=..][&sig=..]&price=${AUCTION_PRICE}[&mtw=${AUCTION_MIN_TO_WIN}]",
 // and "&loss=${AUCTION_LOSS}" on the loss notice. The three share their
 // base and query, which are escaped (and signed) once and copied.
 func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
@@ -261,6 +261,9 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 		dst = AppendHex16(dst, sig)
 	}
 	dst = append(dst, "&price=${AUCTION_PRICE}"...)
+	if r.MinToWin {
+		dst = append(dst, "&mtw=${AUCTION_MIN_TO_WIN}"...)
+	}
 	query := dst[q:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, `","burl":"`...)
 	dst = append(dst, base...)

@@ -102,6 +102,15 @@ func TestAppendResponse(t *testing.T) {
 	for kind, u := range map[string]string{"win": b.NURL, "bill": b.BURL, "loss": b.LURL} {
 		checkNotice(t, u, kind, "b&1", "c/7", "imp 1", "0000000000000abc", "USD", "1.2345")
 	}
+	// MinToWin asks each of the three for the minimum to win, unsigned,
+	// after the price.
+	r.MinToWin = true
+	mb := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
+	for _, u := range []string{mb.NURL, mb.BURL, mb.LURL} {
+		if !strings.Contains(u, "&price=${AUCTION_PRICE}&mtw=${AUCTION_MIN_TO_WIN}") {
+			t.Fatalf("notice %q lacks &mtw=${AUCTION_MIN_TO_WIN} after the price", u)
+		}
+	}
 	b2 := d.SeatBid[0].Bid[1]
 	if b2.Price != 0.1 || b2.W != 0 || b2.MType != 0 || b2.AdM != "" || b2.DealID != "" {
 		t.Fatalf("unexpected second bid: %+v", b2)

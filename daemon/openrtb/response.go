@@ -36,6 +36,10 @@ type Response struct {
 	// whose endpoint the request came to, so that its notices are counted
 	// as its own (see package notice). Empty for http.bidPath's.
 	Exchange []byte
+	// MinToWin adds "&mtw=${AUCTION_MIN_TO_WIN}" after the price: an
+	// exchange that substitutes it tells the lowest price that would
+	// have won (see package notice). Not signed, as the price is not.
+	MinToWin bool
 
 	// NBR is the no-bid reason code; used only when Bids is empty and the
 	// server is configured to answer no-bids with a body. -1 omits it.
