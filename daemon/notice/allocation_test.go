@@ -24,11 +24,12 @@ type nopSink struct{}
 
 func (nopSink) Notice(Kind, []byte, []byte, []byte, float64, []byte, int) {}
 
-// billURIs returns n billing notice URIs with distinct bid ids.
+// billURIs returns n billing notice URIs with distinct bid ids, and
+// minimums to win (their metrics allocate once, at the first).
 func billURIs(n int) [][]byte {
 	uris := make([][]byte, n)
 	for i := range uris {
-		uris[i] = fmt.Appendf(nil, "/bill?bid=%032x&cid=campaign-17&imp=1&uk=00000000deadbeef&cur=USD&price=%d.25", i, i%50)
+		uris[i] = fmt.Appendf(nil, "/bill?bid=%032x&cid=campaign-17&imp=1&uk=00000000deadbeef&cur=USD&price=%d.25&mtw=%d.5", i, i%50, i%40)
 	}
 	return uris
 }

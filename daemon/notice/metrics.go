@@ -90,6 +90,41 @@ type exchangeState struct {
 	// losses are rtbd_exchange_losses_total{exchange,reason} by loss
 	// reason (see lossIndex), each created by its first loss notice.
 	losses [numLossLabels]atomic.Pointer[metrics.Counter]
+	// minToWin is created by the first billing notice with a known
+	// ${AUCTION_MIN_TO_WIN} (see feedback).
+	minToWin atomic.Pointer[minToWinMetrics]
+}
+
+// minToWinMetrics are what an exchange's billing notices say of the
+// price that would have won (config.Exchange.MinToWin).
+type minToWinMetrics struct {
+	overpaid *metrics.FloatCounter // rtbd_exchange_overpaid_total{exchange}
+	ratio    *metrics.Histogram    // rtbd_exchange_min_to_win_ratio{exchange}
+}
+
+// feedback returns x's minToWinMetrics, creating them at the first call:
+// only the exchanges that substitute ${AUCTION_MIN_TO_WIN} get the series.
+func (x *exchangeState) feedback() *minToWinMetrics {
+	if m := x.minToWin.Load(); m != nil {
+		return m
+	}
+	l := `{exchange="` + x.name + `"}`
+	// GetOrCreate returns the one metric of a name, so two notices racing
+	// here count on the same ones.
+	m := &minToWinMetrics{
+		overpaid: metrics.GetOrCreateFloatCounter(`rtbd_exchange_overpaid_total` + l),
+		ratio:    metrics.GetOrCreateHistogram(`rtbd_exchange_min_to_win_ratio` + l),
+	}
+	x.minToWin.Store(m)
+	return m
+}
+
+// observe counts one billed price and its minimum to win, CPMs.
+func (m *minToWinMetrics) observe(price, minToWin float64) {
+	m.overpaid.Add(max(price-minToWin, 0) / 1000)
+	if price > 0 {
+		m.ratio.Update(minToWin / price)
+	}
 }
 
 // Loss reasons as labels: OpenRTB's codes 0 to 215 each by their number,

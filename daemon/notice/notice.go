@@ -388,6 +388,9 @@ func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
 	}
 	noticeSpendTotal.Add(n.price / 1000)
 	n.xs.spend.Add(n.price / 1000)
+	if n.minToWin >= 0 {
+		n.xs.feedback().observe(n.price, n.minToWin)
+	}
 	if h.journal != nil {
 		h.journal.Billed(Billed{Notice: bk, Time: now.Unix(), Charge: ch})
 	}

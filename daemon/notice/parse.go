@@ -26,6 +26,7 @@ type notice struct {
 	price              float64 // the exchange's price, at most the bid's (see capped)
 	userKey            uint64
 	loss               int            // -1 when absent
+	minToWin           float64        // mtw, ${AUCTION_MIN_TO_WIN}; -1 when unknown
 	capped             bool           // the exchange's price was above the bid's, and price is the bid's
 	billOnWin          bool           // bo=w: the bid is billed at its win notice
 	exchange           []byte         // x: the exchange the bid was made on; nil for the default
@@ -115,6 +116,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
 		return resultInvalid, reasonBadUK
 	}
+	n.minToWin = h.parseMinToWin(a.peek("mtw"), n.xs)
 	n.loss = -1
 	if k == KindLoss {
 		if n.loss, ok = parseLoss(a.peek("loss")); !ok {
@@ -164,21 +166,42 @@ func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
 	if isMacro(v) {
 		return resultUnsubstituted, reasonUnsubstituted
 	}
+	p, r, reason := h.decodePrice(v, n.xs)
+	n.price = p
+	return r, reason
+}
+
+// decodePrice decodes the price value v, not empty: a decimal CPM, or,
+// from an exchange xs with price keys, an encrypted price.
+func (h *Handler) decodePrice(v []byte, xs *exchangeState) (float64, result, string) {
 	p, ok := parsePrice(v)
-	if keys := n.xs.priceKeys.Load(); !ok && keys != nil {
+	if keys := xs.priceKeys.Load(); !ok && keys != nil {
 		micros, ok := keys.Decrypt(v)
 		if !ok {
-			return resultForged, reasonBadEncrypted
+			return 0, resultForged, reasonBadEncrypted
 		}
 		p = float64(micros) / 1000 // per impression to CPM
 	} else if !ok {
-		return resultInvalid, reasonBadPrice
+		return 0, resultInvalid, reasonBadPrice
 	}
 	if p > h.maxPrice {
-		return resultInvalid, reasonPriceRange
+		return 0, resultInvalid, reasonPriceRange
 	}
-	n.price = p
-	return resultOK, ""
+	return p, resultOK, ""
+}
+
+// parseMinToWin returns the CPM mtw carries, ${AUCTION_MIN_TO_WIN} as the
+// exchange xs substituted it (a decimal, or encrypted as its prices), or
+// -1 when it is absent, unsubstituted or bad: feedback never fails the
+// notice that carries it.
+func (h *Handler) parseMinToWin(v []byte, xs *exchangeState) float64 {
+	if len(v) == 0 {
+		return -1
+	}
+	if p, r, _ := h.decodePrice(v, xs); r == resultOK {
+		return p
+	}
+	return -1
 }
 
 // capPrice reads bp, the price of the bid the notice is for, and holds

@@ -5,7 +5,10 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -135,10 +138,15 @@ func TestDecryptPriceNoAlloc(t *testing.T) {
 
 // TestEncryptedPrices checks that the notices of an exchange with price
 // keys are charged their decrypted price, and the others refuse one.
-func TestEncryptedPrices(t *testing.T) {
+// encryptGoogle encrypts a price of micros per impression with
+// googleKeys, as an exchange that encrypts its prices does.
+func encryptGoogle(micros uint64) string {
 	eKey, _ := base64.URLEncoding.DecodeString("skU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o=")
 	iKey, _ := base64.URLEncoding.DecodeString("arO23ykdNqUQ5LEoQ0FVmPkBd7xB5CO89PDZlSjpFxo=")
-	iv := []byte("0123456789abcdef")
+	return encryptPrice(eKey, iKey, []byte("0123456789abcdef"), micros)
+}
+
+func TestEncryptedPrices(t *testing.T) {
 	sp := &fakeSpender{}
 	h := New(Config{Exchanges: []string{"adx", "tx"}, PriceKeys: map[string]*PriceKeys{"adx": mustPriceKeys(t, googleKeys)}}, sp, nil)
 	adx := h.exchange([]byte("adx"))
@@ -160,7 +168,7 @@ func TestEncryptedPrices(t *testing.T) {
 			t.Fatalf("%s: adx's spend moved %v", uri, adx.spend.Get()-spend)
 		}
 	}
-	enc := func(micros uint64) string { return encryptPrice(eKey, iKey, iv, micros) }
+	enc := encryptGoogle
 	forged := noticesTotal[KindBill][resultForged].Get()
 	// 2,500 CPI micros is a CPM of 2.5.
 	f("/bill?bid=p1&cid=c&price="+enc(2500)+"&x=adx", 204, "", 2.5)
@@ -177,4 +185,37 @@ func TestEncryptedPrices(t *testing.T) {
 	f("/bill?bid=p7&cid=c&price="+enc(2500), 400, reasonBadPrice, -1)
 	// Above MaxPrice (1000 CPM, 10^6 CPI micros) once decrypted.
 	f("/bill?bid=p8&cid=c&price="+enc(1_000_001)+"&x=adx", 400, reasonPriceRange, -1)
+}
+
+// TestMinToWinPrices checks the mtw of billing notices: a decimal, or
+// from an exchange with price keys an encrypted price, counts what the
+// bill paid above it; anything else (absent, unsubstituted, forged, out
+// of range) counts nothing and still bills.
+func TestMinToWinPrices(t *testing.T) {
+	enc := encryptGoogle
+	sp := &fakeSpender{}
+	h := New(Config{Exchanges: []string{"adx", "tx"}, PriceKeys: map[string]*PriceKeys{"adx": mustPriceKeys(t, googleKeys)}}, sp, nil)
+	seq := 0
+	f := func(x, price, mtw string, wantOverpaid float64) {
+		t.Helper()
+		m := h.exchange([]byte(x)).feedback()
+		before, calls := m.overpaid.Get(), len(sp.calls)
+		seq++
+		uri := fmt.Sprintf("/bill?bid=m%d&cid=c&price=%s&x=%s&mtw=%s", seq, price, x, mtw)
+		if code, body := serveDirect(t, h, "GET", uri, ""); code != 204 || len(sp.calls) != calls+1 {
+			t.Fatalf("%s: %d %q, %d charges; want 204 and one", uri, code, body, len(sp.calls)-calls)
+		}
+		if got := m.overpaid.Get() - before; math.Abs(got-wantOverpaid) > 1e-12 {
+			t.Fatalf("%s: overpaid moved %v; want %v", uri, got, wantOverpaid)
+		}
+	}
+	f("tx", "4", "1.5", 0.0025)
+	f("tx", "4", "5", 0) // above the price: nothing overpaid
+	f("adx", enc(4000), enc(1000), 0.003)
+	f("adx", "4", "3", 0.001) // a decimal from an exchange with keys
+	for _, mtw := range []string{"", "${AUCTION_MIN_TO_WIN}", "x", enc(1000), "YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw", "1000.5", "-1"} {
+		f("tx", "4", url.QueryEscape(mtw), 0)
+	}
+	f("adx", "4", "YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw", 0) // forged
+	f("adx", "4", enc(1_000_001), 0)                           // above MaxPrice
 }
