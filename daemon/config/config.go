@@ -141,6 +141,15 @@ type Exchange struct {
 	// answers its no-bids with 200 and {"id":..,"nbr":N}, false with 204.
 	// Absent: bidding.noBidBody.
 	NoBidBody *bool `json:"noBidBody"`
+	// MinToWin asks the exchange for ${AUCTION_MIN_TO_WIN}, the lowest
+	// price that would have won, in its bids' notice URLs (&mtw=, about
+	// 30 bytes on each of the three). The billing notices that carry it
+	// count what was paid above it in rtbd_exchange_overpaid_total
+	// {exchange} and the ratio of the two in
+	// rtbd_exchange_min_to_win_ratio{exchange}: what first-price shading
+	// (bidding.firstPriceShading) leaves on the table. Default false: not
+	// every exchange substitutes the macro.
+	MinToWin bool `json:"minToWin"`
 }
 
 // DefaultExchange names http.bidPath's answers in the metrics, and

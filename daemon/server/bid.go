@@ -168,6 +168,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, start 
 	x.bids.Add(len(c.resp.Bids))
 	c.resp.BillOnWin = x.billOnWin
 	c.resp.Exchange = x.query
+	c.resp.MinToWin = x.minToWin
 	c.out = openrtb.AppendResponse(c.out[:0], &c.resp)
 	s.writeJSON(ctx, c)
 	s.logBids(c, start)

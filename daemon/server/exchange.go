@@ -17,6 +17,7 @@ type exchange struct {
 	name      string
 	path      string
 	billOnWin bool   // bids billed at their win notice (bo=w)
+	minToWin  bool   // notice URLs ask for ${AUCTION_MIN_TO_WIN}
 	query     []byte // the notice URLs' x: the name; nil for the default
 	noBidBody bool   // no-bids answered 200 {"id","nbr"}, not 204
 	txPath    uint64 // its number as a path of transactions (see transactions)
@@ -54,13 +55,14 @@ var resultNames = [numResults]string{
 	resTimeout:     "timeout",
 }
 
-// newExchange returns the endpoint named name at path with its metrics,
+// newExchange returns the endpoint e (NoBidBody set) with its metrics,
 // registered once per name in the process (servers of one test binary
 // share them).
-func newExchange(name, path string, billOnWin, noBidBody bool) *exchange {
+func newExchange(e config.Exchange) *exchange {
+	name := e.Name
 	l := `exchange="` + name + `"`
 	x := &exchange{
-		name: name, path: path, billOnWin: billOnWin, noBidBody: noBidBody,
+		name: name, path: e.BidPath, billOnWin: e.BillOnWin, noBidBody: *e.NoBidBody, minToWin: e.MinToWin,
 		reasons:  make([]*metrics.Counter, decision.NumReasons),
 		bids:     metrics.GetOrCreateCounter(`rtbd_bids_total{` + l + `}`),
 		late:     metrics.GetOrCreateCounter(`rtbd_bid_requests_late_total{` + l + `}`),
@@ -82,7 +84,7 @@ func newExchange(name, path string, billOnWin, noBidBody bool) *exchange {
 func exchangesOf(c *config.Config) []*exchange {
 	var xs []*exchange
 	for i, e := range c.Endpoints() {
-		x := newExchange(e.Name, e.BidPath, e.BillOnWin, *e.NoBidBody)
+		x := newExchange(e)
 		x.txPath = uint64(i) & txPathMask
 		xs = append(xs, x)
 	}

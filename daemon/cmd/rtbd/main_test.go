@@ -242,8 +242,8 @@ func (d *daemon) waitMetric(t *testing.T, series string, ok func(v float64) bool
 }
 
 type bid struct {
-	ID, NURL, BURL string
-	Price          float64
+	ID, NURL, BURL, LURL string
+	Price                float64
 }
 
 // postBid sends a corpus request and returns the bids of the answer.

@@ -55,9 +55,15 @@ func (d *daemon) billCorpus(t *testing.T, n int) ([]bid, int64) {
 // corpusBids returns at least n bids from the corpus.
 func (d *daemon) corpusBids(t *testing.T, n int) []bid {
 	t.Helper()
+	return d.corpusBidsTo(t, "/openrtb2/bid", n)
+}
+
+// corpusBidsTo is corpusBids on the bid endpoint path.
+func (d *daemon) corpusBidsTo(t *testing.T, path string, n int) []bid {
+	t.Helper()
 	var bids []bid
 	for _, f := range corpus.Requests() {
-		if _, b := d.postBid(t, f.Body); len(b) > 0 {
+		if _, b := d.postBidTo(t, path, f.Body); len(b) > 0 {
 			bids = append(bids, b...)
 		}
 		if len(bids) >= n {
