@@ -3,8 +3,6 @@ package main
 import (
 	"math"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,12 +15,8 @@ import (
 // mtw is unsubstituted or bad is billed all the same and counts nothing
 // more. Another exchange's URLs do not ask.
 func TestMinToWin(t *testing.T) {
-	keyFile := filepath.Join(t.TempDir(), "notice-keys")
-	if err := os.WriteFile(keyFile, []byte("000102030405060708090a0b0c0d0e0f\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	d := startDaemon(t, map[string]any{
-		"bidding":   map[string]any{"noticeKeyFile": keyFile},
+		"bidding":   map[string]any{"noticeKeyFile": noticeKeyFile(t)},
 		"exchanges": []any{map[string]any{"name": "tx-mtw", "bidPath": "/openrtb2/mtw", "minToWin": true}},
 	})
 	const macro = "${AUCTION_MIN_TO_WIN}"

@@ -10,6 +10,17 @@ import (
 	"testing"
 )
 
+// noticeKeyFile writes a file of one notice key, for
+// bidding.noticeKeyFile, and returns its path.
+func noticeKeyFile(t *testing.T) string {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "notice-keys")
+	if err := os.WriteFile(keyFile, []byte("000102030405060708090a0b0c0d0e0f\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile
+}
+
 // TestSignedNotices runs rtbd with bidding.noticeKeyFile: its bids'
 // notice URLs are signed, a billing notice as bid moves spend, one whose
 // campaign was changed is refused as forged and moves nothing, and one
@@ -17,10 +28,7 @@ import (
 // its bid moves the bid's price (checkCapped). A key file rtbd
 // cannot use stops the start, naming it.
 func TestSignedNotices(t *testing.T) {
-	keyFile := filepath.Join(t.TempDir(), "notice-keys")
-	if err := os.WriteFile(keyFile, []byte("000102030405060708090a0b0c0d0e0f\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := noticeKeyFile(t)
 	d := startDaemon(t, map[string]any{"bidding": map[string]any{"noticeKeyFile": keyFile}})
 	var bids []bid // of requests that are not tests, which move no spend
 	for _, b := range d.corpusBids(t, 12) {
