@@ -137,7 +137,7 @@ const (
 	numLossLabels  = maxOpenRTBLoss + 3
 )
 
-// lossIndex returns the losses index of loss reason code, -1 for none.
+// lossIndex returns the losses index of loss reason code (-1: none).
 func lossIndex(code int) int {
 	switch {
 	case code < 0:
