@@ -26,6 +26,8 @@ func FuzzServeBill(f *testing.F) {
 	f.Add(signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return q }), "sig=00")
 	f.Add("bid=a&cid=c&x=adx&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw", "")
 	f.Add("bid=a&cid=c&bp=0.01&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msa=", "x=adx")
+	f.Add("bid=a&cid=c&price=2&mtw=1.5", "mtw=${AUCTION_MIN_TO_WIN}")
+	f.Add("bid=a&cid=c&x=adx&price=2&mtw=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw", "mtw=-0")
 	sp := &fakeSpender{}
 	// Its "adx" exchange decrypts prices that are not decimals.
 	h := New(Config{DedupeSlots: 1 << 10, Exchanges: []string{"adx"}, PriceKeys: map[string]*PriceKeys{"adx": mustPriceKeys(f, googleKeys)}}, sp, &fakeSink{})
