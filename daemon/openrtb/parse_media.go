@@ -132,6 +132,8 @@ func dealField(p *parser, key []byte) (err error) {
 		d.MinCPMPerSec, err = p.float()
 	case "durfloors":
 		d.DurFloors, err = p.durFloors(d.DurFloors)
+	case "guar":
+		d.Guar, err = p.int()
 	default:
 		err = p.skip()
 	}

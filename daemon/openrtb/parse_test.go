@@ -256,6 +256,12 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{im.Banner.Formats, im.PMP.PrivateAuction, string(d.ID), d.BidFloor, d.AT, len(d.WSeat), string(d.WADomain[0]), string(r.Site.PublisherID), string(r.App.PublisherID)},
 				[]any{[]Format{{300, 250}, {0, 0}}, 1, "d1", 2.5, 1, 1, "a.com", "p", "9"})
 		})
+	// guar (2.6): a guaranteed deal, as a number or a string.
+	f(`{"id":"a","imp":[{"id":"1","banner":{"w":1,"h":1},"pmp":{"deals":[{"id":"g","guar":1},{"id":"n"},{"id":"s","guar":"1"}]}}]}`,
+		func(r *Request) string {
+			d := r.Imps[0].PMP.Deals
+			return want([]any{d[0].Guar, d[1].Guar, d[2].Guar}, []any{1, 0, 1})
+		})
 }
 
 func TestParseErrors(t *testing.T) {

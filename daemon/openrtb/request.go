@@ -266,6 +266,9 @@ type Deal struct {
 	AT          int
 	WSeat       [][]byte
 	WADomain    [][]byte
+	// Guar is 1 for a guaranteed deal, which the bidder must bid on
+	// (2.6); 0 otherwise.
+	Guar int
 	// Floor guidance by duration (2.6-202309); a deal that has any of
 	// BidFloor, MinCPMPerSec and DurFloors sets its bids' floor alone.
 	MinCPMPerSec float64
