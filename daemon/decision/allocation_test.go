@@ -10,7 +10,8 @@ import (
 )
 
 // TestDecideAllocations: Decide allocates nothing in steady state, for
-// generated CTV pods and hand-built banner requests, bid or no bid.
+// generated CTV pods and hand-built banner requests, bid or no bid, with
+// guaranteed deals or without.
 func TestDecideAllocations(t *testing.T) {
 	f := campaign.Generate(2000, 1)
 	s, err := Compile(f, campaign.GenerateModel(1<<16, 1), NewState(1<<12), testOptions)
@@ -19,13 +20,26 @@ func TestDecideAllocations(t *testing.T) {
 	}
 	reqs := parseRequests(t, campaign.GenerateCTVRequests(50, 2))
 	reqs = append(reqs, bannerRequest(), ctvRequest(videoImp("1")))
+	var deals []string
+	for j := range f.Campaigns {
+		deals = append(deals, f.Campaigns[j].Deals...)
+	}
+	for i, r := range bannerRequests(t, f, 20) {
+		r.Imps[0].PMP.Deals = []openrtb.Deal{{ID: []byte(deals[i*7%len(deals)]), BidFloor: 3, Guar: 1}}
+		reqs = append(reqs, r)
+	}
 	c := AcquireCtx()
 	defer ReleaseCtx(c)
 	var resp openrtb.Response
-	bids := 0
+	bids, guaranteed := 0, 0
 	for _, r := range reqs {
 		r := r
 		s.Decide(c, r, testNow, &resp) // warm up capacity
+		for _, b := range resp.Bids {
+			if len(r.Imps[0].PMP.Deals) > 0 && r.Imps[0].PMP.Deals[0].Guar == 1 && string(b.DealID) == string(r.Imps[0].PMP.Deals[0].ID) {
+				guaranteed++
+			}
+		}
 		allocs := testing.AllocsPerRun(20, func() {
 			if s.Decide(c, r, testNow, &resp) == ReasonBid {
 				bids++
@@ -35,8 +49,8 @@ func TestDecideAllocations(t *testing.T) {
 			t.Fatalf("Decide allocates %v times per request %s", allocs, r.ID)
 		}
 	}
-	if bids == 0 {
-		t.Fatalf("no request got a bid: the test measures only the no-bid path")
+	if bids == 0 || guaranteed == 0 {
+		t.Fatalf("%d bids, %d through guaranteed deals: the test misses a path", bids, guaranteed)
 	}
 }
 

@@ -55,6 +55,7 @@ type Ctx struct {
 	byDur     bool               // a guide has mincpmpersec or durfloors
 	dealFloor []float64          // response currency; < 0 unusable
 	dealH     []uint64
+	guar      int // the imp's usable guaranteed deals
 	opts      []option
 	// mn: the imp's deal and open options are kept apart, the deal ones
 	// in opts and the best open one in open (see decideImp).
@@ -293,6 +294,45 @@ func (s *Snapshot) decideImp(c *Ctx, imp *openrtb.Imp, resp *openrtb.Response) {
 	if open.ord >= 0 {
 		s.emit(c, imp, &open, resp)
 	}
+	if c.guar > 0 && (best.ord < 0 || best.deal < 0 || !c.dealGuide[best.deal].guar) {
+		// The bidder must bid on a guaranteed deal: its best option goes
+		// beside a better one.
+		if g := s.bestGuaranteed(c, imp); g.ord >= 0 {
+			s.emit(c, imp, &g, resp)
+		}
+	}
+}
+
+// maxGuaranteedOptions bounds the options bestGuaranteed keeps, among
+// which it looks for one through a guaranteed deal: the campaigns listing
+// one may have better options through other deals.
+const maxGuaranteedOptions = 16
+
+// bestGuaranteed returns imp's best option through a guaranteed deal, or
+// one with ord -1. It evaluates the campaigns listing one again, as
+// collect did, untraced: the trace has them already.
+func (s *Snapshot) bestGuaranteed(c *Ctx, imp *openrtb.Imp) option {
+	tr := c.Trace
+	c.Trace = nil
+	g := option{ord: -1}
+	for mb := 0; mb < 4; mb++ {
+		if imp.Media&(1<<mb) == 0 {
+			continue
+		}
+		c.opts, c.open = c.opts[:0], option{ord: -1}
+		var it candIter
+		s.startImp(c, imp, mb, maxGuaranteedOptions, false, &it)
+		for i := range c.opts {
+			if o := &c.opts[i]; o.deal >= 0 && c.dealGuide[o.deal].guar {
+				if g.ord < 0 || o.beats(&g) {
+					g = *o
+				}
+				break
+			}
+		}
+	}
+	c.opts, c.Trace = c.opts[:0], tr
+	return g
 }
 
 // prepareImp computes the imp's floors (response currency) and hashes; it
@@ -311,6 +351,7 @@ func (c *Ctx) prepareImp(imp *openrtb.Imp) bool {
 	c.aGuide = c.guide(imp.Audio.MinCPMPerSec, imp.Audio.DurFloors, rate)
 	c.byDur = c.vGuide.perSec > 0 || c.aGuide.perSec > 0
 	c.dealH, c.dealFloor, c.dealGuide = c.dealH[:0], c.dealFloor[:0], c.dealGuide[:0]
+	c.guar = 0
 	for i := range imp.PMP.Deals {
 		d := &imp.PMP.Deals[i]
 		c.dealH = append(c.dealH, xxhash.Sum64(d.ID))
@@ -319,6 +360,11 @@ func (c *Ctx) prepareImp(imp *openrtb.Imp) bool {
 			r := m.factor(di, c.respCur)
 			f, g = d.BidFloor*r, c.guide(d.MinCPMPerSec, d.DurFloors, r)
 			g.own = g.own || d.BidFloor > 0
+			// Its floor is the agreed price: without one, it is bid on
+			// as any deal.
+			if g.guar = d.Guar == 1 && g.own; g.guar {
+				c.guar++
+			}
 		}
 		c.dealFloor, c.dealGuide = append(c.dealFloor, f), append(c.dealGuide, g)
 		c.byDur = c.byDur || g.perSec > 0
@@ -338,6 +384,9 @@ type floorGuide struct {
 	// own: the guide has floors (for a deal, a bidfloor too), so that a
 	// deal's bids follow its guide alone (see creativeFloor).
 	own bool
+	// guar: a usable guaranteed deal (deal.guar 1) with a floor, the
+	// agreed price, which the bidder must bid on (see collectGuaranteed).
+	guar bool
 }
 
 // guide appends durfloors to c.durFloors at rate (their currency to the

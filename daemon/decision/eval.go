@@ -24,7 +24,7 @@ const deadlineEvery = 256
 // Tracing disables the cuts so every campaign is explained.
 func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool) {
 	var it candIter
-	s.startImp(c, imp, mb, &it)
+	s.startImp(c, imp, mb, k, perCreative, &it)
 	if c.Trace != nil {
 		s.traceFiltered(c, imp, mb)
 	}
@@ -449,24 +449,57 @@ func (c *Ctx) reject(o int, r Reason, why string) {
 // pickDeal returns the deal index cc bids on and the floor that applies
 // before durations (see creativeFloor): -1 for the open auction, -2 when
 // cc may not bid (a deals-only campaign whose deals' wseat or wadomain
-// exclude it, or a private auction). A deal without floor guidance of its
-// own takes the imp's.
+// exclude it, or a private auction). It is the first deal of the imp
+// that cc lists and may bid on, a guaranteed one first. A deal without
+// floor guidance of its own takes the imp's.
 func (c *Ctx) pickDeal(imp *openrtb.Imp, cc *ccamp) (int, float64) {
+	if c.guar > 0 {
+		return c.pickGuaranteed(imp, cc)
+	}
 	for j, h := range c.dealH {
 		if c.dealFloor[j] < 0 || !containsU64(cc.deals, h) {
 			continue
 		}
 		if d := &imp.PMP.Deals[j]; dealAdmits(d, cc) {
-			if !c.dealGuide[j].own {
-				return j, c.impFloor
-			}
-			return j, c.dealFloor[j]
+			return j, c.dealFloorOf(j)
 		}
 	}
 	if cc.dealsOnly || imp.PMP.PrivateAuction == 1 {
 		return -2, 0
 	}
 	return -1, c.impFloor
+}
+
+// pickGuaranteed is pickDeal for an imp with a guaranteed deal, which it
+// picks first. Out of line: such imps are few.
+//
+//go:noinline
+func (c *Ctx) pickGuaranteed(imp *openrtb.Imp, cc *ccamp) (int, float64) {
+	pick := -1
+	for j, h := range c.dealH {
+		if c.dealFloor[j] < 0 || !containsU64(cc.deals, h) || !dealAdmits(&imp.PMP.Deals[j], cc) {
+			continue
+		}
+		if pick < 0 || c.dealGuide[j].guar && !c.dealGuide[pick].guar {
+			pick = j
+		}
+	}
+	switch {
+	case pick >= 0:
+		return pick, c.dealFloorOf(pick)
+	case cc.dealsOnly || imp.PMP.PrivateAuction == 1:
+		return -2, 0
+	}
+	return -1, c.impFloor
+}
+
+// dealFloorOf is the floor of deal j before durations: its own, or
+// without floor guidance of its own the imp's.
+func (c *Ctx) dealFloorOf(j int) float64 {
+	if !c.dealGuide[j].own {
+		return c.impFloor
+	}
+	return c.dealFloor[j]
 }
 
 func containsU64(s []uint64, v uint64) bool {
@@ -513,6 +546,11 @@ const (
 // auctionShade is the shading factor of a request or deal auction type:
 // the snapshot's in first-price auctions, none otherwise. A request
 // without "at" is a second-price auction (the OpenRTB default).
+// guaranteed is the shade auction gives a guaranteed deal (deal.guar 1):
+// price bids it at its floor, the agreed price, whatever the model's
+// score, when the campaign's maxCPM reaches it.
+const guaranteed = 0
+
 func (s *Snapshot) auctionShade(at int) float64 {
 	if at == atFirstPrice {
 		return s.shade
@@ -521,11 +559,15 @@ func (s *Snapshot) auctionShade(at int) float64 {
 }
 
 // auction is how an option of imp through deal (-1 for none) is priced: a
-// fixed-price deal at its floor, else shaded by the deal's auction type
-// when it has one, or the request's.
+// fixed-price deal at its floor, a guaranteed one too (shade guaranteed),
+// else shaded by the deal's auction type when it has one, or the
+// request's.
 func (s *Snapshot) auction(c *Ctx, imp *openrtb.Imp, deal int) (fixed bool, shade float64) {
 	if deal < 0 {
 		return false, c.shade
+	}
+	if c.dealGuide[deal].guar {
+		return true, guaranteed
 	}
 	switch at := imp.PMP.Deals[deal].AT; at {
 	case atFixedPrice:
@@ -539,9 +581,10 @@ func (s *Snapshot) auction(c *Ctx, imp *openrtb.Imp, deal int) (fixed bool, shad
 
 // price computes a creative's option: Value x score capped at MaxCPM, in
 // the response currency, rounded, and >= floor (the creative's: see
-// creativeFloor). price <= 0 means below floor.
+// creativeFloor). price <= 0 means below floor. Through a guaranteed
+// deal (shade guaranteed) the price is MaxCPM, whatever the score.
 // An option that clears the floor is then bid at the floor when fixed (a
-// fixed-price deal), else at its value times shade, but not below the
+// fixed-price or guaranteed deal), else at its value times shade, but not below the
 // floor: shading lowers what a first-price auction charges, never whether
 // the bid clears.
 func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fixed bool, shade float64) option {
@@ -550,6 +593,9 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 		score = c.sig.sigmoid(x + cr.weight)
 	}
 	p := min(cc.value*score, cc.maxCPM) * c.conv
+	if shade == guaranteed {
+		p = cc.maxCPM * c.conv // bid whatever the score, up to maxCPM
+	}
 	opt := option{dur: int32(cr.dur), score: score}
 	if p < floor || p <= 0 {
 		c.note(ReasonBelowFloor)

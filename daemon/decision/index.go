@@ -215,6 +215,9 @@ type term struct {
 	// block marks the request's block and allow lists on campaigns (bcat,
 	// badv, bapp, bseat, wseat), for ReasonBlocked.
 	block bool
+	// pre marks the campaigns evaluated before the scan, which the scan
+	// skips (see guaranteedTerm): it removes no candidate.
+	pre bool
 	// scr is this term's scratch bitset (owned by the Ctx); scrUsed says it
 	// holds bits, scrFull that it was written densely and needs words
 	// [scrLo, scrHi) cleared.

@@ -308,7 +308,7 @@ func indexCandidates(c *Ctx, s *Snapshot, r *openrtb.Request, mb int, now time.T
 		panic("BUG: an oracle request has a floor currency without a rate")
 	}
 	var it candIter
-	s.startImp(c, &r.Imps[0], mb, &it)
+	s.startImp(c, &r.Imps[0], mb, 1, false, &it)
 	var ids []string
 	for o := it.next(); o >= 0; o = it.next() {
 		ids = append(ids, string(s.camps[o].id))

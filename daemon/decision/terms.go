@@ -2,6 +2,7 @@ package decision
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/rtbd/rtbd/daemon/openrtb"
@@ -17,7 +18,7 @@ func (c *Ctx) newTerm(name string, neg bool) *term {
 	}
 	t := &c.terms[c.nTerms]
 	c.nTerms++
-	t.name, t.neg = name, neg
+	t.name, t.neg, t.pre = name, neg, false
 	t.lo, t.hi = math.MaxInt, 0
 	if len(t.scr) < c.words {
 		t.scr = make([]uint64, c.words)
@@ -72,8 +73,10 @@ func sortedTerms(p []*term, terms []term) []*term {
 	return p
 }
 
-// startImp builds the imp's terms for media bit mb and starts it on them.
-func (s *Snapshot) startImp(c *Ctx, imp *openrtb.Imp, mb int, it *candIter) {
+// startImp builds the imp's terms for media bit mb and starts it on
+// them; with a guaranteed deal, it evaluates the campaigns listing one
+// for up to k options (see collectGuaranteed).
+func (s *Snapshot) startImp(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool, it *candIter) {
 	c.truncateTerms(c.nReq)
 	s.impTerms(c, imp, mb)
 	c.sortTerms()
@@ -83,6 +86,9 @@ func (s *Snapshot) startImp(c *Ctx, imp *openrtb.Imp, mb int, it *candIter) {
 		impc.reset(c.words)
 	}
 	it.init(c.impc.terms, impc, &c.reqc, len(s.camps))
+	if c.guar > 0 {
+		s.collectGuaranteed(c, imp, mb, k, perCreative)
+	}
 }
 
 func termLess(a, b *term) bool {
@@ -320,6 +326,9 @@ func podMaxDur(v *openrtb.Pod) int {
 }
 
 func (s *Snapshot) dealTerm(c *Ctx, imp *openrtb.Imp) {
+	if c.guar > 0 {
+		s.guaranteedTerm(c)
+	}
 	ix := &s.ix
 	if ix.deal.full && imp.PMP.PrivateAuction != 1 {
 		return
@@ -331,6 +340,65 @@ func (s *Snapshot) dealTerm(c *Ctx, imp *openrtb.Imp) {
 	for _, h := range c.dealH { // the deal ids, hashed by prepareImp
 		t.orPosting(ix.deal.lookup(h))
 	}
+}
+
+// guaranteedTerm removes from the scan the campaigns that list a
+// guaranteed deal of the imp: collectGuaranteed evaluates them first.
+func (s *Snapshot) guaranteedTerm(c *Ctx) {
+	t := c.newTerm("guaranteed", true)
+	t.pre = true
+	for j, h := range c.dealH {
+		if c.dealGuide[j].guar {
+			t.orPosting(s.ix.deal.lookup(h))
+		}
+	}
+}
+
+// collectGuaranteed evaluates the candidates that list a guaranteed deal
+// of the imp (deal.guar 1), which the bidder must bid on: priced at their
+// maxCPM (see price), not by their model, so the scan's bounds would skip
+// them; the scan skips them instead (see guaranteedTerm). They are few:
+// each is checked against the terms alone.
+func (s *Snapshot) collectGuaranteed(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool) {
+	b := c.newBounds(s, imp, mb, k)
+	if c.Trace != nil {
+		c.Trace.at(imp, mb)
+	}
+	for j, h := range c.dealH {
+		if !c.dealGuide[j].guar {
+			continue
+		}
+		p := s.ix.deal.lookup(h)
+		if p == nil {
+			continue
+		}
+		for _, o := range p.sparse {
+			s.evaluateGuaranteed(c, imp, mb, int(o), j, k, perCreative, &b)
+		}
+		for wi := p.lo; wi < p.hi && p.dense != nil; wi++ {
+			for w := p.dense[wi]; w != 0; w &= w - 1 {
+				s.evaluateGuaranteed(c, imp, mb, wi<<6|bits.TrailingZeros64(w), j, k, perCreative, &b)
+			}
+		}
+	}
+}
+
+// evaluateGuaranteed evaluates campaign o, which lists the imp's
+// guaranteed deal j, when the imp's terms admit it, and it lists no
+// guaranteed deal before j (evaluated then).
+func (s *Snapshot) evaluateGuaranteed(c *Ctx, imp *openrtb.Imp, mb, o, j, k int, perCreative bool, b *bounds) {
+	cc := &s.camps[o]
+	for i, h := range c.dealH[:j] {
+		if c.dealGuide[i].guar && containsU64(cc.deals, h) {
+			return
+		}
+	}
+	for i := range c.terms[:c.nTerms] {
+		if t := &c.terms[i]; !t.pre && !t.has(o) {
+			return
+		}
+	}
+	s.evaluate(c, imp, mb, o, b.logit, k, perCreative, s.cross(c, o, s.crossDomainOf(c, o)), 0)
 }
 
 func (s *Snapshot) sizeTerm(c *Ctx, b *openrtb.Banner) {

@@ -54,6 +54,9 @@ func (t *Trace) AppendJSON(dst []byte) []byte {
 }
 
 // add records campaign o's outcome.
+// at labels the entries that follow with imp and media type bit mb.
+func (t *Trace) at(imp *openrtb.Imp, mb int) { t.imp, t.media = string(imp.ID), mediaNames[mb] }
+
 func (t *Trace) add(c *Ctx, o int, filter string, score, price float64) {
 	if price > 0 {
 		filter = ""
@@ -75,11 +78,11 @@ func (t *Trace) addBid(b *openrtb.Bid, imp *openrtb.Imp, cc *ccamp, cr *ccreativ
 // term (dimension) that removes it.
 func (s *Snapshot) traceFiltered(c *Ctx, imp *openrtb.Imp, mb int) {
 	t := c.Trace
-	t.imp, t.media = string(imp.ID), mediaNames[mb]
+	t.at(imp, mb)
 	all := c.allTerms()
 	for o := range s.camps {
 		for _, tm := range all {
-			if !tm.has(o) {
+			if !tm.pre && !tm.has(o) {
 				t.add(c, o, tm.name, 0, 0)
 				break
 			}
