@@ -43,12 +43,7 @@ func TestGuaranteedDeal(t *testing.T) {
 	opts.OpenBesideDeal = true
 	compile := func(camps ...campaign.Campaign) (*State, *Snapshot) {
 		t.Helper()
-		st := NewState(0)
-		s, err := Compile(testFile(camps...), nil, st, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st, s
+		return compileStateWith(t, opts, camps...)
 	}
 	_, s := compile(others...)
 	want := func(name string, r *openrtb.Request, bids map[string]float64) {

@@ -26,8 +26,14 @@ func bill(t *testing.T, st *State, id string, user uint64, n int, now time.Time)
 // compileState compiles campaigns over a fresh State.
 func compileState(t *testing.T, c ...campaign.Campaign) (*State, *Snapshot) {
 	t.Helper()
+	return compileStateWith(t, testOptions, c...)
+}
+
+// compileStateWith is compileState with opts.
+func compileStateWith(t *testing.T, opts Options, c ...campaign.Campaign) (*State, *Snapshot) {
+	t.Helper()
 	st := NewState(0)
-	s, err := Compile(testFile(c...), nil, st, testOptions)
+	s, err := Compile(testFile(c...), nil, st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
