@@ -19,6 +19,13 @@ type Ctx struct {
 	// Deadline, when non-zero, stops the decision between imps (and every
 	// few hundred candidates) once time.Now() is after it.
 	Deadline time.Time
+	// Shade, when in (0, 1], is the first-price shading factor of the
+	// request (its exchange's), instead of the snapshot's
+	// (Options.FirstPriceShading).
+	Shade float64
+	// Explore bids the request's open auction unshaded, to learn its
+	// exchange's factor (see package shading); deals keep theirs.
+	Explore bool
 
 	terms  [maxTerms]term
 	nTerms int
@@ -38,6 +45,8 @@ type Ctx struct {
 	respCur   int
 	conv      float64 // campaign currency -> response currency
 	shade     float64 // the request's auction: first-price shading, 1 for none
+	fpShade   float64 // the factor of first-price auctions (see Shade)
+	openShade float64 // shade, or 1 to explore
 	userKey   uint64
 	worst     Reason
 	timedOut  bool
@@ -104,7 +113,7 @@ func AcquireCtx() *Ctx {
 // into a Response with it, afterwards.
 func ReleaseCtx(c *Ctx) {
 	c.reset()
-	c.Trace, c.Deadline = nil, time.Time{}
+	c.Trace, c.Deadline, c.Shade, c.Explore = nil, time.Time{}, 0, false
 	ctxPool.Put(c)
 }
 
@@ -214,7 +223,15 @@ func (s *Snapshot) decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 		return ReasonCurrency
 	}
 	c.respCur, c.conv = ri, s.money.factor(s.money.file, ri)
-	c.shade = s.auctionShade(req.AT)
+	c.fpShade = s.shade
+	if c.Shade > 0 && c.Shade <= 1 {
+		c.fpShade = c.Shade
+	}
+	c.shade = c.auctionShade(req.AT)
+	c.openShade = c.shade
+	if c.Explore {
+		c.openShade = 1
+	}
 	c.userKey = UserKey(req)
 	s.model.prepare(c, req, int(c.sec%86400/3600))
 	s.requestTerms(c, req, c.sec)

@@ -544,16 +544,17 @@ const (
 )
 
 // auctionShade is the shading factor of a request or deal auction type:
-// the snapshot's in first-price auctions, none otherwise. A request
+// the request's first-price factor (see Ctx.Shade) in first-price
+// auctions, none otherwise. A request
 // without "at" is a second-price auction (the OpenRTB default).
 // guaranteed is the shade auction gives a guaranteed deal (deal.guar 1):
 // price bids it at its floor, the agreed price, whatever the model's
 // score, when the campaign's maxCPM reaches it.
 const guaranteed = 0
 
-func (s *Snapshot) auctionShade(at int) float64 {
+func (c *Ctx) auctionShade(at int) float64 {
 	if at == atFirstPrice {
-		return s.shade
+		return c.fpShade
 	}
 	return 1
 }
@@ -564,7 +565,7 @@ func (s *Snapshot) auctionShade(at int) float64 {
 // request's.
 func (s *Snapshot) auction(c *Ctx, imp *openrtb.Imp, deal int) (fixed bool, shade float64) {
 	if deal < 0 {
-		return false, c.shade
+		return false, c.openShade
 	}
 	if c.dealGuide[deal].guar {
 		return true, guaranteed
@@ -574,7 +575,7 @@ func (s *Snapshot) auction(c *Ctx, imp *openrtb.Imp, deal int) (fixed bool, shad
 		// The agreed price is the deal's floor; without one, an auction.
 		return c.dealGuide[deal].own, 1
 	case atFirstPrice, atSecondPrice:
-		return false, s.auctionShade(at)
+		return false, c.auctionShade(at)
 	}
 	return false, c.shade
 }

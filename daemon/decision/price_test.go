@@ -329,7 +329,9 @@ func TestTraceJSON(t *testing.T) {
 // floor of 2, with first-price shading 0.8. First price ("at" 1) shades,
 // never below the floor; second price ("at" 2, or none) bids the value; a
 // fixed-price deal ("at" 3) is bid at its floor, the agreed price; a
-// deal's own auction type overrides the request's.
+// deal's own auction type overrides the request's. A request's own
+// factor (Ctx.Shade, its exchange's) replaces the snapshot's, and
+// exploring (Ctx.Explore) bids its open auction unshaded.
 func TestAuctionTypes(t *testing.T) {
 	t.Parallel()
 	c := bannerCampaign("c1", 10)
@@ -341,6 +343,7 @@ func TestAuctionTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	unshaded := mustCompile(t, testFile(c), nil)
+	shade, explore := 0.0, false // Ctx.Shade and Explore
 	f := func(name string, s *Snapshot, at int, floor float64, deal *openrtb.Deal, wantReason Reason, want float64) {
 		t.Helper()
 		r := bannerRequest()
@@ -349,7 +352,8 @@ func TestAuctionTypes(t *testing.T) {
 		if deal != nil {
 			r.Imps[0].PMP.Deals = []openrtb.Deal{*deal}
 		}
-		reason, resp, _ := decide(s, r, testNow)
+		resp := &openrtb.Response{}
+		reason := s.Decide(&Ctx{Shade: shade, Explore: explore, Trace: &Trace{}}, r, testNow, resp)
 		if reason != wantReason {
 			t.Fatalf("%s: reason %s; want %s", name, reason, wantReason)
 		}
@@ -368,6 +372,18 @@ func TestAuctionTypes(t *testing.T) {
 	f("second-price deal in a first-price request", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 2}, ReasonBid, 10)
 	f("first-price deal in a second-price request", s, 2, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 1}, ReasonBid, 8)
 	f("deal without at: the request's", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3}, ReasonBid, 8)
+
+	shade = 0.6
+	f("the request's factor", s, 1, 2, nil, ReasonBid, 6)
+	f("the request's factor, not below the floor", s, 1, 7, nil, ReasonBid, 7)
+	f("the request's factor without shading configured", unshaded, 1, 2, nil, ReasonBid, 6)
+	f("the request's factor in a first-price deal", s, 2, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 1}, ReasonBid, 6)
+	f("the request's factor, second price", s, 2, 2, nil, ReasonBid, 10)
+	explore = true
+	f("exploring: the open auction unshaded", s, 1, 2, nil, ReasonBid, 10)
+	f("exploring: a first-price deal still shaded", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 1}, ReasonBid, 6)
+	f("exploring: a deal without at still shaded", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3}, ReasonBid, 6)
+	f("exploring a second-price request", s, 2, 2, nil, ReasonBid, 10)
 }
 
 // TestDurationFloors: OpenRTB 2.6 floor guidance by duration (section
