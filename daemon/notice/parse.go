@@ -144,7 +144,7 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, sig []byte, k Kind, n *notice
 		return resultForged, reasonBadSig
 	}
 	var buf [512]byte
-	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin, n.exchange)
+	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin, false, n.exchange)
 	for i := range keys {
 		if keys[i].Sign(q) == want {
 			return resultOK, ""

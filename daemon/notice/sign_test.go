@@ -12,7 +12,7 @@ import (
 // user 0xbeef, USD, bid price 3) at price, signed with key as a bid's
 // notice URLs are, and then changed by edit.
 func signedQuery(key *openrtb.NoticeKey, bid, price string, edit func(string) string) string {
-	q := openrtb.AppendNoticeQuery(nil, []byte(bid), []byte("c/1"), []byte("i1"), 0xbeef, []byte("USD"), []byte("3"), false, nil)
+	q := openrtb.AppendNoticeQuery(nil, []byte(bid), []byte("c/1"), []byte("i1"), 0xbeef, []byte("USD"), []byte("3"), false, false, nil)
 	return edit(fmt.Sprintf("%s&sig=%016x&price=%s", q[1:], key.Sign(q), price))
 }
 

@@ -244,7 +244,7 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 }
 
 // appendNotices writes the win, billing and loss notice URLs as JSON
-// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&bp=..[&bo=w][&x=..][&sig=..]&price=${AUCTION_PRICE}[&mtw=${AUCTION_MIN_TO_WIN}]",
+// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&bp=..[&bo=w][&sx=1][&x=..][&sig=..]&price=${AUCTION_PRICE}[&mtw=${AUCTION_MIN_TO_WIN}]",
 // and "&loss=${AUCTION_LOSS}" on the loss notice. The three share their
 // base and query, which are escaped (and signed) once and copied.
 func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
@@ -254,7 +254,8 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 	base := dst[at:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, "win"...)
 	q := len(dst)
-	dst = AppendNoticeQuery(dst, b.ID, b.CampaignID, b.ImpID, b.UserKey, cur, price, r.BillOnWin, r.Exchange)
+	explore := r.Explore && len(b.DealID) == 0
+	dst = AppendNoticeQuery(dst, b.ID, b.CampaignID, b.ImpID, b.UserKey, cur, price, r.BillOnWin, explore, r.Exchange)
 	if r.NoticeKey != nil {
 		sig := r.NoticeKey.Sign(dst[q:])
 		dst = append(dst, "&sig="...)

@@ -40,6 +40,10 @@ type Response struct {
 	// exchange that substitutes it tells the lowest price that would
 	// have won (see package notice). Not signed, as the price is not.
 	MinToWin bool
+	// Explore marks the open-auction bids (those without a deal) as sent
+	// unshaded to learn the exchange's first-price shading: "&sx=1"
+	// after "&bo=w" (see package shading).
+	Explore bool
 
 	// NBR is the no-bid reason code; used only when Bids is empty and the
 	// server is configured to answer no-bids with a body. -1 omits it.

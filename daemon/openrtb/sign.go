@@ -50,17 +50,19 @@ func ParseNoticeKeys(text string) ([]NoticeKey, error) {
 }
 
 // AppendNoticeQuery appends the canonical query of a notice, the part of
-// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&x=EXCHANGE",
+// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&sx=1&x=EXCHANGE",
 // each value query-escaped and UK as 16 lower-case hex digits; "&bp=BP"
-// only when bp is not empty, "&bo=w" only with billOnWin, "&x=EXCHANGE"
-// only when exchange is not empty. BP is the bid's price, as the
-// response's "price" writes it: the notice handler charges no more than
-// it (see package notice), and a signature covers it. "bo=w" has the bid
-// billed at its win notice (see [Response.BillOnWin]), and x names the
-// exchange the bid was made on (see [Response.Exchange]). The bid's
+// only when bp is not empty, "&bo=w" only with billOnWin, "&sx=1" only
+// with explore, "&x=EXCHANGE" only when exchange is not empty. BP is the
+// bid's price, as the response's "price" writes it: the notice handler
+// charges no more than it (see package notice), and a signature covers
+// it. "bo=w" has the bid billed at its win notice (see
+// [Response.BillOnWin]), "sx=1" marks a bid sent unshaded to learn the
+// exchange's shading (see [Response.Explore]), and x names the exchange
+// the bid was made on (see [Response.Exchange]). The bid's
 // notice URLs carry the query as written; the notice handler writes it
 // again from the values it parsed, to verify the signature.
-func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, billOnWin bool, exchange []byte) []byte {
+func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, billOnWin, explore bool, exchange []byte) []byte {
 	dst = append(dst, "?bid="...)
 	dst = appendQueryEscape(dst, bid)
 	dst = append(dst, "&cid="...)
@@ -77,6 +79,9 @@ func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, bil
 	}
 	if billOnWin {
 		dst = append(dst, "&bo=w"...)
+	}
+	if explore {
+		dst = append(dst, "&sx=1"...)
 	}
 	if len(exchange) != 0 {
 		dst = append(dst, "&x="...)

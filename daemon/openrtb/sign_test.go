@@ -1,6 +1,7 @@
 package openrtb
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	} {
 		r.BillOnWin, r.Exchange = c.billOnWin, []byte(c.exchange)
 		b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
-		want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"), []byte("1.2345"), c.billOnWin, []byte(c.exchange))), 16)
+		want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"), []byte("1.2345"), c.billOnWin, false, []byte(c.exchange))), 16)
 		for _, u := range []string{b.NURL, b.BURL, b.LURL} {
 			q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
 			if err != nil {
@@ -69,8 +70,26 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 			}
 		}
 	}
-	if keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, []byte("a"))) ==
-		keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, []byte("c"))) {
+	// Explore marks the open-auction bid (the second), signed, and not
+	// the deal bid (the first).
+	r.BillOnWin, r.Exchange, r.Explore = true, []byte("ssp-1"), true
+	d := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0]
+	if u := d.Bid[0].BURL; strings.Contains(u, "sx=") {
+		t.Fatalf("the deal bid's notice %s is marked as exploring", u)
+	}
+	want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b2"), nil, []byte("i2"), 0, []byte("USD"), []byte("0.1"), true, true, []byte("ssp-1"))), 16)
+	for _, u := range []string{d.Bid[1].NURL, d.Bid[1].BURL, d.Bid[1].LURL} {
+		if !strings.Contains(u, fmt.Sprintf("&bp=0.1&bo=w&sx=1&x=ssp-1&sig=%016s&price=", want)) {
+			t.Fatalf("open bid's notice %s: want &bo=w&sx=1&x=ssp-1 signed (%016s)", u, want)
+		}
+	}
+	r.Explore = false
+	if keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, false, nil)) ==
+		keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, true, nil)) {
+		t.Fatal("the signature does not cover sx")
+	}
+	if keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, false, []byte("a"))) ==
+		keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, false, []byte("c"))) {
 		t.Fatal("the signature does not cover x")
 	}
 	r.NoticeKey, r.BillOnWin, r.Exchange = nil, false, nil
