@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/openrtb"
+	"github.com/rtbd/rtbd/daemon/shading"
 )
 
 // nopSpender accepts every bill.
@@ -38,6 +39,24 @@ func TestServeBillZeroAlloc(t *testing.T) {
 	h := New(Config{DedupeSlots: 1 << 14}, nopSpender{}, nopSink{})
 	const runs = 1000
 	serveBillsZeroAlloc(t, h, billURIs(2*runs+2), runs) // AllocsPerRun calls once more to warm up
+}
+
+// TestServeExplorationBillZeroAlloc: a bill that teaches an exchange's
+// shading estimator (sx=1 with mtw) allocates nothing, its updates (one
+// every 32 such wins) included.
+func TestServeExplorationBillZeroAlloc(t *testing.T) {
+	est := shading.New(shading.Config{Name: "alloc-sx", Start: 0.9, Min: 0.5, Explore: 0.05}, time.Now())
+	est.Explored(2 * shading.MinBids)
+	h := New(Config{DedupeSlots: 1 << 14, Exchanges: []string{"alloc-sx"}, Shading: map[string]*shading.Estimator{"alloc-sx": est}}, nopSpender{}, nopSink{})
+	const runs = 1000
+	uris := make([][]byte, 2*runs+2)
+	for i := range uris {
+		uris[i] = fmt.Appendf(nil, "/bill?bid=%032x&cid=campaign-17&imp=1&cur=USD&bp=%d.5&sx=1&x=alloc-sx&price=%d.5&mtw=%d.25", i, 10+i%50, 10+i%50, i%10)
+	}
+	serveBillsZeroAlloc(t, h, uris, runs)
+	if st := est.State(); st.Learning || st.Wins < runs {
+		t.Fatalf("estimator %+v after %d exploration bills; want them counted, and a factor learned", st, 2*runs+1)
+	}
 }
 
 // TestServeSignedBillZeroAlloc: verifying the sig of a notice allocates

@@ -2,10 +2,12 @@ package notice
 
 import (
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/openrtb"
+	"github.com/rtbd/rtbd/daemon/shading"
 )
 
 // FuzzServeBill checks that any query string or form body gets 204 or 400
@@ -28,9 +30,13 @@ func FuzzServeBill(f *testing.F) {
 	f.Add("bid=a&cid=c&bp=0.01&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msa=", "x=adx")
 	f.Add("bid=a&cid=c&price=2&mtw=1.5", "mtw=${AUCTION_MIN_TO_WIN}")
 	f.Add("bid=a&cid=c&x=adx&price=2&mtw=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw", "mtw=-0")
+	f.Add("bid=a&cid=c&bp=1e-300&sx=1&x=adx&price=0&mtw=1e300", "sx=2")
+	f.Add("bid=a&cid=c&bp=2&sx=1&price=2&mtw=1", "sx=")
 	sp := &fakeSpender{}
-	// Its "adx" exchange decrypts prices that are not decimals.
-	h := New(Config{DedupeSlots: 1 << 10, Exchanges: []string{"adx"}, PriceKeys: map[string]*PriceKeys{"adx": mustPriceKeys(f, googleKeys)}}, sp, &fakeSink{})
+	// Its "adx" exchange decrypts prices that are not decimals, and
+	// learns its shading from sx=1 bills.
+	h := New(Config{DedupeSlots: 1 << 10, Exchanges: []string{"adx"}, PriceKeys: map[string]*PriceKeys{"adx": mustPriceKeys(f, googleKeys)},
+		Shading: map[string]*shading.Estimator{"adx": shading.New(shading.Config{Start: 1, Min: 0.5, Explore: 0.05}, time.Now())}}, sp, &fakeSink{})
 	signed := New(Config{DedupeSlots: 1 << 10, Keys: keys}, sp, &fakeSink{})
 	f.Fuzz(func(t *testing.T, query, form string) {
 		serveBill(t, h, sp, query, form)

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/rtbd/rtbd/daemon/shading"
 )
 
 // result is the outcome of one notice, the `result` label of rtbd_notices_total.
@@ -93,6 +95,9 @@ type exchangeState struct {
 	// minToWin is created by the first billing notice with a known
 	// ${AUCTION_MIN_TO_WIN} (see feedback).
 	minToWin atomic.Pointer[minToWinMetrics]
+	// shading learns its first-price shading factor; nil when it is
+	// not learned.
+	shading *shading.Estimator
 }
 
 // minToWinMetrics are what an exchange's billing notices say of the
@@ -172,7 +177,7 @@ func (x *exchangeState) loss(code int) *metrics.Counter {
 
 // newExchangeStates returns the states of "default", of names and of
 // "unknown", in that order, registered once per name in the process.
-func newExchangeStates(names []string) []exchangeState {
+func newExchangeStates(names []string, shaders map[string]*shading.Estimator) []exchangeState {
 	all := append(append([]string{"default"}, names...), "unknown")
 	xs := make([]exchangeState, len(all))
 	for i, name := range all {
@@ -182,6 +187,7 @@ func newExchangeStates(names []string) []exchangeState {
 			xs[i].notices[k] = metrics.GetOrCreateCounter(`rtbd_exchange_notices_total{` + l + `,kind="` + kind + `"}`)
 		}
 		xs[i].spend = metrics.GetOrCreateFloatCounter(`rtbd_exchange_spend_total{` + l + `}`)
+		xs[i].shading = shaders[name]
 	}
 	return xs
 }

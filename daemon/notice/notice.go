@@ -25,6 +25,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/rtbd/rtbd/daemon/openrtb"
+	"github.com/rtbd/rtbd/daemon/shading"
 )
 
 // Kind is the kind of a notice.
@@ -190,6 +191,12 @@ type Config struct {
 	// with them, and one whose integrity signature fails is refused
 	// (400, result "forged"). Other exchanges' prices are decimals.
 	PriceKeys map[string]*PriceKeys
+	// Shading are the estimators of the exchanges whose first-price
+	// shading is learned (config.Exchange.AutoShading), by name: each
+	// billing notice of a bid sent unshaded to learn it (sx=1) with a
+	// known ${AUCTION_MIN_TO_WIN} is an observation (see package
+	// shading).
+	Shading map[string]*shading.Estimator
 }
 
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
@@ -238,7 +245,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		now:       time.Now,
 		signed:    cfg.RequireSigned && len(cfg.Keys) > 0,
 		billOnWin: cfg.BillOnWin,
-		exchanges: newExchangeStates(cfg.Exchanges),
+		exchanges: newExchangeStates(cfg.Exchanges, cfg.Shading),
 	}
 	h.SetKeys(cfg.Keys)
 	h.SetPriceKeys(cfg.PriceKeys)
@@ -390,6 +397,9 @@ func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
 	n.xs.spend.Add(n.price / 1000)
 	if n.minToWin >= 0 {
 		n.xs.feedback().observe(n.price, n.minToWin)
+		if n.explore && n.xs.shading != nil && n.bidPrice > 0 {
+			n.xs.shading.Won(n.bidPrice, n.minToWin, now)
+		}
 	}
 	if h.journal != nil {
 		h.journal.Billed(Billed{Notice: bk, Time: now.Unix(), Charge: ch})

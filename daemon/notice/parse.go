@@ -23,12 +23,14 @@ const maxLossCode = 99999
 type notice struct {
 	bid, cid, imp, cur []byte
 	bp                 []byte  // the bid's price as its notice URL has it; nil when absent
+	bidPrice           float64 // bp parsed; -1 when absent
 	price              float64 // the exchange's price, at most the bid's (see capped)
 	userKey            uint64
 	loss               int            // -1 when absent
 	minToWin           float64        // mtw, ${AUCTION_MIN_TO_WIN}; -1 when unknown
 	capped             bool           // the exchange's price was above the bid's, and price is the bid's
 	billOnWin          bool           // bo=w: the bid is billed at its win notice
+	explore            bool           // sx=1: the bid was sent unshaded (see package shading)
 	exchange           []byte         // x: the exchange the bid was made on; nil for the default
 	xs                 *exchangeState // the exchange's, by x (see Handler.exchange)
 }
@@ -48,6 +50,7 @@ const (
 	reasonBadLoss       = "bad loss"
 	reasonBadBidPrice   = "bad bp"
 	reasonBadBillOn     = "bad bo"
+	reasonBadExplore    = "bad sx"
 	reasonLongExchange  = "x too long"
 	reasonBadSig        = "bad sig"
 	reasonBadEncrypted  = "bad encrypted price"
@@ -112,6 +115,13 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	default:
 		return resultInvalid, reasonBadBillOn
 	}
+	switch sx := a.peek("sx"); string(sx) {
+	case "":
+	case "1":
+		n.explore = true
+	default:
+		return resultInvalid, reasonBadExplore
+	}
 	var ok bool
 	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
 		return resultInvalid, reasonBadUK
@@ -144,7 +154,7 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, sig []byte, k Kind, n *notice
 		return resultForged, reasonBadSig
 	}
 	var buf [512]byte
-	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin, false, n.exchange)
+	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin, n.explore, n.exchange)
 	for i := range keys {
 		if keys[i].Sign(q) == want {
 			return resultOK, ""
@@ -212,6 +222,7 @@ func (h *Handler) parseMinToWin(v []byte, xs *exchangeState) float64 {
 // charged at the bid's price and marked capped. A loss notice's price is
 // the winner's, which may be higher: it is kept.
 func (n *notice) capPrice(k Kind, bp []byte) (result, string) {
+	n.bidPrice = -1
 	if len(bp) == 0 {
 		return resultOK, ""
 	}
@@ -219,7 +230,7 @@ func (n *notice) capPrice(k Kind, bp []byte) (result, string) {
 	if !ok {
 		return resultInvalid, reasonBadBidPrice
 	}
-	n.bp = bp
+	n.bp, n.bidPrice = bp, v
 	if k != KindLoss && n.price > v {
 		n.price, n.capped = v, true
 	}

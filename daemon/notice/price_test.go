@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/shading"
 )
 
 // googleKeys are the example keys of Google's "Decrypt price
@@ -218,4 +221,54 @@ func TestMinToWinPrices(t *testing.T) {
 	}
 	f("adx", "4", "YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw", 0) // forged
 	f("adx", "4", enc(1_000_001), 0)                           // above MaxPrice
+}
+
+// TestExplorationWins: a billing notice of a bid sent unshaded (sx=1)
+// with a known minimum to win teaches its exchange's estimator, at the
+// bid's price (bp) as its value; other notices teach nothing. sx other
+// than 1 is refused.
+func TestExplorationWins(t *testing.T) {
+	now := time.Now()
+	est := shading.New(shading.Config{Start: 0.9, Min: 0.1, Explore: 0.05}, now)
+	h := New(Config{Exchanges: []string{"tx", "other"}, Shading: map[string]*shading.Estimator{"tx": est}}, &fakeSpender{}, nil)
+	seq := 0
+	f := func(kind, query string) {
+		t.Helper()
+		seq++
+		uri := fmt.Sprintf("/%s?bid=e%d&cid=c&price=4&%s", kind, seq, query)
+		if code, body := serveDirect(t, h, "GET", uri, ""); code != 204 {
+			t.Fatalf("%s: %d %q; want 204", uri, code, body)
+		}
+	}
+	est.Explored(shading.MinBids)
+	// Wins needing 0.3 of the value, 5: the estimator learns 0.31 once
+	// it has MinWins of them.
+	for range shading.MinWins {
+		f("bill", "bp=5&sx=1&x=tx&mtw=1.5")
+	}
+	// None of these counts: no sx, no mtw, unsubstituted mtw, a win or
+	// loss notice, another exchange, a duplicate.
+	for _, n := range []struct{ kind, query string }{
+		{"bill", "bp=5&x=tx&mtw=4.5"},
+		{"bill", "bp=5&sx=1&x=tx"},
+		{"bill", "bp=5&sx=1&x=tx&mtw=${AUCTION_MIN_TO_WIN}"},
+		{"win", "bp=5&sx=1&x=tx&mtw=4.5"},
+		{"loss", "bp=5&sx=1&x=tx&mtw=4.5&loss=102"},
+		{"bill", "bp=5&sx=1&x=other&mtw=4.5"},
+	} {
+		f(n.kind, n.query)
+	}
+	if code, _ := serveDirect(t, h, "GET", fmt.Sprintf("/bill?bid=e%d&cid=c&price=4&bp=5&sx=1&x=tx&mtw=4.5", seq), ""); code != 200 && code != 204 {
+		t.Fatalf("duplicate: %d", code)
+	}
+	est.Update(now)
+	if st := est.State(); st.Wins != shading.MinWins || st.Shade != 0.31 {
+		t.Fatalf("estimator %+v; want %d wins and factor 0.31", st, shading.MinWins)
+	}
+	for _, sx := range []string{"0", "2", "yes"} {
+		uri := "/bill?bid=bad-sx&cid=c&price=4&x=tx&sx=" + sx
+		if code, body := serveDirect(t, h, "GET", uri, ""); code != 400 || body != "bad sx" {
+			t.Fatalf("%s: %d %q; want 400 bad sx", uri, code, body)
+		}
+	}
 }
