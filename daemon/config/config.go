@@ -150,6 +150,48 @@ type Exchange struct {
 	// (bidding.firstPriceShading) leaves on the table. Default false: not
 	// every exchange substitutes the macro.
 	MinToWin bool `json:"minToWin"`
+	// FirstPriceShading overrides bidding.firstPriceShading for this
+	// exchange's requests: 0 < factor <= 1. Absent or 0:
+	// bidding.firstPriceShading. With AutoShading, the factor bid with
+	// until one has been learned.
+	FirstPriceShading float64 `json:"firstPriceShading"`
+	// AutoShading learns this exchange's first-price shading factor from
+	// its auctions instead (needs MinToWin); absent: the factor is fixed.
+	AutoShading *AutoShading `json:"autoShading"`
+}
+
+// AutoShading learns an exchange's first-price shading factor: the one
+// that earns the most surplus, (value - price) x the chance to win, by
+// the ${AUCTION_MIN_TO_WIN} of its billing notices. A share of its
+// open-auction bids in first-price requests (Explore) goes out
+// unshaded, at the bid's full value, and marked so in its notice URLs
+// (sx=1): each of them billed says at which factors that auction would
+// have been won. Once 200 such bids and 30 of their wins are counted
+// (counts fade with a half-life of an hour), the factor is chosen again
+// every 10 s, in steps of 0.01, never below Min (rtbd_exchange_shading
+// {exchange}). Each host learns from the notices it receives; a restart
+// starts again from firstPriceShading. See package shading.
+type AutoShading struct {
+	// Min is the lowest factor it may choose, in (0, 1]. Default 0.5.
+	Min float64 `json:"min"`
+	// Explore is the share of the first-price bids sent unshaded, in
+	// [0.01, 0.5]: each of them that wins pays its full value. Default
+	// 0.05.
+	Explore float64 `json:"explore"`
+}
+
+// UnmarshalJSON reads an autoShading object over its defaults; unknown
+// fields are refused, as in the rest of the file.
+func (a *AutoShading) UnmarshalJSON(b []byte) error {
+	type plain AutoShading
+	p := plain{Min: 0.5, Explore: 0.05}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*a = AutoShading(p)
+	return nil
 }
 
 // DefaultExchange names http.bidPath's answers in the metrics, and
@@ -162,18 +204,22 @@ const (
 // Endpoints returns every bid endpoint as an exchange, in the order the
 // server matches them: http.bidPath's ("default"), the exchanges, then
 // each path of http.billOnWinBidPaths, which names itself and bills on
-// win. NoBidBody is always set: the exchange's, or bidding.noBidBody.
+// win. NoBidBody is always set: the exchange's, or bidding.noBidBody;
+// FirstPriceShading too, from bidding.firstPriceShading.
 func (c *Config) Endpoints() []Exchange {
-	body := c.Bidding.NoBidBody
-	xs := []Exchange{{Name: DefaultExchange, BidPath: c.HTTP.BidPath, NoBidBody: &body}}
+	body, shade := c.Bidding.NoBidBody, c.Bidding.FirstPriceShading
+	xs := []Exchange{{Name: DefaultExchange, BidPath: c.HTTP.BidPath, NoBidBody: &body, FirstPriceShading: shade}}
 	for _, x := range c.Exchanges {
 		if x.NoBidBody == nil {
 			x.NoBidBody = &body
 		}
+		if x.FirstPriceShading == 0 {
+			x.FirstPriceShading = shade
+		}
 		xs = append(xs, x)
 	}
 	for _, p := range c.HTTP.BillOnWinBidPaths {
-		xs = append(xs, Exchange{Name: p, BidPath: p, BillOnWin: true, NoBidBody: &body})
+		xs = append(xs, Exchange{Name: p, BidPath: p, BillOnWin: true, NoBidBody: &body, FirstPriceShading: shade})
 	}
 	return xs
 }
@@ -780,6 +826,27 @@ func checkBidPaths(bidPath string, paths []string, exchanges []Exchange) error {
 		if err := check(fmt.Sprintf("exchanges[%d].bidPath (%s)", i, x.Name), x.BidPath); err != nil {
 			return err
 		}
+		if err := checkShading(i, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkShading checks exchanges[i]'s firstPriceShading and autoShading.
+func checkShading(i int, x Exchange) error {
+	if f := x.FirstPriceShading; !(f >= 0 && f <= 1) {
+		return fmt.Errorf("invalid config: exchanges[%d].firstPriceShading (%s) %g must be in (0, 1]", i, x.Name, f)
+	}
+	a := x.AutoShading
+	switch {
+	case a == nil:
+	case !x.MinToWin:
+		return fmt.Errorf("invalid config: exchanges[%d].autoShading (%s) needs minToWin: it learns from the ${AUCTION_MIN_TO_WIN} of the billing notices", i, x.Name)
+	case !(a.Min > 0 && a.Min <= 1):
+		return fmt.Errorf("invalid config: exchanges[%d].autoShading.min (%s) %g must be in (0, 1]", i, x.Name, a.Min)
+	case !(a.Explore >= 0.01 && a.Explore <= 0.5):
+		return fmt.Errorf("invalid config: exchanges[%d].autoShading.explore (%s) %g must be in [0.01, 0.5]", i, x.Name, a.Explore)
 	}
 	return nil
 }

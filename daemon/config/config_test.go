@@ -62,6 +62,25 @@ func TestParseOverridesDefaults(t *testing.T) {
 		c.Bidding.TransactionWindow.D() != 2*time.Second || c.Bidding.TransactionSlots != 1000 || Default().Bidding.TransactionWindow != 0 {
 		t.Fatalf("bidding.transactionWindow 2s: %v, %s, %d; want 2s and 1000 slots, and off by default", err, c.Bidding.TransactionWindow.D(), c.Bidding.TransactionSlots)
 	}
+	// An exchange's first-price shading: its own, else bidding's; and
+	// autoShading over its defaults.
+	c, err = Parse([]byte(`{"bidding":{"firstPriceShading":0.7},"http":{"billOnWinBidPaths":["/w"]},"exchanges":[` +
+		`{"name":"a","bidPath":"/a","minToWin":true,"firstPriceShading":0.9,"autoShading":{}},` +
+		`{"name":"b","bidPath":"/b","minToWin":true,"autoShading":{"min":0.6,"explore":0.1}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shades []float64
+	for _, e := range c.Endpoints() {
+		shades = append(shades, e.FirstPriceShading)
+	}
+	if a, b := c.Exchanges[0].AutoShading, c.Exchanges[1].AutoShading; !slices.Equal(shades, []float64{0.7, 0.9, 0.7, 0.7}) ||
+		a == nil || *a != (AutoShading{Min: 0.5, Explore: 0.05}) || b == nil || *b != (AutoShading{Min: 0.6, Explore: 0.1}) {
+		t.Fatalf("shading of the endpoints %v, autoShading %+v and %+v; want 0.7, 0.9, 0.7, 0.7 and {0.5 0.05}, {0.6 0.1}", shades, a, b)
+	}
+	if c.Endpoints()[0].AutoShading != nil {
+		t.Fatal("the default endpoint learns its shading")
+	}
 	if c, err = Parse([]byte(`{"state":{"retireAfterDays":0}}`)); err != nil || c.State.RetireAfterDays != 0 {
 		t.Fatalf("state.retireAfterDays 0: %v, %d; want retiring off", err, c.State.RetireAfterDays)
 	}
@@ -101,6 +120,15 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 	f(`{"http":{"listenAdress":":1"}}`, `unknown field "listenAdress"`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","firstPriceShading":1.5}]}`, `exchanges[0].firstPriceShading (a) 1.5 must be in (0, 1]`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","firstPriceShading":-0.1}]}`, `exchanges[0].firstPriceShading (a) -0.1 must be in (0, 1]`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","autoShading":{}}]}`, `exchanges[0].autoShading (a) needs minToWin`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"min":0}}]}`, `exchanges[0].autoShading.min (a) 0 must be in (0, 1]`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"min":1.2}}]}`, `exchanges[0].autoShading.min (a) 1.2 must be in (0, 1]`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"explore":0.6}}]}`, `exchanges[0].autoShading.explore (a) 0.6 must be in [0.01, 0.5]`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"explore":0.001}}]}`, `exchanges[0].autoShading.explore (a) 0.001 must be in [0.01, 0.5]`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"mim":0.5}}]}`, `unknown field "mim"`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":true}]}`, `autoShading`)
 	f(`{"http":{"tls":{"listenAddress":":8443","certFile":"/c"}}}`, "http.tls.listenAddress, http.tls.certFile and http.tls.keyFile go together")
 	f(`{"http":{"tls":{"certFile":"/c","keyFile":"/k"}}}`, "http.tls.listenAddress, http.tls.certFile and http.tls.keyFile go together")
 	f(`{"http":{"tls":{"keyFile":"/k"}}}`, "go together")
