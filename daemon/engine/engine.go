@@ -19,6 +19,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/openrtb"
+	"github.com/rtbd/rtbd/daemon/shading"
 )
 
 var (
@@ -51,6 +52,9 @@ type Engine struct {
 	onKeys  func([]openrtb.NoticeKey)
 	// dead is the deadman switch (data.deadman; see Halted).
 	dead deadman
+	// shading learns the first-price shading of the exchanges with
+	// autoShading, by name.
+	shading map[string]*shading.Estimator
 
 	mu sync.Mutex // serialises reloads; never taken on the request path
 }
@@ -62,6 +66,7 @@ func New(cfg *config.Config) (*Engine, error) {
 	e.state.SetRetireAfter(cfg.State.RetireAfterDays)
 	e.state.SetReservations(cfg.Bidding.WinReservation.D(), cfg.Bidding.WinReservationSlots)
 	e.armDeadman(cfg.Data.Deadman.D())
+	e.shading = newShading(cfg, time.Now())
 	if err := e.Reload(); err != nil {
 		e.dead.stop()
 		return nil, err
@@ -69,6 +74,22 @@ func New(cfg *config.Config) (*Engine, error) {
 	current.Store(e)
 	return e, nil
 }
+
+// newShading returns an estimator for each exchange of cfg with
+// autoShading, starting from its firstPriceShading.
+func newShading(cfg *config.Config, now time.Time) map[string]*shading.Estimator {
+	m := map[string]*shading.Estimator{}
+	for _, x := range cfg.Endpoints() {
+		if a := x.AutoShading; a != nil {
+			m[x.Name] = shading.New(shading.Config{Name: x.Name, Start: x.FirstPriceShading, Min: a.Min, Explore: a.Explore}, now)
+		}
+	}
+	return m
+}
+
+// Shading returns the estimators of the exchanges whose first-price
+// shading is learned (config.Exchange.AutoShading), by name.
+func (e *Engine) Shading() map[string]*shading.Estimator { return e.shading }
 
 // Snapshot returns the snapshot to decide with. It is immutable; hold it for
 // the duration of one request only.

@@ -134,8 +134,11 @@ func (a *Admin) heartbeat(ctx *fasthttp.RequestCtx) {
 // explain decides a request with tracing on and returns the trace as JSON:
 // which campaigns were candidates, the filter that removed each, the score
 // and price, and the response that would have been sent. The request is the
-// POST body or the "request" query argument of a GET. Nothing is spent,
-// and no transaction (bidding.transactionWindow) is claimed.
+// POST body or the "request" query argument of a GET. It is decided as
+// the exchange the "exchange" query argument names would have it
+// (first-price shading; "default", http.bidPath's, when absent), never
+// exploring. Nothing is spent, and no transaction
+// (bidding.transactionWindow) is claimed.
 func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 	body := ctx.PostBody()
 	if ctx.IsGet() {
@@ -144,6 +147,13 @@ func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 	if len(body) == 0 {
 		ctx.Error("send a bid request as the POST body or the request= query argument\n", fasthttp.StatusBadRequest)
 		return
+	}
+	x := a.srv.exchanges[0]
+	if name := ctx.QueryArgs().Peek("exchange"); len(name) > 0 {
+		if x = a.srv.exchangeNamed(string(name)); x == nil {
+			ctx.Error(fmt.Sprintf("unknown exchange %q: want default or an exchanges[].name\n", name), fasthttp.StatusBadRequest)
+			return
+		}
 	}
 	var req openrtb.Request
 	if err := req.Parse(body); err != nil {
@@ -154,6 +164,10 @@ func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 	defer decision.ReleaseCtx(dctx)
 	dctx.Trace = &decision.Trace{}
 	dctx.Deadline = time.Now().Add(time.Second)
+	dctx.Shade = x.shade
+	if x.auto != nil {
+		dctx.Shade = x.auto.Shade()
+	}
 	var resp openrtb.Response
 	resp.Reset()
 	reason := decision.ReasonInvalid

@@ -5,6 +5,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ func TestHandlerNoAlloc(t *testing.T) {
 	cfg.Bidding.DefaultTmax = config.Duration(1 << 40)
 	cfg.HTTP.GzipMinBytes = 1
 	cfg.Bidding.TransactionWindow = config.Duration(time.Hour)
-	cfg.Exchanges = []config.Exchange{{Name: "alloc-b", BidPath: "/alloc-b"}}
+	cfg.Exchanges = []config.Exchange{{Name: "alloc-b", BidPath: "/alloc-b"},
+		{Name: "alloc-fp", BidPath: "/alloc-fp", MinToWin: true, FirstPriceShading: 0.8, AutoShading: &config.AutoShading{Min: 0.5, Explore: 0.5}}}
 	eng, err := engine.New(&cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -102,4 +104,40 @@ func TestHandlerNoAlloc(t *testing.T) {
 	if n := testing.AllocsPerRun(200, func() { send("duplicate transaction", dup, 204) }); n != 0 {
 		t.Fatalf("duplicate transaction: %v allocations per request; want 0", n)
 	}
+
+	// First-price requests to an exchange with autoShading: about half
+	// of them explore (unshaded, marked), by their ids.
+	raws, next = raws[:0], 0
+	for i := range 300 {
+		raws = append(raws, bytes.Replace(rawRequest(firstPrice(t, video, fmt.Sprintf("fp-%d", i)), false), []byte("/openrtb2/bid"), []byte("/alloc-fp"), 1))
+	}
+	fp := func() { send("first-price request", raws[next], 200); next++ }
+	for range 50 {
+		fp()
+	}
+	est := eng.Shading()["alloc-fp"]
+	est.Update(time.Now())
+	before := est.State()
+	if n := testing.AllocsPerRun(200, fp); n != 0 {
+		t.Fatalf("first-price requests with autoShading: %v allocations per request; want 0", n)
+	}
+	est.Update(time.Now())
+	if got := est.State().Bids - before.Bids; got < 70 || got > 130 {
+		t.Fatalf("%v of 201 first-price requests explored; want about half", got)
+	}
+}
+
+// firstPrice returns body with "at" 1 and the id id.
+func firstPrice(t *testing.T, body []byte, id string) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	req["at"], req["id"] = 1, id
+	out, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

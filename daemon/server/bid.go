@@ -169,6 +169,10 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, start 
 	c.resp.BillOnWin = x.billOnWin
 	c.resp.Exchange = x.query
 	c.resp.MinToWin = x.minToWin
+	if c.dctx.Explore { // the open-auction bids went out unshaded
+		c.resp.Explore = true
+		x.auto.Explored(openBids(c.resp.Bids))
+	}
 	c.out = openrtb.AppendResponse(c.out[:0], &c.resp)
 	s.writeJSON(ctx, c)
 	s.logBids(c, start)
@@ -221,6 +225,7 @@ func (s *Server) runDecision(c *bidCtx, x *exchange, start time.Time, age time.D
 		}
 	}
 	c.dctx.Deadline = deadline
+	c.dctx.Shade, c.dctx.Explore = x.shading(&c.req)
 	snap := s.eng.Snapshot()
 	reason := snap.Decide(c.dctx, &c.req, now.Add(s.decideShift), &c.resp)
 	decisionDuration.UpdateSince(now)

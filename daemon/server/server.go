@@ -71,7 +71,7 @@ func New(o Options) *Server {
 		events:    o.Events,
 		queue:     o.Queue,
 		peers:     o.Peers,
-		exchanges: exchangesOf(o.Config),
+		exchanges: exchangesOf(o.Config, o.Engine.Shading()),
 	}
 	if b := o.Config.Bidding; b.TransactionWindow > 0 {
 		s.tx = newTransactions(b.TransactionWindow.D(), b.TransactionSlots)

@@ -189,7 +189,7 @@ func serve(cfg *config.Config) int {
 		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
 		Keys: eng.NoticeKeys(), RequireSigned: cfg.Bidding.RequireSignedNotices,
 		BillOnWin: cfg.Bidding.BillOn == "win",
-		Exchanges: cfg.ExchangeNames(), PriceKeys: priceKeys,
+		Exchanges: cfg.ExchangeNames(), PriceKeys: priceKeys, Shading: eng.Shading(),
 	}
 	if journal != nil {
 		ncfg.Journal = journal
