@@ -221,3 +221,15 @@ func TestConcurrent(t *testing.T) {
 		t.Fatalf("state %+v; want 16000 bids and 8000 wins", st)
 	}
 }
+
+// BenchmarkWon is a billing notice's cost of teaching the estimator:
+// counting the win, and every updateWins wins, the update.
+func BenchmarkWon(b *testing.B) {
+	e := New(Config{Start: 0.9, Min: 0.1, Explore: 0.05}, t0)
+	e.Explored(1 << 30)
+	i := 0
+	for b.Loop() {
+		e.Won(1, float64(i%100)/100, t0)
+		i++
+	}
+}
