@@ -108,21 +108,13 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if r, reason := n.capPrice(k, a.peek("bp")); r != resultOK {
 		return r, reason
 	}
-	switch bo := a.peek("bo"); string(bo) {
-	case "":
-	case "w":
-		n.billOnWin = true
-	default:
+	var ok bool
+	if n.billOnWin, ok = parseFlag(a.peek("bo"), "w"); !ok {
 		return resultInvalid, reasonBadBillOn
 	}
-	switch sx := a.peek("sx"); string(sx) {
-	case "":
-	case "1":
-		n.explore = true
-	default:
+	if n.explore, ok = parseFlag(a.peek("sx"), "1"); !ok {
 		return resultInvalid, reasonBadExplore
 	}
-	var ok bool
 	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
 		return resultInvalid, reasonBadUK
 	}
@@ -235,6 +227,18 @@ func (n *notice) capPrice(k Kind, bp []byte) (result, string) {
 		n.price, n.capped = v, true
 	}
 	return resultOK, ""
+}
+
+// parseFlag reads a flag of the notice's query, absent or on: set
+// reports whether v is on, and ok whether it is either.
+func parseFlag(v []byte, on string) (set, ok bool) {
+	switch string(v) {
+	case "":
+		return false, true
+	case on:
+		return true, true
+	}
+	return false, false
 }
 
 // isMacro reports whether v is an OpenRTB macro the exchange left in place,
