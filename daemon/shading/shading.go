@@ -19,6 +19,11 @@
 // the factors above the one it was bid at, and learning from those
 // would ratchet the factor down. An exploration bid that is not billed
 // (lost, or won and never shown) counts as not won, at any factor.
+//
+// The count of exploration bids scales F by a constant, which moves no
+// maximum: the choice depends on the wins' minimums alone, and the bids
+// only gate it (MinBids). So a host that receives the billing notices
+// of another's bids (a shared notice address) learns from them as well.
 package shading
 
 import (
@@ -200,7 +205,7 @@ func choose(wins *[Steps]float64, bids, lowest float64) float64 {
 type State struct {
 	Shade      float64
 	Bids, Wins float64 // decayed, as of the last update
-	Learning   bool    // still bidding Config.Start: too few bids or wins
+	Learning   bool    // too few recent bids or wins to choose: the factor stays
 }
 
 // State returns what e had learned at its last update.
