@@ -27,6 +27,7 @@
 package shading
 
 import (
+	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -38,10 +39,11 @@ import (
 // Config is an exchange's automatic shading.
 type Config struct {
 	// Name is the exchange's, the label of its metrics:
-	// rtbd_exchange_shading{exchange} (the factor) and
+	// rtbd_exchange_shading{exchange} (the factor),
 	// rtbd_exchange_shading_explored_total{exchange,event="bid"|"win"}
-	// (the exploration bids and their wins with a minimum to win). Empty:
-	// no metrics.
+	// (the exploration bids and their wins with a minimum to win) and
+	// rtbd_exchange_shading_exploring{exchange} (0 once stopped: see
+	// FutileBids). Empty: no metrics.
 	Name string
 	// Start is the factor bid with until enough has been learned, in
 	// (0, 1].
@@ -79,9 +81,12 @@ const (
 type Estimator struct {
 	cfg Config
 	// exploreBelow: a request whose hash's top 32 bits are below it
-	// explores.
-	exploreBelow uint64
-	shade        atomic.Uint64 // math.Float64bits of the factor
+	// explores; 0 once exploring has proven futile (see Explored).
+	exploreBelow atomic.Uint64
+	// Exploration bids and their wins since New, to tell an exchange
+	// that sends no minimum to win.
+	totalBids, totalWins atomic.Uint64
+	shade                atomic.Uint64 // math.Float64bits of the factor
 
 	// Counted since the last update: exploration bids, and their wins
 	// by bucket of m / v (the last bucket also takes m >= v).
@@ -94,18 +99,21 @@ type Estimator struct {
 	sumBids    float64      // decayed
 	sumWins    [Steps]float64
 
-	gauge                    *metrics.Gauge // nil without Config.Name
+	gauge, exploring         *metrics.Gauge // nil without Config.Name
 	exploredBid, exploredWin *metrics.Counter
 }
 
 // New returns an estimator that bids with cfg.Start until it has
 // learned, from now on.
 func New(cfg Config, now time.Time) *Estimator {
-	e := &Estimator{cfg: cfg, exploreBelow: uint64(cfg.Explore * (1 << 32))}
+	e := &Estimator{cfg: cfg}
+	e.exploreBelow.Store(uint64(cfg.Explore * (1 << 32)))
 	e.lastUpdate.Store(now.UnixNano())
 	if cfg.Name != "" {
 		l := `{exchange="` + cfg.Name + `"`
 		e.gauge = metrics.GetOrCreateGauge(`rtbd_exchange_shading`+l+`}`, nil)
+		e.exploring = metrics.GetOrCreateGauge(`rtbd_exchange_shading_exploring`+l+`}`, nil)
+		e.exploring.Set(1)
 		e.exploredBid = metrics.GetOrCreateCounter(`rtbd_exchange_shading_explored_total` + l + `,event="bid"}`)
 		e.exploredWin = metrics.GetOrCreateCounter(`rtbd_exchange_shading_explored_total` + l + `,event="win"}`)
 	}
@@ -126,7 +134,14 @@ func (e *Estimator) Shade() float64 { return math.Float64frombits(e.shade.Load()
 
 // Explores reports whether the request whose uniformly distributed hash
 // is h goes out unshaded.
-func (e *Estimator) Explores(h uint64) bool { return h>>32 < e.exploreBelow }
+func (e *Estimator) Explores(h uint64) bool { return h>>32 < e.exploreBelow.Load() }
+
+// FutileBids is how many exploration bids without one win counted make
+// an estimator stop exploring: the exchange does not substitute
+// ${AUCTION_MIN_TO_WIN} in its billing notices, or sends none, and each
+// further exploration bid would cost what shading saves and teach
+// nothing. The factor stays; a restart explores again.
+const FutileBids = 10000
 
 // Explored counts n exploration bids sent.
 func (e *Estimator) Explored(n int) {
@@ -134,7 +149,18 @@ func (e *Estimator) Explored(n int) {
 	if e.exploredBid != nil {
 		e.exploredBid.Add(n)
 	}
+	if t := e.totalBids.Add(uint64(n)); t >= FutileBids && t-uint64(n) < FutileBids && e.totalWins.Load() == 0 {
+		e.exploreBelow.Store(0)
+		if e.exploring != nil {
+			e.exploring.Set(0)
+		}
+		slog.Error("shading: no billing notice with a minimum to win came for the exploration bids; exploring stops until a restart, the factor stays",
+			"exchange", e.cfg.Name, "bids", t, "factor", e.Shade())
+	}
 }
+
+// Exploring reports whether e still explores (see FutileBids).
+func (e *Estimator) Exploring() bool { return e.exploreBelow.Load() != 0 }
 
 // Won counts the win of an exploration bid of value v (the price it was
 // bid at, unshaded) whose minimum to win was m, and chooses the factor
@@ -145,6 +171,7 @@ func (e *Estimator) Won(v, m float64, now time.Time) {
 	}
 	b := min(int(min(m/v, 1)*Steps), Steps-1) // m >= v: won at s = 1 only
 	e.wins[b].Add(1)
+	e.totalWins.Add(1)
 	if e.exploredWin != nil {
 		e.exploredWin.Inc()
 	}

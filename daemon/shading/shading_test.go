@@ -297,3 +297,24 @@ func TestEarnsNearTheBestFixedFactor(t *testing.T) {
 		}
 	}
 }
+
+// TestStopsFutileExploring: FutileBids exploration bids without a win
+// counted stop exploring (the exchange sends no minimum to win); one win
+// before them keeps it going.
+func TestStopsFutileExploring(t *testing.T) {
+	e := New(Config{Start: 0.8, Min: 0.5, Explore: 0.05}, t0)
+	e.Explored(FutileBids - 1)
+	if !e.Explores(0) || !e.Exploring() {
+		t.Fatalf("stopped exploring after %d bids", FutileBids-1)
+	}
+	e.Explored(1)
+	if e.Explores(0) || e.Exploring() || e.Shade() != 0.8 {
+		t.Fatalf("after %d bids without a win: exploring %v, factor %v; want no, 0.8", FutileBids, e.Explores(0), e.Shade())
+	}
+	e = New(Config{Start: 0.8, Min: 0.5, Explore: 0.05}, t0)
+	e.Won(1, 0.5, t0)
+	e.Explored(2 * FutileBids)
+	if !e.Explores(0) {
+		t.Fatal("stopped exploring although a win came")
+	}
+}
