@@ -168,9 +168,12 @@ type Exchange struct {
 // (sx=1): each of them billed says at which factors that auction would
 // have been won. Once 200 such bids and 30 of their wins are counted
 // (counts fade with a half-life of an hour), the factor is chosen again
-// every 10 s, in steps of 0.01, never below Min (rtbd_exchange_shading
-// {exchange}). Each host learns from the notices it receives; a restart
-// starts again from firstPriceShading. See package shading.
+// every 32 such wins or 10 s, in steps of 0.01, never below Min
+// (rtbd_exchange_shading{exchange}). After 10,000 exploration bids without one such win (the
+// exchange does not substitute the minimum to win), it stops exploring
+// until a restart (rtbd_exchange_shading_exploring{exchange} 0). Each
+// host learns from the notices it receives; a restart starts again from
+// firstPriceShading. See package shading.
 type AutoShading struct {
 	// Min is the lowest factor it may choose, in (0, 1]. Default 0.5.
 	Min float64 `json:"min"`

@@ -81,10 +81,11 @@ func TestAutoShading(t *testing.T) {
 			map[string]any{"name": "tx-fixed", "bidPath": "/openrtb2/fixed", "firstPriceShading": 0.7}},
 	})
 	const (
-		path   = "/openrtb2/fp"
-		factor = `rtbd_exchange_shading{exchange="tx-fp"}`
-		bids   = `rtbd_exchange_shading_explored_total{exchange="tx-fp",event="bid"}`
-		wins   = `rtbd_exchange_shading_explored_total{exchange="tx-fp",event="win"}`
+		path      = "/openrtb2/fp"
+		factor    = `rtbd_exchange_shading{exchange="tx-fp"}`
+		bids      = `rtbd_exchange_shading_explored_total{exchange="tx-fp",event="bid"}`
+		wins      = `rtbd_exchange_shading_explored_total{exchange="tx-fp",event="win"}`
+		exploring = `rtbd_exchange_shading_exploring{exchange="tx-fp"}`
 	)
 	body := firstPriceRequest(t, d, path)
 	// send sends n requests and sorts their bids: marked or not.
@@ -119,8 +120,8 @@ func TestAutoShading(t *testing.T) {
 	v := explored[0].Price
 	checkPrices("explored", explored, 1, v)
 	checkPrices("shaded by firstPriceShading", shaded, 0.8, v)
-	if m := d.metrics(t); m[factor] != 0.8 || m[bids] != float64(len(explored)) || m[wins] != 0 {
-		t.Fatalf("factor %v, explored bids %v and wins %v; want 0.8, %d and 0", m[factor], m[bids], m[wins], len(explored))
+	if m := d.metrics(t); m[factor] != 0.8 || m[bids] != float64(len(explored)) || m[wins] != 0 || m[exploring] != 1 {
+		t.Fatalf("factor %v, explored bids %v and wins %v, exploring %v; want 0.8, %d and 0, 1", m[factor], m[bids], m[wins], m[exploring], len(explored))
 	}
 
 	// The mark is signed: a bill with it removed, or added to a shaded
