@@ -164,10 +164,7 @@ func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 	defer decision.ReleaseCtx(dctx)
 	dctx.Trace = &decision.Trace{}
 	dctx.Deadline = time.Now().Add(time.Second)
-	dctx.Shade = x.shade
-	if x.auto != nil {
-		dctx.Shade = x.auto.Shade()
-	}
+	dctx.Shade, _ = x.shading(&req) // the exchange's factor, never exploring
 	var resp openrtb.Response
 	resp.Reset()
 	reason := decision.ReasonInvalid
