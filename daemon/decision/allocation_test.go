@@ -11,7 +11,7 @@ import (
 
 // TestDecideAllocations: Decide allocates nothing in steady state, for
 // generated CTV pods and hand-built banner requests, bid or no bid, with
-// guaranteed deals or without.
+// guaranteed deals or without, in pods too.
 func TestDecideAllocations(t *testing.T) {
 	f := campaign.Generate(2000, 1)
 	s, err := Compile(f, campaign.GenerateModel(1<<16, 1), NewState(1<<12), testOptions)
@@ -19,6 +19,14 @@ func TestDecideAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := parseRequests(t, campaign.GenerateCTVRequests(50, 2))
+	for i, r := range reqs {
+		for j := range r.Imps {
+			if d := r.Imps[j].PMP.Deals; i%3 == 0 && len(d) > 0 && d[0].BidFloor > 0 {
+				d[0].Guar = 1
+			}
+		}
+	}
+	ctv := len(reqs)
 	reqs = append(reqs, bannerRequest(), ctvRequest(videoImp("1")))
 	var deals []string
 	for j := range f.Campaigns {
@@ -31,13 +39,18 @@ func TestDecideAllocations(t *testing.T) {
 	c := AcquireCtx()
 	defer ReleaseCtx(c)
 	var resp openrtb.Response
-	bids, guaranteed := 0, 0
-	for _, r := range reqs {
+	bids, guaranteed, inPods := 0, 0, 0
+	for i, r := range reqs {
 		r := r
 		s.Decide(c, r, testNow, &resp) // warm up capacity
 		for _, b := range resp.Bids {
-			if len(r.Imps[0].PMP.Deals) > 0 && r.Imps[0].PMP.Deals[0].Guar == 1 && string(b.DealID) == string(r.Imps[0].PMP.Deals[0].ID) {
-				guaranteed++
+			for j := range r.Imps {
+				if d := r.Imps[j].PMP.Deals; string(r.Imps[j].ID) == string(b.ImpID) && len(d) > 0 && d[0].Guar == 1 && string(b.DealID) == string(d[0].ID) {
+					guaranteed++
+					if i < ctv {
+						inPods++
+					}
+				}
 			}
 		}
 		allocs := testing.AllocsPerRun(20, func() {
@@ -49,8 +62,8 @@ func TestDecideAllocations(t *testing.T) {
 			t.Fatalf("Decide allocates %v times per request %s", allocs, r.ID)
 		}
 	}
-	if bids == 0 || guaranteed == 0 {
-		t.Fatalf("%d bids, %d through guaranteed deals: the test misses a path", bids, guaranteed)
+	if bids == 0 || guaranteed == inPods || inPods == 0 {
+		t.Fatalf("%d bids, %d through guaranteed deals, %d of them in CTV requests: the test misses a path", bids, guaranteed, inPods)
 	}
 }
 

@@ -65,7 +65,11 @@ type Ctx struct {
 	dealFloor []float64          // response currency; < 0 unusable
 	dealH     []uint64
 	guar      int // the imp's usable guaranteed deals
-	opts      []option
+	// inPod: the imps being decided are a pod's, where an option through
+	// a guaranteed deal comes first (see option.first); podFirst: the pod
+	// has such options.
+	inPod, podFirst bool
+	opts            []option
 	// mn: the imp's deal and open options are kept apart, the deal ones
 	// in opts and the best open one in open (see decideImp).
 	mn        bool
@@ -92,9 +96,12 @@ type Ctx struct {
 
 // option is one priced candidate of an imp.
 type option struct {
-	ord   int32
-	cr    int16
-	deal  int16 // index in imp.PMP.Deals, -1 for the open auction
+	ord  int32
+	cr   int16
+	deal int8 // index in imp.PMP.Deals (at most 64), -1 for the open auction
+	// first: through a guaranteed deal in a pod, which must take it
+	// whatever the other ads are worth (see beats and firstBonus).
+	first bool
 	dur   int32
 	rank  int32 // the campaign's rank, to break price ties
 	price float64
@@ -129,7 +136,7 @@ func (c *Ctx) reset() {
 	c.perm, c.impc.terms, c.reqc.terms = c.perm[:0], c.impc.terms[:0], c.reqc.terms[:0]
 	c.snap, c.req = nil, nil
 	c.opts = c.opts[:0]
-	c.mn, c.open = false, option{ord: -1}
+	c.mn, c.open, c.inPod, c.podFirst = false, option{ord: -1}, false, false
 	c.lastB, c.lastMB = bounds{}, -1
 }
 

@@ -24,7 +24,7 @@ const deadlineEvery = 256
 // Tracing disables the cuts so every campaign is explained.
 func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool) {
 	var it candIter
-	s.startImp(c, imp, mb, k, perCreative, &it)
+	k = s.startImp(c, imp, mb, k, perCreative, &it)
 	if c.Trace != nil {
 		s.traceFiltered(c, imp, mb)
 	}
@@ -344,7 +344,7 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 			}
 		}
 		opt := s.price(c, cc, cr, x, crFloor, fixed, shade)
-		opt.ord, opt.cr, opt.deal, opt.rank = int32(o), int16(i), int16(deal), cc.rank
+		opt.ord, opt.cr, opt.deal, opt.rank = int32(o), int16(i), int8(deal), cc.rank
 		if opt.price <= 0 {
 			why = "below_floor"
 			continue
@@ -378,10 +378,12 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 }
 
 // keeps reports whether opt would enter the k best (with c.mn, be the
-// best open option when it is one).
+// best open option when it is one). It compares prices alone: options
+// are marked first (see option.first) after they are all offered, and
+// offer turns away one that cannot beat a first.
 func (c *Ctx) keeps(opt *option, k int) bool {
 	kth, ok := c.kth(int(opt.deal), k)
-	return !ok || opt.beats(kth)
+	return !ok || opt.outprices(kth)
 }
 
 // kth returns the option that an option through deal (-1: open) must
@@ -397,10 +399,19 @@ func (c *Ctx) kth(deal, k int) (kth *option, ok bool) {
 	return nil, false
 }
 
-// beats orders options: higher price first, then lower campaign rank (the
-// order of the campaigns by Value), so that the outcome does not depend on
-// the order in which the scan meets campaigns.
+// beats orders options: in a pod those through a guaranteed deal first
+// (see option.first), then higher price first, then lower campaign rank
+// (the order of the campaigns by Value), so that the outcome does not
+// depend on the order in which the scan meets campaigns.
 func (o *option) beats(p *option) bool {
+	if o.first != p.first {
+		return o.first
+	}
+	return o.outprices(p)
+}
+
+// outprices is beats without option.first.
+func (o *option) outprices(p *option) bool {
 	return o.price > p.price || o.price == p.price && o.rank < p.rank
 }
 

@@ -1,6 +1,10 @@
 package decision
 
 import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
@@ -157,5 +161,239 @@ func TestGuaranteedDealInPod(t *testing.T) {
 			t.Fatalf("traced %v: bids %v; want pg through pg-1 at 8, x at 6 and y at 5", traced, got)
 		}
 		checkPod(t, resp)
+	}
+}
+
+// TestGuaranteedDealFirstInPod: the buyer must bid on a guaranteed deal,
+// so in a pod its ads go in before any other, however much more the
+// others are worth, and the others fill what is left by price. Priority
+// breaks no pod rule: an ad that does not fit stays out.
+func TestGuaranteedDealFirstInPod(t *testing.T) {
+	t.Parallel()
+	pg := videoCampaign("pg", "pg.com", "IAB1", 1, 30) // worth 1 by its model
+	pg.MaxCPM, pg.Deals = 20, []string{"pg-1"}
+	pg2 := videoCampaign("pg2", "pg2.com", "IAB2", 1, 15)
+	pg2.MaxCPM, pg2.Deals = 20, []string{"pg-2"}
+	// pg3 shares an advertiser domain with a and a category with b.
+	pg3 := videoCampaign("pg3", "a.com", "IAB4", 1, 30)
+	pg3.MaxCPM, pg3.Deals = 20, []string{"pg-3"}
+	s := mustCompile(t, testFile(pg, pg2, pg3,
+		videoCampaign("a", "a.com", "IAB3", 14, 30),
+		videoCampaign("b", "b.com", "IAB4", 13, 30),
+		videoCampaign("c", "c.com", "IAB5", 12, 15),
+		videoCampaign("d", "d.com", "IAB6", 11, 15),
+		videoCampaign("e", "e.com", "IAB7", 10, 30),
+		videoCampaign("f", "f.com", "IAB8", 9, 30),
+	), nil)
+	deal1 := openrtb.Deal{ID: []byte("pg-1"), BidFloor: 8, Guar: 1}
+	deal2 := openrtb.Deal{ID: []byte("pg-2"), BidFloor: 7, Guar: 1}
+	dynamic := func(podDur, maxSeq int, deals ...openrtb.Deal) *openrtb.Request {
+		imp := videoImp("pod")
+		imp.Video.PodDur, imp.Video.MaxSeq, imp.PMP.Deals = podDur, maxSeq, deals
+		return ctvRequest(imp)
+	}
+	deal3 := openrtb.Deal{ID: []byte("pg-3"), BidFloor: 8, Guar: 1}
+	// slots returns a pod of two structured slots, each with its deals.
+	slots := func(deals1, deals2 []openrtb.Deal) *openrtb.Request {
+		var imps []openrtb.Imp
+		for i, deals := range [][]openrtb.Deal{deals1, deals2} {
+			imp := videoImp([]string{"s1", "s2"}[i])
+			imp.Video.PodID, imp.PMP.Deals = []byte("pod-1"), deals
+			imps = append(imps, imp)
+		}
+		return ctvRequest(imps...)
+	}
+	one, three := []openrtb.Deal{deal1}, []openrtb.Deal{deal3}
+	for _, tc := range []struct {
+		name string
+		r    *openrtb.Request
+		want map[string]float64
+	}{
+		// One ad fits: by price a (14); the six others would also push
+		// pg out of the options a dynamic pod of one ad keeps (four).
+		{"alone", dynamic(30, 1, deal1), map[string]float64{"pg pg-1": 8}},
+		// pg's 30 s, then the best of the other 30 s in two ads: c and d
+		// (23) rather than a (14). By price: a, c and d.
+		{"rest by price", dynamic(60, 3, deal1), map[string]float64{"pg pg-1": 8, "c ": 12, "d ": 11}},
+		{"two guaranteed", dynamic(45, 3, deal1, deal2), map[string]float64{"pg pg-1": 8, "pg2 pg-2": 7}},
+		// pg's 30 s does not fit a 20 s pod: c alone (c and d last 30 s).
+		{"does not fit", dynamic(20, 3, deal1), map[string]float64{"c ": 12}},
+		// Two structured slots: pg and a. By price: a and b.
+		{"slots", slots(one, one), map[string]float64{"pg pg-1": 8, "a ": 14}},
+		// Only the second slot offers pg3's deal, and pg3 excludes a and
+		// b: c and pg3 (20), which the search finds (slot by slot: a and
+		// b, 27).
+		{"slots, clashing", slots(nil, three), map[string]float64{"pg3 pg-3": 8, "c ": 12}},
+	} {
+		for _, traced := range []bool{false, true} {
+			c := &Ctx{}
+			if traced {
+				c.Trace = &Trace{}
+			}
+			resp := &openrtb.Response{}
+			s.Decide(c, tc.r, testNow, resp)
+			if got := dealBids(resp); !maps.Equal(got, tc.want) {
+				t.Fatalf("%s (traced %v): bids %v; want %v", tc.name, traced, got, tc.want)
+			}
+			checkPod(t, resp)
+		}
+	}
+	// Outside a pod, also after one in the same request, the imp's best
+	// bid is still the best one, with the guaranteed deal's beside it.
+	r := dynamic(30, 1, deal1)
+	solo := videoImp("solo")
+	solo.PMP.Deals = []openrtb.Deal{deal1}
+	r.Imps = append(r.Imps, solo)
+	_, resp, _ := decide(s, r, testNow)
+	got := map[string]float64{}
+	for _, b := range resp.Bids {
+		got[string(b.ImpID)+" "+string(b.CampaignID)] = b.Price
+	}
+	if want := map[string]float64{"pod pg": 8, "solo pg": 8, "solo a": 14}; !maps.Equal(got, want) {
+		t.Fatalf("a pod and an imp in none: bids %v; want %v", got, want)
+	}
+}
+
+// TestFirstBonus: with firstBonus added to the options through a
+// guaranteed deal, any set of options with more of them is worth more
+// than every set with fewer, whatever the prices (random option sets,
+// every subset).
+func TestFirstBonus(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 10))
+	for round := range 500 {
+		opts := make([]option, 1+rng.IntN(10))
+		for i := range opts {
+			opts[i].price = float64(1+rng.IntN(400)) / 8
+			opts[i].first = rng.IntN(3) == 0
+		}
+		bonus := firstBonus(opts)
+		// lo[f] and hi[f]: the least and most a set with f such
+		// options is worth.
+		lo, hi := map[int]float64{}, map[int]float64{}
+		for set := 0; set < 1<<len(opts); set++ {
+			v, f := 0.0, 0
+			for i := range opts {
+				if set&(1<<i) != 0 {
+					v += opts[i].value(bonus)
+					if opts[i].first {
+						f++
+					}
+				}
+			}
+			if l, ok := lo[f]; !ok || v < l {
+				lo[f] = v
+			}
+			hi[f] = max(hi[f], v)
+		}
+		for f := 1; f <= len(opts); f++ {
+			if l, ok := lo[f]; ok && l <= hi[f-1] {
+				t.Fatalf("round %d: a set with %d guaranteed options is worth %v, one with %d is worth %v (bonus %v, options %+v)",
+					round, f, l, f-1, hi[f-1], bonus, opts)
+			}
+		}
+	}
+}
+
+// TestGuaranteedDealFirstInPodOptions: a pod keeps its options through
+// guaranteed deals besides the ones it keeps otherwise, and neither set
+// crowds out the other.
+func TestGuaranteedDealFirstInPodOptions(t *testing.T) {
+	t.Parallel()
+	pg := videoCampaign("pg", "pg.com", "IAB1", 1, 30)
+	pg.MaxCPM, pg.Deals = 20, []string{"pg-1"}
+	camps := []campaign.Campaign{pg, videoCampaign("a", "a.com", "IAB3", 14, 30)}
+	// x1-x4 list the deal, which admits pg.com alone: their options,
+	// worth more than pg's, are open, or through pmp-1 for x1.
+	for i := 1; i <= 4; i++ {
+		x := videoCampaign("x"+itoa(i), "x"+itoa(i)+".com", "IAB"+itoa(10+i), float64(15+i), 30)
+		x.Deals = []string{"pg-1"}
+		camps = append(camps, x)
+	}
+	camps[2].Deals = append(camps[2].Deals, "pmp-1")
+	// pg5 and y1-y6 list pg-5, which admits pg5.com alone; y2-y6 share
+	// pg5's category, y1 does not.
+	pg5 := videoCampaign("pg5", "pg5.com", "IAB5", 1, 30)
+	pg5.MaxCPM, pg5.Deals = 20, []string{"pg-5"}
+	camps = append(camps, pg5)
+	for i := 1; i <= 6; i++ {
+		y := videoCampaign("y"+itoa(i), "y"+itoa(i)+".com", "IAB5", float64(20+i), 30)
+		y.Deals = []string{"pg-5"}
+		if i == 1 {
+			y.Cat = []string{"IAB20"}
+		}
+		camps = append(camps, y)
+	}
+	// g1-g6 share a category: one of them fits a pod.
+	for i := 1; i <= 6; i++ {
+		g := videoCampaign("g"+itoa(i), "g"+itoa(i)+".com", "IAB9", 1, 15)
+		g.MaxCPM, g.Deals = 20, []string{"pg-9"}
+		camps = append(camps, g)
+	}
+	s := mustCompile(t, testFile(camps...), nil)
+	for _, traced := range []bool{false, true} {
+		pod := func(podDur, maxSeq int, deals ...openrtb.Deal) map[string]float64 {
+			t.Helper()
+			imp := videoImp("pod")
+			imp.Video.PodDur, imp.Video.MaxSeq, imp.PMP.Deals = podDur, maxSeq, deals
+			c := &Ctx{}
+			if traced {
+				c.Trace = &Trace{}
+			}
+			resp := &openrtb.Response{}
+			s.Decide(c, ctvRequest(imp), testNow, resp)
+			checkPod(t, resp)
+			return dealBids(resp)
+		}
+		// A pod of one ad keeps four options; x1-x4 are evaluated with pg,
+		// before the scan, and must not push it out. x1's deal is not
+		// guaranteed.
+		deal := openrtb.Deal{ID: []byte("pg-1"), BidFloor: 8, Guar: 1, WADomain: [][]byte{[]byte("pg.com")}}
+		pmp := openrtb.Deal{ID: []byte("pmp-1"), BidFloor: 1}
+		if got, want := pod(30, 1, deal, pmp), map[string]float64{"pg pg-1": 8}; !maps.Equal(got, want) {
+			t.Fatalf("traced %v: bids %v; want %v", traced, got, want)
+		}
+		// A pod of two ads keeps six options besides pg5: y6-y2, which
+		// clash with it, and y1, which goes beside it (x4 is worth 19).
+		deal = openrtb.Deal{ID: []byte("pg-5"), BidFloor: 8, Guar: 1, WADomain: [][]byte{[]byte("pg5.com")}}
+		if got, want := pod(60, 2, deal), map[string]float64{"pg5 pg-5": 8, "y1 ": 21}; !maps.Equal(got, want) {
+			t.Fatalf("traced %v: bids %v; want %v", traced, got, want)
+		}
+		// A pod of two ads keeps six options, and g1-g6 are six: one goes
+		// in, and the best other ad beside it, y6 (26).
+		deal = openrtb.Deal{ID: []byte("pg-9"), BidFloor: 8, Guar: 1}
+		got := pod(45, 2, deal)
+		gs := 0
+		for k, p := range got {
+			if k[0] == 'g' && p == 8 {
+				gs++
+			}
+		}
+		if len(got) != 2 || gs != 1 || got["y6 "] != 26 {
+			t.Fatalf("traced %v: bids %v; want one of g1-g6 at 8 and y6 at 26", traced, got)
+		}
+	}
+}
+
+// TestPutFirst: the options through a guaranteed deal move before the
+// others, each part in its order (by price), and k others stay.
+func TestPutFirst(t *testing.T) {
+	t.Parallel()
+	c := &Ctx{dealGuide: []floorGuide{{guar: true}, {}}}
+	for _, deal := range []int8{-1, 1, 0, -1, 0} {
+		c.opts = append(c.opts, option{deal: deal, price: float64(9 - len(c.opts))})
+	}
+	if n := c.putFirst(2); n != 2 {
+		t.Fatalf("putFirst marked %d; want 2", n)
+	}
+	var got []string
+	for _, o := range c.opts {
+		got = append(got, fmt.Sprintf("%v:%v", o.price, o.first))
+	}
+	if want := []string{"7:true", "5:true", "9:false", "8:false"}; !slices.Equal(got, want) {
+		t.Fatalf("options %v; want %v", got, want)
+	}
+	if !c.podFirst {
+		t.Fatal("the pod does not know it has options through a guaranteed deal")
 	}
 }

@@ -43,12 +43,13 @@ const podSalt = 0x2545f4914f6cdd1d
 // maxseq is a dynamic pod taking several bids. No two ads of a pod share
 // an advertiser domain, a category or a campaign. Structured slots are
 // filled together (see fillSlots), dynamic pods in request order after
-// the slots before them.
+// the slots before them. Ads through a guaranteed deal, which the buyer
+// must bid on, go in first (see option.first).
 func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 	req := c.req
 	mb, pod := podOf(&req.Imps[first])
 	podID := pod.PodID
-	c.podDom, c.podCat = c.podDom[:0], c.podCat[:0]
+	c.podDom, c.podCat, c.inPod, c.podFirst = c.podDom[:0], c.podCat[:0], true, false
 	c.slots, c.slotOpts = c.slots[:0], c.slotOpts[:0]
 	for i := first; i < len(req.Imps); i++ {
 		imp := &req.Imps[i]
@@ -71,6 +72,63 @@ func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 		s.scanSlot(c, i, mb, podID, resp)
 	}
 	s.fillSlots(c, resp)
+	c.inPod = false
+}
+
+// putFirst marks the options in c.opts through a guaranteed deal first
+// and moves them before the others, keeps those and the k best others,
+// and returns how many it marked. c.opts was sorted by price, and the
+// move keeps the order within each part: it is then sorted by beats.
+func (c *Ctx) putFirst(k int) int {
+	n := 0
+	for i := range c.opts {
+		if o := c.opts[i]; o.deal >= 0 && c.dealGuide[o.deal].guar {
+			o.first = true
+			copy(c.opts[n+1:i+1], c.opts[n:i])
+			c.opts[n] = o
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	c.podFirst = true
+	c.opts = c.opts[:min(len(c.opts), n+k)]
+	return n
+}
+
+// firstBonus is firstBonus of opts when the pod has options through a
+// guaranteed deal, else 0.
+func (c *Ctx) firstBonus(opts []option) float64 {
+	if !c.podFirst {
+		return 0
+	}
+	return firstBonus(opts)
+}
+
+// firstBonus is what the pod searches add to the price of an option
+// through a guaranteed deal (option.first): more than the other options
+// together, so that a set with more such ads is worth more than any set
+// with fewer, and among sets with as many the price decides. 0 when
+// there is none.
+func firstBonus(opts []option) float64 {
+	sum, first := 0.0, false
+	for i := range opts {
+		sum, first = sum+opts[i].price, first || opts[i].first
+	}
+	if !first {
+		return 0
+	}
+	return 1 + sum
+}
+
+// value is what the pod searches maximise the total of: the price, plus
+// bonus (see firstBonus) for an option through a guaranteed deal.
+func (o *option) value(bonus float64) float64 {
+	if o.first {
+		return o.price + bonus
+	}
+	return o.price
 }
 
 // Bounds of the structured slots filled together, and of their options.
@@ -120,9 +178,9 @@ func (s *Snapshot) fillSlots(c *Ctx, resp *openrtb.Response) {
 	if len(c.slots) == 0 {
 		return
 	}
-	ss := &c.slotSearch
-	if !s.greedySlots(c, ss) {
-		ss.init(s, c)
+	ss, bonus := &c.slotSearch, c.firstBonus(c.slotOpts)
+	if !s.greedySlots(c, ss, bonus) {
+		ss.init(s, c, bonus)
 		ss.search(0, 0, 0)
 	}
 	for t, sl := range c.slots {
@@ -140,8 +198,9 @@ func (s *Snapshot) fillSlots(c *Ctx, resp *openrtb.Response) {
 // that is surely the best assignment: it reaches the bound of each run of
 // alike slots taking the run's best options that clash with no ad already
 // in the pod. It looks at few options, so that this, the common case,
-// costs about what filling slot by slot cost.
-func (s *Snapshot) greedySlots(c *Ctx, ss *slotSearch) bool {
+// costs about what filling slot by slot cost. Options are worth their
+// value (see firstBonus).
+func (s *Snapshot) greedySlots(c *Ctx, ss *slotSearch, bonus float64) bool {
 	ss.m, ss.bestPrice = len(c.slots), 0
 	bound := 0.0
 	for t := 0; t < ss.m; {
@@ -151,7 +210,7 @@ func (s *Snapshot) greedySlots(c *Ctx, ss *slotSearch) bool {
 		}
 		for j, n := sl.lo, 0; j < sl.hi && n < r; j++ {
 			if o := &c.slotOpts[j]; !s.podConflict(c, o) {
-				bound += o.price
+				bound += o.value(bonus)
 				n++
 			}
 		}
@@ -172,7 +231,7 @@ func (s *Snapshot) greedySlots(c *Ctx, ss *slotSearch) bool {
 				}
 			}
 			if !clash {
-				ss.best[t], ss.bestPrice = j, ss.bestPrice+o.price
+				ss.best[t], ss.bestPrice = j, ss.bestPrice+o.value(bonus)
 				break
 			}
 		}
@@ -182,7 +241,7 @@ func (s *Snapshot) greedySlots(c *Ctx, ss *slotSearch) bool {
 
 // slotSearch assigns options to structured slots by depth-first search
 // with a price bound, from the slot-by-slot fill as the incumbent, within
-// searchBudget nodes.
+// searchBudget nodes. Its prices are the options' values (see firstBonus).
 type slotSearch struct {
 	m      int
 	lo, hi [maxSlots]int8
@@ -202,13 +261,13 @@ type slotSearch struct {
 const slotGain = 1e-9
 
 // init prepares the search of c's queued slots from the incumbent that
-// greedySlots left in best and bestPrice.
-func (ss *slotSearch) init(s *Snapshot, c *Ctx) {
+// greedySlots left in best and bestPrice, with the same bonus.
+func (ss *slotSearch) init(s *Snapshot, c *Ctx, bonus float64) {
 	opts := c.slotOpts
 	ss.m, ss.nodes = len(c.slots), 0
 	ss.usable = s.optionConflicts(c, opts, ss.conflict[:])
 	for i := range opts {
-		ss.price[i] = opts[i].price
+		ss.price[i] = opts[i].value(bonus)
 		ss.conflict[i] |= 1 << i
 	}
 	for t, sl := range c.slots {
@@ -271,8 +330,8 @@ func (ss *slotSearch) search(t int, blocked uint64, sum float64) {
 // the pod. Greedy filling by price per second can lose much of that: in a
 // 30 s pod it takes a 15 s spot at 12 over a 30 s spot at 20.
 func (s *Snapshot) fillDynamic(c *Ctx, imp *openrtb.Imp, pod *openrtb.Pod, resp *openrtb.Response) {
-	ps := &c.pod
-	if ps.init(s, c, pod); !ps.greedyIsBest() {
+	ps, bonus := &c.pod, c.firstBonus(c.opts)
+	if ps.init(s, c, pod, bonus); !ps.greedyIsBest() {
 		ps.search(0, 0, 0, 0, 0, 0)
 	}
 	for j := range ps.n {
@@ -284,8 +343,8 @@ func (s *Snapshot) fillDynamic(c *Ctx, imp *openrtb.Imp, pod *openrtb.Pod, resp 
 }
 
 // podSearch finds the best set of a dynamic pod's options (at most
-// maxDynamicOptions, sorted by price, highest first) by depth-first search
-// with a price bound. searchBudget bounds the nodes visited; the search
+// maxDynamicOptions, sorted by value, highest first: see firstBonus) by
+// depth-first search with a price bound. searchBudget bounds the nodes visited; the search
 // starts from the greedy fill, so a cut-off search is never worse.
 type podSearch struct {
 	n              int
@@ -303,7 +362,7 @@ type podSearch struct {
 
 const searchBudget = 4096
 
-func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Pod) {
+func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Pod, bonus float64) {
 	opts := c.opts[:min(len(c.opts), maxDynamicOptions)]
 	ps.n, ps.usable, ps.best, ps.bestPrice, ps.nodes = len(opts), 0, 0, 0, 0
 	ps.maxDur, ps.maxCnt = math.MaxInt, len(opts)
@@ -314,7 +373,7 @@ func (ps *podSearch) init(s *Snapshot, c *Ctx, v *openrtb.Pod) {
 		ps.maxCnt = min(v.MaxSeq, len(opts))
 	}
 	for i := range opts {
-		ps.price[i], ps.dur[i] = opts[i].price, int(opts[i].dur)
+		ps.price[i], ps.dur[i] = opts[i].value(bonus), int(opts[i].dur)
 	}
 	ps.usable = s.optionConflicts(c, opts, ps.conflict[:])
 	ps.setSums()

@@ -75,8 +75,10 @@ func sortedTerms(p []*term, terms []term) []*term {
 
 // startImp builds the imp's terms for media bit mb and starts it on
 // them; with a guaranteed deal, it evaluates the campaigns listing one
-// for up to k options (see collectGuaranteed).
-func (s *Snapshot) startImp(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool, it *candIter) {
+// for up to k options (see collectGuaranteed). It returns how many
+// options the imp keeps: k, and in a pod its options through a
+// guaranteed deal besides.
+func (s *Snapshot) startImp(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool, it *candIter) int {
 	c.truncateTerms(c.nReq)
 	s.impTerms(c, imp, mb)
 	c.sortTerms()
@@ -87,8 +89,9 @@ func (s *Snapshot) startImp(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative boo
 	}
 	it.init(c.impc.terms, impc, &c.reqc, len(s.camps))
 	if c.guar > 0 {
-		s.collectGuaranteed(c, imp, mb, k, perCreative)
+		return s.collectGuaranteed(c, imp, mb, k, perCreative)
 	}
+	return k
 }
 
 func termLess(a, b *term) bool {
@@ -358,9 +361,17 @@ func (s *Snapshot) guaranteedTerm(c *Ctx) {
 // of the imp (deal.guar 1), which the bidder must bid on: priced at their
 // maxCPM (see price), not by their model, so the scan's bounds would skip
 // them; the scan skips them instead (see guaranteedTerm). They are few:
-// each is checked against the terms alone.
-func (s *Snapshot) collectGuaranteed(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool) {
-	b := c.newBounds(s, imp, mb, k)
+// each is checked against the terms alone. In a pod their options through
+// the deal go first (see putFirst), and it returns k plus their number:
+// the scan then keeps them and k others. Until they are marked it keeps
+// up to maxDynamicOptions, so that the campaigns' other options cannot
+// push them out. Outside a pod it returns k.
+func (s *Snapshot) collectGuaranteed(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool) int {
+	kg := k
+	if c.inPod {
+		kg = max(k, maxDynamicOptions)
+	}
+	b := c.newBounds(s, imp, mb, kg)
 	if c.Trace != nil {
 		c.Trace.at(imp, mb)
 	}
@@ -373,14 +384,18 @@ func (s *Snapshot) collectGuaranteed(c *Ctx, imp *openrtb.Imp, mb, k int, perCre
 			continue
 		}
 		for _, o := range p.sparse {
-			s.evaluateGuaranteed(c, imp, mb, int(o), j, k, perCreative, &b)
+			s.evaluateGuaranteed(c, imp, mb, int(o), j, kg, perCreative, &b)
 		}
 		for wi := p.lo; wi < p.hi && p.dense != nil; wi++ {
 			for w := p.dense[wi]; w != 0; w &= w - 1 {
-				s.evaluateGuaranteed(c, imp, mb, wi<<6|bits.TrailingZeros64(w), j, k, perCreative, &b)
+				s.evaluateGuaranteed(c, imp, mb, wi<<6|bits.TrailingZeros64(w), j, kg, perCreative, &b)
 			}
 		}
 	}
+	if c.inPod {
+		return k + c.putFirst(k)
+	}
+	return k
 }
 
 // evaluateGuaranteed evaluates campaign o, which lists the imp's
