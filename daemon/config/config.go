@@ -172,7 +172,9 @@ type Exchange struct {
 // (rtbd_exchange_shading{exchange}). After 10,000 exploration bids without one such win (the
 // exchange does not substitute the minimum to win), it stops exploring
 // until a restart (rtbd_exchange_shading_exploring{exchange} 0). Each
-// host learns from the notices it receives; a restart starts again from
+// host learns from the notices it receives. With state.dir what it has
+// learned is saved with the spend, so a restart goes on from it (faded
+// by the time down); without, a restart starts again from
 // firstPriceShading. See package shading.
 type AutoShading struct {
 	// Min is the lowest factor it may choose, in (0, 1]. Default 0.5.

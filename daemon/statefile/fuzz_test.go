@@ -9,12 +9,16 @@ import (
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/peers"
+	"github.com/rtbd/rtbd/daemon/shading"
 )
 
 // fuzzPeer is the peer the fuzzed "peers" part is configured with.
 const fuzzPeer = "http://127.0.0.1:1"
 
-// fuzzParts returns the daemon's six parts over fresh state. Restores
+// fuzzNow is the clock of the fuzzed "shading" part.
+var fuzzNow = time.Unix(1_800_000_000, 0)
+
+// fuzzParts returns the daemon's seven parts over fresh state. Restores
 // need no compiled campaigns, so the fuzz loop compiles none: 3.6 ms each
 // would leave it a few hundred inputs a run.
 func fuzzParts() (*decision.State, *notice.Handler, []Part) {
@@ -22,6 +26,7 @@ func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 	st.SetReservations(time.Hour, 1024)
 	h := notice.New(notice.Config{DedupeSlots: 1024, DedupeTTL: time.Hour}, st, nil)
 	ps := peers.New(st, []string{fuzzPeer}, time.Second, "fuzz")
+	es := map[string]*shading.Estimator{"x": shading.New(shading.Config{Start: 0.9, Min: 0.5, Explore: 0.05}, fuzzNow)}
 	return st, h, []Part{
 		{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend},
 		{Name: "peers", Append: ps.Append, Restore: ps.Restore},
@@ -29,6 +34,8 @@ func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 		{Name: "freq", Append: st.AppendFreq, Restore: st.RestoreFreq},
 		{Name: "notices", Append: h.AppendDedupe, Restore: h.RestoreDedupe},
 		{Name: "reservations", Append: st.AppendReservations, Restore: st.RestoreReservations},
+		{Name: "shading", Append: func(dst []byte) []byte { return shading.Append(dst, es, fuzzNow) },
+			Restore: func(b []byte) (int, error) { return shading.Restore(b, es, fuzzNow) }},
 	}
 }
 
@@ -72,7 +79,7 @@ func FuzzRestore(f *testing.F) {
 		sections, err := Decode(b)
 		if err != nil {
 			// The sections alone, as if the checksum had matched.
-			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq": b, "notices": b, "reservations": b}
+			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq": b, "notices": b, "reservations": b, "shading": b}
 		}
 		_, _, parts := fuzzParts()
 		for _, p := range parts {

@@ -203,7 +203,7 @@ func serve(cfg *config.Config) int {
 	// The last sign of life of the control plane, for the deadman switch
 	// (data.deadman): a restart does not renew its credit.
 	lastSeen := statefile.Part{Name: "controlplane", Append: eng.AppendLastSeen, Restore: eng.RestoreLastSeen}
-	state, err := openState(cfg, eng.State(), notices, peerSync, lastSeen)
+	state, err := openState(cfg, eng.State(), notices, peerSync, lastSeen, shadingPart(eng.Shading()))
 	if err != nil {
 		slog.Error("cannot start", "err", err)
 		return 1

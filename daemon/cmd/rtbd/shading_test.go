@@ -74,12 +74,18 @@ func (d *daemon) explain(t *testing.T, query string, body []byte) (int, []byte) 
 // marked bids with their minimum to win teach it the factor that earns
 // the most, and the next bids are shaded by that. The mark is signed.
 func TestAutoShading(t *testing.T) {
-	d := startDaemon(t, map[string]any{
-		"bidding": map[string]any{"noticeKeyFile": noticeKeyFile(t)},
-		"exchanges": []any{map[string]any{"name": "tx-fp", "bidPath": "/openrtb2/fp", "minToWin": true,
-			"firstPriceShading": 0.8, "autoShading": map[string]any{"explore": 0.5, "min": 0.3}},
-			map[string]any{"name": "tx-fixed", "bidPath": "/openrtb2/fixed", "firstPriceShading": 0.7}},
-	})
+	key, dir := noticeKeyFile(t), t.TempDir()
+	cfg := func() map[string]any {
+		return map[string]any{
+			"bidding": map[string]any{"noticeKeyFile": key},
+			"exchanges": []any{map[string]any{"name": "tx-fp", "bidPath": "/openrtb2/fp", "minToWin": true,
+				"firstPriceShading": 0.8, "autoShading": map[string]any{"explore": 0.5, "min": 0.3}},
+				map[string]any{"name": "tx-fixed", "bidPath": "/openrtb2/fixed", "firstPriceShading": 0.7}},
+			"state": map[string]any{"dir": dir},
+			"drain": map[string]any{"delay": "0s"},
+		}
+	}
+	d := startDaemon(t, cfg())
 	const (
 		path      = "/openrtb2/fp"
 		factor    = `rtbd_exchange_shading{exchange="tx-fp"}`
@@ -179,6 +185,20 @@ func TestAutoShading(t *testing.T) {
 	} else {
 		checkPrices("shaded by the exchange's firstPriceShading", bs, 0.7, v)
 	}
+
+	// A restart on the same state.dir bids with the learned factor at
+	// once.
+	d.stop(t)
+	d = startDaemon(t, cfg())
+	if m := d.metrics(t); m[factor] != 0.46 || m[exploring] != 1 {
+		t.Fatalf("after a restart: factor %v, exploring %v; want 0.46 and 1", m[factor], m[exploring])
+	}
+	explored, shaded = send(20, "r")
+	if len(shaded) == 0 {
+		t.Fatal("no shaded bid of 20 after a restart")
+	}
+	checkPrices("shaded after a restart", shaded, 0.46, v)
+	checkPrices("explored after a restart", explored, 1, v)
 
 	// A second-price request is neither shaded nor marked.
 	sp := strings.Replace(body, `"at":1`, `"at":2`, 1)

@@ -25,6 +25,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/peers"
 	"github.com/rtbd/rtbd/daemon/server"
+	"github.com/rtbd/rtbd/daemon/shading"
 	"github.com/rtbd/rtbd/daemon/statefile"
 )
 
@@ -376,4 +377,23 @@ func peerListener(cfg *config.Config, src *peers.Source) (*fasthttp.Server, erro
 	go serveOn(ln, srv.Serve, "peer")
 	slog.Info("serving own spend and billing notices to peers", "addr", ln.Addr().String(), "paths", []string{peers.Path, peers.BillsPath})
 	return srv, nil
+}
+
+// shadingPart saves what the exchanges' automatic shading has learned
+// (see shading.Append), so that a restart bids with the learned factors
+// rather than firstPriceShading. Saved state it cannot read only costs
+// the learning again: it is logged, not fatal.
+func shadingPart(es map[string]*shading.Estimator) statefile.Part {
+	return statefile.Part{
+		Name:   "shading",
+		Append: func(dst []byte) []byte { return shading.Append(dst, es, time.Now()) },
+		Restore: func(b []byte) (int, error) {
+			n, err := shading.Restore(b, es, time.Now())
+			if err != nil {
+				slog.Warn("automatic shading starts from firstPriceShading", "err", err)
+				return 0, nil
+			}
+			return n, nil
+		},
+	}
 }
