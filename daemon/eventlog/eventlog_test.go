@@ -162,9 +162,13 @@ func TestSettersTruncate(t *testing.T) {
 	r.SetBidID(long)
 	r.SetCampaignID(long)
 	r.SetImpID(long)
+	r.SetExchange(long)
+	r.SetDealID(long)
 	if len(r.RequestID()) != MaxRequestID || len(r.BidID()) != MaxBidID ||
-		len(r.CampaignID()) != MaxCampaignID || len(r.ImpID()) != MaxImpID {
-		t.Fatalf("lengths %d %d %d %d", len(r.RequestID()), len(r.BidID()), len(r.CampaignID()), len(r.ImpID()))
+		len(r.CampaignID()) != MaxCampaignID || len(r.ImpID()) != MaxImpID ||
+		len(r.Exchange()) != MaxExchange || len(r.DealID()) != MaxDealID {
+		t.Fatalf("lengths %d %d %d %d %d %d", len(r.RequestID()), len(r.BidID()), len(r.CampaignID()), len(r.ImpID()),
+			len(r.Exchange()), len(r.DealID()))
 	}
 	r.SetRequestID([]byte("ab"))
 	r.SetCur("EURO")
@@ -174,9 +178,12 @@ func TestSettersTruncate(t *testing.T) {
 	r.SetBidIDString("")
 	r.SetCampaignIDString("c")
 	r.SetImpID(nil)
+	r.SetExchangeString("x")
+	r.SetDealID(nil)
 	var fresh Record
 	fresh.SetRequestIDString("ab")
 	fresh.SetCampaignID([]byte("c"))
+	fresh.SetExchange([]byte("x"))
 	if r != fresh {
 		t.Fatalf("a reused record differs from a fresh one with the same content:\n%+v\n%+v", r, fresh)
 	}
@@ -204,6 +211,32 @@ func TestRecordFrame(t *testing.T) {
 	r := testRecord(4)
 	r.Price = math.Inf(-1)
 	f(r)
+}
+
+// TestRecordFrameWithoutMore: a frame written before the exchange and
+// deal were logged (no frameMore) decodes with both empty, even into a
+// record that held them.
+func TestRecordFrameWithoutMore(t *testing.T) {
+	t.Parallel()
+	r := testRecord(10) // a bid through a deal, on exchange "x-1"
+	if len(r.Exchange()) == 0 || len(r.DealID()) == 0 {
+		t.Fatalf("test record without exchange or deal: %+v", r)
+	}
+	frame := appendRecord(nil, &r)
+	// The old frame: the kind without frameMore, and no last two fields.
+	old := append([]byte{frame[0] &^ frameMore}, frame[1:len(frame)-2-len(r.Exchange())-len(r.DealID())]...)
+	got := r
+	rest, err := decodeRecord(&got, old)
+	want := r
+	want.SetExchange(nil)
+	want.SetDealID(nil)
+	if err != nil || len(rest) != 0 || got != want {
+		t.Fatalf("old frame: err %v, rest %d; got %+v; want %+v", err, len(rest), got, want)
+	}
+	// With frameMore, the same bytes are a cut frame.
+	if _, err := decodeRecord(&got, append([]byte{frame[0]}, old[1:]...)); err == nil {
+		t.Fatal("a frame with frameMore and no exchange decoded")
+	}
 }
 
 func TestAppendJSONString(t *testing.T) {

@@ -79,6 +79,10 @@ func testRecord(i int) Record {
 	}
 	r.SetCampaignIDString(fmt.Sprintf("camp-%d", i%4))
 	r.SetImpIDString(fmt.Sprintf("imp-%d", i%3))
+	r.SetExchangeString([...]string{"default", "x-1", ""}[i%3])
+	if r.Kind == KindBid && i%2 == 0 {
+		r.SetDealID(fmt.Appendf(nil, "deal-%d", i%5))
+	}
 	return r
 }
 

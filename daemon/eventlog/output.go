@@ -29,7 +29,7 @@ func Stats(w io.Writer, paths ...string) error {
 // Cat writes one JSON object per record of paths to w:
 //
 //	{"ts":"2026-11-21T22:54:10.123456789Z","kind":"bid","reason":0,"price":1.25,"cur":"USD",
-//	 "request_id":"..","bid_id":"..","campaign_id":"..","imp_id":".."}
+//	 "request_id":"..","bid_id":"..","campaign_id":"..","imp_id":"..","exchange":"..","deal_id":".."}
 //
 // with "reason_name" after "reason" when ReasonNames names the code. A price
 // that is not finite is written as null. It returns the bytes skipped (see
@@ -69,6 +69,10 @@ func (rd *Reader) appendJSON(dst []byte, r *Record) []byte {
 	dst = appendJSONString(dst, r.CampaignID())
 	dst = append(dst, `,"imp_id":`...)
 	dst = appendJSONString(dst, r.ImpID())
+	dst = append(dst, `,"exchange":`...)
+	dst = appendJSONString(dst, r.Exchange())
+	dst = append(dst, `,"deal_id":`...)
+	dst = appendJSONString(dst, r.DealID())
 	return append(dst, "}\n"...)
 }
 
@@ -113,44 +117,4 @@ func appendJSONString(dst, b []byte) []byte {
 		b = b[size:]
 	}
 	return append(dst, '"')
-}
-
-// summary accumulates [Reader.Stats].
-type summary struct {
-	records     int
-	first, last int64
-	kinds       [numKinds]int
-	spend       map[spendKey]*spendSum
-	reasons     [256]int
-}
-
-type spendKey struct{ campaign, cur string }
-
-type spendSum struct {
-	bills  int
-	cpmSum float64
-}
-
-func (s *summary) add(r *Record) {
-	if s.records == 0 || r.TimeUnixNano < s.first {
-		s.first = r.TimeUnixNano
-	}
-	if s.records == 0 || r.TimeUnixNano > s.last {
-		s.last = r.TimeUnixNano
-	}
-	s.records++
-	s.kinds[r.Kind]++
-	switch r.Kind {
-	case KindNoBid:
-		s.reasons[r.Reason]++
-	case KindBill:
-		k := spendKey{string(r.CampaignID()), r.CurString()}
-		sp := s.spend[k]
-		if sp == nil {
-			sp = &spendSum{}
-			s.spend[k] = sp
-		}
-		sp.bills++
-		sp.cpmSum += r.Price
-	}
 }

@@ -44,6 +44,8 @@ const (
 	MaxBidID      = 48
 	MaxCampaignID = 64
 	MaxImpID      = 32
+	MaxExchange   = 64
+	MaxDealID     = 64
 )
 
 // Record is one event. It has a fixed size and no pointers, so that
@@ -67,10 +69,14 @@ type Record struct {
 	bidIDLen      uint8
 	campaignIDLen uint8
 	impIDLen      uint8
+	exchangeLen   uint8
+	dealIDLen     uint8
 	requestID     [MaxRequestID]byte
 	bidID         [MaxBidID]byte
 	campaignID    [MaxCampaignID]byte
 	impID         [MaxImpID]byte
+	exchange      [MaxExchange]byte
+	dealID        [MaxDealID]byte
 }
 
 // SetRequestID copies b (at most [MaxRequestID] bytes) into r.
@@ -85,6 +91,14 @@ func (r *Record) SetCampaignID(b []byte) { setField(r.campaignID[:], &r.campaign
 // SetImpID copies b (at most [MaxImpID] bytes) into r.
 func (r *Record) SetImpID(b []byte) { setField(r.impID[:], &r.impIDLen, b) }
 
+// SetExchange copies b (at most [MaxExchange] bytes) into r: the name of
+// the exchange (bid endpoint) the bid was made on or the notice names.
+func (r *Record) SetExchange(b []byte) { setField(r.exchange[:], &r.exchangeLen, b) }
+
+// SetDealID copies b (at most [MaxDealID] bytes) into r: the deal a bid
+// was made through.
+func (r *Record) SetDealID(b []byte) { setField(r.dealID[:], &r.dealIDLen, b) }
+
 // SetRequestIDString is [Record.SetRequestID] for a string; it does not allocate.
 func (r *Record) SetRequestIDString(s string) { setFieldString(r.requestID[:], &r.requestIDLen, s) }
 
@@ -96,6 +110,9 @@ func (r *Record) SetCampaignIDString(s string) { setFieldString(r.campaignID[:],
 
 // SetImpIDString is [Record.SetImpID] for a string; it does not allocate.
 func (r *Record) SetImpIDString(s string) { setFieldString(r.impID[:], &r.impIDLen, s) }
+
+// SetExchangeString is [Record.SetExchange] for a string; it does not allocate.
+func (r *Record) SetExchangeString(s string) { setFieldString(r.exchange[:], &r.exchangeLen, s) }
 
 // setField copies b into dst, truncating, and zeroes what remains of the
 // previous value, so that bytes past the length are always zero and records
@@ -137,6 +154,13 @@ func (r *Record) CampaignID() []byte { return r.campaignID[:r.campaignIDLen] }
 // ImpID returns the stored imp id, aliasing r like [Record.RequestID].
 func (r *Record) ImpID() []byte { return r.impID[:r.impIDLen] }
 
+// Exchange returns the stored exchange name, aliasing r like
+// [Record.RequestID]. It is empty in records written before rtbd logged it.
+func (r *Record) Exchange() []byte { return r.exchange[:r.exchangeLen] }
+
+// DealID returns the stored deal id, aliasing r like [Record.RequestID].
+func (r *Record) DealID() []byte { return r.dealID[:r.dealIDLen] }
+
 // CurString returns Cur without trailing zero bytes ("" when unset).
 func (r *Record) CurString() string {
 	n := 0
@@ -149,19 +173,28 @@ func (r *Record) CurString() string {
 // On-disk record frame, little endian, inside a decompressed block:
 //
 //	kind u8, reason u8, time i64, price f64 bits, cur [3]byte,
-//	then four (len u8, bytes) fields: request id, bid id, campaign id, imp id.
-const recordFixedLen = 1 + 1 + 8 + 8 + 3
+//	then four (len u8, bytes) fields: request id, bid id, campaign id, imp id,
+//	then, when kind has frameMore set, two more: exchange, deal id.
+//
+// rtbd writes every frame with frameMore; frames without it (written
+// before the exchange and deal were logged) decode with both empty.
+const (
+	recordFixedLen = 1 + 1 + 8 + 8 + 3
+	frameMore      = 0x80
+)
 
 // appendRecord appends the frame of r to dst.
 func appendRecord(dst []byte, r *Record) []byte {
-	dst = append(dst, byte(r.Kind), r.Reason)
+	dst = append(dst, byte(r.Kind)|frameMore, r.Reason)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.TimeUnixNano))
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.Price))
 	dst = append(dst, r.Cur[:]...)
 	dst = appendField(dst, r.RequestID())
 	dst = appendField(dst, r.BidID())
 	dst = appendField(dst, r.CampaignID())
-	return appendField(dst, r.ImpID())
+	dst = appendField(dst, r.ImpID())
+	dst = appendField(dst, r.Exchange())
+	return appendField(dst, r.DealID())
 }
 
 func appendField(dst, b []byte) []byte {
@@ -176,10 +209,11 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	if len(src) < recordFixedLen {
 		return src, errBadFrame
 	}
-	if Kind(src[0]) >= numKinds {
+	kind, more := Kind(src[0]&^frameMore), src[0]&frameMore != 0
+	if kind >= numKinds {
 		return src, errBadFrame
 	}
-	r.Kind, r.Reason = Kind(src[0]), src[1]
+	r.Kind, r.Reason = kind, src[1]
 	r.TimeUnixNano = int64(binary.LittleEndian.Uint64(src[2:]))
 	r.Price = math.Float64frombits(binary.LittleEndian.Uint64(src[10:]))
 	copy(r.Cur[:], src[18:21])
@@ -195,6 +229,17 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 		return src, errBadFrame
 	}
 	if src, ok = decodeField(r.impID[:], &r.impIDLen, src); !ok {
+		return src, errBadFrame
+	}
+	if !more {
+		setField(r.exchange[:], &r.exchangeLen, nil)
+		setField(r.dealID[:], &r.dealIDLen, nil)
+		return src, nil
+	}
+	if src, ok = decodeField(r.exchange[:], &r.exchangeLen, src); !ok {
+		return src, errBadFrame
+	}
+	if src, ok = decodeField(r.dealID[:], &r.dealIDLen, src); !ok {
 		return src, errBadFrame
 	}
 	return src, nil
