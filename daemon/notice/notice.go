@@ -132,11 +132,12 @@ type Journal interface {
 }
 
 // Sink receives every notice processed for the first time, for the event log.
+// exchange is the notice's x, empty for the default exchange.
 // loss is the loss reason of a loss notice, -1 when unknown or not a loss;
 // price is [UnknownPrice] on a loss notice that carried none.
 // Notice must not block and must not retain its slices, which alias the request.
 type Sink interface {
-	Notice(kind Kind, bidID, campaignID, impID []byte, price float64, cur []byte, loss int)
+	Notice(kind Kind, exchange, bidID, campaignID, impID []byte, price float64, cur []byte, loss int)
 }
 
 // Config configures a [Handler]. The zero value gives the defaults.
@@ -359,7 +360,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 		// sent first leaves nothing to bill.
 		if bk := BillKey(n.bid); !h.dedupe.seen(bk, now.UnixNano()) {
 			if r = h.charge(bk, n, now); r == resultOK && h.sink != nil {
-				h.sink.Notice(KindBill, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
+				h.sink.Notice(KindBill, n.exchange, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
 			}
 		}
 	case k == KindWin && moves && h.res != nil:
@@ -373,7 +374,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 		r = h.charge(fp, n, now)
 	}
 	if h.sink != nil {
-		h.sink.Notice(k, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
+		h.sink.Notice(k, n.exchange, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
 	}
 	return r
 }

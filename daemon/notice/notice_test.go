@@ -65,6 +65,7 @@ func (s *fakeSpender) count() int {
 // sinkCall is one recorded Sink.Notice call.
 type sinkCall struct {
 	kind          Kind
+	exchange      string
 	bid, cid, imp string
 	price         float64
 	cur           string
@@ -76,10 +77,10 @@ type fakeSink struct {
 	calls []sinkCall
 }
 
-func (s *fakeSink) Notice(k Kind, bid, cid, imp []byte, price float64, cur []byte, loss int) {
+func (s *fakeSink) Notice(k Kind, exchange, bid, cid, imp []byte, price float64, cur []byte, loss int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, sinkCall{k, string(bid), string(cid), string(imp), price, string(cur), loss})
+	s.calls = append(s.calls, sinkCall{k, string(exchange), string(bid), string(cid), string(imp), price, string(cur), loss})
 }
 
 // serveDirect runs one request through h.Route on a fresh RequestCtx. A
@@ -117,7 +118,7 @@ func TestBillOK(t *testing.T) {
 	if len(sp.calls) != 1 || sp.calls[0] != want {
 		t.Fatalf("unexpected Bill calls %+v; want [%+v]", sp.calls, want)
 	}
-	wantSink := sinkCall{KindBill, "b1", "c7", "1", 2.5, "USD", -1}
+	wantSink := sinkCall{KindBill, "", "b1", "c7", "1", 2.5, "USD", -1}
 	if len(sink.calls) != 1 || sink.calls[0] != wantSink {
 		t.Fatalf("unexpected Sink calls %+v; want [%+v]", sink.calls, wantSink)
 	}
@@ -573,10 +574,10 @@ func TestJournalGetsBillsThatMovedSpend(t *testing.T) {
 // under the exchange its x names, the default's without x and
 // "unknown"'s with a name not configured, and a billing notice's charge
 // adds to its exchange's spend; a duplicate or refused notice counts
-// nowhere.
+// nowhere. The event log gets the x of each, as it was sent.
 func TestExchangeNotices(t *testing.T) {
-	sp := &fakeSpender{unknown: map[string]bool{"gone": true}}
-	h := New(Config{Exchanges: []string{"tx-n1", "/tx/n2"}}, sp, nil)
+	sp, sink := &fakeSpender{unknown: map[string]bool{"gone": true}}, &fakeSink{}
+	h := New(Config{Exchanges: []string{"tx-n1", "/tx/n2"}}, sp, sink)
 	if n := len(h.exchanges); n != 4 || h.exchanges[0].name != "default" || h.exchanges[3].name != "unknown" {
 		t.Fatalf("%d exchanges: %+v", n, h.exchanges)
 	}
@@ -631,4 +632,13 @@ func TestExchangeNotices(t *testing.T) {
 	f("/win?bid=e4&cid=c&price=1&x=tx-removed", 204, "unknown win", "1")
 	f("/win?bid=e5&cid=c&price=1&x="+strings.Repeat("x", 129), 400)
 	f("/bill?bid=e6&cid=gone&price=1&x=tx-n1", 204) // a campaign the spender does not know
+	var logged []string
+	for _, c := range sink.calls {
+		logged = append(logged, c.bid+" "+c.exchange)
+	}
+	want := []string{"e1 tx-n1", "e1 tx-n1", "e2 /tx/n2", "e7 tx-n1", "e8 tx-n1", "e9 tx-n1", "e10 tx-n1",
+		"e11 ", "e12 tx-n1", "e4 tx-removed", "e6 tx-n1"}
+	if !slices.Equal(logged, want) {
+		t.Fatalf("logged %q; want %q", logged, want)
+	}
 }

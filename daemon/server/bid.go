@@ -175,7 +175,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, start 
 	}
 	c.out = openrtb.AppendResponse(c.out[:0], &c.resp)
 	s.writeJSON(ctx, c)
-	s.logBids(c, start)
+	s.logBids(c, x, start)
 }
 
 // applyPrivacy removes from the request view the personal data its
@@ -251,7 +251,7 @@ func (s *Server) transaction(req *openrtb.Request) (uint64, bool) {
 func (s *Server) noBid(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, reason decision.Reason, start time.Time) {
 	x.count(resNoBid)
 	x.reasons[reason].Inc()
-	s.logNoBid(c, reason, start)
+	s.logNoBid(c, x, reason, start)
 	if !x.noBidBody {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 		return
@@ -295,8 +295,9 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, x *exchange, err error) {
 	ctx.Error(msg, fasthttp.StatusBadRequest)
 }
 
-// logBids pushes one event record per bid. The ring never blocks.
-func (s *Server) logBids(c *bidCtx, start time.Time) {
+// logBids pushes one event record per bid, made on exchange x. The ring
+// never blocks.
+func (s *Server) logBids(c *bidCtx, x *exchange, start time.Time) {
 	if s.events == nil {
 		return
 	}
@@ -308,15 +309,18 @@ func (s *Server) logBids(c *bidCtx, start time.Time) {
 		r.SetBidID(b.ID)
 		r.SetCampaignID(b.CampaignID)
 		r.SetImpID(b.ImpID)
+		r.SetExchangeString(x.name)
+		r.SetDealID(b.DealID)
 		s.events.Append(&r) // copied; the record stays on the stack
 	}
 }
 
-func (s *Server) logNoBid(c *bidCtx, reason decision.Reason, start time.Time) {
+func (s *Server) logNoBid(c *bidCtx, x *exchange, reason decision.Reason, start time.Time) {
 	if s.events == nil {
 		return
 	}
 	r := eventlog.Record{TimeUnixNano: start.UnixNano(), Kind: eventlog.KindNoBid, Reason: uint8(reason)}
 	r.SetRequestID(c.req.ID)
+	r.SetExchangeString(x.name)
 	s.events.Append(&r)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/eventlog"
 	"github.com/rtbd/rtbd/daemon/notice"
 )
@@ -26,8 +27,8 @@ var noticeKinds = [...]eventlog.Kind{
 }
 
 // Notice records one notice. Loss reasons above 255 (exchange-specific
-// codes) are stored as 255.
-func (s *eventSink) Notice(kind notice.Kind, bidID, campaignID, impID []byte, price float64, cur []byte, loss int) {
+// codes) are stored as 255. A notice without x is the default exchange's.
+func (s *eventSink) Notice(kind notice.Kind, exchange, bidID, campaignID, impID []byte, price float64, cur []byte, loss int) {
 	// Append copies the record and does not retain it: a stack value is free.
 	r := eventlog.Record{TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[kind], Price: price}
 	if kind == notice.KindLoss && loss >= 0 {
@@ -37,5 +38,10 @@ func (s *eventSink) Notice(kind notice.Kind, bidID, campaignID, impID []byte, pr
 	r.SetBidID(bidID)
 	r.SetCampaignID(campaignID)
 	r.SetImpID(impID)
+	if len(exchange) == 0 {
+		r.SetExchangeString(config.DefaultExchange)
+	} else {
+		r.SetExchange(exchange)
+	}
 	s.log.Append(&r)
 }
