@@ -2,11 +2,12 @@ package eventlog
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -17,19 +18,36 @@ import (
 //	{"type":"total","records":N,"skipped_bytes":N,"first":"RFC3339Nano","last":".."}
 //	{"type":"kind","kind":"bid","records":N}                  one per kind
 //	{"type":"spend","campaign_id":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
+//	{"type":"exchange","exchange":"..","bid":N,"nobid":N,"win":N,"bill":N,"loss":N}
+//	{"type":"exchange_spend","exchange":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
+//	{"type":"deal","deal_id":"..","exchange":"..","cur":"USD","bids":N,"bills":N,"cpm_sum":X,"spend":X/1000}
 //	{"type":"nobid_reason","reason":N,"records":N}            with "reason_name" when named
 //
 // Spend is the sum of billing-notice prices, which are CPMs, divided by
 // 1000: one billing notice is one impression. first and last are null when
 // there are no records. It returns the bytes skipped (see [Reader.Each]).
+//
+// An exchange is the bid endpoint a bid or no-bid was answered on, and the
+// one a notice names (x=, "default" without); "" for records written
+// before rtbd logged it. A billing notice does not name a deal: a deal
+// line counts the deal's bids (in the bid's currency) and the bills of
+// those bids, found by bid id among all the records read, so give Stats
+// the segments of every host that bids on the deal. When some bid has a
+// deal, the records are read a second time for the bills read before
+// their bid's record (another host's, read later). A bid billed twice
+// (by two hosts) counts its first bill in reading order under its deal.
 func (rd *Reader) Stats(w io.Writer, paths ...string) (skipped int64, err error) {
-	s := summary{spend: make(map[spendKey]*spendSum)}
+	s := newSummary()
 	skipped, err = rd.Each(func(r *Record) error { s.add(r); return nil }, paths...)
+	if err == nil && s.unjoined > 0 && len(s.dealBids) > 0 {
+		s.clearJoins()
+		_, err = rd.Each(func(r *Record) error { s.joinBill(r); return nil }, paths...)
+	}
 	if err != nil {
 		return skipped, err
 	}
 	bw := bufio.NewWriter(w)
-	rd.writeSummary(bw, &s, skipped)
+	rd.writeSummary(bw, s, skipped)
 	return skipped, bw.Flush()
 }
 
@@ -42,7 +60,33 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 	for k := range numKinds {
 		b = fmt.Appendf(b, `{"type":"kind","kind":"%s","records":%d}`+"\n", k, s.kinds[k])
 	}
-	b = appendSpend(b, s.spend)
+	for _, k := range sortedKeys(s.spend, spendKey.compare) {
+		b = append(b, `{"type":"spend","campaign_id":`...)
+		b = appendJSONString(b, []byte(k.campaign))
+		b = appendSum(b, k.cur, s.spend[k])
+	}
+	for _, x := range sortedKeys(s.exchanges, cmp.Compare[string]) {
+		b = append(b, `{"type":"exchange","exchange":`...)
+		b = appendJSONString(b, []byte(x))
+		for k, n := range s.exchanges[x] {
+			b = fmt.Appendf(b, `,"%s":%d`, Kind(k), n)
+		}
+		b = append(b, "}\n"...)
+	}
+	for _, k := range sortedKeys(s.exchangeSpend, spendKey.compare) {
+		b = append(b, `{"type":"exchange_spend","exchange":`...)
+		b = appendJSONString(b, []byte(k.campaign))
+		b = appendSum(b, k.cur, s.exchangeSpend[k])
+	}
+	for _, k := range sortedKeys(s.deals, dealKey.compare) {
+		d := s.deals[k]
+		b = append(b, `{"type":"deal","deal_id":`...)
+		b = appendJSONString(b, []byte(k.deal))
+		b = append(b, `,"exchange":`...)
+		b = appendJSONString(b, []byte(k.exchange))
+		b = fmt.Appendf(b, `,"bids":%d`, d.bids)
+		b = appendSum(b, k.cur, &d.spendSum)
+	}
 	for reason, n := range s.reasons {
 		if n == 0 {
 			continue
@@ -63,42 +107,177 @@ func appendTime(dst []byte, ns int64, ok bool) []byte {
 	return append(dst, '"')
 }
 
-// appendSpend appends the spend lines ordered by campaign and currency.
-func appendSpend(dst []byte, spend map[spendKey]*spendSum) []byte {
-	keys := make([]spendKey, 0, len(spend))
-	for k := range spend {
+// appendSum appends the end of a spend line: cur, bills, cpm_sum, spend.
+func appendSum(dst []byte, cur string, sp *spendSum) []byte {
+	dst = append(dst, `,"cur":`...)
+	dst = appendJSONString(dst, []byte(cur))
+	dst = append(dst, `,"bills":`...)
+	dst = strconv.AppendInt(dst, int64(sp.bills), 10)
+	dst = append(dst, `,"cpm_sum":`...)
+	dst = appendFloat(dst, sp.cpmSum)
+	dst = append(dst, `,"spend":`...)
+	dst = appendFloat(dst, sp.cpmSum/1000)
+	return append(dst, "}\n"...)
+}
+
+// sortedKeys returns the keys of m in the order of compare.
+func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].campaign != keys[j].campaign {
-			return keys[i].campaign < keys[j].campaign
-		}
-		return keys[i].cur < keys[j].cur
-	})
-	for _, k := range keys {
-		sp := spend[k]
-		dst = append(dst, `{"type":"spend","campaign_id":`...)
-		dst = appendJSONString(dst, []byte(k.campaign))
-		dst = append(dst, `,"cur":`...)
-		dst = appendJSONString(dst, []byte(k.cur))
-		dst = append(dst, `,"bills":`...)
-		dst = strconv.AppendInt(dst, int64(sp.bills), 10)
-		dst = append(dst, `,"cpm_sum":`...)
-		dst = appendFloat(dst, sp.cpmSum)
-		dst = append(dst, `,"spend":`...)
-		dst = appendFloat(dst, sp.cpmSum/1000)
-		dst = append(dst, "}\n"...)
+	slices.SortFunc(keys, compare)
+	return keys
+}
+
+// summary accumulates [Reader.Stats].
+type summary struct {
+	records       int
+	first, last   int64
+	kinds         [numKinds]int
+	spend         map[spendKey]*spendSum // by campaign
+	exchanges     map[string]*[numKinds]int
+	exchangeSpend map[spendKey]*spendSum // by exchange (in campaign)
+	deals         map[dealKey]*dealSum
+	dealBids      map[string]*dealBid // by bid id
+	unjoined      int                 // bills read before a bid with a deal of theirs
+	reasons       [256]int
+}
+
+func newSummary() *summary {
+	return &summary{
+		spend:         make(map[spendKey]*spendSum),
+		exchanges:     make(map[string]*[numKinds]int),
+		exchangeSpend: make(map[spendKey]*spendSum),
+		deals:         make(map[dealKey]*dealSum),
+		dealBids:      make(map[string]*dealBid),
 	}
-	return dst
+}
+
+type spendKey struct{ campaign, cur string }
+
+func (a spendKey) compare(b spendKey) int {
+	return cmp.Or(cmp.Compare(a.campaign, b.campaign), cmp.Compare(a.cur, b.cur))
+}
+
+type spendSum struct {
+	bills  int
+	cpmSum float64
+}
+
+func (sp *spendSum) add(price float64) {
+	sp.bills++
+	sp.cpmSum += price
+}
+
+type dealKey struct{ deal, exchange, cur string }
+
+func (a dealKey) compare(b dealKey) int {
+	return cmp.Or(cmp.Compare(a.deal, b.deal), cmp.Compare(a.exchange, b.exchange), cmp.Compare(a.cur, b.cur))
+}
+
+type dealSum struct {
+	bids int
+	spendSum
+}
+
+// dealBid is a bid made through a deal, for the bill that may follow.
+type dealBid struct {
+	sum    *dealSum
+	billed bool // its (first) bill is counted
+}
+
+func (s *summary) add(r *Record) {
+	if s.records == 0 || r.TimeUnixNano < s.first {
+		s.first = r.TimeUnixNano
+	}
+	if s.records == 0 || r.TimeUnixNano > s.last {
+		s.last = r.TimeUnixNano
+	}
+	s.records++
+	s.kinds[r.Kind]++
+	x := s.exchanges[string(r.Exchange())]
+	if x == nil {
+		x = new([numKinds]int)
+		s.exchanges[string(r.Exchange())] = x
+	}
+	x[r.Kind]++
+	switch r.Kind {
+	case KindNoBid:
+		s.reasons[r.Reason]++
+	case KindBid:
+		if len(r.DealID()) > 0 {
+			s.addDealBid(r)
+		}
+	case KindBill:
+		cur := r.CurString()
+		sumOf(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
+		sumOf(s.exchangeSpend, spendKey{string(r.Exchange()), cur}).add(r.Price)
+		if !s.joinBill(r) {
+			s.unjoined++
+		}
+	}
+}
+
+func (s *summary) addDealBid(r *Record) {
+	k := dealKey{string(r.DealID()), string(r.Exchange()), r.CurString()}
+	d := s.deals[k]
+	if d == nil {
+		d = &dealSum{}
+		s.deals[k] = d
+	}
+	d.bids++
+	s.dealBids[string(r.BidID())] = &dealBid{sum: d}
+}
+
+// joinBill counts the bill r under its bid's deal, once per bid. It
+// returns false when no bid with a deal was read yet, and r's bid may
+// still be one.
+func (s *summary) joinBill(r *Record) bool {
+	if r.Kind != KindBill {
+		return true
+	}
+	b := s.dealBids[string(r.BidID())]
+	if b == nil {
+		return false
+	}
+	if !b.billed {
+		b.billed = true
+		b.sum.add(r.Price)
+	}
+	return true
+}
+
+// clearJoins forgets the bills joinBill counted, to count them again in
+// reading order: the first bill of a bid is the one counted.
+func (s *summary) clearJoins() {
+	for _, b := range s.dealBids {
+		b.billed = false
+	}
+	for _, d := range s.deals {
+		d.spendSum = spendSum{}
+	}
+}
+
+func sumOf(m map[spendKey]*spendSum, k spendKey) *spendSum {
+	sp := m[k]
+	if sp == nil {
+		sp = &spendSum{}
+		m[k] = sp
+	}
+	return sp
 }
 
 const usage = `usage: rtbd log cat|stats [-dir DIR] [FILE...]
 
   cat    print every record as one JSON object per line
   stats  print a summary as JSON lines: records by kind, spend by campaign,
-         no-bid reasons, time range
+         records and spend by exchange, bids and spend by deal, no-bid
+         reasons, time range
 
-Reads the segments of DIR oldest first, then the FILEs. Torn or corrupt
+Reads the segments of DIR oldest first, then the FILEs (a directory's
+segments oldest first: give stats every host's, so that it finds the bids
+of the bills that a failover sent to another host). Torn or corrupt
 blocks are skipped with a note on stderr. Exit status: 0 on success (even
 with skipped bytes), 1 when a file cannot be read or written, 2 on bad usage.
 `

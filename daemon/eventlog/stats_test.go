@@ -38,29 +38,70 @@ func TestStats(t *testing.T) {
 	kinds := map[string]int{}
 	spend := map[string]float64{}
 	reasons := map[uint8]int{}
+	exchanges := map[string]map[string]int{}
+	exchangeSpend := map[string]float64{}
+	type deal struct {
+		bids, bills int
+		cpm         float64
+	}
+	deals := map[string]*deal{}
+	dealOf := map[string]string{} // bid id: its deal bid's deal line
+	billed := map[string]bool{}
+	for i := range n {
+		r := testRecord(i)
+		if r.Kind == KindBid && len(r.DealID()) > 0 {
+			k := string(r.DealID()) + "/" + string(r.Exchange()) + "/" + r.CurString()
+			if deals[k] == nil {
+				deals[k] = &deal{}
+			}
+			deals[k].bids++
+			dealOf[string(r.BidID())] = k
+		}
+	}
 	for i := range n {
 		r := testRecord(i)
 		kinds[r.Kind.String()]++
+		if exchanges[string(r.Exchange())] == nil {
+			exchanges[string(r.Exchange())] = map[string]int{}
+		}
+		exchanges[string(r.Exchange())][r.Kind.String()]++
 		if r.Kind == KindBill {
 			spend[string(r.CampaignID())+"/"+r.CurString()] += r.Price
+			exchangeSpend[string(r.Exchange())+"/"+r.CurString()] += r.Price
+			if k, ok := dealOf[string(r.BidID())]; ok && !billed[string(r.BidID())] {
+				billed[string(r.BidID())] = true
+				deals[k].bills++
+				deals[k].cpm += r.Price
+			}
 		}
 		if r.Kind == KindNoBid {
 			reasons[r.Reason]++
 		}
 	}
+	joined := 0
+	for _, d := range deals {
+		joined += d.bills
+	}
+	if joined == 0 {
+		t.Fatal("no bill of a deal bid among the test records: the join is not tested")
+	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if want := 1 + 5 + len(spend) + len(reasons); len(lines) != want {
+	if want := 1 + 5 + len(spend) + len(exchanges) + len(exchangeSpend) + len(deals) + len(reasons); len(lines) != want {
 		t.Fatalf("got %d lines; want %d:\n%s", len(lines), want, out.String())
 	}
 	for _, line := range lines {
 		var m struct {
-			Type, Kind, First, Last, CampaignID, Cur, ReasonName string
-			Records, Bills                                       int
-			Reason                                               uint8
-			CPMSum                                               float64 `json:"cpm_sum"`
-			Spend                                                float64
+			Type, Kind, First, Last, CampaignID, Cur, ReasonName, Exchange, DealID string
+			Records, Bills, Bids                                                   int
+			Reason                                                                 uint8
+			CPMSum                                                                 float64 `json:"cpm_sum"`
+			Spend                                                                  float64
+			Bid, NoBid, Win, Bill, Loss                                            int
+			SkippedBytes                                                           int `json:"skipped_bytes"`
 		}
-		dec := json.NewDecoder(strings.NewReader(strings.NewReplacer(`"campaign_id"`, `"CampaignID"`, `"reason_name"`, `"ReasonName"`).Replace(line)))
+		dec := json.NewDecoder(strings.NewReader(strings.NewReplacer(`"campaign_id"`, `"CampaignID"`,
+			`"reason_name"`, `"ReasonName"`, `"deal_id"`, `"DealID"`).Replace(line)))
+		dec.DisallowUnknownFields()
 		if err := dec.Decode(&m); err != nil {
 			t.Fatalf("line %q: %s", line, err)
 		}
@@ -78,6 +119,21 @@ func TestStats(t *testing.T) {
 			want := spend[m.CampaignID+"/"+m.Cur]
 			if m.CPMSum != want || m.Spend != want/1000 || want == 0 {
 				t.Fatalf("spend line %q; want cpm_sum %v", line, want)
+			}
+		case "exchange":
+			x := exchanges[m.Exchange]
+			if x == nil || m.Bid != x["bid"] || m.NoBid != x["nobid"] || m.Win != x["win"] || m.Bill != x["bill"] || m.Loss != x["loss"] {
+				t.Fatalf("exchange line %q; want %v", line, x)
+			}
+		case "exchange_spend":
+			want := exchangeSpend[m.Exchange+"/"+m.Cur]
+			if m.CPMSum != want || m.Spend != want/1000 || want == 0 {
+				t.Fatalf("exchange_spend line %q; want cpm_sum %v", line, want)
+			}
+		case "deal":
+			d := deals[m.DealID+"/"+m.Exchange+"/"+m.Cur]
+			if d == nil || m.Bids != d.bids || m.Bills != d.bills || m.CPMSum != d.cpm || m.Spend != d.cpm/1000 {
+				t.Fatalf("deal line %q; want %+v", line, d)
 			}
 		case "nobid_reason":
 			wantName := map[uint8]string{1: "one"}[m.Reason]
@@ -114,7 +170,7 @@ func TestMainCommand(t *testing.T) {
 	f([]string{"cat", filepath.Join(dir, names[0])}, 0, 10, "")
 	f([]string{"cat", "-dir", dir, filepath.Join(dir, names[0])}, 0, 20, "")
 	f([]string{"cat", torn}, 0, 0, "skipped 20 bytes")
-	f([]string{"stats", "-dir", dir}, 0, 1+5+2+2, "")
+	f([]string{"stats", "-dir", dir}, 0, 1+5+2+3+2+1+2, "") // total, kinds, spend, exchanges, their spend, deal, reasons
 	f([]string{"cat", "-dir", filepath.Join(dir, "missing")}, 1, 0, "no such file")
 	f([]string{"cat"}, 2, 0, "give -dir or files")
 	f([]string{"cat", "-bogus"}, 2, 0, "usage:")
@@ -128,5 +184,52 @@ func TestMainCommand(t *testing.T) {
 	out.Reset()
 	if err := Stats(&out, dir); err != nil || !strings.HasPrefix(out.String(), `{"type":"total","records":10,`) {
 		t.Fatalf("Stats: %v, output %q", err, out.String())
+	}
+}
+
+// TestStatsDealAcrossHosts: a deal bid logged by host a and billed on
+// host b (after a failover), read b first, counts its bill under the
+// deal; a bid billed on both hosts counts its first bill in reading order.
+func TestStatsDealAcrossHosts(t *testing.T) {
+	t.Parallel()
+	rec := func(k Kind, bid, deal string, price float64) Record {
+		r := Record{Kind: k, Price: price, TimeUnixNano: 1_763_000_000_000_000_000}
+		r.SetCur("USD")
+		r.SetBidIDString(bid)
+		r.SetCampaignIDString("c")
+		r.SetExchangeString("x")
+		r.SetDealID([]byte(deal))
+		return r
+	}
+	write := func(rs ...Record) string {
+		cfg := testConfig(t)
+		l, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rs {
+			if !l.Append(&rs[i]) {
+				t.Fatal("Append dropped a record")
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Dir
+	}
+	a := write(rec(KindBid, "b1", "pg", 5), rec(KindBid, "b2", "pg", 5), rec(KindBid, "b3", "", 4), rec(KindBill, "b2", "", 2))
+	b := write(rec(KindBill, "b1", "", 3), rec(KindBill, "b2", "", 2.5), rec(KindBill, "b3", "", 1))
+	var out bytes.Buffer
+	if _, err := (&Reader{}).Stats(&out, b, a); err != nil {
+		t.Fatal(err)
+	}
+	// b1's bill (3) and b2's first bill read (2.5, host b's); not b3's.
+	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":2,"cur":"USD","bills":2,"cpm_sum":5.5,"spend":0.0055}`
+	if !strings.Contains(out.String(), want+"\n") {
+		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
+	}
+	// Every bill moved spend, as the hosts charged them.
+	if want := `{"type":"exchange_spend","exchange":"x","cur":"USD","bills":4,"cpm_sum":8.5,"spend":0.0085}`; !strings.Contains(out.String(), want+"\n") {
+		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 }
