@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -243,6 +244,7 @@ func (d *daemon) waitMetric(t *testing.T, series string, ok func(v float64) bool
 
 type bid struct {
 	ID, NURL, BURL, LURL string
+	DealID               string
 	Price                float64
 }
 
@@ -368,6 +370,99 @@ func TestNoticesReplayedAndSIGTERMFlush(t *testing.T) {
 	if kinds["bid"] != len(bids) || kinds["win"] != len(bids) || kinds["bill"] != len(bids) {
 		t.Fatalf("event log kinds %v; want %d bids, wins and bills", kinds, len(bids))
 	}
+}
+
+// TestLogStatsByExchangeAndDeal bids on two exchanges, through deals
+// too, bills every bid and stops rtbd: `rtbd log cat` gives each record
+// its exchange and each deal bid its deal, and `rtbd log stats` sums the
+// records and the spend by exchange and by deal.
+func TestLogStatsByExchangeAndDeal(t *testing.T) {
+	events := t.TempDir()
+	d := startDaemon(t, map[string]any{
+		"exchanges": []map[string]any{{"name": "ssp-a", "bidPath": "/ssp-a/bid"}},
+		"eventLog":  map[string]any{"dir": events},
+		"drain":     map[string]any{"delay": "0s"},
+	})
+	want := map[string]*statLine{} // by "exchange NAME" and "deal ID EXCHANGE"
+	const price = 0.01             // below every bid: the bills are not capped
+	for _, f := range corpus.Requests() {
+		for _, x := range []struct{ name, path string }{{"default", "/openrtb2/bid"}, {"ssp-a", "/ssp-a/bid"}} {
+			code, bids := d.postBidTo(t, x.path, f.Body)
+			if code == 204 {
+				lineOf(want, "exchange "+x.name).nobids++
+			}
+			for _, b := range bids {
+				d.notice(t, b.BURL, strconv.FormatFloat(price, 'f', -1, 64))
+				for _, key := range []string{"exchange " + x.name, "deal " + b.DealID + " " + x.name} {
+					if key == "deal  "+x.name {
+						continue
+					}
+					l := lineOf(want, key)
+					l.bids++
+					l.bills++
+					l.cpm += price
+				}
+			}
+		}
+	}
+	if want["deal deal-id-1 ssp-a"] == nil || want["exchange default"] == nil {
+		t.Fatalf("no deal bid on ssp-a, or no bid on default: %v", want)
+	}
+	d.stop(t)
+	for _, r := range logCat(t, events) {
+		if r["kind"] == "bid" && (r["exchange"] == "" || r["deal_id"] == nil) {
+			t.Fatalf("bid record without an exchange: %v", r)
+		}
+	}
+	out, err := exec.Command(rtbdBin, "log", "stats", "-dir", events).Output()
+	if err != nil {
+		t.Fatalf("rtbd log stats: %v", err)
+	}
+	got := map[string]*statLine{}
+	for _, s := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var v struct {
+			Type, Exchange, DealID string
+			Bid, NoBid, Bill       int
+			Bids, Bills            int
+			CPMSum                 float64 `json:"cpm_sum"`
+		}
+		if err := json.Unmarshal([]byte(strings.Replace(s, `"deal_id"`, `"DealID"`, 1)), &v); err != nil {
+			t.Fatalf("rtbd log stats line %q: %v", s, err)
+		}
+		switch v.Type {
+		case "exchange":
+			l := lineOf(got, "exchange "+v.Exchange)
+			l.bids, l.nobids, l.bills = v.Bid, v.NoBid, v.Bill
+		case "exchange_spend":
+			lineOf(got, "exchange "+v.Exchange).cpm = v.CPMSum
+		case "deal":
+			l := lineOf(got, "deal "+v.DealID+" "+v.Exchange)
+			l.bids, l.bills, l.cpm = v.Bids, v.Bills, v.CPMSum
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("rtbd log stats:\n%s\nwant %d exchange and deal lines", out, len(want))
+	}
+	for k, w := range want {
+		g := got[k]
+		if g == nil || g.bids != w.bids || g.nobids != w.nobids || g.bills != w.bills || math.Abs(g.cpm-w.cpm) > 1e-9 {
+			t.Fatalf("%s: got %+v; want %+v\n%s", k, g, w, out)
+		}
+	}
+}
+
+// statLine is what `rtbd log stats` says of an exchange or a deal.
+type statLine struct {
+	bids, nobids, bills int
+	cpm                 float64
+}
+
+// lineOf returns m's line for key, adding it.
+func lineOf(m map[string]*statLine, key string) *statLine {
+	if m[key] == nil {
+		m[key] = &statLine{}
+	}
+	return m[key]
 }
 
 // TestKillNineKeepsFlushedRecords kills rtbd with SIGKILL while it writes
