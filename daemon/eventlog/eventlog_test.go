@@ -211,6 +211,11 @@ func TestRecordFrame(t *testing.T) {
 	r := testRecord(4)
 	r.Price = math.Inf(-1)
 	f(r)
+	r = testRecord(3) // a bill with a stated price and an mtw
+	if r.StatedPrice == 0 || r.MinToWin == 0 {
+		t.Fatalf("test record 3 has no stated price or mtw: %+v", r)
+	}
+	f(r)
 }
 
 // TestRecordFrameWithoutMore: a frame written before the exchange and
@@ -223,9 +228,10 @@ func TestRecordFrameWithoutMore(t *testing.T) {
 		t.Fatalf("test record without exchange or deal: %+v", r)
 	}
 	frame := appendRecord(nil, &r)
-	// The old frame: the kind without frameMore, and no last two fields.
-	old := append([]byte{frame[0] &^ frameMore}, frame[1:len(frame)-2-len(r.Exchange())-len(r.DealID())]...)
+	// The old frame: the kind without frameMore, and none of its fields.
+	old := append([]byte{frame[0] &^ frameMore}, frame[1:len(frame)-2-len(r.Exchange())-len(r.DealID())-16]...)
 	got := r
+	got.StatedPrice, got.MinToWin = 1, 2
 	rest, err := decodeRecord(&got, old)
 	want := r
 	want.SetExchange(nil)

@@ -83,6 +83,9 @@ func testRecord(i int) Record {
 	if r.Kind == KindBid && i%2 == 0 {
 		r.SetDealID(fmt.Appendf(nil, "deal-%d", i%5))
 	}
+	if r.Kind == KindBill && i%4 == 3 { // capped, with an mtw
+		r.StatedPrice, r.MinToWin = r.Price*10, r.Price*0.5
+	}
 	return r
 }
 

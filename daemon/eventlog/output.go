@@ -29,7 +29,8 @@ func Stats(w io.Writer, paths ...string) error {
 // Cat writes one JSON object per record of paths to w:
 //
 //	{"ts":"2026-11-21T22:54:10.123456789Z","kind":"bid","reason":0,"price":1.25,"cur":"USD",
-//	 "request_id":"..","bid_id":"..","campaign_id":"..","imp_id":"..","exchange":"..","deal_id":".."}
+//	 "request_id":"..","bid_id":"..","campaign_id":"..","imp_id":"..","exchange":"..","deal_id":"..",
+//	 "stated_price":0,"min_to_win":0}
 //
 // with "reason_name" after "reason" when ReasonNames names the code. A price
 // that is not finite is written as null. It returns the bytes skipped (see
@@ -73,6 +74,10 @@ func (rd *Reader) appendJSON(dst []byte, r *Record) []byte {
 	dst = appendJSONString(dst, r.Exchange())
 	dst = append(dst, `,"deal_id":`...)
 	dst = appendJSONString(dst, r.DealID())
+	dst = append(dst, `,"stated_price":`...)
+	dst = appendFloat(dst, r.StatedPrice)
+	dst = append(dst, `,"min_to_win":`...)
+	dst = appendFloat(dst, r.MinToWin)
 	return append(dst, "}\n"...)
 }
 

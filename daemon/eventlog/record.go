@@ -55,8 +55,17 @@ const (
 type Record struct {
 	// TimeUnixNano is the event time in nanoseconds since the Unix epoch.
 	TimeUnixNano int64
-	// Price is the bid or notice price in CPM, in currency Cur.
+	// Price is the bid or notice price in CPM, in currency Cur: for a win
+	// or billing notice, what it charged.
 	Price float64
+	// StatedPrice is, for a win or billing notice whose price was above
+	// the bid's, the price the exchange stated; Price is then the bid's
+	// price, as the notice was charged (capped; see package notice). 0
+	// otherwise.
+	StatedPrice float64
+	// MinToWin is a billing notice's mtw (${AUCTION_MIN_TO_WIN}, the
+	// lowest bid that would have won); 0 when it carried none.
+	MinToWin float64
 	// Kind is the record type.
 	Kind Kind
 	// Reason is a no-bid reason code; its names belong to the decision
@@ -174,10 +183,11 @@ func (r *Record) CurString() string {
 //
 //	kind u8, reason u8, time i64, price f64 bits, cur [3]byte,
 //	then four (len u8, bytes) fields: request id, bid id, campaign id, imp id,
-//	then, when kind has frameMore set, two more: exchange, deal id.
+//	then, when kind has frameMore set, two more fields: exchange, deal id,
+//	and stated price f64 bits, min to win f64 bits.
 //
 // rtbd writes every frame with frameMore; frames without it (written
-// before the exchange and deal were logged) decode with both empty.
+// before those were logged) decode with them empty and zero.
 const (
 	recordFixedLen = 1 + 1 + 8 + 8 + 3
 	frameMore      = 0x80
@@ -194,7 +204,9 @@ func appendRecord(dst []byte, r *Record) []byte {
 	dst = appendField(dst, r.CampaignID())
 	dst = appendField(dst, r.ImpID())
 	dst = appendField(dst, r.Exchange())
-	return appendField(dst, r.DealID())
+	dst = appendField(dst, r.DealID())
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.StatedPrice))
+	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.MinToWin))
 }
 
 func appendField(dst, b []byte) []byte {
@@ -234,6 +246,7 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	if !more {
 		setField(r.exchange[:], &r.exchangeLen, nil)
 		setField(r.dealID[:], &r.dealIDLen, nil)
+		r.StatedPrice, r.MinToWin = 0, 0
 		return src, nil
 	}
 	if src, ok = decodeField(r.exchange[:], &r.exchangeLen, src); !ok {
@@ -242,7 +255,12 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	if src, ok = decodeField(r.dealID[:], &r.dealIDLen, src); !ok {
 		return src, errBadFrame
 	}
-	return src, nil
+	if len(src) < 16 {
+		return src, errBadFrame
+	}
+	r.StatedPrice = math.Float64frombits(binary.LittleEndian.Uint64(src))
+	r.MinToWin = math.Float64frombits(binary.LittleEndian.Uint64(src[8:]))
+	return src[16:], nil
 }
 
 func decodeField(dst []byte, n *uint8, src []byte) ([]byte, bool) {
