@@ -23,7 +23,7 @@ func (nopSpender) Bill([]byte, uint64, float64, []byte, time.Time) (Charge, erro
 // nopSink drops every notice.
 type nopSink struct{}
 
-func (nopSink) Notice(Kind, []byte, []byte, []byte, []byte, float64, []byte, int) {}
+func (nopSink) Notice(Event) {}
 
 // billURIs returns n billing notice URIs with distinct bid ids, and
 // minimums to win (their metrics allocate once, at the first).

@@ -9,7 +9,7 @@
 // when they are signed (see [Config.Keys]). A win or billing notice is
 // charged and logged at most at bp: an auction does not clear above the
 // bid, and a higher price is counted in rtbd_notices_capped_total and
-// held to bp. Billing notices move spend through a
+// held to bp (the Sink gets it as the stated price). Billing notices move spend through a
 // [Spender]; every accepted notice goes to a [Sink] for the event log. Win
 // and billing notices need a price; a loss notice without one (absent or an
 // unsubstituted macro) is accepted at [UnknownPrice].
@@ -131,13 +131,30 @@ type Journal interface {
 	Billed(Billed)
 }
 
-// Sink receives every notice processed for the first time, for the event log.
-// exchange is the notice's x, empty for the default exchange.
-// loss is the loss reason of a loss notice, -1 when unknown or not a loss;
-// price is [UnknownPrice] on a loss notice that carried none.
-// Notice must not block and must not retain its slices, which alias the request.
+// Sink receives every notice processed for the first time, for the event
+// log. Notice must not block and must not retain e's slices, which alias
+// the request.
 type Sink interface {
-	Notice(kind Kind, exchange, bidID, campaignID, impID []byte, price float64, cur []byte, loss int)
+	Notice(e Event)
+}
+
+// Event is a notice as a [Sink] gets it.
+type Event struct {
+	Kind     Kind
+	Exchange []byte // x; empty for the default exchange
+	BidID    []byte
+	// CampaignID, ImpID and Cur are the notice's cid, imp and cur.
+	CampaignID, ImpID, Cur []byte
+	// Price is what a win or billing notice was charged, at most the bid's
+	// price, and a loss notice's price, [UnknownPrice] when it had none.
+	Price float64
+	// StatedPrice is the price a capped win or billing notice stated,
+	// above the bid's; 0 for the others.
+	StatedPrice float64
+	// MinToWin is the notice's mtw; 0 when unknown.
+	MinToWin float64
+	// Loss is the loss reason of a loss notice; -1 when unknown or not a loss.
+	Loss int
 }
 
 // Config configures a [Handler]. The zero value gives the defaults.
@@ -360,7 +377,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 		// sent first leaves nothing to bill.
 		if bk := BillKey(n.bid); !h.dedupe.seen(bk, now.UnixNano()) {
 			if r = h.charge(bk, n, now); r == resultOK && h.sink != nil {
-				h.sink.Notice(KindBill, n.exchange, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
+				h.sink.Notice(n.event(KindBill))
 			}
 		}
 	case k == KindWin && moves && h.res != nil:
@@ -374,7 +391,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 		r = h.charge(fp, n, now)
 	}
 	if h.sink != nil {
-		h.sink.Notice(k, n.exchange, n.bid, n.cid, n.imp, n.price, n.cur, n.loss)
+		h.sink.Notice(n.event(k))
 	}
 	return r
 }

@@ -70,6 +70,7 @@ type sinkCall struct {
 	price         float64
 	cur           string
 	loss          int
+	stated, mtw   float64 // StatedPrice, MinToWin
 }
 
 type fakeSink struct {
@@ -77,10 +78,11 @@ type fakeSink struct {
 	calls []sinkCall
 }
 
-func (s *fakeSink) Notice(k Kind, exchange, bid, cid, imp []byte, price float64, cur []byte, loss int) {
+func (s *fakeSink) Notice(e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, sinkCall{k, string(exchange), string(bid), string(cid), string(imp), price, string(cur), loss})
+	s.calls = append(s.calls, sinkCall{e.Kind, string(e.Exchange), string(e.BidID), string(e.CampaignID), string(e.ImpID),
+		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin})
 }
 
 // serveDirect runs one request through h.Route on a fresh RequestCtx. A
@@ -118,7 +120,7 @@ func TestBillOK(t *testing.T) {
 	if len(sp.calls) != 1 || sp.calls[0] != want {
 		t.Fatalf("unexpected Bill calls %+v; want [%+v]", sp.calls, want)
 	}
-	wantSink := sinkCall{KindBill, "", "b1", "c7", "1", 2.5, "USD", -1}
+	wantSink := sinkCall{KindBill, "", "b1", "c7", "1", 2.5, "USD", -1, 0, 0}
 	if len(sink.calls) != 1 || sink.calls[0] != wantSink {
 		t.Fatalf("unexpected Sink calls %+v; want [%+v]", sink.calls, wantSink)
 	}
@@ -274,24 +276,25 @@ func TestBillOnWinPerBid(t *testing.T) {
 
 // TestPriceCappedAtBid: a win or billing notice whose price is above its
 // bid's (bp) is charged and logged at the bid's price and counted as
-// capped, once however often it is replayed; a price at or below it is
-// kept, as is a loss notice's (the winner's price), and a bad bp is
-// refused.
+// capped, once however often it is replayed, with the price the exchange
+// stated beside it in the event log; a price at or below it is kept, as
+// is a loss notice's (the winner's price), and a bad bp is refused. The
+// log gets a notice's mtw too.
 func TestPriceCappedAtBid(t *testing.T) {
 	sp, sink := &fakeSpender{}, &fakeSink{}
 	h := New(Config{}, sp, sink)
 	bills, wins := noticesCapped[KindBill].Get(), noticesCapped[KindWin].Get()
 	for _, c := range []struct {
-		path, query string
-		charged     float64
+		path, query          string
+		charged, stated, mtw float64
 	}{
-		{"/bill", "bid=b1&cid=c&bp=2&price=2.5", 2},
-		{"/bill", "bid=b1&cid=c&bp=2&price=2.5", 0}, // a replay: not billed
-		{"/bill", "bid=b2&cid=c&bp=2&price=2", 2},
-		{"/bill", "bid=b3&cid=c&bp=2.0001&price=1.5", 1.5},
-		{"/bill", "bid=b4&cid=c&price=900", 900}, // no bp: an older bid's URL
-		{"/win", "bid=b5&cid=c&bp=0.75&price=75", 0.75},
-		{"/loss", "bid=b6&cid=c&bp=2&price=3&loss=102", 3},
+		{"/bill", "bid=b1&cid=c&bp=2&price=2.5&mtw=1.25", 2, 2.5, 1.25},
+		{"/bill", "bid=b1&cid=c&bp=2&price=2.5", 0, 0, 0}, // a replay: not billed
+		{"/bill", "bid=b2&cid=c&bp=2&price=2", 2, 0, 0},
+		{"/bill", "bid=b3&cid=c&bp=2.0001&price=1.5&mtw=1.4", 1.5, 0, 1.4},
+		{"/bill", "bid=b4&cid=c&price=900", 900, 0, 0}, // no bp: an older bid's URL
+		{"/win", "bid=b5&cid=c&bp=0.75&price=75", 0.75, 75, 0},
+		{"/loss", "bid=b6&cid=c&bp=2&price=3&loss=102", 3, 0, 0},
 	} {
 		calls := len(sink.calls)
 		if code, body := serveDirect(t, h, "GET", c.path+"?"+c.query, ""); code != 204 {
@@ -303,8 +306,9 @@ func TestPriceCappedAtBid(t *testing.T) {
 			}
 			continue
 		}
-		if got := sink.calls[len(sink.calls)-1].price; got != c.charged {
-			t.Fatalf("%s?%s: logged at %v; want %v", c.path, c.query, got, c.charged)
+		if got := sink.calls[len(sink.calls)-1]; got.price != c.charged || got.stated != c.stated || got.mtw != c.mtw {
+			t.Fatalf("%s?%s: logged at %v, stated %v, mtw %v; want %v, %v, %v", c.path, c.query,
+				got.price, got.stated, got.mtw, c.charged, c.stated, c.mtw)
 		}
 		if c.path == "/bill" && sp.calls[len(sp.calls)-1].price != c.charged {
 			t.Fatalf("%s?%s: billed at %v; want %v", c.path, c.query, sp.calls[len(sp.calls)-1].price, c.charged)

@@ -28,11 +28,20 @@ type notice struct {
 	userKey            uint64
 	loss               int            // -1 when absent
 	minToWin           float64        // mtw, ${AUCTION_MIN_TO_WIN}; -1 when unknown
+	stated             float64        // when capped, the exchange's price; else 0
 	capped             bool           // the exchange's price was above the bid's, and price is the bid's
 	billOnWin          bool           // bo=w: the bid is billed at its win notice
 	explore            bool           // sx=1: the bid was sent unshaded (see package shading)
 	exchange           []byte         // x: the exchange the bid was made on; nil for the default
 	xs                 *exchangeState // the exchange's, by x (see Handler.exchange)
+}
+
+// event returns n as a Sink gets it, as a notice of kind k.
+func (n *notice) event(k Kind) Event {
+	return Event{
+		Kind: k, Exchange: n.exchange, BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, Cur: n.cur,
+		Price: n.price, StatedPrice: n.stated, MinToWin: max(n.minToWin, 0), Loss: n.loss,
+	}
 }
 
 // Reasons sent as the body of a 400, short and constant.
@@ -224,7 +233,7 @@ func (n *notice) capPrice(k Kind, bp []byte) (result, string) {
 	}
 	n.bp, n.bidPrice = bp, v
 	if k != KindLoss && n.price > v {
-		n.price, n.capped = v, true
+		n.stated, n.price, n.capped = n.price, v, true
 	}
 	return resultOK, ""
 }

@@ -28,20 +28,23 @@ var noticeKinds = [...]eventlog.Kind{
 
 // Notice records one notice. Loss reasons above 255 (exchange-specific
 // codes) are stored as 255. A notice without x is the default exchange's.
-func (s *eventSink) Notice(kind notice.Kind, exchange, bidID, campaignID, impID []byte, price float64, cur []byte, loss int) {
+func (s *eventSink) Notice(e notice.Event) {
 	// Append copies the record and does not retain it: a stack value is free.
-	r := eventlog.Record{TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[kind], Price: price}
-	if kind == notice.KindLoss && loss >= 0 {
-		r.Reason = uint8(min(loss, 255))
+	r := eventlog.Record{
+		TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[e.Kind],
+		Price: e.Price, StatedPrice: e.StatedPrice, MinToWin: e.MinToWin,
 	}
-	copy(r.Cur[:], cur)
-	r.SetBidID(bidID)
-	r.SetCampaignID(campaignID)
-	r.SetImpID(impID)
-	if len(exchange) == 0 {
+	if e.Kind == notice.KindLoss && e.Loss >= 0 {
+		r.Reason = uint8(min(e.Loss, 255))
+	}
+	copy(r.Cur[:], e.Cur)
+	r.SetBidID(e.BidID)
+	r.SetCampaignID(e.CampaignID)
+	r.SetImpID(e.ImpID)
+	if len(e.Exchange) == 0 {
 		r.SetExchangeString(config.DefaultExchange)
 	} else {
-		r.SetExchange(exchange)
+		r.SetExchange(e.Exchange)
 	}
 	s.log.Append(&r)
 }
