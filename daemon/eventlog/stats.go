@@ -19,7 +19,8 @@ import (
 //	{"type":"kind","kind":"bid","records":N}                  one per kind
 //	{"type":"spend","campaign_id":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
 //	{"type":"exchange","exchange":"..","bid":N,"nobid":N,"win":N,"bill":N,"loss":N}
-//	{"type":"exchange_spend","exchange":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
+//	{"type":"exchange_spend","exchange":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000,
+//	 "capped_bills":N,"capped_cpm_excess":X}
 //	{"type":"deal","deal_id":"..","exchange":"..","cur":"USD","bids":N,"bills":N,"cpm_sum":X,"spend":X/1000}
 //	{"type":"nobid_reason","reason":N,"records":N}            with "reason_name" when named
 //
@@ -29,7 +30,10 @@ import (
 //
 // An exchange is the bid endpoint a bid or no-bid was answered on, and the
 // one a notice names (x=, "default" without); "" for records written
-// before rtbd logged it. A billing notice does not name a deal: a deal
+// before rtbd logged it. capped_bills are the billing notices whose price
+// was above their bid's and that were charged the bid's price (see
+// package notice): capped_cpm_excess, the sum of the differences, is what
+// the exchange asked above the bids, to dispute on its invoice. A billing notice does not name a deal: a deal
 // line counts the deal's bids (in the bid's currency) and the bills of
 // those bids, found by bid id among all the records read, so give Stats
 // the segments of every host that bids on the deal. When some bid has a
@@ -64,6 +68,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 		b = append(b, `{"type":"spend","campaign_id":`...)
 		b = appendJSONString(b, []byte(k.campaign))
 		b = appendSum(b, k.cur, s.spend[k])
+		b = append(b, "}\n"...)
 	}
 	for _, x := range sortedKeys(s.exchanges, cmp.Compare[string]) {
 		b = append(b, `{"type":"exchange","exchange":`...)
@@ -76,7 +81,11 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 	for _, k := range sortedKeys(s.exchangeSpend, spendKey.compare) {
 		b = append(b, `{"type":"exchange_spend","exchange":`...)
 		b = appendJSONString(b, []byte(k.campaign))
-		b = appendSum(b, k.cur, s.exchangeSpend[k])
+		x := s.exchangeSpend[k]
+		b = appendSum(b, k.cur, &x.spendSum)
+		b = fmt.Appendf(b, `,"capped_bills":%d,"capped_cpm_excess":`, x.capped)
+		b = appendFloat(b, x.excess)
+		b = append(b, "}\n"...)
 	}
 	for _, k := range sortedKeys(s.deals, dealKey.compare) {
 		d := s.deals[k]
@@ -86,6 +95,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 		b = appendJSONString(b, []byte(k.exchange))
 		b = fmt.Appendf(b, `,"bids":%d`, d.bids)
 		b = appendSum(b, k.cur, &d.spendSum)
+		b = append(b, "}\n"...)
 	}
 	for reason, n := range s.reasons {
 		if n == 0 {
@@ -107,7 +117,7 @@ func appendTime(dst []byte, ns int64, ok bool) []byte {
 	return append(dst, '"')
 }
 
-// appendSum appends the end of a spend line: cur, bills, cpm_sum, spend.
+// appendSum appends the fields of a spend line: cur, bills, cpm_sum, spend.
 func appendSum(dst []byte, cur string, sp *spendSum) []byte {
 	dst = append(dst, `,"cur":`...)
 	dst = appendJSONString(dst, []byte(cur))
@@ -116,8 +126,7 @@ func appendSum(dst []byte, cur string, sp *spendSum) []byte {
 	dst = append(dst, `,"cpm_sum":`...)
 	dst = appendFloat(dst, sp.cpmSum)
 	dst = append(dst, `,"spend":`...)
-	dst = appendFloat(dst, sp.cpmSum/1000)
-	return append(dst, "}\n"...)
+	return appendFloat(dst, sp.cpmSum/1000)
 }
 
 // sortedKeys returns the keys of m in the order of compare.
@@ -137,7 +146,7 @@ type summary struct {
 	kinds         [numKinds]int
 	spend         map[spendKey]*spendSum // by campaign
 	exchanges     map[string]*[numKinds]int
-	exchangeSpend map[spendKey]*spendSum // by exchange (in campaign)
+	exchangeSpend map[spendKey]*exchangeSum // by exchange (in campaign)
 	deals         map[dealKey]*dealSum
 	dealBids      map[string]*dealBid // by bid id
 	unjoined      int                 // bills read before a bid with a deal of theirs
@@ -148,7 +157,7 @@ func newSummary() *summary {
 	return &summary{
 		spend:         make(map[spendKey]*spendSum),
 		exchanges:     make(map[string]*[numKinds]int),
-		exchangeSpend: make(map[spendKey]*spendSum),
+		exchangeSpend: make(map[spendKey]*exchangeSum),
 		deals:         make(map[dealKey]*dealSum),
 		dealBids:      make(map[string]*dealBid),
 	}
@@ -168,6 +177,14 @@ type spendSum struct {
 func (sp *spendSum) add(price float64) {
 	sp.bills++
 	sp.cpmSum += price
+}
+
+// exchangeSum is an exchange's spend, and what its capped bills stated
+// above the bids' prices they were charged.
+type exchangeSum struct {
+	spendSum
+	capped int
+	excess float64 // in CPM
 }
 
 type dealKey struct{ deal, exchange, cur string }
@@ -212,7 +229,16 @@ func (s *summary) add(r *Record) {
 	case KindBill:
 		cur := r.CurString()
 		sumOf(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
-		sumOf(s.exchangeSpend, spendKey{string(r.Exchange()), cur}).add(r.Price)
+		x := s.exchangeSpend[spendKey{string(r.Exchange()), cur}]
+		if x == nil {
+			x = &exchangeSum{}
+			s.exchangeSpend[spendKey{string(r.Exchange()), cur}] = x
+		}
+		x.add(r.Price)
+		if r.StatedPrice > r.Price {
+			x.capped++
+			x.excess += r.StatedPrice - r.Price
+		}
 		if !s.joinBill(r) {
 			s.unjoined++
 		}

@@ -40,6 +40,11 @@ func TestStats(t *testing.T) {
 	reasons := map[uint8]int{}
 	exchanges := map[string]map[string]int{}
 	exchangeSpend := map[string]float64{}
+	type capped struct {
+		bills  int
+		excess float64
+	}
+	exchangeCapped := map[string]*capped{}
 	type deal struct {
 		bids, bills int
 		cpm         float64
@@ -68,6 +73,15 @@ func TestStats(t *testing.T) {
 		if r.Kind == KindBill {
 			spend[string(r.CampaignID())+"/"+r.CurString()] += r.Price
 			exchangeSpend[string(r.Exchange())+"/"+r.CurString()] += r.Price
+			c := exchangeCapped[string(r.Exchange())+"/"+r.CurString()]
+			if c == nil {
+				c = &capped{}
+				exchangeCapped[string(r.Exchange())+"/"+r.CurString()] = c
+			}
+			if r.StatedPrice != 0 {
+				c.bills++
+				c.excess += r.StatedPrice - r.Price
+			}
 			if k, ok := dealOf[string(r.BidID())]; ok && !billed[string(r.BidID())] {
 				billed[string(r.BidID())] = true
 				deals[k].bills++
@@ -97,7 +111,9 @@ func TestStats(t *testing.T) {
 			CPMSum                                                                 float64 `json:"cpm_sum"`
 			Spend                                                                  float64
 			Bid, NoBid, Win, Bill, Loss                                            int
-			SkippedBytes                                                           int `json:"skipped_bytes"`
+			SkippedBytes                                                           int     `json:"skipped_bytes"`
+			CappedBills                                                            int     `json:"capped_bills"`
+			CappedCPMExcess                                                        float64 `json:"capped_cpm_excess"`
 		}
 		dec := json.NewDecoder(strings.NewReader(strings.NewReplacer(`"campaign_id"`, `"CampaignID"`,
 			`"reason_name"`, `"ReasonName"`, `"deal_id"`, `"DealID"`).Replace(line)))
@@ -126,9 +142,9 @@ func TestStats(t *testing.T) {
 				t.Fatalf("exchange line %q; want %v", line, x)
 			}
 		case "exchange_spend":
-			want := exchangeSpend[m.Exchange+"/"+m.Cur]
-			if m.CPMSum != want || m.Spend != want/1000 || want == 0 {
-				t.Fatalf("exchange_spend line %q; want cpm_sum %v", line, want)
+			want, c := exchangeSpend[m.Exchange+"/"+m.Cur], exchangeCapped[m.Exchange+"/"+m.Cur]
+			if m.CPMSum != want || m.Spend != want/1000 || want == 0 || m.CappedBills != c.bills || m.CappedCPMExcess != c.excess {
+				t.Fatalf("exchange_spend line %q; want cpm_sum %v, capped %+v", line, want, *c)
 			}
 		case "deal":
 			d := deals[m.DealID+"/"+m.Exchange+"/"+m.Cur]
@@ -229,7 +245,7 @@ func TestStatsDealAcrossHosts(t *testing.T) {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 	// Every bill moved spend, as the hosts charged them.
-	if want := `{"type":"exchange_spend","exchange":"x","cur":"USD","bills":4,"cpm_sum":8.5,"spend":0.0085}`; !strings.Contains(out.String(), want+"\n") {
+	if want := `{"type":"exchange_spend","exchange":"x","cur":"USD","bills":4,"cpm_sum":8.5,"spend":0.0085,"capped_bills":0,"capped_cpm_excess":0}`; !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 }
