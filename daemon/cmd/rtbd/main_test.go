@@ -375,7 +375,9 @@ func TestNoticesReplayedAndSIGTERMFlush(t *testing.T) {
 // TestLogStatsByExchangeAndDeal bids on two exchanges, through deals
 // too, bills every bid and stops rtbd: `rtbd log cat` gives each record
 // its exchange and each deal bid its deal, and `rtbd log stats` sums the
-// records and the spend by exchange and by deal.
+// records and the spend by exchange and by deal. The first bill on ssp-a
+// states a price above its bid's: it is charged the bid's, and stats
+// shows what it asked above it.
 func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	events := t.TempDir()
 	d := startDaemon(t, map[string]any{
@@ -385,6 +387,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	})
 	want := map[string]*statLine{} // by "exchange NAME" and "deal ID EXCHANGE"
 	const price = 0.01             // below every bid: the bills are not capped
+	const above = 999              // above every bid: capped
 	for _, f := range corpus.Requests() {
 		for _, x := range []struct{ name, path string }{{"default", "/openrtb2/bid"}, {"ssp-a", "/ssp-a/bid"}} {
 			code, bids := d.postBidTo(t, x.path, f.Body)
@@ -392,7 +395,12 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 				lineOf(want, "exchange "+x.name).nobids++
 			}
 			for _, b := range bids {
-				d.notice(t, b.BURL, strconv.FormatFloat(price, 'f', -1, 64))
+				fired, charged := price, price
+				if l := lineOf(want, "exchange "+x.name); x.name == "ssp-a" && l.capped == 0 {
+					fired, charged = above, b.Price
+					l.capped, l.excess = 1, above-b.Price
+				}
+				d.notice(t, b.BURL, strconv.FormatFloat(fired, 'f', -1, 64))
 				for _, key := range []string{"exchange " + x.name, "deal " + b.DealID + " " + x.name} {
 					if key == "deal  "+x.name {
 						continue
@@ -400,7 +408,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 					l := lineOf(want, key)
 					l.bids++
 					l.bills++
-					l.cpm += price
+					l.cpm += charged
 				}
 			}
 		}
@@ -425,6 +433,8 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 			Bid, NoBid, Bill       int
 			Bids, Bills            int
 			CPMSum                 float64 `json:"cpm_sum"`
+			CappedBills            int     `json:"capped_bills"`
+			CappedCPMExcess        float64 `json:"capped_cpm_excess"`
 		}
 		if err := json.Unmarshal([]byte(strings.Replace(s, `"deal_id"`, `"DealID"`, 1)), &v); err != nil {
 			t.Fatalf("rtbd log stats line %q: %v", s, err)
@@ -434,7 +444,8 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 			l := lineOf(got, "exchange "+v.Exchange)
 			l.bids, l.nobids, l.bills = v.Bid, v.NoBid, v.Bill
 		case "exchange_spend":
-			lineOf(got, "exchange "+v.Exchange).cpm = v.CPMSum
+			l := lineOf(got, "exchange "+v.Exchange)
+			l.cpm, l.capped, l.excess = v.CPMSum, v.CappedBills, v.CappedCPMExcess
 		case "deal":
 			l := lineOf(got, "deal "+v.DealID+" "+v.Exchange)
 			l.bids, l.bills, l.cpm = v.Bids, v.Bills, v.CPMSum
@@ -445,7 +456,8 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	}
 	for k, w := range want {
 		g := got[k]
-		if g == nil || g.bids != w.bids || g.nobids != w.nobids || g.bills != w.bills || math.Abs(g.cpm-w.cpm) > 1e-9 {
+		if g == nil || g.bids != w.bids || g.nobids != w.nobids || g.bills != w.bills || math.Abs(g.cpm-w.cpm) > 1e-9 ||
+			g.capped != w.capped || math.Abs(g.excess-w.excess) > 1e-9 {
 			t.Fatalf("%s: got %+v; want %+v\n%s", k, g, w, out)
 		}
 	}
@@ -453,8 +465,8 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 
 // statLine is what `rtbd log stats` says of an exchange or a deal.
 type statLine struct {
-	bids, nobids, bills int
-	cpm                 float64
+	bids, nobids, bills, capped int
+	cpm, excess                 float64 // excess: capped bills' price above their bids'
 }
 
 // lineOf returns m's line for key, adding it.
