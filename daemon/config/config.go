@@ -461,8 +461,8 @@ type EventLog struct {
 	SegmentAge Duration `json:"segmentAge"`
 	// RetainBytes deletes the oldest segments above this total. Default 4 GiB.
 	RetainBytes int64 `json:"retainBytes"`
-	// RingSize is the number of records buffered before drops, 376 bytes
-	// each. Default 65536 (24 MiB).
+	// RingSize is the number of records buffered before drops, 392 bytes
+	// each. Default 65536 (24.5 MiB).
 	RingSize int `json:"ringSize"`
 	// FlushInterval bounds how long a record waits before it is on disk.
 	// Default "1s".
