@@ -33,10 +33,12 @@ import (
 // before rtbd logged it. capped_bills are the billing notices whose price
 // was above their bid's and that were charged the bid's price (see
 // package notice): capped_cpm_excess, the sum of the differences, is what
-// the exchange asked above the bids, to dispute on its invoice. A billing notice does not name a deal: a deal
-// line counts the deal's bids (in the bid's currency) and the bills of
-// those bids, found by bid id among all the records read, so give Stats
-// the segments of every host that bids on the deal. When some bid has a
+// the exchange asked above the bids, to dispute on its invoice.
+//
+// A billing notice does not name a deal: a deal line counts the deal's
+// bids (in the bid's currency) and the bills of those bids, found by bid
+// id among all the records read, so give Stats the segments of every
+// host that bids on the deal. When some bid has a
 // deal, the records are read a second time for the bills read before
 // their bid's record (another host's, read later). A bid billed twice
 // (by two hosts) counts its first bill in reading order under its deal.
@@ -66,7 +68,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 	}
 	for _, k := range sortedKeys(s.spend, spendKey.compare) {
 		b = append(b, `{"type":"spend","campaign_id":`...)
-		b = appendJSONString(b, []byte(k.campaign))
+		b = appendJSONString(b, []byte(k.name))
 		b = appendSum(b, k.cur, s.spend[k])
 		b = append(b, "}\n"...)
 	}
@@ -80,7 +82,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 	}
 	for _, k := range sortedKeys(s.exchangeSpend, spendKey.compare) {
 		b = append(b, `{"type":"exchange_spend","exchange":`...)
-		b = appendJSONString(b, []byte(k.campaign))
+		b = appendJSONString(b, []byte(k.name))
 		x := s.exchangeSpend[k]
 		b = appendSum(b, k.cur, &x.spendSum)
 		b = fmt.Appendf(b, `,"capped_bills":%d,"capped_cpm_excess":`, x.capped)
@@ -146,7 +148,7 @@ type summary struct {
 	kinds         [numKinds]int
 	spend         map[spendKey]*spendSum // by campaign
 	exchanges     map[string]*[numKinds]int
-	exchangeSpend map[spendKey]*exchangeSum // by exchange (in campaign)
+	exchangeSpend map[spendKey]*exchangeSum // by exchange
 	deals         map[dealKey]*dealSum
 	dealBids      map[string]*dealBid // by bid id
 	unjoined      int                 // bills read before a bid with a deal of theirs
@@ -163,10 +165,11 @@ func newSummary() *summary {
 	}
 }
 
-type spendKey struct{ campaign, cur string }
+// spendKey is a campaign's or an exchange's name, and a currency.
+type spendKey struct{ name, cur string }
 
 func (a spendKey) compare(b spendKey) int {
-	return cmp.Or(cmp.Compare(a.campaign, b.campaign), cmp.Compare(a.cur, b.cur))
+	return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.cur, b.cur))
 }
 
 type spendSum struct {
@@ -213,12 +216,7 @@ func (s *summary) add(r *Record) {
 	}
 	s.records++
 	s.kinds[r.Kind]++
-	x := s.exchanges[string(r.Exchange())]
-	if x == nil {
-		x = new([numKinds]int)
-		s.exchanges[string(r.Exchange())] = x
-	}
-	x[r.Kind]++
+	entry(s.exchanges, string(r.Exchange()))[r.Kind]++
 	switch r.Kind {
 	case KindNoBid:
 		s.reasons[r.Reason]++
@@ -228,12 +226,8 @@ func (s *summary) add(r *Record) {
 		}
 	case KindBill:
 		cur := r.CurString()
-		sumOf(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
-		x := s.exchangeSpend[spendKey{string(r.Exchange()), cur}]
-		if x == nil {
-			x = &exchangeSum{}
-			s.exchangeSpend[spendKey{string(r.Exchange()), cur}] = x
-		}
+		entry(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
+		x := entry(s.exchangeSpend, spendKey{string(r.Exchange()), cur})
 		x.add(r.Price)
 		if r.StatedPrice > r.Price {
 			x.capped++
@@ -246,19 +240,13 @@ func (s *summary) add(r *Record) {
 }
 
 func (s *summary) addDealBid(r *Record) {
-	k := dealKey{string(r.DealID()), string(r.Exchange()), r.CurString()}
-	d := s.deals[k]
-	if d == nil {
-		d = &dealSum{}
-		s.deals[k] = d
-	}
+	d := entry(s.deals, dealKey{string(r.DealID()), string(r.Exchange()), r.CurString()})
 	d.bids++
 	s.dealBids[string(r.BidID())] = &dealBid{sum: d}
 }
 
 // joinBill counts the bill r under its bid's deal, once per bid. It
-// returns false when no bid with a deal was read yet, and r's bid may
-// still be one.
+// returns false when r's bid is not (yet) known as a bid through a deal.
 func (s *summary) joinBill(r *Record) bool {
 	if r.Kind != KindBill {
 		return true
@@ -285,13 +273,14 @@ func (s *summary) clearJoins() {
 	}
 }
 
-func sumOf(m map[spendKey]*spendSum, k spendKey) *spendSum {
-	sp := m[k]
-	if sp == nil {
-		sp = &spendSum{}
-		m[k] = sp
+// entry returns m[k], adding a zero value when m has none.
+func entry[K comparable, V any](m map[K]*V, k K) *V {
+	v := m[k]
+	if v == nil {
+		v = new(V)
+		m[k] = v
 	}
-	return sp
+	return v
 }
 
 const usage = `usage: rtbd log cat|stats [-dir DIR] [FILE...]
