@@ -63,8 +63,9 @@ type Record struct {
 	// price, as the notice was charged (capped; see package notice). 0
 	// otherwise.
 	StatedPrice float64
-	// MinToWin is a billing notice's mtw (${AUCTION_MIN_TO_WIN}, the
-	// lowest bid that would have won); 0 when it carried none.
+	// MinToWin is a notice's mtw (${AUCTION_MIN_TO_WIN}, the lowest bid
+	// that would have won; exchanges send it in billing notices); 0 when
+	// it carried none.
 	MinToWin float64
 	// Kind is the record type.
 	Kind Kind
