@@ -16,6 +16,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/engine"
 	"github.com/rtbd/rtbd/daemon/eventlog"
+	"github.com/rtbd/rtbd/daemon/notice"
 )
 
 // TestHandlerNoAlloc proves that the whole bid path allocates nothing in
@@ -140,4 +141,23 @@ func firstPrice(t *testing.T, body []byte, id string) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestEventSinkNoAlloc: the event log's record of a notice, exchange,
+// stated price and mtw included, allocates nothing.
+func TestEventSinkNoAlloc(t *testing.T) {
+	evCfg := config.Default().EventLog
+	evCfg.Dir = t.TempDir()
+	evCfg.FlushInterval = config.Duration(time.Hour) // no flush while counting
+	events, err := eventlog.Open(evCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	sink := EventSink(events)
+	e := notice.Event{Kind: notice.KindBill, Exchange: []byte("ssp-a"), BidID: []byte("b1"), CampaignID: []byte("c1"),
+		ImpID: []byte("1"), Cur: []byte("USD"), Price: 2, StatedPrice: 25, MinToWin: 1.5, Loss: -1}
+	if n := testing.AllocsPerRun(500, func() { sink.Notice(e) }); n != 0 {
+		t.Fatalf("EventSink.Notice allocates %v times", n)
+	}
 }
