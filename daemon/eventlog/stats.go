@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -66,13 +67,13 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 	for k := range numKinds {
 		b = fmt.Appendf(b, `{"type":"kind","kind":"%s","records":%d}`+"\n", k, s.kinds[k])
 	}
-	for _, k := range sortedKeys(s.spend, spendKey.compare) {
+	for _, k := range slices.SortedFunc(maps.Keys(s.spend), spendKey.compare) {
 		b = append(b, `{"type":"spend","campaign_id":`...)
 		b = appendJSONString(b, []byte(k.name))
 		b = appendSum(b, k.cur, s.spend[k])
 		b = append(b, "}\n"...)
 	}
-	for _, x := range sortedKeys(s.exchanges, cmp.Compare[string]) {
+	for _, x := range slices.Sorted(maps.Keys(s.exchanges)) {
 		b = append(b, `{"type":"exchange","exchange":`...)
 		b = appendJSONString(b, []byte(x))
 		for k, n := range s.exchanges[x] {
@@ -80,7 +81,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 		}
 		b = append(b, "}\n"...)
 	}
-	for _, k := range sortedKeys(s.exchangeSpend, spendKey.compare) {
+	for _, k := range slices.SortedFunc(maps.Keys(s.exchangeSpend), spendKey.compare) {
 		b = append(b, `{"type":"exchange_spend","exchange":`...)
 		b = appendJSONString(b, []byte(k.name))
 		x := s.exchangeSpend[k]
@@ -89,7 +90,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 		b = appendFloat(b, x.excess)
 		b = append(b, "}\n"...)
 	}
-	for _, k := range sortedKeys(s.deals, dealKey.compare) {
+	for _, k := range slices.SortedFunc(maps.Keys(s.deals), dealKey.compare) {
 		d := s.deals[k]
 		b = append(b, `{"type":"deal","deal_id":`...)
 		b = appendJSONString(b, []byte(k.deal))
@@ -129,16 +130,6 @@ func appendSum(dst []byte, cur string, sp *spendSum) []byte {
 	dst = appendFloat(dst, sp.cpmSum)
 	dst = append(dst, `,"spend":`...)
 	return appendFloat(dst, sp.cpmSum/1000)
-}
-
-// sortedKeys returns the keys of m in the order of compare.
-func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, compare)
-	return keys
 }
 
 // summary accumulates [Reader.Stats].
