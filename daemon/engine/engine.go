@@ -7,7 +7,6 @@ package engine
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/openrtb"
+	"github.com/rtbd/rtbd/daemon/secret"
 	"github.com/rtbd/rtbd/daemon/shading"
 )
 
@@ -176,7 +176,7 @@ func (e *Engine) OnNoticeKeys(f func([]openrtb.NoticeKey)) {
 // readNoticeKeys reads bidding.noticeKeyFile. A dry run does not: at
 // build time the file, a secret, is not there.
 func readNoticeKeys(path string) ([]openrtb.NoticeKey, error) {
-	b, err := readSecret("bidding.noticeKeyFile", path, "anyone who reads it can make notices")
+	b, err := secret.Read("bidding.noticeKeyFile", path, "anyone who reads it can make notices")
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func ReadPriceKeys(cfg *config.Config) (map[string]*notice.PriceKeys, error) {
 	keys := map[string]*notice.PriceKeys{}
 	for name, path := range cfg.Bidding.PriceKeysFiles {
 		option := fmt.Sprintf("bidding.priceKeysFiles[%q]", name)
-		b, err := readSecret(option, path, "anyone who reads it can read the exchange's prices")
+		b, err := secret.Read(option, path, "anyone who reads it can read the exchange's prices")
 		if err != nil {
 			return nil, err
 		}
@@ -203,19 +203,6 @@ func ReadPriceKeys(cfg *config.Config) (map[string]*notice.PriceKeys, error) {
 		}
 	}
 	return keys, nil
-}
-
-// readSecret reads the file path of the secret option, warning with what
-// is at risk when others than its owner may read it.
-func readSecret(option, path, risk string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", option, err)
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		slog.Warn(option+" can be read by others than its owner: "+risk, "file", path, "mode", fi.Mode().Perm())
-	}
-	return b, nil
 }
 
 // DryRun loads and compiles the data named by cfg without serving it; the

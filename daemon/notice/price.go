@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/rtbd/rtbd/daemon/secret"
 )
 
 // PriceKeys decrypt the prices an exchange puts in ${AUCTION_PRICE}
@@ -61,14 +63,10 @@ func (k *hmacKey) sum(msg []byte) [sha1.Size]byte {
 // padding. Blank lines and lines that start with '#' are skipped.
 func ParsePriceKeys(text string) (*PriceKeys, error) {
 	var keys [][]byte
-	for n, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
+	for n, line := range secret.Lines(text) {
 		b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(line, "="))
 		if err != nil || len(b) < 16 || len(b) > 64 {
-			return nil, fmt.Errorf("line %d: a price key is 16 to 64 bytes in web-safe base64", n+1)
+			return nil, fmt.Errorf("line %d: a price key is 16 to 64 bytes in web-safe base64", n)
 		}
 		keys = append(keys, b)
 	}

@@ -4,9 +4,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dchest/siphash"
+
+	"github.com/rtbd/rtbd/daemon/secret"
 )
 
 // NoticeKey signs the notice URLs of bids (see [Response.NoticeKey]) with
@@ -27,14 +28,10 @@ func (k *NoticeKey) Sign(query []byte) uint64 { return siphash.Hash(k.k0, k.k1, 
 // the old one.
 func ParseNoticeKeys(text string) ([]NoticeKey, error) {
 	var keys []NoticeKey
-	for n, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
+	for n, line := range secret.Lines(text) {
 		b, err := hex.DecodeString(line)
 		if err != nil || len(b) != 16 {
-			return nil, fmt.Errorf("line %d: a notice key is 32 hex digits", n+1)
+			return nil, fmt.Errorf("line %d: a notice key is 32 hex digits", n)
 		}
 		var k NoticeKey
 		for i := range 8 {
