@@ -244,6 +244,19 @@ type Admin struct {
 	// ListenAddress for the admin listener. Keep it on loopback or a
 	// management network. Default "127.0.0.1:9090"; "" disables it.
 	ListenAddress string `json:"listenAddress"`
+	// TokenFile names a file of bearer tokens, one per line (32 to 512
+	// characters: `openssl rand -hex 32`), read at start and again on
+	// every reload. With it, what changes or costs something asks for
+	// "Authorization: Bearer TOKEN", any of them, and answers 401
+	// without: POST /admin/reload, POST /admin/heartbeat (so that no one
+	// else keeps data.deadman from tripping), /admin/explain and
+	// /debug/pprof/. /metrics, /healthz, /readyz and GET
+	// /admin/heartbeat stay open, for scrapers and keepalived checks,
+	// which send no header. To rotate: add the new token, move the
+	// clients to it, drop the old one. Keep the file out of the Nix
+	// store: the NixOS module's adminTokenFile passes it as a systemd
+	// credential. Empty, the default: nothing is asked for.
+	TokenFile string `json:"tokenFile"`
 }
 
 // Data names the campaign and model files. Empty paths select the
@@ -512,6 +525,25 @@ type State struct {
 	// the admin listener only. Bind it to the network the peers reach
 	// this host on; the figures are read-only but commercial.
 	PeerListenAddress string `json:"peerListenAddress"`
+	// PeerTokenFile names a file of bearer tokens, one per line (32 to
+	// 512 characters: `openssl rand -hex 32`), read at start and again
+	// on every reload. This host sends the first to its peers
+	// ("Authorization: Bearer TOKEN"), and GET /state/spend and
+	// /state/bills answer 401 to a request without one of them, on the
+	// peer and the admin listener: no one else reads the spend and
+	// billing notices. Every host of state.peers needs the same file. To
+	// rotate: add the new token second on every host, then move it
+	// first, then drop the old one, reloading every host after each
+	// step. Keep the file out of the Nix store: the NixOS module's
+	// peerTokenFile passes it as a systemd credential. Empty, the
+	// default: the state is served to anyone who asks.
+	PeerTokenFile string `json:"peerTokenFile"`
+	// AcceptPeersWithoutToken still serves the requests that carry no
+	// token, while peerTokenFile is rolled out: set it on every host with
+	// the file until every host has it (rtbd_peer_reads_without_token_total
+	// stops growing), then drop it. A wrong token is refused all the
+	// same. Needs peerTokenFile.
+	AcceptPeersWithoutToken bool `json:"acceptPeersWithoutToken"`
 	// PeerInterval is how often the peers are read, and the timeout of
 	// each reading. Default "1s"; at least "100ms".
 	PeerInterval Duration `json:"peerInterval"`
@@ -757,6 +789,9 @@ const maxTransactionSlots = 1 << 27
 func (s *State) checkPeers() error {
 	if err := checkAddr("state.peerListenAddress", s.PeerListenAddress, true); err != nil {
 		return err
+	}
+	if s.AcceptPeersWithoutToken && s.PeerTokenFile == "" {
+		return errors.New("invalid config: state.acceptPeersWithoutToken needs state.peerTokenFile")
 	}
 	if s.PeerInterval < Duration(100*time.Millisecond) {
 		return fmt.Errorf("invalid config: state.peerInterval %s must be at least 100ms", s.PeerInterval.D())
