@@ -43,6 +43,7 @@ import (
 
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
+	"github.com/rtbd/rtbd/daemon/secret"
 )
 
 // Path is where a host serves its own spend.
@@ -86,6 +87,11 @@ type Source struct {
 	State   *decision.State
 	Journal *Journal // nil: BillsPath is not served
 	HostID  string   // bidding.hostID, sent in [HostHeader]
+	// Tokens are state.peerTokenFile's: a request must carry one of them
+	// (none: every request is served). AcceptWithoutToken serves one
+	// that carries none all the same (state.acceptPeersWithoutToken).
+	Tokens             *secret.Tokens
+	AcceptWithoutToken bool
 
 	final finalReads
 	// spendLen is the length of the last spend answer, to size the next.
@@ -221,6 +227,9 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	if !spend && (path != BillsPath || s.Journal == nil) {
 		return false
 	}
+	if !s.authorized(ctx) {
+		return true
+	}
 	if !ctx.IsGet() {
 		ctx.Error("use GET\n", fasthttp.StatusMethodNotAllowed)
 		return true
@@ -253,6 +262,29 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
+var (
+	unauthorized      = metrics.NewCounter(`rtbd_unauthorized_requests_total{token="peer"}`)
+	readsWithoutToken = metrics.NewCounter(`rtbd_peer_reads_without_token_total`)
+)
+
+// authorized reports whether the request may read the state, and answers
+// 401 when it may not: s has Tokens and the request carries none of them.
+func (s *Source) authorized(ctx *fasthttp.RequestCtx) bool {
+	switch s.Tokens.Check(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)) {
+	case secret.Allowed:
+		return true
+	case secret.Missing:
+		if s.AcceptWithoutToken {
+			readsWithoutToken.Inc()
+			return true
+		}
+	}
+	unauthorized.Inc()
+	ctx.Error("send a token of state.peerTokenFile: Authorization: Bearer TOKEN\n", fasthttp.StatusUnauthorized)
+	ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="rtbd peers"`) // after Error, which resets the headers
+	return false
+}
+
 // appendSpend appends the State's spend that changed since version
 // since, the whole of it for 0, to buf[:0], the response's pooled body
 // buffer, and returns it and the version it is complete up to. For the
@@ -279,6 +311,7 @@ type Syncer struct {
 	self     string // this host's bidding.hostID
 	client   *http.Client
 	interval time.Duration
+	tokens   *secret.Tokens // state.peerTokenFile's: the first is sent (see SendTokens)
 
 	// apply, when set, applies each billing notice a peer's journal
 	// holds (see ShareBills).
@@ -370,6 +403,11 @@ func New(st *decision.State, urls []string, interval time.Duration, self string)
 	}
 	return s
 }
+
+// SendTokens has every reading send the first of t's tokens
+// (state.peerTokenFile), as it is when the reading starts. Call it
+// before Run.
+func (s *Syncer) SendTokens(t *secret.Tokens) { s.tokens = t }
 
 // Unreachable reports whether the peer with bidding.hostID id could not
 // be read the last time: a stopping host does not wait for its final
@@ -690,7 +728,12 @@ type statusError struct {
 	status string
 }
 
-func (e statusError) Error() string { return "status " + e.status }
+func (e statusError) Error() string {
+	if e.code == http.StatusUnauthorized {
+		return "status " + e.status + ": it asks for a token of its state.peerTokenFile and this host sent none of them (every host of state.peers needs the same file)"
+	}
+	return "status " + e.status
+}
 
 // getWith reads url whole from peer p through client, refusing this
 // host's own answers, and notes the host id p answers with. It appends
@@ -702,6 +745,9 @@ func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url 
 		return dst, nil, err
 	}
 	req.Header.Set(HostHeader, s.self) // so that a stopping peer waits for this host's last reading
+	if h := s.tokens.Header(); h != "" {
+		req.Header.Set("Authorization", h)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return dst, nil, err
