@@ -17,6 +17,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/openrtb"
 	"github.com/rtbd/rtbd/daemon/peers"
+	"github.com/rtbd/rtbd/daemon/secret"
 )
 
 // Reloader reloads the daemon's data; main passes a function that also tells
@@ -28,17 +29,22 @@ type Reloader func() error
 // /admin/explain, GET
 // /state/spend (this host's own spend, for state.peers) and GET
 // /state/bills (the billing notices it processed, for the same).
-// Keep it on loopback or a management network: it has no authentication.
+// Keep it on loopback or a management network. With tokens
+// (admin.tokenFile), what changes or costs something asks for one: the
+// reload, the heartbeat's POST, explain and pprof. The state asks for
+// state.peerTokenFile's (see [peers.Source]).
 type Admin struct {
 	srv     *Server
 	reload  Reloader
+	tokens  *secret.Tokens
 	http    *fasthttp.Server
 	peerSrc *peers.Source
 }
 
-// NewAdmin returns the admin listener's server for srv.
-func NewAdmin(srv *Server, reload Reloader) *Admin {
-	a := &Admin{srv: srv, reload: reload, peerSrc: srv.peers}
+// NewAdmin returns the admin listener's server for srv, asking for one
+// of tokens (none, or nil: nothing is asked for).
+func NewAdmin(srv *Server, reload Reloader, tokens *secret.Tokens) *Admin {
+	a := &Admin{srv: srv, reload: reload, tokens: tokens, peerSrc: srv.peers}
 	if a.peerSrc == nil {
 		a.peerSrc = &peers.Source{State: srv.eng.State(), HostID: srv.cfg.Bidding.HostID}
 	}
@@ -67,17 +73,40 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 	case path == "/readyz":
 		a.readyz(ctx)
 	case strings.HasPrefix(path, "/debug/pprof"):
-		pprofHandler(ctx)
+		if a.authorized(ctx) {
+			pprofHandler(ctx)
+		}
 	case path == "/admin/reload":
-		a.handleReload(ctx)
+		if a.authorized(ctx) {
+			a.handleReload(ctx)
+		}
 	case path == "/admin/explain":
-		a.explain(ctx)
+		if a.authorized(ctx) {
+			a.explain(ctx)
+		}
 	case path == "/admin/heartbeat":
-		a.heartbeat(ctx)
+		// GET is keepalived's check, which sends no header.
+		if ctx.IsGet() || ctx.IsHead() || a.authorized(ctx) {
+			a.heartbeat(ctx)
+		}
 	case a.peerSrc.Serve(ctx):
 	default:
 		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/heartbeat, /admin/explain, "+peers.Path+", "+peers.BillsPath, fasthttp.StatusNotFound)
 	}
+}
+
+var unauthorized = metrics.NewCounter(`rtbd_unauthorized_requests_total{token="admin"}`)
+
+// authorized reports whether the request carries one of the tokens, and
+// answers 401 when it does not.
+func (a *Admin) authorized(ctx *fasthttp.RequestCtx) bool {
+	if a.tokens.Check(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)) == secret.Allowed {
+		return true
+	}
+	unauthorized.Inc()
+	ctx.Error("send a token of admin.tokenFile: Authorization: Bearer TOKEN\n", fasthttp.StatusUnauthorized)
+	ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="rtbd admin"`) // after Error, which resets the headers
+	return false
 }
 
 // pprofHandler serves net/http/pprof as registered on DefaultServeMux, so

@@ -14,6 +14,8 @@ import (
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/engine"
+	"github.com/rtbd/rtbd/daemon/peers"
+	"github.com/rtbd/rtbd/daemon/secret"
 )
 
 func adminDo(t *testing.T, a *Admin, method, uri string, body []byte) (int, string) {
@@ -28,7 +30,7 @@ func adminDo(t *testing.T, a *Admin, method, uri string, body []byte) (int, stri
 
 func TestAdminHealthReadyMetrics(t *testing.T) {
 	srv, _ := testServer(t, nil)
-	a := NewAdmin(srv, func() error { return nil })
+	a := NewAdmin(srv, func() error { return nil }, nil)
 	if code, _ := adminDo(t, a, "GET", "/healthz", nil); code != 200 {
 		t.Fatalf("/healthz: %d", code)
 	}
@@ -77,7 +79,7 @@ func TestAdminReloadKeepsServingOnError(t *testing.T) {
 	f, _ := campaign.Demo()
 	writeCampaigns(t, path, f)
 	srv, c := testServer(t, func(c *config.Config) { c.Data.CampaignsFile = path })
-	a := NewAdmin(srv, srv.eng.Reload)
+	a := NewAdmin(srv, srv.eng.Reload, nil)
 	if code, body := adminDo(t, a, "POST", "/admin/reload", nil); code != 200 {
 		t.Fatalf("good reload: %d %s", code, body)
 	}
@@ -115,7 +117,7 @@ func TestFlightsFromFile(t *testing.T) {
 	now := time.Now()
 	setFlights(now.Add(-48*time.Hour), now.Add(-time.Hour))
 	srv, c := testServer(t, func(c *config.Config) { c.Data.CampaignsFile = path })
-	a := NewAdmin(srv, srv.eng.Reload)
+	a := NewAdmin(srv, srv.eng.Reload, nil)
 	video := corpusFile(t, "iab__2.6-video.json")
 	if r := post(t, c, "/openrtb2/bid", video); r.status != 204 {
 		t.Fatalf("flights ended: status %d; want 204", r.status)
@@ -139,7 +141,7 @@ func TestFlightsFromFile(t *testing.T) {
 
 func TestAdminExplain(t *testing.T) {
 	srv, _ := testServer(t, nil)
-	a := NewAdmin(srv, func() error { return nil })
+	a := NewAdmin(srv, func() error { return nil }, nil)
 	code, body := adminDo(t, a, "POST", "/admin/explain", corpusFile(t, "iab__2.6-video.json"))
 	var v struct {
 		Reason   string          `json:"reason"`
@@ -194,7 +196,7 @@ func TestDeadman(t *testing.T) {
 		c.Data.Deadman = config.Duration(timeout)
 		c.Bidding.NoBidBody = true
 	})
-	a := NewAdmin(srv, srv.eng.Reload)
+	a := NewAdmin(srv, srv.eng.Reload, nil)
 	body := corpusFile(t, "iab__2.6-video.json")
 	bids := func() bool {
 		t.Helper()
@@ -245,5 +247,81 @@ func TestDeadman(t *testing.T) {
 	}
 	if code, _ := adminDo(t, a, "PUT", "/admin/heartbeat", nil); code != 405 {
 		t.Fatalf("PUT /admin/heartbeat: %d; want 405", code)
+	}
+}
+
+// TestAdminTokens: with admin.tokenFile, the reload, the heartbeat's
+// POST, explain and pprof answer 401 to a request without one of its
+// tokens, and do nothing; the scrapers' and keepalived's paths stay open.
+// The state asks for state.peerTokenFile's tokens, not the admin's.
+func TestAdminTokens(t *testing.T) {
+	const (
+		adminTok = "0123456789abcdef0123456789abcdef"
+		peerTok  = "fedcba9876543210fedcba9876543210"
+	)
+	srv, _ := testServer(t, func(c *config.Config) { c.Data.Deadman = config.Duration(time.Minute) })
+	reloads := 0
+	a := NewAdmin(srv, func() error { reloads++; return nil }, secret.NewTokens([]string{adminTok}))
+	do := func(method, uri, token string, body []byte) (int, *fasthttp.ResponseHeader) {
+		t.Helper()
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.SetRequestURI(uri)
+		if token != "" {
+			ctx.Request.Header.Set("Authorization", "Bearer "+token)
+		}
+		ctx.Request.SetBody(body)
+		a.Handler(&ctx)
+		return ctx.Response.StatusCode(), &ctx.Response.Header
+	}
+	for _, r := range [][2]string{{"GET", "/metrics"}, {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/admin/heartbeat"}, {"HEAD", "/admin/heartbeat"}, {"GET", peers.Path}} {
+		if code, _ := do(r[0], r[1], "", nil); code != 200 {
+			t.Errorf("%s %s without a token: %d; want 200", r[0], r[1], code)
+		}
+	}
+	video := corpusFile(t, "iab__2.6-video.json")
+	_, last := srv.eng.Deadman()
+	protected := []struct {
+		method, uri string
+		body        []byte
+	}{
+		{"POST", "/admin/reload", nil}, {"POST", "/admin/heartbeat", nil}, {"PUT", "/admin/heartbeat", nil},
+		{"POST", "/admin/explain", video}, {"GET", "/admin/explain?exchange=default", nil}, {"GET", "/debug/pprof/", nil}, {"GET", "/debug/pprof/heap", nil},
+	}
+	before := unauthorized.Get()
+	for _, token := range []string{"", peerTok, adminTok[:31] + "0"} {
+		for _, r := range protected {
+			code, h := do(r.method, r.uri, token, r.body)
+			if code != 401 || !strings.HasPrefix(string(h.Peek("WWW-Authenticate")), "Bearer") {
+				t.Errorf("%s %s with token %q: %d, WWW-Authenticate %q; want 401 asking for a bearer token", r.method, r.uri, token, code, h.Peek("WWW-Authenticate"))
+			}
+		}
+	}
+	if got, want := unauthorized.Get()-before, uint64(3*len(protected)); got != want {
+		t.Errorf("%d refusals counted; want %d", got, want)
+	}
+	if _, l := srv.eng.Deadman(); reloads != 0 || !l.Equal(last) {
+		t.Fatalf("refused requests reloaded %d times, moved the last sign of life from %v to %v", reloads, last, l)
+	}
+	for _, r := range protected[:2] {
+		if code, _ := do(r.method, r.uri, adminTok, r.body); code != 200 {
+			t.Errorf("%s %s with the token: %d; want 200", r.method, r.uri, code)
+		}
+	}
+	if _, l := srv.eng.Deadman(); reloads != 1 || !l.After(last) {
+		t.Fatalf("with the token: %d reloads, last sign of life %v (was %v); want 1 and later", reloads, l, last)
+	}
+	if code, _ := do("POST", "/admin/explain", adminTok, video); code != 200 {
+		t.Errorf("explain with the token: %d", code)
+	}
+	if code, _ := do("GET", "/debug/pprof/", adminTok, nil); code != 200 {
+		t.Errorf("pprof with the token: %d", code)
+	}
+
+	a.peerSrc.Tokens = secret.NewTokens([]string{peerTok})
+	for token, want := range map[string]int{"": 401, adminTok: 401, peerTok: 200} {
+		if code, _ := do("GET", peers.Path, token, nil); code != want {
+			t.Errorf("GET %s with token %q: %d; want %d", peers.Path, token, code, want)
+		}
 	}
 }

@@ -215,7 +215,7 @@ func TestTransactionDedupe(t *testing.T) {
 		c.Bidding.TransactionWindow = config.Duration(time.Hour)
 		c.Exchanges = []config.Exchange{{Name: "tx-a", BidPath: "/tx-a"}, {Name: "tx-b", BidPath: "/tx-b"}}
 	})
-	a := NewAdmin(srv, srv.eng.Reload)
+	a := NewAdmin(srv, srv.eng.Reload, nil)
 	video := corpusFile(t, "iab__2.6-video.json")
 	dupes := srv.exchangeAt([]byte("/tx-b")).reasons[decision.ReasonDuplicate]
 	bid := func(path string, body []byte) bool {
