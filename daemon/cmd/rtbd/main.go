@@ -33,6 +33,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/host/doctor"
 	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/peers"
+	"github.com/rtbd/rtbd/daemon/secret"
 	"github.com/rtbd/rtbd/daemon/server"
 	"github.com/rtbd/rtbd/daemon/statefile"
 	"github.com/rtbd/rtbd/daemon/stats"
@@ -185,6 +186,12 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot start", "err", err)
 		return 1
 	}
+	tok, err := readTokens(cfg)
+	if err != nil {
+		slog.Error("cannot start", "err", err)
+		return 1
+	}
+	adminTokens, peerTokens := secret.NewTokens(tok.admin), secret.NewTokens(tok.peer)
 	ncfg := notice.Config{
 		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
 		Keys: eng.NoticeKeys(), RequireSigned: cfg.Bidding.RequireSignedNotices,
@@ -199,6 +206,7 @@ func serve(cfg *config.Config) int {
 	if len(cfg.State.Peers) > 0 {
 		peerSync = peers.New(eng.State(), cfg.State.Peers, cfg.State.PeerInterval.D(), cfg.Bidding.HostID)
 		peerSync.ShareBills(peers.Applier(eng.State(), notices))
+		peerSync.SendTokens(peerTokens)
 	}
 	// The last sign of life of the control plane, for the deadman switch
 	// (data.deadman): a restart does not renew its credit.
@@ -211,7 +219,10 @@ func serve(cfg *config.Config) int {
 	stopPeers := startPeers(cfg, peerSync)
 	stopRetiring := startRetiring(eng.State(), peerSync, time.Hour)
 	stopExpiring := startExpiring(eng.State())
-	peerSrc := &peers.Source{State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID}
+	peerSrc := &peers.Source{
+		State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID,
+		Tokens: peerTokens, AcceptWithoutToken: cfg.State.AcceptPeersWithoutToken,
+	}
 	queue, err := stats.StartQueueProbe()
 	if err != nil {
 		slog.Error("cannot start", "err", err)
@@ -237,12 +248,17 @@ func serve(cfg *config.Config) int {
 	}
 	eng.OnNoticeKeys(notices.SetKeys)
 	// A reload reads every file before it changes anything: the data and
-	// bidding.noticeKeyFile (the engine), bidding.priceKeysFiles and
-	// http.tls's certificate. One that fails changes nothing.
+	// bidding.noticeKeyFile (the engine), bidding.priceKeysFiles, the
+	// token files and http.tls's certificate. One that fails changes
+	// nothing.
 	reload := func() error {
 		systemd.Reloading()
 		defer systemd.Ready()
 		priceKeys, err := engine.ReadPriceKeys(cfg)
+		if err != nil {
+			return err
+		}
+		tok, err := readTokens(cfg)
 		if err != nil {
 			return err
 		}
@@ -256,12 +272,17 @@ func serve(cfg *config.Config) int {
 			return err
 		}
 		notices.SetPriceKeys(priceKeys)
+		adminTokens.Set(tok.admin)
+		peerTokens.Set(tok.peer)
 		if next != nil {
 			cert.Set(next)
 		}
 		return nil
 	}
-	admin := server.NewAdmin(srv, reload)
+	admin := server.NewAdmin(srv, reload, adminTokens)
+	if tok.admin == nil && beyondLoopback(adminLns) {
+		slog.Warn("the admin listener is reachable beyond loopback without admin.tokenFile: anyone who reaches it can reload, profile, and keep data.deadman from tripping", "admin", addrs(adminLns))
+	}
 	peerSrv, err := peerListener(cfg, peerSrc)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
@@ -340,6 +361,30 @@ func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events
 		}
 	}
 	queue.Stop()
+}
+
+// tokens are the bearer tokens of admin.tokenFile and
+// state.peerTokenFile, read at start and again by every reload.
+type tokens struct{ admin, peer []string }
+
+func readTokens(cfg *config.Config) (tokens, error) {
+	admin, err := secret.ReadTokens("admin.tokenFile", cfg.Admin.TokenFile, "anyone who reads it can reload rtbd and keep data.deadman from tripping")
+	if err != nil {
+		return tokens{}, err
+	}
+	peer, err := secret.ReadTokens("state.peerTokenFile", cfg.State.PeerTokenFile, "anyone who reads it can read the spend and billing notices")
+	return tokens{admin, peer}, err
+}
+
+// beyondLoopback reports whether one of lns accepts connections from
+// other hosts.
+func beyondLoopback(lns []net.Listener) bool {
+	for _, ln := range lns {
+		if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+			return true
+		}
+	}
+	return false
 }
 
 func listeners(cfg *config.Config) (bid, admin []net.Listener, err error) {

@@ -129,7 +129,12 @@ func startDaemon(t *testing.T, cfg map[string]any) *daemon {
 	}
 	httpCfg["listenAddress"] = bidAddr
 	cfg["http"] = httpCfg
-	cfg["admin"] = map[string]any{"listenAddress": adminAddr}
+	adminCfg, _ := cfg["admin"].(map[string]any)
+	if adminCfg == nil {
+		adminCfg = map[string]any{}
+	}
+	adminCfg["listenAddress"] = adminAddr
+	cfg["admin"] = adminCfg
 	path := filepath.Join(t.TempDir(), "rtbd.json")
 	b, _ := json.Marshal(cfg)
 	if err := os.WriteFile(path, b, 0o600); err != nil {

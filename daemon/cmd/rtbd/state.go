@@ -375,6 +375,9 @@ func peerListener(cfg *config.Config, src *peers.Source) (*fasthttp.Server, erro
 		ReadTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 	}
 	go serveOn(ln, srv.Serve, "peer")
+	if src.Tokens.Header() == "" && beyondLoopback([]net.Listener{ln}) {
+		slog.Warn("state.peerListenAddress serves the spend and billing notices to anyone who reaches it: set state.peerTokenFile", "addr", ln.Addr().String())
+	}
 	slog.Info("serving own spend and billing notices to peers", "addr", ln.Addr().String(), "paths", []string{peers.Path, peers.BillsPath})
 	return srv, nil
 }
