@@ -93,7 +93,8 @@ in
         (rtbd `state.peers`), so that the host that takes the VIP over does
         not start from what it alone spent. Each bidder serves its own
         spend on `spendPort`, opened in the firewall on `interface` only,
-        and reads its peers' every second.
+        and reads its peers' every second. Set `services.rtbd.peerTokenFile`
+        so that only the peers can read it.
       '';
     };
     spendPort = mkOption {

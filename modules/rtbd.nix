@@ -41,6 +41,8 @@ let
   # the DynamicUser only, at the paths the settings name.
   credentials =
     lib.optional (cfg.noticeKeyFile != null) "notice-keys:${cfg.noticeKeyFile}"
+    ++ lib.optional (cfg.adminTokenFile != null) "admin-tokens:${cfg.adminTokenFile}"
+    ++ lib.optional (cfg.peerTokenFile != null) "peer-tokens:${cfg.peerTokenFile}"
     ++ lib.mapAttrsToList (name: path: "price-keys-${name}:${path}") cfg.priceKeyFiles
     ++ lib.optionals (cfg.tlsCertFile != null) [
       "tls-cert:${cfg.tlsCertFile}"
@@ -214,6 +216,38 @@ in
       description = "Private key of `tlsCertFile`, kept out of the Nix store.";
     };
 
+    adminTokenFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/secrets/rtbd-admin-tokens";
+      description = ''
+        File of the admin listener's bearer tokens (one per line, 32 to 512
+        characters: `openssl rand -hex 32`), kept out of the Nix store by a
+        secrets tool. It is passed to the service as the systemd credential
+        `admin-tokens` and sets `settings.admin.tokenFile`: POST
+        /admin/reload, POST /admin/heartbeat, /admin/explain and pprof then
+        ask for `Authorization: Bearer TOKEN`. /metrics, /healthz, /readyz
+        and GET /admin/heartbeat (the failover module's checks) stay open.
+        `systemctl reload rtbd` (SIGHUP) needs no token.
+      '';
+    };
+
+    peerTokenFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/secrets/rtbd-peer-tokens";
+      description = ''
+        File of the bearer tokens the hosts of `settings.state.peers` send
+        each other (one per line, 32 to 512 characters; the first is sent,
+        every one is accepted), kept out of the Nix store by a secrets
+        tool. It is passed to the service as the systemd credential
+        `peer-tokens` and sets `settings.state.peerTokenFile`: GET
+        /state/spend and /state/bills answer 401 to a request without one.
+        Give every host of a site the same file; while rolling it out, set
+        `settings.state.acceptPeersWithoutToken` until every host has it.
+      '';
+    };
+
     checkConfig = mkOption {
       type = types.bool;
       default = true;
@@ -288,6 +322,10 @@ in
         message = "services.rtbd.priceKeyFiles must not be in the Nix store, which every user can read.";
       }
       {
+        assertion = lib.all (path: path == null || !lib.hasPrefix builtins.storeDir path) [ cfg.adminTokenFile cfg.peerTokenFile ];
+        message = "services.rtbd.adminTokenFile and peerTokenFile must not be in the Nix store, which every user can read.";
+      }
+      {
         assertion = (cfg.tlsCertFile == null) == (cfg.tlsKeyFile == null);
         message = "services.rtbd.tlsCertFile and tlsKeyFile go together.";
       }
@@ -311,6 +349,12 @@ in
         priceKeysFiles = lib.mapAttrs (name: _: "/run/credentials/rtbd.service/price-keys-${name}") cfg.priceKeyFiles;
       })
     ];
+    services.rtbd.settings.admin = mkIf (cfg.adminTokenFile != null) {
+      tokenFile = "/run/credentials/rtbd.service/admin-tokens";
+    };
+    services.rtbd.settings.state = mkIf (cfg.peerTokenFile != null) {
+      peerTokenFile = "/run/credentials/rtbd.service/peer-tokens";
+    };
     services.rtbd.settings.http.tls = mkIf (cfg.tlsCertFile != null) {
       certFile = "/run/credentials/rtbd.service/tls-cert";
       keyFile = "/run/credentials/rtbd.service/tls-key";
