@@ -39,12 +39,13 @@ func (d *daemon) adminPost(t *testing.T, path, token string) int {
 // of them with an admin token too: the admin's reload needs its token, a
 // peer whose token the other no longer holds reads nothing of it, and
 // counts it again once a reload gives both the same token; a reload of a
-// bad token file keeps the tokens it had.
+// bad token file keeps the tokens it had, and a good one replaces them.
 func TestTokens(t *testing.T) {
 	const (
-		adminTok = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"
-		oldTok   = "0123456789abcdef0123456789abcdef"
-		newTok   = "fedcba9876543210fedcba9876543210"
+		adminTok    = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"
+		newAdminTok = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1"
+		oldTok      = "0123456789abcdef0123456789abcdef"
+		newTok      = "fedcba9876543210fedcba9876543210"
 	)
 	dir := t.TempDir()
 	adminFile, peerA, peerB := filepath.Join(dir, "admin"), filepath.Join(dir, "peer-a"), filepath.Join(dir, "peer-b")
@@ -92,12 +93,20 @@ func TestTokens(t *testing.T) {
 	}
 	b.waitPeerSpend(t, total, "b reading a with the new token")
 
+	// The admin token is rotated by a reload too.
+	writeTokens(t, adminFile, newAdminTok)
+	if code := a.adminPost(t, "/admin/reload", adminTok); code != 200 {
+		t.Fatalf("a's reload of a new admin.tokenFile: %d; want 200", code)
+	}
+	if code := a.adminPost(t, "/admin/heartbeat", adminTok); code != 401 {
+		t.Fatalf("a's heartbeat with the dropped admin token: %d; want 401", code)
+	}
 	// A bad admin token file fails the reload and keeps the token.
 	writeTokens(t, adminFile, "short")
-	if code := a.adminPost(t, "/admin/reload", adminTok); code != 422 {
+	if code := a.adminPost(t, "/admin/reload", newAdminTok); code != 422 {
 		t.Fatalf("a's reload of a bad admin.tokenFile: %d; want 422", code)
 	}
-	if code := a.adminPost(t, "/admin/heartbeat", adminTok); code != 200 {
+	if code := a.adminPost(t, "/admin/heartbeat", newAdminTok); code != 200 {
 		t.Fatalf("a's heartbeat with its token after a failed reload: %d; want 200", code)
 	}
 }
