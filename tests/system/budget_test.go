@@ -31,7 +31,8 @@ const budgetDaily = 0.02
 // master's bids that reaches the backup after the move (the exchange
 // sends it to the VIP) is billed there once, and its replay is not, nor
 // is the replay of one the master billed: the dollar is neither lost nor
-// counted twice.
+// counted twice. The pair reads each other with a state.peerTokenFile
+// token, and the client host, without it, reads nothing.
 //
 // The master either crashes (SIGKILL, link down) once the backup counts
 // its last bill, peers reading each other's spend only every minute: the
@@ -60,6 +61,9 @@ func budgetFailover(t *testing.T, bin harness.Binaries, stop string) {
 	if stop == "drain" {
 		interval = "1s"
 	}
+	// The pair authenticates as a deployment should (state.peerTokenFile).
+	tokens := filepath.Join(dir, "peer-tokens")
+	must(t, os.WriteFile(tokens, []byte("0123456789abcdef0123456789abcdef\n"), 0o600))
 
 	p := newPairWith(t, bin, false, func(p *pair, h *harness.Host) harness.RtbdConfig {
 		cfg := harness.NewRtbdConfig(h, 0)
@@ -69,6 +73,7 @@ func budgetFailover(t *testing.T, bin harness.Binaries, stop string) {
 			"peers":             []string{fmt.Sprintf("http://%s:%d", p.other(h).Addr, harness.PeerPort)},
 			"peerListenAddress": fmt.Sprintf("%s:%d", h.Addr, harness.PeerPort),
 			"peerInterval":      interval,
+			"peerTokenFile":     tokens,
 		}
 		return cfg
 	})
@@ -81,6 +86,13 @@ func budgetFailover(t *testing.T, bin harness.Binaries, stop string) {
 		m, err := p.r2.Metrics()
 		return err == nil && m[fmt.Sprintf(`rtbd_peer_syncs_total{peer="http://%s:%d"}`, p.b1.Addr, harness.PeerPort)] >= 1, err
 	}))
+	// Another host, without the token, reads nothing.
+	resp, err := hc.Get(fmt.Sprintf("http://%s:%d/state/spend", p.b1.Addr, harness.PeerPort))
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the client host read the master's spend without a token: %s; want 401", resp.Status)
+	}
 
 	// The master bids until the budget is spent; the exchange bills every
 	// bid at once but the first, whose notice comes late.
