@@ -257,6 +257,11 @@ type Admin struct {
 	// store: the NixOS module's adminTokenFile passes it as a systemd
 	// credential. Empty, the default: nothing is asked for.
 	TokenFile string `json:"tokenFile"`
+	// MetricsNeedToken has /metrics ask for a token of TokenFile too: it
+	// shows every campaign's spend. Prometheus sends one with
+	// `authorization: {credentials_file: ...}` in the scrape config.
+	// Needs tokenFile.
+	MetricsNeedToken bool `json:"metricsNeedToken"`
 }
 
 // Data names the campaign and model files. Empty paths select the
@@ -666,6 +671,9 @@ func (c *Config) Validate() error {
 	}
 	if err := checkAddr("admin.listenAddress", c.Admin.ListenAddress, true); err != nil {
 		return err
+	}
+	if c.Admin.MetricsNeedToken && c.Admin.TokenFile == "" {
+		return errors.New("invalid config: admin.metricsNeedToken needs admin.tokenFile")
 	}
 	if err := checkAddr("http.tls.listenAddress", c.HTTP.TLS.ListenAddress, true); err != nil {
 		return err

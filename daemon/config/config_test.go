@@ -155,6 +155,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"state":{"peerListenAddress":"9091"}}`, "state.peerListenAddress")
 	f(`{"bidding":{"requireSignedNotices":true}}`, "bidding.requireSignedNotices needs bidding.noticeKeyFile")
 	f(`{"state":{"acceptPeersWithoutToken":true}}`, "state.acceptPeersWithoutToken needs state.peerTokenFile")
+	f(`{"admin":{"metricsNeedToken":true}}`, "admin.metricsNeedToken needs admin.tokenFile")
 	f(`{"state":{"retireAfterDays":-1}}`, "state.retireAfterDays -1 must be from 0 (never) to 36500")
 	f(`{"state":{"retireAfterDays":"30"}}`, "retireAfterDays")
 	f(`{"data":{"deadman":"500ms"}}`, "data.deadman 500ms must be from 1s to 720h, or 0 (off)")

@@ -31,7 +31,8 @@ type Reloader func() error
 // /state/bills (the billing notices it processed, for the same).
 // Keep it on loopback or a management network. With tokens
 // (admin.tokenFile), what changes or costs something asks for one: the
-// reload, the heartbeat's POST, explain and pprof. The state asks for
+// reload, the heartbeat's POST, explain and pprof, and /metrics with
+// admin.metricsNeedToken. The state asks for
 // state.peerTokenFile's (see [peers.Source]).
 type Admin struct {
 	srv     *Server
@@ -66,6 +67,9 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	switch {
 	case path == "/metrics":
+		if a.srv.cfg.Admin.MetricsNeedToken && !a.authorized(ctx) {
+			return
+		}
 		ctx.SetContentType("text/plain; version=0.0.4")
 		metrics.WritePrometheus(ctx, true)
 	case path == "/healthz":

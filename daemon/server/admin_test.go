@@ -324,4 +324,16 @@ func TestAdminTokens(t *testing.T) {
 			t.Errorf("GET %s with token %q: %d; want %d", peers.Path, token, code, want)
 		}
 	}
+
+	// admin.metricsNeedToken puts /metrics behind the token too.
+	srv, _ = testServer(t, func(c *config.Config) { c.Admin.MetricsNeedToken = true })
+	a = NewAdmin(srv, func() error { return nil }, secret.NewTokens([]string{adminTok}))
+	for token, want := range map[string]int{"": 401, peerTok: 401, adminTok: 200} {
+		if code, _ := do("GET", "/metrics", token, nil); code != want {
+			t.Errorf("GET /metrics with metricsNeedToken and token %q: %d; want %d", token, code, want)
+		}
+	}
+	if code, _ := do("GET", "/readyz", "", nil); code != 200 {
+		t.Errorf("GET /readyz with metricsNeedToken: %d; want 200", code)
+	}
 }
