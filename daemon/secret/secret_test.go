@@ -113,3 +113,24 @@ func TestReadTokens(t *testing.T) {
 		t.Fatalf("ReadTokens: %q, %v", got, err)
 	}
 }
+
+// TestCheckNoAlloc: a check allocates nothing, whatever its verdict.
+func TestCheckNoAlloc(t *testing.T) {
+	tokens := NewTokens([]string{tokA, tokB})
+	for _, h := range []string{"Bearer " + tokB, "bearer " + tokA + "x", ""} {
+		b := []byte(h)
+		if n := testing.AllocsPerRun(100, func() { tokens.Check(b) }); n != 0 {
+			t.Errorf("Check(%q): %v allocations; want 0", h, n)
+		}
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	tokens := NewTokens([]string{tokA, tokB})
+	h := []byte("Bearer " + tokB)
+	for b.Loop() {
+		if tokens.Check(h) != Allowed {
+			b.Fatal("refused")
+		}
+	}
+}
