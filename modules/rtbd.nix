@@ -228,7 +228,9 @@ in
         /admin/reload, POST /admin/heartbeat, /admin/explain and pprof then
         ask for `Authorization: Bearer TOKEN`. /metrics, /healthz, /readyz
         and GET /admin/heartbeat (the failover module's checks) stay open.
-        `systemctl reload rtbd` (SIGHUP) needs no token.
+        `systemctl reload rtbd` (SIGHUP) needs no token. Credentials are
+        copied when the unit starts: a changed file is read after
+        `systemctl restart rtbd` (which drains), not after a reload.
       '';
     };
 
@@ -245,6 +247,9 @@ in
         /state/spend and /state/bills answer 401 to a request without one.
         Give every host of a site the same file; while rolling it out, set
         `settings.state.acceptPeersWithoutToken` until every host has it.
+        Credentials are copied when the unit starts, so each step of a
+        rotation is a `systemctl restart rtbd` (which drains) on every
+        host, not a reload.
       '';
     };
 
