@@ -1,6 +1,7 @@
 // Package secret reads the daemon's secret files (notice keys, price
 // keys, bearer tokens) and checks the bearer tokens that the admin and
-// peer listeners ask for.
+// peer listeners ask for. It also reads the certificate authorities that
+// rtbd's TLS clients trust (ReadRoots), which are not secret.
 //
 // A secret file holds one item per line; blank lines and lines that
 // start with '#' are skipped, so a file can say what it is for. A file

@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +25,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/bench"
 	"github.com/rtbd/rtbd/daemon/host"
 	"github.com/rtbd/rtbd/daemon/load"
+	"github.com/rtbd/rtbd/daemon/secret"
 )
 
 var (
@@ -117,13 +117,8 @@ func buildConfig() (load.Config, []load.Assertion, error) {
 	}
 	var err error
 	if *caCert != "" {
-		pem, err := os.ReadFile(*caCert)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("-cacert: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return cfg, nil, fmt.Errorf("-cacert %s: no PEM certificate", *caCert)
+		if cfg.RootCAs, err = secret.ReadRoots("-cacert", *caCert); err != nil {
+			return cfg, nil, err
 		}
 	}
 	if cfg.Steps, err = rateSteps(); err != nil {
