@@ -414,7 +414,7 @@ func tlsListener(cfg *config.Config) (net.Listener, *server.Certificate, error) 
 	if t.ListenAddress == "" {
 		return nil, nil, nil
 	}
-	cert, err := server.LoadCertificate(t.CertFile, t.KeyFile)
+	cert, err := server.LoadCertificate("http.tls", "bid", t.CertFile, t.KeyFile)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -58,6 +58,18 @@ func writeCert(t *testing.T, certFile, keyFile string, serial int64, notAfter ti
 	return cert
 }
 
+// servedSerial returns the serial number of the certificate that a new
+// TLS connection to addr gets.
+func servedSerial(t *testing.T, addr string) int64 {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+}
+
 // TestTLS runs the daemon with an HTTPS listener: it bids and takes
 // notices over HTTPS, serves a renewed certificate after a reload, and
 // keeps the previous one when a reload cannot read the files.
@@ -69,25 +81,14 @@ func TestTLS(t *testing.T) {
 	d := startDaemon(t, map[string]any{"http": map[string]any{"tls": map[string]any{
 		"listenAddress": tlsAddr, "certFile": certFile, "keyFile": keyFile,
 	}}, "drain": map[string]any{"delay": "100ms"}})
-	// served returns the serial of the certificate a new connection gets,
-	// and its client, which trusts only that certificate.
-	served := func() (int64, *http.Client) {
-		t.Helper()
-		conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		cert := conn.ConnectionState().PeerCertificates[0]
-		roots := x509.NewCertPool()
-		roots.AddCert(cert)
-		return cert.SerialNumber.Int64(), &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	}
-	serial, client := served()
-	if serial != 1 {
+	if serial := servedSerial(t, tlsAddr); serial != 1 {
 		t.Fatalf("serial %d served; want 1", serial)
 	}
-	if got, want := d.metric(t, "rtbd_tls_certificate_expiry_timestamp_seconds"), float64(first.NotAfter.Unix()); got != want {
+	roots := x509.NewCertPool()
+	roots.AddCert(first)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	expiry := `rtbd_tls_certificate_expiry_timestamp_seconds{listener="bid"}`
+	if got, want := d.metric(t, expiry), float64(first.NotAfter.Unix()); got != want {
 		t.Fatalf("certificate expiry %v; want %v", got, want)
 	}
 	// A bid and its billing notice over HTTPS.
@@ -127,10 +128,10 @@ func TestTLS(t *testing.T) {
 	if code := d.reload(t); code != 200 {
 		t.Fatalf("reload with a renewed certificate: status %d", code)
 	}
-	if serial, _ := served(); serial != 2 {
+	if serial := servedSerial(t, tlsAddr); serial != 2 {
 		t.Fatalf("serial %d served after the reload; want 2", serial)
 	}
-	if got, want := d.metric(t, "rtbd_tls_certificate_expiry_timestamp_seconds"), float64(renewed.NotAfter.Unix()); got != want {
+	if got, want := d.metric(t, expiry), float64(renewed.NotAfter.Unix()); got != want {
 		t.Fatalf("certificate expiry %v after the reload; want %v", got, want)
 	}
 	// A key that is not the certificate's: the reload fails, and the
@@ -139,7 +140,7 @@ func TestTLS(t *testing.T) {
 	if code := d.reload(t); code != 422 {
 		t.Fatalf("reload with a mismatched key: status %d; want 422", code)
 	}
-	if serial, _ := served(); serial != 2 {
+	if serial := servedSerial(t, tlsAddr); serial != 2 {
 		t.Fatalf("serial %d served after a failed reload; want 2", serial)
 	}
 	if code, _ := d.postBid(t, corpus.Requests()[0].Body); code != 200 && code != 204 {
@@ -147,7 +148,7 @@ func TestTLS(t *testing.T) {
 	}
 	// rtbload over HTTPS, trusting the certificate with RootCAs
 	// (-cacert): every request answered.
-	roots := x509.NewCertPool()
+	roots = x509.NewCertPool()
 	roots.AddCert(renewed)
 	res, err := load.Run(context.Background(), load.Config{
 		Targets: []string{"https://" + tlsAddr + "/openrtb2/bid"}, RootCAs: roots,
