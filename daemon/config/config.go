@@ -512,7 +512,8 @@ type State struct {
 	// Peers are the other hosts that share this one's budgets: a VRRP
 	// pair, or a fleet behind one exchange endpoint. Each is the base URL
 	// ("http://10.0.0.2:9091") of a peer's PeerListenAddress (or of its
-	// admin listener, which serves the same path). Every PeerInterval
+	// admin listener, which serves the same path), or https:// and its
+	// PeerTLS.ListenAddress ("https://10.0.0.2:9092"). Every PeerInterval
 	// the daemon reads each peer's own spend (GET /state/spend) and counts
 	// it against the daily and total budgets with its own, so a failover
 	// does not start the backup's budgets from what it alone spent. A
@@ -549,6 +550,12 @@ type State struct {
 	// stops growing), then drop it. A wrong token is refused all the
 	// same. Needs peerTokenFile.
 	AcceptPeersWithoutToken bool `json:"acceptPeersWithoutToken"`
+	// PeerTLS serves the peer listener's paths over HTTPS too, and names
+	// the certificate authorities that https:// peers must chain to, so
+	// that the spend, the billing notices and the peer token do not
+	// cross the network in clear, and no one between the hosts can feed
+	// this one made-up spend. Default off.
+	PeerTLS PeerTLS `json:"peerTLS"`
 	// PeerInterval is how often the peers are read, and the timeout of
 	// each reading. Default "1s"; at least "100ms".
 	PeerInterval Duration `json:"peerInterval"`
@@ -563,6 +570,28 @@ type State struct {
 	// bytes of every save and every peer's reading, and peers refuse a
 	// reading of more than about 1.6 million. Default 30.
 	RetireAfterDays int `json:"retireAfterDays"`
+}
+
+// PeerTLS is the peers' HTTPS. To move a group of hosts to it without
+// a gap in the sharing: give every host a listenAddress (its plain
+// peerListenAddress still serves), then list the peers as
+// https://HOST:PORT on every host, then drop peerListenAddress.
+type PeerTLS struct {
+	// ListenAddress serves GET /state/spend and /state/bills over HTTPS,
+	// as state.peerListenAddress does over HTTP (e.g. ":9092"); "" serves
+	// no HTTPS. It needs CertFile and KeyFile: the certificate chain,
+	// leaf first, which must name the host or address the peers list
+	// this host by, and its private key, read at start and again on
+	// every reload, as http.tls's are
+	// (rtbd_tls_certificate_expiry_timestamp_seconds{listener="peer"}).
+	ListenAddress string `json:"listenAddress"`
+	CertFile      string `json:"certFile"`
+	KeyFile       string `json:"keyFile"`
+	// CAFile holds the PEM certificates that the https:// peers of
+	// state.peers must chain to: a private CA's, or each peer's own if
+	// they are self-signed. Read at start and again on every reload.
+	// Empty: the system's roots.
+	CAFile string `json:"caFile"`
 }
 
 // Runtime configures the Go runtime and CPU placement.
@@ -792,8 +821,8 @@ const maxReservationSlots = 1 << 26
 // maxTransactionSlots bounds the transaction id table at 1 GiB.
 const maxTransactionSlots = 1 << 27
 
-// checkPeers validates state.peers, state.peerListenAddress and
-// state.peerInterval.
+// checkPeers validates state.peers, state.peerListenAddress,
+// state.peerTLS and state.peerInterval.
 func (s *State) checkPeers() error {
 	if err := checkAddr("state.peerListenAddress", s.PeerListenAddress, true); err != nil {
 		return err
@@ -801,14 +830,20 @@ func (s *State) checkPeers() error {
 	if s.AcceptPeersWithoutToken && s.PeerTokenFile == "" {
 		return errors.New("invalid config: state.acceptPeersWithoutToken needs state.peerTokenFile")
 	}
+	if err := checkAddr("state.peerTLS.listenAddress", s.PeerTLS.ListenAddress, true); err != nil {
+		return err
+	}
+	if t := s.PeerTLS; (t.ListenAddress != "") != (t.CertFile != "" && t.KeyFile != "") || (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("invalid config: state.peerTLS.listenAddress, certFile and keyFile go together (HTTPS needs all three)")
+	}
 	if s.PeerInterval < Duration(100*time.Millisecond) {
 		return fmt.Errorf("invalid config: state.peerInterval %s must be at least 100ms", s.PeerInterval.D())
 	}
 	seen := map[string]bool{}
 	for _, p := range s.Peers {
 		u, err := url.Parse(p)
-		if err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return fmt.Errorf("invalid config: state.peers: %q must be http://HOST:PORT, a peer's state.peerListenAddress or admin.listenAddress", p)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("invalid config: state.peers: %q must be http://HOST:PORT (a peer's state.peerListenAddress or admin.listenAddress) or https://HOST:PORT (its state.peerTLS.listenAddress)", p)
 		}
 		if seen[u.Host] {
 			return fmt.Errorf("invalid config: state.peers: %s is listed twice, which would count its spend twice", u.Host)

@@ -102,6 +102,10 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if want := []string{"default /openrtb2/bid false false", "ssp-1 /openrtb2/ssp-1 true false", "ssp_2 /o/2 false false", "/w /w true false"}; !slices.Equal(got, want) {
 		t.Fatalf("Endpoints() = %q; want %q", got, want)
 	}
+	// Peers over HTTPS.
+	if c, err = Parse([]byte(`{"state":{"peers":["https://10.0.0.2:9092","http://10.0.0.3:9091"],"peerTLS":{"listenAddress":":9092","certFile":"/c","keyFile":"/k","caFile":"/ca"}}}`)); err != nil || c.State.PeerTLS.CAFile != "/ca" {
+		t.Fatalf("a file with https peers and state.peerTLS: %v, %+v", err, c.State.PeerTLS)
+	}
 	// shedding.maxInFlight is ignored now, but files that set it load.
 	if c, err = Parse([]byte(`{"shedding":{"maxInFlight":100}}`)); err != nil || c.Shedding.MaxQueueAge.D() != 20*time.Millisecond {
 		t.Fatalf("a file with shedding.maxInFlight: %v, %+v; want it loaded with the default queue age", err, c.Shedding)
@@ -165,7 +169,12 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"transactionWindow":"61m"}}`, "bidding.transactionWindow 1h1m0s")
 	f(`{"bidding":{"transactionSlots":0}}`, "bidding.transactionSlots 0 must be from 1 to 134217728")
 	f(`{"state":{"peers":["10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
-	f(`{"state":{"peers":["https://10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
+	f(`{"state":{"peers":["ftp://10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
+	f(`{"state":{"peers":["https://10.0.0.2"]}}`, "or https://HOST:PORT")
+	f(`{"state":{"peerTLS":{"listenAddress":":9092","certFile":"/c"}}}`, "state.peerTLS.listenAddress, certFile and keyFile go together")
+	f(`{"state":{"peerTLS":{"certFile":"/c","keyFile":"/k"}}}`, "state.peerTLS.listenAddress, certFile and keyFile go together")
+	f(`{"state":{"peerTLS":{"listenAddress":"9092","certFile":"/c","keyFile":"/k"}}}`, `state.peerTLS.listenAddress "9092"`)
+	f(`{"state":{"peerTLS":{"caFle":"/ca"}}}`, `unknown field "caFle"`)
 	f(`{"state":{"peers":["http://10.0.0.2"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["http://10.0.0.2:9091/state/spend"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["http://10.0.0.2:9091","http://10.0.0.2:9091/"]}}`, "10.0.0.2:9091 is listed twice")
