@@ -307,11 +307,13 @@ func (s *Source) appendSpend(buf []byte, since uint64) ([]byte, uint64) {
 
 // Syncer reads the peers' spend into a [decision.State].
 type Syncer struct {
-	st       *decision.State
-	self     string // this host's bidding.hostID
-	client   *http.Client
-	interval time.Duration
-	tokens   *secret.Tokens // state.peerTokenFile's: the first is sent (see SendTokens)
+	st     *decision.State
+	self   string // this host's bidding.hostID
+	client *http.Client
+	// transport carries every reading, with the roots of TrustRoots.
+	transport *transport
+	interval  time.Duration
+	tokens    *secret.Tokens // state.peerTokenFile's: the first is sent (see SendTokens)
 
 	// apply, when set, applies each billing notice a peer's journal
 	// holds (see ShareBills).
@@ -379,7 +381,8 @@ type peer struct {
 // reads them every interval, each reading bounded by interval too. self
 // is this host's bidding.hostID: a peer that answers with it is refused.
 func New(st *decision.State, urls []string, interval time.Duration, self string) *Syncer {
-	s := &Syncer{st: st, self: self, interval: interval, client: &http.Client{Timeout: interval}, ids: map[uint64]string{}}
+	tr := newTransport()
+	s := &Syncer{st: st, self: self, interval: interval, transport: tr, client: &http.Client{Transport: tr, Timeout: interval}, ids: map[uint64]string{}}
 	for _, u := range urls {
 		l := `{peer="` + u + `"}`
 		s.peers = append(s.peers, &peer{
@@ -637,7 +640,7 @@ const followRetry = time.Second
 // first reading, or the peer restarted) is followed at once.
 func (s *Syncer) follow(ctx context.Context, p *peer) {
 	wait := s.interval
-	client := &http.Client{Timeout: wait + s.interval}
+	client := &http.Client{Transport: s.transport, Timeout: wait + s.interval}
 	defer client.CloseIdleConnections()
 	retry := followGap
 	for ctx.Err() == nil {
