@@ -178,7 +178,7 @@ func serve(cfg *config.Config) int {
 	// The journal of billing notices exists when peers may read this
 	// host: it is what they apply to their caps and notice dedupe.
 	var journal *peers.Journal
-	if len(cfg.State.Peers) > 0 || cfg.State.PeerListenAddress != "" {
+	if len(cfg.State.Peers) > 0 || cfg.State.PeerListenAddress != "" || cfg.State.PeerTLS.ListenAddress != "" {
 		journal = peers.NewJournal()
 	}
 	priceKeys, err := engine.ReadPriceKeys(cfg)
@@ -192,6 +192,11 @@ func serve(cfg *config.Config) int {
 		return 1
 	}
 	adminTokens, peerTokens := secret.NewTokens(tok.admin), secret.NewTokens(tok.peer)
+	roots, err := readPeerRoots(cfg)
+	if err != nil {
+		slog.Error("cannot start", "err", err)
+		return 1
+	}
 	ncfg := notice.Config{
 		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
 		Keys: eng.NoticeKeys(), RequireSigned: cfg.Bidding.RequireSignedNotices,
@@ -207,6 +212,9 @@ func serve(cfg *config.Config) int {
 		peerSync = peers.New(eng.State(), cfg.State.Peers, cfg.State.PeerInterval.D(), cfg.Bidding.HostID)
 		peerSync.ShareBills(peers.Applier(eng.State(), notices))
 		peerSync.SendTokens(peerTokens)
+		if roots != nil {
+			peerSync.TrustRoots(roots)
+		}
 	}
 	// The last sign of life of the control plane, for the deadman switch
 	// (data.deadman): a restart does not renew its credit.
@@ -246,11 +254,16 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
+	peerCert, err := loadPeerCertificate(cfg)
+	if err != nil {
+		slog.Error("cannot start", "err", err)
+		return 1
+	}
 	eng.OnNoticeKeys(notices.SetKeys)
 	// A reload reads every file before it changes anything: the data and
 	// bidding.noticeKeyFile (the engine), bidding.priceKeysFiles, the
-	// token files and http.tls's certificate. One that fails changes
-	// nothing.
+	// token files, the certificates of http.tls and state.peerTLS, and
+	// state.peerTLS.caFile. One that fails changes nothing.
 	reload := func() error {
 		systemd.Reloading()
 		defer systemd.Ready()
@@ -262,11 +275,13 @@ func serve(cfg *config.Config) int {
 		if err != nil {
 			return err
 		}
-		var next *tls.Certificate
-		if cert != nil {
-			if next, err = cert.Read(); err != nil {
-				return err
-			}
+		certs, err := readCertificates(cert, peerCert)
+		if err != nil {
+			return err
+		}
+		roots, err := readPeerRoots(cfg)
+		if err != nil {
+			return err
 		}
 		if err := eng.Reload(); err != nil {
 			return err
@@ -274,8 +289,9 @@ func serve(cfg *config.Config) int {
 		notices.SetPriceKeys(priceKeys)
 		adminTokens.Set(tok.admin)
 		peerTokens.Set(tok.peer)
-		if next != nil {
-			cert.Set(next)
+		certs.set()
+		if peerSync != nil && roots != nil {
+			peerSync.TrustRoots(roots)
 		}
 		return nil
 	}
@@ -283,7 +299,7 @@ func serve(cfg *config.Config) int {
 	if tok.admin == nil && beyondLoopback(adminLns) {
 		slog.Warn("the admin listener is reachable beyond loopback without admin.tokenFile: anyone who reaches it can reload, profile, and keep data.deadman from tripping", "admin", addrs(adminLns))
 	}
-	peerSrv, err := peerListener(cfg, peerSrc)
+	peerSrv, err := peerListener(cfg, peerSrc, peerCert)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
@@ -423,6 +439,40 @@ func tlsListener(cfg *config.Config) (net.Listener, *server.Certificate, error) 
 		return nil, nil, fmt.Errorf("cannot listen on http.tls.listenAddress %s: %w", t.ListenAddress, err)
 	}
 	return server.ListenTLS(ln, cert), cert, nil
+}
+
+// certificates are what a reload read of the HTTPS listeners'
+// certificates, for set once nothing else failed.
+type certificates []struct {
+	of   *server.Certificate
+	next *tls.Certificate
+}
+
+// readCertificates reads the files of each of cs again (nil: no such
+// listener).
+func readCertificates(cs ...*server.Certificate) (certificates, error) {
+	var out certificates
+	for _, c := range cs {
+		if c == nil {
+			continue
+		}
+		next, err := c.Read()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, struct {
+			of   *server.Certificate
+			next *tls.Certificate
+		}{c, next})
+	}
+	return out, nil
+}
+
+// set has the listeners serve the certificates read.
+func (cs certificates) set() {
+	for _, c := range cs {
+		c.of.Set(c.next)
+	}
 }
 
 func serveOn(ln net.Listener, serve func(net.Listener) error, name string) {

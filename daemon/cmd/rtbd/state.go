@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/notice"
 	"github.com/rtbd/rtbd/daemon/peers"
+	"github.com/rtbd/rtbd/daemon/secret"
 	"github.com/rtbd/rtbd/daemon/server"
 	"github.com/rtbd/rtbd/daemon/shading"
 	"github.com/rtbd/rtbd/daemon/statefile"
@@ -360,26 +362,61 @@ func awaitFinalReads(cfg *config.Config, src *peers.Source, sync *peers.Syncer) 
 }
 
 // peerListener serves src (this host's own spend and billing notices) on
-// state.peerListenAddress, nil when it is empty.
-func peerListener(cfg *config.Config, src *peers.Source) (*fasthttp.Server, error) {
-	addr := cfg.State.PeerListenAddress
-	if addr == "" {
-		return nil, nil
+// state.peerListenAddress, and over HTTPS with cert on
+// state.peerTLS.listenAddress; nil when both are empty.
+func peerListener(cfg *config.Config, src *peers.Source, cert *server.Certificate) (*fasthttp.Server, error) {
+	var lns []net.Listener
+	if addr := cfg.State.PeerListenAddress; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("cannot listen on state.peerListenAddress %s: %w", addr, err)
+		}
+		lns = append(lns, ln)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen on state.peerListenAddress %s: %w", addr, err)
+	if addr := cfg.State.PeerTLS.ListenAddress; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("cannot listen on state.peerTLS.listenAddress %s: %w", addr, err)
+		}
+		lns = append(lns, server.ListenTLS(ln, cert))
+	}
+	if len(lns) == 0 {
+		return nil, nil
 	}
 	srv := &fasthttp.Server{
 		Handler: src.Handler, Name: "rtbd-peer",
 		ReadTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 	}
-	go serveOn(ln, srv.Serve, "peer")
-	if src.Tokens.Header() == "" && beyondLoopback([]net.Listener{ln}) {
-		slog.Warn("state.peerListenAddress serves the spend and billing notices to anyone who reaches it: set state.peerTokenFile", "addr", ln.Addr().String())
+	for _, ln := range lns {
+		go serveOn(ln, srv.Serve, "peer")
 	}
-	slog.Info("serving own spend and billing notices to peers", "addr", ln.Addr().String(), "paths", []string{peers.Path, peers.BillsPath})
+	if src.Tokens.Header() == "" && beyondLoopback(lns) {
+		slog.Warn("the peer listener serves the spend and billing notices to anyone who reaches it: set state.peerTokenFile", "addr", addrs(lns))
+	}
+	slog.Info("serving own spend and billing notices to peers", "addr", addrs(lns), "paths", []string{peers.Path, peers.BillsPath})
 	return srv, nil
+}
+
+// loadPeerCertificate reads state.peerTLS's certificate, nil without
+// its listener.
+func loadPeerCertificate(cfg *config.Config) (*server.Certificate, error) {
+	t := cfg.State.PeerTLS
+	if t.ListenAddress == "" {
+		return nil, nil
+	}
+	return server.LoadCertificate("state.peerTLS", "peer", t.CertFile, t.KeyFile)
+}
+
+// readPeerRoots reads state.peerTLS.caFile, nil without one (the
+// system's roots).
+func readPeerRoots(cfg *config.Config) (*x509.CertPool, error) {
+	if cfg.State.PeerTLS.CAFile == "" {
+		return nil, nil
+	}
+	return secret.ReadRoots("state.peerTLS.caFile", cfg.State.PeerTLS.CAFile)
 }
 
 // shadingPart saves what the exchanges' automatic shading has learned
