@@ -34,9 +34,13 @@ let
   # a zero duration, /admin/heartbeat answers 200 and the check never fails.
   trackDeadman = (config.services.rtbd.settings.data.deadman or null) != null;
   # host:port of a bidder's peer listener; IPv6 addresses take brackets.
-  hostPort =
+  hostPort = port: ip: if lib.hasInfix ":" ip then "[${ip}]:${toString port}" else "${ip}:${toString port}";
+  peerURL =
     ip:
-    if lib.hasInfix ":" ip then "[${ip}]:${toString cfg.spendPort}" else "${ip}:${toString cfg.spendPort}";
+    if cfg.readPeersOverTls then
+      "https://${hostPort cfg.spendTlsPort ip}"
+    else
+      "http://${hostPort cfg.spendPort ip}";
 in
 {
   # interface
@@ -94,13 +98,41 @@ in
         not start from what it alone spent. Each bidder serves its own
         spend on `spendPort`, opened in the firewall on `interface` only,
         and reads its peers' every second. Set `services.rtbd.peerTokenFile`
-        so that only the peers can read it.
+        so that only the peers can read it, and `spendTlsPort` so that it
+        does not cross the network in clear.
       '';
     };
     spendPort = mkOption {
-      type = types.port;
+      type = types.nullOr types.port;
       default = 9091;
-      description = "TCP port of rtbd's peer listener (`state.peerListenAddress`) on every bidder of the site.";
+      description = ''
+        TCP port of rtbd's peer listener (`state.peerListenAddress`) on
+        every bidder of the site; null serves none (with `spendTlsPort`
+        and `readPeersOverTls`).
+      '';
+    };
+    spendTlsPort = mkOption {
+      type = types.nullOr types.port;
+      default = null;
+      example = 9092;
+      description = ''
+        TCP port of rtbd's peer listener over HTTPS
+        (`state.peerTLS.listenAddress`), with the certificate of
+        `services.rtbd.peerTlsCertFile`, opened on `interface` only. To
+        move a site to it with no gap in the sharing, deploy each step to
+        every bidder before the next: set this (and the certificate), then
+        `readPeersOverTls`, then `spendPort = null`.
+      '';
+    };
+    readPeersOverTls = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Read the peers as `https://PEER:spendTlsPort` (`state.peers`),
+        checking their certificates against
+        `services.rtbd.settings.state.peerTLS.caFile` (default: the
+        system's roots). Needs `spendTlsPort`.
+      '';
     };
     readyURL = mkOption {
       type = types.str;
@@ -138,14 +170,38 @@ in
         assertion = !cfg.shareBudgets || cfg.unicastPeers != [ ];
         message = "rtbd.failover.shareBudgets needs rtbd.failover.unicastPeers: the peers whose spend counts.";
       }
+      {
+        assertion = !cfg.readPeersOverTls || cfg.spendTlsPort != null;
+        message = "rtbd.failover.readPeersOverTls needs rtbd.failover.spendTlsPort.";
+      }
+      {
+        assertion = cfg.readPeersOverTls || cfg.spendPort != null;
+        message = "rtbd.failover.spendPort = null needs readPeersOverTls: the peers would read a port no bidder serves.";
+      }
+      {
+        assertion = cfg.spendTlsPort == null || config.services.rtbd.peerTlsCertFile != null;
+        message = "rtbd.failover.spendTlsPort needs services.rtbd.peerTlsCertFile and peerTlsKeyFile.";
+      }
     ];
-    services.rtbd.settings.state = lib.mkIf cfg.shareBudgets {
+    services.rtbd.settings.state = lib.mkIf cfg.shareBudgets (
+      {
+        peers = mkDefault (map peerURL cfg.unicastPeers);
+      }
       # Every address: binding unicastSrcIp would fail while the interface
-      # is still coming up. The firewall opens the port on `interface` only.
-      peerListenAddress = mkDefault ":${toString cfg.spendPort}";
-      peers = mkDefault (map (p: "http://${hostPort p}") cfg.unicastPeers);
-    };
-    networking.firewall.interfaces.${cfg.interface}.allowedTCPPorts = lib.optional cfg.shareBudgets cfg.spendPort;
+      # is still coming up. The firewall opens the ports on `interface` only.
+      // lib.optionalAttrs (cfg.spendPort != null) {
+        peerListenAddress = mkDefault ":${toString cfg.spendPort}";
+      }
+      // lib.optionalAttrs (cfg.spendTlsPort != null) {
+        peerTLS.listenAddress = mkDefault ":${toString cfg.spendTlsPort}";
+      }
+    );
+    networking.firewall.interfaces.${cfg.interface}.allowedTCPPorts = lib.optionals cfg.shareBudgets (
+      lib.filter (p: p != null) [
+        cfg.spendPort
+        cfg.spendTlsPort
+      ]
+    );
 
     services.keepalived = {
       enable = true;

@@ -47,6 +47,10 @@ let
     ++ lib.optionals (cfg.tlsCertFile != null) [
       "tls-cert:${cfg.tlsCertFile}"
       "tls-key:${cfg.tlsKeyFile}"
+    ]
+    ++ lib.optionals (cfg.peerTlsCertFile != null) [
+      "peer-tls-cert:${cfg.peerTlsCertFile}"
+      "peer-tls-key:${cfg.peerTlsKeyFile}"
     ];
 
   configFile = settingsFormat.generate "rtbd.json" cfg.settings;
@@ -216,6 +220,31 @@ in
       description = "Private key of `tlsCertFile`, kept out of the Nix store.";
     };
 
+    peerTlsCertFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/secrets/rtbd-peer-cert.pem";
+      description = ''
+        PEM certificate chain of the HTTPS peer listener
+        (`settings.state.peerTLS.listenAddress`, or
+        `rtbd.failover.spendTlsPort`), which must name the address the
+        peers list this host by, with `peerTlsKeyFile`. Both are passed as
+        systemd credentials (`peer-tls-cert`, `peer-tls-key`) and set
+        `settings.state.peerTLS.certFile` and `keyFile`. The peers check it
+        against their `settings.state.peerTLS.caFile` (certificates, not
+        secret: a path in the Nix store will do). Credentials are copied
+        when the unit starts: a renewed certificate is served after
+        `systemctl restart rtbd`, which drains first.
+      '';
+    };
+
+    peerTlsKeyFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/secrets/rtbd-peer-key.pem";
+      description = "Private key of `peerTlsCertFile`, kept out of the Nix store.";
+    };
+
     adminTokenFile = mkOption {
       type = types.nullOr types.str;
       default = null;
@@ -339,6 +368,14 @@ in
         message = "services.rtbd.tlsKeyFile must not be in the Nix store, which every user can read.";
       }
       {
+        assertion = (cfg.peerTlsCertFile == null) == (cfg.peerTlsKeyFile == null);
+        message = "services.rtbd.peerTlsCertFile and peerTlsKeyFile go together.";
+      }
+      {
+        assertion = cfg.peerTlsKeyFile == null || !lib.hasPrefix builtins.storeDir cfg.peerTlsKeyFile;
+        message = "services.rtbd.peerTlsKeyFile must not be in the Nix store, which every user can read.";
+      }
+      {
         # Credential names; the paths of http.billOnWinBidPaths have '/'.
         assertion = lib.all (name: builtins.match "[a-z0-9_-]+" name != null) (lib.attrNames cfg.priceKeyFiles);
         message = "services.rtbd.priceKeyFiles: name the exchanges by settings.exchanges names or default.";
@@ -357,9 +394,17 @@ in
     services.rtbd.settings.admin = mkIf (cfg.adminTokenFile != null) {
       tokenFile = "/run/credentials/rtbd.service/admin-tokens";
     };
-    services.rtbd.settings.state = mkIf (cfg.peerTokenFile != null) {
-      peerTokenFile = "/run/credentials/rtbd.service/peer-tokens";
-    };
+    services.rtbd.settings.state = lib.mkMerge [
+      (mkIf (cfg.peerTokenFile != null) {
+        peerTokenFile = "/run/credentials/rtbd.service/peer-tokens";
+      })
+      (mkIf (cfg.peerTlsCertFile != null) {
+        peerTLS = {
+          certFile = "/run/credentials/rtbd.service/peer-tls-cert";
+          keyFile = "/run/credentials/rtbd.service/peer-tls-key";
+        };
+      })
+    ];
     services.rtbd.settings.http.tls = mkIf (cfg.tlsCertFile != null) {
       certFile = "/run/credentials/rtbd.service/tls-cert";
       keyFile = "/run/credentials/rtbd.service/tls-key";
