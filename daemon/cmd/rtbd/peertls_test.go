@@ -20,9 +20,9 @@ func copyFile(t *testing.T, src, dst string) {
 	}
 }
 
-// TestPeerTLS runs two daemons that share budgets over HTTPS: b reads a
+// TestPeerTLS runs daemons that share budgets over HTTPS: b reads a
 // only once its state.peerTLS.caFile holds a's certificate, which a
-// reload reads again, and a's peer certificate is renewed by a reload,
+// reload reads again, c from its start, and a's peer certificate is renewed by a reload,
 // as http.tls's is; a file that cannot be read fails the reload and
 // keeps what was in use.
 func TestPeerTLS(t *testing.T) {
@@ -75,6 +75,17 @@ func TestPeerTLS(t *testing.T) {
 		t.Fatalf("b's reload of a's certificate: %d; want 200", code)
 	}
 	b.waitPeerSpend(t, spent, "b reading a over HTTPS")
+	// c trusts a's certificate from its start.
+	cCA := filepath.Join(dir, "c-ca.pem")
+	copyFile(t, certFile, cCA)
+	c := startDaemon(t, map[string]any{
+		"state": map[string]any{
+			"peers": []string{"https://" + pa}, "peerInterval": "100ms",
+			"peerTLS": map[string]any{"caFile": cCA},
+		},
+		"bidding": map[string]any{"hostID": "c"},
+	})
+	c.waitPeerSpend(t, spent, "c reading a over HTTPS from its start")
 	// The billing notices come over HTTPS too, and their spend with them.
 	_, total := a.billCorpus(t, 5)
 	b.waitPeerSpend(t, total, "b following a's billing notices over HTTPS")
