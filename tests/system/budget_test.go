@@ -1,6 +1,7 @@
 package system
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,8 +32,9 @@ const budgetDaily = 0.02
 // master's bids that reaches the backup after the move (the exchange
 // sends it to the VIP) is billed there once, and its replay is not, nor
 // is the replay of one the master billed: the dollar is neither lost nor
-// counted twice. The pair reads each other with a state.peerTokenFile
-// token, and the client host, without it, reads nothing.
+// counted twice. The pair reads each other over HTTPS (state.peerTLS,
+// certificates of a site CA) with a state.peerTokenFile token, and the
+// client host, without it, reads nothing.
 //
 // The master either crashes (SIGKILL, link down) once the backup counts
 // its last bill, peers reading each other's spend only every minute: the
@@ -61,19 +63,25 @@ func budgetFailover(t *testing.T, bin harness.Binaries, stop string) {
 	if stop == "drain" {
 		interval = "1s"
 	}
-	// The pair authenticates as a deployment should (state.peerTokenFile).
+	// The pair authenticates and encrypts as a deployment should
+	// (state.peerTokenFile, state.peerTLS).
 	tokens := filepath.Join(dir, "peer-tokens")
 	must(t, os.WriteFile(tokens, []byte("0123456789abcdef0123456789abcdef\n"), 0o600))
+	ca := newTestCA(t)
 
 	p := newPairWith(t, bin, false, func(p *pair, h *harness.Host) harness.RtbdConfig {
 		cfg := harness.NewRtbdConfig(h, 0)
 		cfg.Data = map[string]any{"campaignsFile": campaigns, "modelFile": model}
+		certFile, keyFile := ca.Issue(t, h.Addr)
 		cfg.State = map[string]any{
-			"dir":               t.TempDir(),
-			"peers":             []string{fmt.Sprintf("http://%s:%d", p.other(h).Addr, harness.PeerPort)},
-			"peerListenAddress": fmt.Sprintf("%s:%d", h.Addr, harness.PeerPort),
-			"peerInterval":      interval,
-			"peerTokenFile":     tokens,
+			"dir":   t.TempDir(),
+			"peers": []string{fmt.Sprintf("https://%s:%d", p.other(h).Addr, harness.PeerPort)},
+			"peerTLS": map[string]any{
+				"listenAddress": fmt.Sprintf("%s:%d", h.Addr, harness.PeerPort),
+				"certFile":      certFile, "keyFile": keyFile, "caFile": ca.File,
+			},
+			"peerInterval":  interval,
+			"peerTokenFile": tokens,
 		}
 		return cfg
 	})
@@ -84,14 +92,21 @@ func budgetFailover(t *testing.T, bin harness.Binaries, stop string) {
 	// peers to wait for.
 	must(t, harness.Poll(5*time.Second, 20*time.Millisecond, func() (bool, error) {
 		m, err := p.r2.Metrics()
-		return err == nil && m[fmt.Sprintf(`rtbd_peer_syncs_total{peer="http://%s:%d"}`, p.b1.Addr, harness.PeerPort)] >= 1, err
+		return err == nil && m[fmt.Sprintf(`rtbd_peer_syncs_total{peer="https://%s:%d"}`, p.b1.Addr, harness.PeerPort)] >= 1, err
 	}))
-	// Another host, without the token, reads nothing.
-	resp, err := hc.Get(fmt.Sprintf("http://%s:%d/state/spend", p.b1.Addr, harness.PeerPort))
+	// Another host, without the token, reads nothing, though it trusts
+	// the site CA; nor over plain HTTP.
+	tr := hc.Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: ca.Pool()}
+	resp, err := (&http.Client{Transport: tr, Timeout: hc.Timeout}).Get(fmt.Sprintf("https://%s:%d/state/spend", p.b1.Addr, harness.PeerPort))
 	must(t, err)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("the client host read the master's spend without a token: %s; want 401", resp.Status)
+	}
+	if resp, err := hc.Get(fmt.Sprintf("http://%s:%d/state/spend", p.b1.Addr, harness.PeerPort)); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the master's peer port answered plain HTTP: %s; want no answer", resp.Status)
 	}
 
 	// The master bids until the budget is spent; the exchange bills every
