@@ -1,52 +1,20 @@
 package secret
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/rtbd/rtbd/daemon/testcert"
 )
 
-// testCert returns a self-signed certificate for name, as PEM, and its
-// key's PEM.
-func testCert(t *testing.T, name string) (*x509.Certificate, []byte, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
-
 func TestReadRoots(t *testing.T) {
-	a, aPEM, aKey := testCert(t, "a.example")
-	b, bPEM, _ := testCert(t, "b.example")
-	_, cPEM, _ := testCert(t, "c.example")
+	ca, cb, cc := testcert.NewCA(t), testcert.NewCA(t), testcert.NewCA(t)
+	a, aPEM, aKey := ca.Issue(t, testcert.Server{DNSNames: []string{"a.example"}}), ca.CertPEM, ca.KeyPEM
+	b, bPEM, cPEM := cb.Issue(t, testcert.Server{DNSNames: []string{"b.example"}}), cb.CertPEM, cc.CertPEM
 	dir := t.TempDir()
 	write := func(name string, parts ...[]byte) string {
 		path := filepath.Join(dir, name)
@@ -64,13 +32,13 @@ func TestReadRoots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*x509.Certificate{a, b} {
-		if _, err := c.Verify(x509.VerifyOptions{Roots: pool, DNSName: c.Subject.CommonName}); err != nil {
-			t.Errorf("%s against the roots read: %v", c.Subject.CommonName, err)
+	for _, c := range []*testcert.Cert{a, b} {
+		if _, err := c.Cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: c.Cert.DNSNames[0]}); err != nil {
+			t.Errorf("%s against the roots read: %v", c.Cert.DNSNames[0], err)
 		}
 	}
-	if !pool.Equal(func() *x509.CertPool { p := x509.NewCertPool(); p.AddCert(a); p.AddCert(b); return p }()) {
-		t.Error("the roots read are not the two certificates of the file")
+	if _, err := cc.Issue(t, testcert.Server{DNSNames: []string{"c.example"}}).Cert.Verify(x509.VerifyOptions{Roots: pool}); err == nil {
+		t.Error("a certificate of a CA not in the file verifies against the roots read")
 	}
 	for _, tc := range []struct {
 		name string
