@@ -44,6 +44,32 @@ func servedSerial(t *testing.T, addr string) int64 {
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 }
 
+// checkRenewal renews the certificate of d's HTTPS listener at a (serial
+// 2) and checks that a reload serves it and sets its expiry series; then
+// that a reload of a key that is not the certificate's fails and keeps
+// it. It returns the renewed certificate.
+func checkRenewal(t *testing.T, d *daemon, a, expiry, certFile, keyFile string) *x509.Certificate {
+	t.Helper()
+	renewed := writeCert(t, certFile, keyFile, 2, time.Now().Add(48*time.Hour).Truncate(time.Second))
+	if code := d.reload(t); code != 200 {
+		t.Fatalf("%s: reload with a renewed certificate: status %d", a, code)
+	}
+	if serial := servedSerial(t, a); serial != 2 {
+		t.Fatalf("%s: serial %d served after the reload; want 2", a, serial)
+	}
+	if got, want := d.metric(t, expiry), float64(renewed.NotAfter.Unix()); got != want {
+		t.Fatalf("%s: certificate expiry %v after the reload; want %v", a, got, want)
+	}
+	writeCert(t, filepath.Join(filepath.Dir(certFile), "other.pem"), keyFile, 3, time.Now().Add(time.Hour))
+	if code := d.reload(t); code != 422 {
+		t.Fatalf("%s: reload with a mismatched key: status %d; want 422", a, code)
+	}
+	if serial := servedSerial(t, a); serial != 2 {
+		t.Fatalf("%s: serial %d served after a failed reload; want 2", a, serial)
+	}
+	return renewed
+}
+
 // TestTLS runs the daemon with an HTTPS listener: it bids and takes
 // notices over HTTPS, serves a renewed certificate after a reload, and
 // keeps the previous one when a reload cannot read the files.
@@ -97,26 +123,7 @@ func TestTLS(t *testing.T) {
 	if resp.StatusCode != 204 {
 		t.Fatalf("billing notice over HTTPS: status %d; want 204", resp.StatusCode)
 	}
-	// A renewed certificate is served once reloaded.
-	renewed := writeCert(t, certFile, keyFile, 2, time.Now().Add(48*time.Hour).Truncate(time.Second))
-	if code := d.reload(t); code != 200 {
-		t.Fatalf("reload with a renewed certificate: status %d", code)
-	}
-	if serial := servedSerial(t, tlsAddr); serial != 2 {
-		t.Fatalf("serial %d served after the reload; want 2", serial)
-	}
-	if got, want := d.metric(t, expiry), float64(renewed.NotAfter.Unix()); got != want {
-		t.Fatalf("certificate expiry %v after the reload; want %v", got, want)
-	}
-	// A key that is not the certificate's: the reload fails, and the
-	// renewed certificate stays.
-	writeCert(t, filepath.Join(dir, "other.pem"), keyFile, 3, time.Now().Add(time.Hour))
-	if code := d.reload(t); code != 422 {
-		t.Fatalf("reload with a mismatched key: status %d; want 422", code)
-	}
-	if serial := servedSerial(t, tlsAddr); serial != 2 {
-		t.Fatalf("serial %d served after a failed reload; want 2", serial)
-	}
+	renewed := checkRenewal(t, d, tlsAddr, expiry, certFile, keyFile)
 	if code, _ := d.postBid(t, corpus.Requests()[0].Body); code != 200 && code != 204 {
 		t.Fatalf("plain HTTP after a failed reload: status %d", code)
 	}
