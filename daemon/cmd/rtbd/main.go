@@ -275,7 +275,7 @@ func serve(cfg *config.Config) int {
 		if err != nil {
 			return err
 		}
-		certs, err := readCertificates(cert, peerCert)
+		setCerts, err := readCertificates(cert, peerCert)
 		if err != nil {
 			return err
 		}
@@ -289,7 +289,7 @@ func serve(cfg *config.Config) int {
 		notices.SetPriceKeys(priceKeys)
 		adminTokens.Set(tok.admin)
 		peerTokens.Set(tok.peer)
-		certs.set()
+		setCerts()
 		if peerSync != nil && roots != nil {
 			peerSync.TrustRoots(roots)
 		}
@@ -441,38 +441,26 @@ func tlsListener(cfg *config.Config) (net.Listener, *server.Certificate, error) 
 	return server.ListenTLS(ln, cert), cert, nil
 }
 
-// certificates are what a reload read of the HTTPS listeners'
-// certificates, for set once nothing else failed.
-type certificates []struct {
-	of   *server.Certificate
-	next *tls.Certificate
-}
-
 // readCertificates reads the files of each of cs again (nil: no such
-// listener).
-func readCertificates(cs ...*server.Certificate) (certificates, error) {
-	var out certificates
-	for _, c := range cs {
+// listener) and returns set, which has the listeners serve what it read:
+// a reload calls it once nothing else failed.
+func readCertificates(cs ...*server.Certificate) (set func(), err error) {
+	next := make([]*tls.Certificate, len(cs))
+	for i, c := range cs {
 		if c == nil {
 			continue
 		}
-		next, err := c.Read()
-		if err != nil {
+		if next[i], err = c.Read(); err != nil {
 			return nil, err
 		}
-		out = append(out, struct {
-			of   *server.Certificate
-			next *tls.Certificate
-		}{c, next})
 	}
-	return out, nil
-}
-
-// set has the listeners serve the certificates read.
-func (cs certificates) set() {
-	for _, c := range cs {
-		c.of.Set(c.next)
-	}
+	return func() {
+		for i, c := range cs {
+			if c != nil {
+				c.Set(next[i])
+			}
+		}
+	}, nil
 }
 
 func serveOn(ln net.Listener, serve func(net.Listener) error, name string) {
