@@ -104,9 +104,10 @@ type HTTP struct {
 	TLS TLS `json:"tls"`
 }
 
-// TLS is the HTTPS listener: the same endpoints as http.listenAddress's,
-// on an address of its own, with the certificate and key of the PEM
-// files, read at start and again on every reload (SIGHUP or POST
+// TLS is an HTTPS listener (http.tls: the same endpoints as
+// http.listenAddress's; state.peerTLS: the peer listener's), on an
+// address of its own, with the certificate and key of the PEM files,
+// read at start and again on every reload (SIGHUP or POST
 // /admin/reload), so that a renewed certificate is served without a
 // restart; a reload that cannot read them keeps serving the previous one.
 // TLS 1.2 and 1.3, HTTP/1.1.
@@ -577,16 +578,12 @@ type State struct {
 // peerListenAddress still serves), then list the peers as
 // https://HOST:PORT on every host, then drop peerListenAddress.
 type PeerTLS struct {
-	// ListenAddress serves GET /state/spend and /state/bills over HTTPS,
-	// as state.peerListenAddress does over HTTP (e.g. ":9092"); "" serves
-	// no HTTPS. It needs CertFile and KeyFile: the certificate chain,
-	// leaf first, which must name the host or address the peers list
-	// this host by, and its private key, read at start and again on
-	// every reload, as http.tls's are
+	// TLS's listenAddress serves GET /state/spend and /state/bills over
+	// HTTPS, as state.peerListenAddress does over HTTP (e.g. ":9092"),
+	// with the certificate of certFile and keyFile, which must name the
+	// host or address the peers list this host by
 	// (rtbd_tls_certificate_expiry_timestamp_seconds{listener="peer"}).
-	ListenAddress string `json:"listenAddress"`
-	CertFile      string `json:"certFile"`
-	KeyFile       string `json:"keyFile"`
+	TLS
 	// CAFile holds the PEM certificates that the https:// peers of
 	// state.peers must chain to: a private CA's, or each peer's own if
 	// they are self-signed. Read at start and again on every reload.
@@ -704,11 +701,8 @@ func (c *Config) Validate() error {
 	if c.Admin.MetricsNeedToken && c.Admin.TokenFile == "" {
 		return errors.New("invalid config: admin.metricsNeedToken needs admin.tokenFile")
 	}
-	if err := checkAddr("http.tls.listenAddress", c.HTTP.TLS.ListenAddress, true); err != nil {
+	if err := c.HTTP.TLS.check("http.tls"); err != nil {
 		return err
-	}
-	if t := c.HTTP.TLS; (t.ListenAddress != "") != (t.CertFile != "" && t.KeyFile != "") || (t.CertFile == "") != (t.KeyFile == "") {
-		return errors.New("invalid config: http.tls.listenAddress, http.tls.certFile and http.tls.keyFile go together (HTTPS needs all three)")
 	}
 	if err := checkBidPaths(c.HTTP.BidPath, c.HTTP.BillOnWinBidPaths, c.Exchanges); err != nil {
 		return err
@@ -830,11 +824,8 @@ func (s *State) checkPeers() error {
 	if s.AcceptPeersWithoutToken && s.PeerTokenFile == "" {
 		return errors.New("invalid config: state.acceptPeersWithoutToken needs state.peerTokenFile")
 	}
-	if err := checkAddr("state.peerTLS.listenAddress", s.PeerTLS.ListenAddress, true); err != nil {
+	if err := s.PeerTLS.TLS.check("state.peerTLS"); err != nil {
 		return err
-	}
-	if t := s.PeerTLS; (t.ListenAddress != "") != (t.CertFile != "" && t.KeyFile != "") || (t.CertFile == "") != (t.KeyFile == "") {
-		return errors.New("invalid config: state.peerTLS.listenAddress, certFile and keyFile go together (HTTPS needs all three)")
 	}
 	if s.PeerInterval < Duration(100*time.Millisecond) {
 		return fmt.Errorf("invalid config: state.peerInterval %s must be at least 100ms", s.PeerInterval.D())
@@ -849,6 +840,18 @@ func (s *State) checkPeers() error {
 			return fmt.Errorf("invalid config: state.peers: %s is listed twice, which would count its spend twice", u.Host)
 		}
 		seen[u.Host] = true
+	}
+	return nil
+}
+
+// check validates the HTTPS listener of the settings at prefix: its
+// address, and the address, certificate and key all set or none.
+func (t TLS) check(prefix string) error {
+	if err := checkAddr(prefix+".listenAddress", t.ListenAddress, true); err != nil {
+		return err
+	}
+	if (t.ListenAddress != "") != (t.CertFile != "" && t.KeyFile != "") || (t.CertFile == "") != (t.KeyFile == "") {
+		return fmt.Errorf("invalid config: %[1]s.listenAddress, %[1]s.certFile and %[1]s.keyFile go together (HTTPS needs all three)", prefix)
 	}
 	return nil
 }
