@@ -249,14 +249,14 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
-	tlsLn, cert, err := tlsListener(cfg)
+	tlsLn, cert, err := tlsListener("http.tls", "bid", cfg.HTTP.TLS)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
-	peerCert, err := loadPeerCertificate(cfg)
+	peerTLSLn, peerCert, err := tlsListener("state.peerTLS", "peer", cfg.State.PeerTLS.TLS)
 	if err != nil {
-		slog.Error("cannot start", "err", err)
+		slog.Error("cannot listen", "err", err)
 		return 1
 	}
 	eng.OnNoticeKeys(notices.SetKeys)
@@ -299,7 +299,7 @@ func serve(cfg *config.Config) int {
 	if tok.admin == nil && beyondLoopback(adminLns) {
 		slog.Warn("the admin listener is reachable beyond loopback without admin.tokenFile: anyone who reaches it can reload, profile, and keep data.deadman from tripping", "admin", addrs(adminLns))
 	}
-	peerSrv, err := peerListener(cfg, peerSrc, peerCert)
+	peerSrv, err := peerListener(cfg, peerSrc, peerTLSLn)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
@@ -423,20 +423,20 @@ func listeners(cfg *config.Config) (bid, admin []net.Listener, err error) {
 	return bid, admin, nil
 }
 
-// tlsListener opens http.tls's HTTPS listener, if any, with its
-// certificate, which a reload reads again.
-func tlsListener(cfg *config.Config) (net.Listener, *server.Certificate, error) {
-	t := cfg.HTTP.TLS
+// tlsListener opens the HTTPS listener t of the settings option
+// (http.tls, state.peerTLS), if any, with its certificate, which a reload
+// reads again; listener labels its expiry metric.
+func tlsListener(option, listener string, t config.TLS) (net.Listener, *server.Certificate, error) {
 	if t.ListenAddress == "" {
 		return nil, nil, nil
 	}
-	cert, err := server.LoadCertificate("http.tls", "bid", t.CertFile, t.KeyFile)
+	cert, err := server.LoadCertificate(option, listener, t.CertFile, t.KeyFile)
 	if err != nil {
 		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", t.ListenAddress)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot listen on http.tls.listenAddress %s: %w", t.ListenAddress, err)
+		return nil, nil, fmt.Errorf("cannot listen on %s.listenAddress %s: %w", option, t.ListenAddress, err)
 	}
 	return server.ListenTLS(ln, cert), cert, nil
 }

@@ -362,9 +362,9 @@ func awaitFinalReads(cfg *config.Config, src *peers.Source, sync *peers.Syncer) 
 }
 
 // peerListener serves src (this host's own spend and billing notices) on
-// state.peerListenAddress, and over HTTPS with cert on
-// state.peerTLS.listenAddress; nil when both are empty.
-func peerListener(cfg *config.Config, src *peers.Source, cert *server.Certificate) (*fasthttp.Server, error) {
+// state.peerListenAddress, and on tlsLn (state.peerTLS's, nil: none);
+// nil when it serves neither.
+func peerListener(cfg *config.Config, src *peers.Source, tlsLn net.Listener) (*fasthttp.Server, error) {
 	var lns []net.Listener
 	if addr := cfg.State.PeerListenAddress; addr != "" {
 		ln, err := net.Listen("tcp", addr)
@@ -373,15 +373,8 @@ func peerListener(cfg *config.Config, src *peers.Source, cert *server.Certificat
 		}
 		lns = append(lns, ln)
 	}
-	if addr := cfg.State.PeerTLS.ListenAddress; addr != "" {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, fmt.Errorf("cannot listen on state.peerTLS.listenAddress %s: %w", addr, err)
-		}
-		lns = append(lns, server.ListenTLS(ln, cert))
+	if tlsLn != nil {
+		lns = append(lns, tlsLn)
 	}
 	if len(lns) == 0 {
 		return nil, nil
@@ -398,16 +391,6 @@ func peerListener(cfg *config.Config, src *peers.Source, cert *server.Certificat
 	}
 	slog.Info("serving own spend and billing notices to peers", "addr", addrs(lns), "paths", []string{peers.Path, peers.BillsPath})
 	return srv, nil
-}
-
-// loadPeerCertificate reads state.peerTLS's certificate, nil without
-// its listener.
-func loadPeerCertificate(cfg *config.Config) (*server.Certificate, error) {
-	t := cfg.State.PeerTLS
-	if t.ListenAddress == "" {
-		return nil, nil
-	}
-	return server.LoadCertificate("state.peerTLS", "peer", t.CertFile, t.KeyFile)
 }
 
 // readPeerRoots reads state.peerTLS.caFile, nil without one (the
