@@ -64,12 +64,16 @@ let
     else
       configFile;
 
-  # Ports the daemon binds itself; with socket activation systemd binds the
-  # bid port, so only the admin port counts (headscale computes caps the same way).
-  ownPorts =
-    lib.optional (adminAddr != "") (listen.port adminAddr)
-    ++ lib.optional (!cfg.socketActivation) (listen.port httpAddr);
-  capabilities = lib.optional (lib.any (p: p < 1024) ownPorts) "CAP_NET_BIND_SERVICE";
+  # The addresses the daemon binds itself: with socket activation systemd
+  # binds the bid port, and the daemon every other one (headscale computes
+  # caps the same way). HTTPS on :443 is the usual case among them.
+  ownAddrs = [
+    adminAddr
+    tlsAddr
+    (cfg.settings.state.peerListenAddress or "")
+    (cfg.settings.state.peerTLS.listenAddress or "")
+  ] ++ lib.optional (!cfg.socketActivation) httpAddr;
+  capabilities = lib.optional (listen.privilegedPorts ownAddrs != [ ]) "CAP_NET_BIND_SERVICE";
 
   stateDirs =
     [ "rtbd" ]

@@ -3,7 +3,7 @@
 # "[::1]:9090"); systemd's ListenStream= wants "8080", "127.0.0.1:9090" or
 # "[::1]:9090" (systemd.socket(5)).
 let
-  inherit (builtins) match elemAt fromJSON;
+  inherit (builtins) match elemAt fromJSON filter;
 
   # parse ":8080" -> { host = ""; port = 8080; }
   parse =
@@ -21,12 +21,17 @@ let
         host = elemAt m 0;
         inherit port;
       };
-in
-{
-  inherit parse;
 
   # port "127.0.0.1:9090" -> 9090
   port = addr: (parse addr).port;
+in
+{
+  inherit parse port;
+
+  # privilegedPorts [ "127.0.0.1:9090" ":443" "" ] -> [ 443 ]: the ports
+  # below 1024 of the addresses a process binds itself, which it may bind
+  # only with CAP_NET_BIND_SERVICE; "" (a listener turned off) has none.
+  privilegedPorts = addrs: filter (p: p < 1024) (map port (filter (a: a != "") addrs));
 
   # socketStream ":8080" -> "8080" (all addresses, IPv4 and IPv6); otherwise
   # the address unchanged.
