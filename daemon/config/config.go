@@ -105,7 +105,8 @@ type HTTP struct {
 }
 
 // TLS is an HTTPS listener (http.tls: the same endpoints as
-// http.listenAddress's; state.peerTLS: the peer listener's), on an
+// http.listenAddress's; admin.tls: the admin listener's; state.peerTLS:
+// the peer listener's), on an
 // address of its own, with the certificate and key of the PEM files,
 // read at start and again on every reload (SIGHUP or POST
 // /admin/reload), so that a renewed certificate is served without a
@@ -263,6 +264,13 @@ type Admin struct {
 	// `authorization: {credentials_file: ...}` in the scrape config.
 	// Needs tokenFile.
 	MetricsNeedToken bool `json:"metricsNeedToken"`
+	// TLS serves the admin listener's endpoints over HTTPS too, on an
+	// address of its own, so that tokens, the spend on /metrics and the
+	// peers' readings do not cross the management network in clear. Keep
+	// listenAddress on loopback for the host's own checks (keepalived,
+	// systemd, `curl localhost`), and bind this one to the management
+	// network for the scrapers and the control plane. Default off.
+	TLS TLS `json:"tls"`
 }
 
 // Data names the campaign and model files. Empty paths select the
@@ -702,6 +710,9 @@ func (c *Config) Validate() error {
 		return errors.New("invalid config: admin.metricsNeedToken needs admin.tokenFile")
 	}
 	if err := c.HTTP.TLS.check("http.tls"); err != nil {
+		return err
+	}
+	if err := c.Admin.TLS.check("admin.tls"); err != nil {
 		return err
 	}
 	if err := checkBidPaths(c.HTTP.BidPath, c.HTTP.BillOnWinBidPaths, c.Exchanges); err != nil {

@@ -106,6 +106,10 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c, err = Parse([]byte(`{"state":{"peers":["https://10.0.0.2:9092","http://10.0.0.3:9091"],"peerTLS":{"listenAddress":":9092","certFile":"/c","keyFile":"/k","caFile":"/ca"}}}`)); err != nil || c.State.PeerTLS.CAFile != "/ca" {
 		t.Fatalf("a file with https peers and state.peerTLS: %v, %+v", err, c.State.PeerTLS)
 	}
+	// The admin listener over HTTPS, beside the plain one on loopback.
+	if c, err = Parse([]byte(`{"admin":{"tls":{"listenAddress":"10.1.0.5:9443","certFile":"/c","keyFile":"/k"}}}`)); err != nil || c.Admin.TLS.CertFile != "/c" || c.Admin.ListenAddress != "127.0.0.1:9090" {
+		t.Fatalf("a file with admin.tls: %v, %+v", err, c.Admin)
+	}
 	// shedding.maxInFlight is ignored now, but files that set it load.
 	if c, err = Parse([]byte(`{"shedding":{"maxInFlight":100}}`)); err != nil || c.Shedding.MaxQueueAge.D() != 20*time.Millisecond {
 		t.Fatalf("a file with shedding.maxInFlight: %v, %+v; want it loaded with the default queue age", err, c.Shedding)
@@ -160,6 +164,8 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"requireSignedNotices":true}}`, "bidding.requireSignedNotices needs bidding.noticeKeyFile")
 	f(`{"state":{"acceptPeersWithoutToken":true}}`, "state.acceptPeersWithoutToken needs state.peerTokenFile")
 	f(`{"admin":{"metricsNeedToken":true}}`, "admin.metricsNeedToken needs admin.tokenFile")
+	f(`{"admin":{"tls":{"listenAddress":":9443","keyFile":"/k"}}}`, "admin.tls.listenAddress, admin.tls.certFile and admin.tls.keyFile go together")
+	f(`{"admin":{"tls":{"listenAddress":"localhost","certFile":"/c","keyFile":"/k"}}}`, `admin.tls.listenAddress "localhost"`)
 	f(`{"state":{"retireAfterDays":-1}}`, "state.retireAfterDays -1 must be from 0 (never) to 36500")
 	f(`{"state":{"retireAfterDays":"30"}}`, "retireAfterDays")
 	f(`{"data":{"deadman":"500ms"}}`, "data.deadman 500ms must be from 1s to 720h, or 0 (off)")
