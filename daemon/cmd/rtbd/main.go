@@ -259,11 +259,20 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
+	adminTLSLn, adminCert, err := tlsListener("admin.tls", "admin", cfg.Admin.TLS)
+	if err != nil {
+		slog.Error("cannot listen", "err", err)
+		return 1
+	}
+	if adminTLSLn != nil {
+		adminLns = append(adminLns, adminTLSLn)
+	}
 	eng.OnNoticeKeys(notices.SetKeys)
 	// A reload reads every file before it changes anything: the data and
 	// bidding.noticeKeyFile (the engine), bidding.priceKeysFiles, the
-	// token files, the certificates of http.tls and state.peerTLS, and
-	// state.peerTLS.caFile. One that fails changes nothing.
+	// token files, the certificates of http.tls, admin.tls and
+	// state.peerTLS, and state.peerTLS.caFile. One that fails changes
+	// nothing.
 	reload := func() error {
 		systemd.Reloading()
 		defer systemd.Ready()
@@ -275,7 +284,7 @@ func serve(cfg *config.Config) int {
 		if err != nil {
 			return err
 		}
-		setCerts, err := readCertificates(cert, peerCert)
+		setCerts, err := readCertificates(cert, adminCert, peerCert)
 		if err != nil {
 			return err
 		}

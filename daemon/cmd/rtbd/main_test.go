@@ -55,6 +55,7 @@ type daemon struct {
 	cmd       *exec.Cmd
 	bid       string // http://127.0.0.1:port
 	admin     string
+	token     string // admin.tokenFile's, which reload sends; "": none
 	stderr    *bytes.Buffer
 	waitOnce  sync.Once
 	waitErr   error
@@ -286,12 +287,7 @@ func (d *daemon) postBidTo(t *testing.T, path string, body []byte) (int, []bid) 
 // status: 200, or 422 when the reload failed and changed nothing.
 func (d *daemon) reload(t *testing.T) int {
 	t.Helper()
-	resp, err := http.Post(d.admin+"/admin/reload", "text/plain", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return d.adminPost(t, "/admin/reload", d.token)
 }
 
 // notice fires a notice URL after substituting the clearing price, as an

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +144,63 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("rtbload over HTTPS: sent %d, %d bids, %d no-bids, %d errors; want 200 answered", res.Sent, res.Bids, res.NoBids, res.Errors)
 	}
 	// SIGTERM with HTTPS connections open: rtbd drains and exits 0.
+	d.stop(t)
+}
+
+// TestAdminTLS runs the daemon with its admin listener over HTTPS
+// (admin.tls) beside the plain one on loopback: a client that trusts the
+// certificate scrapes /metrics, with the certificate's expiry, and
+// reloads with the admin token it sends over HTTPS; plain HTTP to the
+// port gets nothing; a renewed certificate is served after a reload.
+func TestAdminTLS(t *testing.T) {
+	const tok = "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2"
+	dir := t.TempDir()
+	certFile, keyFile, tokFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "tokens")
+	first := writeCert(t, certFile, keyFile, 1, time.Now().Add(24*time.Hour).Truncate(time.Second))
+	writeTokens(t, tokFile, tok)
+	addr, _ := freePorts(t)
+	d := startDaemon(t, map[string]any{"admin": map[string]any{"tokenFile": tokFile, "tls": map[string]any{
+		"listenAddress": addr, "certFile": certFile, "keyFile": keyFile,
+	}}, "drain": map[string]any{"delay": "100ms"}})
+	d.token = tok
+	roots := x509.NewCertPool()
+	roots.AddCert(first)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	do := func(method, path, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "https://"+addr+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s over HTTPS: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		var body bytes.Buffer
+		body.ReadFrom(resp.Body)
+		return resp.StatusCode, body.String()
+	}
+	expiry := `rtbd_tls_certificate_expiry_timestamp_seconds{listener="admin"}`
+	code, body := do(http.MethodGet, "/metrics", "")
+	if want := expiry + " " + strconv.FormatInt(first.NotAfter.Unix(), 10) + "\n"; code != 200 || !strings.Contains(body, want) {
+		t.Fatalf("/metrics over HTTPS: status %d, without %q", code, want)
+	}
+	if code, _ := do(http.MethodGet, "/readyz", ""); code != 200 {
+		t.Fatalf("/readyz over HTTPS: status %d", code)
+	}
+	if code, _ := do(http.MethodPost, "/admin/reload", ""); code != 401 {
+		t.Fatalf("reload over HTTPS without the token: status %d; want 401", code)
+	}
+	if code, _ := do(http.MethodPost, "/admin/reload", tok); code != 200 {
+		t.Fatalf("reload over HTTPS with the token: status %d; want 200", code)
+	}
+	if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("/metrics served over plain HTTP on admin.tls.listenAddress")
+		}
+	}
+	checkRenewal(t, d, addr, expiry, certFile, keyFile)
 	d.stop(t)
 }
