@@ -44,14 +44,45 @@ let
     ++ lib.optional (cfg.adminTokenFile != null) "admin-tokens:${cfg.adminTokenFile}"
     ++ lib.optional (cfg.peerTokenFile != null) "peer-tokens:${cfg.peerTokenFile}"
     ++ lib.mapAttrsToList (name: path: "price-keys-${name}:${path}") cfg.priceKeyFiles
-    ++ lib.optionals (cfg.tlsCertFile != null) [
-      "tls-cert:${cfg.tlsCertFile}"
-      "tls-key:${cfg.tlsKeyFile}"
-    ]
-    ++ lib.optionals (cfg.peerTlsCertFile != null) [
-      "peer-tls-cert:${cfg.peerTlsCertFile}"
-      "peer-tls-key:${cfg.peerTlsKeyFile}"
-    ];
+    ++ lib.concatMap (
+      l:
+      lib.optionals (cfg."${l.option}CertFile" != null) [
+        "${l.credential}-cert:${cfg."${l.option}CertFile"}"
+        "${l.credential}-key:${cfg."${l.option}KeyFile"}"
+      ]
+    ) tlsListeners;
+
+  # The HTTPS listeners whose certificate and key the options
+  # OPTIONCertFile and OPTIONKeyFile pass as the credentials CREDENTIAL-cert
+  # and CREDENTIAL-key.
+  tlsListeners = [
+    {
+      option = "tls";
+      credential = "tls";
+    }
+    {
+      option = "adminTls";
+      credential = "admin-tls";
+    }
+    {
+      option = "peerTls";
+      credential = "peer-tls";
+    }
+  ];
+  credentialPath = name: "/run/credentials/rtbd.service/${name}";
+  tlsFiles = credential: {
+    certFile = credentialPath "${credential}-cert";
+    keyFile = credentialPath "${credential}-key";
+  };
+  # The private key option of an HTTPS listener's certificate option.
+  keyOption =
+    certOption: example:
+    mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      inherit example;
+      description = "Private key of `${certOption}`, kept out of the Nix store.";
+    };
 
   configFile = settingsFormat.generate "rtbd.json" cfg.settings;
   # Build-time validation, as nixpkgs does with `victoria-metrics -dryRun`.
@@ -69,6 +100,7 @@ let
   # caps the same way). HTTPS on :443 is the usual case among them.
   ownAddrs = [
     adminAddr
+    (cfg.settings.admin.tls.listenAddress or "")
     tlsAddr
     (cfg.settings.state.peerListenAddress or "")
     (cfg.settings.state.peerTLS.listenAddress or "")
@@ -217,12 +249,27 @@ in
       '';
     };
 
-    tlsKeyFile = mkOption {
+    tlsKeyFile = keyOption "tlsCertFile" "/var/lib/acme/bid.example.com/key.pem";
+
+    adminTlsCertFile = mkOption {
       type = types.nullOr types.str;
       default = null;
-      example = "/var/lib/acme/bid.example.com/key.pem";
-      description = "Private key of `tlsCertFile`, kept out of the Nix store.";
+      example = "/run/secrets/rtbd-admin-cert.pem";
+      description = ''
+        PEM certificate chain of the HTTPS admin listener
+        (`settings.admin.tls.listenAddress`, e.g. "10.1.0.5:9443": the
+        management network, while `settings.admin.listenAddress` stays on
+        loopback for the host's own checks), with `adminTlsKeyFile`. Both
+        are passed as systemd credentials (`admin-tls-cert`,
+        `admin-tls-key`) and set `settings.admin.tls.certFile` and
+        `keyFile`. Scrapers and the control plane then reach /metrics and
+        /admin/* over HTTPS, with the admin tokens kept off the wire.
+        Credentials are copied when the unit starts: a renewed certificate
+        is served after `systemctl restart rtbd`, which drains first.
+      '';
     };
+
+    adminTlsKeyFile = keyOption "adminTlsCertFile" "/run/secrets/rtbd-admin-key.pem";
 
     peerTlsCertFile = mkOption {
       type = types.nullOr types.str;
@@ -242,12 +289,7 @@ in
       '';
     };
 
-    peerTlsKeyFile = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      example = "/run/secrets/rtbd-peer-key.pem";
-      description = "Private key of `peerTlsCertFile`, kept out of the Nix store.";
-    };
+    peerTlsKeyFile = keyOption "peerTlsCertFile" "/run/secrets/rtbd-peer-key.pem";
 
     adminTokenFile = mkOption {
       type = types.nullOr types.str;
@@ -363,22 +405,25 @@ in
         assertion = lib.all (path: path == null || !lib.hasPrefix builtins.storeDir path) [ cfg.adminTokenFile cfg.peerTokenFile ];
         message = "services.rtbd.adminTokenFile and peerTokenFile must not be in the Nix store, which every user can read.";
       }
-      {
-        assertion = (cfg.tlsCertFile == null) == (cfg.tlsKeyFile == null);
-        message = "services.rtbd.tlsCertFile and tlsKeyFile go together.";
-      }
-      {
-        assertion = cfg.tlsKeyFile == null || !lib.hasPrefix builtins.storeDir cfg.tlsKeyFile;
-        message = "services.rtbd.tlsKeyFile must not be in the Nix store, which every user can read.";
-      }
-      {
-        assertion = (cfg.peerTlsCertFile == null) == (cfg.peerTlsKeyFile == null);
-        message = "services.rtbd.peerTlsCertFile and peerTlsKeyFile go together.";
-      }
-      {
-        assertion = cfg.peerTlsKeyFile == null || !lib.hasPrefix builtins.storeDir cfg.peerTlsKeyFile;
-        message = "services.rtbd.peerTlsKeyFile must not be in the Nix store, which every user can read.";
-      }
+    ]
+    ++ lib.concatMap (
+      l:
+      let
+        cert = cfg."${l.option}CertFile";
+        key = cfg."${l.option}KeyFile";
+      in
+      [
+        {
+          assertion = (cert == null) == (key == null);
+          message = "services.rtbd.${l.option}CertFile and ${l.option}KeyFile go together.";
+        }
+        {
+          assertion = key == null || !lib.hasPrefix builtins.storeDir key;
+          message = "services.rtbd.${l.option}KeyFile must not be in the Nix store, which every user can read.";
+        }
+      ]
+    ) tlsListeners
+    ++ [
       {
         # Credential names; the paths of http.billOnWinBidPaths have '/'.
         assertion = lib.all (name: builtins.match "[a-z0-9_-]+" name != null) (lib.attrNames cfg.priceKeyFiles);
@@ -395,24 +440,23 @@ in
         priceKeysFiles = lib.mapAttrs (name: _: "/run/credentials/rtbd.service/price-keys-${name}") cfg.priceKeyFiles;
       })
     ];
-    services.rtbd.settings.admin = mkIf (cfg.adminTokenFile != null) {
-      tokenFile = "/run/credentials/rtbd.service/admin-tokens";
-    };
-    services.rtbd.settings.state = lib.mkMerge [
-      (mkIf (cfg.peerTokenFile != null) {
-        peerTokenFile = "/run/credentials/rtbd.service/peer-tokens";
+    services.rtbd.settings.admin = lib.mkMerge [
+      (mkIf (cfg.adminTokenFile != null) {
+        tokenFile = credentialPath "admin-tokens";
       })
-      (mkIf (cfg.peerTlsCertFile != null) {
-        peerTLS = {
-          certFile = "/run/credentials/rtbd.service/peer-tls-cert";
-          keyFile = "/run/credentials/rtbd.service/peer-tls-key";
-        };
+      (mkIf (cfg.adminTlsCertFile != null) {
+        tls = tlsFiles "admin-tls";
       })
     ];
-    services.rtbd.settings.http.tls = mkIf (cfg.tlsCertFile != null) {
-      certFile = "/run/credentials/rtbd.service/tls-cert";
-      keyFile = "/run/credentials/rtbd.service/tls-key";
-    };
+    services.rtbd.settings.state = lib.mkMerge [
+      (mkIf (cfg.peerTokenFile != null) {
+        peerTokenFile = credentialPath "peer-tokens";
+      })
+      (mkIf (cfg.peerTlsCertFile != null) {
+        peerTLS = tlsFiles "peer-tls";
+      })
+    ];
+    services.rtbd.settings.http.tls = mkIf (cfg.tlsCertFile != null) (tlsFiles "tls");
 
     # `rtbd doctor`, `rtbd log`, and rtbload for deploy.sh's on-host SLO check.
     environment.systemPackages = [ cfg.package ];
