@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Nix checks that run without nixpkgs (nothing here can import it): parse
-# every .nix file, the pure Nix unit tests, the vendorHash, the flake.lock
+# every .nix file, the pure Nix unit tests (helpers, and modules/rtbd.nix
+# against a stub of nixpkgs' lib), the vendorHash, the flake.lock
 # pin, the VM test scripts' Python syntax, the inventory and deploy.sh
 # --dry-run. Called by .ci/run; works offline once nix-bin is installed
 # (go mod vendor needs the Go module cache).
@@ -40,13 +41,15 @@ if grep -rln --include='*.nix' -E '^\s*with lib;' . 2>/dev/null; then
 	fail "'with lib;' found (STYLE 18)"
 fi
 
-step "pure Nix unit tests (nix/lib/tests.nix)"
-got=$(nix-instantiate --eval --strict nix/lib/tests.nix 2>&1) || true
-if [[ $got != true ]]; then
-	fail "nix/lib/tests.nix: $got"
-else
-	echo ok
-fi
+for t in nix/lib/tests.nix nix/tests/rtbd-module.nix; do
+	step "pure Nix unit tests ($t)"
+	got=$(nix-instantiate --eval --strict "$t" 2>&1) || true
+	if [[ $got != true ]]; then
+		fail "$t: $got"
+	else
+		echo ok
+	fi
+done
 
 step "vendorHash matches a fresh go mod vendor"
 nix/update-vendor-hash.sh --check || fail "vendorHash (run nix/update-vendor-hash.sh)"

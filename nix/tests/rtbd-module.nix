@@ -1,0 +1,172 @@
+# Unit tests for modules/rtbd.nix's own logic: the capabilities, the
+# credentials, the settings they set and the assertions. Run:
+#   nix-instantiate --eval --strict nix/tests/rtbd-module.nix
+# Without nixpkgs (CI: .ci/nix-checks.sh), the module is called with a
+# stub of the few nixpkgs functions that logic forces: mkIf and mkMerge
+# leave their arguments visible instead of merging, and mkOption returns
+# the declaration. This checks what the module computes from cfg, not the
+# module system (option types, defaults, merging), which needs nixpkgs.
+let
+  lib = builtins // {
+    mkIf = condition: content: {
+      _type = "if";
+      inherit condition content;
+    };
+    mkMerge = contents: {
+      _type = "merge";
+      inherit contents;
+    };
+    mkOption = o: o;
+    mkEnableOption = _: { };
+    mkPackageOption = _: _: _: { };
+    literalMD = s: s;
+    literalExpression = s: s;
+    optional = c: x: if c then [ x ] else [ ];
+    optionals = c: l: if c then l else [ ];
+    optionalAttrs = c: a: if c then a else { };
+    hasPrefix = p: s: builtins.substring 0 (builtins.stringLength p) s == p;
+    removePrefix = _: s: s;
+    mapAttrsToList = f: a: map (n: f n a.${n}) (builtins.attrNames a);
+    getExe = _: "rtbd";
+    types = { };
+  };
+
+  # module cfg: the unit's configuration for services.rtbd = cfg, with
+  # the options' defaults as far as the logic reads them.
+  module =
+    cfg:
+    (import ../../modules/rtbd.nix {
+      inherit lib;
+      config.services.rtbd = defaults // cfg;
+      pkgs = {
+        coreutils = "coreutils";
+        runCommand = name: _: _: name;
+        formats.json = _: {
+          type = null;
+          generate = name: _: name;
+        };
+      };
+      utils.escapeSystemdExecArgs = _: "";
+    }).config.content;
+  defaults = {
+    enable = true;
+    package = "rtbd";
+    settings = settings { };
+    noticeKeyFile = null;
+    adminTokenFile = null;
+    peerTokenFile = null;
+    priceKeyFiles = { };
+    tlsCertFile = null;
+    tlsKeyFile = null;
+    adminTlsCertFile = null;
+    adminTlsKeyFile = null;
+    peerTlsCertFile = null;
+    peerTlsKeyFile = null;
+    socketActivation = true;
+    checkConfig = false;
+    extraFlags = [ ];
+    watchdogSec = "10s";
+    cpus = "";
+  };
+  # settings { http.tls.listenAddress = ":443"; }: the sections the logic
+  # reads, with the given values merged in.
+  settings = update {
+    http.listenAddress = ":8080";
+    admin.listenAddress = "127.0.0.1:9090";
+    eventLog.dir = "";
+    state = {
+      dir = "";
+      peerListenAddress = "";
+    };
+  };
+  update =
+    a: b:
+    a
+    // builtins.mapAttrs (
+      n: v: if builtins.isAttrs v && builtins.isAttrs (a.${n} or null) then update a.${n} v else v
+    ) b;
+
+  caps = cfg: (module cfg).systemd.services.rtbd.serviceConfig.AmbientCapabilities;
+  creds = cfg: (module cfg).systemd.services.rtbd.serviceConfig.LoadCredential or [ ];
+  failing = cfg: map (a: a.message) (builtins.filter (a: !a.assertion) (module cfg).assertions);
+  # The contents of the mkIf blocks of a setting that apply.
+  applied =
+    v:
+    if v._type or "" == "merge" then
+      builtins.concatMap applied v.contents
+    else if v._type or "" == "if" then
+      (if v.condition then [ v.content ] else [ ])
+    else
+      [ v ];
+
+  eq = name: got: want: { inherit name got want; };
+
+  adminTls = {
+    settings = settings { admin.tls.listenAddress = "10.1.0.5:9443"; };
+    adminTlsCertFile = "/run/secrets/admin-cert.pem";
+    adminTlsKeyFile = "/run/secrets/admin-key.pem";
+  };
+
+  cases = [
+    # CAP_NET_BIND_SERVICE: only for a low port the daemon binds itself.
+    (eq "no low port" (caps { }) [ ])
+    (eq "https bid on 443" (caps { settings = settings { http.tls.listenAddress = ":443"; }; }) [ "CAP_NET_BIND_SERVICE" ])
+    (eq "https bid on 8443" (caps { settings = settings { http.tls.listenAddress = ":8443"; }; }) [ ])
+    (eq "admin https on 443" (caps { settings = settings { admin.tls.listenAddress = "10.1.0.5:443"; }; }) [ "CAP_NET_BIND_SERVICE" ])
+    (eq "peer port 991" (caps { settings = settings { state.peerListenAddress = "10.0.0.1:991"; }; }) [ "CAP_NET_BIND_SERVICE" ])
+    (eq "peer https on 443" (caps { settings = settings { state.peerTLS.listenAddress = ":443"; }; }) [ "CAP_NET_BIND_SERVICE" ])
+    (eq "bid on 80, socket-activated" (caps { settings = settings { http.listenAddress = ":80"; }; }) [ ])
+    (eq "bid on 80, bound by the daemon" (caps {
+      settings = settings { http.listenAddress = ":80"; };
+      socketActivation = false;
+    }) [ "CAP_NET_BIND_SERVICE" ])
+
+    # The admin listener's certificate.
+    (eq "admin https credentials" (creds adminTls) [
+      "admin-tls-cert:/run/secrets/admin-cert.pem"
+      "admin-tls-key:/run/secrets/admin-key.pem"
+    ])
+    (eq "admin https settings" (applied (module adminTls).services.rtbd.settings.admin) [
+      {
+        tls = {
+          certFile = "/run/credentials/rtbd.service/admin-tls-cert";
+          keyFile = "/run/credentials/rtbd.service/admin-tls-key";
+        };
+      }
+    ])
+    (eq "admin https passes" (failing adminTls) [ ])
+    (eq "admin key in the store" (failing (adminTls // { adminTlsKeyFile = "${builtins.storeDir}/x-key.pem"; })) [
+      "services.rtbd.adminTlsKeyFile must not be in the Nix store, which every user can read."
+    ])
+    (eq "admin cert without key" (failing (adminTls // { adminTlsKeyFile = null; })) [
+      "services.rtbd.adminTlsCertFile and adminTlsKeyFile go together."
+    ])
+
+    # The other two listeners' certificates, from the same list.
+    (eq "bid and peer https credentials" (creds {
+      tlsCertFile = "/c";
+      tlsKeyFile = "/k";
+      peerTlsCertFile = "/pc";
+      peerTlsKeyFile = "/pk";
+    }) [ "tls-cert:/c" "tls-key:/k" "peer-tls-cert:/pc" "peer-tls-key:/pk" ])
+    (eq "peer key without cert" (failing { peerTlsKeyFile = "/pk"; }) [
+      "services.rtbd.peerTlsCertFile and peerTlsKeyFile go together."
+    ])
+    (eq "bid https settings" (applied (module { tlsCertFile = "/c"; tlsKeyFile = "/k"; }).services.rtbd.settings.http.tls) [
+      {
+        certFile = "/run/credentials/rtbd.service/tls-cert";
+        keyFile = "/run/credentials/rtbd.service/tls-key";
+      }
+    ])
+    (eq "no credentials" (creds { }) [ ])
+  ];
+
+  failures = builtins.filter (c: c.got != c.want) cases;
+  show = c: "  ${c.name}: got ${builtins.toJSON c.got}, want ${builtins.toJSON c.want}";
+in
+if failures == [ ] then
+  true
+else
+  throw "nix/tests/rtbd-module.nix: ${toString (builtins.length failures)} of ${toString (builtins.length cases)} cases failed:\n${
+    builtins.concatStringsSep "\n" (map show failures)
+  }"
