@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Nix checks that run without nixpkgs (nothing here can import it): parse
-# every .nix file, the pure Nix unit tests (helpers, and modules/rtbd.nix
+# every .nix file, the pure Nix unit tests (helpers, and the modules' logic
 # against a stub of nixpkgs' lib), the vendorHash, the flake.lock
 # pin, the VM test scripts' Python syntax, the inventory and deploy.sh
 # --dry-run. Called by .ci/run; works offline once nix-bin is installed
@@ -41,7 +41,7 @@ if grep -rln --include='*.nix' -E '^\s*with lib;' . 2>/dev/null; then
 	fail "'with lib;' found (STYLE 18)"
 fi
 
-for t in nix/lib/tests.nix nix/tests/rtbd-module.nix; do
+for t in nix/lib/tests.nix nix/tests/rtbd-module.nix nix/tests/failover-module.nix; do
 	step "pure Nix unit tests ($t)"
 	got=$(nix-instantiate --eval --strict "$t" 2>&1) || true
 	if [[ $got != true ]]; then

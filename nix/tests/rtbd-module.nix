@@ -1,35 +1,11 @@
 # Unit tests for modules/rtbd.nix's own logic: the capabilities, the
 # credentials, the settings they set and the assertions. Run:
 #   nix-instantiate --eval --strict nix/tests/rtbd-module.nix
-# Without nixpkgs (CI: .ci/nix-checks.sh), the module is called with a
-# stub of the few nixpkgs functions that logic forces: mkIf and mkMerge
-# leave their arguments visible instead of merging, and mkOption returns
-# the declaration. This checks what the module computes from cfg, not the
+# Without nixpkgs (CI: .ci/nix-checks.sh), the module is called with
+# ./stub-lib.nix. This checks what the module computes from cfg, not the
 # module system (option types, defaults, merging), which needs nixpkgs.
 let
-  lib = builtins // {
-    mkIf = condition: content: {
-      _type = "if";
-      inherit condition content;
-    };
-    mkMerge = contents: {
-      _type = "merge";
-      inherit contents;
-    };
-    mkOption = o: o;
-    mkEnableOption = _: { };
-    mkPackageOption = _: _: _: { };
-    literalMD = s: s;
-    literalExpression = s: s;
-    optional = c: x: if c then [ x ] else [ ];
-    optionals = c: l: if c then l else [ ];
-    optionalAttrs = c: a: if c then a else { };
-    hasPrefix = p: s: builtins.substring 0 (builtins.stringLength p) s == p;
-    removePrefix = _: s: s;
-    mapAttrsToList = f: a: map (n: f n a.${n}) (builtins.attrNames a);
-    getExe = _: "rtbd";
-    types = { };
-  };
+  lib = import ./stub-lib.nix;
 
   # module cfg: the unit's configuration for services.rtbd = cfg, with
   # the options' defaults as far as the logic reads them.
