@@ -74,15 +74,17 @@ let
     certFile = credentialPath "${credential}-cert";
     keyFile = credentialPath "${credential}-key";
   };
-  # The private key option of an HTTPS listener's certificate option.
-  keyOption =
-    certOption: example:
+  # An option naming a file on the host, off (null) by default.
+  fileOption =
+    example: description:
     mkOption {
       type = types.nullOr types.str;
       default = null;
-      inherit example;
-      description = "Private key of `${certOption}`, kept out of the Nix store.";
+      inherit example description;
     };
+  # The private key option of an HTTPS listener's certificate option.
+  keyOption =
+    certOption: example: fileOption example "Private key of `${certOption}`, kept out of the Nix store.";
 
   configFile = settingsFormat.generate "rtbd.json" cfg.settings;
   # Build-time validation, as nixpkgs does with `victoria-metrics -dryRun`.
@@ -204,19 +206,14 @@ in
       };
     };
 
-    noticeKeyFile = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      example = "/run/secrets/rtbd-notice-keys";
-      description = ''
-        File of notice keys (one per line, 32 hex digits: `openssl rand -hex 16`;
-        the first signs, every one verifies), kept out of the Nix store by a
-        secrets tool. It is passed to the service as the systemd credential
-        `notice-keys` and sets `settings.bidding.noticeKeyFile`: the bids'
-        notice URLs are signed and notices no key signed are refused. Every
-        host that bids or receives notices needs the same file.
-      '';
-    };
+    noticeKeyFile = fileOption "/run/secrets/rtbd-notice-keys" ''
+      File of notice keys (one per line, 32 hex digits: `openssl rand -hex 16`;
+      the first signs, every one verifies), kept out of the Nix store by a
+      secrets tool. It is passed to the service as the systemd credential
+      `notice-keys` and sets `settings.bidding.noticeKeyFile`: the bids'
+      notice URLs are signed and notices no key signed are refused. Every
+      host that bids or receives notices needs the same file.
+    '';
 
     priceKeyFiles = mkOption {
       type = types.attrsOf types.str;
@@ -235,98 +232,73 @@ in
       '';
     };
 
-    tlsCertFile = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      example = "/var/lib/acme/bid.example.com/fullchain.pem";
-      description = ''
-        PEM certificate chain of the HTTPS bid listener
-        (`settings.http.tls.listenAddress`, e.g. ":8443"), with
-        `tlsKeyFile`. Both are passed as systemd credentials (`tls-cert`,
-        `tls-key`) and set `settings.http.tls.certFile` and `keyFile`.
-        Credentials are copied when the unit starts: a renewed certificate
-        is served after `systemctl restart rtbd`, which drains first.
-      '';
-    };
+    tlsCertFile = fileOption "/var/lib/acme/bid.example.com/fullchain.pem" ''
+      PEM certificate chain of the HTTPS bid listener
+      (`settings.http.tls.listenAddress`, e.g. ":8443"), with
+      `tlsKeyFile`. Both are passed as systemd credentials (`tls-cert`,
+      `tls-key`) and set `settings.http.tls.certFile` and `keyFile`.
+      Credentials are copied when the unit starts: a renewed certificate
+      is served after `systemctl restart rtbd`, which drains first.
+    '';
 
     tlsKeyFile = keyOption "tlsCertFile" "/var/lib/acme/bid.example.com/key.pem";
 
-    adminTlsCertFile = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      example = "/run/secrets/rtbd-admin-cert.pem";
-      description = ''
-        PEM certificate chain of the HTTPS admin listener
-        (`settings.admin.tls.listenAddress`, e.g. "10.1.0.5:9443": the
-        management network, while `settings.admin.listenAddress` stays on
-        loopback for the host's own checks), with `adminTlsKeyFile`. Both
-        are passed as systemd credentials (`admin-tls-cert`,
-        `admin-tls-key`) and set `settings.admin.tls.certFile` and
-        `keyFile`. Scrapers and the control plane then reach /metrics and
-        /admin/* over HTTPS, with the admin tokens kept off the wire.
-        Credentials are copied when the unit starts: a renewed certificate
-        is served after `systemctl restart rtbd`, which drains first.
-      '';
-    };
+    adminTlsCertFile = fileOption "/run/secrets/rtbd-admin-cert.pem" ''
+      PEM certificate chain of the HTTPS admin listener
+      (`settings.admin.tls.listenAddress`, e.g. "10.1.0.5:9443": the
+      management network, while `settings.admin.listenAddress` stays on
+      loopback for the host's own checks), with `adminTlsKeyFile`. Both
+      are passed as systemd credentials (`admin-tls-cert`,
+      `admin-tls-key`) and set `settings.admin.tls.certFile` and
+      `keyFile`. Scrapers and the control plane then reach /metrics and
+      /admin/* over HTTPS, with the admin tokens kept off the wire.
+      Credentials are copied when the unit starts: a renewed certificate
+      is served after `systemctl restart rtbd`, which drains first.
+    '';
 
     adminTlsKeyFile = keyOption "adminTlsCertFile" "/run/secrets/rtbd-admin-key.pem";
 
-    peerTlsCertFile = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      example = "/run/secrets/rtbd-peer-cert.pem";
-      description = ''
-        PEM certificate chain of the HTTPS peer listener
-        (`settings.state.peerTLS.listenAddress`, or
-        `rtbd.failover.spendTlsPort`), which must name the address the
-        peers list this host by, with `peerTlsKeyFile`. Both are passed as
-        systemd credentials (`peer-tls-cert`, `peer-tls-key`) and set
-        `settings.state.peerTLS.certFile` and `keyFile`. The peers check it
-        against their `settings.state.peerTLS.caFile` (certificates, not
-        secret: a path in the Nix store will do). Credentials are copied
-        when the unit starts: a renewed certificate is served after
-        `systemctl restart rtbd`, which drains first.
-      '';
-    };
+    peerTlsCertFile = fileOption "/run/secrets/rtbd-peer-cert.pem" ''
+      PEM certificate chain of the HTTPS peer listener
+      (`settings.state.peerTLS.listenAddress`, or
+      `rtbd.failover.spendTlsPort`), which must name the address the
+      peers list this host by, with `peerTlsKeyFile`. Both are passed as
+      systemd credentials (`peer-tls-cert`, `peer-tls-key`) and set
+      `settings.state.peerTLS.certFile` and `keyFile`. The peers check it
+      against their `settings.state.peerTLS.caFile` (certificates, not
+      secret: a path in the Nix store will do). Credentials are copied
+      when the unit starts: a renewed certificate is served after
+      `systemctl restart rtbd`, which drains first.
+    '';
 
     peerTlsKeyFile = keyOption "peerTlsCertFile" "/run/secrets/rtbd-peer-key.pem";
 
-    adminTokenFile = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      example = "/run/secrets/rtbd-admin-tokens";
-      description = ''
-        File of the admin listener's bearer tokens (one per line, 32 to 512
-        characters: `openssl rand -hex 32`), kept out of the Nix store by a
-        secrets tool. It is passed to the service as the systemd credential
-        `admin-tokens` and sets `settings.admin.tokenFile`: POST
-        /admin/reload, POST /admin/heartbeat, /admin/explain and pprof then
-        ask for `Authorization: Bearer TOKEN`. /metrics, /healthz, /readyz
-        and GET /admin/heartbeat (the failover module's checks) stay open.
-        `systemctl reload rtbd` (SIGHUP) needs no token. Credentials are
-        copied when the unit starts: a changed file is read after
-        `systemctl restart rtbd` (which drains), not after a reload.
-      '';
-    };
+    adminTokenFile = fileOption "/run/secrets/rtbd-admin-tokens" ''
+      File of the admin listener's bearer tokens (one per line, 32 to 512
+      characters: `openssl rand -hex 32`), kept out of the Nix store by a
+      secrets tool. It is passed to the service as the systemd credential
+      `admin-tokens` and sets `settings.admin.tokenFile`: POST
+      /admin/reload, POST /admin/heartbeat, /admin/explain and pprof then
+      ask for `Authorization: Bearer TOKEN`. /metrics, /healthz, /readyz
+      and GET /admin/heartbeat (the failover module's checks) stay open.
+      `systemctl reload rtbd` (SIGHUP) needs no token. Credentials are
+      copied when the unit starts: a changed file is read after
+      `systemctl restart rtbd` (which drains), not after a reload.
+    '';
 
-    peerTokenFile = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      example = "/run/secrets/rtbd-peer-tokens";
-      description = ''
-        File of the bearer tokens the hosts of `settings.state.peers` send
-        each other (one per line, 32 to 512 characters; the first is sent,
-        every one is accepted), kept out of the Nix store by a secrets
-        tool. It is passed to the service as the systemd credential
-        `peer-tokens` and sets `settings.state.peerTokenFile`: GET
-        /state/spend and /state/bills answer 401 to a request without one.
-        Give every host of a site the same file; while rolling it out, set
-        `settings.state.acceptPeersWithoutToken` until every host has it.
-        Credentials are copied when the unit starts, so each step of a
-        rotation is a `systemctl restart rtbd` (which drains) on every
-        host, not a reload.
-      '';
-    };
+    peerTokenFile = fileOption "/run/secrets/rtbd-peer-tokens" ''
+      File of the bearer tokens the hosts of `settings.state.peers` send
+      each other (one per line, 32 to 512 characters; the first is sent,
+      every one is accepted), kept out of the Nix store by a secrets
+      tool. It is passed to the service as the systemd credential
+      `peer-tokens` and sets `settings.state.peerTokenFile`: GET
+      /state/spend and /state/bills answer 401 to a request without one.
+      Give every host of a site the same file; while rolling it out, set
+      `settings.state.acceptPeersWithoutToken` until every host has it.
+      Credentials are copied when the unit starts, so each step of a
+      rotation is a `systemctl restart rtbd` (which drains) on every
+      host, not a reload.
+    '';
 
     checkConfig = mkOption {
       type = types.bool;
