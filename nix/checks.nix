@@ -27,6 +27,10 @@ import ../tests/vm { inherit pkgs self; }
   nix-lib-tests = pkgs.runCommand "rtbd-nix-lib-tests" { } ''
     echo ${lib.boolToString (import ./lib/tests.nix)} > $out
   '';
+  # The modules' own logic, against a stub of lib (nix/tests/stub-lib.nix).
+  nix-module-tests = pkgs.runCommand "rtbd-nix-module-tests" { } ''
+    echo ${lib.boolToString (import ./tests/rtbd-module.nix && import ./tests/failover-module.nix)} > $out
+  '';
 
   shellcheck = pkgs.runCommand "rtbd-shellcheck" { nativeBuildInputs = [ pkgs.shellcheck ]; } ''
     shellcheck ${../nixos/deploy.sh} ${./update-vendor-hash.sh} ${../.ci/nix-checks.sh}

@@ -8,14 +8,7 @@ let
   listen = import ./listen.nix;
   exposeModules = import ./expose-modules.nix;
 
-  # eq name got want: an equality case.
-  eq = name: got: want: { inherit name got want; };
-  # throws name expr: a case that must fail with an error (never a value).
-  throws = name: expr: {
-    inherit name;
-    got = (builtins.tryEval (builtins.deepSeq expr expr)).success;
-    want = false;
-  };
+  inherit (import ../tests/check.nix) eq throws check;
 
   cases = [
     # cpulist.parse
@@ -112,13 +105,5 @@ let
     (eq "expose keeps _file" (exposeModules /x/m [ /x/m/a.nix ]).a._file "/x/m/a.nix")
     (throws "expose outside base" (exposeModules /x/m [ /y/a.nix ]))
   ];
-
-  failures = builtins.filter (c: c.got != c.want) cases;
-  show = c: "  ${c.name}: got ${builtins.toJSON c.got}, want ${builtins.toJSON c.want}";
 in
-if failures == [ ] then
-  true
-else
-  throw "nix/lib/tests.nix: ${toString (builtins.length failures)} of ${toString (builtins.length cases)} cases failed:\n${
-    builtins.concatStringsSep "\n" (map show failures)
-  }"
+check "nix/lib/tests.nix" cases

@@ -7,6 +7,7 @@
 # module system.
 let
   lib = import ./stub-lib.nix;
+  inherit (import ./check.nix) eq check;
 
   # module cfg rtbd: the module for rtbd.failover = cfg (over the options'
   # defaults) and services.rtbd = rtbd.
@@ -56,7 +57,6 @@ let
   failing = cfg: rtbd: map (a: a.message) (builtins.filter (a: !a.assertion) (config cfg rtbd).assertions);
   default = name: cfg: rtbd: (module cfg rtbd).options.rtbd.failover.${name}.default;
 
-  eq = name: got: want: { inherit name got want; };
 
   cases = [
     # Plain HTTP, the default: spendPort, IPv6 in brackets.
@@ -125,13 +125,5 @@ let
       "http://[::1]:9090/admin/heartbeat"
     )
   ];
-
-  failures = builtins.filter (c: c.got != c.want) cases;
-  show = c: "  ${c.name}: got ${builtins.toJSON c.got}, want ${builtins.toJSON c.want}";
 in
-if failures == [ ] then
-  true
-else
-  throw "nix/tests/failover-module.nix: ${toString (builtins.length failures)} of ${toString (builtins.length cases)} cases failed:\n${
-    builtins.concatStringsSep "\n" (map show failures)
-  }"
+check "nix/tests/failover-module.nix" cases

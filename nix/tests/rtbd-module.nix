@@ -6,12 +6,14 @@
 # module system (option types, defaults, merging), which needs nixpkgs.
 let
   lib = import ./stub-lib.nix;
+  inherit (import ./check.nix) eq check;
 
   # module cfg: the unit's configuration for services.rtbd = cfg, with
   # the options' defaults as far as the logic reads them.
-  module =
+  module = cfg: (module' cfg).config.content;
+  module' =
     cfg:
-    (import ../../modules/rtbd.nix {
+    import ../../modules/rtbd.nix {
       inherit lib;
       config.services.rtbd = defaults // cfg;
       pkgs = {
@@ -23,7 +25,7 @@ let
         };
       };
       utils.escapeSystemdExecArgs = _: "";
-    }).config.content;
+    };
   defaults = {
     enable = true;
     package = "rtbd";
@@ -62,6 +64,7 @@ let
       n: v: if builtins.isAttrs v && builtins.isAttrs (a.${n} or null) then update a.${n} v else v
     ) b;
 
+  options = cfg: (module' cfg).options.services.rtbd;
   caps = cfg: (module cfg).systemd.services.rtbd.serviceConfig.AmbientCapabilities;
   creds = cfg: (module cfg).systemd.services.rtbd.serviceConfig.LoadCredential or [ ];
   failing = cfg: map (a: a.message) (builtins.filter (a: !a.assertion) (module cfg).assertions);
@@ -75,7 +78,6 @@ let
     else
       [ v ];
 
-  eq = name: got: want: { inherit name got want; };
 
   adminTls = {
     settings = settings { admin.tls.listenAddress = "10.1.0.5:9443"; };
@@ -135,14 +137,26 @@ let
       }
     ])
     (eq "no credentials" (creds { }) [ ])
-  ];
 
-  failures = builtins.filter (c: c.got != c.want) cases;
-  show = c: "  ${c.name}: got ${builtins.toJSON c.got}, want ${builtins.toJSON c.want}";
+    # The file options' declarations.
+    (eq "key option" (
+      let
+        o = (options { }).adminTlsKeyFile;
+      in
+      [
+        o.default
+        o.example
+        o.description
+      ]
+    ) [ null "/run/secrets/rtbd-admin-key.pem" "Private key of `adminTlsCertFile`, kept out of the Nix store." ])
+    (eq "file options default to null" (map (n: (options { }).${n}.default) [
+      "noticeKeyFile"
+      "tlsCertFile"
+      "adminTlsCertFile"
+      "peerTlsCertFile"
+      "adminTokenFile"
+      "peerTokenFile"
+    ]) [ null null null null null null ])
+  ];
 in
-if failures == [ ] then
-  true
-else
-  throw "nix/tests/rtbd-module.nix: ${toString (builtins.length failures)} of ${toString (builtins.length cases)} cases failed:\n${
-    builtins.concatStringsSep "\n" (map show failures)
-  }"
+check "nix/tests/rtbd-module.nix" cases
