@@ -106,12 +106,11 @@ type HTTP struct {
 
 // TLS is an HTTPS listener (http.tls: the same endpoints as
 // http.listenAddress's; admin.tls: the admin listener's; state.peerTLS:
-// the peer listener's), on an
-// address of its own, with the certificate and key of the PEM files,
-// read at start and again on every reload (SIGHUP or POST
-// /admin/reload), so that a renewed certificate is served without a
-// restart; a reload that cannot read them keeps serving the previous one.
-// TLS 1.2 and 1.3, HTTP/1.1.
+// the peer listener's), on an address of its own, with the certificate
+// and key of the PEM files, read at start and again on every reload
+// (SIGHUP or POST /admin/reload), so that a renewed certificate is
+// served without a restart; a reload that cannot read them keeps
+// serving the previous one. TLS 1.2 and 1.3, HTTP/1.1.
 type TLS struct {
 	// ListenAddress, host:port (e.g. ":8443"); "" disables HTTPS.
 	ListenAddress string `json:"listenAddress"`
