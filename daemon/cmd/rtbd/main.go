@@ -244,29 +244,12 @@ func serve(cfg *config.Config) int {
 		Queue:   queue,
 		Peers:   peerSrc,
 	})
-	bidLns, adminLns, err := listeners(cfg)
+	lns, err := listeners(cfg)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
-	tlsLn, cert, err := tlsListener("http.tls", "bid", cfg.HTTP.TLS)
-	if err != nil {
-		slog.Error("cannot listen", "err", err)
-		return 1
-	}
-	peerTLSLn, peerCert, err := tlsListener("state.peerTLS", "peer", cfg.State.PeerTLS.TLS)
-	if err != nil {
-		slog.Error("cannot listen", "err", err)
-		return 1
-	}
-	adminTLSLn, adminCert, err := tlsListener("admin.tls", "admin", cfg.Admin.TLS)
-	if err != nil {
-		slog.Error("cannot listen", "err", err)
-		return 1
-	}
-	if adminTLSLn != nil {
-		adminLns = append(adminLns, adminTLSLn)
-	}
+	bidLns, adminLns := lns.bid, lns.admin
 	eng.OnNoticeKeys(notices.SetKeys)
 	// A reload reads every file before it changes anything: the data and
 	// bidding.noticeKeyFile (the engine), bidding.priceKeysFiles, the
@@ -284,7 +267,7 @@ func serve(cfg *config.Config) int {
 		if err != nil {
 			return err
 		}
-		setCerts, err := readCertificates(cert, adminCert, peerCert)
+		setCerts, err := readCertificates(lns.certs)
 		if err != nil {
 			return err
 		}
@@ -308,7 +291,7 @@ func serve(cfg *config.Config) int {
 	if tok.admin == nil && beyondLoopback(adminLns) {
 		slog.Warn("the admin listener is reachable beyond loopback without admin.tokenFile: anyone who reaches it can reload, profile, and keep data.deadman from tripping", "admin", addrs(adminLns))
 	}
-	peerSrv, err := peerListener(cfg, peerSrc, peerTLSLn)
+	peerSrv, err := peerListener(cfg, peerSrc, lns.peerTLS)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
 		return 1
@@ -316,9 +299,9 @@ func serve(cfg *config.Config) int {
 	for _, ln := range bidLns {
 		go serveOn(ln, srv.Serve, "bid")
 	}
-	if tlsLn != nil {
-		go serveOn(tlsLn, srv.Serve, "bid (https)")
-		bidLns = append(bidLns, tlsLn)
+	if lns.bidTLS != nil {
+		go serveOn(lns.bidTLS, srv.Serve, "bid (https)")
+		bidLns = append(bidLns, lns.bidTLS)
 	}
 	for _, ln := range adminLns {
 		go serveOn(ln, admin.HTTP().Serve, "admin")
@@ -412,28 +395,59 @@ func beyondLoopback(lns []net.Listener) bool {
 	return false
 }
 
-func listeners(cfg *config.Config) (bid, admin []net.Listener, err error) {
-	bid, admin, err = systemd.Listeners()
-	if err != nil {
-		return nil, nil, err
+// listenerSet is what the daemon listens on: the bid and admin
+// listeners (admin's with admin.tls's HTTPS one), the bid listener's
+// HTTPS one (http.tls) and the peers' (state.peerTLS), nil when off, and
+// the HTTPS listeners' certificates, which a reload reads again.
+type listenerSet struct {
+	bid, admin      []net.Listener
+	bidTLS, peerTLS net.Listener
+	certs           []*server.Certificate
+}
+
+func listeners(cfg *config.Config) (lns listenerSet, err error) {
+	if lns.bid, lns.admin, err = systemd.Listeners(); err != nil {
+		return lns, err
 	}
-	if len(bid) == 0 {
-		if bid, err = server.Listen(cfg.HTTP.ListenAddress, cfg.HTTP.ReusePort); err != nil {
-			return nil, nil, err
+	if len(lns.bid) == 0 {
+		if lns.bid, err = server.Listen(cfg.HTTP.ListenAddress, cfg.HTTP.ReusePort); err != nil {
+			return lns, err
 		}
 	}
-	if len(admin) == 0 && cfg.Admin.ListenAddress != "" {
+	if len(lns.admin) == 0 && cfg.Admin.ListenAddress != "" {
 		ln, err := net.Listen("tcp", cfg.Admin.ListenAddress)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot listen on admin address %s: %w", cfg.Admin.ListenAddress, err)
+			return lns, fmt.Errorf("cannot listen on admin address %s: %w", cfg.Admin.ListenAddress, err)
 		}
-		admin = []net.Listener{ln}
+		lns.admin = []net.Listener{ln}
 	}
-	return bid, admin, nil
+	var adminTLS net.Listener
+	for _, l := range []struct {
+		option, listener string
+		tls              config.TLS
+		ln               *net.Listener
+	}{
+		{"http.tls", "bid", cfg.HTTP.TLS, &lns.bidTLS},
+		{"admin.tls", "admin", cfg.Admin.TLS, &adminTLS},
+		{"state.peerTLS", "peer", cfg.State.PeerTLS.TLS, &lns.peerTLS},
+	} {
+		ln, cert, err := tlsListener(l.option, l.listener, l.tls)
+		if err != nil {
+			return lns, err
+		}
+		if ln != nil {
+			*l.ln = ln
+			lns.certs = append(lns.certs, cert)
+		}
+	}
+	if adminTLS != nil {
+		lns.admin = append(lns.admin, adminTLS)
+	}
+	return lns, nil
 }
 
 // tlsListener opens the HTTPS listener t of the settings option
-// (http.tls, state.peerTLS), if any, with its certificate, which a reload
+// (http.tls, admin.tls, state.peerTLS), if any, with its certificate, which a reload
 // reads again; listener labels its expiry metric.
 func tlsListener(option, listener string, t config.TLS) (net.Listener, *server.Certificate, error) {
 	if t.ListenAddress == "" {
@@ -450,24 +464,19 @@ func tlsListener(option, listener string, t config.TLS) (net.Listener, *server.C
 	return server.ListenTLS(ln, cert), cert, nil
 }
 
-// readCertificates reads the files of each of cs again (nil: no such
-// listener) and returns set, which has the listeners serve what it read:
-// a reload calls it once nothing else failed.
-func readCertificates(cs ...*server.Certificate) (set func(), err error) {
+// readCertificates reads the files of each of cs again and returns set,
+// which has their listeners serve what it read: a reload calls it once
+// nothing else failed.
+func readCertificates(cs []*server.Certificate) (set func(), err error) {
 	next := make([]*tls.Certificate, len(cs))
 	for i, c := range cs {
-		if c == nil {
-			continue
-		}
 		if next[i], err = c.Read(); err != nil {
 			return nil, err
 		}
 	}
 	return func() {
 		for i, c := range cs {
-			if c != nil {
-				c.Set(next[i])
-			}
+			c.Set(next[i])
 		}
 	}, nil
 }
