@@ -289,9 +289,60 @@ func (s *State) RestoreReservations(b []byte) (int, error) {
 		// expiry of every later one back.
 		at := min(int64(binary.LittleEndian.Uint64(e[24:])), now)
 		if cs == nil || at <= now-r.ttl {
-			continue // its campaign is gone, or it expired meanwhile
+			// Its campaign is gone, or it expired meanwhile: a bill
+			// that comes now must not count its cap again.
+			r.end(&reservation{key: binary.LittleEndian.Uint64(e), counted: e[32] == 1})
+			continue
 		}
 		if r.add(reservation{key: binary.LittleEndian.Uint64(e), cs: cs, amount: int64(binary.LittleEndian.Uint64(e[16:])), at: at, counted: e[32] == 1}) {
+			restored++
+		}
+	}
+	return restored, nil
+}
+
+// AppendEnded appends, for the state file, the keys of the reservations
+// that counted their cap and ended unbilled (see [State.LateBills]), so
+// that a bill that comes after a restart does not count the cap again:
+// their number, then each key. It is a section of its own, which a build
+// without it skips.
+func (s *State) AppendEnded(dst []byte) []byte {
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	n := uint32(0)
+	for _, k := range r.ended {
+		if k != 0 {
+			dst = binary.LittleEndian.AppendUint64(dst, k)
+			n++
+		}
+	}
+	binary.LittleEndian.PutUint32(dst[at:], n)
+	return dst
+}
+
+// RestoreEnded loads AppendEnded's output and returns how many keys it
+// restored: all of them while the slots hold them (a key takes its home
+// slot, over the one there before). It checks the whole input first.
+// Call it after SetReservations and before notices are served.
+func (s *State) RestoreEnded(b []byte) (int, error) {
+	if len(b) < 4 {
+		return 0, errors.New("truncated ended reservations header")
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if uint64(len(b)) != uint64(n)*8 {
+		return 0, fmt.Errorf("%d ended reservations declared in %d bytes", n, len(b))
+	}
+	r := &s.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	restored := 0
+	for i := 0; i < int(n) && len(r.ended) > 0; i++ {
+		if k := binary.LittleEndian.Uint64(b[8*i:]); k != 0 {
+			r.ended[fibHash(k, r.endedShift)] = k
 			restored++
 		}
 	}

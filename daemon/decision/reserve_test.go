@@ -384,6 +384,73 @@ func TestReservationsPersist(t *testing.T) {
 	}
 }
 
+// TestEndedPersist: the wins whose reservations ended unbilled before a
+// restart, or expired while the host was down, are still known after it
+// (AppendEnded, and RestoreReservations for those that expired
+// meanwhile), so their late bills move the spend but do not count the
+// user's cap a second time. Without the saved section, a late bill does.
+func TestEndedPersist(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 100)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 10, 3600
+	st, _ := compileState(t, c)
+	st.SetReservations(time.Minute, 0)
+	const user = 77
+	for key, at := range map[uint64]time.Time{1: testNow.Add(-3 * time.Minute), 2: testNow.Add(-30 * time.Second)} {
+		if rv, err := st.Reserve(key, []byte("c1"), user, 1000, nil, at); err != nil || !rv.Added {
+			t.Fatalf("Reserve(%d): %+v, %v", key, rv, err)
+		}
+	}
+	st.ExpireReservations(testNow) // 1 ended unbilled; 2 is live
+	ended, reserved, freq := st.AppendEnded(nil), st.AppendReservations(nil), st.AppendFreq(nil)
+
+	now := testNow.Add(2 * time.Minute) // 2 expired while the host was down
+	restart := func(withEnded bool) (*State, *Snapshot) {
+		t.Helper()
+		st := NewState(0)
+		st.SetClock(func() time.Time { return now })
+		s, err := Compile(testFile(c), nil, st, testOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.SetReservations(time.Minute, 0)
+		if _, err := st.RestoreFreq(freq); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := st.RestoreReservations(reserved); n != 0 || err != nil {
+			t.Fatalf("restored %d reservations, %v; want 0 (expired)", n, err)
+		}
+		if withEnded {
+			if n, err := st.RestoreEnded(ended); n != 1 || err != nil {
+				t.Fatalf("restored %d ended reservations, %v; want 1", n, err)
+			}
+		}
+		return st, s
+	}
+	st2, s2 := restart(true)
+	for _, key := range []uint64{1, 2} {
+		if _, err := st2.BillReserved(key, []byte("c1"), user, 1000, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, spent, late := st2.Impressions("c1", user, now), s2.CampaignStatus(0, now).SpendToday, st2.LateBills(); n != 2 || spent != 2 || late != 2 {
+		t.Fatalf("after the late bills: %d impressions, spent %v USD, %d late bills; want 2, 2, 2", n, spent, late)
+	}
+
+	st3, _ := restart(false)
+	if _, err := st3.BillReserved(1, []byte("c1"), user, 1000, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if n := st3.Impressions("c1", user, now); n != 3 {
+		t.Fatalf("without the ended section a late bill left %d impressions; want 3 (counted again)", n)
+	}
+	for _, b := range [][]byte{nil, ended[:3], ended[:len(ended)-1], append(ended, 0)} {
+		if n, err := st3.RestoreEnded(b); err == nil {
+			t.Fatalf("restored %d from %d damaged bytes; want an error", n, len(b))
+		}
+	}
+}
+
 // TestReservationsModel runs random wins, bills and expiries, with keys
 // drawn from a small set so that they repeat and collide, against a
 // model of the ring (a slice, oldest first) and a map of what is live:

@@ -18,7 +18,7 @@ const fuzzPeer = "http://127.0.0.1:1"
 // fuzzNow is the clock of the fuzzed "shading" part.
 var fuzzNow = time.Unix(1_800_000_000, 0)
 
-// fuzzParts returns the daemon's seven parts over fresh state. Restores
+// fuzzParts returns the daemon's eight parts over fresh state. Restores
 // need no compiled campaigns, so the fuzz loop compiles none: 3.6 ms each
 // would leave it a few hundred inputs a run.
 func fuzzParts() (*decision.State, *notice.Handler, []Part) {
@@ -34,6 +34,7 @@ func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 		{Name: "freq", Append: st.AppendFreq, Restore: st.RestoreFreq},
 		{Name: "notices", Append: h.AppendDedupe, Restore: h.RestoreDedupe},
 		{Name: "reservations", Append: st.AppendReservations, Restore: st.RestoreReservations},
+		{Name: "ended", Append: st.AppendEnded, Restore: st.RestoreEnded},
 		{Name: "shading", Append: func(dst []byte) []byte { return shading.Append(dst, es, fuzzNow) },
 			Restore: func(b []byte) (int, error) { return shading.Restore(b, es, fuzzNow) }},
 	}
@@ -79,7 +80,7 @@ func FuzzRestore(f *testing.F) {
 		sections, err := Decode(b)
 		if err != nil {
 			// The sections alone, as if the checksum had matched.
-			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq": b, "notices": b, "reservations": b, "shading": b}
+			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq": b, "notices": b, "reservations": b, "ended": b, "shading": b}
 		}
 		_, _, parts := fuzzParts()
 		for _, p := range parts {

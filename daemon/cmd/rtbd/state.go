@@ -85,7 +85,8 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 				return n, err
 			}},
 			statefile.Part{Name: "notices", Append: notices.AppendDedupe, Restore: notices.RestoreDedupe},
-			statefile.Part{Name: "reservations", Append: st.AppendReservations, Restore: st.RestoreReservations})...),
+			statefile.Part{Name: "reservations", Append: st.AppendReservations, Restore: st.RestoreReservations},
+			statefile.Part{Name: "ended", Append: st.AppendEnded, Restore: st.RestoreEnded})...),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
