@@ -38,19 +38,27 @@ let
   stateDir = cfg.settings.state.dir;
 
   # Secrets passed as systemd credentials (LoadCredential=), readable by
-  # the DynamicUser only, at the paths the settings name.
-  credentials =
-    lib.optional (cfg.noticeKeyFile != null) "notice-keys:${cfg.noticeKeyFile}"
-    ++ lib.optional (cfg.adminTokenFile != null) "admin-tokens:${cfg.adminTokenFile}"
-    ++ lib.optional (cfg.peerTokenFile != null) "peer-tokens:${cfg.peerTokenFile}"
-    ++ lib.mapAttrsToList (name: path: "price-keys-${name}:${path}") cfg.priceKeyFiles
+  # the DynamicUser only, at the paths the settings name: { name, path }.
+  credentialFiles =
+    let
+      file = name: path: { inherit name path; };
+    in
+    lib.optional (cfg.noticeKeyFile != null) (file "notice-keys" cfg.noticeKeyFile)
+    ++ lib.optional (cfg.adminTokenFile != null) (file "admin-tokens" cfg.adminTokenFile)
+    ++ lib.optional (cfg.peerTokenFile != null) (file "peer-tokens" cfg.peerTokenFile)
+    ++ lib.mapAttrsToList (name: file "price-keys-${name}") cfg.priceKeyFiles
     ++ lib.concatMap (
       l:
       lib.optionals (cfg."${l.option}CertFile" != null) [
-        "${l.credential}-cert:${cfg."${l.option}CertFile"}"
-        "${l.credential}-key:${cfg."${l.option}KeyFile"}"
+        (file "${l.credential}-cert" cfg."${l.option}CertFile")
+        (file "${l.credential}-key" cfg."${l.option}KeyFile")
       ]
     ) tlsListeners;
+  credentials = map (c: "${c.name}:${c.path}") credentialFiles;
+  # systemd copies credentials when the unit starts, and a reload does not
+  # copy them again: rtbd-credentials.path restarts the unit when a file
+  # they come from changes (a renewed certificate, rotated tokens).
+  watchCredentials = cfg.restartOnCredentialChange && credentialFiles != [ ];
 
   # The HTTPS listeners whose certificate and key the options
   # OPTIONCertFile and OPTIONKeyFile pass as the credentials CREDENTIAL-cert
@@ -237,8 +245,8 @@ in
       (`settings.http.tls.listenAddress`, e.g. ":8443"), with
       `tlsKeyFile`. Both are passed as systemd credentials (`tls-cert`,
       `tls-key`) and set `settings.http.tls.certFile` and `keyFile`.
-      Credentials are copied when the unit starts: a renewed certificate
-      is served after `systemctl restart rtbd`, which drains first.
+      A renewed certificate is served after the restart
+      `restartOnCredentialChange` makes.
     '';
 
     tlsKeyFile = keyOption "tlsCertFile" "/var/lib/acme/bid.example.com/key.pem";
@@ -252,8 +260,8 @@ in
       `admin-tls-key`) and set `settings.admin.tls.certFile` and
       `keyFile`. Scrapers and the control plane then reach /metrics and
       /admin/* over HTTPS, with the admin tokens kept off the wire.
-      Credentials are copied when the unit starts: a renewed certificate
-      is served after `systemctl restart rtbd`, which drains first.
+      A renewed certificate is served after the restart
+      `restartOnCredentialChange` makes.
     '';
 
     adminTlsKeyFile = keyOption "adminTlsCertFile" "/run/secrets/rtbd-admin-key.pem";
@@ -266,9 +274,8 @@ in
       systemd credentials (`peer-tls-cert`, `peer-tls-key`) and set
       `settings.state.peerTLS.certFile` and `keyFile`. The peers check it
       against their `settings.state.peerTLS.caFile` (certificates, not
-      secret: a path in the Nix store will do). Credentials are copied
-      when the unit starts: a renewed certificate is served after
-      `systemctl restart rtbd`, which drains first.
+      secret: a path in the Nix store will do). A renewed certificate is
+      served after the restart `restartOnCredentialChange` makes.
     '';
 
     peerTlsKeyFile = keyOption "peerTlsCertFile" "/run/secrets/rtbd-peer-key.pem";
@@ -281,9 +288,9 @@ in
       /admin/reload, POST /admin/heartbeat, /admin/explain and pprof then
       ask for `Authorization: Bearer TOKEN`. /metrics, /healthz, /readyz
       and GET /admin/heartbeat (the failover module's checks) stay open.
-      `systemctl reload rtbd` (SIGHUP) needs no token. Credentials are
-      copied when the unit starts: a changed file is read after
-      `systemctl restart rtbd` (which drains), not after a reload.
+      `systemctl reload rtbd` (SIGHUP) needs no token. A changed file is
+      read after the restart `restartOnCredentialChange` makes, not after
+      a reload.
     '';
 
     peerTokenFile = fileOption "/run/secrets/rtbd-peer-tokens" ''
@@ -295,10 +302,38 @@ in
       /state/spend and /state/bills answer 401 to a request without one.
       Give every host of a site the same file; while rolling it out, set
       `settings.state.acceptPeersWithoutToken` until every host has it.
-      Credentials are copied when the unit starts, so each step of a
-      rotation is a `systemctl restart rtbd` (which drains) on every
-      host, not a reload.
+      Each step of a rotation takes effect on a host with the restart
+      `restartOnCredentialChange` makes, not with a reload.
     '';
+
+    restartOnCredentialChange = mkOption {
+      type = types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Restart rtbd (which drains first; with `socketActivation` no
+        connection attempt is refused) when a file passed to it as a
+        systemd credential changes: a renewed certificate, rotated tokens
+        or keys. systemd copies credentials when the unit starts, and a
+        reload (`systemctl reload rtbd`, or security.acme's
+        `reloadServices`) does not copy them again, so without this a
+        renewed certificate is not served until a restart. The path unit
+        rtbd-credentials.path watches the files; rtbd-credentials.service
+        waits `credentialSettleSec` for the writes that go together (a
+        certificate and its key) and runs `systemctl try-restart rtbd`.
+        The hosts of a failover pair should not renew at the same moment.
+      '';
+    };
+
+    credentialSettleSec = mkOption {
+      type = types.ints.positive;
+      default = 10;
+      description = ''
+        Seconds rtbd-credentials.service waits after a credential file
+        changed before it restarts rtbd, so that a certificate and its key
+        written one after the other are both new at the restart.
+      '';
+    };
 
     checkConfig = mkOption {
       type = types.bool;
@@ -446,6 +481,22 @@ in
         # Bind even before a VIP or address is configured.
         FreeBind = true;
         NoDelay = true;
+      };
+    };
+
+    systemd.paths.rtbd-credentials = mkIf watchCredentials {
+      description = "Watch the files of rtbd's credentials";
+      wantedBy = [ "multi-user.target" ];
+      # Activates rtbd-credentials.service, below.
+      pathConfig.PathChanged = lib.unique (map (c: c.path) credentialFiles);
+    };
+
+    systemd.services.rtbd-credentials = mkIf watchCredentials {
+      description = "Restart rtbd for its changed credentials";
+      serviceConfig = {
+        Type = "oneshot";
+        ExecStartPre = "${pkgs.coreutils}/bin/sleep ${toString cfg.credentialSettleSec}";
+        ExecStart = "${pkgs.systemd}/bin/systemctl try-restart rtbd.service";
       };
     };
 

@@ -18,6 +18,7 @@ let
       config.services.rtbd = defaults // cfg;
       pkgs = {
         coreutils = "coreutils";
+        systemd = "systemd";
         runCommand = name: _: _: name;
         formats.json = _: {
           type = null;
@@ -45,6 +46,8 @@ let
     extraFlags = [ ];
     watchdogSec = "10s";
     cpus = "";
+    restartOnCredentialChange = true;
+    credentialSettleSec = 10;
   };
   # settings { http.tls.listenAddress = ":443"; }: the sections the logic
   # reads, with the given values merged in.
@@ -67,6 +70,13 @@ let
   options = cfg: (module' cfg).options.services.rtbd;
   caps = cfg: (module cfg).systemd.services.rtbd.serviceConfig.AmbientCapabilities;
   creds = cfg: (module cfg).systemd.services.rtbd.serviceConfig.LoadCredential or [ ];
+  # The files rtbd-credentials.path watches, or null when it is off.
+  watched =
+    cfg:
+    let
+      p = (module cfg).systemd.paths.rtbd-credentials;
+    in
+    if p.condition then p.content.pathConfig.PathChanged else null;
   failing = cfg: map (a: a.message) (builtins.filter (a: !a.assertion) (module cfg).assertions);
   # The contents of the mkIf blocks of a setting that apply.
   applied =
@@ -137,6 +147,41 @@ let
       }
     ])
     (eq "no credentials" (creds { }) [ ])
+
+    # Changed credential files restart the unit: reloads do not copy them.
+    (eq "watched credential files" (watched {
+      tlsCertFile = "/var/lib/acme/bid/cert.pem";
+      tlsKeyFile = "/var/lib/acme/bid/key.pem";
+      adminTokenFile = "/run/secrets/tokens";
+      priceKeyFiles.adx = "/run/secrets/adx";
+    }) [
+      "/run/secrets/tokens"
+      "/run/secrets/adx"
+      "/var/lib/acme/bid/cert.pem"
+      "/var/lib/acme/bid/key.pem"
+    ])
+    (eq "a file passed twice is watched once" (watched {
+      peerTokenFile = "/run/secrets/tokens";
+      adminTokenFile = "/run/secrets/tokens";
+    }) [ "/run/secrets/tokens" ])
+    (eq "watch off" (watched {
+      adminTokenFile = "/t";
+      restartOnCredentialChange = false;
+    }) null)
+    (eq "no credentials, no watch" (watched { }) null)
+    (eq "the watch restarts the unit after settling" (
+      let
+        u = (module {
+          adminTokenFile = "/t";
+          credentialSettleSec = 3;
+        }).systemd.services.rtbd-credentials;
+      in
+      [
+        u.condition
+        u.content.serviceConfig.ExecStartPre
+        u.content.serviceConfig.ExecStart
+      ]
+    ) [ true "coreutils/bin/sleep 3" "systemd/bin/systemctl try-restart rtbd.service" ])
 
     # The file options' declarations.
     (eq "key option" (

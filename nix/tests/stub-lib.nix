@@ -33,6 +33,7 @@ builtins
     in
     at 0;
   removePrefix = p: s: if substring 0 (stringLength p) s == p then substring (stringLength p) (stringLength s) s else s;
+  unique = builtins.foldl' (acc: x: if builtins.elem x acc then acc else acc ++ [ x ]) [ ];
   mapAttrsToList = f: a: map (n: f n a.${n}) (builtins.attrNames a);
   getExe = _: "rtbd";
   types = { };
