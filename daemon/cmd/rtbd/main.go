@@ -20,6 +20,8 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -55,7 +57,19 @@ func main() {
 			os.Exit(run(os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
+	flag.Usage = func() { usage(flag.CommandLine.Output()) }
 	flag.Parse()
+	if flag.NArg() > 0 {
+		// A mistyped command ("rtbd stats", "rtbd docter") or a stray
+		// argument must not start a daemon on the demo data.
+		if flag.Arg(0) == "help" {
+			flag.CommandLine.SetOutput(os.Stdout)
+			usage(os.Stdout)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "rtbd: unknown command %q (commands: %s; flags: rtbd -h)\n", flag.Arg(0), strings.Join(commandNames(), ", "))
+		os.Exit(2)
+	}
 	if *showVersion {
 		fmt.Println("rtbd", buildinfo.Version, runtime.Version())
 		return
@@ -90,6 +104,35 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"doctor": host.DoctorMain,
 	"gen":    genMain,
 	"state":  stateMain,
+}
+
+// commandHelp is each subcommand's line in usage.
+var commandHelp = map[string]string{
+	"log":    "read the event log: rtbd log cat|stats [-dir DIR] [FILE...]",
+	"irq":    "place the NIC queues' IRQs on the housekeeping CPUs",
+	"doctor": "check the host's tuning (isolated CPUs, hugepages, IRQs, governor)",
+	"gen":    "generate a synthetic data set: rtbd gen -campaigns N -out DIR",
+	"state":  "print a state directory's saved spend: rtbd state -dir DIR",
+}
+
+func commandNames() []string {
+	names := make([]string, 0, len(subcommands))
+	for name := range subcommands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// usage prints how to run the daemon and the subcommands, then the flags.
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage:\n  rtbd [flags]              serve bid requests (the embedded demo data without -config)\n")
+	fmt.Fprintf(w, "  rtbd COMMAND [args]       run a tool; COMMAND -h for its flags\n\nCommands:\n")
+	for _, name := range commandNames() {
+		fmt.Fprintf(w, "  %-8s %s\n", name, commandHelp[name])
+	}
+	fmt.Fprintf(w, "\nFlags:\n")
+	flag.PrintDefaults()
 }
 
 func loadConfig() config.Config {

@@ -561,6 +561,42 @@ func TestDryRun(t *testing.T) {
 	}
 }
 
+// TestUnknownCommand: a mistyped command or a stray argument exits 2 with
+// the list of commands instead of serving the demo data (on a host, beside
+// the service), and "help" prints the usage.
+func TestUnknownCommand(t *testing.T) {
+	bid, admin := freePorts(t)
+	for word, args := range map[string][]string{
+		"stats":  {"stats"},
+		"docter": {"docter", "-config", "x"},
+		"extra":  {"-listen", bid, "-admin.listen", admin, "extra"},
+	} {
+		cmd := exec.Command(rtbdBin, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		done := make(chan error, 1)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), fmt.Sprintf("unknown command %q", word)) ||
+				!strings.Contains(stderr.String(), "doctor, gen, irq, log, state") {
+				t.Fatalf("rtbd %v: %v, stderr %q; want exit 2 naming the command and listing the commands", args, err, stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("rtbd %v still runs after 10 s (serving?); want exit 2", args)
+		}
+	}
+	out, err := exec.Command(rtbdBin, "help").Output()
+	if err != nil || !strings.Contains(string(out), "Commands:") || !strings.Contains(string(out), "-config") {
+		t.Fatalf("rtbd help: %v, %q; want the usage with commands and flags", err, out)
+	}
+}
+
 func corpusBody(t *testing.T, name string) []byte {
 	t.Helper()
 	b, ok := corpus.Request(name)
