@@ -1,7 +1,8 @@
 // Package statefile keeps rtbd's bidding state across restarts: spend per
-// campaign, the frequency-cap table and the notice dedupe table. A
-// redeploy or a crash must not hand a campaign a fresh daily budget, show
-// a capped user the ad again, or bill a replayed notice twice.
+// campaign, the frequency-cap table, the notice dedupe table, the win
+// reservations and the wins whose reservations ended unbilled. A redeploy
+// or a crash must not hand a campaign a fresh daily budget, show a capped
+// user the ad again, or bill a replayed notice twice.
 //
 // # File format
 //
