@@ -211,11 +211,52 @@ func TestRecordFrame(t *testing.T) {
 	r := testRecord(4)
 	r.Price = math.Inf(-1)
 	f(r)
-	r = testRecord(3) // a bill with a stated price and an mtw
-	if r.StatedPrice == 0 || r.MinToWin == 0 {
-		t.Fatalf("test record 3 has no stated price or mtw: %+v", r)
+	r = testRecord(3) // a bill with a stated price, an mtw and a bid price
+	if r.StatedPrice == 0 || r.MinToWin == 0 || r.BidPrice == 0 {
+		t.Fatalf("test record 3 has no stated price, mtw or bid price: %+v", r)
 	}
 	f(r)
+}
+
+// TestRecordFrameTail: the tail's fields decode; a tail longer than this
+// rtbd writes (a newer rtbd's, with fields added at its end) decodes, its
+// unknown bytes skipped so the next frame decodes too; a frame without a
+// tail (the format before it) decodes with the tail's fields zero; a cut
+// tail, or a tail without frameMore, is a bad frame.
+func TestRecordFrameTail(t *testing.T) {
+	t.Parallel()
+	r := testRecord(3)
+	frame := appendRecord(nil, &r)
+	head := frame[:len(frame)-1-tailLen] // up to the tail
+	// A newer rtbd's frame: three more bytes in the tail, then a frame.
+	newer := append(append([]byte(nil), head...), tailLen+3)
+	newer = append(append(newer, frame[len(head)+1:]...), 7, 8, 9)
+	next := testRecord(4)
+	newer = appendRecord(newer, &next)
+	var got Record
+	rest, err := decodeRecord(&got, newer)
+	if err != nil || got != r {
+		t.Fatalf("frame with a longer tail: err %v; got %+v; want %+v", err, got, r)
+	}
+	if rest, err = decodeRecord(&got, rest); err != nil || len(rest) != 0 || got != next {
+		t.Fatalf("frame after a longer tail: err %v, rest %d; got %+v; want %+v", err, len(rest), got, next)
+	}
+	// The format before the tail.
+	old := append([]byte{frame[0] &^ frameTail}, head[1:]...)
+	got = r
+	want := r
+	want.BidPrice = 0
+	if rest, err := decodeRecord(&got, old); err != nil || len(rest) != 0 || got != want {
+		t.Fatalf("frame without a tail: err %v, rest %d; got %+v; want %+v", err, len(rest), got, want)
+	}
+	for _, bad := range [][]byte{
+		append(append([]byte(nil), head...), tailLen+1, 1),  // cut
+		append([]byte{frame[0] &^ frameMore}, frame[1:]...), // tail without frameMore
+	} {
+		if _, err := decodeRecord(&got, bad); err == nil {
+			t.Fatalf("decodeRecord accepted the bad frame %x", bad)
+		}
+	}
 }
 
 // TestRecordFrameWithoutMore: a frame written before the exchange and
@@ -229,9 +270,9 @@ func TestRecordFrameWithoutMore(t *testing.T) {
 	}
 	frame := appendRecord(nil, &r)
 	// The old frame: the kind without frameMore, and none of its fields.
-	old := append([]byte{frame[0] &^ frameMore}, frame[1:len(frame)-2-len(r.Exchange())-len(r.DealID())-16]...)
+	old := append([]byte{frame[0] &^ (frameMore | frameTail)}, frame[1:len(frame)-2-len(r.Exchange())-len(r.DealID())-16-1-tailLen]...)
 	got := r
-	got.StatedPrice, got.MinToWin = 1, 2
+	got.StatedPrice, got.MinToWin, got.BidPrice = 1, 2, 3
 	rest, err := decodeRecord(&got, old)
 	want := r
 	want.SetExchange(nil)
@@ -240,7 +281,7 @@ func TestRecordFrameWithoutMore(t *testing.T) {
 		t.Fatalf("old frame: err %v, rest %d; got %+v; want %+v", err, len(rest), got, want)
 	}
 	// With frameMore, the same bytes are a cut frame.
-	if _, err := decodeRecord(&got, append([]byte{frame[0]}, old[1:]...)); err == nil {
+	if _, err := decodeRecord(&got, append([]byte{frame[0] &^ frameTail}, old[1:]...)); err == nil {
 		t.Fatal("a frame with frameMore and no exchange decoded")
 	}
 }

@@ -86,6 +86,9 @@ func testRecord(i int) Record {
 	if r.Kind == KindBill && i%4 == 3 { // capped, with an mtw
 		r.StatedPrice, r.MinToWin = r.Price*10, r.Price*0.5
 	}
+	if r.Kind == KindWin || r.Kind == KindBill { // the bid's price, from bp
+		r.BidPrice = r.Price * 1.5
+	}
 	return r
 }
 

@@ -78,6 +78,8 @@ func (rd *Reader) appendJSON(dst []byte, r *Record) []byte {
 	dst = appendFloat(dst, r.StatedPrice)
 	dst = append(dst, `,"min_to_win":`...)
 	dst = appendFloat(dst, r.MinToWin)
+	dst = append(dst, `,"bid_price":`...)
+	dst = appendFloat(dst, r.BidPrice)
 	return append(dst, "}\n"...)
 }
 

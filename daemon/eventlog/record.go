@@ -67,6 +67,9 @@ type Record struct {
 	// that would have won; exchanges send it in billing notices); 0 when
 	// it carried none.
 	MinToWin float64
+	// BidPrice is, for a notice, the price of its bid as the notice URL
+	// carries it (bp), in Cur; 0 when unknown, and for bids and no-bids.
+	BidPrice float64
 	// Kind is the record type.
 	Kind Kind
 	// Reason is a no-bid reason code; its names belong to the decision
@@ -185,18 +188,26 @@ func (r *Record) CurString() string {
 //	kind u8, reason u8, time i64, price f64 bits, cur [3]byte,
 //	then four (len u8, bytes) fields: request id, bid id, campaign id, imp id,
 //	then, when kind has frameMore set, two more fields: exchange, deal id,
-//	and stated price f64 bits, min to win f64 bits.
+//	and stated price f64 bits, min to win f64 bits,
+//	then, when kind also has frameTail set, the tail: len u8, bytes.
 //
-// rtbd writes every frame with frameMore; frames without it (written
-// before those were logged) decode with them empty and zero.
+// rtbd writes every frame with frameMore and frameTail; frames without
+// them (written before those were logged) decode with their fields empty
+// and zero. The tail holds the fields added since, in order: bid price
+// f64 bits. A later field goes at its end, and a reader takes the fields
+// it knows from the tail and skips the rest, so that a segment written by
+// a newer rtbd stays readable by an older one (from this format on).
 const (
 	recordFixedLen = 1 + 1 + 8 + 8 + 3
 	frameMore      = 0x80
+	frameTail      = 0x40
+	// tailLen is the length of the tail this rtbd writes.
+	tailLen = 8
 )
 
 // appendRecord appends the frame of r to dst.
 func appendRecord(dst []byte, r *Record) []byte {
-	dst = append(dst, byte(r.Kind)|frameMore, r.Reason)
+	dst = append(dst, byte(r.Kind)|frameMore|frameTail, r.Reason)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.TimeUnixNano))
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.Price))
 	dst = append(dst, r.Cur[:]...)
@@ -207,7 +218,9 @@ func appendRecord(dst []byte, r *Record) []byte {
 	dst = appendField(dst, r.Exchange())
 	dst = appendField(dst, r.DealID())
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.StatedPrice))
-	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.MinToWin))
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.MinToWin))
+	dst = append(dst, tailLen)
+	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.BidPrice))
 }
 
 func appendField(dst, b []byte) []byte {
@@ -222,8 +235,8 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	if len(src) < recordFixedLen {
 		return src, errBadFrame
 	}
-	kind, more := Kind(src[0]&^frameMore), src[0]&frameMore != 0
-	if kind >= numKinds {
+	kind, more, tail := Kind(src[0]&^(frameMore|frameTail)), src[0]&frameMore != 0, src[0]&frameTail != 0
+	if kind >= numKinds || tail && !more {
 		return src, errBadFrame
 	}
 	r.Kind, r.Reason = kind, src[1]
@@ -247,7 +260,7 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	if !more {
 		setField(r.exchange[:], &r.exchangeLen, nil)
 		setField(r.dealID[:], &r.dealIDLen, nil)
-		r.StatedPrice, r.MinToWin = 0, 0
+		r.StatedPrice, r.MinToWin, r.BidPrice = 0, 0, 0
 		return src, nil
 	}
 	if src, ok = decodeField(r.exchange[:], &r.exchangeLen, src); !ok {
@@ -261,7 +274,18 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	}
 	r.StatedPrice = math.Float64frombits(binary.LittleEndian.Uint64(src))
 	r.MinToWin = math.Float64frombits(binary.LittleEndian.Uint64(src[8:]))
-	return src[16:], nil
+	src, r.BidPrice = src[16:], 0
+	if !tail {
+		return src, nil
+	}
+	if len(src) < 1 || len(src) < 1+int(src[0]) {
+		return src, errBadFrame
+	}
+	t, rest := src[1:1+int(src[0])], src[1+int(src[0]):]
+	if len(t) >= 8 {
+		r.BidPrice = math.Float64frombits(binary.LittleEndian.Uint64(t))
+	}
+	return rest, nil
 }
 
 func decodeField(dst []byte, n *uint8, src []byte) ([]byte, bool) {
