@@ -153,6 +153,9 @@ type Event struct {
 	StatedPrice float64
 	// MinToWin is the notice's mtw; 0 when unknown.
 	MinToWin float64
+	// BidPrice is the bid's price as the notice URL carries it (bp); 0
+	// when it carries none.
+	BidPrice float64
 	// Loss is the loss reason of a loss notice; -1 when unknown or not a loss.
 	Loss int
 }

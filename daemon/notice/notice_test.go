@@ -71,6 +71,7 @@ type sinkCall struct {
 	cur           string
 	loss          int
 	stated, mtw   float64 // StatedPrice, MinToWin
+	bp            float64 // BidPrice
 }
 
 type fakeSink struct {
@@ -82,7 +83,7 @@ func (s *fakeSink) Notice(e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, sinkCall{e.Kind, string(e.Exchange), string(e.BidID), string(e.CampaignID), string(e.ImpID),
-		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin})
+		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin, e.BidPrice})
 }
 
 // serveDirect runs one request through h.Route on a fresh RequestCtx. A
@@ -120,7 +121,7 @@ func TestBillOK(t *testing.T) {
 	if len(sp.calls) != 1 || sp.calls[0] != want {
 		t.Fatalf("unexpected Bill calls %+v; want [%+v]", sp.calls, want)
 	}
-	wantSink := sinkCall{KindBill, "", "b1", "c7", "1", 2.5, "USD", -1, 0, 0}
+	wantSink := sinkCall{KindBill, "", "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0}
 	if len(sink.calls) != 1 || sink.calls[0] != wantSink {
 		t.Fatalf("unexpected Sink calls %+v; want [%+v]", sink.calls, wantSink)
 	}
@@ -279,22 +280,22 @@ func TestBillOnWinPerBid(t *testing.T) {
 // capped, once however often it is replayed, with the price the exchange
 // stated beside it in the event log; a price at or below it is kept, as
 // is a loss notice's (the winner's price), and a bad bp is refused. The
-// log gets a notice's mtw too.
+// log gets a notice's mtw and bp too.
 func TestPriceCappedAtBid(t *testing.T) {
 	sp, sink := &fakeSpender{}, &fakeSink{}
 	h := New(Config{}, sp, sink)
 	bills, wins := noticesCapped[KindBill].Get(), noticesCapped[KindWin].Get()
 	for _, c := range []struct {
-		path, query          string
-		charged, stated, mtw float64
+		path, query              string
+		charged, stated, mtw, bp float64
 	}{
-		{"/bill", "bid=b1&cid=c&bp=2&price=2.5&mtw=1.25", 2, 2.5, 1.25},
-		{"/bill", "bid=b1&cid=c&bp=2&price=2.5", 0, 0, 0}, // a replay: not billed
-		{"/bill", "bid=b2&cid=c&bp=2&price=2", 2, 0, 0},
-		{"/bill", "bid=b3&cid=c&bp=2.0001&price=1.5&mtw=1.4", 1.5, 0, 1.4},
-		{"/bill", "bid=b4&cid=c&price=900", 900, 0, 0}, // no bp: an older bid's URL
-		{"/win", "bid=b5&cid=c&bp=0.75&price=75", 0.75, 75, 0},
-		{"/loss", "bid=b6&cid=c&bp=2&price=3&loss=102", 3, 0, 0},
+		{"/bill", "bid=b1&cid=c&bp=2&price=2.5&mtw=1.25", 2, 2.5, 1.25, 2},
+		{"/bill", "bid=b1&cid=c&bp=2&price=2.5", 0, 0, 0, 0}, // a replay: not billed
+		{"/bill", "bid=b2&cid=c&bp=2&price=2", 2, 0, 0, 2},
+		{"/bill", "bid=b3&cid=c&bp=2.0001&price=1.5&mtw=1.4", 1.5, 0, 1.4, 2.0001},
+		{"/bill", "bid=b4&cid=c&price=900", 900, 0, 0, 0}, // no bp: an older bid's URL
+		{"/win", "bid=b5&cid=c&bp=0.75&price=75", 0.75, 75, 0, 0.75},
+		{"/loss", "bid=b6&cid=c&bp=2&price=3&loss=102", 3, 0, 0, 2},
 	} {
 		calls := len(sink.calls)
 		if code, body := serveDirect(t, h, "GET", c.path+"?"+c.query, ""); code != 204 {
@@ -306,9 +307,9 @@ func TestPriceCappedAtBid(t *testing.T) {
 			}
 			continue
 		}
-		if got := sink.calls[len(sink.calls)-1]; got.price != c.charged || got.stated != c.stated || got.mtw != c.mtw {
-			t.Fatalf("%s?%s: logged at %v, stated %v, mtw %v; want %v, %v, %v", c.path, c.query,
-				got.price, got.stated, got.mtw, c.charged, c.stated, c.mtw)
+		if got := sink.calls[len(sink.calls)-1]; got.price != c.charged || got.stated != c.stated || got.mtw != c.mtw || got.bp != c.bp {
+			t.Fatalf("%s?%s: logged at %v, stated %v, mtw %v, bp %v; want %v, %v, %v, %v", c.path, c.query,
+				got.price, got.stated, got.mtw, got.bp, c.charged, c.stated, c.mtw, c.bp)
 		}
 		if c.path == "/bill" && sp.calls[len(sp.calls)-1].price != c.charged {
 			t.Fatalf("%s?%s: billed at %v; want %v", c.path, c.query, sp.calls[len(sp.calls)-1].price, c.charged)

@@ -40,7 +40,7 @@ type notice struct {
 func (n *notice) event(k Kind) Event {
 	return Event{
 		Kind: k, Exchange: n.exchange, BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, Cur: n.cur,
-		Price: n.price, StatedPrice: n.stated, MinToWin: max(n.minToWin, 0), Loss: n.loss,
+		Price: n.price, StatedPrice: n.stated, MinToWin: max(n.minToWin, 0), BidPrice: max(n.bidPrice, 0), Loss: n.loss,
 	}
 }
 

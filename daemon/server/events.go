@@ -32,7 +32,7 @@ func (s *eventSink) Notice(e notice.Event) {
 	// Append copies the record and does not retain it: a stack value is free.
 	r := eventlog.Record{
 		TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[e.Kind],
-		Price: e.Price, StatedPrice: e.StatedPrice, MinToWin: e.MinToWin,
+		Price: e.Price, StatedPrice: e.StatedPrice, MinToWin: e.MinToWin, BidPrice: e.BidPrice,
 	}
 	if e.Kind == notice.KindLoss && e.Loss >= 0 {
 		r.Reason = uint8(min(e.Loss, 255))

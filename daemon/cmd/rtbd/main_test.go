@@ -346,7 +346,8 @@ func countKinds(recs []map[string]any) map[string]int {
 
 // TestNoticesReplayedAndSIGTERMFlush bids, fires every win and billing
 // notice twice, then stops the daemon with SIGTERM: replays count once,
-// spend moves once, and the event log holds every bid and notice.
+// spend moves once, and the event log holds every bid and notice, the
+// notices with their bid's price.
 func TestNoticesReplayedAndSIGTERMFlush(t *testing.T) {
 	events := t.TempDir()
 	d := startDaemon(t, map[string]any{
@@ -367,9 +368,20 @@ func TestNoticesReplayedAndSIGTERMFlush(t *testing.T) {
 		t.Fatalf("bill duplicate = %v; want %d", got, len(bids))
 	}
 	d.stop(t)
-	kinds := countKinds(logCat(t, events))
+	recs := logCat(t, events)
+	kinds := countKinds(recs)
 	if kinds["bid"] != len(bids) || kinds["win"] != len(bids) || kinds["bill"] != len(bids) {
 		t.Fatalf("event log kinds %v; want %d bids, wins and bills", kinds, len(bids))
+	}
+	// Each notice record carries its bid's price, from the URL's bp.
+	prices := map[string]float64{}
+	for _, b := range bids {
+		prices[b.ID] = b.Price
+	}
+	for _, r := range recs {
+		if k := r["kind"]; (k == "win" || k == "bill") && r["bid_price"] != prices[r["bid_id"].(string)] {
+			t.Fatalf("%s record of bid %v: bid_price %v; want the bid's %v", k, r["bid_id"], r["bid_price"], prices[r["bid_id"].(string)])
+		}
 	}
 }
 
