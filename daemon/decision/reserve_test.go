@@ -259,6 +259,20 @@ func TestReserveSharedBilled(t *testing.T) {
 	}
 }
 
+// cappedReservations compiles campaign c1 (100 USD a day, at most 10
+// impressions a user an hour) with reservations of one minute, for user.
+func cappedReservations(t *testing.T) (campaign.Campaign, *State, *Snapshot) {
+	t.Helper()
+	c := bannerCampaign("c1", 100)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 10, 3600
+	st, s := compileState(t, c)
+	st.SetReservations(time.Minute, 0)
+	return c, st, s
+}
+
+// user is the user of cappedReservations' tests.
+const user = 77
+
 // TestLateBillsCountCapOnce: a bill that comes after its win's
 // reservation ended unbilled (expired, or evicted from a full ring) moves
 // the spend but does not count the cap again, here (BillReserved) or for
@@ -266,11 +280,7 @@ func TestReserveSharedBilled(t *testing.T) {
 // LateBills once. A bill of a win that counted no cap counts it.
 func TestLateBillsCountCapOnce(t *testing.T) {
 	t.Parallel()
-	c := bannerCampaign("c1", 100)
-	c.FreqCap.Max, c.FreqCap.WindowSeconds = 10, 3600
-	st, s := compileState(t, c)
-	st.SetReservations(time.Minute, 0)
-	const user = 77
+	_, st, s := cappedReservations(t)
 	at := testNow
 	reserve := func(key, user uint64) {
 		t.Helper()
@@ -391,16 +401,16 @@ func TestReservationsPersist(t *testing.T) {
 // user's cap a second time. Without the saved section, a late bill does.
 func TestEndedPersist(t *testing.T) {
 	t.Parallel()
-	c := bannerCampaign("c1", 100)
-	c.FreqCap.Max, c.FreqCap.WindowSeconds = 10, 3600
-	st, _ := compileState(t, c)
-	st.SetReservations(time.Minute, 0)
-	const user = 77
-	for key, at := range map[uint64]time.Time{1: testNow.Add(-3 * time.Minute), 2: testNow.Add(-30 * time.Second)} {
+	c, st, _ := cappedReservations(t)
+	reserve := func(key uint64, at time.Time) {
+		t.Helper()
 		if rv, err := st.Reserve(key, []byte("c1"), user, 1000, nil, at); err != nil || !rv.Added {
 			t.Fatalf("Reserve(%d): %+v, %v", key, rv, err)
 		}
 	}
+	// In time order: the ring expires from its oldest entry.
+	reserve(1, testNow.Add(-3*time.Minute))
+	reserve(2, testNow.Add(-30*time.Second))
 	st.ExpireReservations(testNow) // 1 ended unbilled; 2 is live
 	ended, reserved, freq := st.AppendEnded(nil), st.AppendReservations(nil), st.AppendFreq(nil)
 
