@@ -63,19 +63,26 @@ let
   # The HTTPS listeners whose certificate and key the options
   # OPTIONCertFile and OPTIONKeyFile pass as the credentials CREDENTIAL-cert
   # and CREDENTIAL-key.
+  # SETTING.certFile and keyFile are what they set.
+  bidTls = {
+    option = "tls";
+    credential = "tls";
+    setting = "http.tls";
+  };
+  adminTls = {
+    option = "adminTls";
+    credential = "admin-tls";
+    setting = "admin.tls";
+  };
+  peerTls = {
+    option = "peerTls";
+    credential = "peer-tls";
+    setting = "state.peerTLS";
+  };
   tlsListeners = [
-    {
-      option = "tls";
-      credential = "tls";
-    }
-    {
-      option = "adminTls";
-      credential = "admin-tls";
-    }
-    {
-      option = "peerTls";
-      credential = "peer-tls";
-    }
+    bidTls
+    adminTls
+    peerTls
   ];
   credentialPath = name: "/run/credentials/rtbd.service/${name}";
   tlsFiles = credential: {
@@ -90,6 +97,17 @@ let
       default = null;
       inherit example description;
     };
+  # The certificate option of HTTPS listener l (see tlsListeners): what
+  # listener is, then what more there is to say of it.
+  certOption =
+    l: example: listener: more:
+    fileOption example ''
+      PEM certificate chain of ${listener}, with `${l.option}KeyFile`.
+      Both are passed as systemd credentials (`${l.credential}-cert`,
+      `${l.credential}-key`) and set `settings.${l.setting}.certFile` and
+      `keyFile`.${more} A renewed certificate is served after the restart
+      `restartOnCredentialChange` makes.
+    '';
   # The private key option of an HTTPS listener's certificate option.
   keyOption =
     certOption: example: fileOption example "Private key of `${certOption}`, kept out of the Nix store.";
@@ -240,43 +258,31 @@ in
       '';
     };
 
-    tlsCertFile = fileOption "/var/lib/acme/bid.example.com/fullchain.pem" ''
-      PEM certificate chain of the HTTPS bid listener
-      (`settings.http.tls.listenAddress`, e.g. ":8443"), with
-      `tlsKeyFile`. Both are passed as systemd credentials (`tls-cert`,
-      `tls-key`) and set `settings.http.tls.certFile` and `keyFile`.
-      A renewed certificate is served after the restart
-      `restartOnCredentialChange` makes.
-    '';
+    tlsCertFile =
+      certOption bidTls "/var/lib/acme/bid.example.com/fullchain.pem"
+        ''the HTTPS bid listener (`settings.http.tls.listenAddress`, e.g. ":8443")''
+        "";
 
     tlsKeyFile = keyOption "tlsCertFile" "/var/lib/acme/bid.example.com/key.pem";
 
-    adminTlsCertFile = fileOption "/run/secrets/rtbd-admin-cert.pem" ''
-      PEM certificate chain of the HTTPS admin listener
-      (`settings.admin.tls.listenAddress`, e.g. "10.1.0.5:9443": the
-      management network, while `settings.admin.listenAddress` stays on
-      loopback for the host's own checks), with `adminTlsKeyFile`. Both
-      are passed as systemd credentials (`admin-tls-cert`,
-      `admin-tls-key`) and set `settings.admin.tls.certFile` and
-      `keyFile`. Scrapers and the control plane then reach /metrics and
-      /admin/* over HTTPS, with the admin tokens kept off the wire.
-      A renewed certificate is served after the restart
-      `restartOnCredentialChange` makes.
-    '';
+    adminTlsCertFile =
+      certOption adminTls "/run/secrets/rtbd-admin-cert.pem"
+        ''
+          the HTTPS admin listener (`settings.admin.tls.listenAddress`, e.g.
+          "10.1.0.5:9443": the management network, while
+          `settings.admin.listenAddress` stays on loopback for the host's own
+          checks)''
+        " Scrapers and the control plane then reach /metrics and /admin/* over HTTPS, with the admin tokens kept off the wire.";
 
     adminTlsKeyFile = keyOption "adminTlsCertFile" "/run/secrets/rtbd-admin-key.pem";
 
-    peerTlsCertFile = fileOption "/run/secrets/rtbd-peer-cert.pem" ''
-      PEM certificate chain of the HTTPS peer listener
-      (`settings.state.peerTLS.listenAddress`, or
-      `rtbd.failover.spendTlsPort`), which must name the address the
-      peers list this host by, with `peerTlsKeyFile`. Both are passed as
-      systemd credentials (`peer-tls-cert`, `peer-tls-key`) and set
-      `settings.state.peerTLS.certFile` and `keyFile`. The peers check it
-      against their `settings.state.peerTLS.caFile` (certificates, not
-      secret: a path in the Nix store will do). A renewed certificate is
-      served after the restart `restartOnCredentialChange` makes.
-    '';
+    peerTlsCertFile =
+      certOption peerTls "/run/secrets/rtbd-peer-cert.pem"
+        ''
+          the HTTPS peer listener (`settings.state.peerTLS.listenAddress`, or
+          `rtbd.failover.spendTlsPort`), which must name the address the peers
+          list this host by''
+        " The peers check it against their `settings.state.peerTLS.caFile` (certificates, not secret: a path in the Nix store will do).";
 
     peerTlsKeyFile = keyOption "peerTlsCertFile" "/run/secrets/rtbd-peer-key.pem";
 

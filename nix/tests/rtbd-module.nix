@@ -194,6 +194,27 @@ let
         o.description
       ]
     ) [ null "/run/secrets/rtbd-admin-key.pem" "Private key of `adminTlsCertFile`, kept out of the Nix store." ])
+    (eq "certificate options name their credentials and settings" (map (
+      o:
+      map (w: lib.hasInfix w (options { }).${o.name}.description) o.words
+    ) [
+      {
+        name = "tlsCertFile";
+        words = [ "`tls-cert`" "`tls-key`" "`settings.http.tls.certFile`" "`tlsKeyFile`" ":8443" ];
+      }
+      {
+        name = "adminTlsCertFile";
+        words = [ "`admin-tls-cert`" "`settings.admin.tls.certFile`" "`adminTlsKeyFile`" "Scrapers" ];
+      }
+      {
+        name = "peerTlsCertFile";
+        words = [ "`peer-tls-key`" "`settings.state.peerTLS.certFile`" "`peerTlsKeyFile`" "caFile" ];
+      }
+    ]) [
+      [ true true true true true ]
+      [ true true true true ]
+      [ true true true true ]
+    ])
     (eq "file options default to null" (map (n: (options { }).${n}.default) [
       "noticeKeyFile"
       "tlsCertFile"
