@@ -21,7 +21,8 @@ import (
 //	{"type":"spend","campaign_id":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
 //	{"type":"exchange","exchange":"..","bid":N,"nobid":N,"win":N,"bill":N,"loss":N}
 //	{"type":"exchange_spend","exchange":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000,
-//	 "capped_bills":N,"capped_cpm_excess":X}
+//	 "capped_bills":N,"capped_cpm_excess":X,"bid_bills":N,"bid_cpm_sum":X,"discount_cpm_sum":X,
+//	 "mtw_bills":N,"overpaid_cpm_sum":X}
 //	{"type":"deal","deal_id":"..","exchange":"..","cur":"USD","bids":N,"bills":N,"cpm_sum":X,"spend":X/1000}
 //	{"type":"nobid_reason","reason":N,"records":N}            with "reason_name" when named
 //
@@ -35,6 +36,12 @@ import (
 // was above their bid's and that were charged the bid's price (see
 // package notice): capped_cpm_excess, the sum of the differences, is what
 // the exchange asked above the bids, to dispute on its invoice.
+// bid_bills are the billing notices that carry their bid's price (bp):
+// bid_cpm_sum sums those bids, and discount_cpm_sum what the auctions
+// charged below them (second-price auctions; 0 in first-price ones).
+// mtw_bills are those that carry a minimum to win (mtw): overpaid_cpm_sum
+// sums what they were charged above it, as rtbd_exchange_overpaid_total
+// does, what better shading could have kept.
 //
 // A billing notice does not name a deal: a deal line counts the deal's
 // bids (in the bid's currency) and the bills of those bids, found by bid
@@ -88,6 +95,12 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 		b = appendSum(b, k.cur, &x.spendSum)
 		b = fmt.Appendf(b, `,"capped_bills":%d,"capped_cpm_excess":`, x.capped)
 		b = appendFloat(b, x.excess)
+		b = fmt.Appendf(b, `,"bid_bills":%d,"bid_cpm_sum":`, x.bidBills)
+		b = appendFloat(b, x.bidSum)
+		b = append(b, `,"discount_cpm_sum":`...)
+		b = appendFloat(b, x.discount)
+		b = fmt.Appendf(b, `,"mtw_bills":%d,"overpaid_cpm_sum":`, x.mtwBills)
+		b = appendFloat(b, x.overpaid)
 		b = append(b, "}\n"...)
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(s.deals), dealKey.compare) {
@@ -173,12 +186,37 @@ func (sp *spendSum) add(price float64) {
 	sp.cpmSum += price
 }
 
-// exchangeSum is an exchange's spend, and what its capped bills stated
-// above the bids' prices they were charged.
+// exchangeSum is an exchange's spend; what its capped bills stated above
+// the bids' prices they were charged; what its bills with a bid price
+// were charged below it; and what its bills with a minimum to win were
+// charged above it (all in CPM).
 type exchangeSum struct {
 	spendSum
-	capped int
-	excess float64 // in CPM
+	capped   int
+	excess   float64
+	bidBills int
+	bidSum   float64
+	discount float64
+	mtwBills int
+	overpaid float64
+}
+
+// add counts bill r, a billing record, in x.
+func (x *exchangeSum) add(r *Record) {
+	x.spendSum.add(r.Price)
+	if r.StatedPrice > r.Price {
+		x.capped++
+		x.excess += r.StatedPrice - r.Price
+	}
+	if r.BidPrice > 0 {
+		x.bidBills++
+		x.bidSum += r.BidPrice
+		x.discount += max(r.BidPrice-r.Price, 0)
+	}
+	if r.MinToWin > 0 {
+		x.mtwBills++
+		x.overpaid += max(r.Price-r.MinToWin, 0)
+	}
 }
 
 type dealKey struct{ deal, exchange, cur string }
@@ -218,12 +256,7 @@ func (s *summary) add(r *Record) {
 	case KindBill:
 		cur := r.CurString()
 		entry(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
-		x := entry(s.exchangeSpend, spendKey{string(r.Exchange()), cur})
-		x.add(r.Price)
-		if r.StatedPrice > r.Price {
-			x.capped++
-			x.excess += r.StatedPrice - r.Price
-		}
+		entry(s.exchangeSpend, spendKey{string(r.Exchange()), cur}).add(r)
 		if !s.joinBill(r) {
 			s.unjoined++
 		}

@@ -41,8 +41,11 @@ func TestStats(t *testing.T) {
 	exchanges := map[string]map[string]int{}
 	exchangeSpend := map[string]float64{}
 	type capped struct {
-		bills  int
-		excess float64
+		bills              int
+		excess             float64
+		bidBills, mtwBills int
+		bidSum, discount   float64
+		overpaid           float64
 	}
 	exchangeCapped := map[string]*capped{}
 	type deal struct {
@@ -82,6 +85,15 @@ func TestStats(t *testing.T) {
 				c.bills++
 				c.excess += r.StatedPrice - r.Price
 			}
+			if r.BidPrice != 0 { // 1.5 times the price: a discount of a third
+				c.bidBills++
+				c.bidSum += r.BidPrice
+				c.discount += r.BidPrice - r.Price
+			}
+			if r.MinToWin != 0 { // half the price
+				c.mtwBills++
+				c.overpaid += r.Price - r.MinToWin
+			}
 			if k, ok := dealOf[string(r.BidID())]; ok && !billed[string(r.BidID())] {
 				billed[string(r.BidID())] = true
 				deals[k].bills++
@@ -114,6 +126,11 @@ func TestStats(t *testing.T) {
 			SkippedBytes                                                           int     `json:"skipped_bytes"`
 			CappedBills                                                            int     `json:"capped_bills"`
 			CappedCPMExcess                                                        float64 `json:"capped_cpm_excess"`
+			BidBills                                                               int     `json:"bid_bills"`
+			BidCPMSum                                                              float64 `json:"bid_cpm_sum"`
+			DiscountCPMSum                                                         float64 `json:"discount_cpm_sum"`
+			MTWBills                                                               int     `json:"mtw_bills"`
+			OverpaidCPMSum                                                         float64 `json:"overpaid_cpm_sum"`
 		}
 		dec := json.NewDecoder(strings.NewReader(strings.NewReplacer(`"campaign_id"`, `"CampaignID"`,
 			`"reason_name"`, `"ReasonName"`, `"deal_id"`, `"DealID"`).Replace(line)))
@@ -143,8 +160,13 @@ func TestStats(t *testing.T) {
 			}
 		case "exchange_spend":
 			want, c := exchangeSpend[m.Exchange+"/"+m.Cur], exchangeCapped[m.Exchange+"/"+m.Cur]
-			if m.CPMSum != want || m.Spend != want/1000 || want == 0 || m.CappedBills != c.bills || m.CappedCPMExcess != c.excess {
-				t.Fatalf("exchange_spend line %q; want cpm_sum %v, capped %+v", line, want, *c)
+			if m.CPMSum != want || m.Spend != want/1000 || want == 0 || m.CappedBills != c.bills || m.CappedCPMExcess != c.excess ||
+				m.BidBills != c.bidBills || m.BidCPMSum != c.bidSum || m.DiscountCPMSum != c.discount ||
+				m.MTWBills != c.mtwBills || m.OverpaidCPMSum != c.overpaid {
+				t.Fatalf("exchange_spend line %q; want cpm_sum %v, %+v", line, want, *c)
+			}
+			if c.bidBills == 0 || c.mtwBills == 0 || c.discount <= 0 || c.overpaid <= 0 {
+				t.Fatalf("exchange_spend line %q: the test records leave a sum at 0 (%+v)", line, *c)
 			}
 		case "deal":
 			d := deals[m.DealID+"/"+m.Exchange+"/"+m.Cur]
@@ -208,33 +230,8 @@ func TestMainCommand(t *testing.T) {
 // deal; a bid billed on both hosts counts its first bill in reading order.
 func TestStatsDealAcrossHosts(t *testing.T) {
 	t.Parallel()
-	rec := func(k Kind, bid, deal string, price float64) Record {
-		r := Record{Kind: k, Price: price, TimeUnixNano: 1_763_000_000_000_000_000}
-		r.SetCur("USD")
-		r.SetBidIDString(bid)
-		r.SetCampaignIDString("c")
-		r.SetExchangeString("x")
-		r.SetDealID([]byte(deal))
-		return r
-	}
-	write := func(rs ...Record) string {
-		cfg := testConfig(t)
-		l, err := Open(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range rs {
-			if !l.Append(&rs[i]) {
-				t.Fatal("Append dropped a record")
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return cfg.Dir
-	}
-	a := write(rec(KindBid, "b1", "pg", 5), rec(KindBid, "b2", "pg", 5), rec(KindBid, "b3", "", 4), rec(KindBill, "b2", "", 2))
-	b := write(rec(KindBill, "b1", "", 3), rec(KindBill, "b2", "", 2.5), rec(KindBill, "b3", "", 1))
+	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b2", "pg", 5), rec(KindBid, "b3", "", 4), rec(KindBill, "b2", "", 2))
+	b := writeRecords(t, rec(KindBill, "b1", "", 3), rec(KindBill, "b2", "", 2.5), rec(KindBill, "b3", "", 1))
 	var out bytes.Buffer
 	if _, err := (&Reader{}).Stats(&out, b, a); err != nil {
 		t.Fatal(err)
@@ -245,7 +242,65 @@ func TestStatsDealAcrossHosts(t *testing.T) {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 	// Every bill moved spend, as the hosts charged them.
-	if want := `{"type":"exchange_spend","exchange":"x","cur":"USD","bills":4,"cpm_sum":8.5,"spend":0.0085,"capped_bills":0,"capped_cpm_excess":0}`; !strings.Contains(out.String(), want+"\n") {
+	if want := `{"type":"exchange_spend","exchange":"x","cur":"USD","bills":4,"cpm_sum":8.5,"spend":0.0085,"capped_bills":0,"capped_cpm_excess":0,"bid_bills":0,"bid_cpm_sum":0,"discount_cpm_sum":0,"mtw_bills":0,"overpaid_cpm_sum":0}`; !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
+}
+
+// TestStatsDiscountAndOverpaid: an exchange's bills with a bid price sum
+// what the auction charged below the bid, and those with a minimum to win
+// what was charged above it; neither goes below 0, and a bill without them
+// counts in neither.
+func TestStatsDiscountAndOverpaid(t *testing.T) {
+	t.Parallel()
+	bill := func(bid string, price, bp, mtw float64) Record {
+		r := rec(KindBill, bid, "", price)
+		r.BidPrice, r.MinToWin = bp, mtw
+		return r
+	}
+	dir := writeRecords(t,
+		bill("b1", 2, 3, 1.5), // second price: 1 below the bid, 0.5 above the minimum
+		bill("b2", 4, 3.5, 5), // above its bid and below its minimum (not rtbd's notices): 0 and 0
+		bill("b3", 1, 0, 0),   // an older bid's URL: neither
+		bill("b4", 2, 2.5, 0), // a bid price alone
+	)
+	var out bytes.Buffer
+	if _, err := (&Reader{}).Stats(&out, dir); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"exchange_spend","exchange":"x","cur":"USD","bills":4,"cpm_sum":9,"spend":0.009,"capped_bills":0,"capped_cpm_excess":0,` +
+		`"bid_bills":3,"bid_cpm_sum":9,"discount_cpm_sum":1.5,"mtw_bills":2,"overpaid_cpm_sum":0.5}`
+	if !strings.Contains(out.String(), want+"\n") {
+		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
+	}
+}
+
+// rec is a record of exchange x and campaign c in USD.
+func rec(k Kind, bid, deal string, price float64) Record {
+	r := Record{Kind: k, Price: price, TimeUnixNano: 1_763_000_000_000_000_000}
+	r.SetCur("USD")
+	r.SetBidIDString(bid)
+	r.SetCampaignIDString("c")
+	r.SetExchangeString("x")
+	r.SetDealID([]byte(deal))
+	return r
+}
+
+// writeRecords writes rs into a fresh log directory.
+func writeRecords(t *testing.T, rs ...Record) string {
+	t.Helper()
+	cfg := testConfig(t)
+	l, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rs {
+		if !l.Append(&rs[i]) {
+			t.Fatal("Append dropped a record")
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Dir
 }

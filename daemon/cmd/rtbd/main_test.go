@@ -390,7 +390,8 @@ func TestNoticesReplayedAndSIGTERMFlush(t *testing.T) {
 // its exchange and each deal bid its deal, and `rtbd log stats` sums the
 // records and the spend by exchange and by deal. The first bill on ssp-a
 // states a price above its bid's: it is charged the bid's, and stats
-// shows what it asked above it.
+// shows what it asked above it. The others are charged below their bids:
+// stats sums the bids' prices and what the bills saved on them.
 func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	events := t.TempDir()
 	d := startDaemon(t, map[string]any{
@@ -423,6 +424,10 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 					l.bills++
 					l.cpm += charged
 				}
+				l := lineOf(want, "exchange "+x.name)
+				l.bidBills++
+				l.bidCPM += b.Price
+				l.discount += b.Price - charged
 			}
 		}
 	}
@@ -448,6 +453,9 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 			CPMSum                 float64 `json:"cpm_sum"`
 			CappedBills            int     `json:"capped_bills"`
 			CappedCPMExcess        float64 `json:"capped_cpm_excess"`
+			BidBills               int     `json:"bid_bills"`
+			BidCPMSum              float64 `json:"bid_cpm_sum"`
+			DiscountCPMSum         float64 `json:"discount_cpm_sum"`
 		}
 		if err := json.Unmarshal([]byte(strings.Replace(s, `"deal_id"`, `"DealID"`, 1)), &v); err != nil {
 			t.Fatalf("rtbd log stats line %q: %v", s, err)
@@ -459,6 +467,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		case "exchange_spend":
 			l := lineOf(got, "exchange "+v.Exchange)
 			l.cpm, l.capped, l.excess = v.CPMSum, v.CappedBills, v.CappedCPMExcess
+			l.bidBills, l.bidCPM, l.discount = v.BidBills, v.BidCPMSum, v.DiscountCPMSum
 		case "deal":
 			l := lineOf(got, "deal "+v.DealID+" "+v.Exchange)
 			l.bids, l.bills, l.cpm = v.Bids, v.Bills, v.CPMSum
@@ -470,7 +479,8 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	for k, w := range want {
 		g := got[k]
 		if g == nil || g.bids != w.bids || g.nobids != w.nobids || g.bills != w.bills || math.Abs(g.cpm-w.cpm) > 1e-9 ||
-			g.capped != w.capped || math.Abs(g.excess-w.excess) > 1e-9 {
+			g.capped != w.capped || math.Abs(g.excess-w.excess) > 1e-9 ||
+			g.bidBills != w.bidBills || math.Abs(g.bidCPM-w.bidCPM) > 1e-9 || math.Abs(g.discount-w.discount) > 1e-9 {
 			t.Fatalf("%s: got %+v; want %+v\n%s", k, g, w, out)
 		}
 	}
@@ -478,8 +488,10 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 
 // statLine is what `rtbd log stats` says of an exchange or a deal.
 type statLine struct {
-	bids, nobids, bills, capped int
-	cpm, excess                 float64 // excess: capped bills' price above their bids'
+	bids, nobids, bills, capped, bidBills int
+	// excess: capped bills' price above their bids'; bidCPM: the billed
+	// bids' prices; discount: the bills' prices below them.
+	cpm, excess, bidCPM, discount float64
 }
 
 // lineOf returns m's line for key, adding it.
