@@ -41,7 +41,7 @@ if grep -rln --include='*.nix' -E '^\s*with lib;' . 2>/dev/null; then
 	fail "'with lib;' found (STYLE 18)"
 fi
 
-for t in nix/lib/tests.nix nix/tests/rtbd-module.nix nix/tests/failover-module.nix; do
+for t in nix/lib/tests.nix nix/tests/rtbd-module.nix nix/tests/failover-module.nix nix/tests/tuning-module.nix; do
 	step "pure Nix unit tests ($t)"
 	got=$(nix-instantiate --eval --strict "$t" 2>&1) || true
 	if [[ $got != true ]]; then

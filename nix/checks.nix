@@ -29,7 +29,11 @@ import ../tests/vm { inherit pkgs self; }
   '';
   # The modules' own logic, against a stub of lib (nix/tests/stub-lib.nix).
   nix-module-tests = pkgs.runCommand "rtbd-nix-module-tests" { } ''
-    echo ${lib.boolToString (import ./tests/rtbd-module.nix && import ./tests/failover-module.nix)} > $out
+    echo ${
+      lib.boolToString (
+        import ./tests/rtbd-module.nix && import ./tests/failover-module.nix && import ./tests/tuning-module.nix
+      )
+    } > $out
   '';
 
   shellcheck = pkgs.runCommand "rtbd-shellcheck" { nativeBuildInputs = [ pkgs.shellcheck ]; } ''

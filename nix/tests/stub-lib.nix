@@ -23,6 +23,14 @@ builtins
   literalMD = s: s;
   literalExpression = s: s;
   optional = c: x: if c then [ x ] else [ ];
+  optionalString = c: s: if c then s else "";
+  nameValuePair = name: value: { inherit name value; };
+  # As nixpkgs': quoted unless every character is safe in a shell word.
+  escapeShellArgs = args: builtins.concatStringsSep " " (
+    map (
+      a: if builtins.match "[[:alnum:],._+:@%/-]+" a == null then "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] a}'" else a
+    ) args
+  );
   optionals = c: l: if c then l else [ ];
   optionalAttrs = c: a: if c then a else { };
   hasPrefix = p: s: substring 0 (stringLength p) s == p;
