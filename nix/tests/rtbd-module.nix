@@ -16,6 +16,7 @@ let
     import ../../modules/rtbd.nix {
       inherit lib;
       config.services.rtbd = defaults // cfg;
+      config.rtbd.tuning.cpus.isolated = "2-15";
       pkgs = {
         coreutils = "coreutils";
         systemd = "systemd";
@@ -182,6 +183,32 @@ let
         u.content.serviceConfig.ExecStart
       ]
     ) [ true "coreutils/bin/sleep 3" "systemd/bin/systemctl try-restart rtbd.service" ])
+
+    # The isolated CPUs.
+    (eq "cpus defaults to the tuning's isolated CPUs" (options { }).cpus.default "2-15")
+    (eq "pinned to the isolated CPUs" (
+      let
+        m = module { cpus = "2-15"; };
+        u = m.systemd.services.rtbd;
+      in
+      [
+        m.systemd.slices.rtbd.condition
+        m.systemd.slices.rtbd.content.sliceConfig.AllowedCPUs
+        u.serviceConfig.CPUAffinity
+        u.serviceConfig.Slice
+        u.environment.GOMAXPROCS
+      ]
+    ) [ true "2-15" "2-15" "rtbd.slice" "14" ])
+    (eq "not pinned" (
+      let
+        m = module { };
+      in
+      [
+        m.systemd.slices.rtbd.condition
+        (m.systemd.services.rtbd.serviceConfig ? CPUAffinity)
+        m.systemd.services.rtbd.environment
+      ]
+    ) [ false false { } ])
 
     # The file options' declarations.
     (eq "key option" (
