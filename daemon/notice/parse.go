@@ -135,14 +135,16 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 		}
 	}
 	if keys := *h.keys.Load(); len(keys) > 0 {
-		return h.verify(keys, a.peek("sig"), k, n)
+		return h.verify(keys, a, k, n)
 	}
 	return resultOK, ""
 }
 
 // verify checks sig, the notice's signature, against the canonical query
-// of n's values (openrtb.AppendNoticeQuery) under each of the keys.
-func (h *Handler) verify(keys []openrtb.NoticeKey, sig []byte, k Kind, n *notice) (result, string) {
+// of n's values (openrtb.AppendNoticeQuery), and the fields before sig
+// that this rtbd does not know (see laterFields), under each of the keys.
+func (h *Handler) verify(keys []openrtb.NoticeKey, a args, k Kind, n *notice) (result, string) {
+	sig := a.peek("sig")
 	if len(sig) == 0 {
 		if h.signed {
 			return resultForged, reasonMissingSig
@@ -156,12 +158,40 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, sig []byte, k Kind, n *notice
 	}
 	var buf [512]byte
 	q := openrtb.AppendNoticeQuery(buf[:0], n.bid, n.cid, n.imp, n.userKey, n.cur, n.bp, n.billOnWin, n.explore, n.exchange)
+	src := a.query
+	if !src.Has("sig") {
+		src = a.post
+	}
+	q = laterFields(q, src)
 	for i := range keys {
 		if keys[i].Sign(q) == want {
 			return resultOK, ""
 		}
 	}
 	return resultForged, reasonBadSig
+}
+
+// laterFields appends to q, as openrtb.AppendNoticeField writes them, the
+// fields of src before sig that this rtbd does not know: a newer rtbd's,
+// which it signs after the others (see openrtb.AppendNoticeQuery). So a
+// host rolled back to this version still bills the notices of the bids a
+// newer one made, and a field slipped into the signed part without the
+// key still fails. The fields after sig (price, mtw, loss and whatever an
+// exchange adds) are not signed.
+func laterFields(q []byte, src *fasthttp.Args) []byte {
+	if src == nil {
+		return q
+	}
+	for key, value := range src.All() {
+		switch string(key) {
+		case "sig":
+			return q
+		case "bid", "cid", "imp", "uk", "cur", "bp", "bo", "sx", "x", "price", "mtw", "loss":
+			continue
+		}
+		q = openrtb.AppendNoticeField(q, key, value)
+	}
+	return q
 }
 
 // UnknownPrice is the price of a loss notice that carried none, or an

@@ -78,6 +78,57 @@ func TestSignedNotices(t *testing.T) {
 	}
 }
 
+// TestNoticesOfANewerRtbd: a newer rtbd signs the fields it adds after
+// the others (openrtb.AppendNoticeQuery). This one signs them as they
+// come, so their notices are billed here (after a rollback); a field
+// slipped in before sig without the key is refused, one after sig is
+// not signed and is ignored, and the same holds for a POSTed form.
+func TestNoticesOfANewerRtbd(t *testing.T) {
+	keys, err := openrtb.ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// newer returns bid's notice query as a newer rtbd signs it, with two
+	// more fields, a deal id that needs escaping and "zz", then edited.
+	newer := func(bid string, edit func(string) string) string {
+		q := openrtb.AppendNoticeQuery(nil, []byte(bid), []byte("c/1"), []byte("i1"), 0xbeef, []byte("USD"), []byte("3"), false, false, []byte("ssp"))
+		q = openrtb.AppendNoticeField(q, []byte("deal"), []byte("pg 1/&"))
+		q = openrtb.AppendNoticeField(q, []byte("zz"), []byte("9"))
+		return edit(fmt.Sprintf("%s&sig=%016x&price=1.5", q[1:], keys[0].Sign(q)))
+	}
+	same := func(q string) string { return q }
+	sp := &fakeSpender{}
+	h := New(Config{Keys: keys, Exchanges: []string{"ssp"}}, sp, nil)
+	for i, q := range []string{
+		newer("n1", same),
+		newer("n2", func(q string) string { return q + "&ssp_extra=1" }), // after sig: not signed
+	} {
+		if code, body := serveDirect(t, h, "GET", "/bill?"+q, ""); code != 204 || sp.count() != i+1 {
+			t.Fatalf("%s: %d %q, %d bills; want 204 and billed", q, code, body, sp.count())
+		}
+	}
+	if q := newer("n3", same); !strings.Contains(q, "&deal=pg+1%2F%26&zz=9&sig=") {
+		t.Fatalf("query %s: the later fields are not where a newer rtbd writes them", q)
+	}
+	if code, body := serveDirect(t, h, "POST", "/bill", newer("n3", same)); code != 204 || sp.count() != 3 {
+		t.Fatalf("POSTed form: %d %q, %d bills; want 204 and billed", code, body, sp.count())
+	}
+	for _, q := range []string{
+		newer("n4", func(q string) string { return strings.Replace(q, "pg+1", "pg+2", 1) }),
+		newer("n4", func(q string) string { return strings.Replace(q, "&zz=9", "", 1) }),
+		newer("n4", func(q string) string { return strings.Replace(q, "&sig=", "&more=1&sig=", 1) }),
+		newer("n4", func(q string) string { return strings.Replace(q, "&deal=", "&more=1&deal=", 1) }),
+		signedQuery(&keys[0], "n4", "1.5", func(q string) string { return strings.Replace(q, "&sig=", "&deal=pg&sig=", 1) }),
+	} {
+		if code, body := serveDirect(t, h, "GET", "/bill?"+q, ""); code != 400 || body != reasonBadSig {
+			t.Fatalf("%s: %d %q; want 400 %q", q, code, body, reasonBadSig)
+		}
+	}
+	if sp.count() != 3 {
+		t.Fatalf("%d bills; want the 3 signed ones", sp.count())
+	}
+}
+
 // TestSetKeys: the keys a reload sets verify the notices that come after,
 // and the keys it drops no longer do; SetPriceKeys does the same with
 // the exchanges' price keys.

@@ -59,6 +59,11 @@ func ParseNoticeKeys(text string) ([]NoticeKey, error) {
 // the bid was made on (see [Response.Exchange]). The bid's
 // notice URLs carry the query as written; the notice handler writes it
 // again from the values it parsed, to verify the signature.
+//
+// A field added to the query later goes after x, written as
+// [AppendNoticeField] writes it: a notice handler that does not know the
+// field signs it as it comes, so that the notices of a newer rtbd's bids
+// still verify on a host rolled back to this one.
 func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, billOnWin, explore bool, exchange []byte) []byte {
 	dst = append(dst, "?bid="...)
 	dst = appendQueryEscape(dst, bid)
@@ -85,4 +90,14 @@ func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, bil
 		dst = appendQueryEscape(dst, exchange)
 	}
 	return dst
+}
+
+// AppendNoticeField appends "&KEY=VALUE", each query-escaped: the form of
+// a signed notice field that [AppendNoticeQuery] does not write, which a
+// notice handler appends after the fields it knows to verify a signature.
+func AppendNoticeField(dst, key, value []byte) []byte {
+	dst = append(dst, '&')
+	dst = appendQueryEscape(dst, key)
+	dst = append(dst, '=')
+	return appendQueryEscape(dst, value)
 }
