@@ -311,8 +311,9 @@ const usage = `usage: rtbd log cat|stats [-dir DIR] [FILE...]
 
   cat    print every record as one JSON object per line
   stats  print a summary as JSON lines: records by kind, spend by campaign,
-         records and spend by exchange, bids and spend by deal, no-bid
-         reasons, time range
+         records and spend by exchange (with what bills were charged
+         above the bids, below them, and above the minimum to win), bids
+         and spend by deal, no-bid reasons, time range
 
 Reads the segments of DIR oldest first, then the FILEs (a directory's
 segments oldest first: give stats every host's, so that it finds the bids
