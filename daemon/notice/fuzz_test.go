@@ -1,6 +1,7 @@
 package notice
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func FuzzServeBill(f *testing.F) {
 	f.Add("bid=a&cid=c&bp=2&price=3", "bp=x")
 	f.Add("bid=a&cid=c&bp=2&bo=w&price=3", "bo=x")
 	f.Add(signedQuery(&keys[0], "b 1", "1.5", func(q string) string { return q }), "sig=00")
+	f.Add(signedQuery(&keys[0], "b 2", "1.5", func(q string) string { return strings.Replace(q, "&sig=", "&deal=pg&sig=", 1) }), "deal=x&sig=01")
 	f.Add("bid=a&cid=c&x=adx&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw", "")
 	f.Add("bid=a&cid=c&bp=0.01&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msa=", "x=adx")
 	f.Add("bid=a&cid=c&price=2&mtw=1.5", "mtw=${AUCTION_MIN_TO_WIN}")
