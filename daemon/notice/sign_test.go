@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
@@ -126,6 +128,22 @@ func TestNoticesOfANewerRtbd(t *testing.T) {
 	}
 	if sp.count() != 3 {
 		t.Fatalf("%d bills; want the 3 signed ones", sp.count())
+	}
+}
+
+// TestLaterFieldsKnowEveryField: laterFields adds none of the fields that
+// AppendNoticeQuery writes, every optional one set: a field added there
+// and not to laterFields' list would be signed twice, and every notice
+// refused as forged.
+func TestLaterFieldsKnowEveryField(t *testing.T) {
+	q := openrtb.AppendNoticeQuery(nil, []byte("b"), []byte("c"), []byte("i"), 1, []byte("USD"), []byte("2"), true, true, []byte("ssp"))
+	var a fasthttp.Args
+	a.ParseBytes(fmt.Appendf(q[1:], "&sig=%016x&price=1&mtw=1&loss=102", 1))
+	if n := strings.Count(string(q), "&") + 1; a.Len() != n+4 {
+		t.Fatalf("%s: %d fields; want the query's %d, sig and the 3 unsigned", q, a.Len(), n)
+	}
+	if got := laterFields(nil, &a); len(got) != 0 {
+		t.Fatalf("laterFields of %s = %q; want nothing: it does not know a field of AppendNoticeQuery", q, got)
 	}
 }
 
