@@ -8,6 +8,8 @@ rec {
     got = (builtins.tryEval (builtins.deepSeq expr expr)).success;
     want = false;
   };
+  # failing assertions: the messages of the module assertions that fail.
+  failing = assertions: map (a: a.message) (builtins.filter (a: !a.assertion) assertions);
   # check file cases: true when every case got what it wants; otherwise
   # a throw that names file and each failing case.
   check =

@@ -8,6 +8,7 @@
 let
   lib = import ./stub-lib.nix;
   inherit (import ./check.nix) eq check;
+  failingOf = (import ./check.nix).failing;
 
   # module cfg rtbd: the module for rtbd.failover = cfg (over the options'
   # defaults) and services.rtbd = rtbd.
@@ -54,7 +55,7 @@ let
   state = cfg: rtbd: (config cfg rtbd).services.rtbd.settings.state;
   peers = cfg: rtbd: (state cfg rtbd).content.peers;
   ports = cfg: rtbd: (config cfg rtbd).networking.firewall.interfaces.eth1.allowedTCPPorts;
-  failing = cfg: rtbd: map (a: a.message) (builtins.filter (a: !a.assertion) (config cfg rtbd).assertions);
+  failing = cfg: rtbd: failingOf (config cfg rtbd).assertions;
   default = name: cfg: rtbd: (module cfg rtbd).options.rtbd.failover.${name}.default;
 
 

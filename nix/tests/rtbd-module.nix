@@ -7,6 +7,7 @@
 let
   lib = import ./stub-lib.nix;
   inherit (import ./check.nix) eq check;
+  failingOf = (import ./check.nix).failing;
 
   # module cfg: the unit's configuration for services.rtbd = cfg, with
   # the options' defaults as far as the logic reads them.
@@ -78,7 +79,7 @@ let
       p = (module cfg).systemd.paths.rtbd-credentials;
     in
     if p.condition then p.content.pathConfig.PathChanged else null;
-  failing = cfg: map (a: a.message) (builtins.filter (a: !a.assertion) (module cfg).assertions);
+  failing = cfg: failingOf (module cfg).assertions;
   # The contents of the mkIf blocks of a setting that apply.
   applied =
     v:

@@ -7,8 +7,8 @@
 # ./stub-lib.nix, which checks what they compute, not the module system.
 let
   lib = import ./stub-lib.nix;
-  inherit (import ./check.nix) eq check;
-  inherit (builtins) attrNames elem filter mapAttrs;
+  inherit (import ./check.nix) eq check failing;
+  inherit (builtins) attrNames elem mapAttrs;
 
   # tuning name cfg cpus: modules/tuning/NAME.nix with rtbd.tuning.NAME =
   # cfg and rtbd.tuning.cpus = cpus, each over its options' defaults.
@@ -47,14 +47,14 @@ let
   };
   housekeeping = cpus: (tuning "cpu" { } cpus).layout.options.rtbd.tuning.cpus.housekeeping.default;
   failingLayout =
-    cpus: map (a: a.message) (filter (a: !a.assertion) (tuning "cpu" { } cpus).layout.config.assertions);
+    cpus: failing (tuning "cpu" { } cpus).layout.config.assertions;
 
   cpu = set "cpu" (on { }) host;
   irq = cfg: set "irq" (on ({ interfaces = [ "eth0" ]; } // cfg)) host;
   irqScript = cfg: (irq cfg).systemd.services.rtbd-irq-eth0.script;
   # has s sub: whether sub occurs in s.
   has = s: sub: lib.hasInfix sub s;
-  failingIrq = cfg: cpus: map (a: a.message) (filter (a: !a.assertion) (set "irq" (on cfg) cpus).assertions);
+  failingIrq = cfg: cpus: failing (set "irq" (on cfg) cpus).assertions;
   power = cfg: cpus: set "power" (on cfg) cpus;
   thp = cfg: set "thp" (on cfg) { };
   hugepages = cfg: (set "hugepages" (on cfg) { }).boot.kernelParams;
