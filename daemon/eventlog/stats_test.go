@@ -10,19 +10,14 @@ import (
 	"time"
 )
 
-// writeLog writes records from..to-1 into a fresh log directory.
+// writeLog writes test records from..to-1 into a fresh log directory.
 func writeLog(t *testing.T, from, to int) string {
 	t.Helper()
-	cfg := testConfig(t)
-	l, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
+	rs := make([]Record, 0, to-from)
+	for i := from; i < to; i++ {
+		rs = append(rs, testRecord(i))
 	}
-	appendAll(t, l, from, to)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return cfg.Dir
+	return writeRecords(t, rs...)
 }
 
 func TestStats(t *testing.T) {
