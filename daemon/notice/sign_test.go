@@ -14,7 +14,7 @@ import (
 // user 0xbeef, USD, bid price 3) at price, signed with key as a bid's
 // notice URLs are, and then changed by edit.
 func signedQuery(key *openrtb.NoticeKey, bid, price string, edit func(string) string) string {
-	q := openrtb.AppendNoticeQuery(nil, []byte(bid), []byte("c/1"), []byte("i1"), 0xbeef, []byte("USD"), []byte("3"), false, false, nil)
+	q := (&openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c/1"), ImpID: []byte("i1"), UserKey: 0xbeef, Cur: []byte("USD"), BidPrice: []byte("3")}).Append(nil)
 	return edit(fmt.Sprintf("%s&sig=%016x&price=%s", q[1:], key.Sign(q), price))
 }
 
@@ -81,7 +81,7 @@ func TestSignedNotices(t *testing.T) {
 }
 
 // TestNoticesOfANewerRtbd: a newer rtbd signs the fields it adds after
-// the others (openrtb.AppendNoticeQuery). This one signs them as they
+// the others (openrtb.NoticeQuery.Append). This one signs them as they
 // come, so their notices are billed here (after a rollback); a field
 // slipped in before sig without the key is refused, one after sig is
 // not signed and is ignored, and the same holds for a POSTed form.
@@ -93,7 +93,7 @@ func TestNoticesOfANewerRtbd(t *testing.T) {
 	// newer returns bid's notice query as a newer rtbd signs it, with two
 	// more fields, a deal id that needs escaping and "zz", then edited.
 	newer := func(bid string, edit func(string) string) string {
-		q := openrtb.AppendNoticeQuery(nil, []byte(bid), []byte("c/1"), []byte("i1"), 0xbeef, []byte("USD"), []byte("3"), false, false, []byte("ssp"))
+		q := (&openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c/1"), ImpID: []byte("i1"), UserKey: 0xbeef, Cur: []byte("USD"), BidPrice: []byte("3"), Exchange: []byte("ssp")}).Append(nil)
 		q = openrtb.AppendNoticeField(q, []byte("deal"), []byte("pg 1/&"))
 		q = openrtb.AppendNoticeField(q, []byte("zz"), []byte("9"))
 		return edit(fmt.Sprintf("%s&sig=%016x&price=1.5", q[1:], keys[0].Sign(q)))
@@ -132,18 +132,18 @@ func TestNoticesOfANewerRtbd(t *testing.T) {
 }
 
 // TestLaterFieldsKnowEveryField: laterFields adds none of the fields that
-// AppendNoticeQuery writes, every optional one set: a field added there
+// NoticeQuery.Append writes, every optional one set: a field added there
 // and not to laterFields' list would be signed twice, and every notice
 // refused as forged.
 func TestLaterFieldsKnowEveryField(t *testing.T) {
-	q := openrtb.AppendNoticeQuery(nil, []byte("b"), []byte("c"), []byte("i"), 1, []byte("USD"), []byte("2"), true, true, []byte("ssp"))
+	q := (&openrtb.NoticeQuery{BidID: []byte("b"), CampaignID: []byte("c"), ImpID: []byte("i"), UserKey: 1, Cur: []byte("USD"), BidPrice: []byte("2"), BillOnWin: true, Explore: true, Exchange: []byte("ssp")}).Append(nil)
 	var a fasthttp.Args
 	a.ParseBytes(fmt.Appendf(q[1:], "&sig=%016x&price=1&mtw=1&loss=102", 1))
 	if n := strings.Count(string(q), "&") + 1; a.Len() != n+4 {
 		t.Fatalf("%s: %d fields; want the query's %d, sig and the 3 unsigned", q, a.Len(), n)
 	}
 	if got := laterFields(nil, &a); len(got) != 0 {
-		t.Fatalf("laterFields of %s = %q; want nothing: it does not know a field of AppendNoticeQuery", q, got)
+		t.Fatalf("laterFields of %s = %q; want nothing: it does not know a field of NoticeQuery.Append", q, got)
 	}
 }
 

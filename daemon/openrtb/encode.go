@@ -254,8 +254,11 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 	base := dst[at:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, "win"...)
 	q := len(dst)
-	explore := r.Explore && len(b.DealID) == 0
-	dst = AppendNoticeQuery(dst, b.ID, b.CampaignID, b.ImpID, b.UserKey, cur, price, r.BillOnWin, explore, r.Exchange)
+	nq := NoticeQuery{
+		BidID: b.ID, CampaignID: b.CampaignID, ImpID: b.ImpID, UserKey: b.UserKey, Cur: cur, BidPrice: price,
+		BillOnWin: r.BillOnWin, Explore: r.Explore && len(b.DealID) == 0, Exchange: r.Exchange,
+	}
+	dst = nq.Append(dst)
 	if r.NoticeKey != nil {
 		sig := r.NoticeKey.Sign(dst[q:])
 		dst = append(dst, "&sig="...)

@@ -18,7 +18,7 @@ import (
 type NoticeKey struct{ k0, k1 uint64 }
 
 // Sign returns the signature of a notice's canonical query (see
-// [AppendNoticeQuery]).
+// [NoticeQuery.Append]).
 func (k *NoticeKey) Sign(query []byte) uint64 { return siphash.Hash(k.k0, k.k1, query) }
 
 // ParseNoticeKeys reads notice keys, one per line as 32 hex digits (128
@@ -46,54 +46,71 @@ func ParseNoticeKeys(text string) ([]NoticeKey, error) {
 	return keys, nil
 }
 
-// AppendNoticeQuery appends the canonical query of a notice, the part of
-// its URL that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&sx=1&x=EXCHANGE",
+// NoticeQuery holds the fields of a bid's notice URLs that are signed
+// (see [NoticeQuery.Append]).
+type NoticeQuery struct {
+	// BidID, CampaignID, ImpID and Cur are the bid's id, campaign, imp
+	// and currency; UserKey its user's key (0 when unknown).
+	BidID, CampaignID, ImpID []byte
+	UserKey                  uint64
+	Cur                      []byte
+	// BidPrice is the bid's price, as the response's "price" writes it:
+	// the notice handler charges no more than it (see package notice),
+	// and a signature covers it. Empty: not written.
+	BidPrice []byte
+	// BillOnWin has the bid billed at its win notice (see
+	// [Response.BillOnWin]).
+	BillOnWin bool
+	// Explore marks a bid sent unshaded to learn the exchange's shading
+	// (see [Response.Explore]).
+	Explore bool
+	// Exchange names the exchange the bid was made on (see
+	// [Response.Exchange]); empty for the default one.
+	Exchange []byte
+}
+
+// Append appends q's canonical query, the part of a notice URL that is
+// signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&sx=1&x=EXCHANGE",
 // each value query-escaped and UK as 16 lower-case hex digits; "&bp=BP"
-// only when bp is not empty, "&bo=w" only with billOnWin, "&sx=1" only
-// with explore, "&x=EXCHANGE" only when exchange is not empty. BP is the
-// bid's price, as the response's "price" writes it: the notice handler
-// charges no more than it (see package notice), and a signature covers
-// it. "bo=w" has the bid billed at its win notice (see
-// [Response.BillOnWin]), "sx=1" marks a bid sent unshaded to learn the
-// exchange's shading (see [Response.Explore]), and x names the exchange
-// the bid was made on (see [Response.Exchange]). The bid's
-// notice URLs carry the query as written; the notice handler writes it
-// again from the values it parsed, to verify the signature.
+// only when BidPrice is not empty, "&bo=w" only with BillOnWin, "&sx=1"
+// only with Explore, "&x=EXCHANGE" only when Exchange is not empty. The
+// bid's notice URLs carry the query as written; the notice handler
+// writes it again from the values it parsed, to verify the signature.
 //
 // A field added to the query later goes after x, written as
 // [AppendNoticeField] writes it: a notice handler that does not know the
 // field signs it as it comes, so that the notices of a newer rtbd's bids
 // still verify on a host rolled back to this one.
-func AppendNoticeQuery(dst, bid, cid, imp []byte, uk uint64, cur, bp []byte, billOnWin, explore bool, exchange []byte) []byte {
+func (q *NoticeQuery) Append(dst []byte) []byte {
 	dst = append(dst, "?bid="...)
-	dst = appendQueryEscape(dst, bid)
+	dst = appendQueryEscape(dst, q.BidID)
 	dst = append(dst, "&cid="...)
-	dst = appendQueryEscape(dst, cid)
+	dst = appendQueryEscape(dst, q.CampaignID)
 	dst = append(dst, "&imp="...)
-	dst = appendQueryEscape(dst, imp)
+	dst = appendQueryEscape(dst, q.ImpID)
 	dst = append(dst, "&uk="...)
-	dst = AppendHex16(dst, uk)
+	dst = AppendHex16(dst, q.UserKey)
 	dst = append(dst, "&cur="...)
-	dst = appendQueryEscape(dst, cur)
-	if len(bp) != 0 {
+	dst = appendQueryEscape(dst, q.Cur)
+	if len(q.BidPrice) != 0 {
 		dst = append(dst, "&bp="...)
-		dst = appendQueryEscape(dst, bp)
+		dst = appendQueryEscape(dst, q.BidPrice)
 	}
-	if billOnWin {
+	if q.BillOnWin {
 		dst = append(dst, "&bo=w"...)
 	}
-	if explore {
+	if q.Explore {
 		dst = append(dst, "&sx=1"...)
 	}
-	if len(exchange) != 0 {
+	if len(q.Exchange) != 0 {
 		dst = append(dst, "&x="...)
-		dst = appendQueryEscape(dst, exchange)
+		dst = appendQueryEscape(dst, q.Exchange)
 	}
 	return dst
 }
 
 // AppendNoticeField appends "&KEY=VALUE", each query-escaped: the form of
-// a signed notice field that [AppendNoticeQuery] does not write, which a
+// a signed notice field that [NoticeQuery.Append] does not write, which a
 // notice handler appends after the fields it knows to verify a signature.
 func AppendNoticeField(dst, key, value []byte) []byte {
 	dst = append(dst, '&')

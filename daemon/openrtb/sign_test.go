@@ -32,7 +32,7 @@ func TestNoticeKeyIsSipHash(t *testing.T) {
 
 // TestAppendResponseSignsNotices: with a key, the three notice URLs of a
 // bid carry sig, the key's signature of the query before it, which is the
-// query AppendNoticeQuery writes from the bid's values, its price as bp
+// query NoticeQuery.Append writes from the bid's values, its price as bp
 // included.
 func TestAppendResponseSignsNotices(t *testing.T) {
 	keys, err := ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
@@ -53,7 +53,7 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	} {
 		r.BillOnWin, r.Exchange = c.billOnWin, []byte(c.exchange)
 		b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
-		want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b&1"), []byte("c/7"), []byte("imp 1"), 0xabc, []byte("USD"), []byte("1.2345"), c.billOnWin, false, []byte(c.exchange))), 16)
+		want := strconv.FormatUint(keys[0].Sign((&NoticeQuery{BidID: []byte("b&1"), CampaignID: []byte("c/7"), ImpID: []byte("imp 1"), UserKey: 0xabc, Cur: []byte("USD"), BidPrice: []byte("1.2345"), BillOnWin: c.billOnWin, Exchange: []byte(c.exchange)}).Append(nil)), 16)
 		for _, u := range []string{b.NURL, b.BURL, b.LURL} {
 			q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
 			if err != nil {
@@ -77,19 +77,19 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	if u := d.Bid[0].BURL; strings.Contains(u, "sx=") {
 		t.Fatalf("the deal bid's notice %s is marked as exploring", u)
 	}
-	want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, []byte("b2"), nil, []byte("i2"), 0, []byte("USD"), []byte("0.1"), true, true, []byte("ssp-1"))), 16)
+	want := strconv.FormatUint(keys[0].Sign((&NoticeQuery{BidID: []byte("b2"), ImpID: []byte("i2"), Cur: []byte("USD"), BidPrice: []byte("0.1"), BillOnWin: true, Explore: true, Exchange: []byte("ssp-1")}).Append(nil)), 16)
 	for _, u := range []string{d.Bid[1].NURL, d.Bid[1].BURL, d.Bid[1].LURL} {
 		if !strings.Contains(u, fmt.Sprintf("&bp=0.1&bo=w&sx=1&x=ssp-1&sig=%016s&price=", want)) {
 			t.Fatalf("open bid's notice %s: want &bo=w&sx=1&x=ssp-1 signed (%016s)", u, want)
 		}
 	}
 	r.Explore = false
-	if keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, false, nil)) ==
-		keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, true, nil)) {
+	if keys[0].Sign((&NoticeQuery{BidID: []byte("b")}).Append(nil)) ==
+		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Explore: true}).Append(nil)) {
 		t.Fatal("the signature does not cover sx")
 	}
-	if keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, false, []byte("a"))) ==
-		keys[0].Sign(AppendNoticeQuery(nil, []byte("b"), nil, nil, 0, nil, nil, false, false, []byte("c"))) {
+	if keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Exchange: []byte("a")}).Append(nil)) ==
+		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Exchange: []byte("c")}).Append(nil)) {
 		t.Fatal("the signature does not cover x")
 	}
 	r.NoticeKey, r.BillOnWin, r.Exchange = nil, false, nil
