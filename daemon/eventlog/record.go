@@ -109,7 +109,7 @@ func (r *Record) SetImpID(b []byte) { setField(r.impID[:], &r.impIDLen, b) }
 func (r *Record) SetExchange(b []byte) { setField(r.exchange[:], &r.exchangeLen, b) }
 
 // SetDealID copies b (at most [MaxDealID] bytes) into r: the deal a bid
-// was made through.
+// was made through, or that of the bid a notice is for.
 func (r *Record) SetDealID(b []byte) { setField(r.dealID[:], &r.dealIDLen, b) }
 
 // SetRequestIDString is [Record.SetRequestID] for a string; it does not allocate.

@@ -142,7 +142,13 @@ type Sink interface {
 type Event struct {
 	Kind     Kind
 	Exchange []byte // x; empty for the default exchange
-	BidID    []byte
+	// DealID is the deal of the notice's bid (deal=), empty for a bid in
+	// the open auction. DealKnown is false for a URL without deal, of a
+	// bid made before rtbd named deals in notice URLs: its deal, if any,
+	// is only in the bid's record.
+	DealID    []byte
+	DealKnown bool
+	BidID     []byte
 	// CampaignID, ImpID and Cur are the notice's cid, imp and cur.
 	CampaignID, ImpID, Cur []byte
 	// Price is what a win or billing notice was charged, at most the bid's

@@ -66,6 +66,8 @@ func (s *fakeSpender) count() int {
 type sinkCall struct {
 	kind          Kind
 	exchange      string
+	deal          string
+	dealKnown     bool
 	bid, cid, imp string
 	price         float64
 	cur           string
@@ -82,8 +84,14 @@ type fakeSink struct {
 func (s *fakeSink) Notice(e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, sinkCall{e.Kind, string(e.Exchange), string(e.BidID), string(e.CampaignID), string(e.ImpID),
+	s.calls = append(s.calls, sinkCall{e.Kind, string(e.Exchange), string(e.DealID), e.DealKnown, string(e.BidID), string(e.CampaignID), string(e.ImpID),
 		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin, e.BidPrice})
+}
+
+func (s *fakeSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
 }
 
 // serveDirect runs one request through h.Route on a fresh RequestCtx. A
@@ -121,7 +129,7 @@ func TestBillOK(t *testing.T) {
 	if len(sp.calls) != 1 || sp.calls[0] != want {
 		t.Fatalf("unexpected Bill calls %+v; want [%+v]", sp.calls, want)
 	}
-	wantSink := sinkCall{KindBill, "", "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0}
+	wantSink := sinkCall{KindBill, "", "", false, "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0}
 	if len(sink.calls) != 1 || sink.calls[0] != wantSink {
 		t.Fatalf("unexpected Sink calls %+v; want [%+v]", sink.calls, wantSink)
 	}

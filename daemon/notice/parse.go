@@ -33,13 +33,15 @@ type notice struct {
 	billOnWin          bool           // bo=w: the bid is billed at its win notice
 	explore            bool           // sx=1: the bid was sent unshaded (see package shading)
 	exchange           []byte         // x: the exchange the bid was made on; nil for the default
+	deal               []byte         // the deal the bid was made through; empty in the open auction
+	dealKnown          bool           // the URL has deal (rtbd's bids' all do since it named deals)
 	xs                 *exchangeState // the exchange's, by x (see Handler.exchange)
 }
 
 // event returns n as a Sink gets it, as a notice of kind k.
 func (n *notice) event(k Kind) Event {
 	return Event{
-		Kind: k, Exchange: n.exchange, BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, Cur: n.cur,
+		Kind: k, Exchange: n.exchange, DealID: n.deal, DealKnown: n.dealKnown, BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, Cur: n.cur,
 		Price: n.price, StatedPrice: n.stated, MinToWin: max(n.minToWin, 0), BidPrice: max(n.bidPrice, 0), Loss: n.loss,
 	}
 }
@@ -84,6 +86,18 @@ func (a args) peek(key string) []byte {
 	return nil
 }
 
+// lookup returns the value of key and whether it is present, empty or
+// not, in either place.
+func (a args) lookup(key string) ([]byte, bool) {
+	if a.query.Has(key) {
+		return a.query.Peek(key), true
+	}
+	if a.post != nil && a.post.Has(key) {
+		return a.post.Peek(key), true
+	}
+	return nil, false
+}
+
 // parse fills n from a. It returns resultOK, or the failing result and a reason.
 func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	n.bid, n.cid, n.imp, n.cur = a.peek("bid"), a.peek("cid"), a.peek("imp"), a.peek("cur")
@@ -104,6 +118,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 		return resultInvalid, reasonLongExchange
 	}
 	n.xs = h.exchange(n.exchange)
+	n.deal, n.dealKnown = a.lookup("deal") // any length: the event log keeps its first MaxDealID bytes, as the bid's
 	if price := a.peek("price"); k == KindLoss && (len(price) == 0 || isMacro(price)) {
 		// A loss notice moves no money, and an exchange often has no
 		// clearing price to put in it: the price is recorded as unknown.
@@ -159,7 +174,7 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, a args, k Kind, n *notice) (r
 	var buf [512]byte
 	nq := openrtb.NoticeQuery{
 		BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, UserKey: n.userKey, Cur: n.cur, BidPrice: n.bp,
-		BillOnWin: n.billOnWin, Explore: n.explore, Exchange: n.exchange,
+		BillOnWin: n.billOnWin, Explore: n.explore, Exchange: n.exchange, Deal: n.deal, WithDeal: n.dealKnown,
 	}
 	q := nq.Append(buf[:0])
 	src := a.query
@@ -190,7 +205,7 @@ func laterFields(q []byte, src *fasthttp.Args) []byte {
 		switch string(key) {
 		case "sig":
 			return q
-		case "bid", "cid", "imp", "uk", "cur", "bp", "bo", "sx", "x", "price", "mtw", "loss":
+		case "bid", "cid", "imp", "uk", "cur", "bp", "bo", "sx", "x", "deal", "price", "mtw", "loss":
 			continue
 		}
 		q = openrtb.AppendNoticeField(q, key, value)

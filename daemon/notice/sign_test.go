@@ -91,10 +91,10 @@ func TestNoticesOfANewerRtbd(t *testing.T) {
 		t.Fatal(err)
 	}
 	// newer returns bid's notice query as a newer rtbd signs it, with two
-	// more fields, a deal id that needs escaping and "zz", then edited.
+	// more fields, one that needs escaping ("seat") and "zz", then edited.
 	newer := func(bid string, edit func(string) string) string {
 		q := (&openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c/1"), ImpID: []byte("i1"), UserKey: 0xbeef, Cur: []byte("USD"), BidPrice: []byte("3"), Exchange: []byte("ssp")}).Append(nil)
-		q = openrtb.AppendNoticeField(q, []byte("deal"), []byte("pg 1/&"))
+		q = openrtb.AppendNoticeField(q, []byte("seat"), []byte("pg 1/&"))
 		q = openrtb.AppendNoticeField(q, []byte("zz"), []byte("9"))
 		return edit(fmt.Sprintf("%s&sig=%016x&price=1.5", q[1:], keys[0].Sign(q)))
 	}
@@ -109,7 +109,7 @@ func TestNoticesOfANewerRtbd(t *testing.T) {
 			t.Fatalf("%s: %d %q, %d bills; want 204 and billed", q, code, body, sp.count())
 		}
 	}
-	if q := newer("n3", same); !strings.Contains(q, "&deal=pg+1%2F%26&zz=9&sig=") {
+	if q := newer("n3", same); !strings.Contains(q, "&seat=pg+1%2F%26&zz=9&sig=") {
 		t.Fatalf("query %s: the later fields are not where a newer rtbd writes them", q)
 	}
 	if code, body := serveDirect(t, h, "POST", "/bill", newer("n3", same)); code != 204 || sp.count() != 3 {
@@ -119,8 +119,8 @@ func TestNoticesOfANewerRtbd(t *testing.T) {
 		newer("n4", func(q string) string { return strings.Replace(q, "pg+1", "pg+2", 1) }),
 		newer("n4", func(q string) string { return strings.Replace(q, "&zz=9", "", 1) }),
 		newer("n4", func(q string) string { return strings.Replace(q, "&sig=", "&more=1&sig=", 1) }),
-		newer("n4", func(q string) string { return strings.Replace(q, "&deal=", "&more=1&deal=", 1) }),
-		signedQuery(&keys[0], "n4", "1.5", func(q string) string { return strings.Replace(q, "&sig=", "&deal=pg&sig=", 1) }),
+		newer("n4", func(q string) string { return strings.Replace(q, "&seat=", "&more=1&seat=", 1) }),
+		signedQuery(&keys[0], "n4", "1.5", func(q string) string { return strings.Replace(q, "&sig=", "&seat=pg&sig=", 1) }),
 	} {
 		if code, body := serveDirect(t, h, "GET", "/bill?"+q, ""); code != 400 || body != reasonBadSig {
 			t.Fatalf("%s: %d %q; want 400 %q", q, code, body, reasonBadSig)
@@ -131,12 +131,77 @@ func TestNoticesOfANewerRtbd(t *testing.T) {
 	}
 }
 
+// TestDealInNotices: the deal a bid's notice URLs name, signed, reaches
+// the Sink with each of its notices, of any length and escaped, and
+// known; "deal=" is an open-auction bid's, known too; a URL without deal
+// (of a bid made before rtbd named deals) has it unknown. A deal changed,
+// dropped or added without the key is refused as forged.
+func TestDealInNotices(t *testing.T) {
+	keys, err := openrtb.ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("d", 200)
+	query := func(bid, deal string, withDeal bool, edit func(string) string) string {
+		q := (&openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c"), ImpID: []byte("1"), Cur: []byte("USD"), BidPrice: []byte("3"), Exchange: []byte("ssp"), Deal: []byte(deal), WithDeal: withDeal}).Append(nil)
+		return edit(fmt.Sprintf("%s&sig=%016x&price=1.5", q[1:], keys[0].Sign(q)))
+	}
+	same := func(q string) string { return q }
+	sink := &fakeSink{}
+	sp := &fakeSpender{}
+	h := New(Config{Keys: keys, Exchanges: []string{"ssp"}}, sp, sink)
+	type known struct {
+		deal  string
+		known bool
+	}
+	var want []known
+	for i, c := range []struct {
+		kind, bid, deal string
+		withDeal        bool
+	}{
+		{"win", "d1", "pg 1/&", true}, {"bill", "d1", "pg 1/&", true}, {"loss", "d2", "pg-2", true},
+		{"bill", "d3", long, true}, {"bill", "d4", "", true}, {"bill", "d5", "", false},
+	} {
+		q := query(c.bid, c.deal, c.withDeal, same)
+		if code, body := serveDirect(t, h, "GET", "/"+c.kind+"?"+q, ""); code != 204 || sink.count() != i+1 {
+			t.Fatalf("%s %s: %d %q, %d notices; want 204 and recorded", c.kind, q, code, body, sink.count())
+		}
+		want = append(want, known{c.deal, c.withDeal})
+	}
+	form := query("d6", "pg-6", true, same)
+	if code, body := serveDirect(t, h, "POST", "/bill", form); code != 204 {
+		t.Fatalf("POSTed %s: %d %q; want 204", form, code, body)
+	}
+	want = append(want, known{"pg-6", true})
+	for _, q := range []string{
+		query("f1", "pg-1", true, func(q string) string { return strings.Replace(q, "deal=pg-1", "deal=pg-2", 1) }),
+		query("f2", "pg-1", true, func(q string) string { return strings.Replace(q, "&deal=pg-1", "", 1) }),
+		query("f3", "", true, func(q string) string { return strings.Replace(q, "&deal=", "", 1) }),
+		query("f4", "", true, func(q string) string { return strings.Replace(q, "&deal=", "&deal=pg-1", 1) }),
+		query("f5", "", false, func(q string) string { return strings.Replace(q, "&sig=", "&deal=&sig=", 1) }),
+	} {
+		if code, body := serveDirect(t, h, "GET", "/bill?"+q, ""); code != 400 || body != reasonBadSig {
+			t.Fatalf("%s: %d %q; want 400 %q", q, code, body, reasonBadSig)
+		}
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for i, c := range sink.calls {
+		if got := (known{c.deal, c.dealKnown}); got != want[i] {
+			t.Fatalf("notice %d (%s of %s): deal %+v; want %+v", i, c.kind, c.bid, got, want[i])
+		}
+	}
+	if len(sink.calls) != len(want) || sp.count() != 5 {
+		t.Fatalf("%d notices, %d bills; want %d and 5", len(sink.calls), sp.count(), len(want))
+	}
+}
+
 // TestLaterFieldsKnowEveryField: laterFields adds none of the fields that
 // NoticeQuery.Append writes, every optional one set: a field added there
 // and not to laterFields' list would be signed twice, and every notice
 // refused as forged.
 func TestLaterFieldsKnowEveryField(t *testing.T) {
-	q := (&openrtb.NoticeQuery{BidID: []byte("b"), CampaignID: []byte("c"), ImpID: []byte("i"), UserKey: 1, Cur: []byte("USD"), BidPrice: []byte("2"), BillOnWin: true, Explore: true, Exchange: []byte("ssp")}).Append(nil)
+	q := (&openrtb.NoticeQuery{BidID: []byte("b"), CampaignID: []byte("c"), ImpID: []byte("i"), UserKey: 1, Cur: []byte("USD"), BidPrice: []byte("2"), BillOnWin: true, Explore: true, Exchange: []byte("ssp"), Deal: []byte("pg")}).Append(nil)
 	var a fasthttp.Args
 	a.ParseBytes(fmt.Appendf(q[1:], "&sig=%016x&price=1&mtw=1&loss=102", 1))
 	if n := strings.Count(string(q), "&") + 1; a.Len() != n+4 {

@@ -244,7 +244,7 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 }
 
 // appendNotices writes the win, billing and loss notice URLs as JSON
-// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&bp=..[&bo=w][&sx=1][&x=..][&sig=..]&price=${AUCTION_PRICE}[&mtw=${AUCTION_MIN_TO_WIN}]",
+// strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&bp=..[&bo=w][&sx=1][&x=..]&deal=..[&sig=..]&price=${AUCTION_PRICE}[&mtw=${AUCTION_MIN_TO_WIN}]",
 // and "&loss=${AUCTION_LOSS}" on the loss notice. The three share their
 // base and query, which are escaped (and signed) once and copied.
 func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
@@ -257,6 +257,7 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 	nq := NoticeQuery{
 		BidID: b.ID, CampaignID: b.CampaignID, ImpID: b.ImpID, UserKey: b.UserKey, Cur: cur, BidPrice: price,
 		BillOnWin: r.BillOnWin, Explore: r.Explore && len(b.DealID) == 0, Exchange: r.Exchange,
+		Deal: b.DealID, WithDeal: true,
 	}
 	dst = nq.Append(dst)
 	if r.NoticeKey != nil {

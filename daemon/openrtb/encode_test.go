@@ -100,7 +100,7 @@ func TestAppendResponse(t *testing.T) {
 		t.Fatalf("bid.cattax %d for categories of the default taxonomy; want none", *b.CatTax)
 	}
 	for kind, u := range map[string]string{"win": b.NURL, "bill": b.BURL, "loss": b.LURL} {
-		checkNotice(t, u, kind, "b&1", "c/7", "imp 1", "0000000000000abc", "USD", "1.2345")
+		checkNotice(t, u, kind, "b&1", "c/7", "imp 1", "0000000000000abc", "USD", "1.2345", "deal")
 	}
 	// MinToWin asks each of the three for the minimum to win, unsigned,
 	// after the price.
@@ -114,6 +114,9 @@ func TestAppendResponse(t *testing.T) {
 	b2 := d.SeatBid[0].Bid[1]
 	if b2.Price != 0.1 || b2.W != 0 || b2.MType != 0 || b2.AdM != "" || b2.DealID != "" {
 		t.Fatalf("unexpected second bid: %+v", b2)
+	}
+	for kind, u := range map[string]string{"win": b2.NURL, "bill": b2.BURL, "loss": b2.LURL} {
+		checkNotice(t, u, kind, "b2", "", "i2", "0000000000000000", "USD", "0.1", "")
 	}
 	// One seatbid per seat, in the order seats first appear; a bid
 	// without a seat gets a seatbid without one.
@@ -159,7 +162,7 @@ func TestAppendResponse(t *testing.T) {
 	}
 }
 
-func checkNotice(t *testing.T, u, kind, bid, cid, imp, uk, cur, bp string) {
+func checkNotice(t *testing.T, u, kind, bid, cid, imp, uk, cur, bp, deal string) {
 	t.Helper()
 	prefix := "https://n.example.com/rtb/" + kind + "?"
 	if !strings.HasPrefix(u, prefix) {
@@ -173,6 +176,7 @@ func checkNotice(t *testing.T, u, kind, bid, cid, imp, uk, cur, bp string) {
 	if kind == "loss" {
 		want["loss"] = []string{"${AUCTION_LOSS}"}
 	}
+	want["deal"] = []string{deal} // empty for an open-auction bid, but there
 	if q.Encode() != want.Encode() {
 		t.Fatalf("unexpected %s notice query\ngot  %v\nwant %v", kind, q, want)
 	}

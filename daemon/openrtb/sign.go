@@ -67,20 +67,30 @@ type NoticeQuery struct {
 	// Exchange names the exchange the bid was made on (see
 	// [Response.Exchange]); empty for the default one.
 	Exchange []byte
+	// Deal is the id of the deal the bid was made through; empty for a
+	// bid in the open auction. Notices carry it so that their records
+	// name the deal (see package eventlog).
+	Deal []byte
+	// WithDeal writes "&deal=" when Deal is empty too. rtbd's bids all
+	// carry it, so that a notice of an open-auction bid ("deal=") is told
+	// from one of a bid made before rtbd named deals (no deal field).
+	WithDeal bool
 }
 
 // Append appends q's canonical query, the part of a notice URL that is
-// signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&sx=1&x=EXCHANGE",
+// signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&sx=1&x=EXCHANGE&deal=DEAL",
 // each value query-escaped and UK as 16 lower-case hex digits; "&bp=BP"
 // only when BidPrice is not empty, "&bo=w" only with BillOnWin, "&sx=1"
-// only with Explore, "&x=EXCHANGE" only when Exchange is not empty. The
+// only with Explore, "&x=EXCHANGE" only when Exchange is not empty, and
+// "&deal=DEAL" only when Deal is not empty or WithDeal is set. The
 // bid's notice URLs carry the query as written; the notice handler
 // writes it again from the values it parsed, to verify the signature.
 //
-// A field added to the query later goes after x, written as
+// A field added to the query later goes after the others, written as
 // [AppendNoticeField] writes it: a notice handler that does not know the
 // field signs it as it comes, so that the notices of a newer rtbd's bids
-// still verify on a host rolled back to this one.
+// still verify on a host rolled back to this one. Deal was the first
+// such field: rtbd from before it signs deal as it comes.
 func (q *NoticeQuery) Append(dst []byte) []byte {
 	dst = append(dst, "?bid="...)
 	dst = appendQueryEscape(dst, q.BidID)
@@ -105,6 +115,10 @@ func (q *NoticeQuery) Append(dst []byte) []byte {
 	if len(q.Exchange) != 0 {
 		dst = append(dst, "&x="...)
 		dst = appendQueryEscape(dst, q.Exchange)
+	}
+	if len(q.Deal) != 0 || q.WithDeal {
+		dst = append(dst, "&deal="...)
+		dst = appendQueryEscape(dst, q.Deal)
 	}
 	return dst
 }

@@ -3,6 +3,7 @@ package openrtb
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	for _, c := range []struct {
 		billOnWin bool
 		exchange  string
-		want      string // between bp and sig
+		want      string // between bp and deal
 	}{
 		{false, "", ""},
 		{true, "", "&bo=w"},
@@ -53,7 +54,7 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	} {
 		r.BillOnWin, r.Exchange = c.billOnWin, []byte(c.exchange)
 		b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
-		want := strconv.FormatUint(keys[0].Sign((&NoticeQuery{BidID: []byte("b&1"), CampaignID: []byte("c/7"), ImpID: []byte("imp 1"), UserKey: 0xabc, Cur: []byte("USD"), BidPrice: []byte("1.2345"), BillOnWin: c.billOnWin, Exchange: []byte(c.exchange)}).Append(nil)), 16)
+		want := strconv.FormatUint(keys[0].Sign((&NoticeQuery{BidID: []byte("b&1"), CampaignID: []byte("c/7"), ImpID: []byte("imp 1"), UserKey: 0xabc, Cur: []byte("USD"), BidPrice: []byte("1.2345"), BillOnWin: c.billOnWin, Exchange: []byte(c.exchange), Deal: []byte("deal")}).Append(nil)), 16)
 		for _, u := range []string{b.NURL, b.BURL, b.LURL} {
 			q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
 			if err != nil {
@@ -62,8 +63,8 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 			if sig := q.Get("sig"); strings.TrimLeft(sig, "0") != want || len(sig) != 16 {
 				t.Fatalf("notice %s: sig %q; want %016s", u, sig, want)
 			}
-			if !strings.Contains(u, "&cur=USD&bp=1.2345"+c.want+"&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
-				t.Fatalf("notice %s: bp%s and sig not between cur and price", u, c.want)
+			if !strings.Contains(u, "&cur=USD&bp=1.2345"+c.want+"&deal=deal&sig="+q.Get("sig")+"&price=${AUCTION_PRICE}") {
+				t.Fatalf("notice %s: bp%s, deal and sig not between cur and price", u, c.want)
 			}
 			if q.Get("x") != c.exchange {
 				t.Fatalf("notice %s: x %q; want %q", u, q.Get("x"), c.exchange)
@@ -77,10 +78,10 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	if u := d.Bid[0].BURL; strings.Contains(u, "sx=") {
 		t.Fatalf("the deal bid's notice %s is marked as exploring", u)
 	}
-	want := strconv.FormatUint(keys[0].Sign((&NoticeQuery{BidID: []byte("b2"), ImpID: []byte("i2"), Cur: []byte("USD"), BidPrice: []byte("0.1"), BillOnWin: true, Explore: true, Exchange: []byte("ssp-1")}).Append(nil)), 16)
+	want := strconv.FormatUint(keys[0].Sign((&NoticeQuery{BidID: []byte("b2"), ImpID: []byte("i2"), Cur: []byte("USD"), BidPrice: []byte("0.1"), BillOnWin: true, Explore: true, Exchange: []byte("ssp-1"), WithDeal: true}).Append(nil)), 16)
 	for _, u := range []string{d.Bid[1].NURL, d.Bid[1].BURL, d.Bid[1].LURL} {
-		if !strings.Contains(u, fmt.Sprintf("&bp=0.1&bo=w&sx=1&x=ssp-1&sig=%016s&price=", want)) {
-			t.Fatalf("open bid's notice %s: want &bo=w&sx=1&x=ssp-1 signed (%016s)", u, want)
+		if !strings.Contains(u, fmt.Sprintf("&bp=0.1&bo=w&sx=1&x=ssp-1&deal=&sig=%016s&price=", want)) {
+			t.Fatalf("open bid's notice %s: want &bo=w&sx=1&x=ssp-1&deal= signed (%016s)", u, want)
 		}
 	}
 	r.Explore = false
@@ -92,8 +93,43 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Exchange: []byte("c")}).Append(nil)) {
 		t.Fatal("the signature does not cover x")
 	}
+	if keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Deal: []byte("a")}).Append(nil)) ==
+		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Deal: []byte("c")}).Append(nil)) {
+		t.Fatal("the signature does not cover deal")
+	}
+	if keys[0].Sign((&NoticeQuery{BidID: []byte("b")}).Append(nil)) ==
+		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), WithDeal: true}).Append(nil)) {
+		t.Fatal("the signature does not cover an empty deal")
+	}
 	r.NoticeKey, r.BillOnWin, r.Exchange = nil, false, nil
 	if b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]; strings.Contains(b.BURL, "sig=") {
 		t.Fatalf("unsigned notice %s carries sig", b.BURL)
+	}
+}
+
+// TestNoticeQueryDealIsALaterField: deal, added after the other fields,
+// is written as AppendNoticeField writes a field, empty too: an rtbd from
+// before deal signs it as it comes, so that after a rollback the notices
+// of the bids a newer one made still verify.
+func TestNoticeQueryDealIsALaterField(t *testing.T) {
+	q := NoticeQuery{
+		BidID: []byte("b 1"), CampaignID: []byte("c"), ImpID: []byte("1"), UserKey: 7, Cur: []byte("USD"),
+		BidPrice: []byte("2.5"), BillOnWin: true, Explore: true, Exchange: []byte("ssp/1"),
+	}
+	before := q.Append(nil)
+	if strings.Contains(string(before), "deal") {
+		t.Fatalf("no deal and no WithDeal: query %s has deal", before)
+	}
+	q.WithDeal = true
+	for _, deal := range []string{"", "pg-1", "pg 1/&=?", "d\u00e9al%"} {
+		q.Deal = []byte(deal)
+		got := q.Append(nil)
+		if want := AppendNoticeField(slices.Clip(before), []byte("deal"), q.Deal); string(got) != string(want) {
+			t.Fatalf("deal %q: query %s; want %s", deal, got, want)
+		}
+		v, err := url.ParseQuery(string(got[1:]))
+		if err != nil || v.Get("deal") != deal {
+			t.Fatalf("deal %q: query %s reads back deal %q (%v)", deal, got, v.Get("deal"), err)
+		}
 	}
 }

@@ -41,6 +41,7 @@ func (s *eventSink) Notice(e notice.Event) {
 	r.SetBidID(e.BidID)
 	r.SetCampaignID(e.CampaignID)
 	r.SetImpID(e.ImpID)
+	r.SetDealID(e.DealID)
 	if len(e.Exchange) == 0 {
 		r.SetExchangeString(config.DefaultExchange)
 	} else {

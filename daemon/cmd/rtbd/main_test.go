@@ -435,10 +435,30 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		t.Fatalf("no deal bid on ssp-a, or no bid on default: %v", want)
 	}
 	d.stop(t)
-	for _, r := range logCat(t, events) {
+	// Each bill names its bid's deal, from the notice URL.
+	records := logCat(t, events)
+	deals := map[any]any{} // by bid id
+	for _, r := range records {
 		if r["kind"] == "bid" && (r["exchange"] == "" || r["deal_id"] == nil) {
 			t.Fatalf("bid record without an exchange: %v", r)
 		}
+		if r["kind"] == "bid" {
+			deals[r["bid_id"]] = r["deal_id"]
+		}
+	}
+	dealBills := 0
+	for _, r := range records {
+		if r["kind"] == "bill" {
+			if r["deal_id"] != deals[r["bid_id"]] {
+				t.Fatalf("bill record with deal_id %v; its bid's is %v: %v", r["deal_id"], deals[r["bid_id"]], r)
+			}
+			if r["deal_id"] != "" {
+				dealBills++
+			}
+		}
+	}
+	if dealBills == 0 {
+		t.Fatal("no bill record names a deal")
 	}
 	out, err := exec.Command(rtbdBin, "log", "stats", "-dir", events).Output()
 	if err != nil {
