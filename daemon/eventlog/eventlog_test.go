@@ -22,6 +22,12 @@ type jsonRecord struct {
 	BidID      string   `json:"bid_id"`
 	CampaignID string   `json:"campaign_id"`
 	ImpID      string   `json:"imp_id"`
+	Exchange   string   `json:"exchange"`
+	DealID     string   `json:"deal_id"`
+	Stated     float64  `json:"stated_price"`
+	MinToWin   float64  `json:"min_to_win"`
+	BidPrice   float64  `json:"bid_price"`
+	DealKnown  bool     `json:"deal_known"`
 }
 
 // wantString is what a JSON reader should get back for stored bytes.
@@ -90,6 +96,14 @@ func checkJSONRecord(t *testing.T, i int, got *jsonRecord, want *Record) {
 		got.CampaignID != wantString(want.CampaignID()) || got.ImpID != wantString(want.ImpID()) {
 		t.Fatalf("record %d: ids %q %q %q %q; want %q %q %q %q", i, got.RequestID, got.BidID, got.CampaignID, got.ImpID,
 			want.RequestID(), want.BidID(), want.CampaignID(), want.ImpID())
+	}
+	if got.Exchange != wantString(want.Exchange()) || got.DealID != wantString(want.DealID()) || got.DealKnown != want.DealKnown {
+		t.Fatalf("record %d: exchange %q deal %q known %v; want %q %q %v", i, got.Exchange, got.DealID, got.DealKnown,
+			want.Exchange(), want.DealID(), want.DealKnown)
+	}
+	if got.Stated != want.StatedPrice || got.MinToWin != want.MinToWin || got.BidPrice != want.BidPrice {
+		t.Fatalf("record %d: stated %v mtw %v bp %v; want %v %v %v", i, got.Stated, got.MinToWin, got.BidPrice,
+			want.StatedPrice, want.MinToWin, want.BidPrice)
 	}
 }
 
@@ -221,11 +235,13 @@ func TestRecordFrame(t *testing.T) {
 // TestRecordFrameTail: the tail's fields decode; a tail longer than this
 // rtbd writes (a newer rtbd's, with fields added at its end) decodes, its
 // unknown bytes skipped so the next frame decodes too; a frame without a
-// tail (the format before it) decodes with the tail's fields zero; a cut
+// tail (the format before it) decodes with the tail's fields zero, and
+// one with the first tail (bid price alone) with DealKnown false; a cut
 // tail, or a tail without frameMore, is a bad frame.
 func TestRecordFrameTail(t *testing.T) {
 	t.Parallel()
 	r := testRecord(3)
+	r.DealKnown = true
 	frame := appendRecord(nil, &r)
 	head := frame[:len(frame)-1-tailLen] // up to the tail
 	// A newer rtbd's frame: three more bytes in the tail, then a frame.
@@ -245,9 +261,18 @@ func TestRecordFrameTail(t *testing.T) {
 	old := append([]byte{frame[0] &^ frameTail}, head[1:]...)
 	got = r
 	want := r
-	want.BidPrice = 0
+	want.BidPrice, want.DealKnown = 0, false
 	if rest, err := decodeRecord(&got, old); err != nil || len(rest) != 0 || got != want {
 		t.Fatalf("frame without a tail: err %v, rest %d; got %+v; want %+v", err, len(rest), got, want)
+	}
+	// The first tail: the bid price, without flags.
+	first := append(append([]byte(nil), head...), 8)
+	first = append(first, frame[len(head)+1:len(frame)-1]...)
+	got = r
+	want = r
+	want.DealKnown = false
+	if rest, err := decodeRecord(&got, first); err != nil || len(rest) != 0 || got != want {
+		t.Fatalf("frame with the first tail: err %v, rest %d; got %+v; want %+v", err, len(rest), got, want)
 	}
 	for _, bad := range [][]byte{
 		append(append([]byte(nil), head...), tailLen+1, 1),  // cut

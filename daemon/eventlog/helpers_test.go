@@ -83,6 +83,14 @@ func testRecord(i int) Record {
 	if r.Kind == KindBid && i%2 == 0 {
 		r.SetDealID(fmt.Appendf(nil, "deal-%d", i%5))
 	}
+	if (r.Kind == KindWin || r.Kind == KindBill || r.Kind == KindLoss) && i%3 != 0 {
+		// A notice that names its bid's deal, or its lack of one; the
+		// others are of bids made before rtbd named deals in notice URLs.
+		r.DealKnown = true
+		if i%2 == 1 {
+			r.SetDealID(fmt.Appendf(nil, "deal-%d", i%5))
+		}
+	}
 	if r.Kind == KindBill && i%4 == 3 { // capped, with an mtw
 		r.StatedPrice, r.MinToWin = r.Price*10, r.Price*0.5
 	}

@@ -30,7 +30,7 @@ func Stats(w io.Writer, paths ...string) error {
 //
 //	{"ts":"2026-11-21T22:54:10.123456789Z","kind":"bid","reason":0,"price":1.25,"cur":"USD",
 //	 "request_id":"..","bid_id":"..","campaign_id":"..","imp_id":"..","exchange":"..","deal_id":"..",
-//	 "stated_price":0,"min_to_win":0}
+//	 "stated_price":0,"min_to_win":0,"bid_price":0,"deal_known":false}
 //
 // with "reason_name" after "reason" when ReasonNames names the code. A price
 // that is not finite is written as null. It returns the bytes skipped (see
@@ -80,6 +80,8 @@ func (rd *Reader) appendJSON(dst []byte, r *Record) []byte {
 	dst = appendFloat(dst, r.MinToWin)
 	dst = append(dst, `,"bid_price":`...)
 	dst = appendFloat(dst, r.BidPrice)
+	dst = append(dst, `,"deal_known":`...)
+	dst = strconv.AppendBool(dst, r.DealKnown)
 	return append(dst, "}\n"...)
 }
 

@@ -70,6 +70,11 @@ type Record struct {
 	// BidPrice is, for a notice, the price of its bid as the notice URL
 	// carries it (bp), in Cur; 0 when unknown, and for bids and no-bids.
 	BidPrice float64
+	// DealKnown is, for a notice, whether its URL named its bid's deal:
+	// DealID is then that deal, empty for a bid in the open auction. It is
+	// false for the notices of bids made before rtbd named deals in notice
+	// URLs, whose deal only the bid's record has, and for bids and no-bids.
+	DealKnown bool
 	// Kind is the record type.
 	Kind Kind
 	// Reason is a no-bid reason code; its names belong to the decision
@@ -194,7 +199,7 @@ func (r *Record) CurString() string {
 // rtbd writes every frame with frameMore and frameTail; frames without
 // them (written before those were logged) decode with their fields empty
 // and zero. The tail holds the fields added since, in order: bid price
-// f64 bits. A later field goes at its end, and a reader takes the fields
+// f64 bits, flags u8 (bit 0: DealKnown). A later field goes at its end, and a reader takes the fields
 // it knows from the tail and skips the rest, so that a segment written by
 // a newer rtbd stays readable by an older one (from this format on).
 const (
@@ -202,7 +207,9 @@ const (
 	frameMore      = 0x80
 	frameTail      = 0x40
 	// tailLen is the length of the tail this rtbd writes.
-	tailLen = 8
+	tailLen = 9
+	// tailDealKnown is the flag of DealKnown in the tail's flags.
+	tailDealKnown = 1
 )
 
 // appendRecord appends the frame of r to dst.
@@ -220,7 +227,12 @@ func appendRecord(dst []byte, r *Record) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.StatedPrice))
 	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.MinToWin))
 	dst = append(dst, tailLen)
-	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.BidPrice))
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.BidPrice))
+	var flags byte
+	if r.DealKnown {
+		flags |= tailDealKnown
+	}
+	return append(dst, flags)
 }
 
 func appendField(dst, b []byte) []byte {
@@ -260,7 +272,7 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	if !more {
 		setField(r.exchange[:], &r.exchangeLen, nil)
 		setField(r.dealID[:], &r.dealIDLen, nil)
-		r.StatedPrice, r.MinToWin, r.BidPrice = 0, 0, 0
+		r.StatedPrice, r.MinToWin, r.BidPrice, r.DealKnown = 0, 0, 0, false
 		return src, nil
 	}
 	if src, ok = decodeField(r.exchange[:], &r.exchangeLen, src); !ok {
@@ -274,7 +286,7 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	}
 	r.StatedPrice = math.Float64frombits(binary.LittleEndian.Uint64(src))
 	r.MinToWin = math.Float64frombits(binary.LittleEndian.Uint64(src[8:]))
-	src, r.BidPrice = src[16:], 0
+	src, r.BidPrice, r.DealKnown = src[16:], 0, false
 	if !tail {
 		return src, nil
 	}
@@ -284,6 +296,9 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	t, rest := src[1:1+int(src[0])], src[1+int(src[0]):]
 	if len(t) >= 8 {
 		r.BidPrice = math.Float64frombits(binary.LittleEndian.Uint64(t))
+	}
+	if len(t) >= 9 {
+		r.DealKnown = t[8]&tailDealKnown != 0
 	}
 	return rest, nil
 }

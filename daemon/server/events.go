@@ -33,6 +33,7 @@ func (s *eventSink) Notice(e notice.Event) {
 	r := eventlog.Record{
 		TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[e.Kind],
 		Price: e.Price, StatedPrice: e.StatedPrice, MinToWin: e.MinToWin, BidPrice: e.BidPrice,
+		DealKnown: e.DealKnown,
 	}
 	if e.Kind == notice.KindLoss && e.Loss >= 0 {
 		r.Reason = uint8(min(e.Loss, 255))

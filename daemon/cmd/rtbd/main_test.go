@@ -435,7 +435,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		t.Fatalf("no deal bid on ssp-a, or no bid on default: %v", want)
 	}
 	d.stop(t)
-	// Each bill names its bid's deal, from the notice URL.
+	// Each bill names its bid's deal, or its lack of one, from the notice URL.
 	records := logCat(t, events)
 	deals := map[any]any{} // by bid id
 	for _, r := range records {
@@ -449,8 +449,8 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	dealBills := 0
 	for _, r := range records {
 		if r["kind"] == "bill" {
-			if r["deal_id"] != deals[r["bid_id"]] {
-				t.Fatalf("bill record with deal_id %v; its bid's is %v: %v", r["deal_id"], deals[r["bid_id"]], r)
+			if r["deal_id"] != deals[r["bid_id"]] || r["deal_known"] != true {
+				t.Fatalf("bill record with deal_id %v, deal_known %v; its bid's is %v: %v", r["deal_id"], r["deal_known"], deals[r["bid_id"]], r)
 			}
 			if r["deal_id"] != "" {
 				dealBills++
