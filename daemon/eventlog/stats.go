@@ -43,19 +43,22 @@ import (
 // sums what they were charged above it, as rtbd_exchange_overpaid_total
 // does, what better shading could have kept.
 //
-// A billing notice does not name a deal: a deal line counts the deal's
-// bids (in the bid's currency) and the bills of those bids, found by bid
-// id among all the records read, so give Stats the segments of every
-// host that bids on the deal. When some bid has a
-// deal, the records are read a second time for the bills read before
-// their bid's record (another host's, read later). A bid billed twice
-// (by two hosts) counts its first bill in reading order under its deal.
+// A deal line counts the deal's bids (in the bid's currency) and the
+// billing notices that name it, each, as spend does. A billing notice of
+// a bid made before rtbd named deals in notice URLs names none (see
+// [Record.DealKnown]): when some bill is such and some bid has a deal,
+// the records are read twice more, to find those bills' bids by bid id
+// among all the records read, so give Stats the segments of every host
+// that bid on the deal then.
 func (rd *Reader) Stats(w io.Writer, paths ...string) (skipped int64, err error) {
 	s := newSummary()
 	skipped, err = rd.Each(func(r *Record) error { s.add(r); return nil }, paths...)
-	if err == nil && s.unjoined > 0 && len(s.dealBids) > 0 {
-		s.clearJoins()
-		_, err = rd.Each(func(r *Record) error { s.joinBill(r); return nil }, paths...)
+	if err == nil && s.unnamed > 0 && s.dealBids > 0 {
+		byBid := make(map[string]*dealSum)
+		_, err = rd.Each(func(r *Record) error { s.indexDealBid(byBid, r); return nil }, paths...)
+		if err == nil {
+			_, err = rd.Each(func(r *Record) error { joinBill(byBid, r); return nil }, paths...)
+		}
 	}
 	if err != nil {
 		return skipped, err
@@ -154,8 +157,8 @@ type summary struct {
 	exchanges     map[string]*[numKinds]int
 	exchangeSpend map[spendKey]*exchangeSum // by exchange
 	deals         map[dealKey]*dealSum
-	dealBids      map[string]*dealBid // by bid id
-	unjoined      int                 // bills read before a bid with a deal of theirs
+	dealBids      int // bids through a deal
+	unnamed       int // bills whose notice URL had no deal field (not DealKnown)
 	reasons       [256]int
 }
 
@@ -165,7 +168,6 @@ func newSummary() *summary {
 		exchanges:     make(map[string]*[numKinds]int),
 		exchangeSpend: make(map[spendKey]*exchangeSum),
 		deals:         make(map[dealKey]*dealSum),
-		dealBids:      make(map[string]*dealBid),
 	}
 }
 
@@ -230,12 +232,6 @@ type dealSum struct {
 	spendSum
 }
 
-// dealBid is a bid made through a deal, for the bill that may follow.
-type dealBid struct {
-	sum    *dealSum
-	billed bool // its (first) bill is counted
-}
-
 func (s *summary) add(r *Record) {
 	if s.records == 0 || r.TimeUnixNano < s.first {
 		s.first = r.TimeUnixNano
@@ -251,49 +247,44 @@ func (s *summary) add(r *Record) {
 		s.reasons[r.Reason]++
 	case KindBid:
 		if len(r.DealID()) > 0 {
-			s.addDealBid(r)
+			s.dealBids++
+			entry(s.deals, dealKeyOf(r)).bids++
 		}
 	case KindBill:
 		cur := r.CurString()
 		entry(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
 		entry(s.exchangeSpend, spendKey{string(r.Exchange()), cur}).add(r)
-		if !s.joinBill(r) {
-			s.unjoined++
+		switch {
+		case !r.DealKnown:
+			s.unnamed++
+		case len(r.DealID()) > 0:
+			entry(s.deals, dealKeyOf(r)).add(r.Price)
 		}
 	}
 }
 
-func (s *summary) addDealBid(r *Record) {
-	d := entry(s.deals, dealKey{string(r.DealID()), string(r.Exchange()), r.CurString()})
-	d.bids++
-	s.dealBids[string(r.BidID())] = &dealBid{sum: d}
+// dealKeyOf returns the deal line of r, a bid through a deal or a bill
+// that names one.
+func dealKeyOf(r *Record) dealKey {
+	return dealKey{string(r.DealID()), string(r.Exchange()), r.CurString()}
 }
 
-// joinBill counts the bill r under its bid's deal, once per bid. It
-// returns false when r's bid is not (yet) known as a bid through a deal.
-func (s *summary) joinBill(r *Record) bool {
-	if r.Kind != KindBill {
-		return true
+// indexDealBid adds r, when it is a bid through a deal, to byBid, with
+// its deal line.
+func (s *summary) indexDealBid(byBid map[string]*dealSum, r *Record) {
+	if r.Kind == KindBid && len(r.DealID()) > 0 {
+		byBid[string(r.BidID())] = s.deals[dealKeyOf(r)]
 	}
-	b := s.dealBids[string(r.BidID())]
-	if b == nil {
-		return false
-	}
-	if !b.billed {
-		b.billed = true
-		b.sum.add(r.Price)
-	}
-	return true
 }
 
-// clearJoins forgets the bills joinBill counted, to count them again in
-// reading order: the first bill of a bid is the one counted.
-func (s *summary) clearJoins() {
-	for _, b := range s.dealBids {
-		b.billed = false
+// joinBill counts r, when it is a bill that does not name its bid's deal,
+// under the deal of its bid, found in byBid.
+func joinBill(byBid map[string]*dealSum, r *Record) {
+	if r.Kind != KindBill || r.DealKnown {
+		return
 	}
-	for _, d := range s.deals {
-		d.spendSum = spendSum{}
+	if d := byBid[string(r.BidID())]; d != nil {
+		d.add(r.Price)
 	}
 }
 
@@ -316,8 +307,9 @@ const usage = `usage: rtbd log cat|stats [-dir DIR] [FILE...]
          and spend by deal, no-bid reasons, time range
 
 Reads the segments of DIR oldest first, then the FILEs (a directory's
-segments oldest first: give stats every host's, so that it finds the bids
-of the bills that a failover sent to another host). Torn or corrupt
+segments oldest first: give stats every host's, so that it counts the
+bills that a failover sent to another host, and finds the bids of those
+whose notice did not name their deal). Torn or corrupt
 blocks are skipped with a note on stderr. Exit status: 0 on success (even
 with skipped bytes), 1 when a file cannot be read or written, 2 on bad usage.
 `

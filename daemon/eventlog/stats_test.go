@@ -49,7 +49,7 @@ func TestStats(t *testing.T) {
 	}
 	deals := map[string]*deal{}
 	dealOf := map[string]string{} // bid id: its deal bid's deal line
-	billed := map[string]bool{}
+	named, joined := 0, 0
 	for i := range n {
 		r := testRecord(i)
 		if r.Kind == KindBid && len(r.DealID()) > 0 {
@@ -89,22 +89,29 @@ func TestStats(t *testing.T) {
 				c.mtwBills++
 				c.overpaid += r.Price - r.MinToWin
 			}
-			if k, ok := dealOf[string(r.BidID())]; ok && !billed[string(r.BidID())] {
-				billed[string(r.BidID())] = true
+			k, ok := dealOf[string(r.BidID())]
+			if r.DealKnown { // its notice named the deal, or none
+				k, ok = string(r.DealID())+"/"+string(r.Exchange())+"/"+r.CurString(), len(r.DealID()) > 0
+				if ok && deals[k] == nil {
+					deals[k] = &deal{}
+				}
+			}
+			if ok {
 				deals[k].bills++
 				deals[k].cpm += r.Price
+				if r.DealKnown {
+					named++
+				} else {
+					joined++
+				}
 			}
 		}
 		if r.Kind == KindNoBid {
 			reasons[r.Reason]++
 		}
 	}
-	joined := 0
-	for _, d := range deals {
-		joined += d.bills
-	}
-	if joined == 0 {
-		t.Fatal("no bill of a deal bid among the test records: the join is not tested")
+	if named == 0 || joined == 0 {
+		t.Fatalf("%d bills name their deal, %d are of a deal bid and do not: both must be tested", named, joined)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if want := 1 + 5 + len(spend) + len(exchanges) + len(exchangeSpend) + len(deals) + len(reasons); len(lines) != want {
@@ -221,8 +228,9 @@ func TestMainCommand(t *testing.T) {
 }
 
 // TestStatsDealAcrossHosts: a deal bid logged by host a and billed on
-// host b (after a failover), read b first, counts its bill under the
-// deal; a bid billed on both hosts counts its first bill in reading order.
+// host b (after a failover) by a notice that did not name the deal (of a
+// bid made before rtbd named it), read b first, counts its bill under the
+// deal; a bid billed on both hosts counts both bills, as spend does.
 func TestStatsDealAcrossHosts(t *testing.T) {
 	t.Parallel()
 	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b2", "pg", 5), rec(KindBid, "b3", "", 4), rec(KindBill, "b2", "", 2))
@@ -231,13 +239,61 @@ func TestStatsDealAcrossHosts(t *testing.T) {
 	if _, err := (&Reader{}).Stats(&out, b, a); err != nil {
 		t.Fatal(err)
 	}
-	// b1's bill (3) and b2's first bill read (2.5, host b's); not b3's.
-	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":2,"cur":"USD","bills":2,"cpm_sum":5.5,"spend":0.0055}`
+	// b1's bill (3) and b2's two (2.5 on host b, 2 on host a); not b3's.
+	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":2,"cur":"USD","bills":3,"cpm_sum":7.5,"spend":0.0075}`
 	if !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 	// Every bill moved spend, as the hosts charged them.
 	if want := `{"type":"exchange_spend","exchange":"x","cur":"USD","bills":4,"cpm_sum":8.5,"spend":0.0085,"capped_bills":0,"capped_cpm_excess":0,"bid_bills":0,"bid_cpm_sum":0,"discount_cpm_sum":0,"mtw_bills":0,"overpaid_cpm_sum":0}`; !strings.Contains(out.String(), want+"\n") {
+		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
+	}
+}
+
+// TestStatsDealNamedByBills: a bill whose notice named its deal counts
+// under it without its bid's record, once, even beside bills that need
+// the join; one that named no deal ("deal=", an open-auction bid's) counts
+// under none, whatever its bid id.
+func TestStatsDealNamedByBills(t *testing.T) {
+	t.Parallel()
+	named := func(bid, deal string, price float64) Record {
+		r := rec(KindBill, bid, deal, price)
+		r.DealKnown = true
+		return r
+	}
+	// Host b billed only: no bid records.
+	b := writeRecords(t, named("b1", "pg", 3), named("b2", "pg", 2), named("b3", "pmp", 1), named("b4", "", 4))
+	var out bytes.Buffer
+	if _, err := (&Reader{}).Stats(&out, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`{"type":"deal","deal_id":"pg","exchange":"x","bids":0,"cur":"USD","bills":2,"cpm_sum":5,"spend":0.005}`,
+		`{"type":"deal","deal_id":"pmp","exchange":"x","bids":0,"cur":"USD","bills":1,"cpm_sum":1,"spend":0.001}`,
+	} {
+		if !strings.Contains(out.String(), want+"\n") {
+			t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
+		}
+	}
+	if n := strings.Count(out.String(), `"type":"deal"`); n != 2 {
+		t.Fatalf("got\n%s\n%d deal lines; want 2", out.String(), n)
+	}
+	// With host a's bids, one of them billed by a notice without deal:
+	// the join runs, and counts neither named bill again, nor b4's.
+	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b4", "pg", 5), rec(KindBid, "b5", "pg", 5), rec(KindBill, "b5", "", 1.5))
+	out.Reset()
+	if _, err := (&Reader{}).Stats(&out, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"cur":"USD","bills":3,"cpm_sum":6.5,"spend":0.0065}`; !strings.Contains(out.String(), want+"\n") {
+		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
+	}
+	// One deal bid, billed without deal, is joined too.
+	out.Reset()
+	if _, err := (&Reader{}).Stats(&out, writeRecords(t, rec(KindBid, "b9", "pg", 5), rec(KindBill, "b9", "", 1))); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":1,"cur":"USD","bills":1,"cpm_sum":1,"spend":0.001}`; !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 }
