@@ -70,7 +70,7 @@ func TestServeSignedBillZeroAlloc(t *testing.T) {
 	const runs = 1000
 	uris := make([][]byte, 2*runs+2)
 	for i := range uris {
-		q := (&openrtb.NoticeQuery{BidID: fmt.Appendf(nil, "%032x", i), CampaignID: []byte("campaign-17"), ImpID: []byte("1"), UserKey: 0xdeadbeef, Cur: []byte("USD"), BidPrice: []byte("40")}).Append(nil)
+		q := openrtb.AppendNoticeQuery(nil, &openrtb.NoticeQuery{BidID: fmt.Appendf(nil, "%032x", i), CampaignID: []byte("campaign-17"), ImpID: []byte("1"), UserKey: 0xdeadbeef, Cur: []byte("USD"), BidPrice: []byte("40")})
 		uris[i] = fmt.Appendf(nil, "/bill%s&sig=%016x&price=%d.25", q, keys[0].Sign(q), i%50)
 	}
 	serveBillsZeroAlloc(t, h, uris, runs)

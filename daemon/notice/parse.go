@@ -156,7 +156,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 }
 
 // verify checks sig, the notice's signature, against the canonical query
-// of n's values (openrtb.NoticeQuery.Append), and the fields before sig
+// of n's values (openrtb.AppendNoticeQuery), and the fields before sig
 // that this rtbd does not know (see laterFields), under each of the keys.
 func (h *Handler) verify(keys []openrtb.NoticeKey, a args, k Kind, n *notice) (result, string) {
 	sig := a.peek("sig")
@@ -176,7 +176,7 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, a args, k Kind, n *notice) (r
 		BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, UserKey: n.userKey, Cur: n.cur, BidPrice: n.bp,
 		BillOnWin: n.billOnWin, Explore: n.explore, Exchange: n.exchange, Deal: n.deal, WithDeal: n.dealKnown,
 	}
-	q := nq.Append(buf[:0])
+	q := openrtb.AppendNoticeQuery(buf[:0], &nq)
 	src := a.query
 	if !src.Has("sig") {
 		src = a.post
@@ -192,7 +192,7 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, a args, k Kind, n *notice) (r
 
 // laterFields appends to q, as openrtb.AppendNoticeField writes them, the
 // fields of src before sig that this rtbd does not know: a newer rtbd's,
-// which it signs after the others (see openrtb.NoticeQuery.Append). So a
+// which it signs after the others (see openrtb.AppendNoticeQuery). So a
 // host rolled back to this version still bills the notices of the bids a
 // newer one made, and a field slipped into the signed part without the
 // key still fails. The fields after sig (price, mtw, loss and whatever an

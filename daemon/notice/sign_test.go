@@ -14,7 +14,7 @@ import (
 // user 0xbeef, USD, bid price 3) at price, signed with key as a bid's
 // notice URLs are, and then changed by edit.
 func signedQuery(key *openrtb.NoticeKey, bid, price string, edit func(string) string) string {
-	q := (&openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c/1"), ImpID: []byte("i1"), UserKey: 0xbeef, Cur: []byte("USD"), BidPrice: []byte("3")}).Append(nil)
+	q := openrtb.AppendNoticeQuery(nil, &openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c/1"), ImpID: []byte("i1"), UserKey: 0xbeef, Cur: []byte("USD"), BidPrice: []byte("3")})
 	return edit(fmt.Sprintf("%s&sig=%016x&price=%s", q[1:], key.Sign(q), price))
 }
 
@@ -81,7 +81,7 @@ func TestSignedNotices(t *testing.T) {
 }
 
 // TestNoticesOfANewerRtbd: a newer rtbd signs the fields it adds after
-// the others (openrtb.NoticeQuery.Append). This one signs them as they
+// the others (openrtb.AppendNoticeQuery). This one signs them as they
 // come, so their notices are billed here (after a rollback); a field
 // slipped in before sig without the key is refused, one after sig is
 // not signed and is ignored, and the same holds for a POSTed form.
@@ -93,7 +93,7 @@ func TestNoticesOfANewerRtbd(t *testing.T) {
 	// newer returns bid's notice query as a newer rtbd signs it, with two
 	// more fields, one that needs escaping ("seat") and "zz", then edited.
 	newer := func(bid string, edit func(string) string) string {
-		q := (&openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c/1"), ImpID: []byte("i1"), UserKey: 0xbeef, Cur: []byte("USD"), BidPrice: []byte("3"), Exchange: []byte("ssp")}).Append(nil)
+		q := openrtb.AppendNoticeQuery(nil, &openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c/1"), ImpID: []byte("i1"), UserKey: 0xbeef, Cur: []byte("USD"), BidPrice: []byte("3"), Exchange: []byte("ssp")})
 		q = openrtb.AppendNoticeField(q, []byte("seat"), []byte("pg 1/&"))
 		q = openrtb.AppendNoticeField(q, []byte("zz"), []byte("9"))
 		return edit(fmt.Sprintf("%s&sig=%016x&price=1.5", q[1:], keys[0].Sign(q)))
@@ -143,7 +143,7 @@ func TestDealInNotices(t *testing.T) {
 	}
 	long := strings.Repeat("d", 200)
 	query := func(bid, deal string, withDeal bool, edit func(string) string) string {
-		q := (&openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c"), ImpID: []byte("1"), Cur: []byte("USD"), BidPrice: []byte("3"), Exchange: []byte("ssp"), Deal: []byte(deal), WithDeal: withDeal}).Append(nil)
+		q := openrtb.AppendNoticeQuery(nil, &openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c"), ImpID: []byte("1"), Cur: []byte("USD"), BidPrice: []byte("3"), Exchange: []byte("ssp"), Deal: []byte(deal), WithDeal: withDeal})
 		return edit(fmt.Sprintf("%s&sig=%016x&price=1.5", q[1:], keys[0].Sign(q)))
 	}
 	same := func(q string) string { return q }
@@ -197,18 +197,18 @@ func TestDealInNotices(t *testing.T) {
 }
 
 // TestLaterFieldsKnowEveryField: laterFields adds none of the fields that
-// NoticeQuery.Append writes, every optional one set: a field added there
+// AppendNoticeQuery writes, every optional one set: a field added there
 // and not to laterFields' list would be signed twice, and every notice
 // refused as forged.
 func TestLaterFieldsKnowEveryField(t *testing.T) {
-	q := (&openrtb.NoticeQuery{BidID: []byte("b"), CampaignID: []byte("c"), ImpID: []byte("i"), UserKey: 1, Cur: []byte("USD"), BidPrice: []byte("2"), BillOnWin: true, Explore: true, Exchange: []byte("ssp"), Deal: []byte("pg")}).Append(nil)
+	q := openrtb.AppendNoticeQuery(nil, &openrtb.NoticeQuery{BidID: []byte("b"), CampaignID: []byte("c"), ImpID: []byte("i"), UserKey: 1, Cur: []byte("USD"), BidPrice: []byte("2"), BillOnWin: true, Explore: true, Exchange: []byte("ssp"), Deal: []byte("pg")})
 	var a fasthttp.Args
 	a.ParseBytes(fmt.Appendf(q[1:], "&sig=%016x&price=1&mtw=1&loss=102", 1))
 	if n := strings.Count(string(q), "&") + 1; a.Len() != n+4 {
 		t.Fatalf("%s: %d fields; want the query's %d, sig and the 3 unsigned", q, a.Len(), n)
 	}
 	if got := laterFields(nil, &a); len(got) != 0 {
-		t.Fatalf("laterFields of %s = %q; want nothing: it does not know a field of NoticeQuery.Append", q, got)
+		t.Fatalf("laterFields of %s = %q; want nothing: it does not know a field of AppendNoticeQuery", q, got)
 	}
 }
 

@@ -259,7 +259,7 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 		BillOnWin: r.BillOnWin, Explore: r.Explore && len(b.DealID) == 0, Exchange: r.Exchange,
 		Deal: b.DealID, WithDeal: true,
 	}
-	dst = nq.Append(dst)
+	dst = AppendNoticeQuery(dst, &nq)
 	if r.NoticeKey != nil {
 		sig := r.NoticeKey.Sign(dst[q:])
 		dst = append(dst, "&sig="...)

@@ -26,7 +26,7 @@ type Response struct {
 	NoticeBase []byte
 	// NoticeKey, when set, signs the notice URLs: "&sig=SIG" follows BP
 	// (and "&bo=w" and "&x=EXCHANGE"), SIG the key's signature of the query up to it as 16
-	// lower-case hex digits (see [NoticeQuery.Append]).
+	// lower-case hex digits (see [AppendNoticeQuery]).
 	NoticeKey *NoticeKey
 	// BillOnWin adds "&bo=w" after BP: the notice handler bills these
 	// bids at their win notice, for an exchange that sends no billing

@@ -18,7 +18,7 @@ import (
 type NoticeKey struct{ k0, k1 uint64 }
 
 // Sign returns the signature of a notice's canonical query (see
-// [NoticeQuery.Append]).
+// [AppendNoticeQuery]).
 func (k *NoticeKey) Sign(query []byte) uint64 { return siphash.Hash(k.k0, k.k1, query) }
 
 // ParseNoticeKeys reads notice keys, one per line as 32 hex digits (128
@@ -47,7 +47,7 @@ func ParseNoticeKeys(text string) ([]NoticeKey, error) {
 }
 
 // NoticeQuery holds the fields of a bid's notice URLs that are signed
-// (see [NoticeQuery.Append]).
+// (see [AppendNoticeQuery]).
 type NoticeQuery struct {
 	// BidID, CampaignID, ImpID and Cur are the bid's id, campaign, imp
 	// and currency; UserKey its user's key (0 when unknown).
@@ -77,8 +77,8 @@ type NoticeQuery struct {
 	WithDeal bool
 }
 
-// Append appends q's canonical query, the part of a notice URL that is
-// signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&sx=1&x=EXCHANGE&deal=DEAL",
+// AppendNoticeQuery appends q's canonical query, the part of a notice URL
+// that is signed: "?bid=ID&cid=CID&imp=IMPID&uk=UK&cur=CUR&bp=BP&bo=w&sx=1&x=EXCHANGE&deal=DEAL",
 // each value query-escaped and UK as 16 lower-case hex digits; "&bp=BP"
 // only when BidPrice is not empty, "&bo=w" only with BillOnWin, "&sx=1"
 // only with Explore, "&x=EXCHANGE" only when Exchange is not empty, and
@@ -91,7 +91,7 @@ type NoticeQuery struct {
 // field signs it as it comes, so that the notices of a newer rtbd's bids
 // still verify on a host rolled back to this one. Deal was the first
 // such field: rtbd from before it signs deal as it comes.
-func (q *NoticeQuery) Append(dst []byte) []byte {
+func AppendNoticeQuery(dst []byte, q *NoticeQuery) []byte {
 	dst = append(dst, "?bid="...)
 	dst = appendQueryEscape(dst, q.BidID)
 	dst = append(dst, "&cid="...)
@@ -116,15 +116,17 @@ func (q *NoticeQuery) Append(dst []byte) []byte {
 		dst = append(dst, "&x="...)
 		dst = appendQueryEscape(dst, q.Exchange)
 	}
-	if len(q.Deal) != 0 || q.WithDeal {
+	if len(q.Deal) != 0 {
 		dst = append(dst, "&deal="...)
 		dst = appendQueryEscape(dst, q.Deal)
+	} else if q.WithDeal {
+		dst = append(dst, "&deal="...)
 	}
 	return dst
 }
 
 // AppendNoticeField appends "&KEY=VALUE", each query-escaped: the form of
-// a signed notice field that [NoticeQuery.Append] does not write, which a
+// a signed notice field that [AppendNoticeQuery] does not write, which a
 // notice handler appends after the fields it knows to verify a signature.
 func AppendNoticeField(dst, key, value []byte) []byte {
 	dst = append(dst, '&')

@@ -33,7 +33,7 @@ func TestNoticeKeyIsSipHash(t *testing.T) {
 
 // TestAppendResponseSignsNotices: with a key, the three notice URLs of a
 // bid carry sig, the key's signature of the query before it, which is the
-// query NoticeQuery.Append writes from the bid's values, its price as bp
+// query AppendNoticeQuery writes from the bid's values, its price as bp
 // included.
 func TestAppendResponseSignsNotices(t *testing.T) {
 	keys, err := ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
@@ -54,7 +54,7 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	} {
 		r.BillOnWin, r.Exchange = c.billOnWin, []byte(c.exchange)
 		b := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0].Bid[0]
-		want := strconv.FormatUint(keys[0].Sign((&NoticeQuery{BidID: []byte("b&1"), CampaignID: []byte("c/7"), ImpID: []byte("imp 1"), UserKey: 0xabc, Cur: []byte("USD"), BidPrice: []byte("1.2345"), BillOnWin: c.billOnWin, Exchange: []byte(c.exchange), Deal: []byte("deal")}).Append(nil)), 16)
+		want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b&1"), CampaignID: []byte("c/7"), ImpID: []byte("imp 1"), UserKey: 0xabc, Cur: []byte("USD"), BidPrice: []byte("1.2345"), BillOnWin: c.billOnWin, Exchange: []byte(c.exchange), Deal: []byte("deal")})), 16)
 		for _, u := range []string{b.NURL, b.BURL, b.LURL} {
 			q, err := url.ParseQuery(u[strings.IndexByte(u, '?')+1:])
 			if err != nil {
@@ -78,27 +78,27 @@ func TestAppendResponseSignsNotices(t *testing.T) {
 	if u := d.Bid[0].BURL; strings.Contains(u, "sx=") {
 		t.Fatalf("the deal bid's notice %s is marked as exploring", u)
 	}
-	want := strconv.FormatUint(keys[0].Sign((&NoticeQuery{BidID: []byte("b2"), ImpID: []byte("i2"), Cur: []byte("USD"), BidPrice: []byte("0.1"), BillOnWin: true, Explore: true, Exchange: []byte("ssp-1"), WithDeal: true}).Append(nil)), 16)
+	want := strconv.FormatUint(keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b2"), ImpID: []byte("i2"), Cur: []byte("USD"), BidPrice: []byte("0.1"), BillOnWin: true, Explore: true, Exchange: []byte("ssp-1"), WithDeal: true})), 16)
 	for _, u := range []string{d.Bid[1].NURL, d.Bid[1].BURL, d.Bid[1].LURL} {
 		if !strings.Contains(u, fmt.Sprintf("&bp=0.1&bo=w&sx=1&x=ssp-1&deal=&sig=%016s&price=", want)) {
 			t.Fatalf("open bid's notice %s: want &bo=w&sx=1&x=ssp-1&deal= signed (%016s)", u, want)
 		}
 	}
 	r.Explore = false
-	if keys[0].Sign((&NoticeQuery{BidID: []byte("b")}).Append(nil)) ==
-		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Explore: true}).Append(nil)) {
+	if keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b")})) ==
+		keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b"), Explore: true})) {
 		t.Fatal("the signature does not cover sx")
 	}
-	if keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Exchange: []byte("a")}).Append(nil)) ==
-		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Exchange: []byte("c")}).Append(nil)) {
+	if keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b"), Exchange: []byte("a")})) ==
+		keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b"), Exchange: []byte("c")})) {
 		t.Fatal("the signature does not cover x")
 	}
-	if keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Deal: []byte("a")}).Append(nil)) ==
-		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), Deal: []byte("c")}).Append(nil)) {
+	if keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b"), Deal: []byte("a")})) ==
+		keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b"), Deal: []byte("c")})) {
 		t.Fatal("the signature does not cover deal")
 	}
-	if keys[0].Sign((&NoticeQuery{BidID: []byte("b")}).Append(nil)) ==
-		keys[0].Sign((&NoticeQuery{BidID: []byte("b"), WithDeal: true}).Append(nil)) {
+	if keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b")})) ==
+		keys[0].Sign(AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b"), WithDeal: true})) {
 		t.Fatal("the signature does not cover an empty deal")
 	}
 	r.NoticeKey, r.BillOnWin, r.Exchange = nil, false, nil
@@ -116,14 +116,14 @@ func TestNoticeQueryDealIsALaterField(t *testing.T) {
 		BidID: []byte("b 1"), CampaignID: []byte("c"), ImpID: []byte("1"), UserKey: 7, Cur: []byte("USD"),
 		BidPrice: []byte("2.5"), BillOnWin: true, Explore: true, Exchange: []byte("ssp/1"),
 	}
-	before := q.Append(nil)
+	before := AppendNoticeQuery(nil, &q)
 	if strings.Contains(string(before), "deal") {
 		t.Fatalf("no deal and no WithDeal: query %s has deal", before)
 	}
 	q.WithDeal = true
 	for _, deal := range []string{"", "pg-1", "pg 1/&=?", "d\u00e9al%"} {
 		q.Deal = []byte(deal)
-		got := q.Append(nil)
+		got := AppendNoticeQuery(nil, &q)
 		if want := AppendNoticeField(slices.Clip(before), []byte("deal"), q.Deal); string(got) != string(want) {
 			t.Fatalf("deal %q: query %s; want %s", deal, got, want)
 		}
