@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"fmt"
 	"io"
 	"sync/atomic"
 	"testing"
@@ -158,4 +159,40 @@ func BenchmarkCat(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*10000/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkStatsDeals measures log stats over 20,000 bids through a deal
+// and their bills: "named", bills whose notice URLs named the deal (one
+// read of the records, no index), and "unnamed", those of bids made
+// before rtbd named deals (two more reads, and a map of the deal bids by
+// bid id: the memory that grows with the log).
+func BenchmarkStatsDeals(b *testing.B) {
+	for _, named := range []bool{true, false} {
+		b.Run(map[bool]string{true: "named", false: "unnamed"}[named], func(b *testing.B) {
+			cfg := testConfig(b)
+			w, _ := testWriter(b, cfg)
+			const n = 20000
+			for i := range n {
+				id := fmt.Sprintf("bid-%08d", i)
+				bid := rec(KindBid, id, "pg", 5)
+				w.add(&bid)
+				bill := rec(KindBill, id, "", 2)
+				if named {
+					bill.SetDealID([]byte("pg"))
+					bill.DealKnown = true
+				}
+				w.add(&bill)
+			}
+			w.flush()
+			w.closeSegment()
+			b.ReportAllocs()
+			var rd Reader
+			for b.Loop() {
+				if _, err := rd.Stats(io.Discard, cfg.Dir); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)*2*n/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }
