@@ -23,7 +23,7 @@ import (
 //	{"type":"exchange_spend","exchange":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000,
 //	 "capped_bills":N,"capped_cpm_excess":X,"bid_bills":N,"bid_cpm_sum":X,"discount_cpm_sum":X,
 //	 "mtw_bills":N,"overpaid_cpm_sum":X}
-//	{"type":"deal","deal_id":"..","exchange":"..","cur":"USD","bids":N,"bills":N,"cpm_sum":X,"spend":X/1000}
+//	{"type":"deal","deal_id":"..","exchange":"..","bids":N,"wins":N,"losses":N,"cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
 //	{"type":"nobid_reason","reason":N,"records":N}            with "reason_name" when named
 //
 // Spend is the sum of billing-notice prices, which are CPMs, divided by
@@ -44,12 +44,12 @@ import (
 // does, what better shading could have kept.
 //
 // A deal line counts the deal's bids (in the bid's currency) and the
-// billing notices that name it, each, as spend does. A billing notice of
-// a bid made before rtbd named deals in notice URLs names none (see
-// [Record.DealKnown]): when some bill is such and some bid has a deal,
-// the records are read twice more, to find those bills' bids by bid id
-// among all the records read, so give Stats the segments of every host
-// that bid on the deal then.
+// win, loss and billing notices that name it, each, as spend does. A
+// notice of a bid made before rtbd named deals in notice URLs names none
+// (see [Record.DealKnown]): when some notice is such and some bid has a
+// deal, the records are read twice more, to find those notices' bids by
+// bid id among all the records read, so give Stats the segments of every
+// host that bid on the deal then.
 func (rd *Reader) Stats(w io.Writer, paths ...string) (skipped int64, err error) {
 	s := newSummary()
 	skipped, err = rd.Each(func(r *Record) error { s.add(r); return nil }, paths...)
@@ -57,7 +57,7 @@ func (rd *Reader) Stats(w io.Writer, paths ...string) (skipped int64, err error)
 		byBid := make(map[string]*dealSum)
 		_, err = rd.Each(func(r *Record) error { s.indexDealBid(byBid, r); return nil }, paths...)
 		if err == nil {
-			_, err = rd.Each(func(r *Record) error { joinBill(byBid, r); return nil }, paths...)
+			_, err = rd.Each(func(r *Record) error { joinNotice(byBid, r); return nil }, paths...)
 		}
 	}
 	if err != nil {
@@ -112,7 +112,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 		b = appendJSONString(b, []byte(k.deal))
 		b = append(b, `,"exchange":`...)
 		b = appendJSONString(b, []byte(k.exchange))
-		b = fmt.Appendf(b, `,"bids":%d`, d.bids)
+		b = fmt.Appendf(b, `,"bids":%d,"wins":%d,"losses":%d`, d.bids, d.wins, d.losses)
 		b = appendSum(b, k.cur, &d.spendSum)
 		b = append(b, "}\n"...)
 	}
@@ -158,7 +158,7 @@ type summary struct {
 	exchangeSpend map[spendKey]*exchangeSum // by exchange
 	deals         map[dealKey]*dealSum
 	dealBids      int // bids through a deal
-	unnamed       int // bills whose notice URL had no deal field (not DealKnown)
+	unnamed       int // notices whose URL had no deal field (not DealKnown)
 	reasons       [256]int
 }
 
@@ -228,8 +228,20 @@ func (a dealKey) compare(b dealKey) int {
 }
 
 type dealSum struct {
-	bids int
+	bids, wins, losses int
 	spendSum
+}
+
+// addNotice counts the notice r in d.
+func (d *dealSum) addNotice(r *Record) {
+	switch r.Kind {
+	case KindWin:
+		d.wins++
+	case KindLoss:
+		d.losses++
+	case KindBill:
+		d.add(r.Price)
+	}
 }
 
 func (s *summary) add(r *Record) {
@@ -254,16 +266,18 @@ func (s *summary) add(r *Record) {
 		cur := r.CurString()
 		entry(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
 		entry(s.exchangeSpend, spendKey{string(r.Exchange()), cur}).add(r)
+	}
+	if r.Kind == KindWin || r.Kind == KindBill || r.Kind == KindLoss {
 		switch {
 		case !r.DealKnown:
 			s.unnamed++
 		case len(r.DealID()) > 0:
-			entry(s.deals, dealKeyOf(r)).add(r.Price)
+			entry(s.deals, dealKeyOf(r)).addNotice(r)
 		}
 	}
 }
 
-// dealKeyOf returns the deal line of r, a bid through a deal or a bill
+// dealKeyOf returns the deal line of r, a bid through a deal or a notice
 // that names one.
 func dealKeyOf(r *Record) dealKey {
 	return dealKey{string(r.DealID()), string(r.Exchange()), r.CurString()}
@@ -277,14 +291,14 @@ func (s *summary) indexDealBid(byBid map[string]*dealSum, r *Record) {
 	}
 }
 
-// joinBill counts r, when it is a bill that does not name its bid's deal,
-// under the deal of its bid, found in byBid.
-func joinBill(byBid map[string]*dealSum, r *Record) {
-	if r.Kind != KindBill || r.DealKnown {
+// joinNotice counts r, when it is a notice that does not name its bid's
+// deal, under the deal of its bid, found in byBid.
+func joinNotice(byBid map[string]*dealSum, r *Record) {
+	if r.Kind == KindBid || r.Kind == KindNoBid || r.DealKnown {
 		return
 	}
 	if d := byBid[string(r.BidID())]; d != nil {
-		d.add(r.Price)
+		d.addNotice(r)
 	}
 }
 
@@ -303,13 +317,13 @@ const usage = `usage: rtbd log cat|stats [-dir DIR] [FILE...]
   cat    print every record as one JSON object per line
   stats  print a summary as JSON lines: records by kind, spend by campaign,
          records and spend by exchange (with what bills were charged
-         above the bids, below them, and above the minimum to win), bids
-         and spend by deal, no-bid reasons, time range
+         above the bids, below them, and above the minimum to win), bids,
+         wins, losses and spend by deal, no-bid reasons, time range
 
 Reads the segments of DIR oldest first, then the FILEs (a directory's
 segments oldest first: give stats every host's, so that it counts the
-bills that a failover sent to another host, and finds the bids of those
-whose notice did not name their deal). Torn or corrupt
+notices that a failover sent to another host, and finds the bids of
+those whose URL did not name their deal). Torn or corrupt
 blocks are skipped with a note on stderr. Exit status: 0 on success (even
 with skipped bytes), 1 when a file cannot be read or written, 2 on bad usage.
 `

@@ -44,8 +44,8 @@ func TestStats(t *testing.T) {
 	}
 	exchangeCapped := map[string]*capped{}
 	type deal struct {
-		bids, bills int
-		cpm         float64
+		bids, wins, losses, bills int
+		cpm                       float64
 	}
 	deals := map[string]*deal{}
 	dealOf := map[string]string{} // bid id: its deal bid's deal line
@@ -68,6 +68,31 @@ func TestStats(t *testing.T) {
 			exchanges[string(r.Exchange())] = map[string]int{}
 		}
 		exchanges[string(r.Exchange())][r.Kind.String()]++
+		if r.Kind == KindWin || r.Kind == KindBill || r.Kind == KindLoss {
+			k, ok := dealOf[string(r.BidID())]
+			if r.DealKnown { // its notice named the deal, or none
+				k, ok = string(r.DealID())+"/"+string(r.Exchange())+"/"+r.CurString(), len(r.DealID()) > 0
+				if ok && deals[k] == nil {
+					deals[k] = &deal{}
+				}
+			}
+			if ok {
+				switch r.Kind {
+				case KindWin:
+					deals[k].wins++
+				case KindLoss:
+					deals[k].losses++
+				default:
+					deals[k].bills++
+					deals[k].cpm += r.Price
+				}
+				if r.DealKnown {
+					named++
+				} else {
+					joined++
+				}
+			}
+		}
 		if r.Kind == KindBill {
 			spend[string(r.CampaignID())+"/"+r.CurString()] += r.Price
 			exchangeSpend[string(r.Exchange())+"/"+r.CurString()] += r.Price
@@ -89,29 +114,20 @@ func TestStats(t *testing.T) {
 				c.mtwBills++
 				c.overpaid += r.Price - r.MinToWin
 			}
-			k, ok := dealOf[string(r.BidID())]
-			if r.DealKnown { // its notice named the deal, or none
-				k, ok = string(r.DealID())+"/"+string(r.Exchange())+"/"+r.CurString(), len(r.DealID()) > 0
-				if ok && deals[k] == nil {
-					deals[k] = &deal{}
-				}
-			}
-			if ok {
-				deals[k].bills++
-				deals[k].cpm += r.Price
-				if r.DealKnown {
-					named++
-				} else {
-					joined++
-				}
-			}
 		}
 		if r.Kind == KindNoBid {
 			reasons[r.Reason]++
 		}
 	}
 	if named == 0 || joined == 0 {
-		t.Fatalf("%d bills name their deal, %d are of a deal bid and do not: both must be tested", named, joined)
+		t.Fatalf("%d notices name their deal, %d are of a deal bid and do not: both must be tested", named, joined)
+	}
+	wins, losses := 0, 0
+	for _, d := range deals {
+		wins, losses = wins+d.wins, losses+d.losses
+	}
+	if wins == 0 || losses == 0 {
+		t.Fatalf("%d wins and %d losses under deals: both must be tested", wins, losses)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if want := 1 + 5 + len(spend) + len(exchanges) + len(exchangeSpend) + len(deals) + len(reasons); len(lines) != want {
@@ -120,7 +136,7 @@ func TestStats(t *testing.T) {
 	for _, line := range lines {
 		var m struct {
 			Type, Kind, First, Last, CampaignID, Cur, ReasonName, Exchange, DealID string
-			Records, Bills, Bids                                                   int
+			Records, Bills, Bids, Wins, Losses                                     int
 			Reason                                                                 uint8
 			CPMSum                                                                 float64 `json:"cpm_sum"`
 			Spend                                                                  float64
@@ -172,7 +188,8 @@ func TestStats(t *testing.T) {
 			}
 		case "deal":
 			d := deals[m.DealID+"/"+m.Exchange+"/"+m.Cur]
-			if d == nil || m.Bids != d.bids || m.Bills != d.bills || m.CPMSum != d.cpm || m.Spend != d.cpm/1000 {
+			if d == nil || m.Bids != d.bids || m.Wins != d.wins || m.Losses != d.losses || m.Bills != d.bills ||
+				m.CPMSum != d.cpm || m.Spend != d.cpm/1000 {
 				t.Fatalf("deal line %q; want %+v", line, d)
 			}
 		case "nobid_reason":
@@ -210,7 +227,7 @@ func TestMainCommand(t *testing.T) {
 	f([]string{"cat", filepath.Join(dir, names[0])}, 0, 10, "")
 	f([]string{"cat", "-dir", dir, filepath.Join(dir, names[0])}, 0, 20, "")
 	f([]string{"cat", torn}, 0, 0, "skipped 20 bytes")
-	f([]string{"stats", "-dir", dir}, 0, 1+5+2+3+2+1+2, "") // total, kinds, spend, exchanges, their spend, deal, reasons
+	f([]string{"stats", "-dir", dir}, 0, 1+5+2+3+2+2+2, "") // total, kinds, spend, exchanges, their spend, deals, reasons
 	f([]string{"cat", "-dir", filepath.Join(dir, "missing")}, 1, 0, "no such file")
 	f([]string{"cat"}, 2, 0, "give -dir or files")
 	f([]string{"cat", "-bogus"}, 2, 0, "usage:")
@@ -227,20 +244,23 @@ func TestMainCommand(t *testing.T) {
 	}
 }
 
-// TestStatsDealAcrossHosts: a deal bid logged by host a and billed on
-// host b (after a failover) by a notice that did not name the deal (of a
-// bid made before rtbd named it), read b first, counts its bill under the
-// deal; a bid billed on both hosts counts both bills, as spend does.
+// TestStatsDealAcrossHosts: a deal bid logged by host a and won and
+// billed on host b (after a failover) by notices that did not name the
+// deal (of a bid made before rtbd named it), read b first, counts its win
+// and bill under the deal; a bid billed on both hosts counts both bills,
+// as spend does; the notices of a bid without a deal count under none.
 func TestStatsDealAcrossHosts(t *testing.T) {
 	t.Parallel()
-	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b2", "pg", 5), rec(KindBid, "b3", "", 4), rec(KindBill, "b2", "", 2))
-	b := writeRecords(t, rec(KindBill, "b1", "", 3), rec(KindBill, "b2", "", 2.5), rec(KindBill, "b3", "", 1))
+	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b2", "pg", 5), rec(KindBid, "b3", "", 4), rec(KindBill, "b2", "", 2),
+		rec(KindLoss, "b4", "", 6), rec(KindBid, "b4", "pg", 5))
+	b := writeRecords(t, rec(KindWin, "b1", "", 3), rec(KindBill, "b1", "", 3), rec(KindBill, "b2", "", 2.5), rec(KindWin, "b3", "", 1), rec(KindBill, "b3", "", 1))
 	var out bytes.Buffer
 	if _, err := (&Reader{}).Stats(&out, b, a); err != nil {
 		t.Fatal(err)
 	}
-	// b1's bill (3) and b2's two (2.5 on host b, 2 on host a); not b3's.
-	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":2,"cur":"USD","bills":3,"cpm_sum":7.5,"spend":0.0075}`
+	// b1's win and bill (3), b2's two bills (2.5 on host b, 2 on host a),
+	// b4's loss (read before its bid); not b3's.
+	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"wins":1,"losses":1,"cur":"USD","bills":3,"cpm_sum":7.5,"spend":0.0075}`
 	if !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
@@ -250,26 +270,27 @@ func TestStatsDealAcrossHosts(t *testing.T) {
 	}
 }
 
-// TestStatsDealNamedByBills: a bill whose notice named its deal counts
-// under it without its bid's record, once, even beside bills that need
-// the join; one that named no deal ("deal=", an open-auction bid's) counts
-// under none, whatever its bid id.
-func TestStatsDealNamedByBills(t *testing.T) {
+// TestStatsDealNamedByNotices: a notice whose URL named its deal counts
+// under it without its bid's record, once, even beside notices that need
+// the join; one that named no deal ("deal=", an open-auction bid's)
+// counts under none, whatever its bid id.
+func TestStatsDealNamedByNotices(t *testing.T) {
 	t.Parallel()
-	named := func(bid, deal string, price float64) Record {
-		r := rec(KindBill, bid, deal, price)
+	named := func(k Kind, bid, deal string, price float64) Record {
+		r := rec(k, bid, deal, price)
 		r.DealKnown = true
 		return r
 	}
-	// Host b billed only: no bid records.
-	b := writeRecords(t, named("b1", "pg", 3), named("b2", "pg", 2), named("b3", "pmp", 1), named("b4", "", 4))
+	// Host b won, lost and billed only: no bid records.
+	b := writeRecords(t, named(KindWin, "b1", "pg", 3), named(KindBill, "b1", "pg", 3), named(KindBill, "b2", "pg", 2),
+		named(KindBill, "b3", "pmp", 1), named(KindLoss, "b6", "pmp", 7), named(KindBill, "b4", "", 4), named(KindWin, "b4", "", 4))
 	var out bytes.Buffer
 	if _, err := (&Reader{}).Stats(&out, b); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`{"type":"deal","deal_id":"pg","exchange":"x","bids":0,"cur":"USD","bills":2,"cpm_sum":5,"spend":0.005}`,
-		`{"type":"deal","deal_id":"pmp","exchange":"x","bids":0,"cur":"USD","bills":1,"cpm_sum":1,"spend":0.001}`,
+		`{"type":"deal","deal_id":"pg","exchange":"x","bids":0,"wins":1,"losses":0,"cur":"USD","bills":2,"cpm_sum":5,"spend":0.005}`,
+		`{"type":"deal","deal_id":"pmp","exchange":"x","bids":0,"wins":0,"losses":1,"cur":"USD","bills":1,"cpm_sum":1,"spend":0.001}`,
 	} {
 		if !strings.Contains(out.String(), want+"\n") {
 			t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
@@ -278,22 +299,23 @@ func TestStatsDealNamedByBills(t *testing.T) {
 	if n := strings.Count(out.String(), `"type":"deal"`); n != 2 {
 		t.Fatalf("got\n%s\n%d deal lines; want 2", out.String(), n)
 	}
-	// With host a's bids, one of them billed by a notice without deal:
-	// the join runs, and counts neither named bill again, nor b4's.
-	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b4", "pg", 5), rec(KindBid, "b5", "pg", 5), rec(KindBill, "b5", "", 1.5))
+	// With host a's bids, one of them won and billed by notices without
+	// deal: the join runs, and counts neither named notice again, nor b4's.
+	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b4", "pg", 5), rec(KindBid, "b5", "pg", 5),
+		rec(KindWin, "b5", "", 1.5), rec(KindBill, "b5", "", 1.5))
 	out.Reset()
 	if _, err := (&Reader{}).Stats(&out, a, b); err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"cur":"USD","bills":3,"cpm_sum":6.5,"spend":0.0065}`; !strings.Contains(out.String(), want+"\n") {
+	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"wins":2,"losses":0,"cur":"USD","bills":3,"cpm_sum":6.5,"spend":0.0065}`; !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
-	// One deal bid, billed without deal, is joined too.
+	// One deal bid, lost by a notice without deal, is joined too.
 	out.Reset()
-	if _, err := (&Reader{}).Stats(&out, writeRecords(t, rec(KindBid, "b9", "pg", 5), rec(KindBill, "b9", "", 1))); err != nil {
+	if _, err := (&Reader{}).Stats(&out, writeRecords(t, rec(KindBid, "b9", "pg", 5), rec(KindLoss, "b9", "", 1))); err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":1,"cur":"USD","bills":1,"cpm_sum":1,"spend":0.001}`; !strings.Contains(out.String(), want+"\n") {
+	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":1,"wins":0,"losses":1,"cur":"USD","bills":0,"cpm_sum":0,"spend":0}`; !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 }

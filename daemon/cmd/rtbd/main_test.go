@@ -402,6 +402,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	want := map[string]*statLine{} // by "exchange NAME" and "deal ID EXCHANGE"
 	const price = 0.01             // below every bid: the bills are not capped
 	const above = 999              // above every bid: capped
+	n := 0                         // bids; every fourth one is lost
 	for _, f := range corpus.Requests() {
 		for _, x := range []struct{ name, path string }{{"default", "/openrtb2/bid"}, {"ssp-a", "/ssp-a/bid"}} {
 			code, bids := d.postBidTo(t, x.path, f.Body)
@@ -409,18 +410,30 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 				lineOf(want, "exchange "+x.name).nobids++
 			}
 			for _, b := range bids {
+				keys := []string{"exchange " + x.name, "deal " + b.DealID + " " + x.name}
+				if b.DealID == "" {
+					keys = keys[:1]
+				}
+				for _, key := range keys {
+					lineOf(want, key).bids++
+				}
+				if n++; n%4 == 0 { // lost: its loss notice
+					d.notice(t, b.LURL, "1")
+					for _, key := range keys {
+						lineOf(want, key).losses++
+					}
+					continue
+				}
 				fired, charged := price, price
 				if l := lineOf(want, "exchange "+x.name); x.name == "ssp-a" && l.capped == 0 {
 					fired, charged = above, b.Price
 					l.capped, l.excess = 1, above-b.Price
 				}
+				d.notice(t, b.NURL, strconv.FormatFloat(fired, 'f', -1, 64))
 				d.notice(t, b.BURL, strconv.FormatFloat(fired, 'f', -1, 64))
-				for _, key := range []string{"exchange " + x.name, "deal " + b.DealID + " " + x.name} {
-					if key == "deal  "+x.name {
-						continue
-					}
+				for _, key := range keys {
 					l := lineOf(want, key)
-					l.bids++
+					l.wins++
 					l.bills++
 					l.cpm += charged
 				}
@@ -431,11 +444,17 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 			}
 		}
 	}
-	if want["deal deal-id-1 ssp-a"] == nil || want["exchange default"] == nil {
-		t.Fatalf("no deal bid on ssp-a, or no bid on default: %v", want)
+	dealWins, dealLosses := 0, 0
+	for k, w := range want {
+		if strings.HasPrefix(k, "deal ") {
+			dealWins, dealLosses = dealWins+w.wins, dealLosses+w.losses
+		}
+	}
+	if want["deal deal-id-1 ssp-a"] == nil || want["exchange default"] == nil || dealWins == 0 || dealLosses == 0 {
+		t.Fatalf("no deal bid on ssp-a, no bid on default, or no deal bid won or lost (%d, %d): %v", dealWins, dealLosses, want)
 	}
 	d.stop(t)
-	// Each bill names its bid's deal, or its lack of one, from the notice URL.
+	// Each notice names its bid's deal, or its lack of one, from its URL.
 	records := logCat(t, events)
 	deals := map[any]any{} // by bid id
 	for _, r := range records {
@@ -446,19 +465,19 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 			deals[r["bid_id"]] = r["deal_id"]
 		}
 	}
-	dealBills := 0
+	dealNotices := 0
 	for _, r := range records {
-		if r["kind"] == "bill" {
+		if k := r["kind"]; k == "win" || k == "bill" || k == "loss" {
 			if r["deal_id"] != deals[r["bid_id"]] || r["deal_known"] != true {
-				t.Fatalf("bill record with deal_id %v, deal_known %v; its bid's is %v: %v", r["deal_id"], r["deal_known"], deals[r["bid_id"]], r)
+				t.Fatalf("%s record with deal_id %v, deal_known %v; its bid's is %v: %v", k, r["deal_id"], r["deal_known"], deals[r["bid_id"]], r)
 			}
 			if r["deal_id"] != "" {
-				dealBills++
+				dealNotices++
 			}
 		}
 	}
-	if dealBills == 0 {
-		t.Fatal("no bill record names a deal")
+	if dealNotices == 0 {
+		t.Fatal("no notice record names a deal")
 	}
 	out, err := exec.Command(rtbdBin, "log", "stats", "-dir", events).Output()
 	if err != nil {
@@ -468,8 +487,10 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	for _, s := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var v struct {
 			Type, Exchange, DealID string
-			Bid, NoBid, Bill       int
-			Bids, Bills            int
+			Bid, NoBid, Win, Bill  int
+			Loss                   int
+			Bids, Wins, Losses     int
+			Bills                  int
 			CPMSum                 float64 `json:"cpm_sum"`
 			CappedBills            int     `json:"capped_bills"`
 			CappedCPMExcess        float64 `json:"capped_cpm_excess"`
@@ -483,14 +504,14 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		switch v.Type {
 		case "exchange":
 			l := lineOf(got, "exchange "+v.Exchange)
-			l.bids, l.nobids, l.bills = v.Bid, v.NoBid, v.Bill
+			l.bids, l.nobids, l.wins, l.losses, l.bills = v.Bid, v.NoBid, v.Win, v.Loss, v.Bill
 		case "exchange_spend":
 			l := lineOf(got, "exchange "+v.Exchange)
 			l.cpm, l.capped, l.excess = v.CPMSum, v.CappedBills, v.CappedCPMExcess
 			l.bidBills, l.bidCPM, l.discount = v.BidBills, v.BidCPMSum, v.DiscountCPMSum
 		case "deal":
 			l := lineOf(got, "deal "+v.DealID+" "+v.Exchange)
-			l.bids, l.bills, l.cpm = v.Bids, v.Bills, v.CPMSum
+			l.bids, l.wins, l.losses, l.bills, l.cpm = v.Bids, v.Wins, v.Losses, v.Bills, v.CPMSum
 		}
 	}
 	if len(got) != len(want) {
@@ -498,7 +519,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	}
 	for k, w := range want {
 		g := got[k]
-		if g == nil || g.bids != w.bids || g.nobids != w.nobids || g.bills != w.bills || math.Abs(g.cpm-w.cpm) > 1e-9 ||
+		if g == nil || g.bids != w.bids || g.nobids != w.nobids || g.wins != w.wins || g.losses != w.losses || g.bills != w.bills || math.Abs(g.cpm-w.cpm) > 1e-9 ||
 			g.capped != w.capped || math.Abs(g.excess-w.excess) > 1e-9 ||
 			g.bidBills != w.bidBills || math.Abs(g.bidCPM-w.bidCPM) > 1e-9 || math.Abs(g.discount-w.discount) > 1e-9 {
 			t.Fatalf("%s: got %+v; want %+v\n%s", k, g, w, out)
@@ -508,7 +529,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 
 // statLine is what `rtbd log stats` says of an exchange or a deal.
 type statLine struct {
-	bids, nobids, bills, capped, bidBills int
+	bids, nobids, wins, losses, bills, capped, bidBills int
 	// excess: capped bills' price above their bids'; bidCPM: the billed
 	// bids' prices; discount: the bills' prices below them.
 	cpm, excess, bidCPM, discount float64
