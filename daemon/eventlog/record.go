@@ -199,9 +199,10 @@ func (r *Record) CurString() string {
 // rtbd writes every frame with frameMore and frameTail; frames without
 // them (written before those were logged) decode with their fields empty
 // and zero. The tail holds the fields added since, in order: bid price
-// f64 bits, flags u8 (bit 0: DealKnown). A later field goes at its end, and a reader takes the fields
-// it knows from the tail and skips the rest, so that a segment written by
-// a newer rtbd stays readable by an older one (from this format on).
+// f64 bits, flags u8 (bit 0: DealKnown). A later field goes at its end,
+// and a reader takes the fields it knows from the tail and skips the
+// rest, so that a segment written by a newer rtbd stays readable by an
+// older one (from this format on).
 const (
 	recordFixedLen = 1 + 1 + 8 + 8 + 3
 	frameMore      = 0x80
