@@ -151,14 +151,20 @@ func BenchmarkCat(b *testing.B) {
 	}
 	appendAll(b, l, 0, 10000)
 	l.Close()
-	b.ReportAllocs()
 	var rd Reader
+	benchRead(b, rd.Cat, cfg.Dir, 10000)
+}
+
+// benchRead runs read over dir, which holds records records, until b is
+// done, and reports the records read per second.
+func benchRead(b *testing.B, read func(io.Writer, ...string) (int64, error), dir string, records int) {
+	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := rd.Cat(io.Discard, cfg.Dir); err != nil {
+		if _, err := read(io.Discard, dir); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)*10000/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.N)*float64(records)/b.Elapsed().Seconds(), "records/s")
 }
 
 // BenchmarkStatsDeals measures log stats over 20,000 bids through a deal
@@ -185,14 +191,8 @@ func BenchmarkStatsDeals(b *testing.B) {
 			}
 			w.flush()
 			w.closeSegment()
-			b.ReportAllocs()
 			var rd Reader
-			for b.Loop() {
-				if _, err := rd.Stats(io.Discard, cfg.Dir); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N)*2*n/b.Elapsed().Seconds(), "records/s")
+			benchRead(b, rd.Stats, cfg.Dir, 2*n)
 		})
 	}
 }
