@@ -86,21 +86,100 @@ func (a args) peek(key string) []byte {
 	return nil
 }
 
-// lookup returns the value of key and whether it is present, empty or
-// not, in either place.
-func (a args) lookup(key string) ([]byte, bool) {
-	if a.query.Has(key) {
-		return a.query.Peek(key), true
+// The fields rtbd signs (openrtb.AppendNoticeQuery), as indices of
+// signed.v.
+const (
+	fieldBid = iota
+	fieldCid
+	fieldImp
+	fieldUK
+	fieldCur
+	fieldBP
+	fieldBo
+	fieldSx
+	fieldX
+	fieldDeal
+	signedFields
+)
+
+// signedField returns the index of key among the fields rtbd signs, or -1.
+func signedField(key []byte) int {
+	switch string(key) {
+	case "bid":
+		return fieldBid
+	case "cid":
+		return fieldCid
+	case "imp":
+		return fieldImp
+	case "uk":
+		return fieldUK
+	case "cur":
+		return fieldCur
+	case "bp":
+		return fieldBP
+	case "bo":
+		return fieldBo
+	case "sx":
+		return fieldSx
+	case "x":
+		return fieldX
+	case "deal":
+		return fieldDeal
 	}
-	if a.post != nil && a.post.Has(key) {
-		return a.post.Peek(key), true
+	return -1
+}
+
+// signed holds the values of the fields rtbd signs, as a notice has them.
+type signed struct {
+	v    [signedFields][]byte // nil when absent
+	seen uint16               // bit i: v[i] is present, empty or not
+	src  *fasthttp.Args       // the Args with sig; nil when the notice has none
+}
+
+// has reports whether field i is present, empty or not.
+func (s *signed) has(i int) bool { return s.seen&(1<<i) != 0 }
+
+// read takes the first occurrence of each signed field in src, up to its
+// first sig when untilSig.
+func (s *signed) read(src *fasthttp.Args, untilSig bool) {
+	for key, value := range src.All() {
+		if untilSig && string(key) == "sig" {
+			return
+		}
+		if i := signedField(key); i >= 0 && !s.has(i) {
+			s.v[i], s.seen = value, s.seen|1<<i
+		}
 	}
-	return nil, false
+}
+
+// signed reads the signed fields of a into s. A notice with sig has them
+// before it, in the query string or else in the POSTed form, whichever
+// has sig: what follows sig is the exchange's (the price, and whatever it
+// adds), so a field there, even one a URL from an older rtbd lacks
+// (deal, x, bp), is not read as ours. A notice without sig has them
+// anywhere, the query string first.
+func (a args) signed(s *signed) {
+	switch {
+	case a.query.Has("sig"):
+		s.src = a.query
+	case a.post != nil && a.post.Has("sig"):
+		s.src = a.post
+	}
+	if s.src != nil {
+		s.read(s.src, true)
+		return
+	}
+	s.read(a.query, false)
+	if a.post != nil {
+		s.read(a.post, false)
+	}
 }
 
 // parse fills n from a. It returns resultOK, or the failing result and a reason.
 func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
-	n.bid, n.cid, n.imp, n.cur = a.peek("bid"), a.peek("cid"), a.peek("imp"), a.peek("cur")
+	var f signed
+	a.signed(&f)
+	n.bid, n.cid, n.imp, n.cur = f.v[fieldBid], f.v[fieldCid], f.v[fieldImp], f.v[fieldCur]
 	if len(n.bid) == 0 {
 		return resultInvalid, reasonMissingBid
 	}
@@ -114,11 +193,11 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 		return resultInvalid, reasonLongID
 	}
 	// x first: the exchange may encrypt its prices.
-	if n.exchange = a.peek("x"); len(n.exchange) > maxIDLen {
+	if n.exchange = f.v[fieldX]; len(n.exchange) > maxIDLen {
 		return resultInvalid, reasonLongExchange
 	}
 	n.xs = h.exchange(n.exchange)
-	n.deal, n.dealKnown = a.lookup("deal") // any length: the event log keeps its first MaxDealID bytes, as the bid's
+	n.deal, n.dealKnown = f.v[fieldDeal], f.has(fieldDeal) // any length: the event log keeps its first MaxDealID bytes, as the bid's
 	if price := a.peek("price"); k == KindLoss && (len(price) == 0 || isMacro(price)) {
 		// A loss notice moves no money, and an exchange often has no
 		// clearing price to put in it: the price is recorded as unknown.
@@ -129,17 +208,17 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if len(n.cur) > 0 && !bytes.EqualFold(n.cur, h.currency) {
 		return resultInvalid, reasonCurrency
 	}
-	if r, reason := n.capPrice(k, a.peek("bp")); r != resultOK {
+	if r, reason := n.capPrice(k, f.v[fieldBP]); r != resultOK {
 		return r, reason
 	}
 	var ok bool
-	if n.billOnWin, ok = parseFlag(a.peek("bo"), "w"); !ok {
+	if n.billOnWin, ok = parseFlag(f.v[fieldBo], "w"); !ok {
 		return resultInvalid, reasonBadBillOn
 	}
-	if n.explore, ok = parseFlag(a.peek("sx"), "1"); !ok {
+	if n.explore, ok = parseFlag(f.v[fieldSx], "1"); !ok {
 		return resultInvalid, reasonBadExplore
 	}
-	if n.userKey, ok = parseUserKey(a.peek("uk")); !ok {
+	if n.userKey, ok = parseUserKey(f.v[fieldUK]); !ok {
 		return resultInvalid, reasonBadUK
 	}
 	n.minToWin = h.parseMinToWin(a.peek("mtw"), n.xs)
@@ -150,16 +229,20 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 		}
 	}
 	if keys := *h.keys.Load(); len(keys) > 0 {
-		return h.verify(keys, a, k, n)
+		return h.verify(keys, f.src, k, n)
 	}
 	return resultOK, ""
 }
 
-// verify checks sig, the notice's signature, against the canonical query
-// of n's values (openrtb.AppendNoticeQuery), and the fields before sig
-// that this rtbd does not know (see laterFields), under each of the keys.
-func (h *Handler) verify(keys []openrtb.NoticeKey, a args, k Kind, n *notice) (result, string) {
-	sig := a.peek("sig")
+// verify checks sig, the notice's signature in src (nil when it has
+// none), against the canonical query of n's values
+// (openrtb.AppendNoticeQuery) and the fields before sig that this rtbd
+// does not know (see laterFields), under each of the keys.
+func (h *Handler) verify(keys []openrtb.NoticeKey, src *fasthttp.Args, k Kind, n *notice) (result, string) {
+	var sig []byte
+	if src != nil {
+		sig = src.Peek("sig")
+	}
 	if len(sig) == 0 {
 		if h.signed {
 			return resultForged, reasonMissingSig
@@ -176,12 +259,7 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, a args, k Kind, n *notice) (r
 		BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, UserKey: n.userKey, Cur: n.cur, BidPrice: n.bp,
 		BillOnWin: n.billOnWin, Explore: n.explore, Exchange: n.exchange, Deal: n.deal, WithDeal: n.dealKnown,
 	}
-	q := openrtb.AppendNoticeQuery(buf[:0], &nq)
-	src := a.query
-	if !src.Has("sig") {
-		src = a.post
-	}
-	q = laterFields(q, src)
+	q := laterFields(openrtb.AppendNoticeQuery(buf[:0], &nq), src)
 	for i := range keys {
 		if keys[i].Sign(q) == want {
 			return resultOK, ""
@@ -196,19 +274,18 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, a args, k Kind, n *notice) (r
 // host rolled back to this version still bills the notices of the bids a
 // newer one made, and a field slipped into the signed part without the
 // key still fails. The fields after sig (price, mtw, loss and whatever an
-// exchange adds) are not signed.
+// exchange adds) are not signed, and not read as signed ones (args.signed).
 func laterFields(q []byte, src *fasthttp.Args) []byte {
-	if src == nil {
-		return q
-	}
 	for key, value := range src.All() {
 		switch string(key) {
 		case "sig":
 			return q
-		case "bid", "cid", "imp", "uk", "cur", "bp", "bo", "sx", "x", "deal", "price", "mtw", "loss":
+		case "price", "mtw", "loss":
 			continue
 		}
-		q = openrtb.AppendNoticeField(q, key, value)
+		if signedField(key) < 0 {
+			q = openrtb.AppendNoticeField(q, key, value)
+		}
 	}
 	return q
 }

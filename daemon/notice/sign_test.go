@@ -196,6 +196,83 @@ func TestDealInNotices(t *testing.T) {
 	}
 }
 
+// TestFieldsAfterSigAreTheExchanges: what follows sig, in the query
+// string or in a POSTed form beside it, is the exchange's: a signed
+// field there is not read, even one the URL lacks (a bid from before
+// rtbd named deals has no deal; an open-exchange bid no x), so the
+// notice still verifies and is billed as the bid was made. A notice
+// without sig has its fields anywhere.
+func TestFieldsAfterSigAreTheExchanges(t *testing.T) {
+	keys, err := openrtb.ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// older is the billing query of bid as an rtbd from before deals
+	// signed it: no deal, no x, no bo, no sx.
+	older := func(bid string) string {
+		q := openrtb.AppendNoticeQuery(nil, &openrtb.NoticeQuery{BidID: []byte(bid), CampaignID: []byte("c"), ImpID: []byte("1"), UserKey: 0xbeef, Cur: []byte("USD"), BidPrice: []byte("3")})
+		return fmt.Sprintf("%s&sig=%016x&price=2", q[1:], keys[0].Sign(q))
+	}
+	const appended = "deal=pg-9&x=other&bp=1&bo=w&sx=1&cid=c2&uk=00000000000000aa&bid=zz&imp=9&cur=EUR"
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	h := New(Config{Keys: keys, Exchanges: []string{"other"}}, sp, sink)
+	var bids []string
+	for i, field := range strings.Split(appended, "&") {
+		bid := fmt.Sprint("o", i)
+		if code, body := serveDirect(t, h, "GET", "/bill?"+older(bid)+"&"+field, ""); code != 204 {
+			t.Fatalf("%s appended after sig: %d %q; want 204", field, code, body)
+		}
+		bids = append(bids, bid)
+	}
+	if code, body := serveDirect(t, h, "GET", "/bill?"+older("all")+"&"+appended, ""); code != 204 {
+		t.Fatalf("all of %s appended after sig: %d %q; want 204", appended, code, body)
+	}
+	if code, body := serveDirect(t, h, "POST", "/bill?"+older("form"), appended); code != 204 {
+		t.Fatalf("%s POSTed beside a signed query: %d %q; want 204", appended, code, body)
+	}
+	bids = append(bids, "all", "form")
+	// A form that carries sig carries the signed fields: a changed one fails.
+	forged := strings.Replace(older("f1"), "cid=c&", "cid=c2&", 1)
+	if code, body := serveDirect(t, h, "POST", "/bill", forged); code != 400 || body != reasonBadSig {
+		t.Fatalf("POSTed %s: %d %q; want 400 %q", forged, code, body, reasonBadSig)
+	}
+	// Without keys sig is not checked, but still ends what is ours.
+	open := New(Config{Exchanges: []string{"other", "ssp"}}, sp, sink)
+	if code, body := serveDirect(t, open, "GET", "/bill?"+older("n1")+"&"+appended, ""); code != 204 {
+		t.Fatalf("without keys: %d %q; want 204", code, body)
+	}
+	bids = append(bids, "n1")
+
+	sink.mu.Lock()
+	notices := sink.calls
+	sink.calls = nil
+	sink.mu.Unlock()
+	sp.mu.Lock()
+	bills := sp.calls
+	sp.mu.Unlock()
+	if len(notices) != len(bids) || len(bills) != len(bids) {
+		t.Fatalf("%d notices, %d bills; want %d of each", len(notices), len(bills), len(bids))
+	}
+	for i, c := range notices {
+		want := sinkCall{kind: KindBill, bid: bids[i], cid: "c", imp: "1", price: 2, cur: "USD", loss: -1, bp: 3}
+		if c != want {
+			t.Fatalf("notice %d: %+v; want %+v, as signed", i, c, want)
+		}
+		if b := bills[i]; b.cid != "c" || b.uk != 0xbeef || b.price != 2 {
+			t.Fatalf("bill %d of %s: %+v; want c, user beef at 2", i, bids[i], b)
+		}
+	}
+
+	// Without sig, the fields are wherever they are, the first of each
+	// and the query string's first.
+	code, body := serveDirect(t, open, "POST", "/bill?bid=u1&cid=c&price=1&x=other", "deal=pg-9&x=ssp&cid=c9&deal=pg-8")
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if code != 204 || len(sink.calls) != 1 || sink.calls[0].deal != "pg-9" || !sink.calls[0].dealKnown || sink.calls[0].exchange != "other" {
+		t.Fatalf("unsigned notice with its deal and x in a form: %d %q, %+v; want 204, pg-9 and other", code, body, sink.calls)
+	}
+}
+
 // TestLaterFieldsKnowEveryField: laterFields adds none of the fields that
 // AppendNoticeQuery writes, every optional one set: a field added there
 // and not to laterFields' list would be signed twice, and every notice
@@ -203,7 +280,9 @@ func TestDealInNotices(t *testing.T) {
 func TestLaterFieldsKnowEveryField(t *testing.T) {
 	q := openrtb.AppendNoticeQuery(nil, &openrtb.NoticeQuery{BidID: []byte("b"), CampaignID: []byte("c"), ImpID: []byte("i"), UserKey: 1, Cur: []byte("USD"), BidPrice: []byte("2"), BillOnWin: true, Explore: true, Exchange: []byte("ssp"), Deal: []byte("pg")})
 	var a fasthttp.Args
-	a.ParseBytes(fmt.Appendf(q[1:], "&sig=%016x&price=1&mtw=1&loss=102", 1))
+	// The unsigned fields that rtbd knows are not later fields either,
+	// wherever they are.
+	a.ParseBytes(fmt.Appendf([]byte("price=1&mtw=1&loss=102&"), "%s&sig=%016x", q[1:], 1))
 	if n := strings.Count(string(q), "&") + 1; a.Len() != n+4 {
 		t.Fatalf("%s: %d fields; want the query's %d, sig and the 3 unsigned", q, a.Len(), n)
 	}
