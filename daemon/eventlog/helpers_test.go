@@ -65,8 +65,11 @@ func testRecord(i int) Record {
 	r.TimeUnixNano = 1_763_000_000_000_000_000 + int64(i)*1_001
 	r.Price = float64(i) * 0.013
 	r.SetCur([...]string{"USD", "EUR", ""}[i%3])
-	if r.Kind == KindNoBid {
+	switch r.Kind {
+	case KindNoBid:
 		r.Reason = uint8(i % 17)
+	case KindLoss: // none, a code the no-bid reasons have a name for, OpenRTB's, an exchange's
+		r.Reason = [...]uint8{0, 3, 102, 255}[i/len(testKinds)%4]
 	}
 	r.SetRequestIDString(fmt.Sprintf("req-%d", i))
 	switch i % 7 {

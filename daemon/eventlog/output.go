@@ -32,7 +32,8 @@ func Stats(w io.Writer, paths ...string) error {
 //	 "request_id":"..","bid_id":"..","campaign_id":"..","imp_id":"..","exchange":"..","deal_id":"..",
 //	 "stated_price":0,"min_to_win":0,"bid_price":0,"deal_known":false}
 //
-// with "reason_name" after "reason" when ReasonNames names the code. A price
+// with "reason_name" after "reason" when ReasonNames names a no-bid
+// record's code (a loss record's reason is its notice's loss code). A price
 // that is not finite is written as null. It returns the bytes skipped (see
 // [Reader.Each]).
 func (rd *Reader) Cat(w io.Writer, paths ...string) (skipped int64, err error) {
@@ -57,7 +58,9 @@ func (rd *Reader) appendJSON(dst []byte, r *Record) []byte {
 	dst = append(dst, r.Kind.String()...)
 	dst = append(dst, `","reason":`...)
 	dst = strconv.AppendUint(dst, uint64(r.Reason), 10)
-	dst = rd.appendReasonName(dst, r.Reason)
+	if r.Kind == KindNoBid {
+		dst = rd.appendReasonName(dst, r.Reason)
+	}
 	dst = append(dst, `,"price":`...)
 	dst = appendFloat(dst, r.Price)
 	dst = append(dst, `,"cur":`...)

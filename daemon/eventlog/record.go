@@ -77,8 +77,11 @@ type Record struct {
 	DealKnown bool
 	// Kind is the record type.
 	Kind Kind
-	// Reason is a no-bid reason code; its names belong to the decision
-	// package (see [Reader.ReasonNames]).
+	// Reason is a no-bid record's reason code, whose names belong to
+	// the decision package (see [Reader.ReasonNames]), and a loss
+	// record's loss reason, the code of OpenRTB's list (102: lost to a
+	// higher bid) its notice carried: 255 for 255 and above (an
+	// exchange's own codes), 0 when it carried none.
 	Reason uint8
 	// Cur is the ISO-4217 currency of Price, e.g. {'U','S','D'}.
 	Cur [3]byte
