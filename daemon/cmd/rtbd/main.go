@@ -99,11 +99,22 @@ func main() {
 // subcommands are the tools shipped in the same binary, so a host image
 // carries one executable.
 var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"log":    eventlog.Main,
+	"log":    logMain,
 	"irq":    host.IRQMain,
 	"doctor": host.DoctorMain,
 	"gen":    genMain,
 	"state":  stateMain,
+}
+
+// logMain is `rtbd log`, which names the no-bid reasons of this rtbd.
+func logMain(args []string, stdout, stderr io.Writer) int {
+	rd := eventlog.Reader{ReasonNames: func(code uint8) string {
+		if int(code) < decision.NumReasons {
+			return decision.Reason(code).String()
+		}
+		return "" // a newer rtbd's
+	}}
+	return rd.Main(args, stdout, stderr)
 }
 
 // commandHelp is each subcommand's line in usage.

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/rtbd/rtbd/daemon/corpus"
+	"github.com/rtbd/rtbd/daemon/decision"
 )
 
 // These tests run the real rtbd binary on loopback: real sockets, real
@@ -484,9 +485,13 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		t.Fatalf("rtbd log stats: %v", err)
 	}
 	got := map[string]*statLine{}
+	nobids := 0 // by reason
 	for _, s := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var v struct {
 			Type, Exchange, DealID string
+			Reason                 int
+			ReasonName             string `json:"reason_name"`
+			Records                int
 			Bid, NoBid, Win, Bill  int
 			Loss                   int
 			Bids, Wins, Losses     int
@@ -512,7 +517,15 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		case "deal":
 			l := lineOf(got, "deal "+v.DealID+" "+v.Exchange)
 			l.bids, l.wins, l.losses, l.bills, l.cpm = v.Bids, v.Wins, v.Losses, v.Bills, v.CPMSum
+		case "nobid_reason": // named as the decision package names them
+			if v.ReasonName != decision.Reason(v.Reason).String() || v.Reason == 0 {
+				t.Fatalf("rtbd log stats line %q: want a no-bid reason named %q", s, decision.Reason(v.Reason))
+			}
+			nobids += v.Records
 		}
+	}
+	if w := lineOf(want, "exchange default").nobids + lineOf(want, "exchange ssp-a").nobids; nobids != w || w == 0 {
+		t.Fatalf("rtbd log stats counts %d no-bids by reason; want the %d of the exchange lines, some\n%s", nobids, w, out)
 	}
 	if len(got) != len(want) {
 		t.Fatalf("rtbd log stats:\n%s\nwant %d exchange and deal lines", out, len(want))
