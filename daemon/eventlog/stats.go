@@ -19,11 +19,12 @@ import (
 //	{"type":"total","records":N,"skipped_bytes":N,"first":"RFC3339Nano","last":".."}
 //	{"type":"kind","kind":"bid","records":N}                  one per kind
 //	{"type":"spend","campaign_id":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
-//	{"type":"exchange","exchange":"..","bid":N,"nobid":N,"win":N,"bill":N,"loss":N}
+//	{"type":"exchange","exchange":"..","bid":N,"nobid":N,"win":N,"bill":N,"loss":N,"loss_reasons":{"102":N,..}}
 //	{"type":"exchange_spend","exchange":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000,
 //	 "capped_bills":N,"capped_cpm_excess":X,"bid_bills":N,"bid_cpm_sum":X,"discount_cpm_sum":X,
 //	 "mtw_bills":N,"overpaid_cpm_sum":X}
-//	{"type":"deal","deal_id":"..","exchange":"..","bids":N,"wins":N,"losses":N,"cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
+//	{"type":"deal","deal_id":"..","exchange":"..","bids":N,"wins":N,"losses":N,"loss_reasons":{"102":N,..},
+//	 "cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
 //	{"type":"nobid_reason","reason":N,"records":N}            with "reason_name" when named
 //
 // Spend is the sum of billing-notice prices, which are CPMs, divided by
@@ -32,7 +33,12 @@ import (
 //
 // An exchange is the bid endpoint a bid or no-bid was answered on, and the
 // one a notice names (x=, "default" without); "" for records written
-// before rtbd logged it. capped_bills are the billing notices whose price
+// before rtbd logged it. loss_reasons counts an exchange's or a deal's
+// loss notices by their loss code (OpenRTB's list: 100 below the
+// auction floor, 101 below the deal floor, 102 lost to a higher bid,
+// 103 lost to a deal's bid, 200 and above creative filtered; "0" for a
+// notice without one, "255" for the exchange's own codes, 255 and
+// above; see [Record.Reason]). capped_bills are the billing notices whose price
 // was above their bid's and that were charged the bid's price (see
 // package notice): capped_cpm_excess, the sum of the differences, is what
 // the exchange asked above the bids, to dispute on its invoice.
@@ -86,9 +92,10 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 	for _, x := range slices.Sorted(maps.Keys(s.exchanges)) {
 		b = append(b, `{"type":"exchange","exchange":`...)
 		b = appendJSONString(b, []byte(x))
-		for k, n := range s.exchanges[x] {
+		for k, n := range s.exchanges[x].kinds {
 			b = fmt.Appendf(b, `,"%s":%d`, Kind(k), n)
 		}
+		b = appendLossReasons(b, s.exchanges[x].losses)
 		b = append(b, "}\n"...)
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(s.exchangeSpend), spendKey.compare) {
@@ -113,6 +120,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 		b = append(b, `,"exchange":`...)
 		b = appendJSONString(b, []byte(k.exchange))
 		b = fmt.Appendf(b, `,"bids":%d,"wins":%d,"losses":%d`, d.bids, d.wins, d.losses)
+		b = appendLossReasons(b, d.lossReasons)
 		b = appendSum(b, k.cur, &d.spendSum)
 		b = append(b, "}\n"...)
 	}
@@ -148,13 +156,42 @@ func appendSum(dst []byte, cur string, sp *spendSum) []byte {
 	return appendFloat(dst, sp.cpmSum/1000)
 }
 
+// appendLossReasons appends the loss_reasons field of l.
+func appendLossReasons(dst []byte, l lossCounts) []byte {
+	dst = append(dst, `,"loss_reasons":{`...)
+	for i, code := range slices.Sorted(maps.Keys(l)) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = fmt.Appendf(dst, `"%d":%d`, code, l[code])
+	}
+	return append(dst, '}')
+}
+
+// lossCounts counts loss records by their loss code (Record.Reason).
+type lossCounts map[uint8]int
+
+// add counts a loss of code.
+func (l *lossCounts) add(code uint8) {
+	if *l == nil {
+		*l = make(lossCounts)
+	}
+	(*l)[code]++
+}
+
+// exchangeCounts is an exchange's records by kind, and its losses by code.
+type exchangeCounts struct {
+	kinds  [numKinds]int
+	losses lossCounts
+}
+
 // summary accumulates [Reader.Stats].
 type summary struct {
 	records       int
 	first, last   int64
 	kinds         [numKinds]int
 	spend         map[spendKey]*spendSum // by campaign
-	exchanges     map[string]*[numKinds]int
+	exchanges     map[string]*exchangeCounts
 	exchangeSpend map[spendKey]*exchangeSum // by exchange
 	deals         map[dealKey]*dealSum
 	dealBids      int // bids through a deal
@@ -165,7 +202,7 @@ type summary struct {
 func newSummary() *summary {
 	return &summary{
 		spend:         make(map[spendKey]*spendSum),
-		exchanges:     make(map[string]*[numKinds]int),
+		exchanges:     make(map[string]*exchangeCounts),
 		exchangeSpend: make(map[spendKey]*exchangeSum),
 		deals:         make(map[dealKey]*dealSum),
 	}
@@ -229,6 +266,7 @@ func (a dealKey) compare(b dealKey) int {
 
 type dealSum struct {
 	bids, wins, losses int
+	lossReasons        lossCounts
 	spendSum
 }
 
@@ -239,6 +277,7 @@ func (d *dealSum) addNotice(r *Record) {
 		d.wins++
 	case KindLoss:
 		d.losses++
+		d.lossReasons.add(r.Reason)
 	case KindBill:
 		d.add(r.Price)
 	}
@@ -253,10 +292,13 @@ func (s *summary) add(r *Record) {
 	}
 	s.records++
 	s.kinds[r.Kind]++
-	entry(s.exchanges, string(r.Exchange()))[r.Kind]++
+	x := entry(s.exchanges, string(r.Exchange()))
+	x.kinds[r.Kind]++
 	switch r.Kind {
 	case KindNoBid:
 		s.reasons[r.Reason]++
+	case KindLoss:
+		x.losses.add(r.Reason)
 	case KindBid:
 		if len(r.DealID()) > 0 {
 			s.dealBids++
@@ -316,9 +358,10 @@ const usage = `usage: rtbd log cat|stats [-dir DIR] [FILE...]
 
   cat    print every record as one JSON object per line
   stats  print a summary as JSON lines: records by kind, spend by campaign,
-         records and spend by exchange (with what bills were charged
-         above the bids, below them, and above the minimum to win), bids,
-         wins, losses and spend by deal, no-bid reasons, time range
+         records, losses by reason and spend by exchange (with what bills
+         were charged above the bids, below them, and above the minimum
+         to win), bids, wins, losses by reason and spend by deal, no-bid
+         reasons, time range
 
 Reads the segments of DIR oldest first, then the FILEs (a directory's
 segments oldest first: give stats every host's, so that it counts the

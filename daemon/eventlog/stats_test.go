@@ -3,8 +3,10 @@ package eventlog
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +48,9 @@ func TestStats(t *testing.T) {
 	type deal struct {
 		bids, wins, losses, bills int
 		cpm                       float64
+		lossReasons               map[string]int
 	}
+	exchangeLosses := map[string]map[string]int{} // by exchange, then code
 	deals := map[string]*deal{}
 	dealOf := map[string]string{} // bid id: its deal bid's deal line
 	named, joined := 0, 0
@@ -82,6 +86,10 @@ func TestStats(t *testing.T) {
 					deals[k].wins++
 				case KindLoss:
 					deals[k].losses++
+					if deals[k].lossReasons == nil {
+						deals[k].lossReasons = map[string]int{}
+					}
+					deals[k].lossReasons[strconv.Itoa(int(r.Reason))]++
 				default:
 					deals[k].bills++
 					deals[k].cpm += r.Price
@@ -118,6 +126,12 @@ func TestStats(t *testing.T) {
 		if r.Kind == KindNoBid {
 			reasons[r.Reason]++
 		}
+		if r.Kind == KindLoss {
+			if exchangeLosses[string(r.Exchange())] == nil {
+				exchangeLosses[string(r.Exchange())] = map[string]int{}
+			}
+			exchangeLosses[string(r.Exchange())][strconv.Itoa(int(r.Reason))]++
+		}
 	}
 	if named == 0 || joined == 0 {
 		t.Fatalf("%d notices name their deal, %d are of a deal bid and do not: both must be tested", named, joined)
@@ -128,6 +142,15 @@ func TestStats(t *testing.T) {
 	}
 	if wins == 0 || losses == 0 {
 		t.Fatalf("%d wins and %d losses under deals: both must be tested", wins, losses)
+	}
+	dealCodes := map[string]bool{}
+	for _, d := range deals {
+		for code := range d.lossReasons {
+			dealCodes[code] = true
+		}
+	}
+	if len(dealCodes) < 3 {
+		t.Fatalf("deal losses of codes %v: test several", dealCodes)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if want := 1 + 5 + len(spend) + len(exchanges) + len(exchangeSpend) + len(deals) + len(reasons); len(lines) != want {
@@ -141,14 +164,15 @@ func TestStats(t *testing.T) {
 			CPMSum                                                                 float64 `json:"cpm_sum"`
 			Spend                                                                  float64
 			Bid, NoBid, Win, Bill, Loss                                            int
-			SkippedBytes                                                           int     `json:"skipped_bytes"`
-			CappedBills                                                            int     `json:"capped_bills"`
-			CappedCPMExcess                                                        float64 `json:"capped_cpm_excess"`
-			BidBills                                                               int     `json:"bid_bills"`
-			BidCPMSum                                                              float64 `json:"bid_cpm_sum"`
-			DiscountCPMSum                                                         float64 `json:"discount_cpm_sum"`
-			MTWBills                                                               int     `json:"mtw_bills"`
-			OverpaidCPMSum                                                         float64 `json:"overpaid_cpm_sum"`
+			SkippedBytes                                                           int            `json:"skipped_bytes"`
+			CappedBills                                                            int            `json:"capped_bills"`
+			CappedCPMExcess                                                        float64        `json:"capped_cpm_excess"`
+			BidBills                                                               int            `json:"bid_bills"`
+			BidCPMSum                                                              float64        `json:"bid_cpm_sum"`
+			DiscountCPMSum                                                         float64        `json:"discount_cpm_sum"`
+			MTWBills                                                               int            `json:"mtw_bills"`
+			OverpaidCPMSum                                                         float64        `json:"overpaid_cpm_sum"`
+			LossReasons                                                            map[string]int `json:"loss_reasons"`
 		}
 		dec := json.NewDecoder(strings.NewReader(strings.NewReplacer(`"campaign_id"`, `"CampaignID"`,
 			`"reason_name"`, `"ReasonName"`, `"deal_id"`, `"DealID"`).Replace(line)))
@@ -173,8 +197,9 @@ func TestStats(t *testing.T) {
 			}
 		case "exchange":
 			x := exchanges[m.Exchange]
-			if x == nil || m.Bid != x["bid"] || m.NoBid != x["nobid"] || m.Win != x["win"] || m.Bill != x["bill"] || m.Loss != x["loss"] {
-				t.Fatalf("exchange line %q; want %v", line, x)
+			if x == nil || m.Bid != x["bid"] || m.NoBid != x["nobid"] || m.Win != x["win"] || m.Bill != x["bill"] || m.Loss != x["loss"] ||
+				!maps.Equal(m.LossReasons, exchangeLosses[m.Exchange]) || m.LossReasons == nil {
+				t.Fatalf("exchange line %q; want %v, losses %v", line, x, exchangeLosses[m.Exchange])
 			}
 		case "exchange_spend":
 			want, c := exchangeSpend[m.Exchange+"/"+m.Cur], exchangeCapped[m.Exchange+"/"+m.Cur]
@@ -189,7 +214,7 @@ func TestStats(t *testing.T) {
 		case "deal":
 			d := deals[m.DealID+"/"+m.Exchange+"/"+m.Cur]
 			if d == nil || m.Bids != d.bids || m.Wins != d.wins || m.Losses != d.losses || m.Bills != d.bills ||
-				m.CPMSum != d.cpm || m.Spend != d.cpm/1000 {
+				m.CPMSum != d.cpm || m.Spend != d.cpm/1000 || !maps.Equal(m.LossReasons, d.lossReasons) || m.LossReasons == nil {
 				t.Fatalf("deal line %q; want %+v", line, d)
 			}
 		case "nobid_reason":
@@ -252,7 +277,7 @@ func TestMainCommand(t *testing.T) {
 func TestStatsDealAcrossHosts(t *testing.T) {
 	t.Parallel()
 	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b2", "pg", 5), rec(KindBid, "b3", "", 4), rec(KindBill, "b2", "", 2),
-		rec(KindLoss, "b4", "", 6), rec(KindBid, "b4", "pg", 5))
+		lost(rec(KindLoss, "b4", "", 6), 102), rec(KindBid, "b4", "pg", 5))
 	b := writeRecords(t, rec(KindWin, "b1", "", 3), rec(KindBill, "b1", "", 3), rec(KindBill, "b2", "", 2.5), rec(KindWin, "b3", "", 1), rec(KindBill, "b3", "", 1))
 	var out bytes.Buffer
 	if _, err := (&Reader{}).Stats(&out, b, a); err != nil {
@@ -260,7 +285,7 @@ func TestStatsDealAcrossHosts(t *testing.T) {
 	}
 	// b1's win and bill (3), b2's two bills (2.5 on host b, 2 on host a),
 	// b4's loss (read before its bid); not b3's.
-	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"wins":1,"losses":1,"cur":"USD","bills":3,"cpm_sum":7.5,"spend":0.0075}`
+	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"wins":1,"losses":1,"loss_reasons":{"102":1},"cur":"USD","bills":3,"cpm_sum":7.5,"spend":0.0075}`
 	if !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
@@ -283,14 +308,14 @@ func TestStatsDealNamedByNotices(t *testing.T) {
 	}
 	// Host b won, lost and billed only: no bid records.
 	b := writeRecords(t, named(KindWin, "b1", "pg", 3), named(KindBill, "b1", "pg", 3), named(KindBill, "b2", "pg", 2),
-		named(KindBill, "b3", "pmp", 1), named(KindLoss, "b6", "pmp", 7), named(KindBill, "b4", "", 4), named(KindWin, "b4", "", 4))
+		named(KindBill, "b3", "pmp", 1), lost(named(KindLoss, "b6", "pmp", 7), 101), named(KindBill, "b4", "", 4), named(KindWin, "b4", "", 4))
 	var out bytes.Buffer
 	if _, err := (&Reader{}).Stats(&out, b); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`{"type":"deal","deal_id":"pg","exchange":"x","bids":0,"wins":1,"losses":0,"cur":"USD","bills":2,"cpm_sum":5,"spend":0.005}`,
-		`{"type":"deal","deal_id":"pmp","exchange":"x","bids":0,"wins":0,"losses":1,"cur":"USD","bills":1,"cpm_sum":1,"spend":0.001}`,
+		`{"type":"deal","deal_id":"pg","exchange":"x","bids":0,"wins":1,"losses":0,"loss_reasons":{},"cur":"USD","bills":2,"cpm_sum":5,"spend":0.005}`,
+		`{"type":"deal","deal_id":"pmp","exchange":"x","bids":0,"wins":0,"losses":1,"loss_reasons":{"101":1},"cur":"USD","bills":1,"cpm_sum":1,"spend":0.001}`,
 	} {
 		if !strings.Contains(out.String(), want+"\n") {
 			t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
@@ -307,7 +332,7 @@ func TestStatsDealNamedByNotices(t *testing.T) {
 	if _, err := (&Reader{}).Stats(&out, a, b); err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"wins":2,"losses":0,"cur":"USD","bills":3,"cpm_sum":6.5,"spend":0.0065}`; !strings.Contains(out.String(), want+"\n") {
+	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"wins":2,"losses":0,"loss_reasons":{},"cur":"USD","bills":3,"cpm_sum":6.5,"spend":0.0065}`; !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 	// One deal bid, lost by a notice without deal, is joined too.
@@ -315,7 +340,7 @@ func TestStatsDealNamedByNotices(t *testing.T) {
 	if _, err := (&Reader{}).Stats(&out, writeRecords(t, rec(KindBid, "b9", "pg", 5), rec(KindLoss, "b9", "", 1))); err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":1,"wins":0,"losses":1,"cur":"USD","bills":0,"cpm_sum":0,"spend":0}`; !strings.Contains(out.String(), want+"\n") {
+	if want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":1,"wins":0,"losses":1,"loss_reasons":{"0":1},"cur":"USD","bills":0,"cpm_sum":0,"spend":0}`; !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 }
@@ -356,6 +381,12 @@ func rec(k Kind, bid, deal string, price float64) Record {
 	r.SetCampaignIDString("c")
 	r.SetExchangeString("x")
 	r.SetDealID([]byte(deal))
+	return r
+}
+
+// lost returns r, a loss record, with loss code.
+func lost(r Record, code uint8) Record {
+	r.Reason = code
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -418,10 +419,16 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 				for _, key := range keys {
 					lineOf(want, key).bids++
 				}
-				if n++; n%4 == 0 { // lost: its loss notice
-					d.notice(t, b.LURL, "1")
+				if n++; n%4 == 0 { // lost: its loss notice, with a code or none (logged as 0)
+					code := [...]string{"102", "101", "${AUCTION_LOSS}"}[n/4%3]
+					d.notice(t, strings.Replace(b.LURL, "${AUCTION_LOSS}", code, 1), "1")
+					if code[0] == '$' {
+						code = "0"
+					}
 					for _, key := range keys {
-						lineOf(want, key).losses++
+						l := lineOf(want, key)
+						l.losses++
+						l.lossReasons[code]++
 					}
 					continue
 				}
@@ -446,13 +453,17 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		}
 	}
 	dealWins, dealLosses := 0, 0
+	codes := map[string]bool{}
 	for k, w := range want {
 		if strings.HasPrefix(k, "deal ") {
 			dealWins, dealLosses = dealWins+w.wins, dealLosses+w.losses
 		}
+		for code := range w.lossReasons {
+			codes[code] = true
+		}
 	}
-	if want["deal deal-id-1 ssp-a"] == nil || want["exchange default"] == nil || dealWins == 0 || dealLosses == 0 {
-		t.Fatalf("no deal bid on ssp-a, no bid on default, or no deal bid won or lost (%d, %d): %v", dealWins, dealLosses, want)
+	if want["deal deal-id-1 ssp-a"] == nil || want["exchange default"] == nil || dealWins == 0 || dealLosses == 0 || len(codes) != 3 {
+		t.Fatalf("no deal bid on ssp-a, no bid on default, no deal bid won or lost (%d, %d), or not 3 loss codes (%v): %v", dealWins, dealLosses, codes, want)
 	}
 	d.stop(t)
 	// Each notice names its bid's deal, or its lack of one, from its URL.
@@ -496,12 +507,13 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 			Loss                   int
 			Bids, Wins, Losses     int
 			Bills                  int
-			CPMSum                 float64 `json:"cpm_sum"`
-			CappedBills            int     `json:"capped_bills"`
-			CappedCPMExcess        float64 `json:"capped_cpm_excess"`
-			BidBills               int     `json:"bid_bills"`
-			BidCPMSum              float64 `json:"bid_cpm_sum"`
-			DiscountCPMSum         float64 `json:"discount_cpm_sum"`
+			CPMSum                 float64        `json:"cpm_sum"`
+			CappedBills            int            `json:"capped_bills"`
+			CappedCPMExcess        float64        `json:"capped_cpm_excess"`
+			BidBills               int            `json:"bid_bills"`
+			BidCPMSum              float64        `json:"bid_cpm_sum"`
+			DiscountCPMSum         float64        `json:"discount_cpm_sum"`
+			LossReasons            map[string]int `json:"loss_reasons"`
 		}
 		if err := json.Unmarshal([]byte(strings.Replace(s, `"deal_id"`, `"DealID"`, 1)), &v); err != nil {
 			t.Fatalf("rtbd log stats line %q: %v", s, err)
@@ -509,14 +521,14 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		switch v.Type {
 		case "exchange":
 			l := lineOf(got, "exchange "+v.Exchange)
-			l.bids, l.nobids, l.wins, l.losses, l.bills = v.Bid, v.NoBid, v.Win, v.Loss, v.Bill
+			l.bids, l.nobids, l.wins, l.losses, l.bills, l.lossReasons = v.Bid, v.NoBid, v.Win, v.Loss, v.Bill, v.LossReasons
 		case "exchange_spend":
 			l := lineOf(got, "exchange "+v.Exchange)
 			l.cpm, l.capped, l.excess = v.CPMSum, v.CappedBills, v.CappedCPMExcess
 			l.bidBills, l.bidCPM, l.discount = v.BidBills, v.BidCPMSum, v.DiscountCPMSum
 		case "deal":
 			l := lineOf(got, "deal "+v.DealID+" "+v.Exchange)
-			l.bids, l.wins, l.losses, l.bills, l.cpm = v.Bids, v.Wins, v.Losses, v.Bills, v.CPMSum
+			l.bids, l.wins, l.losses, l.bills, l.cpm, l.lossReasons = v.Bids, v.Wins, v.Losses, v.Bills, v.CPMSum, v.LossReasons
 		case "nobid_reason": // named as the decision package names them
 			if v.ReasonName != decision.Reason(v.Reason).String() || v.Reason == 0 {
 				t.Fatalf("rtbd log stats line %q: want a no-bid reason named %q", s, decision.Reason(v.Reason))
@@ -534,7 +546,8 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		g := got[k]
 		if g == nil || g.bids != w.bids || g.nobids != w.nobids || g.wins != w.wins || g.losses != w.losses || g.bills != w.bills || math.Abs(g.cpm-w.cpm) > 1e-9 ||
 			g.capped != w.capped || math.Abs(g.excess-w.excess) > 1e-9 ||
-			g.bidBills != w.bidBills || math.Abs(g.bidCPM-w.bidCPM) > 1e-9 || math.Abs(g.discount-w.discount) > 1e-9 {
+			g.bidBills != w.bidBills || math.Abs(g.bidCPM-w.bidCPM) > 1e-9 || math.Abs(g.discount-w.discount) > 1e-9 ||
+			!maps.Equal(g.lossReasons, w.lossReasons) {
 			t.Fatalf("%s: got %+v; want %+v\n%s", k, g, w, out)
 		}
 	}
@@ -543,6 +556,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 // statLine is what `rtbd log stats` says of an exchange or a deal.
 type statLine struct {
 	bids, nobids, wins, losses, bills, capped, bidBills int
+	lossReasons                                         map[string]int // losses by code
 	// excess: capped bills' price above their bids'; bidCPM: the billed
 	// bids' prices; discount: the bills' prices below them.
 	cpm, excess, bidCPM, discount float64
@@ -551,7 +565,7 @@ type statLine struct {
 // lineOf returns m's line for key, adding it.
 func lineOf(m map[string]*statLine, key string) *statLine {
 	if m[key] == nil {
-		m[key] = &statLine{}
+		m[key] = &statLine{lossReasons: map[string]int{}}
 	}
 	return m[key]
 }
