@@ -47,7 +47,8 @@ type Options struct {
 // model and the prices. It is safe for concurrent use by any number of
 // [Snapshot.Decide] calls; a reload compiles a new Snapshot and swaps it in.
 type Snapshot struct {
-	camps []ccamp // by ordinal: sorted by static price bound (see sortByBound)
+	camps []ccamp  // by ordinal: sorted by static price bound (see sortByBound)
+	deals []string // the deal ids the campaigns list, sorted, once each
 	// sufB holds the price bounds of every suffix of words (see suffix.go).
 	sufB suffixBounds
 	hot  []hotCamp // by ordinal: what the batch bound reads, packed
@@ -210,6 +211,11 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile campaigns: %w", err)
 	}
+	for i := range f.Campaigns {
+		s.deals = append(s.deals, f.Campaigns[i].Deals...)
+	}
+	slices.Sort(s.deals)
+	s.deals = slices.Compact(s.deals)
 	s.camps = make([]ccamp, len(order))
 	for o, fi := range order {
 		if err := s.compileCampaign(&s.camps[o], &f.Campaigns[fi]); err != nil {
@@ -427,6 +433,10 @@ func mediaBit(m openrtb.MediaType) int {
 
 // Campaigns returns the number of compiled campaigns.
 func (s *Snapshot) Campaigns() int { return len(s.camps) }
+
+// DealIDs returns the deal ids the campaigns list, sorted, once each. The
+// caller must not change it.
+func (s *Snapshot) DealIDs() []string { return s.deals }
 
 // numDevTypes is how many OpenRTB device types (1..numDevTypes) have their
 // campaign_x_devicetype weights precomputed.

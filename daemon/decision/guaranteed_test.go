@@ -397,3 +397,14 @@ func TestPutFirst(t *testing.T) {
 		t.Fatal("the pod does not know it has options through a guaranteed deal")
 	}
 }
+
+// TestDealIDs: a snapshot's deals are those its campaigns list, sorted,
+// once each, however many campaigns list them.
+func TestDealIDs(t *testing.T) {
+	a, b, c := bannerCampaign("a", 1), bannerCampaign("b", 1), bannerCampaign("c", 1)
+	a.Deals, b.Deals = []string{"pg-2", "pg-1"}, []string{"pmp-1", "pg-2"}
+	s := mustCompile(t, testFile(a, b, c), nil)
+	if got, want := s.DealIDs(), []string{"pg-1", "pg-2", "pmp-1"}; !slices.Equal(got, want) {
+		t.Fatalf("DealIDs() = %q; want %q", got, want)
+	}
+}
