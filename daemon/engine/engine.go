@@ -50,6 +50,8 @@ type Engine struct {
 	keyFile string
 	keys    []openrtb.NoticeKey
 	onKeys  func([]openrtb.NoticeKey)
+	// onSnap is what each reload hands its snapshot to (guarded by mu).
+	onSnap func(*decision.Snapshot)
 	// dead is the deadman switch (data.deadman; see Halted).
 	dead deadman
 	// shading learns the first-price shading of the exchanges with
@@ -119,6 +121,9 @@ func (e *Engine) Reload() error {
 		e.onKeys(keys)
 	}
 	e.snap.Store(snap)
+	if e.onSnap != nil {
+		e.onSnap(snap)
+	}
 	e.Beat(time.Now())
 	reloadsOK.Inc()
 	lastReloadOK.Store(time.Now().Unix())
@@ -171,6 +176,15 @@ func (e *Engine) OnNoticeKeys(f func([]openrtb.NoticeKey)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.onKeys = f
+}
+
+// OnSnapshot calls f with the current snapshot, and has every later
+// reload hand f the snapshot it swaps in, right after.
+func (e *Engine) OnSnapshot(f func(*decision.Snapshot)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onSnap = f
+	f(e.snap.Load())
 }
 
 // readNoticeKeys reads bidding.noticeKeyFile. A dry run does not: at

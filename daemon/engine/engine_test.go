@@ -79,6 +79,33 @@ func TestReloadFailureKeepsSnapshot(t *testing.T) {
 	}
 }
 
+// TestOnSnapshot: OnSnapshot hands f the current snapshot, then every
+// reload's, and nothing for a reload that fails. The demo book's deals
+// come sorted, once each.
+func TestOnSnapshot(t *testing.T) {
+	cfg := config.Default()
+	e, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*decision.Snapshot
+	e.OnSnapshot(func(s *decision.Snapshot) { got = append(got, s) })
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	e.data.CampaignsFile = "/nonexistent/campaigns.json"
+	if err := e.Reload(); err == nil {
+		t.Fatal("Reload of a missing file succeeded")
+	}
+	if len(got) != 2 || got[0] == got[1] || got[1] != e.Snapshot() {
+		t.Fatalf("f got %d snapshots %p; want the first and the reload's %p", len(got), got, e.Snapshot())
+	}
+	deals := e.Snapshot().DealIDs()
+	if !slices.Contains(deals, "deal-id-1") || !slices.IsSorted(deals) || len(slices.Compact(slices.Clone(deals))) != len(deals) {
+		t.Fatalf("demo deals %q: want deal-id-1 among them, sorted, once each", deals)
+	}
+}
+
 // TestOptions: the decision's options follow bidding's settings.
 func TestOptions(t *testing.T) {
 	cfg := config.Default()
