@@ -176,6 +176,9 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, start 
 	c.out = openrtb.AppendResponse(c.out[:0], &c.resp)
 	s.writeJSON(ctx, c)
 	s.logBids(c, x, start)
+	for i := range c.resp.Bids {
+		s.deals.countBid(c.resp.Bids[i].DealID)
+	}
 }
 
 // applyPrivacy removes from the request view the personal data its

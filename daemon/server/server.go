@@ -35,6 +35,9 @@ type Options struct {
 	// stopping host sees final reads on either. Nil serves the engine's
 	// spend alone.
 	Peers *peers.Source
+	// Deals, when set, counts the bids made through each deal (see
+	// [DealMetrics]); give the notice handler the same as its Sink.
+	Deals *DealMetrics
 }
 
 // Server serves the bid listener. Create it with [New]; its methods are safe
@@ -46,6 +49,7 @@ type Server struct {
 	events  *eventlog.Log
 	queue   *stats.QueueProbe
 	peers   *peers.Source
+	deals   *DealMetrics // nil: deals are not counted
 
 	exchanges []*exchange   // the bid endpoints, http.bidPath's first
 	tx        *transactions // bidding.transactionWindow; nil when off
@@ -71,6 +75,7 @@ func New(o Options) *Server {
 		events:    o.Events,
 		queue:     o.Queue,
 		peers:     o.Peers,
+		deals:     o.Deals,
 		exchanges: exchangesOf(o.Config, o.Engine.Shading()),
 	}
 	if b := o.Config.Bidding; b.TransactionWindow > 0 {

@@ -260,7 +260,9 @@ func serve(cfg *config.Config) int {
 	if journal != nil {
 		ncfg.Journal = journal
 	}
-	notices := notice.New(ncfg, eng.State(), server.EventSink(events))
+	deals := server.NewDealMetrics(server.EventSink(events))
+	eng.OnSnapshot(func(s *decision.Snapshot) { deals.SetDeals(s.DealIDs()) })
+	notices := notice.New(ncfg, eng.State(), deals)
 	var peerSync *peers.Syncer
 	if len(cfg.State.Peers) > 0 {
 		peerSync = peers.New(eng.State(), cfg.State.Peers, cfg.State.PeerInterval.D(), cfg.Bidding.HostID)
@@ -297,6 +299,7 @@ func serve(cfg *config.Config) int {
 		Events:  events,
 		Queue:   queue,
 		Peers:   peerSrc,
+		Deals:   deals,
 	})
 	lns, err := listeners(cfg)
 	if err != nil {

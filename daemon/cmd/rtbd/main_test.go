@@ -465,6 +465,23 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	if want["deal deal-id-1 ssp-a"] == nil || want["exchange default"] == nil || dealWins == 0 || dealLosses == 0 || len(codes) != 3 {
 		t.Fatalf("no deal bid on ssp-a, no bid on default, no deal bid won or lost (%d, %d), or not 3 loss codes (%v): %v", dealWins, dealLosses, codes, want)
 	}
+	// rtbd_deal_* count the same, per deal over both exchanges, as they happen.
+	m := d.metrics(t)
+	byDeal := map[string]*statLine{}
+	for k, w := range want {
+		if f := strings.Fields(k); f[0] == "deal" {
+			l := lineOf(byDeal, f[1])
+			l.bids, l.wins, l.losses, l.bills, l.cpm = l.bids+w.bids, l.wins+w.wins, l.losses+w.losses, l.bills+w.bills, l.cpm+w.cpm
+		}
+	}
+	for id, w := range byDeal {
+		l := `{deal="` + id + `"`
+		if m["rtbd_deal_bids_total"+l+"}"] != float64(w.bids) || m["rtbd_deal_notices_total"+l+`,kind="win"}`] != float64(w.wins) ||
+			m["rtbd_deal_notices_total"+l+`,kind="loss"}`] != float64(w.losses) || m["rtbd_deal_notices_total"+l+`,kind="bill"}`] != float64(w.bills) ||
+			math.Abs(m["rtbd_deal_spend_total"+l+"}"]-w.cpm/1000) > 1e-12 {
+			t.Fatalf("deal %s: metrics %v; want %+v", id, m, w)
+		}
+	}
 	d.stop(t)
 	// Each notice names its bid's deal, or its lack of one, from its URL.
 	records := logCat(t, events)

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/rtbd/rtbd/daemon/notice"
+)
+
+// countingSink counts the notices handed to it.
+type countingSink struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (s *countingSink) Notice(notice.Event) {
+	s.mu.Lock()
+	s.n++
+	s.mu.Unlock()
+}
+
+// series returns the value of each series of /metrics that contains one
+// of names, by series.
+func series(t *testing.T, names ...string) map[string]string {
+	t.Helper()
+	var b bytes.Buffer
+	metrics.WritePrometheus(&b, false)
+	out := map[string]string{}
+	for line := range strings.Lines(b.String()) {
+		for _, n := range names {
+			if strings.Contains(line, n) && !strings.HasPrefix(line, "#") {
+				i := strings.LastIndexByte(line, ' ')
+				out[line[:i]] = strings.TrimSpace(line[i+1:])
+			}
+		}
+	}
+	return out
+}
+
+// TestDealMetrics: bids and notices count under the deals that the
+// campaigns list, by their escaped ids; any other deal under "other"; a
+// bid or notice without a deal nowhere; every notice goes on to the next
+// sink; a deal that a reload drops and the next brings back keeps its
+// counts.
+func TestDealMetrics(t *testing.T) {
+	next := &countingSink{}
+	d := NewDealMetrics(next)
+	const pg, odd = "tdm-pg", "tdm-\"odd\\\n"
+	d.SetDeals([]string{pg, odd})
+	other := series(t, `deal="other"`)
+	d.countBid([]byte(pg))
+	d.countBid([]byte(pg))
+	d.countBid([]byte(odd))
+	d.countBid([]byte("tdm-unlisted"))
+	d.countBid(nil)
+	for _, e := range []notice.Event{
+		{Kind: notice.KindWin, DealID: []byte(pg), Price: 2.5},
+		{Kind: notice.KindBill, DealID: []byte(pg), Price: 2.5},
+		{Kind: notice.KindBill, DealID: []byte(pg), Price: 1.5},
+		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice},
+		{Kind: notice.KindBill, DealID: []byte("tdm-unlisted"), Price: 4},
+		{Kind: notice.KindBill, Price: 9}, // the open auction's
+	} {
+		d.Notice(e)
+	}
+	d.SetDeals([]string{odd}) // pg dropped: its bid counts as other
+	d.countBid([]byte(pg))
+	d.SetDeals([]string{pg, odd}) // and back, with its counts
+	d.countBid([]byte(pg))
+	if next.n != 6 {
+		t.Fatalf("the next sink got %d notices; want all 6", next.n)
+	}
+	got := series(t, `deal="tdm-`)
+	want := map[string]string{
+		`rtbd_deal_bids_total{deal="tdm-pg"}`:                       "3",
+		`rtbd_deal_bids_total{deal="tdm-\"odd\\\n"}`:                "1",
+		`rtbd_deal_notices_total{deal="tdm-pg",kind="win"}`:         "1",
+		`rtbd_deal_notices_total{deal="tdm-pg",kind="bill"}`:        "2",
+		`rtbd_deal_notices_total{deal="tdm-pg",kind="loss"}`:        "0",
+		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="win"}`:  "0",
+		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="bill"}`: "0",
+		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="loss"}`: "1",
+		`rtbd_deal_spend_total{deal="tdm-pg"}`:                      "0.004",
+		`rtbd_deal_spend_total{deal="tdm-\"odd\\\n"}`:               "0",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("series %v; want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("%s = %q; want %s (all: %v)", k, got[k], v, got)
+		}
+	}
+	now := series(t, `deal="other"`)
+	for k, delta := range map[string]float64{
+		`rtbd_deal_bids_total{deal="other"}`:                2,
+		`rtbd_deal_notices_total{deal="other",kind="bill"}`: 1,
+		`rtbd_deal_spend_total{deal="other"}`:               0.004,
+	} {
+		if g := parseFloat(t, now[k]) - parseFloat(t, other[k]); g < delta-1e-12 || g > delta+1e-12 {
+			t.Fatalf("%s grew by %v; want %v", k, g, delta)
+		}
+	}
+}
+
+// TestDealMetricsNoAlloc: counting a bid or a notice allocates nothing.
+func TestDealMetricsNoAlloc(t *testing.T) {
+	d := NewDealMetrics(nil)
+	d.SetDeals([]string{"tdm-alloc"})
+	id, bill := []byte("tdm-alloc"), notice.Event{Kind: notice.KindBill, DealID: []byte("tdm-alloc"), Price: 1}
+	if n := testing.AllocsPerRun(1000, func() {
+		d.countBid(id)
+		d.Notice(bill)
+	}); n != 0 {
+		t.Fatalf("%v allocations per bid and notice; want 0", n)
+	}
+}
+
+// parseFloat parses a metric's value; "" (no such series yet) is 0.
+func parseFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	if s == "" {
+		return 0
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("metric value %q: %v", s, err)
+	}
+	return v
+}
