@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rtbd/rtbd/daemon/config"
+	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/engine"
 )
 
@@ -33,7 +34,9 @@ func NewBench(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := New(Options{Config: &cfg, Engine: eng})
+	deals := NewDealMetrics(nil) // counted as rtbd counts them
+	eng.OnSnapshot(func(s *decision.Snapshot) { deals.SetDeals(s.DealIDs()) })
+	s := New(Options{Config: &cfg, Engine: eng, Deals: deals})
 	s.decideShift = benchInstant.Sub(time.Now())
 	return s, nil
 }
