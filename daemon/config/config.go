@@ -340,8 +340,9 @@ type Bidding struct {
 	MinTimeLeft Duration `json:"minTimeLeft"`
 	// NoBidBody answers no-bids with 200 and {"id":..,"nbr":N} instead of 204.
 	NoBidBody bool `json:"noBidBody"`
-	// HostID is a short id unique per host, embedded in bid ids. Default
-	// derived from the hostname.
+	// HostID is a short id unique per host, embedded in bid ids: at most
+	// [MaxHostID] letters, digits, '.', '_' and '-'. Default derived from
+	// the hostname.
 	HostID string `json:"hostID"`
 	// FreqCapSlots is the size of the frequency-cap table (entries, rounded
 	// up to a power of two). Default 1048576.
@@ -698,6 +699,29 @@ func Parse(b []byte) (Config, error) {
 }
 
 // Validate checks every field and returns the first problem, naming it.
+// MaxHostID is the longest bidding.hostID. A bid id is the host id and 27
+// bytes ("-", 8 hex digits of the Unix time, "-", 16 of a sequence, "t"
+// for a test request), and the event log keeps 48 bytes of it
+// (eventlog.MaxBidID): a longer host id would cut the ids the log
+// records, so that no notice would match its bid, and test bids' notices
+// would count as spend in `rtbd log stats`.
+const MaxHostID = 21
+
+// checkHostID checks bidding.hostID; empty is the default (set later from
+// the hostname). It goes into peers' headers as it is, and into every
+// notice URL, where any other byte would be escaped (longer URLs).
+func checkHostID(id string) error {
+	if len(id) > MaxHostID {
+		return fmt.Errorf("invalid config: bidding.hostID %q has %d bytes: at most %d fit in the bid ids the event log keeps", id, len(id), MaxHostID)
+	}
+	for _, c := range []byte(id) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("invalid config: bidding.hostID %q: want letters, digits, '.', '_' and '-' only", id)
+		}
+	}
+	return nil
+}
+
 func (c *Config) Validate() error {
 	if err := checkAddr("http.listenAddress", c.HTTP.ListenAddress, false); err != nil {
 		return err
@@ -779,6 +803,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid config: state.tablesInterval %s must be at least 1s", c.State.TablesInterval.D())
 	}
 	if err := c.State.checkPeers(); err != nil {
+		return err
+	}
+	if err := checkHostID(c.Bidding.HostID); err != nil {
 		return err
 	}
 	if c.Bidding.RequireSignedNotices && c.Bidding.NoticeKeyFile == "" {

@@ -58,6 +58,9 @@ func TestParseOverridesDefaults(t *testing.T) {
 	if c, err = Parse([]byte(`{"data":{"deadman":"10m"}}`)); err != nil || c.Data.Deadman.D() != 10*time.Minute || Default().Data.Deadman != 0 {
 		t.Fatalf("data.deadman 10m: %v, %s; want 10m, and off by default", err, c.Data.Deadman.D())
 	}
+	if c, err = Parse([]byte(`{"bidding":{"hostID":"Bidder_eu-west.1-0001"}}`)); err != nil || c.Bidding.HostID != "Bidder_eu-west.1-0001" {
+		t.Fatalf("a 21-byte bidding.hostID of every allowed kind of byte: %v, %q", err, c.Bidding.HostID)
+	}
 	if c, err = Parse([]byte(`{"bidding":{"transactionWindow":"2s","transactionSlots":1000}}`)); err != nil ||
 		c.Bidding.TransactionWindow.D() != 2*time.Second || c.Bidding.TransactionSlots != 1000 || Default().Bidding.TransactionWindow != 0 {
 		t.Fatalf("bidding.transactionWindow 2s: %v, %s, %d; want 2s and 1000 slots, and off by default", err, c.Bidding.TransactionWindow.D(), c.Bidding.TransactionSlots)
@@ -174,6 +177,10 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"transactionWindow":"5ms"}}`, "bidding.transactionWindow 5ms must be from 10ms to 1h, or 0 (off)")
 	f(`{"bidding":{"transactionWindow":"61m"}}`, "bidding.transactionWindow 1h1m0s")
 	f(`{"bidding":{"transactionSlots":0}}`, "bidding.transactionSlots 0 must be from 1 to 134217728")
+	f(`{"bidding":{"hostID":"bidder-eu-west-1-00001"}}`, `bidding.hostID "bidder-eu-west-1-00001" has 22 bytes: at most 21`)
+	for _, bad := range []string{"a b", "a&b", "a/b", "a%b", "h\u00e9", `a\nb`, "a:b", `-t\u0000`} {
+		f(`{"bidding":{"hostID":"`+bad+`"}}`, "want letters, digits, '.', '_' and '-' only")
+	}
 	f(`{"state":{"peers":["10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["ftp://10.0.0.2:9091"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["https://10.0.0.2"]}}`, "or https://HOST:PORT")

@@ -21,6 +21,7 @@ import (
 	"github.com/rtbd/rtbd/daemon/corpus"
 	"github.com/rtbd/rtbd/daemon/decision"
 	"github.com/rtbd/rtbd/daemon/engine"
+	"github.com/rtbd/rtbd/daemon/eventlog"
 	"github.com/rtbd/rtbd/daemon/stats"
 )
 
@@ -562,4 +563,44 @@ func askAll(c *fasthttp.Client, bodies [][]byte, w, rounds int) error {
 		}
 	}
 	return nil
+}
+
+// TestLongestHostIDFitsTheEventLog: the bid ids of a host with the longest
+// bidding.hostID that config accepts, for a test request (the longest
+// ids), are kept whole by the event log, which joins notices to their
+// bids and tells test bids by them.
+func TestLongestHostIDFitsTheEventLog(t *testing.T) {
+	host := strings.Repeat("h", config.MaxHostID)
+	_, c := testServer(t, func(cfg *config.Config) {
+		cfg.Bidding.HostID = host
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("a %d-byte hostID is refused: %v", len(host), err)
+		}
+	})
+	ids := 0
+	for _, f := range corpus.Requests() {
+		// Last, so that it replaces a "test":0 of the request.
+		body := append(bytes.TrimSuffix(bytes.TrimSpace(f.Body), []byte("}")), `,"test":1}`...)
+		r := post(t, c, "/openrtb2/bid", body)
+		if r.status != fasthttp.StatusOK {
+			continue
+		}
+		var resp bidResponse
+		if err := json.Unmarshal(r.body, &resp); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		for _, sb := range resp.SeatBid {
+			for _, b := range sb.Bid {
+				var rec eventlog.Record
+				rec.SetBidID([]byte(b.ID))
+				if got := string(rec.BidID()); got != b.ID || !strings.HasPrefix(b.ID, host+"-") || !decision.IsTestBidID(rec.BidID()) {
+					t.Fatalf("%s: bid id %q (%d bytes) is %q in the event log; want it whole, from host %q, a test bid's", f.Name, b.ID, len(b.ID), got, host)
+				}
+				ids++
+			}
+		}
+	}
+	if ids == 0 {
+		t.Fatal("no corpus request got a bid")
+	}
 }
