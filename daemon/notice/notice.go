@@ -164,6 +164,10 @@ type Event struct {
 	BidPrice float64
 	// Loss is the loss reason of a loss notice; -1 when unknown or not a loss.
 	Loss int
+	// Test is whether the bid was made for a test request ("test": 1; see
+	// [Config.IsTest]): its notices move no spend, and a sink that sums
+	// spend leaves its bills out.
+	Test bool
 }
 
 // Config configures a [Handler]. The zero value gives the defaults.
@@ -378,7 +382,8 @@ func (h *Handler) process(k Kind, n *notice) result {
 		noticesCapped[k].Inc()
 	}
 	r := resultOK
-	moves := h.sp != nil && (h.isTest == nil || !h.isTest(n.bid))
+	n.test = h.isTest != nil && h.isTest(n.bid)
+	moves := h.sp != nil && !n.test
 	switch {
 	case k == KindWin && moves && (h.billOnWin || n.billOnWin):
 		// The win is the bid's billing notice, under the bill's key: a

@@ -74,6 +74,7 @@ type sinkCall struct {
 	loss          int
 	stated, mtw   float64 // StatedPrice, MinToWin
 	bp            float64 // BidPrice
+	test          bool
 }
 
 type fakeSink struct {
@@ -85,7 +86,7 @@ func (s *fakeSink) Notice(e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, sinkCall{e.Kind, string(e.Exchange), string(e.DealID), e.DealKnown, string(e.BidID), string(e.CampaignID), string(e.ImpID),
-		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin, e.BidPrice})
+		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin, e.BidPrice, e.Test})
 }
 
 func (s *fakeSink) count() int {
@@ -129,7 +130,7 @@ func TestBillOK(t *testing.T) {
 	if len(sp.calls) != 1 || sp.calls[0] != want {
 		t.Fatalf("unexpected Bill calls %+v; want [%+v]", sp.calls, want)
 	}
-	wantSink := sinkCall{KindBill, "", "", false, "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0}
+	wantSink := sinkCall{KindBill, "", "", false, "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0, false}
 	if len(sink.calls) != 1 || sink.calls[0] != wantSink {
 		t.Fatalf("unexpected Sink calls %+v; want [%+v]", sink.calls, wantSink)
 	}
@@ -543,11 +544,11 @@ func TestTestBidsDoNotBill(t *testing.T) {
 	if code, body := serveDirect(t, h, "GET", "/bill?bid=b-test&cid=c&price=1", ""); code != 204 {
 		t.Fatalf("unexpected status %d (%q); want 204", code, body)
 	}
-	if len(sp.calls) != 0 || len(sink.calls) != 1 {
-		t.Fatalf("a test bid billed: Bill calls %+v, sink calls %+v", sp.calls, sink.calls)
+	if len(sp.calls) != 0 || len(sink.calls) != 1 || !sink.calls[0].test {
+		t.Fatalf("a test bid billed: Bill calls %+v, sink calls %+v; want none, and one marked test", sp.calls, sink.calls)
 	}
-	if code, _ := serveDirect(t, h, "GET", "/bill?bid=b-real&cid=c&price=1", ""); code != 204 || len(sp.calls) != 1 {
-		t.Fatalf("a real bid did not bill: %d %+v", code, sp.calls)
+	if code, _ := serveDirect(t, h, "GET", "/bill?bid=b-real&cid=c&price=1", ""); code != 204 || len(sp.calls) != 1 || len(sink.calls) != 2 || sink.calls[1].test {
+		t.Fatalf("a real bid did not bill: %d %+v, sink calls %+v", code, sp.calls, sink.calls)
 	}
 }
 

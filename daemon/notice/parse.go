@@ -35,6 +35,7 @@ type notice struct {
 	exchange           []byte         // x: the exchange the bid was made on; nil for the default
 	deal               []byte         // the deal the bid was made through; empty in the open auction
 	dealKnown          bool           // the URL has deal (rtbd's bids' all do since it named deals)
+	test               bool           // the bid was made for a test request (Config.IsTest)
 	xs                 *exchangeState // the exchange's, by x (see Handler.exchange)
 }
 
@@ -42,7 +43,7 @@ type notice struct {
 func (n *notice) event(k Kind) Event {
 	return Event{
 		Kind: k, Exchange: n.exchange, DealID: n.deal, DealKnown: n.dealKnown, BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, Cur: n.cur,
-		Price: n.price, StatedPrice: n.stated, MinToWin: max(n.minToWin, 0), BidPrice: max(n.bidPrice, 0), Loss: n.loss,
+		Price: n.price, StatedPrice: n.stated, MinToWin: max(n.minToWin, 0), BidPrice: max(n.bidPrice, 0), Loss: n.loss, Test: n.test,
 	}
 }
 

@@ -25,6 +25,10 @@ import (
 // its series, no longer growing, until a restart. It is a notice.Sink
 // that hands every notice on to the next one (the event log's). Its
 // methods are safe for concurrent use; counting does not allocate.
+//
+// Like rtbd_exchange_spend_total, spend leaves out the bills of test
+// requests' bids ("test": 1), which move no budget; their bids and
+// notices are counted.
 type DealMetrics struct {
 	byID  atomic.Pointer[map[string]*dealCounters]
 	other *dealCounters
@@ -94,7 +98,7 @@ func (d *DealMetrics) Notice(e notice.Event) {
 	if len(e.DealID) > 0 && int(e.Kind) < len(d.other.notices) {
 		c := d.of(e.DealID)
 		c.notices[e.Kind].Inc()
-		if e.Kind == notice.KindBill && e.Price > 0 {
+		if e.Kind == notice.KindBill && e.Price > 0 && !e.Test {
 			c.spend.Add(e.Price / 1000)
 		}
 	}

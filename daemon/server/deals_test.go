@@ -62,6 +62,7 @@ func TestDealMetrics(t *testing.T) {
 		{Kind: notice.KindWin, DealID: []byte(pg), Price: 2.5},
 		{Kind: notice.KindBill, DealID: []byte(pg), Price: 2.5},
 		{Kind: notice.KindBill, DealID: []byte(pg), Price: 1.5},
+		{Kind: notice.KindBill, DealID: []byte(pg), Price: 7, Test: true}, // moves no budget
 		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice},
 		{Kind: notice.KindBill, DealID: []byte("tdm-unlisted"), Price: 4},
 		{Kind: notice.KindBill, Price: 9}, // the open auction's
@@ -72,15 +73,15 @@ func TestDealMetrics(t *testing.T) {
 	d.countBid([]byte(pg))
 	d.SetDeals([]string{pg, odd}) // and back, with its counts
 	d.countBid([]byte(pg))
-	if next.n != 6 {
-		t.Fatalf("the next sink got %d notices; want all 6", next.n)
+	if next.n != 7 {
+		t.Fatalf("the next sink got %d notices; want all 7", next.n)
 	}
 	got := series(t, `deal="tdm-`)
 	want := map[string]string{
 		`rtbd_deal_bids_total{deal="tdm-pg"}`:                       "3",
 		`rtbd_deal_bids_total{deal="tdm-\"odd\\\n"}`:                "1",
 		`rtbd_deal_notices_total{deal="tdm-pg",kind="win"}`:         "1",
-		`rtbd_deal_notices_total{deal="tdm-pg",kind="bill"}`:        "2",
+		`rtbd_deal_notices_total{deal="tdm-pg",kind="bill"}`:        "3",
 		`rtbd_deal_notices_total{deal="tdm-pg",kind="loss"}`:        "0",
 		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="win"}`:  "0",
 		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="bill"}`: "0",
