@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,6 +58,10 @@ func (c *fakeClock) advance(d time.Duration) {
 
 var testKinds = [...]Kind{KindBid, KindNoBid, KindWin, KindBill, KindLoss}
 
+// testIsTestBid tells the bids of test requests among testRecord's, as
+// rtbd does (decision.IsTestBidID).
+func testIsTestBid(id []byte) bool { return bytes.HasSuffix(id, []byte("t")) }
+
 // testRecord returns the i-th record of a deterministic sequence covering
 // every kind, escaping-worthy ids and over-long ids.
 func testRecord(i int) Record {
@@ -77,6 +82,8 @@ func testRecord(i int) Record {
 		r.SetBidIDString(fmt.Sprintf("b\"\\\n\x01é-%d", i))
 	case 5:
 		r.SetBidIDString(fmt.Sprintf("%0100d", i)) // truncated to 48
+	case 1, 2, 4: // some of a test request's bid, as testIsTestBid tells
+		r.SetBidIDString(fmt.Sprintf("bid-%d", i) + [...]string{"", "t"}[i/7%2])
 	default:
 		r.SetBidIDString(fmt.Sprintf("bid-%d", i))
 	}

@@ -22,6 +22,10 @@ type Reader struct {
 	// ReasonNames, when set, names no-bid reason codes in the output of
 	// [Reader.Cat] and [Reader.Stats]; an empty name is left out.
 	ReasonNames func(uint8) string
+	// IsTestBid, when set, reports whether a bid id is of a bid made for a
+	// test request ("test": 1), whose bills moved no spend:
+	// [Reader.Stats] counts them apart, not as spend.
+	IsTestBid func(bidID []byte) bool
 
 	dec *zstd.Decoder
 	buf []byte

@@ -26,6 +26,7 @@ import (
 //	{"type":"deal","deal_id":"..","exchange":"..","bids":N,"wins":N,"losses":N,"loss_reasons":{"102":N,..},
 //	 "cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
 //	{"type":"nobid_reason","reason":N,"records":N}            with "reason_name" when named
+//	{"type":"test_bills","cur":"USD","bills":N,"cpm_sum":X}   when there are some
 //
 // Spend is the sum of billing-notice prices, which are CPMs, divided by
 // 1000: one billing notice is one impression. first and last are null when
@@ -42,6 +43,10 @@ import (
 // was above their bid's and that were charged the bid's price (see
 // package notice): capped_cpm_excess, the sum of the differences, is what
 // the exchange asked above the bids, to dispute on its invoice.
+// The bills of test requests' bids ([Reader.IsTestBid]) moved no
+// budget: they are in no spend, bills or cpm_sum of a campaign, exchange
+// or deal, but in the test_bills lines, by currency (and as records of
+// their kind).
 // bid_bills are the billing notices that carry their bid's price (bp):
 // bid_cpm_sum sums those bids, and discount_cpm_sum what the auctions
 // charged below them (second-price auctions; 0 in first-price ones).
@@ -58,12 +63,13 @@ import (
 // host that bid on the deal then.
 func (rd *Reader) Stats(w io.Writer, paths ...string) (skipped int64, err error) {
 	s := newSummary()
+	s.isTest = rd.IsTestBid
 	skipped, err = rd.Each(func(r *Record) error { s.add(r); return nil }, paths...)
 	if err == nil && s.unnamed > 0 && s.dealBids > 0 {
 		byBid := make(map[string]*dealSum)
 		_, err = rd.Each(func(r *Record) error { s.indexDealBid(byBid, r); return nil }, paths...)
 		if err == nil {
-			_, err = rd.Each(func(r *Record) error { joinNotice(byBid, r); return nil }, paths...)
+			_, err = rd.Each(func(r *Record) error { s.joinNotice(byBid, r); return nil }, paths...)
 		}
 	}
 	if err != nil {
@@ -122,6 +128,14 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 		b = fmt.Appendf(b, `,"bids":%d,"wins":%d,"losses":%d`, d.bids, d.wins, d.losses)
 		b = appendLossReasons(b, d.lossReasons)
 		b = appendSum(b, k.cur, &d.spendSum)
+		b = append(b, "}\n"...)
+	}
+	for _, cur := range slices.Sorted(maps.Keys(s.testBills)) {
+		sp := s.testBills[cur]
+		b = append(b, `{"type":"test_bills","cur":`...)
+		b = appendJSONString(b, []byte(cur))
+		b = fmt.Appendf(b, `,"bills":%d,"cpm_sum":`, sp.bills)
+		b = appendFloat(b, sp.cpmSum)
 		b = append(b, "}\n"...)
 	}
 	for reason, n := range s.reasons {
@@ -197,6 +211,8 @@ type summary struct {
 	dealBids      int // bids through a deal
 	unnamed       int // notices whose URL had no deal field (not DealKnown)
 	reasons       [256]int
+	testBills     map[string]*spendSum // by currency
+	isTest        func(bidID []byte) bool
 }
 
 func newSummary() *summary {
@@ -205,7 +221,13 @@ func newSummary() *summary {
 		exchanges:     make(map[string]*exchangeCounts),
 		exchangeSpend: make(map[spendKey]*exchangeSum),
 		deals:         make(map[dealKey]*dealSum),
+		testBills:     make(map[string]*spendSum),
 	}
+}
+
+// test reports whether r is of a test request's bid.
+func (s *summary) test(r *Record) bool {
+	return s.isTest != nil && s.isTest(r.BidID())
 }
 
 // spendKey is a campaign's or an exchange's name, and a currency.
@@ -270,8 +292,9 @@ type dealSum struct {
 	spendSum
 }
 
-// addNotice counts the notice r in d.
-func (d *dealSum) addNotice(r *Record) {
+// addNotice counts the notice r in d; a bill of a test request's bid
+// (test) is no spend.
+func (d *dealSum) addNotice(r *Record, test bool) {
 	switch r.Kind {
 	case KindWin:
 		d.wins++
@@ -279,7 +302,9 @@ func (d *dealSum) addNotice(r *Record) {
 		d.losses++
 		d.lossReasons.add(r.Reason)
 	case KindBill:
-		d.add(r.Price)
+		if !test {
+			d.add(r.Price)
+		}
 	}
 }
 
@@ -306,15 +331,19 @@ func (s *summary) add(r *Record) {
 		}
 	case KindBill:
 		cur := r.CurString()
-		entry(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
-		entry(s.exchangeSpend, spendKey{string(r.Exchange()), cur}).add(r)
+		if s.test(r) {
+			entry(s.testBills, cur).add(r.Price)
+		} else {
+			entry(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
+			entry(s.exchangeSpend, spendKey{string(r.Exchange()), cur}).add(r)
+		}
 	}
 	if r.Kind == KindWin || r.Kind == KindBill || r.Kind == KindLoss {
 		switch {
 		case !r.DealKnown:
 			s.unnamed++
 		case len(r.DealID()) > 0:
-			entry(s.deals, dealKeyOf(r)).addNotice(r)
+			entry(s.deals, dealKeyOf(r)).addNotice(r, s.test(r))
 		}
 	}
 }
@@ -335,12 +364,12 @@ func (s *summary) indexDealBid(byBid map[string]*dealSum, r *Record) {
 
 // joinNotice counts r, when it is a notice that does not name its bid's
 // deal, under the deal of its bid, found in byBid.
-func joinNotice(byBid map[string]*dealSum, r *Record) {
+func (s *summary) joinNotice(byBid map[string]*dealSum, r *Record) {
 	if r.Kind == KindBid || r.Kind == KindNoBid || r.DealKnown {
 		return
 	}
 	if d := byBid[string(r.BidID())]; d != nil {
-		d.addNotice(r)
+		d.addNotice(r, s.test(r))
 	}
 }
 
@@ -361,7 +390,7 @@ const usage = `usage: rtbd log cat|stats [-dir DIR] [FILE...]
          records, losses by reason and spend by exchange (with what bills
          were charged above the bids, below them, and above the minimum
          to win), bids, wins, losses by reason and spend by deal, no-bid
-         reasons, time range
+         reasons, test requests' bills (no spend), time range
 
 Reads the segments of DIR oldest first, then the FILEs (a directory's
 segments oldest first: give stats every host's, so that it counts the

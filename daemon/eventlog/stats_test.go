@@ -27,12 +27,18 @@ func TestStats(t *testing.T) {
 	const n = 100
 	dir := writeLog(t, 0, n)
 	var out bytes.Buffer
-	rd := Reader{ReasonNames: func(c uint8) string { return map[uint8]string{1: "one"}[c] }}
+	rd := Reader{ReasonNames: func(c uint8) string { return map[uint8]string{1: "one"}[c] }, IsTestBid: testIsTestBid}
 	if _, err := rd.Stats(&out, dir); err != nil {
 		t.Fatal(err)
 	}
 	// Expected values computed from the inputs, independently of summary.
 	kinds := map[string]int{}
+	type sum struct {
+		bills int
+		cpm   float64
+	}
+	testBills := map[string]*sum{} // by currency
+	dealTestBills := 0
 	spend := map[string]float64{}
 	reasons := map[uint8]int{}
 	exchanges := map[string]map[string]int{}
@@ -91,6 +97,10 @@ func TestStats(t *testing.T) {
 					}
 					deals[k].lossReasons[strconv.Itoa(int(r.Reason))]++
 				default:
+					if strings.HasSuffix(string(r.BidID()), "t") {
+						dealTestBills++
+						break
+					}
 					deals[k].bills++
 					deals[k].cpm += r.Price
 				}
@@ -101,7 +111,13 @@ func TestStats(t *testing.T) {
 				}
 			}
 		}
-		if r.Kind == KindBill {
+		if r.Kind == KindBill && strings.HasSuffix(string(r.BidID()), "t") {
+			if testBills[r.CurString()] == nil {
+				testBills[r.CurString()] = &sum{}
+			}
+			testBills[r.CurString()].bills++
+			testBills[r.CurString()].cpm += r.Price
+		} else if r.Kind == KindBill {
 			spend[string(r.CampaignID())+"/"+r.CurString()] += r.Price
 			exchangeSpend[string(r.Exchange())+"/"+r.CurString()] += r.Price
 			c := exchangeCapped[string(r.Exchange())+"/"+r.CurString()]
@@ -143,6 +159,9 @@ func TestStats(t *testing.T) {
 	if wins == 0 || losses == 0 {
 		t.Fatalf("%d wins and %d losses under deals: both must be tested", wins, losses)
 	}
+	if len(testBills) < 2 || dealTestBills == 0 {
+		t.Fatalf("test bills in %d currencies, %d under deals: test several, and under deals", len(testBills), dealTestBills)
+	}
 	dealCodes := map[string]bool{}
 	for _, d := range deals {
 		for code := range d.lossReasons {
@@ -153,7 +172,7 @@ func TestStats(t *testing.T) {
 		t.Fatalf("deal losses of codes %v: test several", dealCodes)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if want := 1 + 5 + len(spend) + len(exchanges) + len(exchangeSpend) + len(deals) + len(reasons); len(lines) != want {
+	if want := 1 + 5 + len(spend) + len(exchanges) + len(exchangeSpend) + len(deals) + len(reasons) + len(testBills); len(lines) != want {
 		t.Fatalf("got %d lines; want %d:\n%s", len(lines), want, out.String())
 	}
 	for _, line := range lines {
@@ -217,6 +236,11 @@ func TestStats(t *testing.T) {
 				m.CPMSum != d.cpm || m.Spend != d.cpm/1000 || !maps.Equal(m.LossReasons, d.lossReasons) || m.LossReasons == nil {
 				t.Fatalf("deal line %q; want %+v", line, d)
 			}
+		case "test_bills":
+			if b := testBills[m.Cur]; b == nil || m.Bills != b.bills || m.CPMSum != b.cpm || m.Spend != 0 {
+				t.Fatalf("test_bills line %q; want %+v", line, b)
+			}
+			delete(testBills, m.Cur) // once
 		case "nobid_reason":
 			wantName := map[uint8]string{1: "one"}[m.Reason]
 			if m.Records != reasons[m.Reason] || m.ReasonName != wantName {
@@ -277,16 +301,21 @@ func TestMainCommand(t *testing.T) {
 func TestStatsDealAcrossHosts(t *testing.T) {
 	t.Parallel()
 	a := writeRecords(t, rec(KindBid, "b1", "pg", 5), rec(KindBid, "b2", "pg", 5), rec(KindBid, "b3", "", 4), rec(KindBill, "b2", "", 2),
-		lost(rec(KindLoss, "b4", "", 6), 102), rec(KindBid, "b4", "pg", 5))
-	b := writeRecords(t, rec(KindWin, "b1", "", 3), rec(KindBill, "b1", "", 3), rec(KindBill, "b2", "", 2.5), rec(KindWin, "b3", "", 1), rec(KindBill, "b3", "", 1))
+		lost(rec(KindLoss, "b4", "", 6), 102), rec(KindBid, "b4", "pg", 5), rec(KindBid, "b5t", "pg", 9))
+	b := writeRecords(t, rec(KindWin, "b1", "", 3), rec(KindBill, "b1", "", 3), rec(KindBill, "b2", "", 2.5), rec(KindWin, "b3", "", 1), rec(KindBill, "b3", "", 1),
+		rec(KindWin, "b5t", "", 9), rec(KindBill, "b5t", "", 9))
 	var out bytes.Buffer
-	if _, err := (&Reader{}).Stats(&out, b, a); err != nil {
+	if _, err := (&Reader{IsTestBid: testIsTestBid}).Stats(&out, b, a); err != nil {
 		t.Fatal(err)
 	}
 	// b1's win and bill (3), b2's two bills (2.5 on host b, 2 on host a),
-	// b4's loss (read before its bid); not b3's.
-	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":3,"wins":1,"losses":1,"loss_reasons":{"102":1},"cur":"USD","bills":3,"cpm_sum":7.5,"spend":0.0075}`
+	// b4's loss (read before its bid); not b3's. b5t is a test request's
+	// bid: its win counts, its bill is no spend.
+	want := `{"type":"deal","deal_id":"pg","exchange":"x","bids":4,"wins":2,"losses":1,"loss_reasons":{"102":1},"cur":"USD","bills":3,"cpm_sum":7.5,"spend":0.0075}`
 	if !strings.Contains(out.String(), want+"\n") {
+		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
+	}
+	if want := `{"type":"test_bills","cur":"USD","bills":1,"cpm_sum":9}`; !strings.Contains(out.String(), want+"\n") {
 		t.Fatalf("got\n%s\nwant the line %s", out.String(), want)
 	}
 	// Every bill moved spend, as the hosts charged them.
