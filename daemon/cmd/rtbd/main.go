@@ -113,7 +113,7 @@ func logMain(args []string, stdout, stderr io.Writer) int {
 			return decision.Reason(code).String()
 		}
 		return "" // a newer rtbd's
-	}}
+	}, IsTestBid: decision.IsTestBidID}
 	return rd.Main(args, stdout, stderr)
 }
 

@@ -405,9 +405,15 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	const price = 0.01             // below every bid: the bills are not capped
 	const above = 999              // above every bid: capped
 	n := 0                         // bids; every fourth one is lost
-	for _, f := range corpus.Requests() {
+	testBills, testCPM := 0, 0.0   // bills of test requests' bids: no spend
+	dealTestBills := 0
+	for i, f := range corpus.Requests() {
+		body := f.Body
+		if i%3 == 1 { // a test request; last, so that it replaces a "test":0
+			body = append(bytes.TrimSuffix(bytes.TrimSpace(body), []byte("}")), `,"test":1}`...)
+		}
 		for _, x := range []struct{ name, path string }{{"default", "/openrtb2/bid"}, {"ssp-a", "/ssp-a/bid"}} {
-			code, bids := d.postBidTo(t, x.path, f.Body)
+			code, bids := d.postBidTo(t, x.path, body)
 			if code == 204 {
 				lineOf(want, "exchange "+x.name).nobids++
 			}
@@ -432,13 +438,25 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 					}
 					continue
 				}
+				test := decision.IsTestBidID([]byte(b.ID))
 				fired, charged := price, price
-				if l := lineOf(want, "exchange "+x.name); x.name == "ssp-a" && l.capped == 0 {
+				if l := lineOf(want, "exchange "+x.name); x.name == "ssp-a" && l.capped == 0 && !test {
 					fired, charged = above, b.Price
 					l.capped, l.excess = 1, above-b.Price
 				}
 				d.notice(t, b.NURL, strconv.FormatFloat(fired, 'f', -1, 64))
 				d.notice(t, b.BURL, strconv.FormatFloat(fired, 'f', -1, 64))
+				if test { // a record of its kind, no spend
+					testBills, testCPM = testBills+1, testCPM+charged
+					lineOf(want, keys[0]).wins++
+					lineOf(want, keys[0]).bills++
+					if len(keys) > 1 {
+						dealTestBills++
+						lineOf(want, keys[1]).wins++
+						lineOf(want, keys[1]).testBills++
+					}
+					continue
+				}
 				for _, key := range keys {
 					l := lineOf(want, key)
 					l.wins++
@@ -465,13 +483,16 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	if want["deal deal-id-1 ssp-a"] == nil || want["exchange default"] == nil || dealWins == 0 || dealLosses == 0 || len(codes) != 3 {
 		t.Fatalf("no deal bid on ssp-a, no bid on default, no deal bid won or lost (%d, %d), or not 3 loss codes (%v): %v", dealWins, dealLosses, codes, want)
 	}
+	if dealTestBills == 0 || testBills == dealTestBills {
+		t.Fatalf("%d test requests' bids billed, %d through deals: test both kinds", testBills, dealTestBills)
+	}
 	// rtbd_deal_* count the same, per deal over both exchanges, as they happen.
 	m := d.metrics(t)
 	byDeal := map[string]*statLine{}
 	for k, w := range want {
 		if f := strings.Fields(k); f[0] == "deal" {
 			l := lineOf(byDeal, f[1])
-			l.bids, l.wins, l.losses, l.bills, l.cpm = l.bids+w.bids, l.wins+w.wins, l.losses+w.losses, l.bills+w.bills, l.cpm+w.cpm
+			l.bids, l.wins, l.losses, l.bills, l.cpm = l.bids+w.bids, l.wins+w.wins, l.losses+w.losses, l.bills+w.bills+w.testBills, l.cpm+w.cpm
 		}
 	}
 	for id, w := range byDeal {
@@ -514,6 +535,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	}
 	got := map[string]*statLine{}
 	nobids := 0 // by reason
+	gotTestBills, gotTestCPM := 0, 0.0
 	for _, s := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var v struct {
 			Type, Exchange, DealID string
@@ -546,6 +568,8 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		case "deal":
 			l := lineOf(got, "deal "+v.DealID+" "+v.Exchange)
 			l.bids, l.wins, l.losses, l.bills, l.cpm, l.lossReasons = v.Bids, v.Wins, v.Losses, v.Bills, v.CPMSum, v.LossReasons
+		case "test_bills":
+			gotTestBills, gotTestCPM = gotTestBills+v.Bills, gotTestCPM+v.CPMSum
 		case "nobid_reason": // named as the decision package names them
 			if v.ReasonName != decision.Reason(v.Reason).String() || v.Reason == 0 {
 				t.Fatalf("rtbd log stats line %q: want a no-bid reason named %q", s, decision.Reason(v.Reason))
@@ -555,6 +579,9 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 	}
 	if w := lineOf(want, "exchange default").nobids + lineOf(want, "exchange ssp-a").nobids; nobids != w || w == 0 {
 		t.Fatalf("rtbd log stats counts %d no-bids by reason; want the %d of the exchange lines, some\n%s", nobids, w, out)
+	}
+	if gotTestBills != testBills || math.Abs(gotTestCPM-testCPM) > 1e-9 {
+		t.Fatalf("rtbd log stats counts %d test bills of CPM %v; want %d of %v\n%s", gotTestBills, gotTestCPM, testBills, testCPM, out)
 	}
 	if len(got) != len(want) {
 		t.Fatalf("rtbd log stats:\n%s\nwant %d exchange and deal lines", out, len(want))
@@ -573,6 +600,7 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 // statLine is what `rtbd log stats` says of an exchange or a deal.
 type statLine struct {
 	bids, nobids, wins, losses, bills, capped, bidBills int
+	testBills                                           int            // a deal's bills of test requests' bids
 	lossReasons                                         map[string]int // losses by code
 	// excess: capped bills' price above their bids'; bidCPM: the billed
 	// bids' prices; discount: the bills' prices below them.
