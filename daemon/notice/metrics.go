@@ -89,9 +89,8 @@ type exchangeState struct {
 	spend   *metrics.FloatCounter      // rtbd_exchange_spend_total{exchange}
 	// priceKeys decrypt its notices' prices; nil: they are decimals.
 	priceKeys atomic.Pointer[PriceKeys]
-	// losses are rtbd_exchange_losses_total{exchange,reason} by loss
-	// reason (see lossIndex), each created by its first loss notice.
-	losses [numLossLabels]atomic.Pointer[metrics.Counter]
+	// losses are rtbd_exchange_losses_total{exchange,reason}.
+	losses *LossCounters
 	// minToWin is created by the first billing notice with a known
 	// ${AUCTION_MIN_TO_WIN} (see feedback).
 	minToWin atomic.Pointer[minToWinMetrics]
@@ -142,7 +141,7 @@ const (
 	numLossLabels  = maxOpenRTBLoss + 3
 )
 
-// lossIndex returns the losses index of loss reason code (-1: none).
+// lossIndex returns the LossCounters index of loss reason code (-1: none).
 func lossIndex(code int) int {
 	switch {
 	case code < 0:
@@ -153,12 +152,26 @@ func lossIndex(code int) int {
 	return code
 }
 
-// loss returns the counter of x's loss notices with reason code (-1 for
-// none), creating it at the first: only the reasons an exchange sends
-// become series. The creation allocates once per exchange and reason.
-func (x *exchangeState) loss(code int) *metrics.Counter {
+// LossCounters counts loss notices by reason in the series of one name
+// and labels: name{labels,reason="CODE"}, each created by its first loss
+// notice, so that only the reasons an exchange sends become series. The
+// zero value is not ready: see [NewLossCounters]. Safe for concurrent use.
+type LossCounters struct {
+	prefix string // name{labels,reason="
+	byCode [numLossLabels]atomic.Pointer[metrics.Counter]
+}
+
+// NewLossCounters returns the LossCounters of the series name{labels,
+// reason=...}; labels are escaped already, e.g. `exchange="x"`.
+func NewLossCounters(name, labels string) *LossCounters {
+	return &LossCounters{prefix: name + "{" + labels + `,reason="`}
+}
+
+// Of returns the counter of loss reason code (-1 for none), creating it
+// at the first call. The creation allocates once per reason.
+func (l *LossCounters) Of(code int) *metrics.Counter {
 	i := lossIndex(code)
-	if c := x.losses[i].Load(); c != nil {
+	if c := l.byCode[i].Load(); c != nil {
 		return c
 	}
 	label := strconv.Itoa(i)
@@ -170,8 +183,8 @@ func (x *exchangeState) loss(code int) *metrics.Counter {
 	}
 	// GetOrCreateCounter returns the one counter of a name, so two
 	// notices racing here count on the same one.
-	c := metrics.GetOrCreateCounter(`rtbd_exchange_losses_total{exchange="` + x.name + `",reason="` + label + `"}`)
-	x.losses[i].Store(c)
+	c := metrics.GetOrCreateCounter(l.prefix + label + `"}`)
+	l.byCode[i].Store(c)
 	return c
 }
 
@@ -187,6 +200,7 @@ func newExchangeStates(names []string, shaders map[string]*shading.Estimator) []
 			xs[i].notices[k] = metrics.GetOrCreateCounter(`rtbd_exchange_notices_total{` + l + `,kind="` + kind + `"}`)
 		}
 		xs[i].spend = metrics.GetOrCreateFloatCounter(`rtbd_exchange_spend_total{` + l + `}`)
+		xs[i].losses = NewLossCounters("rtbd_exchange_losses_total", l)
 		xs[i].shading = shaders[name]
 	}
 	return xs

@@ -362,7 +362,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, k Kind) {
 	if r == resultOK {
 		n.xs.notices[k].Inc()
 		if k == KindLoss {
-			n.xs.loss(n.loss).Inc()
+			n.xs.losses.Of(n.loss).Inc()
 		}
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
