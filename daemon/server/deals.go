@@ -15,6 +15,7 @@ import (
 //
 //	rtbd_deal_bids_total{deal="ID"}
 //	rtbd_deal_notices_total{deal="ID",kind="win|bill|loss"}
+//	rtbd_deal_losses_total{deal="ID",reason="102"}  loss notices by reason, as rtbd_exchange_losses_total
 //	rtbd_deal_spend_total{deal="ID"}   bills' prices / 1000, in bidding.currency
 //
 // so that a deal that does not deliver shows on a dashboard the minute it
@@ -24,7 +25,8 @@ import (
 // campaign book, whatever the notices say. A deal a reload drops keeps
 // its series, no longer growing, until a restart. It is a notice.Sink
 // that hands every notice on to the next one (the event log's). Its
-// methods are safe for concurrent use; counting does not allocate.
+// methods are safe for concurrent use; counting does not allocate, but
+// for a deal's first loss notice of each reason.
 //
 // Like rtbd_exchange_spend_total, spend leaves out the bills of test
 // requests' bids ("test": 1), which move no budget; their bids and
@@ -36,9 +38,26 @@ type DealMetrics struct {
 }
 
 type dealCounters struct {
+	label   string // deal="ID", escaped
 	bids    *metrics.Counter
 	notices [3]*metrics.Counter // by notice.Kind
 	spend   *metrics.FloatCounter
+	// losses are made by the deal's first loss notice: most deals of a
+	// large book never lose one on a host.
+	losses atomic.Pointer[notice.LossCounters]
+}
+
+// lossesOf returns c's counters of losses by reason, making them at the
+// first call.
+func (c *dealCounters) lossesOf() *notice.LossCounters {
+	if l := c.losses.Load(); l != nil {
+		return l
+	}
+	// Two notices racing here make two, whose counters are the same
+	// series' (metrics.GetOrCreateCounter).
+	l := notice.NewLossCounters("rtbd_deal_losses_total", c.label)
+	c.losses.Store(l)
+	return l
 }
 
 // NewDealMetrics returns a DealMetrics that knows no deal yet and hands
@@ -50,8 +69,10 @@ func NewDealMetrics(next notice.Sink) *DealMetrics {
 }
 
 func newDealCounters(id string) *dealCounters {
-	l := `{deal="` + labelEscaper.Replace(id) + `"`
+	label := `deal="` + labelEscaper.Replace(id) + `"`
+	l := `{` + label
 	c := &dealCounters{
+		label: label,
 		bids:  metrics.GetOrCreateCounter(`rtbd_deal_bids_total` + l + `}`),
 		spend: metrics.GetOrCreateFloatCounter(`rtbd_deal_spend_total` + l + `}`),
 	}
@@ -98,6 +119,9 @@ func (d *DealMetrics) Notice(e notice.Event) {
 	if len(e.DealID) > 0 && int(e.Kind) < len(d.other.notices) {
 		c := d.of(e.DealID)
 		c.notices[e.Kind].Inc()
+		if e.Kind == notice.KindLoss {
+			c.lossesOf().Of(e.Loss).Inc()
+		}
 		if e.Kind == notice.KindBill && e.Price > 0 && !e.Test {
 			c.spend.Add(e.Price / 1000)
 		}

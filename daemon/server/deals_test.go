@@ -63,7 +63,12 @@ func TestDealMetrics(t *testing.T) {
 		{Kind: notice.KindBill, DealID: []byte(pg), Price: 2.5},
 		{Kind: notice.KindBill, DealID: []byte(pg), Price: 1.5},
 		{Kind: notice.KindBill, DealID: []byte(pg), Price: 7, Test: true}, // moves no budget
-		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice},
+		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice, Loss: 102},
+		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice, Loss: 102},
+		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice, Loss: 1001},
+		{Kind: notice.KindLoss, DealID: []byte(pg), Price: notice.UnknownPrice, Loss: -1},
+		{Kind: notice.KindLoss, DealID: []byte("tdm-unlisted"), Price: 1, Loss: 200},
+		{Kind: notice.KindLoss, Price: 1, Loss: 102}, // the open auction's
 		{Kind: notice.KindBill, DealID: []byte("tdm-unlisted"), Price: 4},
 		{Kind: notice.KindBill, Price: 9}, // the open auction's
 	} {
@@ -73,21 +78,24 @@ func TestDealMetrics(t *testing.T) {
 	d.countBid([]byte(pg))
 	d.SetDeals([]string{pg, odd}) // and back, with its counts
 	d.countBid([]byte(pg))
-	if next.n != 7 {
-		t.Fatalf("the next sink got %d notices; want all 7", next.n)
+	if next.n != 12 {
+		t.Fatalf("the next sink got %d notices; want all 12", next.n)
 	}
 	got := series(t, `deal="tdm-`)
 	want := map[string]string{
-		`rtbd_deal_bids_total{deal="tdm-pg"}`:                       "3",
-		`rtbd_deal_bids_total{deal="tdm-\"odd\\\n"}`:                "1",
-		`rtbd_deal_notices_total{deal="tdm-pg",kind="win"}`:         "1",
-		`rtbd_deal_notices_total{deal="tdm-pg",kind="bill"}`:        "3",
-		`rtbd_deal_notices_total{deal="tdm-pg",kind="loss"}`:        "0",
-		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="win"}`:  "0",
-		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="bill"}`: "0",
-		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="loss"}`: "1",
-		`rtbd_deal_spend_total{deal="tdm-pg"}`:                      "0.004",
-		`rtbd_deal_spend_total{deal="tdm-\"odd\\\n"}`:               "0",
+		`rtbd_deal_bids_total{deal="tdm-pg"}`:                         "3",
+		`rtbd_deal_bids_total{deal="tdm-\"odd\\\n"}`:                  "1",
+		`rtbd_deal_notices_total{deal="tdm-pg",kind="win"}`:           "1",
+		`rtbd_deal_notices_total{deal="tdm-pg",kind="bill"}`:          "3",
+		`rtbd_deal_notices_total{deal="tdm-pg",kind="loss"}`:          "1",
+		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="win"}`:    "0",
+		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="bill"}`:   "0",
+		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="loss"}`:   "3",
+		`rtbd_deal_losses_total{deal="tdm-pg",reason="unknown"}`:      "1",
+		`rtbd_deal_losses_total{deal="tdm-\"odd\\\n",reason="102"}`:   "2",
+		`rtbd_deal_losses_total{deal="tdm-\"odd\\\n",reason="other"}`: "1",
+		`rtbd_deal_spend_total{deal="tdm-pg"}`:                        "0.004",
+		`rtbd_deal_spend_total{deal="tdm-\"odd\\\n"}`:                 "0",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("series %v; want %v", got, want)
@@ -101,6 +109,8 @@ func TestDealMetrics(t *testing.T) {
 	for k, delta := range map[string]float64{
 		`rtbd_deal_bids_total{deal="other"}`:                2,
 		`rtbd_deal_notices_total{deal="other",kind="bill"}`: 1,
+		`rtbd_deal_notices_total{deal="other",kind="loss"}`: 1,
+		`rtbd_deal_losses_total{deal="other",reason="200"}`: 1,
 		`rtbd_deal_spend_total{deal="other"}`:               0.004,
 	} {
 		if g := parseFloat(t, now[k]) - parseFloat(t, other[k]); g < delta-1e-12 || g > delta+1e-12 {
@@ -109,16 +119,19 @@ func TestDealMetrics(t *testing.T) {
 	}
 }
 
-// TestDealMetricsNoAlloc: counting a bid or a notice allocates nothing.
+// TestDealMetricsNoAlloc: counting a bid or a notice allocates nothing,
+// once the deal has lost with the reason (AllocsPerRun's warm-up run).
 func TestDealMetricsNoAlloc(t *testing.T) {
 	d := NewDealMetrics(nil)
 	d.SetDeals([]string{"tdm-alloc"})
 	id, bill := []byte("tdm-alloc"), notice.Event{Kind: notice.KindBill, DealID: []byte("tdm-alloc"), Price: 1}
+	loss := notice.Event{Kind: notice.KindLoss, DealID: id, Price: 1, Loss: 102}
 	if n := testing.AllocsPerRun(1000, func() {
 		d.countBid(id)
 		d.Notice(bill)
+		d.Notice(loss)
 	}); n != 0 {
-		t.Fatalf("%v allocations per bid and notice; want 0", n)
+		t.Fatalf("%v allocations per bid and notices; want 0", n)
 	}
 }
 

@@ -493,6 +493,9 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 		if f := strings.Fields(k); f[0] == "deal" {
 			l := lineOf(byDeal, f[1])
 			l.bids, l.wins, l.losses, l.bills, l.cpm = l.bids+w.bids, l.wins+w.wins, l.losses+w.losses, l.bills+w.bills+w.testBills, l.cpm+w.cpm
+			for code, n := range w.lossReasons {
+				l.lossReasons[code] += n
+			}
 		}
 	}
 	for id, w := range byDeal {
@@ -501,6 +504,14 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 			m["rtbd_deal_notices_total"+l+`,kind="loss"}`] != float64(w.losses) || m["rtbd_deal_notices_total"+l+`,kind="bill"}`] != float64(w.bills) ||
 			math.Abs(m["rtbd_deal_spend_total"+l+"}"]-w.cpm/1000) > 1e-12 {
 			t.Fatalf("deal %s: metrics %v; want %+v", id, m, w)
+		}
+		for code, n := range w.lossReasons {
+			if code == "0" { // the log's code of a notice without one
+				code = "unknown"
+			}
+			if got := m["rtbd_deal_losses_total"+l+`,reason="`+code+`"}`]; got != float64(n) {
+				t.Fatalf("deal %s: %v losses of reason %s; want %d (metrics %v)", id, got, code, n, m)
+			}
 		}
 	}
 	d.stop(t)
