@@ -28,6 +28,7 @@ type jsonRecord struct {
 	MinToWin   float64  `json:"min_to_win"`
 	BidPrice   float64  `json:"bid_price"`
 	DealKnown  bool     `json:"deal_known"`
+	Test       *bool    `json:"test"` // only when true
 }
 
 // wantString is what a JSON reader should get back for stored bytes.
@@ -56,13 +57,13 @@ func TestRoundTripCat(t *testing.T) {
 			return "three"
 		}
 		return ""
-	}}
+	}, IsTestBid: testIsTestBid}
 	skipped, err := rd.Cat(&out, cfg.Dir)
 	if err != nil || skipped != 0 || notes.Len() != 0 {
 		t.Fatalf("Cat: skipped %d, err %v, notes %q", skipped, err, notes.String())
 	}
 	sc := bufio.NewScanner(&out)
-	i := 0
+	i, tests := 0, 0
 	for ; sc.Scan(); i++ {
 		var got jsonRecord
 		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
@@ -70,9 +71,17 @@ func TestRoundTripCat(t *testing.T) {
 		}
 		want := testRecord(i)
 		checkJSONRecord(t, i, &got, &want)
+		if test := testIsTestBid(want.BidID()); (got.Test != nil) != test || test && !*got.Test {
+			t.Fatalf("line %d %q: a test request's bid: %v", i, sc.Text(), test)
+		} else if test {
+			tests++
+		}
 	}
 	if i != n {
 		t.Fatalf("Cat printed %d records; want %d", i, n)
+	}
+	if tests == 0 {
+		t.Fatal("no test request's bid among the records")
 	}
 }
 

@@ -33,7 +33,9 @@ func Stats(w io.Writer, paths ...string) error {
 //	 "stated_price":0,"min_to_win":0,"bid_price":0,"deal_known":false}
 //
 // with "reason_name" after "reason" when ReasonNames names a no-bid
-// record's code (a loss record's reason is its notice's loss code). A price
+// record's code (a loss record's reason is its notice's loss code), and
+// "test":true at the end for a bid of a test request and its notices
+// (see [Reader.IsTestBid]). A price
 // that is not finite is written as null. It returns the bytes skipped (see
 // [Reader.Each]).
 func (rd *Reader) Cat(w io.Writer, paths ...string) (skipped int64, err error) {
@@ -85,6 +87,9 @@ func (rd *Reader) appendJSON(dst []byte, r *Record) []byte {
 	dst = appendFloat(dst, r.BidPrice)
 	dst = append(dst, `,"deal_known":`...)
 	dst = strconv.AppendBool(dst, r.DealKnown)
+	if rd.IsTestBid != nil && rd.IsTestBid(r.BidID()) {
+		dst = append(dst, `,"test":true`...)
+	}
 	return append(dst, "}\n"...)
 }
 

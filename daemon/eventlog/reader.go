@@ -24,7 +24,8 @@ type Reader struct {
 	ReasonNames func(uint8) string
 	// IsTestBid, when set, reports whether a bid id is of a bid made for a
 	// test request ("test": 1), whose bills moved no spend:
-	// [Reader.Stats] counts them apart, not as spend.
+	// [Reader.Stats] counts them apart, not as spend, and [Reader.Cat]
+	// marks its records.
 	IsTestBid func(bidID []byte) bool
 
 	dec *zstd.Decoder
