@@ -157,14 +157,19 @@ func lossIndex(code int) int {
 // notice, so that only the reasons an exchange sends become series. The
 // zero value is not ready: see [NewLossCounters]. Safe for concurrent use.
 type LossCounters struct {
+	set    *metrics.Set
 	prefix string // name{labels,reason="
 	byCode [numLossLabels]atomic.Pointer[metrics.Counter]
 }
 
 // NewLossCounters returns the LossCounters of the series name{labels,
-// reason=...}; labels are escaped already, e.g. `exchange="x"`.
-func NewLossCounters(name, labels string) *LossCounters {
-	return &LossCounters{prefix: name + "{" + labels + `,reason="`}
+// reason=...} in set (nil: the default one); labels are escaped already,
+// e.g. `exchange="x"`.
+func NewLossCounters(set *metrics.Set, name, labels string) *LossCounters {
+	if set == nil {
+		set = metrics.GetDefaultSet()
+	}
+	return &LossCounters{set: set, prefix: name + "{" + labels + `,reason="`}
 }
 
 // Of returns the counter of loss reason code (-1 for none), creating it
@@ -183,7 +188,7 @@ func (l *LossCounters) Of(code int) *metrics.Counter {
 	}
 	// GetOrCreateCounter returns the one counter of a name, so two
 	// notices racing here count on the same one.
-	c := metrics.GetOrCreateCounter(l.prefix + label + `"}`)
+	c := l.set.GetOrCreateCounter(l.prefix + label + `"}`)
 	l.byCode[i].Store(c)
 	return c
 }
@@ -200,7 +205,7 @@ func newExchangeStates(names []string, shaders map[string]*shading.Estimator) []
 			xs[i].notices[k] = metrics.GetOrCreateCounter(`rtbd_exchange_notices_total{` + l + `,kind="` + kind + `"}`)
 		}
 		xs[i].spend = metrics.GetOrCreateFloatCounter(`rtbd_exchange_spend_total{` + l + `}`)
-		xs[i].losses = NewLossCounters("rtbd_exchange_losses_total", l)
+		xs[i].losses = NewLossCounters(nil, "rtbd_exchange_losses_total", l)
 		xs[i].shading = shaders[name]
 	}
 	return xs
