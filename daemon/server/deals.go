@@ -2,7 +2,9 @@ package server
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -23,10 +25,14 @@ import (
 // the current snapshot lists (a notice of a bid made before a reload
 // dropped it) counts as deal="other": the series are bounded by the
 // campaign book, whatever the notices say. A deal a reload drops keeps
-// its series, no longer growing, until a restart. It is a notice.Sink
-// that hands every notice on to the next one (the event log's). Its
-// methods are safe for concurrent use; counting does not allocate, but
-// for a deal's first loss notice of each reason.
+// its series, no longer growing, for [DealSeriesRetention], so that
+// scrapes read its last counts; the first reload after that removes
+// them, so a book whose deals change every week does not grow /metrics
+// and the process without end. A deal listed again before then counts on
+// from where it was; after, from zero (a counter reset to Prometheus).
+// It is a notice.Sink that hands every notice on to the next one (the
+// event log's). Its methods are safe for concurrent use; counting does
+// not allocate, but for a deal's first loss notice of each reason.
 //
 // Like rtbd_exchange_spend_total, spend leaves out the bills of test
 // requests' bids ("test": 1), which move no budget; their bids and
@@ -35,10 +41,27 @@ type DealMetrics struct {
 	byID  atomic.Pointer[map[string]*dealCounters]
 	other *dealCounters
 	next  notice.Sink
+
+	mu      sync.Mutex             // SetDeals
+	dropped map[string]droppedDeal // by id: deals reloads dropped, not yet retired
+	now     func() time.Time       // time.Now; tests set it
+}
+
+// DealSeriesRetention is how long a deal that a reload drops keeps its
+// series: several scrape intervals, so the last counts are read.
+const DealSeriesRetention = 15 * time.Minute
+
+// droppedDeal is a deal that a reload dropped, at the time at.
+type droppedDeal struct {
+	c  *dealCounters
+	at time.Time
 }
 
 type dealCounters struct {
+	id      string
 	label   string // deal="ID", escaped
+	set     *metrics.Set
+	users   int // under dealSeries.mu: the DealMetrics listing or keeping it
 	bids    *metrics.Counter
 	notices [3]*metrics.Counter // by notice.Kind
 	spend   *metrics.FloatCounter
@@ -55,7 +78,7 @@ func (c *dealCounters) lossesOf() *notice.LossCounters {
 	}
 	// Two notices racing here make two, whose counters are the same
 	// series' (metrics.GetOrCreateCounter).
-	l := notice.NewLossCounters("rtbd_deal_losses_total", c.label)
+	l := notice.NewLossCounters(c.set, "rtbd_deal_losses_total", c.label)
 	c.losses.Store(l)
 	return l
 }
@@ -63,21 +86,26 @@ func (c *dealCounters) lossesOf() *notice.LossCounters {
 // NewDealMetrics returns a DealMetrics that knows no deal yet and hands
 // notices on to next, which may be nil.
 func NewDealMetrics(next notice.Sink) *DealMetrics {
-	d := &DealMetrics{other: newDealCounters("other"), next: next}
+	// "other" is in the default set, shared by every DealMetrics and
+	// never removed.
+	d := &DealMetrics{other: newDealCounters("other", metrics.GetDefaultSet()), next: next,
+		dropped: map[string]droppedDeal{}, now: time.Now}
 	d.byID.Store(&map[string]*dealCounters{})
 	return d
 }
 
-func newDealCounters(id string) *dealCounters {
+func newDealCounters(id string, set *metrics.Set) *dealCounters {
 	label := `deal="` + labelEscaper.Replace(id) + `"`
 	l := `{` + label
 	c := &dealCounters{
+		id:    id,
 		label: label,
-		bids:  metrics.GetOrCreateCounter(`rtbd_deal_bids_total` + l + `}`),
-		spend: metrics.GetOrCreateFloatCounter(`rtbd_deal_spend_total` + l + `}`),
+		set:   set,
+		bids:  set.GetOrCreateCounter(`rtbd_deal_bids_total` + l + `}`),
+		spend: set.GetOrCreateFloatCounter(`rtbd_deal_spend_total` + l + `}`),
 	}
 	for k := range c.notices {
-		c.notices[k] = metrics.GetOrCreateCounter(`rtbd_deal_notices_total` + l + `,kind="` + notice.Kind(k).String() + `"}`)
+		c.notices[k] = set.GetOrCreateCounter(`rtbd_deal_notices_total` + l + `,kind="` + notice.Kind(k).String() + `"}`)
 	}
 	return c
 }
@@ -85,17 +113,78 @@ func newDealCounters(id string) *dealCounters {
 // labelEscaper escapes a Prometheus label value.
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
+// dealSeries holds the series of every listed or kept deal of the
+// process, each deal's in a metrics.Set of its own, so that removing a
+// deal's costs the same however many there are (removing a series from
+// the default set scans all of them, under the lock /metrics takes).
+// The daemon has one DealMetrics; tests make several, which share a
+// deal's counters as they would share series of the default set.
+var dealSeries = struct {
+	mu sync.Mutex
+	m  map[string]*dealCounters
+}{m: map[string]*dealCounters{}}
+
+// acquireDeal returns the counters of deal id, registering them when no
+// DealMetrics uses them yet; releaseDeal removes them after its last user.
+func acquireDeal(id string) *dealCounters {
+	dealSeries.mu.Lock()
+	defer dealSeries.mu.Unlock()
+	c := dealSeries.m[id]
+	if c == nil {
+		c = newDealCounters(id, metrics.NewSet())
+		metrics.RegisterSet(c.set)
+		dealSeries.m[id] = c
+	}
+	c.users++
+	return c
+}
+
+func releaseDeal(c *dealCounters) {
+	dealSeries.mu.Lock()
+	defer dealSeries.mu.Unlock()
+	if c.users--; c.users == 0 {
+		delete(dealSeries.m, c.id)
+		metrics.UnregisterSet(c.set, true)
+	}
+}
+
 // SetDeals makes ids the deals counted under their own id (see
 // [decision.Snapshot.DealIDs]); a deal counted before keeps its counts.
+// The deals it drops keep their series for DealSeriesRetention; it
+// removes those of deals dropped that long ago.
 func (d *DealMetrics) SetDeals(ids []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
 	old := *d.byID.Load()
 	m := make(map[string]*dealCounters, len(ids))
 	for _, id := range ids {
-		if m[id] = old[id]; m[id] == nil {
-			m[id] = newDealCounters(id) // the same counters as a dropped deal's, if it was
+		if m[id] != nil {
+			continue
+		}
+		c := old[id]
+		if c == nil {
+			if k, ok := d.dropped[id]; ok {
+				c = k.c // listed again before it was retired
+				delete(d.dropped, id)
+			} else {
+				c = acquireDeal(id)
+			}
+		}
+		m[id] = c
+	}
+	for id, c := range old {
+		if m[id] == nil {
+			d.dropped[id] = droppedDeal{c: c, at: now}
 		}
 	}
 	d.byID.Store(&m)
+	for id, k := range d.dropped {
+		if now.Sub(k.at) >= DealSeriesRetention {
+			delete(d.dropped, id)
+			releaseDeal(k.c)
+		}
+	}
 }
 
 // of returns the counters of deal id, not empty.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -146,4 +147,71 @@ func parseFloat(t *testing.T, s string) float64 {
 		t.Fatalf("metric value %q: %v", s, err)
 	}
 	return v
+}
+
+// TestDealSeriesRetired: a deal that a reload drops keeps its series,
+// no longer growing, for DealSeriesRetention; the first reload after
+// that removes them, losses by reason included. Listed again before
+// then, it counts on from its counts; after, from zero. A deal that
+// another DealMetrics of the process still lists keeps its series.
+func TestDealSeriesRetired(t *testing.T) {
+	clock := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	d := NewDealMetrics(nil)
+	d.now = func() time.Time { return clock }
+	const gone, back, kept, shared = "tdr-gone", "tdr-back", "tdr-kept", "tdr-shared"
+	other := NewDealMetrics(nil)
+	other.SetDeals([]string{shared})
+	d.SetDeals([]string{gone, back, kept, shared, kept})
+	for _, id := range []string{gone, back, kept, shared} {
+		d.countBid([]byte(id))
+		d.Notice(notice.Event{Kind: notice.KindLoss, DealID: []byte(id), Price: notice.UnknownPrice, Loss: 102})
+	}
+	bids := func(id string) string { return `rtbd_deal_bids_total{deal="` + id + `"}` }
+	loss := func(id string) string { return `rtbd_deal_losses_total{deal="` + id + `",reason="102"}` }
+	check := func(step string, want map[string]string) {
+		t.Helper()
+		got := series(t, `deal="tdr-`)
+		// Each deal has 6 series: bids, spend, 3 kinds of notices, one reason.
+		if len(got) != 6*len(want)/2 {
+			t.Fatalf("%s: %d series %v; want those of %v", step, len(got), got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%s: %s = %q; want %q (all: %v)", step, k, got[k], v, got)
+			}
+		}
+	}
+	d.SetDeals([]string{kept}) // gone, back and shared dropped
+	d.countBid([]byte(gone))   // as other now
+	clock = clock.Add(DealSeriesRetention - time.Second)
+	d.SetDeals([]string{kept, back}) // back listed again in time
+	d.countBid([]byte(back))
+	check("before the retention ends", map[string]string{
+		bids(gone): "1", loss(gone): "1", bids(back): "2", loss(back): "1",
+		bids(kept): "1", loss(kept): "1", bids(shared): "1", loss(shared): "1",
+	})
+	clock = clock.Add(time.Second)
+	d.SetDeals([]string{kept, back})
+	check("after it", map[string]string{
+		bids(back): "2", loss(back): "1", bids(kept): "1", loss(kept): "1",
+		bids(shared): "1", loss(shared): "1", // other lists it
+	})
+	d.SetDeals([]string{kept, back, gone}) // gone comes back from zero
+	d.countBid([]byte(gone))
+	d.Notice(notice.Event{Kind: notice.KindLoss, DealID: []byte(gone), Price: notice.UnknownPrice, Loss: 102})
+	check("gone listed again", map[string]string{
+		bids(gone): "1", loss(gone): "1", bids(back): "2", loss(back): "1",
+		bids(kept): "1", loss(kept): "1", bids(shared): "1", loss(shared): "1",
+	})
+	other.now = func() time.Time { return clock }
+	other.SetDeals(nil)
+	clock = clock.Add(DealSeriesRetention)
+	other.SetDeals(nil)
+	check("shared retired by both", map[string]string{
+		bids(gone): "1", loss(gone): "1", bids(back): "2", loss(back): "1", bids(kept): "1", loss(kept): "1",
+	})
+	d.SetDeals(nil)
+	clock = clock.Add(DealSeriesRetention)
+	d.SetDeals(nil)
+	check("all retired", map[string]string{}) // kept too, listed twice
 }
