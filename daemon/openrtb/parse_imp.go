@@ -22,7 +22,10 @@ func imp(p *parser, _ int) error {
 		r.Imps = append(r.Imps, Imp{})
 	}
 	im := &r.Imps[n]
-	im.reset()
+	if n < p.usedImps {
+		im.reset()
+	}
+	p.usedImps = max(p.usedImps, n+1)
 	p.st = impState{}
 	present, err := p.object("imp[] is not an object", kImpField)
 	if err != nil {

@@ -1,8 +1,11 @@
 package openrtb
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -440,6 +443,33 @@ func TestParseReuse(t *testing.T) {
 		}
 		if got, want := dumpRequest(&reused), dumpRequest(&fresh); got != want {
 			t.Fatalf("%s parsed after %s differs from a fresh parse:\n%s\n%s", cur.Name, prev.Name, got, want)
+		}
+	}
+}
+
+// TestParseRepeatedImpKey: of two "imp" keys the last wins, and the
+// imps of the first leave nothing in it: each corpus request, given first
+// the imps of another, parses as it does alone.
+func TestParseRepeatedImpKey(t *testing.T) {
+	t.Parallel()
+	files := corpus.Requests()
+	for i, cur := range files {
+		other := files[(i+1)%len(files)]
+		var o map[string]json.RawMessage
+		if err := json.Unmarshal(other.Body, &o); err != nil || len(o["imp"]) == 0 {
+			continue // no imps to put first
+		}
+		body := slices.Concat([]byte(`{"imp":`), o["imp"], []byte(","), bytes.TrimLeft(cur.Body, " \t\r\n{"))
+		var twice, alone Request
+		errTwice, errAlone := twice.Parse(body), alone.Parse(cur.Body)
+		if (errTwice == nil) != (errAlone == nil) {
+			t.Fatalf("%s after the imps of %s: error %v; alone %v", cur.Name, other.Name, errTwice, errAlone)
+		}
+		if errAlone != nil {
+			continue
+		}
+		if got, want := dumpRequest(&twice), dumpRequest(&alone); got != want {
+			t.Fatalf("%s after the imps of %s differs from a parse alone:\n%s\n%s", cur.Name, other.Name, got, want)
 		}
 	}
 }

@@ -23,6 +23,10 @@ type parser struct {
 	// durfloors being read (see durFloors) and its current entry.
 	df    []DurFloor
 	dfCur DurFloor
+	// usedImps is how many of r.Imps' slots this parse has written: Parse
+	// starts from a reset Request, so only those (an "imp" key seen twice)
+	// need clearing again.
+	usedImps int
 }
 
 // errorf returns a *ParseError at the current offset. Error paths are rare,
