@@ -213,6 +213,9 @@ type summary struct {
 	reasons       [256]int
 	testBills     map[string]*spendSum // by currency
 	isTest        func(bidID []byte) bool
+	// names holds each campaign, exchange, deal and currency name once,
+	// so that keying a record's counts allocates only for a new name.
+	names map[string]string
 }
 
 func newSummary() *summary {
@@ -222,7 +225,27 @@ func newSummary() *summary {
 		exchangeSpend: make(map[spendKey]*exchangeSum),
 		deals:         make(map[dealKey]*dealSum),
 		testBills:     make(map[string]*spendSum),
+		names:         make(map[string]string),
 	}
+}
+
+// name returns b as a string, allocated at its first occurrence only.
+func (s *summary) name(b []byte) string {
+	if v, ok := s.names[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	s.names[v] = v
+	return v
+}
+
+// cur is r's currency as [Record.CurString], through s.name.
+func (s *summary) cur(r *Record) string {
+	n := 0
+	for n < len(r.Cur) && r.Cur[n] != 0 {
+		n++
+	}
+	return s.name(r.Cur[:n])
 }
 
 // test reports whether r is of a test request's bid.
@@ -317,7 +340,7 @@ func (s *summary) add(r *Record) {
 	}
 	s.records++
 	s.kinds[r.Kind]++
-	x := entry(s.exchanges, string(r.Exchange()))
+	x := entry(s.exchanges, s.name(r.Exchange()))
 	x.kinds[r.Kind]++
 	switch r.Kind {
 	case KindNoBid:
@@ -327,15 +350,15 @@ func (s *summary) add(r *Record) {
 	case KindBid:
 		if len(r.DealID()) > 0 {
 			s.dealBids++
-			entry(s.deals, dealKeyOf(r)).bids++
+			entry(s.deals, s.dealKeyOf(r)).bids++
 		}
 	case KindBill:
-		cur := r.CurString()
+		cur := s.cur(r)
 		if s.test(r) {
 			entry(s.testBills, cur).add(r.Price)
 		} else {
-			entry(s.spend, spendKey{string(r.CampaignID()), cur}).add(r.Price)
-			entry(s.exchangeSpend, spendKey{string(r.Exchange()), cur}).add(r)
+			entry(s.spend, spendKey{s.name(r.CampaignID()), cur}).add(r.Price)
+			entry(s.exchangeSpend, spendKey{s.name(r.Exchange()), cur}).add(r)
 		}
 	}
 	if r.Kind == KindWin || r.Kind == KindBill || r.Kind == KindLoss {
@@ -343,22 +366,22 @@ func (s *summary) add(r *Record) {
 		case !r.DealKnown:
 			s.unnamed++
 		case len(r.DealID()) > 0:
-			entry(s.deals, dealKeyOf(r)).addNotice(r, s.test(r))
+			entry(s.deals, s.dealKeyOf(r)).addNotice(r, s.test(r))
 		}
 	}
 }
 
 // dealKeyOf returns the deal line of r, a bid through a deal or a notice
 // that names one.
-func dealKeyOf(r *Record) dealKey {
-	return dealKey{string(r.DealID()), string(r.Exchange()), r.CurString()}
+func (s *summary) dealKeyOf(r *Record) dealKey {
+	return dealKey{s.name(r.DealID()), s.name(r.Exchange()), s.cur(r)}
 }
 
 // indexDealBid adds r, when it is a bid through a deal, to byBid, with
 // its deal line.
 func (s *summary) indexDealBid(byBid map[string]*dealSum, r *Record) {
 	if r.Kind == KindBid && len(r.DealID()) > 0 {
-		byBid[string(r.BidID())] = s.deals[dealKeyOf(r)]
+		byBid[string(r.BidID())] = s.deals[s.dealKeyOf(r)]
 	}
 }
 
