@@ -535,8 +535,8 @@ type State struct {
 	// default: budgets, caps and notice dedupe are per host.
 	Peers []string `json:"peers"`
 	// PeerListenAddress serves GET /state/spend, this host's own spend,
-	// and GET /state/bills, its billing notices, to its peers, and
-	// nothing else. Empty, the default, serves it on
+	// GET /state/bills, its billing notices, and GET /state/ready, whether
+	// it takes bid traffic, to its peers, and nothing else. Empty, the default, serves it on
 	// the admin listener only. Bind it to the network the peers reach
 	// this host on; the figures are read-only but commercial.
 	PeerListenAddress string `json:"peerListenAddress"`

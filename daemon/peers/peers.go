@@ -81,12 +81,21 @@ const WinReservationHeader = "Rtbd-Win-Reservation-Seconds"
 // [Source.FinalReads]).
 const HostHeader = "Rtbd-Host-Id"
 
-// Source is what a host serves its peers: its own spend at [Path] and,
-// with a Journal, the billing notices it processed at [BillsPath].
+// ReadyPath answers 200 while the serving host takes bid traffic, as its
+// admin listener's /readyz does, and 503 while it does not (loading,
+// draining): a host about to restart waits until its peers answer 200
+// ([WaitReady], `rtbd peers-ready`), so that the hosts sharing a VIP do
+// not restart together.
+const ReadyPath = "/state/ready"
+
+// Source is what a host serves its peers: its own spend at [Path], with
+// a Journal the billing notices it processed at [BillsPath], and whether
+// it is ready at [ReadyPath].
 type Source struct {
 	State   *decision.State
-	Journal *Journal // nil: BillsPath is not served
-	HostID  string   // bidding.hostID, sent in [HostHeader]
+	Journal *Journal    // nil: BillsPath is not served
+	HostID  string      // bidding.hostID, sent in [HostHeader]
+	Ready   func() bool // for ReadyPath; nil: always ready
 	// Tokens are state.peerTokenFile's: a request must carry one of them
 	// (none: every request is served). AcceptWithoutToken serves one
 	// that carries none all the same (state.acceptPeersWithoutToken).
@@ -215,16 +224,16 @@ func (s *Source) noteRead(ctx *fasthttp.RequestCtx, what uint8) {
 // Handler serves s, and 404 for any other path: the whole peer listener.
 func (s *Source) Handler(ctx *fasthttp.RequestCtx) {
 	if !s.Serve(ctx) {
-		ctx.Error("not found; peers read GET "+Path+" and "+BillsPath+"\n", fasthttp.StatusNotFound)
+		ctx.Error("not found; peers read GET "+Path+", "+BillsPath+" and "+ReadyPath+"\n", fasthttp.StatusNotFound)
 	}
 }
 
-// Serve answers a request for [Path] or [BillsPath] and reports whether
-// the request was for one of them.
+// Serve answers a request for [Path], [BillsPath] or [ReadyPath] and
+// reports whether the request was for one of them.
 func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	path := string(ctx.Path())
-	spend := path == Path
-	if !spend && (path != BillsPath || s.Journal == nil) {
+	spend, ready := path == Path, path == ReadyPath
+	if !spend && !ready && (path != BillsPath || s.Journal == nil) {
 		return false
 	}
 	if !s.authorized(ctx) {
@@ -235,6 +244,15 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 		return true
 	}
 	ctx.Response.Header.Set(HostHeader, s.HostID)
+	if ready {
+		if s.Ready == nil || s.Ready() {
+			ctx.SetBodyString("ready\n")
+		} else {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.SetBodyString("not ready\n")
+		}
+		return true
+	}
 	if !spend {
 		if serveBills(ctx, s.Journal, s.final.isClosing) {
 			s.noteRead(ctx, readBills)

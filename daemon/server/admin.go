@@ -95,7 +95,7 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		}
 	case a.peerSrc.Serve(ctx):
 	default:
-		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/heartbeat, /admin/explain, "+peers.Path+", "+peers.BillsPath, fasthttp.StatusNotFound)
+		ctx.Error("not found; try /metrics, /healthz, /readyz, /debug/pprof/, /admin/reload, /admin/heartbeat, /admin/explain, "+peers.Path+", "+peers.BillsPath+", "+peers.ReadyPath, fasthttp.StatusNotFound)
 	}
 }
 
