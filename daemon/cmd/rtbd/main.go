@@ -104,6 +104,8 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"doctor": host.DoctorMain,
 	"gen":    genMain,
 	"state":  stateMain,
+	// peers-ready: before a restart on purpose (see peers.ReadyPath).
+	"peers-ready": peersReadyMain,
 }
 
 // logMain is `rtbd log`, which names the no-bid reasons of this rtbd.
@@ -119,11 +121,12 @@ func logMain(args []string, stdout, stderr io.Writer) int {
 
 // commandHelp is each subcommand's line in usage.
 var commandHelp = map[string]string{
-	"log":    "read the event log: rtbd log cat|stats [-dir DIR] [FILE...]",
-	"irq":    "place the NIC queues' IRQs on the housekeeping CPUs",
-	"doctor": "check the host's tuning (isolated CPUs, hugepages, IRQs, governor)",
-	"gen":    "generate a synthetic data set: rtbd gen -campaigns N -out DIR",
-	"state":  "print a state directory's saved spend: rtbd state -dir DIR",
+	"log":         "read the event log: rtbd log cat|stats [-dir DIR] [FILE...]",
+	"irq":         "place the NIC queues' IRQs on the housekeeping CPUs",
+	"doctor":      "check the host's tuning (isolated CPUs, hugepages, IRQs, governor)",
+	"gen":         "generate a synthetic data set: rtbd gen -campaigns N -out DIR",
+	"state":       "print a state directory's saved spend: rtbd state -dir DIR",
+	"peers-ready": "wait until the hosts of state.peers take bid traffic: rtbd peers-ready -config FILE",
 }
 
 func commandNames() []string {
@@ -140,7 +143,7 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage:\n  rtbd [flags]              serve bid requests (the embedded demo data without -config)\n")
 	fmt.Fprintf(w, "  rtbd COMMAND [args]       run a tool; COMMAND -h for its flags\n\nCommands:\n")
 	for _, name := range commandNames() {
-		fmt.Fprintf(w, "  %-8s %s\n", name, commandHelp[name])
+		fmt.Fprintf(w, "  %-11s %s\n", name, commandHelp[name])
 	}
 	fmt.Fprintf(w, "\nFlags:\n")
 	flag.PrintDefaults()
@@ -301,6 +304,7 @@ func serve(cfg *config.Config) int {
 		Peers:   peerSrc,
 		Deals:   deals,
 	})
+	peerSrc.Ready = srv.Ready // peers-ready asks it before a restart
 	lns, err := listeners(cfg)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
