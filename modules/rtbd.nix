@@ -59,6 +59,8 @@ let
   # copy them again: rtbd-credentials.path restarts the unit when a file
   # they come from changes (a renewed certificate, rotated tokens).
   watchCredentials = cfg.restartOnCredentialChange && credentialFiles != [ ];
+  # The credential restart waits for the peers to take bid traffic first.
+  waitForPeers = cfg.credentialPeersWaitSec > 0 && (cfg.settings.state.peers or [ ]) != [ ];
 
   # The HTTPS listeners whose certificate and key the options
   # OPTIONCertFile and OPTIONKeyFile pass as the credentials CREDENTIAL-cert
@@ -327,7 +329,11 @@ in
         rtbd-credentials.path watches the files; rtbd-credentials.service
         waits `credentialSettleSec` for the writes that go together (a
         certificate and its key) and runs `systemctl try-restart rtbd`.
-        The hosts of a failover pair should not renew at the same moment.
+        With `settings.state.peers` it first waits until they take bid
+        traffic (`rtbd peers-ready`, `credentialPeersWaitSec`), so that
+        hosts whose secrets change at the same moment restart one after
+        the other, never all at once: give each host of a VIP its own
+        `credentialRestartDelaySec`.
       '';
     };
 
@@ -338,6 +344,33 @@ in
         Seconds rtbd-credentials.service waits after a credential file
         changed before it restarts rtbd, so that a certificate and its key
         written one after the other are both new at the restart.
+      '';
+    };
+
+    credentialRestartDelaySec = mkOption {
+      type = types.ints.unsigned;
+      default = 0;
+      example = 120;
+      description = ''
+        Seconds rtbd-credentials.service waits after `credentialSettleSec`,
+        before it asks the peers. Give the hosts that share a VIP different
+        delays, further apart than a restart takes (drain, start, data
+        loaded): the one that goes first is back before the next asks, and
+        the next waits for it. The bidder role (nixos/hosts/bidder.nix) sets
+        the host's place in its region's deploy order times 120.
+      '';
+    };
+
+    credentialPeersWaitSec = mkOption {
+      type = types.ints.unsigned;
+      default = 600;
+      description = ''
+        Seconds rtbd-credentials.service waits for every host of
+        `settings.state.peers` to take bid traffic (`rtbd peers-ready`)
+        before it restarts rtbd. When one is not ready by then, it does not
+        restart rtbd (that could leave no host serving the VIP): the unit
+        fails, with the peers that were not ready in its log, and systemd
+        tries again 5 minutes later. 0 restarts without asking.
       '';
     };
 
@@ -501,8 +534,15 @@ in
       description = "Restart rtbd for its changed credentials";
       serviceConfig = {
         Type = "oneshot";
-        ExecStartPre = "${pkgs.coreutils}/bin/sleep ${toString cfg.credentialSettleSec}";
-        ExecStart = "${pkgs.systemd}/bin/systemctl try-restart rtbd.service";
+        ExecStartPre = "${pkgs.coreutils}/bin/sleep ${toString (cfg.credentialSettleSec + cfg.credentialRestartDelaySec)}";
+        # Run in turn; a failure stops the rest.
+        ExecStart =
+          lib.optional waitForPeers "${lib.getExe cfg.package} peers-ready -config ${checkedConfig} -timeout ${toString cfg.credentialPeersWaitSec}s"
+          ++ [ "${pkgs.systemd}/bin/systemctl try-restart rtbd.service" ];
+        # Peers not ready: try again later (on-failure is allowed for
+        # oneshot units; always is not).
+        Restart = "on-failure";
+        RestartSec = "5min";
       };
     };
 

@@ -50,6 +50,8 @@ let
     cpus = "";
     restartOnCredentialChange = true;
     credentialSettleSec = 10;
+    credentialRestartDelaySec = 0;
+    credentialPeersWaitSec = 600;
   };
   # settings { http.tls.listenAddress = ":443"; }: the sections the logic
   # reads, with the given values merged in.
@@ -80,6 +82,19 @@ let
     in
     if p.condition then p.content.pathConfig.PathChanged else null;
   failing = cfg: failingOf (module cfg).assertions;
+  # rtbd-credentials.service: whether it exists, its sleep, its commands
+  # in turn and its Restart=.
+  restartUnit =
+    cfg:
+    let
+      u = (module cfg).systemd.services.rtbd-credentials;
+    in
+    [
+      u.condition
+      u.content.serviceConfig.ExecStartPre
+      u.content.serviceConfig.ExecStart
+      u.content.serviceConfig.Restart
+    ];
   # The contents of the mkIf blocks of a setting that apply.
   applied =
     v:
@@ -171,19 +186,31 @@ let
       restartOnCredentialChange = false;
     }) null)
     (eq "no credentials, no watch" (watched { }) null)
-    (eq "the watch restarts the unit after settling" (
-      let
-        u = (module {
-          adminTokenFile = "/t";
-          credentialSettleSec = 3;
-        }).systemd.services.rtbd-credentials;
-      in
+    (eq "the watch restarts the unit after settling" (restartUnit {
+      adminTokenFile = "/t";
+      credentialSettleSec = 3;
+    }) [ true "coreutils/bin/sleep 3" [ "systemd/bin/systemctl try-restart rtbd.service" ] "on-failure" ])
+    # With peers, it waits for them to take bid traffic first, after its
+    # own delay; a failed wait stops it before the restart, to try again.
+    (eq "the watch waits for the peers" (restartUnit {
+      adminTokenFile = "/t";
+      credentialRestartDelaySec = 120;
+      credentialPeersWaitSec = 300;
+      settings = settings { state.peers = [ "http://10.0.0.2:9091" ]; };
+    }) [
+      true
+      "coreutils/bin/sleep 130"
       [
-        u.condition
-        u.content.serviceConfig.ExecStartPre
-        u.content.serviceConfig.ExecStart
+        "rtbd peers-ready -config rtbd.json -timeout 300s"
+        "systemd/bin/systemctl try-restart rtbd.service"
       ]
-    ) [ true "coreutils/bin/sleep 3" "systemd/bin/systemctl try-restart rtbd.service" ])
+      "on-failure"
+    ])
+    (eq "no wait for peers when told" (restartUnit {
+      adminTokenFile = "/t";
+      credentialPeersWaitSec = 0;
+      settings = settings { state.peers = [ "http://10.0.0.2:9091" ]; };
+    }) [ true "coreutils/bin/sleep 10" [ "systemd/bin/systemctl try-restart rtbd.service" ] "on-failure" ])
 
     # The isolated CPUs.
     (eq "cpus defaults to the tuning's isolated CPUs" (options { }).cpus.default "2-15")
