@@ -108,6 +108,9 @@ for region in $(jq -r '.deploy | keys[]' "$tmp/inventory.json"); do
 	got=$(sed -n "s/^+ nixos-rebuild switch --flake \.#\([^ ]*\) .*/\1/p" <<<"$out")
 	[[ $got == "$want" ]] || fail "deploy.sh --dry-run $region switches [$got], want [$want]"
 	grep -q 'systemctl\\ stop\\ keepalived' <<<"$out" || fail "deploy.sh --dry-run $region never leaves VRRP"
+	# Each host's rank (its credential restart's turn) is its place in that order.
+	jq -e --arg r "$region" '.deploy[$r] | to_entries | all(.value.rank == .key)' "$tmp/inventory.json" >/dev/null ||
+		fail "inventory: the ranks of $region's hosts are not their places in the rollout order"
 done
 if bash nixos/deploy.sh --dry-run --inventory "$tmp/inventory.json" no-such-region >/dev/null 2>&1; then
 	fail "deploy.sh accepted an unknown region"

@@ -5,7 +5,10 @@
 let
   inherit (builtins)
     attrNames
+    elemAt
     filter
+    genList
+    length
     listToAttrs
     map
     sort
@@ -74,6 +77,15 @@ let
   adminPort = 9090;
 
   hostsOf = region: filter (name: hosts.${name}.region == region) (attrNames hosts);
+  # A region's hosts in rollout order, lowest VRRP priority first.
+  ordered = region: sort (a: b: hosts.${a}.priority < hosts.${b}.priority) (hostsOf region);
+  # name's place in its region's rollout order, from 0.
+  rankOf =
+    name:
+    let
+      o = ordered hosts.${name}.region;
+    in
+    elemAt (filter (i: elemAt o i == name) (genList (i: i) (length o))) 0;
 
   # Each host with its name, its peers and the URLs the deploy script uses.
   expand =
@@ -85,6 +97,9 @@ let
     // {
       inherit name;
       peers = map (p: hosts.${p}.address) (filter (p: p != name) (hostsOf h.region));
+      # Its place in the rollout order: hosts whose secrets change at the
+      # same moment restart in this order too (credentialRestartDelaySec).
+      rank = rankOf name;
       ssh = "root@${h.address}";
       bidURL = "http://${h.address}:${toString bidPort}/openrtb2/bid";
       # The admin listener is on loopback: deploy.sh curls it over ssh.
@@ -106,7 +121,7 @@ in
   deploy = listToAttrs (
     map (region: {
       name = region;
-      value = map expand (sort (a: b: hosts.${a}.priority < hosts.${b}.priority) (hostsOf region));
+      value = map expand (ordered region);
     }) (attrNames regions)
   );
 

@@ -51,6 +51,9 @@ in
       # before the daemon stops accepting.
       drain.delay = "3s";
     };
+    # Secrets renewed on every host of the region at once restart them
+    # in rollout order, 2 minutes apart, each waiting for its peers.
+    credentialRestartDelaySec = host.rank * 120;
   };
 
   rtbd.failover = {
