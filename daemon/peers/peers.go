@@ -85,7 +85,9 @@ const HostHeader = "Rtbd-Host-Id"
 // admin listener's /readyz does, and 503 while it does not (loading,
 // draining): a host about to restart waits until its peers answer 200
 // ([WaitReady], `rtbd peers-ready`), so that the hosts sharing a VIP do
-// not restart together.
+// not restart together. Like /readyz it needs no token: a restart that
+// rotates the peer tokens of two hosts at once must not wait forever for
+// a peer that no longer takes this host's token.
 const ReadyPath = "/state/ready"
 
 // Source is what a host serves its peers: its own spend at [Path], with
@@ -236,7 +238,7 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	if !spend && !ready && (path != BillsPath || s.Journal == nil) {
 		return false
 	}
-	if !s.authorized(ctx) {
+	if !ready && !s.authorized(ctx) {
 		return true
 	}
 	if !ctx.IsGet() {

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/rtbd/rtbd/daemon/secret"
 )
 
 // PeerReadiness is what a round of [WaitReady] found of one peer.
@@ -24,8 +22,8 @@ type PeerReadiness struct {
 
 // WaitReady asks each peer (the base URLs of state.peers) for [ReadyPath]
 // every interval until all of them answer ready in the same round, or
-// ctx ends. It sends the first of tokens as the Syncer does, and checks
-// https:// peers against roots (nil: the system's). progress, unless
+// ctx ends. It checks https:// peers against roots (nil: the system's);
+// ReadyPath needs no token. progress, unless
 // nil, gets every round's findings. It returns nil once all are ready,
 // else ctx's error with the peers that were not, and why.
 //
@@ -33,7 +31,7 @@ type PeerReadiness struct {
 // the NixOS module's credential restart waits for this before it
 // restarts rtbd, so that two hosts whose secrets changed at the same
 // moment restart one after the other.
-func WaitReady(ctx context.Context, urls []string, tokens *secret.Tokens, roots *x509.CertPool, interval time.Duration, progress func([]PeerReadiness)) error {
+func WaitReady(ctx context.Context, urls []string, roots *x509.CertPool, interval time.Duration, progress func([]PeerReadiness)) error {
 	client := &http.Client{Transport: httpsTransport(roots), Timeout: interval}
 	defer client.CloseIdleConnections()
 	found, last := make([]PeerReadiness, len(urls)), []PeerReadiness(nil)
@@ -42,7 +40,7 @@ func WaitReady(ctx context.Context, urls []string, tokens *secret.Tokens, roots 
 	for {
 		all := true
 		for i, u := range urls {
-			found[i] = askReady(ctx, client, tokens, u)
+			found[i] = askReady(ctx, client, u)
 			all = all && found[i].Ready
 		}
 		if all {
@@ -77,15 +75,12 @@ func WaitReady(ctx context.Context, urls []string, tokens *secret.Tokens, roots 
 }
 
 // askReady asks the peer at base URL u whether it is ready.
-func askReady(ctx context.Context, client *http.Client, tokens *secret.Tokens, u string) PeerReadiness {
+func askReady(ctx context.Context, client *http.Client, u string) PeerReadiness {
 	r := PeerReadiness{URL: u}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(u, "/")+ReadyPath, nil)
 	if err != nil {
 		r.Err = err
 		return r
-	}
-	if h := tokens.Header(); h != "" {
-		req.Header.Set("Authorization", h)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -100,7 +95,7 @@ func askReady(ctx context.Context, client *http.Client, tokens *secret.Tokens, u
 	case http.StatusNotFound:
 		r.Ready, r.Older = true, true
 	case http.StatusUnauthorized:
-		r.Err = fmt.Errorf("%s: it wants a token of state.peerTokenFile", resp.Status)
+		r.Err = fmt.Errorf("%s: it asks for a token, which rtbd does not for %s", resp.Status, ReadyPath)
 	default:
 		r.Err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}

@@ -10,15 +10,13 @@ import (
 
 	"github.com/rtbd/rtbd/daemon/config"
 	"github.com/rtbd/rtbd/daemon/peers"
-	"github.com/rtbd/rtbd/daemon/secret"
 )
 
 const peersReadyUsage = `usage: rtbd peers-ready -config FILE [-timeout D] [-interval D]
 
 Waits until every host of the configuration's state.peers answers that
-it takes bid traffic (GET /state/ready, with a token of
-state.peerTokenFile, https:// peers checked against state.peerTLS.caFile),
-all in the same round. Run it before restarting a host on purpose: the
+it takes bid traffic (GET /state/ready, which needs no token; https://
+peers are checked against state.peerTLS.caFile), all in the same round. Run it before restarting a host on purpose: the
 hosts that share a VIP then never restart together (the NixOS module's
 restart for changed credentials runs it). A peer from before
 /state/ready counts as ready when it answers.
@@ -58,11 +56,6 @@ func peersReadyMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "no state.peers: nothing to wait for")
 		return 0
 	}
-	tok, err := readTokens(&cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "rtbd peers-ready:", err)
-		return 2
-	}
 	roots, err := readPeerRoots(&cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "rtbd peers-ready:", err)
@@ -72,7 +65,7 @@ func peersReadyMain(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	// Each peer's state is printed when it changes, not every round.
 	last := make([]string, len(cfg.State.Peers))
-	err = peers.WaitReady(ctx, cfg.State.Peers, secret.NewTokens(tok.peer), roots, *interval, func(found []peers.PeerReadiness) {
+	err = peers.WaitReady(ctx, cfg.State.Peers, roots, *interval, func(found []peers.PeerReadiness) {
 		for i, f := range found {
 			state := "ready"
 			switch {
