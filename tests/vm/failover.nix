@@ -1,6 +1,7 @@
 # Two bidders sharing a VIP through keepalived (modules/failover.nix) and a
 # client sending open-loop load to the VIP. Subtests: planned drain
-# (`systemctl stop rtbd` on the master) and a crash of the master (link
+# (`systemctl stop rtbd` on the master), a secret changed on both at once
+# (the credential restarts take turns) and a crash of the master (link
 # down). Bounds are generous for VMs; rtbload results are copied to $out.
 # Node addresses: 192.168.1.<n> in alphabetical order of node names
 # (bidder1 = .1, bidder2 = .2, client = .3; reference §3).
@@ -8,9 +9,17 @@
 let
   vip = "192.168.1.100";
   bidPort = 8080;
+  tokens = "/run/secrets/rtbd-peer-tokens";
+  oldToken = "0123456789abcdef0123456789abcdef";
+  newToken = "fedcba9876543210fedcba9876543210";
 
   bidder =
-    { priority, address, peer }:
+    {
+      priority,
+      address,
+      peer,
+      restartDelay,
+    }:
     { ... }:
     {
       imports = [
@@ -23,7 +32,12 @@ let
         openFirewall = true;
         settings.http.listenAddress = ":${toString bidPort}";
         settings.drain.delay = "3s";
+        # A credential, so rtbd-credentials restarts it when it changes,
+        # after its own delay and once its peer takes bid traffic.
+        peerTokenFile = tokens;
+        credentialRestartDelaySec = restartDelay;
       };
+      systemd.tmpfiles.rules = [ "f ${tokens} 0600 root root - ${oldToken}" ];
       rtbd.failover = {
         enable = true;
         interface = "eth1";
@@ -42,11 +56,13 @@ in
     priority = 150;
     address = "192.168.1.1";
     peer = "192.168.1.2";
+    restartDelay = 30; # second in the rollout order
   };
   nodes.bidder2 = bidder {
     priority = 100;
     address = "192.168.1.2";
     peer = "192.168.1.1";
+    restartDelay = 0;
   };
   nodes.client =
     { pkgs, ... }:
@@ -56,6 +72,7 @@ in
 
   testScript = ''
     import json
+    import time
 
     has_vip = "ip -o addr show dev eth1 | grep -q 'inet ${vip}/'"
     target = "http://${vip}:${toString bidPort}/openrtb2/bid"
@@ -110,6 +127,33 @@ in
         t.assertLess(r["longest_gap_ns"], 3_000_000_000)
         t.assertLess((r["errors"] + r["timeouts"]) / max(r["scheduled"], 1), 0.05)
         bidder1.succeed("systemctl start rtbd.service")
+        bidder1.wait_until_succeeds(has_vip, timeout=60)
+
+    with subtest("a secret changed on both at once restarts them in turn"):
+        def invocation(b):
+            return b.succeed("systemctl show rtbd.service -p InvocationID --value").strip()
+
+        bidders = (("bidder1", bidder1), ("bidder2", bidder2))
+        before = {name: invocation(b) for name, b in bidders}
+        load("renew", 90)
+        client.sleep(5)
+        # A rotation's first step on both: the new token second.
+        for _, b in bidders:
+            b.succeed("printf '%s\\n%s\\n' ${oldToken} ${newToken} > ${tokens}")
+        changed = {}
+        deadline = time.monotonic() + 180
+        while len(changed) < 2 and time.monotonic() < deadline:
+            for name, b in bidders:
+                if name not in changed and invocation(b) != before[name]:
+                    changed[name] = time.monotonic()
+            time.sleep(1)
+        t.assertEqual(sorted(changed), ["bidder1", "bidder2"], "both restarted")
+        # bidder2 (no delay) first; bidder1 after its 30 s, once bidder2
+        # took bid traffic again.
+        t.assertGreater(changed["bidder1"] - changed["bidder2"], 15)
+        r = finish("renew")
+        t.assertLess(r["longest_gap_ns"], 3_000_000_000)
+        t.assertLess((r["errors"] + r["timeouts"]) / max(r["scheduled"], 1), 0.05)
         bidder1.wait_until_succeeds(has_vip, timeout=60)
 
     with subtest("crash of the master"):
