@@ -47,6 +47,9 @@ type DealMetrics struct {
 	now     func() time.Time       // time.Now; tests set it
 }
 
+// otherDeal is the label of the deals the campaigns do not list.
+const otherDeal = "other"
+
 // DealSeriesRetention is how long a deal that a reload drops keeps its
 // series: several scrape intervals, so the last counts are read.
 const DealSeriesRetention = 15 * time.Minute
@@ -88,7 +91,7 @@ func (c *dealCounters) lossesOf() *notice.LossCounters {
 func NewDealMetrics(next notice.Sink) *DealMetrics {
 	// "other" is in the default set, shared by every DealMetrics and
 	// never removed.
-	d := &DealMetrics{other: newDealCounters("other", metrics.GetDefaultSet()), next: next,
+	d := &DealMetrics{other: newDealCounters(otherDeal, metrics.GetDefaultSet()), next: next,
 		dropped: map[string]droppedDeal{}, now: time.Now}
 	d.byID.Store(&map[string]*dealCounters{})
 	return d
@@ -162,6 +165,13 @@ func (d *DealMetrics) SetDeals(ids []string) {
 		if m[id] != nil {
 			continue
 		}
+		if id == otherDeal {
+			// A deal named "other" is counted with the unlisted ones: its
+			// own set would repeat their series, and a scrape with a
+			// series twice fails.
+			m[id] = d.other
+			continue
+		}
 		c := old[id]
 		if c == nil {
 			if k, ok := d.dropped[id]; ok {
@@ -174,7 +184,7 @@ func (d *DealMetrics) SetDeals(ids []string) {
 		m[id] = c
 	}
 	for id, c := range old {
-		if m[id] == nil {
+		if m[id] == nil && c != d.other {
 			d.dropped[id] = droppedDeal{c: c, at: now}
 		}
 	}

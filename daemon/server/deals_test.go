@@ -214,4 +214,21 @@ func TestDealSeriesRetired(t *testing.T) {
 	clock = clock.Add(DealSeriesRetention)
 	d.SetDeals(nil)
 	check("all retired", map[string]string{}) // kept too, listed twice
+
+	// A deal named "other" counts with the unlisted ones, in one series.
+	before := series(t, `deal="other"`)
+	d.SetDeals([]string{"other"})
+	d.countBid([]byte("other"))
+	clock = clock.Add(DealSeriesRetention)
+	d.SetDeals(nil)
+	d.SetDeals(nil)
+	var b bytes.Buffer
+	metrics.WritePrometheus(&b, false)
+	if n := strings.Count(b.String(), `rtbd_deal_bids_total{deal="other"} `); n != 1 {
+		t.Fatalf(`rtbd_deal_bids_total{deal="other"} written %d times; want once`, n)
+	}
+	k := `rtbd_deal_bids_total{deal="other"}`
+	if got := parseFloat(t, series(t, `deal="other"`)[k]) - parseFloat(t, before[k]); got != 1 {
+		t.Fatalf("%s grew by %v; want 1", k, got)
+	}
 }
