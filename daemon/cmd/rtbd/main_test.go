@@ -731,7 +731,7 @@ func TestUnknownCommand(t *testing.T) {
 		case err := <-done:
 			ee, ok := err.(*exec.ExitError)
 			if !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), fmt.Sprintf("unknown command %q", word)) ||
-				!strings.Contains(stderr.String(), "doctor, gen, irq, log, state") {
+				!strings.Contains(stderr.String(), "doctor, gen, irq, log, peers-ready, state") {
 				t.Fatalf("rtbd %v: %v, stderr %q; want exit 2 naming the command and listing the commands", args, err, stderr.String())
 			}
 		case <-time.After(10 * time.Second):
