@@ -23,9 +23,9 @@ type PeerReadiness struct {
 // WaitReady asks each peer (the base URLs of state.peers) for [ReadyPath]
 // every interval until all of them answer ready in the same round, or
 // ctx ends. It checks https:// peers against roots (nil: the system's);
-// ReadyPath needs no token. progress, unless
-// nil, gets every round's findings. It returns nil once all are ready,
-// else ctx's error with the peers that were not, and why.
+// ReadyPath needs no token. progress, unless nil, gets every round's
+// findings. It returns nil once all are ready, else ctx's error with the
+// peers that were not, and why.
 //
 // A host restarts without its peers ready only at the cost of the VIP:
 // the NixOS module's credential restart waits for this before it
