@@ -156,17 +156,24 @@ func startDaemon(t *testing.T, cfg map[string]any) *daemon {
 			t.Logf("rtbd stderr:\n%s", d.stderr)
 		}
 	})
+	d.waitReadyz(t, http.StatusOK)
+	return d
+}
+
+// waitReadyz polls d's /readyz until it answers status, for 10 s at most.
+func (d *daemon) waitReadyz(t *testing.T, status int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get(d.admin + "/readyz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return d
+			if resp.StatusCode == status {
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("rtbd not ready after 10 s: %v", err)
+			t.Fatalf("rtbd's /readyz did not answer %d in 10 s: %v", status, err)
 		}
 		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestPeersReady: `rtbd peers-ready` returns 0 once a real daemon, read
@@ -58,19 +57,7 @@ func TestPeersReady(t *testing.T) {
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		resp, err := http.Get(a.admin + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusServiceUnavailable {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a's /readyz still answers after SIGTERM: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline, not synchronisation
-	}
+	a.waitReadyz(t, http.StatusServiceUnavailable)
 	code, _, errs = run(peerOf("http://"+listen), "-timeout", "200ms")
 	if code != 1 || !strings.Contains(errs, "http://"+listen+" (503") || !strings.Contains(errs, "not ready") {
 		t.Fatalf("a draining: exit %d, %q; want 1 naming its 503", code, errs)
