@@ -183,12 +183,15 @@ func (r *Record) Exchange() []byte { return r.exchange[:r.exchangeLen] }
 func (r *Record) DealID() []byte { return r.dealID[:r.dealIDLen] }
 
 // CurString returns Cur without trailing zero bytes ("" when unset).
-func (r *Record) CurString() string {
+func (r *Record) CurString() string { return string(r.cur()) }
+
+// cur is Cur without trailing zero bytes, aliasing r.
+func (r *Record) cur() []byte {
 	n := 0
 	for n < len(r.Cur) && r.Cur[n] != 0 {
 		n++
 	}
-	return string(r.Cur[:n])
+	return r.Cur[:n]
 }
 
 // On-disk record frame, little endian, inside a decompressed block:

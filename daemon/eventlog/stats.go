@@ -240,13 +240,7 @@ func (s *summary) name(b []byte) string {
 }
 
 // cur is r's currency as [Record.CurString], through s.name.
-func (s *summary) cur(r *Record) string {
-	n := 0
-	for n < len(r.Cur) && r.Cur[n] != 0 {
-		n++
-	}
-	return s.name(r.Cur[:n])
-}
+func (s *summary) cur(r *Record) string { return s.name(r.cur()) }
 
 // test reports whether r is of a test request's bid.
 func (s *summary) test(r *Record) bool {
