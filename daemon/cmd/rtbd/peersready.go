@@ -16,10 +16,11 @@ const peersReadyUsage = `usage: rtbd peers-ready -config FILE [-timeout D] [-int
 
 Waits until every host of the configuration's state.peers answers that
 it takes bid traffic (GET /state/ready, which needs no token; https://
-peers are checked against state.peerTLS.caFile), all in the same round. Run it before restarting a host on purpose: the
-hosts that share a VIP then never restart together (the NixOS module's
-restart for changed credentials runs it). A peer from before
-/state/ready counts as ready when it answers.
+peers are checked against state.peerTLS.caFile), all in the same round.
+Run it before restarting a host on purpose: the hosts that share a VIP
+then never restart together (the NixOS module's restart for changed
+credentials runs it). A peer from before /state/ready counts as ready
+when it answers.
 
 Exit status: 0 when all are ready (or there are none), 1 when some were
 not after -timeout (they are named), 2 on bad usage or configuration.
