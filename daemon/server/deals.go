@@ -26,9 +26,9 @@ import (
 // dropped it) counts as deal="other": the series are bounded by the
 // campaign book, whatever the notices say. A deal a reload drops keeps
 // its series, no longer growing, for [DealSeriesRetention], so that
-// scrapes read its last counts; the first reload after that removes
-// them, so a book whose deals change every week does not grow /metrics
-// and the process without end. A deal listed again before then counts on
+// scrapes read its last counts; then they are removed (see
+// [DealMetrics.RetireDropped]), so a book whose deals change every week
+// does not grow /metrics and the process without end. A deal listed again before then counts on
 // from where it was; after, from zero (a counter reset to Prometheus).
 // It is a notice.Sink that hands every notice on to the next one (the
 // event log's). Its methods are safe for concurrent use; counting does
@@ -189,6 +189,21 @@ func (d *DealMetrics) SetDeals(ids []string) {
 		}
 	}
 	d.byID.Store(&m)
+	d.retire(now)
+}
+
+// RetireDropped removes the series of the deals dropped
+// DealSeriesRetention ago or longer. SetDeals does it too; the daemon
+// also calls it every minute, so that the series leave /metrics when the
+// retention ends and not at a later reload, which may be days away.
+func (d *DealMetrics) RetireDropped() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.retire(d.now())
+}
+
+// retire is RetireDropped with d.mu held.
+func (d *DealMetrics) retire(now time.Time) {
 	for id, k := range d.dropped {
 		if now.Sub(k.at) >= DealSeriesRetention {
 			delete(d.dropped, id)

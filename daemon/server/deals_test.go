@@ -191,7 +191,7 @@ func TestDealSeriesRetired(t *testing.T) {
 		bids(kept): "1", loss(kept): "1", bids(shared): "1", loss(shared): "1",
 	})
 	clock = clock.Add(time.Second)
-	d.SetDeals([]string{kept, back})
+	d.RetireDropped() // with no reload
 	check("after it", map[string]string{
 		bids(back): "2", loss(back): "1", bids(kept): "1", loss(kept): "1",
 		bids(shared): "1", loss(shared): "1", // other lists it

@@ -286,6 +286,7 @@ func serve(cfg *config.Config) int {
 	stopPeers := startPeers(cfg, peerSync)
 	stopRetiring := startRetiring(eng.State(), peerSync, time.Hour)
 	stopExpiring := startExpiring(eng.State())
+	stopDeals := repeat(time.Minute, deals.RetireDropped)
 	peerSrc := &peers.Source{
 		State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID,
 		Tokens: peerTokens, AcceptWithoutToken: cfg.State.AcceptPeersWithoutToken,
@@ -382,6 +383,7 @@ func serve(cfg *config.Config) int {
 	stopPeers(peerSrv)
 	stopRetiring()
 	stopExpiring()
+	stopDeals()
 	if err := state.close(); err != nil {
 		slog.Error("cannot save state at exit", "err", err)
 		return 1
