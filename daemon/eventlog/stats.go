@@ -336,6 +336,7 @@ func (s *summary) add(r *Record) {
 	s.kinds[r.Kind]++
 	x := entry(s.exchanges, s.name(r.Exchange()))
 	x.kinds[r.Kind]++
+	test := r.Kind == KindBill && s.test(r) // only a bill's counts differ
 	switch r.Kind {
 	case KindNoBid:
 		s.reasons[r.Reason]++
@@ -348,7 +349,7 @@ func (s *summary) add(r *Record) {
 		}
 	case KindBill:
 		cur := s.cur(r)
-		if s.test(r) {
+		if test {
 			entry(s.testBills, cur).add(r.Price)
 		} else {
 			entry(s.spend, spendKey{s.name(r.CampaignID()), cur}).add(r.Price)
@@ -360,7 +361,7 @@ func (s *summary) add(r *Record) {
 		case !r.DealKnown:
 			s.unnamed++
 		case len(r.DealID()) > 0:
-			entry(s.deals, s.dealKeyOf(r)).addNotice(r, s.test(r))
+			entry(s.deals, s.dealKeyOf(r)).addNotice(r, test)
 		}
 	}
 }
