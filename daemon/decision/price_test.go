@@ -59,6 +59,7 @@ func TestFloorsAndCurrency(t *testing.T) {
 	f("USD floor equal to price", nil, 10, "USD", ReasonBid, "USD", 10)
 	f("USD floor above price", nil, 10.0001, "", ReasonBelowFloor, "", 0)
 	f("no rate for any cur", []string{"JPY"}, 0, "", ReasonCurrency, "", 0)
+	f("codes of other lengths", []string{"USDX", "US", ""}, 0, "", ReasonCurrency, "", 0)
 	f("no rate for the floor", nil, 1, "JPY", ReasonCurrency, "", 0)
 }
 
