@@ -336,8 +336,8 @@ func TestLateBillsCountCapOnce(t *testing.T) {
 
 // TestReservationsPersist saves the reservations of one State and
 // restores them into another with the same campaigns, as a restart does:
-// the live ones come back with their amounts and cap marks, oldest first,
-// but not those that expired meanwhile or whose campaign is gone, and a
+// the live ones come back with their amounts (0 too) and cap marks,
+// oldest first, but not those that expired meanwhile or whose campaign is gone, and a
 // damaged section is refused whole.
 func TestReservationsPersist(t *testing.T) {
 	t.Parallel()
@@ -356,6 +356,10 @@ func TestReservationsPersist(t *testing.T) {
 	reserve(st, 3, "c2", 7, testNow)                      // c2 has no cap
 	reserve(st, 4, "c2", 0, testNow)
 	st.Release(4)
+	// A win at price 0 reserves no money, and counts in u8's cap.
+	if _, err := st.Reserve(5, []byte("c1"), 8, 0, nil, testNow); err != nil {
+		t.Fatal(err)
+	}
 	saved := st.AppendReservations(nil)
 
 	now := testNow.Add(15 * time.Second)
@@ -366,13 +370,13 @@ func TestReservationsPersist(t *testing.T) {
 		t.Fatal(err)
 	}
 	st2.SetReservations(time.Minute, 0)
-	if n, err := st2.RestoreReservations(saved); n != 2 || err != nil {
-		t.Fatalf("restored %d, %v; want 2", n, err)
+	if n, err := st2.RestoreReservations(saved); n != 3 || err != nil {
+		t.Fatalf("restored %d, %v; want 3", n, err)
 	}
 	if a, b := s2.CampaignStatus(0, now).Reserved, s2.CampaignStatus(1, now).Reserved; a != 1 || b != 1 {
 		t.Fatalf("reserved %v and %v USD; want 1 and 1", a, b)
 	}
-	if !st2.Release(2) || st2.Release(3) {
+	if !st2.Release(2) || st2.Release(3) || !st2.Release(5) {
 		t.Fatal("the cap marks did not survive")
 	}
 	// Without c1, its reservation is not restored.
