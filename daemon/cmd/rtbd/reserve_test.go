@@ -52,6 +52,9 @@ func TestWinReservesUntilBilled(t *testing.T) {
 	if got, want := b.campaignSum(t, "rtbd_campaign_reserved_spend"), micro(one)+micro(two); math.Abs(float64(got-want)) > 2 || b.metric(t, "rtbd_win_reservations") != 2 {
 		t.Fatalf("b, after a's two wins: %d micro-units in %v reservations; want %d in 2", got, b.metric(t, "rtbd_win_reservations"), want)
 	}
+	if got := b.metric(t, `rtbd_peer_bills_applied_total{peer="http://`+pa+`"}`); got != 0 {
+		t.Fatalf("b counts %v of a's billing notices applied after a's two wins; want 0 (wins are not bills)", got)
+	}
 
 	a.notice(t, one.BURL, price(one))
 	if got := a.campaignSum(t, "rtbd_campaign_reserved_spend"); math.Abs(float64(got-micro(two))) > 1 || a.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`) != 1 {
