@@ -417,6 +417,15 @@ func TestEndedPersist(t *testing.T) {
 	reserve(2, testNow.Add(-30*time.Second))
 	st.ExpireReservations(testNow) // 1 ended unbilled; 2 is live
 	ended, reserved, freq := st.AppendEnded(nil), st.AppendReservations(nil), st.AppendFreq(nil)
+	// A host with none saves the sections' headers alone: they restore as none.
+	empty := NewState(0)
+	empty.SetReservations(time.Minute, 0)
+	if n, err := empty.RestoreEnded(NewState(0).AppendEnded(nil)); n != 0 || err != nil {
+		t.Fatalf("restored %d ended reservations from an empty section, %v; want 0, nil", n, err)
+	}
+	if n, err := empty.RestoreReservations(NewState(0).AppendReservations(nil)); n != 0 || err != nil {
+		t.Fatalf("restored %d reservations from an empty section, %v; want 0, nil", n, err)
+	}
 
 	now := testNow.Add(2 * time.Minute) // 2 expired while the host was down
 	restart := func(withEnded bool) (*State, *Snapshot) {
