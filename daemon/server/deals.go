@@ -28,8 +28,9 @@ import (
 // its series, no longer growing, for [DealSeriesRetention], so that
 // scrapes read its last counts; then they are removed (see
 // [DealMetrics.RetireDropped]), so a book whose deals change every week
-// does not grow /metrics and the process without end. A deal listed again before then counts on
-// from where it was; after, from zero (a counter reset to Prometheus).
+// does not grow /metrics and the process without end. A deal listed
+// again before then counts on from where it was; after, from zero (a
+// counter reset to Prometheus).
 // It is a notice.Sink that hands every notice on to the next one (the
 // event log's). Its methods are safe for concurrent use; counting does
 // not allocate, but for a deal's first loss notice of each reason.
