@@ -536,9 +536,10 @@ type State struct {
 	Peers []string `json:"peers"`
 	// PeerListenAddress serves GET /state/spend, this host's own spend,
 	// GET /state/bills, its billing notices, and GET /state/ready, whether
-	// it takes bid traffic, to its peers, and nothing else. Empty, the default, serves it on
-	// the admin listener only. Bind it to the network the peers reach
-	// this host on; the figures are read-only but commercial.
+	// it takes bid traffic, to its peers, and nothing else. Empty, the
+	// default, serves them on the admin listener only. Bind it to the
+	// network the peers reach this host on; the figures are read-only but
+	// commercial.
 	PeerListenAddress string `json:"peerListenAddress"`
 	// PeerTokenFile names a file of bearer tokens, one per line (32 to
 	// 512 characters: `openssl rand -hex 32`), read at start and again
@@ -698,7 +699,6 @@ func Parse(b []byte) (Config, error) {
 	return c, nil
 }
 
-// Validate checks every field and returns the first problem, naming it.
 // MaxHostID is the longest bidding.hostID. A bid id is the host id and 27
 // bytes ("-", 8 hex digits of the Unix time, "-", 16 of a sequence, "t"
 // for a test request), and the event log keeps 48 bytes of it
@@ -722,6 +722,7 @@ func checkHostID(id string) error {
 	return nil
 }
 
+// Validate checks every field and returns the first problem, naming it.
 func (c *Config) Validate() error {
 	if err := checkAddr("http.listenAddress", c.HTTP.ListenAddress, false); err != nil {
 		return err
