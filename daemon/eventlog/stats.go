@@ -242,9 +242,10 @@ func (s *summary) name(b []byte) string {
 // cur is r's currency as [Record.CurString], through s.name.
 func (s *summary) cur(r *Record) string { return s.name(r.cur()) }
 
-// test reports whether r is of a test request's bid.
-func (s *summary) test(r *Record) bool {
-	return s.isTest != nil && s.isTest(r.BidID())
+// testBill reports whether r is a bill of a test request's bid, which
+// moved no spend: the only record whose counts a test request changes.
+func (s *summary) testBill(r *Record) bool {
+	return r.Kind == KindBill && s.isTest != nil && s.isTest(r.BidID())
 }
 
 // spendKey is a campaign's or an exchange's name, and a currency.
@@ -310,7 +311,7 @@ type dealSum struct {
 }
 
 // addNotice counts the notice r in d; a bill of a test request's bid
-// (test) is no spend.
+// (test, see summary.testBill) is no spend.
 func (d *dealSum) addNotice(r *Record, test bool) {
 	switch r.Kind {
 	case KindWin:
@@ -336,7 +337,7 @@ func (s *summary) add(r *Record) {
 	s.kinds[r.Kind]++
 	x := entry(s.exchanges, s.name(r.Exchange()))
 	x.kinds[r.Kind]++
-	test := r.Kind == KindBill && s.test(r) // only a bill's counts differ
+	test := s.testBill(r)
 	switch r.Kind {
 	case KindNoBid:
 		s.reasons[r.Reason]++
@@ -387,7 +388,7 @@ func (s *summary) joinNotice(byBid map[string]*dealSum, r *Record) {
 		return
 	}
 	if d := byBid[string(r.BidID())]; d != nil {
-		d.addNotice(r, s.test(r))
+		d.addNotice(r, s.testBill(r))
 	}
 }
 
