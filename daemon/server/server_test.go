@@ -232,18 +232,26 @@ func tooLarge(t *testing.T, c *fasthttp.Client, body []byte) {
 // before it read the body (see tooLarge).
 func rawPost(t testing.TB, c *fasthttp.Client, path string, body []byte) reply {
 	t.Helper()
+	return rawDo(t, c, fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body))
+}
+
+// rawDo sends req, a request as bytes on the wire, over a new connection
+// while reading the answer, and returns the answer.
+func rawDo(t testing.TB, c *fasthttp.Client, req []byte) reply {
+	t.Helper()
 	conn, err := c.Dial("rtbd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	req := fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
 	go conn.Write(req) //nolint:errcheck // the server may close first
 	var resp fasthttp.Response
 	if err := resp.Read(bufio.NewReader(conn)); err != nil {
-		t.Fatalf("POST %s: cannot read the answer: %v", path, err)
+		t.Fatalf("%.40q: cannot read the answer: %v", req, err)
 	}
-	return reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...)}
+	r := reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...), header: new(fasthttp.ResponseHeader)}
+	resp.Header.CopyTo(r.header)
+	return r
 }
 
 func TestMethodAndPath(t *testing.T) {
@@ -276,6 +284,51 @@ func TestGzipRequestAndResponse(t *testing.T) {
 	var resp bidResponse
 	if err := json.NewDecoder(zr).Decode(&resp); err != nil || len(resp.SeatBid) == 0 {
 		t.Fatalf("cannot decode gzipped response: %v", err)
+	}
+}
+
+// TestLowercaseHeaderNames sends the header names in lower case, as
+// HTTP/2 front ends and several HTTP/1.1 clients do: header names are
+// case-insensitive, so the gzip body is still inflated and the answer
+// still gzipped.
+func TestLowercaseHeaderNames(t *testing.T) {
+	_, c := testServer(t, func(c *config.Config) { c.HTTP.GzipMinBytes = 1 })
+	body := gzipBytes(t, corpusFile(t, "iab__2.6-video.json"))
+	req := fmt.Appendf(nil, "POST /openrtb2/bid HTTP/1.1\r\nhost: rtbd\r\ncontent-type: application/json\r\n"+
+		"content-encoding: gzip\r\naccept-encoding: gzip\r\nx-openrtb-version: 2.6\r\ncontent-length: %d\r\n\r\n%s", len(body), body)
+	r := rawDo(t, c, req)
+	if r.status != 200 || string(r.header.Peek("Content-Encoding")) != "gzip" {
+		t.Fatalf("lower-case header names: %d, Content-Encoding %q: %s", r.status, r.header.Peek("Content-Encoding"), r.body)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatalf("response is not gzip: %v", err)
+	}
+	var resp bidResponse
+	if err := json.NewDecoder(zr).Decode(&resp); err != nil || len(resp.SeatBid) == 0 {
+		t.Fatalf("cannot decode gzipped response: %v", err)
+	}
+}
+
+// TestBodySizeLimit checks http.maxBodyBytes at its edge: a body of
+// exactly the limit is answered, plain or inflated from gzip, and one
+// byte more gets 413 either way.
+func TestBodySizeLimit(t *testing.T) {
+	const limit = 64 << 10
+	_, c := testServer(t, func(c *config.Config) { c.HTTP.MaxBodyBytes = limit })
+	body := corpusFile(t, "iab__2.6-video.json")
+	// Trailing white space keeps the request valid JSON.
+	atLimit := append(bytes.Clone(body), bytes.Repeat([]byte(" "), limit-len(body))...)
+	over := append(bytes.Clone(atLimit), ' ')
+	if r := post(t, c, "/openrtb2/bid", atLimit); r.status != 200 {
+		t.Fatalf("plain body of %d bytes, the limit: %d %s", len(atLimit), r.status, r.body)
+	}
+	if r := post(t, c, "/openrtb2/bid", gzipBytes(t, atLimit), "Content-Encoding", "gzip"); r.status != 200 {
+		t.Fatalf("gzip body inflating to %d bytes, the limit: %d %s", len(atLimit), r.status, r.body)
+	}
+	tooLarge(t, c, over)
+	if r := post(t, c, "/openrtb2/bid", gzipBytes(t, over), "Content-Encoding", "gzip"); r.status != 413 {
+		t.Fatalf("gzip body inflating to %d bytes, one over the limit: %d %s", len(over), r.status, r.body)
 	}
 }
 
