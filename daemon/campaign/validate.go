@@ -203,7 +203,11 @@ func (v *campaignValidator) validateTargeting() {
 			v.addf(fmt.Sprintf("targeting.media[%d]", i), "unknown media type %q", m)
 		}
 	}
-	v.intRange("targeting.protocols", "protocol", t.Protocols, 1, 12)
+	for i, p := range t.Protocols {
+		if !knownProtocol(p) {
+			v.addf(fmt.Sprintf("targeting.protocols[%d]", i), "unknown protocol %d", p)
+		}
+	}
 	v.intRange("targeting.plcmt", "plcmt", t.Plcmt, 1, 4)
 	v.intRange("targeting.deviceTypes", "device type", t.DeviceTypes, 1, 8)
 	v.intRange("targeting.hours", "hour", t.Hours, 0, 23)
@@ -272,7 +276,7 @@ func (v *campaignValidator) validateCreative(i int, cr *Creative) {
 }
 
 func (v *campaignValidator) validateCreativeMeta(i int, cr *Creative) {
-	if cr.Protocol != 0 && (cr.Protocol < 1 || cr.Protocol > 12) {
+	if cr.Protocol != 0 && !knownProtocol(cr.Protocol) {
 		v.addf(crField(i, ".protocol"), "unknown protocol %d", cr.Protocol)
 	}
 	if cr.W < 0 || cr.H < 0 || cr.Dur < 0 {
@@ -317,6 +321,12 @@ func (v *campaignValidator) validateMediaMatch() {
 
 // crField names a field of creative i; it is only called on error paths.
 func crField(i int, sub string) string { return fmt.Sprintf("creatives[%d]%s", i, sub) }
+
+// knownProtocol reports whether p is a code of AdCOM's list of video and
+// audio creative subtypes, which OpenRTB 2.6's protocols use: 1-16 (VAST
+// 1.0 to 4.3, their wrappers, DAAST 1.0), or 500 and above, the codes
+// the list leaves to vendors.
+func knownProtocol(p int) bool { return p >= 1 && p <= 16 || p >= 500 }
 
 func (v *campaignValidator) intRange(field, what string, vals []int, lo, hi int) {
 	for i, x := range vals {
