@@ -197,3 +197,23 @@ func TestGenCapacity(t *testing.T) {
 		t.Fatalf("unexpected genCapacity; got %g, %v; want 250000, true", got, ok)
 	}
 }
+
+// TestCapacity checks the one-core capacity by CPU: from the fastest
+// passing step, and none without a passing step or its CPU figure.
+func TestCapacity(t *testing.T) {
+	t.Parallel()
+	f := func(s *ServerRun, want float64, wantOK bool) {
+		t.Helper()
+		if got, ok := capacity(s); got != want || ok != wantOK {
+			t.Fatalf("unexpected capacity; got %g, %v; want %g, %v", got, ok, want, wantOK)
+		}
+	}
+	f(nil, 0, false)
+	f(&ServerRun{}, 0, false)
+	pass := func(rate float64, cpu time.Duration) Point { return Point{Pass: true, Rate: rate, ServerCPU: cpu} }
+	f(&ServerRun{Search: []Point{pass(10000, 20*time.Microsecond), pass(20000, 10*time.Microsecond), {Rate: 40000, ServerCPU: 5 * time.Microsecond}}}, 100000, true)
+	f(&ServerRun{Search: []Point{pass(20000, 0)}}, 0, false) // CPU not read
+	if got, ok := genCapacity(&Run{}); ok || got != 0 {
+		t.Fatalf("genCapacity of a run without phases: %g, %v; want 0, false", got, ok)
+	}
+}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/rtbd/rtbd/daemon/load"
 )
 
 func TestReadSeries(t *testing.T) {
@@ -50,6 +52,39 @@ func TestCountersApply(t *testing.T) {
 	before.apply(before, &none, 10_000)
 	if none.Handler != 0 || none.Shed != 0 {
 		t.Fatalf("a phase with no request handled: handler %s, shed %d; want 0, 0", none.Handler, none.Shed)
+	}
+}
+
+// TestPointOf checks a phase's error rate: errors, timeouts and the
+// requests rtbload dropped, over the requests scheduled.
+func TestPointOf(t *testing.T) {
+	t.Parallel()
+	var r load.Result
+	r.Scheduled, r.Sent, r.Errors, r.Timeouts = 1000, 997, 1, 2
+	r.Saturation.Dropped, r.Saturation.Spin = 3, 997*time.Microsecond
+	p := pointOf(&r, "rtbd", "20k", 20_000)
+	if p.ErrorRate != 0.006 || p.Dropped != 3 || p.LoadSpin != time.Microsecond {
+		t.Fatalf("error rate %g, dropped %d, spin %s; want 0.006, 3, 1us", p.ErrorRate, p.Dropped, p.LoadSpin)
+	}
+}
+
+// TestCPUDelta checks the CPU figures of a phase from the snapshots
+// around it: per request, busy shares of the wall time, and the other
+// processes' share, the machine's busy time less the bench's own.
+func TestCPUDelta(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	before := cpuSnapshot{wall: t0, server: time.Second, self: 2 * time.Second, ours: 3 * time.Second,
+		machine: machineCPU{busy: 10 * time.Second, steal: time.Second}}
+	after := cpuSnapshot{wall: t0.Add(2 * time.Second), server: 2 * time.Second, self: 2500 * time.Millisecond, ours: 4500 * time.Millisecond,
+		machine: machineCPU{busy: 12 * time.Second, steal: 1100 * time.Millisecond}}
+	var p Point
+	after.sub(&before).apply(&p, 1000)
+	if p.ServerCPU != time.Millisecond || p.LoadCPU != 500*time.Microsecond || p.ServerBusy != 0.5 || p.LoadBusy != 0.25 {
+		t.Fatalf("server %s busy %g, rtbload %s busy %g; want 1ms 0.5, 500us 0.25", p.ServerCPU, p.ServerBusy, p.LoadCPU, p.LoadBusy)
+	}
+	if math.Abs(p.Foreign-0.25) > 1e-12 || math.Abs(p.Steal-0.05) > 1e-12 {
+		t.Fatalf("others %g, steal %g; want 0.25, 0.05", p.Foreign, p.Steal)
 	}
 }
 
