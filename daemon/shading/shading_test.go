@@ -1,11 +1,16 @@
 package shading
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 )
 
 var t0 = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
@@ -76,8 +81,8 @@ func TestStartsUntilLearned(t *testing.T) {
 	}
 	e.Won(1, 0.4, t0)
 	e.Update(t0)
-	if got := e.Shade(); got != 0.41 {
-		t.Fatalf("after %d wins all at 0.4: %v; want 0.41", MinWins, got)
+	if got, st := e.Shade(), e.State(); got != 0.41 || st.Learning {
+		t.Fatalf("after %d wins all at 0.4: %v (%+v); want 0.41, learned", MinWins, got, st)
 	}
 	// Too few bids, many wins.
 	e = New(Config{Start: 0.85, Min: 0.1, Explore: 0.05}, t0)
@@ -316,5 +321,23 @@ func TestStopsFutileExploring(t *testing.T) {
 	e.Explored(2 * FutileBids)
 	if !e.Explores(0) {
 		t.Fatal("stopped exploring although a win came")
+	}
+}
+
+// TestMetrics: a named estimator shows its factor and whether it explores
+// under its exchange's name.
+func TestMetrics(t *testing.T) {
+	e := New(Config{Name: "shading-test", Start: 0.8, Min: 0.5, Explore: 0.05}, t0)
+	e.Explored(FutileBids)
+	var buf bytes.Buffer
+	metrics.WritePrometheus(&buf, false)
+	for _, want := range []string{
+		`rtbd_exchange_shading{exchange="shading-test"} 0.8` + "\n",
+		`rtbd_exchange_shading_exploring{exchange="shading-test"} 0` + "\n",
+		`rtbd_exchange_shading_explored_total{exchange="shading-test",event="bid"} ` + strconv.Itoa(FutileBids) + "\n",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("metrics miss %q", want)
+		}
 	}
 }
