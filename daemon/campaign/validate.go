@@ -203,11 +203,7 @@ func (v *campaignValidator) validateTargeting() {
 			v.addf(fmt.Sprintf("targeting.media[%d]", i), "unknown media type %q", m)
 		}
 	}
-	for i, p := range t.Protocols {
-		if !knownProtocol(p) {
-			v.addf(fmt.Sprintf("targeting.protocols[%d]", i), "unknown protocol %d", p)
-		}
-	}
+	v.ints("targeting.protocols", "protocol", t.Protocols, knownProtocol)
 	v.intRange("targeting.plcmt", "plcmt", t.Plcmt, 1, 4)
 	v.intRange("targeting.deviceTypes", "device type", t.DeviceTypes, 1, 8)
 	v.intRange("targeting.hours", "hour", t.Hours, 0, 23)
@@ -329,8 +325,13 @@ func crField(i int, sub string) string { return fmt.Sprintf("creatives[%d]%s", i
 func knownProtocol(p int) bool { return p >= 1 && p <= 16 || p >= 500 }
 
 func (v *campaignValidator) intRange(field, what string, vals []int, lo, hi int) {
+	v.ints(field, what, vals, func(x int) bool { return x >= lo && x <= hi })
+}
+
+// ints reports the values of a list of codes that known refuses.
+func (v *campaignValidator) ints(field, what string, vals []int, known func(int) bool) {
 	for i, x := range vals {
-		if x < lo || x > hi {
+		if !known(x) {
 			v.addf(fmt.Sprintf("%s[%d]", field, i), "unknown %s %d", what, x)
 		}
 	}
