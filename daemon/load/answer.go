@@ -82,11 +82,13 @@ func (a *answerReader) feed(b []byte) (used int, done bool, err error) {
 				a.phase = phChunkEnd
 			}
 		case phChunkSize, phTrailer:
+			// The bound is on the line without its CRLF, whether or
+			// not the CRLF has arrived yet (a CR may end rest).
 			i := bytes.Index(rest, crlf)
+			if i > maxChunkLine || i < 0 && len(rest) > maxChunkLine+1 {
+				return used, false, fmt.Errorf("%w: chunk line longer than %d bytes", errAnswer, maxChunkLine)
+			}
 			if i < 0 {
-				if len(rest) > maxChunkLine {
-					return used, false, fmt.Errorf("%w: chunk line longer than %d bytes", errAnswer, maxChunkLine)
-				}
 				return used, false, nil
 			}
 			line := rest[:i]
