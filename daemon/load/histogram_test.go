@@ -126,6 +126,16 @@ func TestSeriesHistQuantile(t *testing.T) {
 	if rel := math.Abs(float64(got)-990e3) / 990e3; rel > 0.02 {
 		t.Fatalf("unexpected p99 %s; want 990us within 2%%", got)
 	}
+	// The rank ends exactly at a bucket's last value: the quantile is
+	// that bucket, not the next one.
+	var tail seriesHist
+	for range 99 {
+		tail.record(1000)
+	}
+	tail.record(1e6)
+	if got := tail.quantile(0.99, 100); got > 1100 {
+		t.Fatalf("p99 of 99 x 1us and 1 x 1ms is %s; want about 1us", got)
+	}
 	if h.quantile(0.99, 0) != 0 {
 		t.Fatalf("empty series histogram must report 0")
 	}
