@@ -474,7 +474,9 @@ type Drain struct {
 	// failing /readyz takes up to 1 s to release the address and the
 	// clients' ARP caches up to another second to follow.
 	Delay Duration `json:"delay"`
-	// Timeout bounds waiting for in-flight requests after that. Default "5s".
+	// Timeout bounds waiting for in-flight requests after that. Default "5s";
+	// it must be positive: with none, requests in flight at the stop would
+	// be cut off.
 	Timeout Duration `json:"timeout"`
 }
 
@@ -827,8 +829,11 @@ func (c *Config) Validate() error {
 	if c.State.RetireAfterDays < 0 || c.State.RetireAfterDays > maxRetireDays {
 		return fmt.Errorf("invalid config: state.retireAfterDays %d must be from 0 (never) to %d", c.State.RetireAfterDays, maxRetireDays)
 	}
-	if c.Drain.Delay < 0 || c.Drain.Timeout < 0 {
-		return errors.New("invalid config: drain.delay and drain.timeout must not be negative")
+	if c.Drain.Delay < 0 {
+		return fmt.Errorf("invalid config: drain.delay %s must not be negative", c.Drain.Delay.D())
+	}
+	if c.Drain.Timeout <= 0 {
+		return fmt.Errorf("invalid config: drain.timeout %s must be positive: it is how long requests in flight at a stop get to finish", c.Drain.Timeout.D())
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -227,10 +227,45 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"winReservationSlots":0}}`, "bidding.winReservationSlots 0 must be from 1")
 	f(`{"bidding":{"noticeDedupeSlots":2147483648}}`, "bidding.noticeDedupeSlots 2147483648")
 	f(`{"shedding":{"status":500}}`, "shedding.status")
+	f(`{"drain":{"timeout":"0s"}}`, "drain.timeout 0s must be positive")
+	f(`{"drain":{"delay":"-1s"}}`, "drain.delay -1s must not be negative")
+	f(`{"http":{"readTimeout":"0s"}}`, "http.readTimeout must be positive")
+	f(`{"bidding":{"defaultTmax":"0s"}}`, "bidding.defaultTmax must be positive")
+	f(`{"bidding":{"noticeDedupeSlots":1073741825}}`, "bidding.noticeDedupeSlots 1073741825 must be from 0 (the default) to 1073741824")
+	f(`{"bidding":{"winReservationSlots":67108865}}`, "bidding.winReservationSlots 67108865 must be from 1 to 67108864")
 	f(`{"log":{"level":"loud"}}`, "log.level")
 	f(`{"log":{"format":"xml"}}`, "log.format")
 	f(`{} {}`, "trailing data")
 	f(`{`, "cannot parse config")
+}
+
+// TestParseAcceptsLimits: every bounded setting is accepted at its
+// bounds, so that a bound one off would fail here (the errors past them
+// are in TestParseErrors).
+func TestParseAcceptsLimits(t *testing.T) {
+	for _, in := range []string{
+		`{"bidding":{"noticeDedupeSlots":1073741824}}`,
+		`{"bidding":{"noticeDedupeSlots":0}}`,
+		`{"bidding":{"winReservationSlots":67108864}}`,
+		`{"bidding":{"winReservationSlots":1}}`,
+		`{"bidding":{"winReservation":"48h"}}`,
+		`{"bidding":{"transactionWindow":"1h"}}`,
+		`{"bidding":{"transactionWindow":"10ms"}}`,
+		`{"bidding":{"firstPriceShading":1}}`,
+		`{"state":{"retireAfterDays":36500}}`,
+		`{"data":{"deadman":"720h"}}`,
+		`{"data":{"deadman":"1s"}}`,
+		`{"drain":{"delay":"0s","timeout":"1ms"}}`,
+		`{"http":{"billOnWinBidPaths":["/` + strings.Repeat("p", 127) + `"]}}`,
+		`{"exchanges":[{"name":"` + strings.Repeat("x", 32) + `","bidPath":"/a"}]}`,
+		`{"exchanges":[{"name":"a0-9_z","bidPath":"/a"}]}`,
+		`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"min":1,"explore":0.5}}]}`,
+		`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"min":0.01,"explore":0.01}}]}`,
+	} {
+		if _, err := Parse([]byte(in)); err != nil {
+			t.Errorf("Parse(%s): %v; want it accepted", in, err)
+		}
+	}
 }
 
 func TestLoadMissingFile(t *testing.T) {
