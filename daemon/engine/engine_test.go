@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,10 +24,12 @@ import (
 
 func TestEngineMetrics(t *testing.T) {
 	cfg := config.Default()
+	cfg.Bidding.FreqCapSlots = 4096
 	e, err := New(&cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.State().CountImpression(12345, 3600, time.Now().Unix())
 	if _, err := e.State().Bill([]byte("video-telco"), 42, 5000, []byte("USD"), time.Now()); err != nil {
 		t.Fatalf("cannot bill a demo campaign: %v", err)
 	}
@@ -55,9 +58,14 @@ func TestEngineMetrics(t *testing.T) {
 	buf.Reset()
 	metrics.WritePrometheus(&buf, false)
 	book, counted := e.Snapshot().Campaigns(), e.State().NumCampaigns()
-	for _, want := range []string{fmt.Sprintf("rtbd_book_campaigns %d\n", book), fmt.Sprintf("rtbd_state_campaigns %d\n", book+1)} {
+	for _, want := range []string{
+		fmt.Sprintf("rtbd_book_campaigns %d\n", book), fmt.Sprintf("rtbd_state_campaigns %d\n", book+1),
+		// Two cap entries: the bill's (video-telco has a frequency cap)
+		// and the impression counted for another host.
+		"rtbd_freqcap_slots 4096\n", "rtbd_freqcap_slots_used 2\n", "rtbd_win_reservations_late_bills_total 0\n",
+	} {
 		if !strings.Contains(buf.String(), want) {
-			t.Fatalf("/metrics lacks %q (book %d, counted %d)", want, book, counted)
+			t.Fatalf("/metrics lacks %q (book %d, counted %d):\n%s", want, book, counted, buf.String())
 		}
 	}
 }
@@ -307,8 +315,42 @@ func TestDeadmanRestoresLastSeen(t *testing.T) {
 	if _, last := restarted.Deadman(); !last.Before(later) {
 		t.Fatal("a saved time later than the start's was taken")
 	}
+	// A state file written before any sign of life holds 0: not a time.
+	if n, err := restarted.RestoreLastSeen(make([]byte, 8)); n != 0 || err != nil || restarted.Halted(time.Now()) {
+		t.Fatalf("RestoreLastSeen of 0 = %d, %v; halted %v; want 0, nil, false", n, err, restarted.Halted(time.Now()))
+	}
 	if _, err := restarted.RestoreLastSeen(saved[:7]); err == nil {
 		t.Fatal("RestoreLastSeen of 7 bytes: no error")
+	}
+}
+
+// TestDeadmanLogsOnce: the trip is logged once however often the timer
+// fires, and the return once, by the next sign of life.
+func TestDeadmanLogsOnce(t *testing.T) {
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	count := func() (trips, returns int) {
+		return strings.Count(logs.String(), "deadman: no reload"), strings.Count(logs.String(), "the control plane is back")
+	}
+
+	const timeout = time.Minute
+	e := deadmanEngine(t, timeout)
+	e.logTrip() // not halted: a timer that fired late
+	if trips, returns := count(); trips+returns != 0 {
+		t.Fatalf("logged %d trips and %d returns before any trip:\n%s", trips, returns, logs.String())
+	}
+	e.Beat(time.Now().Add(-timeout - time.Second))
+	e.logTrip()
+	e.logTrip()
+	if trips, returns := count(); trips != 1 || returns != 0 {
+		t.Fatalf("logged %d trips and %d returns; want 1 and 0:\n%s", trips, returns, logs.String())
+	}
+	e.Beat(time.Now())
+	e.Beat(time.Now())
+	if trips, returns := count(); trips != 1 || returns != 1 {
+		t.Fatalf("logged %d trips and %d returns after two beats; want 1 and 1:\n%s", trips, returns, logs.String())
 	}
 }
 
