@@ -298,7 +298,8 @@ type Bidding struct {
 	// Currency of bid prices. Default "USD".
 	Currency string `json:"currency"`
 	// Rates converts currencies: units of the currency per 1 USD, e.g.
-	// {"EUR": 0.92}. USD is always 1.
+	// {"EUR": 0.92}. USD is always 1. A request may ask for a bid in any
+	// of them; the bid's notices, in its currency, are converted back.
 	Rates map[string]float64 `json:"rates"`
 	// NoticeBaseURL is the absolute URL prefix of nurl, burl and lurl,
 	// e.g. "https://bid.example.com/". Empty disables notice URLs.

@@ -17,6 +17,7 @@ package notice
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -172,8 +173,17 @@ type Event struct {
 
 // Config configures a [Handler]. The zero value gives the defaults.
 type Config struct {
-	// Currency is the only accepted notice currency (cur=); default "USD".
+	// Currency is the currency of bid prices (bidding.currency); default
+	// "USD". A notice without cur= is in it.
 	Currency string
+	// Rates are units of each currency per 1 USD, as bidding.rates (USD is
+	// always 1). A bid is in the currency its request asked for, when it
+	// is not Currency, so its notices are too: one in a currency with a
+	// rate is converted to Currency as it is read, and everything after
+	// (the charge, MaxPrice, the cap at the bid's price, the spend
+	// metrics, shading and the Sink's Event) is in Currency. A notice in
+	// a currency without a rate is refused (400, "unsupported cur").
+	Rates map[string]float64
 	// MaxPrice is the highest accepted CPM price; default 1000.
 	MaxPrice float64
 	// DedupeSlots is the size of the dedupe table, rounded up to a power of
@@ -236,6 +246,7 @@ type Handler struct {
 	res       Reserver // sp, when it is one
 	sink      Sink
 	currency  []byte
+	rates     []curRate // the other currencies a notice may be in
 	maxPrice  float64
 	dedupe    *dedupeTable
 	isTest    func(bidID []byte) bool
@@ -269,6 +280,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		sp:        sp,
 		sink:      sink,
 		currency:  []byte(cfg.Currency),
+		rates:     newCurRates(cfg.Currency, cfg.Rates),
 		maxPrice:  cfg.MaxPrice,
 		dedupe:    newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL)),
 		isTest:    cfg.IsTest,
@@ -375,9 +387,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 	if h.dedupe.seen(fp, now.UnixNano()) {
 		return resultDuplicate
 	}
-	if len(n.cur) == 0 {
-		n.cur = h.currency // absent cur means Config.Currency
-	}
+	n.cur = h.currency // parse converted n's prices to it
 	if n.capped {
 		noticesCapped[k].Inc()
 	}
@@ -460,6 +470,51 @@ func (h *Handler) reserve(bk uint64, n *notice, now time.Time) result {
 // left to reserve.
 func (h *Handler) HasBilled(fp uint64) bool {
 	return h.dedupe.has(fp, h.now().UnixNano())
+}
+
+// curRate converts prices in currency code to Config.Currency.
+type curRate struct {
+	code  []byte
+	toCur float64 // units of Config.Currency per unit of code
+}
+
+// newCurRates returns the conversions from every currency with a rate
+// to currency, none when currency itself has none.
+func newCurRates(currency string, rates map[string]float64) []curRate {
+	perUSD := func(c string) float64 {
+		if c == "USD" {
+			return 1
+		}
+		return rates[c]
+	}
+	base := perUSD(currency)
+	if !(base > 0) {
+		return nil
+	}
+	var out []curRate
+	for _, c := range slices.Sorted(maps.Keys(rates)) {
+		if r := perUSD(c); c != currency && c != "USD" && r > 0 {
+			out = append(out, curRate{[]byte(c), base / r})
+		}
+	}
+	if currency != "USD" {
+		out = append(out, curRate{[]byte("USD"), base})
+	}
+	return out
+}
+
+// rateOf returns the units of Config.Currency per unit of cur, not
+// empty: 1 for Config.Currency itself, 0 for a currency without a rate.
+func (h *Handler) rateOf(cur []byte) float64 {
+	if bytes.EqualFold(cur, h.currency) {
+		return 1
+	}
+	for i := range h.rates {
+		if bytes.EqualFold(cur, h.rates[i].code) {
+			return h.rates[i].toCur
+		}
+	}
+	return 0
 }
 
 // BillKey is the key of a bid's billing notice, from its bid id: the

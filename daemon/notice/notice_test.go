@@ -346,8 +346,64 @@ func TestBillDefaultsCurrencyAndUserKey(t *testing.T) {
 	if code, body := serveDirect(t, h, "GET", "/bill?bid=b2&cid=c&price=1", ""); code != 204 {
 		t.Fatalf("unexpected status %d (%q); want 204", code, body)
 	}
-	if len(sp.calls) != 2 || sp.calls[0].cur != "eur" || sp.calls[1].cur != "EUR" || sp.calls[1].uk != 0 {
+	if len(sp.calls) != 2 || sp.calls[0].cur != "EUR" || sp.calls[1].cur != "EUR" || sp.calls[1].uk != 0 {
 		t.Fatalf("unexpected Bill calls %+v", sp.calls)
+	}
+}
+
+// TestNoticeCurrencies: a bid is in the currency its request asked for,
+// and so are its notices: one in a currency with a rate is charged, capped
+// and reported in the bid currency; one without a rate is refused.
+func TestNoticeCurrencies(t *testing.T) {
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	h := New(Config{Currency: "USD", Rates: map[string]float64{"EUR": 0.5, "JPY": 150, "GBP": 0}}, sp, sink)
+	for _, tc := range []struct {
+		query      string
+		code       int
+		price, bid float64 // charged and bp, in USD
+		stated     float64
+	}{
+		{"bid=e1&cid=c&price=2&cur=EUR", 204, 4, 0, 0},
+		{"bid=e2&cid=c&price=1500&cur=jpy", 204, 10, 0, 0}, // MaxPrice (1000) holds in USD
+		{"bid=e3&cid=c&price=3&bp=2&mtw=1&cur=EUR", 204, 4, 4, 6},
+		{"bid=e4&cid=c&price=1.5&cur=USD", 204, 1.5, 0, 0},
+		{"bid=e5&cid=c&price=150001&cur=JPY", 400, 0, 0, 0},
+		{"bid=e6&cid=c&price=1&cur=GBP", 400, 0, 0, 0},
+		{"bid=e7&cid=c&price=1&cur=CHF", 400, 0, 0, 0},
+	} {
+		calls, events := len(sp.calls), len(sink.calls)
+		code, body := serveDirect(t, h, "GET", "/bill?"+tc.query, "")
+		if code != tc.code {
+			t.Fatalf("%s: %d %q; want %d", tc.query, code, body, tc.code)
+		}
+		if code != 204 {
+			if len(sp.calls) != calls || body != reasonCurrency && body != reasonPriceRange {
+				t.Fatalf("%s: refused with %q, Bill calls %d; want no charge", tc.query, body, len(sp.calls)-calls)
+			}
+			continue
+		}
+		c, e := sp.calls[len(sp.calls)-1], sink.calls[len(sink.calls)-1]
+		if len(sp.calls) != calls+1 || len(sink.calls) != events+1 || math.Abs(c.price-tc.price) > 1e-9 || c.cur != "USD" {
+			t.Fatalf("%s: charged %v %s; want %v USD", tc.query, c.price, c.cur, tc.price)
+		}
+		if e.cur != "USD" || math.Abs(e.price-tc.price) > 1e-9 || math.Abs(e.bp-tc.bid) > 1e-9 || math.Abs(e.stated-tc.stated) > 1e-9 {
+			t.Fatalf("%s: event %+v; want price %v, bp %v, stated %v USD", tc.query, e, tc.price, tc.bid, tc.stated)
+		}
+	}
+	if e := sink.calls[2]; math.Abs(e.mtw-2) > 1e-9 {
+		t.Fatalf("mtw=1 EUR reported as %v; want 2 USD", e.mtw)
+	}
+
+	// Bidding in EUR: a notice without cur is in EUR, one in USD converts.
+	sp = &fakeSpender{}
+	h = New(Config{Currency: "EUR", Rates: map[string]float64{"EUR": 0.5}}, sp, nil)
+	for _, q := range []string{"bid=u1&cid=c&price=2&cur=USD", "bid=u2&cid=c&price=2"} {
+		if code, body := serveDirect(t, h, "GET", "/bill?"+q, ""); code != 204 {
+			t.Fatalf("%s: %d %q; want 204", q, code, body)
+		}
+	}
+	if len(sp.calls) != 2 || sp.calls[0].price != 1 || sp.calls[1].price != 2 || sp.calls[0].cur != "EUR" || sp.calls[1].cur != "EUR" {
+		t.Fatalf("Bill calls %+v; want 1 EUR and 2 EUR", sp.calls)
 	}
 }
 

@@ -1,7 +1,6 @@
 package notice
 
 import (
-	"bytes"
 	"math"
 	"strconv"
 	"unsafe"
@@ -25,6 +24,7 @@ type notice struct {
 	bp                 []byte  // the bid's price as its notice URL has it; nil when absent
 	bidPrice           float64 // bp parsed; -1 when absent
 	price              float64 // the exchange's price, at most the bid's (see capped)
+	rate               float64 // units of Config.Currency per unit of cur: parse converts the prices with it
 	userKey            uint64
 	loss               int            // -1 when absent
 	minToWin           float64        // mtw, ${AUCTION_MIN_TO_WIN}; -1 when unknown
@@ -199,15 +199,18 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	}
 	n.xs = h.exchange(n.exchange)
 	n.deal, n.dealKnown = f.v[fieldDeal], f.has(fieldDeal) // any length: the event log keeps its first MaxDealID bytes, as the bid's
+	n.rate = 1
+	if len(n.cur) > 0 {
+		if n.rate = h.rateOf(n.cur); n.rate == 0 {
+			return resultInvalid, reasonCurrency
+		}
+	}
 	if price := a.peek("price"); k == KindLoss && (len(price) == 0 || isMacro(price)) {
 		// A loss notice moves no money, and an exchange often has no
 		// clearing price to put in it: the price is recorded as unknown.
 		n.price = UnknownPrice
 	} else if r, reason := h.parsePriceArg(price, n); r != resultOK {
 		return r, reason
-	}
-	if len(n.cur) > 0 && !bytes.EqualFold(n.cur, h.currency) {
-		return resultInvalid, reasonCurrency
 	}
 	if r, reason := n.capPrice(k, f.v[fieldBP]); r != resultOK {
 		return r, reason
@@ -222,7 +225,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if n.userKey, ok = parseUserKey(f.v[fieldUK]); !ok {
 		return resultInvalid, reasonBadUK
 	}
-	n.minToWin = h.parseMinToWin(a.peek("mtw"), n.xs)
+	n.minToWin = h.parseMinToWin(a.peek("mtw"), n.xs, n.rate)
 	n.loss = -1
 	if k == KindLoss {
 		if n.loss, ok = parseLoss(a.peek("loss")); !ok {
@@ -304,14 +307,15 @@ func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
 	if isMacro(v) {
 		return resultUnsubstituted, reasonUnsubstituted
 	}
-	p, r, reason := h.decodePrice(v, n.xs)
+	p, r, reason := h.decodePrice(v, n.xs, n.rate)
 	n.price = p
 	return r, reason
 }
 
 // decodePrice decodes the price value v, not empty: a decimal CPM, or,
-// from an exchange xs with price keys, an encrypted price.
-func (h *Handler) decodePrice(v []byte, xs *exchangeState) (float64, result, string) {
+// from an exchange xs with price keys, an encrypted price; and converts
+// it to Config.Currency at rate.
+func (h *Handler) decodePrice(v []byte, xs *exchangeState, rate float64) (float64, result, string) {
 	p, ok := parsePrice(v)
 	if keys := xs.priceKeys.Load(); !ok && keys != nil {
 		micros, ok := keys.Decrypt(v)
@@ -322,7 +326,7 @@ func (h *Handler) decodePrice(v []byte, xs *exchangeState) (float64, result, str
 	} else if !ok {
 		return 0, resultInvalid, reasonBadPrice
 	}
-	if p > h.maxPrice {
+	if p *= rate; p > h.maxPrice {
 		return 0, resultInvalid, reasonPriceRange
 	}
 	return p, resultOK, ""
@@ -332,11 +336,11 @@ func (h *Handler) decodePrice(v []byte, xs *exchangeState) (float64, result, str
 // exchange xs substituted it (a decimal, or encrypted as its prices), or
 // -1 when it is absent, unsubstituted or bad: feedback never fails the
 // notice that carries it.
-func (h *Handler) parseMinToWin(v []byte, xs *exchangeState) float64 {
+func (h *Handler) parseMinToWin(v []byte, xs *exchangeState, rate float64) float64 {
 	if len(v) == 0 {
 		return -1
 	}
-	if p, r, _ := h.decodePrice(v, xs); r == resultOK {
+	if p, r, _ := h.decodePrice(v, xs, rate); r == resultOK {
 		return p
 	}
 	return -1
@@ -358,6 +362,7 @@ func (n *notice) capPrice(k Kind, bp []byte) (result, string) {
 	if !ok {
 		return resultInvalid, reasonBadBidPrice
 	}
+	v *= n.rate // the bid's currency is the notice's
 	n.bp, n.bidPrice = bp, v
 	if k != KindLoss && n.price > v {
 		n.stated, n.price, n.capped = n.price, v, true
