@@ -348,15 +348,18 @@ type Bidding struct {
 	// FreqCapSlots is the size of the frequency-cap table (entries, rounded
 	// up to a power of two). Default 1048576.
 	FreqCapSlots int `json:"freqCapSlots"`
-	// NoticeDedupeSlots sizes the table that makes win, billing and loss
-	// notices idempotent per bid id (entries, rounded up to a power of two,
-	// 16 bytes each). When it is full the oldest entry goes, and a replay
-	// of an evicted notice is processed again (a billing notice bills
+	// NoticeDedupeSlots sizes the table that makes win and billing notices
+	// idempotent per bid id (entries, rounded up to a power of two, 16
+	// bytes each). When it is full the oldest entry goes, and a replay of
+	// an evicted notice is processed again (a billing notice bills
 	// twice); rtbd_notice_dedupe_evictions_total counts evictions. Size it
 	// to at least (win + billing notices per second) x the longest replay
 	// delay of the exchanges. Default 4194304 (64 MiB): 7 minutes at 10k
 	// notices per second. With state.peers the table also holds the
-	// peers' billing notices: count the whole group's.
+	// peers' billing notices: count the whole group's. Loss notices,
+	// which move no money, have a table of their own a quarter its size
+	// (rtbd_notice_loss_dedupe_evictions_total), so that however many
+	// come they push no bill out.
 	NoticeDedupeSlots int `json:"noticeDedupeSlots"`
 	// BillOn is the notice that moves spend: "bill" (the default), the
 	// billing notice (burl), or "win", the win notice (nurl), for an

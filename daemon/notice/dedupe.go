@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"runtime"
 	"sync"
+
+	"github.com/VictoriaMetrics/metrics"
 )
 
 // probeWindow is how many consecutive slots a fingerprint may occupy. It
@@ -36,6 +38,7 @@ type dedupeShard struct {
 // never allocates after newDedupeTable. It is safe for concurrent use.
 type dedupeTable struct {
 	shards    []dedupeShard
+	evictions *metrics.Counter
 	shardMask uint64
 	slotMask  uint64
 	probe     int
@@ -43,8 +46,9 @@ type dedupeTable struct {
 }
 
 // newDedupeTable returns a table of at least slots slots (rounded up to a
-// power of two, at least probeWindow) whose entries live for ttlNanos.
-func newDedupeTable(slots int, ttlNanos int64) *dedupeTable {
+// power of two, at least probeWindow) whose entries live for ttlNanos and
+// whose evictions count in evictions.
+func newDedupeTable(slots int, ttlNanos int64, evictions *metrics.Counter) *dedupeTable {
 	total := ceilPow2(max(slots, probeWindow))
 	nShards := min(maxShards, max(1, total/(8*probeWindow)))
 	perShard := total / nShards
@@ -54,6 +58,7 @@ func newDedupeTable(slots int, ttlNanos int64) *dedupeTable {
 		slotMask:  uint64(perShard - 1),
 		probe:     min(probeWindow, perShard),
 		ttl:       ttlNanos,
+		evictions: evictions,
 	}
 	for i := range t.shards {
 		t.shards[i].slots = make([]dedupeSlot, perShard)
@@ -122,7 +127,7 @@ func (t *dedupeTable) slot(sh *dedupeShard, fp uint64, now int64) (j int, dup bo
 		}
 	}
 	if free < 0 {
-		dedupeEvictions.Inc()
+		t.evictions.Inc()
 		return oldest, false
 	}
 	return free, false

@@ -3,7 +3,7 @@ package notice
 import "testing"
 
 func TestDedupeExpiry(t *testing.T) {
-	tb := newDedupeTable(64, 100)
+	tb := newDedupeTable(64, 100, dedupeEvictions)
 	if tb.seen(42, 1000) {
 		t.Fatalf("a new fingerprint was reported as seen")
 	}
@@ -19,7 +19,7 @@ func TestDedupeExpiry(t *testing.T) {
 }
 
 func TestDedupeZeroFingerprint(t *testing.T) {
-	tb := newDedupeTable(64, 100)
+	tb := newDedupeTable(64, 100, dedupeEvictions)
 	if tb.seen(0, 1) {
 		t.Fatalf("fingerprint 0 was reported as seen in an empty table")
 	}
@@ -29,7 +29,7 @@ func TestDedupeZeroFingerprint(t *testing.T) {
 }
 
 func TestDedupeEvictsOldestWhenFull(t *testing.T) {
-	tb := newDedupeTable(probeWindow, 1000) // one shard, one probe window
+	tb := newDedupeTable(probeWindow, 1000, dedupeEvictions) // one shard, one probe window
 	if len(tb.shards) != 1 || len(tb.shards[0].slots) != probeWindow {
 		t.Fatalf("unexpected layout: %d shards", len(tb.shards))
 	}
@@ -61,7 +61,7 @@ func TestDedupeEvictsOldestWhenFull(t *testing.T) {
 }
 
 func TestDedupeReusesExpiredSlotWithoutEviction(t *testing.T) {
-	tb := newDedupeTable(probeWindow, 10)
+	tb := newDedupeTable(probeWindow, 10, dedupeEvictions)
 	for fp := uint64(1); fp <= probeWindow; fp++ {
 		tb.seen(fp, 1)
 	}
@@ -92,7 +92,7 @@ func TestCeilPow2(t *testing.T) {
 func TestNewDedupeTableLayout(t *testing.T) {
 	f := func(slots, wantShards, wantPerShard int) {
 		t.Helper()
-		tb := newDedupeTable(slots, 1)
+		tb := newDedupeTable(slots, 1, dedupeEvictions)
 		if len(tb.shards) != wantShards || len(tb.shards[0].slots) != wantPerShard {
 			t.Fatalf("unexpected layout for %d slots; got %d x %d; want %d x %d",
 				slots, len(tb.shards), len(tb.shards[0].slots), wantShards, wantPerShard)

@@ -71,9 +71,13 @@ var (
 	// in Config.Currency. Unknown campaigns are not added.
 	noticeSpendTotal = metrics.NewFloatCounter(`rtbd_notice_spend_total`)
 
-	// dedupeEvictions counts live dedupe entries overwritten because their
-	// probe window was full; each one is a bid id that could be processed twice.
+	// dedupeEvictions counts live entries of the win and billing notices'
+	// dedupe table overwritten because their probe window was full; each
+	// one is a bid id that could be processed (billed) twice.
 	dedupeEvictions = metrics.NewCounter(`rtbd_notice_dedupe_evictions_total`)
+	// lossDedupeEvictions is dedupeEvictions for the loss notices' table:
+	// a loss notice processed twice moves no money, but is counted twice.
+	lossDedupeEvictions = metrics.NewCounter(`rtbd_notice_loss_dedupe_evictions_total`)
 
 	// methodNotAllowed counts notices with a method other than GET or POST.
 	methodNotAllowed = metrics.NewCounter(`rtbd_notice_method_not_allowed_total`)

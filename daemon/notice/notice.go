@@ -186,8 +186,11 @@ type Config struct {
 	Rates map[string]float64
 	// MaxPrice is the highest accepted CPM price; default 1000.
 	MaxPrice float64
-	// DedupeSlots is the size of the dedupe table, rounded up to a power of
-	// two; default 1<<20 (16 MiB).
+	// DedupeSlots is the size of the win and billing notices' dedupe
+	// table, rounded up to a power of two; default 1<<20 (16 MiB). Loss
+	// notices, which move no money and may be many times as many, have a
+	// table of their own, a quarter of its size, so that they never push
+	// a bill out of it.
 	DedupeSlots int
 	// DedupeTTL is how long a bid id is remembered; default 48h because
 	// billing notices may arrive a day after the auction.
@@ -242,20 +245,21 @@ type Config struct {
 
 // Handler serves notices. Create it with [New]; it is safe for concurrent use.
 type Handler struct {
-	sp        Spender
-	res       Reserver // sp, when it is one
-	sink      Sink
-	currency  []byte
-	rates     []curRate // the other currencies a notice may be in
-	maxPrice  float64
-	dedupe    *dedupeTable
-	isTest    func(bidID []byte) bool
-	journal   Journal
-	now       func() time.Time                    // time.Now; replaced by tests
-	keys      atomic.Pointer[[]openrtb.NoticeKey] // Config.Keys, or SetKeys'
-	signed    bool                                // RequireSigned
-	billOnWin bool
-	exchanges []exchangeState // "default" first, "unknown" last
+	sp         Spender
+	res        Reserver // sp, when it is one
+	sink       Sink
+	currency   []byte
+	rates      []curRate // the other currencies a notice may be in
+	maxPrice   float64
+	dedupe     *dedupeTable // win and billing notices
+	lossDedupe *dedupeTable
+	isTest     func(bidID []byte) bool
+	journal    Journal
+	now        func() time.Time                    // time.Now; replaced by tests
+	keys       atomic.Pointer[[]openrtb.NoticeKey] // Config.Keys, or SetKeys'
+	signed     bool                                // RequireSigned
+	billOnWin  bool
+	exchanges  []exchangeState // "default" first, "unknown" last
 
 	// Handlers bound once, so that Route does not allocate method values.
 	win, bill, loss fasthttp.RequestHandler
@@ -277,18 +281,19 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		cfg.DedupeTTL = 48 * time.Hour
 	}
 	h := &Handler{
-		sp:        sp,
-		sink:      sink,
-		currency:  []byte(cfg.Currency),
-		rates:     newCurRates(cfg.Currency, cfg.Rates),
-		maxPrice:  cfg.MaxPrice,
-		dedupe:    newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL)),
-		isTest:    cfg.IsTest,
-		journal:   cfg.Journal,
-		now:       time.Now,
-		signed:    cfg.RequireSigned && len(cfg.Keys) > 0,
-		billOnWin: cfg.BillOnWin,
-		exchanges: newExchangeStates(cfg.Exchanges, cfg.Shading),
+		sp:         sp,
+		sink:       sink,
+		currency:   []byte(cfg.Currency),
+		rates:      newCurRates(cfg.Currency, cfg.Rates),
+		maxPrice:   cfg.MaxPrice,
+		dedupe:     newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL), dedupeEvictions),
+		lossDedupe: newDedupeTable(cfg.DedupeSlots/4, int64(cfg.DedupeTTL), lossDedupeEvictions),
+		isTest:     cfg.IsTest,
+		journal:    cfg.Journal,
+		now:        time.Now,
+		signed:     cfg.RequireSigned && len(cfg.Keys) > 0,
+		billOnWin:  cfg.BillOnWin,
+		exchanges:  newExchangeStates(cfg.Exchanges, cfg.Shading),
 	}
 	h.SetKeys(cfg.Keys)
 	h.SetPriceKeys(cfg.PriceKeys)
@@ -383,8 +388,11 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, k Kind) {
 // process applies a valid notice once per (kind, bid id) and returns its result.
 func (h *Handler) process(k Kind, n *notice) result {
 	now := h.now()
-	fp := fingerprint(k, n.bid)
-	if h.dedupe.seen(fp, now.UnixNano()) {
+	fp, tab := fingerprint(k, n.bid), h.dedupe
+	if k == KindLoss {
+		tab = h.lossDedupe
+	}
+	if tab.seen(fp, now.UnixNano()) {
 		return resultDuplicate
 	}
 	n.cur = h.currency // parse converted n's prices to it

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -348,6 +349,39 @@ func TestBillDefaultsCurrencyAndUserKey(t *testing.T) {
 	}
 	if len(sp.calls) != 2 || sp.calls[0].cur != "EUR" || sp.calls[1].cur != "EUR" || sp.calls[1].uk != 0 {
 		t.Fatalf("unexpected Bill calls %+v", sp.calls)
+	}
+}
+
+// TestLossesKeepBillsDeduped: loss notices, many times as many as bills,
+// have a dedupe table of their own: however many come, a replayed billing
+// notice is still a duplicate, and a replayed loss notice too while its
+// table holds it.
+func TestLossesKeepBillsDeduped(t *testing.T) {
+	sp := &fakeSpender{}
+	h := New(Config{DedupeSlots: 64}, sp, nil)
+	if code, body := serveDirect(t, h, "GET", "/bill?bid=billed&cid=c&price=1", ""); code != 204 {
+		t.Fatalf("bill: %d %q", code, body)
+	}
+	lossEvictions := lossDedupeEvictions.Get()
+	for i := range 1000 {
+		if code, body := serveDirect(t, h, "GET", "/loss?bid=lost"+strconv.Itoa(i)+"&cid=c&loss=102&price=1", ""); code != 204 {
+			t.Fatalf("loss %d: %d %q", i, code, body)
+		}
+	}
+	if lossDedupeEvictions.Get() == lossEvictions {
+		t.Fatal("1000 loss notices in a table of 16 slots evicted none: not the loss table")
+	}
+	dups := noticesTotal[KindBill][resultDuplicate].Get()
+	if code, body := serveDirect(t, h, "GET", "/bill?bid=billed&cid=c&price=1", ""); code != 204 || sp.count() != 1 {
+		t.Fatalf("replayed bill after 1000 losses: %d %q, %d Bill calls; want a duplicate, 1 call", code, body, sp.count())
+	}
+	if noticesTotal[KindBill][resultDuplicate].Get() != dups+1 {
+		t.Fatal("the replayed bill was not counted as a duplicate")
+	}
+	dups = noticesTotal[KindLoss][resultDuplicate].Get()
+	serveDirect(t, h, "GET", "/loss?bid=lost999&cid=c&loss=102&price=1", "")
+	if noticesTotal[KindLoss][resultDuplicate].Get() != dups+1 {
+		t.Fatal("the last loss notice, replayed at once, was not a duplicate")
 	}
 }
 

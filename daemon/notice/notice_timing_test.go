@@ -106,7 +106,7 @@ func BenchmarkBaselineQueryArgs(b *testing.B) {
 }
 
 func BenchmarkDedupeSeen(b *testing.B) {
-	tb := newDedupeTable(1<<20, int64(time.Hour))
+	tb := newDedupeTable(1<<20, int64(time.Hour), dedupeEvictions)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
