@@ -18,7 +18,15 @@ const (
 	maxDeals   = 64
 	// maxDurFloors bounds each durfloors array.
 	maxDurFloors = 32
-	maxList      = 256 // strings, ints, segments and eids per list
+	// maxTexts bounds a list of strings. Block lists (badv, bapp, bcat)
+	// cannot be cut short without bidding on what they block, and a
+	// publisher's badv may name a few thousand advertisers.
+	maxTexts = 4096
+	maxInts  = 256 // enumerations: battr, protocols, rqddurs
+	// maxSegments and maxEIDs bound the user's data segments (over all
+	// its data) and eids; those past them are skipped: they only inform.
+	maxSegments = 1024
+	maxEIDs     = 64
 )
 
 // ErrMissingID is returned by [Request.Parse] when the request has no "id".

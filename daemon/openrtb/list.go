@@ -2,7 +2,7 @@ package openrtb
 
 // Helpers that read JSON arrays into reused slices. Each clears and truncates
 // dst first (so a repeated key replaces the earlier value), keeps its
-// capacity, and fails beyond maxList elements. A null reads as an empty list.
+// capacity, and fails beyond maxTexts or maxInts elements. A null reads as an empty list.
 
 // texts reads an array of strings. A lone string is accepted as a list of
 // one, as some exchanges send "cur":"USD".
@@ -24,7 +24,7 @@ func (p *parser) texts(dst [][]byte, what string) ([][]byte, error) {
 		if err != nil || !more {
 			return dst, err
 		}
-		if len(dst) >= maxList {
+		if len(dst) >= maxTexts {
 			return dst, p.errorf("too many " + what)
 		}
 		s, err := p.text()
@@ -51,7 +51,7 @@ func (p *parser) ints(dst []int, what string) ([]int, error) {
 		if err != nil || !more {
 			return dst, err
 		}
-		if len(dst) >= maxList {
+		if len(dst) >= maxInts {
 			return dst, p.errorf("too many " + what)
 		}
 		v, err := p.int()

@@ -267,6 +267,46 @@ func TestParseLenient(t *testing.T) {
 		})
 }
 
+// TestParseLongLists: a block list of thousands is read whole (it cannot
+// be cut short), and data segments and eids past their bounds are left
+// out, not an error.
+func TestParseLongLists(t *testing.T) {
+	t.Parallel()
+	const imp = `"imp":[{"id":"1","banner":{"w":300,"h":250}}]`
+	list := func(n int, f func(i int) string) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(f(i))
+		}
+		return b.String()
+	}
+	domain := func(i int) string { return fmt.Sprintf(`"adv%d.example"`, i) }
+	r := mustParse(t, `{"id":"a",`+imp+`,"badv":[`+list(maxTexts, domain)+`],"bapp":[`+list(300, domain)+`]}`)
+	if len(r.BAdv) != maxTexts || string(r.BAdv[maxTexts-1]) != fmt.Sprintf("adv%d.example", maxTexts-1) || len(r.BApp) != 300 {
+		t.Fatalf("read %d of %d badv (last %q) and %d of 300 bapp", len(r.BAdv), maxTexts, r.BAdv[len(r.BAdv)-1], len(r.BApp))
+	}
+	var long Request
+	if err := long.Parse([]byte(`{"id":"a",` + imp + `,"badv":[` + list(maxTexts+1, domain) + `]}`)); err == nil || !strings.Contains(err.Error(), "too many badv") {
+		t.Fatalf("badv of %d: %v; want too many badv", maxTexts+1, err)
+	}
+
+	segs := func(from int) string {
+		return `{"id":"dp","segment":[` + list(maxSegments/2+100, func(i int) string { return fmt.Sprintf(`{"id":"s%d"}`, from+i) }) + `]}`
+	}
+	eids := list(maxEIDs+10, func(i int) string { return fmt.Sprintf(`{"source":"s%d.example","uids":[{"id":"u%d"}]}`, i, i) })
+	r = mustParse(t, `{"id":"a",`+imp+`,"user":{"id":"u","data":[`+segs(0)+`,`+segs(maxSegments)+`],"eids":[`+eids+`]},"tmax":99}`)
+	u := &r.User
+	if len(u.Segments) != maxSegments || string(u.Segments[0]) != "s0" || string(u.Segments[maxSegments-1]) != fmt.Sprintf("s%d", maxSegments+maxSegments/2-101) {
+		t.Fatalf("%d segments (first %q, last %q); want the first %d", len(u.Segments), u.Segments[0], u.Segments[len(u.Segments)-1], maxSegments)
+	}
+	if len(u.EIDs) != maxEIDs || string(u.EIDs[maxEIDs-1].Source) != fmt.Sprintf("s%d.example", maxEIDs-1) || r.TMax != 99 {
+		t.Fatalf("%d eids (last %q), tmax %d; want the first %d and what follows them read", len(u.EIDs), u.EIDs[len(u.EIDs)-1].Source, r.TMax, maxEIDs)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	f := func(body string, want error) {
@@ -327,7 +367,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"id":"a",`+imp+`,"x":`+strings.Repeat("[", 100000), nil)
 	f(`{"id":"a",`+imp+`,"x":`+strings.Repeat(`{"a":`, MaxDepth)+`1`+strings.Repeat(`}`, MaxDepth)+`}`, nil)
 	f(`{"id":"a","imp":[`+strings.Repeat(`{"id":"1","banner":{"w":1,"h":1}},`, maxImps)+`{"id":"2"}]}`, nil)
-	f(`{"id":"a",`+imp+`,"bcat":[`+strings.Repeat(`"x",`, maxList)+`"y"]}`, nil)
+	f(`{"id":"a",`+imp+`,"bcat":[`+strings.Repeat(`"x",`, maxTexts)+`"y"]}`, nil)
 	f(`{"id":"a","imp":[{"id":"1","banner":{"format":[`+strings.Repeat(`{"w":1,"h":1},`, maxFormats)+`{}]}}]}`, nil)
 	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["m"],"durfloors":{}}}]}`, nil)
 	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["m"],"durfloors":[1]}}]}`, nil)

@@ -81,8 +81,8 @@ func segmentField(p *parser, key []byte) error {
 		return err
 	}
 	u := &p.r.User
-	if len(u.Segments) >= maxList {
-		return p.errorf("too many segments")
+	if len(u.Segments) >= maxSegments {
+		return nil
 	}
 	u.Segments = append(u.Segments, id)
 	return nil
@@ -90,8 +90,8 @@ func segmentField(p *parser, key []byte) error {
 
 func eid(p *parser, _ int) error {
 	u := &p.r.User
-	if len(u.EIDs) >= maxList {
-		return p.errorf("too many eids")
+	if len(u.EIDs) >= maxEIDs {
+		return p.skip()
 	}
 	u.EIDs = append(u.EIDs, EID{})
 	_, err := p.object("eid is not an object", kEidField)
