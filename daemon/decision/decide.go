@@ -466,22 +466,36 @@ func hashMimes(dst []uint64, mimes [][]byte) []uint64 {
 
 // UserKey returns the frequency-cap key of the request's user: the xxhash
 // of the first present of user.id, user.buyeruid, the first eid uid and
-// device.ifa, or 0 when none is present.
+// device.ifa, or 0 when none is present. An id of zeros (and dashes) is
+// not present: it is what a device that limits ad tracking sends as its
+// ifa (00000000-0000-0000-0000-000000000000), common on CTV, and the
+// viewers of every such device would otherwise share one cap.
 func UserKey(req *openrtb.Request) uint64 {
 	u := &req.User
 	switch {
-	case len(u.ID) > 0:
+	case isUserID(u.ID):
 		return fixKey(xxhash.Sum64(u.ID))
-	case len(u.BuyerUID) > 0:
+	case isUserID(u.BuyerUID):
 		return fixKey(xxhash.Sum64(u.BuyerUID))
 	}
 	for i := range u.EIDs {
-		if len(u.EIDs[i].UID) > 0 {
+		if isUserID(u.EIDs[i].UID) {
 			return fixKey(xxhash.Sum64(u.EIDs[i].UID))
 		}
 	}
-	if len(req.Device.IFA) > 0 {
+	if isUserID(req.Device.IFA) {
 		return fixKey(xxhash.Sum64(req.Device.IFA))
 	}
 	return 0
+}
+
+// isUserID reports whether id names a user: it is not empty and not
+// only zeros and dashes.
+func isUserID(id []byte) bool {
+	for _, c := range id {
+		if c != '0' && c != '-' {
+			return true
+		}
+	}
+	return false
 }

@@ -188,6 +188,19 @@ func TestUserKey(t *testing.T) {
 	f(r, "buyer")
 	r.User.ID = []byte("uid")
 	f(r, "uid")
+
+	// Ids of zeros are what a device that limits ad tracking sends: no
+	// user, whichever field has them.
+	z := &openrtb.Request{}
+	z.Device.IFA = []byte("00000000-0000-0000-0000-000000000000")
+	f(z, "")
+	z.User.ID, z.User.BuyerUID = []byte("0"), []byte("--")
+	z.User.EIDs = []openrtb.EID{{Source: []byte("s"), UID: []byte("000")}}
+	f(z, "")
+	z.Device.IFA = []byte("00000000-0000-0000-0000-000000000001")
+	f(z, "00000000-0000-0000-0000-000000000001")
+	z.User.EIDs[0].UID = []byte("0a")
+	f(z, "0a")
 }
 
 func TestReasons(t *testing.T) {
