@@ -187,6 +187,20 @@ func TestVideoDimensions(t *testing.T) {
 	f("creative protocol", none, func(v *openrtb.Video) { v.Protocols = []int{7} }, "creative")
 	f("plcmt match", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{1} }, func(*openrtb.Video) {}, "")
 	f("plcmt miss", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{3} }, func(*openrtb.Video) {}, "plcmt")
+	// A 2.5 request has placement, not plcmt.
+	in25 := func(placement int) func(v *openrtb.Video) {
+		return func(v *openrtb.Video) { v.Plcmt, v.Placement = 0, placement }
+	}
+	instream, standalone := func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{1} }, func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{4} }
+	f("placement in-stream", instream, in25(1), "")
+	f("placement in-article", instream, in25(3), "plcmt")
+	f("placement in-banner, standalone", standalone, in25(2), "")
+	f("placement in-article, standalone", standalone, in25(3), "")
+	f("placement in-feed, standalone", standalone, in25(4), "")
+	f("placement floating, standalone", standalone, in25(5), "plcmt")
+	f("placement floating, untargeted", none, in25(5), "")
+	f("no placement", instream, in25(0), "plcmt")
+	f("plcmt over placement", standalone, func(v *openrtb.Video) { v.Plcmt, v.Placement = 1, 3 }, "plcmt")
 	f("battr", func(c *campaign.Campaign) { c.Creatives[0].Attr = []int{14} }, func(v *openrtb.Video) { v.BAttr = []int{14} }, "battr")
 }
 

@@ -278,6 +278,23 @@ func (c *Ctx) negList(name string, d *dim, vals [][]byte, fold bool, salt uint64
 	}
 }
 
+// plcmtOf returns v's 2.6 plcmt, or else the one its 2.5 placement
+// means, 0 when unknown: in-stream (1) is instream (1); in-banner,
+// in-article and in-feed (2-4), which play without content, are no
+// content/standalone (4). Interstitial/slider/floating (5) is left
+// unknown: a floating player is not an interstitial in 2.6's terms.
+func plcmtOf(v *openrtb.Video) int {
+	switch {
+	case v.Plcmt != 0:
+		return v.Plcmt
+	case v.Placement == 1:
+		return 1
+	case v.Placement >= 2 && v.Placement <= 4:
+		return 4
+	}
+	return 0
+}
+
 // impTerms adds the terms of imp for media type bit mb; prepareImp must
 // have run on imp.
 func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
@@ -298,7 +315,8 @@ func (s *Snapshot) impTerms(c *Ctx, imp *openrtb.Imp, mb int) {
 				t.orPosting(ix.protocol.lookup(intKey(uint64(p))))
 			}
 		}
-		c.anyOrKey("plcmt", &ix.plcmt, intKey(uint64(v.Plcmt)), v.Plcmt != 0)
+		pl := plcmtOf(v)
+		c.anyOrKey("plcmt", &ix.plcmt, intKey(uint64(pl)), pl != 0)
 	case openrtb.MediaAudio:
 		a := &imp.Audio
 		c.durTerm("audio_duration", &ix.adur, ix.adurs, a.MinDur, a.MaxDur, podMaxDur(&a.Pod), a.RqdDurs)
