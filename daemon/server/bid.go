@@ -73,6 +73,9 @@ func (s *Server) serveBid(ctx *fasthttp.RequestCtx, x *exchange) {
 		start = time.Now() // a RequestCtx not served by fasthttp.Server
 	}
 	budget := s.answerBid(ctx, x, start)
+	// Every answer speaks 2.6: a no-bid and an error too (ctx.Error
+	// resets the headers, so this comes after).
+	ctx.Response.Header.SetCanonical(headerVersion, version26)
 	// Every answer counts, fast ones (shed, 400) included.
 	d := time.Since(start)
 	x.duration.Update(d)
@@ -99,6 +102,7 @@ func (s *Server) answerBid(ctx *fasthttp.RequestCtx, x *exchange, start time.Tim
 		s.shed(ctx, x)
 		return unread
 	}
+	countVersion(ctx.Request.Header.PeekBytes(headerVersion))
 	c := getBidCtx()
 	defer putBidCtx(c)
 	body, ok := s.readBody(ctx, c, x)
@@ -111,6 +115,31 @@ func (s *Server) answerBid(ctx *fasthttp.RequestCtx, x *exchange, start time.Tim
 	}
 	s.decide(ctx, c, x, start, age)
 	return s.tmax(&c.req) - age
+}
+
+// versionCounts counts bid requests by the OpenRTB version their
+// x-openrtb-version header declares: which exchanges still send 2.5, or
+// an older one, and whose adapters send none. The header is never
+// required, and the body is read the same whatever it says (2.5 and 2.6
+// shapes alike).
+var versionCounts = func() (m map[string]*metrics.Counter) {
+	m = make(map[string]*metrics.Counter)
+	for _, v := range []string{"2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "none", "other"} {
+		m[v] = metrics.NewCounter(`rtbd_bid_request_versions_total{version="` + v + `"}`)
+	}
+	return m
+}()
+
+// countVersion counts a request whose x-openrtb-version is v.
+func countVersion(v []byte) {
+	switch c := versionCounts[string(v)]; {
+	case c != nil:
+		c.Inc()
+	case len(v) == 0:
+		versionCounts["none"].Inc()
+	default:
+		versionCounts["other"].Inc()
+	}
 }
 
 // tmax is the time the exchange gives req from its arrival.
@@ -268,7 +297,6 @@ func (s *Server) noBid(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, reason 
 func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, c *bidCtx) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
-	ctx.Response.Header.SetCanonical(headerVersion, version26)
 	if min := s.cfg.HTTP.GzipMinBytes; min > 0 && len(c.out) >= min && ctx.Request.Header.HasAcceptEncodingBytes(strGzip) {
 		ctx.SetBody(c.def.deflate(c.out))
 		ctx.Response.Header.SetContentEncodingBytes(strGzip)

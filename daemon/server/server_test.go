@@ -310,6 +310,44 @@ func TestLowercaseHeaderNames(t *testing.T) {
 	}
 }
 
+// TestOpenRTBVersionHeader: every answer, a bid, a no-bid or an error,
+// carries x-openrtb-version 2.6, and requests are counted by the version
+// they declare, none when they declare none.
+func TestOpenRTBVersionHeader(t *testing.T) {
+	_, c := testServer(t, func(c *config.Config) { c.Bidding.MinTimeLeft = config.Duration(50 * time.Millisecond) })
+	bid := corpusFile(t, "iab__2.6-video.json")
+	noBid := bytes.Replace(bid, []byte(`"tmax": 120`), []byte(`"tmax": 20`), 1)
+	if bytes.Equal(noBid, bid) {
+		t.Fatalf("fixture changed: no tmax 120 in iab__2.6-video.json")
+	}
+	for _, tc := range []struct {
+		name, version string
+		body          []byte
+		status        int
+		counter       string
+	}{
+		{"bid", "2.5", bid, 200, "2.5"},
+		{"no bid", "2.6", noBid, 204, "2.6"},
+		{"bad request", "2.4", []byte(`{"id":`), 400, "2.4"},
+		{"no header", "", bid, 200, "none"},
+		{"unknown version", "3.0", bid, 200, "other"},
+	} {
+		counter := versionCounts[tc.counter]
+		before := counter.Get()
+		var headers []string
+		if tc.version != "" {
+			headers = []string{"x-openrtb-version", tc.version}
+		}
+		r := post(t, c, "/openrtb2/bid", tc.body, headers...)
+		if r.status != tc.status || string(r.header.Peek("X-Openrtb-Version")) != "2.6" {
+			t.Fatalf("%s: %d with x-openrtb-version %q; want %d with 2.6", tc.name, r.status, r.header.Peek("X-Openrtb-Version"), tc.status)
+		}
+		if got := counter.Get() - before; got != 1 {
+			t.Fatalf("%s: rtbd_bid_request_versions_total{version=%q} moved by %d; want 1", tc.name, tc.counter, got)
+		}
+	}
+}
+
 // TestBodySizeLimit checks http.maxBodyBytes at its edge: a body of
 // exactly the limit is answered, plain or inflated from gzip, and one
 // byte more gets 413 either way.
