@@ -20,12 +20,28 @@ func TestCurrentAndPin(t *testing.T) {
 		t.Fatalf("current affinity is empty")
 	}
 	t.Logf("current affinity: %s", cur)
-	n, err := Pin(cur)
-	if err != nil {
-		t.Fatalf("cannot pin to the current set %s: %s", cur, err)
+	// Pin to a part of the set, so that a thread Pin missed shows: it
+	// keeps the whole set. The test puts the whole set back.
+	want := cur
+	if cpus := cur.CPUs(); len(cpus) > 1 {
+		want = cpuset.Of(cpus[len(cpus)-1])
+		t.Cleanup(func() {
+			if _, err := Pin(cur); err != nil {
+				t.Errorf("cannot restore the affinity %s: %s", cur, err)
+			}
+		})
+	} else {
+		t.Logf("one CPU: Pin is checked on the set it has already")
 	}
-	if n != cur.Len() {
-		t.Fatalf("unexpected GOMAXPROCS from Pin(%s); got %d; want %d", cur, n, cur.Len())
+	n, err := Pin(want)
+	if err != nil {
+		t.Fatalf("cannot pin to %s of the current set %s: %s", want, cur, err)
+	}
+	if n != want.Len() {
+		t.Fatalf("unexpected GOMAXPROCS from Pin(%s); got %d; want %d", want, n, want.Len())
+	}
+	if got, err := Current(); err != nil || !got.Equal(want) {
+		t.Fatalf("Current after Pin(%s) = %s, %v", want, got, err)
 	}
 	// Every thread, not only the caller's, must now carry the set.
 	tids, err := threadIDs()
@@ -41,8 +57,8 @@ func TestCurrentAndPin(t *testing.T) {
 			continue // the thread exited
 		}
 		for c := 0; c < maxAffinityCPUs; c++ {
-			if set.IsSet(c) != cur.Has(c) {
-				t.Fatalf("thread %d: cpu %d set=%v; want the set %s", tid, c, set.IsSet(c), cur)
+			if set.IsSet(c) != want.Has(c) {
+				t.Fatalf("thread %d: cpu %d set=%v; want the set %s", tid, c, set.IsSet(c), want)
 			}
 		}
 	}
@@ -57,6 +73,9 @@ func TestPinErrors(t *testing.T) {
 	}
 	f(cpuset.CPUSet{})
 	f(cpuset.Of(maxAffinityCPUs))
+	if _, err := Pin(cpuset.Of(0, maxAffinityCPUs)); err == nil || !strings.Contains(err.Error(), "above the supported 1023") {
+		t.Fatalf("Pin of CPU %d: %v; want it refused as above the supported 1023", maxAffinityCPUs, err)
+	}
 	// A CPU far above the online ones: the kernel answers EINVAL, and the
 	// process keeps its affinity.
 	before, _ := Current()
