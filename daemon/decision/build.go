@@ -166,6 +166,14 @@ func (b *indexBuilder) addCampaign(o int, c *campaign.Campaign, cc *ccamp) {
 		b.catTax.add(o, intKey(uint64(cl.tax)))
 		for _, v := range cl.cat {
 			b.cat.filter.add(v)
+			// A tier-1 code of IAB's 1.0 taxonomy in bcat blocks its
+			// tier-2 codes too (and in acat allows them): "IAB14"
+			// covers "IAB14-1". The later taxonomies' ids are numbers
+			// whose parents only their tables know.
+			if p := iabParent(v); cl.tax <= 1 && p != nil {
+				b.cat.add(o, xxhash.Sum64(p)^taxSalt(cl.tax))
+				b.cat.filter.add(p)
+			}
 		}
 	}
 	for i, h := range cc.adomainH {
@@ -213,4 +221,25 @@ func (b *indexBuilder) addMedia(o int, c *campaign.Campaign, cc *ccamp) {
 			b.media.add(o, intKey(uint64(i)))
 		}
 	}
+}
+
+// iabParent returns the tier-1 code of an IAB 1.0 tier-2 code ("IAB14"
+// of "IAB14-1"), or nil when v is not one.
+func iabParent(v []byte) []byte {
+	if len(v) < 6 || string(v[:3]) != "IAB" {
+		return nil
+	}
+	i := 3
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	if i == 3 || i+1 >= len(v) || v[i] != '-' {
+		return nil
+	}
+	for _, c := range v[i+1:] {
+		if c < '0' || c > '9' {
+			return nil
+		}
+	}
+	return v[:i]
 }

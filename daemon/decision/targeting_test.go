@@ -128,6 +128,17 @@ func TestBlockLists(t *testing.T) {
 	}
 	f("bcat", none, func(r *openrtb.Request) { r.BCat = bs("IAB9", "IAB1") }, "bcat", ReasonBlocked)
 	f("bcat other", none, func(r *openrtb.Request) { r.BCat = bs("IAB9") }, "", ReasonBid)
+	// A tier-1 code covers its tier-2 codes, not the other way round.
+	tier2 := func(c *campaign.Campaign) { c.Cat = []string{"IAB9-30", "IAB14-1"} }
+	f("bcat tier 1", tier2, func(r *openrtb.Request) { r.BCat = bs("IAB26", "IAB14") }, "bcat", ReasonBlocked)
+	f("bcat other tier 1", tier2, func(r *openrtb.Request) { r.BCat = bs("IAB1", "IAB10", "IAB9-3") }, "", ReasonBid)
+	f("bcat tier 2", func(c *campaign.Campaign) { c.Cat = []string{"IAB14"} }, func(r *openrtb.Request) { r.BCat = bs("IAB14-1") }, "", ReasonBid)
+	f("bcat, not a tier-2 code", func(c *campaign.Campaign) { c.Cat = []string{"IAB14-x", "IAB-12", "IAB14-"} }, func(r *openrtb.Request) { r.BCat = bs("IAB14", "IAB") }, "", ReasonBid)
+	f("acat tier 1", tier2, func(r *openrtb.Request) { r.ACat = bs("IAB9") }, "", ReasonBid)
+	f("bcat tier 1 in another taxonomy", tier2, func(r *openrtb.Request) { r.CatTax, r.BCat = 2, bs("IAB14") }, "", ReasonBid)
+	f("bcat tier 1 of a code in another taxonomy", func(c *campaign.Campaign) {
+		c.Cat, c.Categories = nil, []campaign.Categories{{CatTax: 2, Cat: []string{"IAB14-1"}}}
+	}, func(r *openrtb.Request) { r.CatTax, r.BCat = 2, bs("IAB14") }, "", ReasonBid)
 	f("acat", none, func(r *openrtb.Request) { r.ACat = bs("IAB9", "IAB1") }, "", ReasonBid)
 	f("acat other", none, func(r *openrtb.Request) { r.ACat = bs("IAB9") }, "acat", ReasonBlocked)
 	f("acat, no category", func(c *campaign.Campaign) { c.Cat = nil }, func(r *openrtb.Request) { r.ACat = bs("IAB1") }, "acat", ReasonBlocked)
