@@ -27,6 +27,9 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	b.ImpID, b.Price = imp.ID, opt.price
 	b.AdID, b.CrID, b.CampaignID = cr.adid, cr.id, cc.id
 	b.UserKey = c.userKey
+	if cc.freqMax > 0 && c.userKey != 0 {
+		c.capBids = append(c.capBids, opt.ord)
+	}
 	b.ADomain = append(b.ADomain[:0], cc.adomain...)
 	b.Cat, b.CatTax, b.Static = b.Cat[:0], 0, cr.static
 	if len(cc.cats) > 0 {

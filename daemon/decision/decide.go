@@ -29,6 +29,11 @@ type Ctx struct {
 
 	terms  [maxTerms]term
 	nTerms int
+	// capBids holds the ordinal of every campaign with a frequency cap
+	// once for each bid the response has from it: the user may see every
+	// ad of a page, so they count against the cap like the impressions
+	// billed before (see Snapshot.eligible).
+	capBids []int32
 	nReq   int     // terms [0, nReq) depend on the request only
 	perm   []*term // all terms, sorted
 	perm2  []*term
@@ -148,7 +153,7 @@ func (c *Ctx) begin(s *Snapshot, req *openrtb.Request, now time.Time) {
 	c.sec = now.Unix()
 	c.worst, c.timedOut, c.visits = ReasonNoCandidates, false, 0
 	c.idBuf, c.idPre = c.idBuf[:0], c.idPre[:0]
-	c.done = c.done[:0]
+	c.done, c.capBids = c.done[:0], c.capBids[:0]
 	for range req.Imps {
 		c.done = append(c.done, false)
 	}

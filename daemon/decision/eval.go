@@ -353,7 +353,7 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 			continue
 		}
 		if !checked {
-			if why = s.eligible(c, cc); why != "" {
+			if why = s.eligible(c, cc, o); why != "" {
 				c.reject(o, reasonOf(why), why)
 				return
 			}
@@ -415,17 +415,31 @@ func (o *option) outprices(p *option) bool {
 	return o.price > p.price || o.price == p.price && o.rank < p.rank
 }
 
-// eligible checks budget, pacing and the user's frequency cap; it returns
-// "" or the failed check.
-func (s *Snapshot) eligible(c *Ctx, cc *ccamp) string {
+// eligible checks budget, pacing and the user's frequency cap for
+// campaign o, cc; it returns "" or the failed check. The cap counts the
+// impressions billed and the response's bids on the other imps: a
+// campaign capped at 1 does not bid on every ad slot of one page.
+func (s *Snapshot) eligible(c *Ctx, cc *ccamp, o int) string {
 	if p := cc.pacing(c.sec); p != PacingOK {
 		return p.String()
 	}
 	if cc.freqMax > 0 && c.userKey != 0 &&
-		s.state.freq.count(freqHash(c.userKey, cc.freqKey), c.sec, cc.freqWin) >= cc.freqMax {
+		s.state.freq.count(freqHash(c.userKey, cc.freqKey), c.sec, cc.freqWin)+c.capBidsOf(o) >= cc.freqMax {
 		return "freq_cap"
 	}
 	return ""
+}
+
+// capBidsOf returns how many bids the response has from campaign o, when
+// it has a frequency cap.
+func (c *Ctx) capBidsOf(o int) int {
+	n := 0
+	for _, b := range c.capBids {
+		if int(b) == o {
+			n++
+		}
+	}
+	return n
 }
 
 func reasonOf(why string) Reason {

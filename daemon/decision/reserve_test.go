@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 // TestReservations follows an ASAP campaign with a daily budget of 5 USD
@@ -153,6 +154,50 @@ func TestReservationsCountCaps(t *testing.T) {
 	if r, _, _ := decide(s, req, testNow); r != ReasonFreqCap {
 		t.Fatalf("3 of 3: reason %s; want freq_cap", r)
 	}
+}
+
+// TestCapHoldsAcrossImps: a campaign capped at 2 impressions a user bids
+// on at most 2 of a page's 4 ad slots, on 1 once the user has seen one,
+// on none after 2; a campaign without a cap, and a user without an id,
+// are not held back.
+func TestCapHoldsAcrossImps(t *testing.T) {
+	t.Parallel()
+	capped, free := bannerCampaign("capped", 10), bannerCampaign("free", 5)
+	capped.FreqCap.Max, capped.FreqCap.WindowSeconds = 2, 3600
+	st, s := compileState(t, capped, free)
+	req := bannerRequest()
+	for i := 1; i < 4; i++ {
+		imp := req.Imps[0]
+		imp.ID = []byte(itoa(i + 1))
+		req.Imps = append(req.Imps, imp)
+	}
+	req.User.ID = []byte("u1")
+	ctx := &Ctx{} // reused, as the server's pool does
+	bids := func(what string, r *openrtb.Request, wantCapped, wantFree int) {
+		t.Helper()
+		resp := &openrtb.Response{}
+		reason := s.Decide(ctx, r, testNow, resp)
+		n := map[string]int{}
+		for _, b := range resp.Bids {
+			n[string(b.CampaignID)]++
+		}
+		if reason != ReasonBid || n["capped"] != wantCapped || n["free"] != wantFree {
+			t.Fatalf("%s: %s, bids by campaign %v; want capped %d, free %d", what, reason, n, wantCapped, wantFree)
+		}
+	}
+	bids("no impression yet", req, 2, 2)
+	bids("again", req, 2, 2) // bids are no impressions
+	if _, err := st.Bill([]byte("capped"), UserKey(req), 1, nil, testNow); err != nil {
+		t.Fatal(err)
+	}
+	bids("after one impression", req, 1, 3)
+	if _, err := st.Bill([]byte("capped"), UserKey(req), 1, nil, testNow); err != nil {
+		t.Fatal(err)
+	}
+	bids("after two", req, 0, 4)
+	anon := *req
+	anon.User = openrtb.User{}
+	bids("no user id", &anon, 4, 0)
 }
 
 // peerStates returns a peer's State and this host's (clock at testNow)
