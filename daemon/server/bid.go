@@ -121,24 +121,25 @@ func (s *Server) answerBid(ctx *fasthttp.RequestCtx, x *exchange, start time.Tim
 // x-openrtb-version header declares: which exchanges still send 2.5, or
 // an older one, and whose adapters send none. The header is never
 // required, and the body is read the same whatever it says (2.5 and 2.6
-// shapes alike).
-var versionCounts = func() (m map[string]*metrics.Counter) {
-	m = make(map[string]*metrics.Counter)
-	for _, v := range []string{"2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "none", "other"} {
-		m[v] = metrics.NewCounter(`rtbd_bid_request_versions_total{version="` + v + `"}`)
+// shapes alike). Versions 2.0 to 2.6 are 0-6; then none and other.
+var versionCounts = func() (c [9]*metrics.Counter) {
+	for i := range 7 {
+		c[i] = metrics.NewCounter(`rtbd_bid_request_versions_total{version="2.` + string(rune('0'+i)) + `"}`)
 	}
-	return m
+	c[7] = metrics.NewCounter(`rtbd_bid_request_versions_total{version="none"}`)
+	c[8] = metrics.NewCounter(`rtbd_bid_request_versions_total{version="other"}`)
+	return c
 }()
 
 // countVersion counts a request whose x-openrtb-version is v.
 func countVersion(v []byte) {
-	switch c := versionCounts[string(v)]; {
-	case c != nil:
-		c.Inc()
+	switch {
 	case len(v) == 0:
-		versionCounts["none"].Inc()
+		versionCounts[7].Inc()
+	case len(v) == 3 && v[0] == '2' && v[1] == '.' && v[2] >= '0' && v[2] <= '6':
+		versionCounts[v[2]-'0'].Inc()
 	default:
-		versionCounts["other"].Inc()
+		versionCounts[8].Inc()
 	}
 }
 

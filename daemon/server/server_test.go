@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
@@ -324,13 +325,15 @@ func TestOpenRTBVersionHeader(t *testing.T) {
 		name, version string
 		body          []byte
 		status        int
-		counter       string
+		counter       int // in versionCounts
 	}{
-		{"bid", "2.5", bid, 200, "2.5"},
-		{"no bid", "2.6", noBid, 204, "2.6"},
-		{"bad request", "2.4", []byte(`{"id":`), 400, "2.4"},
-		{"no header", "", bid, 200, "none"},
-		{"unknown version", "3.0", bid, 200, "other"},
+		{"bid", "2.5", bid, 200, 5},
+		{"no bid", "2.6", noBid, 204, 6},
+		{"bad request", "2.0", []byte(`{"id":`), 400, 0},
+		{"no header", "", bid, 200, 7},
+		{"unknown version", "3.0", bid, 200, 8},
+		{"unknown minor", "2.7", bid, 200, 8},
+		{"longer", "2.5.1", bid, 200, 8},
 	} {
 		counter := versionCounts[tc.counter]
 		before := counter.Get()
@@ -343,7 +346,14 @@ func TestOpenRTBVersionHeader(t *testing.T) {
 			t.Fatalf("%s: %d with x-openrtb-version %q; want %d with 2.6", tc.name, r.status, r.header.Peek("X-Openrtb-Version"), tc.status)
 		}
 		if got := counter.Get() - before; got != 1 {
-			t.Fatalf("%s: rtbd_bid_request_versions_total{version=%q} moved by %d; want 1", tc.name, tc.counter, got)
+			t.Fatalf("%s: version counter %d moved by %d; want 1", tc.name, tc.counter, got)
+		}
+	}
+	var out bytes.Buffer
+	metrics.WritePrometheus(&out, false)
+	for _, v := range []string{"2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "none", "other"} {
+		if !strings.Contains(out.String(), `rtbd_bid_request_versions_total{version="`+v+`"}`) {
+			t.Fatalf("/metrics lacks the %s series of rtbd_bid_request_versions_total", v)
 		}
 	}
 }
