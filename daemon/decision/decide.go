@@ -34,12 +34,12 @@ type Ctx struct {
 	// ad of a page, so they count against the cap like the impressions
 	// billed before (see Snapshot.eligible).
 	capBids []int32
-	nReq   int     // terms [0, nReq) depend on the request only
-	perm   []*term // all terms, sorted
-	perm2  []*term
-	impc   andCache // the imp's terms, sorted, and their AND
-	reqc   andCache // the request's terms, sorted, and their AND
-	words  int
+	nReq    int     // terms [0, nReq) depend on the request only
+	perm    []*term // all terms, sorted
+	perm2   []*term
+	impc    andCache // the imp's terms, sorted, and their AND
+	reqc    andCache // the request's terms, sorted, and their AND
+	words   int
 	// chunkImp says the imp's terms are ANDed in chunks, into impc (see
 	// chunkedImpWords).
 	chunkImp bool

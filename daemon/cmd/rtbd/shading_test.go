@@ -164,10 +164,10 @@ func TestAutoShading(t *testing.T) {
 	// /admin/explain prices as the exchange it names would, never
 	// exploring; the default endpoint's factor is bidding's (1).
 	for _, c := range []struct {
-		query string
-		code  int
-		price float64
-	}{{"?exchange=tx-fp", 200, 0.46 * v}, {"?exchange=tx-fixed", 200, 0.7 * v}, {"", 200, v}, {"?exchange=default", 200, v}, {"?exchange=nope", 400, 0}} {
+		query  string
+		code   int
+		factor float64
+	}{{"?exchange=tx-fp", 200, 0.46}, {"?exchange=tx-fixed", 200, 0.7}, {"", 200, 1}, {"?exchange=default", 200, 1}, {"?exchange=nope", 400, 0}} {
 		code, out := d.explain(t, c.query, withID(body, "explain"))
 		var e struct {
 			Response *struct{ SeatBid []struct{ Bid []bid } }
@@ -175,8 +175,9 @@ func TestAutoShading(t *testing.T) {
 		if code != c.code || json.Unmarshal(out, &e) != nil && code == 200 {
 			t.Fatalf("explain%s: %d %s; want %d", c.query, code, out, c.code)
 		}
-		if code == 200 && (e.Response == nil || math.Abs(e.Response.SeatBid[0].Bid[0].Price-c.price) > 0.00006) {
-			t.Fatalf("explain%s: %s; want a bid at %v", c.query, out, c.price)
+		// As checkPrices: the price is rounded, and so was v.
+		if code == 200 && (e.Response == nil || math.Abs(e.Response.SeatBid[0].Bid[0].Price-c.factor*v) > 0.00005*(1+c.factor)+1e-9) {
+			t.Fatalf("explain%s: %s; want a bid at %v", c.query, out, c.factor*v)
 		}
 	}
 
