@@ -121,7 +121,10 @@ func (s *State) WinReservation() time.Duration {
 // second Reserve of a key reserves and counts nothing more. It is an
 // error for a campaign no Snapshot has had; the notice handler does not
 // call it for test bids. It returns what it reserved, for the peers.
-func (s *State) Reserve(bidKey uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (notice.Reserved, error) {
+// billed (nil: none) reports whether the bid was billed, here or by a
+// peer: it is asked with the lock held, as by [State.ReserveShared], and
+// a billed bid reserves nothing.
+func (s *State) Reserve(bidKey uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time, billed func(bidKey uint64) bool) (notice.Reserved, error) {
 	r := &s.res
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -129,7 +132,7 @@ func (s *State) Reserve(bidKey uint64, campaignID []byte, userKey uint64, price 
 		return notice.Reserved{}, nil
 	}
 	cs, spend, err := s.charge(campaignID, price, cur)
-	if err != nil {
+	if err != nil || billed != nil && billed(bidKey) {
 		return notice.Reserved{}, err
 	}
 	rv := notice.Reserved{Campaign: cs.freqKey, Amount: spend}

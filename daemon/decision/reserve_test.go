@@ -25,7 +25,7 @@ func TestReservations(t *testing.T) {
 	st.SetReservations(time.Minute, 4) // rounded up to 1024 slots
 	win := func(key uint64, at time.Time) {
 		t.Helper()
-		if _, err := st.Reserve(key, []byte("c1"), 0, 1000, nil, at); err != nil {
+		if _, err := st.Reserve(key, []byte("c1"), 0, 1000, nil, at, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,7 +94,7 @@ func TestReservations(t *testing.T) {
 		t.Fatalf("reserved %v USD; want 1024", got)
 	}
 
-	if _, err := st.Reserve(1, []byte("nope"), 0, 1, nil, testNow); !errors.Is(err, ErrUnknownCampaign) {
+	if _, err := st.Reserve(1, []byte("nope"), 0, 1, nil, testNow, nil); !errors.Is(err, ErrUnknownCampaign) {
 		t.Fatalf("a win of an unknown campaign: %v; want ErrUnknownCampaign", err)
 	}
 	// Setting them again, or off, gives every live reservation back.
@@ -123,10 +123,10 @@ func TestReservationsCountCaps(t *testing.T) {
 	req.User.ID = []byte("u1")
 	u1 := UserKey(req)
 	id := []byte("c1")
-	if _, err := st.Reserve(1, id, u1, 1, nil, testNow); err != nil {
+	if _, err := st.Reserve(1, id, u1, 1, nil, testNow, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Reserve(1, id, u1, 1, nil, testNow); err != nil { // a replayed win
+	if _, err := st.Reserve(1, id, u1, 1, nil, testNow, nil); err != nil { // a replayed win
 		t.Fatal(err)
 	}
 	if got := st.Impressions("c1", u1, testNow); got != 1 {
@@ -139,7 +139,7 @@ func TestReservationsCountCaps(t *testing.T) {
 	if got := st.Impressions("c1", u1, testNow); got != 1 {
 		t.Fatalf("%d impressions after the win's bill; want 1", got)
 	}
-	if _, err := st.Reserve(2, id, u1, 1, nil, testNow); err != nil {
+	if _, err := st.Reserve(2, id, u1, 1, nil, testNow, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !st.Release(2) || st.Release(2) {
@@ -153,6 +153,33 @@ func TestReservationsCountCaps(t *testing.T) {
 	}
 	if r, _, _ := decide(s, req, testNow); r != ReasonFreqCap {
 		t.Fatalf("3 of 3: reason %s; want freq_cap", r)
+	}
+}
+
+// TestReserveAfterBill: a win whose bill was processed first (billed
+// reports it) reserves nothing and counts no impression, and one whose
+// bill was not does.
+func TestReserveAfterBill(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.FreqCap.Max, c.FreqCap.WindowSeconds = 3, 3600
+	st, _ := compileState(t, c)
+	st.SetReservations(time.Minute, 0)
+	billed := func(key uint64) bool { return key == 1 }
+	if _, err := st.BillReserved(1, []byte("c1"), 9, 1, nil, testNow); err != nil {
+		t.Fatal(err)
+	}
+	if rv, err := st.Reserve(1, []byte("c1"), 9, 1, nil, testNow, billed); err != nil || rv.Added {
+		t.Fatalf("Reserve after the bill: %+v, %v; want nothing added", rv, err)
+	}
+	if live, _, _, _ := st.Reservations(); live != 0 || st.Impressions("c1", 9, testNow) != 1 {
+		t.Fatalf("%d live reservations, %d impressions; want 0 and the bill's 1", live, st.Impressions("c1", 9, testNow))
+	}
+	if rv, err := st.Reserve(2, []byte("c1"), 9, 1, nil, testNow, billed); err != nil || !rv.Added {
+		t.Fatalf("Reserve of a bid not billed: %+v, %v; want it added", rv, err)
+	}
+	if _, err := st.Reserve(3, []byte("nope"), 9, 1, nil, testNow, billed); !errors.Is(err, ErrUnknownCampaign) {
+		t.Fatalf("Reserve of an unknown campaign: %v", err)
 	}
 }
 
@@ -228,7 +255,7 @@ func TestReserveShared(t *testing.T) {
 	req.User.ID = []byte("u1")
 	u1 := UserKey(req)
 	won := testNow.Add(-10 * time.Second)
-	rv, err := peer.Reserve(1, []byte("c1"), u1, 1000, nil, won)
+	rv, err := peer.Reserve(1, []byte("c1"), u1, 1000, nil, won, nil)
 	if err != nil || !rv.Added || rv.Amount != 1e6 || rv.CapKey == 0 {
 		t.Fatalf("the peer's Reserve: %+v, %v; want 1 USD added, with its cap entry", rv, err)
 	}
@@ -274,7 +301,7 @@ func TestReserveSharedBilled(t *testing.T) {
 	t.Parallel()
 	peer, st, s := peerStates(t)
 	u1 := uint64(77)
-	rv, err := peer.Reserve(1, []byte("c1"), u1, 1000, nil, testNow)
+	rv, err := peer.Reserve(1, []byte("c1"), u1, 1000, nil, testNow, nil)
 	if err != nil || !rv.Added {
 		t.Fatalf("the peer's Reserve: %+v, %v", rv, err)
 	}
@@ -329,7 +356,7 @@ func TestLateBillsCountCapOnce(t *testing.T) {
 	at := testNow
 	reserve := func(key, user uint64) {
 		t.Helper()
-		if rv, err := st.Reserve(key, []byte("c1"), user, 1000, nil, at); err != nil || !rv.Added {
+		if rv, err := st.Reserve(key, []byte("c1"), user, 1000, nil, at, nil); err != nil || !rv.Added {
 			t.Fatalf("Reserve(%d): %+v, %v", key, rv, err)
 		}
 	}
@@ -392,7 +419,7 @@ func TestReservationsPersist(t *testing.T) {
 	st.SetReservations(time.Minute, 0)
 	reserve := func(st *State, key uint64, id string, user uint64, at time.Time) {
 		t.Helper()
-		if _, err := st.Reserve(key, []byte(id), user, 1000, nil, at); err != nil {
+		if _, err := st.Reserve(key, []byte(id), user, 1000, nil, at, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -402,7 +429,7 @@ func TestReservationsPersist(t *testing.T) {
 	reserve(st, 4, "c2", 0, testNow)
 	st.Release(4)
 	// A win at price 0 reserves no money, and counts in u8's cap.
-	if _, err := st.Reserve(5, []byte("c1"), 8, 0, nil, testNow); err != nil {
+	if _, err := st.Reserve(5, []byte("c1"), 8, 0, nil, testNow, nil); err != nil {
 		t.Fatal(err)
 	}
 	saved := st.AppendReservations(nil)
@@ -453,7 +480,7 @@ func TestEndedPersist(t *testing.T) {
 	c, st, _ := cappedReservations(t)
 	reserve := func(key uint64, at time.Time) {
 		t.Helper()
-		if rv, err := st.Reserve(key, []byte("c1"), user, 1000, nil, at); err != nil || !rv.Added {
+		if rv, err := st.Reserve(key, []byte("c1"), user, 1000, nil, at, nil); err != nil || !rv.Added {
 			t.Fatalf("Reserve(%d): %+v, %v", key, rv, err)
 		}
 	}
@@ -550,7 +577,7 @@ func TestReservationsModel(t *testing.T) {
 		switch op := rng.IntN(10); {
 		case op < 6:
 			cents := 1 + rng.Int64N(500)
-			if _, err := st.Reserve(key, []byte("c1"), 0, float64(cents)/100, nil, now); err != nil {
+			if _, err := st.Reserve(key, []byte("c1"), 0, float64(cents)/100, nil, now, nil); err != nil {
 				t.Fatal(err)
 			}
 			for len(ring) > 0 && (!ring[0].live || ring[0].at <= now.Unix()-ttl) { // expire
@@ -618,7 +645,7 @@ func TestReservationsEvictInCluster(t *testing.T) {
 	}
 	reserve := func(k uint64) {
 		t.Helper()
-		if _, err := st.Reserve(k, []byte("c1"), 0, 1, nil, testNow); err != nil {
+		if _, err := st.Reserve(k, []byte("c1"), 0, 1, nil, testNow, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -649,7 +676,7 @@ func BenchmarkReserveRelease(b *testing.B) {
 	const live = 100000
 	id := []byte("c1")
 	for k := uint64(0); k < live; k++ {
-		if _, err := st.Reserve(k, id, 0, 1, nil, testNow); err != nil {
+		if _, err := st.Reserve(k, id, 0, 1, nil, testNow, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -657,7 +684,7 @@ func BenchmarkReserveRelease(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := uint64(live + i)
-		if _, err := st.Reserve(k, id, 0, 1, nil, testNow); err != nil {
+		if _, err := st.Reserve(k, id, 0, 1, nil, testNow, nil); err != nil {
 			b.Fatal(err)
 		}
 		st.Release(k - live)

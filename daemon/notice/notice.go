@@ -73,9 +73,13 @@ type Spender interface {
 // the cap again. key is [BillKey] of the bid id, the same for both
 // notices. An error means the campaign is unknown, as from Bill. The
 // handler hands what a Reserve added to its [Journal], so that the hosts
-// that share this one's budgets reserve it too.
+// that share this one's budgets reserve it too. billed reports whether
+// the bid's billing notice was processed: Reserve asks it with the lock
+// that BillReserved takes, and reserves nothing when it was, so that a
+// bill processed while its win is (exchanges send both at the
+// impression, in either order) leaves no reservation behind.
 type Reserver interface {
-	Reserve(key uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Reserved, error)
+	Reserve(key uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time, billed func(key uint64) bool) (Reserved, error)
 	BillReserved(key uint64, campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Charge, error)
 }
 
@@ -461,7 +465,7 @@ func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
 // hands what it added to the Journal. It returns resultUnknown for a
 // campaign the Reserver does not know.
 func (h *Handler) reserve(bk uint64, n *notice, now time.Time) result {
-	rv, err := h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now)
+	rv, err := h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now, h.HasBilled)
 	if err != nil {
 		return resultUnknown
 	}

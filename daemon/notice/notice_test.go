@@ -148,15 +148,24 @@ func TestBillOK(t *testing.T) {
 type reservingSpender struct {
 	fakeSpender
 	held map[uint64]float64
+	// meanwhile, when set, runs in Reserve before it takes its lock: what
+	// happens between the handler's check and the reservation.
+	meanwhile func()
 }
 
-func (s *reservingSpender) Reserve(key uint64, cid []byte, uk uint64, price float64, cur []byte, now time.Time) (Reserved, error) {
+// Reserve reserves nothing for a bid billed (asked under its lock), as
+// decision.State does.
+func (s *reservingSpender) Reserve(key uint64, cid []byte, uk uint64, price float64, cur []byte, now time.Time, billed func(uint64) bool) (Reserved, error) {
+	if f := s.meanwhile; f != nil {
+		s.meanwhile = nil
+		f()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.unknown[string(cid)] {
 		return Reserved{}, errors.New("unknown campaign")
 	}
-	if _, ok := s.held[key]; ok {
+	if _, ok := s.held[key]; ok || billed != nil && billed(key) {
 		return Reserved{}, nil
 	}
 	s.held[key] = price
@@ -212,6 +221,12 @@ func TestWinReserves(t *testing.T) {
 	serve("/win", "bid=b6&cid=c&price=1")
 	if _, ok := sp.held[BillKey([]byte("b6"))]; ok {
 		t.Fatal("a win whose bid was billed already was reserved")
+	}
+	// The bill comes while the win is being processed, after its check.
+	sp.meanwhile = func() { serve("/bill", "bid=b7&cid=c&price=1") }
+	serve("/win", "bid=b7&cid=c&price=1")
+	if _, ok := sp.held[BillKey([]byte("b7"))]; ok {
+		t.Fatal("a win whose bid was billed while it was processed was reserved")
 	}
 	unknown := noticesTotal[KindWin][resultUnknown].Get()
 	serve("/win", "bid=b5&cid=gone&price=1")

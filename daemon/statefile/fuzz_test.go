@@ -54,7 +54,7 @@ func FuzzRestore(f *testing.F) {
 		if _, err := st.Bill([]byte(c.ID), 42, 2.5, nil, now); err != nil {
 			f.Fatal(err)
 		}
-		if _, err := st.Reserve(uint64(len(c.ID)), []byte(c.ID), 42, 3, nil, now); err != nil {
+		if _, err := st.Reserve(uint64(len(c.ID)), []byte(c.ID), 42, 3, nil, now, nil); err != nil {
 			f.Fatal(err)
 		}
 	}
