@@ -207,21 +207,26 @@ func (cs *campaignState) addSpend(spend, day int64) (today, total int64) {
 	return cs.today.Add(spend), cs.total.Add(spend)
 }
 
-// spentToday returns today's spend as of day.
+// spentToday returns today's spend as of day. A later day is the
+// clock's error, not tomorrow: a bill counted while this host's clock ran
+// ahead past midnight, or restored or read from a host whose clock did.
+// addSpend adds the bills that follow to that day, so its spend is
+// today's, or a daily budget would not hold until the date caught up.
 func (cs *campaignState) spentToday(day int64) int64 {
-	if cs.day.Load() != dayOf(day) {
+	if int64(cs.day.Load()) < int64(dayOf(day)) {
 		return 0
 	}
 	return cs.today.Load()
 }
 
-// peerSpent returns the peers' spend of day and in total.
+// peerSpent returns the peers' spend of day and in total; a later day's
+// counts as day's, as in spentToday.
 func (cs *campaignState) peerSpent(day int64) (today, total int64) {
 	p := cs.peer.Load()
 	if p == nil {
 		return 0, 0
 	}
-	if p.day == day {
+	if p.day >= day {
 		today = p.today
 	}
 	return today, p.total

@@ -287,6 +287,36 @@ func TestConcurrentDecideBillReload(t *testing.T) {
 	}
 }
 
+// TestSpendOfALaterDay: a bill counted while the clock ran ahead past
+// midnight, and a peer's spend of its later day, count against today's
+// budget until the date catches up: a clock error does not lift a daily
+// budget.
+func TestSpendOfALaterDay(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.Budget = campaignBudget(5, 100, "asap")
+	st, s := compileState(t, c)
+	ahead := testNow.Add(24 * time.Hour) // the clock a day ahead, at worst
+	bill(t, st, "c1", 0, 3, ahead)
+	bill(t, st, "c1", 0, 2, testNow) // the clock back: added to the later day
+	if got, _, _ := decide(s, bannerRequest(), testNow); got != ReasonBudget {
+		t.Fatalf("5 of 5 spent on a later day: reason %s; want budget", got)
+	}
+	if got := s.CampaignStatus(0, testNow); got.SpendToday != 5 {
+		t.Fatalf("status %+v; want 5 spent today", got)
+	}
+
+	st2, s2 := compileState(t, c)
+	st2.SetPeerSpend([]CampaignSpend{{ID: "c1", Day: dayNumber(testNow) + 1, Today: 5e6, Total: 5e6}})
+	if got, _, _ := decide(s2, bannerRequest(), testNow); got != ReasonBudget {
+		t.Fatalf("peers' 5 of 5 on their later day: reason %s; want budget", got)
+	}
+	// The day after that, the day has come and gone.
+	if got, _, _ := decide(s2, bannerRequest(), ahead.Add(24*time.Hour)); got != ReasonBid {
+		t.Fatalf("two days later: reason %s; want a bid", got)
+	}
+}
+
 // TestPeerSpendSharesBudgets checks that the spend peers report counts
 // against the daily and total budgets with this host's own, only on its
 // day, and never in what this host saves (and peers read) as its own.
