@@ -259,6 +259,48 @@ func (s *State) RestoreSpend(b []byte) (int, error) {
 	return n, nil
 }
 
+// RaiseSpend raises this host's own spend to entries where they hold
+// more: what peers last read of it (see package peers), for a host that
+// restarts with a state file older than their reading (a crash: it is
+// saved every state.saveInterval) or without one (a replaced machine).
+// A campaign's total becomes the larger of the two, and so does its
+// spend of the later day. It returns the number of campaigns raised;
+// campaigns no Snapshot has had are kept as by RestoreSpend. Call it
+// before the host bills.
+func (s *State) RaiseSpend(entries []CampaignSpend) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.campaignsWith(entries)
+	s.stamping.RLock()
+	defer s.stamping.RUnlock()
+	n := 0
+	for _, e := range entries {
+		cs := m[e.ID]
+		if cs == nil { // retired (see campaignsWith)
+			continue
+		}
+		raised := false
+		if e.Total > cs.total.Load() {
+			cs.total.Store(e.Total)
+			raised = true
+		}
+		switch day := int64(cs.day.Load()); {
+		case e.Day > day:
+			cs.day.Store(dayOf(e.Day))
+			cs.today.Store(e.Today)
+			raised = true
+		case e.Day == day && e.Today > cs.today.Load():
+			cs.today.Store(e.Today)
+			raised = true
+		}
+		if raised {
+			cs.ver.Store(s.version.Add(1))
+			n++
+		}
+	}
+	return n
+}
+
 // campaignsWith returns the counters by campaign id with one for every
 // entry, creating those no Snapshot has had yet, so that a reload that
 // brings the campaign attaches to them; but none for an entry of a

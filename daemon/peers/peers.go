@@ -90,14 +90,24 @@ const HostHeader = "Rtbd-Host-Id"
 // a peer that no longer takes this host's token.
 const ReadyPath = "/state/ready"
 
+// SeenPath answers the spend of the requesting host (its [HostHeader])
+// as this one last read it, in the encoding of a whole reading: a host
+// that restarts raises its own to it ([Syncer.Recover]).
+const SeenPath = "/state/seen"
+
 // Source is what a host serves its peers: its own spend at [Path], with
-// a Journal the billing notices it processed at [BillsPath], and whether
-// it is ready at [ReadyPath].
+// a Journal the billing notices it processed at [BillsPath], whether it
+// is ready at [ReadyPath], and with Seen what it read of the asking
+// peer's spend at [SeenPath].
 type Source struct {
 	State   *decision.State
 	Journal *Journal    // nil: BillsPath is not served
 	HostID  string      // bidding.hostID, sent in [HostHeader]
 	Ready   func() bool // for ReadyPath; nil: always ready
+	// Seen appends what this host read of the spend of the peer with
+	// bidding.hostID id to dst ([Syncer.SeenOf]); nil: SeenPath is not
+	// served.
+	Seen func(dst []byte, id string) []byte
 	// Tokens are state.peerTokenFile's: a request must carry one of them
 	// (none: every request is served). AcceptWithoutToken serves one
 	// that carries none all the same (state.acceptPeersWithoutToken).
@@ -226,16 +236,16 @@ func (s *Source) noteRead(ctx *fasthttp.RequestCtx, what uint8) {
 // Handler serves s, and 404 for any other path: the whole peer listener.
 func (s *Source) Handler(ctx *fasthttp.RequestCtx) {
 	if !s.Serve(ctx) {
-		ctx.Error("not found; peers read GET "+Path+", "+BillsPath+" and "+ReadyPath+"\n", fasthttp.StatusNotFound)
+		ctx.Error("not found; peers read GET "+Path+", "+BillsPath+", "+SeenPath+" and "+ReadyPath+"\n", fasthttp.StatusNotFound)
 	}
 }
 
-// Serve answers a request for [Path], [BillsPath] or [ReadyPath] and
-// reports whether the request was for one of them.
+// Serve answers a request for [Path], [BillsPath], [SeenPath] or
+// [ReadyPath] and reports whether the request was for one of them.
 func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 	path := string(ctx.Path())
-	spend, ready := path == Path, path == ReadyPath
-	if !spend && !ready && (path != BillsPath || s.Journal == nil) {
+	spend, ready, seen := path == Path, path == ReadyPath, path == SeenPath && s.Seen != nil
+	if !spend && !ready && !seen && (path != BillsPath || s.Journal == nil) {
 		return false
 	}
 	if !ready && !s.authorized(ctx) {
@@ -253,6 +263,17 @@ func (s *Source) Serve(ctx *fasthttp.RequestCtx) bool {
 			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 			ctx.SetBodyString("not ready\n")
 		}
+		return true
+	}
+	if seen {
+		id := string(ctx.Request.Header.Peek(HostHeader))
+		if id == "" {
+			ctx.Error("send your bidding.hostID in "+HostHeader+"\n", fasthttp.StatusBadRequest)
+			ctx.Response.Header.Set(HostHeader, s.HostID) // after Error, which resets the headers
+			return true
+		}
+		ctx.SetContentType("application/octet-stream")
+		ctx.Response.SwapBody(s.Seen(ctx.Response.SwapBody(nil)[:0], id))
 		return true
 	}
 	if !spend {
@@ -1097,6 +1118,64 @@ func Decode(b []byte) (map[string][]decision.CampaignSpend, error) {
 		return nil, err
 	}
 	return saved, nil
+}
+
+// SeenOf appends to dst the spend of the peer with bidding.hostID id as
+// this host last read it (none when no peer answered with id), in
+// [decision.AppendSpendEntries]' encoding, for [SeenPath].
+func (s *Syncer) SeenOf(dst []byte, id string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var entries []decision.CampaignSpend
+	for _, p := range s.peers {
+		if p.hostID == id {
+			for _, e := range p.spend {
+				entries = append(entries, e)
+			}
+		}
+	}
+	return decision.AppendSpendEntries(dst, entries)
+}
+
+// Recover raises this host's own spend to what its peers last read of it
+// ([SeenPath], [decision.State.RaiseSpend]): call it at the start, after
+// the state file is restored and before the host bills. A crash loses
+// the bills of up to state.saveInterval from the spend file, and a
+// replaced machine starts without one; the peers' readings, which keep
+// the largest spend a host ever served, would otherwise hide the spend
+// of its next bills until it passed the lost amount, and the group's
+// budgets would be overspent by it. It asks every peer at once, within
+// ctx, and returns the number of campaigns raised and the errors of the
+// peers that could not answer, joined: a peer that is down or has not
+// read this host since its own start has nothing to add.
+func (s *Syncer) Recover(ctx context.Context) (int, error) {
+	type answer struct {
+		entries []decision.CampaignSpend
+		err     error
+	}
+	answers := make([]answer, len(s.peers))
+	var wg sync.WaitGroup
+	for i, p := range s.peers {
+		wg.Go(func() {
+			b, _, err := s.getWith(ctx, s.client, p, p.url+SeenPath, nil)
+			if err == nil {
+				answers[i].entries, err = decision.DecodeSpend(b)
+			}
+			if err != nil {
+				answers[i].err = fmt.Errorf("peer %s: %w", p.url, err)
+			}
+		})
+	}
+	wg.Wait()
+	var all []decision.CampaignSpend
+	var errs []error
+	for _, a := range answers {
+		all = append(all, a.entries...)
+		if a.err != nil {
+			errs = append(errs, a.err)
+		}
+	}
+	return s.st.RaiseSpend(all), errors.Join(errs...)
 }
 
 // Restore merges Append's output into the known spend of the configured

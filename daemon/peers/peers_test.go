@@ -145,6 +145,82 @@ func TestSyncCountsPeersSpend(t *testing.T) {
 	}
 }
 
+// TestRecover: a host that restarts with less spend than its peers last
+// read of it (a state file older than their reading, or none) raises its
+// own to theirs, campaign by campaign and day by day; more of its own is
+// kept; a peer that never read it, or is down, adds nothing.
+func TestRecover(t *testing.T) {
+	a, b := newHost(t), newHost(t)
+	b.serve(t, nil)
+	sa := New(a.st, []string{b.url}, time.Second, a.id)
+	a.serve(t, (&Source{State: a.st, HostID: a.id, Seen: sa.SeenOf}).Handler)
+	b.bill(t, 2, now.Add(-24*time.Hour))
+	b.bill(t, 5, now)
+	if err := sa.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	own := func(h *host) (today, total float64) {
+		s := h.snap.CampaignStatus(0, now)
+		return s.SpendToday, s.SpendTotal
+	}
+
+	// b restarts on a state file saved after its first bill of today.
+	b2 := newHost(t)
+	b2.id = b.id
+	b2.bill(t, 1, now)
+	s2 := New(b2.st, []string{a.url}, time.Second, b2.id)
+	if n, err := s2.Recover(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Recover = %d, %v; want 1 campaign raised", n, err)
+	}
+	if today, total := own(b2); today != 5 || total != 7 {
+		t.Fatalf("b's own spend after Recover: today %v, total %v; want a's reading, 5 and 7", today, total)
+	}
+	// The peers' reading is of b's own spend, not of theirs.
+	if today, total := b2.peerSpend(now); today != 0 || total != 0 {
+		t.Fatalf("b's peer spend after Recover: %v, %v; want none", today, total)
+	}
+
+	// b restarts on a state file of yesterday's.
+	b4 := newHost(t)
+	b4.id = b.id
+	b4.bill(t, 1, now.Add(-24*time.Hour))
+	if n, err := New(b4.st, []string{a.url}, time.Second, b4.id).Recover(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Recover on yesterday's file = %d, %v; want 1 campaign raised", n, err)
+	}
+	if today, total := own(b4); today != 5 || total != 7 {
+		t.Fatalf("b's own spend after Recover on yesterday's file: today %v, total %v; want 5 and 7", today, total)
+	}
+
+	// A host that spent more since keeps its own.
+	b3 := newHost(t)
+	b3.id = b.id
+	b3.bill(t, 9, now)
+	if n, err := New(b3.st, []string{a.url}, time.Second, b3.id).Recover(context.Background()); n != 0 || err != nil {
+		t.Fatalf("Recover with more spend = %d, %v; want nothing raised", n, err)
+	}
+	if today, total := own(b3); today != 9 || total != 9 {
+		t.Fatalf("b3's own spend %v, %v; want its 9 kept", today, total)
+	}
+
+	// A host a never read gets nothing; a peer that is down, an error.
+	c := newHost(t)
+	if n, err := New(c.st, []string{a.url}, time.Second, c.id).Recover(context.Background()); n != 0 || err != nil {
+		t.Fatalf("Recover of a host never read = %d, %v; want 0, nil", n, err)
+	}
+	b.stop()
+	if n, err := New(c.st, []string{b.url}, time.Second, c.id).Recover(context.Background()); n != 0 || err == nil || !strings.Contains(err.Error(), b.url) {
+		t.Fatalf("Recover from a peer that is down = %d, %v; want 0 and an error naming it", n, err)
+	}
+	resp, err := http.Get(a.url + SeenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("%s without %s: %d; want 400", SeenPath, HostHeader, resp.StatusCode)
+	}
+}
+
 func TestSyncRejectsBadAnswers(t *testing.T) {
 	a, c := newHost(t), newHost(t)
 	a.bill(t, 2, now)

@@ -283,6 +283,7 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot start", "err", err)
 		return 1
 	}
+	recoverFromPeers(peerSync)
 	stopPeers := startPeers(cfg, peerSync)
 	stopRetiring := startRetiring(eng.State(), peerSync, time.Hour)
 	stopExpiring := startExpiring(eng.State())
@@ -290,6 +291,9 @@ func serve(cfg *config.Config) int {
 	peerSrc := &peers.Source{
 		State: eng.State(), Journal: journal, HostID: cfg.Bidding.HostID,
 		Tokens: peerTokens, AcceptWithoutToken: cfg.State.AcceptPeersWithoutToken,
+	}
+	if peerSync != nil {
+		peerSrc.Seen = peerSync.SeenOf
 	}
 	queue, err := stats.StartQueueProbe()
 	if err != nil {

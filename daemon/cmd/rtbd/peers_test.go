@@ -133,6 +133,38 @@ func TestPeersShareSpend(t *testing.T) {
 	}
 }
 
+// TestRecoverSpendFromPeers: a host that dies and comes back without its
+// state.dir (a replaced machine) asks its peer what it read of its spend
+// and counts it as its own again, so that the group's budgets still hold
+// what it billed before.
+func TestRecoverSpendFromPeers(t *testing.T) {
+	pa, pb := freePorts(t)
+	a := startDaemon(t, map[string]any{
+		"state":   map[string]any{"peers": []string{"http://" + pb}, "peerListenAddress": pa, "peerInterval": "100ms"},
+		"bidding": map[string]any{"hostID": "a"},
+	})
+	cfgB := func(dir string) map[string]any {
+		return map[string]any{
+			"state":   map[string]any{"dir": dir, "peers": []string{"http://" + pa}, "peerListenAddress": pb, "peerInterval": "100ms"},
+			"bidding": map[string]any{"hostID": "b"},
+		}
+	}
+	b := startDaemon(t, cfgB(t.TempDir()))
+	_, spent := b.billCorpus(t, 10)
+	a.waitPeerSpend(t, spent, "a reading b")
+	if err := b.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	b.wait()
+	b2 := startDaemon(t, cfgB(t.TempDir()))
+	if got := b2.spendTotal(t); got != spent {
+		t.Fatalf("b restarted without its state: own spend %d; want the %d a read of it", got, spent)
+	}
+	if got, _ := b2.peerSpendTotal(t); got != 0 {
+		t.Fatalf("b's peer spend %d; want a's, none", got)
+	}
+}
+
 // TestPeersReadFinalBillsAtStop stops a daemon by SIGTERM right after it
 // billed: it waits for its peer's next reading before it exits, so the
 // peer counts every bill and has every notice as billed, although it

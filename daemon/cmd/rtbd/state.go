@@ -283,6 +283,27 @@ func startPeers(cfg *config.Config, sync *peers.Syncer) func(*fasthttp.Server) {
 	}
 }
 
+// recoverFromPeers raises this host's own spend to what its peers last
+// read of it (see peers.Syncer.Recover), before it bills: the bills of
+// the last state.saveInterval before a crash, and all of them on a
+// machine that starts without its state.dir, are in the peers' readings
+// only. It waits at most 3 s; a peer that does not answer (the whole
+// group is starting, say) has nothing to add.
+func recoverFromPeers(sync *peers.Syncer) {
+	if sync == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	n, err := sync.Recover(ctx)
+	if err != nil {
+		slog.Warn("cannot ask every peer what it read of this host's spend", "err", err, "raised", n)
+	}
+	if n > 0 {
+		slog.Info("raised this host's own spend to what its peers read of it: the state file was older", "campaigns", n)
+	}
+}
+
 var campaignsRetired = metrics.NewCounter(`rtbd_campaigns_retired_total`)
 
 // startRetiring retires the campaigns that no book has had and nobody
