@@ -50,9 +50,9 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	case openrtb.MediaBanner:
 		b.W, b.H = bannerSize(cr, &imp.Banner)
 	case openrtb.MediaVideo:
-		b.Dur, b.SlotInPod = cr.dur, imp.Video.SlotInPod
+		b.Dur, b.SlotInPod = cr.dur, slotInPod(&imp.Video.Pod)
 	case openrtb.MediaAudio:
-		b.Dur, b.SlotInPod = cr.dur, imp.Audio.SlotInPod
+		b.Dur, b.SlotInPod = cr.dur, slotInPod(&imp.Audio.Pod)
 	}
 	b.Lang, b.AdM, b.AdMEscaped, b.Ext = cr.lang, cr.adm, true, cc.ext
 	b.Seat = cc.seat
@@ -121,4 +121,16 @@ func appendSeq(dst []byte, v uint64) []byte {
 		return openrtb.AppendHex16(dst, v)
 	}
 	return strconv.AppendUint(dst, v, 16)
+}
+
+// slotInPod is the slotinpod of a bid on an imp with pod: a structured
+// slot's own position, which the bid is for. A dynamic pod's bids share
+// one imp, and its slotinpod says which positions the seller guarantees
+// among them: echoed on every bid, each would claim the same position
+// and at most one could be placed, so they claim none (0, any).
+func slotInPod(pod *openrtb.Pod) int {
+	if isDynamic(pod) {
+		return 0
+	}
+	return pod.SlotInPod
 }

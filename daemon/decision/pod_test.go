@@ -112,6 +112,7 @@ func TestDynamicPod(t *testing.T) {
 		imp := videoImp("pod")
 		imp.Video.MaxDur = 60
 		imp.Video.PodDur, imp.Video.MaxSeq, imp.Video.RqdDurs = podDur, maxSeq, rqd
+		imp.Video.SlotInPod = 1 // the seller guarantees the first position to one of them
 		reason, resp, _ := decide(s, ctvRequest(imp), testNow)
 		if reason != ReasonBid || len(resp.Bids) != wantCount {
 			t.Fatalf("poddur %d maxseq %d: reason %s, %d bids %+v; want %d", podDur, maxSeq, reason, len(resp.Bids), resp.Bids, wantCount)
@@ -121,6 +122,9 @@ func TestDynamicPod(t *testing.T) {
 			total += b.Dur
 			if string(b.ImpID) != "pod" {
 				t.Fatalf("bid for imp %q", b.ImpID)
+			}
+			if b.SlotInPod != 0 {
+				t.Fatalf("a bid of a dynamic pod claims position %d; want none, each would claim it", b.SlotInPod)
 			}
 			if len(rqd) > 0 && !containsInt(rqd, b.Dur) {
 				t.Fatalf("dur %d not in rqddurs %v", b.Dur, rqd)
