@@ -226,8 +226,9 @@ func naiveMatch(c *campaign.Campaign, r *openrtb.Request, imp *openrtb.Imp, m st
 	if imp.PMP.PrivateAuction == 1 && !onDeal || c.DealsOnly && len(c.Deals) > 0 && !onDeal {
 		return false
 	}
-	if c.Seat != "" && (len(r.WSeat) > 0 && !in([]string{c.Seat}, nil, false) && !slices.ContainsFunc(r.WSeat, func(b []byte) bool { return string(b) == c.Seat }) ||
-		slices.ContainsFunc(r.BSeat, func(b []byte) bool { return string(b) == c.Seat })) {
+	// wseat admits the listed seats only: not a campaign without one.
+	if len(r.WSeat) > 0 && !slices.ContainsFunc(r.WSeat, func(b []byte) bool { return c.Seat != "" && string(b) == c.Seat }) ||
+		c.Seat != "" && slices.ContainsFunc(r.BSeat, func(b []byte) bool { return string(b) == c.Seat }) {
 		return false
 	}
 	cats := naiveCats(c, r.CatTax)

@@ -150,6 +150,8 @@ func TestBlockLists(t *testing.T) {
 	f("bseat", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.BSeat = bs("s1") }, "bseat", ReasonBlocked)
 	f("wseat miss", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.WSeat = bs("s2") }, "wseat", ReasonBlocked)
 	f("wseat match", func(c *campaign.Campaign) { c.Seat = "s1" }, func(r *openrtb.Request) { r.WSeat = bs("s2", "s1") }, "", ReasonBid)
+	f("wseat, no seat", none, func(r *openrtb.Request) { r.WSeat = bs("s2", "s1") }, "wseat", ReasonBlocked)
+	f("bseat, no seat", none, func(r *openrtb.Request) { r.BSeat = bs("s2", "s1") }, "", ReasonBid)
 	f("battr", func(c *campaign.Campaign) { c.Creatives[0].Attr = []int{3} },
 		func(r *openrtb.Request) { r.Imps[0].Banner.BAttr = []int{1, 3} }, "battr", ReasonBlocked)
 	f("wlang miss", func(c *campaign.Campaign) { c.Creatives[0].Lang = "en" },

@@ -201,10 +201,11 @@ func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
 	c.negList("bapp", &ix.adomain, req.BApp, true, 0)
 	c.negList("bseat", &ix.seat, req.BSeat, false, 0)
 	s.dsaTerm(c, &req.Regs)
-	if len(req.WSeat) > 0 && !ix.seat.full {
+	if len(req.WSeat) > 0 {
+		// Only the listed seats: a campaign without a seat bids on no
+		// seat the exchange could check, as a deal's wseat has it.
 		t := c.newTerm("wseat", false)
 		t.block = true
-		t.orAny(&ix.seat)
 		for _, v := range req.WSeat {
 			t.orPosting(ix.seat.find(v, false, 0))
 		}
