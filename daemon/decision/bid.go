@@ -55,6 +55,12 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		b.Dur, b.SlotInPod = cr.dur, slotInPod(&imp.Audio.Pod)
 	}
 	b.Lang, b.AdM, b.AdMEscaped, b.Ext = cr.lang, cr.adm, true, cc.ext
+	// The language in the request's form: wlangb's BCP 47 (ISO-639-1
+	// codes are BCP 47 tags too) unless it has wlang. The creative's
+	// static encoding has bid.language.
+	if b.LangB = len(c.req.WLangB) > 0 && len(c.req.WLang) == 0 && len(cr.lang) > 0; b.LangB {
+		b.Static = nil
+	}
 	b.Seat = cc.seat
 	b.Bundle = cc.bundle
 	if c.Trace != nil {

@@ -168,6 +168,41 @@ func TestBlockLists(t *testing.T) {
 		func(r *openrtb.Request) { r.Imps[0].Secure = 1 }, "", ReasonBid)
 }
 
+// TestBidLanguageField: a bid's language goes out in the request's form:
+// bid.langb for a request with wlangb only, else bid.language.
+func TestBidLanguageField(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 5)
+	c.Creatives[0].Lang = "en"
+	s := mustCompile(t, testFile(c), nil)
+	for _, tc := range []struct {
+		name          string
+		wlang, wlangb []string
+		want          string
+	}{
+		{"no list", nil, nil, `"language":"en"`},
+		{"wlang", []string{"en"}, nil, `"language":"en"`},
+		{"wlangb", nil, []string{"en-US"}, `"langb":"en"`},
+		{"both", []string{"en"}, []string{"en-GB"}, `"language":"en"`},
+	} {
+		r := bannerRequest()
+		for _, l := range tc.wlang {
+			r.WLang = append(r.WLang, []byte(l))
+		}
+		for _, l := range tc.wlangb {
+			r.WLangB = append(r.WLangB, []byte(l))
+		}
+		resp := &openrtb.Response{NBR: -1}
+		if reason := s.Decide(&Ctx{}, r, testNow, resp); reason != ReasonBid {
+			t.Fatalf("%s: %s; want a bid", tc.name, reason)
+		}
+		out := string(openrtb.AppendResponse(nil, resp))
+		if !strings.Contains(out, tc.want) || strings.Count(out, `"en"`) != 1 {
+			t.Fatalf("%s: %s; want %s, once", tc.name, out, tc.want)
+		}
+	}
+}
+
 func TestVideoDimensions(t *testing.T) {
 	t.Parallel()
 	f := func(name string, camp func(c *campaign.Campaign), imp func(v *openrtb.Video), wantFilter string) {

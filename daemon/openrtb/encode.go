@@ -132,7 +132,11 @@ func AppendBidStatic(dst []byte, b *Bid) []byte {
 	dst = appendIntField(dst, `,"w":`, b.W, b.W > 0)
 	dst = appendIntField(dst, `,"h":`, b.H, b.H > 0)
 	dst = appendIntField(dst, `,"dur":`, b.Dur, b.Dur > 0)
-	dst = appendStringField(dst, `,"language":`, b.Lang)
+	if b.LangB {
+		dst = appendStringField(dst, `,"langb":`, b.Lang)
+	} else {
+		dst = appendStringField(dst, `,"language":`, b.Lang)
+	}
 	if len(b.Ext) != 0 {
 		dst = append(dst, `,"ext":`...)
 		dst = append(dst, b.Ext...)

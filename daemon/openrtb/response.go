@@ -93,6 +93,10 @@ type Bid struct {
 	Dur       int // seconds, for video and audio
 	SlotInPod int // 2.6 bid.slotinpod; 0 omits it
 	Lang      []byte
+	// LangB writes Lang as bid.langb (2.6, an IETF BCP 47 tag), not
+	// bid.language: for a request that lists its languages in wlangb, as
+	// the spec has a bid carry one of the two, in the request's form.
+	LangB bool
 	// AdM is the markup, emitted as a JSON string (escaped by the encoder
 	// unless AdMEscaped).
 	AdM []byte
