@@ -19,7 +19,9 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 		battr = imp.Banner.BAttr
 	case openrtb.MediaVideo:
 		v := &imp.Video
-		if !durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(&v.Pod), v.RqdDurs) ||
+		// Video creatives are linear ads: not for a non-linear slot
+		// (an overlay, linearity 2).
+		if v.Linearity == 2 || !durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(&v.Pod), v.RqdDurs) ||
 			!mimesFit(cr, c.vMimes) || !protocolFits(cr.protocol, v.Protocols) {
 			return "creative"
 		}

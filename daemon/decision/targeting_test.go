@@ -233,6 +233,8 @@ func TestVideoDimensions(t *testing.T) {
 	f("creative mime", none, func(v *openrtb.Video) { v.Mimes = [][]byte{[]byte("video/webm")} }, "creative")
 	f("targeted protocol", func(c *campaign.Campaign) { c.Targeting.Protocols = []int{7} }, func(*openrtb.Video) {}, "protocols")
 	f("creative protocol", none, func(v *openrtb.Video) { v.Protocols = []int{7} }, "creative")
+	f("linear slot", none, func(v *openrtb.Video) { v.Linearity = 1 }, "")
+	f("non-linear slot", none, func(v *openrtb.Video) { v.Linearity = 2 }, "creative")
 	f("plcmt match", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{1} }, func(*openrtb.Video) {}, "")
 	f("plcmt miss", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{3} }, func(*openrtb.Video) {}, "plcmt")
 	// A 2.5 request has placement, not plcmt.
