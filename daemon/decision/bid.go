@@ -26,7 +26,7 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	b.ID = c.newBidID(s.hostID)
 	b.ImpID, b.Price = imp.ID, opt.price
 	b.AdID, b.CrID, b.CampaignID = cr.adid, cr.id, cc.id
-	b.UserKey = c.userKey
+	b.UserKey, b.Qty = c.userKey, imp.QtyMultiplier
 	if cc.freqMax > 0 && c.userKey != 0 {
 		c.capBids = append(c.capBids, opt.ord)
 	}

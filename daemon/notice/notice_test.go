@@ -400,6 +400,49 @@ func TestLossesKeepBillsDeduped(t *testing.T) {
 	}
 }
 
+// TestNoticeQty: a DOOH bid's notices count the impressions of one play:
+// the exchange's multiplier (mul) when it substituted one in range, else
+// the bid's imp's (qm), else 1; the prices, the bid's price they are held
+// to and mtw all multiply by it, and a qm that is no multiplier is
+// refused.
+func TestNoticeQty(t *testing.T) {
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	h := New(Config{}, sp, sink)
+	for _, tc := range []struct {
+		query        string
+		code         int
+		price, bp, m float64 // charged, bp and mtw
+	}{
+		{"bid=q1&cid=c&price=2&qm=14.2", 204, 28.4, 0, 0},
+		{"bid=q2&cid=c&price=2&qm=14.2&mul=10", 204, 20, 0, 0},
+		{"bid=q3&cid=c&price=2&qm=14.2&mul=${AUCTION_MULTIPLIER}", 204, 28.4, 0, 0},
+		{"bid=q4&cid=c&price=2&qm=14.2&mul=abc", 204, 28.4, 0, 0},
+		{"bid=q5&cid=c&price=2&qm=14.2&mul=100001", 204, 28.4, 0, 0},
+		{"bid=q6&cid=c&price=2&mul=3", 204, 6, 0, 0},
+		{"bid=q7&cid=c&price=3&bp=2&mtw=1&qm=10", 204, 20, 20, 10},
+		{"bid=q8&cid=c&price=2", 204, 2, 0, 0},
+		{"bid=q9&cid=c&price=2&qm=0", 400, 0, 0, 0},
+		{"bid=q10&cid=c&price=2&qm=x", 400, 0, 0, 0},
+		{"bid=q11&cid=c&price=2&qm=100001", 400, 0, 0, 0},
+	} {
+		calls := len(sp.calls)
+		code, body := serveDirect(t, h, "GET", "/bill?"+tc.query, "")
+		if code != tc.code {
+			t.Fatalf("%s: %d %q; want %d", tc.query, code, body, tc.code)
+		}
+		if code != 204 {
+			if body != reasonBadQty || len(sp.calls) != calls {
+				t.Fatalf("%s: refused with %q after %d Bill calls; want %q and none", tc.query, body, len(sp.calls)-calls, reasonBadQty)
+			}
+			continue
+		}
+		c, e := sp.calls[len(sp.calls)-1], sink.calls[len(sink.calls)-1]
+		if math.Abs(c.price-tc.price) > 1e-9 || math.Abs(e.bp-tc.bp) > 1e-9 || math.Abs(e.mtw-tc.m) > 1e-9 {
+			t.Fatalf("%s: charged %v, bp %v, mtw %v; want %v, %v, %v", tc.query, c.price, e.bp, e.mtw, tc.price, tc.bp, tc.m)
+		}
+	}
+}
+
 // TestNoticeCurrencies: a bid is in the currency its request asked for,
 // and so are its notices: one in a currency with a rate is charged, capped
 // and reported in the bid currency; one without a rate is refused.

@@ -25,6 +25,8 @@ type notice struct {
 	bidPrice           float64 // bp parsed; -1 when absent
 	price              float64 // the exchange's price, at most the bid's (see capped)
 	rate               float64 // units of Config.Currency per unit of cur: parse converts the prices with it
+	qty                float64 // impressions one play counts for (DOOH; else 1): parse multiplies the prices by it
+	qm                 []byte  // qm as the URL has it (signed); nil when absent
 	userKey            uint64
 	loss               int            // -1 when absent
 	minToWin           float64        // mtw, ${AUCTION_MIN_TO_WIN}; -1 when unknown
@@ -67,6 +69,7 @@ const (
 	reasonBadSig        = "bad sig"
 	reasonBadEncrypted  = "bad encrypted price"
 	reasonMissingSig    = "missing sig"
+	reasonBadQty        = "bad qm"
 )
 
 // args looks up notice parameters in the query string and, for a POST, in an
@@ -100,6 +103,7 @@ const (
 	fieldSx
 	fieldX
 	fieldDeal
+	fieldQm
 	signedFields
 )
 
@@ -126,6 +130,8 @@ func signedField(key []byte) int {
 		return fieldX
 	case "deal":
 		return fieldDeal
+	case "qm":
+		return fieldQm
 	}
 	return -1
 }
@@ -205,6 +211,10 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 			return resultInvalid, reasonCurrency
 		}
 	}
+	var reason string
+	if n.qty, n.qm, reason = parseQty(f.v[fieldQm], a.peek("mul")); reason != "" {
+		return resultInvalid, reason
+	}
 	if price := a.peek("price"); k == KindLoss && (len(price) == 0 || isMacro(price)) {
 		// A loss notice moves no money, and an exchange often has no
 		// clearing price to put in it: the price is recorded as unknown.
@@ -225,7 +235,9 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if n.userKey, ok = parseUserKey(f.v[fieldUK]); !ok {
 		return resultInvalid, reasonBadUK
 	}
-	n.minToWin = h.parseMinToWin(a.peek("mtw"), n.xs, n.rate)
+	if n.minToWin = h.parseMinToWin(a.peek("mtw"), n.xs, n.rate); n.minToWin > 0 {
+		n.minToWin *= n.qty
+	}
 	n.loss = -1
 	if k == KindLoss {
 		if n.loss, ok = parseLoss(a.peek("loss")); !ok {
@@ -262,6 +274,7 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, src *fasthttp.Args, k Kind, n
 	nq := openrtb.NoticeQuery{
 		BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, UserKey: n.userKey, Cur: n.cur, BidPrice: n.bp,
 		BillOnWin: n.billOnWin, Explore: n.explore, Exchange: n.exchange, Deal: n.deal, WithDeal: n.dealKnown,
+		Qty: n.qm,
 	}
 	q := laterFields(openrtb.AppendNoticeQuery(buf[:0], &nq), src)
 	for i := range keys {
@@ -284,7 +297,7 @@ func laterFields(q []byte, src *fasthttp.Args) []byte {
 		switch string(key) {
 		case "sig":
 			return q
-		case "price", "mtw", "loss":
+		case "price", "mtw", "loss", "mul":
 			continue
 		}
 		if signedField(key) < 0 {
@@ -292,6 +305,32 @@ func laterFields(q []byte, src *fasthttp.Args) []byte {
 		}
 	}
 	return q
+}
+
+// maxQty bounds a DOOH multiplier: the impressions one play of an ad
+// counts for, a few hundred on the largest screens.
+const maxQty = 1e5
+
+// parseQty returns the multiplier of a notice's prices: the one the
+// exchange billed (mul, ${AUCTION_MULTIPLIER}) when it substituted it
+// with one in (0, maxQty], else the bid's imp's (qm, which rtbd signed),
+// else 1; and qm, for the signature. A qm that is not such a number is
+// the reason the notice is refused.
+func parseQty(qm, mul []byte) (float64, []byte, string) {
+	q := 1.0
+	if len(qm) > 0 {
+		v, ok := parsePrice(qm)
+		if !ok || !(v > 0) || v > maxQty {
+			return 0, nil, reasonBadQty
+		}
+		q = v
+	}
+	if len(mul) > 0 && !isMacro(mul) {
+		if v, ok := parsePrice(mul); ok && v > 0 && v <= maxQty {
+			q = v
+		}
+	}
+	return q, qm, ""
 }
 
 // UnknownPrice is the price of a loss notice that carried none, or an
@@ -308,7 +347,7 @@ func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
 		return resultUnsubstituted, reasonUnsubstituted
 	}
 	p, r, reason := h.decodePrice(v, n.xs, n.rate)
-	n.price = p
+	n.price = p * n.qty
 	return r, reason
 }
 
@@ -362,7 +401,7 @@ func (n *notice) capPrice(k Kind, bp []byte) (result, string) {
 	if !ok {
 		return resultInvalid, reasonBadBidPrice
 	}
-	v *= n.rate // the bid's currency is the notice's
+	v *= n.rate * n.qty // the bid's currency is the notice's, and so is its qty
 	n.bp, n.bidPrice = bp, v
 	if k != KindLoss && n.price > v {
 		n.stated, n.price, n.capped = n.price, v, true

@@ -21,6 +21,7 @@ const (
 	kMetricField
 	kNativeField
 	kPmpField
+	kQtyField
 	kRegsDSAField
 	kRegsExtField
 	kRegsField
@@ -81,6 +82,8 @@ func (p *parser) field(k fieldKind, key []byte) error {
 		return metricField(p, key)
 	case kNativeField:
 		return nativeField(p, key)
+	case kQtyField:
+		return qtyField(p, key)
 	case kPmpField:
 		return pmpField(p, key)
 	case kRegsDSAField:

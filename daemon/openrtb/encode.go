@@ -263,6 +263,10 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 		BillOnWin: r.BillOnWin, Explore: r.Explore && len(b.DealID) == 0, Exchange: r.Exchange,
 		Deal: b.DealID, WithDeal: true,
 	}
+	var qty [24]byte
+	if b.Qty > 0 {
+		nq.Qty = strconv.AppendFloat(qty[:0], b.Qty, 'f', -1, 64)
+	}
 	dst = AppendNoticeQuery(dst, &nq)
 	if r.NoticeKey != nil {
 		sig := r.NoticeKey.Sign(dst[q:])
@@ -272,6 +276,9 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 	dst = append(dst, "&price=${AUCTION_PRICE}"...)
 	if r.MinToWin {
 		dst = append(dst, "&mtw=${AUCTION_MIN_TO_WIN}"...)
+	}
+	if b.Qty > 0 {
+		dst = append(dst, "&mul=${AUCTION_MULTIPLIER}"...)
 	}
 	query := dst[q:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, `","burl":"`...)

@@ -103,10 +103,25 @@ func impField(p *parser, key []byte) (err error) {
 		err = p.media(MediaNative, "imp.native is not an object", kNativeField)
 	case "pmp":
 		_, err = p.object("imp.pmp is not an object", kPmpField)
+	case "qty":
+		_, err = p.object("imp.qty is not an object", kQtyField)
 	case "metric":
 		err = p.array("imp.metric is not an array", eMetric)
 	default:
 		err = p.skip()
+	}
+	return err
+}
+
+// qtyField reads imp.qty (2.6, DOOH): its multiplier only. One that is
+// not positive is no multiplier.
+func qtyField(p *parser, key []byte) (err error) {
+	if string(key) != "multiplier" {
+		return p.skip()
+	}
+	im := p.cur()
+	if im.QtyMultiplier, err = p.float(); im.QtyMultiplier <= 0 {
+		im.QtyMultiplier = 0
 	}
 	return err
 }

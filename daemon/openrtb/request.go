@@ -180,6 +180,10 @@ type Imp struct {
 	BidFloor    float64 // 0 when absent
 	BidFloorCur []byte  // empty means USD
 	Secure      int
+	// QtyMultiplier is imp.qty.multiplier (2.6, DOOH): how many
+	// impressions one play of the ad counts for, so the exchange bills
+	// price/1000 times it; 0 when absent.
+	QtyMultiplier float64
 	// Media is the set of media objects present in this imp.
 	Media  MediaType
 	Banner Banner

@@ -92,7 +92,12 @@ type Bid struct {
 	W, H      int
 	Dur       int // seconds, for video and audio
 	SlotInPod int // 2.6 bid.slotinpod; 0 omits it
-	Lang      []byte
+	// Qty is the imp's qty.multiplier (DOOH; 0: none): the notice URLs
+	// carry it (signed, qm=) and ask the exchange for the multiplier it
+	// bills (mul=${AUCTION_MULTIPLIER}), so that a bill counts the
+	// impressions the exchange charges for.
+	Qty  float64
+	Lang []byte
 	// LangB writes Lang as bid.langb (2.6, an IETF BCP 47 tag), not
 	// bid.language: for a request that lists its languages in wlangb, as
 	// the spec has a bid carry one of the two, in the request's form.

@@ -75,6 +75,10 @@ type NoticeQuery struct {
 	// carry it, so that a notice of an open-auction bid ("deal=") is told
 	// from one of a bid made before rtbd named deals (no deal field).
 	WithDeal bool
+	// Qty is the imp's qty.multiplier as a decimal (see [Bid.Qty]);
+	// empty: not written. It comes last: an rtbd from before it verifies
+	// it as a field it does not know.
+	Qty []byte
 }
 
 // AppendNoticeQuery appends q's canonical query, the part of a notice URL
@@ -121,6 +125,10 @@ func AppendNoticeQuery(dst []byte, q *NoticeQuery) []byte {
 		dst = appendQueryEscape(dst, q.Deal)
 	} else if q.WithDeal {
 		dst = append(dst, "&deal="...)
+	}
+	if len(q.Qty) != 0 {
+		dst = append(dst, "&qm="...)
+		dst = appendQueryEscape(dst, q.Qty)
 	}
 	return dst
 }

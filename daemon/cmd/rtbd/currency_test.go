@@ -50,3 +50,54 @@ func TestBillsInRequestCurrency(t *testing.T) {
 		t.Fatalf("spend %d micro-units after billing %s EUR; want %d (in USD)", got, price, want)
 	}
 }
+
+// TestBillsDOOHMultiplier: a bid on a DOOH imp with qty.multiplier (14.2
+// impressions a play) carries it in its notice URLs, signed, and asks the
+// exchange for the multiplier it bills; its bill moves the spend by the
+// price times the exchange's multiplier, or the request's when the
+// exchange left the macro, and a bill whose signed multiplier was
+// changed is refused.
+func TestBillsDOOHMultiplier(t *testing.T) {
+	d := startDaemon(t, map[string]any{"bidding": map[string]any{
+		"noticeKeyFile": noticeKeyFile(t), "requireSignedNotices": true,
+		"rates": map[string]any{"GBP": 0.79}, // the request's floor is in GBP
+	}})
+	body, ok := corpus.Request("iab__impl-dooh-banner.json")
+	if !ok {
+		t.Fatal("no iab__impl-dooh-banner.json in the corpus")
+	}
+	var bids []bid
+	for i := range 3 {
+		b := strings.Replace(string(body), `"id": "`, `"id": "r`+strconv.Itoa(i), 1)
+		code, got := d.postBid(t, []byte(b))
+		if code != 200 || len(got) != 1 {
+			t.Fatalf("DOOH request %d: %d with %d bids; want a bid", i, code, len(got))
+		}
+		bids = append(bids, got[0])
+	}
+	if !strings.Contains(bids[0].BURL, "&qm=14.2&sig=") || !strings.Contains(bids[0].BURL, "&mul=${AUCTION_MULTIPLIER}") {
+		t.Fatalf("burl %s; want qm=14.2 signed and the multiplier macro", bids[0].BURL)
+	}
+	if !strings.Contains(bids[0].BURL, "&cur=GBP&") {
+		t.Fatalf("burl %s; want the bid in GBP, the request's cur", bids[0].BURL)
+	}
+	// Spend is in USD, the campaign file's: GBP / 0.79.
+	micro := func(price, qty float64) int64 { return int64(math.Round(price * qty / 0.79 * 1000)) }
+	spent := int64(0)
+	for i, c := range []struct {
+		mul string
+		qty float64
+	}{{"10", 10}, {"${AUCTION_MULTIPLIER}", 14.2}} {
+		x := bids[i]
+		price := strconv.FormatFloat(x.Price, 'f', -1, 64)
+		d.notice(t, strings.Replace(x.BURL, "${AUCTION_MULTIPLIER}", c.mul, 1), price)
+		spent += micro(x.Price, c.qty)
+		if got := d.spendTotal(t); math.Abs(float64(got-spent)) > 1 {
+			t.Fatalf("spend %d micro-units after a bill at %s x %s; want %d", got, price, c.mul, spent)
+		}
+	}
+	forged := strings.Replace(bids[2].BURL, "&qm=14.2&", "&qm=1.42&", 1)
+	if code := d.fire(t, forged, "1"); code != 400 {
+		t.Fatalf("a bill with its signed multiplier changed: %d; want 400", code)
+	}
+}
