@@ -278,14 +278,21 @@ func TestGzipRequestAndResponse(t *testing.T) {
 	if r.status != 200 || string(r.header.Peek("Content-Encoding")) != "gzip" {
 		t.Fatalf("gzip request: %d %q", r.status, r.header.Peek("Content-Encoding"))
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(r.body))
+	gunzipBids(t, r.body)
+}
+
+// gunzipBids decodes a gzipped bid response with bids.
+func gunzipBids(t *testing.T, body []byte) bidResponse {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("response is not gzip: %v", err)
 	}
 	var resp bidResponse
 	if err := json.NewDecoder(zr).Decode(&resp); err != nil || len(resp.SeatBid) == 0 {
-		t.Fatalf("cannot decode gzipped response: %v", err)
+		t.Fatalf("cannot decode gzipped response with bids: %v", err)
 	}
+	return resp
 }
 
 // TestLowercaseHeaderNames sends the header names in lower case, as
@@ -301,14 +308,7 @@ func TestLowercaseHeaderNames(t *testing.T) {
 	if r.status != 200 || string(r.header.Peek("Content-Encoding")) != "gzip" {
 		t.Fatalf("lower-case header names: %d, Content-Encoding %q: %s", r.status, r.header.Peek("Content-Encoding"), r.body)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(r.body))
-	if err != nil {
-		t.Fatalf("response is not gzip: %v", err)
-	}
-	var resp bidResponse
-	if err := json.NewDecoder(zr).Decode(&resp); err != nil || len(resp.SeatBid) == 0 {
-		t.Fatalf("cannot decode gzipped response: %v", err)
-	}
+	gunzipBids(t, r.body)
 }
 
 // TestOpenRTBVersionHeader: every answer, a bid, a no-bid or an error,
