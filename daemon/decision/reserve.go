@@ -543,6 +543,22 @@ func (r *reservations) release(e *reservation) {
 	}
 }
 
+// CurrencyRate returns the units of the bid currency (bidding.currency)
+// per unit of currency cur, by the snapshot's rates (Options.Rates); 0
+// for a currency without one, or before a snapshot. The notice handler
+// converts a notice in its bid's currency with it (see notice.Converter).
+func (s *State) CurrencyRate(cur []byte) float64 {
+	snap := s.snap.Load()
+	if snap == nil {
+		return 0
+	}
+	ci, ok := snap.money.lookup(cur)
+	if !ok {
+		return 0
+	}
+	return snap.money.factor(ci, snap.money.bid)
+}
+
 // charge returns the counters of campaignID and the spend of one
 // impression at CPM price in currency cur, in micro-units of the campaign
 // file currency, as [State.Bill] and [State.Reserve] count it.

@@ -17,7 +17,6 @@ package notice
 
 import (
 	"bytes"
-	"maps"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -61,6 +60,19 @@ func (k Kind) String() string {
 // The handler hands what Bill returns to its [Journal].
 type Spender interface {
 	Bill(campaignID []byte, userKey uint64, price float64, cur []byte, now time.Time) (Charge, error)
+}
+
+// Converter is implemented by a [Spender] that knows the currency rates
+// (decision.State, by bidding.rates). A bid is in the currency its
+// request asked for, when it is not Config.Currency, so its notices are
+// too: one in a currency with a rate is converted to Config.Currency as
+// it is read, and everything after (the charge, MaxPrice, the cap at the
+// bid's price, the spend metrics, shading and the Sink's Event) is in
+// Config.Currency. A notice in a currency without a rate is refused
+// (400, "unsupported cur"). CurrencyRate returns the units of
+// Config.Currency per unit of cur, 0 for a currency without a rate.
+type Converter interface {
+	CurrencyRate(cur []byte) float64
 }
 
 // Reserver is implemented by a [Spender] that counts a won bid against
@@ -178,16 +190,9 @@ type Event struct {
 // Config configures a [Handler]. The zero value gives the defaults.
 type Config struct {
 	// Currency is the currency of bid prices (bidding.currency); default
-	// "USD". A notice without cur= is in it.
+	// "USD". A notice without cur= is in it; one in another currency is
+	// converted to it when the Spender is a [Converter], else refused.
 	Currency string
-	// Rates are units of each currency per 1 USD, as bidding.rates (USD is
-	// always 1). A bid is in the currency its request asked for, when it
-	// is not Currency, so its notices are too: one in a currency with a
-	// rate is converted to Currency as it is read, and everything after
-	// (the charge, MaxPrice, the cap at the bid's price, the spend
-	// metrics, shading and the Sink's Event) is in Currency. A notice in
-	// a currency without a rate is refused (400, "unsupported cur").
-	Rates map[string]float64
 	// MaxPrice is the highest accepted CPM price; default 1000.
 	MaxPrice float64
 	// DedupeSlots is the size of the win and billing notices' dedupe
@@ -253,7 +258,7 @@ type Handler struct {
 	res        Reserver // sp, when it is one
 	sink       Sink
 	currency   []byte
-	rates      []curRate // the other currencies a notice may be in
+	conv       Converter // sp, when it is one
 	maxPrice   float64
 	dedupe     *dedupeTable // win and billing notices
 	lossDedupe *dedupeTable
@@ -288,7 +293,6 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		sp:         sp,
 		sink:       sink,
 		currency:   []byte(cfg.Currency),
-		rates:      newCurRates(cfg.Currency, cfg.Rates),
 		maxPrice:   cfg.MaxPrice,
 		dedupe:     newDedupeTable(cfg.DedupeSlots, int64(cfg.DedupeTTL), dedupeEvictions),
 		lossDedupe: newDedupeTable(cfg.DedupeSlots/4, int64(cfg.DedupeTTL), lossDedupeEvictions),
@@ -302,6 +306,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 	h.SetKeys(cfg.Keys)
 	h.SetPriceKeys(cfg.PriceKeys)
 	h.res, _ = sp.(Reserver)
+	h.conv, _ = sp.(Converter)
 	h.win, h.bill, h.loss = h.ServeWin, h.ServeBill, h.ServeLoss
 	return h
 }
@@ -484,47 +489,14 @@ func (h *Handler) HasBilled(fp uint64) bool {
 	return h.dedupe.has(fp, h.now().UnixNano())
 }
 
-// curRate converts prices in currency code to Config.Currency.
-type curRate struct {
-	code  []byte
-	toCur float64 // units of Config.Currency per unit of code
-}
-
-// newCurRates returns the conversions from every currency with a rate
-// to currency, none when currency itself has none.
-func newCurRates(currency string, rates map[string]float64) []curRate {
-	perUSD := func(c string) float64 {
-		if c == "USD" {
-			return 1
-		}
-		return rates[c]
-	}
-	base := perUSD(currency)
-	if !(base > 0) {
-		return nil
-	}
-	var out []curRate
-	for _, c := range slices.Sorted(maps.Keys(rates)) {
-		if r := perUSD(c); c != currency && c != "USD" && r > 0 {
-			out = append(out, curRate{[]byte(c), base / r})
-		}
-	}
-	if currency != "USD" {
-		out = append(out, curRate{[]byte("USD"), base})
-	}
-	return out
-}
-
 // rateOf returns the units of Config.Currency per unit of cur, not
 // empty: 1 for Config.Currency itself, 0 for a currency without a rate.
 func (h *Handler) rateOf(cur []byte) float64 {
-	if bytes.EqualFold(cur, h.currency) {
+	switch {
+	case bytes.EqualFold(cur, h.currency):
 		return 1
-	}
-	for i := range h.rates {
-		if bytes.EqualFold(cur, h.rates[i].code) {
-			return h.rates[i].toCur
-		}
+	case h.conv != nil:
+		return h.conv.CurrencyRate(cur)
 	}
 	return 0
 }

@@ -443,12 +443,38 @@ func TestNoticeQty(t *testing.T) {
 	}
 }
 
+// convertingSpender is a fakeSpender that is also a Converter, with the
+// rates perUSD (units per USD; USD is 1) and the bid currency bid.
+type convertingSpender struct {
+	fakeSpender
+	bid    string
+	perUSD map[string]float64
+}
+
+func (s *convertingSpender) CurrencyRate(cur []byte) float64 {
+	rate := func(c string) float64 {
+		if strings.EqualFold(c, "USD") {
+			return 1
+		}
+		for k, r := range s.perUSD {
+			if strings.EqualFold(k, c) {
+				return r
+			}
+		}
+		return 0
+	}
+	if r := rate(string(cur)); r > 0 {
+		return rate(s.bid) / r
+	}
+	return 0
+}
+
 // TestNoticeCurrencies: a bid is in the currency its request asked for,
 // and so are its notices: one in a currency with a rate is charged, capped
 // and reported in the bid currency; one without a rate is refused.
 func TestNoticeCurrencies(t *testing.T) {
-	sp, sink := &fakeSpender{}, &fakeSink{}
-	h := New(Config{Currency: "USD", Rates: map[string]float64{"EUR": 0.5, "JPY": 150, "GBP": 0}}, sp, sink)
+	sp, sink := &convertingSpender{bid: "USD", perUSD: map[string]float64{"EUR": 0.5, "JPY": 150, "GBP": 0}}, &fakeSink{}
+	h := New(Config{Currency: "USD"}, sp, sink)
 	for _, tc := range []struct {
 		query      string
 		code       int
@@ -487,8 +513,8 @@ func TestNoticeCurrencies(t *testing.T) {
 	}
 
 	// Bidding in EUR: a notice without cur is in EUR, one in USD converts.
-	sp = &fakeSpender{}
-	h = New(Config{Currency: "EUR", Rates: map[string]float64{"EUR": 0.5}}, sp, nil)
+	sp = &convertingSpender{bid: "EUR", perUSD: map[string]float64{"EUR": 0.5}}
+	h = New(Config{Currency: "EUR"}, sp, nil)
 	for _, q := range []string{"bid=u1&cid=c&price=2&cur=USD", "bid=u2&cid=c&price=2"} {
 		if code, body := serveDirect(t, h, "GET", "/bill?"+q, ""); code != 204 {
 			t.Fatalf("%s: %d %q; want 204", q, code, body)

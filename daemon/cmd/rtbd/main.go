@@ -255,7 +255,7 @@ func serve(cfg *config.Config) int {
 		return 1
 	}
 	ncfg := notice.Config{
-		Currency: cfg.Bidding.Currency, Rates: cfg.Bidding.Rates, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
+		Currency: cfg.Bidding.Currency, IsTest: decision.IsTestBidID, DedupeSlots: cfg.Bidding.NoticeDedupeSlots,
 		Keys: eng.NoticeKeys(), RequireSigned: cfg.Bidding.RequireSignedNotices,
 		BillOnWin: cfg.Bidding.BillOn == "win",
 		Exchanges: cfg.ExchangeNames(), PriceKeys: priceKeys, Shading: eng.Shading(),
