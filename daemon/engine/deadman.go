@@ -32,6 +32,7 @@ type deadman struct {
 	// the release logged) by the next sign of life.
 	tripped atomic.Bool
 	timer   *time.Timer
+	log     *slog.Logger // where the trip and the return go: slog's default
 }
 
 func init() {
@@ -54,7 +55,7 @@ func init() {
 // armDeadman sets data.deadman (0 leaves the switch off) and counts the
 // first sign of life from now.
 func (e *Engine) armDeadman(timeout time.Duration) {
-	e.dead.timeout = timeout
+	e.dead.timeout, e.dead.log = timeout, slog.Default()
 	if timeout > 0 {
 		e.dead.timer = time.AfterFunc(timeout, e.logTrip)
 	}
@@ -81,7 +82,7 @@ func (e *Engine) Beat(now time.Time) {
 	d.until.Store(until.UnixNano())
 	d.timer.Reset(time.Until(until))
 	if d.tripped.Swap(false) {
-		slog.Warn("deadman: the control plane is back; bidding again", "until", until.UTC().Format(time.RFC3339))
+		d.log.Warn("deadman: the control plane is back; bidding again", "until", until.UTC().Format(time.RFC3339))
 	}
 }
 
@@ -106,7 +107,7 @@ func (e *Engine) logTrip() {
 		return
 	}
 	_, last := e.Deadman()
-	slog.Error("deadman: no reload or heartbeat from the control plane; answering every bid request with a no-bid until the next",
+	e.dead.log.Error("deadman: no reload or heartbeat from the control plane; answering every bid request with a no-bid until the next",
 		"silentFor", now.Sub(last).Round(time.Second).String(), "deadman", e.dead.timeout.String())
 }
 

@@ -328,15 +328,18 @@ func TestDeadmanRestoresLastSeen(t *testing.T) {
 // fires, and the return once, by the next sign of life.
 func TestDeadmanLogsOnce(t *testing.T) {
 	var logs bytes.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	t.Cleanup(func() { slog.SetDefault(prev) })
 	count := func() (trips, returns int) {
 		return strings.Count(logs.String(), "deadman: no reload"), strings.Count(logs.String(), "the control plane is back")
 	}
 
 	const timeout = time.Minute
 	e := deadmanEngine(t, timeout)
+	// This engine's lines only (other tests' timers may still fire), and
+	// only the test's calls of logTrip: Beat re-arms a timer that does
+	// nothing.
+	e.dead.log = slog.New(slog.NewTextHandler(&logs, nil))
+	e.dead.timer.Stop()
+	e.dead.timer = time.AfterFunc(time.Hour, func() {})
 	e.logTrip() // not halted: a timer that fired late
 	if trips, returns := count(); trips+returns != 0 {
 		t.Fatalf("logged %d trips and %d returns before any trip:\n%s", trips, returns, logs.String())
