@@ -262,6 +262,7 @@ type Handler struct {
 	maxPrice   float64
 	dedupe     *dedupeTable // win and billing notices
 	lossDedupe *dedupeTable
+	recent     *recentBills // see KeepRecentBills; nil without
 	isTest     func(bidID []byte) bool
 	journal    Journal
 	now        func() time.Time                    // time.Now; replaced by tests
@@ -404,6 +405,9 @@ func (h *Handler) process(k Kind, n *notice) result {
 	if tab.seen(fp, now.UnixNano()) {
 		return resultDuplicate
 	}
+	if k == KindBill {
+		h.remember(fp, now)
+	}
 	n.cur = h.currency // parse converted n's prices to it
 	if n.capped {
 		noticesCapped[k].Inc()
@@ -417,6 +421,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 		// burl the exchange sends after all is a duplicate, and one it
 		// sent first leaves nothing to bill.
 		if bk := BillKey(n.bid); !h.dedupe.seen(bk, now.UnixNano()) {
+			h.remember(bk, now)
 			if r = h.charge(bk, n, now); r == resultOK && h.sink != nil {
 				h.sink.Notice(n.event(KindBill))
 			}
@@ -523,8 +528,12 @@ func (h *Handler) MarkBilled(fp uint64) {
 
 // AppendDedupe appends the notices processed and not yet expired to dst,
 // for the state file, so that a restarted daemon still answers a replayed
-// billing notice as a duplicate instead of billing it again.
+// billing notice as a duplicate instead of billing it again. With
+// KeepRecentBills, call DedupeSaved once what it appended is written.
 func (h *Handler) AppendDedupe(dst []byte) []byte {
+	if h.recent != nil {
+		h.recent.marked()
+	}
 	return h.dedupe.appendLive(dst, h.now().UnixNano())
 }
 

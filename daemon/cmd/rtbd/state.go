@@ -37,6 +37,7 @@ import (
 type stateFiles struct {
 	spend, tables *statefile.Store
 	lock          *os.File // state.dir's lock, held until close (see lockDir)
+	tablesSaved   func()   // called after each save of the tables that succeeded
 	stop          chan struct{}
 	done          chan struct{}
 }
@@ -58,7 +59,16 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 	if err != nil {
 		return nil, err
 	}
-	spendParts := []statefile.Part{{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend}}
+	// The bills charged since the tables were saved, before the spend
+	// they moved: after a crash, a replay of a bill that the restored
+	// spend counts is a duplicate (see notice.Handler.KeepRecentBills).
+	// A bill charged between the two reads is counted twice if replayed,
+	// never lost.
+	notices.KeepRecentBills()
+	spendParts := []statefile.Part{
+		{Name: "recentbills", Append: notices.AppendRecentBills, Restore: notices.RestoreRecentBills},
+		{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend},
+	}
 	if sync != nil {
 		// The peers' last readings, so that a restart while a peer is
 		// down still counts what it had spent.
@@ -71,8 +81,9 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 		tableParts = append(tableParts, statefile.Part{Name: "peerbills", Append: sync.AppendCursors, Restore: sync.RestoreCursors})
 	}
 	s := &stateFiles{
-		lock:  lock,
-		spend: statefile.New(dir, "spend", spendParts...),
+		lock:        lock,
+		tablesSaved: notices.DedupeSaved,
+		spend:       statefile.New(dir, "spend", spendParts...),
 		tables: statefile.New(dir, "tables", append(tableParts,
 			statefile.Part{Name: "freq", Append: st.AppendFreq, Restore: func(b []byte) (int, error) {
 				n, err := st.RestoreFreq(b)
@@ -124,7 +135,16 @@ func lockDir(dir string) (*os.File, error) {
 }
 
 func (s *stateFiles) save() error {
-	return errors.Join(s.spend.Save(), s.tables.Save())
+	return errors.Join(s.spend.Save(), s.saveTables())
+}
+
+// saveTables saves the tables file and, when it is written, says so.
+func (s *stateFiles) saveTables() error {
+	err := s.tables.Save()
+	if err == nil {
+		s.tablesSaved()
+	}
+	return err
 }
 
 // run saves each file at its interval until close.
@@ -141,7 +161,7 @@ func (s *stateFiles) run(spendEvery, tablesEvery time.Duration) {
 		case <-spend.C:
 			err = s.spend.Save()
 		case <-tables.C:
-			err = s.tables.Save()
+			err = s.saveTables()
 		}
 		if err != nil {
 			slog.Error("periodic state save failed; the next one tries again", "err", err)

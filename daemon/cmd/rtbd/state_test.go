@@ -129,6 +129,66 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestCrashKeepsBillsDeduped: spend is saved every 100 ms and the notice
+// dedupe table hourly. A crash after a spend save restores the bills'
+// spend; the same billing notices fired again are duplicates, not a
+// second charge.
+func TestCrashKeepsBillsDeduped(t *testing.T) {
+	dir := t.TempDir()
+	cfg := func() map[string]any {
+		return map[string]any{
+			"state": map[string]any{"dir": dir, "saveInterval": "100ms", "tablesInterval": "1h"},
+			"drain": map[string]any{"delay": "0s"},
+		}
+	}
+	d := startDaemon(t, cfg())
+	bids, spent := d.billCorpus(t, 10)
+	saves := d.metric(t, `rtbd_state_saves_total{file="spend"}`)
+	d.waitMetric(t, `rtbd_state_saves_total{file="spend"}`, func(v float64) bool { return v >= saves+2 },
+		"two periodic saves at a 100 ms interval")
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	d.wait()
+
+	d2 := startDaemon(t, cfg())
+	if got := d2.spendTotal(t); got != spent {
+		t.Fatalf("spend after kill -9 %v; want %v", got, spent)
+	}
+	for _, b := range bids {
+		d2.notice(t, b.BURL, "2")
+	}
+	if got := d2.metric(t, `rtbd_notices_total{kind="bill",result="duplicate"}`); got != float64(len(bids)) {
+		t.Fatalf("billing notices fired again after kill -9: %v duplicates; want %d", got, len(bids))
+	}
+	if got := d2.spendTotal(t); got != spent {
+		t.Fatalf("spend after replayed notices %v; want %v", got, spent)
+	}
+}
+
+// TestTablesSaveEndsRecentBills: the spend file keeps the bills only
+// until the tables file holds them, so that it stays small.
+func TestTablesSaveEndsRecentBills(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, map[string]any{
+		"state": map[string]any{"dir": dir, "saveInterval": "100ms", "tablesInterval": "1s"},
+	})
+	d.billCorpus(t, 10)
+	tables := d.metric(t, `rtbd_state_saves_total{file="tables"}`)
+	d.waitMetric(t, `rtbd_state_saves_total{file="tables"}`, func(v float64) bool { return v >= tables+2 },
+		"two periodic saves of the tables at a 1 s interval")
+	spend := d.metric(t, `rtbd_state_saves_total{file="spend"}`)
+	d.waitMetric(t, `rtbd_state_saves_total{file="spend"}`, func(v float64) bool { return v >= spend+2 },
+		"two periodic saves at a 100 ms interval")
+	sections, err := statefile.ReadFile(filepath.Join(dir, "spend"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sections["recentbills"]); n != 8 {
+		t.Fatalf("spend file's recentbills after a tables save: %d bytes; want 8 (no entry)", n)
+	}
+}
+
 // savedSpend runs `rtbd state -dir dir` and sums its campaigns' total
 // spend in micro-units: this host's own, and its peers' last readings.
 func savedSpend(t *testing.T, dir string) (own, peers int64) {

@@ -1,0 +1,104 @@
+package notice
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+)
+
+// billIDs sends h a billing notice for each bid id; each must be
+// answered 204.
+func billIDs(t *testing.T, h *Handler, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if code, body := serveDirect(t, h, "GET", "/bill?bid="+id+"&cid=c9&price=4", ""); code != 204 {
+			t.Fatalf("bill %s: status %d %q", id, code, body)
+		}
+	}
+}
+
+// recentCount is the entry count AppendRecentBills writes.
+func recentCount(h *Handler) uint64 {
+	return binary.LittleEndian.Uint64(h.AppendRecentBills(nil))
+}
+
+// TestRecentBills: the bills processed since the dedupe table was last
+// saved are in AppendRecentBills, and a handler that restores them
+// answers their replays as duplicates. A table save drops the bills it
+// holds once it is written, and only those: a bill processed while the
+// table is being saved, or after a save that failed, stays.
+func TestRecentBills(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	h := New(Config{DedupeSlots: 1024, DedupeTTL: time.Hour}, &fakeSpender{}, nil)
+	h.now = func() time.Time { return now }
+	h.KeepRecentBills()
+	if n := recentCount(h); n != 0 {
+		t.Fatalf("%d recent bills before any notice", n)
+	}
+	billIDs(t, h, "a1", "a2")
+	serveDirect(t, h, "GET", "/win?bid=w1&cid=c9&price=4", "")
+	serveDirect(t, h, "GET", "/loss?bid=l1&cid=c9&loss=2", "")
+	if n := recentCount(h); n != 2 {
+		t.Fatalf("%d recent bills after two bills, a win and a loss; want 2", n)
+	}
+
+	h.AppendDedupe(nil) // a save that fails: no DedupeSaved
+	billIDs(t, h, "a3")
+	h.AppendDedupe(nil)
+	billIDs(t, h, "a4") // while the table is written
+	h.DedupeSaved()
+	saved := h.AppendRecentBills(nil)
+	if n := binary.LittleEndian.Uint64(saved); n != 1 {
+		t.Fatalf("%d recent bills after a table save; want 1 (the bill processed during it)", n)
+	}
+
+	sp := &fakeSpender{}
+	restarted := New(Config{DedupeSlots: 1024, DedupeTTL: time.Hour}, sp, nil)
+	restarted.now = func() time.Time { return now.Add(time.Minute) }
+	if n, err := restarted.RestoreRecentBills(saved); err != nil || n != 1 {
+		t.Fatalf("restored %d recent bills, err %v; want 1", n, err)
+	}
+	billIDs(t, restarted, "a4", "a5")
+	if n := sp.count(); n != 1 {
+		t.Fatalf("after a restore %d bills; want only a5's", n)
+	}
+
+	h.now = func() time.Time { return now.Add(2 * time.Hour) }
+	if n := recentCount(h); n != 0 {
+		t.Fatalf("%d recent bills past their dedupe TTL; want 0", n)
+	}
+}
+
+// TestRecentBillsBillOnWin: a win that bills (bill on win) is a recent
+// bill, under the billing notice's key.
+func TestRecentBillsBillOnWin(t *testing.T) {
+	h := New(Config{BillOnWin: true}, &fakeSpender{}, nil)
+	h.KeepRecentBills()
+	serveDirect(t, h, "GET", "/win?bid=w1&cid=c9&price=4", "")
+	sp := &fakeSpender{}
+	restarted := New(Config{}, sp, nil)
+	if _, err := restarted.RestoreRecentBills(h.AppendRecentBills(nil)); err != nil {
+		t.Fatal(err)
+	}
+	billIDs(t, restarted, "w1")
+	if n := sp.count(); n != 0 {
+		t.Fatalf("a bill after its win billed and a restore: %d charges; want 0", n)
+	}
+}
+
+// TestRecentBillsFull: past its size the ring drops the oldest bills and
+// counts them.
+func TestRecentBillsFull(t *testing.T) {
+	r := newRecentBills(4)
+	dropped := recentBillsDropped.Get()
+	for fp := uint64(1); fp <= 6; fp++ {
+		r.add(fp, 10)
+	}
+	b := r.appendLive(nil, 0)
+	if n := binary.LittleEndian.Uint64(b); n != 4 || binary.LittleEndian.Uint64(b[8:]) != 3 {
+		t.Fatalf("ring of 4 after 6 bills: %d entries, first %d; want 4 from 3", n, binary.LittleEndian.Uint64(b[8:]))
+	}
+	if got := recentBillsDropped.Get() - dropped; got != 2 {
+		t.Fatalf("rtbd_notice_recent_bills_dropped_total moved %d; want 2", got)
+	}
+}
