@@ -1,8 +1,11 @@
 package decision
 
 import (
+	"log/slog"
 	"runtime"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Retirement. The State keeps the spend of every campaign a book, a peer
@@ -112,6 +115,52 @@ func (s *State) Retire() int {
 // means it counts one it did not before, which an entry [State.Retirable]
 // reported may now be part of.
 func (s *State) Grown() uint64 { return s.grown.Load() }
+
+// maxAdopted bounds the campaigns [State.Adopt] counts that no book has
+// had yet.
+const maxAdopted = 1024
+
+// Adopt starts counting campaign id, which no book has had, so that a
+// notice for one of its bids is charged rather than refused: a host
+// whose book lags behind the bidding host's (a backup that took the
+// address over, a reload still compiling) bills what the exchange
+// charged. A book that brings the campaign later attaches to its
+// counters, with the spend they hold; until then its frequency cap is
+// unknown, so its impressions count in no cap. A campaign no book
+// brings is retired as a restored one is (see [State.Retire]). Adopt
+// returns false when the State counts id already, before any book, and
+// when maxAdopted adopted campaigns are still in no book: notices can
+// name any id, so only so many are taken on trust (signed notices, see
+// notice.Config.Keys, name only ids this fleet bid with).
+func (s *State) Adopt(id []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := *s.camps.Load()
+	if len(id) == 0 || old[string(id)] != nil || s.snap.Load() == nil {
+		return false
+	}
+	for a := range s.adopted {
+		if old[a] == nil { // retired
+			delete(s.adopted, a)
+		}
+	}
+	if len(s.adopted) >= maxAdopted {
+		return false
+	}
+	m := make(map[string]*campaignState, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[string(id)] = &campaignState{freqKey: xxhash.Sum64String(string(id))} // as Compile derives it
+	if s.adopted == nil {
+		s.adopted = map[string]struct{}{}
+	}
+	s.adopted[string(id)] = struct{}{}
+	s.camps.Store(&m)
+	s.grown.Add(1)
+	slog.Warn("billing a campaign no book has had; it is counted from now on", "campaign", string(id))
+	return true
+}
 
 // Counts reports whether the State counts campaign id.
 func (s *State) Counts(id string) bool {

@@ -119,3 +119,48 @@ func TestRetireOff(t *testing.T) {
 		t.Fatalf("retiring off: retired %d, counting %q", n, counted(st))
 	}
 }
+
+// TestAdopt: a campaign no book has had is counted once adopted, and a
+// book that brings it later keeps what it was billed. At most maxAdopted
+// campaigns wait for a book at a time; one a book brings, or one
+// retired, makes room.
+func TestAdopt(t *testing.T) {
+	t.Parallel()
+	now := testNow
+	st := retireState(&now)
+	if st.Adopt([]byte("early")) {
+		t.Fatal("adopted a campaign before any book")
+	}
+	compileAt(t, st, "a")
+	if st.Adopt([]byte("a")) || st.Adopt(nil) {
+		t.Fatal("adopted a campaign of the book, or an empty id")
+	}
+	if !st.Adopt([]byte("new")) {
+		t.Fatal("did not adopt a campaign no book has had")
+	}
+	bill(t, st, "new", 0, 2, now)
+	s := compileAt(t, st, "a", "new")
+	if got := s.CampaignStatus(1, now); string(got.ID) != "new" || got.SpendTotal != 2 {
+		t.Fatalf("book bringing an adopted campaign: %+v; want its spend of 2", got)
+	}
+
+	for i := 1; i < maxAdopted; i++ {
+		if !st.Adopt([]byte{'x', byte(i >> 8), byte(i)}) {
+			t.Fatalf("adoption %d of %d refused", i, maxAdopted)
+		}
+	}
+	if !st.Adopt([]byte("last")) || st.Adopt([]byte("over")) {
+		t.Fatalf("want %d adoptions waiting for a book, no more", maxAdopted)
+	}
+	compileAt(t, st, "a", "new", "last")
+	if !st.Adopt([]byte("room")) || st.Adopt([]byte("over")) {
+		t.Fatal("a book that brings an adopted campaign made no room, or more than it")
+	}
+	now = now.Add(40 * 24 * time.Hour)
+	if st.Retire() < maxAdopted {
+		t.Fatal("adopted campaigns no book brought were not retired")
+	}
+	if !st.Adopt([]byte("over")) {
+		t.Fatal("retiring adopted campaigns made no room")
+	}
+}

@@ -43,6 +43,10 @@ type State struct {
 	epoch    uint64
 
 	res reservations // won bids' spend until billed (see Reserve)
+
+	// adopted are the campaigns Adopt counts that no book has had yet;
+	// guarded by mu.
+	adopted map[string]struct{}
 }
 
 // campaignState holds one campaign's counters, in micro-units of the
@@ -110,6 +114,9 @@ func (s *State) attach(snap *Snapshot) {
 		cs.freqWindow.Store(int32(cc.freqWin))
 		cs.seen.Store(dayOf(today))
 		cc.st = cs
+		if len(s.adopted) > 0 {
+			delete(s.adopted, string(cc.id))
+		}
 	}
 	// The last book had its campaigns until now: those this one drops
 	// are retired from today on, not from the day it was compiled.

@@ -75,6 +75,15 @@ type Converter interface {
 	CurrencyRate(cur []byte) float64
 }
 
+// Adopter is implemented by a [Spender] that can start counting a
+// campaign it does not know (decision.State): a notice for one is
+// charged, or reserved, after Adopt returns true, instead of being
+// refused as unknown. Adopt returns false when it did not start counting
+// the campaign, and the notice is then counted as result "unknown".
+type Adopter interface {
+	Adopt(campaignID []byte) bool
+}
+
 // Reserver is implemented by a [Spender] that counts a won bid against
 // its campaign's budget, and its user's frequency cap, before the bid is
 // billed: a campaign at the end of its budget, or a user at the cap,
@@ -445,14 +454,11 @@ func (h *Handler) process(k Kind, n *notice) result {
 // charge bills n, whose billing notice has the key bk, through the
 // Spender (ending its reservation when it is a [Reserver]), and hands
 // the charge to the Journal. It returns resultUnknown for a campaign the
-// Spender does not know.
+// Spender does not know and does not adopt (see [Adopter]).
 func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
-	var ch Charge
-	var err error
-	if h.res != nil {
-		ch, err = h.res.BillReserved(bk, n.cid, n.userKey, n.price, n.cur, now)
-	} else {
-		ch, err = h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now)
+	ch, err := h.billSpender(bk, n, now)
+	if err != nil && h.adopt(n.cid) {
+		ch, err = h.billSpender(bk, n, now)
 	}
 	if err != nil {
 		return resultUnknown
@@ -471,11 +477,23 @@ func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
 	return resultOK
 }
 
+// billSpender charges n through the Spender: BillReserved when it is a
+// [Reserver], else Bill.
+func (h *Handler) billSpender(bk uint64, n *notice, now time.Time) (Charge, error) {
+	if h.res != nil {
+		return h.res.BillReserved(bk, n.cid, n.userKey, n.price, n.cur, now)
+	}
+	return h.sp.Bill(n.cid, n.userKey, n.price, n.cur, now)
+}
+
 // reserve reserves n's price under bk, the key of its billing notice, and
 // hands what it added to the Journal. It returns resultUnknown for a
 // campaign the Reserver does not know.
 func (h *Handler) reserve(bk uint64, n *notice, now time.Time) result {
 	rv, err := h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now, h.HasBilled)
+	if err != nil && h.adopt(n.cid) {
+		rv, err = h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now, h.HasBilled)
+	}
 	if err != nil {
 		return resultUnknown
 	}
@@ -484,6 +502,14 @@ func (h *Handler) reserve(bk uint64, n *notice, now time.Time) result {
 			Charge: Charge{CapKey: rv.CapKey, CapWindow: rv.CapWindow, Campaign: rv.Campaign}})
 	}
 	return resultOK
+}
+
+// adopt asks the Spender, when it is an [Adopter], to count campaign
+// cid, for which it just refused a notice, and reports whether it does
+// now.
+func (h *Handler) adopt(cid []byte) bool {
+	a, ok := h.sp.(Adopter)
+	return ok && a.Adopt(cid)
 }
 
 // HasBilled reports whether the billing notice with [Billed.Notice] fp was

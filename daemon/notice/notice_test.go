@@ -540,6 +540,51 @@ func TestBillUnknownCampaign(t *testing.T) {
 	}
 }
 
+// adoptingSpender is a fakeSpender that adopts the unknown campaigns of
+// adoptable: it knows them from then on.
+type adoptingSpender struct {
+	fakeSpender
+	adoptable map[string]bool
+	adopted   []string
+}
+
+func (s *adoptingSpender) Adopt(cid []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.unknown[string(cid)] || !s.adoptable[string(cid)] {
+		return false
+	}
+	delete(s.unknown, string(cid))
+	s.adopted = append(s.adopted, string(cid))
+	return true
+}
+
+// TestBillAdoptsCampaign: a bill for a campaign the Spender does not
+// know yet is charged once it adopts it, and counted as ok; one it does
+// not adopt is unknown.
+func TestBillAdoptsCampaign(t *testing.T) {
+	sp := &adoptingSpender{
+		fakeSpender: fakeSpender{unknown: map[string]bool{"new": true, "junk": true}},
+		adoptable:   map[string]bool{"new": true},
+	}
+	h := New(Config{}, sp, nil)
+	ok0, unknown0, spend0 := noticesTotal[KindBill][resultOK].Get(), noticesTotal[KindBill][resultUnknown].Get(), noticeSpendTotal.Get()
+	serveDirect(t, h, "GET", "/bill?bid=n1&cid=new&price=3", "")
+	serveDirect(t, h, "GET", "/bill?bid=j1&cid=junk&price=3", "")
+	if got := noticesTotal[KindBill][resultOK].Get() - ok0; got != 1 {
+		t.Fatalf("%d bills ok; want 1 (the adopted campaign's)", got)
+	}
+	if got := noticesTotal[KindBill][resultUnknown].Get() - unknown0; got != 1 {
+		t.Fatalf("%d bills unknown; want 1 (the campaign not adopted)", got)
+	}
+	if got := noticeSpendTotal.Get() - spend0; math.Abs(got-0.003) > 1e-9 {
+		t.Fatalf("spend moved by %v; want 0.003 (one bill at CPM 3)", got)
+	}
+	if len(sp.adopted) != 1 || sp.count() != 3 {
+		t.Fatalf("adopted %v with %d Bill calls; want [new] with 3 (each campaign once, new again once adopted)", sp.adopted, sp.count())
+	}
+}
+
 func TestWinAndLossDoNotBill(t *testing.T) {
 	sp, sink := &fakeSpender{}, &fakeSink{}
 	h := New(Config{}, sp, sink)

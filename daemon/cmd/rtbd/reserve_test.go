@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/corpus"
 	"github.com/rtbd/rtbd/daemon/decision"
 )
@@ -228,5 +232,52 @@ func TestBillOnWinPath(t *testing.T) {
 		if got := d.metric(t, name); math.Abs(got-want) > 1e-9 {
 			t.Errorf("%s = %v; want %v", name, got, want)
 		}
+	}
+}
+
+// TestNoticesOfACampaignNotInTheBook: a host whose book lacks a campaign
+// (it lags behind the host that bid) reserves its win and charges its
+// bills all the same, and the book that brings the campaign has them.
+func TestNoticesOfACampaignNotInTheBook(t *testing.T) {
+	one := campaign.Campaign{
+		ID: "old", ADomain: []string{"old.rtbd.example"}, Value: 5, MaxCPM: 5,
+		Targeting: campaign.Targeting{Media: []string{"banner"}},
+		Creatives: []campaign.Creative{{ID: "old-300x250", Type: "banner", W: 300, H: 250, Secure: true, Markup: "<div>old</div>"}},
+	}
+	two, three := one, one
+	two.ID, two.Creatives = "fresh", []campaign.Creative{{ID: "fresh-300x250", Type: "banner", W: 300, H: 250, Secure: true, Markup: "<div>fresh</div>"}}
+	three.ID, three.Creatives = "won", []campaign.Creative{{ID: "won-300x250", Type: "banner", W: 300, H: 250, Secure: true, Markup: "<div>won</div>"}}
+	cp := filepath.Join(t.TempDir(), "campaigns.json")
+	write := func(cs ...campaign.Campaign) {
+		js, err := json.Marshal(campaign.File{Version: 1, Currency: "USD", Campaigns: cs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cp, js, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(one)
+	d := startDaemon(t, map[string]any{"data": map[string]any{"campaignsFile": cp}})
+	d.notice(t, d.bid+"/bill?bid=adopt1&cid=fresh&price=${AUCTION_PRICE}", "3")
+	d.notice(t, d.bid+"/win?bid=adopt2&cid=won&price=${AUCTION_PRICE}", "2")
+	if got := d.metric(t, "rtbd_win_reservations"); got != 1 {
+		t.Fatalf("a win of a campaign not in the book: %v reservations; want 1", got)
+	}
+	d.notice(t, d.bid+"/bill?bid=adopt2&cid=won&price=${AUCTION_PRICE}", "2")
+	if got := d.metric(t, `rtbd_notices_total{kind="bill",result="ok"}`); got != 2 {
+		t.Fatalf("%v billing notices ok; want 2", got)
+	}
+	write(one, two, three)
+	if code := d.reload(t); code != 200 {
+		t.Fatalf("reload: %d", code)
+	}
+	for id, want := range map[string]float64{"fresh": 0.003, "won": 0.002} {
+		if got := d.metric(t, `rtbd_campaign_spend_total{campaign="`+id+`"}`); math.Abs(got-want) > 1e-9 {
+			t.Fatalf("spend of campaign %s, which the book brought: %v; want %v", id, got, want)
+		}
+	}
+	if got := d.metric(t, `rtbd_win_reservations_ended_total{how="billed"}`); got != 1 {
+		t.Fatalf("%v reservations ended by their bill; want 1", got)
 	}
 }
