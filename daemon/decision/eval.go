@@ -359,6 +359,13 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 			}
 			checked = true
 		}
+		// A DOOH play is billed as qty impressions: a bid on one must fit
+		// what the budgets have left, not only start below them.
+		if q := imp.QtyMultiplier; q > 1 && !cc.affords(c.sec, opt.price/c.conv*q*1e3) {
+			why = "play_over_budget"
+			c.note(ReasonBudget)
+			continue
+		}
 		if perCreative {
 			c.offer(opt, k)
 		}

@@ -398,6 +398,20 @@ func (cc *ccamp) pacing(sec int64) PacingState {
 	return PacingOK
 }
 
+// affords reports whether cc's budgets, daily and total, have room for
+// amount micro-units (campaign file currency) more at unix second sec:
+// what one bid on a DOOH play costs, which counts many impressions (see
+// evaluate). pacing already held that the spend is below them.
+func (cc *ccamp) affords(sec int64, amount float64) bool {
+	cs := cc.st
+	peerToday, peerTotal := cs.peerSpent(sec / 86400)
+	reserved := cs.reserved.Load()
+	if cc.total > 0 && float64(cs.total.Load()+peerTotal+reserved)+amount > float64(cc.total) {
+		return false
+	}
+	return cc.daily == 0 || float64(cs.spentToday(sec/86400)+peerToday+reserved)+amount <= float64(cc.daily)
+}
+
 // CampaignStatus is one campaign's spend and pacing, for metrics.
 type CampaignStatus struct {
 	ID         []byte // valid while the Snapshot is; do not modify

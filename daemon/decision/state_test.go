@@ -412,3 +412,34 @@ func TestCampaignStateFitsALine(t *testing.T) {
 		t.Fatalf("campaignState is %d bytes; keep it within 64 (put rarely read fields behind a pointer)", n)
 	}
 }
+
+// TestPlayOverBudget: a DOOH play counts qty.multiplier impressions, so
+// a bid on one is made only while a budget, daily or total, has room
+// for all of them at the bid's price.
+func TestPlayOverBudget(t *testing.T) {
+	t.Parallel()
+	for _, budget := range []campaign.Budget{campaignBudget(5, 0, "asap"), campaignBudget(0, 5, "")} {
+		c := bannerCampaign("c1", 10) // bids CPM 10: 0.01 an impression
+		c.Budget = budget
+		st := NewState(0)
+		s, _ := Compile(testFile(c), nil, st, testOptions)
+		bill(t, st, "c1", 0, 4, testNow) // 1 left: 100 impressions
+		for _, tc := range []struct {
+			qty  float64
+			want Reason
+		}{{0, ReasonBid}, {50, ReasonBid}, {100, ReasonBid}, {100.5, ReasonBudget}, {1000, ReasonBudget}} {
+			// In EUR the bid is CPM 9, still 0.01 USD an impression.
+			for _, cur := range []string{"USD", "EUR"} {
+				req := bannerRequest()
+				req.Imps[0].QtyMultiplier, req.Cur = tc.qty, [][]byte{[]byte(cur)}
+				r, _, tr := decide(s, req, testNow)
+				if r != tc.want || r == ReasonBudget && traceFilter(tr, "c1") != "play_over_budget" {
+					t.Fatalf("budget %+v, 1 USD left, play of %v impressions, bid in %s: %s (%q); want %s", budget, tc.qty, cur, r, traceFilter(tr, "c1"), tc.want)
+				}
+				if r := s.Decide(&Ctx{}, req, testNow, &openrtb.Response{}); r != tc.want {
+					t.Fatalf("budget %+v, play of %v impressions, bid in %s, untraced: %s; want %s", budget, tc.qty, cur, r, tc.want)
+				}
+			}
+		}
+	}
+}

@@ -27,8 +27,9 @@ type TraceCampaign struct {
 	// ("country", "inventory", "banner_size", ...), a block list ("bcat",
 	// "badv", "battr", "wlang", "secure", ...), "creative" (no creative
 	// fits), a pacing state ("ahead", "daily_spent", "total_spent",
-	// "not_started" and "ended" outside the flight), "freq_cap" or
-	// "below_floor". Empty when the campaign was priced.
+	// "not_started" and "ended" outside the flight), "play_over_budget"
+	// (a DOOH play's impressions cost more than a budget has left),
+	// "freq_cap" or "below_floor". Empty when the campaign was priced.
 	Filter string  `json:"filter,omitempty"`
 	Score  float64 `json:"score,omitempty"`
 	Price  float64 `json:"price,omitempty"`
