@@ -20,6 +20,12 @@ const (
 	kImpField
 	kMetricField
 	kNativeField
+	kNativeReqField
+	kNativeAssetField
+	kNativeTitleField
+	kNativeImgField
+	kNativeDataField
+	kEventTrackerField
 	kPmpField
 	kQtyField
 	kRegsDSAField
@@ -52,6 +58,9 @@ const (
 	eSegment
 	eEid
 	eDurFloor
+	eNativeAsset
+	eEventTracker
+	eEventMethod
 )
 
 func (p *parser) field(k fieldKind, key []byte) error {
@@ -82,6 +91,18 @@ func (p *parser) field(k fieldKind, key []byte) error {
 		return metricField(p, key)
 	case kNativeField:
 		return nativeField(p, key)
+	case kNativeReqField:
+		return nativeReqField(p, key)
+	case kNativeAssetField:
+		return nativeAssetField(p, key)
+	case kNativeTitleField:
+		return nativeTitleField(p, key)
+	case kNativeImgField:
+		return nativeImgField(p, key)
+	case kNativeDataField:
+		return nativeDataField(p, key)
+	case kEventTrackerField:
+		return eventTrackerField(p, key)
 	case kQtyField:
 		return qtyField(p, key)
 	case kPmpField:
@@ -142,6 +163,12 @@ func (p *parser) elem(k elemKind, i int) error {
 		return eid(p, i)
 	case eDurFloor:
 		return durFloor(p, i)
+	case eNativeAsset:
+		return nativeAsset(p, i)
+	case eEventTracker:
+		return eventTracker(p, i)
+	case eEventMethod:
+		return eventMethod(p, i)
 	}
 	panic("BUG: unknown openrtb element kind")
 }

@@ -27,6 +27,10 @@ const (
 	// its data) and eids; those past them are skipped: they only inform.
 	maxSegments = 1024
 	maxEIDs     = 64
+	// maxNativeAssets bounds a native request's assets; one with more is
+	// not read (its imp loses MediaNative): an asset past it may be
+	// required.
+	maxNativeAssets = 32
 )
 
 // ErrMissingID is returned by [Request.Parse] when the request has no "id".

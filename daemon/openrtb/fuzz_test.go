@@ -66,7 +66,8 @@ func FuzzParse(f *testing.F) {
 			}
 			im := &r.Imps[i]
 			if len(im.Banner.Formats) > maxFormats || len(im.PMP.Deals) > maxDeals ||
-				len(im.Video.DurFloors) > maxDurFloors || len(im.Audio.DurFloors) > maxDurFloors {
+				len(im.Video.DurFloors) > maxDurFloors || len(im.Audio.DurFloors) > maxDurFloors ||
+				len(im.Native.Assets) > maxNativeAssets {
 				t.Fatalf("unbounded lists in %q", body)
 			}
 		}

@@ -3,6 +3,22 @@ package openrtb
 // impState is per-imp bookkeeping for fields the view does not keep.
 type impState struct {
 	nativeRequest bool
+	// nativeBad: the native request could not be read whole, or has
+	// more than maxNativeAssets assets.
+	nativeBad bool
+	// asset is the native asset being read, and assetPresent whether
+	// one of its kinds was; the ver of the request and of imp.native.
+	asset     NativeAsset
+	reqVer    []byte
+	reqVerSet bool
+	// nativeSub: the native request being read is a string's content
+	// (see nativeRequest).
+	nativeSub bool
+	// The eventtracker being read: its event, and whether its methods
+	// have 1 (img); eventImp once one took impressions as images.
+	eventTracker int
+	eventImg     bool
+	eventImp     bool
 }
 
 func (p *parser) imps() error {
@@ -36,9 +52,17 @@ func imp(p *parser, _ int) error {
 		return nil
 	}
 	// A native object with neither "request" (1.1+) nor "assets" (1.0)
-	// offers nothing to bid on, so it does not count as media.
+	// offers nothing to bid on, so it does not count as media. One whose
+	// request could not be read whole (a spec's placeholder text, more
+	// than maxNativeAssets assets) has no assets: nothing fills it.
 	if !p.st.nativeRequest {
 		im.Media &^= MediaNative
+	}
+	if p.st.nativeBad {
+		im.Native.Assets = im.Native.Assets[:0]
+	}
+	if p.st.reqVerSet {
+		im.Native.Ver = p.st.reqVer
 	}
 	return nil
 }
@@ -53,7 +77,9 @@ func (im *Imp) reset() {
 	audioMimes, audioProtocols, audioBAttr := resetTexts(a.Mimes), a.Protocols[:0], a.BAttr[:0]
 	audioRqdDurs, audioPodDedupe, audioDurFloors := a.RqdDurs[:0], a.PodDedupe[:0], a.DurFloors[:0]
 	deals := resetDeals(im.PMP.Deals)
+	assets := im.Native.Assets[:0]
 	*im = Imp{}
+	im.Native.Assets = assets
 	im.Banner.Formats, im.Banner.BAttr = formats, bannerBAttr
 	v.Mimes, v.Protocols, v.BAttr, v.RqdDurs, v.PodDedupe = mimes, protocols, videoBAttr, rqdDurs, podDedupe
 	a.Mimes, a.Protocols, a.BAttr = audioMimes, audioProtocols, audioBAttr
@@ -193,15 +219,220 @@ func formatField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func nativeField(p *parser, key []byte) error {
-	if string(key) != "request" && string(key) != "assets" {
+func nativeField(p *parser, key []byte) (err error) {
+	n := &p.cur().Native
+	switch string(key) {
+	case "ver":
+		var v []byte
+		if v, err = p.text(); err == nil && len(n.Ver) == 0 {
+			n.Ver = v
+		}
+	case "request":
+		switch p.ws() {
+		case '"':
+			var req []byte
+			if req, err = p.str(); err == nil {
+				p.st.nativeRequest = true
+				p.nativeRequest(req)
+			}
+		case '{':
+			p.st.nativeRequest = true
+			_, err = p.object("", kNativeReqField)
+		case 'n':
+			err = p.literal("null")
+		default:
+			err = p.skip()
+		}
+	case "assets": // 1.0 from some exchanges: the request's assets here
+		if p.ws() == 'n' {
+			return p.literal("null")
+		}
+		p.st.nativeRequest = true
+		n.Assets = n.Assets[:0]
+		err = p.array("imp.native.assets is not an array", eNativeAsset)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+// nativeRequest reads the native request that imp.native.request held as
+// a string, req (decoded: it aliases the body or the Request's scratch).
+// What it cannot read only leaves the imp without assets: the rest of
+// the request stays biddable, and its errors allocate nothing. Strings in it other than ver are skipped,
+// and a ver with escapes is not read, so it decodes nothing into the
+// scratch, whose size bounds the decoded strings of the body.
+func (p *parser) nativeRequest(req []byte) {
+	sub := parser{b: req, r: p.r, depth: p.depth, st: p.st}
+	sub.st.nativeSub = true
+	present, err := sub.object("", kNativeReqField)
+	if err != nil || !present || sub.ws() != 0 {
+		sub.st.nativeBad = true
+	}
+	p.st = sub.st
+	p.st.nativeSub = false
+}
+
+// nativeReqField reads a field of the native request object.
+func nativeReqField(p *parser, key []byte) (err error) {
+	n := &p.cur().Native
+	switch string(key) {
+	case "native": // 1.0 wraps the request in {"native":{...}}
+		_, err = p.object("native.native is not an object", kNativeReqField)
+	case "ver":
+		p.st.reqVer, p.st.reqVerSet, err = p.nativeText()
+	case "assets":
+		n.Assets = n.Assets[:0]
+		err = p.array("native assets is not an array", eNativeAsset)
+	case "eventtrackers":
+		err = p.array("native eventtrackers is not an array", eEventTracker)
+		n.EventImp = p.st.eventImp
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+// nativeText reads a string of the native request without decoding it:
+// ok is false for one with escapes (see nativeRequest) or not a string.
+func (p *parser) nativeText() (s []byte, ok bool, err error) {
+	if !p.st.nativeSub {
+		s, err = p.text()
+		return s, err == nil, err
+	}
+	if p.ws() != '"' {
+		return nil, false, p.skip()
+	}
+	start := p.i + 1
+	escaped, err := p.rawStr()
+	if err != nil || escaped {
+		return nil, false, err
+	}
+	return p.b[start : p.i-1 : p.i-1], true, nil
+}
+
+func nativeAsset(p *parser, i int) error {
+	n := &p.cur().Native
+	if len(n.Assets) >= maxNativeAssets {
+		p.st.nativeBad = true
 		return p.skip()
 	}
-	if p.null() {
-		return nil
+	p.st.asset = NativeAsset{ID: i}
+	present, err := p.object("native asset is not an object", kNativeAssetField)
+	if err == nil && present {
+		n.Assets = append(n.Assets, p.st.asset)
 	}
-	p.st.nativeRequest = true
+	return err
+}
+
+func nativeAssetField(p *parser, key []byte) (err error) {
+	a := &p.st.asset
+	switch string(key) {
+	case "id":
+		a.ID, err = p.int()
+	case "required":
+		var r int
+		r, err = p.int()
+		a.Required = r == 1
+	case "title":
+		err = p.nativeKind(NativeTitle, kNativeTitleField)
+	case "img":
+		err = p.nativeKind(NativeImg, kNativeImgField)
+	case "data":
+		err = p.nativeKind(NativeData, kNativeDataField)
+	case "video":
+		err = p.nativeKind(NativeVideo, kSkipField)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+// nativeKind reads the asset's object of kind k with field.
+func (p *parser) nativeKind(k NativeKind, field fieldKind) error {
+	present, err := p.object("native asset kind is not an object", field)
+	if present {
+		p.st.asset.Kind = k
+	}
+	return err
+}
+
+func nativeTitleField(p *parser, key []byte) (err error) {
+	if string(key) == "len" {
+		p.st.asset.Len, err = p.int()
+		return err
+	}
 	return p.skip()
+}
+
+func nativeImgField(p *parser, key []byte) (err error) {
+	a := &p.st.asset
+	var v int
+	switch string(key) {
+	case "type":
+		a.Type, err = p.int()
+	case "wmin":
+		if v, err = p.int(); v > 0 {
+			a.W = v
+		}
+	case "hmin":
+		if v, err = p.int(); v > 0 {
+			a.H = v
+		}
+	case "w": // wmin, when present, says more
+		if v, err = p.int(); a.W == 0 {
+			a.W = max(v, 0)
+		}
+	case "h":
+		if v, err = p.int(); a.H == 0 {
+			a.H = max(v, 0)
+		}
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func nativeDataField(p *parser, key []byte) (err error) {
+	a := &p.st.asset
+	switch string(key) {
+	case "type":
+		a.Type, err = p.int()
+	case "len":
+		a.Len, err = p.int()
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func eventTracker(p *parser, _ int) error {
+	p.st.eventTracker, p.st.eventImg = 0, false
+	present, err := p.object("native eventtracker is not an object", kEventTrackerField)
+	if err == nil && present && p.st.eventTracker == 1 && p.st.eventImg {
+		p.st.eventImp = true
+	}
+	return err
+}
+
+func eventTrackerField(p *parser, key []byte) (err error) {
+	switch string(key) {
+	case "event":
+		p.st.eventTracker, err = p.int()
+	case "methods":
+		err = p.array("eventtrackers.methods is not an array", eEventMethod)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+func eventMethod(p *parser, _ int) error {
+	m, err := p.int()
+	if m == 1 {
+		p.st.eventImg = true
+	}
+	return err
 }
 
 func metric(p *parser, _ int) error {

@@ -189,8 +189,52 @@ type Imp struct {
 	Banner Banner
 	Video  Video
 	Audio  Audio
+	Native Native
 	PMP    PMP
 }
+
+// Native is what a bid needs of imp.native's request: the Native Ads
+// request object, a JSON string in imp.native.request (from some
+// exchanges an object there, or its assets in imp.native itself). An
+// imp keeps MediaNative only when it has one that could be read whole.
+type Native struct {
+	// Ver is the request's ver, else imp.native.ver: "1.0", "1.1",
+	// "1.2"; empty when neither says.
+	Ver    []byte
+	Assets []NativeAsset
+	// EventImp: the request's eventtrackers take impression trackers
+	// (event 1) as image pixels (method 1), which a 1.2 response then
+	// carries in eventtrackers rather than the older imptrackers.
+	EventImp bool
+}
+
+// NativeAsset is one asset of a native request. An asset of none of the
+// four kinds (or of one this reader does not know) has Kind 0: no ad can
+// fill it, so when it is required nothing bids.
+type NativeAsset struct {
+	ID       int // the request's id, else its index (some requests have none)
+	Required bool
+	Kind     NativeKind
+	// Type is an image's type (1 icon, 3 main; 0 unsaid) or a data
+	// asset's (1 sponsored, 2 desc, 12 ctatext, ...).
+	Type int
+	// Len is the longest text a title or data asset takes, in
+	// characters; 0 for no limit.
+	Len int
+	// W and H are an image's least size: wmin and hmin, else w and h.
+	W, H int
+}
+
+// NativeKind is the kind of a native asset.
+type NativeKind uint8
+
+// Native asset kinds.
+const (
+	NativeTitle NativeKind = 1 + iota
+	NativeImg
+	NativeData
+	NativeVideo
+)
 
 // Banner is imp.banner; sizes from banner.format[] and banner.w/h.
 type Banner struct {

@@ -2,6 +2,7 @@ package openrtb
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/bits"
 )
 
@@ -32,8 +33,15 @@ type parser struct {
 // errorf returns a *ParseError at the current offset. Error paths are rare,
 // so the allocation here is acceptable.
 func (p *parser) errorf(msg string) error {
+	if p.st.nativeSub {
+		return errNativeRequest // see nativeRequest
+	}
 	return &ParseError{Msg: msg, Offset: p.i}
 }
+
+// errNativeRequest is the error of a native request that a string held:
+// the request is read on without it.
+var errNativeRequest = errors.New("unreadable native request")
 
 func (p *parser) eof() error { return p.errorf("unexpected end of input") }
 

@@ -1,0 +1,91 @@
+package openrtb
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// TestParseNative reads the native requests of the corpus, in each of the
+// forms exchanges send them: a JSON string (1.1, 1.2, the 1.0 "native"
+// wrapper), an object, or the assets in imp.native itself.
+func TestParseNative(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		file     string
+		imp      int
+		ver      string
+		eventImp bool
+		assets   []NativeAsset
+	}{
+		{"pbs__adapter-out-smartadserver-native-app-eur-floor.json", 0, "1.2", true, []NativeAsset{
+			{ID: 1, Required: true, Kind: NativeTitle, Len: 25},
+			{ID: 2, Required: true, Kind: NativeData, Type: 2, Len: 90},
+			{ID: 3, Kind: NativeData, Type: 12, Len: 15},
+			{ID: 4, Required: true, Kind: NativeImg, Type: 3, W: 1200, H: 627},
+			{ID: 5, Required: true, Kind: NativeImg, Type: 1, W: 100, H: 100},
+			{ID: 6, Kind: NativeData, Type: 3, Len: 5},
+			{ID: 7, Kind: NativeData, Type: 6},
+		}},
+		// No ids: each asset's index stands for it.
+		{"pbs__auction-valid-native-with-video-asset.json", 0, "", false, []NativeAsset{
+			{ID: 0, Kind: NativeTitle, Len: 90},
+			{ID: 1, Kind: NativeImg, W: 20, H: 30},
+			{ID: 2, Kind: NativeVideo},
+			{ID: 3, Kind: NativeData, Type: 2},
+		}},
+		// The assets in imp.native, w and h for the image's size.
+		{"rtb4free__nexageNativeAppWall.json", 0, "", false, []NativeAsset{
+			{ID: 1, Required: true, Kind: NativeTitle, Len: 30},
+			{ID: 2, Kind: NativeData, Type: 3, Len: 5},
+			{ID: 3, Required: true, Kind: NativeImg, Type: 1, W: 64, H: 64},
+			{ID: 4, Kind: NativeData, Type: 2, Len: 10},
+		}},
+		// The request as an object, without assets; its ver over imp.native.ver.
+		{"google__full-all-fields-2016.json", 2, "1", false, nil},
+		// Placeholder text where the request should be: no assets.
+		{"bsm__breq-native.json", 0, "1.0", false, nil},
+	} {
+		r := mustParse(t, string(corpusFile(t, tc.file)))
+		im := &r.Imps[tc.imp]
+		n := &im.Native
+		if im.Media&MediaNative == 0 || string(n.Ver) != tc.ver || n.EventImp != tc.eventImp || !slices.Equal(n.Assets, tc.assets) {
+			t.Errorf("%s: media %b, native %+v (ver %q); want native, ver %q, eventImp %v, assets %+v",
+				tc.file, im.Media, *n, n.Ver, tc.ver, tc.eventImp, tc.assets)
+		}
+	}
+}
+
+// TestParseNativeForms: the request string's forms and faults. What a
+// native request string holds that cannot be read leaves the imp with no
+// assets, never fails the bid request.
+func TestParseNativeForms(t *testing.T) {
+	t.Parallel()
+	f := func(native string, ver string, eventImp bool, assets ...NativeAsset) {
+		t.Helper()
+		r := mustParse(t, `{"id":"a","imp":[{"id":"1","native":`+native+`}]}`)
+		n := &r.Imps[0].Native
+		if r.Imps[0].Media != MediaNative || string(n.Ver) != ver || n.EventImp != eventImp || !slices.Equal(n.Assets, assets) {
+			t.Errorf("native %s: media %b, %+v (ver %q); want ver %q, eventImp %v, assets %+v", native, r.Imps[0].Media, *n, n.Ver, ver, eventImp, assets)
+		}
+	}
+	title := NativeAsset{ID: 1, Required: true, Kind: NativeTitle, Len: 20}
+	f(`{"request":"{\"ver\":\"1.2\",\"assets\":[{\"id\":1,\"required\":1,\"title\":{\"len\":20}}]}"}`, "1.2", false, title)
+	f(`{"ver":"1.1","request":"{\"native\":{\"ver\":\"1.0\",\"assets\":[{\"id\":1,\"required\":1,\"title\":{\"len\":20}}]}}"}`, "1.0", false, title)
+	f(`{"request":{"assets":[{"id":1,"required":1,"title":{"len":20}}]},"ver":"1.1"}`, "1.1", false, title)
+	// wmin and hmin over w and h, in either order; an unknown kind.
+	f(`{"request":"{\"assets\":[{\"id\":7,\"img\":{\"w\":10,\"wmin\":5,\"hmin\":6,\"h\":12}},{\"id\":8,\"required\":1,\"link\":{}}]}"}`, "", false,
+		NativeAsset{ID: 7, Kind: NativeImg, W: 5, H: 6}, NativeAsset{ID: 8, Required: true})
+	// Impression trackers as images: event 1 with method 1.
+	f(`{"request":"{\"assets\":[],\"eventtrackers\":[{\"event\":2,\"methods\":[1]},{\"event\":1,\"methods\":[2]}]}"}`, "", false)
+	f(`{"request":"{\"assets\":[],\"eventtrackers\":[{\"event\":1,\"methods\":[2,1]}]}"}`, "", true)
+	// Faults: not JSON, trailing data, an escaped ver, too many assets.
+	f(`{"request":"...Native Spec request as an encoded string..."}`, "", false)
+	f(`{"request":"{\"assets\":[{\"id\":1,\"title\":{\"len\":20}}]} x"}`, "", false)
+	f(`{"request":"{\"ver\":\"1\\u002e2\",\"assets\":[{\"id\":1,\"required\":1,\"title\":{\"len\":20}}]}"}`, "", false, title)
+	many := `{"request":"{\"assets\":[`
+	for i := 0; i <= maxNativeAssets; i++ {
+		many += fmt.Sprintf(`{\"id\":%d,\"title\":{\"len\":20}},`, i)
+	}
+	f(many+`{}]}"}`, "", false)
+}
