@@ -70,6 +70,10 @@ func writeCampaigns(path string, f *File) error {
 	return nil
 }
 
+// generatorVersion is the version of what [Generate] writes, in the name
+// of a cached data set; 2 has native creatives with typed assets.
+const generatorVersion = 2
+
 // CachedDataSet returns the directory of the data set of n campaigns from
 // seed 1 (see [WriteDataSet]) in the user cache directory, writing it on
 // first use: the handler benchmarks and rtbcount share it.
@@ -78,7 +82,7 @@ func CachedDataSet(n int) (string, error) {
 	if err != nil {
 		base = os.TempDir()
 	}
-	dir := filepath.Join(base, "rtbd-bench", fmt.Sprintf("campaigns-%d-model-v%d", n, ModelVersion))
+	dir := filepath.Join(base, "rtbd-bench", fmt.Sprintf("campaigns-%d-model-v%d-gen%d", n, ModelVersion, generatorVersion))
 	if _, err := os.Stat(filepath.Join(dir, modelName)); err == nil {
 		return dir, nil
 	}

@@ -44,7 +44,7 @@ func bannerMarkup(id, adomain string, w, h int) string {
 
 func nativeMarkup(id, adomain string) string {
 	return `{"native":{"ver":"1.2","assets":[{"id":1,"title":{"text":"Offers from ` + adomain + `"}},` +
-		`{"id":2,"img":{"url":"https://cdn.` + adomain + `/` + id + `.jpg","w":1200,"h":627}},{"id":3,"data":{"value":"` + adomain + `"}}],` +
+		`{"id":2,"img":{"type":3,"url":"https://cdn.` + adomain + `/` + id + `.jpg","w":1200,"h":627}},{"id":3,"data":{"type":1,"value":"` + adomain + `"}}],` +
 		`"link":{"url":"https://` + adomain + `/?crid=` + id + `"},"imptrackers":["https://t.` + adomain + `/imp?crid=` + id + `&price=${AUCTION_PRICE}"]}}`
 }
 

@@ -55,6 +55,13 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		b.Dur, b.SlotInPod = cr.dur, slotInPod(&imp.Audio.Pod)
 	}
 	b.Lang, b.AdM, b.AdMEscaped, b.Ext = cr.lang, cr.adm, true, cc.ext
+	if cr.native != nil {
+		// Made for the request's assets: the encoder writes the fields
+		// the static encoding would have, and this markup.
+		start := len(c.admBuf)
+		c.admBuf = cr.native.appendMarkup(c.admBuf, &imp.Native)
+		b.AdM, b.Static = c.admBuf[start:len(c.admBuf):len(c.admBuf)], nil
+	}
 	// The language in the request's form: wlangb's BCP 47 (ISO-639-1
 	// codes are BCP 47 tags too) unless it has wlang. The creative's
 	// static encoding has bid.language.

@@ -177,7 +177,8 @@ type ccreative struct {
 	attr     []int
 	lang     []byte
 	secure   bool
-	adm      []byte // markup, already JSON-escaped (openrtb.AppendEscaped)
+	adm      []byte   // markup, already JSON-escaped (openrtb.AppendEscaped)
+	native   *cnative // a native creative's pieces; its bids' markup is made of them
 	// static is the bid's campaign- and creative-level fields encoded
 	// (openrtb.Bid.Static); nil for a banner without a size of its own,
 	// whose bid takes the imp's.
@@ -417,6 +418,12 @@ func compileCreative(c *campaign.Creative) (ccreative, error) {
 	}
 	for _, mi := range c.Mimes {
 		cr.mimes = append(cr.mimes, hashFoldString(mi))
+	}
+	if m == openrtb.MediaNative {
+		var err error
+		if cr.native, err = compileNative(c.Markup); err != nil {
+			return ccreative{}, fmt.Errorf("native markup: %w", err)
+		}
 	}
 	return cr, nil
 }

@@ -83,6 +83,7 @@ type Ctx struct {
 	podCat    []uint64
 	done      []bool
 	idBuf     []byte
+	admBuf    []byte // native bids' markup (see cnative.appendMarkup); a grown one leaves the old to earlier bids
 	idPre     []byte // the bid id prefix of the request (see newBidID)
 	cleanBids int    // resp.Bids[:cleanBids] were cleared by resetResponse
 	lastB     bounds // see newBounds
@@ -152,7 +153,7 @@ func (c *Ctx) begin(s *Snapshot, req *openrtb.Request, now time.Time) {
 	c.chunkImp = c.words >= chunkedImpWords
 	c.sec = now.Unix()
 	c.worst, c.timedOut, c.visits = ReasonNoCandidates, false, 0
-	c.idBuf, c.idPre = c.idBuf[:0], c.idPre[:0]
+	c.idBuf, c.idPre, c.admBuf = c.idBuf[:0], c.idPre[:0], c.admBuf[:0]
 	c.done, c.capBids = c.done[:0], c.capBids[:0]
 	for range req.Imps {
 		c.done = append(c.done, false)

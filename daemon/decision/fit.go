@@ -33,6 +33,10 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 			return "creative"
 		}
 		battr = a.BAttr
+	case openrtb.MediaNative:
+		if !cr.native.fits(&imp.Native) {
+			return "creative"
+		}
 	}
 	for _, a := range cr.attr {
 		if containsInt(battr, a) {

@@ -92,6 +92,8 @@ func (g *oracleGen) campaign(i int) campaign.Campaign {
 		case "video", "audio":
 			cr.Dur = oDurs[g.r.IntN(len(oDurs))]
 			cr.Mimes = some(g, oMimes, 0)
+		case "native":
+			cr.Markup = `{"assets":[{"title":{"text":"x"}}]}`
 		}
 		c.Creatives = append(c.Creatives, cr)
 	}

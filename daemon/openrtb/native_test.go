@@ -76,6 +76,7 @@ func TestParseNativeForms(t *testing.T) {
 	// wmin and hmin over w and h, in either order; an unknown kind.
 	f(`{"request":"{\"assets\":[{\"id\":7,\"img\":{\"w\":10,\"wmin\":5,\"hmin\":6,\"h\":12}},{\"id\":8,\"required\":1,\"link\":{}}]}"}`, "", false,
 		NativeAsset{ID: 7, Kind: NativeImg, W: 5, H: 6}, NativeAsset{ID: 8, Required: true})
+	f(`{"request":{"assets":[{"id":7,"img":{"wmin":5,"w":10,"h":12,"hmin":6}}]}}`, "", false, NativeAsset{ID: 7, Kind: NativeImg, W: 5, H: 6})
 	// Impression trackers as images: event 1 with method 1.
 	f(`{"request":"{\"assets\":[],\"eventtrackers\":[{\"event\":2,\"methods\":[1]},{\"event\":1,\"methods\":[2]}]}"}`, "", false)
 	f(`{"request":"{\"assets\":[],\"eventtrackers\":[{\"event\":1,\"methods\":[2,1]}]}"}`, "", true)

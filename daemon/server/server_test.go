@@ -115,12 +115,95 @@ type corpusRequest struct {
 	Imp []struct {
 		ID       string  `json:"id"`
 		BidFloor float64 `json:"bidfloor"`
+		Native   *struct {
+			Request json.RawMessage `json:"request"`
+			Assets  []nativeAsset   `json:"assets"`
+		} `json:"native"`
 	} `json:"imp"`
+}
+
+// nativeAsset is an asset of a native request or response, as the
+// oracle reads it.
+type nativeAsset struct {
+	ID       *int `json:"id"`
+	Required int  `json:"required"`
+}
+
+// nativeAssets returns the assets of a native request, from its request
+// string or object, or from imp.native itself, with the index for an id
+// where an asset has none.
+func nativeAssets(t *testing.T, name string, request json.RawMessage, inline []nativeAsset) []nativeAsset {
+	t.Helper()
+	var doc struct {
+		Native *struct {
+			Assets []nativeAsset `json:"assets"`
+		} `json:"native"`
+		Assets []nativeAsset `json:"assets"`
+	}
+	if len(request) > 0 && request[0] == '"' {
+		var s string
+		if err := json.Unmarshal(request, &s); err != nil {
+			t.Fatalf("%s: oracle cannot decode native request: %v", name, err)
+		}
+		request = json.RawMessage(s)
+	}
+	assets := inline
+	if len(request) > 0 && json.Unmarshal(request, &doc) == nil {
+		assets = doc.Assets
+		if doc.Native != nil {
+			assets = doc.Native.Assets
+		}
+	}
+	for i := range assets {
+		if assets[i].ID == nil {
+			assets[i].ID = &i
+		}
+	}
+	return assets
+}
+
+// checkNativeAdm checks a native bid's markup against the request's
+// assets: each of its assets is one of the request's, once, and each
+// required one is there.
+func checkNativeAdm(t *testing.T, name, adm string, assets []nativeAsset) {
+	t.Helper()
+	var resp struct {
+		Native *struct {
+			Assets []nativeAsset `json:"assets"`
+		} `json:"native"`
+		Assets []nativeAsset `json:"assets"`
+	}
+	if err := json.Unmarshal([]byte(adm), &resp); err != nil {
+		t.Fatalf("%s: native adm is not JSON: %v\n%s", name, err, adm)
+	}
+	got := resp.Assets
+	if resp.Native != nil {
+		got = resp.Native.Assets
+	}
+	seen := map[int]bool{}
+	for _, a := range got {
+		known := false
+		for _, r := range assets {
+			known = known || a.ID != nil && *r.ID == *a.ID
+		}
+		if !known || seen[*a.ID] {
+			t.Fatalf("%s: native adm asset %v is none of the request's or twice: %s", name, a.ID, adm)
+		}
+		seen[*a.ID] = true
+	}
+	for _, r := range assets {
+		if r.Required == 1 && !seen[*r.ID] {
+			t.Fatalf("%s: native adm lacks required asset %d: %s", name, *r.ID, adm)
+		}
+	}
+	if len(got) == 0 {
+		t.Fatalf("%s: native adm without assets: %s", name, adm)
+	}
 }
 
 func TestBidOnCorpus(t *testing.T) {
 	_, c := testServer(t, nil)
-	bids := 0
+	bids, natives := 0, 0
 	for _, f := range corpus.Requests() {
 		r := post(t, c, "/openrtb2/bid", f.Body)
 		switch r.status {
@@ -134,16 +217,22 @@ func TestBidOnCorpus(t *testing.T) {
 			t.Fatalf("%s: status %d: %s", f.Name, r.status, r.body)
 		}
 		bids++
-		checkBidResponse(t, f.Name, f.Body, r)
+		natives += checkBidResponse(t, f.Name, f.Body, r)
 	}
 	// The demo data set is built to bid on the realistic part of the corpus.
 	if want := len(corpus.Requests()) * 2 / 3; bids < want {
 		t.Fatalf("demo data bid on %d of %d corpus requests; want at least %d", bids, len(corpus.Requests()), want)
 	}
-	t.Logf("demo data bid on %d of %d corpus requests", bids, len(corpus.Requests()))
+	// And on the native requests that name assets it has.
+	if natives < 5 {
+		t.Fatalf("demo data made %d native bids on the corpus; want at least 5", natives)
+	}
+	t.Logf("demo data bid on %d of %d corpus requests, %d native bids", bids, len(corpus.Requests()), natives)
 }
 
-func checkBidResponse(t *testing.T, name string, reqBody []byte, r reply) {
+// checkBidResponse checks an answer to a corpus request and returns how
+// many native bids it has.
+func checkBidResponse(t *testing.T, name string, reqBody []byte, r reply) (natives int) {
 	t.Helper()
 	var req corpusRequest
 	if err := json.Unmarshal(reqBody, &req); err != nil {
@@ -160,8 +249,12 @@ func checkBidResponse(t *testing.T, name string, reqBody []byte, r reply) {
 		t.Fatalf("%s: bad response envelope: %s", name, r.body)
 	}
 	floors := map[string]float64{}
+	assets := map[string][]nativeAsset{}
 	for _, imp := range req.Imp {
 		floors[imp.ID] = imp.BidFloor
+		if imp.Native != nil {
+			assets[imp.ID] = nativeAssets(t, name, imp.Native.Request, imp.Native.Assets)
+		}
 	}
 	var bids []respBid
 	for _, sb := range resp.SeatBid {
@@ -188,7 +281,12 @@ func checkBidResponse(t *testing.T, name string, reqBody []byte, r reply) {
 				t.Fatalf("%s: notice URL %q", name, u)
 			}
 		}
+		if b.MType == 4 {
+			checkNativeAdm(t, name, b.AdM, assets[b.ImpID])
+			natives++
+		}
 	}
+	return natives
 }
 
 func TestBadInput(t *testing.T) {
