@@ -142,6 +142,9 @@ type Exchange struct {
 	// answers its no-bids with 200 and {"id":..,"nbr":N}, false with 204.
 	// Absent: bidding.noBidBody.
 	NoBidBody *bool `json:"noBidBody"`
+	// GDPRRequireConsent overrides bidding.gdprRequireConsent for this
+	// exchange's requests. Absent: bidding.gdprRequireConsent.
+	GDPRRequireConsent *bool `json:"gdprRequireConsent"`
 	// MinToWin asks the exchange for ${AUCTION_MIN_TO_WIN}, the lowest
 	// price that would have won, in its bids' notice URLs (&mtw=, about
 	// 30 bytes on each of the three). The billing notices that carry it
@@ -210,14 +213,17 @@ const (
 // Endpoints returns every bid endpoint as an exchange, in the order the
 // server matches them: http.bidPath's ("default"), the exchanges, then
 // each path of http.billOnWinBidPaths, which names itself and bills on
-// win. NoBidBody is always set: the exchange's, or bidding.noBidBody;
-// FirstPriceShading too, from bidding.firstPriceShading.
+// win. NoBidBody and GDPRRequireConsent are always set: the exchange's,
+// or bidding's; FirstPriceShading too, from bidding.firstPriceShading.
 func (c *Config) Endpoints() []Exchange {
-	body, shade := c.Bidding.NoBidBody, c.Bidding.FirstPriceShading
-	xs := []Exchange{{Name: DefaultExchange, BidPath: c.HTTP.BidPath, NoBidBody: &body, FirstPriceShading: shade}}
+	body, shade, gdpr := c.Bidding.NoBidBody, c.Bidding.FirstPriceShading, c.Bidding.GDPRRequireConsent
+	xs := []Exchange{{Name: DefaultExchange, BidPath: c.HTTP.BidPath, NoBidBody: &body, FirstPriceShading: shade, GDPRRequireConsent: &gdpr}}
 	for _, x := range c.Exchanges {
 		if x.NoBidBody == nil {
 			x.NoBidBody = &body
+		}
+		if x.GDPRRequireConsent == nil {
+			x.GDPRRequireConsent = &gdpr
 		}
 		if x.FirstPriceShading == 0 {
 			x.FirstPriceShading = shade
@@ -225,7 +231,7 @@ func (c *Config) Endpoints() []Exchange {
 		xs = append(xs, x)
 	}
 	for _, p := range c.HTTP.BillOnWinBidPaths {
-		xs = append(xs, Exchange{Name: p, BidPath: p, BillOnWin: true, NoBidBody: &body, FirstPriceShading: shade})
+		xs = append(xs, Exchange{Name: p, BidPath: p, BillOnWin: true, NoBidBody: &body, FirstPriceShading: shade, GDPRRequireConsent: &gdpr})
 	}
 	return xs
 }
@@ -341,6 +347,11 @@ type Bidding struct {
 	MinTimeLeft Duration `json:"minTimeLeft"`
 	// NoBidBody answers no-bids with 200 and {"id":..,"nbr":N} instead of 204.
 	NoBidBody bool `json:"noBidBody"`
+	// GDPRRequireConsent answers a request under GDPR (regs.gdpr 1) that
+	// has no TCF string, or one that does not decode, with a no-bid (nbr
+	// 0, reason no_consent), as Prebid Server's GDPR enforcement does,
+	// instead of a contextual bid without personal data. Default false.
+	GDPRRequireConsent bool `json:"gdprRequireConsent"`
 	// HostID is a short id unique per host, embedded in bid ids: at most
 	// [MaxHostID] letters, digits, '.', '_' and '-'. Default derived from
 	// the hostname.

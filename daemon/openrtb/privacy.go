@@ -19,6 +19,11 @@ const (
 	// BadConsent reports that a TCF, GPP or US section string did not decode;
 	// it restricts nothing itself (NoPersonalData comes with it).
 	BadConsent
+	// NoTCF reports a request under GDPR (regs.gdpr 1) without a TCF
+	// string that decodes; NoPersonalData comes with it. A bidder that
+	// requires consent does not bid on it (see config's
+	// bidding.gdprRequireConsent).
+	NoTCF
 )
 
 // TCF purposes rtbd's processing relies on (IAB TCF v2.2 policies,
@@ -35,7 +40,7 @@ const (
 //   - regs.coppa 1 (child-directed): no personal data.
 //   - regs.gdpr 1: the TCF v2 string (user.consent, else a tcfeuv2 GPP
 //     section) decides. No string, or one that does not decode: no
-//     personal data. Purpose 2 neither consented (with the vendor's
+//     personal data, and NoTCF. Purpose 2 neither consented (with the vendor's
 //     consent) nor established by legitimate interest (with the vendor's
 //     legitimate interest; the publisher's restrictions on the vendor
 //     remove either): no bid. Personal data (user ids, eids,
@@ -63,22 +68,27 @@ func (r *Request) Privacy(vendor int) Privacy {
 		p |= NoPersonalData
 	}
 	var g GPP
-	gppTCF := false // an applicable tcfeuv2 section, applied below
+	gppTCF, gppTCFBad := false, false // an applicable tcfeuv2 section, applied below; it does not decode
 	if len(r.Regs.GPP) > 0 {
 		if DecodeGPP(r.Regs.GPP, &g) != nil {
 			p |= BadConsent
 		} else {
 			p |= r.gppPrivacy(&g, vendor)
-			_, in := g.Section(GPPTCFEU)
+			sec, in := g.Section(GPPTCFEU)
 			gppTCF = in && r.gppApplies(GPPTCFEU)
+			gppTCFBad = gppTCF && tcfPrivacy(sec, vendor)&BadConsent != 0
 		}
 	}
 	if r.Regs.GDPR == 1 {
 		switch {
 		case len(r.User.Consent) > 0:
-			p |= tcfPrivacy(r.User.Consent, vendor)
-		case !gppTCF:
-			p |= NoPersonalData
+			if t := tcfPrivacy(r.User.Consent, vendor); t&BadConsent != 0 {
+				p |= t | NoTCF
+			} else {
+				p |= t
+			}
+		case !gppTCF || gppTCFBad:
+			p |= NoPersonalData | NoTCF
 		}
 	}
 	if uspOptOut(r.Regs.USPrivacy) {

@@ -28,9 +28,9 @@ func TestPrivacy(t *testing.T) {
 	}
 	all := purposeSet(1, 2, 3, 4, 7)
 	const us = 755
-	f(`{"id":"a","regs":{"gdpr":1},`+imp+`}`, 0, NoPersonalData)
-	f(gdpr("CPx"), 0, BadConsent|NoPersonalData)
-	f(gdpr("gdpr-consent-string"), 0, BadConsent|NoPersonalData)
+	f(`{"id":"a","regs":{"gdpr":1},`+imp+`}`, 0, NoPersonalData|NoTCF)
+	f(gdpr("CPx"), 0, BadConsent|NoPersonalData|NoTCF)
+	f(gdpr("gdpr-consent-string"), 0, BadConsent|NoPersonalData|NoTCF)
 	f(gdpr(tcfString(tcfFields{purposes: all})), 0, 0)
 	f(`{"id":"a","regs":{"ext":{"gdpr":1}},"user":{"ext":{"consent":"`+tcfString(tcfFields{purposes: all})+`"}},`+imp+`}`, 0, 0)
 	f(gdpr(tcfString(tcfFields{purposes: all, vendors: []int{us}})), us, 0)
@@ -98,7 +98,11 @@ func TestPrivacy(t *testing.T) {
 	f(gpp("gppString", "7"), 0, BadConsent|NoPersonalData)
 	// gdpr 1 with the TCF string only in GPP.
 	f(`{"id":"a","regs":{"gdpr":1,"gpp":"`+gppHeader([]int{2}, false)+"~"+tcfAll+`","gpp_sid":[2]},`+imp+`}`, 0, 0)
-	f(`{"id":"a","regs":{"gdpr":1,"gpp":"`+gppHeader([]int{2}, false)+"~"+tcfAll+`","gpp_sid":[6]},`+imp+`}`, 0, NoPersonalData)
+	f(`{"id":"a","regs":{"gdpr":1,"gpp":"`+gppHeader([]int{2}, false)+"~"+tcfAll+`","gpp_sid":[6]},`+imp+`}`, 0, NoPersonalData|NoTCF)
+	f(`{"id":"a","regs":{"gdpr":1,"gpp":"`+gppHeader([]int{2}, false)+"~CPx"+`","gpp_sid":[2]},`+imp+`}`, 0, BadConsent|NoPersonalData|NoTCF)
+	f(`{"id":"a","regs":{"gdpr":1,"gpp":"gppString"},`+imp+`}`, 0, BadConsent|NoPersonalData|NoTCF)
+	// Without gdpr 1, a TCF string that does not decode is no NoTCF.
+	f(`{"id":"a","regs":{"gpp":"`+gppHeader([]int{2}, false)+"~CPx"+`","gpp_sid":[2]},`+imp+`}`, 0, BadConsent|NoPersonalData)
 }
 
 func TestScrub(t *testing.T) {

@@ -203,7 +203,7 @@ func (a *Admin) explain(ctx *fasthttp.RequestCtx) {
 	reason := decision.ReasonInvalid
 	if err := req.Validate(); err == nil {
 		reason = decision.ReasonNoConsent
-		if applyPrivacy(&req, a.srv.cfg.Bidding.GDPRVendorID) {
+		if applyPrivacy(&req, a.srv.cfg.Bidding.GDPRVendorID, x.gdprConsent) {
 			reason = decision.ReasonDeadman
 			now := time.Now()
 			if !a.srv.eng.Halted(now) {

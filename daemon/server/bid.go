@@ -184,7 +184,7 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange) ([]b
 func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, start time.Time, age time.Duration) {
 	reason := decision.ReasonInvalid
 	if err := c.req.Validate(); err == nil {
-		if applyPrivacy(&c.req, s.cfg.Bidding.GDPRVendorID) {
+		if applyPrivacy(&c.req, s.cfg.Bidding.GDPRVendorID, x.gdprConsent) {
 			reason = s.runDecision(c, x, start, age)
 		} else {
 			reason = decision.ReasonNoConsent
@@ -214,11 +214,16 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, start 
 // applyPrivacy removes from the request view the personal data its
 // regulatory signals (coppa, gdpr and its TCF consent, us_privacy, gpp,
 // lmt) forbid, so that targeting, frequency caps and the event log never
-// see it. It returns false when they forbid bidding at all.
-func applyPrivacy(req *openrtb.Request, vendor int) bool {
+// see it. It returns false when they forbid bidding at all: with
+// requireTCF (bidding.gdprRequireConsent), also under GDPR without a TCF
+// string that decodes.
+func applyPrivacy(req *openrtb.Request, vendor int, requireTCF bool) bool {
 	p := req.Privacy(vendor)
 	if p == 0 {
 		return true
+	}
+	if requireTCF && p&openrtb.NoTCF != 0 {
+		p |= openrtb.NoBid
 	}
 	if p&openrtb.BadConsent != 0 {
 		privacyBadConsent.Inc()

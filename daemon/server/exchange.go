@@ -19,13 +19,16 @@ import (
 type exchange struct {
 	name      string
 	path      string
-	billOnWin bool               // bids billed at their win notice (bo=w)
-	minToWin  bool               // notice URLs ask for ${AUCTION_MIN_TO_WIN}
-	query     []byte             // the notice URLs' x: the name; nil for the default
-	noBidBody bool               // no-bids answered 200 {"id","nbr"}, not 204
-	txPath    uint64             // its number as a path of transactions (see transactions)
-	shade     float64            // first-price shading, fixed
-	auto      *shading.Estimator // learns it instead; nil when fixed
+	billOnWin bool   // bids billed at their win notice (bo=w)
+	minToWin  bool   // notice URLs ask for ${AUCTION_MIN_TO_WIN}
+	query     []byte // the notice URLs' x: the name; nil for the default
+	noBidBody bool   // no-bids answered 200 {"id","nbr"}, not 204
+	// gdprConsent: under GDPR, no bid without a TCF string that decodes
+	// (bidding.gdprRequireConsent).
+	gdprConsent bool
+	txPath      uint64             // its number as a path of transactions (see transactions)
+	shade       float64            // first-price shading, fixed
+	auto        *shading.Estimator // learns it instead; nil when fixed
 
 	results  [numResults]*metrics.Counter // rtbd_bid_requests_total{exchange,result}
 	reasons  []*metrics.Counter           // rtbd_nobid_total{exchange,reason}, by decision.Reason
@@ -68,7 +71,8 @@ func newExchange(e config.Exchange, auto *shading.Estimator) *exchange {
 	l := `exchange="` + name + `"`
 	x := &exchange{
 		name: name, path: e.BidPath, billOnWin: e.BillOnWin, noBidBody: *e.NoBidBody, minToWin: e.MinToWin,
-		shade: e.FirstPriceShading, auto: auto,
+		gdprConsent: *e.GDPRRequireConsent,
+		shade:       e.FirstPriceShading, auto: auto,
 		reasons:  make([]*metrics.Counter, decision.NumReasons),
 		bids:     metrics.GetOrCreateCounter(`rtbd_bids_total{` + l + `}`),
 		late:     metrics.GetOrCreateCounter(`rtbd_bid_requests_late_total{` + l + `}`),

@@ -670,6 +670,52 @@ func TestPrivacyTCFConsent(t *testing.T) {
 	}
 }
 
+// TestGDPRRequireConsent: under GDPR without a TCF string, the default
+// bids contextually; with bidding.gdprRequireConsent it does not bid,
+// counted as no_consent, unless the exchange's own setting says
+// otherwise; a granted consent bids either way.
+func TestGDPRRequireConsent(t *testing.T) {
+	const granted = "CPdiPIJPdiPIJACABBENAzCv_____3___wAAAQNd_X9cAAAAAAAA"
+	body := func(user string) []byte {
+		return []byte(`{"id":"g2","regs":{"gdpr":1},"user":{` + user + `},"site":{"domain":"news.example"},
+		"imp":[{"id":"1","video":{"mimes":["video/mp4"],"minduration":5,"maxduration":30,"protocols":[2,3,5,6],"w":640,"h":480}}]}`)
+	}
+	no, bad, ok := body(`"id":"eu-user-2"`), body(`"id":"eu-user-2","consent":"not-a-tcf-string"`), body(`"id":"eu-user-2","consent":"`+granted+`"`)
+	_, c := testServer(t, nil)
+	for _, b := range [][]byte{no, bad} {
+		if r := post(t, c, "/openrtb2/bid", b); r.status != 200 {
+			t.Fatalf("no usable TCF string, default: status %d; want a contextual bid", r.status)
+		}
+	}
+	off := false
+	srv, c := testServer(t, func(cfg *config.Config) {
+		cfg.Bidding.GDPRRequireConsent = true
+		cfg.Exchanges = []config.Exchange{{Name: "lax", BidPath: "/lax", GDPRRequireConsent: &off}, {Name: "strict", BidPath: "/strict"}}
+	})
+	for _, path := range []string{"/openrtb2/bid", "/strict"} {
+		x := srv.exchangeAt([]byte(path))
+		for _, b := range [][]byte{no, bad} {
+			reasons := x.reasons[decision.ReasonNoConsent].Get()
+			if r := post(t, c, path, b); r.status != 204 || x.reasons[decision.ReasonNoConsent].Get() != reasons+1 {
+				t.Fatalf("%s, gdprRequireConsent, no usable TCF string: status %d; want 204 counted as no_consent", path, r.status)
+			}
+		}
+		if r := post(t, c, path, ok); r.status != 200 {
+			t.Fatalf("%s, gdprRequireConsent, granted consent: status %d; want a bid", path, r.status)
+		}
+	}
+	if r := post(t, c, "/lax", no); r.status != 200 {
+		t.Fatalf("exchange with gdprRequireConsent false: status %d; want a contextual bid", r.status)
+	}
+	// /admin/explain decides as the exchange it names would.
+	a := NewAdmin(srv, srv.eng.Reload, nil)
+	for x, want := range map[string]string{"strict": `"reason":"no_consent"`, "lax": `"reason":"bid"`} {
+		if _, out := adminDo(t, a, "POST", "/admin/explain?exchange="+x, no); !strings.Contains(out, want) {
+			t.Fatalf("explain as %s without a TCF string: %s; want %s", x, out, want)
+		}
+	}
+}
+
 // rawRequest is a bid request as bytes on the wire.
 func rawRequest(body []byte, gz bool) []byte {
 	b := []byte("POST /openrtb2/bid HTTP/1.1\r\nHost: rtbd\r\nContent-Type: application/json\r\n")
