@@ -216,10 +216,14 @@ type Creative struct {
 	Dur   int      `json:"dur,omitempty"`
 	Mimes []string `json:"mimes,omitempty"`
 	// Protocol is the VAST protocol of a video creative (OpenRTB list).
-	Protocol int    `json:"protocol,omitempty"`
-	Attr     []int  `json:"attr,omitempty"` // creative attributes (matched to battr)
-	Lang     string `json:"lang,omitempty"` // ISO-639-1 (matched to wlang)
-	Secure   bool   `json:"secure,omitempty"`
+	Protocol int `json:"protocol,omitempty"`
+	// Bitrate is a video or audio creative's bit rate in kbps (its
+	// highest, for several renditions), matched to the imp's minbitrate
+	// and maxbitrate; 0, unknown, fits any.
+	Bitrate int    `json:"bitrate,omitempty"`
+	Attr    []int  `json:"attr,omitempty"` // creative attributes (matched to battr)
+	Lang    string `json:"lang,omitempty"` // ISO-639-1 (matched to wlang)
+	Secure  bool   `json:"secure,omitempty"`
 	// Markup is the adm: HTML for banners, VAST XML for video and audio,
 	// native JSON for native. Macros such as ${AUCTION_PRICE} are passed through.
 	Markup string `json:"markup"`

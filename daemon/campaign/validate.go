@@ -272,6 +272,9 @@ func (v *campaignValidator) validateCreative(i int, cr *Creative) {
 }
 
 func (v *campaignValidator) validateCreativeMeta(i int, cr *Creative) {
+	if cr.Bitrate < 0 || cr.Bitrate > 0 && cr.Type != MediaVideo && cr.Type != MediaAudio {
+		v.addf(crField(i, ".bitrate"), "bitrate %d: want kbps >= 0, for video and audio only", cr.Bitrate)
+	}
 	if cr.Protocol != 0 && !knownProtocol(cr.Protocol) {
 		v.addf(crField(i, ".protocol"), "unknown protocol %d", cr.Protocol)
 	}

@@ -106,6 +106,8 @@ func TestValidateCampaigns(t *testing.T) {
 	f(func(f *File) { ctv(f).Targeting.Protocols = []int{17} }, `campaign "ctv-1": targeting.protocols[0]: unknown protocol 17`)
 	f(func(f *File) { ctv(f).Targeting.Protocols = []int{13, 499} }, `campaign "ctv-1": targeting.protocols[1]: unknown protocol 499`)
 	f(func(f *File) { ctv(f).Targeting.Protocols = []int{0} }, `campaign "ctv-1": targeting.protocols[0]: unknown protocol 0`)
+	f(func(f *File) { cr(f).Bitrate = -1 }, `campaign "ctv-1": creatives[0].bitrate: bitrate -1`)
+	f(func(f *File) { f.Campaigns[0].Creatives[0].Bitrate = 1500 }, `creatives[0].bitrate: bitrate 1500: want kbps >= 0, for video and audio only`)
 	f(func(f *File) { ctv(f).Targeting.Plcmt = []int{1, 5} }, `campaign "ctv-1": targeting.plcmt[1]: unknown plcmt 5`)
 	f(func(f *File) { ctv(f).Targeting.Countries = []string{"US"} }, `campaign "ctv-1": targeting.countries[0]: "US" is not an ISO-3166-1 alpha-3`)
 	f(func(f *File) { ctv(f).Targeting.SiteDomains = []string{""} }, `campaign "ctv-1": targeting.siteDomains[0]: is empty`)

@@ -174,6 +174,7 @@ type ccreative struct {
 	dur      int
 	mimes    []uint64 // folded hashes
 	protocol int
+	bitrate  int // kbps; 0 unknown
 	attr     []int
 	lang     []byte
 	secure   bool
@@ -413,7 +414,7 @@ func compileCreative(c *campaign.Creative) (ccreative, error) {
 	}
 	cr := ccreative{
 		id: []byte(c.ID), adid: []byte(cmp.Or(c.AdID, c.ID)), media: m, mtype: mtypes[mediaBit(m)],
-		w: c.W, h: c.H, dur: c.Dur, protocol: c.Protocol, attr: slices.Clone(c.Attr),
+		w: c.W, h: c.H, dur: c.Dur, protocol: c.Protocol, bitrate: c.Bitrate, attr: slices.Clone(c.Attr),
 		lang: []byte(c.Lang), secure: c.Secure, adm: openrtb.AppendEscaped(nil, []byte(c.Markup)),
 	}
 	for _, mi := range c.Mimes {

@@ -22,14 +22,14 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 		// Video creatives are linear ads: not for a non-linear slot
 		// (an overlay, linearity 2).
 		if v.Linearity == 2 || !durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(&v.Pod), v.RqdDurs) ||
-			!mimesFit(cr, c.vMimes) || !protocolFits(cr.protocol, v.Protocols) {
+			!mimesFit(cr, c.vMimes) || !protocolFits(cr.protocol, v.Protocols) || !bitrateFits(cr.bitrate, v.MinBitrate, v.MaxBitrate) {
 			return "creative"
 		}
 		battr = v.BAttr
 	case openrtb.MediaAudio:
 		a := &imp.Audio
 		if !durFits(cr.dur, a.MinDur, a.MaxDur, podMaxDur(&a.Pod), a.RqdDurs) || !mimesFit(cr, c.aMimes) ||
-			!protocolFits(cr.protocol, a.Protocols) {
+			!protocolFits(cr.protocol, a.Protocols) || !bitrateFits(cr.bitrate, a.MinBitrate, a.MaxBitrate) {
 			return "creative"
 		}
 		battr = a.BAttr
@@ -101,6 +101,12 @@ func mimesFit(cr *ccreative, imp []uint64) bool {
 		}
 	}
 	return false
+}
+
+// bitrateFits: a creative of known bit rate (kbps) needs it within the
+// imp's bounds, each 0 when absent; one of unknown rate fits any.
+func bitrateFits(rate, lo, hi int) bool {
+	return rate <= 0 || rate >= lo && (hi <= 0 || rate <= hi)
 }
 
 func protocolFits(p int, allowed []int) bool {

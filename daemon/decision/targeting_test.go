@@ -235,6 +235,12 @@ func TestVideoDimensions(t *testing.T) {
 	f("creative protocol", none, func(v *openrtb.Video) { v.Protocols = []int{7} }, "creative")
 	f("linear slot", none, func(v *openrtb.Video) { v.Linearity = 1 }, "")
 	f("non-linear slot", none, func(v *openrtb.Video) { v.Linearity = 2 }, "creative")
+	rate := func(c *campaign.Campaign) { c.Creatives[0].Bitrate = 4500 }
+	f("bitrate unknown", none, func(v *openrtb.Video) { v.MinBitrate, v.MaxBitrate = 300, 1500 }, "")
+	f("bitrate in bounds", rate, func(v *openrtb.Video) { v.MinBitrate, v.MaxBitrate = 4500, 4500 }, "")
+	f("bitrate unbounded", rate, func(*openrtb.Video) {}, "")
+	f("bitrate over max", rate, func(v *openrtb.Video) { v.MaxBitrate = 4499 }, "creative")
+	f("bitrate under min", rate, func(v *openrtb.Video) { v.MinBitrate = 4501 }, "creative")
 	f("plcmt match", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{1} }, func(*openrtb.Video) {}, "")
 	f("plcmt miss", func(c *campaign.Campaign) { c.Targeting.Plcmt = []int{3} }, func(*openrtb.Video) {}, "plcmt")
 	// A 2.5 request has placement, not plcmt.
@@ -363,5 +369,24 @@ func TestDSA(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(body), &parsed); err != nil || parsed.SeatBid[0].Bid[0].Ext.DSA.Behalf != `Brand "B"` {
 		t.Fatalf("response %s: %v; want valid JSON with the DSA behalf", body, err)
+	}
+}
+
+// TestAudioBitrate: an audio creative of known bit rate bids only within
+// the imp's minbitrate and maxbitrate.
+func TestAudioBitrate(t *testing.T) {
+	t.Parallel()
+	c := audioCampaign("a", "a.com", "IAB1", 20, 15)
+	c.Creatives[0].Bitrate = 128
+	s := mustCompile(t, testFile(c), nil)
+	for _, tc := range []struct {
+		lo, hi int
+		bid    bool
+	}{{0, 0, true}, {64, 128, true}, {64, 96, false}, {192, 0, false}} {
+		imp := audioImp("1")
+		imp.Audio.MinBitrate, imp.Audio.MaxBitrate = tc.lo, tc.hi
+		if r, _, tr := decide(s, ctvRequest(imp), testNow); (r == ReasonBid) != tc.bid || !tc.bid && traceFilter(tr, "a") != "creative" {
+			t.Errorf("128 kbps audio, imp bit rates %d-%d: %s (%q); want a bid %v", tc.lo, tc.hi, r, traceFilter(tr, "a"), tc.bid)
+		}
 	}
 }

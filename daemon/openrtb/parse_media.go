@@ -25,6 +25,10 @@ func videoField(p *parser, key []byte) (err error) {
 		v.Linearity, err = p.int()
 	case "startdelay":
 		v.StartDelay, err = p.int()
+	case "minbitrate":
+		v.MinBitrate, err = p.int()
+	case "maxbitrate":
+		v.MaxBitrate, err = p.int()
 	case "battr":
 		v.BAttr, err = p.ints(v.BAttr, "battr")
 	default:
@@ -71,6 +75,10 @@ func audioField(p *parser, key []byte) (err error) {
 		a.MaxDur, err = p.int()
 	case "protocols":
 		a.Protocols, err = p.ints(a.Protocols, "protocols")
+	case "minbitrate":
+		a.MinBitrate, err = p.int()
+	case "maxbitrate":
+		a.MaxBitrate, err = p.int()
 	case "battr":
 		a.BAttr, err = p.ints(a.BAttr, "battr")
 	default:

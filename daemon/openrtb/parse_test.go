@@ -70,6 +70,7 @@ func TestParseCorpusFields(t *testing.T) {
 	eq(n, "mimes[1]", s(v.Mimes[1]), "video/mp4")
 	eq(n, "protocols", v.Protocols, []int{2, 3})
 	eq(n, "dur", [2]int{v.MinDur, v.MaxDur}, [2]int{5, 30})
+	eq(n, "bitrate", [2]int{v.MinBitrate, v.MaxBitrate}, [2]int{300, 1500})
 	eq(n, "site.domain", s(r.Site.Domain), "siteabcd.com")
 	eq(n, "segments", len(r.User.Segments), 2)
 	eq(n, "segment[1]", s(r.User.Segments[1]), "1234131839491234")
@@ -210,11 +211,11 @@ func TestParseLenient(t *testing.T) {
 				[]any{1, []int{3}, "12", []int{15, 30}, 0.01, MediaVideo | MediaAudio | MediaNative})
 		})
 	// audio keeps its own mimes, protocols and battr beside video's.
-	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["video/mp4"],"battr":[1]},"audio":{"mimes":["audio/mp4","audio/aac"],"minduration":5,"maxduration":"30","protocols":[2],"battr":[13,"14"]}}]}`,
+	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["video/mp4"],"battr":[1]},"audio":{"mimes":["audio/mp4","audio/aac"],"minduration":5,"maxduration":"30","protocols":[2],"battr":[13,"14"],"minbitrate":64,"maxbitrate":"320"}}]}`,
 		func(r *Request) string {
 			a := &r.Imps[0].Audio
-			return want([]any{len(a.Mimes), string(a.Mimes[1]), a.MinDur, a.MaxDur, a.Protocols, a.BAttr, r.Imps[0].Video.BAttr},
-				[]any{2, "audio/aac", 5, 30, []int{2}, []int{13, 14}, []int{1}})
+			return want([]any{len(a.Mimes), string(a.Mimes[1]), a.MinDur, a.MaxDur, a.Protocols, a.BAttr, r.Imps[0].Video.BAttr, a.MinBitrate, a.MaxBitrate},
+				[]any{2, "audio/aac", 5, 30, []int{2}, []int{13, 14}, []int{1}, 64, 320})
 		})
 	// DSA signals: regs.ext.dsa (the extension's place) or regs.dsa;
 	// pubrender absent is -1, as it is after a Reset.

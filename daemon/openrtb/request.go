@@ -258,7 +258,10 @@ type Video struct {
 	W, H       int
 	Linearity  int
 	StartDelay int
-	BAttr      []int
+	// MinBitrate and MaxBitrate bound a creative's bit rate, in kbps; 0
+	// leaves it unbounded.
+	MinBitrate, MaxBitrate int
+	BAttr                  []int
 	Pod
 }
 
@@ -296,7 +299,9 @@ type Audio struct {
 	MinDur    int
 	MaxDur    int
 	Protocols []int
-	BAttr     []int
+	// MinBitrate and MaxBitrate are as in [Video].
+	MinBitrate, MaxBitrate int
+	BAttr                  []int
 	Pod
 }
 
