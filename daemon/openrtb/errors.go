@@ -28,8 +28,8 @@ const (
 	maxSegments = 1024
 	maxEIDs     = 64
 	// maxNativeAssets bounds a native request's assets; one with more is
-	// not read (its imp loses MediaNative): an asset past it may be
-	// required.
+	// not read (its imp keeps no asset, so nothing fills it): an asset
+	// past it may be required.
 	maxNativeAssets = 32
 )
 

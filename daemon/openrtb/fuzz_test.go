@@ -30,6 +30,10 @@ func FuzzParse(f *testing.F) {
 		`"video":{"mimes":["v"],"podid":"p","rqddurs":[15],"durfloors":[{"maxdur":15,"bidfloor":5},{"mindur":16}]},` +
 		`"audio":{"mimes":["a"],"poddur":60,"poddedupe":[1],"durfloors":[{"bidfloor":1}]},` +
 		`"pmp":{"deals":[{"id":"d","mincpmpersec":0.5,"durfloors":[{"mindur":1,"maxdur":30,"bidfloor":2}]}]}}]}`))
+	// Native requests in a string, with escapes a decoding reading would
+	// copy past the scratch's size; as JSON, with wrong types.
+	f.Add([]byte(`{"id":"a","imp":[{"id":"1","native":{"request":"{\"as\\u0073ets\":[{\"id\":\"1\\u0030\",\"img\":{\"wmin\":5}}],\"eventtrackers\":[{\"event\":1,\"methods\":[1]}]}"}}]}`))
+	f.Add([]byte(`{"id":"a","imp":[{"id":"1","native":{"battr":[1],"request":{"native":{"assets":[{"id":"x","data":{"type":2,"len":9}}]}}}}]}`))
 	// r is reused across inputs, as the handler reuses its Request: what
 	// it parses must equal a fresh parse, or Reset left something behind.
 	var r Request

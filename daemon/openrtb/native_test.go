@@ -3,6 +3,7 @@ package openrtb
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -22,15 +23,15 @@ func TestParseNative(t *testing.T) {
 			{ID: 1, Required: true, Kind: NativeTitle, Len: 25},
 			{ID: 2, Required: true, Kind: NativeData, Type: 2, Len: 90},
 			{ID: 3, Kind: NativeData, Type: 12, Len: 15},
-			{ID: 4, Required: true, Kind: NativeImg, Type: 3, W: 1200, H: 627},
-			{ID: 5, Required: true, Kind: NativeImg, Type: 1, W: 100, H: 100},
+			{ID: 4, Required: true, Kind: NativeImg, Type: 3, WMin: 1200, HMin: 627},
+			{ID: 5, Required: true, Kind: NativeImg, Type: 1, WMin: 100, HMin: 100},
 			{ID: 6, Kind: NativeData, Type: 3, Len: 5},
 			{ID: 7, Kind: NativeData, Type: 6},
 		}},
 		// No ids: each asset's index stands for it.
 		{"pbs__auction-valid-native-with-video-asset.json", 0, "", false, []NativeAsset{
 			{ID: 0, Kind: NativeTitle, Len: 90},
-			{ID: 1, Kind: NativeImg, W: 20, H: 30},
+			{ID: 1, Kind: NativeImg, WMin: 20, HMin: 30},
 			{ID: 2, Kind: NativeVideo},
 			{ID: 3, Kind: NativeData, Type: 2},
 		}},
@@ -65,6 +66,9 @@ func TestParseNativeForms(t *testing.T) {
 		t.Helper()
 		r := mustParse(t, `{"id":"a","imp":[{"id":"1","native":`+native+`}]}`)
 		n := &r.Imps[0].Native
+		if strings.Contains(native, "battr") && !slices.Equal(n.BAttr, []int{13, 14}) {
+			t.Errorf("native %s: battr %v", native, n.BAttr)
+		}
 		if r.Imps[0].Media != MediaNative || string(n.Ver) != ver || n.EventImp != eventImp || !slices.Equal(n.Assets, assets) {
 			t.Errorf("native %s: media %b, %+v (ver %q); want ver %q, eventImp %v, assets %+v", native, r.Imps[0].Media, *n, n.Ver, ver, eventImp, assets)
 		}
@@ -73,10 +77,9 @@ func TestParseNativeForms(t *testing.T) {
 	f(`{"request":"{\"ver\":\"1.2\",\"assets\":[{\"id\":1,\"required\":1,\"title\":{\"len\":20}}]}"}`, "1.2", false, title)
 	f(`{"ver":"1.1","request":"{\"native\":{\"ver\":\"1.0\",\"assets\":[{\"id\":1,\"required\":1,\"title\":{\"len\":20}}]}}"}`, "1.0", false, title)
 	f(`{"request":{"assets":[{"id":1,"required":1,"title":{"len":20}}]},"ver":"1.1"}`, "1.1", false, title)
-	// wmin and hmin over w and h, in either order; an unknown kind.
+	// Sizes; an unknown kind.
 	f(`{"request":"{\"assets\":[{\"id\":7,\"img\":{\"w\":10,\"wmin\":5,\"hmin\":6,\"h\":12}},{\"id\":8,\"required\":1,\"link\":{}}]}"}`, "", false,
-		NativeAsset{ID: 7, Kind: NativeImg, W: 5, H: 6}, NativeAsset{ID: 8, Required: true})
-	f(`{"request":{"assets":[{"id":7,"img":{"wmin":5,"w":10,"h":12,"hmin":6}}]}}`, "", false, NativeAsset{ID: 7, Kind: NativeImg, W: 5, H: 6})
+		NativeAsset{ID: 7, Kind: NativeImg, W: 10, H: 12, WMin: 5, HMin: 6}, NativeAsset{ID: 8, Required: true})
 	// Impression trackers as images: event 1 with method 1.
 	f(`{"request":"{\"assets\":[],\"eventtrackers\":[{\"event\":2,\"methods\":[1]},{\"event\":1,\"methods\":[2]}]}"}`, "", false)
 	f(`{"request":"{\"assets\":[],\"eventtrackers\":[{\"event\":1,\"methods\":[2,1]}]}"}`, "", true)
@@ -84,9 +87,51 @@ func TestParseNativeForms(t *testing.T) {
 	f(`{"request":"...Native Spec request as an encoded string..."}`, "", false)
 	f(`{"request":"{\"assets\":[{\"id\":1,\"title\":{\"len\":20}}]} x"}`, "", false)
 	f(`{"request":"{\"ver\":\"1\\u002e2\",\"assets\":[{\"id\":1,\"required\":1,\"title\":{\"len\":20}}]}"}`, "", false, title)
+	// The 1.0 wrapper without ver is 1.0; battr beside the request.
+	f(`{"battr":[13,14],"request":"{\"native\":{\"assets\":[{\"id\":1,\"required\":1,\"title\":{\"len\":20}}]}}"}`, "1.0", false, title)
+	// The request as JSON in the bid request: what it means is read as
+	// from a string, so a wrong type there only leaves it without assets.
+	f(`{"request":{"assets":5}}`, "", false)
+	f(`{"request":{"assets":[{"id":"abc","title":{}}]}}`, "", false)
+	f(`{"assets":[{"id":1,"required":1,"title":{"len":20}}],"ver":"1.0"}`, "1.0", false, title)
+	f(`{"assets":[{"id":1,"title":{"len":[]}}]}`, "", false)
+	// Escapes in a request string are not decoded: an escaped key or
+	// number is no field's, or an error.
+	f(`{"request":"{\"assets\":[{\"\\u0069d\":1,\"title\":{\"len\":20}}]}"}`, "", false, NativeAsset{ID: 0, Kind: NativeTitle, Len: 20})
+	f(`{"request":"{\"assets\":[{\"id\":\"1\\u0030\",\"title\":{}}]}"}`, "", false)
+	f(`{"request":"{\"assets\":[{\"id\":1e999,\"title\":{}}]}"}`, "", false)
 	many := `{"request":"{\"assets\":[`
 	for i := 0; i <= maxNativeAssets; i++ {
 		many += fmt.Sprintf(`{\"id\":%d,\"title\":{\"len\":20}},`, i)
 	}
 	f(many+`{}]}"}`, "", false)
+}
+
+// TestParseNativeScratch: a native request string holds escapes that a
+// reading which decoded them would copy into the scratch a second time,
+// past the body's size, which bounds it. None is decoded, and a
+// number out of range allocates nothing either.
+func TestParseNativeScratch(t *testing.T) {
+	for _, body := range []string{
+		`{"id":"a","imp":[{"id":"1","native":{"request":"{\"` + strings.Repeat("a", 200) + `\\n\":1}"}}]}`,
+		`{"id":"a","imp":[{"id":"1","native":{"request":"{\"assets\":[{\"id\":\"` + strings.Repeat(" ", 300) + `1\\u0030\"}]}"}}]}`,
+	} {
+		var r Request
+		if err := r.Parse([]byte(body)); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if len(r.scratch) > len(body) || len(r.Imps[0].Native.Assets) != 0 {
+			t.Fatalf("%s: scratch %d bytes of a %d-byte body, assets %+v", body, len(r.scratch), len(body), r.Imps[0].Native.Assets)
+		}
+	}
+	body := []byte(`{"id":"a","imp":[{"id":"1","native":{"request":"{\"assets\":[{\"id\":1e999,\"title\":{}}]}"}}]}`)
+	var r Request
+	if n := testing.AllocsPerRun(100, func() {
+		r.Reset()
+		if err := r.Parse(body); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("a native request with a number out of range: %v allocations per Parse; want 0", n)
+	}
 }

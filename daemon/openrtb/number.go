@@ -1,6 +1,7 @@
 package openrtb
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 )
@@ -221,6 +222,11 @@ func (p *parser) float() (float64, error) {
 func (p *parser) parseFloat(tok []byte) (float64, error) {
 	if f, ok := shortDecimal(tok); ok {
 		return f, nil
+	}
+	if p.st.nativeSub && (len(tok) > 32 || bytes.ContainsAny(tok, "eE")) {
+		// ParseFloat's errors allocate, and a native request's are
+		// read on (see nativeSub): its numbers are small integers.
+		return 0, p.errorf("number out of range")
 	}
 	f, err := strconv.ParseFloat(string(tok), 64)
 	if err != nil || math.IsInf(f, 0) {

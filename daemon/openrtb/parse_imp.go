@@ -11,9 +11,9 @@ type impState struct {
 	asset     NativeAsset
 	reqVer    []byte
 	reqVerSet bool
-	// nativeSub: the native request being read is a string's content
-	// (see nativeRequest).
-	nativeSub bool
+	// nativeSub: a native request is being read (see nativeSub);
+	// nativeWrapped: it has the 1.0 "native" wrapper.
+	nativeSub, nativeWrapped bool
 	// The eventtracker being read: its event, and whether its methods
 	// have 1 (img); eventImp once one took impressions as images.
 	eventTracker int
@@ -61,8 +61,11 @@ func imp(p *parser, _ int) error {
 	if p.st.nativeBad {
 		im.Native.Assets = im.Native.Assets[:0]
 	}
-	if p.st.reqVerSet {
+	switch {
+	case p.st.reqVerSet:
 		im.Native.Ver = p.st.reqVer
+	case p.st.nativeWrapped: // the wrapper is 1.0's
+		im.Native.Ver = native10
 	}
 	return nil
 }
@@ -77,9 +80,9 @@ func (im *Imp) reset() {
 	audioMimes, audioProtocols, audioBAttr := resetTexts(a.Mimes), a.Protocols[:0], a.BAttr[:0]
 	audioRqdDurs, audioPodDedupe, audioDurFloors := a.RqdDurs[:0], a.PodDedupe[:0], a.DurFloors[:0]
 	deals := resetDeals(im.PMP.Deals)
-	assets := im.Native.Assets[:0]
+	assets, nbattr := im.Native.Assets[:0], im.Native.BAttr[:0]
 	*im = Imp{}
-	im.Native.Assets = assets
+	im.Native.Assets, im.Native.BAttr = assets, nbattr
 	im.Banner.Formats, im.Banner.BAttr = formats, bannerBAttr
 	v.Mimes, v.Protocols, v.BAttr, v.RqdDurs, v.PodDedupe = mimes, protocols, videoBAttr, rqdDurs, podDedupe
 	a.Mimes, a.Protocols, a.BAttr = audioMimes, audioProtocols, audioBAttr
@@ -227,45 +230,77 @@ func nativeField(p *parser, key []byte) (err error) {
 		if v, err = p.text(); err == nil && len(n.Ver) == 0 {
 			n.Ver = v
 		}
+	case "battr":
+		n.BAttr, err = p.ints(n.BAttr, "battr")
 	case "request":
 		switch p.ws() {
 		case '"':
 			var req []byte
 			if req, err = p.str(); err == nil {
 				p.st.nativeRequest = true
-				p.nativeRequest(req)
+				p.nativeSub(req, false)
 			}
 		case '{':
 			p.st.nativeRequest = true
-			_, err = p.object("", kNativeReqField)
+			err = p.nativeInline(false)
 		case 'n':
 			err = p.literal("null")
 		default:
 			err = p.skip()
 		}
 	case "assets": // 1.0 from some exchanges: the request's assets here
-		if p.ws() == 'n' {
-			return p.literal("null")
+		switch p.ws() {
+		case '[':
+			p.st.nativeRequest = true
+			err = p.nativeInline(true)
+		case 'n':
+			err = p.literal("null")
+		default:
+			err = p.skip()
 		}
-		p.st.nativeRequest = true
-		n.Assets = n.Assets[:0]
-		err = p.array("imp.native.assets is not an array", eNativeAsset)
 	default:
 		err = p.skip()
 	}
 	return err
 }
 
-// nativeRequest reads the native request that imp.native.request held as
-// a string, req (decoded: it aliases the body or the Request's scratch).
-// What it cannot read only leaves the imp without assets: the rest of
-// the request stays biddable, and its errors allocate nothing. Strings in it other than ver are skipped,
-// and a ver with escapes is not read, so it decodes nothing into the
-// scratch, whose size bounds the decoded strings of the body.
-func (p *parser) nativeRequest(req []byte) {
+// native10 is Native.Ver of a request in the 1.0 wrapper without ver.
+var native10 = []byte("1.0")
+
+// nativeInline reads the native request object (or, with assets, its
+// assets array) that imp.native holds as JSON: the bid request's own
+// syntax, which an error in it fails whole, while what the native
+// request means is read as from a string (see nativeSub).
+func (p *parser) nativeInline(assets bool) error {
+	start := p.i
+	if err := p.skip(); err != nil {
+		return err
+	}
+	p.nativeSub(p.b[start:p.i:p.i], assets)
+	return nil
+}
+
+// nativeSub reads a native request, req: the content of the string
+// imp.native.request held (decoded: it aliases the body or the Request's
+// scratch) or the JSON imp.native holds (see nativeInline); with assets,
+// only its assets array. What it cannot read only leaves the imp without
+// assets, and its errors allocate nothing: the rest of the request stays
+// biddable. It decodes no string into the scratch, whose size bounds the
+// decoded strings of the body (req may be one of them): a string with
+// escapes is read raw (see strSlow), so an escaped key matches no field
+// and an escaped number is an error.
+func (p *parser) nativeSub(req []byte, assets bool) {
 	sub := parser{b: req, r: p.r, depth: p.depth, st: p.st}
 	sub.st.nativeSub = true
-	present, err := sub.object("", kNativeReqField)
+	var err error
+	present := true
+	if assets {
+		n := &p.cur().Native
+		n.Assets = n.Assets[:0]
+		err = sub.array("", eNativeAsset)
+	} else {
+		present, err = sub.object("", kNativeReqField)
+	}
 	if err != nil || !present || sub.ws() != 0 {
 		sub.st.nativeBad = true
 	}
@@ -278,6 +313,7 @@ func nativeReqField(p *parser, key []byte) (err error) {
 	n := &p.cur().Native
 	switch string(key) {
 	case "native": // 1.0 wraps the request in {"native":{...}}
+		p.st.nativeWrapped = true
 		_, err = p.object("native.native is not an object", kNativeReqField)
 	case "ver":
 		p.st.reqVer, p.st.reqVerSet, err = p.nativeText()
@@ -294,7 +330,7 @@ func nativeReqField(p *parser, key []byte) (err error) {
 }
 
 // nativeText reads a string of the native request without decoding it:
-// ok is false for one with escapes (see nativeRequest) or not a string.
+// ok is false for one with escapes (see nativeSub) or not a string.
 func (p *parser) nativeText() (s []byte, ok bool, err error) {
 	if !p.st.nativeSub {
 		s, err = p.text()
@@ -367,26 +403,17 @@ func nativeTitleField(p *parser, key []byte) (err error) {
 
 func nativeImgField(p *parser, key []byte) (err error) {
 	a := &p.st.asset
-	var v int
 	switch string(key) {
 	case "type":
 		a.Type, err = p.int()
 	case "wmin":
-		if v, err = p.int(); v > 0 {
-			a.W = v
-		}
+		a.WMin, err = p.int()
 	case "hmin":
-		if v, err = p.int(); v > 0 {
-			a.H = v
-		}
-	case "w": // wmin, when present, says more
-		if v, err = p.int(); a.W == 0 {
-			a.W = max(v, 0)
-		}
+		a.HMin, err = p.int()
+	case "w":
+		a.W, err = p.int()
 	case "h":
-		if v, err = p.int(); a.H == 0 {
-			a.H = max(v, 0)
-		}
+		a.H, err = p.int()
 	default:
 		err = p.skip()
 	}

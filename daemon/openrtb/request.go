@@ -202,6 +202,8 @@ type Native struct {
 	// "1.2"; empty when neither says.
 	Ver    []byte
 	Assets []NativeAsset
+	// BAttr is imp.native.battr: creative attributes the imp blocks.
+	BAttr []int
 	// EventImp: the request's eventtrackers take impression trackers
 	// (event 1) as image pixels (method 1), which a 1.2 response then
 	// carries in eventtrackers rather than the older imptrackers.
@@ -221,8 +223,11 @@ type NativeAsset struct {
 	// Len is the longest text a title or data asset takes, in
 	// characters; 0 for no limit.
 	Len int
-	// W and H are an image's least size: wmin and hmin, else w and h.
-	W, H int
+	// WMin and HMin are an image's least size; W and H its exact size,
+	// which counts only where the request gives no minimum (the spec: "if
+	// only w is included, it should be considered an exact requirement").
+	// 0: none.
+	W, H, WMin, HMin int
 }
 
 // NativeKind is the kind of a native asset.

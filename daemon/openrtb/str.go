@@ -120,7 +120,9 @@ func (p *parser) strSlow() ([]byte, error) {
 		return nil, err
 	}
 	raw := p.b[start : p.i-1 : p.i-1]
-	if !escaped {
+	if !escaped || p.st.nativeSub {
+		// A native request decodes nothing (see nativeSub): its content
+		// may itself be a decoded string in the scratch.
 		return raw, nil
 	}
 	return p.unescape(raw), nil
