@@ -1,7 +1,6 @@
 package campaign
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -262,8 +261,10 @@ func (v *campaignValidator) validateCreative(i int, cr *Creative) {
 			v.addf(crField(i, ".mimes"), "has an empty mime type")
 		}
 	case MediaNative:
-		if cr.Markup != "" && !json.Valid([]byte(cr.Markup)) {
-			v.addf(crField(i, ".markup"), "native markup must be JSON")
+		if cr.Markup != "" {
+			if _, err := ParseNativeMarkup(cr.Markup); err != nil {
+				v.addf(crField(i, ".markup"), "native markup: %s", err)
+			}
 		}
 	default:
 		v.addf(crField(i, ".type"), "unknown creative type %q; want banner, video, audio or native", cr.Type)

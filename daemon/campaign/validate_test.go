@@ -135,7 +135,18 @@ func TestValidateCampaigns(t *testing.T) {
 		c := &f.Campaigns[0].Creatives[0]
 		c.Type, c.Markup = "native", "{not json"
 		f.Campaigns[0].Targeting.Media = []string{"native"}
-	}, `campaign "banner-1": creatives[0].markup: native markup must be JSON`)
+	}, `campaign "banner-1": creatives[0].markup: native markup: invalid character`)
+	for markup, want := range map[string]string{
+		`{"assets":[{"title":{"text":"t"}}]}`:                               "native markup: no link.url",
+		`{"native":{"assets":[{"data":{"value":"v"}}],"link":{"url":"u"}}}`: "native markup: no asset to fill",
+		`{"assets":[{"img":{"type":"3","url":"u"}}],"link":{"url":"u"}}`:    "native markup: json: cannot unmarshal string",
+	} {
+		f(func(f *File) {
+			c := &f.Campaigns[0].Creatives[0]
+			c.Type, c.Markup = "native", markup
+			f.Campaigns[0].Targeting.Media = []string{"native"}
+		}, `campaign "banner-1": creatives[0].markup: `+want)
+	}
 	f(func(f *File) {
 		c := &f.Campaigns[0].Creatives[0]
 		c.Type, c.Dur, c.Mimes = "audio", 0, []string{"audio/mpeg"}

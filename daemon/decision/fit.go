@@ -37,6 +37,7 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 		if !cr.native.fits(&imp.Native) {
 			return "creative"
 		}
+		battr = imp.Native.BAttr
 	}
 	for _, a := range cr.attr {
 		if containsInt(battr, a) {

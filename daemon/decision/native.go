@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/rtbd/rtbd/daemon/campaign"
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
@@ -29,7 +30,7 @@ type cnative struct {
 	imgs    []nativePiece
 	datas   []nativePiece
 	video   nativePiece
-	link    []byte   // the link object
+	link    []byte   // the link object (its url is required)
 	imps    [][]byte // impression tracker URLs (string contents)
 	privacy []byte   // the privacy URL (string content), or nil
 }
@@ -43,37 +44,6 @@ type nativePiece struct {
 	runes int // characters of a title's text or a data value
 }
 
-// nativeMarkup is the part of a native response compileNative reads.
-type nativeMarkup struct {
-	Native *nativeMarkup `json:"native"`
-	Assets []struct {
-		Title *struct {
-			Text string `json:"text"`
-		} `json:"title"`
-		Img *struct {
-			Type int    `json:"type"`
-			URL  string `json:"url"`
-			W    int    `json:"w"`
-			H    int    `json:"h"`
-		} `json:"img"`
-		Data *struct {
-			Type  int    `json:"type"`
-			Value string `json:"value"`
-		} `json:"data"`
-		Video *struct {
-			VASTTag string `json:"vasttag"`
-		} `json:"video"`
-	} `json:"assets"`
-	Link          json.RawMessage `json:"link"`
-	ImpTrackers   []string        `json:"imptrackers"`
-	EventTrackers []struct {
-		Event  int    `json:"event"`
-		Method int    `json:"method"`
-		URL    string `json:"url"`
-	} `json:"eventtrackers"`
-	Privacy string `json:"privacy"`
-}
-
 // Native image types (Native Ads 1.2, 7.4) and event tracking (7.6, 7.7).
 const (
 	nativeImgMain   = 3
@@ -84,12 +54,9 @@ const (
 // compileNative reads a native creative's markup. What it does not know
 // is left out: a creative with no piece fills no asset, and never bids.
 func compileNative(markup string) (*cnative, error) {
-	var m nativeMarkup
-	if err := json.Unmarshal([]byte(markup), &m); err != nil {
+	m, err := campaign.ParseNativeMarkup(markup)
+	if err != nil {
 		return nil, err
-	}
-	if m.Native != nil {
-		m = *m.Native
 	}
 	n := &cnative{}
 	for _, a := range m.Assets {
@@ -115,13 +82,11 @@ func compileNative(markup string) (*cnative, error) {
 			n.video = nativePiece{obj: escapedJSON(a.Video)}
 		}
 	}
-	if len(m.Link) > 0 && m.Link[0] == '{' {
-		var link bytes.Buffer
-		if err := json.Compact(&link, m.Link); err != nil {
-			return nil, err
-		}
-		n.link = openrtb.AppendEscaped(nil, link.Bytes())
+	var link bytes.Buffer
+	if err := json.Compact(&link, m.RawLink); err != nil {
+		return nil, err
 	}
+	n.link = openrtb.AppendEscaped(nil, link.Bytes())
 	for _, u := range m.ImpTrackers {
 		n.imps = append(n.imps, escapedString(u))
 	}
@@ -166,7 +131,7 @@ func (n *cnative) fill(a *openrtb.NativeAsset) *nativePiece {
 			want = nativeImgMain
 		}
 		for i := range n.imgs {
-			if p := &n.imgs[i]; p.typ == want && p.w >= a.W && p.h >= a.H {
+			if p := &n.imgs[i]; p.typ == want && sizeFills(p.w, a.W, a.WMin) && sizeFills(p.h, a.H, a.HMin) {
 				return p
 			}
 		}
@@ -182,6 +147,18 @@ func (n *cnative) fill(a *openrtb.NativeAsset) *nativePiece {
 		}
 	}
 	return nil
+}
+
+// sizeFills reports whether an image's size in one dimension, got, fills
+// an asset's: at least its minimum, else exactly its size, else any.
+func sizeFills(got, exact, least int) bool {
+	switch {
+	case least > 0:
+		return got >= least
+	case exact > 0:
+		return got == exact
+	}
+	return true
 }
 
 // fits reports whether n fills every required asset of req and one at
@@ -247,10 +224,8 @@ func (n *cnative) appendMarkup(dst []byte, req *openrtb.Native) []byte {
 		dst = append(dst, '}')
 	}
 	dst = append(dst, ']')
-	if n.link != nil {
-		dst = append(dst, `,\"link\":`...)
-		dst = append(dst, n.link...)
-	}
+	dst = append(dst, `,\"link\":`...)
+	dst = append(dst, n.link...)
 	if len(n.imps) > 0 {
 		if ver == "1.2" && req.EventImp {
 			dst = append(dst, `,\"eventtrackers\":[`...)

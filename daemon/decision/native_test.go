@@ -70,8 +70,8 @@ func TestNativeFill(t *testing.T) {
 	title := func(l int, req bool) openrtb.NativeAsset {
 		return openrtb.NativeAsset{ID: 1, Kind: openrtb.NativeTitle, Len: l, Required: req}
 	}
-	img := func(typ, w, h int, req bool) openrtb.NativeAsset {
-		return openrtb.NativeAsset{ID: 2, Kind: openrtb.NativeImg, Type: typ, W: w, H: h, Required: req}
+	img := func(typ, wmin, hmin int, req bool) openrtb.NativeAsset {
+		return openrtb.NativeAsset{ID: 2, Kind: openrtb.NativeImg, Type: typ, WMin: wmin, HMin: hmin, Required: req}
 	}
 	data := func(typ, l int, req bool) openrtb.NativeAsset {
 		return openrtb.NativeAsset{ID: 3, Kind: openrtb.NativeData, Type: typ, Len: l, Required: req}
@@ -88,6 +88,14 @@ func TestNativeFill(t *testing.T) {
 	f(false, img(3, 1200, 628, true))
 	f(true, img(1, 100, 100, true))
 	f(false, img(1, 129, 100, true))
+	// w and h without a minimum are exact.
+	exact := func(w, h int) openrtb.NativeAsset {
+		return openrtb.NativeAsset{ID: 2, Kind: openrtb.NativeImg, Type: 1, W: w, H: h, Required: true}
+	}
+	f(true, exact(128, 128))
+	f(false, exact(64, 64))
+	f(false, exact(128, 64))
+	f(true, openrtb.NativeAsset{ID: 2, Kind: openrtb.NativeImg, Type: 1, W: 64, H: 64, WMin: 100, HMin: 120, Required: true})
 	f(false, img(2, 0, 0, true)) // no image of type 2
 	f(true, data(12, 3, true))
 	f(false, data(12, 2, true))
@@ -112,7 +120,7 @@ func TestNativeMarkup(t *testing.T) {
 	}
 	req := openrtb.Native{Assets: []openrtb.NativeAsset{
 		{ID: 11, Kind: openrtb.NativeTitle, Required: true},
-		{ID: 12, Kind: openrtb.NativeImg, Type: 1, W: 50, H: 50},
+		{ID: 12, Kind: openrtb.NativeImg, Type: 1, WMin: 50, HMin: 50},
 		{ID: 13, Kind: openrtb.NativeData, Type: 3}, // no rating: left out
 		{ID: 14, Kind: openrtb.NativeData, Type: 2, Len: 90},
 		{ID: 0, Kind: openrtb.NativeVideo},
@@ -176,13 +184,16 @@ func TestNativeMarkup(t *testing.T) {
 
 func TestCompileNativeErrors(t *testing.T) {
 	t.Parallel()
-	for _, m := range []string{`x`, `{"assets":[{"img":{"w":"wide"}}]}`, `{"link":{"url":}}`} {
+	for _, m := range []string{
+		`x`, `[]`, `{"native":"x"}`,
+		`{"assets":[{"img":{"w":"wide","url":"u"}}],"link":{"url":"u"}}`,
+		`{"assets":[{"title":{"text":"t"}}]}`,                     // no link
+		`{"assets":[{"title":{"text":"t"}}],"link":{"url":""}}`,   // no link url
+		`{"assets":[{"title":{"text":"t"}}],"link":"u"}`,           // not an object
+		`{"assets":[{"title":{"text":""}},{"img":{"w":1}},{"data":{"type":1}},{"data":{"value":"v"}},{"video":{}}],"link":{"url":"u"}}`, // nothing to fill with
+	} {
 		if _, err := compileNative(m); err == nil {
 			t.Errorf("native markup %s: no error", m)
 		}
-	}
-	n, err := compileNative(`{"assets":[{"title":{"text":""}},{"img":{"w":1}},{"data":{"type":1}}],"link":"not an object"}`)
-	if err != nil || n.title.obj != nil || len(n.imgs)+len(n.datas) != 0 || n.link != nil {
-		t.Fatalf("empty pieces: %+v, %v; want none", n, err)
 	}
 }

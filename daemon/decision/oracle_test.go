@@ -93,7 +93,7 @@ func (g *oracleGen) campaign(i int) campaign.Campaign {
 			cr.Dur = oDurs[g.r.IntN(len(oDurs))]
 			cr.Mimes = some(g, oMimes, 0)
 		case "native":
-			cr.Markup = `{"assets":[{"title":{"text":"x"}}]}`
+			cr.Markup = `{"assets":[{"title":{"text":"x"}}],"link":{"url":"https://x.example/"}}`
 		}
 		c.Creatives = append(c.Creatives, cr)
 	}

@@ -1,0 +1,83 @@
+package campaign
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// NativeMarkup is what rtbd reads of a native creative's markup, a
+// Native Ads response (1.1 or 1.2, with or without the 1.0 "native"
+// wrapper): a native bid carries these pieces under the request's asset
+// ids (see docs/data-format.md).
+type NativeMarkup struct {
+	Native *NativeMarkup `json:"native"`
+	Assets []NativeAsset `json:"assets"`
+	Link   *struct {
+		URL string `json:"url"`
+	} `json:"link"`
+	// RawLink is the link object as the markup has it, copied into bids.
+	RawLink       json.RawMessage `json:"-"`
+	ImpTrackers   []string        `json:"imptrackers"`
+	EventTrackers []struct {
+		Event  int    `json:"event"`
+		Method int    `json:"method"`
+		URL    string `json:"url"`
+	} `json:"eventtrackers"`
+	Privacy string `json:"privacy"`
+}
+
+// NativeAsset is one asset of a native creative's markup.
+type NativeAsset struct {
+	Title *struct {
+		Text string `json:"text"`
+	} `json:"title"`
+	Img *struct {
+		Type int    `json:"type"`
+		URL  string `json:"url"`
+		W    int    `json:"w"`
+		H    int    `json:"h"`
+	} `json:"img"`
+	Data *struct {
+		Type  int    `json:"type"`
+		Value string `json:"value"`
+	} `json:"data"`
+	Video *struct {
+		VASTTag string `json:"vasttag"`
+	} `json:"video"`
+}
+
+// ParseNativeMarkup reads a native creative's markup, unwrapped. It must
+// have a link with a url (the spec requires one, and Prebid refuses a
+// response without) and an asset of one of the four kinds.
+func ParseNativeMarkup(markup string) (*NativeMarkup, error) {
+	var m NativeMarkup
+	if err := json.Unmarshal([]byte(markup), &m); err != nil {
+		return nil, err
+	}
+	if m.Native != nil {
+		m = *m.Native
+	}
+	if m.Link == nil || m.Link.URL == "" {
+		return nil, errors.New("no link.url")
+	}
+	var raw struct {
+		Native *struct {
+			Link json.RawMessage `json:"link"`
+		} `json:"native"`
+		Link json.RawMessage `json:"link"`
+	}
+	if err := json.Unmarshal([]byte(markup), &raw); err != nil {
+		return nil, err
+	}
+	if m.RawLink = raw.Link; raw.Native != nil {
+		m.RawLink = raw.Native.Link
+	}
+	for _, a := range m.Assets {
+		if a.Title != nil && a.Title.Text != "" || a.Img != nil && a.Img.URL != "" ||
+			a.Data != nil && a.Data.Type > 0 && a.Data.Value != "" || a.Video != nil && a.Video.VASTTag != "" {
+			return &m, nil
+		}
+	}
+	return nil, fmt.Errorf("no asset to fill a request's with: a title with text, an img with url, a data with type and value or a video with vasttag")
+}
