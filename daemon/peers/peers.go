@@ -1120,6 +1120,48 @@ func Decode(b []byte) (map[string][]decision.CampaignSpend, error) {
 	return saved, nil
 }
 
+// AppendIDs appends the bidding.hostID each peer last answered with, for
+// the state file: a restarted host then answers [SeenPath] for a peer it
+// has not read again yet, as it does for one it has (a peer that crashed
+// with this one, say, and asks before this host reads it).
+func (s *Syncer) AppendIDs(dst []byte) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendPerPeer(dst, func(dst []byte, p *peer) []byte {
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(p.hostID)))
+		return append(dst, p.hostID...)
+	})
+}
+
+// RestoreIDs loads AppendIDs' output into the configured peers, dropping
+// those of peers no longer configured, and returns how many it restored.
+// It checks the whole input before it changes anything. Call it before
+// the peers are read.
+func (s *Syncer) RestoreIDs(b []byte) (int, error) {
+	saved := map[string]string{}
+	err := decodePerPeer(b, func(url string, b []byte) (int, error) {
+		if len(b) < 2 || len(b) < 2+int(binary.LittleEndian.Uint16(b)) {
+			return 0, errors.New("truncated host id")
+		}
+		l := int(binary.LittleEndian.Uint16(b))
+		saved[url] = string(b[2 : 2+l])
+		return 2 + l, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	restored := 0
+	for _, p := range s.peers {
+		if id, ok := saved[p.url]; ok {
+			p.hostID = id
+			restored++
+		}
+	}
+	return restored, nil
+}
+
 // SeenOf appends to dst the spend of the peer with bidding.hostID id as
 // this host last read it (none when no peer answered with id), in
 // [decision.AppendSpendEntries]' encoding, for [SeenPath].

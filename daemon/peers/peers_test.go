@@ -660,3 +660,42 @@ func TestReadingsAreDeltas(t *testing.T) {
 	a2.bill(t, 1, now)
 	read(9, 9)
 }
+
+// TestRecoverFromARestartedPeer: a restarts on its state file and has not
+// read b again when b, restarted too, asks what a last read of it: a
+// answers from the saved reading, which knows b by its host id.
+func TestRecoverFromARestartedPeer(t *testing.T) {
+	a, b := newHost(t), newHost(t)
+	b.serve(t, nil)
+	sa := New(a.st, []string{b.url}, time.Second, a.id)
+	b.bill(t, 5, now)
+	if err := sa.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spend, ids := sa.Append(nil), sa.AppendIDs(nil)
+	b.stop()
+
+	// a restarts: a new Syncer restored from the saved sections.
+	a2 := newHost(t)
+	sa2 := New(a2.st, []string{b.url}, time.Second, a2.id)
+	if _, err := sa2.Restore(spend); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sa2.RestoreIDs(ids); n != 1 || err != nil {
+		t.Fatalf("RestoreIDs = %d, %v; want 1 peer", n, err)
+	}
+	a2.serve(t, (&Source{State: a2.st, HostID: a2.id, Seen: sa2.SeenOf}).Handler)
+	b2 := newHost(t)
+	b2.id = b.id
+	if n, err := New(b2.st, []string{a2.url}, time.Second, b2.id).Recover(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Recover from a restarted peer = %d, %v; want 1 campaign raised", n, err)
+	}
+	if st := b2.snap.CampaignStatus(0, now); st.SpendToday != 5 || st.SpendTotal != 5 {
+		t.Fatalf("b's own spend after Recover: %+v; want 5 and 5", st)
+	}
+	for cut := 0; cut < len(ids); cut++ {
+		if _, err := sa2.RestoreIDs(ids[:cut]); err == nil {
+			t.Fatalf("host ids cut to %d of %d bytes: no error", cut, len(ids))
+		}
+	}
+}

@@ -72,7 +72,8 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 	if sync != nil {
 		// The peers' last readings, so that a restart while a peer is
 		// down still counts what it had spent.
-		spendParts = append(spendParts, statefile.Part{Name: "peers", Append: sync.Append, Restore: sync.Restore})
+		spendParts = append(spendParts, statefile.Part{Name: "peers", Append: sync.Append, Restore: sync.Restore},
+			statefile.Part{Name: "peerids", Append: sync.AppendIDs, Restore: sync.RestoreIDs})
 	}
 	spendParts = append(spendParts, more...)
 	var tableParts []statefile.Part
