@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/rtbd/rtbd/daemon/stats"
 )
 
 // Retirement. The State keeps the spend of every campaign a book, a peer
@@ -116,6 +118,10 @@ func (s *State) Retire() int {
 // reported may now be part of.
 func (s *State) Grown() uint64 { return s.grown.Load() }
 
+// adoptLog logs an adoption at most every 10 s, with how many it left
+// out.
+var adoptLog = stats.NewThrottle(10 * time.Second)
+
 // maxAdopted bounds the campaigns [State.Adopt] counts that no book has
 // had yet.
 const maxAdopted = 1024
@@ -128,15 +134,20 @@ const maxAdopted = 1024
 // counters, with the spend they hold; until then its frequency cap is
 // unknown, so its impressions count in no cap. A campaign no book
 // brings is retired as a restored one is (see [State.Retire]). Adopt
-// returns false when the State counts id already, before any book, and
-// when maxAdopted adopted campaigns are still in no book: notices can
-// name any id, so only so many are taken on trust (signed notices, see
-// notice.Config.Keys, name only ids this fleet bid with).
+// returns true when the State counts id, from now on or already (two
+// notices of a new campaign at once: the second finds it adopted), and
+// false before any book and when maxAdopted adopted campaigns are still
+// in no book: notices can name any id, so only so many are taken on
+// trust (signed notices, see notice.Config.Keys, name only ids this
+// fleet bid with).
 func (s *State) Adopt(id []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := *s.camps.Load()
-	if len(id) == 0 || old[string(id)] != nil || s.snap.Load() == nil {
+	if old[string(id)] != nil {
+		return true // another notice adopted it meanwhile, or a book
+	}
+	if len(id) == 0 || s.snap.Load() == nil {
 		return false
 	}
 	for a := range s.adopted {
@@ -158,7 +169,7 @@ func (s *State) Adopt(id []byte) bool {
 	s.adopted[string(id)] = struct{}{}
 	s.camps.Store(&m)
 	s.grown.Add(1)
-	slog.Warn("billing a campaign no book has had; it is counted from now on", "campaign", string(id))
+	adoptLog.Log(slog.Default(), slog.LevelWarn, "billing a campaign no book has had; it is counted from now on", "campaign", string(id))
 	return true
 }
 

@@ -132,11 +132,12 @@ func TestAdopt(t *testing.T) {
 		t.Fatal("adopted a campaign before any book")
 	}
 	compileAt(t, st, "a")
-	if st.Adopt([]byte("a")) || st.Adopt(nil) {
-		t.Fatal("adopted a campaign of the book, or an empty id")
+	if !st.Adopt([]byte("a")) || st.Adopt(nil) {
+		t.Fatal("a campaign of the book not counted, or an empty id adopted")
 	}
-	if !st.Adopt([]byte("new")) {
-		t.Fatal("did not adopt a campaign no book has had")
+	grown := st.Grown()
+	if !st.Adopt([]byte("new")) || !st.Adopt([]byte("new")) || st.Grown() != grown+1 {
+		t.Fatal("did not adopt a campaign no book has had once, and find it adopted after")
 	}
 	bill(t, st, "new", 0, 2, now)
 	s := compileAt(t, st, "a", "new")

@@ -78,8 +78,10 @@ type Converter interface {
 // Adopter is implemented by a [Spender] that can start counting a
 // campaign it does not know (decision.State): a notice for one is
 // charged, or reserved, after Adopt returns true, instead of being
-// refused as unknown. Adopt returns false when it did not start counting
-// the campaign, and the notice is then counted as result "unknown".
+// refused as unknown. Adopt returns true when it counts the campaign,
+// from now on or already (another notice adopted it meanwhile), false
+// when it does not; the notice is then counted as result "unknown". With
+// Config.Keys, only a notice whose sig a key made asks.
 type Adopter interface {
 	Adopt(campaignID []byte) bool
 }
@@ -457,7 +459,7 @@ func (h *Handler) process(k Kind, n *notice) result {
 // Spender does not know and does not adopt (see [Adopter]).
 func (h *Handler) charge(bk uint64, n *notice, now time.Time) result {
 	ch, err := h.billSpender(bk, n, now)
-	if err != nil && h.adopt(n.cid) {
+	if err != nil && h.adopt(n) {
 		ch, err = h.billSpender(bk, n, now)
 	}
 	if err != nil {
@@ -491,7 +493,7 @@ func (h *Handler) billSpender(bk uint64, n *notice, now time.Time) (Charge, erro
 // campaign the Reserver does not know.
 func (h *Handler) reserve(bk uint64, n *notice, now time.Time) result {
 	rv, err := h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now, h.HasBilled)
-	if err != nil && h.adopt(n.cid) {
+	if err != nil && h.adopt(n) {
 		rv, err = h.res.Reserve(bk, n.cid, n.userKey, n.price, n.cur, now, h.HasBilled)
 	}
 	if err != nil {
@@ -504,12 +506,13 @@ func (h *Handler) reserve(bk uint64, n *notice, now time.Time) result {
 	return resultOK
 }
 
-// adopt asks the Spender, when it is an [Adopter], to count campaign
-// cid, for which it just refused a notice, and reports whether it does
-// now.
-func (h *Handler) adopt(cid []byte) bool {
+// adopt asks the Spender, when it is an [Adopter], to count the campaign
+// of n, for which it just refused n, and reports whether it does now.
+// Only a trusted notice asks: with keys, one whose sig a key made, so
+// that forged notices cannot fill the Spender with campaigns.
+func (h *Handler) adopt(n *notice) bool {
 	a, ok := h.sp.(Adopter)
-	return ok && a.Adopt(cid)
+	return ok && n.trusted && a.Adopt(n.cid)
 }
 
 // HasBilled reports whether the billing notice with [Billed.Notice] fp was

@@ -38,6 +38,10 @@ type notice struct {
 	deal               []byte         // the deal the bid was made through; empty in the open auction
 	dealKnown          bool           // the URL has deal (rtbd's bids' all do since it named deals)
 	test               bool           // the bid was made for a test request (Config.IsTest)
+	// trusted: a key made its sig, or there are no keys to check one
+	// with; only such a notice may make the Spender count a campaign it
+	// does not know (see Adopter).
+	trusted bool
 	xs                 *exchangeState // the exchange's, by x (see Handler.exchange)
 }
 
@@ -247,6 +251,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if keys := *h.keys.Load(); len(keys) > 0 {
 		return h.verify(keys, f.src, k, n)
 	}
+	n.trusted = true
 	return resultOK, ""
 }
 
@@ -279,6 +284,7 @@ func (h *Handler) verify(keys []openrtb.NoticeKey, src *fasthttp.Args, k Kind, n
 	q := laterFields(openrtb.AppendNoticeQuery(buf[:0], &nq), src)
 	for i := range keys {
 		if keys[i].Sign(q) == want {
+			n.trusted = true
 			return resultOK, ""
 		}
 	}
