@@ -329,3 +329,31 @@ func TestSetKeys(t *testing.T) {
 		t.Fatalf("encrypted price after its keys were removed: %d; want 400", code)
 	}
 }
+
+// TestAdoptOnlySigned: with keys, a notice for a campaign the Spender
+// does not know adopts it only when a key signed it; without keys, any
+// notice does (see Adopter).
+func TestAdoptOnlySigned(t *testing.T) {
+	keys, err := openrtb.ParseNoticeKeys(strings.Repeat("ab", 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSpender := func() *adoptingSpender {
+		return &adoptingSpender{fakeSpender: fakeSpender{unknown: map[string]bool{"c/1": true}}, adoptable: map[string]bool{"c/1": true}}
+	}
+	sp := newSpender()
+	h := New(Config{Keys: keys}, sp, nil)
+	serveDirect(t, h, "GET", "/bill?bid=u1&cid=c%2F1&price=3", "")
+	if len(sp.adopted) != 0 {
+		t.Fatalf("an unsigned notice adopted %v; want none with keys", sp.adopted)
+	}
+	serveDirect(t, h, "GET", "/bill?"+signedQuery(&keys[0], "s1", "1.5", func(q string) string { return q }), "")
+	if len(sp.adopted) != 1 {
+		t.Fatalf("a signed notice adopted %v; want c/1", sp.adopted)
+	}
+	sp = newSpender()
+	serveDirect(t, New(Config{}, sp, nil), "GET", "/bill?bid=u1&cid=c%2F1&price=3", "")
+	if len(sp.adopted) != 1 {
+		t.Fatalf("without keys, a notice adopted %v; want c/1", sp.adopted)
+	}
+}
