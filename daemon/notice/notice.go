@@ -552,7 +552,10 @@ func fingerprint(k Kind, bid []byte) uint64 {
 // [Billed.Notice], as if this handler had: a replay of it here is a
 // duplicate, for the handler's dedupe TTL from now.
 func (h *Handler) MarkBilled(fp uint64) {
-	h.dedupe.seen(fp, h.now().UnixNano())
+	now := h.now()
+	if !h.dedupe.seen(fp, now.UnixNano()) {
+		h.remember(fp, now) // its spend counts in the peer's, saved with ours
+	}
 }
 
 // AppendDedupe appends the notices processed and not yet expired to dst,

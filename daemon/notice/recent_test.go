@@ -102,3 +102,33 @@ func TestRecentBillsFull(t *testing.T) {
 		t.Fatalf("rtbd_notice_recent_bills_dropped_total moved %d; want 2", got)
 	}
 }
+
+// TestRecentBillsStayRecent: restored recent bills, and the bills a peer
+// processed (MarkBilled), are recent bills until a table save holds
+// them: the first save after a crash may fail, and a replay of a peer's
+// bill must stay a duplicate after one here.
+func TestRecentBillsStayRecent(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	h := New(Config{DedupeTTL: time.Hour}, &fakeSpender{}, nil)
+	h.now = func() time.Time { return now }
+	h.KeepRecentBills()
+	billIDs(t, h, "a1", "a2")
+	saved := h.AppendRecentBills(nil)
+
+	restarted := New(Config{DedupeTTL: time.Hour}, &fakeSpender{}, nil)
+	restarted.now = func() time.Time { return now.Add(time.Minute) }
+	restarted.KeepRecentBills()
+	if n, err := restarted.RestoreRecentBills(saved); n != 2 || err != nil {
+		t.Fatalf("restored %d, %v; want 2", n, err)
+	}
+	restarted.MarkBilled(BillKey([]byte("peer1")))
+	restarted.MarkBilled(BillKey([]byte("peer1"))) // once
+	if n := recentCount(restarted); n != 3 {
+		t.Fatalf("%d recent bills after restoring 2 and a peer's; want 3", n)
+	}
+	restarted.AppendDedupe(nil)
+	restarted.DedupeSaved()
+	if n := recentCount(restarted); n != 0 {
+		t.Fatalf("%d recent bills after a table save; want 0", n)
+	}
+}
