@@ -135,17 +135,19 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-func (s *stateFiles) save() error {
-	return errors.Join(s.spend.Save(), s.saveTables())
-}
+func (s *stateFiles) save() error { return s.saveTables() }
 
-// saveTables saves the tables file and, when it is written, says so.
+// saveTables saves the tables file and, when it is written, says so; then
+// the spend file, so that the notices the tables hold as processed are
+// never newer than the spend they moved: after a crash between the two
+// periodic saves, a replay of a bill whose spend the restored file lacks
+// would otherwise be a duplicate, and its charge lost.
 func (s *stateFiles) saveTables() error {
 	err := s.tables.Save()
 	if err == nil {
 		s.tablesSaved()
 	}
-	return err
+	return errors.Join(err, s.spend.Save())
 }
 
 // run saves each file at its interval until close.

@@ -166,6 +166,30 @@ func TestCrashKeepsBillsDeduped(t *testing.T) {
 	}
 }
 
+// TestTablesNeverNewerThanSpend: the tables are saved every second and
+// the spend hourly; a crash after a save of the tables restores the
+// spend of the bills they hold as processed.
+func TestTablesNeverNewerThanSpend(t *testing.T) {
+	dir := t.TempDir()
+	cfg := map[string]any{"state": map[string]any{"dir": dir, "saveInterval": "1h", "tablesInterval": "1s"}}
+	d := startDaemon(t, cfg)
+	bids, spent := d.billCorpus(t, 10)
+	tables := d.metric(t, `rtbd_state_saves_total{file="tables"}`)
+	d.waitMetric(t, `rtbd_state_saves_total{file="tables"}`, func(v float64) bool { return v >= tables+2 },
+		"two periodic saves of the tables at a 1 s interval")
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	d.wait()
+	d2 := startDaemon(t, cfg)
+	for _, b := range bids {
+		d2.notice(t, b.BURL, "2")
+	}
+	if got := d2.spendTotal(t); got != spent {
+		t.Fatalf("spend after kill -9 and replayed notices %v; want %v", got, spent)
+	}
+}
+
 // TestTablesSaveEndsRecentBills: the spend file keeps the bills only
 // until the tables file holds them, so that it stays small.
 func TestTablesSaveEndsRecentBills(t *testing.T) {
