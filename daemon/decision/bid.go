@@ -30,6 +30,9 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 	if cc.freqMax > 0 && c.userKey != 0 {
 		c.capBids = append(c.capBids, opt.ord)
 	}
+	if q := imp.QtyMultiplier; q > 1 {
+		c.plays = append(c.plays, play{opt.ord, opt.price / c.conv * q * 1e3})
+	}
 	b.ADomain = append(b.ADomain[:0], cc.adomain...)
 	b.Cat, b.CatTax, b.Static = b.Cat[:0], 0, cr.static
 	if len(cc.cats) > 0 {

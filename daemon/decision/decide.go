@@ -34,6 +34,11 @@ type Ctx struct {
 	// ad of a page, so they count against the cap like the impressions
 	// billed before (see Snapshot.eligible).
 	capBids []int32
+	// plays holds, for each bid of the response on a DOOH play (an imp
+	// with qty.multiplier), its campaign's ordinal and what it may cost
+	// in micro-units of the campaign file currency: another play of the
+	// campaign must fit the budgets with them (see evaluate).
+	plays []play
 	nReq    int     // terms [0, nReq) depend on the request only
 	perm    []*term // all terms, sorted
 	perm2   []*term
@@ -154,7 +159,7 @@ func (c *Ctx) begin(s *Snapshot, req *openrtb.Request, now time.Time) {
 	c.sec = now.Unix()
 	c.worst, c.timedOut, c.visits = ReasonNoCandidates, false, 0
 	c.idBuf, c.idPre, c.admBuf = c.idBuf[:0], c.idPre[:0], c.admBuf[:0]
-	c.done, c.capBids = c.done[:0], c.capBids[:0]
+	c.done, c.capBids, c.plays = c.done[:0], c.capBids[:0], c.plays[:0]
 	for range req.Imps {
 		c.done = append(c.done, false)
 	}

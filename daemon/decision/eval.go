@@ -361,7 +361,7 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 		}
 		// A DOOH play is billed as qty impressions: a bid on one must fit
 		// what the budgets have left, not only start below them.
-		if q := imp.QtyMultiplier; q > 1 && !cc.affords(c.sec, opt.price/c.conv*q*1e3) {
+		if q := imp.QtyMultiplier; q > 1 && !cc.affords(c.sec, opt.price/c.conv*q*1e3+c.playsOf(o)) {
 			why = "play_over_budget"
 			c.note(ReasonBudget)
 			continue
@@ -435,6 +435,24 @@ func (s *Snapshot) eligible(c *Ctx, cc *ccamp, o int) string {
 		return "freq_cap"
 	}
 	return ""
+}
+
+// play is a bid of the response on a DOOH play (see Ctx.plays).
+type play struct {
+	ord  int32
+	cost float64
+}
+
+// playsOf is what the response's bids on DOOH plays of campaign o may
+// cost, in micro-units of the campaign file currency.
+func (c *Ctx) playsOf(o int) float64 {
+	sum := 0.0
+	for _, p := range c.plays {
+		if int(p.ord) == o {
+			sum += p.cost
+		}
+	}
+	return sum
 }
 
 // capBidsOf returns how many bids the response has from campaign o, when

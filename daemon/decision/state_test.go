@@ -443,3 +443,27 @@ func TestPlayOverBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaysOverBudget: the plays a response bids on count together: with
+// room for 100 impressions, one bid on each of two plays of 60.
+func TestPlaysOverBudget(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.Budget = campaignBudget(5, 0, "asap")
+	st := NewState(0)
+	s, _ := Compile(testFile(c), nil, st, testOptions)
+	bill(t, st, "c1", 0, 4, testNow)
+	req := bannerRequest()
+	req.Imps = append(req.Imps, req.Imps[0])
+	req.Imps[1].ID = []byte("2")
+	for i := range req.Imps {
+		req.Imps[i].QtyMultiplier = 60
+	}
+	if r, resp, _ := decide(s, req, testNow); r != ReasonBid || len(resp.Bids) != 1 {
+		t.Fatalf("two plays of 60 impressions, room for 100: %s with %d bids; want 1", r, len(resp.Bids))
+	}
+	req.Imps[1].QtyMultiplier = 40
+	if r, resp, _ := decide(s, req, testNow); r != ReasonBid || len(resp.Bids) != 2 {
+		t.Fatalf("plays of 60 and 40 impressions, room for 100: %s with %d bids; want 2", r, len(resp.Bids))
+	}
+}
