@@ -39,12 +39,12 @@ type Ctx struct {
 	// in micro-units of the campaign file currency: another play of the
 	// campaign must fit the budgets with them (see evaluate).
 	plays []play
-	nReq    int     // terms [0, nReq) depend on the request only
-	perm    []*term // all terms, sorted
-	perm2   []*term
-	impc    andCache // the imp's terms, sorted, and their AND
-	reqc    andCache // the request's terms, sorted, and their AND
-	words   int
+	nReq  int     // terms [0, nReq) depend on the request only
+	perm  []*term // all terms, sorted
+	perm2 []*term
+	impc  andCache // the imp's terms, sorted, and their AND
+	reqc  andCache // the request's terms, sorted, and their AND
+	words int
 	// chunkImp says the imp's terms are ANDed in chunks, into impc (see
 	// chunkedImpWords).
 	chunkImp bool

@@ -187,9 +187,9 @@ func TestCompileNativeErrors(t *testing.T) {
 	for _, m := range []string{
 		`x`, `[]`, `{"native":"x"}`,
 		`{"assets":[{"img":{"w":"wide","url":"u"}}],"link":{"url":"u"}}`,
-		`{"assets":[{"title":{"text":"t"}}]}`,                     // no link
-		`{"assets":[{"title":{"text":"t"}}],"link":{"url":""}}`,   // no link url
-		`{"assets":[{"title":{"text":"t"}}],"link":"u"}`,           // not an object
+		`{"assets":[{"title":{"text":"t"}}]}`,                   // no link
+		`{"assets":[{"title":{"text":"t"}}],"link":{"url":""}}`, // no link url
+		`{"assets":[{"title":{"text":"t"}}],"link":"u"}`,        // not an object
 		`{"assets":[{"title":{"text":""}},{"img":{"w":1}},{"data":{"type":1}},{"data":{"value":"v"}},{"video":{}}],"link":{"url":"u"}}`, // nothing to fill with
 	} {
 		if _, err := compileNative(m); err == nil {

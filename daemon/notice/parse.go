@@ -28,21 +28,21 @@ type notice struct {
 	qty                float64 // impressions one play counts for (DOOH; else 1): parse multiplies the prices by it
 	qm                 []byte  // qm as the URL has it (signed); nil when absent
 	userKey            uint64
-	loss               int            // -1 when absent
-	minToWin           float64        // mtw, ${AUCTION_MIN_TO_WIN}; -1 when unknown
-	stated             float64        // when capped, the exchange's price; else 0
-	capped             bool           // the exchange's price was above the bid's, and price is the bid's
-	billOnWin          bool           // bo=w: the bid is billed at its win notice
-	explore            bool           // sx=1: the bid was sent unshaded (see package shading)
-	exchange           []byte         // x: the exchange the bid was made on; nil for the default
-	deal               []byte         // the deal the bid was made through; empty in the open auction
-	dealKnown          bool           // the URL has deal (rtbd's bids' all do since it named deals)
-	test               bool           // the bid was made for a test request (Config.IsTest)
+	loss               int     // -1 when absent
+	minToWin           float64 // mtw, ${AUCTION_MIN_TO_WIN}; -1 when unknown
+	stated             float64 // when capped, the exchange's price; else 0
+	capped             bool    // the exchange's price was above the bid's, and price is the bid's
+	billOnWin          bool    // bo=w: the bid is billed at its win notice
+	explore            bool    // sx=1: the bid was sent unshaded (see package shading)
+	exchange           []byte  // x: the exchange the bid was made on; nil for the default
+	deal               []byte  // the deal the bid was made through; empty in the open auction
+	dealKnown          bool    // the URL has deal (rtbd's bids' all do since it named deals)
+	test               bool    // the bid was made for a test request (Config.IsTest)
 	// trusted: a key made its sig, or there are no keys to check one
 	// with; only such a notice may make the Spender count a campaign it
 	// does not know (see Adopter).
 	trusted bool
-	xs                 *exchangeState // the exchange's, by x (see Handler.exchange)
+	xs      *exchangeState // the exchange's, by x (see Handler.exchange)
 }
 
 // event returns n as a Sink gets it, as a notice of kind k.
