@@ -416,9 +416,6 @@ func (h *Handler) process(k Kind, n *notice) result {
 	if tab.seen(fp, now.UnixNano()) {
 		return resultDuplicate
 	}
-	if k == KindBill {
-		h.remember(fp, now)
-	}
 	n.cur = h.currency // parse converted n's prices to it
 	if n.capped {
 		noticesCapped[k].Inc()
@@ -432,8 +429,9 @@ func (h *Handler) process(k Kind, n *notice) result {
 		// burl the exchange sends after all is a duplicate, and one it
 		// sent first leaves nothing to bill.
 		if bk := BillKey(n.bid); !h.dedupe.seen(bk, now.UnixNano()) {
-			h.remember(bk, now)
-			if r = h.charge(bk, n, now); r == resultOK && h.sink != nil {
+			r = h.charge(bk, n, now)
+			h.remember(bk, now) // after the charge: see KeepRecentBills
+			if r == resultOK && h.sink != nil {
 				h.sink.Notice(n.event(KindBill))
 			}
 		}
@@ -446,6 +444,9 @@ func (h *Handler) process(k Kind, n *notice) result {
 		}
 	case k == KindBill && moves:
 		r = h.charge(fp, n, now)
+	}
+	if k == KindBill {
+		h.remember(fp, now) // after the charge: see KeepRecentBills
 	}
 	if h.sink != nil {
 		h.sink.Notice(n.event(k))

@@ -96,7 +96,11 @@ func (h *Handler) remember(fp uint64, now time.Time) {
 // KeepRecentBills makes the handler remember up to RecentBillsSlots
 // billing notices processed since the last AppendDedupe whose save
 // completed (see DedupeSaved), for AppendRecentBills. Call it before the
-// handler serves, when the spend is saved more often than the table.
+// handler serves, when the spend is saved more often than the table. A
+// bill is remembered after its charge, and the file that keeps the spend
+// must read AppendRecentBills before the spend: a save between the two
+// then holds the spend without the bill, which a replay charges again,
+// rather than the bill without its spend, which a replay would lose.
 func (h *Handler) KeepRecentBills() {
 	h.recent = newRecentBills(RecentBillsSlots)
 }
