@@ -162,7 +162,11 @@ func (s *State) Adopt(id []byte) bool {
 	for k, v := range old {
 		m[k] = v
 	}
-	m[string(id)] = &campaignState{freqKey: xxhash.Sum64String(string(id))} // as Compile derives it
+	cs := &campaignState{freqKey: xxhash.Sum64String(string(id))} // as Compile derives it
+	// Seen today, as a book's campaign: Retire would otherwise drop one
+	// whose win only reserved, with its reservation, at the next sweep.
+	cs.seen.Store(dayOf(dayNumber(s.now())))
+	m[string(id)] = cs
 	if s.adopted == nil {
 		s.adopted = map[string]struct{}{}
 	}

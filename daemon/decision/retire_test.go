@@ -140,12 +140,15 @@ func TestAdopt(t *testing.T) {
 		t.Fatal("did not adopt a campaign no book has had once, and find it adopted after")
 	}
 	bill(t, st, "new", 0, 2, now)
+	if !st.Adopt([]byte("reserved")) || st.Retire() != 0 || !st.Counts("reserved") {
+		t.Fatal("an adopted campaign without spend (a win reserved it) retired at once")
+	}
 	s := compileAt(t, st, "a", "new")
 	if got := s.CampaignStatus(1, now); string(got.ID) != "new" || got.SpendTotal != 2 {
 		t.Fatalf("book bringing an adopted campaign: %+v; want its spend of 2", got)
 	}
 
-	for i := 1; i < maxAdopted; i++ {
+	for i := 2; i < maxAdopted; i++ { // "reserved" waits too
 		if !st.Adopt([]byte{'x', byte(i >> 8), byte(i)}) {
 			t.Fatalf("adoption %d of %d refused", i, maxAdopted)
 		}
