@@ -63,7 +63,8 @@ var resultNames = [numResults]string{
 	resTimeout:     "timeout",
 }
 
-// newExchange returns the endpoint e (NoBidBody set) with its metrics,
+// newExchange returns the endpoint e (NoBidBody set; GDPRRequireConsent
+// nil is false) with its metrics,
 // registered once per name in the process (servers of one test binary
 // share them).
 func newExchange(e config.Exchange, auto *shading.Estimator) *exchange {
@@ -71,7 +72,7 @@ func newExchange(e config.Exchange, auto *shading.Estimator) *exchange {
 	l := `exchange="` + name + `"`
 	x := &exchange{
 		name: name, path: e.BidPath, billOnWin: e.BillOnWin, noBidBody: *e.NoBidBody, minToWin: e.MinToWin,
-		gdprConsent: *e.GDPRRequireConsent,
+		gdprConsent: e.GDPRRequireConsent != nil && *e.GDPRRequireConsent,
 		shade:       e.FirstPriceShading, auto: auto,
 		reasons:  make([]*metrics.Counter, decision.NumReasons),
 		bids:     metrics.GetOrCreateCounter(`rtbd_bids_total{` + l + `}`),
