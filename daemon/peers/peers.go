@@ -801,6 +801,9 @@ func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url 
 		return dst, nil, statusError{resp.StatusCode, resp.Status}
 	}
 	id := resp.Header.Get(HostHeader)
+	if !plausibleHostID(id) {
+		return dst, nil, fmt.Errorf("its %s %.80q is no bidding.hostID: want up to %d letters, digits, '.', '_' and '-'", HostHeader, id, maxHostIDLen)
+	}
 	if id == s.self {
 		return dst, nil, fmt.Errorf("it has this host's bidding.hostID %q: it is this host, which must not count its own spend twice, or another host with the same bid ids", s.self)
 	}
@@ -1118,6 +1121,25 @@ func Decode(b []byte) (map[string][]decision.CampaignSpend, error) {
 		return nil, err
 	}
 	return saved, nil
+}
+
+// maxHostIDLen bounds a peer's host id: config's MaxHostID, with room
+// for a later version's longer ones.
+const maxHostIDLen = 64
+
+// plausibleHostID reports whether id, a peer's HostHeader, can be a
+// bidding.hostID: short and plain, so that the state file, which keeps
+// it (see AppendIDs), and the logs can.
+func plausibleHostID(id string) bool {
+	if len(id) > maxHostIDLen {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendIDs appends the bidding.hostID each peer last answered with, for

@@ -236,6 +236,15 @@ func TestSyncRejectsBadAnswers(t *testing.T) {
 		"extra":     func(ctx *fasthttp.RequestCtx) { ctx.SetBody(append(good, 0)) },
 		"html":      func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("<html>proxy error</html>") },
 		"status":    func(ctx *fasthttp.RequestCtx) { ctx.Error("not found", fasthttp.StatusNotFound) },
+		// A host id that the state file could not keep, or that is no id.
+		"long id": func(ctx *fasthttp.RequestCtx) {
+			ctx.Response.Header.Set(HostHeader, strings.Repeat("x", 65))
+			ctx.SetBody(good)
+		},
+		"odd id": func(ctx *fasthttp.RequestCtx) {
+			ctx.Response.Header.Set(HostHeader, "a b")
+			ctx.SetBody(good)
+		},
 	} {
 		answer = h
 		if err := s.SyncOnce(context.Background()); err == nil {
