@@ -248,7 +248,7 @@ func nativeField(p *parser, key []byte) (err error) {
 		default:
 			err = p.skip()
 		}
-	case "assets": // 1.0 from some exchanges: the request's assets here
+	case "assets": // some exchanges: the request's assets here, without a request
 		switch p.ws() {
 		case '[':
 			p.st.nativeRequest = true

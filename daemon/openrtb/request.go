@@ -196,7 +196,8 @@ type Imp struct {
 // Native is what a bid needs of imp.native's request: the Native Ads
 // request object, a JSON string in imp.native.request (from some
 // exchanges an object there, or its assets in imp.native itself). An
-// imp keeps MediaNative only when it has one that could be read whole.
+// imp has MediaNative when it has one; one that could not be read whole
+// leaves it no asset, so that nothing fills it.
 type Native struct {
 	// Ver is the request's ver, else imp.native.ver: "1.0", "1.1",
 	// "1.2"; empty when neither says.
