@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README "Run the tests"; .ci/run calls it).
 # Installs what it needs on a fresh Debian machine, then runs: gofmt, go vet,
-# the Go tests with the race detector, short fuzz runs, the Nix checks
-# (parse, pure-Nix unit tests, vendorHash, flake.lock, shellcheck of the
-# scripts) and the system tests in network namespaces (root only; they skip
+# the Go tests with the race detector, every benchmark once, short fuzz
+# runs, the Nix checks (parse, pure-Nix unit tests, vendorHash,
+# flake.lock, shellcheck of the scripts) and the system tests in network namespaces (root only; they skip
 # with a message otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +52,15 @@ echo "== allocation tests as rtbd is built"
 # the heap while the tests above passed. The zero-allocation tests run
 # again with the profile.
 go test -count=1 -pgo="$PWD/daemon/cmd/rtbd/default.pgo" -run 'Alloc' ./daemon/...
+
+echo "== benchmarks, once each"
+# Not timed here (bench/run.sh and the closing notes measure): run once, so
+# that a benchmark a change broke fails here rather than when someone
+# measures. -short leaves out the 100,000-campaign data sets.
+if ! out=$(go test -count=1 -short -run '^$' -bench . -benchtime 1x ./daemon/... 2>&1); then
+  echo "$out"
+  exit 1
+fi
 
 echo "== fuzz (${FUZZTIME} each)"
 # Every FuzzXxx target of the daemon's packages, found in the test files.
