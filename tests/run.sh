@@ -3,8 +3,8 @@
 # Installs what it needs on a fresh Debian machine, then runs: gofmt, go vet,
 # the Go tests with the race detector, every benchmark once, short fuzz
 # runs, the Nix checks (parse, pure-Nix unit tests, vendorHash,
-# flake.lock, shellcheck of the scripts) and the system tests in network namespaces (root only; they skip
-# with a message otherwise).
+# flake.lock, shellcheck of the scripts) and the system tests in network
+# namespaces (root only; they skip with a message otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
