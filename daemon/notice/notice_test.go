@@ -417,8 +417,11 @@ func TestNoticeQty(t *testing.T) {
 		{"bid=q2&cid=c&price=2&qm=14.2&mul=10", 204, 20, 0, 0},
 		{"bid=q3&cid=c&price=2&qm=14.2&mul=${AUCTION_MULTIPLIER}", 204, 28.4, 0, 0},
 		{"bid=q4&cid=c&price=2&qm=14.2&mul=abc", 204, 28.4, 0, 0},
-		{"bid=q5&cid=c&price=2&qm=14.2&mul=100001", 204, 28.4, 0, 0},
-		{"bid=q6&cid=c&price=2&mul=3", 204, 6, 0, 0},
+		{"bid=q5&cid=c&price=2&qm=14.2&mul=100001", 204, 56.8, 0, 0}, // at most 2 qm
+		{"bid=q12&cid=c&price=2&qm=10&mul=25", 204, 40, 0, 0},
+		{"bid=q13&cid=c&price=2&qm=10&mul=20", 204, 40, 0, 0},
+		{"bid=q14&cid=c&price=2&qm=10&mul=0", 204, 20, 0, 0},
+		{"bid=q6&cid=c&price=2&mul=3", 204, 2, 0, 0}, // no qm: mul is not the bid's
 		{"bid=q7&cid=c&price=3&bp=2&mtw=1&qm=10", 204, 20, 20, 10},
 		{"bid=q8&cid=c&price=2", 204, 2, 0, 0},
 		{"bid=q9&cid=c&price=2&qm=0", 400, 0, 0, 0},

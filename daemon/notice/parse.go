@@ -317,23 +317,29 @@ func laterFields(q []byte, src *fasthttp.Args) []byte {
 // counts for, a few hundred on the largest screens.
 const maxQty = 1e5
 
-// parseQty returns the multiplier of a notice's prices: the one the
+// maxMulOverQm bounds the multiplier an exchange bills (mul) by the
+// bid's imp's (qm): the exchange's own estimate of the play's audience,
+// which its count after the play may exceed, but not by this much.
+const maxMulOverQm = 2
+
+// parseQty returns the multiplier of a notice's prices: for a DOOH bid
+// (qm, the bid's imp's multiplier, which rtbd signed), the one the
 // exchange billed (mul, ${AUCTION_MULTIPLIER}) when it substituted it
-// with one in (0, maxQty], else the bid's imp's (qm, which rtbd signed),
-// else 1; and qm, for the signature. A qm that is not such a number is
-// the reason the notice is refused.
+// with a positive number, at most maxMulOverQm times qm, else qm; for
+// any other bid 1, whatever mul says (mul is not signed: a notice whose
+// bid carried no qm asked for none); and qm, for the signature. A qm that
+// is not a number in (0, maxQty] is the reason the notice is refused.
 func parseQty(qm, mul []byte) (float64, []byte, string) {
-	q := 1.0
-	if len(qm) > 0 {
-		v, ok := parsePrice(qm)
-		if !ok || !(v > 0) || v > maxQty {
-			return 0, nil, reasonBadQty
-		}
-		q = v
+	if len(qm) == 0 {
+		return 1, nil, ""
+	}
+	q, ok := parsePrice(qm)
+	if !ok || !(q > 0) || q > maxQty {
+		return 0, nil, reasonBadQty
 	}
 	if len(mul) > 0 && !isMacro(mul) {
-		if v, ok := parsePrice(mul); ok && v > 0 && v <= maxQty {
-			q = v
+		if v, ok := parsePrice(mul); ok && v > 0 {
+			q = min(v, maxMulOverQm*q)
 		}
 	}
 	return q, qm, ""
