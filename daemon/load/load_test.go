@@ -34,6 +34,8 @@ func TestValidate(t *testing.T) {
 	f(func(c *Config) { c.Targets = []string{"http://example.com:8080/"} }, "-allow-remote")
 	f(func(c *Config) { c.Targets = []string{"http://10.1.2.3:8080/"}; c.AllowRemote = true }, "")
 	f(func(c *Config) { c.Targets = []string{"http://127.0.0.1/"} }, "explicit port")
+	f(func(c *Config) { c.Targets = []string{"http://127.0.0.1:0/"} }, "explicit port from 1 to 65535")
+	f(func(c *Config) { c.Targets = []string{"http://127.0.0.1:99999/"} }, "explicit port from 1 to 65535")
 	f(func(c *Config) { c.Targets = []string{"ftp://127.0.0.1:21/"} }, "http://")
 	f(func(c *Config) { c.Targets = []string{"http://127.0.0.1:80/\x00"} }, "cannot parse target")
 	f(func(c *Config) { c.Targets = nil }, "no target")

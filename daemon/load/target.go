@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -38,8 +39,8 @@ func checkTarget(raw string, allowRemote bool) (*url.URL, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("target %q: want an http:// or https:// URL", raw)
 	}
-	if u.Port() == "" {
-		return nil, fmt.Errorf("target %q: want an explicit port, e.g. http://127.0.0.1:8080/openrtb2/bid", raw)
+	if port, err := strconv.Atoi(u.Port()); err != nil || port < 1 || port > 65535 {
+		return nil, fmt.Errorf("target %q: want an explicit port from 1 to 65535, e.g. http://127.0.0.1:8080/openrtb2/bid", raw)
 	}
 	if !allowRemote && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("target %q is not on loopback (127.0.0.0/8, ::1, localhost); pass -allow-remote to load a remote host", raw)
