@@ -136,5 +136,11 @@ func (s *schedule) advance() {
 	st := s.steps[s.idx]
 	at := s.next - s.stepStart
 	half := 0.5e9 / st.rateAt(at)
-	s.next += 1e9 / st.rateAt(at+half)
+	next := s.next + 1e9/st.rateAt(at+half)
+	// A gap at a low rate must not swallow the next step: the next
+	// step's first slot is at its start.
+	if end := s.stepStart + float64(st.Duration); s.idx < len(s.steps)-1 && next > end {
+		next = end
+	}
+	s.next = next
 }

@@ -105,4 +105,11 @@ func TestScheduleRampAndSteps(t *testing.T) {
 	if math.Abs(float64(len(got))-2100) > 1 {
 		t.Fatalf("steps then hold for 1s more: got %d slots; want 2100±1", len(got))
 	}
+	// A step slower than its length: its gap ends where the next step
+	// starts, which starts on time.
+	slow := []Step{{Rate: 0.1, Duration: 5 * time.Second}, {Rate: 1000, Duration: 5 * time.Second}}
+	got = slots(slow, 10*time.Second, MaxCount)
+	if len(got) < 2 || got[1] != int64(5*time.Second) || math.Abs(float64(len(got))-5001) > 1 {
+		t.Fatalf("steps 0.1/s for 5s then 1000/s for 5s: %d slots, the second at %v; want 5001±1, at 5s", len(got), time.Duration(got[min(1, len(got)-1)]))
+	}
 }
