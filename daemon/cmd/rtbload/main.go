@@ -32,7 +32,7 @@ var (
 	targets     stringList
 	rate        = flag.Float64("rate", 0, "Constant request rate per second. See also -ramp and -steps.")
 	ramp        = flag.String("ramp", "", "Ramp the rate FROM:TO requests per second over -duration, e.g. 1000:20000.")
-	steps       = flag.String("steps", "", "Rate steps RATE:DURATION,..., e.g. 1000:5s,5000:10s. The run lasts their sum unless -duration or -count ends it first.")
+	steps       = flag.String("steps", "", "Rate steps RATE:DURATION,..., e.g. 1000:5s,5000:10s. The run lasts their sum, unless -count ends it first or -duration sets another length (the last rate holds past the steps).")
 	duration    = flag.Duration("duration", 0, "Length of the schedule, at most 1h. rtbload needs -duration or -count.")
 	count       = flag.Int64("count", 0, "Number of requests to schedule; 0 means no count bound.")
 	connections = flag.Int("connections", 16, "Keep-alive connections per target, also the most requests in flight (1..10000).")
@@ -97,6 +97,11 @@ func main() {
 }
 
 func buildConfig() (load.Config, []load.Assertion, error) {
+	if flag.NArg() > 0 {
+		// flag stops at the first word that is no flag: the flags after
+		// it (an -assert split by a space) would be left out silently.
+		return load.Config{}, nil, fmt.Errorf("unexpected argument %q: every setting is a flag, and the ones after it were not read (quote an -assert with spaces)", flag.Arg(0))
+	}
 	cfg := load.Config{
 		Targets: targets, AllowRemote: *allowRemote, Duration: *duration, Count: *count,
 		Connections: *connections, Timeout: *timeout, Gzip: *gzipBodies,
@@ -114,6 +119,9 @@ func buildConfig() (load.Config, []load.Assertion, error) {
 	}
 	if *timeout <= 0 {
 		return cfg, nil, fmt.Errorf("-timeout must be > 0; got %s", *timeout)
+	}
+	if *threshold < 1 {
+		return cfg, nil, fmt.Errorf("-breaker.threshold must be >= 1; got %d", *threshold)
 	}
 	var err error
 	if *caCert != "" {

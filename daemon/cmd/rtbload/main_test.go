@@ -18,6 +18,7 @@ func TestBuildConfigRefusesBadFlags(t *testing.T) {
 		{"timeout", "0s", "-timeout must be > 0"},
 		{"ctv", "-1", "-ctv must be in 0..10000"},
 		{"ctv", "10001", "-ctv must be in 0..10000"},
+		{"breaker.threshold", "0", "-breaker.threshold must be >= 1"},
 	} {
 		def := flag.Lookup(tc.flag).DefValue
 		if err := flag.Set(tc.flag, tc.value); err != nil {
@@ -33,5 +34,12 @@ func TestBuildConfigRefusesBadFlags(t *testing.T) {
 	}
 	if _, _, err := buildConfig(); err != nil {
 		t.Fatalf("-rate 1000 and the other flags' defaults: %v", err)
+	}
+	// A word that is no flag ends the flags: those after it are not read.
+	if err := flag.CommandLine.Parse([]string{"-rate", "1000", "-assert", "p99<1ms,", "bids>=1000"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := buildConfig(); err == nil || !strings.Contains(err.Error(), `unexpected argument "bids>=1000"`) {
+		t.Fatalf("a stray argument: %v; want an error naming it", err)
 	}
 }
