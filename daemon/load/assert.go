@@ -2,6 +2,9 @@ package load
 
 import (
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,7 +62,9 @@ func errorRate(r *Result) float64 {
 // p999, max and gap (durations such as 2ms); errors, timeouts, bids,
 // nobids, sent, dropped and late (counts); error_rate (a fraction such as
 // 0.001, or 0.1%: errors, timeouts and drops over scheduled requests); rate
-// (achieved requests per second). Operators: <, <=, >, >=, ==.
+// (achieved requests per second). Operators: <, <=, >, >=, ==. A run
+// whose generator dropped requests fails its assertions unless one is on
+// dropped.
 func ParseAssert(s string) ([]Assertion, error) {
 	var out []Assertion
 	for _, part := range strings.Split(s, ",") {
@@ -97,7 +102,7 @@ func parseAssertion(s string) (Assertion, error) {
 	}
 	m, ok := assertMetrics[a.Metric]
 	if !ok {
-		return Assertion{}, fmt.Errorf("cannot parse assertion %q: unknown metric %q", s, a.Metric)
+		return Assertion{}, fmt.Errorf("cannot parse assertion %q: unknown metric %q; want one of %s", s, a.Metric, strings.Join(slices.Sorted(maps.Keys(assertMetrics)), ", "))
 	}
 	v, err := parseValue(m.kind, strings.TrimSpace(rest[len(a.Op):]))
 	if err != nil {
@@ -119,18 +124,25 @@ func parseValue(kind metricKind, s string) (float64, error) {
 		}
 		return float64(d), nil
 	case kindFraction:
+		v, err := parseNumber(s)
 		if p, ok := strings.CutSuffix(s, "%"); ok {
-			v, err := parseNumber(p)
-			return v / 100, err
+			if v, err = parseNumber(p); err == nil {
+				v /= 100
+			}
 		}
+		if err == nil && v > 1 {
+			// error_rate<=5 would always hold: 5 is not 5 %.
+			return 0, fmt.Errorf("want a fraction from 0 to 1, or a percentage such as 0.1%%; got %q", s)
+		}
+		return v, err
 	}
 	return parseNumber(s)
 }
 
 func parseNumber(s string) (float64, error) {
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("want a number >= 0; got %q", s)
+	if err != nil || !(v >= 0) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("want a finite number >= 0; got %q", s)
 	}
 	return v, nil
 }
@@ -139,6 +151,11 @@ func parseNumber(s string) (float64, error) {
 // none when all hold.
 func (r *Result) Check(as []Assertion) []string {
 	var failed []string
+	if d := r.Saturation.Dropped; d > 0 && len(as) > 0 && !slices.ContainsFunc(as, func(a Assertion) bool { return a.Metric == "dropped" }) {
+		// Dropped slots have no outcome and no latency: the figures the
+		// other conditions read are not those of the schedule asked for.
+		failed = append(failed, fmt.Sprintf("the generator dropped %d of %d scheduled requests (its queue was full): the run did not keep its schedule; add dropped<=%d to accept that", d, r.Scheduled, d))
+	}
 	for _, a := range as {
 		m, ok := assertMetrics[a.Metric]
 		if !ok {

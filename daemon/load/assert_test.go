@@ -34,6 +34,11 @@ func TestParseAssert(t *testing.T) {
 	f("p99!2ms", "error")    // unknown operator
 	f("p99=>2ms", "error")   // unknown operator
 	f("errors<=-1", "error") // negative
+	f("errors<=inf", "error")
+	f("errors<=NaN", "error")
+	f("error_rate<=5", "error") // not a fraction: always true
+	f("error_rate<=101%", "error")
+	f("error_rate<=1", "error_rate<=1")
 	f("<2ms", "error")
 	f("", "error")
 	f(",", "error")
@@ -81,5 +86,25 @@ func TestCheckNoLatency(t *testing.T) {
 	failed := r.Check(as)
 	if len(failed) != 2 || !strings.Contains(failed[0], "no latency") || !strings.Contains(failed[1], "max<1s") {
 		t.Fatalf("got %q; want p99 and max to fail for want of any latency, the counts and gap to hold", failed)
+	}
+}
+
+// TestCheckDropped: a run whose generator dropped requests fails any
+// assertions, unless one is on dropped.
+func TestCheckDropped(t *testing.T) {
+	t.Parallel()
+	r := &Result{Scheduled: 200, Sent: 21, NoBids: 21, Saturation: Saturation{Dropped: 179}}
+	r.Latency.Count, r.Latency.P99 = 21, time.Millisecond
+	for s, want := range map[string]int{"errors<=0,timeouts<=0,p99<200ms": 1, "errors<=0,dropped<=179": 0, "dropped<=10": 1} {
+		as, err := ParseAssert(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if failed := r.Check(as); len(failed) != want {
+			t.Errorf("%s with 179 of 200 dropped: failures %q; want %d", s, failed, want)
+		}
+	}
+	if _, err := ParseAssert("p99.9<1ms"); err == nil || !strings.Contains(err.Error(), "p999") {
+		t.Errorf("an unknown metric: %v; want the names listed", err)
 	}
 }

@@ -228,8 +228,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	l, s := &r.Latency, &r.Saturation
 	fmt.Fprintf(tw, "run\t%s (schedule %s), scheduled %d, sent %d, rate %.1f/s\n",
 		FormatLatency(r.Elapsed), FormatLatency(r.Window), r.Scheduled, r.Sent, r.Rate)
-	fmt.Fprintf(tw, "outcome\tbid %d (%s), nobid %d (%s), error %d (%s), timeout %d (%s)\n",
-		r.Bids, r.pct(r.Bids), r.NoBids, r.pct(r.NoBids), r.Errors, r.pct(r.Errors), r.Timeouts, r.pct(r.Timeouts))
+	fmt.Fprintf(tw, "outcome\tbid %d (%s), nobid %d (%s), error %d (%s), timeout %d (%s), dropped %d (%s)\n",
+		r.Bids, r.pct(r.Bids), r.NoBids, r.pct(r.NoBids), r.Errors, r.pct(r.Errors), r.Timeouts, r.pct(r.Timeouts),
+		r.Saturation.Dropped, r.pct(r.Saturation.Dropped))
 	fmt.Fprintf(tw, "latency\tp50 %s, p90 %s, p99 %s, p99.9 %s, max %s (min %s, mean %s, n %d)\n",
 		FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.P999), FormatLatency(l.Max), FormatLatency(l.Min), FormatLatency(l.Mean), l.Count)
 	fmt.Fprintf(tw, "generator\tmax behind %s (pacer %s), late(>1ms) %d, backlog %d (max queue %d), dropped %d, expired %d, spun %s\n",
@@ -255,10 +256,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 	return tw.Flush()
 }
 
-// pct is n as a share of the slots with an outcome: the scheduled ones
-// less those dropped (expired slots are timeouts).
+// pct is n as a share of the scheduled slots: those dropped count too,
+// so that a generator that could not keep its schedule does not show
+// the outcomes of the requests it sent as the whole.
 func (r *Result) pct(n int64) string {
-	all := r.Scheduled - r.Saturation.Dropped
+	all := r.Scheduled
 	if all <= 0 {
 		return "-"
 	}

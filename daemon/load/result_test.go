@@ -14,10 +14,11 @@ func TestWriteTableShares(t *testing.T) {
 	}{
 		{Result{Scheduled: 200, Bids: 50, NoBids: 100, Timeouts: 50},
 			"bid 50 (25.00%), nobid 100 (50.00%), error 0 (0.00%), timeout 50 (25.00%)"},
+		// Dropped slots are shares of the schedule too.
 		{Result{Scheduled: 200, Bids: 50, Errors: 50, Saturation: Saturation{Dropped: 100}},
-			"bid 50 (50.00%), nobid 0 (0.00%), error 50 (50.00%), timeout 0 (0.00%)"},
-		{Result{}, "bid 0 (-), nobid 0 (-), error 0 (-), timeout 0 (-)"},
-		{Result{Scheduled: 10, Saturation: Saturation{Dropped: 10}}, "bid 0 (-), nobid 0 (-)"},
+			"bid 50 (25.00%), nobid 0 (0.00%), error 50 (25.00%), timeout 0 (0.00%), dropped 100 (50.00%)"},
+		{Result{}, "bid 0 (-), nobid 0 (-), error 0 (-), timeout 0 (-), dropped 0 (-)"},
+		{Result{Scheduled: 10, Saturation: Saturation{Dropped: 10}}, "bid 0 (0.00%), nobid 0 (0.00%), error 0 (0.00%), timeout 0 (0.00%), dropped 10 (100.00%)"},
 	}
 	for _, tc := range cases {
 		var b strings.Builder
