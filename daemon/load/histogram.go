@@ -10,20 +10,24 @@ import (
 // The histograms are log-linear, like HdrHistogram: values below 2^k
 // nanoseconds get one bucket each, and every power of two above is split
 // into 2^k equal buckets. A bucket's width is at most 1/2^k of its lower
-// bound, so reporting the bucket midpoint is within 1/2^(k+1) of any value
-// in it. See http://hdrhistogram.org/ for the scheme.
+// bound. A quantile reports its bucket's highest value, as HdrHistogram
+// does: never below the exact value, and at most 1/2^k above it. See
+// http://hdrhistogram.org/ for the scheme.
 const (
 	// histMaxValue is the largest recorded value; larger ones are clamped.
-	histMaxValue = int64(60 * time.Second)
+	// It holds the longest latency a run can measure: a request queued
+	// for up to -timeout (1 min at most) before it is sent, then answered
+	// up to -timeout after its intended time, and the wait for it.
+	histMaxValue = int64(4 * time.Minute)
 	// histMaxMSB is the index of the highest set bit of histMaxValue.
-	histMaxMSB = 35
+	histMaxMSB = 37
 
-	// histBits gives the main histogram 128 buckets per octave: 0.4 %.
+	// histBits gives the main histogram 128 buckets per octave: 0.8 %.
 	histBits    = 7
 	histBuckets = (histMaxMSB - histBits + 2) << histBits
 
 	// seriesBits gives the per-second histograms 32 buckets per octave
-	// (1.6 %), which keeps one second's histogram at 4 KiB.
+	// (3.2 %), which keeps one second's histogram at 4.5 KiB.
 	seriesBits    = 5
 	seriesBuckets = (histMaxMSB - seriesBits + 2) << seriesBits
 )
@@ -50,10 +54,10 @@ func bucketBounds(i int, k uint) (lower, width int64) {
 	return mantissa << shift, 1 << shift
 }
 
-// bucketMid returns the value reported for bucket i: its midpoint.
-func bucketMid(i int, k uint) int64 {
+// bucketTop returns the value reported for bucket i: its highest.
+func bucketTop(i int, k uint) int64 {
 	lower, width := bucketBounds(i, k)
-	return lower + (width-1)/2
+	return lower + width - 1
 }
 
 // quantileRank returns the 1-based rank of quantile q among n values, the
@@ -64,8 +68,8 @@ func quantileRank(q float64, n uint64) uint64 {
 	return min(max(r, 1), n)
 }
 
-// Histogram records latencies in fixed memory (30 KiB) with 0.4 % precision
-// from 1 ns to 60 s. The zero value is empty and ready to use. A Histogram
+// Histogram records latencies in fixed memory (32 KiB) with 0.8 % precision
+// from 1 ns to 4 min. The zero value is empty and ready to use. A Histogram
 // is not safe for concurrent use: rtbload keeps one per worker and merges
 // them with [Histogram.Merge] when the run ends.
 type Histogram struct {
@@ -76,8 +80,8 @@ type Histogram struct {
 	max    int64
 }
 
-// Record adds one latency. Negative values count as 0 and values above 60 s
-// as 60 s in the buckets; [Histogram.Max] keeps the exact value.
+// Record adds one latency. Negative values count as 0 and values above 4 min
+// as 4 min in the buckets; [Histogram.Max] keeps the exact value.
 func (h *Histogram) Record(d time.Duration) {
 	v := int64(d)
 	h.counts[bucketIndex(v, histBits)]++
@@ -124,8 +128,9 @@ func (h *Histogram) Mean() time.Duration {
 	return time.Duration(h.sum / float64(h.total))
 }
 
-// Quantile returns the q-quantile (0 < q <= 1) by nearest rank, within
-// 0.4 % of the exact value and never outside [Min, Max]; 0 when empty.
+// Quantile returns the q-quantile (0 < q <= 1) by nearest rank: never
+// below the exact value, at most 0.8 % above it, and never outside [Min,
+// Max]; 0 when empty.
 func (h *Histogram) Quantile(q float64) time.Duration {
 	if h.total == 0 {
 		return 0
@@ -135,7 +140,7 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	for i, c := range h.counts {
 		seen += c
 		if seen >= rank {
-			v := min(max(bucketMid(i, histBits), h.min), h.max)
+			v := min(max(bucketTop(i, histBits), h.min), h.max)
 			return time.Duration(v)
 		}
 	}
@@ -152,8 +157,8 @@ func (h *seriesHist) record(v int64) {
 	h.counts[bucketIndex(v, seriesBits)].Add(1)
 }
 
-// quantile returns the q-quantile of the n values recorded so far
-// (1.6 % precision); 0 when n is 0.
+// quantile returns the q-quantile of the n values recorded so far (never
+// below the exact value, at most 3.2 % above); 0 when n is 0.
 func (h *seriesHist) quantile(q float64, n uint64) time.Duration {
 	if n == 0 {
 		return 0
@@ -174,5 +179,5 @@ func (h *seriesHist) quantile(q float64, n uint64) time.Duration {
 	}
 	// While workers still record, n may run ahead of the buckets; the
 	// highest non-empty bucket is then the best answer.
-	return time.Duration(bucketMid(last, seriesBits))
+	return time.Duration(bucketTop(last, seriesBits))
 }
