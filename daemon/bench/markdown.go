@@ -208,7 +208,7 @@ func (rep *Report) servers() []string {
 func writeLatency(w *errWriter, rep *Report, svgPath string) {
 	w.printf("## Latency at fixed rates\n\nEach rate held for %s on each server, the servers interleaved rate by rate.\n\n", rep.Options.Hold)
 	w.printf("![latency versus rate](%s)\n\n", svgPath)
-	w.printf("| rate | server | achieved | p50 | p90 | p99 | p99.9 | max | errors + timeouts | bids | server CPU us/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	w.printf("| rate | server | achieved | p50 | p90 | p99 | p99.9 | max | errors + timeouts + drops + shed | bids | server CPU us/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, label := range rep.labels() {
 		for _, name := range rep.servers() {
 			fig := func(f func(*Point) float64, fm func(float64) string) string {
