@@ -100,11 +100,19 @@ func TestParseNativeForms(t *testing.T) {
 	f(`{"request":"{\"assets\":[{\"\\u0069d\":1,\"title\":{\"len\":20}}]}"}`, "", false, NativeAsset{ID: 0, Kind: NativeTitle, Len: 20})
 	f(`{"request":"{\"assets\":[{\"id\":\"1\\u0030\",\"title\":{}}]}"}`, "", false)
 	f(`{"request":"{\"assets\":[{\"id\":1e999,\"title\":{}}]}"}`, "", false)
+	// maxNativeAssets assets are read, one more is too many.
+	var full []NativeAsset
+	fullReq := `{"request":"{\"assets\":[`
+	for i := 1; i <= maxNativeAssets; i++ {
+		full = append(full, NativeAsset{ID: i, Kind: NativeTitle, Len: 20})
+		fullReq += fmt.Sprintf(`{\"id\":%d,\"title\":{\"len\":20}},`, i)
+	}
+	f(fullReq[:len(fullReq)-1]+`]}"}`, "", false, full...)
 	many := `{"request":"{\"assets\":[`
 	for i := 0; i <= maxNativeAssets; i++ {
 		many += fmt.Sprintf(`{\"id\":%d,\"title\":{\"len\":20}},`, i)
 	}
-	f(many+`{}]}"}`, "", false)
+	f(many[:len(many)-1]+`]}"}`, "", false) // maxNativeAssets+1
 }
 
 // TestParseNativeScratch: a native request string holds escapes that a
