@@ -257,6 +257,14 @@ func geoField(p *parser, key []byte) (err error) {
 		g.Metro, err = p.text()
 	case "zip":
 		g.Zip, err = p.text()
+	case "utcoffset":
+		var off int
+		if off, err = p.int(); err == nil {
+			g.UTCOffset, g.HasUTCOffset = off, off >= -720 && off <= 840
+			if !g.HasUTCOffset {
+				g.UTCOffset = 0
+			}
+		}
 	default:
 		err = p.skip()
 	}

@@ -551,3 +551,35 @@ func TestCountryAlpha2IsNormalised(t *testing.T) {
 	f("", "")
 	f("U", "U")
 }
+
+// TestParseUTCOffset: geo.utcoffset is minutes from UTC; a value no time
+// zone has (seconds sent for minutes) is unknown.
+func TestParseUTCOffset(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		file string
+		off  int
+		has  bool
+	}{
+		{"rtb4free__appnexus.json", -420, true},
+		{"rtb4free__openxpvt.json", 360, true},
+		{"google__full-all-fields-2016.json", 0, false}, // 3600
+		{"iab__2.6-video.json", 0, false},               // none
+	} {
+		g := mustParse(t, string(corpusFile(t, tc.file))).Device.Geo
+		if g.UTCOffset != tc.off || g.HasUTCOffset != tc.has {
+			t.Errorf("%s: utcoffset %d (known %v); want %d (%v)", tc.file, g.UTCOffset, g.HasUTCOffset, tc.off, tc.has)
+		}
+	}
+	for body, want := range map[string]int{`-720`: -720, `840`: 840, `"60"`: 60} {
+		g := mustParse(t, `{"id":"a","imp":[{"id":"1","banner":{"w":1,"h":1}}],"device":{"geo":{"utcoffset":`+body+`}}}`).Device.Geo
+		if !g.HasUTCOffset || g.UTCOffset != want {
+			t.Errorf("utcoffset %s: %d (known %v); want %d", body, g.UTCOffset, g.HasUTCOffset, want)
+		}
+	}
+	for _, body := range []string{`-721`, `841`} {
+		if g := mustParse(t, `{"id":"a","imp":[{"id":"1","banner":{"w":1,"h":1}}],"device":{"geo":{"utcoffset":`+body+`}}}`).Device.Geo; g.HasUTCOffset {
+			t.Errorf("utcoffset %s: known", body)
+		}
+	}
+}

@@ -105,6 +105,12 @@ type Geo struct {
 	Region  []byte
 	Metro   []byte
 	Zip     []byte
+	// UTCOffset is the viewer's local time as minutes from UTC (geo.
+	// utcoffset), when HasUTCOffset: an offset of a real time zone, from
+	// -720 to +840 (a value outside, such as seconds sent for minutes,
+	// is left unknown).
+	UTCOffset    int
+	HasUTCOffset bool
 }
 
 // User is the "user" object.
