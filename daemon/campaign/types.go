@@ -202,6 +202,11 @@ type Targeting struct {
 	// DayParting: UTC hours 0-23 and weekdays 0-6 (0 is Sunday) to bid in.
 	Hours    []int `json:"hours,omitempty"`
 	Weekdays []int `json:"weekdays,omitempty"`
+	// LocalHours and LocalWeekdays are day-parting in the viewer's local
+	// time, by the request's device.geo.utcoffset (else user.geo's): a
+	// request that does not say the viewer's offset matches neither.
+	LocalHours    []int `json:"localHours,omitempty"`
+	LocalWeekdays []int `json:"localWeekdays,omitempty"`
 }
 
 // Creative is one ad. Banner creatives have W and H; video and audio have

@@ -207,6 +207,8 @@ func (v *campaignValidator) validateTargeting() {
 	v.intRange("targeting.deviceTypes", "device type", t.DeviceTypes, 1, 8)
 	v.intRange("targeting.hours", "hour", t.Hours, 0, 23)
 	v.intRange("targeting.weekdays", "weekday", t.Weekdays, 0, 6)
+	v.intRange("targeting.localHours", "hour", t.LocalHours, 0, 23)
+	v.intRange("targeting.localWeekdays", "weekday", t.LocalWeekdays, 0, 6)
 	for i, c := range t.Countries {
 		if !isUpperAlpha(c, 3) {
 			v.addf(fmt.Sprintf("targeting.countries[%d]", i), "%q is not an ISO-3166-1 alpha-3 code such as \"USA\"", c)

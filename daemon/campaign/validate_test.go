@@ -101,6 +101,8 @@ func TestValidateCampaigns(t *testing.T) {
 	f(func(f *File) { ctv(f).Targeting.DeviceTypes = []int{3, 7, 12} }, `campaigns.json: campaign "ctv-1": targeting.deviceTypes[2]: unknown device type 12`)
 	f(func(f *File) { ctv(f).Targeting.DeviceTypes = []int{0} }, `targeting.deviceTypes[0]: unknown device type 0`)
 	f(func(f *File) { ctv(f).Targeting.Hours = []int{23, 24} }, `campaign "ctv-1": targeting.hours[1]: unknown hour 24`)
+	f(func(f *File) { ctv(f).Targeting.LocalHours = []int{-1} }, `campaign "ctv-1": targeting.localHours[0]: unknown hour -1`)
+	f(func(f *File) { ctv(f).Targeting.LocalWeekdays = []int{7} }, `campaign "ctv-1": targeting.localWeekdays[0]: unknown weekday 7`)
 	f(func(f *File) { ctv(f).Targeting.Hours = []int{-1} }, `targeting.hours[0]: unknown hour -1`)
 	f(func(f *File) { ctv(f).Targeting.Weekdays = []int{7} }, `campaign "ctv-1": targeting.weekdays[0]: unknown weekday 7`)
 	f(func(f *File) { ctv(f).Targeting.Protocols = []int{17} }, `campaign "ctv-1": targeting.protocols[0]: unknown protocol 17`)

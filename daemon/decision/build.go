@@ -27,19 +27,22 @@ type index struct {
 	segment   dim
 	hour      dim
 	weekday   dim
-	deal      dim // any: campaigns that may bid without a deal
-	seat      dim // any: campaigns without a seat
-	cat       dim // campaign categories, key xxhash ^ taxSalt(taxonomy), for bcat and acat
-	catTax    dim // the taxonomies campaigns have categories in, key intKey(taxonomy)
-	adomain   dim // folded advertiser domains, for badv and bapp
-	bundle    dim // folded app-install bundle ids, for bapp
-	size      dim // banner creative sizes, key intKey(w<<32|h)
-	vdur      dim // video creative durations
-	adur      dim // audio creative durations
-	mimes     dim // targeting.mimes, folded
-	protocol  dim
-	plcmt     dim
-	dsa       dim // campaigns with DSA transparency, key intKey(adRender)
+	// localHour and localWeekday are day-parting in the viewer's time.
+	localHour    dim
+	localWeekday dim
+	deal         dim // any: campaigns that may bid without a deal
+	seat         dim // any: campaigns without a seat
+	cat          dim // campaign categories, key xxhash ^ taxSalt(taxonomy), for bcat and acat
+	catTax       dim // the taxonomies campaigns have categories in, key intKey(taxonomy)
+	adomain      dim // folded advertiser domains, for badv and bapp
+	bundle       dim // folded app-install bundle ids, for bapp
+	size         dim // banner creative sizes, key intKey(w<<32|h)
+	vdur         dim // video creative durations
+	adur         dim // audio creative durations
+	mimes        dim // targeting.mimes, folded
+	protocol     dim
+	plcmt        dim
+	dsa          dim // campaigns with DSA transparency, key intKey(adRender)
 
 	vdurs, adurs []int // distinct creative durations, ascending
 }
@@ -47,7 +50,7 @@ type index struct {
 // dimSet lists the builders of an index in build order.
 type indexBuilder struct {
 	media, device, os, country, region, metro, inventory, blockInv, publisher,
-	segment, hour, weekday, deal, seat, cat, catTax, adomain, bundle, size, vdur, adur, mimes,
+	segment, hour, weekday, localHour, localWeekday, deal, seat, cat, catTax, adomain, bundle, size, vdur, adur, mimes,
 	protocol, plcmt, dsa *dimBuilder
 	vdurs, adurs map[int]bool
 }
@@ -75,13 +78,13 @@ func buildIndex(f *campaign.File, order []int, camps []ccamp, dense int) index {
 
 func (b *indexBuilder) all() []**dimBuilder {
 	return []**dimBuilder{&b.media, &b.device, &b.os, &b.country, &b.region, &b.metro,
-		&b.inventory, &b.blockInv, &b.publisher, &b.segment, &b.hour, &b.weekday, &b.deal,
+		&b.inventory, &b.blockInv, &b.publisher, &b.segment, &b.hour, &b.weekday, &b.localHour, &b.localWeekday, &b.deal,
 		&b.seat, &b.cat, &b.catTax, &b.adomain, &b.bundle, &b.size, &b.vdur, &b.adur, &b.mimes, &b.protocol, &b.plcmt, &b.dsa}
 }
 
 func (ix *index) all() []*dim {
 	return []*dim{&ix.media, &ix.device, &ix.os, &ix.country, &ix.region, &ix.metro,
-		&ix.inventory, &ix.blockInv, &ix.publisher, &ix.segment, &ix.hour, &ix.weekday, &ix.deal,
+		&ix.inventory, &ix.blockInv, &ix.publisher, &ix.segment, &ix.hour, &ix.weekday, &ix.localHour, &ix.localWeekday, &ix.deal,
 		&ix.seat, &ix.cat, &ix.catTax, &ix.adomain, &ix.bundle, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt, &ix.dsa}
 }
 
@@ -144,6 +147,8 @@ func (b *indexBuilder) addCampaign(o int, c *campaign.Campaign, cc *ccamp) {
 	addExact(b.segment, o, t.Segments)
 	addInts(b.hour, o, t.Hours)
 	addInts(b.weekday, o, t.Weekdays)
+	addInts(b.localHour, o, t.LocalHours)
+	addInts(b.localWeekday, o, t.LocalWeekdays)
 	if !cc.dealsOnly {
 		b.deal.addAny(o)
 	}

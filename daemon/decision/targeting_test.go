@@ -80,6 +80,19 @@ func TestTargetingDimensions(t *testing.T) {
 	f("hour miss", func(c *campaign.Campaign) { c.Targeting.Hours = []int{7} }, noop, "hour")
 	f("weekday match", func(c *campaign.Campaign) { c.Targeting.Weekdays = []int{3} }, noop, "") // Wednesday
 	f("weekday miss", func(c *campaign.Campaign) { c.Targeting.Weekdays = []int{0, 6} }, noop, "weekday")
+	// The viewer's time: 06:00 on Wednesday in UTC is 23:00 on Tuesday at
+	// UTC-7 and 11:30 at UTC+5:30.
+	offset := func(min int) func(r *openrtb.Request) {
+		return func(r *openrtb.Request) { r.Device.Geo.UTCOffset, r.Device.Geo.HasUTCOffset = min, true }
+	}
+	f("local hour match", func(c *campaign.Campaign) { c.Targeting.LocalHours = []int{23} }, offset(-420), "")
+	f("local hour miss", func(c *campaign.Campaign) { c.Targeting.LocalHours = []int{6} }, offset(-420), "local_hour")
+	f("local hour at UTC", func(c *campaign.Campaign) { c.Targeting.LocalHours = []int{6} }, offset(0), "")
+	f("local hour half", func(c *campaign.Campaign) { c.Targeting.LocalHours = []int{11} }, offset(330), "")
+	f("local hour unknown", func(c *campaign.Campaign) { c.Targeting.LocalHours = []int{6} }, noop, "local_hour")
+	f("local weekday match", func(c *campaign.Campaign) { c.Targeting.LocalWeekdays = []int{2} }, offset(-420), "")
+	f("local weekday miss", func(c *campaign.Campaign) { c.Targeting.LocalWeekdays = []int{3} }, offset(-420), "local_weekday")
+	f("local weekday unknown", func(c *campaign.Campaign) { c.Targeting.LocalWeekdays = []int{3} }, noop, "local_weekday")
 	f("media miss", func(c *campaign.Campaign) { *c = videoCampaign("c1", "a.com", "IAB1", 5, 15) }, noop, "media")
 	f("banner size miss", func(c *campaign.Campaign) { c.Creatives[0].W, c.Creatives[0].H = 728, 90 }, noop, "banner_size")
 	f("banner size in formats", func(c *campaign.Campaign) { c.Creatives[0].W, c.Creatives[0].H = 728, 90 },

@@ -149,6 +149,13 @@ func (s *Snapshot) requestTerms(c *Ctx, req *openrtb.Request, sec int64) {
 	day := sec / 86400
 	c.anyOrKey("hour", &ix.hour, intKey(uint64(sec%86400/3600)), true)
 	c.anyOrKey("weekday", &ix.weekday, intKey(uint64((day+4)%7)), true) // 1970-01-01 was a Thursday
+	if !ix.localHour.full || !ix.localWeekday.full {
+		// The viewer's time; unknown, it matches only campaigns without
+		// local day-parting.
+		local := sec + int64(g.UTCOffset)*60
+		c.anyOrKey("local_hour", &ix.localHour, intKey(uint64(local%86400/3600)), g.HasUTCOffset)
+		c.anyOrKey("local_weekday", &ix.localWeekday, intKey(uint64((local/86400+4)%7)), g.HasUTCOffset)
+	}
 	s.blockTerms(c, req)
 }
 
