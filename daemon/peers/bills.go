@@ -345,25 +345,10 @@ func (s *Syncer) AppendCursors(dst []byte) []byte {
 // many it restored. It checks the whole input before it changes anything.
 func (s *Syncer) RestoreCursors(b []byte) (int, error) {
 	type cursor struct{ epoch, next uint64 }
-	saved := map[string]cursor{}
-	err := decodePerPeer(b, func(url string, b []byte) (int, error) {
+	return restorePerPeer(s, b, func(b []byte) (cursor, int, error) {
 		if len(b) < 16 {
-			return 0, errors.New("truncated")
+			return cursor{}, 0, errors.New("truncated")
 		}
-		saved[url] = cursor{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}
-		return 16, nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	restored := 0
-	for _, p := range s.peers {
-		if c, ok := saved[p.url]; ok {
-			p.epoch, p.next = c.epoch, c.next
-			restored++
-		}
-	}
-	return restored, nil
+		return cursor{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}, 16, nil
+	}, func(p *peer, c cursor) { p.epoch, p.next = c.epoch, c.next })
 }

@@ -1160,14 +1160,25 @@ func (s *Syncer) AppendIDs(dst []byte) []byte {
 // It checks the whole input before it changes anything. Call it before
 // the peers are read.
 func (s *Syncer) RestoreIDs(b []byte) (int, error) {
-	saved := map[string]string{}
-	err := decodePerPeer(b, func(url string, b []byte) (int, error) {
+	return restorePerPeer(s, b, func(b []byte) (string, int, error) {
 		if len(b) < 2 || len(b) < 2+int(binary.LittleEndian.Uint16(b)) {
-			return 0, errors.New("truncated host id")
+			return "", 0, errors.New("truncated host id")
 		}
 		l := int(binary.LittleEndian.Uint16(b))
-		saved[url] = string(b[2 : 2+l])
-		return 2 + l, nil
+		return string(b[2 : 2+l]), 2 + l, nil
+	}, func(p *peer, id string) { p.hostID = id })
+}
+
+// restorePerPeer reads appendPerPeer's output whole, each peer's part
+// with read (its value and the bytes it used), then hands each
+// configured peer's value to apply under s.mu, dropping those of peers
+// no longer configured; it returns how many it applied.
+func restorePerPeer[T any](s *Syncer, b []byte, read func(b []byte) (T, int, error), apply func(p *peer, v T)) (int, error) {
+	saved := map[string]T{}
+	err := decodePerPeer(b, func(url string, b []byte) (int, error) {
+		v, n, err := read(b)
+		saved[url] = v
+		return n, err
 	})
 	if err != nil {
 		return 0, err
@@ -1176,8 +1187,8 @@ func (s *Syncer) RestoreIDs(b []byte) (int, error) {
 	defer s.mu.Unlock()
 	restored := 0
 	for _, p := range s.peers {
-		if id, ok := saved[p.url]; ok {
-			p.hostID = id
+		if v, ok := saved[p.url]; ok {
+			apply(p, v)
 			restored++
 		}
 	}
