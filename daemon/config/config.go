@@ -308,7 +308,9 @@ type Bidding struct {
 	// of them; the bid's notices, in its currency, are converted back.
 	Rates map[string]float64 `json:"rates"`
 	// NoticeBaseURL is the absolute URL prefix of nurl, burl and lurl,
-	// e.g. "https://bid.example.com/". Empty disables notice URLs.
+	// e.g. "https://bid.example.com/": http or https, without query,
+	// ending in '/' (the paths win, bill and loss follow it). Empty
+	// disables notice URLs.
 	NoticeBaseURL string `json:"noticeBaseURL"`
 	// NoticeKeyFile names a file of notice keys, one per line as 32 hex
 	// digits (`openssl rand -hex 16`), read at start and again on every
@@ -818,6 +820,27 @@ func (c *Config) Validate() error {
 	if c.Shedding.MaxInFlight < 0 || c.Bidding.FreqCapSlots < 0 || c.EventLog.RingSize < 0 {
 		return errors.New("invalid config: shedding.maxInFlight, bidding.freqCapSlots and eventLog.ringSize must not be negative")
 	}
+	if c.Bidding.FreqCapSlots > maxFreqCapSlots {
+		return fmt.Errorf("invalid config: bidding.freqCapSlots %d must be at most %d", c.Bidding.FreqCapSlots, maxFreqCapSlots)
+	}
+	if c.EventLog.RingSize > maxRingSize {
+		return fmt.Errorf("invalid config: eventLog.ringSize %d must be at most %d", c.EventLog.RingSize, maxRingSize)
+	}
+	if err := checkNoticeBase(c.Bidding.NoticeBaseURL); err != nil {
+		return err
+	}
+	if c.Shedding.MaxQueueAge <= 0 {
+		return fmt.Errorf("invalid config: shedding.maxQueueAge %s must be positive: requests that waited longer are shed", c.Shedding.MaxQueueAge.D())
+	}
+	if c.Bidding.MinTimeLeft < 0 || c.Bidding.MinTimeLeft >= c.Bidding.DefaultTmax {
+		return fmt.Errorf("invalid config: bidding.minTimeLeft %s must be from 0 to less than bidding.defaultTmax %s", c.Bidding.MinTimeLeft.D(), c.Bidding.DefaultTmax.D())
+	}
+	if c.HTTP.MaxConns < 0 {
+		return fmt.Errorf("invalid config: http.maxConns %d must not be negative", c.HTTP.MaxConns)
+	}
+	if c.Runtime.GOGC < 0 {
+		return fmt.Errorf("invalid config: runtime.gogc %d must not be negative: the heap would grow without bound", c.Runtime.GOGC)
+	}
 	if c.State.SaveInterval < Duration(100*time.Millisecond) {
 		return fmt.Errorf("invalid config: state.saveInterval %s must be at least 100ms", c.State.SaveInterval.D())
 	}
@@ -865,6 +888,27 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// maxFreqCapSlots bounds the frequency-cap table at 16 GiB, and
+// maxRingSize the event log's ring at 3 GiB: larger is a typo.
+const (
+	maxFreqCapSlots = 1 << 30
+	maxRingSize     = 1 << 23
+)
+
+// checkNoticeBase checks bidding.noticeBaseURL, which the notice paths
+// (win, bill, loss) are appended to: empty, or an absolute http(s) URL
+// without query or fragment, ending in '/'.
+func checkNoticeBase(base string) error {
+	if base == "" {
+		return nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || !strings.HasSuffix(base, "/") {
+		return fmt.Errorf("invalid config: bidding.noticeBaseURL %q must be an absolute http:// or https:// URL without query, ending in '/' (the notice paths follow it), e.g. \"https://bid.example.com/\"", base)
+	}
+	return nil
+}
+
 // maxRetireDays is a century: longer is a typo for 0.
 const maxRetireDays = 36500
 
@@ -898,10 +942,11 @@ func (s *State) checkPeers() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 			return fmt.Errorf("invalid config: state.peers: %q must be http://HOST:PORT (a peer's state.peerListenAddress or admin.listenAddress) or https://HOST:PORT (its state.peerTLS.listenAddress)", p)
 		}
-		if seen[u.Host] {
+		h := strings.ToLower(u.Host) // host names are case-insensitive
+		if seen[h] {
 			return fmt.Errorf("invalid config: state.peers: %s is listed twice, which would count its spend twice", u.Host)
 		}
-		seen[u.Host] = true
+		seen[h] = true
 	}
 	return nil
 }

@@ -191,6 +191,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"state":{"peers":["http://10.0.0.2"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["http://10.0.0.2:9091/state/spend"]}}`, "must be http://HOST:PORT")
 	f(`{"state":{"peers":["http://10.0.0.2:9091","http://10.0.0.2:9091/"]}}`, "10.0.0.2:9091 is listed twice")
+	f(`{"state":{"peers":["http://peer-a:9091","http://Peer-A:9091"]}}`, "Peer-A:9091 is listed twice")
 	f(`{"state":{"peers":[":%"]}}`, "state.peers")
 	f(`{"bidding":{"noticeDedupeSlots":-1}}`, "bidding.noticeDedupeSlots -1")
 	f(`{"bidding":{"billOn":"nurl"}}`, `bidding.billOn "nurl" must be "bill" or "win"`)
@@ -233,6 +234,18 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"defaultTmax":"0s"}}`, "bidding.defaultTmax must be positive")
 	f(`{"bidding":{"noticeDedupeSlots":1073741825}}`, "bidding.noticeDedupeSlots 1073741825 must be from 0 (the default) to 1073741824")
 	f(`{"bidding":{"winReservationSlots":67108865}}`, "bidding.winReservationSlots 67108865 must be from 1 to 67108864")
+	f(`{"bidding":{"freqCapSlots":1073741825}}`, "bidding.freqCapSlots 1073741825 must be at most 1073741824")
+	f(`{"bidding":{"freqCapSlots":4611686018427387905}}`, "bidding.freqCapSlots 4611686018427387905")
+	f(`{"eventLog":{"ringSize":8388609}}`, "eventLog.ringSize 8388609 must be at most 8388608")
+	f(`{"bidding":{"noticeBaseURL":"https://bid.example.com"}}`, "bidding.noticeBaseURL \"https://bid.example.com\" must be")
+	f(`{"bidding":{"noticeBaseURL":"http://x/?a=b"}}`, "bidding.noticeBaseURL")
+	f(`{"bidding":{"noticeBaseURL":"bid.example.com/"}}`, "bidding.noticeBaseURL")
+	f(`{"bidding":{"noticeBaseURL":"ftp://bid.example.com/"}}`, "bidding.noticeBaseURL")
+	f(`{"shedding":{"maxQueueAge":"0s"}}`, "shedding.maxQueueAge 0s must be positive")
+	f(`{"bidding":{"minTimeLeft":"-1ms"}}`, "bidding.minTimeLeft -1ms must be from 0")
+	f(`{"bidding":{"minTimeLeft":"100ms"}}`, "less than bidding.defaultTmax 100ms")
+	f(`{"http":{"maxConns":-1}}`, "http.maxConns -1 must not be negative")
+	f(`{"runtime":{"gogc":-1}}`, "runtime.gogc -1 must not be negative")
 	f(`{"log":{"level":"loud"}}`, "log.level")
 	f(`{"log":{"format":"xml"}}`, "log.format")
 	f(`{} {}`, "trailing data")
@@ -245,6 +258,14 @@ func TestParseErrors(t *testing.T) {
 func TestParseAcceptsLimits(t *testing.T) {
 	for _, in := range []string{
 		`{"bidding":{"noticeDedupeSlots":1073741824}}`,
+		`{"bidding":{"freqCapSlots":1073741824}}`,
+		`{"eventLog":{"ringSize":8388608}}`,
+		`{"bidding":{"noticeBaseURL":"https://bid.example.com/rtb/"}}`,
+		`{"bidding":{"noticeBaseURL":"http://127.0.0.1:8080/"}}`,
+		`{"bidding":{"minTimeLeft":"0s"}}`,
+		`{"bidding":{"minTimeLeft":"99ms"}}`,
+		`{"shedding":{"maxQueueAge":"1ns"}}`,
+		`{"runtime":{"gogc":0}}`,
 		`{"bidding":{"noticeDedupeSlots":0}}`,
 		`{"bidding":{"winReservationSlots":67108864}}`,
 		`{"bidding":{"winReservationSlots":1}}`,
