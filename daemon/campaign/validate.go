@@ -32,6 +32,16 @@ const (
 	MaxMarkupBytes = 64 << 10
 	// MaxFreqCapWindow is the longest frequency-cap window, in seconds.
 	MaxFreqCapWindow = 30 * 24 * 3600
+	// MaxFreqCap is the highest freqCap.max: the frequency-cap table
+	// counts up to it (12 bits), so a higher cap would never bind.
+	MaxFreqCap = 4095
+	// MaxBudget bounds budgets, in the file's currency: spend is counted
+	// in micro-units in 64 bits, and a larger budget is a typo.
+	MaxBudget = 1e12
+	// minBudget is the smallest budget other than 0 (none): one
+	// micro-unit, the unit spend is counted in; less would round to 0,
+	// which means no budget.
+	minBudget = 1e-6
 	// maxIDLen is the longest campaign or creative id.
 	maxIDLen = 64
 )
@@ -135,11 +145,11 @@ func (v *campaignValidator) validatePrice() {
 
 func (v *campaignValidator) validateBudget() {
 	b := &v.c.Budget
-	if !isFinite(b.Daily) || b.Daily < 0 {
-		v.addf("budget.daily", "%v must be a finite number >= 0", b.Daily)
+	if !isFinite(b.Daily) || b.Daily < 0 || b.Daily > MaxBudget || b.Daily > 0 && b.Daily < minBudget {
+		v.addf("budget.daily", "%v must be 0 (none) or from %v to %v", b.Daily, minBudget, MaxBudget)
 	}
-	if !isFinite(b.Total) || b.Total < 0 {
-		v.addf("budget.total", "%v must be a finite number >= 0", b.Total)
+	if !isFinite(b.Total) || b.Total < 0 || b.Total > MaxBudget || b.Total > 0 && b.Total < minBudget {
+		v.addf("budget.total", "%v must be 0 (none) or from %v to %v", b.Total, minBudget, MaxBudget)
 	}
 	switch b.Pacing {
 	case "", PacingEven, PacingASAP:
@@ -147,8 +157,8 @@ func (v *campaignValidator) validateBudget() {
 		v.addf("budget.pacing", "unknown pacing %q; want \"even\" or \"asap\"", b.Pacing)
 	}
 	fc := &v.c.FreqCap
-	if fc.Max < 0 {
-		v.addf("freqCap.max", "%d must be >= 0", fc.Max)
+	if fc.Max < 0 || fc.Max > MaxFreqCap {
+		v.addf("freqCap.max", "%d must be from 0 (none) to %d", fc.Max, MaxFreqCap)
 	}
 	if fc.WindowSeconds < 0 || fc.WindowSeconds > MaxFreqCapWindow {
 		v.addf("freqCap.windowSeconds", "%d must be in [0, %d] (30 days)", fc.WindowSeconds, MaxFreqCapWindow)

@@ -81,6 +81,8 @@ func TestValidateCampaigns(t *testing.T) {
 	// Budget, pacing, frequency caps, deals.
 	f(func(f *File) { ctv(f).Budget.Daily = -5 }, `campaign "ctv-1": budget.daily: -5`)
 	f(func(f *File) { ctv(f).Budget.Total = -1 }, `campaign "ctv-1": budget.total: -1`)
+	f(func(f *File) { ctv(f).Budget.Daily = 1e13 }, `campaign "ctv-1": budget.daily: 1e+13 must be 0 (none) or from 1e-06 to 1e+12`)
+	f(func(f *File) { ctv(f).Budget.Total = 1e-7 }, `campaign "ctv-1": budget.total: 1e-07 must be 0 (none) or from 1e-06 to 1e+12`)
 	f(func(f *File) { ctv(f).Budget.Pacing = "fast" }, `campaign "ctv-1": budget.pacing: unknown pacing "fast"`)
 	f(func(f *File) { ctv(f).Flight = &Flight{Start: "2026-12-01"} },
 		`campaign "ctv-1": flight.start: "2026-12-01" is not an RFC 3339 time such as "2026-12-01T00:00:00Z"`)
@@ -90,7 +92,8 @@ func TestValidateCampaigns(t *testing.T) {
 		ctv(f).Flight = &Flight{Start: "2026-12-01T00:00:00Z", End: "2026-11-30T23:00:00-01:00"}
 	},
 		`campaign "ctv-1": flight.end: 2026-11-30T23:00:00-01:00 is not after flight.start 2026-12-01T00:00:00Z`)
-	f(func(f *File) { ctv(f).FreqCap.Max = -1 }, `campaign "ctv-1": freqCap.max: -1 must be >= 0`)
+	f(func(f *File) { ctv(f).FreqCap.Max = -1 }, `campaign "ctv-1": freqCap.max: -1 must be from 0 (none) to 4095`)
+	f(func(f *File) { ctv(f).FreqCap.Max, ctv(f).FreqCap.WindowSeconds = 4096, 60 }, `campaign "ctv-1": freqCap.max: 4096 must be from 0 (none) to 4095`)
 	f(func(f *File) { ctv(f).FreqCap.Max = 3 }, `campaign "ctv-1": freqCap.windowSeconds: must be > 0 when freqCap.max is set`)
 	f(func(f *File) { ctv(f).FreqCap = FreqCap{Max: 3, WindowSeconds: 31 * 86400} }, `campaign "ctv-1": freqCap.windowSeconds: 2678400 must be in [0, 2592000]`)
 	f(func(f *File) { ctv(f).DealsOnly = true }, `campaign "ctv-1": dealsOnly: is true but deals is empty`)
@@ -202,6 +205,8 @@ func TestValidateValid(t *testing.T) {
 	f(func(f *File) { f.Campaigns = nil })
 	f(func(f *File) { f.Campaigns[1].Targeting.Media = nil })
 	f(func(f *File) { f.Campaigns[1].FreqCap = FreqCap{Max: 2, WindowSeconds: 30 * 86400} })
+	f(func(f *File) { f.Campaigns[1].FreqCap = FreqCap{Max: MaxFreqCap, WindowSeconds: 60} })
+	f(func(f *File) { f.Campaigns[1].Budget.Daily, f.Campaigns[1].Budget.Total = MaxBudget, 1e-6 })
 	f(func(f *File) { f.Campaigns[1].MaxCPM = 1000 })
 	f(func(f *File) { f.Campaigns[1].Budget.Pacing = "asap" })
 	f(func(f *File) { f.Campaigns[1].ID = strings.Repeat("a", 64) })
