@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // demoFS holds the demo data set: campaigns that bid on the realistic requests
@@ -126,7 +127,7 @@ func loadCampaigns(path string) (*File, error) {
 	if path == "" {
 		return parseCampaigns("demo/"+campaignsName, demoBytes(campaignsName))
 	}
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read campaigns: %w", err)
 	}
@@ -137,11 +138,54 @@ func loadModel(path string) (*Model, error) {
 	if path == "" {
 		return parseModel("demo/"+modelName, demoBytes(modelName))
 	}
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read model: %w", err)
 	}
 	return parseModel(path, b)
+}
+
+// maxFileBytes bounds a campaigns or model file: 100,000 campaigns take
+// about 200 MB.
+const maxFileBytes = 1 << 30
+
+// readRegular reads the regular file at path, of at most maxFileBytes: a
+// path that names a FIFO or a device (/dev/zero) would block a reload, or
+// fill the memory, instead of failing it.
+func readRegular(path string) ([]byte, error) {
+	// O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if fi.Size() > maxFileBytes {
+		return nil, fmt.Errorf("%s has %d bytes; at most %d are read", path, fi.Size(), maxFileBytes)
+	}
+	b := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > maxFileBytes {
+			return nil, fmt.Errorf("%s grew past %d bytes while read", path, maxFileBytes)
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // Demo returns freshly parsed copies of the embedded demo campaigns and model;
