@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/rtbd/rtbd/daemon/jsonkeys"
 )
 
 // demoFS holds the demo data set: campaigns that bid on the realistic requests
@@ -83,6 +85,10 @@ func decodeStrict(name string, b []byte, v any) error {
 		off := dec.InputOffset()
 		line, col := lineCol(b, off)
 		return fmt.Errorf("%s:%d:%d: cannot parse: unexpected data after the top-level object", name, line, col)
+	}
+	if off, key := jsonkeys.Duplicate(b); off >= 0 {
+		line, col := lineCol(b, off)
+		return fmt.Errorf("%s:%d:%d: cannot parse: key %q a second time in one object (keys match without case): the first would be lost", name, line, col, key)
 	}
 	return nil
 }

@@ -170,3 +170,23 @@ func TestLoadRefusesOddFiles(t *testing.T) {
 		t.Fatalf("regular file: %q, %v", b, err)
 	}
 }
+
+// TestParseRefusesDuplicateKeys: encoding/json would keep the last of
+// two keys, matched without case; a campaigns file with both is refused,
+// naming where.
+func TestParseRefusesDuplicateKeys(t *testing.T) {
+	b, err := json.Marshal(validFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := strings.Replace(string(b), `"budget":{}`, `"budget":{"daily":5,"Daily":50000}`, 1)
+	if dup == string(b) {
+		t.Fatalf("the test file has no budget to repeat a key in: %s", b)
+	}
+	if _, err := ParseCampaigns([]byte(dup)); err == nil || !strings.Contains(err.Error(), `key "Daily" a second time in one object`) || !strings.Contains(err.Error(), "campaigns.json:1:") {
+		t.Fatalf("a budget with daily twice: %v; want an error naming the key and where", err)
+	}
+	if _, err := ParseCampaigns(b); err != nil {
+		t.Fatalf("the file without the second key: %v", err)
+	}
+}

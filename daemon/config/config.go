@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rtbd/rtbd/daemon/jsonkeys"
 )
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -715,6 +717,9 @@ func Parse(b []byte) (Config, error) {
 	}
 	if dec.More() {
 		return Config{}, errors.New("cannot parse config: trailing data after the JSON object")
+	}
+	if off, key := jsonkeys.Duplicate(b); off >= 0 {
+		return Config{}, fmt.Errorf("cannot parse config: key %q a second time in one object, at byte %d (keys match without case): the first would be lost", key, off)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

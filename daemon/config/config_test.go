@@ -246,6 +246,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"minTimeLeft":"100ms"}}`, "less than bidding.defaultTmax 100ms")
 	f(`{"http":{"maxConns":-1}}`, "http.maxConns -1 must not be negative")
 	f(`{"runtime":{"gogc":-1}}`, "runtime.gogc -1 must not be negative")
+	f(`{"bidding":{"currency":"USD","Currency":"EUR"}}`, `key "Currency" a second time in one object`)
 	f(`{"log":{"level":"loud"}}`, "log.level")
 	f(`{"log":{"format":"xml"}}`, "log.format")
 	f(`{} {}`, "trailing data")
