@@ -159,9 +159,10 @@ func (t *dedupeTable) appendLive(dst []byte, now int64) []byte {
 
 // restore inserts appendLive's entries that are still live at now, keeping
 // their expiry, and returns how many it inserted. It checks the whole
-// input first. Entries are placed by fingerprint, so a table of another
+// input first, and hands each entry it inserts to each, when not nil.
+// Entries are placed by fingerprint, so a table of another
 // size takes them too; when it is smaller, the soonest to expire go first.
-func (t *dedupeTable) restore(b []byte, now int64) (int, error) {
+func (t *dedupeTable) restore(b []byte, now int64, each func(fp uint64, exp int64)) (int, error) {
 	if len(b) < 8 {
 		return 0, errors.New("truncated entry count")
 	}
@@ -182,6 +183,9 @@ func (t *dedupeTable) restore(b []byte, now int64) (int, error) {
 			continue
 		}
 		t.put(fp, exp, now)
+		if each != nil {
+			each(fp, exp)
+		}
 		restored++
 	}
 	return restored, nil

@@ -574,5 +574,5 @@ func (h *Handler) AppendDedupe(dst []byte) []byte {
 // and returns the number of live entries restored. Call it before the
 // handler serves.
 func (h *Handler) RestoreDedupe(b []byte) (int, error) {
-	return h.dedupe.restore(b, h.now().UnixNano())
+	return h.dedupe.restore(b, h.now().UnixNano(), nil)
 }

@@ -129,17 +129,11 @@ func (h *Handler) AppendRecentBills(dst []byte) []byte {
 // table and returns the number of live entries restored. Call it before
 // the handler serves.
 func (h *Handler) RestoreRecentBills(b []byte) (int, error) {
-	now := h.now().UnixNano()
-	n, err := h.dedupe.restore(b, now)
-	if err != nil || h.recent == nil {
-		return n, err
+	var keep func(fp uint64, exp int64)
+	if h.recent != nil {
+		// They stay recent until a save of the tables holds them: the
+		// first one may fail, or the host die while it writes.
+		keep = h.recent.add
 	}
-	// They stay recent until a save of the tables holds them: the first
-	// one may fail, or the host die while it writes.
-	for i := 8; i+16 <= len(b); i += 16 {
-		if exp := int64(binary.LittleEndian.Uint64(b[i+8:])); exp > now {
-			h.recent.add(binary.LittleEndian.Uint64(b[i:]), exp)
-		}
-	}
-	return n, nil
+	return h.dedupe.restore(b, h.now().UnixNano(), keep)
 }
