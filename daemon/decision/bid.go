@@ -31,7 +31,7 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		c.capBids = append(c.capBids, opt.ord)
 	}
 	if q := imp.QtyMultiplier; q > 1 {
-		c.plays = append(c.plays, play{opt.ord, opt.price / c.conv * q * 1e3})
+		c.plays = append(c.plays, play{opt.ord, c.playCost(opt.price, q)})
 	}
 	b.ADomain = append(b.ADomain[:0], cc.adomain...)
 	b.Cat, b.CatTax, b.Static = b.Cat[:0], 0, cr.static

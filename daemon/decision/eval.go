@@ -361,7 +361,7 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 		}
 		// A DOOH play is billed as qty impressions: a bid on one must fit
 		// what the budgets have left, not only start below them.
-		if q := imp.QtyMultiplier; q > 1 && !cc.affords(c.sec, opt.price/c.conv*q*1e3+c.playsOf(o)) {
+		if q := imp.QtyMultiplier; q > 1 && !cc.affords(c.sec, c.playCost(opt.price, q)+c.playsOf(o)) {
 			why = "play_over_budget"
 			c.note(ReasonBudget)
 			continue
@@ -442,6 +442,11 @@ type play struct {
 	ord  int32
 	cost float64
 }
+
+// playCost is what a bid at price (a CPM in the response currency) on a
+// play of q impressions may cost, in micro-units of the campaign file
+// currency, the budgets' unit.
+func (c *Ctx) playCost(price, q float64) float64 { return price / c.conv * q * 1e3 }
 
 // playsOf is what the response's bids on DOOH plays of campaign o may
 // cost, in micro-units of the campaign file currency.
