@@ -13,11 +13,8 @@ import (
 type NativeMarkup struct {
 	Native *NativeMarkup `json:"native"`
 	Assets []NativeAsset `json:"assets"`
-	Link   *struct {
-		URL string `json:"url"`
-	} `json:"link"`
-	// RawLink is the link object as the markup has it, copied into bids.
-	RawLink       json.RawMessage `json:"-"`
+	// Link is the link object as the markup has it, copied into bids.
+	Link          json.RawMessage `json:"link"`
 	ImpTrackers   []string        `json:"imptrackers"`
 	EventTrackers []struct {
 		Event  int    `json:"event"`
@@ -58,20 +55,17 @@ func ParseNativeMarkup(markup string) (*NativeMarkup, error) {
 	if m.Native != nil {
 		m = *m.Native
 	}
-	if m.Link == nil || m.Link.URL == "" {
+	var link struct {
+		URL string `json:"url"`
+	}
+	if len(m.Link) == 0 || m.Link[0] != '{' {
 		return nil, errors.New("no link.url")
 	}
-	var raw struct {
-		Native *struct {
-			Link json.RawMessage `json:"link"`
-		} `json:"native"`
-		Link json.RawMessage `json:"link"`
+	if err := json.Unmarshal(m.Link, &link); err != nil {
+		return nil, fmt.Errorf("link: %w", err)
 	}
-	if err := json.Unmarshal([]byte(markup), &raw); err != nil {
-		return nil, err
-	}
-	if m.RawLink = raw.Link; raw.Native != nil {
-		m.RawLink = raw.Native.Link
+	if link.URL == "" {
+		return nil, errors.New("no link.url")
 	}
 	for _, a := range m.Assets {
 		if a.Title != nil && a.Title.Text != "" || a.Img != nil && a.Img.URL != "" ||

@@ -83,7 +83,7 @@ func compileNative(markup string) (*cnative, error) {
 		}
 	}
 	var link bytes.Buffer
-	if err := json.Compact(&link, m.RawLink); err != nil {
+	if err := json.Compact(&link, m.Link); err != nil {
 		return nil, err
 	}
 	n.link = openrtb.AppendEscaped(nil, link.Bytes())
