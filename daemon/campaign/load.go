@@ -175,23 +175,14 @@ func readRegular(path string) ([]byte, error) {
 	if fi.Size() > maxFileBytes {
 		return nil, fmt.Errorf("%s has %d bytes; at most %d are read", path, fi.Size(), maxFileBytes)
 	}
-	b := make([]byte, 0, fi.Size()+1)
-	for {
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > maxFileBytes {
-			return nil, fmt.Errorf("%s grew past %d bytes while read", path, maxFileBytes)
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
+	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
 	}
+	if len(b) > maxFileBytes {
+		return nil, fmt.Errorf("%s grew past %d bytes while read", path, maxFileBytes)
+	}
+	return b, nil
 }
 
 // Demo returns freshly parsed copies of the embedded demo campaigns and model;
