@@ -1,10 +1,8 @@
 package campaign
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -77,72 +75,4 @@ func withFile(name string, err error) error {
 		return ve
 	}
 	return fmt.Errorf("%s: %w", name, err)
-}
-
-// syntaxError turns an encoding/json decoding error into
-// "name:line:col: cannot parse: msg", locating the error in b.
-func syntaxError(name string, b []byte, err error) error {
-	off := int64(-1)
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.Offset
-	default:
-		off = unknownFieldOffset(b, err)
-	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if off < 0 {
-		return fmt.Errorf("%s: cannot parse: %s", name, msg)
-	}
-	line, col := lineCol(b, off)
-	return fmt.Errorf("%s:%d:%d: cannot parse: %s", name, line, col, msg)
-}
-
-// unknownFieldOffset finds the first occurrence of the key named by a
-// DisallowUnknownFields error (`json: unknown field "x"`); encoding/json does
-// not report an offset for it. It returns -1 when err is another error.
-func unknownFieldOffset(b []byte, err error) int64 {
-	name, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
-	if !ok {
-		return -1
-	}
-	key, uerr := strconv.Unquote(name)
-	if uerr != nil {
-		return -1
-	}
-	quoted, _ := json.Marshal(key)
-	for from := 0; ; {
-		i := strings.Index(string(b[from:]), string(quoted))
-		if i < 0 {
-			return -1
-		}
-		end := from + i + len(quoted)
-		if rest := strings.TrimLeft(string(b[end:]), " \t\r\n"); strings.HasPrefix(rest, ":") {
-			return int64(from + i + 1)
-		}
-		from = end
-	}
-}
-
-// lineCol converts a byte offset into a 1-based line and column. The json
-// package reports the offset just past the offending byte, so the column
-// points at it.
-func lineCol(b []byte, off int64) (line, col int) {
-	off = min(max(off, 0), int64(len(b)))
-	line, col = 1, 1
-	for _, c := range b[:off] {
-		if c == '\n' {
-			line++
-			col = 1
-			continue
-		}
-		col++
-	}
-	if col > 1 {
-		col--
-	}
-	return line, col
 }

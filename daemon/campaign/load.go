@@ -1,9 +1,7 @@
 package campaign
 
 import (
-	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,31 +64,17 @@ func parseModel(name string, b []byte) (*Model, error) {
 	return &m, nil
 }
 
-// decodeStrict decodes exactly one JSON value from b into v, rejecting
-// unknown fields and trailing data.
+// decodeStrict decodes exactly one JSON value from b into v as
+// [jsonkeys.Decode] does, with errors as "name:line:col: cannot parse: msg".
 func decodeStrict(name string, b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: cannot parse: empty file", name)
+	err := jsonkeys.Decode(b, v)
+	if e, ok := errors.AsType[*jsonkeys.Error](err); ok {
+		if e.Line == 0 {
+			return fmt.Errorf("%s: cannot parse: %s", name, e.Msg)
 		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			line, col := lineCol(b, int64(len(b)))
-			return fmt.Errorf("%s:%d:%d: cannot parse: unexpected end of file", name, line, col)
-		}
-		return syntaxError(name, b, err)
+		return fmt.Errorf("%s:%d:%d: cannot parse: %s", name, e.Line, e.Col, e.Msg)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		off := dec.InputOffset()
-		line, col := lineCol(b, off)
-		return fmt.Errorf("%s:%d:%d: cannot parse: unexpected data after the top-level object", name, line, col)
-	}
-	if off, key := jsonkeys.Duplicate(b); off >= 0 {
-		line, col := lineCol(b, off)
-		return fmt.Errorf("%s:%d:%d: cannot parse: key %q a second time in one object (keys match without case): the first would be lost", name, line, col, key)
-	}
-	return nil
+	return err
 }
 
 // SetDefaults fills the documented defaults in place: Currency "USD",

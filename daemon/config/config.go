@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -23,19 +24,24 @@ import (
 // ("250ms", "30s").
 type Duration time.Duration
 
-// UnmarshalJSON accepts a duration string.
+// UnmarshalJSON accepts a duration string. Its error is a
+// *json.UnmarshalTypeError, which encoding/json completes with the
+// field's path, so that the config's error names the field.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("cannot parse duration %s: want a string such as \"250ms\"", b)
+	err := json.Unmarshal(b, &s)
+	if err == nil {
+		var v time.Duration
+		if v, err = time.ParseDuration(s); err == nil {
+			*d = Duration(v)
+			return nil
+		}
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("cannot parse duration %q: %w", s, err)
-	}
-	*d = Duration(v)
-	return nil
+	return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[Duration]()}
 }
+
+// JSONType is how a decoding error names Duration (see jsonkeys.Decode).
+func (Duration) JSONType() string { return `a duration string such as "250ms"` }
 
 // MarshalJSON writes d as a duration string.
 func (d Duration) MarshalJSON() ([]byte, error) {
@@ -710,16 +716,8 @@ func Load(path string) (Config, error) {
 // Parse decodes b over [Default] and validates the result.
 func Parse(b []byte) (Config, error) {
 	c := Default()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := jsonkeys.Decode(b, &c); err != nil {
 		return Config{}, fmt.Errorf("cannot parse config: %w", err)
-	}
-	if dec.More() {
-		return Config{}, errors.New("cannot parse config: trailing data after the JSON object")
-	}
-	if off, key := jsonkeys.Duplicate(b); off >= 0 {
-		return Config{}, fmt.Errorf("cannot parse config: key %q a second time in one object, at byte %d (keys match without case): the first would be lost", key, off)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

@@ -130,7 +130,7 @@ func TestParseErrors(t *testing.T) {
 			t.Fatalf("Parse(%s): error %q does not contain %q", in, err, wantSubstr)
 		}
 	}
-	f(`{"http":{"listenAdress":":1"}}`, `unknown field "listenAdress"`)
+	f(`{"http":{"listenAdress":":1"}}`, `1:10: unknown field "listenAdress"`)
 	f(`{"exchanges":[{"name":"a","bidPath":"/a","firstPriceShading":1.5}]}`, `exchanges[0].firstPriceShading (a) 1.5 must be in (0, 1]`)
 	f(`{"exchanges":[{"name":"a","bidPath":"/a","firstPriceShading":-0.1}]}`, `exchanges[0].firstPriceShading (a) -0.1 must be in (0, 1]`)
 	f(`{"exchanges":[{"name":"a","bidPath":"/a","autoShading":{}}]}`, `exchanges[0].autoShading (a) needs minToWin`)
@@ -138,7 +138,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"min":1.2}}]}`, `exchanges[0].autoShading.min (a) 1.2 must be in (0, 1]`)
 	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"explore":0.6}}]}`, `exchanges[0].autoShading.explore (a) 0.6 must be in [0.01, 0.5]`)
 	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"explore":0.001}}]}`, `exchanges[0].autoShading.explore (a) 0.001 must be in [0.01, 0.5]`)
-	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"mim":0.5}}]}`, `unknown field "mim"`)
+	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":{"mim":0.5}}]}`, `1:73: unknown field "mim"`)
 	f(`{"exchanges":[{"name":"a","bidPath":"/a","minToWin":true,"autoShading":true}]}`, `autoShading`)
 	f(`{"http":{"tls":{"listenAddress":":8443","certFile":"/c"}}}`, "http.tls.listenAddress, http.tls.certFile and http.tls.keyFile go together")
 	f(`{"http":{"tls":{"certFile":"/c","keyFile":"/k"}}}`, "http.tls.listenAddress, http.tls.certFile and http.tls.keyFile go together")
@@ -147,8 +147,9 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"priceKeysFiles":{"adx":"/k"}}}`, `bidding.priceKeysFiles: "adx" is not an exchange (default)`)
 	f(`{"exchanges":[{"name":"adx","bidPath":"/adx"}],"bidding":{"priceKeysFiles":{"adx":""}}}`, `bidding.priceKeysFiles: "adx" has no file`)
 	f(`{"http":{"listenAddress":"nope"}}`, "http.listenAddress")
-	f(`{"http":{"readTimeout":5}}`, "cannot parse duration 5")
-	f(`{"http":{"readTimeout":"5 parsecs"}}`, "cannot parse duration")
+	f(`{"http":{"readTimeout":5}}`, `1:24: http.readTimeout: cannot use 5 as a duration string such as "250ms"`)
+	f("{\n\"drain\":{\"delay\":\"1s\",\n\"timeout\":\"5 parsecs\"}}", `3:11: drain.timeout: cannot use "5 parsecs" as a duration`)
+	f("\xef\xbb\xbf{\"drain\":{\"delay\":1}}", `1:19: drain.delay: cannot use 1 as a duration`)
 	f(`{"http":{"bidPath":"bid"}}`, "http.bidPath")
 	f(`{"http":{"maxBodyBytes":10}}`, "http.maxBodyBytes")
 	f(`{"http":{"writeBufferBytes":100}}`, "http.writeBufferBytes")
@@ -249,7 +250,7 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"currency":"USD","Currency":"EUR"}}`, `key "Currency" a second time in one object`)
 	f(`{"log":{"level":"loud"}}`, "log.level")
 	f(`{"log":{"format":"xml"}}`, "log.format")
-	f(`{} {}`, "trailing data")
+	f(`{} {}`, "1:4: unexpected data after the top-level value")
 	f(`{`, "cannot parse config")
 }
 

@@ -1,7 +1,10 @@
-// Package jsonkeys finds a key that an object of a JSON document has
-// twice. encoding/json keeps the last of two, and matches keys without
-// regard to case, so `"daily":5,"Daily":50000` in a campaigns file
-// loads a budget of 50000 without a word: the operator files refuse
+// Package jsonkeys reads the operator files (config, campaigns, model)
+// strictly, with errors that say where: [Decode].
+//
+// It also finds a key that an object of a JSON document has twice
+// ([Duplicate]). encoding/json keeps the last of two, and matches keys
+// without regard to case, so `"daily":5,"Daily":50000` in a campaigns
+// file loads a budget of 50000 without a word: the operator files refuse
 // such documents instead.
 package jsonkeys
 
