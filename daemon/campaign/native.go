@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/rtbd/rtbd/daemon/jsonkeys"
 )
 
 // NativeMarkup is what rtbd reads of a native creative's markup, a
@@ -52,6 +54,9 @@ func ParseNativeMarkup(markup string) (*NativeMarkup, error) {
 	if err := json.Unmarshal([]byte(markup), &m); err != nil {
 		return nil, err
 	}
+	if err := jsonkeys.Decode([]byte(markup), new(nativeSpec)); err != nil {
+		return nil, err
+	}
 	if m.Native != nil {
 		m = *m.Native
 	}
@@ -74,4 +79,66 @@ func ParseNativeMarkup(markup string) (*NativeMarkup, error) {
 		}
 	}
 	return nil, fmt.Errorf("no asset to fill a request's with: a title with text, an img with url, a data with type and value or a video with vasttag")
+}
+
+// nativeSpec holds the keys of a Native Ads 1.2 response (section 5),
+// each value as it is written: the markup is decoded into it with unknown
+// keys refused, so that a misspelt "imptracker" fails the load rather
+// than no impression being counted. Keys the spec has and rtbd does not
+// read are accepted.
+type nativeSpec struct {
+	Native        *nativeSpec       `json:"native"` // the 1.0 wrapper
+	Ver           any               `json:"ver"`
+	Assets        []nativeAssetSpec `json:"assets"`
+	AssetsURL     any               `json:"assetsurl"`
+	DCOURL        any               `json:"dcourl"`
+	Link          *nativeLinkSpec   `json:"link"`
+	ImpTrackers   any               `json:"imptrackers"`
+	JSTracker     any               `json:"jstracker"`
+	EventTrackers []struct {
+		Event      any `json:"event"`
+		Method     any `json:"method"`
+		URL        any `json:"url"`
+		CustomData any `json:"customdata"`
+		Ext        any `json:"ext"`
+	} `json:"eventtrackers"`
+	Privacy any `json:"privacy"`
+	Ext     any `json:"ext"`
+}
+
+type nativeAssetSpec struct {
+	ID       any `json:"id"`
+	Required any `json:"required"`
+	Title    *struct {
+		Text any `json:"text"`
+		Len  any `json:"len"`
+		Ext  any `json:"ext"`
+	} `json:"title"`
+	Img *struct {
+		Type any `json:"type"`
+		URL  any `json:"url"`
+		W    any `json:"w"`
+		H    any `json:"h"`
+		Ext  any `json:"ext"`
+	} `json:"img"`
+	Video *struct {
+		VASTTag any `json:"vasttag"`
+		Ext     any `json:"ext"`
+	} `json:"video"`
+	Data *struct {
+		Type  any `json:"type"`
+		Len   any `json:"len"`
+		Value any `json:"value"`
+		Label any `json:"label"`
+		Ext   any `json:"ext"`
+	} `json:"data"`
+	Link *nativeLinkSpec `json:"link"`
+	Ext  any             `json:"ext"`
+}
+
+type nativeLinkSpec struct {
+	URL           any `json:"url"`
+	ClickTrackers any `json:"clicktrackers"`
+	Fallback      any `json:"fallback"`
+	Ext           any `json:"ext"`
 }

@@ -145,6 +145,12 @@ func TestValidateCampaigns(t *testing.T) {
 		`{"assets":[{"title":{"text":"t"}}]}`:                               "native markup: no link.url",
 		`{"native":{"assets":[{"data":{"value":"v"}}],"link":{"url":"u"}}}`: "native markup: no asset to fill",
 		`{"assets":[{"img":{"type":"3","url":"u"}}],"link":{"url":"u"}}`:    "native markup: json: cannot unmarshal string",
+		// Keys the spec does not have: typos that would track nothing.
+		`{"assets":[{"title":{"text":"t"}}],"link":{"url":"u"},"imptracker":["x"]}`:              `native markup: 1:55: unknown field "imptracker"`,
+		`{"native":{"assets":[{"title":{"text":"t"}}],"link":{"url":"u","clicktracker":["x"]}}}`: `native markup: 1:64: unknown field "clicktracker"`,
+		`{"assets":[{"img":{"url":"u","wdith":5}}],"link":{"url":"u"}}`:                          `native markup: 1:30: unknown field "wdith"`,
+		`{"assets":[{"title":{"text":"t"}}],"link":{"url":"u"},"eventtrackers":[{"evnet":1}]}`:   `native markup: 1:73: unknown field "evnet"`,
+		`{"assets":[{"title":{"text":"t"}}],"link":{"url":"u"},"Link":{"url":"v"}}`:              `native markup: 1:55: key "Link" a second time`,
 	} {
 		f(func(f *File) {
 			c := &f.Campaigns[0].Creatives[0]
