@@ -240,10 +240,23 @@ func (v *campaignValidator) validateCreatives() {
 	if len(v.c.Creatives) == 0 {
 		v.addf("creatives", "at least one creative is required")
 	}
+	// Campaigns have a handful of creatives, for which a scan beats a
+	// map; a generated one may have thousands.
+	var ids map[string]int
+	if len(v.c.Creatives) > 32 {
+		ids = make(map[string]int, len(v.c.Creatives))
+	}
 	for i := range v.c.Creatives {
 		cr := &v.c.Creatives[i]
-		// Campaigns have a handful of creatives: a scan beats a map.
-		if j := slices.IndexFunc(v.c.Creatives[:i], func(o Creative) bool { return o.ID == cr.ID }); j >= 0 {
+		j := -1
+		if ids == nil {
+			j = slices.IndexFunc(v.c.Creatives[:i], func(o Creative) bool { return o.ID == cr.ID })
+		} else if k, ok := ids[cr.ID]; ok {
+			j = k
+		} else {
+			ids[cr.ID] = i
+		}
+		if j >= 0 {
 			v.addf(crField(i, ".id"), "duplicate of creatives[%d] (%q)", j, cr.ID)
 		}
 		v.validateCreative(i, cr)
@@ -284,6 +297,16 @@ func (v *campaignValidator) validateCreative(i int, cr *Creative) {
 	v.validateCreativeMeta(i, cr)
 }
 
+// The largest creative size, duration and bit rate. Beyond them a value
+// is a mistake (a DOOH wall is some thousand pixels, a CTV ad some
+// minutes, 4K video some 50,000 kbps), and a pod's sum of durations
+// stays far from int32.
+const (
+	MaxPixels  = 65535
+	MaxDur     = 3600
+	MaxBitrate = 1_000_000
+)
+
 func (v *campaignValidator) validateCreativeMeta(i int, cr *Creative) {
 	if cr.Bitrate < 0 || cr.Bitrate > 0 && cr.Type != MediaVideo && cr.Type != MediaAudio {
 		v.addf(crField(i, ".bitrate"), "bitrate %d: want kbps >= 0, for video and audio only", cr.Bitrate)
@@ -293,6 +316,15 @@ func (v *campaignValidator) validateCreativeMeta(i int, cr *Creative) {
 	}
 	if cr.W < 0 || cr.H < 0 || cr.Dur < 0 {
 		v.addf(crField(i, ""), "w, h and dur must be >= 0")
+	}
+	if cr.W > MaxPixels || cr.H > MaxPixels {
+		v.addf(crField(i, ".w"), "%dx%d: w and h are at most %d pixels", cr.W, cr.H, MaxPixels)
+	}
+	if cr.Dur > MaxDur {
+		v.addf(crField(i, ".dur"), "%d seconds: at most %d", cr.Dur, MaxDur)
+	}
+	if cr.Bitrate > MaxBitrate {
+		v.addf(crField(i, ".bitrate"), "%d kbps: at most %d", cr.Bitrate, MaxBitrate)
 	}
 	for j, a := range cr.Attr {
 		if a < 1 || a > 17 {

@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -121,6 +122,19 @@ func TestValidateCampaigns(t *testing.T) {
 	// Creatives.
 	f(func(f *File) { ctv(f).Creatives = nil }, `campaign "ctv-1": creatives: at least one creative is required`)
 	f(func(f *File) { ctv(f).Creatives = append(ctv(f).Creatives, *cr(f)) }, `campaign "ctv-1": creatives[1].id: duplicate of creatives[0] ("v1")`)
+	f(func(f *File) { // past 32 creatives, ids are checked with a map
+		for i := range 40 {
+			c := *cr(f)
+			c.ID = fmt.Sprintf("v%d", i+2)
+			ctv(f).Creatives = append(ctv(f).Creatives, c)
+		}
+		c := *cr(f)
+		c.ID = "v7"
+		ctv(f).Creatives = append(ctv(f).Creatives, c)
+	}, `campaign "ctv-1": creatives[41].id: duplicate of creatives[6] ("v7")`)
+	f(func(f *File) { cr(f).Dur = 3601 }, `campaign "ctv-1": creatives[0].dur: 3601 seconds: at most 3600`)
+	f(func(f *File) { cr(f).Bitrate = 1_000_001 }, `campaign "ctv-1": creatives[0].bitrate: 1000001 kbps: at most 1000000`)
+	f(func(f *File) { f.Campaigns[0].Creatives[0].H = 65536 }, `campaign "banner-1": creatives[0].w: 300x65536: w and h are at most 65535 pixels`)
 	f(func(f *File) { cr(f).ID = "v 1" }, `campaign "ctv-1": creatives[0].id: "v 1" must be`)
 	f(func(f *File) { cr(f).AdID = "a/b" }, `campaign "ctv-1": creatives[0].adid: "a/b"`)
 	f(func(f *File) { cr(f).Type = "flash" }, `campaign "ctv-1": creatives[0].type: unknown creative type "flash"`)
