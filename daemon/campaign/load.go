@@ -4,11 +4,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"syscall"
 
 	"github.com/rtbd/rtbd/daemon/jsonkeys"
+	"github.com/rtbd/rtbd/daemon/opfile"
 )
 
 // demoFS holds the demo data set: campaigns that bid on the realistic requests
@@ -139,34 +137,10 @@ func loadModel(path string) (*Model, error) {
 // about 200 MB.
 const maxFileBytes = 1 << 30
 
-// readRegular reads the regular file at path, of at most maxFileBytes: a
-// path that names a FIFO or a device (/dev/zero) would block a reload, or
-// fill the memory, instead of failing it.
+// readRegular reads a campaigns or model file (see [opfile.Read]).
 func readRegular(path string) ([]byte, error) {
-	// O_NONBLOCK: opening a FIFO for reading would wait for a writer.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
-	}
-	if fi.Size() > maxFileBytes {
-		return nil, fmt.Errorf("%s has %d bytes; at most %d are read", path, fi.Size(), maxFileBytes)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxFileBytes {
-		return nil, fmt.Errorf("%s grew past %d bytes while read", path, maxFileBytes)
-	}
-	return b, nil
+	b, _, err := opfile.Read(path, maxFileBytes)
+	return b, err
 }
 
 // Demo returns freshly parsed copies of the embedded demo campaigns and model;

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -129,28 +128,6 @@ func TestLoadErrors(t *testing.T) {
 	f("", filepath.Join(dir, "missing.json"), "cannot read model: open ")
 	f(bad, "", bad+": version: unsupported version 3")
 	f("", bad, bad+": version: unsupported version 3")
-}
-
-// TestLoadRefusesOddFiles: a campaigns or model path that names a FIFO
-// or a directory fails the load at once instead of blocking it.
-func TestLoadRefusesOddFiles(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("cannot make a FIFO here: %v", err)
-	}
-	for _, p := range []string{fifo, dir} {
-		if _, err := readRegular(p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
-			t.Errorf("%s: %v; want not a regular file", p, err)
-		}
-	}
-	good := filepath.Join(dir, "f")
-	if err := os.WriteFile(good, []byte("hello"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := readRegular(good); err != nil || string(b) != "hello" {
-		t.Fatalf("regular file: %q, %v", b, err)
-	}
 }
 
 // TestParseRefusesDuplicateKeys: encoding/json would keep the last of

@@ -11,13 +11,13 @@ import (
 	"maps"
 	"net"
 	"net/url"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/rtbd/rtbd/daemon/jsonkeys"
+	"github.com/rtbd/rtbd/daemon/opfile"
 )
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -706,7 +706,7 @@ func Default() Config {
 // Unknown fields are errors, so a typo in a NixOS setting fails the build's
 // dry run instead of being ignored.
 func Load(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	b, _, err := opfile.Read(path, 16<<20)
 	if err != nil {
 		return Config{}, fmt.Errorf("cannot read config: %w", err)
 	}

@@ -296,6 +296,9 @@ func TestLoadMissingFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot read config") {
 		t.Fatalf("got %v", err)
 	}
+	if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("/dev/zero: %v", err)
+	}
 	p := filepath.Join(t.TempDir(), "c.json")
 	if err := os.WriteFile(p, []byte(`{"admin":{"listenAddress":""}}`), 0o600); err != nil {
 		t.Fatal(err)

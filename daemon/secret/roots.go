@@ -5,7 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"os"
+
+	"github.com/rtbd/rtbd/daemon/opfile"
 )
 
 // ReadRoots reads the file path of option: PEM certificates that a TLS
@@ -13,7 +14,7 @@ import (
 // place of the system's. Every block must be a certificate: a key, a
 // damaged block or one cut short is an error naming it, not skipped.
 func ReadRoots(option, path string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(path)
+	b, _, err := opfile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", option, err)
 	}

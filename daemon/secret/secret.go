@@ -14,19 +14,24 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"os"
 	"strings"
 	"sync/atomic"
+
+	"github.com/rtbd/rtbd/daemon/opfile"
 )
+
+// MaxFileBytes bounds a secret or CA file: some thousand keys or
+// certificates.
+const MaxFileBytes = 4 << 20
 
 // Read reads the file path of the secret option, warning with what is at
 // risk when others than its owner may read it.
 func Read(option, path, risk string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, fi, err := opfile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", option, err)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+	if fi.Mode().Perm()&0o077 != 0 {
 		slog.Warn(option+" can be read by others than its owner: "+risk, "file", path, "mode", fi.Mode().Perm())
 	}
 	return b, nil

@@ -112,6 +112,16 @@ func TestReadTokens(t *testing.T) {
 	if got, err := ReadTokens("x.tokenFile", path, "risk"); err != nil || !slices.Equal(got, []string{tokA}) {
 		t.Fatalf("ReadTokens: %q, %v", got, err)
 	}
+	// A path naming a directory or a device fails at once: opening a
+	// FIFO or reading /dev/zero would block a reload.
+	for _, p := range []string{t.TempDir(), "/dev/zero"} {
+		if _, err := ReadTokens("x.tokenFile", p, "risk"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("%s: %v; want not a regular file", p, err)
+		}
+		if _, err := ReadRoots("x.caFile", p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("%s: %v; want not a regular file", p, err)
+		}
+	}
 }
 
 // TestCheckNoAlloc: a check allocates nothing, whatever its verdict.
