@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -57,6 +58,8 @@ type Engine struct {
 	// shading learns the first-price shading of the exchanges with
 	// autoShading, by name.
 	shading map[string]*shading.Estimator
+	// log is where reloads are logged (slog's default but in tests).
+	log *slog.Logger
 
 	mu sync.Mutex // serialises reloads; never taken on the request path
 }
@@ -64,7 +67,7 @@ type Engine struct {
 // New loads the data named by cfg and compiles the first snapshot.
 // An error here is fatal for the daemon: there is nothing to serve yet.
 func New(cfg *config.Config) (*Engine, error) {
-	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg), keyFile: cfg.Bidding.NoticeKeyFile}
+	e := &Engine{state: decision.NewState(cfg.Bidding.FreqCapSlots), data: cfg.Data, opts: options(cfg), keyFile: cfg.Bidding.NoticeKeyFile, log: slog.Default()}
 	e.state.SetRetireAfter(cfg.State.RetireAfterDays)
 	e.state.SetReservations(cfg.Bidding.WinReservation.D(), cfg.Bidding.WinReservationSlots)
 	e.armDeadman(cfg.Data.Deadman.D())
@@ -128,7 +131,13 @@ func (e *Engine) Reload() error {
 	reloadsOK.Inc()
 	lastReloadOK.Store(time.Now().Unix())
 	campaignCount.Store(int64(snap.Campaigns()))
-	slog.Info("loaded snapshot", "campaigns", snap.Campaigns(),
+	level, msg := slog.LevelInfo, "loaded snapshot"
+	if snap.Campaigns() == 0 {
+		// Legal (every campaign paused), and what a broken export
+		// looks like: say so where the SRE looks first.
+		level, msg = slog.LevelWarn, "loaded snapshot with no campaigns: every bid request gets a no-bid"
+	}
+	e.log.Log(context.Background(), level, msg, "campaigns", snap.Campaigns(),
 		"campaignsFile", nameOr(e.data.CampaignsFile), "modelFile", nameOr(e.data.ModelFile),
 		"seconds", time.Since(start).Seconds())
 	return nil

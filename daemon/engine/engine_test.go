@@ -87,6 +87,36 @@ func TestReloadFailureKeepsSnapshot(t *testing.T) {
 	}
 }
 
+// TestEmptyBookWarns: a book without campaigns loads (every campaign
+// may be paused) with a warning, the form a broken export takes.
+func TestEmptyBookWarns(t *testing.T) {
+	cfg := config.Default()
+	e, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	e.log = slog.New(slog.NewTextHandler(&logs, nil))
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "WARN") || !strings.Contains(logs.String(), "loaded snapshot") {
+		t.Fatalf("demo book: %s", logs.String())
+	}
+	empty := filepath.Join(t.TempDir(), "campaigns.json")
+	if err := os.WriteFile(empty, []byte(`{"version":1,"campaigns":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.data.CampaignsFile = empty
+	logs.Reset()
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if e.Snapshot().Campaigns() != 0 || !strings.Contains(logs.String(), "level=WARN msg=\"loaded snapshot with no campaigns") {
+		t.Fatalf("empty book: %d campaigns, log %s", e.Snapshot().Campaigns(), logs.String())
+	}
+}
+
 // TestOnSnapshot: OnSnapshot hands f the current snapshot, then every
 // reload's, and nothing for a reload that fails. The demo book's deals
 // come sorted, once each.
