@@ -81,6 +81,16 @@ func ParseNativeMarkup(markup string) (*NativeMarkup, error) {
 	return nil, fmt.Errorf("no asset to fill a request's with: a title with text, an img with url, a data with type and value or a video with vasttag")
 }
 
+// hasVideo reports whether m has a video asset that fills.
+func (m *NativeMarkup) hasVideo() bool {
+	for _, a := range m.Assets {
+		if a.Video != nil && a.Video.VASTTag != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // nativeSpec holds the keys of a Native Ads 1.2 response (section 5),
 // each value as it is written: the markup is decoded into it with unknown
 // keys refused, so that a misspelt "imptracker" fails the load rather

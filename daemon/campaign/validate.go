@@ -287,8 +287,12 @@ func (v *campaignValidator) validateCreative(i int, cr *Creative) {
 		}
 	case MediaNative:
 		if cr.Markup != "" {
-			if _, err := ParseNativeMarkup(cr.Markup); err != nil {
+			m, err := ParseNativeMarkup(cr.Markup)
+			if err != nil {
 				v.addf(crField(i, ".markup"), "native markup: %s", err)
+			} else if m.hasVideo() && (cr.Dur <= 0 || len(cr.Mimes) == 0) {
+				// A request's video asset lists mimes and durations.
+				v.addf(crField(i, ".dur"), "native markup with a video needs the video's dur > 0 and mimes")
 			}
 		}
 	default:

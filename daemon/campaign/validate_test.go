@@ -172,6 +172,13 @@ func TestValidateCampaigns(t *testing.T) {
 			f.Campaigns[0].Targeting.Media = []string{"native"}
 		}, `campaign "banner-1": creatives[0].markup: `+want)
 	}
+	for _, mimes := range [][]string{nil, {"video/mp4"}} {
+		f(func(f *File) {
+			c := &f.Campaigns[0].Creatives[0]
+			c.Type, c.Markup, c.Mimes = "native", `{"assets":[{"video":{"vasttag":"<VAST/>"}}],"link":{"url":"u"}}`, mimes
+			f.Campaigns[0].Targeting.Media = []string{"native"}
+		}, `campaign "banner-1": creatives[0].dur: native markup with a video needs the video's dur > 0 and mimes`)
+	}
 	f(func(f *File) {
 		c := &f.Campaigns[0].Creatives[0]
 		c.Type, c.Dur, c.Mimes = "audio", 0, []string{"audio/mpeg"}
@@ -236,6 +243,11 @@ func TestValidateValid(t *testing.T) {
 	f(func(f *File) { f.Campaigns[1].Creatives[0].Protocol = 16 })
 	f(func(f *File) { f.Campaigns[1].Creatives[0].Protocol = 500 })
 	f(func(f *File) { f.Campaigns[1].Creatives[0].Attr = []int{1, 17} })
+	f(func(f *File) { // a native video described by dur and mimes
+		c := &f.Campaigns[0].Creatives[0]
+		c.Type, c.Markup, c.Dur, c.Mimes = "native", `{"assets":[{"video":{"vasttag":"<VAST/>"}}],"link":{"url":"u"}}`, 15, []string{"video/mp4"}
+		f.Campaigns[0].Targeting.Media = []string{"native"}
+	})
 	f(func(f *File) { f.Campaigns[1].Creatives[0].Markup = strings.Repeat("x", MaxMarkupBytes) })
 	f(func(f *File) { f.Campaigns[1].Flight = &Flight{} })
 	f(func(f *File) { f.Campaigns[1].Flight = &Flight{End: "2026-12-01T00:00:00Z"} })

@@ -422,7 +422,7 @@ func compileCreative(c *campaign.Creative) (ccreative, error) {
 	}
 	if m == openrtb.MediaNative {
 		var err error
-		if cr.native, err = compileNative(c.Markup); err != nil {
+		if cr.native, err = compileNative(&cr, c.Markup); err != nil {
 			return ccreative{}, fmt.Errorf("native markup: %w", err)
 		}
 	}

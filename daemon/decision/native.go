@@ -33,6 +33,11 @@ type cnative struct {
 	link    []byte   // the link object (its url is required)
 	imps    [][]byte // impression tracker URLs (string contents)
 	privacy []byte   // the privacy URL (string content), or nil
+	// The video's mimes (folded hashes), duration and protocol: the
+	// creative's mimes, dur and protocol, which describe its VAST.
+	vmimes    []uint64
+	vdur      int
+	vprotocol int
 }
 
 // nativePiece is one asset's object ({"text":...}, {"url":...,"w":..},
@@ -51,14 +56,14 @@ const (
 	nativeMethodImg = 1
 )
 
-// compileNative reads a native creative's markup. What it does not know
+// compileNative reads native creative cr's markup. What it does not know
 // is left out: a creative with no piece fills no asset, and never bids.
-func compileNative(markup string) (*cnative, error) {
+func compileNative(cr *ccreative, markup string) (*cnative, error) {
 	m, err := campaign.ParseNativeMarkup(markup)
 	if err != nil {
 		return nil, err
 	}
-	n := &cnative{}
+	n := &cnative{vmimes: cr.mimes, vdur: cr.dur, vprotocol: cr.protocol}
 	for _, a := range m.Assets {
 		switch {
 		case a.Title != nil && a.Title.Text != "" && n.title.obj == nil:
@@ -118,8 +123,8 @@ func escapedString(s string) []byte {
 	return b[2 : len(b)-2]
 }
 
-// fill returns the piece of n that fills asset a, or nil.
-func (n *cnative) fill(a *openrtb.NativeAsset) *nativePiece {
+// fill returns the piece of n that fills asset a of req, or nil.
+func (n *cnative) fill(req *openrtb.Native, a *openrtb.NativeAsset) *nativePiece {
 	switch a.Kind {
 	case openrtb.NativeTitle:
 		if n.title.obj != nil && (a.Len <= 0 || n.title.runes <= a.Len) {
@@ -142,11 +147,28 @@ func (n *cnative) fill(a *openrtb.NativeAsset) *nativePiece {
 			}
 		}
 	case openrtb.NativeVideo:
-		if n.video.obj != nil {
+		// As a video imp's: the duration within the asset's bounds, a
+		// mime and the protocol among its own when it lists some.
+		if n.video.obj != nil && durFits(n.vdur, a.MinDur, a.MaxDur, 0, nil) &&
+			nativeMimesFit(n.vmimes, req.AssetMimes(a)) && protocolFits(n.vprotocol, req.AssetProtocols(a)) {
 			return &n.video
 		}
 	}
 	return nil
+}
+
+// nativeMimesFit is mimesFit for a native video asset's mimes, which are
+// hashed here: few requests have one.
+func nativeMimesFit(cr []uint64, asset [][]byte) bool {
+	if len(cr) == 0 || len(asset) == 0 {
+		return true
+	}
+	for _, m := range asset {
+		if containsU64(cr, hashFold(m)) {
+			return true
+		}
+	}
+	return false
 }
 
 // sizeFills reports whether an image's size in one dimension, got, fills
@@ -170,7 +192,7 @@ func (n *cnative) fits(req *openrtb.Native) bool {
 	filled := false
 	for i := range req.Assets {
 		a := &req.Assets[i]
-		if n.fill(a) != nil {
+		if n.fill(req, a) != nil {
 			filled = true
 		} else if a.Required {
 			return false
@@ -209,7 +231,7 @@ func (n *cnative) appendMarkup(dst []byte, req *openrtb.Native) []byte {
 	first := true
 	for i := range req.Assets {
 		a := &req.Assets[i]
-		p := n.fill(a)
+		p := n.fill(req, a)
 		if p == nil {
 			continue
 		}

@@ -57,7 +57,7 @@ const testNativeMarkup = `{"native":{"ver":"1.2","assets":[
 
 func TestNativeFill(t *testing.T) {
 	t.Parallel()
-	n, err := compileNative(testNativeMarkup)
+	n, err := compileNative(&ccreative{}, testNativeMarkup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +101,31 @@ func TestNativeFill(t *testing.T) {
 	f(false, data(12, 2, true))
 	f(false, data(1, 0, true)) // the data without type fills no type
 	f(true, openrtb.NativeAsset{Kind: openrtb.NativeVideo, Required: true})
+	// A video asset's durations, mimes and protocols, against the
+	// creative's dur, mimes and protocol.
+	v, err := compileNative(&ccreative{dur: 15, protocol: 3, mimes: []uint64{hashFoldString("video/mp4")}}, testNativeMarkup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vf := func(want bool, mimes []string, protocols []int, minDur, maxDur int) {
+		t.Helper()
+		req := &openrtb.Native{Protocols: protocols}
+		for _, m := range mimes {
+			req.Mimes = append(req.Mimes, []byte(m))
+		}
+		req.Assets = []openrtb.NativeAsset{{Kind: openrtb.NativeVideo, Required: true, MinDur: minDur, MaxDur: maxDur,
+			MimeHi: uint8(len(mimes)), ProtoHi: uint8(len(protocols))}}
+		if got := v.fits(req); got != want {
+			t.Errorf("video asset %q %v %d-%d: fits %v; want %v", mimes, protocols, minDur, maxDur, got, want)
+		}
+	}
+	vf(true, nil, nil, 0, 0)
+	vf(true, []string{"video/webm", "VIDEO/MP4"}, []int{2, 3}, 5, 30)
+	vf(false, []string{"video/webm"}, nil, 0, 0)
+	vf(false, nil, []int{2, 7}, 0, 0)
+	vf(false, nil, nil, 16, 30)
+	vf(false, nil, nil, 5, 14)
+	vf(true, nil, nil, 15, 15)
 	f(false, title(0, true), openrtb.NativeAsset{ID: 9, Required: true}) // a kind it does not know
 	f(true, title(0, true), openrtb.NativeAsset{ID: 9})
 	var none *cnative
@@ -114,7 +139,7 @@ func TestNativeFill(t *testing.T) {
 // trackers where that version and the request take them.
 func TestNativeMarkup(t *testing.T) {
 	t.Parallel()
-	n, err := compileNative(testNativeMarkup)
+	n, err := compileNative(&ccreative{}, testNativeMarkup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +217,7 @@ func TestCompileNativeErrors(t *testing.T) {
 		`{"assets":[{"title":{"text":"t"}}],"link":"u"}`,        // not an object
 		`{"assets":[{"title":{"text":""}},{"img":{"w":1}},{"data":{"type":1}},{"data":{"value":"v"}},{"video":{}}],"link":{"url":"u"}}`, // nothing to fill with
 	} {
-		if _, err := compileNative(m); err == nil {
+		if _, err := compileNative(&ccreative{}, m); err == nil {
 			t.Errorf("native markup %s: no error", m)
 		}
 	}

@@ -25,6 +25,7 @@ const (
 	kNativeTitleField
 	kNativeImgField
 	kNativeDataField
+	kNativeVideoField
 	kEventTrackerField
 	kPmpField
 	kQtyField
@@ -61,6 +62,8 @@ const (
 	eNativeAsset
 	eEventTracker
 	eEventMethod
+	eNativeMime
+	eNativeProtocol
 )
 
 func (p *parser) field(k fieldKind, key []byte) error {
@@ -101,6 +104,8 @@ func (p *parser) field(k fieldKind, key []byte) error {
 		return nativeImgField(p, key)
 	case kNativeDataField:
 		return nativeDataField(p, key)
+	case kNativeVideoField:
+		return nativeVideoField(p, key)
 	case kEventTrackerField:
 		return eventTrackerField(p, key)
 	case kQtyField:
@@ -169,6 +174,10 @@ func (p *parser) elem(k elemKind, i int) error {
 		return eventTracker(p, i)
 	case eEventMethod:
 		return eventMethod(p, i)
+	case eNativeMime:
+		return nativeMime(p, i)
+	case eNativeProtocol:
+		return nativeProtocol(p, i)
 	}
 	panic("BUG: unknown openrtb element kind")
 }

@@ -31,6 +31,9 @@ const (
 	// not read (its imp keeps no asset, so nothing fills it): an asset
 	// past it may be required.
 	maxNativeAssets = 32
+	// maxNativeList bounds the mimes, and the protocols, of a native
+	// request's video assets together; one with more is not read either.
+	maxNativeList = 64
 )
 
 // ErrMissingID is returned by [Request.Parse] when the request has no "id".

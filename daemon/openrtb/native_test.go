@@ -32,8 +32,8 @@ func TestParseNative(t *testing.T) {
 		{"pbs__auction-valid-native-with-video-asset.json", 0, "", false, []NativeAsset{
 			{ID: 0, Kind: NativeTitle, Len: 90},
 			{ID: 1, Kind: NativeImg, WMin: 20, HMin: 30},
-			{ID: 2, Kind: NativeVideo},
-			{ID: 3, Kind: NativeData, Type: 2},
+			{ID: 2, Kind: NativeVideo, MinDur: 5, MaxDur: 10, MimeHi: 1, ProtoHi: 1},
+			{ID: 3, Kind: NativeData, Type: 2, MimeLo: 1, MimeHi: 1, ProtoLo: 1, ProtoHi: 1},
 		}},
 		// The assets in imp.native, w and h for the image's size.
 		{"rtb4free__nexageNativeAppWall.json", 0, "", false, []NativeAsset{
@@ -54,6 +54,51 @@ func TestParseNative(t *testing.T) {
 			t.Errorf("%s: media %b, native %+v (ver %q); want native, ver %q, eventImp %v, assets %+v",
 				tc.file, im.Media, *n, n.Ver, tc.ver, tc.eventImp, tc.assets)
 		}
+		for i := range n.Assets {
+			if a := &n.Assets[i]; a.Kind == NativeVideo {
+				if m, p := n.AssetMimes(a), n.AssetProtocols(a); len(m) != 1 || string(m[0]) != "video/mp4" || !slices.Equal(p, []int{1}) {
+					t.Errorf("%s: video asset mimes %q, protocols %v", tc.file, m, p)
+				}
+			}
+		}
+	}
+}
+
+// TestParseNativeVideo: each video asset's mimes and protocols, from one
+// request's pool; past maxNativeList of them the request is not read.
+func TestParseNativeVideo(t *testing.T) {
+	t.Parallel()
+	body := `{"id":"a","imp":[{"id":"1","native":{"request":"{\"assets\":[` +
+		`{\"id\":4,\"video\":{\"mimes\":[\"video/mp4\",\"video/webm\"],\"protocols\":[2,3],\"maxduration\":30}},` +
+		`{\"id\":5,\"title\":{\"len\":9}},` +
+		`{\"id\":6,\"required\":1,\"video\":{\"mimes\":[\"video/ogg\",\"video\\\\/x\"],\"minduration\":6}}]}"}}]}`
+	r := mustParse(t, body)
+	n := &r.Imps[0].Native
+	if len(n.Assets) != 3 {
+		t.Fatalf("assets %+v", n.Assets)
+	}
+	for i, want := range []struct {
+		mimes          []string
+		protocols      []int
+		minDur, maxDur int
+	}{
+		{[]string{"video/mp4", "video/webm"}, []int{2, 3}, 0, 30},
+		{nil, nil, 0, 0},
+		{[]string{"video/ogg"}, nil, 6, 0}, // a mime with an escape is left out
+	} {
+		a := &n.Assets[i]
+		var got []string
+		for _, m := range n.AssetMimes(a) {
+			got = append(got, string(m))
+		}
+		if !slices.Equal(got, want.mimes) || !slices.Equal(n.AssetProtocols(a), want.protocols) || a.MinDur != want.minDur || a.MaxDur != want.maxDur {
+			t.Errorf("asset %d: mimes %q, protocols %v, durations %d-%d; want %+v", i, got, n.AssetProtocols(a), a.MinDur, a.MaxDur, want)
+		}
+	}
+	many := strings.Repeat(`\"video/mp4\",`, maxNativeList) + `\"video/mp4\"`
+	r = mustParse(t, `{"id":"a","imp":[{"id":"1","native":{"request":"{\"assets\":[{\"title\":{}},{\"video\":{\"mimes\":[`+many+`]}}]}"}}]}`)
+	if len(r.Imps[0].Native.Assets) != 0 {
+		t.Fatalf("%d mimes: assets %+v; want none", maxNativeList+1, r.Imps[0].Native.Assets)
 	}
 }
 

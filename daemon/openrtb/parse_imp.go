@@ -80,9 +80,10 @@ func (im *Imp) reset() {
 	audioMimes, audioProtocols, audioBAttr := resetTexts(a.Mimes), a.Protocols[:0], a.BAttr[:0]
 	audioRqdDurs, audioPodDedupe, audioDurFloors := a.RqdDurs[:0], a.PodDedupe[:0], a.DurFloors[:0]
 	deals := resetDeals(im.PMP.Deals)
-	assets, nbattr := im.Native.Assets[:0], im.Native.BAttr[:0]
+	n := &im.Native
+	assets, nbattr, nmimes, nprotocols := n.Assets[:0], n.BAttr[:0], resetTexts(n.Mimes), n.Protocols[:0]
 	*im = Imp{}
-	im.Native.Assets, im.Native.BAttr = assets, nbattr
+	n.Assets, n.BAttr, n.Mimes, n.Protocols = assets, nbattr, nmimes, nprotocols
 	im.Banner.Formats, im.Banner.BAttr = formats, bannerBAttr
 	v.Mimes, v.Protocols, v.BAttr, v.RqdDurs, v.PodDedupe = mimes, protocols, videoBAttr, rqdDurs, podDedupe
 	a.Mimes, a.Protocols, a.BAttr = audioMimes, audioProtocols, audioBAttr
@@ -295,8 +296,7 @@ func (p *parser) nativeSub(req []byte, assets bool) {
 	var err error
 	present := true
 	if assets {
-		n := &p.cur().Native
-		n.Assets = n.Assets[:0]
+		p.cur().Native.resetAssets()
 		err = sub.array("", eNativeAsset)
 	} else {
 		present, err = sub.object("", kNativeReqField)
@@ -318,7 +318,7 @@ func nativeReqField(p *parser, key []byte) (err error) {
 	case "ver":
 		p.st.reqVer, p.st.reqVerSet, err = p.nativeText()
 	case "assets":
-		n.Assets = n.Assets[:0]
+		n.resetAssets()
 		err = p.array("native assets is not an array", eNativeAsset)
 	case "eventtrackers":
 		err = p.array("native eventtrackers is not an array", eEventTracker)
@@ -353,7 +353,8 @@ func nativeAsset(p *parser, i int) error {
 		p.st.nativeBad = true
 		return p.skip()
 	}
-	p.st.asset = NativeAsset{ID: i}
+	lo, plo := uint8(len(n.Mimes)), uint8(len(n.Protocols))
+	p.st.asset = NativeAsset{ID: i, MimeLo: lo, MimeHi: lo, ProtoLo: plo, ProtoHi: plo}
 	present, err := p.object("native asset is not an object", kNativeAssetField)
 	if err == nil && present {
 		n.Assets = append(n.Assets, p.st.asset)
@@ -377,7 +378,7 @@ func nativeAssetField(p *parser, key []byte) (err error) {
 	case "data":
 		err = p.nativeKind(NativeData, kNativeDataField)
 	case "video":
-		err = p.nativeKind(NativeVideo, kSkipField)
+		err = p.nativeKind(NativeVideo, kNativeVideoField)
 	default:
 		err = p.skip()
 	}
@@ -431,6 +432,60 @@ func nativeDataField(p *parser, key []byte) (err error) {
 		err = p.skip()
 	}
 	return err
+}
+
+// resetAssets empties n's assets and what they hold.
+func (n *Native) resetAssets() {
+	n.Assets, n.Mimes, n.Protocols = n.Assets[:0], resetTexts(n.Mimes), n.Protocols[:0]
+}
+
+func nativeVideoField(p *parser, key []byte) (err error) {
+	a := &p.st.asset
+	switch string(key) {
+	case "minduration":
+		a.MinDur, err = p.int()
+	case "maxduration":
+		a.MaxDur, err = p.int()
+	case "mimes":
+		err = p.array("native video mimes is not an array", eNativeMime)
+	case "protocols":
+		err = p.array("native video protocols is not an array", eNativeProtocol)
+	default:
+		err = p.skip()
+	}
+	return err
+}
+
+// nativeMime reads a mime of a native video asset; one with escapes (see
+// nativeSub) is left out, so it matches no creative's.
+func nativeMime(p *parser, _ int) error {
+	n, a := &p.cur().Native, &p.st.asset
+	s, ok, err := p.nativeText()
+	if err != nil || !ok {
+		return err
+	}
+	if len(n.Mimes) >= maxNativeList {
+		p.st.nativeBad = true
+		return nil
+	}
+	n.Mimes = append(n.Mimes, s)
+	a.MimeHi = uint8(len(n.Mimes))
+	return nil
+}
+
+func nativeProtocol(p *parser, _ int) error {
+	n, a := &p.cur().Native, &p.st.asset
+	v, err := p.int()
+	if err != nil {
+		return err
+	}
+	if len(n.Protocols) >= maxNativeList {
+		p.st.nativeBad = true
+		return nil
+	}
+	n.Protocols = append(n.Protocols, v)
+	a.ProtoHi = uint8(len(n.Protocols))
+	return nil
 }
 
 func eventTracker(p *parser, _ int) error {

@@ -215,7 +215,17 @@ type Native struct {
 	// (event 1) as image pixels (method 1), which a 1.2 response then
 	// carries in eventtrackers rather than the older imptrackers.
 	EventImp bool
+	// Mimes and Protocols hold the video assets' mimes and protocols:
+	// see [Native.AssetMimes] and [Native.AssetProtocols].
+	Mimes     [][]byte
+	Protocols []int
 }
+
+// AssetMimes returns the mimes of video asset a of n.
+func (n *Native) AssetMimes(a *NativeAsset) [][]byte { return n.Mimes[a.MimeLo:a.MimeHi] }
+
+// AssetProtocols returns the protocols of video asset a of n.
+func (n *Native) AssetProtocols(a *NativeAsset) []int { return n.Protocols[a.ProtoLo:a.ProtoHi] }
 
 // NativeAsset is one asset of a native request. An asset of none of the
 // four kinds (or of one this reader does not know) has Kind 0: no ad can
@@ -235,6 +245,11 @@ type NativeAsset struct {
 	// only w is included, it should be considered an exact requirement").
 	// 0: none.
 	W, H, WMin, HMin int
+	// MinDur and MaxDur bound a video asset's duration, in seconds (0:
+	// none). Its mimes and protocols are in Native.Mimes[MimeLo:MimeHi]
+	// and Native.Protocols[ProtoLo:ProtoHi].
+	MinDur, MaxDur                   int
+	MimeLo, MimeHi, ProtoLo, ProtoHi uint8
 }
 
 // NativeKind is the kind of a native asset.
