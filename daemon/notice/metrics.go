@@ -66,6 +66,14 @@ var noticesCapped = [numKinds]*metrics.Counter{
 	KindBill: metrics.NewCounter(`rtbd_notices_capped_total{kind="bill"}`),
 }
 
+// noticesUnpriced counts the win and billing notices processed without a
+// price they could be charged (see Event.Unpriced), per kind: each was
+// charged at the bid's price.
+var noticesUnpriced = [numKinds]*metrics.Counter{
+	KindWin:  metrics.NewCounter(`rtbd_notices_unpriced_total{kind="win"}`),
+	KindBill: metrics.NewCounter(`rtbd_notices_unpriced_total{kind="bill"}`),
+}
+
 var (
 	// noticeSpendTotal is money billed: the sum of billing-notice CPM prices / 1000,
 	// in Config.Currency. Unknown campaigns are not added.

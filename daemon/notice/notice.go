@@ -190,6 +190,10 @@ type Event struct {
 	// BidPrice is the bid's price as the notice URL carries it (bp); 0
 	// when it carries none.
 	BidPrice float64
+	// Unpriced is whether a win or billing notice came without a price
+	// it could be charged (empty, the macro unsubstituted, a decimal from
+	// an exchange that encrypts its prices): Price is then the bid's.
+	Unpriced bool
 	// Loss is the loss reason of a loss notice; -1 when unknown or not a loss.
 	Loss int
 	// Test is whether the bid was made for a test request ("test": 1; see
@@ -204,7 +208,10 @@ type Config struct {
 	// "USD". A notice without cur= is in it; one in another currency is
 	// converted to it when the Spender is a [Converter], else refused.
 	Currency string
-	// MaxPrice is the highest accepted CPM price; default 1000.
+	// MaxPrice is the highest CPM price a notice without its bid's
+	// price (bp) is accepted at, in USD (converted to Currency when the
+	// Spender is a [Converter]); default 1000. A notice with bp is held
+	// to bp instead: see parsePriceArg.
 	MaxPrice float64
 	// DedupeSlots is the size of the win and billing notices' dedupe
 	// table, rounded up to a power of two; default 1<<20 (16 MiB). Loss
@@ -419,6 +426,9 @@ func (h *Handler) process(k Kind, n *notice) result {
 	n.cur = h.currency // parse converted n's prices to it
 	if n.capped {
 		noticesCapped[k].Inc()
+	}
+	if n.unpriced {
+		noticesUnpriced[k].Inc()
 	}
 	r := resultOK
 	n.test = h.isTest != nil && h.isTest(n.bid)

@@ -76,6 +76,7 @@ type sinkCall struct {
 	stated, mtw   float64 // StatedPrice, MinToWin
 	bp            float64 // BidPrice
 	test          bool
+	unpriced      bool
 }
 
 type fakeSink struct {
@@ -87,7 +88,7 @@ func (s *fakeSink) Notice(e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, sinkCall{e.Kind, string(e.Exchange), string(e.DealID), e.DealKnown, string(e.BidID), string(e.CampaignID), string(e.ImpID),
-		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin, e.BidPrice, e.Test})
+		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin, e.BidPrice, e.Test, e.Unpriced})
 }
 
 func (s *fakeSink) count() int {
@@ -131,7 +132,7 @@ func TestBillOK(t *testing.T) {
 	if len(sp.calls) != 1 || sp.calls[0] != want {
 		t.Fatalf("unexpected Bill calls %+v; want [%+v]", sp.calls, want)
 	}
-	wantSink := sinkCall{KindBill, "", "", false, "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0, false}
+	wantSink := sinkCall{KindBill, "", "", false, "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0, false, false}
 	if len(sink.calls) != 1 || sink.calls[0] != wantSink {
 		t.Fatalf("unexpected Sink calls %+v; want [%+v]", sink.calls, wantSink)
 	}
@@ -658,8 +659,94 @@ func TestValidation(t *testing.T) {
 	f("/bill", "bid=a&cid=c&price=1&uk=123", resultInvalid)
 	f("/bill", "bid=a&cid=c&price=1&uk=zzzzzzzzzzzzzzzz", resultInvalid)
 	f("/bill", "bid=a&cid=c&price=1&uk=00000000000000001", resultInvalid)
-	f("/loss", "bid=a&cid=c&price=1&loss=abc", resultInvalid)
 	f("/win", "bid=a&cid=c&price=-0.5", resultInvalid)
+}
+
+// TestNoticesWithoutAPrice: a win or billing notice without a price it
+// can be charged (empty, the macro, a price above MaxPrice) is charged at
+// its bid's price when it carries it, the most the impression can cost,
+// and counted as unpriced or capped; without bp it is refused.
+func TestNoticesWithoutAPrice(t *testing.T) {
+	sp, sink := &fakeSpender{}, &fakeSink{}
+	h := New(Config{}, sp, sink)
+	unpriced, capped := noticesUnpriced[KindBill].Get(), noticesCapped[KindBill].Get()
+	for _, tc := range []struct {
+		query    string
+		charged  float64
+		unpriced bool
+	}{
+		{"bid=u1&cid=c&price=${AUCTION_PRICE}&bp=2", 2, true},
+		{"bid=u2&cid=c&price=%24%7BAUCTION_PRICE%7D&bp=2", 2, true},
+		{"bid=u3&cid=c&price=&bp=2.5", 2.5, true},
+		{"bid=u4&cid=c&bp=2.5", 2.5, true},
+		{"bid=u5&cid=c&price=1500&bp=3", 3, false}, // above MaxPrice: capped at bp
+		{"bid=u6&cid=c&price=${AUCTION_PRICE}", -1, false},
+		{"bid=u7&cid=c&price=1500", -1, false},
+	} {
+		calls, events := len(sp.calls), sink.count()
+		code, body := serveDirect(t, h, "GET", "/bill?"+tc.query, "")
+		if tc.charged < 0 {
+			if code != 400 || len(sp.calls) != calls || sink.count() != events {
+				t.Fatalf("%s: %d %q, %d charges; want 400 and none", tc.query, code, body, len(sp.calls)-calls)
+			}
+			continue
+		}
+		if code != 204 || len(sp.calls) != calls+1 || sp.calls[calls].price != tc.charged {
+			t.Fatalf("%s: %d %q, charges %+v; want 204 and one of %v", tc.query, code, body, sp.calls[calls:], tc.charged)
+		}
+		if e := sink.calls[events]; e.unpriced != tc.unpriced || e.price != tc.charged {
+			t.Fatalf("%s: event %+v; want price %v, unpriced %v", tc.query, e, tc.charged, tc.unpriced)
+		}
+	}
+	if u, c := noticesUnpriced[KindBill].Get()-unpriced, noticesCapped[KindBill].Get()-capped; u != 4 || c != 1 {
+		t.Fatalf("counted %d unpriced and %d capped bills; want 4 and 1", u, c)
+	}
+}
+
+// TestMaxPriceInUSD: MaxPrice is in USD, whatever the bid currency: a
+// bill of 8,500 KRW (about 6 USD) is not out of range.
+func TestMaxPriceInUSD(t *testing.T) {
+	sp := &convertingSpender{bid: "KRW", perUSD: map[string]float64{"KRW": 1400}}
+	h := New(Config{Currency: "KRW"}, sp, nil)
+	for q, want := range map[string]int{
+		"bid=k1&cid=c&price=8500":    204,
+		"bid=k2&cid=c&price=1399999": 204, // 999.99 USD
+		"bid=k3&cid=c&price=1400001": 400,
+	} {
+		if code, body := serveDirect(t, h, "GET", "/bill?"+q, ""); code != want {
+			t.Errorf("%s: %d %q; want %d", q, code, body, want)
+		}
+	}
+}
+
+// TestOddLosses: a loss notice whose price, bp or loss code cannot be
+// read is kept, with what it lacks unknown: a loss moves no money, and
+// the winner's price may be above ours and MaxPrice.
+func TestOddLosses(t *testing.T) {
+	sink := &fakeSink{}
+	h := New(Config{}, &fakeSpender{}, sink)
+	for i, tc := range []struct {
+		query string
+		price float64
+		loss  int
+	}{
+		{"price=2,5&loss=102", UnknownPrice, 102},
+		{"price=-1&loss=102", UnknownPrice, 102},
+		{"price=1500&bp=3&loss=102", UnknownPrice, 102},
+		{"price=900&bp=3&loss=102", 900, 102},
+		{"price=2&bp=abc&loss=102", 2, 102},
+		{"price=2&loss=-1", 2, -1},
+		{"price=2&loss=100000", 2, -1},
+		{"price=2&loss=1001", 2, 1001},
+	} {
+		q := fmt.Sprintf("/loss?bid=o%d&cid=c&%s", i, tc.query)
+		if code, body := serveDirect(t, h, "GET", q, ""); code != 204 {
+			t.Fatalf("%s: %d %q; want 204", q, code, body)
+		}
+		if e := sink.calls[len(sink.calls)-1]; e.price != tc.price || e.loss != tc.loss {
+			t.Fatalf("%s: event %+v; want price %v, loss %d", q, e, tc.price, tc.loss)
+		}
+	}
 }
 
 // TestLossWithoutPrice accepts loss notices whose price is absent or left
@@ -864,7 +951,7 @@ func TestExchangeNotices(t *testing.T) {
 	f("/loss?bid=e10&cid=c&loss=$%7BAUCTION_LOSS%7D&x=tx-n1", 204, "tx-n1 loss", "1", "tx-n1 loss unknown", "1")
 	f("/loss?bid=e11&cid=c&price=1", 204, "default loss", "1", "default loss unknown", "1")
 	f("/loss?bid=e12&cid=c&loss=0&x=tx-n1", 204, "tx-n1 loss", "1", "tx-n1 loss 0", "1")
-	f("/loss?bid=e13&cid=c&loss=x&x=tx-n1", 400)
+	f("/loss?bid=e13&cid=c&loss=x&x=tx-n1", 204, "tx-n1 loss", "1", "tx-n1 loss unknown", "1") // a code it cannot read
 	f("/win?bid=e4&cid=c&price=1&x=tx-removed", 204, "unknown win", "1")
 	f("/win?bid=e5&cid=c&price=1&x="+strings.Repeat("x", 129), 400)
 	f("/bill?bid=e6&cid=gone&price=1&x=tx-n1", 204) // a campaign the spender does not know
@@ -873,7 +960,7 @@ func TestExchangeNotices(t *testing.T) {
 		logged = append(logged, c.bid+" "+c.exchange)
 	}
 	want := []string{"e1 tx-n1", "e1 tx-n1", "e2 /tx/n2", "e7 tx-n1", "e8 tx-n1", "e9 tx-n1", "e10 tx-n1",
-		"e11 ", "e12 tx-n1", "e4 tx-removed", "e6 tx-n1"}
+		"e11 ", "e12 tx-n1", "e13 tx-n1", "e4 tx-removed", "e6 tx-n1"}
 	if !slices.Equal(logged, want) {
 		t.Fatalf("logged %q; want %q", logged, want)
 	}

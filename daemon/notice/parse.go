@@ -32,6 +32,7 @@ type notice struct {
 	minToWin           float64 // mtw, ${AUCTION_MIN_TO_WIN}; -1 when unknown
 	stated             float64 // when capped, the exchange's price; else 0
 	capped             bool    // the exchange's price was above the bid's, and price is the bid's
+	unpriced           bool    // the notice had no price (or the macro), and price is the bid's
 	billOnWin          bool    // bo=w: the bid is billed at its win notice
 	explore            bool    // sx=1: the bid was sent unshaded (see package shading)
 	exchange           []byte  // x: the exchange the bid was made on; nil for the default
@@ -49,7 +50,7 @@ type notice struct {
 func (n *notice) event(k Kind) Event {
 	return Event{
 		Kind: k, Exchange: n.exchange, DealID: n.deal, DealKnown: n.dealKnown, BidID: n.bid, CampaignID: n.cid, ImpID: n.imp, Cur: n.cur,
-		Price: n.price, StatedPrice: n.stated, MinToWin: max(n.minToWin, 0), BidPrice: max(n.bidPrice, 0), Loss: n.loss, Test: n.test,
+		Price: n.price, StatedPrice: n.stated, MinToWin: max(n.minToWin, 0), BidPrice: max(n.bidPrice, 0), Unpriced: n.unpriced, Loss: n.loss, Test: n.test,
 	}
 }
 
@@ -63,9 +64,9 @@ const (
 	reasonUnsubstituted = "price macro not substituted"
 	reasonBadPrice      = "bad price"
 	reasonPriceRange    = "price out of range"
+	reasonPlainPrice    = "decimal price from an exchange that encrypts its prices"
 	reasonCurrency      = "unsupported cur"
 	reasonBadUK         = "bad uk"
-	reasonBadLoss       = "bad loss"
 	reasonBadBidPrice   = "bad bp"
 	reasonBadBillOn     = "bad bo"
 	reasonBadExplore    = "bad sx"
@@ -219,14 +220,10 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if n.qty, n.qm, reason = parseQty(f.v[fieldQm], a.peek("mul")); reason != "" {
 		return resultInvalid, reason
 	}
-	if price := a.peek("price"); k == KindLoss && (len(price) == 0 || isMacro(price)) {
-		// A loss notice moves no money, and an exchange often has no
-		// clearing price to put in it: the price is recorded as unknown.
-		n.price = UnknownPrice
-	} else if r, reason := h.parsePriceArg(price, n); r != resultOK {
+	if r, reason := n.parseBidPrice(k, f.v[fieldBP]); r != resultOK {
 		return r, reason
 	}
-	if r, reason := n.capPrice(k, f.v[fieldBP]); r != resultOK {
+	if r, reason := h.parsePriceArg(k, a.peek("price"), n); r != resultOK {
 		return r, reason
 	}
 	var ok bool
@@ -245,7 +242,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	n.loss = -1
 	if k == KindLoss {
 		if n.loss, ok = parseLoss(a.peek("loss")); !ok {
-			return resultInvalid, reasonBadLoss
+			n.loss = -1 // the loss still counts, its reason unknown
 		}
 	}
 	if keys := *h.keys.Load(); len(keys) > 0 {
@@ -349,38 +346,97 @@ func parseQty(qm, mul []byte) (float64, []byte, string) {
 // unsubstituted ${AUCTION_PRICE}.
 const UnknownPrice = -1.0
 
-// parsePriceArg validates the price value v into n.price: a decimal CPM,
-// or, from an exchange with price keys, an encrypted price.
-func (h *Handler) parsePriceArg(v []byte, n *notice) (result, string) {
-	if len(v) == 0 {
-		return resultInvalid, reasonMissingPrice
-	}
-	if isMacro(v) {
-		return resultUnsubstituted, reasonUnsubstituted
+// parsePriceArg reads the price value v of a notice of kind k into
+// n.price: a decimal CPM, or, from an exchange with price keys, an
+// encrypted price. parseBidPrice has read bp.
+//
+// A win or billing notice is charged. An auction never clears above the
+// bid, so a price above bp is the exchange's error (a unit or currency
+// mix-up, a bad macro) or a forgery: the notice is charged at bp and
+// marked capped. A notice without a price (empty, or the macro left
+// unsubstituted) is charged at bp too, the most it can be, and marked
+// unpriced: the exchange billed an impression, and counting nothing
+// would let the campaign overspend. Only a notice without bp is refused
+// then, or above Config.MaxPrice.
+//
+// A decimal price from an exchange with price keys is not its price (see
+// decodePrice): such a notice is charged at bp, as unpriced, and refused
+// as forged without bp.
+//
+// A loss notice moves no money, and an exchange often has no clearing
+// price to put in it: a price it lacks or that cannot be read is
+// recorded as unknown, and the loss kept. Its price is the winner's,
+// which may be above bp.
+func (h *Handler) parsePriceArg(k Kind, v []byte, n *notice) (result, string) {
+	if len(v) == 0 || isMacro(v) {
+		switch {
+		case k == KindLoss:
+			n.price = UnknownPrice
+		case n.bidPrice >= 0:
+			n.price, n.unpriced = n.bidPrice, true
+		case len(v) == 0:
+			return resultInvalid, reasonMissingPrice
+		default:
+			return resultUnsubstituted, reasonUnsubstituted
+		}
+		return resultOK, ""
 	}
 	p, r, reason := h.decodePrice(v, n.xs, n.rate)
-	n.price = p * n.qty
-	return r, reason
+	p *= n.qty
+	switch {
+	case reason == reasonPlainPrice && k != KindLoss && n.bidPrice >= 0:
+		n.price, n.unpriced = n.bidPrice, true
+	case k == KindLoss:
+		n.price = p
+		if r != resultOK || p > h.maxPriceIn()*n.qty {
+			n.price = UnknownPrice
+		}
+	case r != resultOK:
+		return r, reason
+	case n.bidPrice >= 0 && p > n.bidPrice:
+		n.stated, n.price, n.capped = p, n.bidPrice, true
+	case n.bidPrice < 0 && p > h.maxPriceIn()*n.qty:
+		return resultInvalid, reasonPriceRange
+	default:
+		n.price = p
+	}
+	return resultOK, ""
 }
+
+// maxPriceIn is Config.MaxPrice in Config.Currency.
+func (h *Handler) maxPriceIn() float64 {
+	if r := h.rateOf(usd); r > 0 {
+		return h.maxPrice * r
+	}
+	return h.maxPrice
+}
+
+var usd = []byte("USD")
 
 // decodePrice decodes the price value v, not empty: a decimal CPM, or,
 // from an exchange xs with price keys, an encrypted price; and converts
-// it to Config.Currency at rate.
+// it to Config.Currency at rate. An exchange with price keys encrypts
+// its prices: a decimal one from it is not taken as its price
+// (reasonPlainPrice), since whoever saw a notice URL could otherwise
+// send price=0 before the exchange and have the bill charge nothing.
 func (h *Handler) decodePrice(v []byte, xs *exchangeState, rate float64) (float64, result, string) {
-	p, ok := parsePrice(v)
-	if keys := xs.priceKeys.Load(); !ok && keys != nil {
+	var p float64
+	if keys := xs.priceKeys.Load(); keys != nil {
 		micros, ok := keys.Decrypt(v)
 		if !ok {
+			if _, plain := parsePrice(v); plain {
+				return 0, resultForged, reasonPlainPrice
+			}
 			return 0, resultForged, reasonBadEncrypted
 		}
 		p = float64(micros) / 1000 // per impression to CPM
-	} else if !ok {
-		return 0, resultInvalid, reasonBadPrice
+	} else {
+		var ok bool
+		if p, ok = parsePrice(v); !ok {
+			return 0, resultInvalid, reasonBadPrice
+		}
 	}
-	if p *= rate; p > h.maxPrice {
-		return 0, resultInvalid, reasonPriceRange
-	}
-	return p, resultOK, ""
+	return p * rate, resultOK, ""
 }
 
 // parseMinToWin returns the CPM mtw carries, ${AUCTION_MIN_TO_WIN} as the
@@ -391,33 +447,29 @@ func (h *Handler) parseMinToWin(v []byte, xs *exchangeState, rate float64) float
 	if len(v) == 0 {
 		return -1
 	}
-	if p, r, _ := h.decodePrice(v, xs, rate); r == resultOK {
+	if p, r, _ := h.decodePrice(v, xs, rate); r == resultOK && p <= h.maxPriceIn() {
 		return p
 	}
 	return -1
 }
 
-// capPrice reads bp, the price of the bid the notice is for, and holds
-// the price of a win or billing notice to it: an auction never clears
-// above the bid, so a higher price is the exchange's error (a unit or
-// currency mix-up, a bad macro) or a forgery, and charging it would spend
-// the campaign's budget faster than its bids allow. Such a notice is
-// charged at the bid's price and marked capped. A loss notice's price is
-// the winner's, which may be higher: it is kept.
-func (n *notice) capPrice(k Kind, bp []byte) (result, string) {
+// parseBidPrice reads bp, the price of the bid the notice is for (see
+// parsePriceArg). rtbd wrote it, so a bad one fails a win or billing
+// notice; a loss notice is kept without it.
+func (n *notice) parseBidPrice(k Kind, bp []byte) (result, string) {
 	n.bidPrice = -1
 	if len(bp) == 0 {
 		return resultOK, ""
 	}
 	v, ok := parsePrice(bp)
 	if !ok {
+		if k == KindLoss {
+			return resultOK, ""
+		}
 		return resultInvalid, reasonBadBidPrice
 	}
 	v *= n.rate * n.qty // the bid's currency is the notice's, and so is its qty
 	n.bp, n.bidPrice = bp, v
-	if k != KindLoss && n.price > v {
-		n.stated, n.price, n.capped = n.price, v, true
-	}
 	return resultOK, ""
 }
 

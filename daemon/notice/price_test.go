@@ -176,18 +176,24 @@ func TestEncryptedPrices(t *testing.T) {
 	// 2,500 CPI micros is a CPM of 2.5.
 	f("/bill?bid=p1&cid=c&price="+enc(2500)+"&x=adx", 204, "", 2.5)
 	f("/bill?bid=p2&cid=c&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCce_6msaw&x=adx", 204, "", 0.1)
-	f("/bill?bid=p3&cid=c&price=1.75&x=adx", 204, "", 1.75) // a decimal still is one
+	// A decimal from an exchange that encrypts is charged at the bid's
+	// price, the most the bill can be (a price=0 sent first by whoever
+	// saw the URL would charge nothing), and refused without it.
+	f("/bill?bid=p3&cid=c&price=1.75&x=adx", 400, reasonPlainPrice, -1)
+	f("/bill?bid=p3b&cid=c&price=0&bp=2.5&x=adx", 204, "", 2.5)
 	// Above the bid's price, it is charged that price.
 	f("/bill?bid=p4&cid=c&price="+enc(5000)+"&bp=4&x=adx", 204, "", 4)
 	f("/bill?bid=p5&cid=c&price=YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw&x=adx", 400, reasonBadEncrypted, -1)
-	if got := noticesTotal[KindBill][resultForged].Get() - forged; got != 1 {
-		t.Fatalf("%d forged billing notices counted; want 1", got)
+	if got := noticesTotal[KindBill][resultForged].Get() - forged; got != 2 {
+		t.Fatalf("%d forged billing notices counted; want 2", got)
 	}
 	// Exchanges without keys take decimals only.
 	f("/bill?bid=p6&cid=c&price="+enc(2500)+"&x=tx", 400, reasonBadPrice, -1)
 	f("/bill?bid=p7&cid=c&price="+enc(2500), 400, reasonBadPrice, -1)
-	// Above MaxPrice (1000 CPM, 10^6 CPI micros) once decrypted.
+	// Above MaxPrice (1000 CPM, 10^6 CPI micros) once decrypted; with
+	// bp, capped at it.
 	f("/bill?bid=p8&cid=c&price="+enc(1_000_001)+"&x=adx", 400, reasonPriceRange, -1)
+	f("/bill?bid=p9&cid=c&price="+enc(1_000_001)+"&x=adx&bp=3", 204, "", 3)
 }
 
 // TestMinToWinPrices checks the mtw of billing notices: a decimal, or
@@ -215,12 +221,12 @@ func TestMinToWinPrices(t *testing.T) {
 	f("tx", "4", "1.5", 0.0025)
 	f("tx", "4", "5", 0) // above the price: nothing overpaid
 	f("adx", enc(4000), enc(1000), 0.003)
-	f("adx", "4", "3", 0.001) // a decimal from an exchange with keys
+	f("adx", enc(4000), "3", 0) // a decimal mtw from an exchange that encrypts
 	for _, mtw := range []string{"", "${AUCTION_MIN_TO_WIN}", "x", enc(1000), "YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw", "1000.5", "-1"} {
 		f("tx", "4", url.QueryEscape(mtw), 0)
 	}
-	f("adx", "4", "YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw", 0) // forged
-	f("adx", "4", enc(1_000_001), 0)                           // above MaxPrice
+	f("adx", enc(4000), "YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw", 0) // forged
+	f("adx", enc(4000), enc(1_000_001), 0)                           // above MaxPrice
 }
 
 // TestExplorationWins: a billing notice of a bid sent unshaded (sx=1)
