@@ -28,6 +28,9 @@ type jsonRecord struct {
 	MinToWin   float64  `json:"min_to_win"`
 	BidPrice   float64  `json:"bid_price"`
 	DealKnown  bool     `json:"deal_known"`
+	LossCode   *int32   `json:"loss_code"` // loss records only
+	Unpriced   bool     `json:"unpriced"`
+	Uncharged  bool     `json:"uncharged"`
 	Test       *bool    `json:"test"` // only when true
 }
 
@@ -109,6 +112,10 @@ func checkJSONRecord(t *testing.T, i int, got *jsonRecord, want *Record) {
 	if got.Exchange != wantString(want.Exchange()) || got.DealID != wantString(want.DealID()) || got.DealKnown != want.DealKnown {
 		t.Fatalf("record %d: exchange %q deal %q known %v; want %q %q %v", i, got.Exchange, got.DealID, got.DealKnown,
 			want.Exchange(), want.DealID(), want.DealKnown)
+	}
+	if (got.LossCode != nil) != (want.Kind == KindLoss) || got.LossCode != nil && *got.LossCode != want.LossCode ||
+		got.Unpriced != want.Unpriced || got.Uncharged != want.Uncharged {
+		t.Fatalf("record %d: loss code %v, unpriced %v, uncharged %v; want %+v", i, got.LossCode, got.Unpriced, got.Uncharged, want)
 	}
 	if got.Stated != want.StatedPrice || got.MinToWin != want.MinToWin || got.BidPrice != want.BidPrice {
 		t.Fatalf("record %d: stated %v mtw %v bp %v; want %v %v %v", i, got.Stated, got.MinToWin, got.BidPrice,
@@ -270,18 +277,32 @@ func TestRecordFrameTail(t *testing.T) {
 	old := append([]byte{frame[0] &^ frameTail}, head[1:]...)
 	got = r
 	want := r
-	want.BidPrice, want.DealKnown = 0, false
+	want.BidPrice, want.DealKnown, want.Unpriced, want.Uncharged = 0, false, false, false
 	if rest, err := decodeRecord(&got, old); err != nil || len(rest) != 0 || got != want {
 		t.Fatalf("frame without a tail: err %v, rest %d; got %+v; want %+v", err, len(rest), got, want)
 	}
 	// The first tail: the bid price, without flags.
 	first := append(append([]byte(nil), head...), 8)
-	first = append(first, frame[len(head)+1:len(frame)-1]...)
+	first = append(first, frame[len(head)+1:len(head)+1+8]...)
 	got = r
 	want = r
-	want.DealKnown = false
+	want.DealKnown, want.Unpriced, want.Uncharged = false, false, false
 	if rest, err := decodeRecord(&got, first); err != nil || len(rest) != 0 || got != want {
 		t.Fatalf("frame with the first tail: err %v, rest %d; got %+v; want %+v", err, len(rest), got, want)
+	}
+	// The tail before the loss code: a loss's is its Reason.
+	loss := testRecord(19)
+	loss.Unpriced = true // not a loss's, but the flag reads
+	if loss.Kind != KindLoss || loss.LossCode != 1001 || loss.Reason != 255 {
+		t.Fatalf("testRecord(19) is %+v; want a loss of code 1001", loss)
+	}
+	lf := appendRecord(nil, &loss)
+	lh := lf[:len(lf)-1-tailLen]
+	second := append(append(append([]byte(nil), lh...), 9), lf[len(lh)+1:len(lh)+1+9]...)
+	got, want = r, loss
+	want.LossCode = 255
+	if rest, err := decodeRecord(&got, second); err != nil || len(rest) != 0 || got != want {
+		t.Fatalf("frame with the second tail: err %v, rest %d; got %+v; want %+v", err, len(rest), got, want)
 	}
 	for _, bad := range [][]byte{
 		append(append([]byte(nil), head...), tailLen+1, 1),  // cut

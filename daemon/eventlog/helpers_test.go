@@ -74,7 +74,8 @@ func testRecord(i int) Record {
 	case KindNoBid:
 		r.Reason = uint8(i % 17)
 	case KindLoss: // none, a code the no-bid reasons have a name for, OpenRTB's, an exchange's
-		r.Reason = [...]uint8{0, 3, 102, 255}[i/len(testKinds)%4]
+		r.LossCode = [...]int32{-1, 3, 102, 1001}[i/len(testKinds)%4]
+		r.Reason = uint8(min(max(r.LossCode, 0), 255))
 	}
 	r.SetRequestIDString(fmt.Sprintf("req-%d", i))
 	switch i % 7 {
@@ -106,6 +107,10 @@ func testRecord(i int) Record {
 	}
 	if r.Kind == KindWin || r.Kind == KindBill { // the bid's price, from bp
 		r.BidPrice = r.Price * 1.5
+		r.Unpriced = i%11 == 3
+	}
+	if r.Kind == KindBill && i%12 == 1 && !testIsTestBid(r.BidID()) { // of a campaign the host did not know
+		r.Uncharged = true
 	}
 	return r
 }

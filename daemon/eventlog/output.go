@@ -33,9 +33,11 @@ func Stats(w io.Writer, paths ...string) error {
 //	 "stated_price":0,"min_to_win":0,"bid_price":0,"deal_known":false}
 //
 // with "reason_name" after "reason" when ReasonNames names a no-bid
-// record's code (a loss record's reason is its notice's loss code), and
-// "test":true at the end for a bid of a test request and its notices
-// (see [Reader.IsTestBid]). A price
+// record's code (a loss record's reason is its notice's loss code, at
+// most 255), then "loss_code" for a loss record (the code whole, -1 for
+// none), "unpriced":true and "uncharged":true for a notice that was
+// (see [Record]), and "test":true at the end for a bid of a test request
+// and its notices (see [Reader.IsTestBid]). A price
 // that is not finite is written as null. It returns the bytes skipped (see
 // [Reader.Each]).
 func (rd *Reader) Cat(w io.Writer, paths ...string) (skipped int64, err error) {
@@ -87,6 +89,16 @@ func (rd *Reader) appendJSON(dst []byte, r *Record) []byte {
 	dst = appendFloat(dst, r.BidPrice)
 	dst = append(dst, `,"deal_known":`...)
 	dst = strconv.AppendBool(dst, r.DealKnown)
+	if r.Kind == KindLoss {
+		dst = append(dst, `,"loss_code":`...)
+		dst = strconv.AppendInt(dst, int64(r.LossCode), 10)
+	}
+	if r.Unpriced {
+		dst = append(dst, `,"unpriced":true`...)
+	}
+	if r.Uncharged {
+		dst = append(dst, `,"uncharged":true`...)
+	}
 	if rd.IsTestBid != nil && rd.IsTestBid(r.BidID()) {
 		dst = append(dst, `,"test":true`...)
 	}

@@ -81,8 +81,20 @@ type Record struct {
 	// the decision package (see [Reader.ReasonNames]), and a loss
 	// record's loss reason, the code of OpenRTB's list (102: lost to a
 	// higher bid) its notice carried: 255 for 255 and above (an
-	// exchange's own codes), 0 when it carried none.
+	// exchange's own codes), 0 when it carried none. LossCode has the
+	// code whole.
 	Reason uint8
+	// LossCode is a loss record's loss reason as its notice carried it,
+	// whatever its size (an exchange's own codes are 1000 and above);
+	// -1 when it carried none, or one that could not be read. A record
+	// written before rtbd logged it has its Reason here. 0 in others.
+	LossCode int32
+	// Unpriced is whether a win or billing notice came without a price
+	// it could be charged: Price is then its bid's (see package notice).
+	Unpriced bool
+	// Uncharged is whether a billing notice moved no spend: the host
+	// did not know its campaign (see package notice).
+	Uncharged bool
 	// Cur is the ISO-4217 currency of Price, e.g. {'U','S','D'}.
 	Cur [3]byte
 
@@ -208,15 +220,18 @@ func (r *Record) cur() []byte {
 // f64 bits, flags u8 (bit 0: DealKnown). A later field goes at its end,
 // and a reader takes the fields it knows from the tail and skips the
 // rest, so that a segment written by a newer rtbd stays readable by an
-// older one (from this format on).
+// older one (from this format on). Since: flags bit 1 Unpriced, bit 2
+// Uncharged; then the loss code, i32.
 const (
 	recordFixedLen = 1 + 1 + 8 + 8 + 3
 	frameMore      = 0x80
 	frameTail      = 0x40
 	// tailLen is the length of the tail this rtbd writes.
-	tailLen = 9
-	// tailDealKnown is the flag of DealKnown in the tail's flags.
+	tailLen = 13
+	// The flags of the tail.
 	tailDealKnown = 1
+	tailUnpriced  = 2
+	tailUncharged = 4
 )
 
 // appendRecord appends the frame of r to dst.
@@ -239,7 +254,14 @@ func appendRecord(dst []byte, r *Record) []byte {
 	if r.DealKnown {
 		flags |= tailDealKnown
 	}
-	return append(dst, flags)
+	if r.Unpriced {
+		flags |= tailUnpriced
+	}
+	if r.Uncharged {
+		flags |= tailUncharged
+	}
+	dst = append(dst, flags)
+	return binary.LittleEndian.AppendUint32(dst, uint32(r.LossCode))
 }
 
 func appendField(dst, b []byte) []byte {
@@ -280,6 +302,7 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 		setField(r.exchange[:], &r.exchangeLen, nil)
 		setField(r.dealID[:], &r.dealIDLen, nil)
 		r.StatedPrice, r.MinToWin, r.BidPrice, r.DealKnown = 0, 0, 0, false
+		r.Unpriced, r.Uncharged, r.LossCode = false, false, r.legacyLossCode()
 		return src, nil
 	}
 	if src, ok = decodeField(r.exchange[:], &r.exchangeLen, src); !ok {
@@ -294,6 +317,7 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	r.StatedPrice = math.Float64frombits(binary.LittleEndian.Uint64(src))
 	r.MinToWin = math.Float64frombits(binary.LittleEndian.Uint64(src[8:]))
 	src, r.BidPrice, r.DealKnown = src[16:], 0, false
+	r.Unpriced, r.Uncharged, r.LossCode = false, false, r.legacyLossCode()
 	if !tail {
 		return src, nil
 	}
@@ -306,8 +330,22 @@ func decodeRecord(r *Record, src []byte) ([]byte, error) {
 	}
 	if len(t) >= 9 {
 		r.DealKnown = t[8]&tailDealKnown != 0
+		r.Unpriced = t[8]&tailUnpriced != 0
+		r.Uncharged = t[8]&tailUncharged != 0
+	}
+	if len(t) >= 13 {
+		r.LossCode = int32(binary.LittleEndian.Uint32(t[9:]))
 	}
 	return rest, nil
+}
+
+// legacyLossCode is the LossCode of a record written without one: its
+// Reason for a loss.
+func (r *Record) legacyLossCode() int32 {
+	if r.Kind == KindLoss {
+		return int32(r.Reason)
+	}
+	return 0
 }
 
 func decodeField(dst []byte, n *uint8, src []byte) ([]byte, bool) {

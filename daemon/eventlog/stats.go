@@ -19,7 +19,7 @@ import (
 //	{"type":"total","records":N,"skipped_bytes":N,"first":"RFC3339Nano","last":".."}
 //	{"type":"kind","kind":"bid","records":N}                  one per kind
 //	{"type":"spend","campaign_id":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000}
-//	{"type":"exchange","exchange":"..","bid":N,"nobid":N,"win":N,"bill":N,"loss":N,"loss_reasons":{"102":N,..}}
+//	{"type":"exchange","exchange":"..","bid":N,"nobid":N,"win":N,"bill":N,"loss":N,"loss_reasons":{"102":N,..},"uncharged_bills":N}
 //	{"type":"exchange_spend","exchange":"..","cur":"USD","bills":N,"cpm_sum":X,"spend":X/1000,
 //	 "capped_bills":N,"capped_cpm_excess":X,"bid_bills":N,"bid_cpm_sum":X,"discount_cpm_sum":X,
 //	 "mtw_bills":N,"overpaid_cpm_sum":X}
@@ -37,9 +37,13 @@ import (
 // before rtbd logged it. loss_reasons counts an exchange's or a deal's
 // loss notices by their loss code (OpenRTB's list: 100 below the
 // auction floor, 101 below the deal floor, 102 lost to a higher bid,
-// 103 lost to a deal's bid, 200 and above creative filtered; "0" for a
-// notice without one, "255" for the exchange's own codes, 255 and
-// above; see [Record.Reason]). capped_bills are the billing notices whose price
+// 103 lost to a deal's bid, 200 and above creative filtered; an
+// exchange's own codes, 1000 and above, as they are; "unknown" for a
+// notice without one or with one that could not be read, and "0" for
+// such a notice logged before rtbd kept codes whole; see
+// [Record.LossCode]). uncharged_bills are the exchange's billing notices
+// that moved no spend, of campaigns the host did not know: they are in
+// no spend line. capped_bills are the billing notices whose price
 // was above their bid's and that were charged the bid's price (see
 // package notice): capped_cpm_excess, the sum of the differences, is what
 // the exchange asked above the bids, to dispute on its invoice.
@@ -102,7 +106,7 @@ func (rd *Reader) writeSummary(w *bufio.Writer, s *summary, skipped int64) {
 			b = fmt.Appendf(b, `,"%s":%d`, Kind(k), n)
 		}
 		b = appendLossReasons(b, s.exchanges[x].losses)
-		b = append(b, "}\n"...)
+		b = fmt.Appendf(b, `,"uncharged_bills":%d}`+"\n", s.exchanges[x].uncharged)
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(s.exchangeSpend), spendKey.compare) {
 		b = append(b, `{"type":"exchange_spend","exchange":`...)
@@ -177,16 +181,20 @@ func appendLossReasons(dst []byte, l lossCounts) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
+		if code < 0 {
+			dst = fmt.Appendf(dst, `"unknown":%d`, l[code])
+			continue
+		}
 		dst = fmt.Appendf(dst, `"%d":%d`, code, l[code])
 	}
 	return append(dst, '}')
 }
 
-// lossCounts counts loss records by their loss code (Record.Reason).
-type lossCounts map[uint8]int
+// lossCounts counts loss records by their loss code (Record.LossCode).
+type lossCounts map[int32]int
 
 // add counts a loss of code.
-func (l *lossCounts) add(code uint8) {
+func (l *lossCounts) add(code int32) {
 	if *l == nil {
 		*l = make(lossCounts)
 	}
@@ -195,8 +203,9 @@ func (l *lossCounts) add(code uint8) {
 
 // exchangeCounts is an exchange's records by kind, and its losses by code.
 type exchangeCounts struct {
-	kinds  [numKinds]int
-	losses lossCounts
+	kinds     [numKinds]int
+	losses    lossCounts
+	uncharged int // billing notices that moved no spend (Record.Uncharged)
 }
 
 // summary accumulates [Reader.Stats].
@@ -318,9 +327,9 @@ func (d *dealSum) addNotice(r *Record, test bool) {
 		d.wins++
 	case KindLoss:
 		d.losses++
-		d.lossReasons.add(r.Reason)
+		d.lossReasons.add(r.LossCode)
 	case KindBill:
-		if !test {
+		if !test && !r.Uncharged {
 			d.add(r.Price)
 		}
 	}
@@ -342,7 +351,7 @@ func (s *summary) add(r *Record) {
 	case KindNoBid:
 		s.reasons[r.Reason]++
 	case KindLoss:
-		x.losses.add(r.Reason)
+		x.losses.add(r.LossCode)
 	case KindBid:
 		if len(r.DealID()) > 0 {
 			s.dealBids++
@@ -350,9 +359,12 @@ func (s *summary) add(r *Record) {
 		}
 	case KindBill:
 		cur := s.cur(r)
-		if test {
+		switch {
+		case test:
 			entry(s.testBills, cur).add(r.Price)
-		} else {
+		case r.Uncharged:
+			x.uncharged++
+		default:
 			entry(s.spend, spendKey{s.name(r.CampaignID()), cur}).add(r.Price)
 			entry(s.exchangeSpend, spendKey{s.name(r.Exchange()), cur}).add(r)
 		}

@@ -43,6 +43,7 @@ func TestStats(t *testing.T) {
 	reasons := map[uint8]int{}
 	exchanges := map[string]map[string]int{}
 	exchangeSpend := map[string]float64{}
+	uncharged := map[string]int{} // by exchange
 	type capped struct {
 		bills              int
 		excess             float64
@@ -95,10 +96,13 @@ func TestStats(t *testing.T) {
 					if deals[k].lossReasons == nil {
 						deals[k].lossReasons = map[string]int{}
 					}
-					deals[k].lossReasons[strconv.Itoa(int(r.Reason))]++
+					deals[k].lossReasons[lossKey(r.LossCode)]++
 				default:
 					if strings.HasSuffix(string(r.BidID()), "t") {
 						dealTestBills++
+						break
+					}
+					if r.Uncharged {
 						break
 					}
 					deals[k].bills++
@@ -117,6 +121,8 @@ func TestStats(t *testing.T) {
 			}
 			testBills[r.CurString()].bills++
 			testBills[r.CurString()].cpm += r.Price
+		} else if r.Kind == KindBill && r.Uncharged {
+			uncharged[string(r.Exchange())]++
 		} else if r.Kind == KindBill {
 			spend[string(r.CampaignID())+"/"+r.CurString()] += r.Price
 			exchangeSpend[string(r.Exchange())+"/"+r.CurString()] += r.Price
@@ -146,8 +152,11 @@ func TestStats(t *testing.T) {
 			if exchangeLosses[string(r.Exchange())] == nil {
 				exchangeLosses[string(r.Exchange())] = map[string]int{}
 			}
-			exchangeLosses[string(r.Exchange())][strconv.Itoa(int(r.Reason))]++
+			exchangeLosses[string(r.Exchange())][lossKey(r.LossCode)]++
 		}
+	}
+	if n := uncharged[""] + uncharged["x-1"] + uncharged["default"]; n == 0 {
+		t.Fatal("no uncharged bills: test some")
 	}
 	if named == 0 || joined == 0 {
 		t.Fatalf("%d notices name their deal, %d are of a deal bid and do not: both must be tested", named, joined)
@@ -192,6 +201,7 @@ func TestStats(t *testing.T) {
 			MTWBills                                                               int            `json:"mtw_bills"`
 			OverpaidCPMSum                                                         float64        `json:"overpaid_cpm_sum"`
 			LossReasons                                                            map[string]int `json:"loss_reasons"`
+			UnchargedBills                                                         int            `json:"uncharged_bills"`
 		}
 		dec := json.NewDecoder(strings.NewReader(strings.NewReplacer(`"campaign_id"`, `"CampaignID"`,
 			`"reason_name"`, `"ReasonName"`, `"deal_id"`, `"DealID"`).Replace(line)))
@@ -217,7 +227,7 @@ func TestStats(t *testing.T) {
 		case "exchange":
 			x := exchanges[m.Exchange]
 			if x == nil || m.Bid != x["bid"] || m.NoBid != x["nobid"] || m.Win != x["win"] || m.Bill != x["bill"] || m.Loss != x["loss"] ||
-				!maps.Equal(m.LossReasons, exchangeLosses[m.Exchange]) || m.LossReasons == nil {
+				!maps.Equal(m.LossReasons, exchangeLosses[m.Exchange]) || m.LossReasons == nil || m.UnchargedBills != uncharged[m.Exchange] {
 				t.Fatalf("exchange line %q; want %v, losses %v", line, x, exchangeLosses[m.Exchange])
 			}
 		case "exchange_spend":
@@ -250,6 +260,14 @@ func TestStats(t *testing.T) {
 			t.Fatalf("unexpected line %q", line)
 		}
 	}
+}
+
+// lossKey is how Stats names loss code c.
+func lossKey(c int32) string {
+	if c < 0 {
+		return "unknown"
+	}
+	return strconv.Itoa(int(c))
 }
 
 func rfc3339(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
@@ -414,8 +432,8 @@ func rec(k Kind, bid, deal string, price float64) Record {
 }
 
 // lost returns r, a loss record, with loss code.
-func lost(r Record, code uint8) Record {
-	r.Reason = code
+func lost(r Record, code int32) Record {
+	r.LossCode, r.Reason = code, uint8(min(max(code, 0), 255))
 	return r
 }
 

@@ -190,6 +190,9 @@ type Event struct {
 	// BidPrice is the bid's price as the notice URL carries it (bp); 0
 	// when it carries none.
 	BidPrice float64
+	// Uncharged is whether a billing notice (or a win that bills) moved
+	// no spend: the Spender did not know its campaign, nor adopted it.
+	Uncharged bool
 	// Unpriced is whether a win or billing notice came without a price
 	// it could be charged (empty, the macro unsubstituted, a decimal from
 	// an exchange that encrypts its prices): Price is then the bid's.
@@ -441,8 +444,10 @@ func (h *Handler) process(k Kind, n *notice) result {
 		if bk := BillKey(n.bid); !h.dedupe.seen(bk, now.UnixNano()) {
 			r = h.charge(bk, n, now)
 			h.remember(bk, now) // after the charge: see KeepRecentBills
-			if r == resultOK && h.sink != nil {
-				h.sink.Notice(n.event(KindBill))
+			if h.sink != nil {
+				e := n.event(KindBill)
+				e.Uncharged = r != resultOK
+				h.sink.Notice(e)
 			}
 		}
 	case k == KindWin && moves && h.res != nil:
@@ -459,7 +464,9 @@ func (h *Handler) process(k Kind, n *notice) result {
 		h.remember(fp, now) // after the charge: see KeepRecentBills
 	}
 	if h.sink != nil {
-		h.sink.Notice(n.event(k))
+		e := n.event(k)
+		e.Uncharged = k == KindBill && moves && r != resultOK
+		h.sink.Notice(e)
 	}
 	return r
 }

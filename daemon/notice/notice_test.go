@@ -77,6 +77,7 @@ type sinkCall struct {
 	bp            float64 // BidPrice
 	test          bool
 	unpriced      bool
+	uncharged     bool
 }
 
 type fakeSink struct {
@@ -88,7 +89,7 @@ func (s *fakeSink) Notice(e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, sinkCall{e.Kind, string(e.Exchange), string(e.DealID), e.DealKnown, string(e.BidID), string(e.CampaignID), string(e.ImpID),
-		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin, e.BidPrice, e.Test, e.Unpriced})
+		e.Price, string(e.Cur), e.Loss, e.StatedPrice, e.MinToWin, e.BidPrice, e.Test, e.Unpriced, e.Uncharged})
 }
 
 func (s *fakeSink) count() int {
@@ -132,7 +133,7 @@ func TestBillOK(t *testing.T) {
 	if len(sp.calls) != 1 || sp.calls[0] != want {
 		t.Fatalf("unexpected Bill calls %+v; want [%+v]", sp.calls, want)
 	}
-	wantSink := sinkCall{KindBill, "", "", false, "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0, false, false}
+	wantSink := sinkCall{KindBill, "", "", false, "b1", "c7", "1", 2.5, "USD", -1, 0, 0, 0, false, false, false}
 	if len(sink.calls) != 1 || sink.calls[0] != wantSink {
 		t.Fatalf("unexpected Sink calls %+v; want [%+v]", sink.calls, wantSink)
 	}
@@ -700,6 +701,34 @@ func TestNoticesWithoutAPrice(t *testing.T) {
 	}
 	if u, c := noticesUnpriced[KindBill].Get()-unpriced, noticesCapped[KindBill].Get()-capped; u != 4 || c != 1 {
 		t.Fatalf("counted %d unpriced and %d capped bills; want 4 and 1", u, c)
+	}
+}
+
+// TestUnchargedBills: a bill the Spender refuses (a campaign it does not
+// know) is logged as uncharged, whether it comes as a billing notice or
+// as a win that bills; the others are not.
+func TestUnchargedBills(t *testing.T) {
+	for _, billOnWin := range []bool{false, true} {
+		sp, sink := &fakeSpender{unknown: map[string]bool{"gone": true}}, &fakeSink{}
+		h := New(Config{BillOnWin: billOnWin}, sp, sink)
+		path := "/bill"
+		if billOnWin {
+			path = "/win"
+		}
+		for _, cid := range []string{"gone", "here"} {
+			if code, body := serveDirect(t, h, "GET", path+"?bid=b-"+cid+"&cid="+cid+"&price=1", ""); code != 204 {
+				t.Fatalf("%s for %s: %d %q", path, cid, code, body)
+			}
+		}
+		var bills []string
+		for _, c := range sink.calls {
+			if c.kind == KindBill {
+				bills = append(bills, fmt.Sprintf("%s %v", c.cid, c.uncharged))
+			}
+		}
+		if !slices.Equal(bills, []string{"gone true", "here false"}) {
+			t.Fatalf("billOnWin %v: bills logged %q; want gone uncharged, here charged", billOnWin, bills)
+		}
 	}
 }
 

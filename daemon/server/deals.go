@@ -237,7 +237,7 @@ func (d *DealMetrics) Notice(e notice.Event) {
 		if e.Kind == notice.KindLoss {
 			c.lossesOf().Of(e.Loss).Inc()
 		}
-		if e.Kind == notice.KindBill && e.Price > 0 && !e.Test {
+		if e.Kind == notice.KindBill && e.Price > 0 && !e.Test && !e.Uncharged {
 			c.spend.Add(e.Price / 1000)
 		}
 	}

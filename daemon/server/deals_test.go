@@ -63,7 +63,8 @@ func TestDealMetrics(t *testing.T) {
 		{Kind: notice.KindWin, DealID: []byte(pg), Price: 2.5},
 		{Kind: notice.KindBill, DealID: []byte(pg), Price: 2.5},
 		{Kind: notice.KindBill, DealID: []byte(pg), Price: 1.5},
-		{Kind: notice.KindBill, DealID: []byte(pg), Price: 7, Test: true}, // moves no budget
+		{Kind: notice.KindBill, DealID: []byte(pg), Price: 7, Test: true},      // moves no budget
+		{Kind: notice.KindBill, DealID: []byte(pg), Price: 5, Uncharged: true}, // nor does this one
 		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice, Loss: 102},
 		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice, Loss: 102},
 		{Kind: notice.KindLoss, DealID: []byte(odd), Price: notice.UnknownPrice, Loss: 1001},
@@ -79,15 +80,15 @@ func TestDealMetrics(t *testing.T) {
 	d.countBid([]byte(pg))
 	d.SetDeals([]string{pg, odd}) // and back, with its counts
 	d.countBid([]byte(pg))
-	if next.n != 12 {
-		t.Fatalf("the next sink got %d notices; want all 12", next.n)
+	if next.n != 13 {
+		t.Fatalf("the next sink got %d notices; want all 13", next.n)
 	}
 	got := series(t, `deal="tdm-`)
 	want := map[string]string{
 		`rtbd_deal_bids_total{deal="tdm-pg"}`:                         "3",
 		`rtbd_deal_bids_total{deal="tdm-\"odd\\\n"}`:                  "1",
 		`rtbd_deal_notices_total{deal="tdm-pg",kind="win"}`:           "1",
-		`rtbd_deal_notices_total{deal="tdm-pg",kind="bill"}`:          "3",
+		`rtbd_deal_notices_total{deal="tdm-pg",kind="bill"}`:          "4",
 		`rtbd_deal_notices_total{deal="tdm-pg",kind="loss"}`:          "1",
 		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="win"}`:    "0",
 		`rtbd_deal_notices_total{deal="tdm-\"odd\\\n",kind="bill"}`:   "0",

@@ -26,17 +26,21 @@ var noticeKinds = [...]eventlog.Kind{
 	notice.KindLoss: eventlog.KindLoss,
 }
 
-// Notice records one notice. Loss reasons above 255 (exchange-specific
-// codes) are stored as 255. A notice without x is the default exchange's.
+// Notice records one notice. A loss reason is kept whole in LossCode, and
+// in Reason at most 255 (for older readers). A notice without x is the
+// default exchange's.
 func (s *eventSink) Notice(e notice.Event) {
 	// Append copies the record and does not retain it: a stack value is free.
 	r := eventlog.Record{
 		TimeUnixNano: time.Now().UnixNano(), Kind: noticeKinds[e.Kind],
 		Price: e.Price, StatedPrice: e.StatedPrice, MinToWin: e.MinToWin, BidPrice: e.BidPrice,
-		DealKnown: e.DealKnown,
+		DealKnown: e.DealKnown, Unpriced: e.Unpriced, Uncharged: e.Uncharged,
 	}
-	if e.Kind == notice.KindLoss && e.Loss >= 0 {
-		r.Reason = uint8(min(e.Loss, 255))
+	if e.Kind == notice.KindLoss {
+		r.LossCode = int32(e.Loss)
+		if e.Loss >= 0 {
+			r.Reason = uint8(min(e.Loss, 255))
+		}
 	}
 	copy(r.Cur[:], e.Cur)
 	r.SetBidID(e.BidID)

@@ -432,11 +432,11 @@ func TestLogStatsByExchangeAndDeal(t *testing.T) {
 				for _, key := range keys {
 					lineOf(want, key).bids++
 				}
-				if n++; n%4 == 0 { // lost: its loss notice, with a code or none (logged as 0)
+				if n++; n%4 == 0 { // lost: its loss notice, with a code or none (logged as unknown)
 					code := [...]string{"102", "101", "${AUCTION_LOSS}"}[n/4%3]
 					d.notice(t, strings.Replace(b.LURL, "${AUCTION_LOSS}", code, 1), "1")
 					if code[0] == '$' {
-						code = "0"
+						code = "unknown"
 					}
 					for _, key := range keys {
 						l := lineOf(want, key)
