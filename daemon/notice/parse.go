@@ -495,19 +495,68 @@ func isMacro(v []byte) bool {
 // '.', and an exponent are accepted, so "NaN", "Inf" and hex floats are not,
 // and most bad input is refused before strconv (whose errors allocate).
 func parsePrice(v []byte) (float64, bool) {
-	if len(v) == 0 || len(v) > 32 {
+	if len(v) == 0 || len(v) > 32 || !decimalShape(v) {
 		return 0, false
-	}
-	for _, c := range v {
-		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-' {
-			return 0, false
-		}
 	}
 	p, err := strconv.ParseFloat(b2s(v), 64)
 	if err != nil || math.IsInf(p, 0) || math.IsNaN(p) || p < 0 {
 		return 0, false
 	}
 	return p, true
+}
+
+// decimalShape reports whether v is a decimal strconv.ParseFloat reads
+// without an error, so without allocating one: an optional sign, digits
+// with at most one '.' (one digit at least), an optional exponent of at
+// most 3 digits with an optional sign, and a value below 1e308 (a larger
+// one is out of range, and far from any price).
+func decimalShape(v []byte) bool {
+	i := 0
+	if v[0] == '+' || v[0] == '-' {
+		i++
+	}
+	digits, intDigits, dot := 0, 0, false
+	for ; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+			if !dot {
+				intDigits++
+			}
+			continue
+		case c == '.' && !dot:
+			dot = true
+			continue
+		}
+		break
+	}
+	if digits == 0 {
+		return false
+	}
+	if i == len(v) {
+		return true
+	}
+	if v[i] != 'e' && v[i] != 'E' {
+		return false
+	}
+	i++
+	neg := false
+	if i < len(v) && (v[i] == '+' || v[i] == '-') {
+		neg = v[i] == '-'
+		i++
+	}
+	exp := v[i:]
+	if len(exp) == 0 || len(exp) > 3 {
+		return false
+	}
+	e := 0
+	for _, c := range exp {
+		if c < '0' || c > '9' {
+			return false
+		}
+		e = e*10 + int(c-'0')
+	}
+	return neg || intDigits+e <= 308 // below 10^(intDigits+e)
 }
 
 // parseUserKey parses uk, and sig: exactly 16 hex digits (either case),

@@ -34,6 +34,24 @@ func TestParsePrice(t *testing.T) {
 	f(" 1", 0, false)
 	f("1_000", 0, false)
 	f("123456789012345678901234567890123", 0, false) // longer than 32 bytes
+	f("1e300", 1e300, true)
+	f("99e306", 99e306, true)
+	f("1e-400", 0, true)
+	f("-0", 0, true)
+	for _, bad := range []string{"1e", "1..5", "--1", "1e+", "e5", ".", "+", "1e1000", "1e308", "999e306", "1e5.5", "1-2", "1e--2", "1.5e"} {
+		f(bad, 0, false)
+	}
+}
+
+// TestParsePriceNoAlloc: no price, however malformed, allocates (the
+// errors of strconv.ParseFloat would).
+func TestParsePriceNoAlloc(t *testing.T) {
+	for _, in := range []string{"1.25", "1e", "1..5", "--1", "1e999", "1e-400", "+", "9" + "99999999999999999999999999999", "99999999999999999999e300"} {
+		b := []byte(in)
+		if n := testing.AllocsPerRun(100, func() { parsePrice(b) }); n != 0 {
+			t.Errorf("parsePrice(%q): %v allocations; want 0", in, n)
+		}
+	}
 }
 
 func TestParseUserKey(t *testing.T) {
