@@ -2,6 +2,7 @@ package notice
 
 import (
 	"encoding/binary"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,21 +67,37 @@ func (r *recentBills) saved() {
 	r.mu.Unlock()
 }
 
+// recentChunk is how many entries appendLive copies per hold of the
+// lock: 64 KiB, some microseconds, so that billing notices do not wait
+// for a whole ring's copy (4 MiB, milliseconds) at each save.
+const recentChunk = 4096
+
 // appendLive appends the entries the saved table may lack and that are
 // live at now, in the dedupe table's format (see dedupeTable.appendLive).
+// It copies them chunk by chunk, letting bills in between: an entry
+// that a bill overwrites meanwhile (the ring wrapped) was dropped anyway.
 func (r *recentBills) appendLive(dst []byte, now int64) []byte {
+	r.mu.Lock()
+	lo, hi := r.base, r.w
+	r.mu.Unlock()
 	at := len(dst)
 	dst = binary.LittleEndian.AppendUint64(dst, 0)
-	n := uint64(0)
-	r.mu.Lock()
-	for i := r.base; i < r.w; i++ {
-		if s := r.ring[i&uint64(len(r.ring)-1)]; s.exp > now {
-			dst = binary.LittleEndian.AppendUint64(dst, s.fp)
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(s.exp))
-			n++
+	dst = slices.Grow(dst, int(hi-lo)*16) // outside the lock
+	n, size := uint64(0), uint64(len(r.ring))
+	for i := lo; i < hi; {
+		r.mu.Lock()
+		if r.w > size {
+			i = max(i, r.w-size) // those before were overwritten
 		}
+		for end := min(hi, i+recentChunk); i < end; i++ {
+			if s := r.ring[i&(size-1)]; s.exp > now {
+				dst = binary.LittleEndian.AppendUint64(dst, s.fp)
+				dst = binary.LittleEndian.AppendUint64(dst, uint64(s.exp))
+				n++
+			}
+		}
+		r.mu.Unlock()
 	}
-	r.mu.Unlock()
 	binary.LittleEndian.PutUint64(dst[at:], n)
 	return dst
 }

@@ -132,3 +132,50 @@ func TestRecentBillsStayRecent(t *testing.T) {
 		t.Fatalf("%d recent bills after a table save; want 0", n)
 	}
 }
+
+// TestRecentBillsChunked: appendLive copies the ring chunk by chunk; it
+// gives every entry in order, and, with bills added meanwhile, a run of
+// entries in order with none torn (run with -race).
+func TestRecentBillsChunked(t *testing.T) {
+	r := newRecentBills(1 << 14)
+	const n = 3*recentChunk + 5
+	for fp := uint64(1); fp <= n; fp++ {
+		r.add(fp, int64(fp))
+	}
+	entries := func(b []byte) []uint64 {
+		t.Helper()
+		count := binary.LittleEndian.Uint64(b)
+		if uint64(len(b)) != 8+16*count {
+			t.Fatalf("%d entries in %d bytes", count, len(b))
+		}
+		var fps []uint64
+		for i := uint64(0); i < count; i++ {
+			fp, exp := binary.LittleEndian.Uint64(b[8+16*i:]), binary.LittleEndian.Uint64(b[16+16*i:])
+			if exp != fp {
+				t.Fatalf("entry %d torn: fp %d, exp %d", i, fp, exp)
+			}
+			fps = append(fps, fp)
+		}
+		return fps
+	}
+	got := entries(r.appendLive([]byte("x"), 10)[1:])
+	if len(got) != n-10 || got[0] != 11 || got[len(got)-1] != n {
+		t.Fatalf("%d entries from %d to %d; want %d live from 11", len(got), got[0], got[len(got)-1], n-10)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for fp := uint64(n + 1); fp <= 4*n; fp++ {
+			r.add(fp, int64(fp))
+		}
+	}()
+	for range 20 {
+		got := entries(r.appendLive(nil, 0))
+		for i := 1; i < len(got); i++ {
+			if got[i] <= got[i-1] {
+				t.Fatalf("entries out of order: %d after %d", got[i], got[i-1])
+			}
+		}
+	}
+	<-done
+}
