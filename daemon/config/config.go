@@ -371,12 +371,15 @@ type Bidding struct {
 	FreqCapSlots int `json:"freqCapSlots"`
 	// NoticeDedupeSlots sizes the table that makes win and billing notices
 	// idempotent per bid id (entries, rounded up to a power of two, 16
-	// bytes each). When it is full the oldest entry goes, and a replay of
-	// an evicted notice is processed again (a billing notice bills
-	// twice); rtbd_notice_dedupe_evictions_total counts evictions. Size it
-	// to at least (win + billing notices per second) x the longest replay
-	// delay of the exchanges. Default 4194304 (64 MiB): 7 minutes at 10k
-	// notices per second. With state.peers the table also holds the
+	// bytes each). When it is full (entries live 48 h, so under steady
+	// traffic it is) an old entry goes, and a replay of an evicted notice
+	// is processed again (a billing notice bills twice);
+	// rtbd_notice_dedupe_evictions_total counts evictions. It remembers
+	// 99.5 % of the notices half its size of notices ago, not all of
+	// them a whole table ago: size it to at least 2 x (win + billing
+	// notices per second) x the longest replay delay of the exchanges.
+	// Default 4194304 (64 MiB): 3.5 minutes at 10k notices per second, 35
+	// at 1k. With state.peers the table also holds the
 	// peers' billing notices: count the whole group's. Loss notices,
 	// which move no money, have a table of their own a quarter its size
 	// (rtbd_notice_loss_dedupe_evictions_total), so that however many

@@ -12,8 +12,11 @@ import (
 )
 
 // probeWindow is how many consecutive slots a fingerprint may occupy. It
-// bounds the work per notice; when all are live, the oldest is evicted.
-const probeWindow = 8
+// bounds the work per notice (four cache lines); when all are live, the
+// oldest is evicted. A full table (the 48 h TTL under steady traffic)
+// then remembers 99.5 % of the notices half a table of entries old, and
+// 98 % at 0.6 (TestDedupeRetention); with 8 it was 97 % and 92 %.
+const probeWindow = 16
 
 // maxShards bounds the number of mutexes; 256 makes contention between the
 // (few) cores that take notices negligible.
