@@ -14,6 +14,8 @@
 }:
 let
   cfg = config.rtbd.failover;
+  # The VIP without its prefix length ("10.10.0.10/24" -> "10.10.0.10").
+  vipAddress = builtins.head (builtins.split "/" cfg.vip);
   listen = import ../nix/lib/listen.nix;
   inherit (lib) mkDefault mkOption types;
 
@@ -260,7 +262,7 @@ in
     # in tests/system TestDrain: 0 failed with this, 16 timeouts without).
     networking.interfaces.lo.ipv4.addresses = [
       {
-        address = cfg.vip;
+        address = vipAddress;
         prefixLength = 32;
       }
     ];

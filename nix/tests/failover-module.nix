@@ -68,6 +68,13 @@ let
     (eq "plain listener" (state site { }).content.peerListenAddress ":9091")
     (eq "plain port" (ports site { }) [ 9091 ])
     (eq "plain passes" (failing site { }) [ ])
+    # The VIP on lo is the address alone: "10.10.0.10/24/32" is no address.
+    (eq "vip on lo" (config site { }).networking.interfaces.lo.ipv4.addresses [
+      {
+        address = "10.10.0.10";
+        prefixLength = 32;
+      }
+    ])
     (eq "shares budgets with unicast peers" (state site { }).condition true)
     (eq "multicast shares nothing" (state (site // { unicastPeers = [ ]; }) { }).condition false)
 

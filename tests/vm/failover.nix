@@ -104,6 +104,11 @@ in
     with subtest("the higher priority holds the VIP"):
         bidder1.wait_until_succeeds(has_vip, timeout=60)
         bidder2.fail(has_vip)
+        for b in (bidder1, bidder2):
+            # Both have it on lo (see modules/failover.nix), and no unit
+            # failed on the way (network-addresses-lo did with a bad one).
+            b.succeed("ip -o addr show dev lo | grep -q 'inet ${vip}/32'")
+            b.fail("systemctl list-units --state=failed --no-legend | grep .")
         # Any HTTP answer (400 for an empty request) proves the VIP routes.
         client.wait_until_succeeds(f"curl -sS -o /dev/null -m 2 -d '{{}}' {target}", timeout=30)
 
@@ -122,10 +127,11 @@ in
         bidder1.succeed("systemctl stop rtbd.service")
         bidder2.wait_until_succeeds(has_vip, timeout=30)
         r = finish("drain")
-        # Keep-alive connections to the old holder are reset when the VIP
-        # moves; allow a handful of failures, never a long outage.
+        # The old holder keeps the VIP on lo and drains its keep-alive
+        # connections while the ARP entries move: a planned drain loses
+        # nothing (tests/system TestDrain measures the same, 0 failed).
         t.assertLess(r["longest_gap_ns"], 3_000_000_000)
-        t.assertLess((r["errors"] + r["timeouts"]) / max(r["scheduled"], 1), 0.05)
+        t.assertEqual(r["errors"] + r["timeouts"] + r["dropped"], 0)
         bidder1.succeed("systemctl start rtbd.service")
         bidder1.wait_until_succeeds(has_vip, timeout=60)
 
