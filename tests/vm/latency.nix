@@ -78,7 +78,10 @@ in
         t.assertEqual(bidder.succeed("systemctl show -p Slice --value rtbd").strip(), "rtbd.slice")
 
     with subtest("socket activation keeps the port across a restart"):
-        bidder.succeed("systemctl restart rtbd.service")
+        # --no-block: a plain restart of a Type=notify unit returns once
+        # the new process is ready, and the request below would never
+        # meet the window in which only the socket listens.
+        bidder.succeed("systemctl restart --no-block rtbd.service")
         client.succeed("curl -sS -o /dev/null -m 10 -w '%{http_code}' -d '{}' http://bidder:${toString bidPort}/openrtb2/bid | grep -qx 400")
         bidder.wait_until_succeeds("curl -fsS http://127.0.0.1:9090/readyz", timeout=60)
 
