@@ -115,11 +115,12 @@ done
 if bash nixos/deploy.sh --dry-run --inventory "$tmp/inventory.json" no-such-region >/dev/null 2>&1; then
 	fail "deploy.sh accepted an unknown region"
 fi
+bash nixos/deploy_test.sh "$tmp/inventory.json" || fail "nixos/deploy_test.sh"
 echo ok
 
 step "shellcheck"
 if command -v shellcheck >/dev/null; then
-	shellcheck nixos/deploy.sh nix/update-vendor-hash.sh .ci/nix-checks.sh .ci/run tests/run.sh bench/*.sh || fail shellcheck
+	shellcheck nixos/deploy.sh nixos/deploy_test.sh nix/update-vendor-hash.sh .ci/nix-checks.sh .ci/run tests/run.sh bench/*.sh || fail shellcheck
 else
 	echo "skipped: shellcheck not installed (apt-get install shellcheck)"
 fi

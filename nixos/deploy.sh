@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Rolling deploy of one region, one bidder at a time:
-#   1. check that every other bidder of the region is ready (it takes the VIP);
+#   1. check that every other bidder of the region is ready and in VRRP
+#      (keepalived active): one of them takes the VIP;
 #   2. stop keepalived on the host, so VRRP moves the VIP to a peer, and wait
-#      until the VIP has left it;
-#   3. nixos-rebuild switch --flake FLAKE#HOST --target-host root@HOST;
+#      until the VIP has left the host's NIC and a peer's NIC holds it;
+#   3. nixos-rebuild switch --flake FLAKE#HOST --target-host root@HOST; when
+#      the kernel, initrd or kernel parameters changed (CPU isolation,
+#      hugepages), reboot the host, so that it runs what it was built for;
 #   4. wait for /readyz, then run a live SLO check with rtbload (on the host,
 #      against loopback; --slo-from-here: from this machine to the bid URL);
 #   5. start keepalived again (the host may take the VIP back) and continue.
-# On any failure the host is rolled back to its previous generation and the
-# deploy stops. Hosts come from the inventory JSON (nixos/inventory.nix,
-# `deploy.<region>`: lowest VRRP priority first, so the VIP moves once).
+# On any failure the deploy stops: a host whose system profile changed is
+# switched back to the generation it ran before, one that had not changed
+# (a failed build or copy) is only put back into VRRP. Hosts come from the
+# inventory JSON (nixos/inventory.nix, `deploy.<region>`: lowest VRRP
+# priority first, so the VIP moves once). After a reboot keepalived starts
+# by itself; its readiness check keeps the host out of VRRP until rtbd is
+# ready.
 #
 # Usage: deploy.sh [--dry-run] [--inventory FILE] [--flake REF] [--rate N]
 #                  [--duration D] [--slo EXPR] [--slo-from-here]
@@ -116,8 +123,45 @@ ready() {
 	remote "$1" "curl -fsS -o /dev/null --max-time 2 $(field "$1" readyURL)"
 }
 
+# vip_gone HOST: the VIP is not on HOST's NIC. Every bidder has it on lo
+# (modules/failover.nix), so only the NIC's addresses tell the holder.
 vip_gone() {
-	remote "$1" "! ip -o addr show | grep -qF ' $vip/'"
+	remote "$1" "! ip -o addr show dev $(field "$1" nic) | grep -qF ' $vip/'"
+}
+
+# vip_on_a_peer HOST: the NIC of one of HOST's peers holds the VIP.
+vip_on_a_peer() {
+	local peer
+	for peer in "${hosts[@]}"; do
+		[[ $peer == "$1" ]] && continue
+		remote "$peer" "ip -o addr show dev $(field "$peer" nic) | grep -qF ' $vip/'" && return 0
+	done
+	return 1
+}
+
+# in_vrrp HOST: keepalived runs on HOST, so it can take the VIP.
+in_vrrp() {
+	remote "$1" "systemctl is-active --quiet keepalived.service"
+}
+
+system_profile=/nix/var/nix/profiles/system
+
+# needs_reboot HOST: the switched system's kernel, initrd or kernel
+# parameters are not those HOST booted with.
+needs_reboot() {
+	remote "$1" "! { [ \"\$(readlink -f /run/booted-system/kernel)\" = \"\$(readlink -f /run/current-system/kernel)\" ] &&
+		[ \"\$(readlink -f /run/booted-system/initrd)\" = \"\$(readlink -f /run/current-system/initrd)\" ] &&
+		cmp -s /run/booted-system/kernel-params /run/current-system/kernel-params; }"
+}
+
+# reboot_host HOST: reboot it and wait until ssh answers again.
+reboot_host() {
+	echo "deploy: $1's kernel, initrd or kernel parameters changed; rebooting it" >&2
+	remote "$1" "systemctl reboot" || true # the connection drops
+	if ((!dry_run)); then
+		sleep "${DEPLOY_REBOOT_WAIT:-10}" # until sshd has stopped; wait_for then waits for it back
+	fi
+	wait_for "$1 answers ssh after its reboot" 600 remote "$1" true
 }
 
 # slo_check HOST: a short open-loop run that must meet --slo. By default it
@@ -133,36 +177,57 @@ slo_check() {
 	fi
 }
 
+# rollback HOST PREV: HOST failed; switch it back to PREV, the system it
+# ran before, when its profile moved (a failed build or copy moves
+# nothing: --rollback would then go one generation too far back), and put
+# it back into VRRP once ready. The deploy stops.
 rollback() {
-	local host=$1
-	echo "deploy: $host failed; rolling back to its previous generation" >&2
-	if remote "$host" "nix-env -p /nix/var/nix/profiles/system --rollback && /nix/var/nix/profiles/system/bin/switch-to-configuration switch" &&
-		wait_for "/readyz answers on $host after the rollback" "$ready_timeout" ready "$host"; then
+	local host=$1 prev=$2 cur back=1
+	echo "deploy: $host failed" >&2
+	cur=$(remote "$host" "readlink -f $system_profile") || cur=
+	if [[ $cur != "$prev" ]]; then
+		echo "deploy: switching $host back to $prev" >&2
+		remote "$host" "nix-env -p $system_profile --set $prev && $prev/bin/switch-to-configuration switch" || back=0
+	fi
+	if ((back)) && wait_for "/readyz answers on $host" "$ready_timeout" ready "$host"; then
 		remote "$host" "systemctl start keepalived.service" || true
 	else
-		echo "deploy: rollback of $host did not come back ready; it stays out of VRRP" >&2
+		echo "deploy: $host is not back and ready; it stays out of VRRP" >&2
 	fi
 	echo "deploy: stopped; hosts after $host in $region were not touched" >&2
 	exit 1
 }
 
 deploy_host() {
-	local host=$1 peer
+	local host=$1 peer prev
 	echo "==> $host ($(field "$host" address), VRRP priority $(field "$host" priority))"
 	for peer in "${hosts[@]}"; do
 		[[ $peer == "$host" ]] && continue
 		ready "$peer" || { echo "deploy: peer $peer is not ready; refusing to take $host out" >&2; exit 1; }
+		in_vrrp "$peer" || { echo "deploy: peer $peer is out of VRRP; refusing to take $host out" >&2; exit 1; }
 	done
+	if ((dry_run)); then
+		prev="(the system $host runs)"
+		echo "+ prev=\$(readlink -f $system_profile) on $host"
+	else
+		prev=$(remote "$host" "readlink -f $system_profile") || { echo "deploy: cannot read $host's system profile" >&2; exit 1; }
+	fi
 
 	remote "$host" "systemctl stop keepalived.service"
-	wait_for "VIP $vip has left $host" 30 vip_gone "$host" || rollback "$host"
+	wait_for "VIP $vip has left $host's NIC" 30 vip_gone "$host" || rollback "$host" "$prev"
+	wait_for "a peer of $host holds VIP $vip" 30 vip_on_a_peer "$host" || rollback "$host" "$prev"
 
-	run nixos-rebuild switch --flake "$flake#$host" --target-host "$(field "$host" ssh)" || rollback "$host"
+	run nixos-rebuild switch --flake "$flake#$host" --target-host "$(field "$host" ssh)" || rollback "$host" "$prev"
+	if ((dry_run)); then
+		echo "+ reboot $host if its kernel, initrd or kernel parameters changed"
+	elif needs_reboot "$host"; then
+		reboot_host "$host" || rollback "$host" "$prev"
+	fi
 
-	wait_for "/readyz answers on $host" "$ready_timeout" ready "$host" || rollback "$host"
-	slo_check "$host" || rollback "$host"
+	wait_for "/readyz answers on $host" "$ready_timeout" ready "$host" || rollback "$host" "$prev"
+	slo_check "$host" || rollback "$host" "$prev"
 
-	remote "$host" "systemctl start keepalived.service" || rollback "$host"
+	remote "$host" "systemctl start keepalived.service" || rollback "$host" "$prev"
 	echo "==> $host done"
 }
 
