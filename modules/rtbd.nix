@@ -546,6 +546,12 @@ in
       };
     };
 
+    # The daemon's own view of its CPUs: it pins itself to the same set
+    # (allowed: ~@resources is kept), and its rtbd_host_check metrics and
+    # `rtbd doctor -config` take runtime.cpus as the isolated set, which
+    # with runtime.cpus empty they skip: every CPU check would pass.
+    services.rtbd.settings.runtime = mkIf pinned { cpus = lib.mkDefault cfg.cpus; };
+
     systemd.slices.rtbd = mkIf pinned {
       description = "rtbd on the isolated CPUs";
       # cgroup-v2 cpuset (reference §2.5: systemd.slices.<n>.sliceConfig).

@@ -225,8 +225,10 @@ let
         u.serviceConfig.CPUAffinity
         u.serviceConfig.Slice
         u.environment.GOMAXPROCS
+        m.services.rtbd.settings.runtime.condition
+        m.services.rtbd.settings.runtime.content.cpus
       ]
-    ) [ true "2-15" "2-15" "rtbd.slice" "14" ])
+    ) [ true "2-15" "2-15" "rtbd.slice" "14" true "2-15" ])
     (eq "not pinned" (
       let
         m = module { };
@@ -235,8 +237,9 @@ let
         m.systemd.slices.rtbd.condition
         (m.systemd.services.rtbd.serviceConfig ? CPUAffinity)
         m.systemd.services.rtbd.environment
+        m.services.rtbd.settings.runtime.condition
       ]
-    ) [ false false { } ])
+    ) [ false false { } false ])
 
     # The file options' declarations.
     (eq "key option" (
