@@ -74,6 +74,9 @@ command -v jq >/dev/null || die "jq is required"
 if ! jq -e --arg r "$region" '.deploy[$r] | length > 0' "$inventory" >/dev/null; then
 	die "unknown region $region; known: $(jq -r '.deploy | keys | join(", ")' "$inventory")"
 fi
+if ((!dry_run)) && jq -e '.sshKeys | any(test("Placeholder"))' "$inventory" >/dev/null; then
+	die "the inventory's sshKeys still hold the placeholder: a host switched to it would accept no login (replace it in nixos/inventory.nix)"
+fi
 vip=$(jq -r --arg r "$region" '.regions[$r].vip' "$inventory")
 mapfile -t hosts < <(jq -r --arg r "$region" '.deploy[$r][].name' "$inventory")
 read -r -a ssh_opts <<<"${SSH_OPTS:--o BatchMode=yes -o ConnectTimeout=10}"

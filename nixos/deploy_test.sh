@@ -57,6 +57,13 @@ esac
 EOF
 chmod +x "$work/bin/ssh" "$work/bin/nixos-rebuild"
 
+# The example inventory's placeholder deploy key: a live deploy refuses it.
+out=$(bash "$here/deploy.sh" --inventory "$inventory" "$(jq -r '.deploy | keys[0]' "$inventory")" 2>&1) &&
+	fail "a live deploy with the placeholder key went ahead: $out"
+grep -q placeholder <<<"$out" || fail "placeholder key: no reason given: $out"
+jq '.sshKeys = ["ssh-ed25519 AAAAtest deploy@test"]' "$inventory" >"$work/inventory.json"
+inventory=$work/inventory.json
+
 region=$(jq -r '.deploy | keys[0]' "$inventory")
 mapfile -t addrs < <(jq -r --arg r "$region" '.deploy[$r][].address' "$inventory")
 

@@ -4,6 +4,7 @@
   self,
   inventory,
   host,
+  lib,
   ...
 }:
 let
@@ -29,6 +30,11 @@ in
   };
 
   users.users.root.openssh.authorizedKeys.keys = inventory.sshKeys;
+  # With password logins off and users immutable, the inventory's
+  # placeholder key would leave the host with no login at all; deploy.sh
+  # refuses to roll it out.
+  warnings = lib.optional (lib.any (k: lib.hasInfix "Placeholder" k) inventory.sshKeys)
+    "nixos/inventory.nix: sshKeys still holds the placeholder: replace it with the deploy key, or this host accepts no login.";
 
   rtbd.tuning = {
     cpus = { inherit (host.cpus) count isolated; };
