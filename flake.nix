@@ -31,11 +31,20 @@
 
       # The rtbd package of this flake, for pkgs without the overlay (VM
       # test nodes cannot set nixpkgs.overlays: node.pkgsReadOnly).
-      withPackage =
-        { lib, pkgs, ... }:
-        {
-          services.rtbd.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.rtbd;
-        };
+      # The key makes the module system import it once when a host imports
+      # both nixosModules.default and nixosModules.rtbd: twice, it would
+      # define services.rtbd.package twice, which a package option refuses.
+      withPackage = {
+        key = "rtbd-flake#withPackage";
+        imports = [
+          (
+            { lib, pkgs, ... }:
+            {
+              services.rtbd.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.rtbd;
+            }
+          )
+        ];
+      };
     in
     {
       overlays.default = final: _prev: {

@@ -2,6 +2,7 @@
 # and the flake's inventory (nixos/inventory.nix rendered to JSON).
 {
   writeShellApplication,
+  runtimeShell,
   coreutils,
   gnugrep,
   jq,
@@ -24,6 +25,6 @@ writeShellApplication {
   ];
   # A later --inventory on the command line wins.
   text = ''
-    exec bash ${./deploy.sh} --inventory ${inventoryJSON} "$@"
+    exec ${runtimeShell} ${./deploy.sh} --inventory ${inventoryJSON} "$@"
   '';
 }
