@@ -24,7 +24,16 @@ let
     lib.nameValuePair "rtbd-irq-${ifname}" {
       description = "Pin ${ifname} interrupts to housekeeping CPUs ${cpus.housekeeping}";
       bindsTo = [ dev ];
-      after = [ dev ];
+      # Many drivers request their queue IRQs when the link comes up
+      # (ndo_open), not when the device appears: pinning before that finds
+      # no IRQ to pin. network-online.target waits for the configured
+      # links (a link without carrier ends its wait by timeout, and this
+      # unit then runs all the same).
+      after = [
+        dev
+        "network-online.target"
+      ];
+      wants = [ "network-online.target" ];
       wantedBy = [ dev ];
       before = [ "rtbd.service" ];
       path = [ pkgs.ethtool ];

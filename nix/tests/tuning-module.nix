@@ -102,6 +102,15 @@ check "tuning-module.nix" [
       ];
     }).systemd.services
   ) [ "rtbd-irq-enp65s0f0np0" "rtbd-irq-eth0" ])
+  (eq "the unit runs once the links are up" (
+    let
+      u = (irq { }).systemd.services.rtbd-irq-eth0;
+    in
+    [
+      (builtins.elem "network-online.target" u.after)
+      u.wants
+    ]
+  ) [ true [ "network-online.target" ] ])
   (eq "the unit pins the IRQs to the housekeeping CPUs, RPS off" (has (irqScript { })
     "rtbd irq -interface eth0 -cpus 0-1 -rps off\n"
   ) true)
