@@ -116,10 +116,19 @@ let
 
   configFile = settingsFormat.generate "rtbd.json" cfg.settings;
   # Build-time validation, as nixpkgs does with `victoria-metrics -dryRun`.
+  # The build reads only data files in the Nix store; campaigns and a model
+  # that a pipeline writes on the host (/var/lib/rtbd/...) are left out of
+  # the checked copy, whose every other setting is checked all the same.
+  inStore = path: path != null && lib.hasPrefix builtins.storeDir path;
+  dryRunSettings = cfg.settings // {
+    data = lib.mapAttrs (
+      name: value: if lib.elem name [ "campaignsFile" "modelFile" ] && !inStore value then null else value
+    ) (cfg.settings.data or { });
+  };
   checkedConfig =
     if cfg.checkConfig then
       pkgs.runCommand "rtbd-checked.json" { } ''
-        ${lib.getExe cfg.package} -dryRun -config ${configFile}
+        ${lib.getExe cfg.package} -dryRun -config ${settingsFormat.generate "rtbd-dry-run.json" dryRunSettings}
         ln -s ${configFile} $out
       ''
     else
@@ -379,8 +388,9 @@ in
       default = true;
       example = false;
       description = ''
-        Run `rtbd -dryRun -config FILE` at build time. Turn off if the check
-        needs files that exist only on the host.
+        Run `rtbd -dryRun -config FILE` at build time: the settings, and the
+        data files that are in the Nix store (those outside it, which the
+        build cannot read, are left out of the check).
       '';
     };
 

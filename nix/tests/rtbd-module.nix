@@ -72,6 +72,26 @@ let
     ) b;
 
   options = cfg: (module' cfg).options.services.rtbd;
+  # The build-time check's script, with the JSON files' contents in it:
+  # the module with pkgs whose runCommand returns its script and whose
+  # JSON generator returns name=JSON.
+  checkScript =
+    cfg:
+    (import ../../modules/rtbd.nix {
+      inherit lib;
+      config.services.rtbd = defaults // { checkConfig = true; } // cfg;
+      config.rtbd.tuning.cpus.isolated = "2-15";
+      pkgs = {
+        coreutils = "coreutils";
+        systemd = "systemd";
+        runCommand = _: _: script: script;
+        formats.json = _: {
+          type = null;
+          generate = name: value: "${name}=${builtins.toJSON value}";
+        };
+      };
+      utils.escapeSystemdExecArgs = builtins.concatStringsSep " ";
+    }).config.content.systemd.services.rtbd.serviceConfig.ExecStart;
   caps = cfg: (module cfg).systemd.services.rtbd.serviceConfig.AmbientCapabilities;
   creds = cfg: (module cfg).systemd.services.rtbd.serviceConfig.LoadCredential or [ ];
   # The files rtbd-credentials.path watches, or null when it is off.
@@ -211,6 +231,26 @@ let
       credentialPeersWaitSec = 0;
       settings = settings { state.peers = [ "http://10.0.0.2:9091" ]; };
     }) [ true "coreutils/bin/sleep 10" [ "systemd/bin/systemctl try-restart rtbd.service" ] "on-failure" ])
+
+    # The build-time check leaves out the data files outside the store,
+    # which the build cannot read, and keeps those in it.
+    (eq "dry run without host files" (
+      let
+        s = checkScript {
+          settings = settings {
+            data = {
+              campaignsFile = "/var/lib/rtbd/campaigns.json";
+              modelFile = "/nix/store/abc-model.json";
+              deadman = "1h";
+            };
+          };
+        };
+        has = builtins.match ".*rtbd-dry-run.json=[^ ]*\"data\":\\{\"campaignsFile\":null,\"deadman\":\"1h\",\"modelFile\":\"/nix/store/abc-model.json\"}.*" s;
+        lines = builtins.filter builtins.isString (builtins.split "\n" s);
+        served = builtins.filter (l: builtins.match ".*ln -s rtbd.json=[^ ]*\"campaignsFile\":\"/var/lib/rtbd/campaigns.json\".*" l != null) lines;
+      in
+      [ (has != null) (builtins.length served) ]
+    ) [ true 1 ])
 
     # The isolated CPUs.
     (eq "cpus defaults to the tuning's isolated CPUs" (options { }).cpus.default "2-15")
