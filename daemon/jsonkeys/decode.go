@@ -136,56 +136,30 @@ func unknownFieldOffset(b []byte, msg string) int64 {
 // Field. It returns -1 when there is none. b must be valid JSON.
 func Find(b []byte, path string) int64 {
 	want := strings.Split(path, ".")
-	type frame struct {
-		object bool
-		key    []byte // the last key read, in an object
-	}
-	var stack []frame
-	expectKey := false // the next string in the top object is a key
-	matches := func() bool {
+	off := int64(-1)
+	walkKeys(b, func(stack []frame, end int) bool {
 		n := 0
 		for _, f := range stack {
 			if !f.object {
 				continue
 			}
-			if n >= len(want) || !bytes.EqualFold(f.key, []byte(want[n])) {
-				return false
+			if n >= len(want) || !bytes.EqualFold(f.keys[len(f.keys)-1], []byte(want[n])) {
+				return true
 			}
 			n++
 		}
-		return n == len(want)
-	}
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; c {
-		case '{', '[':
-			stack = append(stack, frame{object: c == '{'})
-			expectKey = c == '{'
-		case '}', ']':
-			stack = stack[:len(stack)-1]
-			expectKey = false
-		case ',':
-			expectKey = len(stack) > 0 && stack[len(stack)-1].object
-		case ':':
-			if matches() {
-				j := i + 1
-				for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n') {
-					j++
-				}
-				return int64(j)
-			}
-		case '"':
-			start := i + 1
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if expectKey {
-				stack[len(stack)-1].key, expectKey = b[start:i], false
-			}
+		if n < len(want) {
+			return true
 		}
-	}
-	return -1
+		// The value follows the key's quote, blanks, ':' and blanks.
+		j := end + 1
+		for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n' || b[j] == ':') {
+			j++
+		}
+		off = int64(j)
+		return false
+	})
+	return off
 }
 
 // LineCol converts a byte offset in b into a 1-based line and column.

@@ -15,20 +15,40 @@ import "bytes"
 // (ASCII case folded; escapes compared as written), and the key; -1 when
 // there is none. b must be valid JSON: the caller decodes it first.
 func Duplicate(b []byte) (int64, string) {
-	type frame struct {
-		object bool
-		keys   [][]byte
-	}
+	off, dup := int64(-1), ""
+	walkKeys(b, func(stack []frame, end int) bool {
+		top := &stack[len(stack)-1]
+		key := top.keys[len(top.keys)-1]
+		for _, k := range top.keys[:len(top.keys)-1] {
+			if bytes.EqualFold(k, key) {
+				off, dup = int64(end-len(key)-1), string(key)
+				return false
+			}
+		}
+		return true
+	})
+	return off, dup
+}
+
+// frame is an object or array open in walkKeys, with an object's keys
+// read so far, the last one the current.
+type frame struct {
+	object bool
+	keys   [][]byte
+}
+
+// walkKeys calls key for each object key of b, valid JSON, in order, with
+// the stack of objects and arrays open (the key last in the top frame's
+// keys) and the offset of the key's closing quote, until key returns
+// false.
+func walkKeys(b []byte, key func(stack []frame, end int) bool) {
 	var stack []frame
 	expectKey := false // the next string in the top object is a key
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; c {
-		case '{':
-			stack = append(stack, frame{object: true})
-			expectKey = true
-		case '[':
-			stack = append(stack, frame{})
-			expectKey = false
+		case '{', '[':
+			stack = append(stack, frame{object: c == '{'})
+			expectKey = c == '{'
 		case '}', ']':
 			stack = stack[:len(stack)-1]
 			expectKey = false
@@ -44,16 +64,11 @@ func Duplicate(b []byte) (int64, string) {
 			if !expectKey {
 				continue
 			}
-			key := b[start:i]
 			top := &stack[len(stack)-1]
-			for _, k := range top.keys {
-				if bytes.EqualFold(k, key) {
-					return int64(start - 1), string(key)
-				}
+			top.keys, expectKey = append(top.keys, b[start:i]), false
+			if !key(stack, i) {
+				return
 			}
-			top.keys = append(top.keys, key)
-			expectKey = false
 		}
 	}
-	return -1, ""
 }
