@@ -12,23 +12,30 @@ let
   # module cfg: the unit's configuration for services.rtbd = cfg, with
   # the options' defaults as far as the logic reads them.
   module = cfg: (module' cfg).config.content;
-  module' =
-    cfg:
-    import ../../modules/rtbd.nix {
-      inherit lib;
-      config.services.rtbd = defaults // cfg;
-      config.rtbd.tuning.cpus.isolated = "2-15";
-      pkgs = {
-        coreutils = "coreutils";
-        systemd = "systemd";
-        runCommand = name: _: _: name;
-        formats.json = _: {
-          type = null;
-          generate = name: _: name;
-        };
-      };
-      utils.escapeSystemdExecArgs = _: "";
+  module' = moduleWith { };
+  # moduleWith args cfg: the module for services.rtbd = cfg, with args
+  # over the stubs of pkgs and utils.
+  moduleWith =
+    args: cfg:
+    import ../../modules/rtbd.nix (
+      {
+        inherit lib;
+        config.services.rtbd = defaults // cfg;
+        config.rtbd.tuning.cpus.isolated = "2-15";
+        pkgs = stubPkgs;
+        utils.escapeSystemdExecArgs = _: "";
+      }
+      // args
+    );
+  stubPkgs = {
+    coreutils = "coreutils";
+    systemd = "systemd";
+    runCommand = name: _: _: name;
+    formats.json = _: {
+      type = null;
+      generate = name: _: name;
     };
+  };
   defaults = {
     enable = true;
     package = "rtbd";
@@ -77,13 +84,8 @@ let
   # JSON generator returns name=JSON.
   checkScript =
     cfg:
-    (import ../../modules/rtbd.nix {
-      inherit lib;
-      config.services.rtbd = defaults // { checkConfig = true; } // cfg;
-      config.rtbd.tuning.cpus.isolated = "2-15";
-      pkgs = {
-        coreutils = "coreutils";
-        systemd = "systemd";
+    (moduleWith {
+      pkgs = stubPkgs // {
         runCommand = _: _: script: script;
         formats.json = _: {
           type = null;
@@ -91,7 +93,7 @@ let
         };
       };
       utils.escapeSystemdExecArgs = builtins.concatStringsSep " ";
-    }).config.content.systemd.services.rtbd.serviceConfig.ExecStart;
+    } ({ checkConfig = true; } // cfg)).config.content.systemd.services.rtbd.serviceConfig.ExecStart;
   caps = cfg: (module cfg).systemd.services.rtbd.serviceConfig.AmbientCapabilities;
   creds = cfg: (module cfg).systemd.services.rtbd.serviceConfig.LoadCredential or [ ];
   # The files rtbd-credentials.path watches, or null when it is off.
