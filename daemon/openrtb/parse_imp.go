@@ -459,33 +459,31 @@ func nativeVideoField(p *parser, key []byte) (err error) {
 // nativeMime reads a mime of a native video asset; one with escapes (see
 // nativeSub) is left out, so it matches no creative's.
 func nativeMime(p *parser, _ int) error {
-	n, a := &p.cur().Native, &p.st.asset
 	s, ok, err := p.nativeText()
-	if err != nil || !ok {
-		return err
+	if err == nil && ok {
+		appendNativeList(p, &p.cur().Native.Mimes, &p.st.asset.MimeHi, s)
 	}
-	if len(n.Mimes) >= maxNativeList {
-		p.st.nativeBad = true
-		return nil
-	}
-	n.Mimes = append(n.Mimes, s)
-	a.MimeHi = uint8(len(n.Mimes))
-	return nil
+	return err
 }
 
 func nativeProtocol(p *parser, _ int) error {
-	n, a := &p.cur().Native, &p.st.asset
 	v, err := p.int()
-	if err != nil {
-		return err
+	if err == nil {
+		appendNativeList(p, &p.cur().Native.Protocols, &p.st.asset.ProtoHi, v)
 	}
-	if len(n.Protocols) >= maxNativeList {
+	return err
+}
+
+// appendNativeList appends v to the pool s of the native request's video
+// assets and sets the current asset's end in it, hi, past it. Past
+// maxNativeList the request is not read.
+func appendNativeList[T any](p *parser, s *[]T, hi *uint8, v T) {
+	if len(*s) >= maxNativeList {
 		p.st.nativeBad = true
-		return nil
+		return
 	}
-	n.Protocols = append(n.Protocols, v)
-	a.ProtoHi = uint8(len(n.Protocols))
-	return nil
+	*s = append(*s, v)
+	*hi = uint8(len(*s))
 }
 
 func eventTracker(p *parser, _ int) error {
