@@ -37,10 +37,10 @@ func newMoney(fileCur, bidCur string, rates map[string]float64) (money, error) {
 	}
 	var ok bool
 	if m.file, ok = m.lookup([]byte(cmp.Or(fileCur, "USD"))); !ok {
-		return money{}, fmt.Errorf("no rate for the campaign currency %q", fileCur)
+		return money{}, fmt.Errorf("no rate for the campaign currency %q: add it to bidding.rates (units per USD)", fileCur)
 	}
 	if m.bid, ok = m.lookup([]byte(cmp.Or(bidCur, "USD"))); !ok {
-		return money{}, fmt.Errorf("no rate for the bid currency %q", bidCur)
+		return money{}, fmt.Errorf("no rate for the bid currency %q: add it to bidding.rates (units per USD)", bidCur)
 	}
 	return m, nil
 }
