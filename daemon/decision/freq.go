@@ -1,22 +1,29 @@
 package decision
 
 import (
+	"math"
 	"math/bits"
 	"sync/atomic"
+
+	"github.com/rtbd/rtbd/daemon/campaign"
 )
 
 // freqTable counts impressions per (user, campaign) in a fixed-size,
 // lock-free open-addressed table. Each slot is one atomic uint64:
 //
-//	fingerprint (28 bits) | count (12 bits) | window start (24 bits, unix seconds mod 2^24)
+//	fingerprint (28 bits) | count (12 bits) | window end (24 bits, unix seconds mod 2^24)
 //
 // A window starts at a user's first counted impression and lasts the
 // campaign's window; an expired entry counts 0 and restarts on the next
 // impression. Lookups probe at most freqProbe slots. Inserting into a full
-// probe window evicts its oldest entry, so the table never grows and an
-// evicted user may see a capped campaign again (caps are best effort under
-// memory pressure). Concurrent first impressions of one key may create two
-// entries; the later lookups see the first.
+// probe window takes an expired entry's slot, else the one whose window
+// ends first, so the table never grows and an evicted user may see a
+// capped campaign again (caps are best effort under memory pressure).
+// Slots are never emptied, so the table is soon full: evicting by window
+// start instead took a live 7-day cap before expired 1-hour ones, and a
+// table with some long caps among many short ones kept no long cap a day.
+// Concurrent first impressions of one key may create two entries; the
+// later lookups see the first.
 type freqTable struct {
 	slots []atomic.Uint64
 	mask  uint64
@@ -47,18 +54,25 @@ func freqHash(user, camp uint64) uint64 {
 
 func fingerprint(h uint64) uint64 { return (h>>36)&(1<<freqFPBits-1) | 1 }
 
-func unpack(v uint64) (fp, cnt, start uint64) {
+func unpack(v uint64) (fp, cnt, end uint64) {
 	return v >> (freqCntBits + freqTimeBits), v >> freqTimeBits & freqCntMax, v & freqTimeMask
 }
 
-func pack(fp, cnt, start uint64) uint64 {
-	return fp<<(freqCntBits+freqTimeBits) | cnt<<freqTimeBits | start&freqTimeMask
+func pack(fp, cnt, end uint64) uint64 {
+	return fp<<(freqCntBits+freqTimeBits) | cnt<<freqTimeBits | end&freqTimeMask
 }
 
-// age returns seconds since start, modulo the 24-bit clock.
-func age(now int64, start uint64) int64 { return int64((uint64(now) - start) & freqTimeMask) }
+// remaining returns the seconds until the window ending at end (modulo
+// the 24-bit clock) closes, 0 once it has: a window is at most
+// campaign.MaxFreqCapWindow long, so a larger distance is one in the past.
+func remaining(now int64, end uint64) int64 {
+	if r := int64((end - uint64(now)) & freqTimeMask); r <= campaign.MaxFreqCapWindow {
+		return r
+	}
+	return 0
+}
 
-// count returns the impressions of key h in the window ending at now.
+// count returns the impressions of key h in its window open at now.
 func (t *freqTable) count(h uint64, now, window int64) int {
 	fp := fingerprint(h)
 	for i := uint64(0); i < freqProbe; i++ {
@@ -66,8 +80,8 @@ func (t *freqTable) count(h uint64, now, window int64) int {
 		if v == 0 {
 			return 0
 		}
-		if f, cnt, start := unpack(v); f == fp {
-			if age(now, start) >= window {
+		if f, cnt, end := unpack(v); f == fp {
+			if remaining(now, end) == 0 {
 				return 0
 			}
 			return int(cnt)
@@ -87,23 +101,24 @@ func (t *freqTable) incr(h uint64, now, window int64) {
 }
 
 func (t *freqTable) tryIncr(h, fp uint64, now, window int64) bool {
-	victim, oldest := -1, int64(-1)
+	end := uint64(now + window)
+	victim, least := -1, int64(math.MaxInt64)
 	for i := uint64(0); i < freqProbe; i++ {
 		s := &t.slots[(h+i)&t.mask]
 		v := s.Load()
 		if v == 0 {
-			return s.CompareAndSwap(0, pack(fp, 1, uint64(now)))
+			return s.CompareAndSwap(0, pack(fp, 1, end))
 		}
-		f, cnt, start := unpack(v)
+		f, cnt, e := unpack(v)
 		if f == fp {
-			nv := pack(fp, min(cnt+1, freqCntMax), start)
-			if age(now, start) >= window {
-				nv = pack(fp, 1, uint64(now))
+			nv := pack(fp, min(cnt+1, freqCntMax), e)
+			if remaining(now, e) == 0 {
+				nv = pack(fp, 1, end)
 			}
 			return s.CompareAndSwap(v, nv)
 		}
-		if a := age(now, start); a > oldest {
-			victim, oldest = int(i), a
+		if r := remaining(now, e); r < least {
+			victim, least = int(i), r
 		}
 	}
 	s := &t.slots[(h+uint64(victim))&t.mask]
@@ -111,7 +126,7 @@ func (t *freqTable) tryIncr(h, fp uint64, now, window int64) bool {
 	if f, _, _ := unpack(v); f == fp {
 		return false // raced with an insert of the same key: retry
 	}
-	return s.CompareAndSwap(v, pack(fp, 1, uint64(now)))
+	return s.CompareAndSwap(v, pack(fp, 1, end))
 }
 
 func (t *freqTable) occupancy() (used, total int) {

@@ -214,6 +214,55 @@ func TestFreqTableEvictsAndNeverGrows(t *testing.T) {
 	}
 }
 
+// TestFreqTableKeepsLiveCaps: a full probe window gives up an expired
+// entry before a live one, and a live one whose window ends first: a live
+// 7-day cap outlives expired 1-hour ones. Slots are never emptied, so
+// under steady traffic every insert evicts; by window start, a day of
+// 1-hour caps left none of 5,000 7-day caps (the money audit's
+// simulation), though live entries never filled a quarter of the table.
+func TestFreqTableKeepsLiveCaps(t *testing.T) {
+	t.Parallel()
+	const week, hour = 7 * 86400, 3600
+	var ft freqTable
+	ft.init(1 << 16)
+	// One probe window: a week's cap, then seven hours' caps, all in it.
+	home := intKey(1)
+	keys := []uint64{home}
+	for k := uint64(2); len(keys) < freqProbe+1; k++ {
+		if h := intKey(k); h&ft.mask == home&ft.mask {
+			keys = append(keys, h)
+		}
+	}
+	ft.incr(keys[0], 1000, week)
+	for i, h := range keys[1:freqProbe] {
+		ft.incr(h, 1000+int64(i), hour)
+	}
+	later := int64(1000 + 2*hour) // the hours' caps have expired
+	ft.incr(keys[freqProbe], later, hour)
+	if got := ft.count(keys[0], later, week); got != 1 {
+		t.Fatalf("the week's cap counts %d after an insert into its full window; want 1", got)
+	}
+
+	// A day of traffic.
+	ft.init(1 << 16)
+	const capped, perHour = 5000, 12000
+	for u := uint64(1); u <= capped; u++ {
+		ft.incr(intKey(u), 0, week)
+	}
+	next := uint64(1 << 40)
+	for s := int64(0); s < 24*perHour; s++ {
+		ft.incr(intKey(next), s*hour/perHour, hour)
+		next++
+	}
+	still := 0
+	for u := uint64(1); u <= capped; u++ {
+		still += ft.count(intKey(u), 24*hour, week)
+	}
+	if still < capped*99/100 {
+		t.Fatalf("after a day of hour-capped traffic %d of %d week caps remain; want 99 %%", still, capped)
+	}
+}
+
 func TestFreqTableConcurrent(t *testing.T) {
 	t.Parallel()
 	var ft freqTable

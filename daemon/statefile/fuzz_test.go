@@ -31,7 +31,7 @@ func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 		{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend},
 		{Name: "peers", Append: ps.Append, Restore: ps.Restore},
 		{Name: "peerbills", Append: ps.AppendCursors, Restore: ps.RestoreCursors},
-		{Name: "freq", Append: st.AppendFreq, Restore: st.RestoreFreq},
+		{Name: "freq2", Append: st.AppendFreq, Restore: st.RestoreFreq},
 		{Name: "notices", Append: h.AppendDedupe, Restore: h.RestoreDedupe},
 		{Name: "reservations", Append: st.AppendReservations, Restore: st.RestoreReservations},
 		{Name: "ended", Append: st.AppendEnded, Restore: st.RestoreEnded},
@@ -80,7 +80,7 @@ func FuzzRestore(f *testing.F) {
 		sections, err := Decode(b)
 		if err != nil {
 			// The sections alone, as if the checksum had matched.
-			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq": b, "notices": b, "reservations": b, "ended": b, "shading": b}
+			sections = map[string][]byte{"spend": b, "peers": b, "peerbills": b, "freq2": b, "notices": b, "reservations": b, "ended": b, "shading": b}
 		}
 		_, _, parts := fuzzParts()
 		for _, p := range parts {

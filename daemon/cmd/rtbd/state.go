@@ -86,7 +86,9 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 		tablesSaved: notices.DedupeSaved,
 		spend:       statefile.New(dir, "spend", spendParts...),
 		tables: statefile.New(dir, "tables", append(tableParts,
-			statefile.Part{Name: "freq", Append: st.AppendFreq, Restore: func(b []byte) (int, error) {
+			// "freq2": slots hold window ends; the "freq" of older files,
+			// window starts, is skipped (caps start from zero once).
+			statefile.Part{Name: "freq2", Append: st.AppendFreq, Restore: func(b []byte) (int, error) {
 				n, err := st.RestoreFreq(b)
 				if errors.Is(err, decision.ErrFreqSize) {
 					// bidding.freqCapSlots changed: caps restart, spend

@@ -244,7 +244,7 @@ func savedSpend(t *testing.T, dir string) (own, peers int64) {
 			sections[line.Section] = true
 		}
 	}
-	if !sections["freq"] || !sections["notices"] || !sections["reservations"] || !sections["ended"] || len(sections) > 5 || len(sections) == 5 && !sections["peerbills"] {
+	if !sections["freq2"] || !sections["notices"] || !sections["reservations"] || !sections["ended"] || len(sections) > 5 || len(sections) == 5 && !sections["peerbills"] {
 		t.Fatalf("rtbd state printed the tables file's sections %v; want freq, notices, reservations, ended and, with state.peers, peerbills", sections)
 	}
 	return own, peers
