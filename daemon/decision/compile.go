@@ -138,14 +138,18 @@ type ccamp struct {
 	spread     bool
 	totalBurst int64
 	end        int64
-	freqMax    int
-	freqWin    int64 // seconds
-	freqKey    uint64
-	deals      []uint64 // hashes of deal ids
-	dealsOnly  bool
-	creatives  []ccreative
-	st         *campaignState
-	ext        []byte // bid.ext: the DSA transparency; nil for none
+	// hours has bit h set for each UTC hour h the campaign bids in
+	// (targeting.hours; all 24 without): even pacing spreads the daily
+	// budget over those hours, not the whole day.
+	hours     uint32
+	freqMax   int
+	freqWin   int64 // seconds
+	freqKey   uint64
+	deals     []uint64 // hashes of deal ids
+	dealsOnly bool
+	creatives []ccreative
+	st        *campaignState
+	ext       []byte // bid.ext: the DSA transparency; nil for none
 
 	// rank is the ordinal in (Value desc, id asc) order: among options of
 	// equal price, the lower rank wins, whatever order the scan visits.
@@ -301,6 +305,13 @@ func (s *Snapshot) compileCampaign(cc *ccamp, c *campaign.Campaign) error {
 	}
 	cc.start, cc.end, cc.span = start, end, uint64(end-start)
 	cc.flighted = start > 0 || end != campaign.NoEnd
+	cc.hours = allHours
+	if len(c.Targeting.Hours) > 0 {
+		cc.hours = 0
+		for _, h := range c.Targeting.Hours {
+			cc.hours |= 1 << h
+		}
+	}
 	cc.spread = !cc.asap && cc.total > 0 && start > 0 && end != campaign.NoEnd
 	if cc.spread {
 		// 1 % of a day's share of the total, as burst is of the daily.

@@ -3,6 +3,7 @@ package decision
 import (
 	"errors"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -383,19 +384,41 @@ func (cc *ccamp) pacing(sec int64) PacingState {
 	if cc.asap {
 		return PacingOK
 	}
-	// Even: allow while spend <= daily x elapsed fraction of the UTC day,
-	// or of its part inside the flight.
-	elapsed, length := sec%86400, int64(86400)
+	// Even: allow while spend <= daily x elapsed fraction of the UTC day's
+	// hours the campaign bids in, or of their part inside the flight.
+	day0 := sec - sec%86400
+	lo, hi := day0, day0+86400
 	if cc.flighted {
-		lo := sec - elapsed
-		lo, hi := max(lo, cc.start), min(lo+86400, cc.end)
-		elapsed, length = sec-lo, hi-lo
+		lo, hi = max(lo, cc.start), min(hi, cc.end)
+	}
+	elapsed, length := int64(sec-lo), hi-lo
+	if cc.hours != allHours {
+		before := activeSeconds(cc.hours, lo-day0)
+		elapsed = activeSeconds(cc.hours, sec-day0) - before
+		length = activeSeconds(cc.hours, hi-day0) - before
+	}
+	if length <= 0 {
+		return PacingOK // not a second to bid in: targeting decides
 	}
 	allowed := float64(cc.daily)*float64(elapsed)/float64(length) + float64(cc.burst)
 	if float64(today) > allowed {
 		return PacingAhead
 	}
 	return PacingOK
+}
+
+// allHours is the hours mask of a campaign without targeting.hours.
+const allHours = 1<<24 - 1
+
+// activeSeconds returns the seconds in [0, t) of a UTC day, t in [0,
+// 86400], whose hour is in the mask hours (bit h for hour h).
+func activeSeconds(hours uint32, t int64) int64 {
+	h := t / 3600
+	n := int64(bits.OnesCount32(hours&(1<<h-1))) * 3600
+	if h < 24 && hours>>h&1 != 0 {
+		n += t - h*3600
+	}
+	return n
 }
 
 // affords reports whether cc's budgets, daily and total, have room for

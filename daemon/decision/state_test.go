@@ -71,6 +71,60 @@ func TestEvenPacing(t *testing.T) {
 	}
 }
 
+// TestEvenPacingOverBidHours: a campaign that bids only in some UTC hours
+// (targeting.hours) spreads its daily budget over those, not the whole
+// day: bidding 18:00-23:59 it does not find three quarters of the day's
+// budget due at 18:00, and bidding 00:00-05:59 it is not held to a
+// quarter of it by 06:00 (the money audit: it spent 6.25 of 24).
+func TestEvenPacingOverBidHours(t *testing.T) {
+	t.Parallel()
+	day0 := testNow.Truncate(24 * time.Hour)
+	for _, tc := range []struct {
+		hours []int
+		spent float64 // billed at day0 + at
+		at    time.Duration
+		want  PacingState
+	}{
+		{[]int{18, 19, 20, 21, 22, 23}, 1, 18 * time.Hour, PacingAhead},               // 0.24 allowed at 18:00
+		{[]int{18, 19, 20, 21, 22, 23}, 1, 18*time.Hour + 15*time.Minute, PacingOK},   // 1.24 at 18:15
+		{[]int{18, 19, 20, 21, 22, 23}, 13, 21 * time.Hour, PacingAhead},              // 12.24 at 21:00
+		{[]int{0, 1, 2, 3, 4, 5}, 12, 3 * time.Hour, PacingOK},                        // 12.24 at 03:00
+		{[]int{0, 1, 2, 3, 4, 5}, 12.5, 3 * time.Hour, PacingAhead},                   //
+		{[]int{0, 1, 2, 12, 13, 14}, 12, 12 * time.Hour, PacingOK},                    // 3 of 6 hours gone
+		{[]int{0, 1, 2, 12, 13, 14}, 12, 11 * time.Hour, PacingOK},                    // between them
+		{[]int{0, 1, 2, 12, 13, 14}, 12.6, 12*time.Hour + 5*time.Minute, PacingAhead}, // 12.57 due
+		{nil, 6, 6 * time.Hour, PacingOK},                                             // all hours: 6.24
+		{nil, 6.5, 6 * time.Hour, PacingAhead},                                        //
+	} {
+		c := bannerCampaign("c1", 10)
+		c.Budget.Daily = 24 // burst 0.24
+		c.Targeting.Hours = tc.hours
+		st, s := compileState(t, c)
+		now := day0.Add(tc.at)
+		if _, err := st.Bill([]byte("c1"), 0, tc.spent*1000, nil, now); err != nil { // one impression of tc.spent
+			t.Fatal(err)
+		}
+		if got := s.CampaignStatus(0, now).Pacing; got != tc.want {
+			t.Errorf("hours %v, %v spent at %s: pacing %s; want %s", tc.hours, tc.spent, tc.at, got, tc.want)
+		}
+	}
+}
+
+func TestActiveSeconds(t *testing.T) {
+	t.Parallel()
+	h := uint32(1<<1 | 1<<2 | 1<<23)
+	for _, tc := range []struct{ t, want int64 }{
+		{0, 0}, {3600, 0}, {3601, 1}, {7200, 3600}, {3 * 3600, 7200}, {23 * 3600, 7200}, {23*3600 + 10, 7210}, {86400, 3 * 3600},
+	} {
+		if got := activeSeconds(h, tc.t); got != tc.want {
+			t.Errorf("activeSeconds(hours 1, 2, 23; %d) = %d; want %d", tc.t, got, tc.want)
+		}
+	}
+	if got := activeSeconds(allHours, 86400); got != 86400 {
+		t.Errorf("all hours: %d", got)
+	}
+}
+
 func TestBudgetsSurviveReload(t *testing.T) {
 	t.Parallel()
 	c := bannerCampaign("c1", 10)
