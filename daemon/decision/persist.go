@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
 
@@ -253,10 +254,68 @@ func (s *State) RestoreSpend(b []byte) (int, error) {
 			cs.today.Store(e.Today)
 			cs.total.Store(e.Total)
 			cs.ver.Store(s.version.Add(1))
+			if d := s.savedSeen[e.ID]; d > int64(cs.seen.Load()) {
+				cs.seen.Store(dayOf(d))
+			}
 			n++
 		}
 	}
 	return n, nil
+}
+
+// AppendSeen appends, for the spend file, the last UTC day a compiled
+// book had each campaign whose spend AppendSpend saves, where it is later
+// than the campaign's last spend day: count u32, then per campaign its id
+// (u16 length, bytes) and the day (u64), little endian. Without it a
+// restart forgot that a campaign that had spent its total long ago was
+// in the book until yesterday: the restore retired it, and a book that
+// brought it back found its total unspent (the money audit).
+func (s *State) AppendSeen(dst []byte) []byte {
+	at := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	n := uint32(0)
+	for id, cs := range *s.camps.Load() {
+		seen := int64(cs.seen.Load())
+		if seen > int64(cs.day.Load()) && (cs.total.Load() != 0 || cs.today.Load() != 0) {
+			dst = binary.LittleEndian.AppendUint16(dst, uint16(len(id)))
+			dst = append(dst, id...)
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(seen))
+			n++
+		}
+	}
+	binary.LittleEndian.PutUint32(dst[at:], n)
+	return dst
+}
+
+// RestoreSeen reads AppendSeen's output, for the restores of spend that
+// follow it, and returns its entry count. It checks the whole input
+// first.
+func (s *State) RestoreSeen(b []byte) (int, error) {
+	if len(b) < 4 {
+		return 0, errors.New("truncated campaign count")
+	}
+	n := binary.LittleEndian.Uint32(b)
+	seen := make(map[string]int64, min(n, 1<<20))
+	rest := b[4:]
+	for i := uint32(0); i < n; i++ {
+		if len(rest) < 2 || len(rest) < 2+int(binary.LittleEndian.Uint16(rest))+8 {
+			return 0, fmt.Errorf("campaign %d: truncated", i)
+		}
+		l := int(binary.LittleEndian.Uint16(rest))
+		day := int64(binary.LittleEndian.Uint64(rest[2+l:]))
+		if l == 0 || day <= 0 || day > math.MaxInt32 {
+			return 0, fmt.Errorf("campaign %d: bad entry", i)
+		}
+		seen[string(rest[2:2+l])] = day
+		rest = rest[2+l+8:]
+	}
+	if len(rest) != 0 {
+		return 0, fmt.Errorf("%d bytes after the last campaign", len(rest))
+	}
+	s.mu.Lock()
+	s.savedSeen = seen
+	s.mu.Unlock()
+	return int(n), nil
 }
 
 // RaiseSpend raises this host's own spend to entries where they hold
@@ -312,7 +371,7 @@ func (s *State) campaignsWith(entries []CampaignSpend) map[string]*campaignState
 	today := dayNumber(s.now())
 	var m map[string]*campaignState
 	for _, e := range entries {
-		if old[e.ID] != nil || m[e.ID] != nil || s.stale(e.Day, today) {
+		if old[e.ID] != nil || m[e.ID] != nil || s.stale(max(e.Day, s.savedSeen[e.ID]), today) {
 			continue
 		}
 		if m == nil {

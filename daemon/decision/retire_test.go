@@ -104,6 +104,57 @@ func TestRetire(t *testing.T) {
 	}
 }
 
+// TestRetireAcrossRestart: the spend file keeps the last day a book had
+// a campaign (AppendSeen), so that a restart does not retire a campaign
+// whose total was spent long ago but that the book had until lately: a
+// book that brings it back finds its total spent. Before, the restore
+// judged it by its spend day alone and dropped it (the money audit).
+func TestRetireAcrossRestart(t *testing.T) {
+	t.Parallel()
+	day := func(d int64) time.Time { return testNow.Add(time.Duration(d) * 24 * time.Hour) }
+	now := day(0)
+	st := retireState(&now)
+	compileAt(t, st, "a", "b")
+	bill(t, st, "a", 0, 3, now)
+	now = day(40)
+	if n := st.Retire(); n != 0 { // marks what the book has as seen today
+		t.Fatalf("retired %d in the book", n)
+	}
+	compileAt(t, st, "b") // a leaves the book on day 40
+	now = day(42)
+	seen, spend := st.AppendSeen(nil), st.AppendSpend(nil)
+
+	restart := func(withSeen bool) (*State, float64) {
+		st := retireState(&now)
+		if withSeen {
+			if n, err := st.RestoreSeen(seen); err != nil || n != 1 {
+				t.Fatalf("RestoreSeen: %d, %v; want a's entry", n, err)
+			}
+		}
+		if _, err := st.RestoreSpend(spend); err != nil {
+			t.Fatal(err)
+		}
+		s := compileAt(t, st, "a")
+		return st, s.CampaignStatus(0, now).SpendTotal
+	}
+	if _, total := restart(false); total != 0 {
+		t.Fatalf("without the seen section a restored a's total %v; the test no longer shows the loss", total)
+	}
+	st2, total := restart(true)
+	if total != 3 {
+		t.Fatalf("a back in the book after a restart: total %v spent; want 3", total)
+	}
+	// Out of the book again, it retires 30 days after the book last had it.
+	compileAt(t, st2, "b")
+	now = day(70)
+	if st2.Retire(); !st2.Counts("a") {
+		t.Fatal("a retired 28 days after the book last had it")
+	}
+	if _, err := st2.RestoreSeen([]byte{1, 0, 0, 0, 1, 0}); err == nil {
+		t.Fatal("RestoreSeen took a truncated section")
+	}
+}
+
 // TestRetireOff: without state.retireAfterDays nothing is retired or
 // ignored, however old.
 func TestRetireOff(t *testing.T) {

@@ -48,6 +48,12 @@ type State struct {
 	// adopted are the campaigns Adopt counts that no book has had yet;
 	// guarded by mu.
 	adopted map[string]struct{}
+
+	// savedSeen is the last day a book had each campaign, as the state
+	// file kept it (RestoreSeen), for the restores of spend that follow:
+	// a campaign a book had lately is not retired for its old spend day.
+	// Guarded by mu.
+	savedSeen map[string]int64
 }
 
 // campaignState holds one campaign's counters, in micro-units of the

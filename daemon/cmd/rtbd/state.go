@@ -67,6 +67,8 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 	notices.KeepRecentBills()
 	spendParts := []statefile.Part{
 		{Name: "recentbills", Append: notices.AppendRecentBills, Restore: notices.RestoreRecentBills},
+		// Before spend: its restore reads it (see State.AppendSeen).
+		{Name: "seen", Append: st.AppendSeen, Restore: st.RestoreSeen},
 		{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend},
 	}
 	if sync != nil {
