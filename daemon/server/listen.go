@@ -2,12 +2,18 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime"
 	"syscall"
+	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"golang.org/x/sys/unix"
+
+	"github.com/rtbd/rtbd/daemon/stats"
 )
 
 // Listen opens the bid listener at addr: one socket, or with reusePort one
@@ -43,4 +49,49 @@ func setReusePort(_, _ string, c syscall.RawConn) error {
 		return err
 	}
 	return serr
+}
+
+// acceptErrors counts the accept errors a listener got through
+// KeepAccepting and waited out.
+var (
+	acceptErrors   = metrics.NewCounter(`rtbd_accept_errors_total`)
+	acceptErrorLog = stats.NewThrottle(time.Second)
+)
+
+// KeepAccepting returns ln with an Accept that waits out the errors a
+// busy host gets and recovers from: out of file descriptors (EMFILE,
+// ENFILE: a connection flood), of buffers or memory, and connections the
+// peer aborted before they were accepted. fasthttp's Serve takes any
+// accept error but a timeout as the end of its listener, and returns
+// with the socket still open, so the kernel would go on completing
+// handshakes that nobody answers while every health check passes. The
+// wait starts at 5 ms and doubles up to 1 s, as net/http's does.
+func KeepAccepting(ln net.Listener) net.Listener { return &keepAccepting{Listener: ln} }
+
+type keepAccepting struct{ net.Listener }
+
+func (l *keepAccepting) Accept() (net.Conn, error) {
+	var wait time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err == nil || !transientAccept(err) {
+			return c, err
+		}
+		acceptErrors.Inc()
+		wait = min(max(2*wait, 5*time.Millisecond), time.Second)
+		if n, ok := acceptErrorLog.Allow(); ok {
+			slog.Warn("cannot accept a connection; retrying", "addr", l.Addr().String(), "err", err, "retryIn", wait, "suppressed", n)
+		}
+		time.Sleep(wait)
+	}
+}
+
+// transientAccept reports whether err, from Accept, passes with time.
+func transientAccept(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

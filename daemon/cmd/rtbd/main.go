@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -379,7 +380,7 @@ func serve(cfg *config.Config) int {
 	slog.Info("serving", "bid", addrs(bidLns), "admin", addrs(adminLns), "path", cfg.HTTP.BidPath,
 		"version", buildinfo.Version, "startSeconds", time.Since(start).Seconds())
 
-	waitForSignals(reload)
+	failed := waitForSignals(reload)
 
 	systemd.Stopping()
 	close(stopWatchdog)
@@ -392,20 +393,30 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot save state at exit", "err", err)
 		return 1
 	}
+	if failed != nil {
+		return 1
+	}
 	return 0
 }
 
-// waitForSignals reloads on SIGHUP and returns on SIGTERM or SIGINT.
-func waitForSignals(reload func() error) {
+// waitForSignals reloads on SIGHUP and returns on SIGTERM or SIGINT, or
+// with the error of a listener that stopped on its own (see serveOn).
+func waitForSignals(reload func() error) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	for s := range sig {
-		if s != syscall.SIGHUP {
-			slog.Info("received signal; draining", "signal", s.String())
-			return
-		}
-		if err := reload(); err != nil {
-			slog.Error("reload failed; still serving the previous snapshot", "err", err)
+	for {
+		select {
+		case err := <-listenerFailed:
+			slog.Error("a listener stopped; draining to exit, for a restart", "err", err)
+			return err
+		case s := <-sig:
+			if s != syscall.SIGHUP {
+				slog.Info("received signal; draining", "signal", s.String())
+				return nil
+			}
+			if err := reload(); err != nil {
+				slog.Error("reload failed; still serving the previous snapshot", "err", err)
+			}
 		}
 	}
 }
@@ -548,11 +559,26 @@ func readCertificates(cs []*server.Certificate) (set func(), err error) {
 	}, nil
 }
 
+// serveOn serves ln with serve, waiting out the accept errors a busy
+// host recovers from (see server.KeepAccepting). A listener that stops
+// otherwise, but by a shutdown, is reported on listenerFailed: serve
+// then drains and exits non-zero, so that systemd restarts it and VRRP
+// moves the address meanwhile, rather than keep an open socket nobody
+// accepts on while every health check passes.
 func serveOn(ln net.Listener, serve func(net.Listener) error, name string) {
-	if err := serve(ln); err != nil {
-		slog.Error("listener stopped", "listener", name, "addr", ln.Addr().String(), "err", err)
+	err := serve(server.KeepAccepting(ln))
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	slog.Error("listener stopped", "listener", name, "addr", ln.Addr().String(), "err", err)
+	select {
+	case listenerFailed <- fmt.Errorf("%s listener %s: %w", name, ln.Addr(), err):
+	default:
 	}
 }
+
+// listenerFailed gets the first listener that stopped on its own.
+var listenerFailed = make(chan error, 1)
 
 func addrs(lns []net.Listener) []string {
 	out := make([]string, len(lns))
