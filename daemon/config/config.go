@@ -96,7 +96,9 @@ type HTTP struct {
 	WriteTimeout Duration `json:"writeTimeout"`
 	// IdleTimeout closes keep-alive connections idle for this long. Default "60s".
 	IdleTimeout Duration `json:"idleTimeout"`
-	// MaxConns limits concurrent connections. Default 65536.
+	// MaxConns limits concurrent connections, over all the bid
+	// listeners (one per core with reusePort, and the HTTPS one): each
+	// gets its share. Default 65536.
 	MaxConns int `json:"maxConns"`
 	// ReusePort opens one SO_REUSEPORT listener per GOMAXPROCS. Default false.
 	ReusePort bool `json:"reusePort"`

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/rtbd/rtbd/daemon/config"
 )
 
 // failingListener fails its first n Accepts with err.
@@ -71,5 +73,23 @@ func TestKeepAccepting(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve went on after an error that does not pass")
+	}
+}
+
+// TestShareMaxConns: http.maxConns bounds the connections of all the bid
+// listeners together: each Serve bounds its own, so each gets a share.
+func TestShareMaxConns(t *testing.T) {
+	srv := newTestServer(t, func(c *config.Config) { c.HTTP.MaxConns = 10 })
+	srv.ShareMaxConns(1)
+	if got := srv.http.Concurrency; got != 10 {
+		t.Fatalf("one listener: concurrency %d; want 10", got)
+	}
+	srv.ShareMaxConns(4)
+	if got := srv.http.Concurrency; got != 3 {
+		t.Fatalf("four listeners: concurrency %d each; want 3 (10 shared, rounded up)", got)
+	}
+	srv.ShareMaxConns(20)
+	if got := srv.http.Concurrency; got != 1 {
+		t.Fatalf("twenty listeners: concurrency %d each; want 1", got)
 	}
 }

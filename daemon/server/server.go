@@ -156,6 +156,16 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 // Serve accepts connections on ln until [Server.Shutdown].
 func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
 
+// ShareMaxConns splits http.maxConns over the n bid listeners the server
+// is to serve (a SO_REUSEPORT socket per core, the HTTPS one): each Serve
+// bounds its own connections, so without it the daemon took n times
+// maxConns, and n times the buffers they hold. Call it before Serve.
+func (s *Server) ShareMaxConns(n int) {
+	if total := s.cfg.HTTP.MaxConns; total > 0 && n > 1 {
+		s.http.Concurrency = max(1, (total+n-1)/n)
+	}
+}
+
 // SetReady marks the server ready (or not) for /readyz.
 func (s *Server) SetReady(v bool) { s.ready.Store(v) }
 
