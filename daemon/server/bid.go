@@ -143,10 +143,15 @@ func countVersion(v []byte) {
 	}
 }
 
+// maxTmax bounds a request's tmax: no exchange waits a minute, and a
+// larger value, multiplied into a Duration, could wrap negative (a tmax
+// of 10^13 answered at once with a timeout no-bid).
+const maxTmax = time.Minute
+
 // tmax is the time the exchange gives req from its arrival.
 func (s *Server) tmax(req *openrtb.Request) time.Duration {
 	if req.TMax > 0 {
-		return time.Duration(req.TMax) * time.Millisecond
+		return time.Duration(min(int64(req.TMax), int64(maxTmax/time.Millisecond))) * time.Millisecond
 	}
 	return s.cfg.Bidding.DefaultTmax.D()
 }

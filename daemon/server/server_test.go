@@ -456,6 +456,20 @@ func TestOpenRTBVersionHeader(t *testing.T) {
 	}
 }
 
+// TestHugeTmax: a tmax past any real one is held to a minute: multiplied
+// into a Duration as it came, 10^13 ms wrapped negative and the request
+// got a timeout no-bid at once (the HTTP audit).
+func TestHugeTmax(t *testing.T) {
+	_, c := testServer(t, func(c *config.Config) { c.Bidding.MinTimeLeft = config.Duration(50 * time.Millisecond) })
+	bid := corpusFile(t, "iab__2.6-video.json")
+	for _, tmax := range []string{"10000000000000", "9223372036855", "60001"} {
+		body := bytes.Replace(bid, []byte(`"tmax": 120`), []byte(`"tmax": `+tmax), 1)
+		if r := post(t, c, "/openrtb2/bid", body); r.status != 200 {
+			t.Fatalf("tmax %s: %d %s; want a bid", tmax, r.status, r.body)
+		}
+	}
+}
+
 // TestBodySizeLimit checks http.maxBodyBytes at its edge: a body of
 // exactly the limit is answered, plain or inflated from gzip, and one
 // byte more gets 413 either way.
