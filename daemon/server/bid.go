@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"sync"
@@ -160,11 +159,11 @@ func (s *Server) tmax(req *openrtb.Request) time.Duration {
 // answers the request with 413/415/400 and returns false.
 func (s *Server) readBody(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange) ([]byte, bool) {
 	body := ctx.Request.Body()
-	enc := ctx.Request.Header.ContentEncoding()
+	gzip, ok := requestCoding(ctx.Request.Header.ContentEncoding())
 	switch {
-	case len(enc) == 0 || bytes.EqualFold(enc, strIdentity):
+	case ok && !gzip:
 		return body, true
-	case bytes.EqualFold(enc, strGzip):
+	case ok:
 		gzipRequests.Inc()
 		out, err := c.inf.inflate(body, s.cfg.HTTP.MaxBodyBytes)
 		if errors.Is(err, errTooLarge) {
@@ -308,7 +307,7 @@ func (s *Server) noBid(ctx *fasthttp.RequestCtx, c *bidCtx, x *exchange, reason 
 func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, c *bidCtx) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
-	if min := s.cfg.HTTP.GzipMinBytes; min > 0 && len(c.out) >= min && ctx.Request.Header.HasAcceptEncodingBytes(strGzip) {
+	if min := s.cfg.HTTP.GzipMinBytes; min > 0 && len(c.out) >= min && acceptsGzip(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)) {
 		ctx.SetBody(c.def.deflate(c.out))
 		ctx.Response.Header.SetContentEncodingBytes(strGzip)
 		gzipResponses.Inc()
