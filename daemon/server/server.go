@@ -128,6 +128,8 @@ func (s *Server) readError(ctx *fasthttp.RequestCtx, err error) {
 		x.count(resBad)
 		ctx.Error("cannot read HTTP request", fasthttp.StatusBadRequest)
 	}
+	// As every answer of the bid listener (ctx.Error resets the headers).
+	ctx.Response.Header.SetCanonical(headerVersion, version26)
 }
 
 func isTimeout(err error) bool {

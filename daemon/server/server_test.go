@@ -321,8 +321,9 @@ func TestBadInput(t *testing.T) {
 // connection closed instead of the answer.
 func tooLarge(t *testing.T, c *fasthttp.Client, body []byte) {
 	t.Helper()
-	if r := rawPost(t, c, "/openrtb2/bid", body); r.status != fasthttp.StatusRequestEntityTooLarge {
-		t.Fatalf("too large: status %d; want 413", r.status)
+	// fasthttp answers it before the handler: the header is readError's.
+	if r := rawPost(t, c, "/openrtb2/bid", body); r.status != fasthttp.StatusRequestEntityTooLarge || string(r.header.Peek("X-Openrtb-Version")) != "2.6" {
+		t.Fatalf("too large: status %d, x-openrtb-version %q; want 413 with 2.6", r.status, r.header.Peek("X-Openrtb-Version"))
 	}
 }
 
