@@ -221,6 +221,11 @@ func setupRuntime(cfg *config.Config) {
 
 func serve(cfg *config.Config) int {
 	start := time.Now()
+	// From the start: a SIGHUP's default action is to exit, and loading a
+	// large book takes seconds. One that comes meanwhile reloads once the
+	// daemon serves; a SIGTERM drains it then.
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	eng, err := engine.New(cfg)
 	if err != nil {
 		slog.Error("cannot start", "err", err)
@@ -385,7 +390,7 @@ func serve(cfg *config.Config) int {
 	slog.Info("serving", "bid", addrs(bidLns), "admin", addrs(adminLns), "path", cfg.HTTP.BidPath,
 		"version", buildinfo.Version, "startSeconds", time.Since(start).Seconds())
 
-	failed := waitForSignals(reload)
+	failed := waitForSignals(sig, reload)
 
 	systemd.Stopping()
 	close(stopWatchdog)
@@ -404,11 +409,10 @@ func serve(cfg *config.Config) int {
 	return 0
 }
 
-// waitForSignals reloads on SIGHUP and returns on SIGTERM or SIGINT, or
-// with the error of a listener that stopped on its own (see serveOn).
-func waitForSignals(reload func() error) error {
-	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+// waitForSignals reloads on SIGHUP and returns on SIGTERM or SIGINT, as
+// sig brings them, or with the error of a listener that stopped on its
+// own (see serveOn).
+func waitForSignals(sig <-chan os.Signal, reload func() error) error {
 	for {
 		select {
 		case err := <-listenerFailed:
