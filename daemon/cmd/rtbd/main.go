@@ -23,6 +23,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -327,8 +328,13 @@ func serve(cfg *config.Config) int {
 	// bidding.noticeKeyFile (the engine), bidding.priceKeysFiles, the
 	// token files, the certificates of http.tls, admin.tls and
 	// state.peerTLS, and state.peerTLS.caFile. One that fails changes
-	// nothing.
+	// nothing. Reloads run one at a time (SIGHUP and /admin/reload may
+	// come together): else an older read of a token or certificate file
+	// could be installed after a newer one.
+	var reloading sync.Mutex
 	reload := func() error {
+		reloading.Lock()
+		defer reloading.Unlock()
 		systemd.Reloading()
 		defer systemd.Ready()
 		priceKeys, err := engine.ReadPriceKeys(cfg)
