@@ -369,6 +369,11 @@ func serve(cfg *config.Config) int {
 	if tok.admin == nil && beyondLoopback(adminLns) {
 		slog.Warn("the admin listener is reachable beyond loopback without admin.tokenFile: anyone who reaches it can reload, profile, and keep data.deadman from tripping", "admin", addrs(adminLns))
 	}
+	if tok.admin != nil && tok.peer == nil && beyondLoopback(adminLns) {
+		// The peers read /state/* with state.peerTokenFile's tokens, not
+		// the admin's: without them those paths stay open.
+		slog.Warn("the admin listener serves each campaign's spend and the billing notices (/state/*) without a token: set state.peerTokenFile", "admin", addrs(adminLns))
+	}
 	peerSrv, err := peerListener(cfg, peerSrc, lns.peerTLS)
 	if err != nil {
 		slog.Error("cannot listen", "err", err)
