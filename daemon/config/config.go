@@ -366,7 +366,8 @@ type Bidding struct {
 	GDPRRequireConsent bool `json:"gdprRequireConsent"`
 	// HostID is a short id unique per host, embedded in bid ids: at most
 	// [MaxHostID] letters, digits, '.', '_' and '-'. Default derived from
-	// the hostname.
+	// the hostname: itself up to 16 bytes, else its first 11 and a hash
+	// of the whole, so that hosts named alike get distinct ids.
 	HostID string `json:"hostID"`
 	// FreqCapSlots is the size of the frequency-cap table (entries, rounded
 	// up to a power of two). Default 1048576.

@@ -10,8 +10,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/rtbd/rtbd/daemon/buildinfo"
 	"github.com/rtbd/rtbd/daemon/config"
@@ -629,8 +631,16 @@ func defaultHostID() string {
 	if err != nil || h == "" {
 		return "rtbd"
 	}
-	if len(h) > 16 {
-		h = h[:16]
+	return hostIDOf(h)
+}
+
+// hostIDOf is the default bidding.hostID of hostname h: h itself up to 16
+// bytes, else its first 11 and a hash of the whole. Cut to 16 alone,
+// rtbd-bidder-fra1-01 and -02 had one id, and each refused the other's
+// spend as its own: budgets were not shared at all (the money audit).
+func hostIDOf(h string) string {
+	if len(h) <= 16 {
+		return h
 	}
-	return h
+	return fmt.Sprintf("%s-%04x", h[:11], xxhash.Sum64String(h)&0xffff)
 }
