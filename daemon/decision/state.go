@@ -211,11 +211,20 @@ func dayNumber(t time.Time) int64 { return t.Unix() / 86400 }
 // addSpend adds micro-units to today's and the total spend, starting a new
 // day when day moved on, and returns both once added. A bill racing the
 // day change may land in either day; budgets are approximate to one
-// impression.
+// impression. A day more than one ahead of day is a clock's that jumped
+// (see spentToday): its spend becomes day's, so that the next midnight
+// starts a new day again; left in place, it kept a daily budget from
+// starting afresh until that date came (the money audit: a bill dated a
+// year ahead held a campaign to one day's budget for ten days).
 func (cs *campaignState) addSpend(spend, day int64) (today, total int64) {
-	if d := cs.day.Load(); d != dayOf(day) && int64(d) < day {
-		if cs.day.CompareAndSwap(d, dayOf(day)) {
-			cs.today.Store(0)
+	if d := cs.day.Load(); d != dayOf(day) {
+		switch {
+		case int64(d) < day:
+			if cs.day.CompareAndSwap(d, dayOf(day)) {
+				cs.today.Store(0)
+			}
+		case int64(d) > day+1:
+			cs.day.CompareAndSwap(d, dayOf(day))
 		}
 	}
 	return cs.today.Add(spend), cs.total.Add(spend)

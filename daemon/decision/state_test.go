@@ -420,6 +420,31 @@ func TestSpendOfALaterDay(t *testing.T) {
 	}
 }
 
+// TestSpendOfAFarDay: a bill dated days ahead (a clock that jumped) does
+// not keep the daily budget from starting afresh until that date: its
+// spend becomes today's at the next bill, and the next day starts from
+// zero (the money audit: a year ahead held a campaign to one day's
+// budget for ten days).
+func TestSpendOfAFarDay(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c1", 10)
+	c.Budget = campaignBudget(5, 100, "asap")
+	st, s := compileState(t, c)
+	bill(t, st, "c1", 0, 3, testNow.Add(365*24*time.Hour))
+	bill(t, st, "c1", 0, 2, testNow) // the clock back: today's now holds 5
+	if got := s.CampaignStatus(0, testNow); got.SpendToday != 5 || got.SpendTotal != 5 {
+		t.Fatalf("status %+v; want 5 spent today and in total", got)
+	}
+	next := testNow.Add(24 * time.Hour)
+	if got, _, _ := decide(s, bannerRequest(), next); got != ReasonBid {
+		t.Fatalf("the next day: reason %s; want a bid", got)
+	}
+	bill(t, st, "c1", 0, 1, next)
+	if got := s.CampaignStatus(0, next); got.SpendToday != 1 || got.SpendTotal != 6 {
+		t.Fatalf("the next day: status %+v; want 1 today, 6 in total", got)
+	}
+}
+
 // TestPeerSpendSharesBudgets checks that the spend peers report counts
 // against the daily and total budgets with this host's own, only on its
 // day, and never in what this host saves (and peers read) as its own.
