@@ -243,7 +243,9 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	s.precomputeDevType()
 	s.buildFirstBounds()
 	s.buildSuffixBounds()
-	st.attach(s)
+	if err := st.attach(s); err != nil {
+		return nil, fmt.Errorf("cannot compile campaigns: %w", err)
+	}
 	return s, nil
 }
 

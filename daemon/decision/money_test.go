@@ -1,9 +1,59 @@
 package decision
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
+
+// TestCurrencyChange: a book in another currency than the spend counted
+// so far is refused, the current one serving on, and so is a state file
+// in another currency than the book; a book without spend may change it.
+// Before, a book restating 100 USD as 15,000 JPY found its 100 USD spent
+// counted as 100 JPY and bid again (the money audit).
+func TestCurrencyChange(t *testing.T) {
+	usd := testFile(bannerCampaign("c1", 10))
+	jpy := testFile(bannerCampaign("c1", 10))
+	jpy.Currency = "JPY"
+	opts := testOptions
+	opts.Rates = map[string]float64{"JPY": 150}
+	st := NewState(0)
+	if _, err := Compile(jpy, nil, st, opts); err != nil { // no spend yet: any currency
+		t.Fatal(err)
+	}
+	s, err := Compile(usd, nil, st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bill(t, st, "c1", 0, 1, testNow)
+	if _, err := Compile(jpy, nil, st, opts); !errors.Is(err, ErrCurrencyChanged) || !strings.Contains(err.Error(), "restate the budgets in USD") {
+		t.Fatalf("JPY book over USD spend: %v; want ErrCurrencyChanged", err)
+	}
+	if got := s.CampaignStatus(0, testNow).SpendTotal; got != 1 {
+		t.Fatalf("after the refused book: %v spent; want 1 USD", got)
+	}
+	saved := st.AppendCurrency(nil)
+	if string(saved) != "USD" {
+		t.Fatalf("AppendCurrency: %q", saved)
+	}
+	restarted := NewState(0)
+	if _, err := Compile(jpy, nil, restarted, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restarted.RestoreCurrency(saved); !errors.Is(err, ErrCurrencyChanged) {
+		t.Fatalf("a USD state file under a JPY book: %v; want ErrCurrencyChanged", err)
+	}
+	same := NewState(0)
+	if _, err := Compile(usd, nil, same, opts); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := same.RestoreCurrency(saved); err != nil || n != 1 {
+		t.Fatalf("a USD state file under a USD book: %d, %v", n, err)
+	}
+	if _, err := same.RestoreCurrency([]byte("EURO")); err == nil {
+		t.Fatal("RestoreCurrency took a 4-letter code")
+	}
+}
 
 // TestNewMoneyErrors: a campaign or bid currency without a rate, or a
 // bad rate, fails the compile with the setting to fix.

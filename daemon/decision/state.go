@@ -2,6 +2,7 @@ package decision
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -48,6 +49,11 @@ type State struct {
 	// adopted are the campaigns Adopt counts that no book has had yet;
 	// guarded by mu.
 	adopted map[string]struct{}
+
+	// cur is the currency of the campaign files whose books counted the
+	// spend (the counters are in micro-units of it): the last compiled
+	// book's, or the state file's (RestoreCurrency). Guarded by mu.
+	cur string
 
 	// savedSeen is the last day a book had each campaign, as the state
 	// file kept it (RestoreSeen), for the restores of spend that follow:
@@ -98,10 +104,67 @@ func NewState(freqSlots int) *State {
 	return s
 }
 
-// attach links the campaigns of snap to their counters, creating new ones.
-func (s *State) attach(snap *Snapshot) {
+// ErrCurrencyChanged is returned by [Compile] for a book in another
+// currency than the spend counted so far, and by [State.RestoreCurrency]
+// for a state file in another currency than the book: the counters are in
+// micro-units of the file currency, so a book restating its budgets in
+// JPY would find its USD spend counted as as many JPY (100 USD spent of
+// 100 became 100 JPY of 15,000, and the campaign bid again: the money
+// audit).
+var ErrCurrencyChanged = errors.New("the campaign currency changed while spend was counted in the old one")
+
+// checkCurrency returns ErrCurrencyChanged when the counters hold spend
+// of a currency other than cur. Call it with s.mu held.
+func (s *State) checkCurrency(cur string) error {
+	if s.cur == "" || s.cur == cur {
+		return nil
+	}
+	for _, cs := range *s.camps.Load() {
+		if cs.total.Load() != 0 || cs.today.Load() != 0 || cs.reserved.Load() != 0 || cs.peer.Load() != nil {
+			return fmt.Errorf("%w: the campaigns file is in %s, the spend in %s; restate the budgets in %s, or move state.dir away to start from zero spend", ErrCurrencyChanged, cur, s.cur, s.cur)
+		}
+	}
+	return nil
+}
+
+// AppendCurrency appends, for the spend file, the currency the spend is
+// counted in (see ErrCurrencyChanged).
+func (s *State) AppendCurrency(dst []byte) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return append(dst, s.cur...)
+}
+
+// RestoreCurrency reads AppendCurrency's output, before the spend is
+// restored: it fails with ErrCurrencyChanged when the book compiled
+// since the start is in another currency.
+func (s *State) RestoreCurrency(b []byte) (int, error) {
+	if len(b) != 0 && len(b) != 3 {
+		return 0, fmt.Errorf("currency %q is no ISO 4217 code", b)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if s.cur != "" && s.cur != string(b) {
+		return 0, fmt.Errorf("%w: the campaigns file is in %s, the state file's spend in %s; restate the budgets in %s, or move state.dir away to start from zero spend", ErrCurrencyChanged, s.cur, b, b)
+	}
+	s.cur = string(b)
+	return 1, nil
+}
+
+// attach links the campaigns of snap to their counters, creating new ones.
+// It fails, changing nothing, for a book in another currency than the
+// spend counted (see ErrCurrencyChanged).
+func (s *State) attach(snap *Snapshot) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := string(snap.money.codes[snap.money.file])
+	if err := s.checkCurrency(cur); err != nil {
+		return err
+	}
+	s.cur = cur
 	today := dayNumber(s.now())
 	old := *s.camps.Load()
 	m := make(map[string]*campaignState, len(old)+len(snap.camps))
@@ -135,6 +198,7 @@ func (s *State) attach(snap *Snapshot) {
 	s.camps.Store(&m)
 	s.grown.Add(uint64(added))
 	s.snap.Store(snap)
+	return nil
 }
 
 // ErrUnknownCampaign is returned by [State.Bill] for a campaign id that no

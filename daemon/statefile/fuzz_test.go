@@ -28,6 +28,7 @@ func fuzzParts() (*decision.State, *notice.Handler, []Part) {
 	ps := peers.New(st, []string{fuzzPeer}, time.Second, "fuzz")
 	es := map[string]*shading.Estimator{"x": shading.New(shading.Config{Start: 0.9, Min: 0.5, Explore: 0.05}, fuzzNow)}
 	return st, h, []Part{
+		{Name: "currency", Append: st.AppendCurrency, Restore: st.RestoreCurrency},
 		{Name: "seen", Append: st.AppendSeen, Restore: st.RestoreSeen},
 		{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend},
 		{Name: "peers", Append: ps.Append, Restore: ps.Restore},
@@ -81,7 +82,7 @@ func FuzzRestore(f *testing.F) {
 		sections, err := Decode(b)
 		if err != nil {
 			// The sections alone, as if the checksum had matched.
-			sections = map[string][]byte{"seen": b, "spend": b, "peers": b, "peerbills": b, "freq2": b, "notices": b, "reservations": b, "ended": b, "shading": b}
+			sections = map[string][]byte{"currency": b, "seen": b, "spend": b, "peers": b, "peerbills": b, "freq2": b, "notices": b, "reservations": b, "ended": b, "shading": b}
 		}
 		_, _, parts := fuzzParts()
 		for _, p := range parts {

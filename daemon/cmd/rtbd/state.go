@@ -67,7 +67,9 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 	notices.KeepRecentBills()
 	spendParts := []statefile.Part{
 		{Name: "recentbills", Append: notices.AppendRecentBills, Restore: notices.RestoreRecentBills},
-		// Before spend: its restore reads it (see State.AppendSeen).
+		// Before spend: its restore reads them (see State.AppendSeen), and
+		// a spend of another currency than the book's is refused.
+		{Name: "currency", Append: st.AppendCurrency, Restore: st.RestoreCurrency},
 		{Name: "seen", Append: st.AppendSeen, Restore: st.RestoreSeen},
 		{Name: "spend", Append: st.AppendSpend, Restore: st.RestoreSpend},
 	}
