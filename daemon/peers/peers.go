@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime"
 	"slices"
@@ -369,8 +370,14 @@ type Syncer struct {
 	reading sync.Mutex
 	body    []byte
 
-	mu        sync.Mutex // guards peers' spend maps and cursors (Run and Append), and ids
-	peers     []*peer
+	mu    sync.Mutex // guards peers' spend maps and cursors (Run and Append), and ids
+	peers []*peer
+	// gone are the peers of the state file no longer in state.peers (a
+	// host taken out of the group, or moved to another address): what
+	// they had spent still counts, until their campaigns retire, or a
+	// configured peer answers with their host id (the same host at a new
+	// address, whose reading has that spend). Not read.
+	gone      []*peer
 	published bool // publish ran: the State has the peers' spend
 	// ids names the State's campaigns, which include those of the peers'
 	// readings (SetPeerSpend adds them), by key: xxhash of the id, as
@@ -809,7 +816,11 @@ func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url 
 	}
 	s.mu.Lock()
 	p.hostID = id
+	moved := s.dropGone(id)
 	s.mu.Unlock()
+	if moved {
+		s.publish()
+	}
 	buf := bytes.NewBuffer(dst)
 	if n := resp.ContentLength; n > 0 && n <= maxBody {
 		buf.Grow(int(n) + bytes.MinRead) // the last read, of EOF, wants MinRead free
@@ -965,7 +976,7 @@ func (s *Syncer) Retire() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, p := range s.peers {
+	for _, p := range s.known() {
 		for id, e := range p.spend {
 			if s.st.Retirable([]byte(id), e.Day) {
 				delete(p.spend, id)
@@ -973,7 +984,9 @@ func (s *Syncer) Retire() int {
 				n++
 			}
 		}
-		p.campaigns.Set(float64(len(p.spend)))
+		if p.campaigns != nil {
+			p.campaigns.Set(float64(len(p.spend)))
+		}
 	}
 	for k, id := range s.ids {
 		if !s.st.Counts(id) {
@@ -990,7 +1003,7 @@ func (s *Syncer) publish() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sum := map[string]decision.CampaignSpend{}
-	for _, p := range s.peers {
+	for _, p := range s.known() {
 		for id, e := range p.spend {
 			sum[id] = addSpend(sum[id], e)
 		}
@@ -1009,7 +1022,7 @@ func (s *Syncer) sums(ids []string) []decision.CampaignSpend {
 	entries := make([]decision.CampaignSpend, 0, len(ids))
 	for _, id := range ids {
 		var t decision.CampaignSpend
-		for _, p := range s.peers {
+		for _, p := range s.known() {
 			if e, ok := p.spend[id]; ok {
 				t = addSpend(t, e)
 			}
@@ -1055,8 +1068,9 @@ func (s *Syncer) Append(dst []byte) []byte {
 // appendPerPeer appends the peer count u32 and, per peer, its URL's
 // length u16, the URL and what body appends. Call it with s.mu held.
 func (s *Syncer) appendPerPeer(dst []byte, body func(dst []byte, p *peer) []byte) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s.peers)))
-	for _, p := range s.peers {
+	known := s.known()
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(known)))
+	for _, p := range known {
 		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(p.url)))
 		dst = append(dst, p.url...)
 		dst = body(dst, p)
@@ -1186,7 +1200,7 @@ func restorePerPeer[T any](s *Syncer, b []byte, read func(b []byte) (T, int, err
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	restored := 0
-	for _, p := range s.peers {
+	for _, p := range s.known() {
 		if v, ok := saved[p.url]; ok {
 			apply(p, v)
 			restored++
@@ -1202,7 +1216,7 @@ func (s *Syncer) SeenOf(dst []byte, id string) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var entries []decision.CampaignSpend
-	for _, p := range s.peers {
+	for _, p := range s.known() {
 		if p.hostID == id {
 			for _, e := range p.spend {
 				entries = append(entries, e)
@@ -1254,9 +1268,12 @@ func (s *Syncer) Recover(ctx context.Context) (int, error) {
 }
 
 // Restore merges Append's output into the known spend of the configured
-// peers and hands the sum to the State; a saved peer that is no longer
-// configured is dropped with a log line. It returns the number of peers
-// restored and checks the whole input before it changes anything.
+// peers and hands the sum to the State. A saved peer no longer configured
+// is kept as gone (see Syncer.gone), with a log line: dropping it, as
+// before, made what it had spent spendable again (the money audit: 20,000
+// micro-units of a host taken out of the group, back in the survivors'
+// budgets). It returns the number of peers restored and checks the whole
+// input before it changes anything.
 func (s *Syncer) Restore(b []byte) (int, error) {
 	saved, err := Decode(b)
 	if err != nil {
@@ -1272,10 +1289,37 @@ func (s *Syncer) Restore(b []byte) (int, error) {
 			restored++
 		}
 	}
-	s.mu.Unlock()
-	for url := range saved {
-		slog.Warn("state file holds the spend of a peer no longer in state.peers; dropping it", "peer", url)
+	for _, url := range slices.Sorted(maps.Keys(saved)) {
+		g := &peer{url: url, spend: map[string]decision.CampaignSpend{}}
+		mergeSpend(g.spend, saved[url], s.st.Retirable)
+		if len(g.spend) == 0 {
+			continue
+		}
+		s.gone = append(s.gone, g)
+		slog.Warn("state file holds the spend of a peer no longer in state.peers; it still counts against the budgets", "peer", url, "campaigns", len(g.spend))
 	}
+	s.mu.Unlock()
 	s.publish()
 	return restored, nil
+}
+
+// known returns the configured peers and the gone ones. s.mu is held.
+func (s *Syncer) known() []*peer {
+	if len(s.gone) == 0 {
+		return s.peers
+	}
+	return append(s.peers[:len(s.peers):len(s.peers)], s.gone...)
+}
+
+// dropGone forgets the gone peer with host id, if any: a configured peer
+// answered with it, the same host at a new address, whose readings hold
+// its spend. It reports whether it dropped one. s.mu is held.
+func (s *Syncer) dropGone(id string) bool {
+	i := slices.IndexFunc(s.gone, func(g *peer) bool { return g.hostID == id })
+	if i < 0 {
+		return false
+	}
+	slog.Info("a peer answers with the host id of a gone one: its spend is that peer's", "hostID", id, "gone", s.gone[i].url)
+	s.gone = slices.Delete(s.gone, i, i+1)
+	return true
 }

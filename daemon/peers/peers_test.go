@@ -301,6 +301,57 @@ func TestKnownSpendSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestGonePeerSpend: a peer the state file has and state.peers no longer
+// lists still counts what it spent, restart after restart: dropped, its
+// spend was back in the survivors' budgets (the money audit). A configured
+// peer that answers with its host id, the same host at a new address,
+// takes its place, so its spend is not counted twice.
+func TestGonePeerSpend(t *testing.T) {
+	a, b, c := newHost(t), newHost(t), newHost(t)
+	a.serve(t, nil)
+	b.serve(t, nil)
+	a.bill(t, 3, now)
+	b.bill(t, 2, now)
+	s := New(c.st, []string{a.url, b.url}, time.Second, c.id)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	saved, ids := s.Append(nil), s.AppendIDs(nil)
+
+	restart := func(saved, ids []byte, urls ...string) (*host, *Syncer) {
+		t.Helper()
+		h := newHost(t)
+		s := New(h.st, urls, time.Second, h.id)
+		if _, err := s.Restore(saved); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RestoreIDs(ids); err != nil {
+			t.Fatal(err)
+		}
+		return h, s
+	}
+	// b leaves the group.
+	c2, s2 := restart(saved, ids, a.url)
+	if _, total := c2.peerSpend(now); total != 5 {
+		t.Fatalf("b left the group: peers' total %v; want 5 (a's 3 and b's 2)", total)
+	}
+	c3, s3 := restart(s2.Append(nil), s2.AppendIDs(nil), a.url)
+	if _, total := c3.peerSpend(now); total != 5 {
+		t.Fatalf("a restart later: peers' total %v; want 5", total)
+	}
+	// b comes back at a new address, with its state.
+	b.stop()
+	b2 := &host{id: b.id, st: b.st, snap: b.snap}
+	b2.serve(t, nil)
+	c4, s4 := restart(s3.Append(nil), s3.AppendIDs(nil), a.url, b2.url)
+	if err := s4.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, total := c4.peerSpend(now); total != 5 {
+		t.Fatalf("b back at a new address: peers' total %v; want 5, b's spend once", total)
+	}
+}
+
 // TestMergeSpend folds readings one campaign at a time, decoded
 // (mergeSpend: saved readings, billing notices) and as they arrive
 // (mergeReading: a peer's answer).
