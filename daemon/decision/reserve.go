@@ -576,5 +576,16 @@ func (s *State) charge(campaignID []byte, price float64, cur []byte) (*campaignS
 		return nil, 0, fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
 	}
 	// CPM/1000 per impression, in micro-units: x 1e6 / 1e3.
-	return cs, int64(math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3)), nil
+	spend := math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3)
+	if spend > maxCharge {
+		return nil, 0, fmt.Errorf("cannot bill campaign %q: price %v is past any budget", campaignID, price)
+	}
+	return cs, int64(spend), nil
 }
+
+// maxCharge bounds one charge, in micro-units: a budget is at most
+// campaign.MaxBudget (1e12 units, 1e18 micro-units), and one impression
+// beyond it would overflow the int64 counters: a price of 1e300 made them
+// negative, so that the budget never filled and the saved spend failed
+// its restore (the commit review).
+const maxCharge = 1e15

@@ -166,6 +166,15 @@ func TestBillErrorsAndCurrency(t *testing.T) {
 	if _, err := st.Bill([]byte("c1"), 0, -1, nil, testNow); err == nil {
 		t.Fatalf("negative price: no error")
 	}
+	// A charge past any budget would overflow the counters negative.
+	for _, p := range []float64{1e300, 1e13} {
+		if _, err := st.Bill([]byte("c1"), 0, p, nil, testNow); err == nil {
+			t.Fatalf("price %v: no error", p)
+		}
+	}
+	if got := s.CampaignStatus(0, testNow).SpendTotal; got != 0 {
+		t.Fatalf("spend %v after refused charges; want 0", got)
+	}
 	// 900 EUR CPM = 1000 USD CPM = 1 USD per impression.
 	if _, err := st.Bill([]byte("c1"), 0, 900, []byte("EUR"), testNow); err != nil {
 		t.Fatal(err)

@@ -211,10 +211,11 @@ type Config struct {
 	// "USD". A notice without cur= is in it; one in another currency is
 	// converted to it when the Spender is a [Converter], else refused.
 	Currency string
-	// MaxPrice is the highest CPM price a notice without its bid's
-	// price (bp) is accepted at, in USD (converted to Currency when the
-	// Spender is a [Converter]); default 1000. A notice with bp is held
-	// to bp instead: see parsePriceArg.
+	// MaxPrice is the highest CPM, in USD (converted to Currency when the
+	// Spender is a [Converter]), of a bid's price (bp) and of a notice's
+	// without one; default 5000, above any bid a book can make (maxCpm is
+	// at most 1000 of the campaign currency, 1000 KWD some 3,300 USD). A
+	// notice with bp is held to bp: see parsePriceArg.
 	MaxPrice float64
 	// DedupeSlots is the size of the win and billing notices' dedupe
 	// table, rounded up to a power of two; default 1<<20 (16 MiB). Loss
@@ -303,7 +304,7 @@ func New(cfg Config, sp Spender, sink Sink) *Handler {
 		cfg.Currency = "USD"
 	}
 	if cfg.MaxPrice <= 0 {
-		cfg.MaxPrice = 1000
+		cfg.MaxPrice = 5000
 	}
 	if cfg.DedupeSlots <= 0 {
 		cfg.DedupeSlots = 1 << 20

@@ -487,10 +487,10 @@ func TestNoticeCurrencies(t *testing.T) {
 		stated     float64
 	}{
 		{"bid=e1&cid=c&price=2&cur=EUR", 204, 4, 0, 0},
-		{"bid=e2&cid=c&price=1500&cur=jpy", 204, 10, 0, 0}, // MaxPrice (1000) holds in USD
+		{"bid=e2&cid=c&price=1500&cur=jpy", 204, 10, 0, 0}, // MaxPrice (5000) holds in USD
 		{"bid=e3&cid=c&price=3&bp=2&mtw=1&cur=EUR", 204, 4, 4, 6},
 		{"bid=e4&cid=c&price=1.5&cur=USD", 204, 1.5, 0, 0},
-		{"bid=e5&cid=c&price=150001&cur=JPY", 400, 0, 0, 0},
+		{"bid=e5&cid=c&price=750001&cur=JPY", 400, 0, 0, 0},
 		{"bid=e6&cid=c&price=1&cur=GBP", 400, 0, 0, 0},
 		{"bid=e7&cid=c&price=1&cur=CHF", 400, 0, 0, 0},
 	} {
@@ -680,9 +680,13 @@ func TestNoticesWithoutAPrice(t *testing.T) {
 		{"bid=u2&cid=c&price=%24%7BAUCTION_PRICE%7D&bp=2", 2, true},
 		{"bid=u3&cid=c&price=&bp=2.5", 2.5, true},
 		{"bid=u4&cid=c&bp=2.5", 2.5, true},
-		{"bid=u5&cid=c&price=1500&bp=3", 3, false}, // above MaxPrice: capped at bp
+		{"bid=u5&cid=c&price=5500&bp=3", 3, false}, // above MaxPrice: capped at bp
 		{"bid=u6&cid=c&price=${AUCTION_PRICE}", -1, false},
-		{"bid=u7&cid=c&price=1500", -1, false},
+		{"bid=u7&cid=c&price=5500", -1, false},
+		// bp itself is held to MaxPrice: charged up to it, an unsigned
+		// bp=1e300 overflowed the spend counters.
+		{"bid=u8&cid=c&price=5500&bp=5500", -1, false},
+		{"bid=u9&cid=c&bp=1e300", -1, false},
 	} {
 		calls, events := len(sp.calls), sink.count()
 		code, body := serveDirect(t, h, "GET", "/bill?"+tc.query, "")
@@ -738,9 +742,10 @@ func TestMaxPriceInUSD(t *testing.T) {
 	sp := &convertingSpender{bid: "KRW", perUSD: map[string]float64{"KRW": 1400}}
 	h := New(Config{Currency: "KRW"}, sp, nil)
 	for q, want := range map[string]int{
-		"bid=k1&cid=c&price=8500":    204,
-		"bid=k2&cid=c&price=1399999": 204, // 999.99 USD
-		"bid=k3&cid=c&price=1400001": 400,
+		"bid=k1&cid=c&price=8500":            204,
+		"bid=k2&cid=c&price=6999999":         204, // 4999.99 USD
+		"bid=k3&cid=c&price=7000001":         400,
+		"bid=k4&cid=c&price=9000&bp=9031.33": 204, // the audit's bill of a KRW bid
 	} {
 		if code, body := serveDirect(t, h, "GET", "/bill?"+q, ""); code != want {
 			t.Errorf("%s: %d %q; want %d", q, code, body, want)
@@ -761,7 +766,7 @@ func TestOddLosses(t *testing.T) {
 	}{
 		{"price=2,5&loss=102", UnknownPrice, 102},
 		{"price=-1&loss=102", UnknownPrice, 102},
-		{"price=1500&bp=3&loss=102", UnknownPrice, 102},
+		{"price=5500&bp=3&loss=102", UnknownPrice, 102},
 		{"price=900&bp=3&loss=102", 900, 102},
 		{"price=2&bp=abc&loss=102", 2, 102},
 		{"price=2&loss=-1", 2, -1},

@@ -220,7 +220,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if n.qty, n.qm, reason = parseQty(f.v[fieldQm], a.peek("mul")); reason != "" {
 		return resultInvalid, reason
 	}
-	if r, reason := n.parseBidPrice(k, f.v[fieldBP]); r != resultOK {
+	if r, reason := h.parseBidPrice(k, f.v[fieldBP], n); r != resultOK {
 		return r, reason
 	}
 	if r, reason := h.parsePriceArg(k, a.peek("price"), n); r != resultOK {
@@ -454,17 +454,22 @@ func (h *Handler) parseMinToWin(v []byte, xs *exchangeState, rate float64) float
 }
 
 // parseBidPrice reads bp, the price of the bid the notice is for (see
-// parsePriceArg). rtbd wrote it, so a bad one fails a win or billing
-// notice; a loss notice is kept without it.
-func (n *notice) parseBidPrice(k Kind, bp []byte) (result, string) {
+// parsePriceArg). rtbd wrote it, so a bad one, or one above MaxPrice,
+// fails a win or billing notice: a win or bill is charged up to bp, and
+// an unsigned notice's bp=1e300 overflowed the spend counters (the commit
+// review). A loss notice is kept without it.
+func (h *Handler) parseBidPrice(k Kind, bp []byte, n *notice) (result, string) {
 	n.bidPrice = -1
 	if len(bp) == 0 {
 		return resultOK, ""
 	}
 	v, ok := parsePrice(bp)
-	if !ok {
+	if !ok || v*n.rate > h.maxPriceIn() {
 		if k == KindLoss {
 			return resultOK, ""
+		}
+		if ok {
+			return resultInvalid, reasonPriceRange
 		}
 		return resultInvalid, reasonBadBidPrice
 	}

@@ -190,10 +190,10 @@ func TestEncryptedPrices(t *testing.T) {
 	// Exchanges without keys take decimals only.
 	f("/bill?bid=p6&cid=c&price="+enc(2500)+"&x=tx", 400, reasonBadPrice, -1)
 	f("/bill?bid=p7&cid=c&price="+enc(2500), 400, reasonBadPrice, -1)
-	// Above MaxPrice (1000 CPM, 10^6 CPI micros) once decrypted; with
+	// Above MaxPrice (5000 CPM, 5*10^6 CPI micros) once decrypted; with
 	// bp, capped at it.
-	f("/bill?bid=p8&cid=c&price="+enc(1_000_001)+"&x=adx", 400, reasonPriceRange, -1)
-	f("/bill?bid=p9&cid=c&price="+enc(1_000_001)+"&x=adx&bp=3", 204, "", 3)
+	f("/bill?bid=p8&cid=c&price="+enc(5_000_001)+"&x=adx", 400, reasonPriceRange, -1)
+	f("/bill?bid=p9&cid=c&price="+enc(5_000_001)+"&x=adx&bp=3", 204, "", 3)
 }
 
 // TestMinToWinPrices checks the mtw of billing notices: a decimal, or
@@ -226,7 +226,7 @@ func TestMinToWinPrices(t *testing.T) {
 		f("tx", "4", url.QueryEscape(mtw), 0)
 	}
 	f("adx", enc(4000), "YWJjMTIzZGVmNDU2Z2hpN7fhCuPemCcf_6msaw", 0) // forged
-	f("adx", enc(4000), enc(1_000_001), 0)                           // above MaxPrice
+	f("adx", enc(4000), enc(5_000_001), 0)                           // above MaxPrice
 }
 
 // TestExplorationWins: a billing notice of a bid sent unshaded (sx=1)
