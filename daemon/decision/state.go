@@ -300,8 +300,15 @@ func (cs *campaignState) addSpend(spend, day int64) (today, total int64) {
 // addSpend adds the bills that follow to that day, so its spend is
 // today's, or a daily budget would not hold until the date caught up.
 func (cs *campaignState) spentToday(day int64) int64 {
-	if int64(cs.day.Load()) < int64(dayOf(day)) {
+	d := int64(cs.day.Load())
+	if d < int64(dayOf(day)) {
 		return 0
+	}
+	if d > day+1 {
+		// Days ahead (see addSpend): today's from now on, so that the
+		// next midnight starts a new day even if no bill comes, as none
+		// does once this spend fills the budget.
+		cs.day.CompareAndSwap(dayOf(d), dayOf(day))
 	}
 	return cs.today.Load()
 }

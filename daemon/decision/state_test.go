@@ -448,6 +448,17 @@ func TestSpendOfAFarDay(t *testing.T) {
 	if got, _, _ := decide(s, bannerRequest(), next); got != ReasonBid {
 		t.Fatalf("the next day: reason %s; want a bid", got)
 	}
+
+	// The far day's bill alone fills the budget: no bill follows to bring
+	// the day back, and reading the spend must.
+	st2, s2 := compileState(t, c)
+	bill(t, st2, "c1", 0, 5, testNow.Add(365*24*time.Hour))
+	if got, _, _ := decide(s2, bannerRequest(), testNow); got != ReasonBudget {
+		t.Fatalf("5 of 5 spent on a far day: reason %s; want budget", got)
+	}
+	if got, _, _ := decide(s2, bannerRequest(), next); got != ReasonBid {
+		t.Fatalf("the day after a far day's bill filled the budget: reason %s; want a bid", got)
+	}
 	bill(t, st, "c1", 0, 1, next)
 	if got := s.CampaignStatus(0, next); got.SpendToday != 1 || got.SpendTotal != 6 {
 		t.Fatalf("the next day: status %+v; want 1 today, 6 in total", got)
