@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -94,4 +96,88 @@ func transientAccept(err error) bool {
 		}
 	}
 	return false
+}
+
+// connLimit bounds the connections of several listeners together: with
+// reusePort a socket per core and the HTTPS one, each served by its own
+// fasthttp Serve, whose Concurrency bounds only its own connections, so
+// that the daemon took that many times http.maxConns (the HTTP audit),
+// and sharing it out left the HTTPS listener a sliver (the commit
+// review). max <= 0: no bound.
+type connLimit struct {
+	max  int64
+	open atomic.Int64
+}
+
+var connsRefused = metrics.NewCounter(`rtbd_connections_refused_total`)
+
+// limit returns ln with an Accept that counts its connections against l,
+// and answers one past the bound with a 503 and closes it, as fasthttp
+// does past its Concurrency.
+func (l *connLimit) limit(ln net.Listener) net.Listener {
+	if l.max <= 0 {
+		return ln
+	}
+	return &limitedListener{Listener: ln, l: l}
+}
+
+type limitedListener struct {
+	net.Listener
+	l *connLimit
+}
+
+var tooManyConns = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+
+func (ll *limitedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := ll.Listener.Accept()
+		if err != nil {
+			return c, err
+		}
+		if ll.l.open.Add(1) <= ll.l.max {
+			if tc, ok := c.(*tls.Conn); ok {
+				// fasthttp's IsTLS looks for tls.Conn's methods.
+				return &countedTLSConn{Conn: tc, place: place{l: ll.l}}, nil
+			}
+			return &countedConn{Conn: c, place: place{l: ll.l}}, nil
+		}
+		ll.l.open.Add(-1)
+		connsRefused.Inc()
+		c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)) //nolint:errcheck // best effort
+		c.Write(tooManyConns)                                     //nolint:errcheck // best effort
+		c.Close()
+	}
+}
+
+// place is a connection's place in a connLimit, given back once.
+type place struct {
+	l        *connLimit
+	released atomic.Bool
+}
+
+func (p *place) release() {
+	if p.released.CompareAndSwap(false, true) {
+		p.l.open.Add(-1)
+	}
+}
+
+// countedConn and countedTLSConn give their place back when they close.
+type countedConn struct {
+	net.Conn
+	place
+}
+
+func (c *countedConn) Close() error {
+	c.release()
+	return c.Conn.Close()
+}
+
+type countedTLSConn struct {
+	*tls.Conn
+	place
+}
+
+func (c *countedTLSConn) Close() error {
+	c.release()
+	return c.Conn.Close()
 }

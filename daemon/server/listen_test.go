@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync/atomic"
@@ -76,20 +77,65 @@ func TestKeepAccepting(t *testing.T) {
 	}
 }
 
-// TestShareMaxConns: http.maxConns bounds the connections of all the bid
-// listeners together: each Serve bounds its own, so each gets a share.
-func TestShareMaxConns(t *testing.T) {
-	srv := newTestServer(t, func(c *config.Config) { c.HTTP.MaxConns = 10 })
-	srv.ShareMaxConns(1)
-	if got := srv.http.Concurrency; got != 10 {
-		t.Fatalf("one listener: concurrency %d; want 10", got)
+// TestMaxConnsOverListeners: http.maxConns bounds the connections of all
+// the bid listeners together: each Serve bounded only its own, so with a
+// socket per core the daemon took that many times the bound. One past it
+// is answered 503 and closed; a closed one gives its place back.
+func TestMaxConnsOverListeners(t *testing.T) {
+	srv := newTestServer(t, func(c *config.Config) { c.HTTP.MaxConns = 2 })
+	var addrs []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		addrs = append(addrs, ln.Addr().String())
+		go srv.Serve(ln) //nolint:errcheck // ends with the test
 	}
-	srv.ShareMaxConns(4)
-	if got := srv.http.Concurrency; got != 3 {
-		t.Fatalf("four listeners: concurrency %d each; want 3 (10 shared, rounded up)", got)
+	// answer sends a request on c and returns the status line.
+	answer := func(c net.Conn) string {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")); err != nil {
+			return err.Error()
+		}
+		buf := make([]byte, 12)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return err.Error()
+		}
+		return string(buf)
 	}
-	srv.ShareMaxConns(20)
-	if got := srv.http.Concurrency; got != 1 {
-		t.Fatalf("twenty listeners: concurrency %d each; want 1", got)
+	dial := func(addr string) net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := dial(addrs[0]), dial(addrs[1])
+	if s := answer(a); s != "HTTP/1.1 400" {
+		t.Fatalf("first connection: %q", s)
+	}
+	if s := answer(b); s != "HTTP/1.1 400" {
+		t.Fatalf("second connection, on the other listener: %q", s)
+	}
+	refused := connsRefused.Get()
+	if s := answer(dial(addrs[0])); s != "HTTP/1.1 503" || connsRefused.Get() != refused+1 {
+		t.Fatalf("third connection: %q, %d refused; want 503, 1", s, connsRefused.Get()-refused)
+	}
+	// b asks the server to close: once b reads the end, the server's
+	// Close gave the place back (release comes before the close).
+	b.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := b.Write([]byte("POST /openrtb2/bid HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(b); err != nil {
+		t.Fatal(err)
+	}
+	if s := answer(dial(addrs[1])); s != "HTTP/1.1 400" {
+		t.Fatalf("after one closed: %q; want its place taken", s)
 	}
 }

@@ -55,6 +55,9 @@ type Server struct {
 	tx        *transactions // bidding.transactionWindow; nil when off
 	ready     atomic.Bool
 	draining  atomic.Bool
+	// conns bounds the connections of all the bid listeners together
+	// (http.maxConns): each fasthttp Serve bounds only its own.
+	conns connLimit
 
 	http *fasthttp.Server
 
@@ -82,6 +85,7 @@ func New(o Options) *Server {
 		s.tx = newTransactions(b.TransactionWindow.D(), b.TransactionSlots)
 	}
 	h := o.Config.HTTP
+	s.conns.max = int64(h.MaxConns)
 	s.http = &fasthttp.Server{
 		Handler:                       s.Handler,
 		Name:                          "rtbd",
@@ -156,17 +160,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 }
 
 // Serve accepts connections on ln until [Server.Shutdown].
-func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
-
-// ShareMaxConns splits http.maxConns over the n bid listeners the server
-// is to serve (a SO_REUSEPORT socket per core, the HTTPS one): each Serve
-// bounds its own connections, so without it the daemon took n times
-// maxConns, and n times the buffers they hold. Call it before Serve.
-func (s *Server) ShareMaxConns(n int) {
-	if total := s.cfg.HTTP.MaxConns; total > 0 && n > 1 {
-		s.http.Concurrency = max(1, (total+n-1)/n)
-	}
-}
+func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(s.conns.limit(ln)) }
 
 // SetReady marks the server ready (or not) for /readyz.
 func (s *Server) SetReady(v bool) { s.ready.Store(v) }

@@ -381,11 +381,6 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
-	n := len(bidLns)
-	if lns.bidTLS != nil {
-		n++
-	}
-	srv.ShareMaxConns(n)
 	for _, ln := range bidLns {
 		go serveOn(ln, srv.Serve, "bid")
 	}
