@@ -14,9 +14,9 @@
 # switched back to the generation it ran before, one that had not changed
 # (a failed build or copy) is only put back into VRRP. Hosts come from the
 # inventory JSON (nixos/inventory.nix, `deploy.<region>`: lowest VRRP
-# priority first, so the VIP moves once). After a reboot keepalived starts
-# by itself; its readiness check keeps the host out of VRRP until rtbd is
-# ready.
+# priority first, so the VIP moves once). After a reboot (the new boot id
+# tells it), keepalived, which starts by itself, is stopped again until
+# the SLO check passes; a rollback reboots again when it needs to.
 #
 # Usage: deploy.sh [--dry-run] [--inventory FILE] [--flake REF] [--rate N]
 #                  [--duration D] [--slo EXPR] [--slo-from-here]
@@ -149,22 +149,48 @@ in_vrrp() {
 
 system_profile=/nix/var/nix/profiles/system
 
-# needs_reboot HOST: the switched system's kernel, initrd or kernel
-# parameters are not those HOST booted with.
+# needs_reboot HOST: whether the switched system's kernel, initrd or
+# kernel parameters are not those HOST booted with. An ssh failure is an
+# error (status 2), not "no": a skipped reboot leaves the old CPU
+# partition under the new system.
 needs_reboot() {
-	remote "$1" "! { [ \"\$(readlink -f /run/booted-system/kernel)\" = \"\$(readlink -f /run/current-system/kernel)\" ] &&
+	local same
+	same=$(remote "$1" "if [ \"\$(readlink -f /run/booted-system/kernel)\" = \"\$(readlink -f /run/current-system/kernel)\" ] &&
 		[ \"\$(readlink -f /run/booted-system/initrd)\" = \"\$(readlink -f /run/current-system/initrd)\" ] &&
-		cmp -s /run/booted-system/kernel-params /run/current-system/kernel-params; }"
+		cmp -s /run/booted-system/kernel-params /run/current-system/kernel-params; then echo same; else echo differs; fi") || return 2
+	case $same in
+	same) return 1 ;;
+	differs) return 0 ;;
+	esac
+	return 2
 }
 
-# reboot_host HOST: reboot it and wait until ssh answers again.
+# reboot_host HOST: reboot it, wait until it runs a new boot and answers
+# ssh, and take it out of VRRP again: keepalived starts by itself at boot
+# (its readiness check keeps it out until rtbd is ready, but the SLO check
+# has not run yet).
 reboot_host() {
+	local boot
 	echo "deploy: $1's kernel, initrd or kernel parameters changed; rebooting it" >&2
-	remote "$1" "systemctl reboot" || true # the connection drops
-	if ((!dry_run)); then
-		sleep "${DEPLOY_REBOOT_WAIT:-10}" # until sshd has stopped; wait_for then waits for it back
+	boot=$(remote "$1" "cat /proc/sys/kernel/random/boot_id") || return 1
+	remote "$1" "systemctl reboot" || true # the connection may drop
+	wait_for "$1 runs a new boot" 900 remote "$1" "[ \"\$(cat /proc/sys/kernel/random/boot_id)\" != '$boot' ]" || return 1
+	remote "$1" "systemctl stop keepalived.service"
+}
+
+# reboot_if_needed HOST: reboot_host when needs_reboot says so.
+reboot_if_needed() {
+	local status=0
+	if ((dry_run)); then
+		echo "+ reboot $1 if its kernel, initrd or kernel parameters changed"
+		return 0
 	fi
-	wait_for "$1 answers ssh after its reboot" 600 remote "$1" true
+	needs_reboot "$1" || status=$?
+	case $status in
+	0) reboot_host "$1" ;;
+	1) return 0 ;;
+	*) echo "deploy: cannot tell whether $1 needs a reboot" >&2; return 1 ;;
+	esac
 }
 
 # slo_check HOST: a short open-loop run that must meet --slo. By default it
@@ -191,6 +217,10 @@ rollback() {
 	if [[ $cur != "$prev" ]]; then
 		echo "deploy: switching $host back to $prev" >&2
 		remote "$host" "nix-env -p $system_profile --set $prev && $prev/bin/switch-to-configuration switch" || back=0
+		# A reboot into the new system's kernel parameters, undone too.
+		if ((back)); then
+			reboot_if_needed "$host" || back=0
+		fi
 	fi
 	if ((back)) && wait_for "/readyz answers on $host" "$ready_timeout" ready "$host"; then
 		remote "$host" "systemctl start keepalived.service" || true
@@ -221,11 +251,7 @@ deploy_host() {
 	wait_for "a peer of $host holds VIP $vip" 30 vip_on_a_peer "$host" || rollback "$host" "$prev"
 
 	run nixos-rebuild switch --flake "$flake#$host" --target-host "$(field "$host" ssh)" || rollback "$host" "$prev"
-	if ((dry_run)); then
-		echo "+ reboot $host if its kernel, initrd or kernel parameters changed"
-	elif needs_reboot "$host"; then
-		reboot_host "$host" || rollback "$host" "$prev"
-	fi
+	reboot_if_needed "$host" || rollback "$host" "$prev"
 
 	wait_for "/readyz answers on $host" "$ready_timeout" ready "$host" || rollback "$host" "$prev"
 	slo_check "$host" || rollback "$host" "$prev"

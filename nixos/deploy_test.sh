@@ -19,6 +19,9 @@ fail() {
 
 mkdir -p "$work/bin"
 # ssh [OPTS] root@ADDR CMD: runs CMD's effect on the state of the host at ADDR.
+# A system's kernel is k-old for old-system, $NEWKERNEL for new-system;
+# $s/booted is the kernel the host booted, $s/bootid its boot id. A host
+# with $s/unready-on-KERNEL is not ready while booted with KERNEL.
 cat >"$work/bin/ssh" <<'EOF'
 #!/usr/bin/env bash
 set -u
@@ -26,18 +29,22 @@ while [[ $1 == -o ]]; do shift 2; done
 addr=${1#root@} cmd=$2
 s=$STATE/$addr
 echo "$addr: $cmd" >>"$STATE/log"
+kernel() { if [[ $(cat "$s/profile") == /nix/store/new-system ]]; then echo "$NEWKERNEL"; else echo k-old; fi; }
 case $cmd in
+"if [ \"\$(readlink -f /run/booted-system/kernel)\""*)
+	if [[ $(kernel) == "$(cat "$s/booted")" ]]; then echo same; else echo differs; fi ;;
+"cat /proc/sys/kernel/random/boot_id") cat "$s/bootid" ;;
+"[ \"\$(cat /proc/sys/kernel/random/boot_id)\" != "*) [[ $cmd != *"'$(cat "$s/bootid")'"* ]] ;;
+"systemctl reboot") kernel >"$s/booted"; echo $(($(cat "$s/bootid") + 1)) >"$s/bootid"; touch "$s/vrrp" ;;
 "readlink -f /nix/var/nix/profiles/system") cat "$s/profile" ;;
 "systemctl stop keepalived.service") rm -f "$s/vrrp" "$s/vip"; for p in "$STATE"/*/vrrp; do touch "$(dirname "$p")/vip"; break; done ;;
 "systemctl start keepalived.service") touch "$s/vrrp" ;;
 "systemctl is-active --quiet keepalived.service") [[ -e $s/vrrp ]] ;;
 "! ip -o addr show dev "*) [[ ! -e $s/vip ]] ;;
 "ip -o addr show dev "*) [[ -e $s/vip ]] ;;
-curl*) [[ ! -e $s/unready ]] ;;
+curl*) [[ ! -e $s/unready && ! -e $s/unready-on-$(cat "$s/booted") ]] ;;
 "nix-env -p /nix/var/nix/profiles/system --set "*) set -- $cmd; echo "$5" >"$s/profile" ;;
 rtbload*) true ;;
-"! { "*) [[ -e $s/reboot ]] ;;
-"systemctl reboot") rm -f "$s/reboot" ;;
 true) true ;;
 *) echo "ssh stub: unknown command $cmd" >&2; exit 99 ;;
 esac
@@ -70,11 +77,13 @@ mapfile -t addrs < <(jq -r --arg r "$region" '.deploy[$r][].address' "$inventory
 # setup NAME REBUILD: a fresh region in $STATE (the last host holds the VIP,
 # all in VRRP on /nix/store/old-system) for a deploy with REBUILD.
 setup() {
-	export STATE=$work/$1 REBUILD=$2
+	export STATE=$work/$1 REBUILD=$2 NEWKERNEL=k-old
 	mkdir -p "$STATE"
 	for a in "${addrs[@]}"; do
 		mkdir -p "$STATE/$a"
 		echo /nix/store/old-system >"$STATE/$a/profile"
+		echo k-old >"$STATE/$a/booted"
+		echo 1 >"$STATE/$a/bootid"
 		touch "$STATE/$a/vrrp"
 	done
 	touch "$STATE/${addrs[-1]}/vip"
@@ -84,7 +93,7 @@ setup() {
 # output in $STATE/out and its ssh calls in $STATE/log.
 deploy() {
 	status=0
-	PATH=$work/bin:$PATH SSH_OPTS="-o BatchMode=yes" DEPLOY_REBOOT_WAIT=0 bash "$here/deploy.sh" \
+	PATH=$work/bin:$PATH SSH_OPTS="-o BatchMode=yes" bash "$here/deploy.sh" \
 		--inventory "$inventory" --ready-timeout 2 "$region" >"$STATE/out" 2>&1 || status=$?
 }
 
@@ -127,16 +136,32 @@ deploy
 grep -q "stop keepalived\|nixos-rebuild" "$STATE/log" && fail "out-of-vrrp: took $first out while its peer was out of VRRP"
 grep -q "out of VRRP; refusing" "$STATE/out" || fail "out-of-vrrp: no reason given: $(cat "$STATE/out")"
 
-# A kernel change reboots the host before its readiness and SLO checks.
+# A kernel change reboots the host before its readiness and SLO checks,
+# and keepalived, which starts at boot, is stopped again until they pass.
 setup reboot ok
-for a in "${addrs[@]}"; do
-	touch "$STATE/$a/reboot"
-done
+NEWKERNEL=k-new
 deploy
 [[ $status == 0 ]] || fail "reboot: exit $status: $(cat "$STATE/out")"
 for a in "${addrs[@]}"; do
-	grep -q "^$a: systemctl reboot" "$STATE/log" || fail "reboot: $a not rebooted"
+	[[ $(grep -c "^$a: systemctl reboot" "$STATE/log") == 1 ]] || fail "reboot: $a not rebooted once"
+	[[ $(cat "$STATE/$a/booted") == k-new ]] || fail "reboot: $a booted $(cat "$STATE/$a/booted")"
+	grep -A1 "^$a: systemctl reboot" "$STATE/log" | grep -q "cat /proc/sys/kernel/random/boot_id" ||
+		fail "reboot: $a not waited for a new boot"
+	sed -n "/^$a: systemctl reboot/,\$p" "$STATE/log" | grep -m1 "^$a: \(systemctl stop keepalived\|rtbload\)" | grep -q "stop keepalived" ||
+		fail "reboot: $a's keepalived not stopped before its SLO check"
 done
+
+# A host that fails after its reboot is switched back and rebooted again
+# into the kernel it ran.
+setup reboot-unready ok
+NEWKERNEL=k-new
+touch "$STATE/$first/unready-on-k-new"
+deploy
+[[ $status == 1 ]] || fail "reboot-unready: exit $status"
+[[ $(grep -c "^$first: systemctl reboot" "$STATE/log") == 2 ]] || fail "reboot-unready: $first rebooted $(grep -c "^$first: systemctl reboot" "$STATE/log") times; want 2"
+[[ $(cat "$STATE/$first/profile") == /nix/store/old-system && $(cat "$STATE/$first/booted") == k-old ]] ||
+	fail "reboot-unready: $first on $(cat "$STATE/$first/profile"), booted $(cat "$STATE/$first/booted")"
+[[ -e $STATE/$first/vrrp ]] || fail "reboot-unready: $first left out of VRRP"
 
 if ((failures)); then
 	echo "deploy_test: $failures failures" >&2
