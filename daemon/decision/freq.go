@@ -72,6 +72,15 @@ func remaining(now int64, end uint64) int64 {
 	return 0
 }
 
+// windowOpen reports whether a window ending at end is open at now for a
+// campaign whose window is now window seconds: one that ends further away
+// was opened under a longer window, which a reload shortened, and is over
+// (else a mistaken 7-day cap cut to an hour kept its users capped a week).
+func windowOpen(now int64, end uint64, window int64) bool {
+	r := remaining(now, end)
+	return r > 0 && r <= window
+}
+
 // count returns the impressions of key h in its window open at now.
 func (t *freqTable) count(h uint64, now, window int64) int {
 	fp := fingerprint(h)
@@ -81,7 +90,7 @@ func (t *freqTable) count(h uint64, now, window int64) int {
 			return 0
 		}
 		if f, cnt, end := unpack(v); f == fp {
-			if remaining(now, end) == 0 {
+			if !windowOpen(now, end, window) {
 				return 0
 			}
 			return int(cnt)
@@ -112,7 +121,7 @@ func (t *freqTable) tryIncr(h, fp uint64, now, window int64) bool {
 		f, cnt, e := unpack(v)
 		if f == fp {
 			nv := pack(fp, min(cnt+1, freqCntMax), e)
-			if remaining(now, e) == 0 {
+			if !windowOpen(now, e, window) {
 				nv = pack(fp, 1, end)
 			}
 			return s.CompareAndSwap(v, nv)

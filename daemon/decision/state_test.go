@@ -326,6 +326,27 @@ func TestFreqTableKeepsLiveCaps(t *testing.T) {
 	}
 }
 
+// TestFreqTableShortenedWindow: an entry opened under a longer window than
+// the campaign's now (a reload shortened it) is over: a mistaken 7-day cap
+// cut to an hour does not keep its users capped a week (the commit review).
+func TestFreqTableShortenedWindow(t *testing.T) {
+	t.Parallel()
+	var ft freqTable
+	ft.init(1024)
+	h := intKey(7)
+	ft.incr(h, 1000, 7*86400)
+	if got := ft.count(h, 1000+7200, 7*86400); got != 1 {
+		t.Fatalf("under the week's window: %d; want 1", got)
+	}
+	if got := ft.count(h, 1000+7200, 3600); got != 0 {
+		t.Fatalf("the window cut to an hour, two hours on: %d; want 0", got)
+	}
+	ft.incr(h, 1000+7200, 3600) // a new hour's window
+	if got := ft.count(h, 1000+7200+1800, 3600); got != 1 {
+		t.Fatalf("in the new hour's window: %d; want 1", got)
+	}
+}
+
 func TestFreqTableConcurrent(t *testing.T) {
 	t.Parallel()
 	var ft freqTable
