@@ -40,8 +40,14 @@ func TestCurrencyChange(t *testing.T) {
 	if _, err := Compile(jpy, nil, restarted, opts); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := restarted.RestoreCurrency(saved); !errors.Is(err, ErrCurrencyChanged) {
-		t.Fatalf("a USD state file under a JPY book: %v; want ErrCurrencyChanged", err)
+	if _, err := restarted.RestoreCurrency(saved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restarted.RestoreSpend(st.AppendSpend(nil)); !errors.Is(err, ErrCurrencyChanged) {
+		t.Fatalf("a USD state file's spend under a JPY book: %v; want ErrCurrencyChanged", err)
+	}
+	if n, err := restarted.RestoreSpend(AppendSpendEntries(nil, nil)); err != nil || n != 0 {
+		t.Fatalf("a USD state file without spend under a JPY book: %d, %v; want it read", n, err)
 	}
 	same := NewState(0)
 	if _, err := Compile(usd, nil, same, opts); err != nil {

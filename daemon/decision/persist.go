@@ -244,6 +244,9 @@ func (s *State) RestoreSpend(b []byte) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkSavedCurrency(entries); err != nil {
+		return 0, err
+	}
 	m := s.campaignsWith(entries)
 	n := 0
 	s.stamping.RLock()

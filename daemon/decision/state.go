@@ -52,8 +52,9 @@ type State struct {
 
 	// cur is the currency of the campaign files whose books counted the
 	// spend (the counters are in micro-units of it): the last compiled
-	// book's, or the state file's (RestoreCurrency). Guarded by mu.
-	cur string
+	// book's. savedCur is the state file's (RestoreCurrency). Guarded by
+	// mu.
+	cur, savedCur string
 
 	// savedSeen is the last day a book had each campaign, as the state
 	// file kept it (RestoreSeen), for the restores of spend that follow:
@@ -136,22 +137,35 @@ func (s *State) AppendCurrency(dst []byte) []byte {
 }
 
 // RestoreCurrency reads AppendCurrency's output, before the spend is
-// restored: it fails with ErrCurrencyChanged when the book compiled
-// since the start is in another currency.
+// restored, whose restore then fails with ErrCurrencyChanged if the file
+// holds spend and the book compiled since the start is in another
+// currency. A file without spend may change currency, as a reload may.
 func (s *State) RestoreCurrency(b []byte) (int, error) {
 	if len(b) != 0 && len(b) != 3 {
 		return 0, fmt.Errorf("currency %q is no ISO 4217 code", b)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.savedCur = string(b)
 	if len(b) == 0 {
 		return 0, nil
 	}
-	if s.cur != "" && s.cur != string(b) {
-		return 0, fmt.Errorf("%w: the campaigns file is in %s, the state file's spend in %s; restate the budgets in %s, or move state.dir away to start from zero spend", ErrCurrencyChanged, s.cur, b, b)
-	}
-	s.cur = string(b)
 	return 1, nil
+}
+
+// checkSavedCurrency returns ErrCurrencyChanged when entries, spend the
+// state file restores, are in another currency than the book's (see
+// RestoreCurrency). Call it with s.mu held.
+func (s *State) checkSavedCurrency(entries []CampaignSpend) error {
+	if s.savedCur == "" || s.cur == "" || s.savedCur == s.cur {
+		return nil
+	}
+	for _, e := range entries {
+		if e.Today != 0 || e.Total != 0 {
+			return fmt.Errorf("%w: the campaigns file is in %s, the state file's spend in %s; restate the budgets in %s, or move state.dir away to start from zero spend", ErrCurrencyChanged, s.cur, s.savedCur, s.savedCur)
+		}
+	}
+	return nil
 }
 
 // attach links the campaigns of snap to their counters, creating new ones.
