@@ -122,6 +122,7 @@ func TestNativeFill(t *testing.T) {
 	vf(true, nil, nil, 0, 0)
 	vf(true, []string{"video/webm", "VIDEO/MP4"}, []int{2, 3}, 5, 30)
 	vf(false, []string{"video/webm"}, nil, 0, 0)
+	vf(false, []string{""}, nil, 0, 0) // a mime the parser could not read matches none
 	vf(false, nil, []int{2, 7}, 0, 0)
 	vf(false, nil, nil, 16, 30)
 	vf(false, nil, nil, 5, 14)

@@ -84,7 +84,7 @@ func TestParseNativeVideo(t *testing.T) {
 	}{
 		{[]string{"video/mp4", "video/webm"}, []int{2, 3}, 0, 30},
 		{nil, nil, 0, 0},
-		{[]string{"video/ogg"}, nil, 6, 0}, // a mime with an escape is left out
+		{[]string{"video/ogg", ""}, nil, 6, 0}, // a mime with an escape is kept empty
 	} {
 		a := &n.Assets[i]
 		var got []string

@@ -456,11 +456,16 @@ func nativeVideoField(p *parser, key []byte) (err error) {
 	return err
 }
 
-// nativeMime reads a mime of a native video asset; one with escapes (see
-// nativeSub) is left out, so it matches no creative's.
+// nativeMime reads a mime of a native video asset. One with escapes (see
+// nativeSub), or not a string, is kept empty: it matches no creative's
+// mime, and the asset still lists one (left out, an asset whose every
+// mime had escapes would list none and take any video).
 func nativeMime(p *parser, _ int) error {
 	s, ok, err := p.nativeText()
-	if err == nil && ok {
+	if err == nil {
+		if !ok {
+			s = nil
+		}
 		appendNativeList(p, &p.cur().Native.Mimes, &p.st.asset.MimeHi, s)
 	}
 	return err
