@@ -226,9 +226,11 @@ func serve(cfg *config.Config) int {
 	start := time.Now()
 	// From the start: a SIGHUP's default action is to exit, and loading a
 	// large book takes seconds. One that comes meanwhile reloads once the
-	// daemon serves; a SIGTERM drains it then.
+	// daemon serves; a SIGTERM or SIGINT stops the start at once, with
+	// nothing served yet to drain (see startSignals).
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	started := startSignals(sig)
 	eng, err := engine.New(cfg)
 	if err != nil {
 		slog.Error("cannot start", "err", err)
@@ -398,6 +400,11 @@ func serve(cfg *config.Config) int {
 	slog.Info("serving", "bid", addrs(bidLns), "admin", addrs(adminLns), "path", cfg.HTTP.BidPath,
 		"version", buildinfo.Version, "startSeconds", time.Since(start).Seconds())
 
+	if hup := started(); hup {
+		if err := reload(); err != nil {
+			slog.Error("reload failed; still serving the previous snapshot", "err", err)
+		}
+	}
 	failed := waitForSignals(sig, reload)
 
 	systemd.Stopping()
@@ -415,6 +422,35 @@ func serve(cfg *config.Config) int {
 		return 1
 	}
 	return 0
+}
+
+// startSignals handles sig while the daemon starts: a SIGTERM or SIGINT
+// exits at once (nothing is served, nothing billed: the state files hold
+// what they held), a SIGHUP is kept for later. The returned func ends
+// that, once the daemon serves, and reports whether a SIGHUP came.
+func startSignals(sig <-chan os.Signal) (started func() (hup bool)) {
+	stop, done := make(chan struct{}), make(chan bool)
+	go func() {
+		hup := false
+		for {
+			select {
+			case s := <-sig:
+				if s == syscall.SIGHUP {
+					hup = true
+					continue
+				}
+				slog.Info("received signal while starting; stopping", "signal", s.String())
+				os.Exit(0)
+			case <-stop:
+				done <- hup
+				return
+			}
+		}
+	}()
+	return func() bool {
+		close(stop)
+		return <-done
+	}
 }
 
 // waitForSignals reloads on SIGHUP and returns on SIGTERM or SIGINT, as

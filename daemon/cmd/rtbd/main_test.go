@@ -206,6 +206,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// String returns what was written so far, while writes go on.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
+}
+
 // metrics scrapes /metrics and returns every series with its value.
 func (d *daemon) metrics(t *testing.T) map[string]float64 {
 	t.Helper()
