@@ -79,9 +79,13 @@ in
 
     with subtest("socket activation keeps the port across a restart"):
         # --no-block: a plain restart of a Type=notify unit returns once
-        # the new process is ready, and the request below would never
-        # meet the window in which only the socket listens.
+        # the new process is ready; and the old one serves through its
+        # drain.delay. The request goes once the old one has exited, in
+        # the window in which only the socket listens: without socket
+        # activation the port is closed then, and it fails.
+        old = bidder.succeed("systemctl show -p MainPID --value rtbd").strip()
         bidder.succeed("systemctl restart --no-block rtbd.service")
+        bidder.wait_until_fails(f"kill -0 {old}", timeout=30)
         client.succeed("curl -sS -o /dev/null -m 10 -w '%{http_code}' -d '{}' http://bidder:${toString bidPort}/openrtb2/bid | grep -qx 400")
         bidder.wait_until_succeeds("curl -fsS http://127.0.0.1:9090/readyz", timeout=60)
 
