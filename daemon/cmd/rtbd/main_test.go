@@ -125,6 +125,14 @@ func nextPort() int {
 // returning once /readyz answers 200.
 func startDaemon(t *testing.T, cfg map[string]any) *daemon {
 	t.Helper()
+	d := launchDaemon(t, cfg)
+	d.waitReadyz(t, http.StatusOK)
+	return d
+}
+
+// launchDaemon is startDaemon without the wait until it is ready.
+func launchDaemon(t *testing.T, cfg map[string]any) *daemon {
+	t.Helper()
 	bidAddr, adminAddr := freePorts(t)
 	httpCfg, _ := cfg["http"].(map[string]any)
 	if httpCfg == nil {
@@ -156,7 +164,6 @@ func startDaemon(t *testing.T, cfg map[string]any) *daemon {
 			t.Logf("rtbd stderr:\n%s", d.stderr)
 		}
 	})
-	d.waitReadyz(t, http.StatusOK)
 	return d
 }
 

@@ -2,13 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,29 +33,8 @@ func startStuck(t *testing.T) *daemon {
 			close(asked)
 		}
 	}()
-	bidAddr, adminAddr := freePorts(t)
-	cfg := map[string]any{
-		"http":  map[string]any{"listenAddress": bidAddr},
-		"admin": map[string]any{"listenAddress": adminAddr},
+	d := launchDaemon(t, map[string]any{
 		"state": map[string]any{"dir": t.TempDir(), "peers": []string{"http://" + peer.Addr().String()}},
-	}
-	path := filepath.Join(t.TempDir(), "rtbd.json")
-	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d := &daemon{bid: "http://" + bidAddr, admin: "http://" + adminAddr, stderr: &bytes.Buffer{}}
-	d.cmd = exec.Command(rtbdBin, "-config", path)
-	d.cmd.Stderr = &lockedWriter{w: d.stderr}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		d.wait()
-		if t.Failed() {
-			t.Logf("rtbd stderr:\n%s", d.stderr)
-		}
 	})
 	select {
 	case <-asked:
