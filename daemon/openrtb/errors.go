@@ -53,6 +53,10 @@ type ParseError struct {
 	Msg string
 	// Offset is the byte offset in the body where the problem was found.
 	Offset int
+	// Limit: the request is valid OpenRTB but has more of something
+	// (imps, badv entries, ...) than this parser keeps. It is not the
+	// exchange's error: a server answers it with a no-bid, not a 400.
+	Limit bool
 }
 
 // Error implements error.

@@ -25,7 +25,7 @@ func (p *parser) texts(dst [][]byte, what string) ([][]byte, error) {
 			return dst, err
 		}
 		if len(dst) >= maxTexts {
-			return dst, p.errorf("too many " + what)
+			return dst, p.tooMany(what)
 		}
 		s, err := p.text()
 		if err != nil {
@@ -52,7 +52,7 @@ func (p *parser) ints(dst []int, what string) ([]int, error) {
 			return dst, err
 		}
 		if len(dst) >= maxInts {
-			return dst, p.errorf("too many " + what)
+			return dst, p.tooMany(what)
 		}
 		v, err := p.int()
 		if err != nil {

@@ -30,7 +30,7 @@ func imp(p *parser, _ int) error {
 	r := p.r
 	n := len(r.Imps)
 	if n >= maxImps {
-		return p.errorf("too many imps")
+		return p.tooMany("imps")
 	}
 	if n < cap(r.Imps) {
 		r.Imps = r.Imps[:n+1]
@@ -190,7 +190,7 @@ type formatState struct{ w, h, wratio, hratio int }
 func format(p *parser, _ int) error {
 	b := &p.cur().Banner
 	if len(b.Formats) >= maxFormats {
-		return p.errorf("too many formats")
+		return p.tooMany("formats")
 	}
 	p.fmt = formatState{}
 	present, err := p.object("banner.format[] is not an object", kFormatField)

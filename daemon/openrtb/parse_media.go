@@ -105,7 +105,7 @@ func deal(p *parser, _ int) error {
 	m := &p.cur().PMP
 	n := len(m.Deals)
 	if n >= maxDeals {
-		return p.errorf("too many deals")
+		return p.tooMany("deals")
 	}
 	if n < cap(m.Deals) {
 		m.Deals = m.Deals[:n+1]
@@ -158,7 +158,7 @@ func (p *parser) durFloors(dst []DurFloor) ([]DurFloor, error) {
 
 func durFloor(p *parser, _ int) error {
 	if len(p.df) >= maxDurFloors {
-		return p.errorf("too many durfloors")
+		return p.tooMany("durfloors")
 	}
 	p.dfCur = DurFloor{}
 	present, err := p.object("durfloors[] is not an object", kDurFloorField)

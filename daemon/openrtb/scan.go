@@ -45,6 +45,15 @@ var errNativeRequest = errors.New("unreadable native request")
 
 func (p *parser) eof() error { return p.errorf("unexpected end of input") }
 
+// tooMany is the error of a list longer than this parser keeps (see
+// ParseError.Limit).
+func (p *parser) tooMany(what string) error {
+	if p.st.nativeSub {
+		return errNativeRequest
+	}
+	return &ParseError{Msg: "too many " + what, Offset: p.i, Limit: true}
+}
+
 // ws skips white space and returns the next byte, or 0 at the end of input.
 // The common case, no white space at all (compact JSON), stays inline.
 //

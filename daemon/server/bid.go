@@ -109,7 +109,11 @@ func (s *Server) answerBid(ctx *fasthttp.RequestCtx, x *exchange, start time.Tim
 		return unread
 	}
 	if err := c.req.Parse(body); err != nil {
-		s.badRequest(ctx, x, err)
+		if pe, ok := errors.AsType[*openrtb.ParseError](err); ok && pe.Limit {
+			s.overLimits(ctx, x, err)
+		} else {
+			s.badRequest(ctx, x, err)
+		}
 		return unread
 	}
 	s.decide(ctx, c, x, start, age)
@@ -323,6 +327,17 @@ func (s *Server) shed(ctx *fasthttp.RequestCtx, x *exchange) {
 	if s.cfg.Shedding.Status == fasthttp.StatusServiceUnavailable {
 		ctx.Error("overloaded", fasthttp.StatusServiceUnavailable)
 		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// overLimits answers a request with more of something than the parser
+// keeps (imps, badv entries: openrtb.ParseError.Limit) with a no-bid: it
+// is valid OpenRTB, and exchanges count a 400 as the bidder's error.
+func (s *Server) overLimits(ctx *fasthttp.RequestCtx, x *exchange, err error) {
+	x.count(resOverLimits)
+	if n, ok := badRequestLog.Allow(); ok {
+		slog.Info("bid request over the parser's limits; no bid", "remote", ctx.RemoteAddr().String(), "err", err.Error(), "suppressed", n)
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

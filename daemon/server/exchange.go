@@ -49,6 +49,7 @@ const (
 	resMethod
 	resShed
 	resTimeout
+	resOverLimits
 	numResults
 )
 
@@ -61,6 +62,7 @@ var resultNames = [numResults]string{
 	resMethod:      "method_not_allowed",
 	resShed:        "shed",
 	resTimeout:     "timeout",
+	resOverLimits:  "over_limits",
 }
 
 // newExchange returns the endpoint e (NoBidBody set; GDPRRequireConsent

@@ -289,6 +289,28 @@ func checkBidResponse(t *testing.T, name string, reqBody []byte, r reply) (nativ
 	return natives
 }
 
+// TestOverLimits: a valid request with more imps or badv entries than the
+// parser keeps gets a no-bid, counted as over_limits, not a 400: exchanges
+// count a 400 as the bidder's error (the HTTP audit).
+func TestOverLimits(t *testing.T) {
+	srv, c := testServer(t, nil)
+	imps := strings.Repeat(`{"id":"i","banner":{"w":300,"h":250}},`, 64) + `{"id":"i","banner":{"w":300,"h":250}}`
+	badv := strings.Repeat(`"a.com",`, 4096) + `"b.com"`
+	counter := srv.exchanges[0].results[resOverLimits]
+	for name, body := range map[string]string{
+		"65 imps":   `{"id":"x","imp":[` + imps + `]}`,
+		"4097 badv": `{"id":"x","badv":[` + badv + `],"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`,
+	} {
+		before := counter.Get()
+		if r := post(t, c, "/openrtb2/bid", []byte(body)); r.status != 204 || counter.Get() != before+1 {
+			t.Fatalf("%s: %d %s, over_limits moved %d; want 204 and 1", name, r.status, r.body, counter.Get()-before)
+		}
+	}
+	if r := post(t, c, "/openrtb2/bid", []byte(`{"id":"x","imp":[{"id":"1","banner":{"w":"wide"}}`)); r.status != 400 {
+		t.Fatalf("malformed: %d; want 400", r.status)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	_, c := testServer(t, func(c *config.Config) { c.HTTP.MaxBodyBytes = 64 << 10 })
 	f := func(name string, body []byte, wantStatus int, wantSubstr string, headers ...string) {
