@@ -549,10 +549,11 @@ type State struct {
 	// TablesInterval is the same bound for frequency caps and the notice
 	// dedupe table, which are larger: up to 16 bytes per slot of
 	// bidding.freqCapSlots and bidding.noticeDedupeSlots (80 MiB with the
-	// defaults, when full). The billing notices processed since the
-	// last save of the tables are saved with the spend (up to 262,144,
-	// 16 bytes each), so that after a crash a replayed notice whose
-	// spend was saved is a duplicate, not a second charge. Default "1m";
+	// defaults, when full). The billing and win notices processed since
+	// the last save of the tables are saved with the spend (up to
+	// 524,288, 16 bytes each), so that after a crash a replayed notice
+	// whose spend was saved is a duplicate, not a second charge, and a
+	// replayed win reserves and logs nothing twice. Default "1m";
 	// at least "1s".
 	TablesInterval Duration `json:"tablesInterval"`
 	// Peers are the other hosts that share this one's budgets: a VRRP

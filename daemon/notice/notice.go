@@ -461,8 +461,11 @@ func (h *Handler) process(k Kind, n *notice) result {
 	case k == KindBill && moves:
 		r = h.charge(fp, n, now)
 	}
-	if k == KindBill {
-		h.remember(fp, now) // after the charge: see KeepRecentBills
+	if k != KindLoss {
+		// After the charge (see KeepRecentBills). A win too: after a
+		// crash, its replay would reserve the bid's price again and be
+		// logged a second time.
+		h.remember(fp, now)
 	}
 	if h.sink != nil {
 		e := n.event(k)

@@ -9,11 +9,12 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// RecentBillsSlots is how many billing notices processed since the last
-// save of the dedupe table [Handler.AppendRecentBills] keeps: 4 MiB, a
-// minute of tables interval at 4,300 bills per second. Past it the oldest
-// are dropped and counted in rtbd_notice_recent_bills_dropped_total.
-const RecentBillsSlots = 1 << 18
+// RecentBillsSlots is how many billing and win notices processed since
+// the last save of the dedupe table [Handler.AppendRecentBills] keeps:
+// 8 MiB, a minute of tables interval at 4,300 bills and as many wins per
+// second. Past it the oldest are dropped and counted in
+// rtbd_notice_recent_bills_dropped_total.
+const RecentBillsSlots = 1 << 19
 
 var recentBillsDropped = metrics.NewCounter(`rtbd_notice_recent_bills_dropped_total`)
 

@@ -38,8 +38,20 @@ func TestRecentBills(t *testing.T) {
 	billIDs(t, h, "a1", "a2")
 	serveDirect(t, h, "GET", "/win?bid=w1&cid=c9&price=4", "")
 	serveDirect(t, h, "GET", "/loss?bid=l1&cid=c9&loss=2", "")
-	if n := recentCount(h); n != 2 {
-		t.Fatalf("%d recent bills after two bills, a win and a loss; want 2", n)
+	if n := recentCount(h); n != 3 {
+		t.Fatalf("%d recent notices after two bills, a win and a loss; want 3 (the loss moves nothing)", n)
+	}
+	// A win restored with the bills is a duplicate after a restart.
+	withWin := h.AppendRecentBills(nil)
+	won := New(Config{DedupeSlots: 1024, DedupeTTL: time.Hour}, &fakeSpender{}, nil)
+	won.now = func() time.Time { return now.Add(time.Minute) }
+	if _, err := won.RestoreRecentBills(withWin); err != nil {
+		t.Fatal(err)
+	}
+	dups := noticesTotal[KindWin][resultDuplicate].Get()
+	serveDirect(t, won, "GET", "/win?bid=w1&cid=c9&price=4", "")
+	if noticesTotal[KindWin][resultDuplicate].Get() != dups+1 {
+		t.Fatal("a win replayed after a restart was processed again")
 	}
 
 	h.AppendDedupe(nil) // a save that fails: no DedupeSaved
