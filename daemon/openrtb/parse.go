@@ -204,8 +204,6 @@ func deviceField(p *parser, key []byte) (err error) {
 		d.OS, err = p.text()
 	case "ifa":
 		d.IFA, err = p.text()
-	case "ua":
-		d.UA, err = p.text()
 	case "ip":
 		d.IP, err = p.text()
 	case "ipv6":

@@ -308,6 +308,28 @@ func TestParseLongLists(t *testing.T) {
 	}
 }
 
+// TestParseBrokenUTF8: a broken character in a string the view does not
+// keep (an exchange cut a user agent at a byte count) does not refuse the
+// request; one in a string it keeps does.
+func TestParseBrokenUTF8(t *testing.T) {
+	t.Parallel()
+	imp := `{"id":"a","imp":[{"id":"1","banner":{"w":1,"h":1}}],`
+	for _, b := range []string{
+		imp + "\"x\":\"\xc3\x28\"}",
+		imp + "\"device\":{\"ua\":\"Mozilla/5.0 (caf\xc3\"}}",
+		imp + "\"ext\":{\"k\":\"\xff\",\"\xfe\":[1,\"\xe2\x82\"]}}",
+	} {
+		var r Request
+		if err := r.Parse([]byte(b)); err != nil {
+			t.Errorf("%q: %v; want it read", b, err)
+		}
+	}
+	var r Request
+	if err := r.Parse([]byte(imp + "\"site\":{\"domain\":\"\xff.com\"}}")); err == nil || !strings.Contains(err.Error(), "invalid UTF-8") {
+		t.Errorf("a broken character in site.domain: %v; want invalid UTF-8", err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	f := func(body string, want error) {

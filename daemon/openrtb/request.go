@@ -92,7 +92,6 @@ type Device struct {
 	Type int
 	OS   []byte
 	IFA  []byte
-	UA   []byte
 	IP   []byte
 	Lmt  int
 	DNT  int

@@ -13,8 +13,7 @@ const _ = uint(64 - MaxDepth)
 func (p *parser) skip() error {
 	switch c := p.ws(); c {
 	case '"':
-		_, err := p.rawStr()
-		return err
+		return p.skipStr()
 	case '{', '[':
 		return p.skipNested()
 	default:
@@ -202,10 +201,10 @@ func (p *parser) skipKeyAt(i int) (int, error) {
 	return i, nil
 }
 
-// rawStrAt is rawStr for the string at i; it returns the offset after it.
+// rawStrAt is skipStr for the string at i; it returns the offset after it.
 func (p *parser) rawStrAt(i int) (int, error) {
 	p.i = i
-	_, err := p.rawStr()
+	err := p.skipStr()
 	return p.i, err
 }
 

@@ -329,6 +329,9 @@ func TestBadInput(t *testing.T) {
 	f("deep nesting", append([]byte(`{"id":"x","ext":`), bytes.Repeat([]byte("["), 50000)...), 400, "")
 	f("huge number", []byte(`{"id":"x","tmax":1e999,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`), 400, "")
 	f("invalid utf-8", []byte("{\"id\":\"x\xff\",\"imp\":[{\"id\":\"1\",\"banner\":{\"w\":300,\"h\":250}}]}"), 400, "")
+	// One in a field rtbd does not read (a user agent cut mid-character)
+	// refuses nothing.
+	f("invalid utf-8 in device.ua", []byte("{\"id\":\"x\",\"device\":{\"ua\":\"caf\xc3\"},\"imp\":[{\"id\":\"1\",\"banner\":{\"w\":300,\"h\":250}}]}"), 200, "seatbid")
 	tooLarge(t, c, bytes.Repeat([]byte(" "), 65<<10))
 	f("bad gzip", []byte("not gzip"), 400, "gzip", "Content-Encoding", "gzip")
 	f("brotli", []byte("x"), 415, "Content-Encoding", "Content-Encoding", "br")
