@@ -66,6 +66,7 @@ func openState(cfg *config.Config, st *decision.State, notices *notice.Handler, 
 	// never lost.
 	notices.KeepRecentBills()
 	spendParts := []statefile.Part{
+		hostPart(cfg.Bidding.HostID),
 		{Name: "recentbills", Append: notices.AppendRecentBills, Restore: notices.RestoreRecentBills},
 		// Before spend: its restore reads them (see State.AppendSeen), and
 		// a spend of another currency than the book's is refused.
@@ -468,6 +469,25 @@ func shadingPart(es map[string]*shading.Estimator) statefile.Part {
 				return 0, nil
 			}
 			return n, nil
+		},
+	}
+}
+
+// hostPart is the spend file's section that names the host that wrote it
+// (bidding.hostID). The spend is this host's own, which peers count in
+// theirs: a state directory copied to another host counts that spend twice
+// in the group, for good (the money audit). Restoring a file another host
+// id wrote is told in a warning, not refused: a host id may be renamed.
+func hostPart(id string) statefile.Part {
+	return statefile.Part{
+		Name:   "host",
+		Append: func(dst []byte) []byte { return append(dst, id...) },
+		Restore: func(b []byte) (int, error) {
+			if len(b) > 0 && string(b) != id {
+				slog.Warn("the state file was written by another host id: if it was copied from another host, the group counts that host's spend twice; move it away unless this host was renamed",
+					"written", string(b), "hostID", id)
+			}
+			return 1, nil
 		},
 	}
 }

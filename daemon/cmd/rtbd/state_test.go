@@ -339,3 +339,22 @@ func TestStateRetiresOldCampaigns(t *testing.T) {
 		}
 	}
 }
+
+// TestStateFileOfAnotherHost: a state directory written under another
+// bidding.hostID (copied from another host, or this one renamed) is read,
+// with a warning; one of the same id gives none.
+func TestStateFileOfAnotherHost(t *testing.T) {
+	dir := t.TempDir()
+	start := func(id string) string {
+		d := startDaemon(t, map[string]any{"bidding": map[string]any{"hostID": id}, "state": map[string]any{"dir": dir}, "drain": map[string]any{"delay": "10ms"}})
+		d.stop(t)
+		return d.stderr.String()
+	}
+	start("host-a")
+	if out := start("host-a"); strings.Contains(out, "another host id") {
+		t.Fatalf("the same host warned:\n%s", out)
+	}
+	if out := start("host-b"); !strings.Contains(out, "another host id") || !strings.Contains(out, "written=host-a") {
+		t.Fatalf("host-b read host-a's state without a warning:\n%s", out)
+	}
+}
