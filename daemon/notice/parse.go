@@ -26,6 +26,7 @@ type notice struct {
 	price              float64 // the exchange's price, at most the bid's (see capped)
 	rate               float64 // units of Config.Currency per unit of cur: parse converts the prices with it
 	qty                float64 // impressions one play counts for (DOOH; else 1): parse multiplies the prices by it
+	maxPrice           float64 // Config.MaxPrice in Config.Currency (see Handler.maxPriceIn)
 	qm                 []byte  // qm as the URL has it (signed); nil when absent
 	userKey            uint64
 	loss               int     // -1 when absent
@@ -216,6 +217,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 			return resultInvalid, reasonCurrency
 		}
 	}
+	n.maxPrice = h.maxPriceIn() // once: a rate lookup when the bid currency is not USD
 	var reason string
 	if n.qty, n.qm, reason = parseQty(f.v[fieldQm], a.peek("mul")); reason != "" {
 		return resultInvalid, reason
@@ -236,7 +238,7 @@ func (h *Handler) parse(a args, k Kind, n *notice) (result, string) {
 	if n.userKey, ok = parseUserKey(f.v[fieldUK]); !ok {
 		return resultInvalid, reasonBadUK
 	}
-	if n.minToWin = h.parseMinToWin(a.peek("mtw"), n.xs, n.rate); n.minToWin > 0 {
+	if n.minToWin = h.parseMinToWin(a.peek("mtw"), n); n.minToWin > 0 {
 		n.minToWin *= n.qty
 	}
 	n.loss = -1
@@ -388,14 +390,14 @@ func (h *Handler) parsePriceArg(k Kind, v []byte, n *notice) (result, string) {
 		n.price, n.unpriced = n.bidPrice, true
 	case k == KindLoss:
 		n.price = p
-		if r != resultOK || p > h.maxPriceIn()*n.qty {
+		if r != resultOK || p > n.maxPrice*n.qty {
 			n.price = UnknownPrice
 		}
 	case r != resultOK:
 		return r, reason
 	case n.bidPrice >= 0 && p > n.bidPrice:
 		n.stated, n.price, n.capped = p, n.bidPrice, true
-	case n.bidPrice < 0 && p > h.maxPriceIn()*n.qty:
+	case n.bidPrice < 0 && p > n.maxPrice*n.qty:
 		return resultInvalid, reasonPriceRange
 	default:
 		n.price = p
@@ -439,15 +441,15 @@ func (h *Handler) decodePrice(v []byte, xs *exchangeState, rate float64) (float6
 	return p * rate, resultOK, ""
 }
 
-// parseMinToWin returns the CPM mtw carries, ${AUCTION_MIN_TO_WIN} as the
-// exchange xs substituted it (a decimal, or encrypted as its prices), or
-// -1 when it is absent, unsubstituted or bad: feedback never fails the
-// notice that carries it.
-func (h *Handler) parseMinToWin(v []byte, xs *exchangeState, rate float64) float64 {
+// parseMinToWin returns the CPM mtw carries, ${AUCTION_MIN_TO_WIN} as
+// n's exchange substituted it (a decimal, or encrypted as its prices), or
+// -1 when it is absent, unsubstituted, bad or above MaxPrice: feedback
+// never fails the notice that carries it.
+func (h *Handler) parseMinToWin(v []byte, n *notice) float64 {
 	if len(v) == 0 {
 		return -1
 	}
-	if p, r, _ := h.decodePrice(v, xs, rate); r == resultOK && p <= h.maxPriceIn() {
+	if p, r, _ := h.decodePrice(v, n.xs, n.rate); r == resultOK && p <= n.maxPrice {
 		return p
 	}
 	return -1
@@ -464,7 +466,7 @@ func (h *Handler) parseBidPrice(k Kind, bp []byte, n *notice) (result, string) {
 		return resultOK, ""
 	}
 	v, ok := parsePrice(bp)
-	if !ok || v*n.rate > h.maxPriceIn() {
+	if !ok || v*n.rate > n.maxPrice {
 		if k == KindLoss {
 			return resultOK, ""
 		}
