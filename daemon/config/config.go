@@ -97,8 +97,12 @@ type HTTP struct {
 	// IdleTimeout closes keep-alive connections idle for this long. Default "60s".
 	IdleTimeout Duration `json:"idleTimeout"`
 	// MaxConns limits concurrent connections, over all the bid
-	// listeners (one per core with reusePort, and the HTTPS one): each
-	// gets its share. Default 65536.
+	// listeners (one per core with reusePort, and the HTTPS one), which
+	// share it. Past it, up to 1/64 more (16 to 4096) are taken for one
+	// request each, served only when it is a win, bill or loss notice
+	// (anything else gets 503), so that notices, which carry money, are
+	// not refused with bid traffic; beyond those a connection is answered
+	// 503 and closed (rtbd_connections_refused_total). Default 65536.
 	MaxConns int `json:"maxConns"`
 	// ReusePort opens one SO_REUSEPORT listener per GOMAXPROCS. Default false.
 	ReusePort bool `json:"reusePort"`

@@ -104,16 +104,28 @@ func transientAccept(err error) bool {
 // that the daemon took that many times http.maxConns (the HTTP audit),
 // and sharing it out left the HTTPS listener a sliver (the commit
 // review). max <= 0: no bound.
+//
+// Past max, up to spare more connections are taken on probation (over):
+// each gets one request, answered only when it is a notice, and is then
+// closed. A win or bill carries money and an exchange may never send it
+// again, while the bound is mostly reached by exchanges' idle keep-alive
+// connections: refused before its request was read, a bill on a new
+// connection was lost (the drain audit).
 type connLimit struct {
-	max  int64
-	open atomic.Int64
+	max, spare int64
+	open, over atomic.Int64
 }
+
+// spareConns is the probation room past max connections: 1/64 of them,
+// at least 16 and at most 4096.
+func spareConns(bound int) int { return min(max(bound/64, 16), 4096) }
 
 var connsRefused = metrics.NewCounter(`rtbd_connections_refused_total`)
 
 // limit returns ln with an Accept that counts its connections against l,
-// and answers one past the bound with a 503 and closes it, as fasthttp
-// does past its Concurrency.
+// takes one past the bound on probation while there is spare room (see
+// connLimit), and past that answers it with a 503 and closes it, as
+// fasthttp does past its Concurrency.
 func (l *connLimit) limit(ln net.Listener) net.Listener {
 	if l.max <= 0 {
 		return ln
@@ -134,30 +146,50 @@ func (ll *limitedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return c, err
 		}
-		if ll.l.open.Add(1) <= ll.l.max {
-			if tc, ok := c.(*tls.Conn); ok {
-				// fasthttp's IsTLS looks for tls.Conn's methods.
-				return &countedTLSConn{Conn: tc, place: place{l: ll.l}}, nil
+		l := ll.l
+		counter := &l.open
+		if counter.Add(1) > l.max {
+			counter.Add(-1)
+			if counter = &l.over; counter.Add(1) > l.spare {
+				counter.Add(-1)
+				connsRefused.Inc()
+				c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)) //nolint:errcheck // best effort
+				c.Write(tooManyConns)                                     //nolint:errcheck // best effort
+				c.Close()
+				continue
 			}
-			return &countedConn{Conn: c, place: place{l: ll.l}}, nil
 		}
-		ll.l.open.Add(-1)
-		connsRefused.Inc()
-		c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)) //nolint:errcheck // best effort
-		c.Write(tooManyConns)                                     //nolint:errcheck // best effort
-		c.Close()
+		over := counter == &l.over
+		if tc, ok := c.(*tls.Conn); ok {
+			// fasthttp's IsTLS looks for tls.Conn's methods.
+			return &countedTLSConn{Conn: tc, place: place{n: counter, over: over}}, nil
+		}
+		return &countedConn{Conn: c, place: place{n: counter, over: over}}, nil
 	}
 }
 
-// place is a connection's place in a connLimit, given back once.
+// onProbation reports whether c was taken past the connection bound
+// (see connLimit).
+func onProbation(c net.Conn) bool {
+	switch c := c.(type) {
+	case *countedConn:
+		return c.over
+	case *countedTLSConn:
+		return c.over
+	}
+	return false
+}
+
+// place is a connection's place in a connLimit's count n, given back once.
 type place struct {
-	l        *connLimit
+	n        *atomic.Int64
+	over     bool // n is connLimit.over
 	released atomic.Bool
 }
 
 func (p *place) release() {
 	if p.released.CompareAndSwap(false, true) {
-		p.l.open.Add(-1)
+		p.n.Add(-1)
 	}
 }
 

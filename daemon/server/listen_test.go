@@ -139,3 +139,63 @@ func TestMaxConnsOverListeners(t *testing.T) {
 		t.Fatalf("after one closed: %q; want its place taken", s)
 	}
 }
+
+// TestProbationBounded: connections past http.maxConns are taken on
+// probation only up to spareConns; one past those is refused at accept,
+// with nothing read, and a probation connection's close frees its room.
+func TestProbationBounded(t *testing.T) {
+	srv := newTestServer(t, func(c *config.Config) { c.HTTP.MaxConns = 1 })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go srv.Serve(ln) //nolint:errcheck // ends with the test
+	var conns []net.Conn
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// A request answered on each proves the server accepted it.
+	ask := func(c net.Conn) string {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")) //nolint:errcheck // the answer tells
+		buf := make([]byte, 12)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return err.Error()
+		}
+		return string(buf)
+	}
+	first := dial()
+	if s := ask(first); s != "HTTP/1.1 404" {
+		t.Fatalf("the connection within the bound: %q", s)
+	}
+	spare := spareConns(1)
+	for range spare {
+		conns = append(conns, dial())
+	}
+	// Unasked, the probation connections hold their room; the next is
+	// refused before it sends anything.
+	last := dial()
+	last.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 12)
+	if _, err := io.ReadFull(last, buf); err != nil || string(buf) != "HTTP/1.1 503" {
+		t.Fatalf("connection %d past the bound (spare %d): %q, %v; want 503 at once", spare+1, spare, buf, err)
+	}
+	// A probation connection gets its one answer and is closed.
+	if s := ask(conns[0]); s != "HTTP/1.1 503" {
+		t.Fatalf("a request that is no notice on probation: %q", s)
+	}
+	if _, err := io.ReadAll(conns[0]); err != nil {
+		t.Fatalf("the probation connection was not closed: %v", err)
+	}
+	if s := ask(dial()); s != "HTTP/1.1 503" {
+		t.Fatalf("a connection taking the freed room: %q; want it on probation (503 to a request that is no notice)", s)
+	}
+}

@@ -86,6 +86,11 @@ func New(o Options) *Server {
 	}
 	h := o.Config.HTTP
 	s.conns.max = int64(h.MaxConns)
+	concurrency := h.MaxConns
+	if h.MaxConns > 0 {
+		s.conns.spare = int64(spareConns(h.MaxConns))
+		concurrency += int(s.conns.spare)
+	}
 	s.http = &fasthttp.Server{
 		Handler:                       s.Handler,
 		Name:                          "rtbd",
@@ -93,7 +98,7 @@ func New(o Options) *Server {
 		WriteTimeout:                  h.WriteTimeout.D(),
 		IdleTimeout:                   h.IdleTimeout.D(),
 		MaxConnsPerIP:                 0,
-		Concurrency:                   h.MaxConns,
+		Concurrency:                   concurrency,
 		MaxRequestBodySize:            h.MaxBodyBytes,
 		WriteBufferSize:               h.WriteBufferBytes,
 		NoDefaultDate:                 true,
@@ -145,6 +150,10 @@ func isTimeout(err error) bool {
 // that drive the server through fasthttputil.NewInmemoryListener.
 func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
+	if s.conns.over.Load() > 0 && onProbation(ctx.Conn()) {
+		s.serveProbation(ctx, path)
+		return
+	}
 	if x := s.exchangeAt(path); x != nil {
 		s.serveBid(ctx, x)
 	} else if h := s.noticeHandler(path); h != nil {
@@ -157,6 +166,19 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		// host holds the address after this one stops. See DESIGN.md 2.
 		ctx.SetConnectionClose()
 	}
+}
+
+// serveProbation answers the one request of a connection taken past
+// http.maxConns (see connLimit): a notice is served, anything else gets
+// the 503 it would have had at accept; the connection closes after.
+func (s *Server) serveProbation(ctx *fasthttp.RequestCtx, path []byte) {
+	if h := s.noticeHandler(path); h != nil {
+		h(ctx)
+	} else {
+		connsRefused.Inc()
+		ctx.Error("too many connections", fasthttp.StatusServiceUnavailable)
+	}
+	ctx.SetConnectionClose() // after: ctx.Error resets the headers
 }
 
 // Serve accepts connections on ln until [Server.Shutdown].

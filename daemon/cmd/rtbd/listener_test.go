@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtbd/rtbd/daemon/corpus"
 	"golang.org/x/sys/unix"
 )
 
@@ -113,5 +118,71 @@ func TestServeOnClosedListener(t *testing.T) {
 	case err := <-listenerFailed:
 		t.Fatalf("a closed listener was reported as failed: %v", err)
 	default:
+	}
+}
+
+// TestNoticePastMaxConns: with every connection http.maxConns allows
+// taken (here one exchange's kept-alive connection), a billing notice on
+// a new connection is still served and charged, and the connection then
+// closed; a bid request on one is refused with 503. Refused at accept, a
+// bill the exchange never sent again was lost.
+func TestNoticePastMaxConns(t *testing.T) {
+	d := launchDaemon(t, map[string]any{"http": map[string]any{"maxConns": 1}})
+	d.waitReadyz(t, 200)
+	// The one connection: every bid request goes over it, kept alive.
+	held := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+	defer held.CloseIdleConnections()
+	var b *bid
+	for _, f := range corpus.Requests() {
+		var r struct{ Test int }
+		if json.Unmarshal(f.Body, &r) != nil || r.Test != 0 {
+			continue // a test request's bills are not charged
+		}
+		resp, err := held.Post(d.bid+"/openrtb2/bid", "application/json", bytes.NewReader(f.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			SeatBid []struct{ Bid []bid } `json:"seatbid"`
+		}
+		if resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp.Body.Close()
+		if len(v.SeatBid) > 0 && len(v.SeatBid[0].Bid) > 0 {
+			b = &v.SeatBid[0].Bid[0]
+			break
+		}
+	}
+	if b == nil {
+		t.Fatal("no corpus request got a bid")
+	}
+	fresh := func() *http.Client {
+		return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	}
+	u, err := url.Parse(strings.Replace(b.BURL, "${AUCTION_PRICE}", "2", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := fresh().Get(d.bid + u.Path + "?" + u.RawQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || !resp.Close {
+		t.Fatalf("bill on a connection past http.maxConns: status %d, close %v; want 204 and the connection closed", resp.StatusCode, resp.Close)
+	}
+	if spent := d.spendTotal(t); spent <= 0 {
+		t.Fatalf("spend %d micro-units after a bill at CPM 2; want > 0", spent)
+	}
+	resp, err = fresh().Post(d.bid+"/openrtb2/bid", "application/json", bytes.NewReader(corpus.Requests()[0].Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Fatalf("bid request on a connection past http.maxConns: status %d; want 503", resp.StatusCode)
 	}
 }
