@@ -98,7 +98,14 @@ func ReadFile(path string) (map[string][]byte, error) {
 
 // Save writes every part's current state to the file, replacing it
 // atomically.
-func (s *Store) Save() error {
+func (s *Store) Save() error { return s.SaveAfter(nil) }
+
+// SaveAfter is Save that reads every part's state, then calls before
+// (when not nil), and writes the file only once before returned nil: a
+// file whose content must never be newer than another file's is saved
+// with the other's Save as before. An error of before is returned as it
+// is, and the file is left as it was.
+func (s *Store) SaveAfter(before func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := time.Now()
@@ -107,6 +114,11 @@ func (s *Store) Save() error {
 		s.enc.Section(p.Name, p.Append)
 	}
 	b := s.enc.Bytes()
+	if before != nil {
+		if err := before(); err != nil {
+			return err
+		}
+	}
 	if err := WriteFile(s.path, b); err != nil {
 		s.saveErrors.Inc()
 		return fmt.Errorf("cannot save state to %s: %w", s.path, err)

@@ -144,17 +144,22 @@ func lockDir(dir string) (*os.File, error) {
 
 func (s *stateFiles) save() error { return s.saveTables() }
 
-// saveTables saves the tables file and, when it is written, says so; then
-// the spend file, so that the notices the tables hold as processed are
-// never newer than the spend they moved: after a crash between the two
-// periodic saves, a replay of a bill whose spend the restored file lacks
-// would otherwise be a duplicate, and its charge lost.
+// saveTables reads the tables, saves the spend file, and only then writes
+// the tables file and, when it is written, says so: the notices the
+// tables hold as processed are then never newer than the spend they
+// moved. Written first (as until the drain audit), the tables of a host
+// that died before the spend file followed held bills whose spend the
+// restored file lacked: their replays were duplicates, and their charges
+// lost. A crash between the two writes now leaves the older tables
+// beside the newer spend, whose recent bills cover the gap (see
+// notice.Handler.KeepRecentBills). A failed spend save leaves the tables
+// file as it was.
 func (s *stateFiles) saveTables() error {
-	err := s.tables.Save()
-	if err == nil {
-		s.tablesSaved()
+	if err := s.tables.SaveAfter(s.spend.Save); err != nil {
+		return err
 	}
-	return errors.Join(err, s.spend.Save())
+	s.tablesSaved()
+	return nil
 }
 
 // run saves each file at its interval until close.

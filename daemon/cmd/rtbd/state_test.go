@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -356,5 +357,59 @@ func TestStateFileOfAnotherHost(t *testing.T) {
 	}
 	if out := start("host-b"); !strings.Contains(out, "another host id") || !strings.Contains(out, "written=host-a") {
 		t.Fatalf("host-b read host-a's state without a warning:\n%s", out)
+	}
+}
+
+// TestSaveTablesOrder: saveTables reads the tables, saves the spend file,
+// and writes the tables file last, so that the tables never hold a bill
+// as processed that the spend file lacks (the drain audit: a crash
+// between the two writes lost the charges of the bills in that gap). A
+// spend file that cannot be saved leaves the tables file as it was.
+func TestSaveTablesOrder(t *testing.T) {
+	dir := t.TempDir()
+	read := 0 // the tables' state: how many times they were read
+	var atSpend map[string][]byte
+	restore := func([]byte) (int, error) { return 0, nil }
+	spend := statefile.New(dir, "spend", statefile.Part{Name: "n", Restore: restore, Append: func(dst []byte) []byte {
+		atSpend, _ = statefile.ReadFile(filepath.Join(dir, "tables"))
+		return dst
+	}})
+	tables := statefile.New(dir, "tables", statefile.Part{Name: "n", Restore: restore, Append: func(dst []byte) []byte {
+		read++
+		return strconv.AppendInt(dst, int64(read), 10)
+	}})
+	saved := 0
+	s := &stateFiles{spend: spend, tables: tables, tablesSaved: func() { saved++ }}
+	tablesHold := func() string {
+		t.Helper()
+		sections, err := statefile.ReadFile(filepath.Join(dir, "tables"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(sections["n"])
+	}
+	for i := 1; i <= 2; i++ {
+		if err := s.saveTables(); err != nil {
+			t.Fatal(err)
+		}
+		if want := strconv.Itoa(i - 1); i > 1 && string(atSpend["n"]) != want || i == 1 && atSpend != nil {
+			t.Fatalf("save %d: the tables file held %q when the spend was saved; want the previous save's (%q)", i, atSpend["n"], want)
+		}
+		if got := tablesHold(); got != strconv.Itoa(i) || saved != i {
+			t.Fatalf("save %d: tables file holds %q, %d saves told; want %d, %d", i, got, saved, i, i)
+		}
+	}
+	// The spend file's path taken by a directory: its save fails.
+	if err := os.Remove(filepath.Join(dir, "spend")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "spend"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.saveTables(); err == nil {
+		t.Fatal("saveTables with an unwritable spend file: no error")
+	}
+	if got := tablesHold(); got != "2" || saved != 2 {
+		t.Fatalf("after a failed spend save the tables file holds %q, %d saves told; want 2, 2", got, saved)
 	}
 }
