@@ -383,6 +383,11 @@ func serve(cfg *config.Config) int {
 		slog.Error("cannot listen", "err", err)
 		return 1
 	}
+	// From here a SIGTERM drains (waitForSignals): the listeners accept
+	// at once, and with socket activation the connections queued during
+	// the start come in; exiting on one then, as during the start, cut
+	// them off and skipped the final state save (the drain audit).
+	hup := started()
 	for _, ln := range bidLns {
 		go serveOn(ln, srv.Serve, "bid")
 	}
@@ -400,7 +405,7 @@ func serve(cfg *config.Config) int {
 	slog.Info("serving", "bid", addrs(bidLns), "admin", addrs(adminLns), "path", cfg.HTTP.BidPath,
 		"version", buildinfo.Version, "startSeconds", time.Since(start).Seconds())
 
-	if hup := started(); hup {
+	if hup {
 		if err := reload(); err != nil {
 			slog.Error("reload failed; still serving the previous snapshot", "err", err)
 		}
