@@ -103,6 +103,11 @@ func (e *Engine) Snapshot() *decision.Snapshot { return e.snap.Load() }
 // State returns the mutable bidding state shared by every snapshot.
 func (e *Engine) State() *decision.State { return e.state }
 
+// ReloadFailed counts in rtbd_reloads_total{result="error"} a reload
+// that failed before Reload ran: one of the daemon's own files (tokens,
+// certificates, price keys) that a reload reads first.
+func ReloadFailed() { reloadsFailed.Inc() }
+
 // Reload reads and compiles the data files, and reads bidding.noticeKeyFile
 // again, and swaps the result in: bids are signed with the file's first
 // key from then on, and the notice handler (see OnNoticeKeys) verifies

@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -341,20 +342,12 @@ func serve(cfg *config.Config) int {
 		defer reloading.Unlock()
 		systemd.Reloading()
 		defer systemd.Ready()
-		priceKeys, err := engine.ReadPriceKeys(cfg)
+		priceKeys, tok, setCerts, roots, err := readReloadFiles(cfg, lns.certs)
 		if err != nil {
-			return err
-		}
-		tok, err := readTokens(cfg)
-		if err != nil {
-			return err
-		}
-		setCerts, err := readCertificates(lns.certs)
-		if err != nil {
-			return err
-		}
-		roots, err := readPeerRoots(cfg)
-		if err != nil {
+			// Counted as eng.Reload counts its own: alerts on failed
+			// reloads must see a broken token or certificate file,
+			// which stops every book from loading (the drain audit).
+			engine.ReloadFailed()
 			return err
 		}
 		if err := eng.Reload(); err != nil {
@@ -615,6 +608,29 @@ func readCertificates(cs []*server.Certificate) (set func(), err error) {
 			c.Set(next[i])
 		}
 	}, nil
+}
+
+// readReloadFiles reads the files a reload reads before the engine's:
+// bidding.priceKeysFiles, the token files, the certificates and
+// state.peerTLS.caFile.
+func readReloadFiles(cfg *config.Config, certs []*server.Certificate) (map[string]*notice.PriceKeys, tokens, func(), *x509.CertPool, error) {
+	priceKeys, err := engine.ReadPriceKeys(cfg)
+	if err != nil {
+		return nil, tokens{}, nil, nil, err
+	}
+	tok, err := readTokens(cfg)
+	if err != nil {
+		return nil, tokens{}, nil, nil, err
+	}
+	setCerts, err := readCertificates(certs)
+	if err != nil {
+		return nil, tokens{}, nil, nil, err
+	}
+	roots, err := readPeerRoots(cfg)
+	if err != nil {
+		return nil, tokens{}, nil, nil, err
+	}
+	return priceKeys, tok, setCerts, roots, nil
 }
 
 // serveOn serves ln with serve, waiting out the accept errors a busy

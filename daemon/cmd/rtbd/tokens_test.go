@@ -101,10 +101,15 @@ func TestTokens(t *testing.T) {
 	if code := a.adminPost(t, "/admin/heartbeat", adminTok); code != 401 {
 		t.Fatalf("a's heartbeat with the dropped admin token: %d; want 401", code)
 	}
-	// A bad admin token file fails the reload and keeps the token.
+	// A bad admin token file fails the reload, counted as one, and
+	// keeps the token.
 	writeTokens(t, adminFile, "short")
+	failed := a.metric(t, `rtbd_reloads_total{result="error"}`)
 	if code := a.adminPost(t, "/admin/reload", newAdminTok); code != 422 {
 		t.Fatalf("a's reload of a bad admin.tokenFile: %d; want 422", code)
+	}
+	if n := a.metric(t, `rtbd_reloads_total{result="error"}`) - failed; n != 1 {
+		t.Fatalf("a's reload of a bad admin.tokenFile counted %v failed reloads; want 1", n)
 	}
 	if code := a.adminPost(t, "/admin/heartbeat", newAdminTok); code != 200 {
 		t.Fatalf("a's heartbeat with its token after a failed reload: %d; want 200", code)
