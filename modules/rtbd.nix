@@ -592,9 +592,11 @@ in
           Restart = "on-failure";
           RestartSec = "1s";
           WatchdogSec = cfg.watchdogSec;
-          # SIGTERM drains (drain.delay + drain.timeout, 7 s by default),
+          # SIGTERM drains (drain.delay + drain.timeout, 8 s by default),
           # then waits up to 2 x state.peerInterval + 1 s (3 s) for the
-          # peers' last reading.
+          # peers' last reading, then saves. rtbd extends this at the stop
+          # (EXTEND_TIMEOUT_USEC) to what its drain settings need, plus
+          # 20 s for the saves.
           TimeoutStopSec = "30s";
           DynamicUser = true;
           StateDirectory = stateDirs;

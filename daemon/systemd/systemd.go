@@ -32,8 +32,18 @@ func Reloading() {
 	notify(fmt.Sprintf("%s\nMONOTONIC_USEC=%d", daemon.SdNotifyReloading, ts.Nano()/1000))
 }
 
-// Stopping tells systemd the service is shutting down.
-func Stopping() { notify(daemon.SdNotifyStopping) }
+// Stopping tells systemd the service is shutting down and needs up to
+// budget to finish (EXTEND_TIMEOUT_USEC): the unit's TimeoutStopSec is
+// fixed, while the drain's length comes from the daemon's configuration,
+// and systemd kills a service that outlasts it before its final state
+// save. budget <= 0 leaves the unit's timeout as it is.
+func Stopping(budget time.Duration) {
+	msg := daemon.SdNotifyStopping
+	if budget > 0 {
+		msg += fmt.Sprintf("\nEXTEND_TIMEOUT_USEC=%d", budget.Microseconds())
+	}
+	notify(msg)
+}
 
 // Status sets the one-line status shown by systemctl status.
 func Status(s string) { notify("STATUS=" + s) }

@@ -186,3 +186,38 @@ func TestNoticePastMaxConns(t *testing.T) {
 		t.Fatalf("bid request on a connection past http.maxConns: status %d; want 503", resp.StatusCode)
 	}
 }
+
+// TestStopExtendsTimeout: at a stop rtbd tells systemd how long its drain
+// and final saves may take (EXTEND_TIMEOUT_USEC), at least drain.timeout:
+// the unit's TimeoutStopSec is fixed, and a longer drain was killed
+// before the state was saved.
+func TestStopExtendsTimeout(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	d := launchDaemon(t, map[string]any{"drain": map[string]any{"delay": "0s", "timeout": "40s"}})
+	d.waitReadyz(t, 200)
+	d.stop(t)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no STOPPING=1 notification with EXTEND_TIMEOUT_USEC: %v", err)
+		}
+		msg := string(buf[:n])
+		if !strings.Contains(msg, "STOPPING=1") {
+			continue
+		}
+		_, v, ok := strings.Cut(msg, "EXTEND_TIMEOUT_USEC=")
+		usec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if !ok || err != nil || usec < 40e6 {
+			t.Fatalf("stop notification %q: want EXTEND_TIMEOUT_USEC of at least drain.timeout (40 s)", msg)
+		}
+		return
+	}
+}

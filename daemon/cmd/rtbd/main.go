@@ -405,7 +405,7 @@ func serve(cfg *config.Config) int {
 	}
 	failed := waitForSignals(sig, reload)
 
-	systemd.Stopping()
+	systemd.Stopping(stopBudget(cfg))
 	close(stopWatchdog)
 	stopAll(cfg, srv, admin, events, queue, func() { awaitFinalReads(cfg, peerSrc, peerSync) })
 	stopPeers(peerSrv)
@@ -470,6 +470,20 @@ func waitForSignals(sig <-chan os.Signal, reload func() error) error {
 			}
 		}
 	}
+}
+
+// stopSaveBudget is stopBudget's room for the final saves: the event
+// log's flush and the state files, whose tables hold the notice and
+// frequency-cap tables whole.
+const stopSaveBudget = 20 * time.Second
+
+// stopBudget is how long stopAll and the final saves that follow may
+// take: drain.delay, drain.timeout, the peers' last reading (see
+// awaitFinalReads) and the saves. systemd is told it at the stop, so
+// that a drain configured longer than the unit's TimeoutStopSec is not
+// killed before the state is saved (the drain audit).
+func stopBudget(cfg *config.Config) time.Duration {
+	return cfg.Drain.Delay.D() + cfg.Drain.Timeout.D() + 2*cfg.State.PeerInterval.D() + time.Second + stopSaveBudget
 }
 
 // stopAll drains and stops in reverse order of start: readiness goes false
