@@ -26,6 +26,13 @@
 // the kernel had not written back since the last rotation of the current
 // segment, but never a rotated (synced) segment, and each surviving block
 // is still readable because blocks do not depend on each other.
+//
+// # Write errors
+//
+// A block whose write fails, as on a full disk, is lost, and the segment
+// is truncated back to its last whole block and kept open, so that a full
+// disk makes no new files and the log resumes in the same segment when
+// space is freed.
 package eventlog
 
 import (

@@ -57,11 +57,14 @@ type writer struct {
 	pending uint64 // records in raw
 	out     []byte // header + compressed block
 
-	f        *os.File
+	f        segmentFile
+	create   func(path string) (segmentFile, error) // createSegment; tests inject faults
 	cur      segment
 	curStart time.Time
 	old      []segment // closed segments, oldest first
 	seq      uint64    // sequence number of the next segment
+	retryAt  time.Time // no new segment before, after one was given up
+	backoff  time.Duration
 
 	flushed  *atomic.Uint64
 	throttle errThrottle
@@ -86,7 +89,7 @@ func newWriter(cfg config.EventLog, now func() time.Time) (*writer, error) {
 	}
 	w := &writer{
 		dir: cfg.Dir, segBytes: cfg.SegmentBytes, segAge: cfg.SegmentAge.D(), retain: cfg.RetainBytes,
-		now: now, enc: enc, yield: runtime.Gosched, old: old, seq: 1,
+		now: now, enc: enc, yield: runtime.Gosched, create: createSegment, old: old, seq: 1,
 		raw:      make([]byte, 0, blockRawBytes+512),
 		throttle: errThrottle{period: 10 * time.Second},
 	}
@@ -131,15 +134,11 @@ func (w *writer) flush() {
 		w.fail("cannot create segment", err, "records_lost", n)
 		return
 	}
-	written, err := w.f.Write(w.out)
-	w.cur.size += int64(written)
-	bytesWrittenTotal.Add(written)
-	if err != nil {
-		// Start a new segment so the torn block stays a tail.
-		w.fail("cannot write segment", fileErr("write", w.cur.name, err), "records_lost", n)
-		w.closeSegment()
+	if err := w.write(); err != nil {
+		w.fail("cannot write segment", err, "records_lost", n)
 		return
 	}
+	w.backoff = 0
 	w.flushed.Add(n)
 	// Counted only once written: after a crash of the process (not of the
 	// host) every counted record is readable.
@@ -186,6 +185,48 @@ func putHeader(dst, frame []byte) {
 	binary.LittleEndian.PutUint32(dst[12:], crc32.Checksum(frame, crcTable))
 }
 
+// write appends the block in w.out to the segment with a single write. A
+// failed write (a full disk) is undone: the segment is truncated back to
+// its last whole block and stays open, so that the next block follows
+// that one and writing resumes in the same file once there is space.
+// Closing the segment instead made a new, empty one at every flush for as
+// long as the disk stayed full (86,400 files a day at the default
+// FlushInterval). Only when the truncation fails too is the segment given
+// up, its torn block a tail that readers skip, and the next one created
+// after a backoff.
+func (w *writer) write() error {
+	written, err := w.f.Write(w.out)
+	if err == nil {
+		w.cur.size += int64(written)
+		bytesWrittenTotal.Add(written)
+		return nil
+	}
+	err = fileErr("write", w.cur.name, err)
+	if written == 0 {
+		return err
+	}
+	if terr := w.f.Truncate(w.cur.size); terr != nil {
+		w.fail("cannot truncate segment", fileErr("truncate", w.cur.name, terr))
+		w.cur.size += int64(written)
+		w.closeSegment()
+		w.backOff()
+	}
+	return err
+}
+
+// backOff delays the next segment after one was given up: by 1 s, then
+// twice as long after each segment given up in a row, up to
+// maxSegmentBackoff, so that a disk that fails every write and every
+// truncation still gets at most a few hundred segments a day.
+func (w *writer) backOff() {
+	w.backoff = min(max(2*w.backoff, time.Second), maxSegmentBackoff)
+	w.retryAt = w.now().Add(w.backoff)
+}
+
+const maxSegmentBackoff = 5 * time.Minute
+
+var errSegmentBackoff = errors.New("cannot create a segment yet: backing off after a segment was given up")
+
 func (w *writer) fail(msg string, err error, args ...any) {
 	if w.err == nil {
 		w.err = err
@@ -193,14 +234,36 @@ func (w *writer) fail(msg string, err error, args ...any) {
 	w.throttle.log(w.now(), msg, err, args...)
 }
 
-// ensureSegment opens a new segment file when none is open.
+// segmentFile is the open segment: an *os.File, or in tests a file that
+// fails on demand.
+type segmentFile interface {
+	Write(b []byte) (int, error)
+	Truncate(size int64) error
+	Fd() uintptr
+	Close() error
+}
+
+// createSegment creates the segment file path for appending.
+func createSegment(path string) (segmentFile, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, err // not a nil *os.File in a non-nil segmentFile
+	}
+	return f, nil
+}
+
+// ensureSegment opens a new segment file when none is open, unless a
+// backoff after a failed segment is still running.
 func (w *writer) ensureSegment() error {
 	if w.f != nil {
 		return nil
 	}
 	now := w.now()
+	if now.Before(w.retryAt) {
+		return errSegmentBackoff
+	}
 	name := segmentName(now, w.seq)
-	f, err := os.OpenFile(filepath.Join(w.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o640)
+	f, err := w.create(filepath.Join(w.dir, name))
 	if err != nil {
 		w.seq++ // a name taken by someone else must not fail every flush
 		return fileErr("create", name, err)

@@ -1,8 +1,16 @@
 package eventlog
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -215,5 +223,184 @@ func TestFlushYieldsBetweenBlocks(t *testing.T) {
 	recs, _ := readAll(t, filepath.Join(cfg.Dir, segmentFiles(t, cfg.Dir)[0]))
 	if len(recs) != n || recs[n-1] != testRecord(n-1) {
 		t.Fatalf("read back %d records; want %d, the last intact", len(recs), n)
+	}
+}
+
+// faultyDisk makes the segment files of a writer whose create it is: while
+// full is set, a write writes half its bytes and fails with ENOSPC, as a
+// write(2) that runs out of space part way does; while truncateFails is
+// set, so does a truncation.
+type faultyDisk struct {
+	full, truncateFails atomic.Bool
+}
+
+func (d *faultyDisk) create(path string) (segmentFile, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyFile{File: f, d: d}, nil
+}
+
+type faultyFile struct {
+	*os.File
+	d *faultyDisk
+}
+
+func (f *faultyFile) Write(b []byte) (int, error) {
+	if !f.d.full.Load() {
+		return f.File.Write(b)
+	}
+	n, err := f.File.Write(b[:len(b)/2])
+	if err != nil {
+		return n, err
+	}
+	return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+}
+
+func (f *faultyFile) Truncate(size int64) error {
+	if f.d.truncateFails.Load() {
+		return &os.PathError{Op: "truncate", Path: f.Name(), Err: syscall.EIO}
+	}
+	return f.File.Truncate(size)
+}
+
+// openFaulty opens a log on a faultyDisk, flushing only on sync.
+func openFaulty(t *testing.T, cfg config.EventLog, clock *fakeClock) (*Log, *faultyDisk) {
+	t.Helper()
+	l := mustOpen(t, cfg, clock.now)
+	d := new(faultyDisk)
+	// The writer goroutine reads create in a flush, which the first sync
+	// orders after this.
+	l.w.create = d.create
+	return l, d
+}
+
+// catIDs reads dir with Reader.Cat, as `rtbd log cat` does, checks each
+// line against the testRecord its request id names and returns the ids,
+// the bytes skipped and the reader's notes.
+func catIDs(t *testing.T, dir string) (ids []int, skipped int64, notes string) {
+	t.Helper()
+	var out, nb bytes.Buffer
+	rd := Reader{Notes: &nb}
+	skipped, err := rd.Cat(&out, dir)
+	if err != nil {
+		t.Fatalf("Cat: %s", err)
+	}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var got jsonRecord
+		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
+			t.Fatalf("line %q: %s", sc.Text(), err)
+		}
+		i, err := strconv.Atoi(strings.TrimPrefix(got.RequestID, "req-"))
+		if err != nil {
+			t.Fatalf("line %q: request id", sc.Text())
+		}
+		want := testRecord(i)
+		checkJSONRecord(t, i, &got, &want)
+		ids = append(ids, i)
+	}
+	return ids, skipped, nb.String()
+}
+
+func seqIDs(from, to int) []int {
+	var ids []int
+	for i := from; i < to; i++ {
+		ids = append(ids, i)
+	}
+	return ids
+}
+
+// TestFullDiskKeepsSegment: while the disk is full, each flush loses its
+// block and the segment is truncated back to its last whole block and
+// kept, instead of closed and replaced by a new empty one at every flush
+// (100 empty files for 100 flushes before); once there is space, records
+// follow the last whole block in the same segment and read back with
+// nothing skipped.
+func TestFullDiskKeepsSegment(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	clock := &fakeClock{t: time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)}
+	l, disk := openFaulty(t, cfg, clock)
+	appendAll(t, l, 0, 10)
+	l.sync()
+	names := segmentFiles(t, cfg.Dir)
+	if len(names) != 1 {
+		t.Fatalf("segments %q; want 1", names)
+	}
+	good := fileSize(t, cfg.Dir, names[0])
+	disk.full.Store(true)
+	errsBefore := writeErrorsTotal.Get()
+	for i := 10; i < 110; i++ { // 100 flushes, 1 s apart
+		clock.advance(time.Second)
+		appendAll(t, l, i, i+1)
+		l.sync()
+	}
+	if got := segmentFiles(t, cfg.Dir); len(got) != 1 || got[0] != names[0] {
+		t.Fatalf("after 100 failed flushes: %d segments, %q...; want only %q", len(got), got[:min(len(got), 3)], names[0])
+	}
+	if size := fileSize(t, cfg.Dir, names[0]); size != good {
+		t.Fatalf("segment is %d bytes after failed writes; want %d, its last whole block's end", size, good)
+	}
+	if l.Flushed() != 10 || l.Dropped() != 0 || writeErrorsTotal.Get()-errsBefore < 100 {
+		t.Fatalf("flushed %d, dropped %d, write errors +%d; want 10, 0, >= 100",
+			l.Flushed(), l.Dropped(), writeErrorsTotal.Get()-errsBefore)
+	}
+	disk.full.Store(false)
+	clock.advance(time.Second)
+	appendAll(t, l, 110, 120)
+	l.sync()
+	appendAll(t, l, 120, 130)
+	if err := l.Close(); err == nil {
+		t.Fatal("Close did not report the write error")
+	}
+	if got := segmentFiles(t, cfg.Dir); len(got) != 1 {
+		t.Fatalf("after space returned: segments %q; want 1", got)
+	}
+	ids, skipped, notes := catIDs(t, cfg.Dir)
+	if want := append(seqIDs(0, 10), seqIDs(110, 130)...); !slices.Equal(ids, want) || skipped != 0 || notes != "" {
+		t.Fatalf("log cat: records %v, skipped %d, notes %q; want %v and nothing skipped", ids, skipped, notes, want)
+	}
+}
+
+// TestTornSegmentBacksOff: when a failed write cannot be truncated away
+// either, the segment is given up with its torn block as a tail, and the
+// next one waits for a backoff that doubles while segments keep failing,
+// not for the next flush.
+func TestTornSegmentBacksOff(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	clock := &fakeClock{t: time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)}
+	l, disk := openFaulty(t, cfg, clock)
+	appendAll(t, l, 0, 10)
+	l.sync()
+	disk.full.Store(true)
+	disk.truncateFails.Store(true)
+	flushes := func(from, n int, step time.Duration, wantSegs int) {
+		t.Helper()
+		for i := from; i < from+n; i++ {
+			appendAll(t, l, i, i+1)
+			l.sync()
+			clock.advance(step)
+		}
+		if got := segmentFiles(t, cfg.Dir); len(got) != wantSegs {
+			t.Fatalf("after flushes %d..%d: %d segments, %q...; want %d", from, from+n-1, len(got), got[:min(len(got), 3)], wantSegs)
+		}
+	}
+	flushes(10, 100, 0, 1)          // the first gives the segment up; the clock stands
+	flushes(110, 1, time.Second, 1) // still within the backoff of 1 s
+	flushes(111, 1, time.Second, 2) // 1 s later: a new segment, given up too
+	flushes(112, 1, time.Second, 2) // 1 s into a backoff of 2 s
+	flushes(113, 1, 0, 3)           // 2 s later: a new segment, given up too
+	disk.full.Store(false)
+	clock.advance(time.Hour)
+	flushes(114, 10, 0, 4)
+	if err := l.Close(); err == nil {
+		t.Fatal("Close did not report the write error")
+	}
+	ids, skipped, notes := catIDs(t, cfg.Dir)
+	if want := append(seqIDs(0, 10), seqIDs(114, 124)...); !slices.Equal(ids, want) || skipped == 0 || strings.Count(notes, "\n") != 3 {
+		t.Fatalf("log cat: records %v, skipped %d, notes %q; want %v and 3 torn tails skipped", ids, skipped, notes, want)
 	}
 }
