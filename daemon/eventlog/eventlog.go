@@ -29,10 +29,13 @@
 //
 // # Write errors
 //
-// A block whose write fails, as on a full disk, is lost, and the segment
-// is truncated back to its last whole block and kept open, so that a full
-// disk makes no new files and the log resumes in the same segment when
-// space is freed.
+// A block whose write fails, as on a full disk, is lost: its records are
+// counted in rtbd_eventlog_lost_records_total ([Log.Lost]), the failure in
+// rtbd_eventlog_write_errors_total, and the segment is truncated back to
+// its last whole block and kept open, so that a full disk makes no new
+// files and the log resumes in the same segment when space is freed.
+// Records that [Log.Append] refuses (ring full, log closed) are counted in
+// rtbd_eventlog_dropped_total ([Log.Dropped]).
 package eventlog
 
 import (
@@ -53,6 +56,7 @@ var (
 	bytesWrittenTotal = metrics.NewCounter(`rtbd_eventlog_bytes_written_total`)
 	rotationsTotal    = metrics.NewCounter(`rtbd_eventlog_rotations_total`)
 	writeErrorsTotal  = metrics.NewCounter(`rtbd_eventlog_write_errors_total`)
+	lostRecordsTotal  = metrics.NewCounter(`rtbd_eventlog_lost_records_total`)
 	segmentsGauge     = metrics.NewGauge(`rtbd_eventlog_segments`, nil)
 )
 
@@ -64,6 +68,7 @@ type Log struct {
 	closed  atomic.Bool
 	dropped atomic.Uint64
 	flushed atomic.Uint64
+	lost    atomic.Uint64
 
 	wake    chan struct{}
 	syncReq chan chan struct{}
@@ -100,7 +105,7 @@ func open(cfg config.EventLog, now func() time.Time) (*Log, error) {
 		done:    make(chan struct{}),
 		w:       w,
 	}
-	w.flushed = &l.flushed
+	w.flushed, w.lost = &l.flushed, &l.lost
 	go l.run(cfg.FlushInterval.D())
 	return l, nil
 }
@@ -171,6 +176,17 @@ func (l *Log) Flushed() uint64 {
 		return 0
 	}
 	return l.flushed.Load()
+}
+
+// Lost returns how many records l accepted but could not write, because
+// the write of their block failed (a full disk): the count of
+// rtbd_eventlog_lost_records_total. Records that Append refused are
+// counted by [Log.Dropped] instead.
+func (l *Log) Lost() uint64 {
+	if l == nil {
+		return 0
+	}
+	return l.lost.Load()
 }
 
 // Close drains the ring, flushes the last block, fdatasyncs and closes the

@@ -34,7 +34,7 @@ func testWriter(tb testing.TB, cfg config.EventLog) (*writer, *atomic.Uint64) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w.flushed = new(atomic.Uint64)
+	w.flushed, w.lost = new(atomic.Uint64), new(atomic.Uint64)
 	return w, w.flushed
 }
 

@@ -67,6 +67,7 @@ type writer struct {
 	backoff  time.Duration
 
 	flushed  *atomic.Uint64
+	lost     *atomic.Uint64
 	throttle errThrottle
 	err      error // first error, returned by Close
 }
@@ -125,17 +126,17 @@ func (w *writer) flush() {
 	err := w.compress()
 	w.raw, w.pending = w.raw[:0], 0
 	if err != nil {
-		w.fail("cannot compress block", err, "records_lost", n)
+		w.lose(n, "cannot compress block", err)
 		return
 	}
 	frame := w.out[blockHeaderLen:]
 	putHeader(w.out, frame)
 	if err := w.ensureSegment(); err != nil {
-		w.fail("cannot create segment", err, "records_lost", n)
+		w.lose(n, "cannot create segment", err)
 		return
 	}
 	if err := w.write(); err != nil {
-		w.fail("cannot write segment", err, "records_lost", n)
+		w.lose(n, "cannot write segment", err)
 		return
 	}
 	w.backoff = 0
@@ -226,6 +227,14 @@ func (w *writer) backOff() {
 const maxSegmentBackoff = 5 * time.Minute
 
 var errSegmentBackoff = errors.New("cannot create a segment yet: backing off after a segment was given up")
+
+// lose counts the n records of a block that could not be written in
+// rtbd_eventlog_lost_records_total and logs why.
+func (w *writer) lose(n uint64, msg string, err error) {
+	w.lost.Add(n)
+	lostRecordsTotal.Add(int(n))
+	w.fail(msg, err, "records_lost", n)
+}
 
 func (w *writer) fail(msg string, err error, args ...any) {
 	if w.err == nil {

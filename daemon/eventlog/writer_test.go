@@ -170,8 +170,9 @@ func TestWriteErrorIsCounted(t *testing.T) {
 	before := writeErrorsTotal.Get()
 	appendAll(t, l, 0, 3)
 	l.sync()
-	if writeErrorsTotal.Get() == before || l.Flushed() != 0 {
-		t.Fatalf("write errors %d -> %d, flushed %d; want an error counted and nothing flushed", before, writeErrorsTotal.Get(), l.Flushed())
+	if writeErrorsTotal.Get() == before || l.Flushed() != 0 || l.Lost() != 3 {
+		t.Fatalf("write errors %d -> %d, flushed %d, lost %d; want an error counted, nothing flushed and 3 lost",
+			before, writeErrorsTotal.Get(), l.Flushed(), l.Lost())
 	}
 	if err := l.Close(); err == nil {
 		t.Fatal("Close did not report the write error")
@@ -331,7 +332,7 @@ func TestFullDiskKeepsSegment(t *testing.T) {
 	}
 	good := fileSize(t, cfg.Dir, names[0])
 	disk.full.Store(true)
-	errsBefore := writeErrorsTotal.Get()
+	errsBefore, lostBefore := writeErrorsTotal.Get(), lostRecordsTotal.Get()
 	for i := 10; i < 110; i++ { // 100 flushes, 1 s apart
 		clock.advance(time.Second)
 		appendAll(t, l, i, i+1)
@@ -343,9 +344,10 @@ func TestFullDiskKeepsSegment(t *testing.T) {
 	if size := fileSize(t, cfg.Dir, names[0]); size != good {
 		t.Fatalf("segment is %d bytes after failed writes; want %d, its last whole block's end", size, good)
 	}
-	if l.Flushed() != 10 || l.Dropped() != 0 || writeErrorsTotal.Get()-errsBefore < 100 {
-		t.Fatalf("flushed %d, dropped %d, write errors +%d; want 10, 0, >= 100",
-			l.Flushed(), l.Dropped(), writeErrorsTotal.Get()-errsBefore)
+	if l.Flushed() != 10 || l.Lost() != 100 || l.Dropped() != 0 ||
+		writeErrorsTotal.Get()-errsBefore < 100 || lostRecordsTotal.Get()-lostBefore < 100 {
+		t.Fatalf("flushed %d, lost %d, dropped %d, metrics: write errors +%d, lost records +%d; want 10, 100, 0, >= 100, >= 100",
+			l.Flushed(), l.Lost(), l.Dropped(), writeErrorsTotal.Get()-errsBefore, lostRecordsTotal.Get()-lostBefore)
 	}
 	disk.full.Store(false)
 	clock.advance(time.Second)
@@ -402,5 +404,8 @@ func TestTornSegmentBacksOff(t *testing.T) {
 	ids, skipped, notes := catIDs(t, cfg.Dir)
 	if want := append(seqIDs(0, 10), seqIDs(114, 124)...); !slices.Equal(ids, want) || skipped == 0 || strings.Count(notes, "\n") != 3 {
 		t.Fatalf("log cat: records %v, skipped %d, notes %q; want %v and 3 torn tails skipped", ids, skipped, notes, want)
+	}
+	if l.Lost() != 104 {
+		t.Fatalf("lost %d records; want the 104 of the failed flushes", l.Lost())
 	}
 }
