@@ -284,8 +284,10 @@ func (w *writer) ensureSegment() error {
 }
 
 // maybeRotate closes the current segment when it is large or old enough.
+// An empty one, where every write failed, is kept: its successor would be
+// as empty, one more file each SegmentAge for as long as the disk is full.
 func (w *writer) maybeRotate() {
-	if w.f == nil {
+	if w.f == nil || w.cur.size == 0 {
 		return
 	}
 	if w.cur.size >= w.segBytes || w.now().Sub(w.curStart) >= w.segAge {

@@ -409,3 +409,32 @@ func TestTornSegmentBacksOff(t *testing.T) {
 		t.Fatalf("lost %d records; want the 104 of the failed flushes", l.Lost())
 	}
 }
+
+// TestFullDiskRotatesNoEmptySegment: a segment that is empty because every
+// write to it failed is not rotated by age, which would only replace it
+// with another empty one each SegmentAge for as long as the disk is full.
+func TestFullDiskRotatesNoEmptySegment(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.SegmentAge = config.Duration(10 * time.Second)
+	clock := &fakeClock{t: time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)}
+	l, disk := openFaulty(t, cfg, clock)
+	disk.full.Store(true)
+	for i := range 100 { // 100 flushes 1 s apart: 10 segment ages
+		appendAll(t, l, i, i+1)
+		l.sync()
+		clock.advance(time.Second)
+	}
+	if got := segmentFiles(t, cfg.Dir); len(got) != 1 {
+		t.Fatalf("after 100 s of a full disk: %d segments, %q...; want 1", len(got), got[:min(len(got), 3)])
+	}
+	disk.full.Store(false)
+	appendAll(t, l, 100, 110)
+	l.sync() // written, then rotated: the segment is 100 s old
+	appendAll(t, l, 110, 120)
+	l.Close()
+	ids, skipped, notes := catIDs(t, cfg.Dir)
+	if got := segmentFiles(t, cfg.Dir); len(got) != 2 || !slices.Equal(ids, seqIDs(100, 120)) || skipped != 0 || notes != "" {
+		t.Fatalf("segments %q, records %v, skipped %d, notes %q; want 2 segments and records 100..119", got, ids, skipped, notes)
+	}
+}
