@@ -645,7 +645,9 @@ type PeerTLS struct {
 // Runtime configures the Go runtime and CPU placement.
 type Runtime struct {
 	// CPUs is a CPU list ("2-3,6") the daemon pins itself to at start; its
-	// size becomes GOMAXPROCS. Empty keeps the inherited affinity.
+	// size becomes GOMAXPROCS. Every CPU must be online and allowed to the
+	// process (its cgroup's cpuset, systemd's AllowedCPUs), else the start
+	// fails naming the others. Empty keeps the inherited affinity.
 	CPUs string `json:"cpus"`
 	// GOGC for the daemon. Default 200: the heap is small and mostly pooled,
 	// so fewer collections cost little memory. See https://tip.golang.org/doc/gc-guide

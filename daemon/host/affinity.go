@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -48,8 +49,15 @@ func Current() (cpuset.CPUSet, error) {
 // thread) and then every thread listed in /proc/self/task, repeating until
 // a pass finds no thread it has not set: threads started meanwhile inherit
 // the affinity of their creator, which may have been set just before.
-// The kernel refuses CPUs that are offline or outside the cgroup's cpuset;
-// Pin then returns an error and threads already moved stay moved.
+//
+// The kernel ANDs the mask with the online CPUs and the cgroup's cpuset
+// and refuses only an empty result, so Pin reads the calling thread's
+// affinity back: when the kernel kept fewer CPUs than cpus, Pin puts the
+// thread's previous affinity back and returns an error naming the CPUs it
+// could not use, since a daemon pinned to part of its configured set (and
+// sized for all of it) is a misconfiguration to fix, not to run with.
+// Once the calling thread is pinned, an error from another thread leaves
+// the threads already moved where they are.
 func Pin(cpus cpuset.CPUSet) (int, error) {
 	if cpus.IsEmpty() {
 		return 0, errors.New("cannot pin to CPUs: empty CPU list")
@@ -57,17 +65,58 @@ func Pin(cpus cpuset.CPUSet) (int, error) {
 	if cpus.Max() >= maxAffinityCPUs {
 		return 0, fmt.Errorf("cannot pin to CPUs %s: CPU %d is above the supported %d", cpus, cpus.Max(), maxAffinityCPUs-1)
 	}
-	var set unix.CPUSet
-	for _, c := range cpus.CPUs() {
-		set.Set(c)
-	}
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
+	// Set and read back the same thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := pinSelf(cpus); err != nil {
 		return 0, fmt.Errorf("cannot pin to CPUs %s: %w", cpus, err)
 	}
+	set := toUnix(cpus)
 	if err := pinAllThreads(&set); err != nil {
 		return 0, fmt.Errorf("cannot pin to CPUs %s: %w", cpus, err)
 	}
 	return cpus.Len(), nil
+}
+
+// pinSelf sets the affinity of the calling thread, which must be locked to
+// its goroutine, to exactly cpus, or leaves it as it was and fails.
+func pinSelf(cpus cpuset.CPUSet) error {
+	before, err := Current()
+	if err != nil {
+		return err
+	}
+	set := toUnix(cpus)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return err
+	}
+	got, err := Current()
+	if err != nil {
+		return err
+	}
+	if got.Equal(cpus) {
+		return nil
+	}
+	restore := toUnix(before)
+	if err := unix.SchedSetaffinity(0, &restore); err != nil {
+		return fmt.Errorf("cannot restore the affinity %s after the kernel kept only %s: %w", before, got, err)
+	}
+	return fmt.Errorf("CPUs %s are offline or outside this process's allowed CPUs (cgroup cpuset); the kernel would keep only %s",
+		cpus.Difference(got), listOrNone(got))
+}
+
+func toUnix(cpus cpuset.CPUSet) unix.CPUSet {
+	var set unix.CPUSet
+	for _, c := range cpus.CPUs() {
+		set.Set(c)
+	}
+	return set
+}
+
+func listOrNone(s cpuset.CPUSet) string {
+	if s.IsEmpty() {
+		return "none"
+	}
+	return s.String()
 }
 
 func pinAllThreads(set *unix.CPUSet) error {

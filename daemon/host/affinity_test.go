@@ -86,6 +86,30 @@ func TestPinErrors(t *testing.T) {
 	}
 }
 
+func TestPinRefusesPartOfTheSet(t *testing.T) {
+	// The kernel ANDs the mask with the online CPUs and refuses only an
+	// empty result: a set with one usable CPU and one that does not exist
+	// would leave the process on the one, with GOMAXPROCS sized for two.
+	before, err := Current()
+	if err != nil {
+		t.Fatalf("cannot get current affinity: %s", err)
+	}
+	want := cpuset.Of(before.CPUs()[0], 1000)
+	n, err := Pin(want)
+	if err == nil {
+		if _, err := Pin(before); err != nil {
+			t.Errorf("cannot restore the affinity %s: %s", before, err)
+		}
+		t.Fatalf("Pin(%s) = %d, nil; want an error naming CPU 1000", want, n)
+	}
+	if !strings.Contains(err.Error(), "CPUs 1000 are offline") {
+		t.Fatalf("Pin(%s): %s; want it to name CPU 1000", want, err)
+	}
+	if after, _ := Current(); !after.Equal(before) {
+		t.Fatalf("a refused Pin(%s) changed the affinity from %s to %s", want, before, after)
+	}
+}
+
 func TestThreadIDsIncludesSelf(t *testing.T) {
 	tids, err := threadIDs()
 	if err != nil {
