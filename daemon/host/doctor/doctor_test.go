@@ -133,6 +133,36 @@ func TestCheckIRQKinds(t *testing.T) {
 	}
 }
 
+func TestCheckIRQsUnreadable(t *testing.T) {
+	t.Parallel()
+	want := Expect{IsolatedCPUs: cpuset.MustParseCPUList("2-15"), NICs: []string{"ens1f0np0"}}
+	f := func(root, wantDetail string) {
+		t.Helper()
+		got := make(map[string]Result)
+		for _, r := range Check(root, want) {
+			got[r.Check] = r
+		}
+		for _, name := range []string{"irq_affinity", "nic:ens1f0np0"} {
+			if r := got[name]; r.Status != Fail || !strings.Contains(r.Detail, wantDetail) {
+				t.Fatalf("%s: got %s %q, detail %q; want FAIL with %q", name, r.Status, r.Got, r.Detail, wantDetail)
+			}
+		}
+	}
+	// /proc/irq hidden, as in containers: /proc/interrupts still lists
+	// every IRQ, so nothing is known about where they fire.
+	root := hosttest.Copy(t, "../testdata/mlx5")
+	if err := os.RemoveAll(filepath.Join(root, "proc/irq")); err != nil {
+		t.Fatal(err)
+	}
+	f(root, "cannot read /proc/irq/")
+	// One queue's affinity unreadable while it stays listed.
+	root = hosttest.Copy(t, "../testdata/mlx5")
+	if err := os.RemoveAll(filepath.Join(root, "proc/irq/101")); err != nil {
+		t.Fatal(err)
+	}
+	f(root, "cannot read /proc/irq/101/smp_affinity_list")
+}
+
 func TestCheckIrqbalanceBannedList(t *testing.T) {
 	t.Parallel()
 	want := Expect{IsolatedCPUs: cpuset.MustParseCPUList("2-15")}

@@ -2,7 +2,9 @@ package doctor
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,10 +55,75 @@ func (h *host) affinity(n int) (smp, eff cpuset.CPUSet, err error) {
 	return smp, eff, nil
 }
 
+// unreadable collects the IRQs whose affinity cannot be read.
+type unreadable struct {
+	irqs []int
+	err  error // the first one's
+}
+
+func (u *unreadable) add(n int, err error) {
+	if u.err == nil {
+		u.err = err
+	}
+	u.irqs = append(u.irqs, n)
+}
+
+// stillListed drops the IRQs that /proc/interrupts, read again, no longer
+// lists with a handler: those were freed after the first read, and their
+// /proc/irq/N went with them. The others are really unreadable (/proc/irq
+// hidden or masked, as in containers and sandboxes), so the check cannot
+// tell where they fire. When /proc/interrupts cannot be read again, every
+// IRQ stays.
+func (h *host) stillListed(u unreadable) unreadable {
+	if len(u.irqs) == 0 {
+		return u
+	}
+	ints, err := irq.ReadInterrupts(h.root)
+	if err != nil {
+		return u
+	}
+	live := make(map[int]bool, len(ints))
+	for i := range ints {
+		live[ints[i].IRQ] = len(ints[i].Actions) > 0
+	}
+	out := unreadable{err: u.err}
+	for _, n := range u.irqs {
+		if live[n] {
+			out.irqs = append(out.irqs, n)
+		}
+	}
+	return out
+}
+
+// String describes the first unreadable IRQ and counts the others, with
+// the path as seen on the host (without -root).
+func (u *unreadable) String() string {
+	err := u.err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := fmt.Sprintf("cannot read /proc/irq/%d/smp_affinity_list: %s", u.irqs[0], err)
+	if n := len(u.irqs) - 1; n > 0 {
+		s += fmt.Sprintf(" (nor %d more IRQs)", n)
+	}
+	return s + ": where they fire is unknown"
+}
+
+// suffix is "; " and String, or "" when no IRQ is unreadable.
+func (u *unreadable) suffix() string {
+	if len(u.irqs) == 0 {
+		return ""
+	}
+	return "; " + u.String()
+}
+
 // checkIRQs fails when a movable IRQ may land on an isolated CPU (its
 // configured or effective affinity intersects the set) and warns when a
 // managed or per-CPU one does (its effective affinity, since isolcpus=
-// managed_irq steers those within their fixed mask).
+// managed_irq steers those within their fixed mask). It also fails when
+// the affinity of an IRQ that /proc/interrupts lists cannot be read: a
+// check that cannot look does not pass.
 func (h *host) checkIRQs() Result {
 	r := Result{Check: "irq_affinity"}
 	ints, err := irq.ReadInterrupts(h.root)
@@ -70,6 +137,7 @@ func (h *host) checkIRQs() Result {
 	}
 	r.Want = "none on " + h.iso.String()
 	var bad, managed []string
+	var unread unreadable
 	for i := range ints {
 		it := &ints[i]
 		if len(it.Actions) == 0 {
@@ -77,7 +145,8 @@ func (h *host) checkIRQs() Result {
 		}
 		smp, eff, err := h.affinity(it.IRQ)
 		if err != nil {
-			continue // freed since /proc/interrupts was read
+			unread.add(it.IRQ, err)
+			continue
 		}
 		desc := fmt.Sprintf("%d %s on %s", it.IRQ, it.Name(), eff)
 		if kind := h.irqKind(it); kind != "" {
@@ -90,14 +159,17 @@ func (h *host) checkIRQs() Result {
 			bad = append(bad, fmt.Sprintf("%d %s on %s", it.IRQ, it.Name(), smp))
 		}
 	}
-	return irqVerdict(r, len(ints), bad, managed)
+	return irqVerdict(r, len(ints), bad, managed, h.stillListed(unread))
 }
 
-func irqVerdict(r Result, total int, bad, managed []string) Result {
+func irqVerdict(r Result, total int, bad, managed []string, unread unreadable) Result {
 	switch {
 	case len(bad) > 0:
 		r.Got = fmt.Sprintf("%d of %d IRQs on isolated CPUs", len(bad), total)
-		return fail(r, first(bad, 5))
+		return fail(r, first(bad, 5)+unread.suffix())
+	case len(unread.irqs) > 0:
+		r.Got = fmt.Sprintf("%d of %d IRQs unreadable", len(unread.irqs), total)
+		return fail(r, unread.String())
 	case len(managed) > 0:
 		r.Got = fmt.Sprintf("%d managed IRQs on isolated CPUs", len(managed))
 		return warn(r, "managed IRQs cannot be moved: "+first(managed, 5))
@@ -183,9 +255,11 @@ func (h *host) checkNIC(nic string) Result {
 	}
 	var on cpuset.CPUSet
 	var bad []string
+	var unread unreadable
 	for _, q := range irqs {
 		smp, eff, err := h.affinity(q.IRQ)
 		if err != nil {
+			unread.add(q.IRQ, err)
 			continue
 		}
 		on = on.Union(eff)
@@ -194,8 +268,14 @@ func (h *host) checkNIC(nic string) Result {
 		}
 	}
 	r.Got = fmt.Sprintf("%d IRQs on CPUs %s", len(irqs), listOrNone(on))
-	if len(bad) > 0 {
-		return fail(r, first(bad, 5))
+	if unread = h.stillListed(unread); len(unread.irqs) > 0 {
+		r.Got += fmt.Sprintf(", %d unreadable", len(unread.irqs))
+	}
+	switch {
+	case len(bad) > 0:
+		return fail(r, first(bad, 5)+unread.suffix())
+	case len(unread.irqs) > 0:
+		return fail(r, unread.String())
 	}
 	return r
 }
