@@ -558,8 +558,9 @@ in
 
     # The daemon's own view of its CPUs: it pins itself to the same set
     # (allowed: ~@resources is kept), and its rtbd_host_check metrics and
-    # `rtbd doctor -config` take runtime.cpus as the isolated set, which
-    # with runtime.cpus empty they skip: every CPU check would pass.
+    # `rtbd doctor -config` take runtime.cpus as the isolated set; with
+    # runtime.cpus empty they fall back to the kernel command line's, and
+    # skip the isolation checks when it isolates nothing.
     services.rtbd.settings.runtime = mkIf pinned { cpus = lib.mkDefault cfg.cpus; };
 
     systemd.slices.rtbd = mkIf pinned {

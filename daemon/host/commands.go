@@ -13,7 +13,8 @@ func IRQMain(args []string, stdout, stderr io.Writer) int { return irq.Main(args
 
 // DoctorMain runs `rtbd doctor` with args (without the sub-command name)
 // and returns the exit code: 0 nothing failed, 1 a check failed (or warned,
-// with -strict), 2 bad flags. See package doctor.
+// with -strict), 2 bad flags, 3 the isolation checks had nothing to
+// compare against (see doctor.ExitNothingToCompare). See package doctor.
 func DoctorMain(args []string, stdout, stderr io.Writer) int {
 	return doctor.Main(args, stdout, stderr)
 }

@@ -31,16 +31,36 @@ func param(cmdline []string, key string) (string, bool) {
 	return v, found
 }
 
+// isolatedByCmdline returns the CPUs the kernel command line isolates:
+// those of nohz_full= and of isolcpus='s list. Either may be the one an
+// operator set; taking both checks each against the other. A list that
+// does not parse adds nothing (its check fails on it).
+func isolatedByCmdline(cmdline []string) cpuset.CPUSet {
+	var iso cpuset.CPUSet
+	if v, ok := param(cmdline, "nohz_full"); ok {
+		set, _ := cpuset.ParseCPUList(v)
+		iso = iso.Union(set)
+	}
+	if v, ok := param(cmdline, "isolcpus"); ok {
+		_, list := splitIsolcpus(v)
+		set, _ := cpuset.ParseCPUList(list)
+		iso = iso.Union(set)
+	}
+	return iso
+}
+
 // checkCmdlineList checks that a CPU-list parameter covers the isolated set.
 func (h *host) checkCmdlineList(name string, cmdline []string, key string) Result {
 	v, ok := param(cmdline, key)
-	r := Result{Check: name, Got: v, Want: h.iso.String()}
+	r := Result{Check: name, Got: v, Want: h.isoWant()}
 	if !ok {
 		r.Got = "absent"
 	}
 	if h.iso.IsEmpty() {
-		r.Want = ""
-		return r
+		if _, err := cpuset.ParseCPUList(v); err != nil {
+			return fail(r, err.Error())
+		}
+		return h.noIsolation(r)
 	}
 	if !ok {
 		return fail(r, key+"= is missing from /proc/cmdline")
@@ -66,9 +86,9 @@ func (h *host) checkIRQAffinityParam(cmdline []string) Result {
 		r.Got = "absent"
 	}
 	if h.iso.IsEmpty() {
-		return r
+		return h.noIsolation(r)
 	}
-	r.Want = "no CPU of " + h.iso.String()
+	r.Want = "no CPU of " + h.isoWant()
 	if !ok {
 		return fail(r, "irqaffinity= is missing: new IRQs may land on isolated CPUs")
 	}
@@ -94,9 +114,9 @@ func (h *host) checkIsolcpus(cmdline []string) Result {
 		r.Got = "absent"
 	}
 	if h.iso.IsEmpty() {
-		return r
+		return h.noIsolation(r)
 	}
-	r.Want = "managed_irq," + h.iso.String()
+	r.Want = "managed_irq," + h.isoWant()
 	if !ok {
 		return warn(r, "managed IRQs may land on isolated CPUs")
 	}
@@ -131,13 +151,13 @@ func splitIsolcpus(v string) (map[string]bool, string) {
 }
 
 func (h *host) checkNohzFull() Result {
-	r := Result{Check: "nohz_full", Want: h.iso.String()}
+	r := Result{Check: "nohz_full", Want: h.isoWant()}
 	set, err := h.readList("sys/devices/system/cpu/nohz_full")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		r.Got = "absent"
 		if h.iso.IsEmpty() {
-			return r
+			return h.noIsolation(r)
 		}
 		return fail(r, "the kernel has no NO_HZ_FULL")
 	case err != nil:
@@ -146,8 +166,7 @@ func (h *host) checkNohzFull() Result {
 	}
 	r.Got = listOrNone(set)
 	if h.iso.IsEmpty() {
-		r.Want = ""
-		return r
+		return h.noIsolation(r)
 	}
 	if !set.Equal(h.iso) {
 		return fail(r, "nohz_full differs from the isolated set")
@@ -159,7 +178,7 @@ func (h *host) checkNohzFull() Result {
 // domain-isolated CPUs, so the designed isolcpus=managed_irq leaves it
 // empty (pass); another list is only a warning.
 func (h *host) checkIsolated() Result {
-	r := Result{Check: "isolated", Want: h.iso.String()}
+	r := Result{Check: "isolated", Want: h.isoWant()}
 	set, err := h.readList("sys/devices/system/cpu/isolated")
 	if err != nil {
 		r.Got = "unreadable"
@@ -168,8 +187,7 @@ func (h *host) checkIsolated() Result {
 	r.Got = listOrNone(set)
 	switch {
 	case h.iso.IsEmpty():
-		r.Want = ""
-		return r
+		return h.noIsolation(r)
 	case set.IsEmpty():
 		r.Want += " or none"
 		r.Detail = "no domain isolation: isolcpus=managed_irq lists nothing here"

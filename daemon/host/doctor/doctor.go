@@ -3,13 +3,17 @@
 // command line, hugepages, THP, the cpufreq governor, the idle states the
 // isolated CPUs may enter, IRQs kept off the
 // isolated CPUs, irqbalance, swap, the clock source) and reports each check
-// as pass, warn or fail. It implements `rtbd doctor` and exports the same
-// facts as the rtbd_host_check gauges.
+// as pass, warn, fail or skip. Without an expected isolated set it takes
+// the one the kernel command line isolates (nohz_full= and isolcpus=) and
+// checks the host against it; when that isolates nothing, the isolation
+// checks are skipped, not passed. It implements `rtbd doctor` and exports
+// the same facts as the rtbd_host_check gauges.
 package doctor
 
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,14 +24,16 @@ import (
 // Status is the outcome of one check.
 type Status int
 
-// The outcomes, best first.
+// The outcomes: pass, warn and fail, best first, and skip for a check
+// that had nothing to compare against.
 const (
 	Pass Status = iota
 	Warn
 	Fail
+	Skip
 )
 
-// String returns "PASS", "WARN" or "FAIL".
+// String returns "PASS", "WARN", "FAIL" or "SKIP".
 func (s Status) String() string {
 	switch s {
 	case Pass:
@@ -36,17 +42,23 @@ func (s Status) String() string {
 		return "WARN"
 	case Fail:
 		return "FAIL"
+	case Skip:
+		return "SKIP"
 	}
 	return fmt.Sprintf("Status(%d)", int(s))
 }
 
-// Value returns the gauge value of s: 1 for pass, 0.5 for warn, 0 for fail.
+// Value returns the gauge value of s: 1 for pass, 0.5 for warn, 0 for
+// fail, and NaN for skip, which is neither good nor bad: comparisons with
+// it are false, so alerts on `< 1` stay quiet and dashboards show a gap.
 func (s Status) Value() float64 {
 	switch s {
 	case Pass:
 		return 1
 	case Warn:
 		return 0.5
+	case Skip:
+		return math.NaN()
 	}
 	return 0
 }
@@ -65,16 +77,24 @@ type Result struct {
 	Got string `json:"got"`
 	// Want is what the expectation asks, "" when it asks nothing.
 	Want string `json:"want,omitempty"`
-	// Detail explains a warning or failure.
+	// Detail explains a warning, failure or skip.
 	Detail string `json:"detail,omitempty"`
 }
 
-// Expect is the tuning the host should have. The zero value expects
-// nothing: every check then reports what it finds and passes, except the
-// ones that are wrong whatever is expected.
+// Expect is the tuning the host should have. The zero value expects no
+// value in particular: the isolated set is then the one the kernel command
+// line isolates, and the other checks report what they find and pass,
+// except the ones that are wrong whatever is expected.
 type Expect struct {
-	// IsolatedCPUs run only rtbd: nohz_full, rcu_nocbs, no IRQs.
+	// IsolatedCPUs run only rtbd: nohz_full, rcu_nocbs, no IRQs. Empty
+	// takes the CPUs that nohz_full= and isolcpus= list on the kernel
+	// command line, so that they are checked against each other; when
+	// those list none, the isolation checks report [Skip] (see Untuned).
 	IsolatedCPUs cpuset.CPUSet
+	// Untuned says the host is meant to isolate no CPU: with IsolatedCPUs
+	// empty and nothing isolated on the command line, the isolation checks
+	// pass instead of reporting Skip.
+	Untuned bool
 	// Hugepages2M and Hugepages1G are the reserved hugepage counts; 0 asks
 	// for nothing.
 	Hugepages2M, Hugepages1G int
@@ -103,6 +123,10 @@ type Expect struct {
 func Check(root string, want Expect) []Result {
 	h := &host{root: root, want: want, iso: want.IsolatedCPUs}
 	cmdline := h.cmdline()
+	if h.iso.IsEmpty() {
+		h.iso = isolatedByCmdline(cmdline)
+		h.fromCmdline = !h.iso.IsEmpty()
+	}
 	out := []Result{
 		h.checkCmdlineList("cmdline_nohz_full", cmdline, "nohz_full"),
 		h.checkCmdlineList("cmdline_rcu_nocbs", cmdline, "rcu_nocbs"),
@@ -130,7 +154,33 @@ func Check(root string, want Expect) []Result {
 type host struct {
 	root string
 	want Expect
-	iso  cpuset.CPUSet
+	// iso is the isolated set checked against: want.IsolatedCPUs, else
+	// the command line's (fromCmdline).
+	iso         cpuset.CPUSet
+	fromCmdline bool
+}
+
+// isoWant renders iso for a Result's Want, saying where it came from when
+// nobody expected it.
+func (h *host) isoWant() string {
+	if h.fromCmdline {
+		return h.iso.String() + " (from cmdline)"
+	}
+	return h.iso.String()
+}
+
+// noIsolation finishes r, an isolation check that found nothing wrong with
+// no isolated set to compare against: a pass when the host is meant to be
+// untuned, else a skip that says how to give the expectation.
+func (h *host) noIsolation(r Result) Result {
+	r.Want = ""
+	if h.want.Untuned {
+		return r
+	}
+	r.Status = Skip
+	r.Detail = "nothing to compare against: no nohz_full= or isolcpus= on the kernel command line; " +
+		"pass -isolated LIST or -config FILE (or -untuned if the host is meant to be untuned)"
+	return r
 }
 
 func (h *host) path(rel string) string { return filepath.Join(h.root, rel) }

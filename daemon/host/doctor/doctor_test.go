@@ -3,8 +3,10 @@ package doctor
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -181,18 +183,82 @@ func TestCheckIrqbalanceBannedList(t *testing.T) {
 	f("IRQBALANCE_BANNED_CPULIST=2-7\x00", Warn)               // overrides the auto-ban
 }
 
+// isolationChecks compare the host with the isolated set.
+var isolationChecks = []string{"cmdline_nohz_full", "cmdline_rcu_nocbs", "cmdline_irqaffinity", "cmdline_isolcpus",
+	"nohz_full", "isolated", "irq_affinity", "irqbalance"}
+
 func TestCheckZeroExpectOnFixtures(t *testing.T) {
 	t.Parallel()
-	for _, host := range []string{"mlx5", "mlx5-drifted", "ixgbe", "ena", "virtio"} {
+	// Expecting nothing, the isolated set is what nohz_full= and isolcpus=
+	// list: each fixture fails where its own tuning disagrees with it.
+	f := func(host string, wantFail ...string) {
+		t.Helper()
 		rs := Check(filepath.Join("../testdata", host), Expect{})
 		if len(rs) != len(checkNames) {
 			t.Fatalf("%s: got %d results; want %d", host, len(rs), len(checkNames))
 		}
+		var failed []string
 		for _, r := range rs {
-			// Expecting nothing, only facts that are bad anyway may warn.
 			if r.Status == Fail {
-				t.Errorf("%s: %s fails with an empty expectation: %q %s", host, r.Check, r.Got, r.Detail)
+				failed = append(failed, r.Check)
 			}
+			if r.Status == Skip {
+				t.Errorf("%s: %s skipped with isolated CPUs on the command line: %q %s", host, r.Check, r.Got, r.Detail)
+			}
+		}
+		if got, want := strings.Join(failed, " "), strings.Join(wantFail, " "); got != want {
+			t.Fatalf("%s: failed checks [%s]; want [%s]", host, got, want)
+		}
+	}
+	f("mlx5")
+	// nohz_full=2-7 but isolcpus=managed_irq,domain,2-15: 8-15 are half
+	// isolated, with no rcu_nocbs or irqaffinity and IRQs on 2-15.
+	f("mlx5-drifted", "cmdline_nohz_full", "cmdline_rcu_nocbs", "cmdline_irqaffinity", "nohz_full", "irq_affinity")
+	f("ixgbe", "cmdline_irqaffinity", "irq_affinity")
+	f("virtio", "irq_affinity")
+}
+
+func TestCheckDerivedWant(t *testing.T) {
+	t.Parallel()
+	for _, r := range Check("../testdata/mlx5-drifted", Expect{}) {
+		if r.Check == "cmdline_nohz_full" {
+			if r.Want != "2-15 (from cmdline)" || !strings.Contains(r.Detail, "CPUs 8-15 are not covered") {
+				t.Fatalf("cmdline_nohz_full: want %q, detail %q; want 2-15 from the command line, 8-15 not covered", r.Want, r.Detail)
+			}
+			return
+		}
+	}
+	t.Fatalf("no cmdline_nohz_full result")
+}
+
+func TestCheckUntunedHost(t *testing.T) {
+	t.Parallel()
+	// The ena VM isolates nothing: with nothing to compare against, the
+	// isolation checks are skipped, never passed, unless it is meant.
+	f := func(want Expect, wantStatus Status) {
+		t.Helper()
+		got := make(map[string]Result)
+		for _, r := range Check("../testdata/ena", want) {
+			got[r.Check] = r
+		}
+		for _, name := range isolationChecks {
+			if r := got[name]; r.Status != wantStatus {
+				t.Fatalf("%s (untuned %v): got %s %q %s; want %s", name, want.Untuned, r.Status, r.Got, r.Detail, wantStatus)
+			}
+		}
+		d := got["nohz_full"].Detail
+		if wantStatus == Skip && (!strings.Contains(d, "nothing to compare against") || !strings.Contains(d, "-isolated")) {
+			t.Fatalf("skip detail %q; want it to say there is nothing to compare against and name -isolated", d)
+		}
+	}
+	f(Expect{}, Skip)
+	f(Expect{Untuned: true}, Pass)
+	// A list that does not parse fails, whatever is expected.
+	root := hosttest.Copy(t, "../testdata/ena")
+	hosttest.Write(t, root, "proc/cmdline", "ro nohz_full=2-x\n")
+	for _, r := range Check(root, Expect{Untuned: true}) {
+		if r.Check == "cmdline_nohz_full" && r.Status != Fail {
+			t.Fatalf("nohz_full=2-x: got %s %q; want FAIL", r.Status, r.Detail)
 		}
 	}
 }
@@ -240,11 +306,40 @@ func TestMainOutputAndExitCodes(t *testing.T) {
 		t.Fatalf("drifted host: exit %d; want 1\n%s", code, out)
 	}
 	// Warnings (no cpufreq on the ena VM) pass unless -strict.
-	if code, out, _ = doctorRun(t, "-root", "../testdata/ena"); code != 0 || !strings.Contains(out, "WARN  governor") {
+	if code, out, _ = doctorRun(t, "-root", "../testdata/ena", "-untuned"); code != 0 || !strings.Contains(out, "WARN  governor") {
 		t.Fatalf("ena without -strict: exit %d; want 0\n%s", code, out)
 	}
-	if code, _, _ = doctorRun(t, "-root", "../testdata/ena", "-strict"); code != 1 {
+	if code, _, _ = doctorRun(t, "-root", "../testdata/ena", "-untuned", "-strict"); code != 1 {
 		t.Fatalf("ena with -strict: exit %d; want 1", code)
+	}
+}
+
+func TestMainWithoutExpectation(t *testing.T) {
+	t.Parallel()
+	// The drifted host's command line disagrees with itself.
+	code, out, _ := doctorRun(t, "-root", "../testdata/mlx5-drifted")
+	if code != ExitFailed || !strings.Contains(out, "FAIL  cmdline_rcu_nocbs") {
+		t.Fatalf("drifted host without flags: exit %d; want %d\n%s", code, ExitFailed, out)
+	}
+	// An untuned host: nothing to compare against is its own exit code,
+	// and no isolation check passes.
+	code, out, _ = doctorRun(t, "-root", "../testdata/ena")
+	if code != ExitNothingToCompare {
+		t.Fatalf("untuned host without flags: exit %d; want %d\n%s", code, ExitNothingToCompare, out)
+	}
+	for _, name := range isolationChecks {
+		if !regexp.MustCompile(`(?m)^SKIP  ` + name + ` `).MatchString(out) {
+			t.Fatalf("untuned host: %s is not skipped:\n%s", name, out)
+		}
+	}
+	// Told the host is meant to be untuned: those checks pass.
+	if code, out, _ = doctorRun(t, "-root", "../testdata/ena", "-untuned"); code != 0 || strings.Contains(out, "SKIP") {
+		t.Fatalf("untuned host with -untuned: exit %d; want 0\n%s", code, out)
+	}
+	// The usage documents the exit codes.
+	if code, _, stderr := doctorRun(t, "-h"); code != 0 || !strings.Contains(stderr, "3 nothing failed, but the isolation checks were skipped") ||
+		!strings.Contains(stderr, "-untuned") {
+		t.Fatalf("-h: exit %d, usage %q; want the exit codes", code, stderr)
 	}
 }
 
@@ -305,6 +400,7 @@ func TestMainBadFlags(t *testing.T) {
 	f("must not be negative", "-hugepages-2m", "-1")
 	f("flag provided but not defined", "-nope")
 	f("unexpected arguments", "extra")
+	f("-untuned contradicts the isolated set 2-3", "-untuned", "-isolated", "2-3")
 	f("cannot read config", "-config", "/nonexistent/rtbd.json")
 }
 
@@ -370,6 +466,9 @@ func TestStatus(t *testing.T) {
 	f(Pass, "PASS", 1)
 	f(Warn, "WARN", 0.5)
 	f(Fail, "FAIL", 0)
+	if Skip.String() != "SKIP" || !math.IsNaN(Skip.Value()) {
+		t.Fatalf("skip: got %s %v; want SKIP NaN", Skip, Skip.Value())
+	}
 }
 
 func TestWithinLatency(t *testing.T) {

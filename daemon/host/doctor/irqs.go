@@ -133,9 +133,9 @@ func (h *host) checkIRQs() Result {
 	}
 	if h.iso.IsEmpty() {
 		r.Got = fmt.Sprintf("%d IRQs", len(ints))
-		return r
+		return h.noIsolation(r)
 	}
-	r.Want = "none on " + h.iso.String()
+	r.Want = "none on " + h.isoWant()
 	var bad, managed []string
 	var unread unreadable
 	for i := range ints {
@@ -192,17 +192,19 @@ func first(items []string, n int) string {
 func (h *host) checkIrqbalance() Result {
 	r := Result{Check: "irqbalance"}
 	pid := h.findProcess("irqbalance")
+	var banned cpuset.CPUSet
 	if pid == "" {
 		r.Got = "not running"
-		return r
+	} else {
+		var source string
+		banned, source = h.irqbalanceBanned(pid)
+		r.Got = fmt.Sprintf("running (pid %s), bans %s from %s", pid, listOrNone(banned), source)
 	}
-	banned, source := h.irqbalanceBanned(pid)
-	r.Got = fmt.Sprintf("running (pid %s), bans %s from %s", pid, listOrNone(banned), source)
 	if h.iso.IsEmpty() {
-		return r
+		return h.noIsolation(r)
 	}
-	r.Want = "off, or banned from " + h.iso.String()
-	if !h.iso.IsSubsetOf(banned) {
+	r.Want = "off, or banned from " + h.isoWant()
+	if pid != "" && !h.iso.IsSubsetOf(banned) {
 		return warn(r, fmt.Sprintf("irqbalance may move IRQs onto CPUs %s", h.iso.Difference(banned)))
 	}
 	return r
@@ -243,7 +245,10 @@ func (h *host) findProcess(name string) string {
 // checkNIC checks that the interface's IRQs exist and stay off the
 // isolated CPUs.
 func (h *host) checkNIC(nic string) Result {
-	r := Result{Check: "nic:" + nic, Want: "IRQs off " + listOrNone(h.iso)}
+	r := Result{Check: "nic:" + nic, Want: "IRQs off none"}
+	if !h.iso.IsEmpty() {
+		r.Want = "IRQs off " + h.isoWant()
+	}
 	irqs, err := irq.FindIRQs(h.root, nic)
 	if err != nil {
 		r.Got = "not found"

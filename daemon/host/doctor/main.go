@@ -19,10 +19,40 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// Exit codes of [Main] other than 0 (nothing failed).
+const (
+	// ExitFailed: a check failed, or warned with -strict.
+	ExitFailed = 1
+	// ExitUsage: bad flags or arguments.
+	ExitUsage = 2
+	// ExitNothingToCompare: nothing failed, but the isolation checks were
+	// skipped: no isolated set was given (-isolated, or -config with
+	// runtime.cpus) and the kernel command line isolates no CPU. -untuned
+	// says that is meant.
+	ExitNothingToCompare = 3
+)
+
+const usageHeader = `Usage: rtbd doctor [flags]
+
+Compares the host with the tuning rtbd expects and prints one line per
+check: PASS, WARN, FAIL, or SKIP when a check has nothing to compare
+against. The isolated set is -isolated, else -config's runtime.cpus, else
+the CPUs that nohz_full= and isolcpus= list on the kernel command line
+(checked against each other, and irqaffinity= against them).
+
+Exit status: 0 nothing failed; 1 a check failed (or warned, with -strict);
+2 bad flags; 3 nothing failed, but the isolation checks were skipped: no
+isolated set was given (-isolated, or -config with runtime.cpus), the
+kernel command line isolates no CPU, and -untuned was not given.
+
+Flags:
+`
+
 // Main runs `rtbd doctor` with args (without the sub-command name), prints
 // one line per check (or JSON with -json) and returns the exit code: 0 when
-// nothing failed (and, with -strict, nothing warned), 1 otherwise, 2 for
-// bad flags.
+// nothing failed (and, with -strict, nothing warned), [ExitFailed]
+// otherwise, [ExitUsage] for bad flags, and [ExitNothingToCompare] when
+// nothing failed but the isolation checks were skipped.
 func Main(args []string, stdout, stderr io.Writer) int {
 	want, opts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -30,7 +60,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rtbd doctor: %s\n", err)
-		return 2
+		return ExitUsage
 	}
 	results := Check(opts.root, want)
 	if opts.json {
@@ -38,7 +68,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(results); err != nil {
 			fmt.Fprintf(stderr, "rtbd doctor: cannot write JSON: %s\n", err)
-			return 1
+			return ExitFailed
 		}
 	} else {
 		Print(stdout, results)
@@ -47,12 +77,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func exitCode(results []Result, strict bool) int {
+	code := 0
 	for i := range results {
-		if s := results[i].Status; s == Fail || (strict && s == Warn) {
-			return 1
+		switch s := results[i].Status; {
+		case s == Fail || (strict && s == Warn):
+			return ExitFailed
+		case s == Skip:
+			code = ExitNothingToCompare
 		}
 	}
-	return 0
+	return code
 }
 
 // Print writes results as aligned lines: "PASS  nohz_full  2-3  (want 2-3)",
@@ -83,6 +117,10 @@ type options struct {
 func parseFlags(args []string, stderr io.Writer) (Expect, options, error) {
 	fs := flag.NewFlagSet("rtbd doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+	}
 	var want Expect
 	var opts options
 	var nics stringList
@@ -94,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (Expect, options, error) {
 	fs.StringVar(&want.Governor, "governor", "", "Expected cpufreq governor of the isolated CPUs, e.g. performance.")
 	fs.StringVar(&want.ResumeLatency, "resume-latency", "", "Expected PM QoS resume latency of the isolated CPUs (pm_qos_resume_latency_us): n/a for polling idle only, as rtbd.tuning.power sets, or microseconds.")
 	fs.Var(&nics, "nic", "Interface whose IRQs must stay off the isolated CPUs; repeatable.")
+	fs.BoolVar(&want.Untuned, "untuned", false, "The host is meant to isolate no CPU: when the kernel command line isolates none, pass the isolation checks (exit 0) instead of skipping them (exit 3).")
 	fs.BoolVar(&want.NoSwap, "no-swap", false, "Fail, not warn, when swap is active.")
 	fs.StringVar(&want.ClockSource, "clocksource", "", "Expected clock source, e.g. tsc.")
 	fs.StringVar(&opts.root, "root", "/", "Directory prefixed to /proc and /sys, for tests and chroots.")
@@ -110,6 +149,9 @@ func parseFlags(args []string, stderr io.Writer) (Expect, options, error) {
 		return want, opts, err
 	}
 	iso, err := isolatedSet(*isolated, *cfgPath)
+	if err == nil && want.Untuned && !iso.IsEmpty() {
+		err = fmt.Errorf("-untuned contradicts the isolated set %s of -isolated or -config", iso)
+	}
 	want.IsolatedCPUs = iso
 	return want, opts, err
 }

@@ -20,7 +20,7 @@ var exported struct {
 
 // ExportMetrics registers one gauge per check with the default metrics
 // registry, rtbd_host_check{check="nohz_full"}, valued 1 for pass, 0.5 for
-// warn and 0 for fail (see [Status.Value]). Call it once at start-up: the
+// warn, 0 for fail and NaN for skip (see [Status.Value]). Call it once at start-up: the
 // gauges run the checks against root when scraped, at most once per
 // second. A second call replaces the gauges of the first.
 func ExportMetrics(root string, want Expect) {

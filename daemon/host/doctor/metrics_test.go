@@ -37,6 +37,11 @@ func TestExportMetrics(t *testing.T) {
 	if strings.Count(out, `rtbd_host_check{check="nohz_full"}`) != 1 || !strings.Contains(out, `rtbd_host_check{check="nohz_full"} 1`+"\n") {
 		t.Fatalf("unexpected gauges after re-export:\n%s", out)
 	}
+	// A skipped check (nothing isolated on the ena VM) is neither 1 nor 0.
+	ExportMetrics("../testdata/ena", Expect{})
+	if out = scrape(t); !strings.Contains(out, `rtbd_host_check{check="nohz_full"} NaN`+"\n") {
+		t.Fatalf("want a NaN gauge for a skipped check:\n%s", out)
+	}
 }
 
 func TestCollectorRefreshes(t *testing.T) {
