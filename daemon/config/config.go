@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rtbd/rtbd/daemon/host/cpuset"
 	"github.com/rtbd/rtbd/daemon/jsonkeys"
 	"github.com/rtbd/rtbd/daemon/opfile"
 )
@@ -644,8 +645,8 @@ type PeerTLS struct {
 
 // Runtime configures the Go runtime and CPU placement.
 type Runtime struct {
-	// CPUs is a CPU list ("2-3,6") the daemon pins itself to at start; its
-	// size becomes GOMAXPROCS. Every CPU must be online and allowed to the
+	// CPUs is a CPU list in the kernel's form ("2-3,6", no spaces) the
+	// daemon pins itself to at start; its size becomes GOMAXPROCS. Every CPU must be online and allowed to the
 	// process (its cgroup's cpuset, systemd's AllowedCPUs), else the start
 	// fails naming the others. Empty keeps the inherited affinity.
 	CPUs string `json:"cpus"`
@@ -856,6 +857,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Runtime.GOGC < 0 {
 		return fmt.Errorf("invalid config: runtime.gogc %d must not be negative: the heap would grow without bound", c.Runtime.GOGC)
+	}
+	// Checked here, not only at the pin, so that -dryRun (the NixOS
+	// module's build-time check) refuses what the start would.
+	if _, err := cpuset.ParseCPUList(c.Runtime.CPUs); err != nil {
+		return fmt.Errorf("invalid config: runtime.cpus: %w", err)
 	}
 	if c.State.SaveInterval < Duration(100*time.Millisecond) {
 		return fmt.Errorf("invalid config: state.saveInterval %s must be at least 100ms", c.State.SaveInterval.D())

@@ -247,6 +247,8 @@ func TestParseErrors(t *testing.T) {
 	f(`{"bidding":{"minTimeLeft":"100ms"}}`, "less than bidding.defaultTmax 100ms")
 	f(`{"http":{"maxConns":-1}}`, "http.maxConns -1 must not be negative")
 	f(`{"runtime":{"gogc":-1}}`, "runtime.gogc -1 must not be negative")
+	f(`{"runtime":{"cpus":"2-7, 10-15"}}`, `runtime.cpus: cannot parse CPU list "2-7, 10-15"`)
+	f(`{"runtime":{"cpus":"2-"}}`, `runtime.cpus: cannot parse CPU list "2-"`)
 	f(`{"bidding":{"currency":"USD","Currency":"EUR"}}`, `key "Currency" a second time in one object`)
 	f(`{"log":{"level":"loud"}}`, "log.level")
 	f(`{"log":{"format":"xml"}}`, "log.format")
@@ -268,6 +270,7 @@ func TestParseAcceptsLimits(t *testing.T) {
 		`{"bidding":{"minTimeLeft":"99ms"}}`,
 		`{"shedding":{"maxQueueAge":"1ns"}}`,
 		`{"runtime":{"gogc":0}}`,
+		`{"runtime":{"cpus":"0,2-7,10-15"}}`,
 		`{"bidding":{"noticeDedupeSlots":0}}`,
 		`{"bidding":{"winReservationSlots":67108864}}`,
 		`{"bidding":{"winReservationSlots":1}}`,
