@@ -417,9 +417,12 @@ in
       default = config.rtbd.tuning.cpus.isolated;
       defaultText = lib.literalExpression "config.rtbd.tuning.cpus.isolated";
       example = "2-15";
+      # The daemon's runtime.cpus parser takes only the kernel's form.
+      apply = cpulist.normalize;
       description = ''
         CPUs the daemon runs on (CPUAffinity and rtbd.slice AllowedCPUs);
         GOMAXPROCS is set to their number. "" keeps the default affinity.
+        Normalised to the kernel's form: "2-7, 10-15" reads "2-7,10-15".
       '';
     };
 

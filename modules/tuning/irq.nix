@@ -95,9 +95,12 @@ in
       type = types.str;
       default = "";
       example = "0-1";
+      # `rtbd irq -rps` parses the kernel's form only.
+      apply = cpulist.normalize;
       description = ''
         CPUs for receive packet steering; "" turns RPS off so packets are
         processed on the CPU that took the IRQ (a housekeeping CPU).
+        Normalised to the kernel's form, like rtbd.tuning.cpus.isolated.
       '';
     };
     xps = mkOption {

@@ -21,9 +21,14 @@ in
       type = types.str;
       default = "";
       example = "2-15";
+      # Every consumer (kernel parameters, systemd, irqbalance, the daemon's
+      # runtime.cpus) gets the kernel's own form: rtbd and irqbalance parse
+      # it strictly, and "2-7, 10-15" would stop them at start.
+      apply = cpulist.normalize;
       description = ''
         CPU list (kernel cpulist format) reserved for rtbd: no tick, no RCU
         callbacks, no IRQs, no other units. Empty disables partitioning.
+        Normalised to the kernel's form: "2-7, 10-15" reads "2-7,10-15".
       '';
     };
     housekeeping = mkOption {
@@ -32,7 +37,8 @@ in
         if cfg.isolated == "" || cfg.count == null then "" else cpulist.complementString cfg.count cfg.isolated;
       defaultText = lib.literalMD "every CPU of `count` not in `isolated`";
       example = "0-1";
-      description = "CPU list for the kernel, IRQs, PID 1 and every unit but rtbd.";
+      apply = cpulist.normalize;
+      description = "CPU list for the kernel, IRQs, PID 1 and every unit but rtbd, normalised like `isolated`.";
     };
   };
 

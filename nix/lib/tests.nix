@@ -28,6 +28,7 @@ let
     (eq "render singletons" (cpulist.render [ 1 3 5 ]) "1,3,5")
     (eq "render empty" (cpulist.render [ ]) "")
     (eq "normalize" (cpulist.normalize "15,2-14") "2-15")
+    (eq "normalize drops spaces" (cpulist.normalize "2-7, 10-15") "2-7,10-15")
     (eq "round trip" (cpulist.render (cpulist.parse "0,2-5,7,9-10")) "0,2-5,7,9-10")
     # complement and count
     (eq "complement housekeeping" (cpulist.complementString 16 "2-15") "0-1")

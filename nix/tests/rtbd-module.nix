@@ -15,18 +15,25 @@ let
   module' = moduleWith { };
   # moduleWith args cfg: the module for services.rtbd = cfg, with args
   # over the stubs of pkgs and utils.
+  # The values pass through their options' apply, as the module system
+  # reads them.
   moduleWith =
     args: cfg:
-    import ../../modules/rtbd.nix (
-      {
-        inherit lib;
-        config.services.rtbd = defaults // cfg;
-        config.rtbd.tuning.cpus.isolated = "2-15";
-        pkgs = stubPkgs;
-        utils.escapeSystemdExecArgs = _: "";
-      }
-      // args
-    );
+    let
+      m = import ../../modules/rtbd.nix (
+        {
+          inherit lib;
+          config.services.rtbd = builtins.mapAttrs (
+            n: v: (m.options.services.rtbd.${n}.apply or (x: x)) v
+          ) (defaults // cfg);
+          config.rtbd.tuning.cpus.isolated = "2-15";
+          pkgs = stubPkgs;
+          utils.escapeSystemdExecArgs = _: "";
+        }
+        // args
+      );
+    in
+    m;
   stubPkgs = {
     coreutils = "coreutils";
     systemd = "systemd";
@@ -271,6 +278,18 @@ let
         m.services.rtbd.settings.runtime.content.cpus
       ]
     ) [ true "2-15" "2-15" "rtbd.slice" "14" true "2-15" ])
+    (eq "cpus reach systemd and runtime.cpus in the kernel's form" (
+      let
+        m = module { cpus = "2-7, 10-15"; };
+        u = m.systemd.services.rtbd;
+      in
+      [
+        m.systemd.slices.rtbd.content.sliceConfig.AllowedCPUs
+        u.serviceConfig.CPUAffinity
+        u.environment.GOMAXPROCS
+        m.services.rtbd.settings.runtime.content.cpus
+      ]
+    ) [ "2-7,10-15" "2-7,10-15" "12" "2-7,10-15" ])
     (eq "not pinned" (
       let
         m = module { };

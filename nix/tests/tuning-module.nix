@@ -11,15 +11,16 @@ let
   inherit (builtins) attrNames elem mapAttrs;
 
   # tuning name cfg cpus: modules/tuning/NAME.nix with rtbd.tuning.NAME =
-  # cfg and rtbd.tuning.cpus = cpus, each over its options' defaults.
+  # cfg and rtbd.tuning.cpus = cpus, each over its options' defaults and
+  # through their apply functions, as the module system reads them.
   tuning =
     name: cfg: cpus:
     let
       args = {
         inherit lib;
         config.rtbd.tuning = {
-          ${name} = defaultsOf m.options.rtbd.tuning.${name} // cfg;
-          cpus = defaultsOf layout.options.rtbd.tuning.cpus // cpus;
+          ${name} = applyOf m.options.rtbd.tuning.${name} (defaultsOf m.options.rtbd.tuning.${name} // cfg);
+          cpus = applyOf layout.options.rtbd.tuning.cpus (defaultsOf layout.options.rtbd.tuning.cpus // cpus);
         };
         config.services.rtbd.package = "rtbd";
         pkgs.ethtool = "ethtool";
@@ -31,6 +32,8 @@ let
     m // { inherit layout; };
   # An option's default; mkEnableOption's is false.
   defaultsOf = mapAttrs (_: o: o.default or false);
+  # applyOf options values: each value through its option's apply.
+  applyOf = options: mapAttrs (n: v: (options.${n}.apply or (x: x)) v);
   # set name cfg cpus: what the module sets when its condition holds, else null.
   set =
     name: cfg: cpus:
@@ -77,6 +80,31 @@ check "tuning-module.nix" [
     housekeeping = "0-1";
   }) [ ])
   (eq "no isolated CPUs pass" (failingLayout { }) [ ])
+  (eq "CPU lists reach every consumer in the kernel's form" (
+    let
+      spaced = {
+        count = 16;
+        isolated = "2-7, 10-15";
+      };
+      c = set "irq" (on {
+        interfaces = [ "eth0" ];
+        irqbalance = "ban";
+        rpsCpus = " 0 - 1";
+      }) spaced;
+    in
+    [
+      (housekeeping spaced)
+      (elem "nohz_full=2-7,10-15" (set "cpu" (on { }) spaced).boot.kernelParams)
+      c.systemd.services.irqbalance.environment.IRQBALANCE_BANNED_CPULIST
+      (has c.systemd.services.rtbd-irq-eth0.script "-cpus 0-1,8-9 -rps 0-1")
+    ]
+  ) [ "0-1,8-9" true "2-7,10-15" true ])
+  (eq "housekeeping given by hand is normalised" (
+    (set "cpu" (on { }) {
+      isolated = "2-15";
+      housekeeping = "1, 0";
+    }).systemd.settings.Manager.CPUAffinity
+  ) "0-1")
 
   # CPU partitioning.
   (eq "the kernel isolates the CPUs" (map (p: elem p cpu.boot.kernelParams) [
