@@ -199,18 +199,35 @@ func (h *host) checkIsolated() Result {
 }
 
 // checkGovernor checks the cpufreq governor of the isolated CPUs (every
-// online CPU when none is isolated).
+// online CPU when none is isolated). CPUs without cpufreq only warn, and
+// never hide another CPU's wrong governor.
 func (h *host) checkGovernor() Result {
 	r := Result{Check: "governor", Want: h.want.Governor}
 	byGov := h.perCPU("cpufreq/scaling_governor")
 	r.Got = summarize(byGov)
-	if len(byGov["none"]) > 0 {
-		return warn(r, "no cpufreq (VM?)")
+	var off []int
+	for g, on := range byGov {
+		if h.want.Governor != "" && g != "none" && g != h.want.Governor {
+			off = append(off, on...)
+		}
 	}
-	if h.want.Governor != "" && (len(byGov) != 1 || len(byGov[h.want.Governor]) == 0) {
-		return fail(r, "governor differs")
+	switch {
+	case len(off) > 0:
+		return fail(r, fmt.Sprintf("governor differs on CPUs %s", cpuset.Of(off...))+noneOn(byGov, "cpufreq"))
+	case len(byGov["none"]) > 0:
+		return warn(r, "no cpufreq (VM?)")
+	case h.want.Governor != "" && len(byGov) == 0:
+		return fail(r, "no CPU to check: cannot read the online CPUs")
 	}
 	return r
+}
+
+// noneOn is "; no FILE on CPUs N" for the CPUs of by["none"], or "".
+func noneOn(by map[string][]int, file string) string {
+	if len(by["none"]) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; no %s on CPUs %s", file, cpuset.Of(by["none"]...))
 }
 
 // checkResumeLatency checks the PM QoS resume latency of the isolated CPUs
@@ -222,20 +239,18 @@ func (h *host) checkResumeLatency() Result {
 	r := Result{Check: "resume_latency", Want: h.want.ResumeLatency}
 	byValue := h.perCPU("power/pm_qos_resume_latency_us")
 	r.Got = summarize(byValue)
-	if len(byValue["none"]) > 0 {
-		return warn(r, "no PM QoS resume latency (kernel without CONFIG_PM?)")
-	}
-	if h.want.ResumeLatency == "" {
-		return r
-	}
 	var loose []int
 	for v, on := range byValue {
-		if !withinLatency(v, h.want.ResumeLatency) {
+		if h.want.ResumeLatency != "" && v != "none" && !withinLatency(v, h.want.ResumeLatency) {
 			loose = append(loose, on...)
 		}
 	}
-	if len(loose) > 0 {
-		return fail(r, fmt.Sprintf("CPUs %s may enter idle states slower to leave than %s", cpuset.Of(loose...), describeLatency(h.want.ResumeLatency)))
+	switch {
+	case len(loose) > 0:
+		return fail(r, fmt.Sprintf("CPUs %s may enter idle states slower to leave than %s", cpuset.Of(loose...), describeLatency(h.want.ResumeLatency))+
+			noneOn(byValue, "PM QoS resume latency"))
+	case len(byValue["none"]) > 0:
+		return warn(r, "no PM QoS resume latency (kernel without CONFIG_PM?)")
 	}
 	return r
 }

@@ -101,6 +101,41 @@ func TestCheckDriftedHost(t *testing.T) {
 	}
 }
 
+func TestCheckPartlyMissingCPUFiles(t *testing.T) {
+	t.Parallel()
+	// CPU 15 has no cpufreq and no PM QoS file (a warning each); CPU 2
+	// runs powersave and may halt, which the warning must not hide.
+	root := hosttest.Copy(t, "../testdata/mlx5")
+	hosttest.Write(t, root, "sys/devices/system/cpu/cpu2/cpufreq/scaling_governor", "powersave\n")
+	hosttest.Write(t, root, "sys/devices/system/cpu/cpu2/power/pm_qos_resume_latency_us", "0\n")
+	for _, dir := range []string{"cpufreq", "power"} {
+		if err := os.RemoveAll(filepath.Join(root, "sys/devices/system/cpu/cpu15", dir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := Expect{IsolatedCPUs: cpuset.MustParseCPUList("2-15"), Governor: "performance", ResumeLatency: "n/a"}
+	got := make(map[string]Result)
+	for _, r := range Check(root, want) {
+		got[r.Check] = r
+	}
+	f := func(name, wantDetail string) {
+		t.Helper()
+		if r := got[name]; r.Status != Fail || !strings.Contains(r.Detail, wantDetail) {
+			t.Fatalf("%s: got %s %q, detail %q; want FAIL with %q", name, r.Status, r.Got, r.Detail, wantDetail)
+		}
+	}
+	f("governor", "governor differs on CPUs 2; no cpufreq on CPUs 15")
+	f("resume_latency", "CPUs 2 may enter idle states slower to leave than polling (n/a); no PM QoS resume latency on CPUs 15")
+	// Without the wrong CPU, the missing files only warn.
+	hosttest.Write(t, root, "sys/devices/system/cpu/cpu2/cpufreq/scaling_governor", "performance\n")
+	hosttest.Write(t, root, "sys/devices/system/cpu/cpu2/power/pm_qos_resume_latency_us", "n/a\n")
+	for _, r := range Check(root, want) {
+		if (r.Check == "governor" || r.Check == "resume_latency") && r.Status != Warn {
+			t.Fatalf("%s with only CPU 15's file missing: got %s %q; want WARN", r.Check, r.Status, r.Detail)
+		}
+	}
+}
+
 func TestCheckIRQKinds(t *testing.T) {
 	t.Parallel()
 	want := Expect{IsolatedCPUs: cpuset.MustParseCPUList("2-15")}
