@@ -198,6 +198,44 @@ func (h *host) checkIsolated() Result {
 	return r
 }
 
+// checkSMTSiblings warns when an isolated CPU shares its core with a CPU
+// outside the set: SMT threads share the core's execution units and
+// caches, so a busy housekeeping thread slows rtbd on its sibling. It
+// suggests the sibling-aligned sets: the isolated set without the shared
+// cores, and with their other threads.
+func (h *host) checkSMTSiblings() Result {
+	r := Result{Check: "smt_siblings"}
+	if h.iso.IsEmpty() {
+		r.Got = "not checked"
+		return h.noIsolation(r)
+	}
+	r.Want = "whole cores isolated"
+	var shared, others cpuset.CPUSet
+	var unread []int
+	for _, c := range h.iso.CPUs() {
+		sib, err := h.readList(fmt.Sprintf("sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", c))
+		if err != nil {
+			unread = append(unread, c)
+			continue
+		}
+		if out := sib.Difference(h.iso); !out.IsEmpty() {
+			shared = shared.Union(cpuset.Of(c))
+			others = others.Union(out)
+		}
+	}
+	switch {
+	case !shared.IsEmpty():
+		r.Got = fmt.Sprintf("isolated CPUs %s share cores with CPUs %s", shared, others)
+		return warn(r, fmt.Sprintf("a busy sibling slows the isolated thread; isolate whole cores: %s, or %s with the siblings",
+			listOrNone(h.iso.Difference(shared)), h.iso.Union(others)))
+	case len(unread) > 0:
+		r.Got = "unknown"
+		return warn(r, fmt.Sprintf("cannot read topology/thread_siblings_list of CPUs %s", cpuset.Of(unread...)))
+	}
+	r.Got = "no core shared"
+	return r
+}
+
 // checkGovernor checks the cpufreq governor of the isolated CPUs (every
 // online CPU when none is isolated). CPUs without cpufreq only warn, and
 // never hide another CPU's wrong governor.

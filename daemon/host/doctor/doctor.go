@@ -1,8 +1,9 @@
 // Package doctor compares the running host with the tuning rtbd expects
 // (DESIGN.md section 3: nohz_full, rcu_nocbs and irqaffinity on the kernel
-// command line, hugepages, THP, the cpufreq governor, the idle states the
-// isolated CPUs may enter, IRQs kept off the
-// isolated CPUs, irqbalance, swap, the clock source) and reports each check
+// command line, isolated CPUs on whole cores (no SMT sibling outside the
+// set), hugepages, THP, the cpufreq governor, the idle states the
+// isolated CPUs may enter, IRQs kept off the isolated CPUs, irqbalance,
+// swap, the clock source) and reports each check
 // as pass, warn, fail or skip. Without an expected isolated set it takes
 // the one the kernel command line isolates (nohz_full= and isolcpus=) and
 // checks the host against it; when that isolates nothing, the isolation
@@ -134,6 +135,7 @@ func Check(root string, want Expect) []Result {
 		h.checkIsolcpus(cmdline),
 		h.checkNohzFull(),
 		h.checkIsolated(),
+		h.checkSMTSiblings(),
 		h.checkHugepages("hugepages_2M", "hugepages-2048kB", want.Hugepages2M),
 		h.checkHugepages("hugepages_1G", "hugepages-1048576kB", want.Hugepages1G),
 		h.checkTHP(),

@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ var tunedArgs = []string{"-isolated", "2-15", "-hugepages-2m", "1024", "-hugepag
 	"-governor", "performance", "-resume-latency", "n/a", "-nic", "ens1f0np0", "-no-swap", "-clocksource", "tsc"}
 
 var checkNames = []string{"cmdline_nohz_full", "cmdline_rcu_nocbs", "cmdline_irqaffinity", "cmdline_isolcpus",
-	"nohz_full", "isolated", "hugepages_2M", "hugepages_1G", "thp", "governor", "resume_latency", "irq_affinity", "irqbalance",
+	"nohz_full", "isolated", "smt_siblings", "hugepages_2M", "hugepages_1G", "thp", "governor", "resume_latency", "irq_affinity", "irqbalance",
 	"swap", "clocksource"}
 
 func statuses(rs []Result) map[string]Status {
@@ -69,6 +70,7 @@ func TestCheckDriftedHost(t *testing.T) {
 		"cmdline_isolcpus":    Warn, // domain isolation
 		"nohz_full":           Fail,
 		"isolated":            Pass,
+		"smt_siblings":        Pass,
 		"hugepages_2M":        Fail, // 0 of 1024
 		"hugepages_1G":        Pass,
 		"thp":                 Fail, // madvise
@@ -134,6 +136,42 @@ func TestCheckPartlyMissingCPUFiles(t *testing.T) {
 			t.Fatalf("%s with only CPU 15's file missing: got %s %q; want WARN", r.Check, r.Status, r.Detail)
 		}
 	}
+}
+
+func TestCheckSMTSiblings(t *testing.T) {
+	t.Parallel()
+	want := Expect{IsolatedCPUs: cpuset.MustParseCPUList("2-15")}
+	f := func(root string, wantStatus Status, wantText string) {
+		t.Helper()
+		for _, r := range Check(root, want) {
+			if r.Check != "smt_siblings" {
+				continue
+			}
+			if r.Status != wantStatus || !strings.Contains(r.Got+" "+r.Detail, wantText) {
+				t.Fatalf("smt_siblings: got %s %q, detail %q; want %s with %q", r.Status, r.Got, r.Detail, wantStatus, wantText)
+			}
+			return
+		}
+		t.Fatalf("no smt_siblings result")
+	}
+	// Two threads per core, thread c beside c+8: housekeeping 0-1 share
+	// their cores with isolated 8-9.
+	root := hosttest.Copy(t, "../testdata/mlx5")
+	for c := 0; c < 16; c++ {
+		hosttest.Write(t, root, fmt.Sprintf("sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", c), fmt.Sprintf("%d,%d\n", c%8, c%8+8))
+	}
+	f(root, Warn, "isolated CPUs 8-9 share cores with CPUs 0-1")
+	f(root, Warn, "isolate whole cores: 2-7,10-15, or 0-15 with the siblings")
+	// Siblings side by side, housekeeping on core 0: whole cores.
+	for c := 0; c < 16; c++ {
+		hosttest.Write(t, root, fmt.Sprintf("sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", c), fmt.Sprintf("%d-%d\n", c&^1, c|1))
+	}
+	f(root, Pass, "no core shared")
+	// Topology hidden: not a pass.
+	if err := os.Remove(filepath.Join(root, "sys/devices/system/cpu/cpu15/topology/thread_siblings_list")); err != nil {
+		t.Fatal(err)
+	}
+	f(root, Warn, "cannot read topology/thread_siblings_list of CPUs 15")
 }
 
 func TestCheckIRQKinds(t *testing.T) {
@@ -220,7 +258,7 @@ func TestCheckIrqbalanceBannedList(t *testing.T) {
 
 // isolationChecks compare the host with the isolated set.
 var isolationChecks = []string{"cmdline_nohz_full", "cmdline_rcu_nocbs", "cmdline_irqaffinity", "cmdline_isolcpus",
-	"nohz_full", "isolated", "irq_affinity", "irqbalance"}
+	"nohz_full", "isolated", "smt_siblings", "irq_affinity", "irqbalance"}
 
 func TestCheckZeroExpectOnFixtures(t *testing.T) {
 	t.Parallel()

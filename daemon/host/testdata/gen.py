@@ -74,10 +74,12 @@ class Host:
     def cpu(self, online, nohz_full, isolated, governor=None, governors=None, polling=""):
         # polling: the CPUs whose PM QoS resume latency is n/a (polling
         # idle only, as rtbd.tuning.power sets); the others have 0 (no
-        # limit), the kernel's default.
+        # limit), the kernel's default. No host has SMT: each CPU is its
+        # own core (thread_siblings_list), as with SMT off for latency.
         for c in range(self.ncpu):
             lat = "n/a" if c in parse(polling) else "0"
             w(self.root, f"sys/devices/system/cpu/cpu{c}/power/pm_qos_resume_latency_us", lat + "\n")
+            w(self.root, f"sys/devices/system/cpu/cpu{c}/topology/thread_siblings_list", f"{c}\n")
         w(self.root, "sys/devices/system/cpu/online", online + "\n")
         w(self.root, "sys/devices/system/cpu/possible", online + "\n")
         w(self.root, "sys/devices/system/cpu/present", online + "\n")
