@@ -565,19 +565,25 @@ func (s *Snapshot) alikeSlots(c *Ctx, i, mb int, podID []byte) int {
 }
 
 // sameSlot reports whether two imps take the same ads of media bit mb at
-// the same floors, so that one scan serves both.
+// the same floors, so that one scan serves both. It compares every field
+// of the imp that the targeting terms (impTerms), fit and the pricing
+// read: one left out gave a slot the ads of the slot before whatever its
+// own bound (bit rate, linearity, 2.5 placement, a deal's guar: the
+// protocol audit).
 func sameSlot(a, b *openrtb.Imp, mb int) bool {
-	if a.BidFloor != b.BidFloor || string(a.BidFloorCur) != string(b.BidFloorCur) ||
+	if a.BidFloor != b.BidFloor || string(a.BidFloorCur) != string(b.BidFloorCur) || a.QtyMultiplier != b.QtyMultiplier ||
 		a.Secure != b.Secure || a.Media != b.Media || !samePMP(&a.PMP, &b.PMP) {
 		return false
 	}
 	if mb == mbAudio {
 		x, y := &a.Audio, &b.Audio
 		return x.MinDur == y.MinDur && x.MaxDur == y.MaxDur && samePod(&x.Pod, &y.Pod) &&
+			x.MinBitrate == y.MinBitrate && x.MaxBitrate == y.MaxBitrate &&
 			slices.Equal(x.Protocols, y.Protocols) && slices.Equal(x.BAttr, y.BAttr) && equalLists(x.Mimes, y.Mimes)
 	}
 	x, y := &a.Video, &b.Video
-	return x.MinDur == y.MinDur && x.MaxDur == y.MaxDur && x.Plcmt == y.Plcmt && samePod(&x.Pod, &y.Pod) &&
+	return x.MinDur == y.MinDur && x.MaxDur == y.MaxDur && plcmtOf(x) == plcmtOf(y) && samePod(&x.Pod, &y.Pod) &&
+		x.MinBitrate == y.MinBitrate && x.MaxBitrate == y.MaxBitrate && x.Linearity == y.Linearity &&
 		slices.Equal(x.Protocols, y.Protocols) && slices.Equal(x.BAttr, y.BAttr) && equalLists(x.Mimes, y.Mimes)
 }
 
@@ -594,7 +600,7 @@ func samePMP(a, b *openrtb.PMP) bool {
 	for i := range a.Deals {
 		x, y := &a.Deals[i], &b.Deals[i]
 		if string(x.ID) != string(y.ID) || x.BidFloor != y.BidFloor || string(x.BidFloorCur) != string(y.BidFloorCur) ||
-			x.AT != y.AT || x.MinCPMPerSec != y.MinCPMPerSec || !slices.Equal(x.DurFloors, y.DurFloors) ||
+			x.AT != y.AT || x.Guar != y.Guar || x.MinCPMPerSec != y.MinCPMPerSec || !slices.Equal(x.DurFloors, y.DurFloors) ||
 			!equalLists(x.WSeat, y.WSeat) || !equalLists(x.WADomain, y.WADomain) {
 			return false
 		}

@@ -5,7 +5,9 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rtbd/rtbd/daemon/campaign"
@@ -464,5 +466,135 @@ func TestAudioPods(t *testing.T) {
 	reason, resp, _ = decide(s, ctvRequest(imp), testNow)
 	if reason != ReasonBid || len(resp.Bids) != 1 || string(resp.Bids[0].CampaignID) != "h" || resp.Bids[0].Dur != 15 {
 		t.Fatalf("mincpmpersec 2.5 EUR: reason %s, bids %v %+v; want h's 15 s spot alone", reason, bidsOf(resp), resp.Bids)
+	}
+}
+
+// TestAlikeSlotBounds: a structured slot that differs from the one before
+// only in a bound of its ads (bit rate, linearity, the 2.5 placement, a
+// deal's guar) is scanned on its own terms. sameSlot took such a slot for
+// the one before and gave it that slot's ads: an exchange rejects a 4000
+// kbps ad in a slot of at most 1500 (the protocol audit).
+func TestAlikeSlotBounds(t *testing.T) {
+	t.Parallel()
+	a := videoCampaign("a", "a.com", "IAB1", 40, 15)
+	b := videoCampaign("b", "b.com", "IAB2", 30, 15)
+	for _, c := range []*campaign.Campaign{&a, &b} {
+		c.Targeting.Plcmt = []int{1}
+		c.Creatives[0].Bitrate = 4000
+	}
+	s := mustCompile(t, testFile(a, b), nil)
+	for _, tc := range []struct {
+		name string
+		edit func(v *openrtb.Video)
+	}{
+		{"maxbitrate", func(v *openrtb.Video) { v.MaxBitrate = 1500 }},
+		{"minbitrate", func(v *openrtb.Video) { v.MinBitrate = 5000 }},
+		{"linearity", func(v *openrtb.Video) { v.Linearity = 2 }},
+		{"placement", func(v *openrtb.Video) { v.Placement = 3 }}, // 2.5: in-article
+	} {
+		s1, s2 := videoImp("s1"), videoImp("s2")
+		for _, v := range []*openrtb.Video{&s1.Video, &s2.Video} {
+			// A 2.5 request: in-stream by placement, no plcmt.
+			v.PodID, v.Plcmt, v.Placement = []byte("pod-1"), 0, 1
+		}
+		tc.edit(&s2.Video)
+		c := &Ctx{} // no trace: the path the daemon takes
+		resp := &openrtb.Response{}
+		s.Decide(c, ctvRequest(s1, s2), testNow, resp)
+		var imps []string
+		for _, bid := range resp.Bids {
+			imps = append(imps, string(bid.ImpID))
+		}
+		if !slices.Equal(imps, []string{"s1"}) {
+			t.Errorf("%s: bids on imps %v; want s1 only: no ad fits s2", tc.name, imps)
+		}
+	}
+}
+
+// TestSameSlotFields guards sameSlot against a field of the imp it does
+// not compare: each field of Imp, Video, Audio, Pod and Deal that a scan
+// reads must make two slots differ. A field added to those types fails
+// this test until it is compared, or listed here as one no scan reads.
+func TestSameSlotFields(t *testing.T) {
+	t.Parallel()
+	unread := map[string]bool{
+		"ID": true, "TagID": true, "Banner": true, "Native": true, // no pod slot reads them
+		"W": true, "H": true, "StartDelay": true, // the player's, no bound of an ad
+		"PodID": true, "PodSeq": true, "SlotInPod": true, "PodDedupe": true, // one pod, placed apart
+	}
+	var walk func(path string, typ reflect.Type, mb int)
+	walk = func(path string, typ reflect.Type, mb int) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name := path + f.Name
+			switch {
+			case unread[f.Name]:
+			case name == "Audio":
+				walk(name+".", f.Type, mbAudio) // compared in audio pods
+			case name == "PMP.Deals":
+				walk(name+".", f.Type.Elem(), mb)
+			case f.Type.Kind() == reflect.Struct:
+				walk(name+".", f.Type, mb)
+			default:
+				a, b := podImp(), podImp()
+				setNonZero(t, name, fieldOf(&b, name))
+				if sameSlot(&a, &b, mb) {
+					t.Errorf("sameSlot takes imps that differ in %s for the same slot", name)
+				}
+			}
+		}
+	}
+	walk("", reflect.TypeFor[openrtb.Imp](), mbVideo)
+}
+
+// podImp is an imp of a video and an audio pod, with one deal.
+func podImp() openrtb.Imp {
+	imp := videoImp("a")
+	imp.Media |= openrtb.MediaAudio
+	// A 2.5 placement (in-stream), which a plcmt would override.
+	imp.Video.PodID, imp.Video.Plcmt, imp.Video.Placement = []byte("p"), 0, 1
+	imp.Audio = openrtb.Audio{Mimes: [][]byte{[]byte("audio/mp4")}, MaxDur: 30, Pod: openrtb.Pod{PodID: []byte("p")}}
+	imp.PMP.Deals = []openrtb.Deal{{ID: []byte("d")}}
+	return imp
+}
+
+// fieldOf returns the field of imp at path ("Video.Pod.MaxSeq"); in
+// "PMP.Deals.X", the first deal's.
+func fieldOf(imp *openrtb.Imp, path string) reflect.Value {
+	v := reflect.ValueOf(imp).Elem()
+	for name := range strings.SplitSeq(path, ".") {
+		if v.Kind() == reflect.Slice {
+			v = v.Index(0)
+		}
+		v = v.FieldByName(name)
+	}
+	return v
+}
+
+// setNonZero changes v to a value of its kind that no test imp has.
+func setNonZero(t *testing.T, name string, v reflect.Value) {
+	t.Helper()
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(v.Int() + 7)
+	case reflect.Uint8:
+		v.SetUint(v.Uint() ^ 1<<7)
+	case reflect.Float64:
+		v.SetFloat(v.Float() + 7.5)
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Slice:
+		e := reflect.New(v.Type().Elem()).Elem()
+		switch e.Kind() {
+		case reflect.Struct:
+			setNonZero(t, name, e.Field(0))
+		case reflect.Slice:
+			e.Set(reflect.ValueOf([]byte("x")))
+		default:
+			setNonZero(t, name, e)
+		}
+		v.Set(reflect.Append(v, e))
+	default:
+		t.Fatalf("%s: cannot change a %s", name, v.Type())
 	}
 }
