@@ -112,6 +112,14 @@ func addFolded(b *dimBuilder, o int, vals []string, salt uint64) {
 	}
 }
 
+// addHosts adds the hosts of a campaign's site domains (see siteHost):
+// "https://Example.com/" lists example.com.
+func addHosts(b *dimBuilder, o int, domains []string) {
+	for _, d := range domains {
+		b.add(o, hashFold(siteHost([]byte(d))))
+	}
+}
+
 func addExact(b *dimBuilder, o int, vals []string) {
 	if len(vals) == 0 {
 		b.addAny(o)
@@ -139,9 +147,9 @@ func (b *indexBuilder) addCampaign(o int, c *campaign.Campaign, cc *ccamp) {
 	if len(t.SiteDomains)+len(t.AppBundles) == 0 {
 		b.inventory.addAny(o)
 	}
-	addFolded(b.inventory, o, t.SiteDomains, 0)
+	addHosts(b.inventory, o, t.SiteDomains)
 	addFolded(b.inventory, o, t.AppBundles, appSalt)
-	addFolded(b.blockInv, o, t.BlockSiteDomains, 0)
+	addHosts(b.blockInv, o, t.BlockSiteDomains)
 	addFolded(b.blockInv, o, t.BlockAppBundles, appSalt)
 	addExact(b.publisher, o, t.Publishers)
 	addExact(b.segment, o, t.Segments)

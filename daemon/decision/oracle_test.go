@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -112,7 +113,16 @@ func (g *oracleGen) request() *openrtb.Request {
 	r := &openrtb.Request{ID: []byte("r")}
 	switch g.r.IntN(3) {
 	case 0:
-		r.Site = openrtb.Site{Present: true, Domain: []byte(strings.ToUpper(oDomains[g.r.IntN(3)])), PublisherID: []byte(oPubs[g.r.IntN(3)])}
+		r.Site = openrtb.Site{Present: true, PublisherID: []byte(oPubs[g.r.IntN(3)])}
+		host := []string{"", "www.", "m.news.", "x"}[g.r.IntN(4)] + strings.ToUpper(oDomains[g.r.IntN(3)])
+		switch g.r.IntN(3) {
+		case 0:
+			r.Site.Domain = []byte(host)
+		case 1: // no domain: its page names it
+			r.Site.Page = []byte("https://" + host + ":443/a/b?c=d")
+		case 2:
+			r.Site.Domain, r.Site.Page = []byte(host+"."), []byte("https://elsewhere.example/")
+		}
 	case 1:
 		r.App = openrtb.App{Present: true, Bundle: []byte(oBundles[g.r.IntN(3)]), PublisherID: []byte(oPubs[g.r.IntN(3)])}
 	}
@@ -203,7 +213,7 @@ func naiveMatch(c *campaign.Campaign, r *openrtb.Request, imp *openrtb.Imp, m st
 	}
 	switch {
 	case r.Site.Present:
-		if len(t.SiteDomains)+len(t.AppBundles) > 0 && !in(t.SiteDomains, r.Site.Domain, true) || in(t.BlockSiteDomains, r.Site.Domain, true) ||
+		if len(t.SiteDomains)+len(t.AppBundles) > 0 && !onSite(t.SiteDomains, &r.Site) || onSite(t.BlockSiteDomains, &r.Site) ||
 			!allowed(t.Publishers, r.Site.PublisherID, false) {
 			return false
 		}
@@ -416,4 +426,26 @@ func TestCandIterStopsAtLastOrdinal(t *testing.T) {
 			t.Errorf("n=%d: candidates %v, want 1..%d", n, got, n-1)
 		}
 	}
+}
+
+// onSite reports whether the site's host (site.domain's, else site.page's)
+// is one of domains or under one of them, by net/url and strings: the
+// oracle's own reading of targeting.siteDomains.
+func onSite(domains []string, site *openrtb.Site) bool {
+	host := strings.TrimSuffix(string(site.Domain), ".")
+	if host == "" {
+		u, err := url.Parse(string(site.Page))
+		if err != nil {
+			return false
+		}
+		host = strings.TrimSuffix(u.Hostname(), ".")
+	}
+	host = strings.ToLower(host)
+	for _, d := range domains {
+		d = strings.ToLower(d)
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }

@@ -65,6 +65,25 @@ func TestTargetingDimensions(t *testing.T) {
 	f("app bundle miss", func(c *campaign.Campaign) { c.Targeting.AppBundles = []string{"com.tv"} }, noop, "inventory")
 	f("block site domain", func(c *campaign.Campaign) { c.Targeting.BlockSiteDomains = []string{"example.com"} }, noop, "block_inventory")
 	f("block other site", func(c *campaign.Campaign) { c.Targeting.BlockSiteDomains = []string{"other.com"} }, noop, "")
+	// A listed domain covers its subdomains, and a site without a domain
+	// is known by its page's host (the protocol audit: block lists let
+	// www.example.com, and every Prebid Server request without
+	// site.domain, through).
+	domain := func(d string) func(*openrtb.Request) {
+		return func(r *openrtb.Request) { r.Site.Domain = []byte(d) }
+	}
+	page := func(u string) func(*openrtb.Request) {
+		return func(r *openrtb.Request) { r.Site.Domain, r.Site.Page = nil, []byte(u) }
+	}
+	f("site subdomain match", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"example.com"} }, domain("www.example.com"), "")
+	f("site subdomain miss", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"www.example.com"} }, domain("example.com"), "inventory")
+	f("site suffix not at a dot", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"ample.com"} }, noop, "inventory")
+	f("block site subdomain", func(c *campaign.Campaign) { c.Targeting.BlockSiteDomains = []string{"example.com"} }, domain("m.News.Example.com."), "block_inventory")
+	f("block site suffix not at a dot", func(c *campaign.Campaign) { c.Targeting.BlockSiteDomains = []string{"ample.com"} }, noop, "")
+	f("block site by page", func(c *campaign.Campaign) { c.Targeting.BlockSiteDomains = []string{"prebid.org"} }, page("https://prebid.org/x"), "block_inventory")
+	f("site page match", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"prebid.org"} }, page("https://user@www.prebid.org:8443/a?b#c"), "")
+	f("site page miss", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"prebid.org"} }, page("https://evil.example/prebid.org"), "inventory")
+	f("site listed as a URL", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"https://Example.com/"} }, noop, "")
 	f("block app bundle", func(c *campaign.Campaign) { c.Targeting.BlockAppBundles = []string{"com.tv"} },
 		func(r *openrtb.Request) {
 			r.Site = openrtb.Site{}

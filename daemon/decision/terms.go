@@ -1,6 +1,7 @@
 package decision
 
 import (
+	"bytes"
 	"math"
 	"math/bits"
 
@@ -127,13 +128,7 @@ func (s *Snapshot) requestTerms(c *Ctx, req *openrtb.Request, sec int64) {
 	c.foldKey("region", &ix.region, g.Region)
 	c.foldKey("metro", &ix.metro, g.Metro)
 	if !ix.inventory.full || len(ix.blockInv.posts) > 0 {
-		inv, ok := inventoryKey(req)
-		c.anyOrKey("inventory", &ix.inventory, inv, ok)
-		if ok {
-			if p := ix.blockInv.lookup(inv); p != nil {
-				c.newTerm("block_inventory", true).orPosting(p)
-			}
-		}
+		s.inventoryTerms(c, req)
 	}
 	if !ix.publisher.full {
 		pub := publisherID(req)
@@ -167,15 +162,92 @@ func (c *Ctx) foldKey(name string, d *dim, v []byte) {
 	}
 }
 
-func inventoryKey(req *openrtb.Request) (uint64, bool) {
-	switch {
-	case req.Site.Present && len(req.Site.Domain) > 0:
-		return hashFold(req.Site.Domain), true
-	case req.App.Present && len(req.App.Bundle) > 0:
-		return hashFold(req.App.Bundle) ^ appSalt, true
+// inventoryTerms adds the terms of the allow lists (targeting.siteDomains,
+// appBundles) and the block lists of the request's site or app. A site is
+// known by its host: site.domain's, else site.page's (most Prebid Server
+// requests send no domain). A listed domain covers its subdomains: a site
+// on www.example.com or m.news.example.com is on example.com. Matched on
+// site.domain alone and exactly, a block list let both kinds of request
+// through, and the advertiser paid for inventory it had excluded (the
+// protocol audit).
+func (s *Snapshot) inventoryTerms(c *Ctx, req *openrtb.Request) {
+	ix := &s.ix
+	var allow, block *term
+	if !ix.inventory.full {
+		allow = c.newTerm("inventory", false)
+		allow.orAny(&ix.inventory)
 	}
-	return 0, false
+	key := func(h uint64) {
+		if allow != nil {
+			allow.orPosting(ix.inventory.lookup(h))
+		}
+		if p := ix.blockInv.lookup(h); p != nil {
+			if block == nil {
+				block = c.newTerm("block_inventory", true)
+			}
+			block.orPosting(p)
+		}
+	}
+	if host := requestHost(req); len(host) > 0 {
+		// The host and the domains it is under, up to maxHostLevels of
+		// them, the shortest last: a.b.example.com, b.example.com,
+		// example.com, com.
+		dots := bytes.Count(host, dot)
+		for skip := dots - maxHostLevels + 1; skip > 0; skip-- {
+			host = host[bytes.IndexByte(host, '.')+1:]
+		}
+		for {
+			key(hashFold(host))
+			i := bytes.IndexByte(host, '.')
+			if i < 0 {
+				return
+			}
+			host = host[i+1:]
+		}
+	}
+	if req.App.Present && len(req.App.Bundle) > 0 {
+		key(hashFold(req.App.Bundle) ^ appSalt)
+	}
 }
+
+// maxHostLevels bounds the domains a site's host is looked up as.
+const maxHostLevels = 16
+
+var dot = []byte{'.'}
+
+// requestHost is the host of the request's site, from site.domain, else
+// site.page; nil without a site or one of them.
+func requestHost(req *openrtb.Request) []byte {
+	if !req.Site.Present {
+		return nil
+	}
+	if h := siteHost(req.Site.Domain); len(h) > 0 {
+		return h
+	}
+	return siteHost(req.Site.Page)
+}
+
+// siteHost returns the host of a site domain or URL: past a scheme's
+// "//" and a user, before a path, query, fragment or port, without a
+// trailing dot ("https://u@www.Example.com.:8443/a?b" gives
+// "www.Example.com"; the hashes fold the case).
+func siteHost(b []byte) []byte {
+	if i := bytes.Index(b, schemeSep); i >= 0 {
+		b = b[i+len(schemeSep):]
+	}
+	if i := bytes.IndexAny(b, "/?#"); i >= 0 {
+		b = b[:i]
+	}
+	if i := bytes.LastIndexByte(b, '@'); i >= 0 {
+		b = b[i+1:]
+	}
+	if i := bytes.LastIndexByte(b, ':'); i >= 0 && bytes.IndexByte(b, ']') < i {
+		b = b[:i] // a port, not within an IPv6 literal
+	}
+	return bytes.TrimSuffix(b, dot)
+}
+
+var schemeSep = []byte("//")
 
 // blockTerms adds the request's block and allow lists on campaigns.
 func (s *Snapshot) blockTerms(c *Ctx, req *openrtb.Request) {
