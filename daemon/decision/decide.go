@@ -393,6 +393,12 @@ func (c *Ctx) prepareImp(imp *openrtb.Imp) bool {
 		f, g := -1.0, floorGuide{} // unusable deal: no rate for its floor currency
 		if di, ok := m.lookup(d.BidFloorCur); ok {
 			r := m.factor(di, c.respCur)
+			if len(d.BidFloorCur) == 0 && len(imp.BidFloorCur) > 0 {
+				// No currency: USD by the spec, but IAB's own 2.6
+				// example prices a GBP request's deal in GBP. The
+				// higher reading is below neither (the protocol audit).
+				r = max(r, rate)
+			}
 			f, g = d.BidFloor*r, c.guide(d.MinCPMPerSec, d.DurFloors, r)
 			g.own = g.own || d.BidFloor > 0
 			// Its floor is the agreed price: without one, it is bid on

@@ -517,3 +517,32 @@ func TestOpenBesideDeal(t *testing.T) {
 	}
 	f("the deal bid the best", s, 0, "deal d1 15", "open  12")
 }
+
+// TestDealFloorWithoutCurrency: a deal floor without bidfloorcur is read
+// in USD (the spec's default) or in the imp's bidfloorcur, whichever is
+// higher: IAB's own 2.6 example prices a GBP request's deal that way,
+// and an exchange that reads it so rejects a bid below it (the protocol
+// audit: 4 GBP bid on a deal of 4.5).
+func TestDealFloorWithoutCurrency(t *testing.T) {
+	t.Parallel()
+	deal := bannerCampaign("deal", 5) // USD: 4 GBP
+	deal.Deals, deal.DealsOnly = []string{"123"}, true
+	s := mustCompile(t, testFile(deal), nil)
+	r := bannerRequest()
+	r.Cur = [][]byte{[]byte("GBP")}
+	r.Imps[0].BidFloor, r.Imps[0].BidFloorCur = 1, []byte("GBP")
+	r.Imps[0].PMP.Deals = []openrtb.Deal{{ID: []byte("123"), BidFloor: 4.5}} // 3.6 GBP in USD
+	if reason, resp, _ := decide(s, r, testNow); reason != ReasonBelowFloor {
+		t.Fatalf("deal floor 4.5 without a currency in a GBP imp: reason %s, bids %+v; want below_floor", reason, resp.Bids)
+	}
+	r.Imps[0].PMP.Deals[0].BidFloor = 3.5 // 3.5 GBP, 2.8 in USD
+	reason, resp, _ := decide(s, r, testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || resp.Bids[0].Price < 3.5 {
+		t.Fatalf("deal floor 3.5: reason %s, bids %+v; want a bid of at least 3.5 GBP", reason, resp.Bids)
+	}
+	// With no imp currency either, USD it is.
+	r.Cur, r.Imps[0].BidFloorCur, r.Imps[0].PMP.Deals[0].BidFloor = nil, nil, 5.5
+	if reason, _, _ := decide(s, r, testNow); reason != ReasonBelowFloor {
+		t.Fatalf("deal floor 5.5 USD: reason %s; want below_floor", reason)
+	}
+}
