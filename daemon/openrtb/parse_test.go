@@ -157,6 +157,19 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{r.Regs.GDPR, string(r.Regs.USPrivacy)}, []any{1, "new"})
 		})
 	}
+	// An empty 2.6 field is no value: the 2.5 one stands (the protocol
+	// audit: "us_privacy":"" hid an opt-out in regs.ext).
+	for _, regs := range []string{
+		`{"gdpr":null,"us_privacy":"","gpp":"","ext":{"gdpr":1,"us_privacy":"1YYN","gpp":"g"}}`,
+		`{"ext":{"gdpr":1,"us_privacy":"1YYN","gpp":"g"},"gdpr":null,"us_privacy":"","gpp":""}`,
+	} {
+		f(`{"id":"a",`+imp+`,"regs":`+regs+`,"user":{"consent":"","ext":{"consent":"c"}}}`, func(r *Request) string {
+			return want([]any{r.Regs.GDPR, string(r.Regs.USPrivacy), string(r.Regs.GPP), string(r.User.Consent)}, []any{1, "1YYN", "g", "c"})
+		})
+		f(`{"id":"a",`+imp+`,"user":{"ext":{"consent":"c"},"consent":""}}`, func(r *Request) string {
+			return want(string(r.User.Consent), "c")
+		})
+	}
 	f(`{"id":"a",`+imp+`,"regs":{"ext":{"gpp":"old","gpp_sid":[1]},"gpp":"new","gpp_sid":[7,8]}}`, func(r *Request) string {
 		return want([]any{string(r.Regs.GPP), r.Regs.GPPSID}, []any{"new", []int{7, 8}})
 	})

@@ -12,7 +12,10 @@ func userField(p *parser, key []byte) (err error) {
 	case "buyeruid":
 		u.BuyerUID, err = p.text()
 	case "consent":
-		u.Consent, err = p.strictText()
+		var c []byte
+		if c, err = p.strictText(); len(c) > 0 || len(u.Consent) == 0 {
+			u.Consent = c
+		}
 	case "data":
 		err = p.array("user.data is not an array", eUserData)
 	case "eids":
@@ -41,7 +44,7 @@ func userExtField(p *parser, key []byte) (err error) {
 	switch string(key) {
 	case "consent":
 		var c []byte
-		if c, err = p.strictText(); u.Consent == nil {
+		if c, err = p.strictText(); len(u.Consent) == 0 {
 			u.Consent = c
 		}
 	case "eids":
@@ -133,11 +136,14 @@ func regsField(p *parser, key []byte) (err error) {
 	case "coppa":
 		g.COPPA, err = p.int()
 	case "gdpr":
-		g.GDPR, err = p.optInt()
+		var v int
+		if v, err = p.optInt(); v != -1 { // null leaves ext's, as text26
+			g.GDPR = v
+		}
 	case "us_privacy":
-		g.USPrivacy, err = p.text()
+		g.USPrivacy, err = p.text26(g.USPrivacy)
 	case "gpp":
-		g.GPP, err = p.text()
+		g.GPP, err = p.text26(g.GPP)
 	case "gpp_sid":
 		g.GPPSID, err = p.ints(g.GPPSID, "gpp_sid")
 	case "dsa":
@@ -148,6 +154,18 @@ func regsField(p *parser, key []byte) (err error) {
 		err = p.skip()
 	}
 	return err
+}
+
+// text26 reads the text of a 2.6 field whose 2.5 location is in an ext:
+// a value wins over ext's, read before or after it, but an empty one is
+// none and leaves ext's, had (the protocol audit: "us_privacy":"" hid
+// an opt-out in regs.ext.us_privacy).
+func (p *parser) text26(ext []byte) ([]byte, error) {
+	v, err := p.text()
+	if len(v) == 0 && len(ext) > 0 {
+		return ext, err
+	}
+	return v, err
 }
 
 func regsExtField(p *parser, key []byte) error {
@@ -161,13 +179,13 @@ func regsExtField(p *parser, key []byte) error {
 		return err
 	case "us_privacy":
 		v, err := p.text()
-		if g.USPrivacy == nil {
+		if len(g.USPrivacy) == 0 {
 			g.USPrivacy = v
 		}
 		return err
 	case "gpp":
 		v, err := p.text()
-		if g.GPP == nil {
+		if len(g.GPP) == 0 {
 			g.GPP = v
 		}
 		return err
