@@ -38,8 +38,12 @@ const (
 // rtbd's operator's IAB Global Vendor List id, or 0 when it has none (the
 // vendor bits are then not checked).
 //   - regs.coppa 1 (child-directed): no personal data.
-//   - regs.gdpr 1: the TCF v2 string (user.consent, else a tcfeuv2 GPP
-//     section) decides. No string, or one that does not decode: no
+//   - regs.gdpr 1, or absent (unknown, as OpenRTB reads an omission)
+//     beside a user.consent string: the TCF v2 string (user.consent,
+//     else a tcfeuv2 GPP section) decides. An exchange that ran a consent
+//     tool and left gdpr out must not have a refusal ignored (the protocol
+//     audit); without gdpr and without a string, GDPR is taken not to
+//     apply. No string, or one that does not decode: no
 //     personal data, and NoTCF. Purpose 2 neither consented (with the vendor's
 //     consent) nor established by legitimate interest (with the vendor's
 //     legitimate interest; the publisher's restrictions on the vendor
@@ -79,7 +83,7 @@ func (r *Request) Privacy(vendor int) Privacy {
 			gppTCFBad = gppTCF && tcfPrivacy(sec, vendor)&BadConsent != 0
 		}
 	}
-	if r.Regs.GDPR == 1 {
+	if r.Regs.GDPR == 1 || r.Regs.GDPR == -1 && len(r.User.Consent) > 0 {
 		switch {
 		case len(r.User.Consent) > 0:
 			if t := tcfPrivacy(r.User.Consent, vendor); t&BadConsent != 0 {

@@ -29,6 +29,13 @@ func TestPrivacy(t *testing.T) {
 	all := purposeSet(1, 2, 3, 4, 7)
 	const us = 755
 	f(`{"id":"a","regs":{"gdpr":1},`+imp+`}`, 0, NoPersonalData|NoTCF)
+	// gdpr absent is unknown: a consent string beside it decides; gdpr 0
+	// says it does not apply.
+	refused := tcfString(tcfFields{})
+	f(`{"id":"a","user":{"consent":"`+refused+`"},`+imp+`}`, us, NoBid|NoPersonalData)
+	f(`{"id":"a","regs":{"gdpr":null},"user":{"consent":"`+refused+`"},`+imp+`}`, us, NoBid|NoPersonalData)
+	f(`{"id":"a","user":{"consent":"`+tcfString(tcfFields{purposes: all, vendors: []int{us}})+`"},`+imp+`}`, us, 0)
+	f(`{"id":"a","regs":{"gdpr":0},"user":{"consent":"`+refused+`"},`+imp+`}`, us, 0)
 	f(gdpr("CPx"), 0, BadConsent|NoPersonalData|NoTCF)
 	f(gdpr("gdpr-consent-string"), 0, BadConsent|NoPersonalData|NoTCF)
 	f(gdpr(tcfString(tcfFields{purposes: all})), 0, 0)
