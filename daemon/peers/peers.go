@@ -378,7 +378,7 @@ type Syncer struct {
 	// configured peer answers with their host id (the same host at a new
 	// address, whose reading has that spend). Not read.
 	gone      []*peer
-	published bool // publish ran: the State has the peers' spend
+	published atomic.Bool // publish ran: the State has the peers' spend
 	// ids names the State's campaigns, which include those of the peers'
 	// readings (SetPeerSpend adds them), by key: xxhash of the id, as
 	// billing notices carry them. grown is the State's Grown when ids
@@ -534,7 +534,7 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 		p.syncs.Inc()
 		p.last.Set(float64(time.Now().UnixNano()) / 1e9)
 	}
-	if !s.published {
+	if !s.published.Load() {
 		s.publish()
 	}
 	return errors.Join(errs...)
@@ -815,10 +815,15 @@ func (s *Syncer) getWith(ctx context.Context, client *http.Client, p *peer, url 
 		return dst, nil, fmt.Errorf("it has this host's bidding.hostID %q: it is this host, which must not count its own spend twice, or another host with the same bid ids", s.self)
 	}
 	s.mu.Lock()
+	// An rtbd from before the header answers without an id.
+	replaced := p.hostID != "" && id != "" && p.hostID != id
+	if replaced {
+		s.replace(p, id)
+	}
 	p.hostID = id
 	moved := s.dropGone(id)
 	s.mu.Unlock()
-	if moved {
+	if moved || replaced {
 		s.publish()
 	}
 	buf := bytes.NewBuffer(dst)
@@ -879,7 +884,7 @@ func (s *Syncer) merge(p *peer, got []decision.CampaignSpend) {
 // handOn hands the peers' summed spend of the campaigns changed to the
 // State once publish has run. s.mu is held.
 func (s *Syncer) handOn(changed []string) {
-	if len(changed) > 0 && s.published {
+	if len(changed) > 0 && s.published.Load() {
 		slices.Sort(changed)
 		s.st.UpdatePeerSpend(s.sums(slices.Compact(changed)))
 	}
@@ -1013,7 +1018,7 @@ func (s *Syncer) publish() {
 		entries = append(entries, e)
 	}
 	s.st.SetPeerSpend(entries)
-	s.published = true
+	s.published.Store(true)
 }
 
 // sums returns the peers' known spend of the campaigns ids, summed as
@@ -1309,6 +1314,26 @@ func (s *Syncer) known() []*peer {
 		return s.peers
 	}
 	return append(s.peers[:len(s.peers):len(s.peers)], s.gone...)
+}
+
+// replace keeps the spend p's address answered with for its previous
+// host as a gone peer's (see Syncer.gone), named by the address and that
+// host id, and starts p afresh for id, the host that answers there now:
+// a machine replaced under a new bidding.hostID, without the old one's
+// state, whose readings start from its own spend. Merged into the old
+// host's, which folds by the larger spend, the new host's spend was
+// hidden until it passed the old one, and the group's budgets were
+// overspent by it. (A host that kept its state under a new id counts
+// twice meanwhile, which stops early rather than overspends; rtbd warns
+// of that state file at its start.) s.mu is held.
+func (s *Syncer) replace(p *peer, id string) {
+	if len(p.spend) > 0 {
+		s.gone = append(s.gone, &peer{url: p.url + "#" + p.hostID, hostID: p.hostID, spend: p.spend})
+	}
+	slog.Warn("another host answers at a peer's address: the spend read from the one before still counts, as a gone peer's",
+		"peer", p.url, "hostID", id, "before", p.hostID, "campaigns", len(p.spend))
+	p.spend, p.lastReading, p.partial = map[string]decision.CampaignSpend{}, nil, false
+	p.campaigns.Set(0)
 }
 
 // dropGone forgets the gone peer with host id, if any: a configured peer

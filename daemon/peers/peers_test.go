@@ -759,3 +759,53 @@ func TestRecoverFromARestartedPeer(t *testing.T) {
 		}
 	}
 }
+
+// TestReplacedPeer: another host answering at a peer's address (a
+// machine replaced under a new bidding.hostID, without the old one's
+// state) has its spend counted beside the old host's, which stays as a
+// gone peer's, restart after restart. Merged into one, the old spend hid
+// the new host's until it passed it, and the group overspent by it.
+func TestReplacedPeer(t *testing.T) {
+	a, c := newHost(t), newHost(t)
+	a.serve(t, nil)
+	a.bill(t, 3, now)
+	s := New(c.st, []string{a.url}, time.Second, c.id)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// a's machine is replaced: a new host, with a new id and no spend,
+	// at the same address.
+	a.stop()
+	n := newHost(t)
+	ln, err := net.Listen("tcp", strings.TrimPrefix(a.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.ln, n.srv, n.url = ln, &fasthttp.Server{Handler: (&Source{State: n.st, HostID: n.id}).Handler}, a.url
+	go n.srv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	t.Cleanup(n.stop)
+	n.bill(t, 1, now)
+	if err := s.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, total := c.peerSpend(now); total != 4 {
+		t.Fatalf("a replaced by a new host: peers' total %v; want 4 (a's 3 and the new host's 1)", total)
+	}
+	// Saved and restored, both still count, and the new host's reading
+	// is still its own.
+	c2 := newHost(t)
+	s2 := New(c2.st, []string{a.url}, time.Second, c2.id)
+	if _, err := s2.Restore(s.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.RestoreIDs(s.AppendIDs(nil)); err != nil {
+		t.Fatal(err)
+	}
+	n.bill(t, 1, now)
+	if err := s2.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, total := c2.peerSpend(now); total != 5 {
+		t.Fatalf("after a restart: peers' total %v; want 5 (a's 3 and the new host's 2)", total)
+	}
+}
