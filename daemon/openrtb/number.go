@@ -2,7 +2,9 @@ package openrtb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 )
 
@@ -130,6 +132,18 @@ func (p *parser) int() (int, error) {
 	if c <= ' ' {
 		i = skipWS(b, i)
 		c = at(b, i)
+	}
+	if c-'0' < 10 && uint(i+8) <= uint(len(b)) {
+		// The common integer has fewer than eight digits: it is found
+		// and converted eight bytes at a time.
+		x := binary.LittleEndian.Uint64(b[i : i+8])
+		if m := nonDigitMask(x); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3 // at least 1: c is a digit
+			if e := b[i+n]; e != '.' && e|0x20 != 'e' && (c != '0' || n == 1) {
+				p.i = i + n
+				return eightDigits((x - lsb*'0') << ((64 - 8*n) & 63)), nil
+			}
+		}
 	}
 	if c >= '0' && c <= '9' {
 		if v, n := uintPrefix(b[i:]); n > 0 {

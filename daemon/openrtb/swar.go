@@ -26,3 +26,21 @@ func specialMask(x uint64) uint64 {
 	bs := x ^ (lsb * '\\')
 	return ((q - lsb) | (bs - lsb) | (x - lsb*0x20)) & msb
 }
+
+// nonDigitMask flags the bytes of x that are not ASCII digits. No byte's
+// test carries into its neighbour: the low seven bits plus 0x46 stay below
+// 0x100, and with the high bit set, minus 0x30 stays above zero.
+func nonDigitMask(x uint64) uint64 {
+	above := (x&(lsb*0x7f) + lsb*0x46) // high bit: above '9'
+	below := ^((x | msb) - lsb*'0')    // high bit: below '0'
+	return (above | below | x) & msb
+}
+
+// eightDigits returns the value of the eight decimal digits in the bytes
+// of d (0 to 9 each, the most significant in the lowest byte), combining
+// pairs, then quadruples, then the two halves with one multiplication each.
+func eightDigits(d uint64) int {
+	d = (d * (10<<8 + 1)) >> 8 & 0x00ff00ff00ff00ff
+	d = (d * (100<<16 + 1)) >> 16 & 0x0000ffff0000ffff
+	return int((d * (10000<<32 + 1)) >> 32)
+}

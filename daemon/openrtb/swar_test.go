@@ -2,6 +2,7 @@ package openrtb
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"testing"
 )
@@ -112,4 +113,48 @@ func TestUintPrefix(t *testing.T) {
 	f("5", 0, 0)                    // end of input
 	f("-5,", 0, 0)
 	f(",", 0, 0)
+}
+
+// refInt is parser.int without its eight-byte path.
+func refInt(p *parser) (int, error) {
+	b, i := p.b, p.i
+	c := at(b, i)
+	if c <= ' ' {
+		i = skipWS(b, i)
+		c = at(b, i)
+	}
+	if c >= '0' && c <= '9' {
+		if v, n := uintPrefix(b[i:]); n > 0 {
+			p.i = i + n
+			return v, nil
+		}
+	}
+	p.i = i
+	return p.intSlow()
+}
+
+func TestIntWord(t *testing.T) {
+	t.Parallel()
+	// Every length of digits around the eight of a word, with each byte
+	// value after them and the input ending at each length after them.
+	for n := 1; n <= 20; n++ {
+		for c := 0; c < 256; c++ {
+			for _, lead := range []string{"0", "1", "9", " 9", "-1"} {
+				s := []byte(lead)
+				for k := 1; k < n; k++ {
+					s = append(s, byte('0'+(k*7+n)%10))
+				}
+				s = append(s, byte(c), '9', '}', ' ', ' ', ' ', ' ', ' ', ' ')
+				for end := n; end <= len(s); end++ {
+					p := parser{b: s[:end]}
+					v, err := p.int()
+					q := parser{b: s[:end]}
+					wantV, wantErr := refInt(&q)
+					if v != wantV || p.i != q.i || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+						t.Fatalf("unexpected int(%q); got %d, %v at %d; want %d, %v at %d", s[:end], v, err, p.i, wantV, wantErr, q.i)
+					}
+				}
+			}
+		}
+	}
 }
