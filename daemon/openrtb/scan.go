@@ -107,6 +107,19 @@ func skipWS(b []byte, i int) int {
 	return len(b)
 }
 
+// indentEnd returns the offset of the first byte at or after i that is
+// not a space, eight bytes at a time, or -1 when there are fewer than eight
+// bytes left to test: skipWS for the indentation of pretty-printed JSON,
+// without a call.
+func indentEnd(b []byte, i int) int {
+	for ; i >= 0 && i+8 <= len(b); i += 8 {
+		if m := binary.LittleEndian.Uint64(b[i:i+8]) ^ (lsb * ' '); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	return -1
+}
+
 func isWS(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
 
 // at returns b[i], or 0 at or beyond the end of b.
@@ -150,7 +163,33 @@ func (p *parser) enter(open byte, what string) error {
 // per step would lengthen it.
 func (p *parser) nextKey(first bool) (key []byte, more bool, err error) {
 	b, i := p.b, p.i
-	c := at(b, i)
+	// The fast path: the ',' (unless first), in pretty-printed JSON a
+	// newline and the indentation, a plain key and ':'. It calls nothing,
+	// so that nothing is spilled for it; anything else takes the general
+	// path below from i.
+	k := i
+	if !first {
+		if at(b, k) == ',' {
+			k++
+		} else {
+			k = -1
+		}
+	}
+	c := at(b, k)
+	if c == '\n' {
+		k = indentEnd(b, k+1)
+		c = at(b, k)
+	}
+	if c == '"' {
+		if j := quoteEnd(b, k+1); j >= 0 && at(b, j+1) == ':' {
+			if i = j + 2; at(b, i) == ' ' {
+				i++
+			}
+			p.i = i
+			return b[k+1 : j : j], true, nil
+		}
+	}
+	c = at(b, i)
 	if c <= ' ' {
 		i = skipWS(b, i)
 		c = at(b, i)
