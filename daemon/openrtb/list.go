@@ -62,9 +62,10 @@ func (p *parser) ints(dst []int, what string) ([]int, error) {
 	}
 }
 
-// object iterates over the keys of an object, dispatching each to field
-// (which must consume the value); see dispatch.go. It returns present=false
-// for null, which is an absent object.
+// object iterates over the keys of an object, dispatching each to the
+// function of field (which must consume the value); see dispatch.go. It
+// returns present=false for null, which is an absent object. The switch is
+// here rather than in a method of its own: a call less for every key.
 func (p *parser) object(what string, field fieldKind) (bool, error) {
 	if present, err := p.open('{', what); !present {
 		return false, err
@@ -74,7 +75,85 @@ func (p *parser) object(what string, field fieldKind) (bool, error) {
 		if err != nil || !more {
 			return true, err
 		}
-		if err := p.field(field, key); err != nil {
+		switch field {
+		case kAppField:
+			err = appField(p, key)
+		case kAppPublisherField:
+			err = appPublisherField(p, key)
+		case kAudioField:
+			err = audioField(p, key)
+		case kBannerField:
+			err = bannerField(p, key)
+		case kDealField:
+			err = dealField(p, key)
+		case kDurFloorField:
+			err = durFloorField(p, key)
+		case kDeviceField:
+			err = deviceField(p, key)
+		case kEidField:
+			err = eidField(p, key)
+		case kFormatField:
+			err = formatField(p, key)
+		case kGeoField:
+			err = geoField(p, key)
+		case kImpField:
+			err = impField(p, key)
+		case kMetricField:
+			err = metricField(p, key)
+		case kNativeField:
+			err = nativeField(p, key)
+		case kNativeReqField:
+			err = nativeReqField(p, key)
+		case kNativeAssetField:
+			err = nativeAssetField(p, key)
+		case kNativeTitleField:
+			err = nativeTitleField(p, key)
+		case kNativeImgField:
+			err = nativeImgField(p, key)
+		case kNativeDataField:
+			err = nativeDataField(p, key)
+		case kNativeVideoField:
+			err = nativeVideoField(p, key)
+		case kEventTrackerField:
+			err = eventTrackerField(p, key)
+		case kQtyField:
+			err = qtyField(p, key)
+		case kPmpField:
+			err = pmpField(p, key)
+		case kRegsDSAField:
+			err = regsDSAField(p, key)
+		case kRegsExtField:
+			err = regsExtField(p, key)
+		case kRegsField:
+			err = regsField(p, key)
+		case kSchainField:
+			err = schainField(p, key)
+		case kSegmentField:
+			err = segmentField(p, key)
+		case kSiteField:
+			err = siteField(p, key)
+		case kSitePublisherField:
+			err = sitePublisherField(p, key)
+		case kSkipField:
+			err = skipField(p, key)
+		case kSourceExtField:
+			err = sourceExtField(p, key)
+		case kSourceField:
+			err = sourceField(p, key)
+		case kUidField:
+			err = uidField(p, key)
+		case kUserDataField:
+			err = userDataField(p, key)
+		case kUserExtField:
+			err = userExtField(p, key)
+		case kUserField:
+			err = userField(p, key)
+		case kVideoField:
+			err = videoField(p, key)
+		default:
+			panic("BUG: unknown openrtb field kind")
+		}
+		if err != nil {
 			return true, err
 		}
 	}
