@@ -169,9 +169,14 @@ func (p *parser) nextKey(first bool) (key []byte, more bool, err error) {
 	// path below from i.
 	k := i
 	if !first {
-		if at(b, k) == ',' {
+		switch at(b, k) {
+		case ',':
 			k++
-		} else {
+		case '}':
+			p.i = i + 1
+			p.depth--
+			return nil, false, nil
+		default:
 			k = -1
 		}
 	}

@@ -63,7 +63,8 @@ func TestNextKey(t *testing.T) {
 		keys = append(keys, string(bytes.Repeat([]byte{'k'}, n)))
 	}
 	for _, key := range keys {
-		for _, form := range []string{`,"%s":1}`, `"%s":1}`, `,"%s": 1}`, `, "%s" : 1}`, `,"%s"1}`, `}`, ` }`, `,}`, `x"%s":1}`} {
+		for _, form := range []string{`,"%s":1}`, `"%s":1}`, `,"%s": 1}`, `, "%s" : 1}`, `,"%s"1}`, `}`, ` }`, `,}`, `x"%s":1}`,
+			",\n  \"%s\": 1}", "\n  \"%s\": 1}", ",\n          \"%s\": 1}", "\n }", "\n          }", ",\n }", "\n\t\"%s\": 1}", "\r\n \"%s\":1}"} {
 			s := fmt.Sprintf(form, key) + `          `
 			for end := 0; end <= len(s); end++ {
 				for _, first := range []bool{false, true} {
