@@ -38,6 +38,7 @@ func imp(p *parser, _ int) error {
 		r.Imps = append(r.Imps, Imp{})
 	}
 	im := &r.Imps[n]
+	p.imp = im
 	if n < p.usedImps {
 		im.reset()
 	}
@@ -108,7 +109,9 @@ func (d *Deal) reset() {
 	*d = Deal{WSeat: resetTexts(d.WSeat), WADomain: resetTexts(d.WADomain), DurFloors: d.DurFloors[:0]}
 }
 
-func (p *parser) cur() *Imp { return &p.r.Imps[len(p.r.Imps)-1] }
+// cur returns the imp being read, kept by imp: a load, where indexing
+// r.Imps took a multiplication and a bounds check for every key.
+func (p *parser) cur() *Imp { return p.imp }
 
 func impField(p *parser, key []byte) (err error) {
 	im := p.cur()
@@ -291,7 +294,7 @@ func (p *parser) nativeInline(assets bool) error {
 // escapes is read raw (see strSlow), so an escaped key matches no field
 // and an escaped number is an error.
 func (p *parser) nativeSub(req []byte, assets bool) {
-	sub := parser{b: req, r: p.r, depth: p.depth, st: p.st}
+	sub := parser{b: req, r: p.r, depth: p.depth, imp: p.imp, st: p.st}
 	sub.st.nativeSub = true
 	var err error
 	present := true

@@ -18,6 +18,7 @@ type parser struct {
 	// was seen (user.geo is its fallback), the current imp, banner.format
 	// entry and imp.metric entry.
 	deviceGeo  bool
+	imp        *Imp // &r.Imps[len(r.Imps)-1] while an imp is read (see cur)
 	st         impState
 	fmt        formatState
 	metricType bool
