@@ -11,14 +11,31 @@ const _ = uint(64 - MaxDepth)
 
 // skip consumes any JSON value without allocating, honouring MaxDepth.
 func (p *parser) skip() error {
-	switch c := p.ws(); c {
-	case '"':
-		return p.skipStr()
-	case '{', '[':
-		return p.skipNested()
-	default:
-		return p.skipScalar(c)
+	b, i := p.b, p.i
+	c := at(b, i)
+	if c <= ' ' {
+		i = skipWS(b, i)
+		c = at(b, i)
 	}
+	// The common values inline: a plain string, a plain integer.
+	switch {
+	case c == '"':
+		if j := quoteEnd(b, i+1); j >= 0 {
+			p.i = j + 1
+			return nil
+		}
+		p.i = i
+		return p.skipStr()
+	case c == '{' || c == '[':
+		p.i = i
+		return p.skipNested()
+	}
+	if j := plainInt(b, i, c); j > i {
+		p.i = j
+		return nil
+	}
+	p.i = i
+	return p.skipScalar(c)
 }
 
 // skipScalar consumes the number or literal that starts with c.
