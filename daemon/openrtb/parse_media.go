@@ -31,13 +31,34 @@ func videoField(p *parser, key []byte) (err error) {
 		v.MaxBitrate, err = p.int()
 	case "battr":
 		v.BAttr, err = p.ints(v.BAttr, "battr")
+	// podField's keys, here rather than through a second switch and call
+	// (CTV requests carry a pod in every video).
+	case "podid":
+		v.PodID, err = p.text()
+	case "podseq":
+		v.PodSeq, err = p.int()
+	case "slotinpod":
+		v.SlotInPod, err = p.int()
+	case "poddur":
+		v.PodDur, err = p.int()
+	case "maxseq":
+		v.MaxSeq, err = p.int()
+	case "rqddurs":
+		v.RqdDurs, err = p.ints(v.RqdDurs, "rqddurs")
+	case "mincpmpersec":
+		v.MinCPMPerSec, err = p.float()
+	case "poddedupe":
+		v.PodDedupe, err = p.ints(v.PodDedupe, "poddedupe")
+	case "durfloors":
+		v.DurFloors, err = p.durFloors(v.DurFloors)
 	default:
-		err = podField(p, &v.Pod, key)
+		err = p.skip()
 	}
 	return err
 }
 
-// podField reads the OpenRTB 2.6 pod fields of imp.video or imp.audio.
+// podField reads the OpenRTB 2.6 pod fields of imp.audio; videoField has
+// them in its own switch, which must list the same keys.
 func podField(p *parser, v *Pod, key []byte) (err error) {
 	switch string(key) {
 	case "podid":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -616,5 +617,24 @@ func TestParseUTCOffset(t *testing.T) {
 		if g := mustParse(t, `{"id":"a","imp":[{"id":"1","banner":{"w":1,"h":1}}],"device":{"geo":{"utcoffset":`+body+`}}}`).Device.Geo; g.HasUTCOffset {
 			t.Errorf("utcoffset %s: known", body)
 		}
+	}
+}
+
+// TestVideoAudioPod checks that imp.video, whose switch lists the pod
+// keys itself, reads a pod as imp.audio does through podField.
+func TestVideoAudioPod(t *testing.T) {
+	t.Parallel()
+	const pod = `"podid":"p1","podseq":1,"slotinpod":-1,"poddur":"60","maxseq":3,"rqddurs":[15,30],"mincpmpersec":0.02,"poddedupe":[1,"2"],"durfloors":[{"mindur":1,"maxdur":30,"bidfloor":2}]`
+	var r Request
+	if err := r.Parse([]byte(`{"id":"a","imp":[{"id":"1","video":{"mimes":["m"],` + pod + `},"audio":{"mimes":["m"],` + pod + `}}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	v, a := r.Imps[0].Video.Pod, r.Imps[0].Audio.Pod
+	if !reflect.DeepEqual(v, a) {
+		t.Fatalf("video pod %+v differs from audio pod %+v", v, a)
+	}
+	if !reflect.DeepEqual(v, Pod{PodID: []byte("p1"), PodSeq: 1, SlotInPod: -1, PodDur: 60, MaxSeq: 3, RqdDurs: []int{15, 30},
+		MinCPMPerSec: 0.02, PodDedupe: []int{1, 2}, DurFloors: []DurFloor{{MinDur: 1, MaxDur: 30, BidFloor: 2}}}) {
+		t.Fatalf("unexpected pod %+v", v)
 	}
 }
