@@ -81,10 +81,15 @@ func (p *parser) skipNested() error {
 				return err
 			}
 		}
-		// i is at the start of a value, possibly after white space.
+		// i is at the start of a value, possibly after white space:
+		// pretty-printed JSON has one space after a key's ':'.
 		c := at(b, i)
 		if c <= ' ' {
-			i = skipWS(b, i)
+			if c == ' ' && at(b, i+1) > ' ' {
+				i++
+			} else {
+				i = skipWS(b, i)
+			}
 			c = at(b, i)
 		}
 		switch {

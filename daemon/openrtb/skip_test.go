@@ -43,6 +43,11 @@ func TestParseSkip(t *testing.T) {
 	f(`{"a": [ 1 , { "b" : null } ] , "c" : "d" }`, "<nil>")
 	f(`{"a":[1,2,3],"b":{"c":[true,false,null,"s",-1.5e3]}}`, "<nil>")
 	f("{\"a\":[\n  {\"b\": \"caf\xc3\xa9\"},\n  \"\\u00e9\\n\"\n]}", "<nil>")
+	// One space after ':', which skipNested steps over without skipWS.
+	f(`{"a": 1, "b": "x", "c": [ 2 ]}`, "<nil>")
+	f(`{"a": }`, e+"unexpected character at byte 62")
+	f("{\"a\": \x01}", e+"unexpected character at byte 62")
+	f("{\"a\":  \t1}", "<nil>")
 	// Scalars, which skip reads inline when plain.
 	f(`12`, "<nil>")
 	f(` 7`, "<nil>")
