@@ -133,6 +133,13 @@ func (p *parser) int() (int, error) {
 		i = skipWS(b, i)
 		c = at(b, i)
 	}
+	if d := c - '0'; d < 10 {
+		// A single digit, as most enumerations and flags are.
+		if e := at(b, i+1); e == ',' || e|0x20 == '}' {
+			p.i = i + 1
+			return int(d), nil
+		}
+	}
 	if c-'0' < 10 && uint(i+8) <= uint(len(b)) {
 		// The common integer has fewer than eight digits: it is found
 		// and converted eight bytes at a time.
