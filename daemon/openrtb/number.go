@@ -230,6 +230,10 @@ func parseInt(tok []byte) (int, bool) {
 
 // float reads a float field; absent (null) reads as 0.
 func (p *parser) float() (float64, error) {
+	if f, j := plainDecimal(p.b, p.i); j > 0 {
+		p.i = j
+		return f, nil
+	}
 	tok, ok, err := p.numText()
 	if !ok || err != nil {
 		return 0, err
@@ -254,6 +258,45 @@ func (p *parser) parseFloat(tok []byte) (float64, error) {
 		return 0, p.errorf("number out of range")
 	}
 	return f, nil
+}
+
+// plainDecimal is shortDecimal for the bare number at i, scanned and
+// converted in one pass: the common float ("6.51", "0.5", "3"), positive,
+// of at most 15 digits, without exponent and not at the end of b. It
+// returns the value and the offset after the number, or j=0 for anything
+// else, which float reads through numText.
+func plainDecimal(b []byte, i int) (f float64, j int) {
+	if i < 0 || i >= len(b) || b[i]-'0' >= 10 {
+		return 0, 0
+	}
+	var m uint64
+	n, frac := 0, -1 // digits; digits after the '.', -1 before it
+	for j = i; j < len(b); j++ {
+		c := b[j]
+		if c-'0' < 10 {
+			m = m*10 + uint64(c-'0')
+			n++
+			if frac >= 0 {
+				frac++
+			}
+			continue
+		}
+		if c != '.' || frac >= 0 {
+			break
+		}
+		frac = 0
+	}
+	if j == len(b) || n > 15 || frac == 0 || b[j]|0x20 == 'e' ||
+		(b[i] == '0' && j > i+1 && b[i+1] != '.') {
+		// The end of input, too many digits, "1.", an exponent or a
+		// leading zero ("01"): the general path.
+		return 0, 0
+	}
+	f = float64(m)
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	return f, j
 }
 
 // pow10 are the powers of ten that float64 holds exactly, up to 1e15.

@@ -1,6 +1,7 @@
 package openrtb
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -127,5 +128,44 @@ func TestShortDecimalMatchesStrconv(t *testing.T) {
 			buf = append(buf, d)
 		}
 		check(string(buf))
+	}
+}
+
+// TestPlainDecimal checks float, whose common case is plainDecimal, against
+// numText and parseFloat for every string of up to six bytes of a number's
+// alphabet, then with ',' and at the end of input.
+func TestPlainDecimal(t *testing.T) {
+	t.Parallel()
+	alphabet := []byte("019.e-+,")
+	ref := func(p *parser) (float64, error) {
+		tok, ok, err := p.numText()
+		if !ok || err != nil {
+			return 0, err
+		}
+		return p.parseFloat(tok)
+	}
+	check := func(s []byte) {
+		p := parser{b: s}
+		q := parser{b: s}
+		f, err := p.float()
+		wantF, wantErr := ref(&q)
+		if math.Float64bits(f) != math.Float64bits(wantF) || p.i != q.i || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("float(%q) = %v, %v at %d; want %v, %v at %d", s, f, err, p.i, wantF, wantErr, q.i)
+		}
+	}
+	var gen func(s []byte)
+	gen = func(s []byte) {
+		check(s)
+		check(append(s[:len(s):len(s)], ','))
+		if len(s) == 6 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(append(s[:len(s):len(s)], c))
+		}
+	}
+	gen(nil)
+	for _, s := range []string{"123456789012345,", "1234567890123456,", "0.123456789012345,", "12345678.9012345,", "6.51,", "0.5}", "100]"} {
+		check([]byte(s))
 	}
 }
