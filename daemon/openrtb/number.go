@@ -139,6 +139,14 @@ func (p *parser) int() (int, error) {
 			p.i = i + 1
 			return int(d), nil
 		}
+	} else if c == '-' {
+		// -1, the "unknown" of podseq, slotinpod and others.
+		if d := at(b, i+1) - '0'; d < 10 {
+			if e := at(b, i+2); e == ',' || e|0x20 == '}' {
+				p.i = i + 2
+				return -int(d), nil
+			}
+		}
 	}
 	if c-'0' < 10 && uint(i+8) <= uint(len(b)) {
 		// The common integer has fewer than eight digits: it is found
