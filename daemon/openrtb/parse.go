@@ -72,9 +72,9 @@ func (p *parser) request() error {
 	}
 }
 
-func requestField(p *parser, key []byte) (err error) {
+func requestField(p *parser, key string) (err error) {
 	r := p.r
-	switch string(key) {
+	switch key {
 	case "id":
 		r.ID, err = p.text()
 	case "imp":
@@ -100,9 +100,9 @@ func requestField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func requestScalarField(p *parser, key []byte) (err error) {
+func requestScalarField(p *parser, key string) (err error) {
 	r := p.r
-	switch string(key) {
+	switch key {
 	case "test":
 		var v int
 		v, err = p.int()
@@ -139,11 +139,11 @@ func requestScalarField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func skipField(p *parser, _ []byte) error { return p.skip() }
+func skipField(p *parser, _ string) error { return p.skip() }
 
-func siteField(p *parser, key []byte) (err error) {
+func siteField(p *parser, key string) (err error) {
 	s := &p.r.Site
-	switch string(key) {
+	switch key {
 	case "id":
 		s.ID, err = p.text()
 	case "domain":
@@ -160,9 +160,9 @@ func siteField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func appField(p *parser, key []byte) (err error) {
+func appField(p *parser, key string) (err error) {
 	a := &p.r.App
-	switch string(key) {
+	switch key {
 	case "id":
 		a.ID, err = p.text()
 	case "bundle":
@@ -179,25 +179,25 @@ func appField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func sitePublisherField(p *parser, key []byte) (err error) {
-	if string(key) != "id" {
+func sitePublisherField(p *parser, key string) (err error) {
+	if key != "id" {
 		return p.skip()
 	}
 	p.r.Site.PublisherID, err = p.text()
 	return err
 }
 
-func appPublisherField(p *parser, key []byte) (err error) {
-	if string(key) != "id" {
+func appPublisherField(p *parser, key string) (err error) {
+	if key != "id" {
 		return p.skip()
 	}
 	p.r.App.PublisherID, err = p.text()
 	return err
 }
 
-func deviceField(p *parser, key []byte) (err error) {
+func deviceField(p *parser, key string) (err error) {
 	d := &p.r.Device
-	switch string(key) {
+	switch key {
 	case "devicetype":
 		d.Type, err = p.int()
 	case "os":
@@ -244,9 +244,9 @@ func (p *parser) positiveOrZero(what string) error {
 
 // geoField fills r.Device.Geo; user.geo is read only when device.geo is
 // absent (see userField).
-func geoField(p *parser, key []byte) (err error) {
+func geoField(p *parser, key string) (err error) {
 	g := &p.r.Device.Geo
-	switch string(key) {
+	switch key {
 	case "country":
 		g.Country, err = p.text()
 	case "region":

@@ -113,9 +113,9 @@ func (d *Deal) reset() {
 // r.Imps took a multiplication and a bounds check for every key.
 func (p *parser) cur() *Imp { return p.imp }
 
-func impField(p *parser, key []byte) (err error) {
+func impField(p *parser, key string) (err error) {
 	im := p.cur()
-	switch string(key) {
+	switch key {
 	case "id":
 		im.ID, err = p.text()
 	case "tagid":
@@ -148,8 +148,8 @@ func impField(p *parser, key []byte) (err error) {
 
 // qtyField reads imp.qty (2.6, DOOH): its multiplier only. One that is
 // not positive is no multiplier.
-func qtyField(p *parser, key []byte) (err error) {
-	if string(key) != "multiplier" {
+func qtyField(p *parser, key string) (err error) {
+	if key != "multiplier" {
 		return p.skip()
 	}
 	im := p.cur()
@@ -168,9 +168,9 @@ func (p *parser) media(m MediaType, what string, field fieldKind) error {
 	return err
 }
 
-func bannerField(p *parser, key []byte) (err error) {
+func bannerField(p *parser, key string) (err error) {
 	b := &p.cur().Banner
-	switch string(key) {
+	switch key {
 	case "w":
 		b.W, err = p.int()
 	case "h":
@@ -210,8 +210,8 @@ func format(p *parser, _ int) error {
 	return nil
 }
 
-func formatField(p *parser, key []byte) (err error) {
-	switch string(key) {
+func formatField(p *parser, key string) (err error) {
+	switch key {
 	case "w":
 		p.fmt.w, err = p.int()
 	case "h":
@@ -226,9 +226,9 @@ func formatField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func nativeField(p *parser, key []byte) (err error) {
+func nativeField(p *parser, key string) (err error) {
 	n := &p.cur().Native
-	switch string(key) {
+	switch key {
 	case "ver":
 		var v []byte
 		if v, err = p.text(); err == nil && len(n.Ver) == 0 {
@@ -312,9 +312,9 @@ func (p *parser) nativeSub(req []byte, assets bool) {
 }
 
 // nativeReqField reads a field of the native request object.
-func nativeReqField(p *parser, key []byte) (err error) {
+func nativeReqField(p *parser, key string) (err error) {
 	n := &p.cur().Native
-	switch string(key) {
+	switch key {
 	case "native": // 1.0 wraps the request in {"native":{...}}
 		p.st.nativeWrapped = true
 		_, err = p.object("native.native is not an object", kNativeReqField)
@@ -365,9 +365,9 @@ func nativeAsset(p *parser, i int) error {
 	return err
 }
 
-func nativeAssetField(p *parser, key []byte) (err error) {
+func nativeAssetField(p *parser, key string) (err error) {
 	a := &p.st.asset
-	switch string(key) {
+	switch key {
 	case "id":
 		a.ID, err = p.int()
 	case "required":
@@ -397,17 +397,17 @@ func (p *parser) nativeKind(k NativeKind, field fieldKind) error {
 	return err
 }
 
-func nativeTitleField(p *parser, key []byte) (err error) {
-	if string(key) == "len" {
+func nativeTitleField(p *parser, key string) (err error) {
+	if key == "len" {
 		p.st.asset.Len, err = p.int()
 		return err
 	}
 	return p.skip()
 }
 
-func nativeImgField(p *parser, key []byte) (err error) {
+func nativeImgField(p *parser, key string) (err error) {
 	a := &p.st.asset
-	switch string(key) {
+	switch key {
 	case "type":
 		a.Type, err = p.int()
 	case "wmin":
@@ -424,9 +424,9 @@ func nativeImgField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func nativeDataField(p *parser, key []byte) (err error) {
+func nativeDataField(p *parser, key string) (err error) {
 	a := &p.st.asset
-	switch string(key) {
+	switch key {
 	case "type":
 		a.Type, err = p.int()
 	case "len":
@@ -442,9 +442,9 @@ func (n *Native) resetAssets() {
 	n.Assets, n.Mimes, n.Protocols = n.Assets[:0], resetTexts(n.Mimes), n.Protocols[:0]
 }
 
-func nativeVideoField(p *parser, key []byte) (err error) {
+func nativeVideoField(p *parser, key string) (err error) {
 	a := &p.st.asset
-	switch string(key) {
+	switch key {
 	case "minduration":
 		a.MinDur, err = p.int()
 	case "maxduration":
@@ -503,8 +503,8 @@ func eventTracker(p *parser, _ int) error {
 	return err
 }
 
-func eventTrackerField(p *parser, key []byte) (err error) {
-	switch string(key) {
+func eventTrackerField(p *parser, key string) (err error) {
+	switch key {
 	case "event":
 		p.st.eventTracker, err = p.int()
 	case "methods":
@@ -532,8 +532,8 @@ func metric(p *parser, _ int) error {
 	return err
 }
 
-func metricField(p *parser, key []byte) error {
-	if string(key) != "type" {
+func metricField(p *parser, key string) error {
+	if key != "type" {
 		return p.skip()
 	}
 	t, err := p.text()

@@ -1,8 +1,8 @@
 package openrtb
 
-func videoField(p *parser, key []byte) (err error) {
+func videoField(p *parser, key string) (err error) {
 	v := &p.cur().Video
-	switch string(key) {
+	switch key {
 	case "mimes":
 		v.Mimes, err = p.texts(v.Mimes, "mimes")
 	case "minduration":
@@ -59,8 +59,8 @@ func videoField(p *parser, key []byte) (err error) {
 
 // podField reads the OpenRTB 2.6 pod fields of imp.audio; videoField has
 // them in its own switch, which must list the same keys.
-func podField(p *parser, v *Pod, key []byte) (err error) {
-	switch string(key) {
+func podField(p *parser, v *Pod, key string) (err error) {
+	switch key {
 	case "podid":
 		v.PodID, err = p.text()
 	case "podseq":
@@ -85,9 +85,9 @@ func podField(p *parser, v *Pod, key []byte) (err error) {
 	return err
 }
 
-func audioField(p *parser, key []byte) (err error) {
+func audioField(p *parser, key string) (err error) {
 	a := &p.cur().Audio
-	switch string(key) {
+	switch key {
 	case "mimes":
 		a.Mimes, err = p.texts(a.Mimes, "mimes")
 	case "minduration":
@@ -108,9 +108,9 @@ func audioField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func pmpField(p *parser, key []byte) (err error) {
+func pmpField(p *parser, key string) (err error) {
 	m := &p.cur().PMP
-	switch string(key) {
+	switch key {
 	case "private_auction":
 		m.PrivateAuction, err = p.int()
 	case "deals":
@@ -141,10 +141,10 @@ func deal(p *parser, _ int) error {
 	return err
 }
 
-func dealField(p *parser, key []byte) (err error) {
+func dealField(p *parser, key string) (err error) {
 	m := &p.cur().PMP
 	d := &m.Deals[len(m.Deals)-1]
-	switch string(key) {
+	switch key {
 	case "id":
 		d.ID, err = p.text()
 	case "bidfloor":
@@ -189,8 +189,8 @@ func durFloor(p *parser, _ int) error {
 	return err
 }
 
-func durFloorField(p *parser, key []byte) (err error) {
-	switch string(key) {
+func durFloorField(p *parser, key string) (err error) {
+	switch key {
 	case "mindur":
 		p.dfCur.MinDur, err = p.int()
 	case "maxdur":

@@ -4,9 +4,9 @@ package openrtb
 // while the 2.6 field is still unset: when ext comes first the 2.6 field
 // overwrites it later, when it comes second it is skipped.
 
-func userField(p *parser, key []byte) (err error) {
+func userField(p *parser, key string) (err error) {
 	u := &p.r.User
-	switch string(key) {
+	switch key {
 	case "id":
 		u.ID, err = p.text()
 	case "buyeruid":
@@ -39,9 +39,9 @@ func resetEIDs(e []EID) []EID {
 	return e[:0]
 }
 
-func userExtField(p *parser, key []byte) (err error) {
+func userExtField(p *parser, key string) (err error) {
 	u := &p.r.User
-	switch string(key) {
+	switch key {
 	case "consent":
 		var c []byte
 		if c, err = p.strictText(); len(u.Consent) == 0 {
@@ -63,8 +63,8 @@ func userData(p *parser, _ int) error {
 	return err
 }
 
-func userDataField(p *parser, key []byte) error {
-	if string(key) != "segment" {
+func userDataField(p *parser, key string) error {
+	if key != "segment" {
 		return p.skip()
 	}
 	return p.array("user.data[].segment is not an array", eSegment)
@@ -75,8 +75,8 @@ func segment(p *parser, _ int) error {
 	return err
 }
 
-func segmentField(p *parser, key []byte) error {
-	if string(key) != "id" {
+func segmentField(p *parser, key string) error {
+	if key != "id" {
 		return p.skip()
 	}
 	id, err := p.text()
@@ -101,9 +101,9 @@ func eid(p *parser, _ int) error {
 	return err
 }
 
-func eidField(p *parser, key []byte) (err error) {
+func eidField(p *parser, key string) (err error) {
 	e := &p.r.User.EIDs[len(p.r.User.EIDs)-1]
-	switch string(key) {
+	switch key {
 	case "source":
 		e.Source, err = p.text()
 	case "uids":
@@ -119,8 +119,8 @@ func uid(p *parser, _ int) error {
 	return err
 }
 
-func uidField(p *parser, key []byte) error {
-	if string(key) != "id" {
+func uidField(p *parser, key string) error {
+	if key != "id" {
 		return p.skip()
 	}
 	id, err := p.text()
@@ -130,9 +130,9 @@ func uidField(p *parser, key []byte) error {
 	return err
 }
 
-func regsField(p *parser, key []byte) (err error) {
+func regsField(p *parser, key string) (err error) {
 	g := &p.r.Regs
-	switch string(key) {
+	switch key {
 	case "coppa":
 		g.COPPA, err = p.int()
 	case "gdpr":
@@ -168,9 +168,9 @@ func (p *parser) text26(ext []byte) ([]byte, error) {
 	return v, err
 }
 
-func regsExtField(p *parser, key []byte) error {
+func regsExtField(p *parser, key string) error {
 	g := &p.r.Regs
-	switch string(key) {
+	switch key {
 	case "gdpr":
 		v, err := p.optInt()
 		if g.GDPR == -1 {
@@ -204,9 +204,9 @@ func regsExtField(p *parser, key []byte) error {
 
 // regsDSAField reads regs.ext.dsa or regs.dsa; transparency, datatopub
 // and the rest are the publisher's, which a bid need not read.
-func regsDSAField(p *parser, key []byte) (err error) {
+func regsDSAField(p *parser, key string) (err error) {
 	g := &p.r.Regs
-	switch string(key) {
+	switch key {
 	case "dsarequired":
 		g.DSARequired, err = p.int()
 	case "pubrender":
@@ -225,9 +225,9 @@ func (p *parser) optInt() (int, error) {
 	return p.int()
 }
 
-func sourceField(p *parser, key []byte) (err error) {
+func sourceField(p *parser, key string) (err error) {
 	s := &p.r.Source
-	switch string(key) {
+	switch key {
 	case "tid":
 		s.TID, err = p.text()
 	case "schain":
@@ -240,11 +240,11 @@ func sourceField(p *parser, key []byte) (err error) {
 	return err
 }
 
-func sourceExtField(p *parser, key []byte) (err error) {
+func sourceExtField(p *parser, key string) (err error) {
 	switch {
-	case string(key) == "schain" && !p.r.Source.SChainPresent:
+	case key == "schain" && !p.r.Source.SChainPresent:
 		err = p.schain()
-	case string(key) == "tidt":
+	case key == "tidt":
 		p.r.Source.TIDType, err = p.int()
 	default:
 		err = p.skip()
@@ -259,9 +259,9 @@ func (p *parser) schain() (err error) {
 	return err
 }
 
-func schainField(p *parser, key []byte) (err error) {
+func schainField(p *parser, key string) (err error) {
 	s := &p.r.Source
-	switch string(key) {
+	switch key {
 	case "complete":
 		s.SChainComplete, err = p.int()
 	case "nodes":

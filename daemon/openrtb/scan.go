@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+	"unsafe"
 )
 
 // parser is the single-pass JSON scanner behind [Request.Parse]. It lives on
@@ -108,6 +109,14 @@ func skipWS(b []byte, i int) int {
 	return len(b)
 }
 
+// keyAt returns b[i:j] as a string for the switches of the field
+// functions, without a copy or bounds checks: quoteEnd found j < len(b),
+// and i <= j. The body is not modified while it is parsed, and the key is
+// not kept after its switch.
+func keyAt(b []byte, i, j int) string {
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i)), j-i)
+}
+
 // indentEnd returns the offset of the first byte at or after i that is
 // not a space, eight bytes at a time, or -1 when there are fewer than eight
 // bytes left to test: skipWS for the indentation of pretty-printed JSON,
@@ -156,13 +165,14 @@ func (p *parser) enter(open byte, what string) error {
 }
 
 // nextKey advances to the next key of an object entered with enter. It
-// returns more=false after consuming the closing '}'. The key aliases the
-// body unless it contained escapes.
+// returns more=false after consuming the closing '}'. The key is a string
+// that aliases the body (or, with escapes, r.scratch), for the switches of
+// the field functions: valid while the body is, and never kept.
 //
 // It works on a local offset and stores p.i once: the offset is the one
 // dependency chain through the whole parse, and a store and reload of p.i
 // per step would lengthen it.
-func (p *parser) nextKey(first bool) (key []byte, more bool, err error) {
+func (p *parser) nextKey(first bool) (key string, more bool, err error) {
 	b, i := p.b, p.i
 	// The fast path: the ',' (unless first), in pretty-printed JSON a
 	// newline and the indentation, a plain key and ':'. It calls nothing,
@@ -176,7 +186,7 @@ func (p *parser) nextKey(first bool) (key []byte, more bool, err error) {
 		case '}':
 			p.i = i + 1
 			p.depth--
-			return nil, false, nil
+			return "", false, nil
 		default:
 			k = -1
 		}
@@ -192,7 +202,7 @@ func (p *parser) nextKey(first bool) (key []byte, more bool, err error) {
 				i++
 			}
 			p.i = i
-			return b[k+1 : j : j], true, nil
+			return keyAt(b, k+1, j), true, nil
 		}
 	}
 	c = at(b, i)
@@ -203,12 +213,12 @@ func (p *parser) nextKey(first bool) (key []byte, more bool, err error) {
 	if c == '}' {
 		p.i = i + 1
 		p.depth--
-		return nil, false, nil
+		return "", false, nil
 	}
 	if !first {
 		if c != ',' {
 			p.i = i
-			return nil, false, p.unexpected("expected ',' or '}'")
+			return "", false, p.unexpected("expected ',' or '}'")
 		}
 		if i++; at(b, i) <= ' ' {
 			i = skipWS(b, i)
@@ -217,17 +227,19 @@ func (p *parser) nextKey(first bool) (key []byte, more bool, err error) {
 	}
 	if c != '"' {
 		p.i = i
-		return nil, false, p.unexpected("expected object key")
+		return "", false, p.unexpected("expected object key")
 	}
 	// str, with its fast path inlined: keys are short and plain.
 	if j := quoteEnd(b, i+1); j >= 0 {
-		key = b[i+1 : j : j]
+		key = keyAt(b, i+1, j)
 		i = j + 1
 	} else {
 		p.i = i
-		if key, err = p.strSlow(); err != nil {
-			return nil, false, err
+		s, err := p.strSlow()
+		if err != nil {
+			return "", false, err
 		}
+		key = unsafe.String(unsafe.SliceData(s), len(s)) // in the scratch
 		i = p.i
 	}
 	if at(b, i) <= ' ' {
@@ -235,7 +247,7 @@ func (p *parser) nextKey(first bool) (key []byte, more bool, err error) {
 	}
 	if at(b, i) != ':' {
 		p.i = i
-		return nil, false, p.unexpected("expected ':'")
+		return "", false, p.unexpected("expected ':'")
 	}
 	// Pretty-printed JSON has one space after ':'; stepping over it here
 	// keeps the value's ws on its inline path.

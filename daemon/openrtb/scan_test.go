@@ -72,7 +72,7 @@ func TestNextKey(t *testing.T) {
 					q := parser{b: []byte(s[:end]), depth: 1, r: new(Request)}
 					k, more, err := p.nextKey(first)
 					wantK, wantMore, wantErr := refNextKey(&q, first)
-					if !bytes.Equal(k, wantK) || more != wantMore || fmt.Sprint(err) != fmt.Sprint(wantErr) || p.i != q.i || p.depth != q.depth {
+					if k != string(wantK) || more != wantMore || fmt.Sprint(err) != fmt.Sprint(wantErr) || p.i != q.i || p.depth != q.depth {
 						t.Fatalf("nextKey(%q, first=%v) = %q, %v, %v at %d; want %q, %v, %v at %d",
 							s[:end], first, k, more, err, p.i, wantK, wantMore, wantErr, q.i)
 					}
