@@ -197,6 +197,22 @@ func (p *parser) nextKey(first bool) (key string, more bool, err error) {
 		c = at(b, k)
 	}
 	if c == '"' {
+		if k >= 0 && len(b)-k >= 16 {
+			// A key of at most seven plain bytes, in a window of the
+			// body whose bounds are checked once.
+			w := b[k : k+16]
+			if m := specialMask(binary.LittleEndian.Uint64(w[1:9])); m != 0 {
+				n := bits.TrailingZeros64(m) >> 3
+				if w[1+n] == '"' && w[2+n] == ':' {
+					e := k + 3 + n
+					if w[3+n] == ' ' {
+						e++
+					}
+					p.i = e
+					return keyAt(b, k+1, k+1+n), true, nil
+				}
+			}
+		}
 		if j := quoteEnd(b, k+1); j >= 0 && at(b, j+1) == ':' {
 			if i = j + 2; at(b, i) == ' ' {
 				i++
