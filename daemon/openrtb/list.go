@@ -67,7 +67,11 @@ func (p *parser) ints(dst []int, what string) ([]int, error) {
 // returns present=false for null, which is an absent object. The switch is
 // here rather than in a method of its own: a call less for every key.
 func (p *parser) object(what string, field fieldKind) (bool, error) {
-	if present, err := p.open('{', what); !present {
+	// open, inline for the common case: the '{' right there.
+	if i := p.i; at(p.b, i) == '{' && p.depth < MaxDepth {
+		p.i = i + 1
+		p.depth++
+	} else if present, err := p.openSlow('{', what); !present {
 		return false, err
 	}
 	for first := true; ; first = false {
@@ -157,6 +161,14 @@ func (p *parser) object(what string, field fieldKind) (bool, error) {
 			return true, err
 		}
 	}
+}
+
+// openSlow is open out of line, for object's uncommon case: inlined, its
+// error paths would grow object's frame and code.
+//
+//go:noinline
+func (p *parser) openSlow(open byte, what string) (bool, error) {
+	return p.open(open, what)
 }
 
 // array iterates over the elements of an array, dispatching each to elem;

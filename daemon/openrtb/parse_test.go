@@ -638,3 +638,29 @@ func TestVideoAudioPod(t *testing.T) {
 		t.Fatalf("unexpected pod %+v", v)
 	}
 }
+
+// TestParseObjectErrors pins what object reports for a value that is not
+// the object a field expects, or null (absent), through its inline '{'
+// test and open.
+func TestParseObjectErrors(t *testing.T) {
+	t.Parallel()
+	const e = "cannot parse bid request: "
+	f := func(v, want string, site bool) {
+		t.Helper()
+		var r Request
+		err := r.Parse([]byte(`{"id":"a","imp":[{"id":"1","banner":{"w":1,"h":1}}],` + v + `}`))
+		if got := fmt.Sprint(err); got != want || r.Site.Present != site {
+			t.Fatalf("unexpected result for %s; got %s, site %v; want %s, site %v", v, got, r.Site.Present, want, site)
+		}
+	}
+	f(`"site":1`, e+"site is not an object at byte 59", false)
+	f(`"site":null`, "<nil>", false)
+	f(`"site": {"id":"s"}`, "<nil>", true)
+	f(`"device":[1]`, e+"device is not an object at byte 61", false)
+	f(`"device":nul`, e+"device is not an object at byte 61", false)
+	f(`"user":"u"`, e+"user is not an object at byte 59", false)
+	f(`"source":"s"`, "<nil>", false)
+	f(`"regs":{"ext":"x"}`, "<nil>", false)
+	f(`"app":{"publisher":true}`, e+"app.publisher is not an object at byte 71", false)
+	f(`"app":`, e+"app is not an object at byte 58", false)
+}
