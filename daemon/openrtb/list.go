@@ -15,6 +15,26 @@ func (p *parser) texts(dst [][]byte, what string) ([][]byte, error) {
 	case '"':
 		s, err := p.str()
 		return append(dst, s), err
+	case '[':
+		// A list of one plain string, as "cur":["USD"] and
+		// "mimes":["video/mp4"] mostly are, inline; pretty-printed,
+		// with the newline and indentation before the string and ']'.
+		b, k := p.b, p.i+1
+		if at(b, k) == '\n' {
+			k = indentEnd(b, k+1)
+		}
+		if at(b, k) == '"' {
+			if j := quoteEnd(b, k+1); j >= 0 {
+				e := j + 1
+				if at(b, e) == '\n' {
+					e = indentEnd(b, e+1)
+				}
+				if at(b, e) == ']' && p.depth < MaxDepth {
+					p.i = e + 1
+					return append(dst, b[k+1:j:j]), nil
+				}
+			}
+		}
 	}
 	if err := p.enter('[', "expected array of strings"); err != nil {
 		return dst, err
