@@ -63,6 +63,41 @@ func (p *parser) ints(dst []int, what string) ([]int, error) {
 	if p.null() {
 		return dst, nil
 	}
+	if b, i := p.b, p.i; at(b, i) == '[' && p.depth < MaxDepth {
+		// A list of small integers ("protocols":[7,8], "rqddurs":[15]),
+		// compact or with a pretty printer's newlines and indentation,
+		// inline; anything else, from the start of the list again, on
+		// the general path.
+		for j := i + 1; len(dst) < maxInts; {
+			if at(b, j) == '\n' {
+				j = indentEnd(b, j+1)
+			}
+			v, k := 0, j
+			for c := at(b, k); c-'0' < 10 && k-j < 4; c = at(b, k) {
+				v = v*10 + int(c-'0')
+				k++
+			}
+			if k == j || k-j == 4 || (b[j] == '0' && k-j > 1) {
+				break
+			}
+			e := at(b, k)
+			if e == '\n' {
+				if k = indentEnd(b, k+1); at(b, k) != ']' {
+					break
+				}
+				e = ']'
+			}
+			if e != ',' && e != ']' {
+				break
+			}
+			dst = append(dst, v)
+			if j = k + 1; e == ']' {
+				p.i = j
+				return dst, nil
+			}
+		}
+		dst = dst[:0]
+	}
 	if err := p.enter('[', "expected array of numbers"); err != nil {
 		return dst, err
 	}
