@@ -36,8 +36,24 @@ func (r *Request) Parse(body []byte) error {
 	if p.ws(); p.i < len(p.b) {
 		return p.errorf("data after bid request")
 	}
+	p.mergeUserGeo()
 	r.Device.Geo.Country = normalizeCountry(r.Device.Geo.Country)
 	return r.checkRequired()
+}
+
+// mergeUserGeo completes device.geo with user.geo: its place (country,
+// region, metro, zip) when device.geo names none, whole, so that two
+// places are never mixed; its utcoffset when device.geo has none. A
+// device.geo of coordinates alone hid user.geo's country, and every
+// campaign targeting one lost the request (the protocol audit).
+func (p *parser) mergeUserGeo() {
+	d, u := &p.r.Device.Geo, &p.userGeo
+	if len(d.Country)+len(d.Region)+len(d.Metro)+len(d.Zip) == 0 {
+		d.Country, d.Region, d.Metro, d.Zip = u.Country, u.Region, u.Metro, u.Zip
+	}
+	if !d.HasUTCOffset {
+		d.UTCOffset, d.HasUTCOffset = u.UTCOffset, u.HasUTCOffset
+	}
 }
 
 func (r *Request) checkRequired() error {
@@ -221,11 +237,12 @@ func deviceField(p *parser, key string) (err error) {
 	case "h":
 		err = p.positiveOrZero("device.h")
 	case "geo":
-		// device.geo wins over user.geo whatever the key order.
+		// device.geo wins over user.geo whatever the key order (see
+		// mergeUserGeo).
 		if p.ws() == '{' {
 			d.Geo = Geo{}
 		}
-		p.deviceGeo, err = p.object("device.geo is not an object", kGeoField)
+		_, err = p.object("device.geo is not an object", kGeoField)
 	default:
 		err = p.skip()
 	}
@@ -246,6 +263,9 @@ func (p *parser) positiveOrZero(what string) error {
 // absent (see userField).
 func geoField(p *parser, key string) (err error) {
 	g := &p.r.Device.Geo
+	if p.inUserGeo {
+		g = &p.userGeo
+	}
 	switch key {
 	case "country":
 		g.Country, err = p.text()

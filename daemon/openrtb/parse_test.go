@@ -212,6 +212,22 @@ func TestParseLenient(t *testing.T) {
 		func(r *Request) string {
 			return want(string(r.Device.Geo.Country)+string(r.Device.Geo.Zip), "FRA12345")
 		})
+	// A device.geo that names no place (coordinates only) leaves
+	// user.geo's, and a missing utcoffset is taken from user.geo (the
+	// protocol audit: device.geo {lat, lon} hid user.geo's country).
+	for _, body := range []string{
+		`"device":{"geo":{"lat":40.7,"lon":-74,"utcoffset":-300}},"user":{"geo":{"country":"USA","region":"NY","utcoffset":60}}`,
+		`"user":{"geo":{"country":"USA","region":"NY","utcoffset":60}},"device":{"geo":{"lat":40.7,"lon":-74,"utcoffset":-300}}`,
+	} {
+		f(`{"id":"a",`+imp+`,`+body+`}`, func(r *Request) string {
+			g := &r.Device.Geo
+			return want([]any{string(g.Country), string(g.Region), g.UTCOffset, g.HasUTCOffset}, []any{"USA", "NY", -300, true})
+		})
+	}
+	f(`{"id":"a",`+imp+`,"device":{"geo":{"country":"USA"}},"user":{"geo":{"utcoffset":-300}}}`, func(r *Request) string {
+		g := &r.Device.Geo
+		return want([]any{string(g.Country), g.UTCOffset, g.HasUTCOffset}, []any{"USA", -300, true})
+	})
 	// Escapes, including a surrogate pair and a lone surrogate.
 	f(`{"id":"a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00\ud800x",`+imp+`}`, func(r *Request) string {
 		return want(string(r.ID), "a\"b\\c/d\b\f\n\r\t\u00e9\U0001F600\uFFFDx")

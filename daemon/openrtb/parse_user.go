@@ -22,10 +22,12 @@ func userField(p *parser, key string) (err error) {
 		u.EIDs = resetEIDs(u.EIDs)
 		err = p.array("user.eids is not an array", eEid)
 	case "geo":
-		if p.deviceGeo {
-			return p.skip()
+		if p.ws() == '{' {
+			p.userGeo = Geo{}
 		}
+		p.inUserGeo = true
 		_, err = p.object("user.geo is not an object", kGeoField)
+		p.inUserGeo = false
 	case "ext":
 		err = p.ext(kUserExtField)
 	default:

@@ -15,10 +15,12 @@ type parser struct {
 	depth int
 	r     *Request
 
-	// Bookkeeping for fields the view does not keep: whether device.geo
-	// was seen (user.geo is its fallback), the current imp, banner.format
-	// entry and imp.metric entry.
-	deviceGeo  bool
+	// Bookkeeping for fields the view does not keep: user.geo, read
+	// apart (inUserGeo) and taken where device.geo says nothing (see
+	// mergeUserGeo), the current imp, banner.format entry and imp.metric
+	// entry.
+	userGeo    Geo
+	inUserGeo  bool
 	imp        *Imp // &r.Imps[len(r.Imps)-1] while an imp is read (see cur)
 	st         impState
 	fmt        formatState
