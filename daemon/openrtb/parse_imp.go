@@ -73,7 +73,7 @@ func imp(p *parser, _ int) error {
 
 func (im *Imp) reset() {
 	// Cleared in place, as Request.Reset explains.
-	formats, bannerBAttr := im.Banner.Formats[:0], im.Banner.BAttr[:0]
+	formats, bannerBAttr, bannerBType := im.Banner.Formats[:0], im.Banner.BAttr[:0], im.Banner.BType[:0]
 	v := &im.Video
 	mimes, protocols, videoBAttr := resetTexts(v.Mimes), v.Protocols[:0], v.BAttr[:0]
 	rqdDurs, podDedupe, durFloors := v.RqdDurs[:0], v.PodDedupe[:0], v.DurFloors[:0]
@@ -85,7 +85,7 @@ func (im *Imp) reset() {
 	assets, nbattr, nmimes, nprotocols := n.Assets[:0], n.BAttr[:0], resetTexts(n.Mimes), n.Protocols[:0]
 	*im = Imp{}
 	n.Assets, n.BAttr, n.Mimes, n.Protocols = assets, nbattr, nmimes, nprotocols
-	im.Banner.Formats, im.Banner.BAttr = formats, bannerBAttr
+	im.Banner.Formats, im.Banner.BAttr, im.Banner.BType = formats, bannerBAttr, bannerBType
 	v.Mimes, v.Protocols, v.BAttr, v.RqdDurs, v.PodDedupe = mimes, protocols, videoBAttr, rqdDurs, podDedupe
 	a.Mimes, a.Protocols, a.BAttr = audioMimes, audioProtocols, audioBAttr
 	a.RqdDurs, a.PodDedupe = audioRqdDurs, audioPodDedupe
@@ -180,6 +180,8 @@ func bannerField(p *parser, key string) (err error) {
 		err = p.array("banner.format is not an array", eFormat)
 	case "battr":
 		b.BAttr, err = p.ints(b.BAttr, "battr")
+	case "btype":
+		b.BType, err = p.ints(b.BType, "btype")
 	default:
 		err = p.skip()
 	}

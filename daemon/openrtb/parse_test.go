@@ -240,6 +240,10 @@ func TestParseLenient(t *testing.T) {
 			return want([]any{len(v.Mimes), v.Protocols, string(v.PodID), v.RqdDurs, v.MinCPMPerSec, im.Media},
 				[]any{1, []int{3}, "12", []int{15, 30}, 0.01, MediaVideo | MediaAudio | MediaNative})
 		})
+	f(`{"id":"a","imp":[{"id":"1","banner":{"w":300,"h":250,"battr":[1],"btype":[3,"4"]}}]}`, func(r *Request) string {
+		b := &r.Imps[0].Banner
+		return want([]any{b.BAttr, b.BType}, []any{[]int{1}, []int{3, 4}})
+	})
 	// audio keeps its own mimes, protocols and battr beside video's.
 	f(`{"id":"a","imp":[{"id":"1","video":{"mimes":["video/mp4"],"battr":[1]},"audio":{"mimes":["audio/mp4","audio/aac"],"minduration":5,"maxduration":"30","protocols":[2],"battr":[13,"14"],"minbitrate":64,"maxbitrate":"320"}}]}`,
 		func(r *Request) string {

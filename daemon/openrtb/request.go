@@ -267,6 +267,9 @@ type Banner struct {
 	W, H    int
 	Formats []Format
 	BAttr   []int
+	// BType is banner.btype: the banner ad types the imp blocks (1 XHTML
+	// text, 2 XHTML banner, 3 JavaScript, 4 iframe).
+	BType []int
 }
 
 // Format is one banner size.
