@@ -12,6 +12,7 @@ package campaign
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -225,10 +226,15 @@ type Creative struct {
 	// Bitrate is a video or audio creative's bit rate in kbps (its
 	// highest, for several renditions), matched to the imp's minbitrate
 	// and maxbitrate; 0, unknown, fits any.
-	Bitrate int    `json:"bitrate,omitempty"`
-	Attr    []int  `json:"attr,omitempty"` // creative attributes (matched to battr)
-	Lang    string `json:"lang,omitempty"` // ISO-639-1 (matched to wlang)
-	Secure  bool   `json:"secure,omitempty"`
+	Bitrate int   `json:"bitrate,omitempty"`
+	Attr    []int `json:"attr,omitempty"` // creative attributes (matched to battr)
+	// BType is a banner creative's ad types, matched to banner.btype (1
+	// XHTML text, 2 XHTML banner, 3 JavaScript, 4 iframe). Unset, they
+	// are read from the markup: 3 with a <script>, 4 with an <iframe>, 2
+	// with an <img>, else 1 (see BannerTypes).
+	BType  []int  `json:"btype,omitempty"`
+	Lang   string `json:"lang,omitempty"` // ISO-639-1 (matched to wlang)
+	Secure bool   `json:"secure,omitempty"`
 	// Markup is the adm: HTML for banners, VAST XML for video and audio,
 	// native JSON for native. Macros such as ${AUCTION_PRICE} are passed through.
 	Markup string `json:"markup"`
@@ -245,4 +251,32 @@ type Model struct {
 	Bias     float64   `json:"bias"`
 	Features []string  `json:"features"` // feature families, in order
 	Weights  []float64 `json:"weights"`  // len(Weights) == Buckets
+}
+
+// BannerTypes returns the banner ad types of creative cr (see
+// Creative.BType) as a bit mask, bit t for type t.
+func (cr *Creative) BannerTypes() uint8 {
+	var m uint8
+	if len(cr.BType) > 0 {
+		for _, t := range cr.BType {
+			if t >= 1 && t <= 7 {
+				m |= 1 << t
+			}
+		}
+		return m
+	}
+	markup := strings.ToLower(cr.Markup)
+	if strings.Contains(markup, "<script") {
+		m |= 1 << 3
+	}
+	if strings.Contains(markup, "<iframe") {
+		m |= 1 << 4
+	}
+	if strings.Contains(markup, "<img") {
+		m |= 1 << 2
+	}
+	if m == 0 {
+		m = 1 << 1
+	}
+	return m
 }

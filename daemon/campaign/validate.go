@@ -330,6 +330,11 @@ func (v *campaignValidator) validateCreativeMeta(i int, cr *Creative) {
 	if cr.Bitrate > MaxBitrate {
 		v.addf(crField(i, ".bitrate"), "%d kbps: at most %d", cr.Bitrate, MaxBitrate)
 	}
+	for j, t := range cr.BType {
+		if t < 1 || t > 4 || cr.Type != MediaBanner {
+			v.addf(crField(i, fmt.Sprintf(".btype[%d]", j)), "banner type %d: want 1 (XHTML text), 2 (XHTML banner), 3 (JavaScript) or 4 (iframe), for banners only", t)
+		}
+	}
 	for j, a := range cr.Attr {
 		if a < 1 || a > 17 {
 			v.addf(crField(i, fmt.Sprintf(".attr[%d]", j)), "unknown creative attribute %d", a)

@@ -144,6 +144,8 @@ func TestValidateCampaigns(t *testing.T) {
 	f(func(f *File) { cr(f).Protocol = 17 }, `campaign "ctv-1": creatives[0].protocol: unknown protocol 17`)
 	f(func(f *File) { cr(f).Protocol = -1 }, `campaign "ctv-1": creatives[0].protocol: unknown protocol -1`)
 	f(func(f *File) { cr(f).Attr = []int{18} }, `campaign "ctv-1": creatives[0].attr[0]: unknown creative attribute 18`)
+	f(func(f *File) { cr(f).BType = []int{3} }, `campaign "ctv-1": creatives[0].btype[0]: banner type 3: want 1 (XHTML text), 2 (XHTML banner), 3 (JavaScript) or 4 (iframe), for banners only`)
+	f(func(f *File) { f.Campaigns[0].Creatives[0].BType = []int{2, 5} }, `campaign "banner-1": creatives[0].btype[1]: banner type 5`)
 	f(func(f *File) { cr(f).Lang = "eng" }, `campaign "ctv-1": creatives[0].lang: "eng"`)
 	f(func(f *File) { cr(f).Lang = "EN" }, `campaign "ctv-1": creatives[0].lang: "EN"`)
 	f(func(f *File) { cr(f).Markup = "" }, `campaign "ctv-1": creatives[0].markup: is empty`)
