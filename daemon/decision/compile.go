@@ -180,6 +180,7 @@ type ccreative struct {
 	protocol int
 	bitrate  int // kbps; 0 unknown
 	attr     []int
+	btype    uint8 // a banner's ad types, bit t for type t (campaign.Creative.BannerTypes)
 	lang     []byte
 	secure   bool
 	adm      []byte   // markup, already JSON-escaped (openrtb.AppendEscaped)
@@ -429,6 +430,9 @@ func compileCreative(c *campaign.Creative) (ccreative, error) {
 		id: []byte(c.ID), adid: []byte(cmp.Or(c.AdID, c.ID)), media: m, mtype: mtypes[mediaBit(m)],
 		w: c.W, h: c.H, dur: c.Dur, protocol: c.Protocol, bitrate: c.Bitrate, attr: slices.Clone(c.Attr),
 		lang: []byte(c.Lang), secure: c.Secure, adm: openrtb.AppendEscaped(nil, []byte(c.Markup)),
+	}
+	if m == openrtb.MediaBanner {
+		cr.btype = c.BannerTypes()
 	}
 	for _, mi := range c.Mimes {
 		cr.mimes = append(cr.mimes, hashFoldString(mi))

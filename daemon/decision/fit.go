@@ -8,13 +8,19 @@ import (
 
 // fit checks a creative against the imp and the request; it returns "" when
 // the creative may serve, else the failed check: "creative" (size,
-// duration, mime or protocol), or a block: "battr", "wlang", "secure".
+// duration, mime or protocol), or a block: "battr", "btype", "wlang",
+// "secure".
 func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 	var battr []int
 	switch openrtb.MediaType(1 << mb) {
 	case openrtb.MediaBanner:
 		if !sizeFits(cr, &imp.Banner) {
 			return "creative"
+		}
+		for _, t := range imp.Banner.BType {
+			if uint(t) < 8 && cr.btype&(1<<t) != 0 {
+				return "btype"
+			}
 		}
 		battr = imp.Banner.BAttr
 	case openrtb.MediaVideo:

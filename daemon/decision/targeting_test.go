@@ -186,6 +186,13 @@ func TestBlockLists(t *testing.T) {
 	f("bseat, no seat", none, func(r *openrtb.Request) { r.BSeat = bs("s2", "s1") }, "", ReasonBid)
 	f("battr", func(c *campaign.Campaign) { c.Creatives[0].Attr = []int{3} },
 		func(r *openrtb.Request) { r.Imps[0].Banner.BAttr = []int{1, 3} }, "battr", ReasonBlocked)
+	// banner.btype: the creative's types, from its markup unless said.
+	script := func(c *campaign.Campaign) { c.Creatives[0].Markup = `<script src="https://ad.example/a.js"></script>` }
+	f("btype script", script, func(r *openrtb.Request) { r.Imps[0].Banner.BType = []int{4, 3} }, "btype", ReasonBlocked)
+	f("btype script, iframe blocked", script, func(r *openrtb.Request) { r.Imps[0].Banner.BType = []int{4} }, "", ReasonBid)
+	f("btype said", func(c *campaign.Campaign) { c.Creatives[0].BType = []int{4} },
+		func(r *openrtb.Request) { r.Imps[0].Banner.BType = []int{4} }, "btype", ReasonBlocked)
+	f("btype text", none, func(r *openrtb.Request) { r.Imps[0].Banner.BType = []int{1} }, "btype", ReasonBlocked)
 	f("wlang miss", func(c *campaign.Campaign) { c.Creatives[0].Lang = "en" },
 		func(r *openrtb.Request) { r.WLang = bs("de") }, "wlang", ReasonBlocked)
 	f("wlang match", func(c *campaign.Campaign) { c.Creatives[0].Lang = "en" },
