@@ -63,9 +63,12 @@ type Snapshot struct {
 	// other requests, numDevTypes (0 when no device type is precomputed).
 	first []firstBound
 	ix    index
-	model model
-	money money
-	state *State
+	// mimeIDs are the distinct mimes of the creatives (folded hashes):
+	// mime mimeIDs[i] is bit i of the fit masks (see fitMasks).
+	mimeIDs []uint64
+	model   model
+	money   money
+	state   *State
 
 	hostID     []byte
 	noticeBase []byte
@@ -193,6 +196,9 @@ type ccreative struct {
 	// expGap <= exp(maxCrW - weight) of its campaign: it turns a lower
 	// bound of the campaign's exp(-logit) into one of the creative's.
 	expGap float64
+	// fitMasks hold the creative's mimes, protocol and attr as bit masks
+	// (see fitMasks), checked with those of the imp in one AND each.
+	masks fitMasks
 }
 
 // Compile builds a Snapshot of f and m (m may be nil: every score is 1),
@@ -231,6 +237,7 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 		s.camps[o].rank = int32(o)
 	}
 	s.model.finish(s.camps)
+	s.buildFitMasks()
 	order = s.sortByBound(order)
 	s.ix = buildIndex(f, order, s.camps, cmp.Or(opt.denseBelow, denseBelow))
 	s.hot = make([]hotCamp, len(s.camps))

@@ -66,6 +66,7 @@ type Ctx struct {
 	devBuf    []byte
 	vMimes    []uint64           // imp.video.mimes, hashed by prepareImp
 	aMimes    []uint64           // imp.audio.mimes
+	fitM      [2]fitMasks        // the imp's video's and audio's (see fitMasks)
 	impFloor  float64            // response currency
 	vGuide    floorGuide         // video.mincpmpersec and durfloors
 	aGuide    floorGuide         // audio's
@@ -272,10 +273,12 @@ func (s *Snapshot) decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 	return ReasonBid
 }
 
-// Media type bits of video and audio, as collect takes them.
+// Media type bits, as collect takes them.
 const (
-	mbVideo = 1
-	mbAudio = 2
+	mbBanner = 0
+	mbVideo  = 1
+	mbAudio  = 2
+	mbNative = 3
 )
 
 // podOf returns the media type bit and the pod fields of imp when it is a
@@ -413,6 +416,9 @@ func (c *Ctx) prepareImp(imp *openrtb.Imp) bool {
 	c.byDur = c.byDur || len(c.durFloors) > 0
 	c.vMimes = hashMimes(c.vMimes[:0], imp.Video.Mimes)
 	c.aMimes = hashMimes(c.aMimes[:0], imp.Audio.Mimes)
+	if imp.Media&(openrtb.MediaVideo|openrtb.MediaAudio) != 0 {
+		c.setFitMasks(imp)
+	}
 	return true
 }
 
