@@ -126,8 +126,12 @@ type ccamp struct {
 	// cats are the campaign's categories by taxonomy, the one its bids
 	// carry by default first (Campaign.Cat, taxonomy 1, when it has any);
 	// catH their keys (see taxSalt), for the index and pod de-duplication.
-	cats   []catList
-	catH   []uint64
+	cats []catList
+	catH []uint64
+	// podSig has a bit for the campaign and for each of its adomainH and
+	// catH (see podSigOf): two campaigns whose podSig do not meet cannot
+	// clash in a pod.
+	podSig uint64
 	value  float64
 	maxCPM float64
 	daily  int64 // micro-units of the file currency; 0 unlimited
@@ -239,6 +243,9 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	s.model.finish(s.camps)
 	s.buildFitMasks()
 	order = s.sortByBound(order)
+	for o := range s.camps { // by the final ordinals
+		s.camps[o].podSig = podSigOf(&s.camps[o], o)
+	}
 	s.ix = buildIndex(f, order, s.camps, cmp.Or(opt.denseBelow, denseBelow))
 	s.hot = make([]hotCamp, len(s.camps))
 	for o := range s.camps {

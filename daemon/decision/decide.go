@@ -87,6 +87,7 @@ type Ctx struct {
 	open      option
 	podDom    []uint64
 	podCat    []uint64
+	podSig    uint64 // the podSig of the pod's ads: podDom and podCat meet no other
 	done      []bool
 	idBuf     []byte
 	admBuf    []byte // native bids' markup (see cnative.appendMarkup); a grown one leaves the old to earlier bids

@@ -37,6 +37,21 @@ func (s *Snapshot) dynamicOptions(v *openrtb.Pod, mb int) int {
 // podSalt keeps campaign ordinals apart from adomain hashes in c.podDom.
 const podSalt = 0x2545f4914f6cdd1d
 
+// podSigOf is the pod signature of campaign o, cc (ccamp.podSig): bit o
+// mod 64, and for each advertiser domain and category the top 6 bits of
+// its hash. Options whose campaigns clash (see optionsClash) share a
+// campaign, an adomainH or a catH, and so a bit.
+func podSigOf(cc *ccamp, o int) uint64 {
+	sig := uint64(1) << (uint64(o) & 63)
+	for _, h := range cc.adomainH {
+		sig |= 1 << (h >> 58)
+	}
+	for _, h := range cc.catH {
+		sig |= 1 << (h >> 58)
+	}
+	return sig
+}
+
 // decidePod fills the pod that starts at imp first (see podOf), a CTV
 // (video) or an audio pod: every later imp with the same podid in the
 // same media is a slot (at most one bid each); an imp with poddur or
@@ -49,7 +64,7 @@ func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 	req := c.req
 	mb, pod := podOf(&req.Imps[first])
 	podID := pod.PodID
-	c.podDom, c.podCat, c.inPod, c.podFirst = c.podDom[:0], c.podCat[:0], true, false
+	c.podDom, c.podCat, c.podSig, c.inPod, c.podFirst = c.podDom[:0], c.podCat[:0], 0, true, false
 	c.slots, c.slotOpts = c.slots[:0], c.slotOpts[:0]
 	for i := first; i < len(req.Imps); i++ {
 		imp := &req.Imps[i]
@@ -417,8 +432,9 @@ func (ps *podSearch) bound(j, dur, cnt int) float64 {
 // other than opts[i] that cannot share the pod with it: the same
 // campaign, advertiser domain or category. len(opts) <= 64.
 func (s *Snapshot) optionConflicts(c *Ctx, opts []option, conflict []uint64) (usable uint64) {
-	// An option's signature sets one bit per campaign, advertiser domain
-	// and category: two options can clash only if their signatures meet.
+	// An option's signature (its campaign's podSig) sets one bit per
+	// campaign, advertiser domain and category: two options can clash
+	// only if their signatures meet.
 	// with[b] holds the usable options seen so far whose signature has bit
 	// b, so an option meets only the options it may clash with rather than
 	// every option before it.
@@ -429,14 +445,7 @@ func (s *Snapshot) optionConflicts(c *Ctx, opts []option, conflict []uint64) (us
 			continue // never taken: its clashes do not matter
 		}
 		usable |= 1 << i
-		cc := &s.camps[opts[i].ord]
-		sig := uint64(1) << (uint64(opts[i].ord) & 63)
-		for _, h := range cc.adomainH {
-			sig |= 1 << (h >> 58)
-		}
-		for _, h := range cc.catH {
-			sig |= 1 << (h >> 58)
-		}
+		sig := s.camps[opts[i].ord].podSig
 		var meets uint64
 		for ; sig != 0; sig &= sig - 1 {
 			b := bits.TrailingZeros64(sig)
@@ -516,11 +525,17 @@ func (ps *podSearch) search(from int, set, blocked uint64, sum float64, dur, cnt
 // campaign, advertiser domain or category.
 func (s *Snapshot) optionsClash(a, b *option) bool {
 	ca := &s.camps[a.ord]
+	if ca.podSig&s.camps[b.ord].podSig == 0 {
+		return false
+	}
 	return a.ord == b.ord || s.clashes(b, ca.adomainH, ca.catH)
 }
 
 // podConflict reports whether o clashes with an ad already in the pod.
 func (s *Snapshot) podConflict(c *Ctx, o *option) bool {
+	if s.camps[o.ord].podSig&c.podSig == 0 {
+		return false
+	}
 	return s.clashes(o, c.podDom, c.podCat)
 }
 
@@ -546,6 +561,7 @@ func (s *Snapshot) clashes(o *option, dom, cat []uint64) bool {
 
 func (s *Snapshot) podTake(c *Ctx, o *option) {
 	cc := &s.camps[o.ord]
+	c.podSig |= cc.podSig
 	c.podDom = append(c.podDom, uint64(o.ord)^podSalt)
 	c.podDom = append(c.podDom, cc.adomainH...)
 	c.podCat = append(c.podCat, cc.catH...)
