@@ -321,24 +321,27 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 	}
 	fixed, shade := s.auction(c, imp, deal)
 	x := logit + cc.wCamp + cross
+	traced := c.Trace != nil
+	skip := eLow > 0 && !traced
 	var best option
 	best.ord, best.cr = -1, -1
-	why, blocked, checked := "creative", false, false
+	// why is the last check that failed, for the trace (see whyText).
+	why, blocked, checked := whyCreative, false, false
 	for i := range cc.creatives {
 		cr := &cc.creatives[i]
 		if cr.media != 1<<mb {
 			continue
 		}
-		if r := c.fit(cr, imp, mb); r != "" {
-			why, blocked = r, blocked || r != "creative"
+		if r := c.fit(cr, imp, mb); r != whyNone {
+			why, blocked = r, blocked || r != whyCreative
 			continue
 		}
 		crFloor := floor
 		if c.byDur {
 			crFloor = c.creativeFloor(cr, deal, floor)
 		}
-		if eLow > 0 && c.Trace == nil {
-			if r := c.skipCreative(cc, cr, eLow*cr.expGap, crFloor, deal, k); r != "" {
+		if skip {
+			if r := c.skipCreative(cc, cr, eLow*cr.expGap, crFloor, deal, k); r != whyNone {
 				why = r
 				continue
 			}
@@ -346,23 +349,23 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 		opt := s.price(c, cc, cr, x, crFloor, fixed, shade)
 		opt.ord, opt.cr, opt.deal, opt.rank = int32(o), int16(i), int8(deal), cc.rank
 		if opt.price <= 0 {
-			why = "below_floor"
+			why = whyBelowFloor
 			continue
 		}
-		if !c.keeps(&opt, k) && c.Trace == nil {
+		if !traced && !c.keeps(&opt, k) {
 			continue
 		}
 		if !checked {
-			if why = s.eligible(c, cc, o); why != "" {
-				c.reject(o, reasonOf(why), why)
+			if r := s.eligible(c, cc, o); r != "" {
+				c.reject(o, reasonOf(r), r)
 				return
 			}
-			checked = true
+			why, checked = whyNone, true
 		}
 		// A DOOH play is billed as qty impressions: a bid on one must fit
 		// what the budgets have left, not only start below them.
 		if q := imp.QtyMultiplier; q > 1 && !cc.affords(c.sec, c.playCost(opt.price, q)+c.playsOf(o)) {
-			why = "play_over_budget"
+			why = whyPlayOverBudget
 			c.note(ReasonBudget)
 			continue
 		}
@@ -379,10 +382,27 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 	case best.cr < 0 && blocked:
 		c.note(ReasonBlocked)
 	}
-	if c.Trace != nil {
-		c.Trace.add(c, o, why, best.score, best.price)
+	if traced {
+		c.Trace.add(c, o, whyText[why], best.score, best.price)
 	}
 }
+
+// Why a creative was not bid, as evaluate tracks it: fit's checks, then
+// skipCreative's and price's outcomes.
+const (
+	whyNone           uint8 = iota // it may serve
+	whyCreative                    // size, duration, mime or protocol
+	whyBattr                       // blocked: battr
+	whySecure                      // blocked: not secure
+	whyWlang                       // blocked: language
+	whyBelowFloor                  // price below the floor
+	whyCut                         // cannot enter the k best
+	whyPlayOverBudget              // a DOOH play over what the budgets have left
+	whyBtype                       // blocked: banner.btype
+)
+
+// whyText names the whys in traces.
+var whyText = [...]string{"", "creative", "battr", "secure", "wlang", "below_floor", "cut", "play_over_budget", "btype"}
 
 // keeps reports whether opt would enter the k best (with c.mn, be the
 // best open option when it is one). It compares prices alone: options
@@ -669,21 +689,21 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 
 // skipCreative reports whether creative cr of cc, whose exp(-logit) is
 // at least eLow, may skip pricing, with the outcome price would have had:
-// "below_floor" when its price is surely below the floor (noted as
-// ReasonBelowFloor, as price does), "cut" when it surely cannot enter the
+// whyBelowFloor when its price is surely below the floor (noted as
+// ReasonBelowFloor, as price does), whyCut when it surely cannot enter the
 // k best and price could at most note ReasonBelowFloor, already noted;
-// else "". The bounds keep the margins of belowOdds and priceSlack.
-func (c *Ctx) skipCreative(cc *ccamp, cr *ccreative, eLow, floor float64, deal, k int) string {
+// else whyNone. The bounds keep the margins of belowOdds and priceSlack.
+func (c *Ctx) skipCreative(cc *ccamp, cr *ccreative, eLow, floor float64, deal, k int) uint8 {
 	var b bounds
 	if floor > 0 && b.belowOdds(c, cc.value, cc.maxCPM, eLow, floor) {
 		c.note(ReasonBelowFloor)
-		return "below_floor"
+		return whyBelowFloor
 	}
 	if kth, ok := c.kth(deal, k); ok && c.worst >= ReasonBelowFloor &&
 		b.belowOdds(c, cc.value, cc.maxCPM, eLow, kth.price-priceSlack) {
-		return "cut"
+		return whyCut
 	}
-	return ""
+	return whyNone
 }
 
 // offer inserts opt into c.opts, kept sorted by [option.beats] and at most

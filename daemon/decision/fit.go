@@ -7,27 +7,28 @@ import (
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
-// fit checks a creative against the imp and the request; it returns "" when
-// the creative may serve, else the failed check: "creative" (size,
-// duration, mime or protocol), or a block: "battr", "btype", "wlang",
-// "secure". Mimes, protocols and battr are checked with the fit masks of the
+// fit checks a creative against the imp and the request; it returns
+// whyNone when the creative may serve, else the failed check: whyCreative
+// (size, duration, mime or protocol), or a block: whyBattr, whyBtype,
+// whyWlang, whySecure.
+// Mimes, protocols and battr are checked with the fit masks of the
 // creative and of the imp (see fitMasks), or by fitLists for a creative
 // whose values do not all have a bit.
-func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
+func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) uint8 {
 	m := &cr.masks
 	switch {
 	case m.slow || mb == mbNative:
 		return c.fitLists(cr, imp, mb)
 	case mb == mbBanner:
 		if !sizeFits(cr, &imp.Banner) {
-			return "creative"
+			return whyCreative
 		}
 		if blocksType(imp.Banner.BType, cr.btype) {
-			return "btype"
+			return whyBtype
 		}
 		for _, a := range cr.attr {
 			if containsInt(imp.Banner.BAttr, a) {
-				return "battr"
+				return whyBattr
 			}
 		}
 	case mb == mbVideo:
@@ -36,29 +37,29 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 		// (an overlay, linearity 2).
 		if v.Linearity == 2 || m.mimes&im.mimes == 0 || m.protos&im.protos == 0 ||
 			!durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(&v.Pod), v.RqdDurs) || !bitrateFits(cr.bitrate, v.MinBitrate, v.MaxBitrate) {
-			return "creative"
+			return whyCreative
 		}
 		if m.attrs&im.attrs != 0 {
-			return "battr"
+			return whyBattr
 		}
 	default:
 		a, im := &imp.Audio, &c.fitM[1]
 		if m.mimes&im.mimes == 0 || m.protos&im.protos == 0 ||
 			!durFits(cr.dur, a.MinDur, a.MaxDur, podMaxDur(&a.Pod), a.RqdDurs) || !bitrateFits(cr.bitrate, a.MinBitrate, a.MaxBitrate) {
-			return "creative"
+			return whyCreative
 		}
 		if m.attrs&im.attrs != 0 {
-			return "battr"
+			return whyBattr
 		}
 	}
 	if imp.Secure == 1 && !cr.secure {
-		return "secure"
+		return whySecure
 	}
 	if len(c.req.WLang) > 0 && !containsBytes(c.req.WLang, cr.lang, true) ||
 		len(c.req.WLangB) > 0 && !primaryLangIn(c.req.WLangB, cr.lang) {
-		return "wlang"
+		return whyWlang
 	}
-	return ""
+	return whyNone
 }
 
 // fitLists is fit with the lists of mimes, protocols and battr: for a
@@ -66,50 +67,50 @@ func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) string {
 // native creatives, out of line.
 //
 //go:noinline
-func (c *Ctx) fitLists(cr *ccreative, imp *openrtb.Imp, mb int) string {
+func (c *Ctx) fitLists(cr *ccreative, imp *openrtb.Imp, mb int) uint8 {
 	var battr []int
 	switch openrtb.MediaType(1 << mb) {
 	case openrtb.MediaBanner:
 		if !sizeFits(cr, &imp.Banner) {
-			return "creative"
+			return whyCreative
 		}
 		if blocksType(imp.Banner.BType, cr.btype) {
-			return "btype"
+			return whyBtype
 		}
 		battr = imp.Banner.BAttr
 	case openrtb.MediaVideo:
 		v := &imp.Video
 		if v.Linearity == 2 || !durFits(cr.dur, v.MinDur, v.MaxDur, podMaxDur(&v.Pod), v.RqdDurs) ||
 			!mimesFit(cr, c.vMimes) || !protocolFits(cr.protocol, v.Protocols) || !bitrateFits(cr.bitrate, v.MinBitrate, v.MaxBitrate) {
-			return "creative"
+			return whyCreative
 		}
 		battr = v.BAttr
 	case openrtb.MediaAudio:
 		a := &imp.Audio
 		if !durFits(cr.dur, a.MinDur, a.MaxDur, podMaxDur(&a.Pod), a.RqdDurs) || !mimesFit(cr, c.aMimes) ||
 			!protocolFits(cr.protocol, a.Protocols) || !bitrateFits(cr.bitrate, a.MinBitrate, a.MaxBitrate) {
-			return "creative"
+			return whyCreative
 		}
 		battr = a.BAttr
 	case openrtb.MediaNative:
 		if !cr.native.fits(&imp.Native) {
-			return "creative"
+			return whyCreative
 		}
 		battr = imp.Native.BAttr
 	}
 	for _, a := range cr.attr {
 		if containsInt(battr, a) {
-			return "battr"
+			return whyBattr
 		}
 	}
 	if imp.Secure == 1 && !cr.secure {
-		return "secure"
+		return whySecure
 	}
 	if len(c.req.WLang) > 0 && !containsBytes(c.req.WLang, cr.lang, true) ||
 		len(c.req.WLangB) > 0 && !primaryLangIn(c.req.WLangB, cr.lang) {
-		return "wlang"
+		return whyWlang
 	}
-	return ""
+	return whyNone
 }
 
 // setFitMasks sets the fit masks of the imp's video and audio (see

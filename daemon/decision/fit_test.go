@@ -75,7 +75,7 @@ func TestFitMasksMatchLists(t *testing.T) {
 				}
 				got, want := c.fit(cr, &req.Imps[0], mb), c.fitLists(cr, &req.Imps[0], mb)
 				if got != want {
-					t.Fatalf("creative %s (mimes %v, protocol %d, attr %v) on imp %+v: fit %q, fitLists %q",
+					t.Fatalf("creative %s (mimes %v, protocol %d, attr %v) on imp %+v: fit %d, fitLists %d",
 						cr.id, cr.mimes, cr.protocol, cr.attr, req.Imps[0].Video, got, want)
 				}
 				if cr.masks.slow {
