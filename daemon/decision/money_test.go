@@ -2,6 +2,8 @@ package decision
 
 import (
 	"errors"
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -80,5 +82,24 @@ func TestNewMoneyErrors(t *testing.T) {
 	}
 	if m, err := newMoney("eur", "", map[string]float64{"EUR": 0.5}); err != nil || m.factor(m.file, m.bid) != 2 {
 		t.Fatalf("EUR file, USD bids at 0.5 EUR per USD: %v, factor %v; want 2", err, m.factor(m.file, m.bid))
+	}
+}
+
+// TestRoundHalfAway compares roundHalfAway with math.Round on halves,
+// their neighbours, large and special values, and random prices.
+func TestRoundHalfAway(t *testing.T) {
+	xs := []float64{0, math.Copysign(0, -1), 0.5, -0.5, 1.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
+		1 << 52, 1<<52 + 1, 1 << 53, -(1 << 53), math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64,
+		math.Inf(1), math.Inf(-1), math.NaN(), 4503599627370495.5, 12345.5, 12345.499999999998}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		p := r.Float64() * math.Pow(10, float64(r.IntN(12)-4))
+		xs = append(xs, p*1e4, -p*1e4, math.Nextafter(math.Round(p)+0.5, 0), math.Round(p)+0.5)
+	}
+	for _, x := range xs {
+		got, want := roundHalfAway(x), math.Round(x)
+		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("roundHalfAway(%v) = %v, math.Round %v", x, got, want)
+		}
 	}
 }
