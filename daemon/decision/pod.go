@@ -471,7 +471,7 @@ func (ps *podSearch) greedy() {
 		order[i] = int8(i)
 		perSec[i] = ps.price[i] / float64(max(ps.dur[i], 1))
 	}
-	slices.SortStableFunc(order[:ps.n], func(a, b int8) int { return cmp.Compare(perSec[b], perSec[a]) })
+	sortByPerSec(order[:ps.n], perSec[:ps.n])
 	var set uint64
 	total, count, sum := 0, 0, 0.0
 	for _, i := range order[:ps.n] {
@@ -482,6 +482,21 @@ func (ps *podSearch) greedy() {
 		total, count, sum = total+ps.dur[i], count+1, sum+ps.price[i]
 	}
 	ps.best, ps.bestPrice = set, sum
+}
+
+// sortByPerSec sorts the options order by their price per second,
+// perSec[i] for option i, highest first, keeping the order of equal ones:
+// an insertion sort, as slices.SortStableFunc with cmp.Compare, which sorts
+// at most 32 options but through a call per comparison.
+func sortByPerSec(order []int8, perSec []float64) {
+	for i := 1; i < len(order); i++ {
+		x := order[i]
+		j := i
+		for ; j > 0 && cmp.Compare(perSec[order[j-1]], perSec[x]) < 0; j-- {
+			order[j] = order[j-1]
+		}
+		order[j] = x
+	}
 }
 
 // greedyIsBest reports whether the incumbent already takes the most

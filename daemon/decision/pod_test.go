@@ -598,3 +598,23 @@ func setNonZero(t *testing.T, name string, v reflect.Value) {
 		t.Fatalf("%s: cannot change a %s", name, v.Type())
 	}
 }
+
+// TestSortByPerSec compares greedy's insertion sort with the stable sort
+// it replaced, on prices per second with ties.
+func TestSortByPerSec(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 2000 {
+		n := r.IntN(maxDynamicOptions + 1)
+		perSec := make([]float64, n)
+		got, want := make([]int8, n), make([]int8, n)
+		for i := range perSec {
+			perSec[i] = float64(r.IntN(6)) / float64(1+r.IntN(3))
+			got[i], want[i] = int8(i), int8(i)
+		}
+		sortByPerSec(got, perSec)
+		slices.SortStableFunc(want, func(a, b int8) int { return cmp.Compare(perSec[b], perSec[a]) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("perSec %v: sorted %v, want %v", perSec, got, want)
+		}
+	}
+}
