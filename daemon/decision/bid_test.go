@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 // TestAppendSeqMatchesStrconv compares bid sequence numbers around the
@@ -20,6 +22,32 @@ func TestAppendSeqMatchesStrconv(t *testing.T) {
 	for _, v := range values {
 		if got, want := string(appendSeq([]byte("h-1-"), v)), "h-1-"+strconv.FormatUint(v, 16); got != want {
 			t.Fatalf("appendSeq(%#x) = %s; want %s", v, got, want)
+		}
+	}
+}
+
+// TestNoticeBasePlain checks that Decide marks the notice base plain only
+// when JSON escapes none of its bytes, so that the encoder may copy it.
+func TestNoticeBasePlain(t *testing.T) {
+	for base, plain := range map[string]bool{"https://n.example/": true, `https://n.example/"x"/`: false, "https://n.example/\u2028/": false, "": true} {
+		opt := testOptions
+		opt.NoticeBase = base
+		s, err := Compile(testFile(bannerCampaign("a", 5)), nil, NewState(16), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp openrtb.Response
+		if r := s.Decide(&Ctx{}, bannerRequest(), testNow, &resp); r != ReasonBid {
+			t.Fatalf("base %q: %s, want a bid", base, r)
+		}
+		if resp.NoticeBasePlain != plain || string(resp.NoticeBase) != base {
+			t.Fatalf("base %q: NoticeBase %q, plain %v; want plain %v", base, resp.NoticeBase, resp.NoticeBasePlain, plain)
+		}
+		// Encoded as the unmarked base would be.
+		b := resp
+		b.NoticeBasePlain = false
+		if got, want := string(openrtb.AppendResponse(nil, &resp)), string(openrtb.AppendResponse(nil, &b)); got != want {
+			t.Fatalf("base %q: encoded %s, want %s", base, got, want)
 		}
 	}
 }

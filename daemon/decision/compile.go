@@ -1,6 +1,7 @@
 package decision
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -72,9 +73,12 @@ type Snapshot struct {
 
 	hostID     []byte
 	noticeBase []byte
-	noticeKey  *openrtb.NoticeKey
-	shade      float64 // first-price shading factor, 1 for none
-	openBeside bool    // Options.OpenBesideDeal
+	// noticePlain: noticeBase has no byte to escape in JSON (see
+	// openrtb.Response.NoticeBasePlain).
+	noticePlain bool
+	noticeKey   *openrtb.NoticeKey
+	shade       float64 // first-price shading factor, 1 for none
+	openBeside  bool    // Options.OpenBesideDeal
 	// blockUnknownCat is Options.BlockUnknownCategories.
 	blockUnknownCat bool
 }
@@ -214,6 +218,7 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 		return nil, fmt.Errorf("cannot compile campaigns: nil file or state")
 	}
 	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), noticeKey: opt.NoticeKey, shade: 1, openBeside: opt.OpenBesideDeal, blockUnknownCat: opt.BlockUnknownCategories}
+	s.noticePlain = bytes.Equal(openrtb.AppendEscaped(nil, s.noticeBase), s.noticeBase)
 	if f := opt.FirstPriceShading; f > 0 && f < 1 {
 		s.shade = f
 	}

@@ -206,7 +206,7 @@ func (s *Snapshot) Decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 	}
 	resp.BidID = resp.Bids[0].ID
 	resp.Cur = s.money.codes[c.respCur]
-	resp.NoticeBase, resp.NoticeKey = s.noticeBase, s.noticeKey
+	resp.NoticeBase, resp.NoticeBasePlain, resp.NoticeKey = s.noticeBase, s.noticePlain, s.noticeKey
 	return ReasonBid
 }
 

@@ -254,7 +254,11 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 	dst = append(dst, `,"nurl":"`...)
 	at := len(dst)
-	dst = appendStringContent(dst, r.NoticeBase)
+	if r.NoticeBasePlain {
+		dst = append(dst, r.NoticeBase...)
+	} else {
+		dst = appendStringContent(dst, r.NoticeBase)
+	}
 	base := dst[at:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, "win"...)
 	q := len(dst)

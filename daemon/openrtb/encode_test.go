@@ -383,3 +383,18 @@ func TestAdMEscapedMatchesEncoder(t *testing.T) {
 	f("line\nbreak\ttab \x01 \u2028 \xff")
 	f("")
 }
+
+// TestNoticeBasePlain checks that a NoticeBase marked plain is copied as
+// the encoder would have escaped it: the same bytes for a plain base.
+func TestNoticeBasePlain(t *testing.T) {
+	t.Parallel()
+	r := testResponse()
+	want := string(AppendResponse(nil, r))
+	r.NoticeBasePlain = true
+	if got := string(AppendResponse(nil, r)); got != want {
+		t.Fatalf("with NoticeBasePlain:\n%s\nwant\n%s", got, want)
+	}
+	if !strings.Contains(want, `"nurl":"https://n.example.com/rtb/win?`) {
+		t.Fatalf("no notice URL in %s", want)
+	}
+}

@@ -24,6 +24,10 @@ type Response struct {
 	// where UK is Bid.UserKey as 16 lower-case hex digits, CUR is Cur and
 	// BP is Bid.Price as "price" has it.
 	NoticeBase []byte
+	// NoticeBasePlain says NoticeBase has no byte that JSON escapes
+	// (AppendEscaped would copy it): the encoder copies it into each URL
+	// instead of escaping it for every bid.
+	NoticeBasePlain bool
 	// NoticeKey, when set, signs the notice URLs: "&sig=SIG" follows BP
 	// (and "&bo=w" and "&x=EXCHANGE"), SIG the key's signature of the query up to it as 16
 	// lower-case hex digits (see [AppendNoticeQuery]).
