@@ -346,9 +346,9 @@ func (s *Snapshot) evaluate(c *Ctx, imp *openrtb.Imp, mb, o int, logit float64, 
 				continue
 			}
 		}
-		opt := s.price(c, cc, cr, x, crFloor, fixed, shade)
-		opt.ord, opt.cr, opt.deal, opt.rank = int32(o), int16(i), int8(deal), cc.rank
-		if opt.price <= 0 {
+		price, score := s.price(c, cc, cr, x, crFloor, fixed, shade)
+		opt := option{ord: int32(o), cr: int16(i), deal: int8(deal), dur: int32(cr.dur), rank: cc.rank, price: price, score: score}
+		if price <= 0 {
 			why = whyBelowFloor
 			continue
 		}
@@ -655,16 +655,16 @@ func (s *Snapshot) auction(c *Ctx, imp *openrtb.Imp, deal int) (fixed bool, shad
 	return false, c.shade
 }
 
-// price computes a creative's option: Value x score capped at MaxCPM, in
-// the response currency, rounded, and >= floor (the creative's: see
-// creativeFloor). price <= 0 means below floor. Through a guaranteed
+// price computes a creative's price and score: Value x score capped at
+// MaxCPM, in the response currency, rounded, and >= floor (the
+// creative's: see creativeFloor). price <= 0 means below floor. Through a guaranteed
 // deal (shade guaranteed) the price is MaxCPM, whatever the score.
 // An option that clears the floor is then bid at the floor when fixed (a
 // fixed-price or guaranteed deal), else at its value times shade, but not below the
 // floor: shading lowers what a first-price auction charges, never whether
 // the bid clears.
-func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fixed bool, shade float64) option {
-	score := 1.0
+func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fixed bool, shade float64) (price, score float64) {
+	score = 1.0
 	if s.model.on {
 		score = c.sig.sigmoid(x + cr.weight)
 	}
@@ -672,10 +672,9 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 	if shade == guaranteed {
 		p = cc.maxCPM * c.conv // bid whatever the score, up to maxCPM
 	}
-	opt := option{dur: int32(cr.dur), score: score}
 	if p < floor || p <= 0 {
 		c.note(ReasonBelowFloor)
-		return opt
+		return 0, score
 	}
 	switch {
 	case fixed && floor > 0:
@@ -683,8 +682,7 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 	case shade > 0 && shade < 1:
 		p = max(p*shade, floor)
 	}
-	opt.price = roundPrice(p, floor)
-	return opt
+	return roundPrice(p, floor), score
 }
 
 // skipCreative reports whether creative cr of cc, whose exp(-logit) is
