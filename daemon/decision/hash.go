@@ -1,6 +1,10 @@
 package decision
 
-import "github.com/cespare/xxhash/v2"
+import (
+	"encoding/binary"
+
+	"github.com/cespare/xxhash/v2"
+)
 
 // appSalt separates app bundle keys from site domain keys in the shared
 // inventory dimensions.
@@ -40,7 +44,11 @@ func hashFold(b []byte) uint64 {
 	var buf [64]byte
 	if len(b) <= len(buf) {
 		n := copy(buf[:], b)
-		lowerASCII(buf[:n])
+		// Eight bytes at a time: past n, buf holds zeros, which stay.
+		for i := 0; i < n; i += 8 {
+			w := (*[8]byte)(buf[i:])
+			binary.LittleEndian.PutUint64(w[:], lower8(binary.LittleEndian.Uint64(w[:])))
+		}
 		return xxhash.Sum64(buf[:n])
 	}
 	var d xxhash.Digest
@@ -52,6 +60,18 @@ func hashFold(b []byte) uint64 {
 		b = b[n:]
 	}
 	return d.Sum64()
+}
+
+// lower8 is lowerASCII of the eight bytes of x: each byte 'A' to 'Z' gets
+// bit 5. Bytes from 0x80 are left as they are; the sums of their low seven
+// bits cannot carry into the next byte.
+func lower8(x uint64) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	low := x &^ msb
+	ge := low + (0x80-'A')*lsb   // bit 7 set where the byte is >= 'A'
+	gt := low + (0x80-'Z'-1)*lsb // bit 7 set where the byte is > 'Z'
+	upper := ge &^ gt &^ x & msb // and below 0x80
+	return x | upper>>2
 }
 
 func hashFoldString(s string) uint64 { return hashFold([]byte(s)) }
