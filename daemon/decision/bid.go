@@ -8,8 +8,8 @@ import (
 	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
-// emit appends the bid of opt on imp to resp, reusing the capacity of a
-// previously reset Bid.
+// emit appends the bid of opt on imp to resp, reusing the capacity of the
+// Bid past its end, whose every field it sets (see Decide).
 func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Response) {
 	cc := &s.camps[opt.ord]
 	cr := &cc.creatives[opt.cr]
@@ -20,9 +20,8 @@ func (s *Snapshot) emit(c *Ctx, imp *openrtb.Imp, opt *option, resp *openrtb.Res
 		resp.Bids = append(resp.Bids, openrtb.Bid{})
 	}
 	b := &resp.Bids[n]
-	if n >= c.cleanBids {
-		resetBid(b) // the caller may have truncated Bids without a Reset
-	}
+	// The fields set below only for some bids; the others are set for all.
+	b.DealID, b.W, b.H, b.Dur, b.SlotInPod = nil, 0, 0, 0, 0
 	b.ID = c.newBidID(s.hostID)
 	b.ImpID, b.Price = imp.ID, opt.price
 	b.AdID, b.CrID, b.CampaignID = cr.adid, cr.id, cc.id
