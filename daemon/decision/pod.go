@@ -539,11 +539,11 @@ func (ps *podSearch) search(from int, set, blocked uint64, sum float64, dur, cnt
 // optionsClash reports whether two options may not share a pod: the same
 // campaign, advertiser domain or category.
 func (s *Snapshot) optionsClash(a, b *option) bool {
-	ca := &s.camps[a.ord]
-	if ca.podSig&s.camps[b.ord].podSig == 0 {
-		return false
+	if a.ord == b.ord {
+		return true
 	}
-	return a.ord == b.ord || s.clashes(b, ca.adomainH, ca.catH)
+	ca := &s.camps[a.ord]
+	return ca.podSig&s.camps[b.ord].podSig != 0 && s.clashes(b, ca.adomainH, ca.catH)
 }
 
 // podConflict reports whether o clashes with an ad already in the pod.
