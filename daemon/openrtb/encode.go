@@ -160,7 +160,13 @@ func appendPrice(dst []byte, price float64) []byte {
 		price = 0
 	}
 	if price >= 0 && price < maxFastPrice {
-		if n := math.Round(price * 1e4); n/1e4 == price {
+		// math.Round from math.Trunc (one instruction): x - t is exact.
+		x := price * 1e4
+		n := math.Trunc(x)
+		if x-n >= 0.5 {
+			n++
+		}
+		if n/1e4 == price {
 			return appendTenThousandths(dst, uint64(n))
 		}
 	}
@@ -171,18 +177,30 @@ func appendPrice(dst []byte, price float64) []byte {
 const maxFastPrice = 1e11
 
 // appendTenThousandths writes n/10^4 as a decimal without trailing zeros.
+// The digits are written into a buffer, the integer part backwards from
+// its point, and appended at once.
 func appendTenThousandths(dst []byte, n uint64) []byte {
-	dst = strconv.AppendUint(dst, n/1e4, 10)
-	frac := n % 1e4
-	if frac == 0 {
-		return dst
+	var b [32]byte
+	const point = 20 // maxFastPrice has 12 integer digits
+	q, frac := n/1e4, n%1e4
+	i := point
+	for {
+		i--
+		b[i] = byte('0' + q%10)
+		if q /= 10; q == 0 {
+			break
+		}
 	}
-	digits := [5]byte{'.', byte('0' + frac/1000), byte('0' + frac/100%10), byte('0' + frac/10%10), byte('0' + frac%10)}
-	end := len(digits)
-	for digits[end-1] == '0' {
-		end--
+	end := point
+	if frac != 0 {
+		b[point], b[point+1], b[point+2] = '.', byte('0'+frac/1000), byte('0'+frac/100%10)
+		b[point+3], b[point+4] = byte('0'+frac/10%10), byte('0'+frac%10)
+		end = point + 5
+		for b[end-1] == '0' {
+			end--
+		}
 	}
-	return append(dst, digits[:end]...)
+	return append(dst, b[i:end]...)
 }
 
 func appendStringField(dst []byte, name string, s []byte) []byte {
