@@ -14,6 +14,9 @@ import (
 // Mimes, protocols and battr are checked with the fit masks of the
 // creative and of the imp (see fitMasks), or by fitLists for a creative
 // whose values do not all have a bit.
+// Out of line, as price is.
+//
+//go:noinline
 func (c *Ctx) fit(cr *ccreative, imp *openrtb.Imp, mb int) uint8 {
 	m := &cr.masks
 	switch {
