@@ -51,3 +51,29 @@ func TestNoticeBasePlain(t *testing.T) {
 		}
 	}
 }
+
+// TestBidIDsPlain checks that Decide marks the bid ids plain only when
+// the host id has no byte that JSON escapes, so that the encoder may copy
+// them.
+func TestBidIDsPlain(t *testing.T) {
+	for host, plain := range map[string]bool{"h1": true, "rtbd-eu-1.example": true, `h"1`: false, "h\\1": false, "h\u00e91": true, "h\x011": false, "h\xff1": false} {
+		opt := testOptions
+		opt.HostID = host
+		s, err := Compile(testFile(bannerCampaign("a", 5)), nil, NewState(16), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp openrtb.Response
+		if r := s.Decide(&Ctx{}, bannerRequest(), testNow, &resp); r != ReasonBid {
+			t.Fatalf("host %q: %s, want a bid", host, r)
+		}
+		if resp.BidIDsPlain != plain {
+			t.Fatalf("host %q: BidIDsPlain %v, want %v", host, resp.BidIDsPlain, plain)
+		}
+		b := resp
+		b.BidIDsPlain = false
+		if got, want := string(openrtb.AppendResponse(nil, &resp)), string(openrtb.AppendResponse(nil, &b)); got != want {
+			t.Fatalf("host %q: encoded %s, want %s", host, got, want)
+		}
+	}
+}

@@ -76,9 +76,12 @@ type Snapshot struct {
 	// noticePlain: noticeBase has no byte to escape in JSON (see
 	// openrtb.Response.NoticeBasePlain).
 	noticePlain bool
-	noticeKey   *openrtb.NoticeKey
-	shade       float64 // first-price shading factor, 1 for none
-	openBeside  bool    // Options.OpenBesideDeal
+	// hostPlain: hostID has no byte to escape in JSON, nor then have the
+	// bid ids (see newBidID and openrtb.Response.BidIDsPlain).
+	hostPlain  bool
+	noticeKey  *openrtb.NoticeKey
+	shade      float64 // first-price shading factor, 1 for none
+	openBeside bool    // Options.OpenBesideDeal
 	// blockUnknownCat is Options.BlockUnknownCategories.
 	blockUnknownCat bool
 }
@@ -219,6 +222,7 @@ func Compile(f *campaign.File, m *campaign.Model, st *State, opt Options) (*Snap
 	}
 	s := &Snapshot{state: st, hostID: []byte(cmp.Or(opt.HostID, "rtbd")), noticeBase: []byte(opt.NoticeBase), noticeKey: opt.NoticeKey, shade: 1, openBeside: opt.OpenBesideDeal, blockUnknownCat: opt.BlockUnknownCategories}
 	s.noticePlain = bytes.Equal(openrtb.AppendEscaped(nil, s.noticeBase), s.noticeBase)
+	s.hostPlain = bytes.Equal(openrtb.AppendEscaped(nil, s.hostID), s.hostID)
 	if f := opt.FirstPriceShading; f > 0 && f < 1 {
 		s.shade = f
 	}

@@ -215,6 +215,7 @@ func (s *Snapshot) Decide(c *Ctx, req *openrtb.Request, now time.Time, resp *ope
 	resp.BidID = resp.Bids[0].ID
 	resp.Cur = s.money.codes[c.respCur]
 	resp.NoticeBase, resp.NoticeBasePlain, resp.NoticeKey = s.noticeBase, s.noticePlain, s.noticeKey
+	resp.BidIDsPlain = s.hostPlain // see newBidID
 	return ReasonBid
 }
 

@@ -90,8 +90,14 @@ func AppendNoBid(dst []byte, id []byte, nbr int) []byte {
 }
 
 func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
-	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, b.ID)
+	if r.BidIDsPlain {
+		dst = append(dst, `{"id":"`...)
+		dst = append(dst, b.ID...)
+		dst = append(dst, '"')
+	} else {
+		dst = append(dst, `{"id":`...)
+		dst = appendString(dst, b.ID)
+	}
 	dst = append(dst, `,"impid":`...)
 	dst = appendString(dst, b.ImpID)
 	dst = append(dst, `,"price":`...)

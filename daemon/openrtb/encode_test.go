@@ -398,3 +398,16 @@ func TestNoticeBasePlain(t *testing.T) {
 		t.Fatalf("no notice URL in %s", want)
 	}
 }
+
+// TestBidIDsPlain checks that bid ids marked plain are copied as the
+// encoder would have escaped them: the same bytes for plain ids.
+func TestBidIDsPlain(t *testing.T) {
+	t.Parallel()
+	r := testResponse()
+	r.Bids[0].ID = []byte("rtbd-6745a3b2-1879c4f2e5a01234t")
+	want := string(AppendResponse(nil, r))
+	r.BidIDsPlain = true
+	if got := string(AppendResponse(nil, r)); got != want {
+		t.Fatalf("with BidIDsPlain:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -28,6 +28,9 @@ type Response struct {
 	// (AppendEscaped would copy it): the encoder copies it into each URL
 	// instead of escaping it for every bid.
 	NoticeBasePlain bool
+	// BidIDsPlain says no Bid.ID has a byte that JSON escapes: the
+	// encoder copies them.
+	BidIDsPlain bool
 	// NoticeKey, when set, signs the notice URLs: "&sig=SIG" follows BP
 	// (and "&bo=w" and "&x=EXCHANGE"), SIG the key's signature of the query up to it as 16
 	// lower-case hex digits (see [AppendNoticeQuery]).
