@@ -142,9 +142,7 @@ var ctxPool sync.Pool
 // capacity.
 func (c *Ctx) reset() {
 	c.truncateTerms(0)
-	clear(c.perm)
-	clear(c.impc.terms)
-	clear(c.reqc.terms)
+	// perm and the caches' terms point into c.terms: nothing to drop.
 	c.perm, c.impc.terms, c.reqc.terms = c.perm[:0], c.impc.terms[:0], c.reqc.terms[:0]
 	c.snap, c.req = nil, nil
 	c.opts = c.opts[:0]
