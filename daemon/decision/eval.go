@@ -62,7 +62,7 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 	// once. With them, the passing candidates are flushed in batches.
 	limit := 1
 	if slack {
-		limit = batchSize
+		limit = c.batchLimit()
 	}
 	for w != 0 {
 		n, rest, bl := passFirst(&c.batchBuf, len(c.batch), limit, w, wi<<6, first, b.expRS, cutM)
@@ -100,6 +100,28 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 
 // batchSize is how many candidates have their cross weights loaded together.
 const batchSize = 16
+
+// smallBatch is the batch of a small book (fewer than smallBookWords
+// words of ordinals), whose scan stops after a few words: the cut raised
+// by a flush stops it sooner, so that fewer candidates are batched past
+// the stop. A batch of 8 took 2.4 % off a CTV request's decision
+// instructions at 1,000 campaigns and 6 % off a display request's, and
+// added 2.7 % at 100,000 campaigns, where a flush's fixed cost is spread
+// over more candidates that pass (bench/icount.sh).
+const smallBatch = 8
+
+// batchLimit is the batch of the book: batchSize, or smallBatch for a small
+// one.
+func (c *Ctx) batchLimit() int {
+	if c.words >= smallBookWords {
+		return batchSize
+	}
+	return smallBatch
+}
+
+// smallBookWords is the words of ordinals from which a book's batches are
+// batchSize; a variable for tests.
+var smallBookWords = chunkedImpWords
 
 // passFirst appends to batch[:n] the candidates of word w (ordinals base
 // + bit) whose first bound (see collect) can reach the margined cut cutM,

@@ -25,7 +25,21 @@ func bidPrices(resp *openrtb.Response) []string {
 // them off, so a traced Decide is the exhaustive reference.
 func TestPruningIsExact(t *testing.T) {
 	t.Parallel()
-	for _, seed := range []int64{1, 2, 3} {
+	checkPruning(t, 1, 2, 3)
+}
+
+// TestPruningIsExactBigBatch is TestPruningIsExact with the batches of a
+// large book (batchSize), which the 3,000 campaigns would not have. Not
+// parallel: it changes smallBookWords, which the parallel tests read once
+// it is done.
+func TestPruningIsExactBigBatch(t *testing.T) {
+	defer func(w int) { smallBookWords = w }(smallBookWords)
+	smallBookWords = 0
+	checkPruning(t, 1, 3)
+}
+
+func checkPruning(t *testing.T, seeds ...int64) {
+	for _, seed := range seeds {
 		f := campaign.Generate(3000, seed)
 		opts := testOptions
 		// Seed 3 bids open beside deal (M+N): the scan then keeps two cuts.
