@@ -407,6 +407,9 @@ type andCache struct {
 	gen    []uint32
 	cur    uint32
 	lo, hi int // words outside [lo, hi) are zero
+	// quarter fills a quarter chunk at a time (see fillQuarter); reset
+	// clears it.
+	quarter bool
 }
 
 // reset starts the cache over n words, for its current terms.
@@ -420,6 +423,7 @@ func (rc *andCache) reset(n int) {
 		rc.cur = 1
 	}
 	rc.lo, rc.hi = termsRange(rc.terms, n)
+	rc.quarter = false
 }
 
 func (rc *andCache) word(wi int) uint64 {
@@ -441,6 +445,10 @@ const chunkWords = 16
 func (rc *andCache) fillChunk(wi int) {
 	lo := wi &^ (chunkWords - 1)
 	hi := min(lo+chunkWords, len(rc.words))
+	if q := wi &^ (quarterWords - 1); rc.quarter && q+quarterWords <= hi {
+		rc.fillQuarter(q)
+		return
+	}
 	acc := rc.words[lo:hi]
 	for i := range acc {
 		acc[i] = ^uint64(0)
@@ -457,6 +465,41 @@ func (rc *andCache) fillChunk(wi int) {
 	for i := range gen {
 		gen[i] = rc.cur
 	}
+}
+
+// quarterWords is the words of a quarter chunk (see fillQuarter).
+const quarterWords = chunkWords / 4
+
+// fillQuarter is fillChunk of the quarterWords words from lo, for the
+// scans of a request's pods: they keep few options and stop after a few
+// words at 1,000 campaigns, where whole chunks wasted most of their words.
+func (rc *andCache) fillQuarter(lo int) {
+	hi := lo + quarterWords
+	acc := (*[quarterWords]uint64)(rc.words[lo:hi])
+	acc[0], acc[1], acc[2], acc[3] = ^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)
+	for _, t := range rc.terms {
+		if hi > t.sparseHW {
+			t.fill(hi + sparseAhead)
+		}
+		var v [quarterWords]uint64
+		for r := 0; r < t.n; r++ {
+			ref := (*[quarterWords]uint64)(t.refs[r][lo:])
+			v[0], v[1], v[2], v[3] = v[0]|ref[0], v[1]|ref[1], v[2]|ref[2], v[3]|ref[3]
+		}
+		if t.scrUsed {
+			scr := (*[quarterWords]uint64)(t.scr[lo:])
+			v[0], v[1], v[2], v[3] = v[0]|scr[0], v[1]|scr[1], v[2]|scr[2], v[3]|scr[3]
+		}
+		if t.neg {
+			v[0], v[1], v[2], v[3] = ^v[0], ^v[1], ^v[2], ^v[3]
+		}
+		acc[0], acc[1], acc[2], acc[3] = acc[0]&v[0], acc[1]&v[1], acc[2]&v[2], acc[3]&v[3]
+		if acc[0]|acc[1]|acc[2]|acc[3] == 0 {
+			break // all zero: later terms cannot change it
+		}
+	}
+	gen := (*[quarterWords]uint32)(rc.gen[lo:hi])
+	gen[0], gen[1], gen[2], gen[3] = rc.cur, rc.cur, rc.cur, rc.cur
 }
 
 // andInto ANDs words [lo, lo+len(acc)) of the term (negated for a neg

@@ -309,14 +309,17 @@ func mimesOK(targeted []string, imp [][]byte) bool {
 }
 
 // indexCandidates returns the ids the index admits for imp 0 and media bit
-// mb, ANDing the imp's terms in chunks or word by word as chunkImp says.
-func indexCandidates(c *Ctx, s *Snapshot, r *openrtb.Request, mb int, now time.Time, chunkImp bool) []string {
+// mb, ANDing the imp's terms in chunks or word by word as chunkImp says,
+// and the request's in whole or quarter chunks as quarter says (see
+// fillQuarter).
+func indexCandidates(c *Ctx, s *Snapshot, r *openrtb.Request, mb int, now time.Time, chunkImp, quarter bool) []string {
 	c.begin(s, r, now)
 	defer c.reset()
 	c.chunkImp = chunkImp
 	s.requestTerms(c, r, c.sec)
 	c.nReq = c.nTerms
 	c.sortRequestTerms()
+	c.reqc.quarter = quarter
 	if !c.prepareImp(&r.Imps[0]) {
 		panic("BUG: an oracle request has a floor currency without a rate")
 	}
@@ -378,8 +381,9 @@ func TestIndexMatchesNaiveScan(t *testing.T) {
 				if r.Imps[0].Media&(1<<mb) == 0 {
 					continue
 				}
-				got := indexCandidates(c, s, r, mb, now, false)
-				chunked := indexCandidates(c, s, r, mb, now, true)
+				got := indexCandidates(c, s, r, mb, now, false, false)
+				chunked := indexCandidates(c, s, r, mb, now, true, false)
+				quarters := indexCandidates(c, s, r, mb, now, q%2 == 0, true)
 				var want []string
 				for i := range f.Campaigns {
 					if naiveMatch(&f.Campaigns[i], r, &r.Imps[0], m, now, opts.BlockUnknownCategories) {
@@ -392,6 +396,9 @@ func TestIndexMatchesNaiveScan(t *testing.T) {
 				}
 				if !slices.Equal(chunked, want) {
 					t.Fatalf("round %d request %d media %s: index with the imp's terms in chunks %v; naive %v\nrequest %+v", round, q, m, chunked, want, r)
+				}
+				if !slices.Equal(quarters, want) {
+					t.Fatalf("round %d request %d media %s: index with the request's terms in quarter chunks %v; naive %v\nrequest %+v", round, q, m, quarters, want, r)
 				}
 				if len(want) > 0 {
 					nonEmpty++

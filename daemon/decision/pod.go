@@ -59,12 +59,13 @@ func podSigOf(cc *ccamp, o int) uint64 {
 // an advertiser domain, a category or a campaign. Structured slots are
 // filled together (see fillSlots), dynamic pods in request order after
 // the slots before them. Ads through a guaranteed deal, which the buyer
-// must bid on, go in first (see option.first).
+// must bid on, go in first (see option.first). In a small book, the
+// request's terms are ANDed a quarter chunk at a time (see fillQuarter).
 func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 	req := c.req
 	mb, pod := podOf(&req.Imps[first])
 	podID := pod.PodID
-	c.podDom, c.podCat, c.podSig, c.inPod, c.podFirst = c.podDom[:0], c.podCat[:0], 0, true, false
+	c.podDom, c.podCat, c.podSig, c.inPod, c.podFirst, c.reqc.quarter = c.podDom[:0], c.podCat[:0], 0, true, false, c.words < smallBookWords
 	c.slots, c.slotOpts = c.slots[:0], c.slotOpts[:0]
 	for i := first; i < len(req.Imps); i++ {
 		imp := &req.Imps[i]
