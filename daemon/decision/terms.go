@@ -232,6 +232,18 @@ func requestHost(req *openrtb.Request) []byte {
 // trailing dot ("https://u@www.Example.com.:8443/a?b" gives
 // "www.Example.com"; the hashes fold the case).
 func siteHost(b []byte) []byte {
+	// site.domain is mostly a bare host: one pass finds none of the
+	// bytes that the URL's parts start with.
+	plain := true
+	for _, c := range b {
+		if c == '/' || c == ':' || c == '@' || c == '?' || c == '#' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return bytes.TrimSuffix(b, dot)
+	}
 	if i := bytes.Index(b, schemeSep); i >= 0 {
 		b = b[i+len(schemeSep):]
 	}
