@@ -551,20 +551,28 @@ func (c *Ctx) reject(o int, r Reason, why string) {
 // cc may not bid (a deals-only campaign whose deals' wseat or wadomain
 // exclude it, or a private auction). It is the first deal of the imp
 // that cc lists and may bid on, a guaranteed one first. A deal without
-// floor guidance of its own takes the imp's.
+// floor guidance of its own takes the imp's. A campaign that may bid in
+// the open auction passes over a deal whose floor is above the most it
+// bids (maxCpm): held to it, it bid nothing where the open auction took
+// its bid (the protocol audit).
 func (c *Ctx) pickDeal(imp *openrtb.Imp, cc *ccamp) (int, float64) {
 	if c.guar > 0 {
 		return c.pickGuaranteed(imp, cc)
 	}
+	open := !cc.dealsOnly && imp.PMP.PrivateAuction != 1
 	for j, h := range c.dealH {
 		if c.dealFloor[j] < 0 || !containsU64(cc.deals, h) {
 			continue
 		}
 		if d := &imp.PMP.Deals[j]; dealAdmits(d, cc) {
-			return j, c.dealFloorOf(j)
+			f := c.dealFloorOf(j)
+			if open && f > cc.maxCPM*c.conv {
+				continue
+			}
+			return j, f
 		}
 	}
-	if cc.dealsOnly || imp.PMP.PrivateAuction == 1 {
+	if !open {
 		return -2, 0
 	}
 	return -1, c.impFloor

@@ -382,7 +382,8 @@ func TestAuctionTypes(t *testing.T) {
 	f("first price, below floor unshaded too", s, 1, 10.5, nil, ReasonBelowFloor, 0)
 	f("first price, no shading configured", unshaded, 1, 2, nil, ReasonBid, 10)
 	f("fixed-price deal", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 4, AT: 3}, ReasonBid, 4)
-	f("fixed-price deal above the value", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 12, AT: 3}, ReasonBelowFloor, 0)
+	// Above its maxCpm, the deal is passed over for the open auction.
+	f("fixed-price deal above the value", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 12, AT: 3}, ReasonBid, 8)
 	f("second-price deal in a first-price request", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 2}, ReasonBid, 10)
 	f("first-price deal in a second-price request", s, 2, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3, AT: 1}, ReasonBid, 8)
 	f("deal without at: the request's", s, 1, 2, &openrtb.Deal{ID: []byte("d1"), BidFloor: 3}, ReasonBid, 8)
@@ -544,5 +545,34 @@ func TestDealFloorWithoutCurrency(t *testing.T) {
 	r.Cur, r.Imps[0].BidFloorCur, r.Imps[0].PMP.Deals[0].BidFloor = nil, nil, 5.5
 	if reason, _, _ := decide(s, r, testNow); reason != ReasonBelowFloor {
 		t.Fatalf("deal floor 5.5 USD: reason %s; want below_floor", reason)
+	}
+}
+
+// TestUnreachableDealLeavesOpenBid: a campaign that may bid in the open
+// auction is not held to a deal it lists whose floor is above the most it
+// bids (maxCpm): it bids in the open auction, as it would without the
+// deal (the protocol audit: it bid nothing). A deals-only campaign still
+// does not.
+func TestUnreachableDealLeavesOpenBid(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c", 5)
+	c.Deals = []string{"D"}
+	s := mustCompile(t, testFile(c), nil)
+	r := bannerRequest()
+	r.Imps[0].BidFloor = 1
+	r.Imps[0].PMP.Deals = []openrtb.Deal{{ID: []byte("D"), BidFloor: 10}}
+	reason, resp, tr := decide(s, r, testNow)
+	if reason != ReasonBid || len(resp.Bids) != 1 || len(resp.Bids[0].DealID) != 0 || resp.Bids[0].Price != 5 {
+		t.Fatalf("deal floor 10 over maxCpm 5: reason %s, bids %+v, trace %+v; want an open bid of 5", reason, resp.Bids, tr.Campaigns)
+	}
+	r.Imps[0].PMP.Deals[0].BidFloor = 4
+	if reason, resp, _ := decide(s, r, testNow); reason != ReasonBid || len(resp.Bids) != 1 || string(resp.Bids[0].DealID) != "D" {
+		t.Fatalf("deal floor 4: reason %s, bids %+v; want the deal bid", reason, resp.Bids)
+	}
+	c.DealsOnly = true
+	s = mustCompile(t, testFile(c), nil)
+	r.Imps[0].PMP.Deals[0].BidFloor = 10
+	if reason, _, _ := decide(s, r, testNow); reason == ReasonBid {
+		t.Fatal("a deals-only campaign bid beside a deal it cannot reach")
 	}
 }
