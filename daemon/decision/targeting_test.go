@@ -84,6 +84,10 @@ func TestTargetingDimensions(t *testing.T) {
 	f("site page match", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"prebid.org"} }, page("https://user@www.prebid.org:8443/a?b#c"), "")
 	f("site page miss", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"prebid.org"} }, page("https://evil.example/prebid.org"), "inventory")
 	f("site listed as a URL", func(c *campaign.Campaign) { c.Targeting.SiteDomains = []string{"https://Example.com/"} }, noop, "")
+	// A "//" past the host is no scheme's (the commit review: a page
+	// whose query named another site dodged the block list).
+	f("block site by a page with a URL in its query", func(c *campaign.Campaign) { c.Targeting.BlockSiteDomains = []string{"blocked.com"} },
+		page("www.blocked.com/article?ref=https://news.example.org/"), "block_inventory")
 	f("block app bundle", func(c *campaign.Campaign) { c.Targeting.BlockAppBundles = []string{"com.tv"} },
 		func(r *openrtb.Request) {
 			r.Site = openrtb.Site{}
@@ -426,6 +430,31 @@ func TestAudioBitrate(t *testing.T) {
 		imp.Audio.MinBitrate, imp.Audio.MaxBitrate = tc.lo, tc.hi
 		if r, _, tr := decide(s, ctvRequest(imp), testNow); (r == ReasonBid) != tc.bid || !tc.bid && traceFilter(tr, "a") != "creative" {
 			t.Errorf("128 kbps audio, imp bit rates %d-%d: %s (%q); want a bid %v", tc.lo, tc.hi, r, traceFilter(tr, "a"), tc.bid)
+		}
+	}
+}
+
+// TestSiteHost: the host of a site.domain or site.page, as browsers read
+// it.
+func TestSiteHost(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"example.com":                         "example.com",
+		"www.Example.com.":                    "www.Example.com",
+		"https://u@www.Example.com.:8443/a?b": "www.Example.com",
+		"HTTPS://example.com":                 "example.com",
+		"//cdn.example.com/x":                 "cdn.example.com",
+		"example.com:8080":                    "example.com",
+		"www.blocked.com/article?ref=https://news.example.org/": "www.blocked.com",
+		"blocked.com/a//b":             "blocked.com",
+		`https://blocked.com\@ok.com/`: "blocked.com",
+		"https://ok.com/?u=@evil.com":  "ok.com",
+		"2001:db8::1":                  "2001:db8::1",
+		"http://[2001:db8::1]:80/":     "[2001:db8::1]",
+		"":                             "",
+	} {
+		if got := string(siteHost([]byte(in))); got != want {
+			t.Errorf("siteHost(%q) = %q; want %q", in, got, want)
 		}
 	}
 }

@@ -227,16 +227,19 @@ func requestHost(req *openrtb.Request) []byte {
 	return siteHost(req.Site.Page)
 }
 
-// siteHost returns the host of a site domain or URL: past a scheme's
-// "//" and a user, before a path, query, fragment or port, without a
+// siteHost returns the host of a site domain or URL, as browsers read
+// it: past a scheme ("https://", or a bare "//" at the start) and a
+// user, before a path, query, fragment ('\\' too) or port, without a
 // trailing dot ("https://u@www.Example.com.:8443/a?b" gives
-// "www.Example.com"; the hashes fold the case).
+// "www.Example.com"; the hashes fold the case). A "//" anywhere else is
+// a path's or a query's: taken for the scheme's, a page whose query
+// named another site was judged by that site (the commit review).
 func siteHost(b []byte) []byte {
 	// site.domain is mostly a bare host: one pass finds none of the
 	// bytes that the URL's parts start with.
 	plain := true
 	for _, c := range b {
-		if c == '/' || c == ':' || c == '@' || c == '?' || c == '#' {
+		if c == '/' || c == ':' || c == '@' || c == '?' || c == '#' || c == '\\' {
 			plain = false
 			break
 		}
@@ -244,19 +247,42 @@ func siteHost(b []byte) []byte {
 	if plain {
 		return bytes.TrimSuffix(b, dot)
 	}
-	if i := bytes.Index(b, schemeSep); i >= 0 {
-		b = b[i+len(schemeSep):]
-	}
-	if i := bytes.IndexAny(b, "/?#"); i >= 0 {
-		b = b[:i]
+	b = b[schemeLen(b):]
+	for i, c := range b {
+		if c == '/' || c == '?' || c == '#' || c == '\\' {
+			b = b[:i]
+			break
+		}
 	}
 	if i := bytes.LastIndexByte(b, '@'); i >= 0 {
 		b = b[i+1:]
 	}
-	if i := bytes.LastIndexByte(b, ':'); i >= 0 && bytes.IndexByte(b, ']') < i {
-		b = b[:i] // a port, not within an IPv6 literal
+	// A port: the last ':' of a host with one, or after an IPv6
+	// literal's ']'; a bare IPv6 address keeps its colons.
+	if i := bytes.LastIndexByte(b, ':'); i >= 0 && (bytes.IndexByte(b, ':') == i || i > 0 && b[i-1] == ']') {
+		b = b[:i]
 	}
 	return bytes.TrimSuffix(b, dot)
+}
+
+// schemeLen is the length of the scheme and "//" that b starts with
+// (RFC 3986: a letter, then letters, digits, '+', '-' and '.'), 2 for a
+// bare "//", else 0.
+func schemeLen(b []byte) int {
+	if bytes.HasPrefix(b, schemeSep) {
+		return len(schemeSep)
+	}
+	for i, c := range b {
+		switch {
+		case 'a' <= c|0x20 && c|0x20 <= 'z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':' && bytes.HasPrefix(b[i+1:], schemeSep):
+			return i + 1 + len(schemeSep)
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 var schemeSep = []byte("//")
