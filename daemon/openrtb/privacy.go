@@ -38,12 +38,12 @@ const (
 // rtbd's operator's IAB Global Vendor List id, or 0 when it has none (the
 // vendor bits are then not checked).
 //   - regs.coppa 1 (child-directed): no personal data.
-//   - regs.gdpr 1, or absent (unknown, as OpenRTB reads an omission)
-//     beside a user.consent string: the TCF v2 string (user.consent,
-//     else a tcfeuv2 GPP section) decides. An exchange that ran a consent
-//     tool and left gdpr out must not have a refusal ignored (the protocol
-//     audit); without gdpr and without a string, GDPR is taken not to
-//     apply. No string, or one that does not decode: no
+//   - regs.gdpr 1: the TCF v2 string (user.consent, else a tcfeuv2 GPP
+//     section) decides. regs.gdpr absent (unknown, as OpenRTB reads an
+//     omission): a user.consent that decodes as a TCF v2 string decides
+//     too, for an exchange that ran a consent tool and left gdpr out must
+//     not have a refusal ignored (the protocol audit); without one, GDPR
+//     is taken not to apply. No string, or one that does not decode: no
 //     personal data, and NoTCF. Purpose 2 neither consented (with the vendor's
 //     consent) nor established by legitimate interest (with the vendor's
 //     legitimate interest; the publisher's restrictions on the vendor
@@ -83,7 +83,15 @@ func (r *Request) Privacy(vendor int) Privacy {
 			gppTCFBad = gppTCF && tcfPrivacy(sec, vendor)&BadConsent != 0
 		}
 	}
-	if r.Regs.GDPR == 1 || r.Regs.GDPR == -1 && len(r.User.Consent) > 0 {
+	if r.Regs.GDPR == -1 && len(r.User.Consent) > 0 {
+		// Unknown: a TCF string decides, something else in user.consent
+		// (a US privacy string, a stray value) says nothing (the commit
+		// review: "1" there cost every such request its personal data).
+		if t := tcfPrivacy(r.User.Consent, vendor); t&BadConsent == 0 {
+			p |= t
+		}
+	}
+	if r.Regs.GDPR == 1 {
 		switch {
 		case len(r.User.Consent) > 0:
 			if t := tcfPrivacy(r.User.Consent, vendor); t&BadConsent != 0 {

@@ -36,6 +36,9 @@ func TestPrivacy(t *testing.T) {
 	f(`{"id":"a","regs":{"gdpr":null},"user":{"consent":"`+refused+`"},`+imp+`}`, us, NoBid|NoPersonalData)
 	f(`{"id":"a","user":{"consent":"`+tcfString(tcfFields{purposes: all, vendors: []int{us}})+`"},`+imp+`}`, us, 0)
 	f(`{"id":"a","regs":{"gdpr":0},"user":{"consent":"`+refused+`"},`+imp+`}`, us, 0)
+	// ... but only a TCF string: anything else there says nothing.
+	f(`{"id":"a","user":{"consent":"1"},`+imp+`}`, us, 0)
+	f(`{"id":"a","user":{"consent":"1YNN"},`+imp+`}`, us, 0)
 	f(gdpr("CPx"), 0, BadConsent|NoPersonalData|NoTCF)
 	f(gdpr("gdpr-consent-string"), 0, BadConsent|NoPersonalData|NoTCF)
 	f(gdpr(tcfString(tcfFields{purposes: all})), 0, 0)
