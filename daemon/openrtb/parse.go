@@ -259,8 +259,9 @@ func (p *parser) positiveOrZero(what string) error {
 	return err
 }
 
-// geoField fills r.Device.Geo; user.geo is read only when device.geo is
-// absent (see userField).
+// geoField fills r.Device.Geo, or while user.geo is read (inUserGeo)
+// the parser's userGeo, which mergeUserGeo then takes what device.geo
+// lacks from.
 func geoField(p *parser, key string) (err error) {
 	g := &p.r.Device.Geo
 	if p.inUserGeo {

@@ -98,7 +98,9 @@ type Device struct {
 	Geo  Geo
 }
 
-// Geo is device.geo (or user.geo when device.geo is absent).
+// Geo is device.geo, completed by user.geo: its place (country, region,
+// metro, zip) when device.geo names none, its utcoffset when device.geo
+// has none.
 type Geo struct {
 	Country []byte // ISO-3166-1 alpha-3 as sent
 	Region  []byte
