@@ -205,7 +205,7 @@ func (p *parser) intSlow() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if f >= math.MaxInt64 || f <= math.MinInt64 {
+	if f >= math.MaxInt64 || f < math.MinInt64 { // float64(MaxInt64) is 2^63, past it; MinInt64, -2^63, fits
 		return 0, p.errorf("integer out of range")
 	}
 	return int(f), nil

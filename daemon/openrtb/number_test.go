@@ -169,3 +169,26 @@ func TestPlainDecimal(t *testing.T) {
 		check([]byte(s))
 	}
 }
+
+// TestIntFromFloatBounds: an integer sent as a float is read up to the
+// ends of int64, both included where a float can hold them: -2^63 fits,
+// 2^63 does not (it used to refuse -2^63 too).
+func TestIntFromFloatBounds(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]int{
+		"-9223372036854775808.0":   math.MinInt64,
+		"-9.223372036854775808e18": math.MinInt64,
+		"9.2233720368547748e18":    9223372036854774784, // the largest float below 2^63
+	} {
+		p := parser{b: []byte(body), r: &Request{}}
+		if got, err := p.int(); err != nil || got != want {
+			t.Errorf("int of %s = %d, %v; want %d", body, got, err, want)
+		}
+	}
+	for _, body := range []string{"9223372036854775808.0", "9.3e18", "-9.3e18"} {
+		p := parser{b: []byte(body), r: &Request{}}
+		if got, err := p.int(); err == nil {
+			t.Errorf("int of %s = %d; want an out-of-range error", body, got)
+		}
+	}
+}
