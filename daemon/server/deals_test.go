@@ -43,6 +43,16 @@ func series(t *testing.T, names ...string) map[string]string {
 	return out
 }
 
+// retireDeals drops every deal of d and retires their series, so that
+// the next test (or the next run of -count) counts from zero: the
+// series are process-wide.
+func retireDeals(d *DealMetrics) {
+	d.SetDeals(nil)
+	now := d.now
+	d.now = func() time.Time { return now().Add(DealSeriesRetention) }
+	d.RetireDropped()
+}
+
 // TestDealMetrics: bids and notices count under the deals that the
 // campaigns list, by their escaped ids; any other deal under "other"; a
 // bid or notice without a deal nowhere; every notice goes on to the next
@@ -51,6 +61,7 @@ func series(t *testing.T, names ...string) map[string]string {
 func TestDealMetrics(t *testing.T) {
 	next := &countingSink{}
 	d := NewDealMetrics(next)
+	t.Cleanup(func() { retireDeals(d) })
 	const pg, odd = "tdm-pg", "tdm-\"odd\\\n"
 	d.SetDeals([]string{pg, odd})
 	other := series(t, `deal="other"`)
@@ -125,6 +136,7 @@ func TestDealMetrics(t *testing.T) {
 // once the deal has lost with the reason (AllocsPerRun's warm-up run).
 func TestDealMetricsNoAlloc(t *testing.T) {
 	d := NewDealMetrics(nil)
+	t.Cleanup(func() { retireDeals(d) })
 	d.SetDeals([]string{"tdm-alloc"})
 	id, bill := []byte("tdm-alloc"), notice.Event{Kind: notice.KindBill, DealID: []byte("tdm-alloc"), Price: 1}
 	loss := notice.Event{Kind: notice.KindLoss, DealID: id, Price: 1, Loss: 102}
