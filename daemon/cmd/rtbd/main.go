@@ -509,8 +509,10 @@ func stopAll(cfg *config.Config, srv *server.Server, admin *server.Admin, events
 	finalReads()
 	_ = server.Shutdown(ctx, admin.HTTP())
 	if events != nil {
+		// Close returns the first write error the log ever met, which
+		// may be long past (a disk full once): say what it lost.
 		if err := events.Close(); err != nil {
-			slog.Error("cannot flush event log", "err", err)
+			slog.Error("the event log could not write some records", "first_err", err, "lost", events.Lost())
 		}
 	}
 	queue.Stop()
