@@ -485,7 +485,7 @@ const stopSaveBudget = 20 * time.Second
 // that a drain configured longer than the unit's TimeoutStopSec is not
 // killed before the state is saved (the drain audit).
 func stopBudget(cfg *config.Config) time.Duration {
-	return cfg.Drain.Delay.D() + cfg.Drain.Timeout.D() + 2*cfg.State.PeerInterval.D() + time.Second + stopSaveBudget
+	return cfg.Drain.Delay.D() + cfg.Drain.Timeout.D() + finalReadsWait(cfg) + stopSaveBudget
 }
 
 // stopAll drains and stops in reverse order of start: readiness goes false

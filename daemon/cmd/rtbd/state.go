@@ -392,6 +392,12 @@ func repeat(every time.Duration, f func()) func() {
 	}
 }
 
+// finalReadsWait is the longest awaitFinalReads waits: two readings of
+// the peers and a second.
+func finalReadsWait(cfg *config.Config) time.Duration {
+	return 2*cfg.State.PeerInterval.D() + time.Second
+}
+
 // awaitFinalReads waits, when the daemon stops, until every peer that
 // read it within the last three state.peerInterval, and that it could
 // read itself the last time, has read its spend and billing notices once
@@ -401,7 +407,7 @@ func repeat(every time.Duration, f func()) func() {
 func awaitFinalReads(cfg *config.Config, src *peers.Source, sync *peers.Syncer) {
 	interval := cfg.State.PeerInterval.D()
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*interval+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), finalReadsWait(cfg))
 	defer cancel()
 	var skip func(string) bool
 	if sync != nil {
