@@ -151,6 +151,11 @@ func parseNumber(s string) (float64, error) {
 // none when all hold.
 func (r *Result) Check(as []Assertion) []string {
 	var failed []string
+	if r.Interrupted && len(as) > 0 {
+		// A gate stopped by a signal after a second of a ten-minute run
+		// must not pass on that second.
+		failed = append(failed, fmt.Sprintf("the run was interrupted after %s of its schedule: the conditions hold for the whole run only", FormatLatency(r.Window)))
+	}
 	if d := r.Saturation.Dropped; d > 0 && len(as) > 0 && !slices.ContainsFunc(as, func(a Assertion) bool { return a.Metric == "dropped" }) {
 		// Dropped slots have no outcome and no latency: the figures the
 		// other conditions read are not those of the schedule asked for.

@@ -19,6 +19,10 @@ type Result struct {
 	// Window is the span of the schedule that was run: from the start to
 	// the intended time of the slot after the last one.
 	Window time.Duration `json:"window_ns"`
+	// Interrupted is set when the run's context ended it (rtbload: SIGINT
+	// or SIGTERM), possibly before its schedule did: Window is then the
+	// part that ran, and Check fails every assertion.
+	Interrupted bool `json:"interrupted"`
 	// Scheduled counts the slots the pacer produced; Sent those sent (the
 	// rest were Dropped or Expired).
 	Scheduled int64 `json:"scheduled"`
@@ -227,8 +231,12 @@ func (r *Result) JSON() []byte {
 func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	l, s := &r.Latency, &r.Saturation
-	fmt.Fprintf(tw, "run\t%s (schedule %s), scheduled %d, sent %d, rate %.1f/s\n",
-		FormatLatency(r.Elapsed), FormatLatency(r.Window), r.Scheduled, r.Sent, r.Rate)
+	cut := ""
+	if r.Interrupted {
+		cut = " INTERRUPTED"
+	}
+	fmt.Fprintf(tw, "run\t%s (schedule %s%s), scheduled %d, sent %d, rate %.1f/s\n",
+		FormatLatency(r.Elapsed), FormatLatency(r.Window), cut, r.Scheduled, r.Sent, r.Rate)
 	fmt.Fprintf(tw, "outcome\tbid %d (%s), nobid %d (%s), error %d (%s), timeout %d (%s), dropped %d (%s)\n",
 		r.Bids, r.pct(r.Bids), r.NoBids, r.pct(r.NoBids), r.Errors, r.pct(r.Errors), r.Timeouts, r.pct(r.Timeouts),
 		r.Saturation.Dropped, r.pct(r.Saturation.Dropped))

@@ -30,7 +30,7 @@ type runState struct {
 // Run sends load as cfg describes until the schedule, count or ctx ends,
 // waits for the requests in flight (at most Timeout), and returns the
 // result. A cancelled ctx stops the schedule early and still returns the
-// result so far. Progress, when not nil, receives a status line each
+// result so far, marked Interrupted. Progress, when not nil, receives a status line each
 // second. Run returns an error only for an invalid cfg.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
@@ -45,7 +45,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot run load: %w", err)
 	}
-	var stop atomic.Bool
+	var stop, interrupted atomic.Bool
 	p := &pacer{
 		sched:  newSchedule(cfg.Steps, cfg.Duration, countOrMax(cfg.Count)),
 		stop:   &stop,
@@ -80,6 +80,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	go func() {
 		select {
 		case <-ctx.Done():
+			interrupted.Store(true)
 			stop.Store(true)
 		case <-done:
 		}
@@ -93,7 +94,9 @@ func run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	wg.Wait()
 	close(done)
 	stopProgress()
-	return newResult(&cfg, rs, p, workers), nil
+	r := newResult(&cfg, rs, p, workers)
+	r.Interrupted = interrupted.Load()
+	return r, nil
 }
 
 // preconnect opens every worker's connection to the first target, all at

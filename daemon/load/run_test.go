@@ -275,6 +275,24 @@ func testRunStopsOnCancel(t *testing.T, engine Engine) {
 	if err != nil || res.Scheduled < 1 || res.Scheduled > 20 {
 		t.Fatalf("a cancelled run must stop early; got %v, scheduled %d", err, res.Scheduled)
 	}
+	// A gate stopped by a signal must not pass on the part that ran.
+	if !res.Interrupted {
+		t.Fatal("a cancelled run is not marked interrupted")
+	}
+	as, err := ParseAssert("sent>=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := res.Check(as); len(failed) != 1 || !strings.Contains(failed[0], "interrupted") {
+		t.Fatalf("an interrupted run's check: %q; want one failure naming the interruption", failed)
+	}
+	if !bytes.Contains(res.JSON(), []byte(`"interrupted":true`)) {
+		t.Fatalf("the JSON does not say the run was interrupted: %s", res.JSON())
+	}
+	// Not marked when the schedule ends on its own (TestRunBounded's run).
+	if res := runTest(t, engine, Config{Targets: []string{url}, Steps: Constant(1000), Count: 3}); res.Interrupted {
+		t.Fatal("a run that ended with its schedule is marked interrupted")
+	}
 }
 
 func TestRunGzip(t *testing.T) { eachEngine(t, testRunGzip) }
