@@ -78,9 +78,12 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 				break
 			}
 		} else {
+			// No slack: no cross weight above 0, so the first bound's e
+			// holds, but a domain cross weight, all below 0, still
+			// prices (once passed as 0: such a model overbid 20x).
 			o := int(c.batch[0])
 			c.batch = c.batch[:0]
-			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, 0), b.expRS*float64(first[o].expNegS)) {
+			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, s.crossDomainOf(c, o)), b.expRS*float64(first[o].expNegS)) {
 				break
 			}
 		}

@@ -148,3 +148,24 @@ func TestPrunedNoBidReason(t *testing.T) {
 		t.Fatalf("reason pruned %s, exhaustive %s; want below_floor", pruned, exhaustive)
 	}
 }
+
+// TestNegativeModelPricesDomainCross checks a model whose every weight is
+// at most 0: no cross feature can raise a logit, so the scan evaluates
+// each candidate unbatched, and it once priced those without their
+// campaign_x_domain weight: 9.5257 for a bid worth 10 x sigmoid(3 - 6)
+// (the pricing audit).
+func TestNegativeModelPricesDomainCross(t *testing.T) {
+	t.Parallel()
+	const buckets = 1 << 16
+	m := &campaign.Model{Version: campaign.ModelVersion, Buckets: buckets, Bias: 3,
+		Features: []string{"campaign_x_domain"}, Weights: make([]float64, buckets)}
+	m.Weights[crossHashBytes(xxhashString("campaign=c1"), xxhashString("domain=example.com"))&(buckets-1)] = -6
+	s := mustCompile(t, testFile(bannerCampaign("c1", 10)), m)
+	var got openrtb.Response
+	c := AcquireCtx()
+	defer ReleaseCtx(c)
+	s.Decide(c, bannerRequest(), testNow, &got)
+	if len(got.Bids) != 1 || got.Bids[0].Price != 0.4743 {
+		t.Fatalf("bids %v; want 1:0.4743", bidPrices(&got))
+	}
+}
