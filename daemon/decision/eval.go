@@ -50,7 +50,7 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 	conv, slack := c.conv, c.rf.slack != 0
 	cut := b.cut(c)
 	cutM := margined(cut, conv)
-	it.nw = min(it.nw, s.stopWord(&b.suf, cut/conv))
+	it.nw = min(it.nw, s.stopWord(&b.suf, cutM))
 	wi, w := it.wi, it.w|1<<(o&63)
 	if wi >= it.nw {
 		w = 0
@@ -90,7 +90,7 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 		if nc := b.cut(c); nc != cut {
 			// The scan ends at the first word whose suffix bound is below cut.
 			cut, cutM = nc, margined(nc, conv)
-			if it.nw = min(it.nw, s.stopWord(&b.suf, cut/conv)); wi >= it.nw {
+			if it.nw = min(it.nw, s.stopWord(&b.suf, cutM)); wi >= it.nw {
 				break
 			}
 		}

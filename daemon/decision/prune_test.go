@@ -169,3 +169,23 @@ func TestNegativeModelPricesDomainCross(t *testing.T) {
 		t.Fatalf("bids %v; want 1:0.4743", bidPrices(&got))
 	}
 }
+
+// TestStopWordMargin checks the scan's early stop without a model keeps
+// the margin of the other bounds: a campaign worth exactly the floor
+// after conversion (4.77 USD at 0.9 EUR is 4.293 EUR, just under in
+// floating point) was cut at the first word, a no-bid where the
+// exhaustive decision bids (the pricing audit).
+func TestStopWordMargin(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(bannerCampaign("c1", 4.77)), nil)
+	r := bannerRequest()
+	r.Cur = [][]byte{[]byte("EUR")}
+	r.Imps[0].BidFloor, r.Imps[0].BidFloorCur = 4.293, []byte("EUR")
+	want, ref, _ := decide(s, r, testNow)
+	var got openrtb.Response
+	c := AcquireCtx()
+	defer ReleaseCtx(c)
+	if reason := s.Decide(c, r, testNow, &got); reason != want || len(got.Bids) != len(ref.Bids) || len(got.Bids) != 1 {
+		t.Fatalf("pruned: %s %v; exhaustive: %s %v; want one bid in both", reason, bidPrices(&got), want, bidPrices(ref))
+	}
+}
