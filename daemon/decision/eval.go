@@ -584,11 +584,20 @@ func (c *Ctx) pickDeal(imp *openrtb.Imp, cc *ccamp) (int, float64) {
 // pickGuaranteed is pickDeal for an imp with a guaranteed deal, which it
 // picks first. Out of line: such imps are few.
 //
+// As pickDeal, a campaign that may bid in the open auction passes over a
+// deal, guaranteed or not, whose floor is above its maxCpm: another
+// buyer's guaranteed deal on the imp once held it to such a deal, and it
+// bid nothing where the open auction took its bid (the pricing audit).
+//
 //go:noinline
 func (c *Ctx) pickGuaranteed(imp *openrtb.Imp, cc *ccamp) (int, float64) {
+	open := !cc.dealsOnly && imp.PMP.PrivateAuction != 1
 	pick := -1
 	for j, h := range c.dealH {
 		if c.dealFloor[j] < 0 || !containsU64(cc.deals, h) || !dealAdmits(&imp.PMP.Deals[j], cc) {
+			continue
+		}
+		if open && c.dealFloorOf(j) > cc.maxCPM*c.conv {
 			continue
 		}
 		if pick < 0 || c.dealGuide[j].guar && !c.dealGuide[pick].guar {
@@ -598,7 +607,7 @@ func (c *Ctx) pickGuaranteed(imp *openrtb.Imp, cc *ccamp) (int, float64) {
 	switch {
 	case pick >= 0:
 		return pick, c.dealFloorOf(pick)
-	case cc.dealsOnly || imp.PMP.PrivateAuction == 1:
+	case !open:
 		return -2, 0
 	}
 	return -1, c.impFloor

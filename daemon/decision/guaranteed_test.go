@@ -408,3 +408,26 @@ func TestDealIDs(t *testing.T) {
 		t.Fatalf("DealIDs() = %q; want %q", got, want)
 	}
 }
+
+// TestGuaranteedDealElsewhereKeepsOpenBid checks that another buyer's
+// guaranteed deal on the imp does not hold a campaign to its own deal
+// above its maxCpm: it once bid nothing where, without that guaranteed
+// deal, it bid in the open auction (the pricing audit).
+func TestGuaranteedDealElsewhereKeepsOpenBid(t *testing.T) {
+	t.Parallel()
+	c := bannerCampaign("c", 5)
+	c.Deals = []string{"D"}
+	s := mustCompile(t, testFile(c), nil)
+	for _, deals := range [][]openrtb.Deal{
+		{{ID: []byte("D"), BidFloor: 10}, {ID: []byte("G"), BidFloor: 3, Guar: 1}},
+		{{ID: []byte("D"), BidFloor: 10, Guar: 1}}, // its own, out of reach
+	} {
+		r := bannerRequest()
+		r.Imps[0].BidFloor = 1
+		r.Imps[0].PMP.Deals = deals
+		reason, resp, _ := decide(s, r, testNow)
+		if reason != ReasonBid || len(resp.Bids) != 1 || len(resp.Bids[0].DealID) != 0 || resp.Bids[0].Price != 5 {
+			t.Fatalf("deals %s: reason %s, bids %v; want an open bid of 5", deals[len(deals)-1].ID, reason, bidPrices(resp))
+		}
+	}
+}
