@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"math"
 	"slices"
 	"strings"
 )
@@ -24,6 +25,13 @@ const ModelVersion = 2
 // crossInfix marks the cross feature families.
 const crossInfix = "_x_"
 
+// MaxWeight bounds the bias and each weight of a model: a log-odds
+// factor of e^40, far past what training gives. A logit sums the bias and
+// one weight per feature, 12 terms, so it and the bounds rtbd prunes with
+// stay within +-700, where exp stays finite: with weights of 1e308 a
+// logit of Inf - Inf priced a bid NaN, written as 0 (the pricing audit).
+const MaxWeight = 40
+
 // MaxBuckets is the largest accepted [Model.Buckets] (16M weights, 128 MiB).
 const MaxBuckets = 1 << 24
 
@@ -40,13 +48,19 @@ func (m *Model) Validate() error {
 	if len(m.Weights) != m.Buckets {
 		p.addf("weights: has %d values; want buckets = %d", len(m.Weights), m.Buckets)
 	}
-	if !isFinite(m.Bias) {
-		p.addf("bias: %v is not finite", m.Bias)
+	if !isFinite(m.Bias) || math.Abs(m.Bias) > MaxWeight {
+		p.addf("bias: %v is not a finite number in [-%d, %d]", m.Bias, MaxWeight, MaxWeight)
 	}
+	bad := 0
 	for i, w := range m.Weights {
-		if !isFinite(w) {
-			p.addf("weights[%d]: %v is not finite", i, w)
+		if !isFinite(w) || math.Abs(w) > MaxWeight {
+			if bad++; bad <= 10 {
+				p.addf("weights[%d]: %v is not a finite number in [-%d, %d]", i, w, MaxWeight, MaxWeight)
+			}
 		}
+	}
+	if bad > 10 {
+		p.addf("weights: %d more out of range", bad-10)
 	}
 	seen := make(map[string]int, len(m.Features))
 	for i, f := range m.Features {

@@ -340,9 +340,30 @@ func TestValidateModel(t *testing.T) {
 	m := GenerateModel(16, 1)
 	m.Weights[3], m.Bias = math.NaN(), math.Inf(-1)
 	err := m.Validate()
-	for _, want := range []string{"weights[3]: NaN is not finite", "bias: -Inf is not finite"} {
+	for _, want := range []string{"weights[3]: NaN is not a finite number in [-40, 40]", "bias: -Inf is not a finite number in [-40, 40]"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("unexpected error; got %v; want it to contain %q", err, want)
 		}
+	}
+	// Finite but huge: a logit of 1e308 - 1e308 - 1e308 is -Inf, of
+	// Inf - Inf NaN (the pricing audit).
+	f(func(m *Model) { m.Weights[5] = 1e308 }, "model.json: weights[5]: 1e+308 is not a finite number in [-40, 40]")
+	f(func(m *Model) { m.Bias = -40.5 }, "model.json: bias: -40.5 is not a finite number in [-40, 40]")
+	m = GenerateModel(16, 1)
+	m.Weights[0], m.Bias = -MaxWeight, MaxWeight
+	if err := m.Validate(); err != nil {
+		t.Fatalf("weights at the bound: %v", err)
+	}
+}
+
+// TestMaxWeightKeepsExpFinite checks that the logit's terms (the bias and
+// one weight per feature) and the cross slack rtbd adds to its price
+// bounds (up to two more weights) stay where exp is finite at MaxWeight:
+// a feature added to FeatureNames must lower the bound if it no longer
+// does.
+func TestMaxWeightKeepsExpFinite(t *testing.T) {
+	worst := float64((1 + len(FeatureNames) + 2) * MaxWeight)
+	if math.IsInf(math.Exp(worst), 0) || math.Exp(-worst) == 0 {
+		t.Fatalf("%d features at MaxWeight %d: exp(%g) is not finite and non-zero", len(FeatureNames), MaxWeight, worst)
 	}
 }

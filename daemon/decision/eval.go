@@ -725,7 +725,7 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 	if shade == guaranteed {
 		p = cc.maxCPM * c.conv // bid whatever the score, up to maxCPM
 	}
-	if p < floor || p <= 0 {
+	if !(p >= floor) || !(p > 0) { // a NaN too
 		c.note(ReasonBelowFloor)
 		return 0, score
 	}
