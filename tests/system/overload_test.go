@@ -47,8 +47,10 @@ func overload(t *testing.T, bin harness.Binaries) failures {
 		f.add("%d of %d requests failed (errors %d, timeouts %d, dropped %d); want at most 20%%",
 			failed, res.Scheduled, res.Errors, res.Timeouts, res.Saturation.Dropped)
 	}
-	if shed == 0 {
-		t.Logf("rtbd shed nothing: this machine answered %.0f req/s without a queue over 20ms", res.Rate)
+	if shed == 0 && len(f) == 0 {
+		// The overload this test needs did not happen: it tested
+		// nothing, and says so rather than pass.
+		t.Skipf("rtbd shed nothing: this machine answered %.0f req/s over %d connections without a queue over 20ms, so shedding was not exercised", res.Rate, conns)
 	}
 	return f
 }
