@@ -133,3 +133,24 @@ func TestNoticeQueryDealIsALaterField(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticeQueryGolden pins the signed bytes of a notice with every
+// field, and their signature, as literals: hosts of one fleet run two
+// versions during a rollout, and the notices of one's bids must verify
+// on the other. A change here breaks that; the tests above write their
+// expected queries with AppendNoticeQuery itself and would not see it.
+func TestNoticeQueryGolden(t *testing.T) {
+	keys, err := ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := AppendNoticeQuery(nil, &NoticeQuery{BidID: []byte("b&1"), CampaignID: []byte("c/7"), ImpID: []byte("imp 1"), UserKey: 0xabc,
+		Cur: []byte("USD"), BidPrice: []byte("1.2345"), BillOnWin: true, Explore: true, Exchange: []byte("ssp-1"), Deal: []byte("deal é"), Qty: []byte("2.5")})
+	const want = "?bid=b%261&cid=c%2F7&imp=imp+1&uk=0000000000000abc&cur=USD&bp=1.2345&bo=w&sx=1&x=ssp-1&deal=deal+%C3%A9&qm=2.5"
+	if string(q) != want {
+		t.Fatalf("query\n%s\nwant\n%s", q, want)
+	}
+	if sig := keys[0].Sign(q); sig != 0x52b730e00bccebef {
+		t.Fatalf("signature %#x; want 0x52b730e00bccebef", sig)
+	}
+}
