@@ -307,6 +307,7 @@ func (l *evLoop) attempt(lane int32, slot int64, sec *second, body []byte, skip 
 	if t == nil {
 		rs.noTarget.Add(1)
 		l.release(lane, now)
+		l.w.notSent(sec)
 		l.w.count(sec, nil, outError)
 		return
 	}

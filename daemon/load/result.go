@@ -23,8 +23,10 @@ type Result struct {
 	// or SIGTERM), possibly before its schedule did: Window is then the
 	// part that ran, and Check fails every assertion.
 	Interrupted bool `json:"interrupted"`
-	// Scheduled counts the slots the pacer produced; Sent those sent (the
-	// rest were Dropped or Expired).
+	// Scheduled counts the slots the pacer produced; Sent those sent to a
+	// target. The rest were Dropped or Expired, or never left: every
+	// target's breaker was open (NoTarget) or no connection opened (a
+	// dial error), counted in Errors.
 	Scheduled int64 `json:"scheduled"`
 	Sent      int64 `json:"sent"`
 	Bids      int64 `json:"bids"`
@@ -95,14 +97,17 @@ type Saturation struct {
 
 // TargetResult holds the counts of one target.
 type TargetResult struct {
-	URL          string `json:"url"`
-	Sent         int64  `json:"sent"`
-	Bids         int64  `json:"bids"`
-	NoBids       int64  `json:"nobids"`
-	Errors       int64  `json:"errors"`
-	Timeouts     int64  `json:"timeouts"`
-	DialErrors   int64  `json:"dial_errors"`
-	BreakerOpens int64  `json:"breaker_opens"`
+	URL string `json:"url"`
+	// Sent counts the attempts on the target: a request that failed over
+	// from another counts on both, so the targets' sum may exceed the
+	// run's Sent.
+	Sent         int64 `json:"sent"`
+	Bids         int64 `json:"bids"`
+	NoBids       int64 `json:"nobids"`
+	Errors       int64 `json:"errors"`
+	Timeouts     int64 `json:"timeouts"`
+	DialErrors   int64 `json:"dial_errors"`
+	BreakerOpens int64 `json:"breaker_opens"`
 	// Retries counts requests re-sent once because the server closed or
 	// reset a kept-alive connection before answering, and, with a single
 	// target, connections tried once more after a failed connect.
@@ -154,7 +159,7 @@ func newResult(cfg *Config, rs *runState, p *pacer, workers []*worker) *Result {
 		r.hist.Merge(&h.h)
 	}
 	r.Scheduled = p.scheduled.Load()
-	r.Sent, r.Bids, r.NoBids = c.sent.Load(), c.bids.Load(), c.nobids.Load()
+	r.Sent, r.Bids, r.NoBids = c.sent.Load()-c.unsent.Load(), c.bids.Load(), c.nobids.Load()
 	r.Errors, r.Timeouts = c.errs.Load(), c.timeouts.Load()
 	r.NoTarget = rs.noTarget.Load()
 	if r.Window > 0 {
@@ -202,12 +207,12 @@ func (r *Result) addSeries(s *series) {
 		sec := Second{Second: i}
 		if p := s.peek(i); p != nil {
 			sec = Second{
-				Second: i, Sent: p.sent.Load(), Bids: p.bids.Load(), NoBids: p.nobids.Load(),
+				Second: i, Sent: p.sent.Load() - p.unsent.Load(), Bids: p.bids.Load(), NoBids: p.nobids.Load(),
 				Errors: p.errs.Load(), Timeouts: p.timeouts.Load(), Dropped: p.dropped.Load(),
 				P99: p.hist.quantile(0.99, uint64(p.latencies.Load())),
 			}
 		}
-		if sec.Sent+sec.Dropped+sec.Timeouts > 0 && sec.Bids+sec.NoBids == 0 { // expired slots are timeouts, not sent
+		if sec.Sent+sec.Errors+sec.Dropped+sec.Timeouts > 0 && sec.Bids+sec.NoBids == 0 { // expired slots are timeouts, refused ones errors: neither is sent
 			r.ZeroSeconds++
 		}
 		r.Series = append(r.Series, sec)

@@ -214,7 +214,7 @@ func writeProgress(w io.Writer, rs *runState, p *pacer, workers []*worker) {
 		p99 = s.hist.quantile(0.99, uint64(s.latencies.Load()))
 	}
 	fmt.Fprintf(w, "rtbload: %4.0fs sent %d (%.0f/s) bid %d nobid %d error %d timeout %d | last s p99 %s | behind max %s (pacer %s) queue %d dropped %d expired %d\n",
-		float64(now)/1e9, c.sent.Load(), float64(c.sent.Load())*1e9/float64(max(now, 1)),
+		float64(now)/1e9, c.sent.Load()-c.unsent.Load(), float64(c.sent.Load()-c.unsent.Load())*1e9/float64(max(now, 1)),
 		c.bids.Load(), c.nobids.Load(), c.errs.Load(), c.timeouts.Load(),
 		FormatLatency(p99), FormatLatency(time.Duration(behind)), FormatLatency(time.Duration(p.maxLate.Load())), p.queueLen(), p.dropped.Load(), rs.expired.Load())
 }

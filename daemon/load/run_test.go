@@ -236,6 +236,12 @@ func testRunErrorKinds(t *testing.T, engine Engine) {
 	if tr.Sent != 10 || tr.DialErrors != 10 || tr.Retries != 10 {
 		t.Fatalf("sent %d, dial errors %d, retries %d; want 10 each", tr.Sent, tr.DialErrors, tr.Retries)
 	}
+	// Nor does it count as sent, or in the achieved rate: a refused run
+	// once read "rate 1000.0/s" and passed rate>=990 (the rtbload audit).
+	if res.Sent != 0 || res.Rate != 0 || res.Series[0].Sent != 0 || res.ZeroSeconds != 1 {
+		t.Fatalf("run sent %d at %.1f/s, second 0 sent %d, zero seconds %d; want 0 sent at 0/s, one second without success",
+			res.Sent, res.Rate, res.Series[0].Sent, res.ZeroSeconds)
+	}
 	var table bytes.Buffer
 	if err := res.WriteTable(&table); err != nil || !strings.Contains(table.String(), "dial 10") {
 		t.Fatalf("table lacks the error kinds (%v):\n%s", err, table.String())

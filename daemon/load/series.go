@@ -9,9 +9,9 @@ import (
 // second holds the counts of the requests scheduled in one second of the
 // run. Every worker updates it, so the fields are atomic.
 type second struct {
-	sent, bids, nobids, errs, timeouts, dropped atomic.Int64
-	latencies                                   atomic.Int64 // values in hist
-	hist                                        seriesHist
+	sent, unsent, bids, nobids, errs, timeouts, dropped atomic.Int64
+	latencies                                           atomic.Int64 // values in hist
+	hist                                                seriesHist
 }
 
 // series is the per-second time series, indexed by the second of each

@@ -13,11 +13,12 @@ import (
 // counts are outcome counters. Workers own theirs and update them
 // atomically only so that the progress line may read them.
 type counts struct {
-	sent, bids, nobids, errs, timeouts, late atomic.Int64
+	sent, unsent, bids, nobids, errs, timeouts, late atomic.Int64
 }
 
 func (c *counts) add(o *counts) {
 	c.sent.Add(o.sent.Load())
+	c.unsent.Add(o.unsent.Load())
 	c.bids.Add(o.bids.Load())
 	c.nobids.Add(o.nobids.Load())
 	c.errs.Add(o.errs.Load())
@@ -134,6 +135,7 @@ func (w *worker) do(slot int64) {
 		t := rs.pick(now, skip)
 		if t == nil {
 			rs.noTarget.Add(1)
+			w.notSent(sec)
 			w.count(sec, nil, outError)
 			return
 		}
@@ -220,8 +222,19 @@ func (w *worker) finish(slot, now int64, sec *second, t *target, err error) {
 	}
 	if out == outError {
 		t.noteError(err, w.resp.StatusCode())
+		if isDialError(err) {
+			w.notSent(sec)
+		}
 	}
 	w.count(sec, t, out)
+}
+
+// notSent takes back the count of a request as sent (see begin): it never
+// left, every target's breaker open or no connection opened. It counts as
+// an error, not in the achieved rate.
+func (w *worker) notSent(sec *second) {
+	w.c.unsent.Add(1)
+	sec.unsent.Add(1)
 }
 
 func (w *worker) count(sec *second, t *target, out outcome) {
