@@ -320,7 +320,9 @@ type Bidding struct {
 	Currency string `json:"currency"`
 	// Rates converts currencies: units of the currency per 1 USD, e.g.
 	// {"EUR": 0.92}. USD is always 1. A request may ask for a bid in any
-	// of them; the bid's notices, in its currency, are converted back.
+	// of them; the bid's notices, in its currency, are converted back. A
+	// reload that drops a currency keeps its last rate for the notices of
+	// the bids still out in it, for 7 days (not across a restart).
 	Rates map[string]float64 `json:"rates"`
 	// NoticeBaseURL is the absolute URL prefix of nurl, burl and lurl,
 	// e.g. "https://bid.example.com/": http or https, without query,

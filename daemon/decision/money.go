@@ -13,6 +13,56 @@ type money struct {
 	rates []float64 // units per USD, same order
 	file  int       // index of the campaign file currency
 	bid   int       // index of the preferred bid currency
+	// retired are the rates of currencies an earlier book had and this
+	// one has not: bids in them may still be out, and their notices are
+	// converted with them (noticeRate) for retiredRateKeep after the
+	// reload that dropped them. Bids never use them.
+	retired []retiredRate
+}
+
+// retiredRate is a dropped currency's last rate (units per USD) and when
+// it was dropped (unix seconds).
+type retiredRate struct {
+	code  []byte
+	rate  float64
+	since int64
+}
+
+// retiredRateKeep is how long notices in a currency a reload dropped are
+// still converted at its last rate: past the 48 h a notice's dedupe
+// keeps it and the exchanges' billing delays. A bill refused for its
+// currency was spend never counted (the pricing audit).
+const retiredRateKeep = 7 * 24 * 3600
+
+// retire sets m.retired from the book before it, prev, at now (unix
+// seconds): prev's currencies that m lacks, and prev's own retired ones
+// not past retiredRateKeep that m has not brought back.
+func (m *money) retire(prev *money, now int64) {
+	m.retired = m.retired[:0]
+	for i, code := range prev.codes {
+		if _, ok := m.lookup(code); !ok {
+			m.retired = append(m.retired, retiredRate{code: code, rate: prev.rates[i], since: now})
+		}
+	}
+	for _, r := range prev.retired {
+		if _, ok := m.lookup(r.code); !ok && now-r.since < retiredRateKeep {
+			m.retired = append(m.retired, r)
+		}
+	}
+}
+
+// noticeRate returns the rate (units per USD) of currency c (any case;
+// empty means USD) for a notice: this book's, else a retired one's.
+func (m *money) noticeRate(c []byte) (float64, bool) {
+	if i, ok := m.lookup(c); ok {
+		return m.rates[i], true
+	}
+	for _, r := range m.retired {
+		if equalFoldBytes(r.code, c) {
+			return r.rate, true
+		}
+	}
+	return 0, false
 }
 
 func newMoney(fileCur, bidCur string, rates map[string]float64) (money, error) {

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rtbd/rtbd/daemon/openrtb"
 )
 
 // TestCurrencyChange: a book in another currency than the spend counted
@@ -101,5 +104,59 @@ func TestRoundHalfAway(t *testing.T) {
 		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
 			t.Fatalf("roundHalfAway(%v) = %v, math.Round %v", x, got, want)
 		}
+	}
+}
+
+// TestRetiredCurrencyBills checks that a reload dropping a currency's
+// rate still converts the notices of the bids out in it, at its last
+// rate, for retiredRateKeep: they were refused for the currency, and
+// their spend never counted (the pricing audit). Bids never take it.
+func TestRetiredCurrencyBills(t *testing.T) {
+	t.Parallel()
+	st := NewState(1 << 10)
+	now := testNow
+	st.now = func() time.Time { return now }
+	book := func(rates map[string]float64) *Snapshot {
+		opts := testOptions
+		opts.Rates = rates
+		s, err := Compile(testFile(bannerCampaign("c1", 5)), nil, st, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	bill := func(cur string) (int64, error) {
+		ch, err := st.Bill([]byte("c1"), 0, 1800, []byte(cur), now) // 1.8 EUR an impression
+		return ch.Total, err
+	}
+	book(map[string]float64{"EUR": 0.9})
+	if total, err := bill("EUR"); err != nil || total != 2_000_000 {
+		t.Fatalf("EUR bill with its rate: total %d, %v; want 2 USD", total, err)
+	}
+	s := book(map[string]float64{"GBP": 0.8}) // EUR dropped
+	if total, err := bill("eur"); err != nil || total != 4_000_000 {
+		t.Fatalf("EUR bill after the reload that dropped it: total %d, %v; want 2 USD more", total, err)
+	}
+	if r := st.CurrencyRate([]byte("EUR")); math.Abs(r-1/0.9) > 1e-12 {
+		t.Fatalf("EUR rate after the drop: %v; want 1/0.9", r)
+	}
+	r := bannerRequest()
+	r.Cur = [][]byte{[]byte("EUR")}
+	var resp openrtb.Response
+	c := AcquireCtx()
+	defer ReleaseCtx(c)
+	if s.Decide(c, r, now, &resp); len(resp.Bids) != 0 && string(resp.Cur) == "EUR" {
+		t.Fatal("bid in a retired currency")
+	}
+	// Kept through another reload, until retiredRateKeep after the drop.
+	now = now.Add(retiredRateKeep*time.Second - time.Second)
+	book(map[string]float64{"GBP": 0.8})
+	if _, err := bill("EUR"); err != nil {
+		t.Fatalf("EUR bill a reload later, within the keep: %v", err)
+	}
+	now = now.Add(2 * time.Second)
+	book(map[string]float64{"GBP": 0.8})
+	if _, err := bill("EUR"); err == nil {
+		t.Fatal("EUR bill past the keep was converted")
 	}
 }

@@ -552,11 +552,11 @@ func (s *State) CurrencyRate(cur []byte) float64 {
 	if snap == nil {
 		return 0
 	}
-	ci, ok := snap.money.lookup(cur)
+	r, ok := snap.money.noticeRate(cur)
 	if !ok {
 		return 0
 	}
-	return snap.money.factor(ci, snap.money.bid)
+	return snap.money.rates[snap.money.bid] / r
 }
 
 // charge returns the counters of campaignID and the spend of one
@@ -571,12 +571,12 @@ func (s *State) charge(campaignID []byte, price float64, cur []byte) (*campaignS
 	if !(price >= 0) || math.IsInf(price, 0) {
 		return nil, 0, fmt.Errorf("cannot bill campaign %q: bad price %v", campaignID, price)
 	}
-	ci, ok := snap.money.lookup(cur)
+	r, ok := snap.money.noticeRate(cur)
 	if !ok {
 		return nil, 0, fmt.Errorf("cannot bill campaign %q: no rate for currency %q", campaignID, cur)
 	}
 	// CPM/1000 per impression, in micro-units: x 1e6 / 1e3.
-	spend := math.Round(price * snap.money.factor(ci, snap.money.file) * 1e3)
+	spend := math.Round(price * (snap.money.rates[snap.money.file] / r) * 1e3)
 	if spend > maxCharge {
 		return nil, 0, fmt.Errorf("cannot bill campaign %q: price %v is past any budget", campaignID, price)
 	}

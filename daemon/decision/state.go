@@ -203,11 +203,13 @@ func (s *State) attach(snap *Snapshot) error {
 		}
 	}
 	// The last book had its campaigns until now: those this one drops
-	// are retired from today on, not from the day it was compiled.
+	// are retired from today on, not from the day it was compiled. So
+	// are its currencies, for the notices of bids still out in them.
 	if prev := s.snap.Load(); prev != nil {
 		for i := range prev.camps {
 			prev.camps[i].st.seen.Store(dayOf(today))
 		}
+		snap.money.retire(&prev.money, s.now().Unix())
 	}
 	s.camps.Store(&m)
 	s.grown.Add(uint64(added))
