@@ -265,7 +265,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "\nsecond\tsent\tbid\tnobid\terror\ttimeout\tdropped\tp99\n")
 	for _, x := range r.Series {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", x.Second, x.Sent, x.Bids, x.NoBids, x.Errors, x.Timeouts, x.Dropped, FormatLatency(x.P99))
+		p99 := "-" // no latency measured: all failed to connect, or none scheduled
+		if x.Bids+x.NoBids+x.Timeouts > 0 {
+			p99 = FormatLatency(x.P99)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", x.Second, x.Sent, x.Bids, x.NoBids, x.Errors, x.Timeouts, x.Dropped, p99)
 	}
 	return tw.Flush()
 }

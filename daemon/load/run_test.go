@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -245,6 +246,10 @@ func testRunErrorKinds(t *testing.T, engine Engine) {
 	var table bytes.Buffer
 	if err := res.WriteTable(&table); err != nil || !strings.Contains(table.String(), "dial 10") {
 		t.Fatalf("table lacks the error kinds (%v):\n%s", err, table.String())
+	}
+	// A second with no latency measured shows none, not a p99 of 0us.
+	if !regexp.MustCompile(`\n0 +0 +0 +0 +10 +0 +0 +-\n`).MatchString(table.String()) {
+		t.Fatalf("table's second 0 does not show its p99 as unmeasured:\n%s", table.String())
 	}
 }
 
