@@ -35,17 +35,24 @@ var goldenCases = []struct {
 	guarEvery int  // make the first deal of every guarEvery-th request guaranteed; 0 none
 	bookDeals bool // give every other request deals that the book's campaigns list
 	want      string
+	// mutate, when set, changes the book before it is compiled and the
+	// requests before they are decided.
+	mutate func(f *campaign.File, reqs []*openrtb.Request)
 }{
-	{"gen50", 50, 1, true, []int64{1, 2, 3}, 500, 0, false, "661dade29cea898cc66585451d27148e"},
-	{"gen50-s2", 50, 2, true, []int64{4}, 500, 0, false, "174bf59cf1fa8354f13962f89fc02e65"},
-	{"gen1000", 1000, 1, true, []int64{1, 2, 3}, 600, 0, false, "3e4942e3b149773b146496b5e19aca6d"},
-	{"gen1000-guar", 1000, 1, true, []int64{5}, 500, 3, false, "b068d51b0db4ed54d43e3653830f9420"},
-	{"gen300-nomodel", 300, 3, false, []int64{6}, 500, 0, false, "0bcb2f41f9b6ad3f36fe41d647b1adae"},
-	{"gen3000", 3000, 2, true, []int64{7}, 500, 0, false, "0771b2ab913a1b6a8729abc4c958554c"},
-	{"demo", 0, 0, false, []int64{1, 8}, 500, 0, false, "eb1910e7ea0b6614f1b4837f52b440e8"},
-	{"demo-guar", 0, 0, false, []int64{9}, 500, 2, false, "1361b437dfe708ea812704a3c5ba0beb"},
-	{"gen1000-deals", 1000, 1, true, []int64{10}, 500, 4, true, "c76f2ebfbd66dbd27f0ae66d13e9d5f7"},
-	{"gen50-deals", 50, 4, true, []int64{11}, 500, 3, true, "23cceacc283b59c977c3dbe1fa171eb6"},
+	{"gen50", 50, 1, true, []int64{1, 2, 3}, 500, 0, false, "661dade29cea898cc66585451d27148e", nil},
+	{"gen50-s2", 50, 2, true, []int64{4}, 500, 0, false, "174bf59cf1fa8354f13962f89fc02e65", nil},
+	{"gen1000", 1000, 1, true, []int64{1, 2, 3}, 600, 0, false, "3e4942e3b149773b146496b5e19aca6d", nil},
+	{"gen1000-guar", 1000, 1, true, []int64{5}, 500, 3, false, "b068d51b0db4ed54d43e3653830f9420", nil},
+	{"gen300-nomodel", 300, 3, false, []int64{6}, 500, 0, false, "0bcb2f41f9b6ad3f36fe41d647b1adae", nil},
+	{"gen3000", 3000, 2, true, []int64{7}, 500, 0, false, "0771b2ab913a1b6a8729abc4c958554c", nil},
+	{"demo", 0, 0, false, []int64{1, 8}, 500, 0, false, "eb1910e7ea0b6614f1b4837f52b440e8", nil},
+	{"demo-guar", 0, 0, false, []int64{9}, 500, 2, false, "1361b437dfe708ea812704a3c5ba0beb", nil},
+	{"gen1000-deals", 1000, 1, true, []int64{10}, 500, 4, true, "c76f2ebfbd66dbd27f0ae66d13e9d5f7", nil},
+	{"gen50-deals", 50, 4, true, []int64{11}, 500, 3, true, "23cceacc283b59c977c3dbe1fa171eb6", nil},
+	{"gen1000-alike", 1000, 1, true, []int64{12}, 500, 0, false, "b0aa90772e74fa34ce276229dab9f2d6", alikeSlots},
+	{"gen200-alike-nomodel", 200, 5, false, []int64{13}, 500, 5, true, "caeda0fd82a69e2d204303266a7da73b", alikeSlots},
+	{"gen1000-audio", 1000, 2, true, []int64{14}, 500, 0, false, "ddb0c2dc2b07212eabc25e32f2ec6ed3", audioSlots},
+	{"gen100-audio-deals", 100, 3, true, []int64{15}, 500, 3, true, "f3167f08370bfaedcb4e0faefede3b39", audioSlots},
 }
 
 // TestDecisionsGolden runs goldenCases through Decide and compares the
@@ -65,11 +72,14 @@ func TestDecisionsGolden(t *testing.T) {
 					m = campaign.GenerateModel(4096, tc.seed)
 				}
 			}
-			s := mustCompile(t, f, m)
 			var reqs []*openrtb.Request
 			for _, seed := range tc.reqSeeds {
 				reqs = append(reqs, parseRequests(t, campaign.GenerateCTVRequests(tc.reqs, seed))...)
 			}
+			if tc.mutate != nil {
+				tc.mutate(f, reqs)
+			}
+			s := mustCompile(t, f, m)
 			if tc.bookDeals {
 				var deals []string
 				for j := range f.Campaigns {
@@ -139,4 +149,79 @@ func goldenHash(s *Snapshot, reqs []*openrtb.Request) (string, []byte, int) {
 	}
 	h := sha256.Sum256(dump)
 	return hex.EncodeToString(h[:16]), dump, bids
+}
+
+// alikeSlots makes slots of structured pods alike (see sameSlot): in
+// every other request of two slots or more the second copies the first,
+// in every third of three or more the third copies the first (alike but
+// not next to it), and in every fifth the last slot has its floor in
+// another currency; some campaigns target mimes, protocols and plcmt.
+func alikeSlots(f *campaign.File, reqs []*openrtb.Request) {
+	for i := range f.Campaigns {
+		t := &f.Campaigns[i].Targeting
+		switch i % 7 {
+		case 1:
+			t.Mimes = []string{"video/mp4"}
+		case 2:
+			t.Protocols = []int{3, 7}
+		case 3:
+			t.Plcmt = []int{1}
+		}
+	}
+	for i, r := range reqs {
+		imps := r.Imps
+		if len(imps) < 2 || isDynamic(&imps[0].Video.Pod) {
+			continue
+		}
+		copySlot := func(dst, src *openrtb.Imp) {
+			pod := dst.Video.Pod
+			dst.Video, dst.BidFloor = src.Video, src.BidFloor
+			dst.Video.Pod = pod
+		}
+		if i%2 == 0 {
+			copySlot(&imps[1], &imps[0])
+		}
+		if i%3 == 0 && len(imps) >= 3 {
+			copySlot(&imps[2], &imps[0])
+		}
+		if i%5 == 0 {
+			imps[len(imps)-1].BidFloorCur = []byte("EUR")
+		}
+	}
+}
+
+// audioSlots gives every other campaign audio copies of its video
+// creatives, and turns the imps of every other request into audio ones.
+func audioSlots(f *campaign.File, reqs []*openrtb.Request) {
+	for i := range f.Campaigns {
+		c := &f.Campaigns[i]
+		if i%2 == 1 {
+			continue
+		}
+		for _, cr := range c.Creatives {
+			if cr.Type == "video" {
+				cr.ID, cr.Type, cr.Mimes = cr.ID+"-a", "audio", []string{"audio/mpeg"}
+				c.Creatives = append(c.Creatives, cr)
+			}
+		}
+		if len(c.Targeting.Media) > 0 {
+			c.Targeting.Media = append(c.Targeting.Media, "audio")
+		}
+	}
+	for i, r := range reqs {
+		if i%2 == 1 {
+			continue
+		}
+		for j := range r.Imps {
+			imp := &r.Imps[j]
+			v := &imp.Video
+			imp.Audio = openrtb.Audio{
+				Mimes: [][]byte{[]byte("audio/mpeg")}, MinDur: v.MinDur, MaxDur: v.MaxDur, Protocols: v.Protocols, Pod: v.Pod,
+			}
+			if (i+j)%3 == 0 {
+				imp.Audio.Mimes = append(imp.Audio.Mimes, []byte("audio/mp4"))
+			}
+			imp.Video, imp.Media = openrtb.Video{}, openrtb.MediaAudio
+		}
+	}
 }
