@@ -38,21 +38,25 @@ var goldenCases = []struct {
 	// mutate, when set, changes the book before it is compiled and the
 	// requests before they are decided.
 	mutate func(f *campaign.File, reqs []*openrtb.Request)
+	// spend, when set, bills impressions into the compiled book's State.
+	spend func(s *Snapshot, f *campaign.File, reqs []*openrtb.Request)
 }{
-	{"gen50", 50, 1, true, []int64{1, 2, 3}, 500, 0, false, "661dade29cea898cc66585451d27148e", nil},
-	{"gen50-s2", 50, 2, true, []int64{4}, 500, 0, false, "174bf59cf1fa8354f13962f89fc02e65", nil},
-	{"gen1000", 1000, 1, true, []int64{1, 2, 3}, 600, 0, false, "3e4942e3b149773b146496b5e19aca6d", nil},
-	{"gen1000-guar", 1000, 1, true, []int64{5}, 500, 3, false, "b068d51b0db4ed54d43e3653830f9420", nil},
-	{"gen300-nomodel", 300, 3, false, []int64{6}, 500, 0, false, "0bcb2f41f9b6ad3f36fe41d647b1adae", nil},
-	{"gen3000", 3000, 2, true, []int64{7}, 500, 0, false, "0771b2ab913a1b6a8729abc4c958554c", nil},
-	{"demo", 0, 0, false, []int64{1, 8}, 500, 0, false, "eb1910e7ea0b6614f1b4837f52b440e8", nil},
-	{"demo-guar", 0, 0, false, []int64{9}, 500, 2, false, "1361b437dfe708ea812704a3c5ba0beb", nil},
-	{"gen1000-deals", 1000, 1, true, []int64{10}, 500, 4, true, "c76f2ebfbd66dbd27f0ae66d13e9d5f7", nil},
-	{"gen50-deals", 50, 4, true, []int64{11}, 500, 3, true, "23cceacc283b59c977c3dbe1fa171eb6", nil},
-	{"gen1000-alike", 1000, 1, true, []int64{12}, 500, 0, false, "b0aa90772e74fa34ce276229dab9f2d6", alikeSlots},
-	{"gen200-alike-nomodel", 200, 5, false, []int64{13}, 500, 5, true, "caeda0fd82a69e2d204303266a7da73b", alikeSlots},
-	{"gen1000-audio", 1000, 2, true, []int64{14}, 500, 0, false, "ddb0c2dc2b07212eabc25e32f2ec6ed3", audioSlots},
-	{"gen100-audio-deals", 100, 3, true, []int64{15}, 500, 3, true, "f3167f08370bfaedcb4e0faefede3b39", audioSlots},
+	{"gen50", 50, 1, true, []int64{1, 2, 3}, 500, 0, false, "661dade29cea898cc66585451d27148e", nil, nil},
+	{"gen50-s2", 50, 2, true, []int64{4}, 500, 0, false, "174bf59cf1fa8354f13962f89fc02e65", nil, nil},
+	{"gen1000", 1000, 1, true, []int64{1, 2, 3}, 600, 0, false, "3e4942e3b149773b146496b5e19aca6d", nil, nil},
+	{"gen1000-guar", 1000, 1, true, []int64{5}, 500, 3, false, "b068d51b0db4ed54d43e3653830f9420", nil, nil},
+	{"gen300-nomodel", 300, 3, false, []int64{6}, 500, 0, false, "0bcb2f41f9b6ad3f36fe41d647b1adae", nil, nil},
+	{"gen3000", 3000, 2, true, []int64{7}, 500, 0, false, "0771b2ab913a1b6a8729abc4c958554c", nil, nil},
+	{"demo", 0, 0, false, []int64{1, 8}, 500, 0, false, "eb1910e7ea0b6614f1b4837f52b440e8", nil, nil},
+	{"demo-guar", 0, 0, false, []int64{9}, 500, 2, false, "1361b437dfe708ea812704a3c5ba0beb", nil, nil},
+	{"gen1000-deals", 1000, 1, true, []int64{10}, 500, 4, true, "c76f2ebfbd66dbd27f0ae66d13e9d5f7", nil, nil},
+	{"gen50-deals", 50, 4, true, []int64{11}, 500, 3, true, "23cceacc283b59c977c3dbe1fa171eb6", nil, nil},
+	{"gen1000-alike", 1000, 1, true, []int64{12}, 500, 0, false, "b0aa90772e74fa34ce276229dab9f2d6", alikeSlots, nil},
+	{"gen200-alike-nomodel", 200, 5, false, []int64{13}, 500, 5, true, "caeda0fd82a69e2d204303266a7da73b", alikeSlots, nil},
+	{"gen1000-audio", 1000, 2, true, []int64{14}, 500, 0, false, "ddb0c2dc2b07212eabc25e32f2ec6ed3", audioSlots, nil},
+	{"gen1000-capped", 1000, 1, true, []int64{16}, 500, 0, false, "1a6844cd98cbf97d717deaa5f94977a8", cappedBook, spendBook},
+	{"gen100-capped-deals", 100, 2, true, []int64{17}, 500, 3, true, "2f7953ebad7f7da0cf76b20ceb4e7113", cappedBook, spendBook},
+	{"gen100-audio-deals", 100, 3, true, []int64{15}, 500, 3, true, "f3167f08370bfaedcb4e0faefede3b39", audioSlots, nil},
 }
 
 // TestDecisionsGolden runs goldenCases through Decide and compares the
@@ -80,6 +84,9 @@ func TestDecisionsGolden(t *testing.T) {
 				tc.mutate(f, reqs)
 			}
 			s := mustCompile(t, f, m)
+			if tc.spend != nil {
+				tc.spend(s, f, reqs)
+			}
 			if tc.bookDeals {
 				var deals []string
 				for j := range f.Campaigns {
@@ -222,6 +229,43 @@ func audioSlots(f *campaign.File, reqs []*openrtb.Request) {
 				imp.Audio.Mimes = append(imp.Audio.Mimes, []byte("audio/mp4"))
 			}
 			imp.Video, imp.Media = openrtb.Video{}, openrtb.MediaAudio
+		}
+	}
+}
+
+// cappedBook caps every third campaign at one impression a day per user.
+func cappedBook(f *campaign.File, _ []*openrtb.Request) {
+	for i := range f.Campaigns {
+		if i%3 == 0 {
+			f.Campaigns[i].FreqCap = campaign.FreqCap{Max: 1, WindowSeconds: 86400}
+		}
+	}
+}
+
+// spendBook bills, for the users of every other request, an impression
+// of two capped campaigns in five, and spends every seventh campaign's
+// daily budget: eligible then turns them away.
+func spendBook(s *Snapshot, f *campaign.File, reqs []*openrtb.Request) {
+	usd := []byte("USD")
+	for i := range f.Campaigns {
+		c := &f.Campaigns[i]
+		if i%7 == 0 {
+			if _, err := s.state.Bill([]byte(c.ID), 0, 1e9, usd, goldenNow); err != nil {
+				panic(err)
+			}
+		}
+	}
+	for j, r := range reqs {
+		uk := UserKey(r)
+		if j%2 == 1 || uk == 0 {
+			continue
+		}
+		for i := range f.Campaigns {
+			if c := &f.Campaigns[i]; c.FreqCap.Max > 0 && i%5 < 2 {
+				if _, err := s.state.Bill([]byte(c.ID), uk, 0.001, usd, goldenNow); err != nil {
+					panic(err)
+				}
+			}
 		}
 	}
 }
