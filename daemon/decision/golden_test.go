@@ -47,6 +47,7 @@ var goldenCases = []struct {
 	{"gen1000-guar", 1000, 1, true, []int64{5}, 500, 3, false, "b068d51b0db4ed54d43e3653830f9420", nil, nil},
 	{"gen300-nomodel", 300, 3, false, []int64{6}, 500, 0, false, "0bcb2f41f9b6ad3f36fe41d647b1adae", nil, nil},
 	{"gen3000", 3000, 2, true, []int64{7}, 500, 0, false, "0771b2ab913a1b6a8729abc4c958554c", nil, nil},
+	{"gen20000", 20000, 1, true, []int64{21}, 400, 0, false, "a1c0c6ab55f6b2bf04040515dcc50ad1", nil, nil},
 	{"demo", 0, 0, false, []int64{1, 8}, 500, 0, false, "eb1910e7ea0b6614f1b4837f52b440e8", nil, nil},
 	{"demo-guar", 0, 0, false, []int64{9}, 500, 2, false, "1361b437dfe708ea812704a3c5ba0beb", nil, nil},
 	{"gen1000-deals", 1000, 1, true, []int64{10}, 500, 4, true, "c76f2ebfbd66dbd27f0ae66d13e9d5f7", nil, nil},
