@@ -45,6 +45,10 @@ type index struct {
 	dsa          dim // campaigns with DSA transparency, key intKey(adRender)
 
 	vdurs, adurs []int // distinct creative durations, ascending
+	// vdurBits[o] has bit i when campaign o has a video creative of
+	// vdurs[i] (the postings of vdur as bits, for jointScan); nil with
+	// more than 64 durations or none. adurBits likewise.
+	vdurBits, adurBits []uint64
 }
 
 // dimSet lists the builders of an index in build order.
@@ -73,6 +77,8 @@ func buildIndex(f *campaign.File, order []int, camps []ccamp, dense int) index {
 	}
 	ix.vdurs = sortedKeys(b.vdurs)
 	ix.adurs = sortedKeys(b.adurs)
+	ix.vdurBits = durBits(camps, openrtb.MediaVideo, ix.vdurs)
+	ix.adurBits = durBits(camps, openrtb.MediaAudio, ix.adurs)
 	return ix
 }
 
@@ -86,6 +92,23 @@ func (ix *index) all() []*dim {
 	return []*dim{&ix.media, &ix.device, &ix.os, &ix.country, &ix.region, &ix.metro,
 		&ix.inventory, &ix.blockInv, &ix.publisher, &ix.segment, &ix.hour, &ix.weekday, &ix.localHour, &ix.localWeekday, &ix.deal,
 		&ix.seat, &ix.cat, &ix.catTax, &ix.adomain, &ix.bundle, &ix.size, &ix.vdur, &ix.adur, &ix.mimes, &ix.protocol, &ix.plcmt, &ix.dsa}
+}
+
+// durBits returns, per campaign, bit i for a creative of media and
+// duration durs[i]; nil when durs is empty or longer than 64.
+func durBits(camps []ccamp, media openrtb.MediaType, durs []int) []uint64 {
+	if len(durs) == 0 || len(durs) > 64 {
+		return nil
+	}
+	bits := make([]uint64, len(camps))
+	for o := range camps {
+		for i := range camps[o].creatives {
+			if cr := &camps[o].creatives[i]; cr.media == media {
+				bits[o] |= 1 << slices.Index(durs, cr.dur)
+			}
+		}
+	}
+	return bits
 }
 
 func sortedKeys(m map[int]bool) []int {

@@ -100,10 +100,18 @@ type Ctx struct {
 	slots      []slot
 	slotOpts   []option
 	slotSearch slotSearch
-	batch      []int32 // batchBuf[:n], see collect
-	batchBuf   [batchSize]int32
-	batchH     [batchSize]uint64
-	batchE     [batchSize]float64
+	// The scans of structured slots scanned together (see jointSlots):
+	// scans[jointOf[t]] serves imp jointIdx[t]; jointCur is the scan whose
+	// floor and fit masks c holds, -1 none.
+	scans    [maxSlots]slotScan
+	jointIdx []int32
+	jointOf  [maxSlots]int8
+	jointCur int
+	durBits  []uint64 // the index's durBits of the joint scan's media
+	batch    []int32  // batchBuf[:n], see collect
+	batchBuf [batchSize]int32
+	batchH   [batchSize]uint64
+	batchE   [batchSize]float64
 }
 
 // option is one priced candidate of an imp.

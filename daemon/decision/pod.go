@@ -85,7 +85,9 @@ func (s *Snapshot) decidePod(c *Ctx, first int, resp *openrtb.Response) {
 			s.fillDynamic(c, imp, p, resp)
 			continue
 		}
-		s.scanSlot(c, i, mb, podID, resp)
+		if !s.jointSlots(c, i, mb, podID, resp) {
+			s.scanSlot(c, i, mb, podID, resp)
+		}
 	}
 	s.fillSlots(c, resp)
 	c.inPod = false
