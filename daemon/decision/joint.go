@@ -2,6 +2,7 @@ package decision
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/rtbd/rtbd/daemon/openrtb"
@@ -12,13 +13,14 @@ import (
 // lets two share a scan, and each slot built its terms, ANDed them and
 // scanned the campaigns again, mostly the same ones. jointSlots scans
 // them together: one AND of the terms with the slots' durations merged,
-// one pass over the candidates, and the cross weights of each candidate
-// computed once; each slot keeps its own cut and options, and a candidate
-// is evaluated for a slot exactly when the slot's own scan (collect) would
-// have evaluated it: it is among the slot's campaigns (its duration term)
-// and reaches the slot's cut at that point of the scan, which depends only
-// on the candidates before it that the slot evaluated. The scan ends where
-// the lowest cut lets it.
+// one pass over the candidates, and the cross weights, logit, flight and
+// eligibility of each candidate found once (see evaluateSlots). Each slot
+// keeps its own cut and options, and a candidate is evaluated for a slot
+// exactly when the slot's own scan (collect) would have evaluated it: it
+// has a creative of one of the slot's durations and reaches the slot's
+// cut at that point of the scan, which depends only on the candidates
+// before it that the slot evaluated. The scan ends where the lowest cut
+// lets it.
 
 // slotScan is one scan of a joint scan (see jointSlots): a structured
 // slot's imp, what prepareImp set that differs between the slots (the
@@ -168,11 +170,11 @@ func slotDurs(imp *openrtb.Imp, mb int) (minDur, maxDur, podDur int, rqd []int) 
 func (s *Snapshot) jointScan(c *Ctx, mb, ns int) bool {
 	scans := c.scans[:ns]
 	ix := &s.ix
-	d, durs, name, bits := &ix.vdur, ix.vdurs, "video_duration", ix.vdurBits
+	d, durs, name, have := &ix.vdur, ix.vdurs, "video_duration", ix.vdurBits
 	if mb == mbAudio {
-		d, durs, name, bits = &ix.adur, ix.adurs, "audio_duration", ix.adurBits
+		d, durs, name, have = &ix.adur, ix.adurs, "audio_duration", ix.adurBits
 	}
-	masks := bits != nil
+	masks := have != nil
 	var union uint64
 	if masks {
 		for i := range scans {
@@ -215,7 +217,7 @@ func (s *Snapshot) jointScan(c *Ctx, mb, ns int) bool {
 	// A slot takes the campaigns with a creative of one of its durations:
 	// with more than 64 durations, its own duration term tells them, after
 	// the sorted ones (the AND does not take it).
-	c.durBits = bits
+	c.durBits = have
 	for i := range scans {
 		sc := &scans[i]
 		sc.dur = nil
@@ -350,18 +352,20 @@ func (s *Snapshot) jointFlush(c *Ctx, mb, ns int, slack bool, first []firstBound
 func (s *Snapshot) jointEvaluateBatch(c *Ctx, mb, ns int, slack bool, first []firstBound) bool {
 	scans := c.scans[:ns]
 	if !slack {
+		e0 := scans[0].b.expRS
 		for _, o32 := range c.batch {
 			o := int(o32)
 			f := &first[o]
+			e := e0 * float64(f.expNegS)
+			var mask uint32
 			for t := range scans {
 				sc := &scans[t]
-				e := sc.b.expRS * float64(f.expNegS)
-				if o>>6 >= sc.nw || float64(f.maxCPM) < sc.cutM || float64(f.value) < sc.cutM*(1+e) || !c.takes(sc, o) {
-					continue
+				if o>>6 < sc.nw && float64(f.maxCPM) >= sc.cutM && float64(f.value) >= sc.cutM*(1+e) && c.takes(sc, o) {
+					mask |= 1 << t
 				}
-				if !s.jointEvaluate(c, mb, o, t, slack, s.cross(c, o, 0), e) {
-					return false
-				}
+			}
+			if mask != 0 && !s.evaluateSlots(c, mb, o, mask, slack, s.cross(c, o, 0), e) {
+				return false
 			}
 		}
 		return true
@@ -387,26 +391,24 @@ func (s *Snapshot) jointEvaluateBatch(c *Ctx, mb, ns int, slack bool, first []fi
 			e *= math.Exp(-m.crossDevType(c, h.xLeft))
 		}
 		e *= expR0 * s.expNegS(c.rf.dt, o)
-		cross, crossed := 0.0, false
+		var mask uint32
 		for t := range scans {
 			sc := &scans[t]
 			if belowMargined(h.value, h.maxCPM, e, sc.cutM) {
 				c.note(ReasonBelowFloor)
-				continue
+			} else if c.takes(sc, o) {
+				mask |= 1 << t
 			}
-			if !c.takes(sc, o) {
-				continue
-			}
-			if !crossed {
-				w := 0.0
-				if dom {
-					w = m.weight(c.batchH[i])
-				}
-				cross, crossed = s.cross(c, o, w), true
-			}
-			if !s.jointEvaluate(c, mb, o, t, slack, cross, e) {
-				return false
-			}
+		}
+		if mask == 0 {
+			continue
+		}
+		w := 0.0
+		if dom {
+			w = m.weight(c.batchH[i])
+		}
+		if !s.evaluateSlots(c, mb, o, mask, slack, s.cross(c, o, w), e) {
+			return false
 		}
 	}
 	return true
@@ -421,24 +423,87 @@ func (c *Ctx) takes(sc *slotScan, o int) bool {
 	return sc.dur.has(o)
 }
 
-// jointEvaluate evaluates candidate o for scan t, and updates its cut. It
-// returns false when the deadline passed (see evaluateTimed).
-func (s *Snapshot) jointEvaluate(c *Ctx, mb, o, t int, slack bool, cross, eLow float64) bool {
+// evaluateSlots is evaluate of candidate o, untraced and keeping a
+// campaign's best creative, for each scan t of the joint scan with bit t
+// in mask, whose cuts (and stop words) it then updates: what does not
+// depend on the slot (the flight, the logit, eligible) is found once.
+// Its notes are rougher than evaluate's: a joint scan's notes matter only
+// when no slot gets an option, and then the slots' own scans run (see
+// jointSlots). It returns false when the deadline passed (see
+// evaluateTimed).
+func (s *Snapshot) evaluateSlots(c *Ctx, mb, o int, mask uint32, slack bool, cross, eLow float64) bool {
 	if c.visits++; c.visits%deadlineEvery == 0 && c.expired() {
 		return false
 	}
-	sc := &c.scans[t]
-	if c.jointCur != t {
-		c.impFloor, c.fitM, c.vMimes, c.aMimes = sc.impFloor, sc.fitM, sc.vMimes, sc.aMimes
-		c.jointCur = t
+	cc := &s.camps[o]
+	if uint64(c.sec-cc.start) >= cc.span { // outside the flight
+		c.note(ReasonBudget)
+		return true
 	}
-	c.opts = sc.opts
-	s.evaluate(c, sc.imp, mb, o, sc.b.logit, sc.b.k, false, cross, eLow)
-	sc.opts = c.opts
-	if nc := sc.b.cut(c); nc != sc.cut {
-		sc.cut, sc.cutM = nc, margined(nc, c.conv)
-		if !slack {
-			sc.nw = min(sc.nw, s.stopWord(&sc.b.suf, nc/c.conv))
+	x := c.scans[0].b.logit + cc.wCamp + cross
+	checked := false
+	for ; mask != 0; mask &= mask - 1 {
+		t := bits.TrailingZeros32(mask)
+		sc := &c.scans[t]
+		if c.jointCur != t {
+			c.impFloor, c.fitM, c.vMimes, c.aMimes = sc.impFloor, sc.fitM, sc.vMimes, sc.aMimes
+			c.jointCur = t
+		}
+		c.opts = sc.opts
+		imp, k := sc.imp, sc.b.k
+		deal, floor := c.pickDeal(imp, cc)
+		if deal == -2 {
+			c.note(ReasonBlocked)
+			continue
+		}
+		fixed, shade := s.auction(c, imp, deal)
+		best := option{ord: -1, cr: -1}
+		for i := range cc.creatives {
+			cr := &cc.creatives[i]
+			if cr.media != 1<<mb || c.fit(cr, imp, mb) != whyNone {
+				continue
+			}
+			crFloor := floor
+			if c.byDur {
+				crFloor = c.creativeFloor(cr, deal, floor)
+			}
+			if eLow > 0 && c.skipCreative(cc, cr, eLow*cr.expGap, crFloor, deal, k) != whyNone {
+				continue
+			}
+			price, score := s.price(c, cc, cr, x, crFloor, fixed, shade)
+			if price <= 0 {
+				continue
+			}
+			opt := option{ord: int32(o), cr: int16(i), deal: int8(deal), dur: int32(cr.dur), rank: cc.rank, price: price, score: score}
+			if !c.keeps(&opt, k) {
+				continue
+			}
+			if !checked {
+				// The same for every slot: one it fails for, it fails for all.
+				if r := s.eligible(c, cc, o); r != "" {
+					c.note(reasonOf(r))
+					return true
+				}
+				checked = true
+			}
+			if q := imp.QtyMultiplier; q > 1 && !cc.affords(c.sec, c.playCost(opt.price, q)+c.playsOf(o)) {
+				c.note(ReasonBudget)
+				continue
+			}
+			if best.cr < 0 || opt.price > best.price {
+				best = opt
+			}
+		}
+		if best.cr < 0 {
+			continue
+		}
+		c.offer(best, k)
+		sc.opts = c.opts
+		if nc := sc.b.cut(c); nc != sc.cut {
+			sc.cut, sc.cutM = nc, margined(nc, c.conv)
+			if !slack {
+				sc.nw = min(sc.nw, s.stopWord(&sc.b.suf, nc/c.conv))
+			}
 		}
 	}
 	return true
