@@ -257,7 +257,7 @@ func (s *Snapshot) jointRun(c *Ctx, mb, ns int, it *candIter) bool {
 	cut := c.jointCuts(s, ns, slack)
 	cutM := margined(cut, conv)
 	b0 := &scans[0].b
-	it.nw = min(it.nw, s.stopWord(&b0.suf, cut/conv))
+	it.nw = min(it.nw, s.stopWord(&b0.suf, cutM))
 	wi, w := it.wi, it.w|1<<(o&63)
 	if wi >= it.nw {
 		w = 0
@@ -282,7 +282,7 @@ func (s *Snapshot) jointRun(c *Ctx, mb, ns int, it *candIter) bool {
 		}
 		if nc := c.jointLow(ns); nc != cut {
 			cut, cutM = nc, margined(nc, conv)
-			if it.nw = min(it.nw, s.stopWord(&b0.suf, cut/conv)); wi >= it.nw {
+			if it.nw = min(it.nw, s.stopWord(&b0.suf, cutM)); wi >= it.nw {
 				break
 			}
 		}
@@ -321,7 +321,7 @@ func (c *Ctx) jointCuts(s *Snapshot, ns int, slack bool) float64 {
 		sc.cut = sc.b.cut(c)
 		sc.cutM = margined(sc.cut, c.conv)
 		if !slack {
-			sc.nw = s.stopWord(&sc.b.suf, sc.cut/c.conv)
+			sc.nw = s.stopWord(&sc.b.suf, sc.cutM)
 		}
 		low = min(low, sc.cut)
 	}
@@ -364,7 +364,7 @@ func (s *Snapshot) jointEvaluateBatch(c *Ctx, mb, ns int, slack bool, first []fi
 					mask |= 1 << t
 				}
 			}
-			if mask != 0 && !s.evaluateSlots(c, mb, o, mask, slack, s.cross(c, o, 0), e) {
+			if mask != 0 && !s.evaluateSlots(c, mb, o, mask, slack, s.cross(c, o, s.crossDomainOf(c, o)), e) {
 				return false
 			}
 		}
@@ -502,7 +502,7 @@ func (s *Snapshot) evaluateSlots(c *Ctx, mb, o int, mask uint32, slack bool, cro
 		if nc := sc.b.cut(c); nc != sc.cut {
 			sc.cut, sc.cutM = nc, margined(nc, c.conv)
 			if !slack {
-				sc.nw = min(sc.nw, s.stopWord(&sc.b.suf, nc/c.conv))
+				sc.nw = min(sc.nw, s.stopWord(&sc.b.suf, sc.cutM))
 			}
 		}
 	}
