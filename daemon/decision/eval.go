@@ -42,30 +42,54 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 	if o < 0 {
 		return
 	}
-	// The scan goes word by word, and within a word bit by bit, with no
-	// call on the path of a candidate its first bound rejects: most
-	// candidates at 100,000 campaigns. cut changes only when an option is
-	// offered, after evaluate or flush; the stop word moves with it.
+	// Without unknown cross features the first bound's e bounds
+	// exp(-logit) from below: each candidate that passes is evaluated at
+	// once. With them, the passing candidates are flushed in batches.
 	first := s.firstBounds(c)
-	conv, slack := c.conv, c.rf.slack != 0
-	cut := b.cut(c)
+	slack := c.rf.slack != 0
+	limit := 1
+	if slack {
+		limit = c.batchLimit()
+	}
+	flush := func() bool {
+		if slack {
+			return s.flush(c, imp, mb, &b, perCreative)
+		}
+		// No slack: no cross weight above 0, so the first bound's e
+		// holds, but a domain cross weight, all below 0, still prices
+		// (once passed as 0: such a model overbid 20x).
+		o := int(c.batch[0])
+		c.batch = c.batch[:0]
+		return s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, s.crossDomainOf(c, o)), b.expRS*float64(first[o].expNegS))
+	}
+	if s.scanWords(c, &it, o, first, &b.suf, b.expRS, b.cut(c), limit, flush, func() float64 { return b.cut(c) }) {
+		c.note(ReasonBelowFloor)
+	}
+	s.flush(c, imp, mb, &b, perCreative)
+}
+
+// scanWords is the scan of collect and jointRun: it walks the candidates
+// of it from o on, word by word, and within a word bit by bit with no
+// call on the path of a candidate its first bound rejects (passFirst:
+// most candidates at 100,000 campaigns), batching those that pass, limit
+// at a time. It hands each full batch to flush, which empties it and
+// returns false when the deadline passed; after it, cutOf gives the cut,
+// which changes only when an option is offered, and the scan ends at the
+// first word whose suffix bound (suf, with the margin of belowOdds) is
+// below it. It reports whether a candidate was below the cut, and leaves
+// the last batch, not full, in c.batch.
+func (s *Snapshot) scanWords(c *Ctx, it *candIter, o int, first []firstBound, suf *sufScan, expRS, cut float64, limit int, flush func() bool, cutOf func() float64) bool {
+	conv := c.conv
 	cutM := margined(cut, conv)
-	it.nw = min(it.nw, s.stopWord(&b.suf, cutM))
+	it.nw = min(it.nw, s.stopWord(suf, cutM))
 	wi, w := it.wi, it.w|1<<(o&63)
 	if wi >= it.nw {
 		w = 0
 	}
 	c.batch = c.batch[:0]
 	below := false
-	// Without unknown cross features the first bound's e bounds
-	// exp(-logit) from below: each candidate that passes is evaluated at
-	// once. With them, the passing candidates are flushed in batches.
-	limit := 1
-	if slack {
-		limit = c.batchLimit()
-	}
 	for w != 0 {
-		n, rest, bl := passFirst(&c.batchBuf, len(c.batch), limit, w, wi<<6, first, b.expRS, cutM)
+		n, rest, bl := passFirst(&c.batchBuf, len(c.batch), limit, w, wi<<6, first, expRS, cutM)
 		c.batch, below = c.batchBuf[:n], below || bl
 		if w = rest; w == 0 {
 			w, wi = it.nextWord(), it.wi
@@ -73,32 +97,17 @@ func (s *Snapshot) collect(c *Ctx, imp *openrtb.Imp, mb, k int, perCreative bool
 		if n < limit {
 			continue
 		}
-		if slack {
-			if !s.flush(c, imp, mb, &b, perCreative) {
-				break
-			}
-		} else {
-			// No slack: no cross weight above 0, so the first bound's e
-			// holds, but a domain cross weight, all below 0, still
-			// prices (once passed as 0: such a model overbid 20x).
-			o := int(c.batch[0])
-			c.batch = c.batch[:0]
-			if !s.evaluateTimed(c, imp, mb, o, &b, perCreative, s.cross(c, o, s.crossDomainOf(c, o)), b.expRS*float64(first[o].expNegS)) {
-				break
-			}
+		if !flush() {
+			break
 		}
-		if nc := b.cut(c); nc != cut {
-			// The scan ends at the first word whose suffix bound is below cut.
+		if nc := cutOf(); nc != cut {
 			cut, cutM = nc, margined(nc, conv)
-			if it.nw = min(it.nw, s.stopWord(&b.suf, cutM)); wi >= it.nw {
+			if it.nw = min(it.nw, s.stopWord(suf, cutM)); wi >= it.nw {
 				break
 			}
 		}
 	}
-	if below {
-		c.note(ReasonBelowFloor)
-	}
-	s.flush(c, imp, mb, &b, perCreative)
+	return below
 }
 
 // batchSize is how many candidates have their cross weights loaded together.

@@ -253,41 +253,14 @@ func (s *Snapshot) jointRun(c *Ctx, mb, ns int, it *candIter) bool {
 		return false
 	}
 	first := s.firstBounds(c)
-	conv, slack := c.conv, c.rf.slack != 0
-	cut := c.jointCuts(s, ns, slack)
-	cutM := margined(cut, conv)
-	b0 := &scans[0].b
-	it.nw = min(it.nw, s.stopWord(&b0.suf, cutM))
-	wi, w := it.wi, it.w|1<<(o&63)
-	if wi >= it.nw {
-		w = 0
-	}
-	c.batch = c.batch[:0]
-	below := false
+	slack := c.rf.slack != 0
 	limit := 1
 	if slack {
 		limit = c.batchLimit()
 	}
-	for w != 0 {
-		n, rest, bl := passFirst(&c.batchBuf, len(c.batch), limit, w, wi<<6, first, b0.expRS, cutM)
-		c.batch, below = c.batchBuf[:n], below || bl
-		if w = rest; w == 0 {
-			w, wi = it.nextWord(), it.wi
-		}
-		if n < limit {
-			continue
-		}
-		if !s.jointFlush(c, mb, ns, slack, first) {
-			break
-		}
-		if nc := c.jointLow(ns); nc != cut {
-			cut, cutM = nc, margined(nc, conv)
-			if it.nw = min(it.nw, s.stopWord(&b0.suf, cutM)); wi >= it.nw {
-				break
-			}
-		}
-	}
-	if below {
+	b0 := &scans[0].b
+	flush := func() bool { return s.jointFlush(c, mb, ns, slack, first) }
+	if s.scanWords(c, it, o, first, &b0.suf, b0.expRS, c.jointCuts(s, ns, slack), limit, flush, func() float64 { return c.jointLow(ns) }) {
 		c.note(ReasonBelowFloor)
 	}
 	s.jointFlush(c, mb, ns, slack, first)
