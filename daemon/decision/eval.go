@@ -252,18 +252,7 @@ func (s *Snapshot) expNegS(dt, o int) float64 {
 // overlaps their cache misses; only a survivor loads its exact weight. It
 // returns false when the deadline passed.
 func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreative bool) bool {
-	m := &s.model
-	dom := m.fam[famXDomain] && len(c.rf.domain) > 0
-	if dom {
-		for i, o := range c.batch {
-			h := crossHash(s.hot[o].xLeft, c.rf.xDom)
-			c.batchH[i], c.batchE[i] = h, m.expNegLow(h)
-		}
-	} else {
-		for i := range c.batch {
-			c.batchE[i] = 1
-		}
-	}
+	dom := s.batchBounds(c)
 	// As in collect, the margined cut changes only when an option is offered.
 	cut := b.cut(c)
 	cutM := margined(cut, c.conv)
@@ -272,7 +261,7 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 		h := &s.hot[o]
 		e := c.batchE[i]
 		if c.rf.dt < 0 {
-			e *= math.Exp(-m.crossDevType(c, h.xLeft))
+			e *= math.Exp(-s.model.crossDevType(c, h.xLeft))
 		}
 		e *= b.expR0 * s.expNegS(c.rf.dt, o)
 		if belowMargined(h.value, h.maxCPM, e, cutM) {
@@ -281,7 +270,7 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 		}
 		w := 0.0
 		if dom {
-			w = m.weight(c.batchH[i])
+			w = s.model.weight(c.batchH[i])
 		}
 		if !s.evaluateTimed(c, imp, mb, o, b, perCreative, s.cross(c, o, w), e) {
 			c.batch = c.batch[:0]
@@ -292,6 +281,24 @@ func (s *Snapshot) flush(c *Ctx, imp *openrtb.Imp, mb int, b *bounds, perCreativ
 		}
 	}
 	c.batch = c.batch[:0]
+	return true
+}
+
+// batchBounds loads the batch's domain cross weight bounds: the hashes into c.batchH and exp(-bound) into c.batchE,
+// 1 when the request has no domain cross feature. It reports whether it
+// has.
+func (s *Snapshot) batchBounds(c *Ctx) bool {
+	m := &s.model
+	if !m.fam[famXDomain] || len(c.rf.domain) == 0 {
+		for i := range c.batch {
+			c.batchE[i] = 1
+		}
+		return false
+	}
+	for i, o := range c.batch {
+		h := crossHash(s.hot[o].xLeft, c.rf.xDom)
+		c.batchH[i], c.batchE[i] = h, m.expNegLow(h)
+	}
 	return true
 }
 

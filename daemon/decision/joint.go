@@ -343,25 +343,14 @@ func (s *Snapshot) jointEvaluateBatch(c *Ctx, mb, ns int, slack bool, first []fi
 		}
 		return true
 	}
-	m := &s.model
-	dom := m.fam[famXDomain] && len(c.rf.domain) > 0
-	if dom {
-		for i, o := range c.batch {
-			h := crossHash(s.hot[o].xLeft, c.rf.xDom)
-			c.batchH[i], c.batchE[i] = h, m.expNegLow(h)
-		}
-	} else {
-		for i := range c.batch {
-			c.batchE[i] = 1
-		}
-	}
+	dom := s.batchBounds(c)
 	expR0 := scans[0].b.expR0
 	for i, o32 := range c.batch {
 		o := int(o32)
 		h := &s.hot[o]
 		e := c.batchE[i]
 		if c.rf.dt < 0 {
-			e *= math.Exp(-m.crossDevType(c, h.xLeft))
+			e *= math.Exp(-s.model.crossDevType(c, h.xLeft))
 		}
 		e *= expR0 * s.expNegS(c.rf.dt, o)
 		var mask uint32
@@ -378,7 +367,7 @@ func (s *Snapshot) jointEvaluateBatch(c *Ctx, mb, ns int, slack bool, first []fi
 		}
 		w := 0.0
 		if dom {
-			w = m.weight(c.batchH[i])
+			w = s.model.weight(c.batchH[i])
 		}
 		if !s.evaluateSlots(c, mb, o, mask, slack, s.cross(c, o, w), e) {
 			return false
