@@ -751,7 +751,7 @@ func (s *Snapshot) price(c *Ctx, cc *ccamp, cr *ccreative, x, floor float64, fix
 	case shade > 0 && shade < 1:
 		p = max(p*shade, floor)
 	}
-	return roundPrice(p, floor), score
+	return roundPrice(p, floor, cc.maxCPM*c.conv), score
 }
 
 // skipCreative reports whether creative cr of cc, whose exp(-logit) is

@@ -152,9 +152,16 @@ func (m *money) respCurrency(cur [][]byte) (int, bool) {
 // factor returns the multiplier converting currency index from to to.
 func (m *money) factor(from, to int) float64 { return m.rates[to] / m.rates[from] }
 
-// roundPrice rounds p to 4 decimals, never below floor.
-func roundPrice(p, floor float64) float64 {
+// roundPrice rounds p to 4 decimals, never below floor, and not above
+// capC (the campaign's maxCpm in the bid currency) unless the floor
+// is: rounded half up, a bid at its cap of 6.69465 EUR went out at
+// 6.6947 (the pricing audit). When floor and capC fall in the same
+// 1e-4 step the floor wins: a bid below it would be thrown away.
+func roundPrice(p, floor, capC float64) float64 {
 	r := roundHalfAway(p*1e4) / 1e4
+	if r > capC {
+		r = math.Floor(capC*1e4+1e-6) / 1e4
+	}
 	if r < floor {
 		r = math.Ceil(floor*1e4-1e-6) / 1e4
 	}

@@ -14,16 +14,20 @@ import (
 
 func TestRoundPrice(t *testing.T) {
 	t.Parallel()
-	f := func(p, floor, want float64) {
+	f := func(p, floor, capC, want float64) {
 		t.Helper()
-		if got := roundPrice(p, floor); got != want {
-			t.Fatalf("roundPrice(%v, %v) = %v; want %v", p, floor, got, want)
+		if got := roundPrice(p, floor, capC); got != want {
+			t.Fatalf("roundPrice(%v, %v, %v) = %v; want %v", p, floor, capC, got, want)
 		}
 	}
-	f(1.23456, 0, 1.2346)
-	f(1.23454, 0, 1.2345)
-	f(1.00004, 1.00004, 1.0001) // rounding down would break the floor
-	f(2, 1.5, 2)
+	f(1.23456, 0, 10, 1.2346)
+	f(1.23454, 0, 10, 1.2345)
+	f(1.00004, 1.00004, 10, 1.0001) // rounding down would break the floor
+	f(2, 1.5, 10, 2)
+	// At the cap: 7.25 USD at 0.9234 is 6.69465 EUR; half up is over it.
+	f(7.25*0.9234, 0, 7.25*0.9234, 6.6946)
+	f(6.69465, 6.69461, 6.69465, 6.6947) // the floor wins within one step
+	f(3, 0, 3, 3)                        // a cap on a step stays
 }
 
 // TestFloorsAndCurrency: USD campaigns (value 10, no model: score 1),
