@@ -124,8 +124,11 @@ func keyAt(b []byte, i, j int) string {
 // bytes left to test: skipWS for the indentation of pretty-printed JSON,
 // without a call.
 func indentEnd(b []byte, i int) int {
-	for ; i >= 0 && i+8 <= len(b); i += 8 {
-		if m := binary.LittleEndian.Uint64(b[i:i+8]) ^ (lsb * ' '); m != 0 {
+	if i < 0 {
+		return -1
+	}
+	for ; i <= len(b)-8; i += 8 { // no bounds checks (see quoteEnd)
+		if m := binary.LittleEndian.Uint64(b[i:]) ^ (lsb * ' '); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
