@@ -128,5 +128,9 @@ type Bid struct {
 }
 
 func (b *Bid) reset() {
-	*b = Bid{ADomain: b.ADomain[:0], Cat: b.Cat[:0], Attr: b.Attr[:0]}
+	// Cleared in place, as Request.Reset explains: the literal with b's
+	// own slices in it was built in a temporary and copied.
+	adomain, cat, attr := b.ADomain[:0], b.Cat[:0], b.Attr[:0]
+	*b = Bid{}
+	b.ADomain, b.Cat, b.Attr = adomain, cat, attr
 }
