@@ -351,6 +351,9 @@ func hex8(v uint32) uint64 {
 // unreserved bytes are copied at once; ids are plain, so the leading run
 // is found 8 bytes a step, their table entries ANDed without a branch.
 func appendQueryEscape(dst, s []byte) []byte {
+	if queryPlain(s) {
+		return append(dst, s...)
+	}
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		w := (*[8]byte)(s[i:])
@@ -374,6 +377,31 @@ func appendQueryEscape(dst, s []byte) []byte {
 		start = i + 1
 	}
 	return append(dst, s[start:]...)
+}
+
+// queryPlain reports whether every byte of s is unreserved, as the values
+// of notice queries mostly are, testing eight bytes a step and the last
+// ones in the eight (or four) that end s, without a loop over bytes.
+func queryPlain(s []byte) bool {
+	t := &queryUnreserved
+	n := len(s)
+	switch {
+	case n >= 8:
+		for i := 0; i+8 <= n; i += 8 {
+			w := (*[8]byte)(s[i:])
+			if t[w[0]]&t[w[1]]&t[w[2]]&t[w[3]]&t[w[4]]&t[w[5]]&t[w[6]]&t[w[7]] == 0 {
+				return false
+			}
+		}
+		w := (*[8]byte)(s[n-8:])
+		return t[w[0]]&t[w[1]]&t[w[2]]&t[w[3]]&t[w[4]]&t[w[5]]&t[w[6]]&t[w[7]] != 0
+	case n >= 4:
+		a, b := (*[4]byte)(s), (*[4]byte)(s[n-4:])
+		return t[a[0]]&t[a[1]]&t[a[2]]&t[a[3]]&t[b[0]]&t[b[1]]&t[b[2]]&t[b[3]] != 0
+	case n > 0:
+		return t[s[0]]&t[s[n/2]]&t[s[n-1]] != 0
+	}
+	return true
 }
 
 const upperHex = "0123456789ABCDEF"
@@ -404,6 +432,9 @@ func appendString(dst, s []byte) []byte {
 // parser's string scan: its stop bytes are these and the non-ASCII ones)
 // and copied at once.
 func appendStringContent(dst, s []byte) []byte {
+	if jsonPlain(s) {
+		return append(dst, s...)
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		if i = skipPlain(s, i); i == len(s) {
@@ -436,6 +467,30 @@ func appendStringContent(dst, s []byte) []byte {
 		i += size
 	}
 	return append(dst, s[start:]...)
+}
+
+// jsonPlain reports whether s has none of the bytes that end the fast path
+// of string scanning (see specialMask), as most strings of a response:
+// eight bytes a step, the last ones in the eight (or four) that end s,
+// without a loop over bytes. Borrows run up from the lowest flagged
+// byte, and the overlapping bytes are plain, so a zero mask is exact.
+func jsonPlain(s []byte) bool {
+	n := len(s)
+	switch {
+	case n >= 8:
+		for i := 0; i <= n-8; i += 8 {
+			if specialMask(binary.LittleEndian.Uint64(s[i:])) != 0 {
+				return false
+			}
+		}
+		return specialMask(binary.LittleEndian.Uint64(s[n-8:])) == 0
+	case n >= 4:
+		x := uint64(binary.LittleEndian.Uint32(s)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<32
+		return specialMask(x) == 0
+	case n > 0:
+		return !(strClass[s[0]] || strClass[s[n/2]] || strClass[s[n-1]])
+	}
+	return true
 }
 
 func appendASCIIEscape(dst []byte, c byte) []byte {
