@@ -202,10 +202,10 @@ func (p *parser) nextKey(first bool) (key string, more bool, err error) {
 		c = at(b, k)
 	}
 	if c == '"' {
-		if k >= 0 && len(b)-k >= 16 {
+		if k >= 0 && k <= len(b)-16 {
 			// A key of at most seven plain bytes, in a window of the
-			// body whose bounds are checked once.
-			w := b[k : k+16]
+			// body whose bounds the condition proves.
+			w := (*[16]byte)(b[k:])
 			if m := specialMask(binary.LittleEndian.Uint64(w[1:9])); m != 0 {
 				n := bits.TrailingZeros64(m) >> 3
 				if w[1+n] == '"' && w[2+n] == ':' {
