@@ -37,6 +37,9 @@ func AppendResponse(dst []byte, r *Response) []byte {
 		return append(dst, '}')
 	}
 	dst = append(dst, `,"seatbid":[`...)
+	// The notice query's fields that are the response's, set once:
+	// appendNotices sets each bid's.
+	nq := NoticeQuery{Cur: cur, BillOnWin: r.BillOnWin, Exchange: r.Exchange, WithDeal: true}
 	groups := 0
 	for i := range r.Bids {
 		seat := r.Bids[i].Seat
@@ -63,7 +66,7 @@ func AppendResponse(dst []byte, r *Response) []byte {
 				dst = append(dst, ',')
 			}
 			n++
-			dst = appendBid(dst, r, &r.Bids[j], cur)
+			dst = appendBid(dst, r, &r.Bids[j], &nq)
 		}
 		dst = append(dst, "]}"...)
 	}
@@ -89,7 +92,7 @@ func AppendNoBid(dst []byte, id []byte, nbr int) []byte {
 	return append(dst, '}')
 }
 
-func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
+func appendBid(dst []byte, r *Response, b *Bid, nq *NoticeQuery) []byte {
 	if r.BidIDsPlain {
 		dst = append(dst, `{"id":"`...)
 		dst = append(dst, b.ID...)
@@ -114,7 +117,7 @@ func appendBid(dst []byte, r *Response, b *Bid, cur []byte) []byte {
 	dst = appendStringField(dst, `,"dealid":`, b.DealID)
 	dst = appendIntField(dst, `,"slotinpod":`, b.SlotInPod, b.SlotInPod != 0)
 	if len(r.NoticeBase) != 0 {
-		dst = appendNotices(dst, r, b, cur, price)
+		dst = appendNotices(dst, r, b, nq, price)
 	}
 	return append(dst, '}')
 }
@@ -275,7 +278,10 @@ func appendIntList(dst []byte, name string, list []int) []byte {
 // strings: NoticeBase + kind + "?bid=..&cid=..&imp=..&uk=..&cur=..&bp=..[&bo=w][&sx=1][&x=..]&deal=..[&sig=..]&price=${AUCTION_PRICE}[&mtw=${AUCTION_MIN_TO_WIN}]",
 // and "&loss=${AUCTION_LOSS}" on the loss notice. The three share their
 // base and query, which are escaped (and signed) once and copied.
-func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
+//
+// nq has the response's fields of the query (Cur, BillOnWin, Exchange,
+// WithDeal); the bid's are set here.
+func appendNotices(dst []byte, r *Response, b *Bid, nq *NoticeQuery, price []byte) []byte {
 	dst = append(dst, `,"nurl":"`...)
 	at := len(dst)
 	if r.NoticeBasePlain {
@@ -286,16 +292,17 @@ func appendNotices(dst []byte, r *Response, b *Bid, cur, price []byte) []byte {
 	base := dst[at:len(dst):len(dst)] // a later append never writes into it
 	dst = append(dst, "win"...)
 	q := len(dst)
-	nq := NoticeQuery{
-		BidID: b.ID, CampaignID: b.CampaignID, ImpID: b.ImpID, UserKey: b.UserKey, Cur: cur, BidPrice: price,
-		BillOnWin: r.BillOnWin, Explore: r.Explore && len(b.DealID) == 0, Exchange: r.Exchange,
-		Deal: b.DealID, WithDeal: true,
-	}
-	var qty [24]byte
+	nq.BidID, nq.CampaignID, nq.ImpID, nq.UserKey = b.ID, b.CampaignID, b.ImpID, b.UserKey
+	nq.BidPrice, nq.Deal, nq.Explore = price, b.DealID, r.Explore && len(b.DealID) == 0
 	if b.Qty > 0 {
-		nq.Qty = strconv.AppendFloat(qty[:0], b.Qty, 'f', -1, 64)
+		// A copy with the multiplier, in this frame with its digits.
+		var qty [24]byte
+		q := *nq
+		q.Qty = strconv.AppendFloat(qty[:0], b.Qty, 'f', -1, 64)
+		dst = AppendNoticeQuery(dst, &q)
+	} else {
+		dst = AppendNoticeQuery(dst, nq)
 	}
-	dst = AppendNoticeQuery(dst, &nq)
 	if r.NoticeKey != nil {
 		sig := r.NoticeKey.Sign(dst[q:])
 		dst = append(dst, "&sig="...)

@@ -154,3 +154,40 @@ func TestNoticeQueryGolden(t *testing.T) {
 		t.Fatalf("signature %#x; want 0x52b730e00bccebef", sig)
 	}
 }
+
+// TestAppendResponseNoticeQty: a bid with a qty multiplier carries qm,
+// signed, and mul in its three notices, and the bids after it carry
+// neither: each bid's notices have its own values only.
+func TestAppendResponseNoticeQty(t *testing.T) {
+	keys, err := ParseNoticeKeys("000102030405060708090a0b0c0d0e0f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testResponse()
+	r.NoticeKey, r.Explore = &keys[0], true
+	r.Bids[0].Qty = 14.2
+	r.Bids = append(r.Bids, Bid{Seat: []byte("rtbd"), ID: []byte("b3"), ImpID: []byte("i3"), Price: 2})
+	d := decodeResponse(t, AppendResponse(nil, r)).SeatBid[0]
+	for i, c := range []struct {
+		q   NoticeQuery
+		mul string
+	}{
+		{NoticeQuery{BidID: []byte("b&1"), CampaignID: []byte("c/7"), ImpID: []byte("imp 1"), UserKey: 0xabc, Cur: []byte("USD"),
+			BidPrice: []byte("1.2345"), Deal: []byte("deal"), WithDeal: true, Qty: []byte("14.2")}, "&mul=${AUCTION_MULTIPLIER}"},
+		{NoticeQuery{BidID: []byte("b2"), ImpID: []byte("i2"), Cur: []byte("USD"), BidPrice: []byte("0.1"), Explore: true, WithDeal: true}, ""},
+		{NoticeQuery{BidID: []byte("b3"), ImpID: []byte("i3"), Cur: []byte("USD"), BidPrice: []byte("2"), Explore: true, WithDeal: true}, ""},
+	} {
+		q := AppendNoticeQuery(nil, &c.q)
+		want := fmt.Sprintf("%s&sig=%016x&price=${AUCTION_PRICE}%s", q, keys[0].Sign(q), c.mul)
+		b := d.Bid[i]
+		for _, u := range []struct{ got, want string }{
+			{b.NURL, "https://n.example.com/rtb/win" + want},
+			{b.BURL, "https://n.example.com/rtb/bill" + want},
+			{b.LURL, "https://n.example.com/rtb/loss" + want + "&loss=${AUCTION_LOSS}"},
+		} {
+			if u.got != u.want {
+				t.Fatalf("bid %d: notice %s; want %s", i, u.got, u.want)
+			}
+		}
+	}
+}
