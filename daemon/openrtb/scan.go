@@ -85,13 +85,13 @@ func (p *parser) wsSlow() byte {
 // spaces between tokens: the newline is stepped over and the spaces are
 // skipped eight at a time.
 func skipWS(b []byte, i int) int {
-	if i < len(b) && b[i] == '\n' {
+	if uint(i) < uint(len(b)) && b[i] == '\n' {
 		i++
 	}
-	for i+8 <= len(b) {
+	for i >= 0 && i <= len(b)-8 { // no bounds checks (see quoteEnd)
 		// Spaces xor to zero bytes, so the lowest set bit is in the
 		// first byte that is not a space.
-		m := binary.LittleEndian.Uint64(b[i:i+8]) ^ (lsb * ' ')
+		m := binary.LittleEndian.Uint64(b[i:]) ^ (lsb * ' ')
 		if m == 0 {
 			i += 8
 			continue
