@@ -41,7 +41,7 @@ func (p *parser) texts(dst [][]byte, what string) ([][]byte, error) {
 	}
 	for first := true; ; first = false {
 		more, err := p.nextElem(first)
-		if err != nil || !more {
+		if !more { // err, if any, comes with more=false
 			return dst, err
 		}
 		if len(dst) >= maxTexts {
@@ -103,7 +103,7 @@ func (p *parser) ints(dst []int, what string) ([]int, error) {
 	}
 	for first := true; ; first = false {
 		more, err := p.nextElem(first)
-		if err != nil || !more {
+		if !more { // err, if any, comes with more=false
 			return dst, err
 		}
 		if len(dst) >= maxInts {
@@ -131,7 +131,7 @@ func (p *parser) object(what string, field fieldKind) (bool, error) {
 	}
 	for first := true; ; first = false {
 		key, more, err := p.nextKey(first)
-		if err != nil || !more {
+		if !more { // err, if any, comes with more=false
 			return true, err
 		}
 		switch field {
@@ -234,7 +234,7 @@ func (p *parser) array(what string, elem elemKind) error {
 	}
 	for i := 0; ; i++ {
 		more, err := p.nextElem(i == 0)
-		if err != nil || !more {
+		if !more { // err, if any, comes with more=false
 			return err
 		}
 		if err := p.elem(elem, i); err != nil {

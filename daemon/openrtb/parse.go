@@ -79,7 +79,7 @@ func (p *parser) request() error {
 	}
 	for first := true; ; first = false {
 		key, more, err := p.nextKey(first)
-		if err != nil || !more {
+		if !more { // err, if any, comes with more=false
 			return err
 		}
 		if err := requestField(p, key); err != nil {

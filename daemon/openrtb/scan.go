@@ -170,7 +170,8 @@ func (p *parser) enter(open byte, what string) error {
 }
 
 // nextKey advances to the next key of an object entered with enter. It
-// returns more=false after consuming the closing '}'. The key is a string
+// returns more=false after consuming the closing '}', and with any error:
+// the loops over keys test more alone. The key is a string
 // that aliases the body (or, with escapes, r.scratch), for the switches of
 // the field functions: valid while the body is, and never kept.
 //
@@ -280,7 +281,8 @@ func (p *parser) nextKey(first bool) (key string, more bool, err error) {
 }
 
 // nextElem advances to the next element of an array entered with enter. It
-// returns false after consuming the closing ']'.
+// returns false after consuming the closing ']', and with any error (as
+// nextKey).
 func (p *parser) nextElem(first bool) (bool, error) {
 	b, i := p.b, p.i
 	c := at(b, i)

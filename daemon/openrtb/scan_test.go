@@ -81,3 +81,55 @@ func TestNextKey(t *testing.T) {
 		}
 	}
 }
+
+// TestNextErrorEndsLoop: nextKey and nextElem return more=false with
+// every error, as the loops over keys and elements, which test more
+// alone, rely on.
+func TestNextErrorEndsLoop(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`{"a":1 "b":2}`, `{"a":1,}`, `{"a":1,,}`, `{1:2}`, `{"a" 1}`, `{"a"}`, `{"a":1,"b`, `{"a\x01":1}`,
+		`{"a":1,` + "\n" + `  "b"`, `{"a":1` + "\n" + `  x}`, `{"long key here":1 x}`, `{"a":1,"b\q":2}`, `{`,
+	} {
+		p := parser{b: []byte(in), r: &Request{}}
+		if err := p.enter('{', "object"); err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		var err error
+		for first, more := true, true; ; first = false {
+			if _, more, err = p.nextKey(first); err != nil || !more {
+				if more {
+					t.Fatalf("nextKey on %q: more with %v", in, err)
+				}
+				break
+			}
+			if err = p.skip(); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			t.Fatalf("%q: no error", in)
+		}
+	}
+	for _, in := range []string{`[1 2]`, `[1,]`, `[1,,2]`, `[1`, `[1,` + "\n" + ` ]`, `[1;2]`} {
+		p := parser{b: []byte(in), r: &Request{}}
+		if err := p.enter('[', "array"); err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		var err error
+		for first, more := true, true; ; first = false {
+			if more, err = p.nextElem(first); err != nil || !more {
+				if more {
+					t.Fatalf("nextElem on %q: more with %v", in, err)
+				}
+				break
+			}
+			if err = p.skip(); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			t.Fatalf("%q: no error", in)
+		}
+	}
+}
