@@ -42,16 +42,28 @@ var (
 // test carries into its neighbour: the low seven bits plus 0x46 stay below
 // 0x100, and with the high bit set, minus 0x30 stays above zero.
 func nonDigitMask(x uint64) uint64 {
-	above := (x&(lsb*0x7f) + lsb*0x46) // high bit: above '9'
-	below := ^((x | msb) - lsb*'0')    // high bit: below '0'
-	return (above | below | x) & msb
+	above := (x&swarLow7 + swarPlus46)        // high bit: above '9'
+	below := ^((x | swarMSB) + swarMinusZero) // high bit: below '0'
+	return (above | below | x) & swarMSB
 }
+
+// nonDigitMask's and eightDigits' 64-bit constants, in variables as
+// specialMask's are.
+var (
+	swarLow7      uint64 = lsb * 0x7f
+	swarPlus46    uint64 = lsb * 0x46
+	swarMinusZero uint64 = -(lsb * '0') & (1<<64 - 1)
+	// eightDigits'
+	swarPairs  uint64 = 0x00ff00ff00ff00ff
+	swarQuads  uint64 = 0x0000ffff0000ffff
+	swarHalves uint64 = 10000<<32 + 1
+)
 
 // eightDigits returns the value of the eight decimal digits in the bytes
 // of d (0 to 9 each, the most significant in the lowest byte), combining
 // pairs, then quadruples, then the two halves with one multiplication each.
 func eightDigits(d uint64) int {
-	d = (d * (10<<8 + 1)) >> 8 & 0x00ff00ff00ff00ff
-	d = (d * (100<<16 + 1)) >> 16 & 0x0000ffff0000ffff
-	return int((d * (10000<<32 + 1)) >> 32)
+	d = (d * (10<<8 + 1)) >> 8 & swarPairs
+	d = (d * (100<<16 + 1)) >> 16 & swarQuads
+	return int((d * swarHalves) >> 32)
 }
