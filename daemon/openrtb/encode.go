@@ -343,15 +343,23 @@ func AppendHex16(dst []byte, v uint64) []byte {
 func hex8(v uint32) uint64 {
 	// Spread the nibbles one to a byte: halves, then quarters, then
 	// nibbles move up, each into the low half of the next wider field.
+	// The 64-bit constants are variables, as specialMask's are.
 	x := uint64(v)
-	x = (x | x<<16) & 0x0000ffff0000ffff
-	x = (x | x<<8) & 0x00ff00ff00ff00ff
-	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	x = (x | x<<16) & swarQuads
+	x = (x | x<<8) & swarPairs
+	x = (x | x<<4) & hexNibbles
 	// A nibble of 10 or more carries into bit 4 when 6 is added (no byte
 	// overflows); its digit is a letter, 'a'-'0'-10 = 39 further on.
-	letters := (x + lsb*6) >> 4 & lsb
-	return x + lsb*'0' + letters*39
+	letters := (x + hexPlus6) >> 4 & hexLSB
+	return x + hexZeros + letters*39
 }
+
+var (
+	hexNibbles uint64 = 0x0f0f0f0f0f0f0f0f
+	hexPlus6   uint64 = lsb * 6
+	hexLSB     uint64 = lsb
+	hexZeros   uint64 = lsb * '0'
+)
 
 // appendQueryEscape escapes s as net/url.QueryEscape does (space as '+'),
 // without allocating. Its output never needs JSON escaping. Runs of
