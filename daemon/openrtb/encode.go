@@ -41,9 +41,16 @@ func AppendResponse(dst []byte, r *Response) []byte {
 	// appendNotices sets each bid's.
 	nq := NoticeQuery{Cur: cur, BillOnWin: r.BillOnWin, Exchange: r.Exchange, WithDeal: true}
 	groups := 0
+	// written has the bids among the first 64 that a group before wrote:
+	// they need no comparison with the bids before them.
+	var written uint64
 	for i := range r.Bids {
 		seat := r.Bids[i].Seat
-		if seatBefore(r.Bids[:i], seat) {
+		if i < 64 {
+			if written>>i&1 != 0 {
+				continue
+			}
+		} else if seatBefore(r.Bids[:i], seat) {
 			continue
 		}
 		if groups > 0 {
@@ -57,15 +64,15 @@ func AppendResponse(dst []byte, r *Response) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `"bid":[`...)
-		n := 0
-		for j := i; j < len(r.Bids); j++ {
+		dst = appendBid(dst, r, &r.Bids[i], &nq)
+		for j := i + 1; j < len(r.Bids); j++ {
 			if string(r.Bids[j].Seat) != string(seat) {
 				continue
 			}
-			if n > 0 {
-				dst = append(dst, ',')
+			if j < 64 {
+				written |= 1 << j
 			}
-			n++
+			dst = append(dst, ',')
 			dst = appendBid(dst, r, &r.Bids[j], &nq)
 		}
 		dst = append(dst, "]}"...)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,6 +135,36 @@ func TestAppendResponse(t *testing.T) {
 	}
 	if want := "a:14 b:25 :3"; strings.Join(got, " ") != want {
 		t.Fatalf("seatbid groups %q, want %q", got, want)
+	}
+	// More bids than the 64 the encoder marks as written, their seats
+	// interleaved, one first seen past the 64th.
+	seats.Bids = seats.Bids[:0]
+	var want []string
+	for i := range 150 {
+		seat := fmt.Sprint(i % 7)
+		if i%11 == 0 {
+			seat = ""
+		}
+		if i >= 100 && i%5 == 0 {
+			seat = "late"
+		}
+		seats.Bids = append(seats.Bids, Bid{Seat: []byte(seat), ID: []byte(fmt.Sprint(i))})
+		k := slices.IndexFunc(want, func(g string) bool { return strings.HasPrefix(g, seat+":") })
+		if k < 0 {
+			k, want = len(want), append(want, seat+":")
+		}
+		want[k] += "," + fmt.Sprint(i)
+	}
+	got = got[:0]
+	for _, sb := range decodeResponse(t, AppendResponse(nil, seats)).SeatBid {
+		ids := sb.Seat + ":"
+		for _, b := range sb.Bid {
+			ids += "," + b.ID
+		}
+		got = append(got, ids)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("150 bids: seatbid groups %q, want %q", got, want)
 	}
 	// Omitted fields must be absent, not zero.
 	out := string(AppendResponse(nil, &Response{ID: []byte("x"), Cur: []byte("EUR"), NBR: -1, Bids: []Bid{{ID: []byte("b"), ImpID: []byte("i")}}}))
