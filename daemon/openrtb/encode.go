@@ -442,6 +442,10 @@ var queryUnreserved = func() (t [256]uint8) {
 
 // appendString appends s as a quoted JSON string.
 func appendString(dst, s []byte) []byte {
+	if len(s) == 1 && !strClass[s[0]] {
+		// A one-byte id ("impid":"1"), without a copy call.
+		return append(dst, '"', s[0], '"')
+	}
 	dst = append(dst, '"')
 	dst = appendStringContent(dst, s)
 	return append(dst, '"')

@@ -278,8 +278,8 @@ func TestAppendStringMatchesRuneLoop(t *testing.T) {
 		if string(got) != string(want) {
 			t.Fatalf("appendStringContent(%q) = %q; rune by rune %q", b, got, want)
 		}
-		if !json.Valid(appendString(nil, b)) {
-			t.Fatalf("appendString(%q) is not valid JSON", b)
+		if got := appendString(nil, b); !json.Valid(got) || string(got) != `"`+string(want)+`"` {
+			t.Fatalf("appendString(%q) = %s; want the quoted %s", b, got, want)
 		}
 	}
 }
