@@ -170,10 +170,10 @@ func plainInt(b []byte, i int, c byte) int {
 		return i
 	}
 	j := i + 1
-	for j < len(b) && b[j]-'0' < 10 {
+	for uint(j) < uint(len(b)) && b[j]-'0' < 10 { // no bounds checks
 		j++
 	}
-	if j < len(b) && b[j] != '.' && b[j]|0x20 != 'e' {
+	if uint(j) < uint(len(b)) && b[j] != '.' && b[j]|0x20 != 'e' {
 		return j
 	}
 	return i
