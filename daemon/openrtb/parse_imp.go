@@ -75,14 +75,14 @@ func (im *Imp) reset() {
 	// Cleared in place, as Request.Reset explains.
 	formats, bannerBAttr, bannerBType := im.Banner.Formats[:0], im.Banner.BAttr[:0], im.Banner.BType[:0]
 	v := &im.Video
-	mimes, protocols, videoBAttr := resetTexts(v.Mimes), v.Protocols[:0], v.BAttr[:0]
+	mimes, protocols, videoBAttr := dropTexts(v.Mimes), v.Protocols[:0], v.BAttr[:0]
 	rqdDurs, podDedupe, durFloors := v.RqdDurs[:0], v.PodDedupe[:0], v.DurFloors[:0]
 	a := &im.Audio
-	audioMimes, audioProtocols, audioBAttr := resetTexts(a.Mimes), a.Protocols[:0], a.BAttr[:0]
+	audioMimes, audioProtocols, audioBAttr := dropTexts(a.Mimes), a.Protocols[:0], a.BAttr[:0]
 	audioRqdDurs, audioPodDedupe, audioDurFloors := a.RqdDurs[:0], a.PodDedupe[:0], a.DurFloors[:0]
 	deals := resetDeals(im.PMP.Deals)
 	n := &im.Native
-	assets, nbattr, nmimes, nprotocols := n.Assets[:0], n.BAttr[:0], resetTexts(n.Mimes), n.Protocols[:0]
+	assets, nbattr, nmimes, nprotocols := n.Assets[:0], n.BAttr[:0], dropTexts(n.Mimes), n.Protocols[:0]
 	*im = Imp{}
 	n.Assets, n.BAttr, n.Mimes, n.Protocols = assets, nbattr, nmimes, nprotocols
 	im.Banner.Formats, im.Banner.BAttr, im.Banner.BType = formats, bannerBAttr, bannerBType

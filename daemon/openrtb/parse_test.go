@@ -684,3 +684,43 @@ func TestParseObjectErrors(t *testing.T) {
 	f(`"app":{"publisher":true}`, e+"app.publisher is not an object at byte 71", false)
 	f(`"app":`, e+"app is not an object at byte 58", false)
 }
+
+// TestResetDropsTexts: Reset truncates the lists of strings and clears
+// the entries they held, so that a pooled Request keeps no reference to
+// the body it was parsed from.
+func TestResetDropsTexts(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"id":"r","imp":[{"id":"1","video":{"mimes":["video/mp4","video/webm"]},` +
+		`"audio":{"mimes":["audio/mp4"]}}],` +
+		`"site":{"cat":["IAB1","IAB2"]},"user":{"data":[{"segment":[{"id":"s1"},{"id":"s2"}]}]},` +
+		`"cur":["USD"],"bcat":["IAB25","IAB26","IAB7-39","IAB8","IAB9","IAB10"],"badv":["a.com"],"bapp":["b"],` +
+		`"wlang":["en"],"wlangb":["en-US"],"wseat":["s"],"bseat":["t"],"acat":["IAB3"]}`)
+	var r Request
+	if err := r.Parse(body); err != nil {
+		t.Fatal(err)
+	}
+	im := r.Imps[0]
+	lists := map[string]*[][]byte{
+		"video.mimes": &im.Video.Mimes, "audio.mimes": &im.Audio.Mimes,
+		"site.cat": &r.Site.Cat, "segments": &r.User.Segments, "cur": &r.Cur, "bcat": &r.BCat, "badv": &r.BAdv,
+		"bapp": &r.BApp, "wlang": &r.WLang, "wlangb": &r.WLangB, "wseat": &r.WSeat, "bseat": &r.BSeat, "acat": &r.ACat,
+	}
+	held := map[string][][]byte{}
+	for name, l := range lists {
+		if len(*l) == 0 {
+			t.Fatalf("%s: not read from the body", name)
+		}
+		held[name] = *l
+	}
+	r.Reset()
+	if len(r.Imps) != 0 {
+		t.Fatalf("Reset left %d imps", len(r.Imps))
+	}
+	for name, l := range held {
+		for i, s := range l[:cap(l)] {
+			if s != nil {
+				t.Fatalf("%s[%d] = %q after Reset; want nil", name, i, s)
+			}
+		}
+	}
+}
