@@ -194,23 +194,30 @@ const maxFastPrice = 1e11
 
 // appendTenThousandths writes n/10^4 as a decimal without trailing zeros.
 // The digits are written into a buffer, the integer part backwards from
-// its point, and appended at once.
+// its point, two at a time from digitPairs, and appended at once.
 func appendTenThousandths(dst []byte, n uint64) []byte {
 	var b [32]byte
 	const point = 20 // maxFastPrice has 12 integer digits
 	q, frac := n/1e4, n%1e4
 	i := point
-	for {
+	for q >= 100 {
+		r := q % 100 * 2
+		q /= 100
+		i -= 2
+		b[i], b[i+1] = digitPairs[r], digitPairs[r+1]
+	}
+	if q >= 10 {
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*q], digitPairs[2*q+1]
+	} else {
 		i--
-		b[i] = byte('0' + q%10)
-		if q /= 10; q == 0 {
-			break
-		}
+		b[i] = byte('0' + q)
 	}
 	end := point
 	if frac != 0 {
-		b[point], b[point+1], b[point+2] = '.', byte('0'+frac/1000), byte('0'+frac/100%10)
-		b[point+3], b[point+4] = byte('0'+frac/10%10), byte('0'+frac%10)
+		hi, lo := frac/100*2, frac%100*2
+		b[point], b[point+1], b[point+2] = '.', digitPairs[hi], digitPairs[hi+1]
+		b[point+3], b[point+4] = digitPairs[lo], digitPairs[lo+1]
 		end = point + 5
 		for b[end-1] == '0' {
 			end--
@@ -218,6 +225,13 @@ func appendTenThousandths(dst []byte, n uint64) []byte {
 	}
 	return append(dst, b[i:end]...)
 }
+
+// digitPairs holds "00" to "99": the two digits of k at 2k and 2k+1.
+const digitPairs = "0001020304050607080910111213141516171819" +
+	"2021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859" +
+	"6061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 func appendStringField(dst []byte, name string, s []byte) []byte {
 	if len(s) == 0 {
