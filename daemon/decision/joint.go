@@ -83,6 +83,7 @@ func (s *Snapshot) jointSlots(c *Ctx, first, mb int, podID []byte, resp *openrtb
 	}
 	c.jointIdx = members
 	if ns < 2 || c.nReq+maxImpTerms+ns > maxTerms || c.expired() {
+		c.dropScans(ns)
 		return false
 	}
 	// Prepare the slots in order, keeping what differs between them; the
@@ -91,6 +92,7 @@ func (s *Snapshot) jointSlots(c *Ctx, first, mb int, podID []byte, resp *openrtb
 	for t, j := range members {
 		if t > 0 && !c.prepareImp(&imps[j]) {
 			c.prepareImp(a) // as it was: scanSlot takes the slots
+			c.dropScans(ns)
 			return false
 		}
 		if sc := &c.scans[c.jointOf[t]]; sc.imp == &imps[j] {
@@ -128,6 +130,15 @@ func (s *Snapshot) jointSlots(c *Ctx, first, mb int, podID []byte, resp *openrtb
 		s.scanSlot(c, int(j), mb, podID, resp)
 	}
 	return true
+}
+
+// dropScans clears the imps of the first ns scans, which jointSlots
+// set before it gave up a joint scan: no reference into the request may
+// outlive it in the pooled Ctx (the review). jointScan clears its own.
+func (c *Ctx) dropScans(ns int) {
+	for i := range c.scans[:ns] {
+		c.scans[i].imp = nil
+	}
 }
 
 // jointAlike reports whether structured slots a and b of media bit mb

@@ -67,3 +67,23 @@ func TestJointScanStopWordMargin(t *testing.T) {
 	req.Cur = [][]byte{[]byte("EUR")}
 	checkJoint(t, s, req, []string{"1:9.0000", "2:4.2930"})
 }
+
+// TestJointSlotsLeaveNoReference checks that a pod whose slots do not
+// scan together (alike: one scan serves both) leaves no reference into
+// the request in the pooled Ctx: jointSlots had set the slots' imps
+// before it gave up, and only a joint scan cleared them (the review).
+func TestJointSlotsLeaveNoReference(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, testFile(videoCampaign("c1", "c1.com", "IAB1", 10, 15)), nil)
+	imps := jointPod(0.1, "USD")
+	imps[1].Video.MinDur, imps[1].Video.MaxDur, imps[1].BidFloor = imps[0].Video.MinDur, imps[0].Video.MaxDur, imps[0].BidFloor
+	c := &Ctx{}
+	var resp openrtb.Response
+	s.Decide(c, ctvRequest(imps...), testNow, &resp)
+	c.reset()
+	for i := range c.scans {
+		if c.scans[i].imp != nil || c.scans[i].dur != nil {
+			t.Fatalf("scans[%d] still points into the request or the snapshot", i)
+		}
+	}
+}
