@@ -54,7 +54,7 @@ func writeHeader(w *errWriter, rep *Report) {
 	w.printf("- Date: %s\n", rep.Date.Format("2006-01-02 15:04 MST"))
 	w.printf("- Machine: %d CPUs (nproc), %s, %s\n", m.NProc, orUnknown(m.CPUModel), orUnknown(m.Kernel))
 	w.printf("- Go: %s; commit %s\n", m.GoVersion, orUnknown(m.Commit))
-	w.printf("- Repetitions: %d; a figure over several repetitions reads median [min-max].\n", len(rep.Runs))
+	w.printf("- Repetitions: %d; a figure over several repetitions reads median [min-max]; a target is met when more than half of the runs met it.\n", len(rep.Runs))
 	w.printf("- Other load: load average %s before, %s after; during the phases other processes used %s CPUs and the hypervisor stole %s (median [min-max] over phases).\n",
 		orUnknown(rep.LoadAvg), orUnknown(rep.LoadAvgEnd), rep.phaseSpread(func(p *Point) float64 { return p.Foreign }).format(fmtCPUs),
 		rep.phaseSpread(func(p *Point) float64 { return p.Steal }).format(fmtCPUs))
